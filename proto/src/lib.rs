@@ -1,0 +1,45 @@
+//! The real messages of Mesos and Spark, and the gRPC services that carry them.
+//!
+//! Module paths follow the protobuf packages, so generated code can refer to
+//! other packages: [`mesos::v1`], [`mesos::v1::scheduler`], [`mesos::v1::executor`],
+//! [`mesos::internal`], [`spark::scheduler::cluster`] and [`mesocosm::rpc`].
+
+#[allow(clippy::all, missing_docs)]
+pub mod mesos {
+    pub mod v1 {
+        tonic::include_proto!("mesos.v1");
+        pub mod scheduler {
+            tonic::include_proto!("mesos.v1.scheduler");
+        }
+        pub mod executor {
+            tonic::include_proto!("mesos.v1.executor");
+        }
+    }
+    pub mod internal {
+        tonic::include_proto!("mesos.internal");
+    }
+}
+
+#[allow(clippy::all, missing_docs)]
+pub mod spark {
+    pub mod scheduler {
+        pub mod cluster {
+            tonic::include_proto!("spark.scheduler.cluster");
+        }
+    }
+}
+
+#[allow(clippy::all, missing_docs)]
+pub mod mesocosm {
+    pub mod rpc {
+        tonic::include_proto!("mesocosm.rpc");
+    }
+}
+
+pub use mesocosm::rpc;
+pub use mesos::internal;
+pub use mesos::v1;
+pub use mesos::v1::executor;
+pub use mesos::v1::scheduler;
+/// Spark's executor RPC messages (`spark.scheduler.cluster`).
+pub use spark::scheduler::cluster as sparkrpc;
