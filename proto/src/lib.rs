@@ -43,3 +43,6 @@ pub use mesos::v1::executor;
 pub use mesos::v1::scheduler;
 /// Spark's executor RPC messages (`spark.scheduler.cluster`).
 pub use spark::scheduler::cluster as sparkrpc;
+
+pub mod resources;
+pub use resources::Resources;

@@ -1,0 +1,316 @@
+//! Resource arithmetic over Mesos `Resource` lists.
+//!
+//! The master, agents and the Spark backend all add, subtract and compare
+//! resources; this module is the one place that does it. Scalars are kept in
+//! thousandths, as Mesos does (`Value::Scalar` arithmetic is fixed-point with three
+//! decimal digits), so `0.1 + 0.2` cpus is exactly `0.3` and repeated offers never
+//! drift. Every resource here is unreserved (role `*`); reservations are outside
+//! what mesocosm models so far.
+
+use crate::mesos::v1::{Resource, value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A bag of resources: scalars (cpus, mem, disk, gpus), ranges (ports) and sets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resources {
+    /// Scalars in thousandths of a unit (Mesos's fixed-point precision).
+    scalars: BTreeMap<String, i64>,
+    /// Disjoint, sorted, inclusive ranges.
+    ranges: BTreeMap<String, Vec<(u64, u64)>>,
+    sets: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn milli(v: f64) -> i64 {
+    (v * 1000.0).round() as i64
+}
+
+impl Resources {
+    /// No resources.
+    pub fn new() -> Resources {
+        Resources::default()
+    }
+
+    /// Only a scalar, e.g. `Resources::scalar_of("cpus", 4.0)`.
+    pub fn scalar_of(name: &str, value: f64) -> Resources {
+        let mut r = Resources::new();
+        r.add_scalar(name, value);
+        r
+    }
+
+    /// The resources of a protobuf list (unknown types are ignored as Mesos ignores
+    /// resources it cannot parse).
+    pub fn from_protos(list: &[Resource]) -> Resources {
+        let mut r = Resources::new();
+        for res in list {
+            match value::Type::try_from(res.r#type) {
+                Ok(value::Type::Scalar) => {
+                    if let Some(s) = &res.scalar {
+                        r.add_scalar(&res.name, s.value);
+                    }
+                }
+                Ok(value::Type::Ranges) => {
+                    if let Some(rs) = &res.ranges {
+                        for range in &rs.range {
+                            r.add_range(&res.name, range.begin, range.end);
+                        }
+                    }
+                }
+                Ok(value::Type::Set) => {
+                    if let Some(set) = &res.set {
+                        r.sets.entry(res.name.clone()).or_default().extend(set.item.iter().cloned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// As a protobuf list: scalars, then ranges, then sets, each sorted by name.
+    pub fn to_protos(&self) -> Vec<Resource> {
+        let mut out = Vec::new();
+        for (name, v) in &self.scalars {
+            out.push(Resource {
+                name: name.clone(),
+                r#type: value::Type::Scalar as i32,
+                scalar: Some(value::Scalar { value: *v as f64 / 1000.0 }),
+                ..Default::default()
+            });
+        }
+        for (name, rs) in &self.ranges {
+            out.push(Resource {
+                name: name.clone(),
+                r#type: value::Type::Ranges as i32,
+                ranges: Some(value::Ranges {
+                    range: rs.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
+                }),
+                ..Default::default()
+            });
+        }
+        for (name, s) in &self.sets {
+            out.push(Resource {
+                name: name.clone(),
+                r#type: value::Type::Set as i32,
+                set: Some(value::Set { item: s.iter().cloned().collect() }),
+                ..Default::default()
+            });
+        }
+        out
+    }
+
+    /// Add `value` of scalar `name`.
+    pub fn add_scalar(&mut self, name: &str, value: f64) {
+        let v = milli(value);
+        if v != 0 {
+            *self.scalars.entry(name.to_string()).or_insert(0) += v;
+        }
+    }
+
+    /// Add the inclusive range `[begin, end]` of `name`, merging with what is there.
+    pub fn add_range(&mut self, name: &str, begin: u64, end: u64) {
+        let rs = self.ranges.entry(name.to_string()).or_default();
+        rs.push((begin.min(end), begin.max(end)));
+        rs.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(rs.len());
+        for &(b, e) in rs.iter() {
+            match merged.last_mut() {
+                Some(last) if b <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+                _ => merged.push((b, e)),
+            }
+        }
+        *rs = merged;
+    }
+
+    /// The amount of scalar `name` (0 if absent).
+    pub fn scalar(&self, name: &str) -> f64 {
+        self.scalars.get(name).map_or(0.0, |v| *v as f64 / 1000.0)
+    }
+
+    /// The ranges of `name`.
+    pub fn ranges(&self, name: &str) -> &[(u64, u64)] {
+        self.ranges.get(name).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The scalar names and amounts, sorted by name.
+    pub fn scalars(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.scalars.iter().map(|(k, v)| (k.as_str(), *v as f64 / 1000.0))
+    }
+
+    /// True if there is nothing here.
+    pub fn is_empty(&self) -> bool {
+        self.scalars.values().all(|v| *v <= 0)
+            && self.ranges.values().all(|r| r.is_empty())
+            && self.sets.values().all(|s| s.is_empty())
+    }
+
+    /// `self += other`.
+    pub fn add(&mut self, other: &Resources) {
+        for (k, v) in &other.scalars {
+            *self.scalars.entry(k.clone()).or_insert(0) += v;
+        }
+        for (k, rs) in &other.ranges {
+            for &(b, e) in rs {
+                self.add_range(k, b, e);
+            }
+        }
+        for (k, s) in &other.sets {
+            self.sets.entry(k.clone()).or_default().extend(s.iter().cloned());
+        }
+    }
+
+    /// `self -= other`, clamping at empty (callers check [`Resources::contains`] first
+    /// where going below zero would be a bug).
+    pub fn subtract(&mut self, other: &Resources) {
+        for (k, v) in &other.scalars {
+            if let Some(mine) = self.scalars.get_mut(k) {
+                *mine = (*mine - v).max(0);
+            }
+        }
+        self.scalars.retain(|_, v| *v > 0);
+        for (k, theirs) in &other.ranges {
+            if let Some(mine) = self.ranges.get_mut(k) {
+                let mut left = Vec::new();
+                for &(b, e) in mine.iter() {
+                    let mut pieces = vec![(b, e)];
+                    for &(tb, te) in theirs {
+                        pieces = pieces
+                            .into_iter()
+                            .flat_map(|(pb, pe)| {
+                                let mut v = Vec::new();
+                                if te < pb || tb > pe {
+                                    v.push((pb, pe));
+                                } else {
+                                    if tb > pb {
+                                        v.push((pb, tb - 1));
+                                    }
+                                    if te < pe {
+                                        v.push((te + 1, pe));
+                                    }
+                                }
+                                v
+                            })
+                            .collect();
+                    }
+                    left.extend(pieces);
+                }
+                *mine = left;
+            }
+        }
+        self.ranges.retain(|_, r| !r.is_empty());
+        for (k, theirs) in &other.sets {
+            if let Some(mine) = self.sets.get_mut(k) {
+                for item in theirs {
+                    mine.remove(item);
+                }
+            }
+        }
+        self.sets.retain(|_, s| !s.is_empty());
+    }
+
+    /// The result of `self - other`.
+    pub fn minus(&self, other: &Resources) -> Resources {
+        let mut r = self.clone();
+        r.subtract(other);
+        r
+    }
+
+    /// True if every resource in `other` is also in `self` (Mesos's `contains`).
+    pub fn contains(&self, other: &Resources) -> bool {
+        other.scalars.iter().all(|(k, v)| *v <= 0 || self.scalars.get(k).is_some_and(|m| m >= v))
+            && other.ranges.iter().all(|(k, theirs)| {
+                let mine = self.ranges(k);
+                theirs.iter().all(|&(tb, te)| mine.iter().any(|&(b, e)| b <= tb && te <= e))
+            })
+            && other.sets.iter().all(|(k, theirs)| {
+                self.sets.get(k).is_some_and(|mine| theirs.iter().all(|i| mine.contains(i)))
+            })
+    }
+}
+
+impl fmt::Display for Resources {
+    /// The agent `--resources` syntax: `cpus:4;mem:1408;ports:[31000-32000]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        let mut sep = |f: &mut fmt::Formatter<'_>| {
+            if !std::mem::take(&mut first) {
+                f.write_str(";")
+            } else {
+                Ok(())
+            }
+        };
+        // Mesos lists cpus, mem, disk, then the rest; keep that order for readability.
+        let order = |k: &str| match k {
+            "cpus" => 0,
+            "gpus" => 1,
+            "mem" => 2,
+            "disk" => 3,
+            _ => 4,
+        };
+        let mut scalars: Vec<_> = self.scalars.iter().filter(|(_, v)| **v > 0).collect();
+        scalars.sort_by_key(|(k, _)| (order(k), k.to_string()));
+        for (k, v) in scalars {
+            sep(f)?;
+            let x = *v as f64 / 1000.0;
+            if *v % 1000 == 0 { write!(f, "{k}:{}", v / 1000)? } else { write!(f, "{k}:{x}")? }
+        }
+        for (k, rs) in &self.ranges {
+            sep(f)?;
+            write!(f, "{k}:[")?;
+            for (i, (b, e)) in rs.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                write!(f, "{b}-{e}")?;
+            }
+            f.write_str("]")?;
+        }
+        for (k, s) in &self.sets {
+            sep(f)?;
+            write!(f, "{k}:{{{}}}", s.iter().cloned().collect::<Vec<_>>().join(","))?;
+        }
+        if first {
+            f.write_str("{}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> Resources {
+        let mut r = Resources::new();
+        r.add_scalar("cpus", 4.0);
+        r.add_scalar("mem", 8192.0);
+        r.add_range("ports", 31000, 32000);
+        r
+    }
+
+    #[test]
+    fn fixed_point_scalars_do_not_drift() {
+        let mut r = Resources::new();
+        for _ in 0..10 {
+            r.add_scalar("cpus", 0.1);
+        }
+        assert_eq!(r.scalar("cpus"), 1.0);
+    }
+
+    #[test]
+    fn subtract_splits_ranges_and_contains_checks_every_kind() {
+        let mut used = Resources::scalar_of("cpus", 1.5);
+        used.add_range("ports", 31005, 31005);
+        let left = agent().minus(&used);
+        assert_eq!(left.to_string(), "cpus:2.5;mem:8192;ports:[31000-31004,31006-32000]");
+        assert!(agent().contains(&used));
+        assert!(!left.contains(&used), "port 31005 is gone");
+        assert!(!agent().contains(&Resources::scalar_of("cpus", 4.001)));
+    }
+
+    #[test]
+    fn protobuf_round_trip_keeps_everything() {
+        let r = agent();
+        assert_eq!(Resources::from_protos(&r.to_protos()), r);
+    }
+}

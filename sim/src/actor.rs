@@ -1,0 +1,211 @@
+//! The sans-IO contract every actor core keeps.
+//!
+//! A core (the master, an agent, a Spark driver, an executor) is a plain state
+//! machine. The world hands it one [`Input`] at a time with the current virtual
+//! time; the core changes its state and records what it wants done in an
+//! [`Outbox`]: messages to send, timers to set, containers to launch, notes for the
+//! timeline. It never awaits, reads a clock, draws randomness or touches a socket,
+//! so tests and benches drive it directly and assert on its outputs:
+//!
+//! ```text
+//!            Input::{Start, Message, Timer, Disconnected, Exited}
+//!   world ─────────────────────────────────────────────────▶ core.handle(now, input, &mut out)
+//!     ▲                                                                 │
+//!     └──────── Output::{Send, SetTimer, Launch, Disconnect, Note, Exit} ◀┘
+//! ```
+
+use crate::msg::Msg;
+use crate::time::SimTime;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The name of an actor: `master`, `agent-1`, `driver:spark-pi`, `executor:spark-pi/0`.
+///
+/// Names are what the trace, the timeline and scenario faults use, so they are
+/// the scenario's own names rather than Mesos's generated ids.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ActorId(Arc<str>);
+
+impl ActorId {
+    /// An actor named `name`.
+    pub fn new(name: impl AsRef<str>) -> ActorId {
+        ActorId(Arc::from(name.as_ref()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ActorId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", &*self.0)
+    }
+}
+
+impl From<&str> for ActorId {
+    fn from(s: &str) -> ActorId {
+        ActorId::new(s)
+    }
+}
+
+/// One thing that happens to a core.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input<T> {
+    /// The actor process starts (once, first).
+    Start,
+    /// A message arrived from another actor.
+    Message { from: ActorId, msg: Msg },
+    /// A timer the core set is due.
+    Timer(T),
+    /// The connection to `peer` broke (e.g. the master closed a subscription stream).
+    Disconnected { peer: ActorId },
+    /// A container this actor launched exited with `status` (the containerizer
+    /// reaping its process; only agents launch containers).
+    Exited { actor: ActorId, status: i32 },
+}
+
+/// What an executor container runs, as the agent asks the world to launch it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Launch {
+    /// The actor name the container's process gets.
+    pub actor: ActorId,
+    /// The agent's hostname, where the process runs.
+    pub host: String,
+    /// The framework the task belongs to.
+    pub framework: crate::proto::v1::FrameworkInfo,
+    /// The agent, as the executor sees it in SUBSCRIBED.
+    pub agent: crate::proto::v1::AgentInfo,
+    /// The task the container was launched for (its command is what runs).
+    pub task: crate::proto::v1::TaskInfo,
+    /// The executor that the agent runs the task with (for a command task, the
+    /// agent's command executor, named after the task).
+    pub executor: crate::proto::v1::ExecutorInfo,
+}
+
+/// One thing a core wants done.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output<T> {
+    /// Send `msg` to actor `to`.
+    Send { to: ActorId, msg: Msg },
+    /// Deliver `Input::Timer(timer)` at `at`. Timers are never cancelled; a core
+    /// ignores a timer that no longer applies (Mesos's timers work the same way).
+    SetTimer { at: SimTime, timer: T },
+    /// Start a container process (agent → world).
+    Launch(Launch),
+    /// Close this actor's connections to `peer` (a master ending a subscription).
+    Disconnect { peer: ActorId },
+    /// A line for the timeline that explains a decision (never part of the trace).
+    Note(String),
+    /// The actor's process exits with `status`.
+    Exit { status: i32 },
+}
+
+/// Where a core records its outputs during one `handle` call.
+#[derive(Debug)]
+pub struct Outbox<T> {
+    now: SimTime,
+    outputs: Vec<Output<T>>,
+}
+
+impl<T> Outbox<T> {
+    /// An empty outbox for a step at `now`.
+    pub fn new(now: SimTime) -> Outbox<T> {
+        Outbox { now, outputs: Vec::new() }
+    }
+
+    /// The time of the step being handled.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Send `msg` to `to`.
+    pub fn send(&mut self, to: &ActorId, msg: impl Into<Msg>) {
+        self.outputs.push(Output::Send { to: to.clone(), msg: msg.into() });
+    }
+
+    /// Deliver `timer` after `d`.
+    pub fn set_timer(&mut self, d: Duration, timer: T) {
+        let at = self.now.after(d);
+        self.outputs.push(Output::SetTimer { at, timer });
+    }
+
+    /// Deliver `timer` at `at`.
+    pub fn set_timer_at(&mut self, at: SimTime, timer: T) {
+        self.outputs.push(Output::SetTimer { at, timer });
+    }
+
+    /// Ask the world to launch a container.
+    pub fn launch(&mut self, launch: Launch) {
+        self.outputs.push(Output::Launch(launch));
+    }
+
+    /// Close connections to `peer`.
+    pub fn disconnect(&mut self, peer: &ActorId) {
+        self.outputs.push(Output::Disconnect { peer: peer.clone() });
+    }
+
+    /// Explain a decision on the timeline.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.outputs.push(Output::Note(text.into()));
+    }
+
+    /// Exit the process.
+    pub fn exit(&mut self, status: i32) {
+        self.outputs.push(Output::Exit { status });
+    }
+
+    /// Take what was recorded so far.
+    pub fn take(&mut self) -> Vec<Output<T>> {
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// Move to the next step at `now`, keeping the allocation.
+    pub fn reset(&mut self, now: SimTime) {
+        self.now = now;
+        self.outputs.clear();
+    }
+
+    /// The outputs recorded so far.
+    pub fn outputs(&self) -> &[Output<T>] {
+        &self.outputs
+    }
+}
+
+/// A sans-IO actor core.
+pub trait Actor: Send + 'static {
+    /// The core's own timer kinds.
+    type Timer: Clone + fmt::Debug + Send + 'static;
+
+    /// Handle one input at virtual time `out.now()`, recording outputs in `out`.
+    fn handle(&mut self, input: Input<Self::Timer>, out: &mut Outbox<Self::Timer>);
+
+    /// Convenience for tests: handle one input at `now` and return the outputs.
+    fn step(&mut self, now: SimTime, input: Input<Self::Timer>) -> Vec<Output<Self::Timer>>
+    where
+        Self: Sized,
+    {
+        let mut out = Outbox::new(now);
+        self.handle(input, &mut out);
+        out.take()
+    }
+}
+
+/// The messages among `outputs` sent to `to`, for assertions in tests.
+pub fn sent_to<T>(outputs: &[Output<T>], to: &str) -> Vec<Msg> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to: t, msg } if t.as_str() == to => Some(msg.clone()),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,412 @@
+//! Every message that crosses an actor boundary, as one closed enum.
+//!
+//! [`Msg`] is what cores put in their outbox and what the network carries. Each
+//! variant wraps one real protobuf message; [`Msg::proto_name`] is its
+//! fully-qualified protobuf name, [`Msg::kind`] the Call/Event type (e.g. `ACCEPT`)
+//! or message name, [`Msg::summary`] one human line for the timeline, and
+//! [`Msg::encode`]/[`Msg::decode`] its exact bytes. The trace is built from these
+//! four, so anything the timeline shows can be decoded with standard protobuf tools.
+
+use crate::proto::Resources;
+use crate::proto::mesos::v1::{self as v1, executor, scheduler};
+use crate::proto::{internal, sparkrpc};
+use prost::Message;
+use std::fmt::Write;
+
+macro_rules! messages {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $name:literal, )*) => {
+        /// One message between two actors.
+        #[derive(Clone, Debug, PartialEq)]
+        pub enum Msg {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl Msg {
+            /// The fully-qualified protobuf message name, e.g. `mesos.v1.scheduler.Call`.
+            pub fn proto_name(&self) -> &'static str {
+                match self { $( Msg::$variant(_) => $name, )* }
+            }
+
+            /// The exact protobuf encoding.
+            pub fn encode(&self) -> Vec<u8> {
+                match self { $( Msg::$variant(m) => m.encode_to_vec(), )* }
+            }
+
+            /// Decode bytes of the message named `proto_name` (as written in a trace).
+            pub fn decode(proto_name: &str, bytes: &[u8]) -> Result<Msg, DecodeError> {
+                match proto_name {
+                    $( $name => <$ty>::decode(bytes).map(Msg::$variant).map_err(|e| DecodeError::Bytes(proto_name.to_string(), e)), )*
+                    other => Err(DecodeError::UnknownMessage(other.to_string())),
+                }
+            }
+        }
+
+        $( impl From<$ty> for Msg { fn from(m: $ty) -> Msg { Msg::$variant(m) } } )*
+    };
+}
+
+/// Why bytes did not decode into a [`Msg`].
+#[derive(Debug)]
+pub enum DecodeError {
+    /// No message of that name crosses actor boundaries.
+    UnknownMessage(String),
+    /// The bytes are not a valid encoding of that message.
+    Bytes(String, prost::DecodeError),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::UnknownMessage(n) => write!(f, "unknown message `{n}`"),
+            DecodeError::Bytes(n, e) => write!(f, "bytes are not a valid `{n}`: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+messages! {
+    /// Framework → master: the v1 scheduler API.
+    SchedulerCall(scheduler::Call) = "mesos.v1.scheduler.Call",
+    /// Master → framework, on the SUBSCRIBE stream.
+    SchedulerEvent(scheduler::Event) = "mesos.v1.scheduler.Event",
+    /// Executor → agent: the v1 executor API.
+    ExecutorCall(executor::Call) = "mesos.v1.executor.Call",
+    /// Agent → executor, on the executor's SUBSCRIBE stream.
+    ExecutorEvent(executor::Event) = "mesos.v1.executor.Event",
+    RegisterSlave(internal::RegisterSlaveMessage) = "mesos.internal.RegisterSlaveMessage",
+    ReregisterSlave(internal::ReregisterSlaveMessage) = "mesos.internal.ReregisterSlaveMessage",
+    UnregisterSlave(internal::UnregisterSlaveMessage) = "mesos.internal.UnregisterSlaveMessage",
+    SlaveRegistered(internal::SlaveRegisteredMessage) = "mesos.internal.SlaveRegisteredMessage",
+    SlaveReregistered(internal::SlaveReregisteredMessage) = "mesos.internal.SlaveReregisteredMessage",
+    RunTask(internal::RunTaskMessage) = "mesos.internal.RunTaskMessage",
+    KillTask(internal::KillTaskMessage) = "mesos.internal.KillTaskMessage",
+    StatusUpdate(internal::StatusUpdateMessage) = "mesos.internal.StatusUpdateMessage",
+    StatusUpdateAck(internal::StatusUpdateAcknowledgementMessage) = "mesos.internal.StatusUpdateAcknowledgementMessage",
+    PingSlave(internal::PingSlaveMessage) = "mesos.internal.PingSlaveMessage",
+    PongSlave(internal::PongSlaveMessage) = "mesos.internal.PongSlaveMessage",
+    ShutdownFramework(internal::ShutdownFrameworkMessage) = "mesos.internal.ShutdownFrameworkMessage",
+    ShutdownExecutor(internal::ShutdownExecutorMessage) = "mesos.internal.ShutdownExecutorMessage",
+    ExitedExecutor(internal::ExitedExecutorMessage) = "mesos.internal.ExitedExecutorMessage",
+    Shutdown(internal::ShutdownMessage) = "mesos.internal.ShutdownMessage",
+    /// Executor → driver (ask; answered by SparkAppConfig).
+    RetrieveSparkAppConfig(sparkrpc::RetrieveSparkAppConfig) = "spark.scheduler.cluster.RetrieveSparkAppConfig",
+    SparkAppConfig(sparkrpc::SparkAppConfig) = "spark.scheduler.cluster.SparkAppConfig",
+    /// Executor → driver (ask; answered by RegisterExecutorResponse).
+    RegisterExecutor(sparkrpc::RegisterExecutor) = "spark.scheduler.cluster.RegisterExecutor",
+    RegisterExecutorResponse(sparkrpc::RegisterExecutorResponse) = "spark.scheduler.cluster.RegisterExecutorResponse",
+    LaunchedExecutor(sparkrpc::LaunchedExecutor) = "spark.scheduler.cluster.LaunchedExecutor",
+    LaunchTask(sparkrpc::LaunchTask) = "spark.scheduler.cluster.LaunchTask",
+    SparkKillTask(sparkrpc::KillTask) = "spark.scheduler.cluster.KillTask",
+    SparkStatusUpdate(sparkrpc::StatusUpdate) = "spark.scheduler.cluster.StatusUpdate",
+    StopExecutor(sparkrpc::StopExecutor) = "spark.scheduler.cluster.StopExecutor",
+    SparkShutdown(sparkrpc::Shutdown) = "spark.scheduler.cluster.Shutdown",
+    RemoveExecutor(sparkrpc::RemoveExecutor) = "spark.scheduler.cluster.RemoveExecutor",
+    /// Executor → driver's HeartbeatReceiver (ask; answered by HeartbeatResponse).
+    Heartbeat(sparkrpc::Heartbeat) = "spark.scheduler.cluster.Heartbeat",
+    HeartbeatResponse(sparkrpc::HeartbeatResponse) = "spark.scheduler.cluster.HeartbeatResponse",
+}
+
+impl Msg {
+    /// The Call/Event type for the four Mesos API envelopes (`ACCEPT`, `OFFERS`,
+    /// `UPDATE`…), else the message's own name (`RunTaskMessage`, `RegisterExecutor`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::SchedulerCall(c) => c.r#type().as_str_name(),
+            Msg::SchedulerEvent(e) => e.r#type().as_str_name(),
+            Msg::ExecutorCall(c) => c.r#type().as_str_name(),
+            Msg::ExecutorEvent(e) => e.r#type().as_str_name(),
+            other => {
+                let name = other.proto_name();
+                name.rsplit('.').next().unwrap_or(name)
+            }
+        }
+    }
+
+    /// For an ask (a Spark RPC that waits for a reply), the proto name of its reply.
+    pub fn reply_name(&self) -> Option<&'static str> {
+        match self {
+            Msg::RetrieveSparkAppConfig(_) => Some("spark.scheduler.cluster.SparkAppConfig"),
+            Msg::RegisterExecutor(_) => Some("spark.scheduler.cluster.RegisterExecutorResponse"),
+            Msg::Heartbeat(_) => Some("spark.scheduler.cluster.HeartbeatResponse"),
+            _ => None,
+        }
+    }
+
+    /// True for the reply half of an ask.
+    pub fn is_reply(&self) -> bool {
+        matches!(self, Msg::SparkAppConfig(_) | Msg::RegisterExecutorResponse(_) | Msg::HeartbeatResponse(_))
+    }
+
+    /// One human line describing the message, for the timeline and the trace.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_summary(&mut s);
+        s
+    }
+
+    fn write_summary(&self, s: &mut String) -> std::fmt::Result {
+        match self {
+            Msg::SchedulerCall(c) => {
+                if let Some(fid) = &c.framework_id {
+                    write!(s, "framework {} ", short_id(&fid.value))?;
+                }
+                match c.r#type() {
+                    scheduler::call::Type::Subscribe => {
+                        if let Some(sub) = &c.subscribe {
+                            let fi = &sub.framework_info;
+                            write!(
+                                s,
+                                "name={:?} user={} role={} failover_timeout={}s",
+                                fi.name,
+                                fi.user,
+                                fi.role(),
+                                fi.failover_timeout()
+                            )?;
+                            if let Some(id) = &fi.id {
+                                write!(s, " id={}", id.value)?;
+                            }
+                        }
+                    }
+                    scheduler::call::Type::Accept => {
+                        if let Some(a) = &c.accept {
+                            write!(s, "offers=[{}]", ids(a.offer_ids.iter().map(|o| o.value.as_str())))?;
+                            for op in &a.operations {
+                                write!(s, " {}", op.r#type().as_str_name())?;
+                                if let Some(l) = &op.launch {
+                                    for t in &l.task_infos {
+                                        write!(
+                                            s,
+                                            " task {} {:?} [{}]",
+                                            t.task_id.value,
+                                            t.name,
+                                            Resources::from_protos(&t.resources)
+                                        )?;
+                                    }
+                                }
+                            }
+                            if let Some(f) = &a.filters {
+                                write!(s, " refuse_seconds={}", f.refuse_seconds())?;
+                            }
+                        }
+                    }
+                    scheduler::call::Type::Decline => {
+                        if let Some(d) = &c.decline {
+                            write!(s, "offers=[{}]", ids(d.offer_ids.iter().map(|o| o.value.as_str())))?;
+                            match &d.filters {
+                                Some(f) => write!(s, " refuse_seconds={}", f.refuse_seconds())?,
+                                None => write!(s, " (no filters: master default refuse_seconds=5)")?,
+                            }
+                        }
+                    }
+                    scheduler::call::Type::Acknowledge => {
+                        if let Some(a) = &c.acknowledge {
+                            write!(s, "task {} uuid={}", a.task_id.value, hex8(&a.uuid))?;
+                        }
+                    }
+                    scheduler::call::Type::Kill => {
+                        if let Some(k) = &c.kill {
+                            write!(s, "task {}", k.task_id.value)?;
+                        }
+                    }
+                    scheduler::call::Type::Revive => {
+                        if let Some(r) = &c.revive {
+                            if !r.roles.is_empty() {
+                                write!(s, "roles={:?}", r.roles)?;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Msg::SchedulerEvent(e) => match e.r#type() {
+                scheduler::event::Type::Subscribed => {
+                    if let Some(sub) = &e.subscribed {
+                        write!(
+                            s,
+                            "framework_id={} heartbeat_interval={}s",
+                            sub.framework_id.value,
+                            sub.heartbeat_interval_seconds.unwrap_or(0.0)
+                        )?;
+                    }
+                }
+                scheduler::event::Type::Offers => {
+                    if let Some(o) = &e.offers {
+                        write!(s, "{} offer{}:", o.offers.len(), if o.offers.len() == 1 { "" } else { "s" })?;
+                        for (i, offer) in o.offers.iter().enumerate() {
+                            if i > 0 {
+                                s.push(',');
+                            }
+                            write!(
+                                s,
+                                " {} on {} [{}]",
+                                short_id(&offer.id.value),
+                                offer.hostname,
+                                Resources::from_protos(&offer.resources)
+                            )?;
+                        }
+                    }
+                }
+                scheduler::event::Type::Rescind => {
+                    if let Some(r) = &e.rescind {
+                        write!(s, "offer {}", short_id(&r.offer_id.value))?;
+                    }
+                }
+                scheduler::event::Type::Update => {
+                    if let Some(u) = &e.update {
+                        status_line(s, &u.status)?;
+                    }
+                }
+                scheduler::event::Type::Failure => {
+                    if let Some(f) = &e.failure {
+                        if let Some(a) = &f.agent_id {
+                            write!(s, "agent {}", short_id(&a.value))?;
+                        }
+                        if let Some(x) = &f.executor_id {
+                            write!(s, " executor {} status={}", x.value, f.status.unwrap_or(0))?;
+                        }
+                    }
+                }
+                scheduler::event::Type::Error => {
+                    if let Some(er) = &e.error {
+                        write!(s, "{:?}", er.message)?;
+                    }
+                }
+                _ => {}
+            },
+            Msg::ExecutorCall(c) => {
+                write!(s, "executor {}", c.executor_id.value)?;
+                if let Some(u) = &c.update {
+                    s.push(' ');
+                    status_line(s, &u.status)?;
+                }
+            }
+            Msg::ExecutorEvent(e) => match e.r#type() {
+                executor::event::Type::Subscribed => {
+                    if let Some(sub) = &e.subscribed {
+                        write!(s, "executor {} on {}", sub.executor_info.executor_id.value, sub.agent_info.hostname)?;
+                    }
+                }
+                executor::event::Type::Launch => {
+                    if let Some(l) = &e.launch {
+                        write!(s, "task {} [{}]", l.task.task_id.value, Resources::from_protos(&l.task.resources))?;
+                    }
+                }
+                executor::event::Type::Kill => {
+                    if let Some(k) = &e.kill {
+                        write!(s, "task {}", k.task_id.value)?;
+                    }
+                }
+                executor::event::Type::Acknowledged => {
+                    if let Some(a) = &e.acknowledged {
+                        write!(s, "task {} uuid={}", a.task_id.value, hex8(&a.uuid))?;
+                    }
+                }
+                _ => {}
+            },
+            Msg::RegisterSlave(m) => write!(
+                s,
+                "hostname={} resources=[{}]",
+                m.slave.hostname,
+                Resources::from_protos(&m.slave.resources)
+            )?,
+            Msg::ReregisterSlave(m) => {
+                write!(s, "hostname={} tasks={}", m.slave.hostname, m.tasks.len())?
+            }
+            Msg::SlaveRegistered(m) => write!(
+                s,
+                "agent_id={} total_ping_timeout={}s",
+                m.slave_id.value,
+                m.connection.as_ref().and_then(|c| c.total_ping_timeout_seconds).unwrap_or(0.0)
+            )?,
+            Msg::SlaveReregistered(m) => write!(s, "agent_id={}", m.slave_id.value)?,
+            Msg::UnregisterSlave(m) => write!(s, "agent_id={}", m.slave_id.value)?,
+            Msg::RunTask(m) => {
+                write!(
+                    s,
+                    "framework {:?} task {} [{}]",
+                    m.framework.name,
+                    m.task.task_id.value,
+                    Resources::from_protos(&m.task.resources)
+                )?;
+                if m.launch_executor == Some(true) {
+                    s.push_str(" launch_executor");
+                }
+            }
+            Msg::KillTask(m) => write!(s, "task {}", m.task_id.value)?,
+            Msg::StatusUpdate(m) => {
+                status_line(s, &m.update.status)?;
+                if let Some(u) = &m.update.uuid {
+                    write!(s, " uuid={}", hex8(u))?;
+                }
+            }
+            Msg::StatusUpdateAck(m) => write!(s, "task {} uuid={}", m.task_id.value, hex8(&m.uuid))?,
+            Msg::PingSlave(m) => write!(s, "connected={}", m.connected)?,
+            Msg::PongSlave(_) => {}
+            Msg::ShutdownFramework(m) => write!(s, "framework {}", short_id(&m.framework_id.value))?,
+            Msg::ShutdownExecutor(m) => {
+                if let Some(e) = &m.executor_id {
+                    write!(s, "executor {}", e.value)?;
+                }
+            }
+            Msg::ExitedExecutor(m) => write!(s, "executor {} status={}", m.executor_id.value, m.status)?,
+            Msg::Shutdown(m) => {
+                if let Some(t) = &m.message {
+                    write!(s, "{t:?}")?;
+                }
+            }
+            Msg::RetrieveSparkAppConfig(m) => write!(s, "resource_profile_id={}", m.resource_profile_id)?,
+            Msg::SparkAppConfig(m) => write!(s, "{} spark.* properties", m.spark_properties.len())?,
+            Msg::RegisterExecutor(m) => write!(s, "executor {} on {} cores={}", m.executor_id, m.hostname, m.cores)?,
+            Msg::RegisterExecutorResponse(m) => {
+                if m.success {
+                    s.push_str("true");
+                } else {
+                    write!(s, "failure: {}", m.failure)?;
+                }
+            }
+            Msg::LaunchedExecutor(m) => write!(s, "executor {}", m.executor_id)?,
+            Msg::LaunchTask(m) => match sparkrpc::TaskDescription::decode(m.data.as_slice()) {
+                Ok(d) => write!(s, "task {} ({}) on executor {}", d.task_id, d.name, d.executor_id)?,
+                Err(_) => write!(s, "{} bytes", m.data.len())?,
+            },
+            Msg::SparkKillTask(m) => write!(s, "task {} on executor {}", m.task_id, m.executor)?,
+            Msg::SparkStatusUpdate(m) => write!(s, "task {} {} on executor {}", m.task_id, m.state().as_str_name(), m.executor_id)?,
+            Msg::StopExecutor(_) => {}
+            Msg::SparkShutdown(m) => write!(s, "exit_code={}", m.exit_code)?,
+            Msg::RemoveExecutor(m) => write!(s, "executor {}: {}", m.executor_id, m.reason)?,
+            Msg::Heartbeat(m) => write!(s, "executor {}", m.executor_id)?,
+            Msg::HeartbeatResponse(m) => write!(s, "reregister_block_manager={}", m.reregister_block_manager)?,
+        }
+        Ok(())
+    }
+}
+
+fn status_line(s: &mut String, st: &v1::TaskStatus) -> std::fmt::Result {
+    write!(s, "task {} {}", st.task_id.value, st.state().as_str_name())?;
+    if st.source.is_some() {
+        write!(s, " source={}", st.source().as_str_name())?;
+    }
+    if st.reason.is_some() {
+        write!(s, " reason={}", st.reason().as_str_name())?;
+    }
+    if let Some(m) = &st.message {
+        write!(s, " {m:?}")?;
+    }
+    Ok(())
+}
+
+fn ids<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    it.map(short_id).collect::<Vec<_>>().join(",")
+}
+
+/// Mesos ids are `<master-uuid>-O7`; the timeline shows the part after the uuid.
+pub fn short_id(id: &str) -> &str {
+    // A UUID is 36 characters; ids derived from it follow after a dash.
+    if id.len() > 37 && id.as_bytes()[36] == b'-' { &id[37..] } else { id }
+}
+
+fn hex8(b: &[u8]) -> String {
+    b.iter().take(4).map(|x| format!("{x:02x}")).collect()
+}
