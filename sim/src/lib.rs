@@ -5,13 +5,20 @@
 //! - [`actor`]: the sans-IO contract every core keeps ([`Actor`], [`Input`], [`Output`]).
 //! - [`msg`]: [`Msg`], every message that crosses an actor boundary.
 //! - [`ids`]: deterministic ids (UUIDs) derived from names and counters.
+//! - [`trace`]: the JSON Lines trace and its digest, and the readable timeline.
+//! - [`world`]: the runtime, the actors' hosts and the network (links, transports).
+//! - `grpc`: the gRPC transport (tonic over in-memory HTTP/2 pipes).
 
 pub mod actor;
+mod grpc;
 pub mod ids;
 pub mod msg;
 pub mod time;
+pub mod trace;
+pub mod world;
 
 pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, sent_to};
 pub use mesocosm_proto as proto;
 pub use msg::Msg;
 pub use time::SimTime;
+pub use world::{Latency, Transport, World, WorldConfig, run_world};

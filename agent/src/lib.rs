@@ -1,0 +1,18 @@
+//! The Mesos agent as a sans-IO core.
+//!
+//! An agent registers with the master, answers its pings, runs the tasks the
+//! master sends it in executor containers, and relays its executors' status
+//! updates to the master reliably, retrying each until the framework acknowledges
+//! it. It never awaits or reads a clock: the world feeds it inputs and carries out
+//! its outputs (see `mesocosm_sim::actor`).
+//!
+//! # Layout
+//! - [`Agent`]: the actor: registration, pings, RunTask → container launch, the
+//!   executor API (SUBSCRIBE / UPDATE), shutdowns.
+//! - [`status_updates`]: the task status update manager (one ordered stream per
+//!   task, head forwarded, retried with backoff until acknowledged).
+
+pub mod agent;
+pub mod status_updates;
+
+pub use agent::{Agent, AgentConfig, Timer};

@@ -1,0 +1,30 @@
+//! A Spark executor's container, as a sans-IO core.
+//!
+//! When the agent launches a Spark executor task, two programs run in the
+//! container: Mesos's **command executor** (`mesos-executor`), which speaks the v1
+//! executor API to the agent and forks the task's command, and the command itself,
+//! Spark's **CoarseGrainedExecutorBackend**, which speaks Spark's RPC to the
+//! driver. One [`SparkExecutor`] actor plays both, so the timeline shows both
+//! conversations:
+//!
+//! ```text
+//!  agent ◀─ SUBSCRIBE / UPDATE(STARTING, RUNNING, FINISHED) ─ command executor
+//!        ─ SUBSCRIBED / LAUNCH / ACKNOWLEDGED / SHUTDOWN ──▶      │ forks
+//!                                                    CoarseGrainedExecutorBackend
+//!  driver ◀─ RetrieveSparkAppConfig, RegisterExecutor, LaunchedExecutor, StatusUpdate, Heartbeat
+//!         ─ SparkAppConfig, RegisterExecutorResponse, LaunchTask, KillTask, StopExecutor ──▶
+//! ```
+//!
+//! The backend's process exit status becomes the Mesos task's terminal state, as
+//! with any command task: 0 → TASK_FINISHED, anything else → TASK_FAILED. The
+//! command executor exits once the agent has acknowledged that terminal update.
+//!
+//! # Layout
+//! - [`command`]: parsing the `CoarseGrainedExecutorBackend` command line Spark builds.
+//! - [`SparkExecutor`]: the actor.
+
+pub mod command;
+mod executor;
+
+pub use command::{BackendArgs, parse_backend_command};
+pub use executor::{ExecutorConfig, SparkExecutor, Timer};

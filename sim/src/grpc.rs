@@ -1,0 +1,409 @@
+//! The gRPC transport: every message is a real tonic call over an in-memory HTTP/2 pipe.
+//!
+//! Each actor runs one tonic server (all of mesocosm's services, routed by path)
+//! fed by an in-memory listener. A link dials its receiver once, lazily, and then
+//! reuses that HTTP/2 connection for every message: one connection per ordered
+//! actor pair, as libprocess keeps one socket per peer. The sender's name travels
+//! in the `libprocess-from` metadata header.
+//!
+//! Three shapes of call, as in the real APIs:
+//! - **one-way** messages (libprocess messages, Spark `send`, scheduler Calls other
+//!   than SUBSCRIBE): a unary call answered `Accepted` (HTTP 202);
+//! - **asks** (Spark `ask`: RetrieveSparkAppConfig, RegisterExecutor, Heartbeat): a
+//!   unary call whose response is the reply the receiver's core sends back;
+//! - **subscriptions** (scheduler and executor SUBSCRIBE): a server stream on which
+//!   the receiver's later Events travel.
+
+use crate::actor::ActorId;
+use crate::msg::Msg;
+use crate::proto::mesocosm::rpc::{
+    self, Accepted, coarse_grained_executor_backend_client::CoarseGrainedExecutorBackendClient,
+    coarse_grained_executor_backend_server::{CoarseGrainedExecutorBackend, CoarseGrainedExecutorBackendServer},
+    coarse_grained_scheduler_client::CoarseGrainedSchedulerClient,
+    coarse_grained_scheduler_server::{CoarseGrainedScheduler, CoarseGrainedSchedulerServer},
+    executor_client::ExecutorClient, executor_server::ExecutorServer, master_client::MasterClient,
+    master_server::MasterServer, scheduler_client::SchedulerClient, scheduler_server::SchedulerServer,
+    slave_client::SlaveClient, slave_server::SlaveServer,
+};
+use crate::proto::{executor, internal, scheduler, sparkrpc};
+use crate::world::{Delivery, StreamTx, World};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::transport::{Channel, Endpoint, Server};
+use tonic::{Request, Response, Status};
+
+const FROM: &str = "libprocess-from";
+/// Large enough for an OFFERS event to a framework at 10,000 agents.
+const MAX_MESSAGE: usize = 256 << 20;
+/// h2 charges small DATA frames against the connection window and sends GOAWAY
+/// (`too_many_data_frames`) when a burst of small unary calls outruns the reader;
+/// a 16 MiB window keeps bursts of thousands of ACCEPT/DECLINE safe (transport spike §5.3).
+const WINDOW: u32 = 16 << 20;
+
+/// Start `me`'s tonic server on an in-memory listener.
+pub(crate) fn serve(world: &World, me: &ActorId) {
+    let (tx, rx) = mpsc::unbounded_channel::<tokio::io::DuplexStream>();
+    let inbox = Inbox { world: world.clone(), me: me.clone() };
+    let incoming = tokio_stream::StreamExt::map(UnboundedReceiverStream::new(rx), Ok::<_, std::io::Error>);
+    let server = Server::builder()
+        .initial_connection_window_size(WINDOW)
+        .initial_stream_window_size(WINDOW)
+        .add_service(SchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+        .add_service(ExecutorServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+        .add_service(MasterServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+        .add_service(SlaveServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+        .add_service(CoarseGrainedSchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+        .add_service(CoarseGrainedExecutorBackendServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
+        .serve_with_incoming(incoming);
+    let name = me.clone();
+    let task = tokio::spawn(async move {
+        if let Err(e) = server.await {
+            tracing::debug!(actor = %name, error = %e, "server ended");
+        }
+    });
+    let mut st = world.state();
+    st.listeners.insert(me.clone(), tx);
+    st.owned.entry(me.clone()).or_default().push(task);
+}
+
+fn request<T>(from: &ActorId, m: T) -> Request<T> {
+    let mut r = Request::new(m);
+    if let Ok(v) = from.as_str().parse() {
+        r.metadata_mut().insert(FROM, v);
+    }
+    r
+}
+
+/// The sending side of one link: its lazily dialled connection.
+#[derive(Default)]
+pub(crate) struct Peer {
+    channel: Option<Channel>,
+}
+
+impl Peer {
+    fn channel(&mut self, world: &World, to: &ActorId) -> Channel {
+        self.channel
+            .get_or_insert_with(|| {
+                let world = world.clone();
+                let to = to.clone();
+                let dial = tower::service_fn(move |_uri: tonic::transport::Uri| {
+                    let listener = world.state().listeners.get(&to).cloned();
+                    async move {
+                        let listener = listener.ok_or(std::io::ErrorKind::ConnectionRefused)?;
+                        let (near, far) = tokio::io::duplex(1 << 20);
+                        listener.send(far).map_err(|_| std::io::ErrorKind::ConnectionRefused)?;
+                        Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(near))
+                    }
+                });
+                Endpoint::from_static("http://mesocosm.sim")
+                    .initial_connection_window_size(WINDOW)
+                    .initial_stream_window_size(WINDOW)
+                    .connect_with_connector_lazy(dial)
+            })
+            .clone()
+    }
+
+    /// Carry `msg` from `from` to `to` as the right gRPC call.
+    pub(crate) async fn deliver(&mut self, world: &World, from: &ActorId, to: &ActorId, msg: Msg) {
+        // A reply to an ask completes the caller's pending unary call.
+        if msg.is_reply() {
+            let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
+            if let Some(w) = waiting {
+                let _ = w.send(msg);
+                return;
+            }
+        }
+        // Events go down the subscriber's open stream.
+        if let Msg::SchedulerEvent(_) | Msg::ExecutorEvent(_) = &msg {
+            let sent = {
+                let st = world.state();
+                match (st.streams.get(&(from.clone(), to.clone())), msg) {
+                    (Some(StreamTx::Scheduler(tx)), Msg::SchedulerEvent(e)) => tx.send(Ok(e)).is_ok(),
+                    (Some(StreamTx::Executor(tx)), Msg::ExecutorEvent(e)) => tx.send(Ok(e)).is_ok(),
+                    _ => false,
+                }
+            };
+            if !sent {
+                world.deliver(from, Delivery::Disconnected { peer: to.clone() });
+            }
+            return;
+        }
+        let ch = self.channel(world, to);
+        let result = self.call(world, ch, from, to, msg).await;
+        if let Err(status) = result {
+            tracing::debug!(%from, %to, %status, "delivery failed");
+        }
+    }
+
+    async fn call(&mut self, world: &World, ch: Channel, from: &ActorId, to: &ActorId, msg: Msg) -> Result<(), Status> {
+        macro_rules! oneway {
+            ($client:ident, $method:ident, $m:expr) => {
+                $client::new(ch).max_decoding_message_size(MAX_MESSAGE).$method(request(from, $m)).await.map(drop)
+            };
+        }
+        macro_rules! ask {
+            ($method:ident, $m:expr, $reply:ident) => {{
+                let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await?;
+                world.deliver(from, Delivery::Message { from: to.clone(), msg: Msg::$reply(r.into_inner()) });
+                Ok(())
+            }};
+        }
+        match msg {
+            Msg::SchedulerCall(c) if c.r#type() == scheduler::call::Type::Subscribe => {
+                let stream = SchedulerClient::new(ch)
+                    .max_decoding_message_size(MAX_MESSAGE)
+                    .subscribe(request(from, c))
+                    .await?
+                    .into_inner();
+                self.read_stream(world, from, to, stream, Msg::SchedulerEvent);
+                Ok(())
+            }
+            Msg::ExecutorCall(c) if c.r#type() == executor::call::Type::Subscribe => {
+                let stream = ExecutorClient::new(ch)
+                    .max_decoding_message_size(MAX_MESSAGE)
+                    .subscribe(request(from, c))
+                    .await?
+                    .into_inner();
+                self.read_stream(world, from, to, stream, Msg::ExecutorEvent);
+                Ok(())
+            }
+            Msg::SchedulerCall(c) => oneway!(SchedulerClient, call, c),
+            Msg::ExecutorCall(c) => oneway!(ExecutorClient, call, c),
+            Msg::RegisterSlave(m) => oneway!(MasterClient, register_slave, m),
+            Msg::ReregisterSlave(m) => oneway!(MasterClient, reregister_slave, m),
+            Msg::UnregisterSlave(m) => oneway!(MasterClient, unregister_slave, m),
+            Msg::StatusUpdate(m) => oneway!(MasterClient, status_update, m),
+            Msg::ExitedExecutor(m) => oneway!(MasterClient, exited_executor, m),
+            Msg::PongSlave(m) => oneway!(MasterClient, pong_slave, m),
+            Msg::SlaveRegistered(m) => oneway!(SlaveClient, slave_registered, m),
+            Msg::SlaveReregistered(m) => oneway!(SlaveClient, slave_reregistered, m),
+            Msg::RunTask(m) => oneway!(SlaveClient, run_task, m),
+            Msg::KillTask(m) => oneway!(SlaveClient, kill_task, m),
+            Msg::StatusUpdateAck(m) => oneway!(SlaveClient, status_update_acknowledgement, m),
+            Msg::PingSlave(m) => oneway!(SlaveClient, ping_slave, m),
+            Msg::ShutdownFramework(m) => oneway!(SlaveClient, shutdown_framework, m),
+            Msg::ShutdownExecutor(m) => oneway!(SlaveClient, shutdown_executor, m),
+            Msg::Shutdown(m) => oneway!(SlaveClient, shutdown, m),
+            Msg::RetrieveSparkAppConfig(m) => ask!(retrieve_spark_app_config, m, SparkAppConfig),
+            Msg::RegisterExecutor(m) => ask!(register_executor, m, RegisterExecutorResponse),
+            Msg::Heartbeat(m) => ask!(heartbeat, m, HeartbeatResponse),
+            Msg::LaunchedExecutor(m) => oneway!(CoarseGrainedSchedulerClient, launched_executor, m),
+            Msg::SparkStatusUpdate(m) => oneway!(CoarseGrainedSchedulerClient, status_update, m),
+            Msg::RemoveExecutor(m) => oneway!(CoarseGrainedSchedulerClient, remove_executor, m),
+            Msg::LaunchTask(m) => oneway!(CoarseGrainedExecutorBackendClient, launch_task, m),
+            Msg::SparkKillTask(m) => oneway!(CoarseGrainedExecutorBackendClient, kill_task, m),
+            Msg::StopExecutor(m) => oneway!(CoarseGrainedExecutorBackendClient, stop_executor, m),
+            Msg::SparkShutdown(m) => oneway!(CoarseGrainedExecutorBackendClient, shutdown, m),
+            // Replies with no caller waiting, and events with no stream, never reach here.
+            Msg::SchedulerEvent(_)
+            | Msg::ExecutorEvent(_)
+            | Msg::SparkAppConfig(_)
+            | Msg::RegisterExecutorResponse(_)
+            | Msg::HeartbeatResponse(_) => Err(Status::failed_precondition("no caller waiting for this reply")),
+        }
+    }
+
+    /// Forward a subscription stream's events into the subscriber's mailbox until it ends.
+    fn read_stream<E: Send + 'static>(
+        &mut self,
+        world: &World,
+        subscriber: &ActorId,
+        server: &ActorId,
+        mut stream: tonic::Streaming<E>,
+        wrap: fn(E) -> Msg,
+    ) where
+        tonic::Streaming<E>: Send,
+    {
+        let w = world.clone();
+        let (sub, srv) = (subscriber.clone(), server.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                match stream.message().await {
+                    Ok(Some(ev)) => w.deliver(&sub, Delivery::Message { from: srv.clone(), msg: wrap(ev) }),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            w.deliver(&sub, Delivery::Disconnected { peer: srv });
+        });
+        world.state().owned.entry(subscriber.clone()).or_default().push(task);
+    }
+}
+
+/// One actor's server side: every service, all forwarding into the actor's mailbox.
+#[derive(Clone)]
+struct Inbox {
+    world: World,
+    me: ActorId,
+}
+
+fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
+    r.metadata()
+        .get(FROM)
+        .and_then(|v| v.to_str().ok())
+        .map(ActorId::new)
+        .ok_or_else(|| Status::invalid_argument("missing libprocess-from header"))
+}
+
+impl Inbox {
+    fn oneway<T>(&self, r: Request<T>, wrap: fn(T) -> Msg) -> Result<Response<Accepted>, Status> {
+        let from = sender(&r)?;
+        self.world.deliver(&self.me, Delivery::Message { from, msg: wrap(r.into_inner()) });
+        Ok(Response::new(Accepted {}))
+    }
+
+    async fn ask<T, R>(&self, r: Request<T>, wrap: fn(T) -> Msg, unwrap: fn(Msg) -> Option<R>) -> Result<Response<R>, Status> {
+        let from = sender(&r)?;
+        let (tx, rx) = oneshot::channel();
+        self.world.state().asks.entry((self.me.clone(), from.clone())).or_default().push_back(tx);
+        self.world.deliver(&self.me, Delivery::Message { from, msg: wrap(r.into_inner()) });
+        let reply = rx.await.map_err(|_| Status::unavailable("the endpoint exited before replying"))?;
+        unwrap(reply).map(Response::new).ok_or_else(|| Status::internal("wrong reply type"))
+    }
+}
+
+type Stream<E> = UnboundedReceiverStream<Result<E, Status>>;
+
+#[tonic::async_trait]
+impl rpc::scheduler_server::Scheduler for Inbox {
+    type SubscribeStream = Stream<scheduler::Event>;
+
+    async fn subscribe(&self, r: Request<scheduler::Call>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let from = sender(&r)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.world.state().streams.insert((self.me.clone(), from.clone()), StreamTx::Scheduler(tx));
+        self.world.deliver(&self.me, Delivery::Message { from, msg: Msg::SchedulerCall(r.into_inner()) });
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+    }
+
+    async fn call(&self, r: Request<scheduler::Call>) -> Result<Response<Accepted>, Status> {
+        self.oneway(r, Msg::SchedulerCall)
+    }
+}
+
+#[tonic::async_trait]
+impl rpc::executor_server::Executor for Inbox {
+    type SubscribeStream = Stream<executor::Event>;
+
+    async fn subscribe(&self, r: Request<executor::Call>) -> Result<Response<Self::SubscribeStream>, Status> {
+        let from = sender(&r)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.world.state().streams.insert((self.me.clone(), from.clone()), StreamTx::Executor(tx));
+        self.world.deliver(&self.me, Delivery::Message { from, msg: Msg::ExecutorCall(r.into_inner()) });
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+    }
+
+    async fn call(&self, r: Request<executor::Call>) -> Result<Response<Accepted>, Status> {
+        self.oneway(r, Msg::ExecutorCall)
+    }
+}
+
+type Reply = Result<Response<Accepted>, Status>;
+
+#[tonic::async_trait]
+impl rpc::master_server::Master for Inbox {
+    async fn register_slave(&self, r: Request<internal::RegisterSlaveMessage>) -> Reply {
+        self.oneway(r, Msg::RegisterSlave)
+    }
+    async fn reregister_slave(&self, r: Request<internal::ReregisterSlaveMessage>) -> Reply {
+        self.oneway(r, Msg::ReregisterSlave)
+    }
+    async fn unregister_slave(&self, r: Request<internal::UnregisterSlaveMessage>) -> Reply {
+        self.oneway(r, Msg::UnregisterSlave)
+    }
+    async fn status_update(&self, r: Request<internal::StatusUpdateMessage>) -> Reply {
+        self.oneway(r, Msg::StatusUpdate)
+    }
+    async fn exited_executor(&self, r: Request<internal::ExitedExecutorMessage>) -> Reply {
+        self.oneway(r, Msg::ExitedExecutor)
+    }
+    async fn pong_slave(&self, r: Request<internal::PongSlaveMessage>) -> Reply {
+        self.oneway(r, Msg::PongSlave)
+    }
+}
+
+#[tonic::async_trait]
+impl rpc::slave_server::Slave for Inbox {
+    async fn slave_registered(&self, r: Request<internal::SlaveRegisteredMessage>) -> Reply {
+        self.oneway(r, Msg::SlaveRegistered)
+    }
+    async fn slave_reregistered(&self, r: Request<internal::SlaveReregisteredMessage>) -> Reply {
+        self.oneway(r, Msg::SlaveReregistered)
+    }
+    async fn run_task(&self, r: Request<internal::RunTaskMessage>) -> Reply {
+        self.oneway(r, Msg::RunTask)
+    }
+    async fn kill_task(&self, r: Request<internal::KillTaskMessage>) -> Reply {
+        self.oneway(r, Msg::KillTask)
+    }
+    async fn status_update_acknowledgement(&self, r: Request<internal::StatusUpdateAcknowledgementMessage>) -> Reply {
+        self.oneway(r, Msg::StatusUpdateAck)
+    }
+    async fn ping_slave(&self, r: Request<internal::PingSlaveMessage>) -> Reply {
+        self.oneway(r, Msg::PingSlave)
+    }
+    async fn shutdown_framework(&self, r: Request<internal::ShutdownFrameworkMessage>) -> Reply {
+        self.oneway(r, Msg::ShutdownFramework)
+    }
+    async fn shutdown_executor(&self, r: Request<internal::ShutdownExecutorMessage>) -> Reply {
+        self.oneway(r, Msg::ShutdownExecutor)
+    }
+    async fn shutdown(&self, r: Request<internal::ShutdownMessage>) -> Reply {
+        self.oneway(r, Msg::Shutdown)
+    }
+}
+
+#[tonic::async_trait]
+impl CoarseGrainedScheduler for Inbox {
+    async fn retrieve_spark_app_config(
+        &self,
+        r: Request<sparkrpc::RetrieveSparkAppConfig>,
+    ) -> Result<Response<sparkrpc::SparkAppConfig>, Status> {
+        self.ask(r, Msg::RetrieveSparkAppConfig, |m| match m {
+            Msg::SparkAppConfig(c) => Some(c),
+            _ => None,
+        })
+        .await
+    }
+    async fn register_executor(
+        &self,
+        r: Request<sparkrpc::RegisterExecutor>,
+    ) -> Result<Response<sparkrpc::RegisterExecutorResponse>, Status> {
+        self.ask(r, Msg::RegisterExecutor, |m| match m {
+            Msg::RegisterExecutorResponse(c) => Some(c),
+            _ => None,
+        })
+        .await
+    }
+    async fn heartbeat(&self, r: Request<sparkrpc::Heartbeat>) -> Result<Response<sparkrpc::HeartbeatResponse>, Status> {
+        self.ask(r, Msg::Heartbeat, |m| match m {
+            Msg::HeartbeatResponse(c) => Some(c),
+            _ => None,
+        })
+        .await
+    }
+    async fn launched_executor(&self, r: Request<sparkrpc::LaunchedExecutor>) -> Reply {
+        self.oneway(r, Msg::LaunchedExecutor)
+    }
+    async fn status_update(&self, r: Request<sparkrpc::StatusUpdate>) -> Reply {
+        self.oneway(r, Msg::SparkStatusUpdate)
+    }
+    async fn remove_executor(&self, r: Request<sparkrpc::RemoveExecutor>) -> Reply {
+        self.oneway(r, Msg::RemoveExecutor)
+    }
+}
+
+#[tonic::async_trait]
+impl CoarseGrainedExecutorBackend for Inbox {
+    async fn launch_task(&self, r: Request<sparkrpc::LaunchTask>) -> Reply {
+        self.oneway(r, Msg::LaunchTask)
+    }
+    async fn kill_task(&self, r: Request<sparkrpc::KillTask>) -> Reply {
+        self.oneway(r, Msg::SparkKillTask)
+    }
+    async fn stop_executor(&self, r: Request<sparkrpc::StopExecutor>) -> Reply {
+        self.oneway(r, Msg::StopExecutor)
+    }
+    async fn shutdown(&self, r: Request<sparkrpc::Shutdown>) -> Reply {
+        self.oneway(r, Msg::SparkShutdown)
+    }
+}

@@ -1,0 +1,479 @@
+//! The world: one paused tokio runtime, the actors on it, and the network between them.
+//!
+//! Every actor is a task on ONE `current_thread` runtime whose clock is paused,
+//! so virtual time jumps straight to the next timer and a run replays exactly.
+//! An actor's task (its *host*) owns the core: it feeds the core one [`Input`] at a
+//! time and carries out the [`Output`]s.
+//!
+//! Messages between actors go through [`World::send`]:
+//!
+//! ```text
+//!  core ─Output::Send─▶ World::send ─▶ trace ─▶ link(from,to) queue ──latency──▶ transport ─▶ receiver's mailbox
+//!                                                 one task per link, FIFO         gRPC or memory
+//! ```
+//!
+//! - The **link** is the message layer: one FIFO queue and task per ordered actor
+//!   pair, with one latency drawn per link from the seed (never per byte write: the
+//!   transport spike showed per-write latency breaks replay at scale). Messages on a
+//!   link arrive in order, as over one libprocess TCP connection.
+//! - The **transport** is either real gRPC (tonic over in-memory HTTP/2 pipes, see
+//!   [`crate::grpc`]) or direct delivery into the mailbox ([`Transport::Memory`]),
+//!   so the cost of gRPC is a measured ratio. Both carry the same messages in the
+//!   same order; the trace does not depend on the transport.
+
+use crate::actor::{Actor, ActorId, Input, Launch, Outbox, Output};
+use crate::msg::Msg;
+use crate::time::SimTime;
+use crate::trace::{Trace, TraceConfig};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// How messages travel between actors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// Real gRPC: every message is a tonic call over an in-memory HTTP/2 connection.
+    Grpc,
+    /// Direct delivery into the receiver's mailbox, no encoding (the lower bound).
+    Memory,
+}
+
+/// Latency of the links between actors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Latency {
+    /// The same latency on every link.
+    Fixed(Duration),
+    /// Drawn once per link, uniformly in `[min, max]`, from the seed and the link's names.
+    Uniform { min: Duration, max: Duration },
+}
+
+/// How to build a world.
+pub struct WorldConfig {
+    /// The root seed; every random choice derives from it by name.
+    pub seed: u64,
+    /// gRPC or memory.
+    pub transport: Transport,
+    /// Link latency.
+    pub latency: Latency,
+    /// What the trace keeps.
+    pub trace: TraceConfig,
+}
+
+/// What the network hands an actor's host.
+#[derive(Debug)]
+pub(crate) enum Delivery {
+    Message { from: ActorId, msg: Msg },
+    Disconnected { peer: ActorId },
+    Exited { actor: ActorId, status: i32 },
+}
+
+impl Delivery {
+    fn into_input<T>(self) -> Input<T> {
+        match self {
+            Delivery::Message { from, msg } => Input::Message { from, msg },
+            Delivery::Disconnected { peer } => Input::Disconnected { peer },
+            Delivery::Exited { actor, status } => Input::Exited { actor, status },
+        }
+    }
+}
+
+/// What a link task carries.
+enum LinkItem {
+    Msg(SimTime, Msg),
+    Disconnect(SimTime),
+}
+
+/// Starts the container process for a [`Launch`] (provided by the scenario runner,
+/// which knows what executor cores exist).
+pub type Launcher = Arc<dyn Fn(&World, &ActorId, Launch) + Send + Sync>;
+
+/// An actor that exited, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exit {
+    pub at: SimTime,
+    pub actor: ActorId,
+    pub status: i32,
+}
+
+pub(crate) struct State {
+    pub(crate) mailboxes: BTreeMap<ActorId, mpsc::UnboundedSender<Delivery>>,
+    links: BTreeMap<(ActorId, ActorId), mpsc::UnboundedSender<LinkItem>>,
+    /// gRPC: where dialers hand the far end of a new connection to an actor's server.
+    pub(crate) listeners: BTreeMap<ActorId, mpsc::UnboundedSender<tokio::io::DuplexStream>>,
+    /// gRPC: open event streams, keyed by (server, subscriber).
+    pub(crate) streams: BTreeMap<(ActorId, ActorId), StreamTx>,
+    /// gRPC: asks waiting for their reply, keyed by (asked, asker), oldest first.
+    pub(crate) asks: BTreeMap<(ActorId, ActorId), VecDeque<oneshot::Sender<Msg>>>,
+    /// Memory: subscriptions, keyed by (server, subscriber), to synthesise disconnects.
+    subscriptions: BTreeMap<(ActorId, ActorId), ()>,
+    /// Who launched each container process.
+    parents: BTreeMap<ActorId, ActorId>,
+    /// Tasks that belong to an actor and die with it (its server, its stream readers).
+    pub(crate) owned: BTreeMap<ActorId, Vec<JoinHandle<()>>>,
+    trace: Trace,
+    exits: Vec<Exit>,
+}
+
+/// An event stream's sending half (server side).
+pub(crate) enum StreamTx {
+    Scheduler(mpsc::UnboundedSender<Result<crate::proto::scheduler::Event, tonic::Status>>),
+    Executor(mpsc::UnboundedSender<Result<crate::proto::executor::Event, tonic::Status>>),
+}
+
+struct Shared {
+    state: Mutex<State>,
+    start: tokio::time::Instant,
+    seed: u64,
+    transport: Transport,
+    latency: Latency,
+    launcher: Mutex<Option<Launcher>>,
+    exited: tokio::sync::Notify,
+}
+
+/// A handle to the world; cheap to clone.
+#[derive(Clone)]
+pub struct World {
+    shared: Arc<Shared>,
+}
+
+/// A stable 64-bit hash of the seed and some names (SHA-256, so it is the same on
+/// every machine and Rust release, unlike `std`'s hashers).
+pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
+    let mut h = Sha256::new();
+    h.update(seed.to_le_bytes());
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let d = h.finalize();
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+impl World {
+    /// A world on the current (paused, current-thread) runtime. Call inside [`run_world`].
+    pub fn new(config: WorldConfig) -> World {
+        World {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    mailboxes: BTreeMap::new(),
+                    links: BTreeMap::new(),
+                    listeners: BTreeMap::new(),
+                    streams: BTreeMap::new(),
+                    asks: BTreeMap::new(),
+                    subscriptions: BTreeMap::new(),
+                    parents: BTreeMap::new(),
+                    owned: BTreeMap::new(),
+                    trace: Trace::new(config.trace),
+                    exits: Vec::new(),
+                }),
+                // The only clock read in mesocosm: tokio's *paused* clock, which
+                // moves only when every task is idle and jumps to the next timer.
+                start: tokio::time::Instant::now(),
+                seed: config.seed,
+                transport: config.transport,
+                latency: config.latency,
+                launcher: Mutex::new(None),
+                exited: tokio::sync::Notify::new(),
+            }),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        // The world runs on one thread; a poisoned lock means a task panicked,
+        // which is already a bug being reported.
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Virtual time now.
+    pub fn now(&self) -> SimTime {
+        SimTime(tokio::time::Instant::now().duration_since(self.shared.start).as_micros() as u64)
+    }
+
+    fn instant(&self, t: SimTime) -> tokio::time::Instant {
+        self.shared.start + Duration::from_micros(t.micros())
+    }
+
+    /// The root seed.
+    pub fn seed(&self) -> u64 {
+        self.shared.seed
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> Transport {
+        self.shared.transport
+    }
+
+    /// A random generator for `name`, derived from the root seed and the name only,
+    /// so it does not depend on the order actors were created in.
+    pub fn rng_for(&self, name: &str) -> ChaCha8Rng {
+        ChaCha8Rng::seed_from_u64(derive_seed(self.shared.seed, &[name]))
+    }
+
+    /// The latency of the link `from → to`.
+    pub fn link_latency(&self, from: &ActorId, to: &ActorId) -> Duration {
+        match self.shared.latency {
+            Latency::Fixed(d) => d,
+            Latency::Uniform { min, max } => {
+                let span = max.saturating_sub(min).as_micros() as u64;
+                let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(
+                    self.shared.seed,
+                    &["link", from.as_str(), to.as_str()],
+                ));
+                min + Duration::from_micros(if span == 0 { 0 } else { rng.next_u64() % (span + 1) })
+            }
+        }
+    }
+
+    /// Set what launches containers for agents.
+    pub fn set_launcher(&self, launcher: Launcher) {
+        *self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(launcher);
+    }
+
+    /// Start actor `id` running `core`. `parent` is the agent that launched it, if any.
+    pub fn spawn<A: Actor>(&self, id: ActorId, core: A, parent: Option<ActorId>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut st = self.state();
+            st.mailboxes.insert(id.clone(), tx);
+            if let Some(p) = parent {
+                st.parents.insert(id.clone(), p);
+            }
+        }
+        if self.shared.transport == Transport::Grpc {
+            crate::grpc::serve(self, &id);
+        }
+        let world = self.clone();
+        tokio::spawn(host(world, id, core, rx));
+    }
+
+    /// Hand `msg` from `from` to the network for `to`: trace it, then queue it on the link.
+    pub fn send(&self, from: &ActorId, to: &ActorId, msg: Msg) {
+        let now = self.now();
+        let mut st = self.state();
+        st.trace.message(now, from, to, &msg);
+        let link = self.link(&mut st, from, to);
+        let _ = link.send(LinkItem::Msg(now, msg));
+    }
+
+    /// Close `from`'s connections to `peer` once everything queued before has arrived.
+    pub fn disconnect(&self, from: &ActorId, peer: &ActorId) {
+        let now = self.now();
+        let mut st = self.state();
+        let link = self.link(&mut st, from, peer);
+        let _ = link.send(LinkItem::Disconnect(now));
+    }
+
+    fn link(&self, st: &mut State, from: &ActorId, to: &ActorId) -> mpsc::UnboundedSender<LinkItem> {
+        if let Some(tx) = st.links.get(&(from.clone(), to.clone())) {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        st.links.insert((from.clone(), to.clone()), tx.clone());
+        let latency = self.link_latency(from, to);
+        // Not owned by `from`: like bytes already in a socket buffer, what a
+        // process sent before it exited still arrives.
+        tokio::spawn(link_task(self.clone(), from.clone(), to.clone(), latency, rx));
+        tx
+    }
+
+    /// Put `d` in `to`'s mailbox, if `to` is alive.
+    pub(crate) fn deliver(&self, to: &ActorId, d: Delivery) {
+        let st = self.state();
+        if let Some(mb) = st.mailboxes.get(to) {
+            let _ = mb.send(d);
+        }
+    }
+
+    /// Record a note from a core.
+    pub fn note(&self, actor: &ActorId, text: &str) {
+        let now = self.now();
+        self.state().trace.note(now, actor, text);
+    }
+
+    /// Record a world event on the timeline.
+    pub fn event(&self, actor: &ActorId, text: &str) {
+        let now = self.now();
+        self.state().trace.event(now, actor, text);
+    }
+
+    /// Actors that have exited so far.
+    pub fn exits(&self) -> Vec<Exit> {
+        self.state().exits.clone()
+    }
+
+    /// True while `id` is running.
+    pub fn is_alive(&self, id: &ActorId) -> bool {
+        self.state().mailboxes.contains_key(id)
+    }
+
+    /// Wait until some actor exits.
+    pub async fn exited(&self) {
+        self.shared.exited.notified().await
+    }
+
+    /// Run `f` on the trace (counts, digest…).
+    pub fn with_trace<R>(&self, f: impl FnOnce(&mut Trace) -> R) -> R {
+        f(&mut self.state().trace)
+    }
+
+    /// Sleep until virtual time `t`.
+    pub async fn sleep_until(&self, t: SimTime) {
+        tokio::time::sleep_until(self.instant(t)).await
+    }
+
+    fn launch(&self, parent: &ActorId, launch: Launch) {
+        let launcher = self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match launcher {
+            Some(l) => l(self, parent, launch),
+            None => tracing::error!(%parent, actor = %launch.actor, "no launcher set; container not started"),
+        }
+    }
+
+    fn exit(&self, id: &ActorId, status: i32) {
+        let now = self.now();
+        let (parent, owned, subscribers, servers) = {
+            let mut st = self.state();
+            st.mailboxes.remove(id);
+            st.listeners.remove(id);
+            st.links.retain(|(from, _), _| from != id);
+            st.streams.retain(|(server, _), _| server != id);
+            st.asks.retain(|(asked, asker), _| asked != id && asker != id);
+            let subscribers: Vec<ActorId> =
+                st.subscriptions.keys().filter(|(s, _)| s == id).map(|(_, sub)| sub.clone()).collect();
+            let servers: Vec<ActorId> =
+                st.subscriptions.keys().filter(|(_, sub)| sub == id).map(|(s, _)| s.clone()).collect();
+            st.subscriptions.retain(|(s, sub), _| s != id && sub != id);
+            st.exits.push(Exit { at: now, actor: id.clone(), status });
+            st.trace.event(now, id, &format!("exited with status {status}"));
+            (st.parents.remove(id), st.owned.remove(id).unwrap_or_default(), subscribers, servers)
+        };
+        for t in owned {
+            t.abort();
+        }
+        if self.shared.transport == Transport::Memory {
+            // Over gRPC a closed process closes its streams; in memory, say so.
+            for s in subscribers {
+                self.deliver(&s, Delivery::Disconnected { peer: id.clone() });
+            }
+            for s in servers {
+                self.deliver(&s, Delivery::Disconnected { peer: id.clone() });
+            }
+        }
+        if let Some(p) = parent {
+            self.deliver(&p, Delivery::Exited { actor: id.clone(), status });
+        }
+        self.shared.exited.notify_waiters();
+    }
+}
+
+/// One link's task: deliver its queue in order, each item `latency` after it was sent.
+async fn link_task(
+    world: World,
+    from: ActorId,
+    to: ActorId,
+    latency: Duration,
+    mut rx: mpsc::UnboundedReceiver<LinkItem>,
+) {
+    let mut peer = crate::grpc::Peer::default();
+    while let Some(item) = rx.recv().await {
+        let sent = match &item {
+            LinkItem::Msg(t, _) | LinkItem::Disconnect(t) => *t,
+        };
+        let due = sent.after(latency);
+        if due > world.now() {
+            world.sleep_until(due).await;
+        }
+        match item {
+            LinkItem::Msg(_, msg) => match world.transport() {
+                Transport::Memory => {
+                    if matches!(&msg, Msg::SchedulerCall(c) if c.r#type() == crate::proto::scheduler::call::Type::Subscribe)
+                        || matches!(&msg, Msg::ExecutorCall(c) if c.r#type() == crate::proto::executor::call::Type::Subscribe)
+                    {
+                        world.state().subscriptions.insert((to.clone(), from.clone()), ());
+                    }
+                    world.deliver(&to, Delivery::Message { from: from.clone(), msg });
+                }
+                Transport::Grpc => peer.deliver(&world, &from, &to, msg).await,
+            },
+            LinkItem::Disconnect(_) => match world.transport() {
+                Transport::Memory => {
+                    let had = world.state().subscriptions.remove(&(from.clone(), to.clone())).is_some();
+                    if had {
+                        world.deliver(&to, Delivery::Disconnected { peer: from.clone() });
+                    }
+                }
+                // Dropping the stream's sender ends the subscriber's stream; its
+                // reader then reports the disconnect.
+                Transport::Grpc => {
+                    world.state().streams.remove(&(from.clone(), to.clone()));
+                }
+            },
+        }
+    }
+}
+
+/// An actor's host: feed the core its inputs, carry out its outputs.
+async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+    let mut timers: BTreeMap<(SimTime, u64), A::Timer> = BTreeMap::new();
+    let mut seq: u64 = 0;
+    let mut out = Outbox::new(world.now());
+    let mut input = Some(Input::Start);
+    loop {
+        if let Some(i) = input.take() {
+            out.reset(world.now());
+            core.handle(i, &mut out);
+            let mut exit = None;
+            for o in out.take() {
+                match o {
+                    Output::Send { to, msg } => world.send(&me, &to, msg),
+                    Output::SetTimer { at, timer } => {
+                        timers.insert((at, seq), timer);
+                        seq += 1;
+                    }
+                    Output::Launch(l) => world.launch(&me, l),
+                    Output::Disconnect { peer } => world.disconnect(&me, &peer),
+                    Output::Note(text) => world.note(&me, &text),
+                    Output::Exit { status } => exit = Some(status),
+                }
+            }
+            if let Some(status) = exit {
+                world.exit(&me, status);
+                return;
+            }
+        }
+        let next = timers.first_key_value().map(|(k, _)| k.0);
+        tokio::select! {
+            // Messages first: at equal instants, mailbox before timers, every run.
+            biased;
+            d = rx.recv() => match d {
+                Some(d) => input = Some(d.into_input()),
+                // The world dropped our mailbox: we were killed.
+                None => return,
+            },
+            _ = world.sleep_until(next.unwrap_or(SimTime::ZERO)), if next.is_some() => {
+                if let Some((_, t)) = timers.pop_first() {
+                    input = Some(Input::Timer(t));
+                }
+            }
+        }
+    }
+}
+
+/// Build the paused current-thread runtime and run `body` on it.
+pub fn run_world<F, Fut, R>(body: F) -> R
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = R>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .expect("a current-thread tokio runtime");
+    rt.block_on(body())
+}
