@@ -209,3 +209,33 @@ pub fn sent_to<T>(outputs: &[Output<T>], to: &str) -> Vec<Msg> {
         })
         .collect()
 }
+
+/// A core the world runs while the runner can still look at it, for reports and
+/// invariant checks that read state without changing behaviour.
+pub struct Shared<A>(Arc<std::sync::Mutex<A>>);
+
+impl<A> Shared<A> {
+    /// Share `core`.
+    pub fn new(core: A) -> Shared<A> {
+        Shared(Arc::new(std::sync::Mutex::new(core)))
+    }
+
+    /// Read the core's state.
+    pub fn with<R>(&self, f: impl FnOnce(&A) -> R) -> R {
+        f(&self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl<A> Clone for Shared<A> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<A: Actor> Actor for Shared<A> {
+    type Timer = A::Timer;
+
+    fn handle(&mut self, input: Input<Self::Timer>, out: &mut Outbox<Self::Timer>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).handle(input, out)
+    }
+}

@@ -17,8 +17,8 @@ pub mod time;
 pub mod trace;
 pub mod world;
 
-pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, sent_to};
+pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Shared, sent_to};
 pub use mesocosm_proto as proto;
 pub use msg::Msg;
 pub use time::SimTime;
-pub use world::{Latency, Transport, World, WorldConfig, run_world};
+pub use world::{Latency, Transport, World, WorldConfig, log_time, run_world};

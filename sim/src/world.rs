@@ -141,6 +141,16 @@ pub struct World {
     shared: Arc<Shared>,
 }
 
+thread_local! {
+    /// When the world on this thread started, for log timestamps.
+    static LOG_CLOCK: std::cell::Cell<Option<tokio::time::Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Virtual time of the world running on this thread, for `tracing` timestamps.
+pub fn log_time() -> Option<SimTime> {
+    LOG_CLOCK.with(|c| c.get()).map(|start| SimTime(tokio::time::Instant::now().duration_since(start).as_micros() as u64))
+}
+
 /// A stable 64-bit hash of the seed and some names (SHA-256, so it is the same on
 /// every machine and Rust release, unlike `std`'s hashers).
 pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
@@ -157,6 +167,8 @@ pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
 impl World {
     /// A world on the current (paused, current-thread) runtime. Call inside [`run_world`].
     pub fn new(config: WorldConfig) -> World {
+        let start = tokio::time::Instant::now();
+        LOG_CLOCK.with(|c| c.set(Some(start)));
         World {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -171,9 +183,7 @@ impl World {
                     trace: Trace::new(config.trace),
                     exits: Vec::new(),
                 }),
-                // The only clock read in mesocosm: tokio's *paused* clock, which
-                // moves only when every task is idle and jumps to the next timer.
-                start: tokio::time::Instant::now(),
+                start,
                 seed: config.seed,
                 transport: config.transport,
                 latency: config.latency,
@@ -191,6 +201,8 @@ impl World {
 
     /// Virtual time now.
     pub fn now(&self) -> SimTime {
+        // The only clock read in mesocosm: tokio's *paused* clock, which moves
+        // only when every task is idle and then jumps to the next timer.
         SimTime(tokio::time::Instant::now().duration_since(self.shared.start).as_micros() as u64)
     }
 

@@ -1,0 +1,562 @@
+//! The Mesos agent's `--resources` and `--attributes` flag syntax, as plain data.
+//!
+//! A real agent is started with something like
+//!
+//! ```text
+//! mesos-agent --resources='cpus:4;mem:8192;disk:20000;ports:[31000-32000]' \
+//!             --attributes='rack:r1;zone:us-east-1a'
+//! ```
+//!
+//! and a scenario's `[[agents]]` table takes the very same strings, so that
+//! what a student learns here carries over. This module turns them into
+//! [`ResourceSpec`]s and [`AttributeSpec`]s; converting those into protobuf
+//! `Resource`/`Attribute` messages is the proto layer's job (this crate knows
+//! nothing about protobuf).
+//!
+//! # The grammar (Mesos `Resources::parse` / `Attributes::parse`)
+//!
+//! * Entries are separated by `;`; empty entries are skipped (as Mesos's
+//!   `strings::tokenize` does), so a trailing `;` is harmless.
+//! * Each entry is `name:value`, and for resources optionally
+//!   `name(role):value`. Without a role the resource belongs to `*`, the
+//!   default role that every framework can be offered.
+//! * A value is a **scalar** (`4`, `0.5`), **ranges** (`[31000-32000]`,
+//!   `[21000-24000,30000-34000]`) or a **set** (`{a,b}`). Attributes may also
+//!   be **text** (`us-east-1a`): anything that is not one of the other three.
+//!
+//! # Policy choices
+//!
+//! * Resources listed twice under the same name and role are *added*, as
+//!   Mesos adds `Resource` objects (`cpus:2;cpus:2` is 4 cpus). Ranges that
+//!   overlap are rejected rather than silently coalesced: an agent offering
+//!   port 31000 twice is always a typo.
+//! * `cpus`, `mem`, `disk` and `gpus` must be scalars and `ports` must be
+//!   ranges, because that is how the Mesos containerizer and every framework
+//!   (Spark included) read them.
+//! * Mesos takes `mem` and `disk` in MB; `mem:8GB` is an error here (with a
+//!   hint) just as it is for the real agent.
+//!
+//! ```
+//! use mesocosm::mesos_syntax::{parse_resources, ValueSpec};
+//!
+//! let r = parse_resources("cpus(spark):2; mem:1024; ports:[31000-32000]").unwrap();
+//! assert_eq!((r[0].name.as_str(), r[0].role.as_str()), ("cpus", "spark"));
+//! assert_eq!(r[2].value, ValueSpec::Ranges(vec![(31000, 32000)]));
+//! assert!(parse_resources("cpus:four").is_err());
+//! ```
+
+use std::fmt;
+
+/// The role of resources given without `(role)`.
+pub const DEFAULT_ROLE: &str = "*";
+
+/// One resource of an agent: `name(role):value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceSpec {
+    pub name: String,
+    pub role: String,
+    pub value: ValueSpec,
+}
+
+/// The value of a resource.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ValueSpec {
+    /// A quantity: cpus, MB of memory or disk, GPUs.
+    Scalar(f64),
+    /// Inclusive `(begin, end)` intervals, sorted and non-overlapping.
+    Ranges(Vec<(u64, u64)>),
+    /// Distinct items, in the order first given.
+    Set(Vec<String>),
+}
+
+/// One attribute of an agent: `name:value`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttributeSpec {
+    pub name: String,
+    pub value: AttrValue,
+}
+
+/// The value of an attribute; Spark's `spark.mesos.constraints` match on these.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AttrValue {
+    Scalar(f64),
+    Ranges(Vec<(u64, u64)>),
+    Set(Vec<String>),
+    Text(String),
+}
+
+/// Resource names whose values the Mesos agent and frameworks treat as scalars.
+const SCALAR_RESOURCES: &[&str] = &["cpus", "mem", "disk", "gpus"];
+
+/// A value as written, before we know whether it is a resource or attribute.
+enum RawValue {
+    Scalar(f64),
+    Ranges(Vec<(u64, u64)>),
+    Set(Vec<String>),
+    Text(String),
+}
+
+/// Parses an agent `--resources` string, e.g.
+/// `cpus:4;mem:8192;disk:20000;ports:[31000-32000]`.
+///
+/// The result keeps the order in which each `name(role)` first appears.
+pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
+    let mut out: Vec<ResourceSpec> = Vec::new();
+    for entry in entries(s) {
+        let (key, value_text) = split_entry(entry)?;
+        let (name, role) = split_role(key, entry)?;
+        let value = match parse_value(value_text, entry)? {
+            RawValue::Scalar(v) => {
+                if v < 0.0 {
+                    return Err(format!("{name}: `{}` is negative", value_text.trim()));
+                }
+                ValueSpec::Scalar(v)
+            }
+            RawValue::Ranges(r) => ValueSpec::Ranges(r),
+            RawValue::Set(items) => ValueSpec::Set(items),
+            RawValue::Text(t) => {
+                let hint = if name == "mem" || name == "disk" {
+                    " (Mesos takes mem and disk as a number of MB, e.g. mem:8192)"
+                } else {
+                    ""
+                };
+                return Err(format!("{name}: `{t}` is not a number{hint}"));
+            }
+        };
+        check_kind(&name, &value)?;
+        match out.iter_mut().find(|r| r.name == name && r.role == role) {
+            Some(existing) => merge(existing, value)?,
+            None => out.push(ResourceSpec { name, role, value }),
+        }
+    }
+    for r in &mut out {
+        if let ValueSpec::Ranges(ranges) = &mut r.value {
+            *ranges = normalise_ranges(&r.name, std::mem::take(ranges))?;
+        }
+    }
+    Ok(out)
+}
+
+/// Parses an agent `--attributes` string, e.g. `rack:r1;zone:us-east-1a;cores:8`.
+///
+/// A value is a scalar if it reads as a number, ranges if `[..]`, a set if
+/// `{..}`, and text otherwise. Like Mesos, a name may repeat.
+pub fn parse_attributes(s: &str) -> Result<Vec<AttributeSpec>, String> {
+    let mut out = Vec::new();
+    for entry in entries(s) {
+        let (key, value_text) = split_entry(entry)?;
+        let name = key.trim();
+        check_name(name, entry, "attribute")?;
+        let value = match parse_value(value_text, entry)? {
+            RawValue::Scalar(v) => AttrValue::Scalar(v),
+            RawValue::Ranges(r) => AttrValue::Ranges(normalise_ranges(name, r)?),
+            RawValue::Set(items) => AttrValue::Set(items),
+            RawValue::Text(t) => AttrValue::Text(t),
+        };
+        out.push(AttributeSpec {
+            name: name.to_string(),
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// The non-blank `;`-separated entries.
+fn entries(s: &str) -> impl Iterator<Item = &str> {
+    s.split(';').filter(|e| !e.trim().is_empty())
+}
+
+/// Splits `name:value`. Mesos tokenizes on `:` and wants exactly two parts,
+/// so a value cannot contain `:` either.
+fn split_entry(entry: &str) -> Result<(&str, &str), String> {
+    let trimmed = entry.trim();
+    let Some((key, value)) = trimmed.split_once(':') else {
+        return Err(format!(
+            "`{trimmed}` is missing the `:` between name and value"
+        ));
+    };
+    if value.contains(':') {
+        return Err(format!(
+            "`{trimmed}` has more than one `:`; write name:value (values cannot contain `:`)"
+        ));
+    }
+    if value.trim().is_empty() {
+        return Err(format!("`{trimmed}` has no value after the `:`"));
+    }
+    Ok((key, value))
+}
+
+fn check_name(name: &str, entry: &str, what: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("`{}` has an empty {what} name", entry.trim()));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "()[]{},".contains(*c))
+    {
+        return Err(format!("{what} name `{name}` contains `{c}`"));
+    }
+    Ok(())
+}
+
+/// Splits `name(role)` into its parts; the role defaults to `*`.
+fn split_role(key: &str, entry: &str) -> Result<(String, String), String> {
+    let key = key.trim();
+    let (name, role) = match key.find('(') {
+        None => (key, DEFAULT_ROLE),
+        Some(open) => {
+            let Some(close) = key.rfind(')') else {
+                return Err(format!(
+                    "`{}` has a `(` without a matching `)`",
+                    entry.trim()
+                ));
+            };
+            if close < open || close != key.len() - 1 {
+                return Err(format!(
+                    "`{}` has mismatched parentheses; write name(role):value",
+                    entry.trim()
+                ));
+            }
+            (key[..open].trim(), key[open + 1..close].trim())
+        }
+    };
+    if key.contains(')') && !key.contains('(') {
+        return Err(format!(
+            "`{}` has a `)` without a matching `(`",
+            entry.trim()
+        ));
+    }
+    check_name(name, entry, "resource")?;
+    check_role(role, name)?;
+    Ok((name.to_string(), role.to_string()))
+}
+
+/// Mesos's role rules (`roles::validate`): not empty, not `.` or `..`, no
+/// leading `-`, no whitespace or backslash; `*` only on its own.
+fn check_role(role: &str, name: &str) -> Result<(), String> {
+    if role.is_empty() {
+        return Err(format!(
+            "{name}: empty role in `()`; omit the parentheses for the default role `*`"
+        ));
+    }
+    if role == "." || role == ".." || role.starts_with('-') {
+        return Err(format!("{name}: `{role}` is not a valid Mesos role"));
+    }
+    if role != DEFAULT_ROLE && role.contains('*') {
+        return Err(format!(
+            "{name}: role `{role}` may not contain `*` (only the default role is `*`)"
+        ));
+    }
+    if let Some(c) = role
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "\\()".contains(*c))
+    {
+        return Err(format!("{name}: role `{role}` contains `{c}`"));
+    }
+    Ok(())
+}
+
+fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
+    let t = text.trim();
+    if let Some(inner) = t.strip_prefix('[') {
+        let Some(inner) = inner.strip_suffix(']') else {
+            return Err(format!(
+                "`{t}` is missing its closing `]` (in `{}`)",
+                entry.trim()
+            ));
+        };
+        return parse_ranges(inner, t).map(RawValue::Ranges);
+    }
+    if let Some(inner) = t.strip_prefix('{') {
+        let Some(inner) = inner.strip_suffix('}') else {
+            return Err(format!(
+                "`{t}` is missing its closing `}}` (in `{}`)",
+                entry.trim()
+            ));
+        };
+        let mut items: Vec<String> = Vec::new();
+        for item in inner.split(',') {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err(format!("`{t}` has an empty set item"));
+            }
+            if !items.iter().any(|i| i == item) {
+                items.push(item.to_string());
+            }
+        }
+        return Ok(RawValue::Set(items));
+    }
+    if t.ends_with(']') || t.ends_with('}') {
+        return Err(format!("`{t}` has a closing bracket but no opening one"));
+    }
+    // Only strings that look numeric are scalars: Rust's f64 parser would
+    // also take `inf` and `NaN`, which are text to a human.
+    let looks_numeric = t
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
+    if looks_numeric && let Ok(v) = t.parse::<f64>() {
+        if v.is_finite() {
+            return Ok(RawValue::Scalar(v));
+        }
+        return Err(format!("`{t}` is too large"));
+    }
+    Ok(RawValue::Text(t.to_string()))
+}
+
+fn parse_ranges(inner: &str, whole: &str) -> Result<Vec<(u64, u64)>, String> {
+    if inner.trim().is_empty() {
+        return Err(format!(
+            "`{whole}` is an empty range list; write e.g. [31000-32000]"
+        ));
+    }
+    let mut out = Vec::new();
+    for item in inner.split(',') {
+        let item = item.trim();
+        let Some((a, b)) = item.split_once('-') else {
+            return Err(format!(
+                "range `{item}` in `{whole}` must be begin-end, e.g. 31000-32000"
+            ));
+        };
+        let num = |x: &str| {
+            x.trim().parse::<u64>().map_err(|_| {
+                format!(
+                    "`{}` in range `{item}` is not a non-negative integer",
+                    x.trim()
+                )
+            })
+        };
+        let (a, b) = (num(a)?, num(b)?);
+        if a > b {
+            return Err(format!("range `{item}` in `{whole}` ends before it begins"));
+        }
+        out.push((a, b));
+    }
+    Ok(out)
+}
+
+fn check_kind(name: &str, value: &ValueSpec) -> Result<(), String> {
+    let kind = match value {
+        ValueSpec::Scalar(_) => "a scalar",
+        ValueSpec::Ranges(_) => "ranges",
+        ValueSpec::Set(_) => "a set",
+    };
+    if SCALAR_RESOURCES.contains(&name) && !matches!(value, ValueSpec::Scalar(_)) {
+        return Err(format!("{name} must be a number, not {kind}"));
+    }
+    if name == "ports" && !matches!(value, ValueSpec::Ranges(_)) {
+        return Err(format!(
+            "ports must be ranges like [31000-32000], not {kind}"
+        ));
+    }
+    Ok(())
+}
+
+/// Adds a repeated `name(role)` entry to the first one, as Mesos does.
+fn merge(existing: &mut ResourceSpec, value: ValueSpec) -> Result<(), String> {
+    let label = format!("{}({})", existing.name, existing.role);
+    match (&mut existing.value, value) {
+        (ValueSpec::Scalar(a), ValueSpec::Scalar(b)) => *a += b,
+        (ValueSpec::Ranges(a), ValueSpec::Ranges(b)) => a.extend(b),
+        (ValueSpec::Set(a), ValueSpec::Set(b)) => {
+            for item in b {
+                if !a.contains(&item) {
+                    a.push(item);
+                }
+            }
+        }
+        (_, _) => {
+            return Err(format!(
+                "{label} is given twice with different kinds of value (scalar, ranges, set)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Sorts ranges, rejects overlaps and joins adjacent ones (`1-5,6-9` → `1-9`),
+/// which is the canonical form Mesos keeps `Value::Ranges` in.
+fn normalise_ranges(name: &str, mut ranges: Vec<(u64, u64)>) -> Result<Vec<(u64, u64)>, String> {
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => {
+                return Err(format!(
+                    "{name}: range [{a}-{b}] overlaps [{}-{}]",
+                    last.0, last.1
+                ));
+            }
+            Some(last) if last.1.checked_add(1) == Some(a) => last.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    Ok(out)
+}
+
+fn fmt_ranges(f: &mut fmt::Formatter<'_>, ranges: &[(u64, u64)]) -> fmt::Result {
+    write!(f, "[")?;
+    for (i, (a, b)) in ranges.iter().enumerate() {
+        if i > 0 {
+            write!(f, ",")?;
+        }
+        write!(f, "{a}-{b}")?;
+    }
+    write!(f, "]")
+}
+
+impl fmt::Display for ValueSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueSpec::Scalar(v) => write!(f, "{v}"),
+            ValueSpec::Ranges(r) => fmt_ranges(f, r),
+            ValueSpec::Set(items) => write!(f, "{{{}}}", items.join(",")),
+        }
+    }
+}
+
+impl fmt::Display for ResourceSpec {
+    /// Back to the flag syntax: `cpus:4`, `cpus(spark):2`, `ports:[1-2]`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.role == DEFAULT_ROLE {
+            write!(f, "{}:{}", self.name, self.value)
+        } else {
+            write!(f, "{}({}):{}", self.name, self.role, self.value)
+        }
+    }
+}
+
+impl fmt::Display for AttrValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttrValue::Scalar(v) => write!(f, "{v}"),
+            AttrValue::Ranges(r) => fmt_ranges(f, r),
+            AttrValue::Set(items) => write!(f, "{{{}}}", items.join(",")),
+            AttrValue::Text(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+impl fmt::Display for AttributeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.name, self.value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scalar(name: &str, v: f64) -> ResourceSpec {
+        ResourceSpec {
+            name: name.into(),
+            role: "*".into(),
+            value: ValueSpec::Scalar(v),
+        }
+    }
+
+    #[test]
+    fn the_usual_agent() {
+        let r = parse_resources("cpus:4;mem:8192;disk:20000;ports:[31000-32000]").unwrap();
+        assert_eq!(
+            r,
+            vec![
+                scalar("cpus", 4.0),
+                scalar("mem", 8192.0),
+                scalar("disk", 20000.0),
+                ResourceSpec {
+                    name: "ports".into(),
+                    role: "*".into(),
+                    value: ValueSpec::Ranges(vec![(31000, 32000)]),
+                },
+            ]
+        );
+        let text: Vec<String> = r.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text.join(";"),
+            "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"
+        );
+    }
+
+    #[test]
+    fn roles_sets_whitespace_and_multiple_ranges() {
+        let r = parse_resources(
+            " cpus(spark) : 2 ; ports:[21000-24000, 30000-34000];colours:{red, blue};",
+        )
+        .unwrap();
+        assert_eq!(r[0].role, "spark");
+        assert_eq!(r[0].value, ValueSpec::Scalar(2.0));
+        assert_eq!(
+            r[1].value,
+            ValueSpec::Ranges(vec![(21000, 24000), (30000, 34000)])
+        );
+        assert_eq!(
+            r[2].value,
+            ValueSpec::Set(vec!["red".into(), "blue".into()])
+        );
+    }
+
+    #[test]
+    fn duplicates_add_up() {
+        let r = parse_resources("cpus:2;cpus:1.5;cpus(spark):1;ports:[1-5];ports:[6-9]").unwrap();
+        assert_eq!(r[0], scalar("cpus", 3.5));
+        assert_eq!(r[1].role, "spark");
+        assert_eq!(r[2].value, ValueSpec::Ranges(vec![(1, 9)]));
+    }
+
+    #[test]
+    fn resource_errors_name_the_problem() {
+        let cases = [
+            ("cpus:four", "cpus: `four` is not a number"),
+            ("mem:8GB", "MB"),
+            (":4", "empty resource name"),
+            ("cpus:-1", "negative"),
+            ("ports:[5-1]", "ends before it begins"),
+            ("ports:[1-5", "missing its closing `]`"),
+            ("ports:[1-5];ports:[3-9]", "overlaps"),
+            ("ports:[1-5,3-4]", "overlaps"),
+            ("cpus", "missing the `:`"),
+            ("cpus:", "no value"),
+            ("cpus(:1", "without a matching `)`"),
+            ("cpus():1", "empty role"),
+            ("cpus:1;cpus:[1-2]", "cpus must be a number"),
+            ("ports:7", "ports must be ranges"),
+            ("ports:[a-b]", "not a non-negative integer"),
+            ("ports:[]", "empty range list"),
+            ("x:{a,,b}", "empty set item"),
+            ("x:1;x:{a}", "different kinds"),
+            ("cpus:1:2", "more than one `:`"),
+        ];
+        for (input, want) in cases {
+            let err = parse_resources(input).unwrap_err();
+            assert!(err.contains(want), "{input}: {err}");
+        }
+    }
+
+    #[test]
+    fn attributes() {
+        let a = parse_attributes("rack:r1;zone:us-east-1a;cores:8;ports:[1-10];os:{linux,x86}")
+            .unwrap();
+        assert_eq!(a[0].value, AttrValue::Text("r1".into()));
+        assert_eq!(a[1].value, AttrValue::Text("us-east-1a".into()));
+        assert_eq!(a[2].value, AttrValue::Scalar(8.0));
+        assert_eq!(a[3].value, AttrValue::Ranges(vec![(1, 10)]));
+        assert_eq!(
+            a[4].value,
+            AttrValue::Set(vec!["linux".into(), "x86".into()])
+        );
+        assert_eq!(a[1].to_string(), "zone:us-east-1a");
+        assert!(
+            parse_attributes("rack")
+                .unwrap_err()
+                .contains("missing the `:`")
+        );
+        assert!(
+            parse_attributes(":r1")
+                .unwrap_err()
+                .contains("empty attribute name")
+        );
+        assert!(parse_attributes("r:[1-").is_err());
+        assert_eq!(parse_attributes("").unwrap(), vec![]);
+    }
+}

@@ -1,0 +1,1490 @@
+//! The scenario file: a cluster, the applications submitted to it, and
+//! what those applications do, in TOML.
+//!
+//! # Example
+//!
+//! ```toml
+//! [scenario]
+//! name = "spark-pi"                    # required
+//! description = """What this teaches…"""  # optional
+//! seed = 42                            # optional u64, default 0 (the CLI's --seed overrides)
+//! until = "30m"                        # virtual-time limit of the run, default "1h"
+//!
+//! [network]                            # optional
+//! latency = "500us"                    # one fixed latency for every link, or
+//! # latency = { min = "100us", max = "2ms" }   # drawn once per link from the seed
+//!                                      # (default: min 100us, max 1ms)
+//!
+//! [master]                             # optional; Mesos master flags (defaults are Mesos's)
+//! name = "master"                      # actor/host name, default "master"
+//! allocation_interval = "1s"           # --allocation_interval
+//! agent_ping_timeout = "15s"           # --agent_ping_timeout (1s..15m)
+//! max_agent_ping_timeouts = 5          # --max_agent_ping_timeouts (≥ 1)
+//! offer_timeout = "30s"                # --offer_timeout; default: offers never time out
+//!
+//! [[agents]]
+//! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
+//! count = 3                            # optional; without it, `name` is used as is
+//! resources = "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"   # required, Mesos --resources syntax
+//! attributes = "rack:r1;zone:us-east-1a"                          # optional, Mesos --attributes syntax
+//!
+//! [[apps]]
+//! submit = """spark-submit --master mesos://master:5050 \
+//!   --class org.apache.spark.examples.SparkPi \
+//!   --conf spark.cores.max=8 \
+//!   app.jar 100"""                     # required: the real command line
+//! at = "0s"                            # submission time, default 0
+//! host = "edge-1"                      # where spark-submit runs (the client-mode driver's host), default "edge"
+//! spark_defaults = "conf/spark-defaults.conf"   # optional, relative to this file
+//!
+//!   [[apps.jobs]]
+//!   name = "pi"                        # optional, default "job-<n>"
+//!
+//!     [[apps.jobs.stages]]
+//!     tasks = 100                      # ≥ 1
+//!     duration = "200ms"               # per task; fixed, or one of
+//!     # duration = { uniform = ["100ms", "2s"] }     (min, max)
+//!     # duration = { normal = ["1s", "200ms"] }      (mean, stddev; clamped at 0)
+//!     # duration = { exponential = "1s" }            (mean)
+//! ```
+//!
+//! # How a file is read
+//!
+//! Two passes, so that a user sees *every* problem at once:
+//!
+//! 1. **Shape.** serde + `toml` with `deny_unknown_fields` everywhere read the
+//!    text into private `Raw*` structs. Misspelt keys, wrong types and missing
+//!    required keys stop here (toml reports the first one, with its span).
+//!    Every value a later check may complain about is kept as
+//!    `toml::Spanned<T>`, i.e. together with its byte range in the file.
+//! 2. **Meaning.** Durations, resource strings, spark-submit lines,
+//!    spark-defaults files, distributions and cross-references (agent names,
+//!    the `--master` host) are checked one by one; each failure becomes a
+//!    [`Diagnostic`] at the offending value and checking continues.
+//!
+//! Only a file that passes both becomes a [`Scenario`]: plain data with
+//! defaults filled in, which the runner can use without re-validating.
+//!
+//! Errors inside a `submit` string point at the exact word: the parser in
+//! [`crate::submit`] reports byte offsets in the *decoded* string, and this
+//! module maps them back through TOML's quoting (escapes, `"""` line-ending
+//! backslashes, multi-line literals) to a line and column of the file.
+//!
+//! # I/O
+//!
+//! [`load`] reads the scenario file. [`parse`] reads only the
+//! `spark_defaults` / `--properties-file` files a scenario names, relative
+//! to the scenario's directory; [`parse_with_reader`] takes the file reader
+//! as an argument and so does no I/O at all.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use toml::Spanned;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::mesos_syntax::{self, AttributeSpec, ResourceSpec};
+use crate::submit::{self, MasterUrl, SparkConf, SparkSubmit, SubmitSpans};
+use crate::units::{TimeUnit, format_duration, parse_duration};
+
+// ---------------------------------------------------------------------------
+// The validated scenario
+// ---------------------------------------------------------------------------
+
+/// A validated scenario, with every default filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// The file it was read from (as given, for messages).
+    pub path: PathBuf,
+    pub name: String,
+    pub description: Option<String>,
+    /// The seed of every random choice in the run (the CLI's `--seed` overrides it).
+    pub seed: u64,
+    /// Virtual time at which the run stops.
+    pub until: Duration,
+    pub network: NetworkSpec,
+    pub master: MasterSpec,
+    /// One entry per agent, after `count` expansion.
+    pub agents: Vec<AgentSpec>,
+    pub apps: Vec<AppSpec>,
+}
+
+/// The simulated network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkSpec {
+    pub latency: LatencySpec,
+}
+
+/// The one-way latency of a link.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LatencySpec {
+    /// Every link has this latency.
+    Fixed(Duration),
+    /// Each link's latency is drawn once, uniformly from `min..=max`.
+    Uniform { min: Duration, max: Duration },
+}
+
+impl LatencySpec {
+    /// Mesocosm's default: each link between 100 µs and 1 ms, like hosts in one data centre.
+    pub const DEFAULT: LatencySpec = LatencySpec::Uniform {
+        min: Duration::from_micros(100),
+        max: Duration::from_millis(1),
+    };
+
+    /// Draws one link's latency (whole microseconds).
+    pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
+        match self {
+            LatencySpec::Fixed(d) => *d,
+            LatencySpec::Uniform { min, max } => uniform(rng, *min, *max),
+        }
+    }
+}
+
+/// The Mesos master's flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterSpec {
+    /// Its actor and host name; `--master mesos://<name>:5050` must name it.
+    pub name: String,
+    /// `--allocation_interval` (Mesos default 1 s).
+    pub allocation_interval: Duration,
+    /// `--agent_ping_timeout` (Mesos default 15 s).
+    pub agent_ping_timeout: Duration,
+    /// `--max_agent_ping_timeouts` (Mesos default 5).
+    pub max_agent_ping_timeouts: u32,
+    /// `--offer_timeout` (Mesos default: none).
+    pub offer_timeout: Option<Duration>,
+}
+
+impl Default for MasterSpec {
+    fn default() -> Self {
+        MasterSpec {
+            name: "master".into(),
+            allocation_interval: Duration::from_secs(1),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            offer_timeout: None,
+        }
+    }
+}
+
+/// One Mesos agent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentSpec {
+    /// Its hostname (unique in the scenario).
+    pub name: String,
+    pub resources: Vec<ResourceSpec>,
+    pub attributes: Vec<AttributeSpec>,
+    /// `resources` as written (what `mesos-agent --resources=` would get).
+    pub resources_text: String,
+    /// `attributes` as written ("" when absent).
+    pub attributes_text: String,
+}
+
+/// One spark-submit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppSpec {
+    /// `conf.app_name()`; two apps may share a name, as in real clusters.
+    pub name: String,
+    /// The parsed command line, with `deploy_mode` made effective
+    /// (spark-defaults.conf can set `spark.submit.deployMode`).
+    pub submit: SparkSubmit,
+    /// The command line as written (after TOML unquoting).
+    pub submit_text: String,
+    /// The effective Spark configuration.
+    pub conf: SparkConf,
+    /// When spark-submit runs.
+    pub at: Duration,
+    /// Where spark-submit runs; in client mode the driver lives there.
+    pub host: String,
+    pub jobs: Vec<JobSpec>,
+}
+
+/// A Spark job: stages run one after the other.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobSpec {
+    pub name: String,
+    pub stages: Vec<StageSpec>,
+}
+
+/// A stage: `tasks` independent tasks, each taking a duration drawn from `duration`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageSpec {
+    pub tasks: u32,
+    pub duration: DurationDist,
+}
+
+/// How long a task runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DurationDist {
+    Fixed(Duration),
+    /// Uniform on `min..=max`.
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
+    /// Normal, clamped at 0.
+    Normal {
+        mean: Duration,
+        stddev: Duration,
+    },
+    /// Exponential with the given mean.
+    Exponential {
+        mean: Duration,
+    },
+}
+
+impl DurationDist {
+    /// Draws one duration, rounded to whole microseconds (except `Fixed`,
+    /// which is returned as written).
+    ///
+    /// Only `next_u64` and IEEE-754 `+ − × ÷ √` are used, never the
+    /// platform's `ln`/`cos` (whose last bits differ between libms), so a
+    /// seed gives the same durations on every machine.
+    pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
+        match self {
+            DurationDist::Fixed(d) => *d,
+            DurationDist::Uniform { min, max } => uniform(rng, *min, *max),
+            DurationDist::Normal { mean, stddev } => {
+                // Box–Muller: u1 in (0, 1] so ln(u1) is finite; u2 in [0, 1).
+                let u1 = unit_open_closed(rng);
+                let u2 = unit_closed_open(rng);
+                let z = (-2.0 * det_ln(u1)).sqrt() * det_cos_turns(u2);
+                from_micros_f64(mean.as_micros() as f64 + z * stddev.as_micros() as f64)
+            }
+            DurationDist::Exponential { mean } => {
+                let u = unit_open_closed(rng);
+                from_micros_f64(-(mean.as_micros() as f64) * det_ln(u))
+            }
+        }
+    }
+}
+
+impl fmt::Display for DurationDist {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = |x: &Duration| format_duration(*x);
+        match self {
+            DurationDist::Fixed(x) => write!(f, "{}", d(x)),
+            DurationDist::Uniform { min, max } => write!(f, "uniform({}..{})", d(min), d(max)),
+            DurationDist::Normal { mean, stddev } => {
+                write!(f, "normal(mean {}, stddev {})", d(mean), d(stddev))
+            }
+            DurationDist::Exponential { mean } => write!(f, "exponential(mean {})", d(mean)),
+        }
+    }
+}
+
+/// Uniform on `min..=max` in whole microseconds (Lemire's multiply-shift;
+/// its bias is below 2^-40 for any realistic span, and it is deterministic).
+fn uniform(rng: &mut ChaCha8Rng, min: Duration, max: Duration) -> Duration {
+    let lo = min.as_micros().min(u128::from(u64::MAX)) as u64;
+    let hi = (max.as_micros().min(u128::from(u64::MAX)) as u64).max(lo);
+    let span = u128::from(hi - lo) + 1;
+    let offset = (u128::from(rng.next_u64()) * span) >> 64;
+    Duration::from_micros(lo + offset as u64)
+}
+
+/// A uniform f64 in (0, 1], from the top 53 bits of one draw.
+fn unit_open_closed(rng: &mut ChaCha8Rng) -> f64 {
+    ((rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A uniform f64 in [0, 1).
+fn unit_closed_open(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// Rounds a (possibly negative or huge) number of microseconds to a Duration,
+/// clamping at 0; `as u64` saturates and maps NaN to 0.
+fn from_micros_f64(us: f64) -> Duration {
+    Duration::from_micros((us.max(0.0) + 0.5).floor() as u64)
+}
+
+/// Natural log for x > 0, from basic IEEE operations only.
+///
+/// x = m·2^e with m in [√½, √2); ln m = 2·atanh(s), s = (m−1)/(m+1), |s| ≤ 0.172,
+/// whose odd power series converges below 1e-18 in 14 terms.
+fn det_ln(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if x.is_infinite() {
+        return x;
+    }
+    let mut x = x;
+    let mut e: i64 = 0;
+    if x < f64::MIN_POSITIVE {
+        // Subnormal: scale into the normal range (exact).
+        x *= (1u64 << 54) as f64;
+        e -= 54;
+    }
+    let bits = x.to_bits();
+    e += ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let mut m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
+    if m > std::f64::consts::SQRT_2 {
+        m /= 2.0;
+        e += 1;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let mut series = 0.0;
+    for k in (0..14).rev() {
+        series = series * s2 + 1.0 / (2 * k + 1) as f64;
+    }
+    e as f64 * std::f64::consts::LN_2 + 2.0 * s * series
+}
+
+/// cos(2π·t) for t in [0, 1), from basic IEEE operations only: fold into the
+/// first eighth of a turn and use a Taylor series there.
+fn det_cos_turns(t: f64) -> f64 {
+    let mut t = t - t.floor();
+    if t > 0.5 {
+        t = 1.0 - t; // cos is even around a full turn
+    }
+    let mut sign = 1.0;
+    if t > 0.25 {
+        t = 0.5 - t; // cos(π − θ) = −cos θ
+        sign = -1.0;
+    }
+    // θ in [0, π/2].
+    if t > 0.125 {
+        let x = (0.25 - t) * std::f64::consts::TAU; // cos θ = sin(π/2 − θ)
+        sign * taylor_sin(x)
+    } else {
+        sign * taylor_cos(t * std::f64::consts::TAU)
+    }
+}
+
+fn taylor_cos(x: f64) -> f64 {
+    let x2 = x * x;
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for k in 1..12 {
+        term *= -x2 / ((2 * k - 1) * (2 * k)) as f64;
+        sum += term;
+    }
+    sum
+}
+
+fn taylor_sin(x: f64) -> f64 {
+    let x2 = x * x;
+    let mut term = x;
+    let mut sum = x;
+    for k in 1..12 {
+        term *= -x2 / ((2 * k) * (2 * k + 1)) as f64;
+        sum += term;
+    }
+    sum
+}
+
+// ---------------------------------------------------------------------------
+// Pass 1: the shape, as serde sees it
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    scenario: RawScenario,
+    network: Option<RawNetwork>,
+    master: Option<RawMaster>,
+    #[serde(default)]
+    agents: Vec<Spanned<RawAgent>>,
+    #[serde(default)]
+    apps: Vec<Spanned<RawApp>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: Spanned<String>,
+    description: Option<String>,
+    seed: Option<u64>,
+    until: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNetwork {
+    latency: Option<Spanned<RawDurOrTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMaster {
+    name: Option<Spanned<String>>,
+    allocation_interval: Option<Spanned<String>>,
+    agent_ping_timeout: Option<Spanned<String>>,
+    max_agent_ping_timeouts: Option<Spanned<i64>>,
+    offer_timeout: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAgent {
+    name: Spanned<String>,
+    count: Option<Spanned<i64>>,
+    resources: Spanned<String>,
+    attributes: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    submit: Spanned<String>,
+    at: Option<Spanned<String>>,
+    host: Option<Spanned<String>>,
+    spark_defaults: Option<Spanned<String>>,
+    #[serde(default)]
+    jobs: Vec<Spanned<RawJob>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawJob {
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    stages: Vec<Spanned<RawStage>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStage {
+    tasks: Spanned<i64>,
+    duration: Spanned<RawDurOrTable>,
+}
+
+/// `"200ms"` or `{ key = arg, … }`: the shape of `latency` and `duration`.
+/// Which keys are allowed is a semantic check, so that an unknown key gets a
+/// diagnostic at the key and the other checks still run.
+enum RawDurOrTable {
+    Str(String),
+    Table(Vec<(Spanned<String>, Spanned<RawArg>)>),
+}
+
+/// A table entry's value: `"1s"` or `["1s", "2s"]`.
+enum RawArg {
+    Str(String),
+    List(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for RawDurOrTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawDurOrTable;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string like \"200ms\" or an inline table")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawDurOrTable::Str(v.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    entries.push((key, map.next_value::<Spanned<RawArg>>()?));
+                }
+                Ok(RawDurOrTable::Table(entries))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawArg {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawArg;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration string or an array of duration strings")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawArg::Str(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    items.push(item);
+                }
+                Ok(RawArg::List(items))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Entry points
+// ---------------------------------------------------------------------------
+
+/// The most agents one scenario may expand to. Far above the 10,000-agent
+/// benchmarks, low enough that a typo like `count = 10000000` is an error
+/// rather than gigabytes of agents.
+pub const MAX_AGENTS: u64 = 100_000;
+
+/// Reads and checks a scenario file (and any spark-defaults files it names).
+pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
+    let path = path.as_ref();
+    let src = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics::from(Diagnostic::file_level(
+            path,
+            format!("cannot read the scenario file: {e}"),
+        ))
+    })?;
+    parse(path, &src)
+}
+
+/// Checks the scenario text `src`; `path` names it in messages and anchors
+/// relative `spark_defaults` paths, which are read from disk.
+pub fn parse(path: impl AsRef<Path>, src: &str) -> Result<Scenario, Diagnostics> {
+    parse_with_reader(path, src, &mut |p: &Path| std::fs::read_to_string(p))
+}
+
+/// [`parse`], reading the files a scenario names with `read` instead of
+/// `std::fs` (for tests, or scenarios held in memory).
+pub fn parse_with_reader(
+    path: impl AsRef<Path>,
+    src: &str,
+    read: &mut dyn FnMut(&Path) -> std::io::Result<String>,
+) -> Result<Scenario, Diagnostics> {
+    let path = path.as_ref();
+    let raw: RawFile =
+        toml::from_str(src).map_err(|e| Diagnostics::from(Diagnostic::from_toml(path, src, &e)))?;
+    let mut cx = Checker {
+        path,
+        src,
+        diags: Diagnostics::default(),
+        read,
+    };
+    let scenario = cx.scenario(raw);
+    // Report in reading order: the scenario file top to bottom, then any
+    // spark-defaults files (a stable sort keeps same-place problems in order).
+    let path = path.to_path_buf();
+    cx.diags
+        .0
+        .sort_by_key(|d| (d.file != path, d.file.clone(), d.line, d.col));
+    if cx.diags.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(cx.diags)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Pass 2: meaning
+// ---------------------------------------------------------------------------
+
+struct Checker<'a> {
+    path: &'a Path,
+    src: &'a str,
+    diags: Diagnostics,
+    read: &'a mut dyn FnMut(&Path) -> std::io::Result<String>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::at_span(self.path, self.src, span, msg));
+    }
+
+    /// A duration value, or a diagnostic at it (and `None`).
+    fn duration(&mut self, v: &Spanned<String>, key: &str) -> Option<Duration> {
+        match parse_duration(v.get_ref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error(v.span(), format!("bad duration for `{key}`: {e}"));
+                None
+            }
+        }
+    }
+
+    fn optional_duration(
+        &mut self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        default: Duration,
+    ) -> Duration {
+        v.as_ref()
+            .and_then(|v| self.duration(v, key))
+            .unwrap_or(default)
+    }
+
+    /// Host names end up in URLs (`mesos://<master>:5050`) and in messages, so
+    /// they are restricted to what a DNS label allows (plus `_` and `.`).
+    fn host_name(&mut self, v: &Spanned<String>, what: &str) -> bool {
+        let name = v.get_ref();
+        let bad = if name.is_empty() {
+            Some("is empty".to_string())
+        } else {
+            name.chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+                .map(|c| format!("contains `{c}`; use letters, digits, `-`, `.` and `_`"))
+        };
+        if let Some(why) = bad {
+            self.error(v.span(), format!("{what} `{name}` {why}"));
+            return false;
+        }
+        true
+    }
+
+    fn scenario(&mut self, raw: RawFile) -> Scenario {
+        let s = &raw.scenario;
+        if s.name.get_ref().trim().is_empty() {
+            self.error(s.name.span(), "the scenario name is empty");
+        }
+        let until = self.optional_duration(&s.until, "until", Duration::from_secs(3600));
+        if until.is_zero()
+            && let Some(u) = &s.until
+        {
+            self.error(
+                u.span(),
+                "`until` must be more than 0: the run would stop before it starts",
+            );
+        }
+        let network = NetworkSpec {
+            latency: match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
+                Some(l) => self.latency(l),
+                None => LatencySpec::DEFAULT,
+            },
+        };
+        let master = self.master(raw.master.as_ref());
+        let agents = self.agents(&raw.agents, &master.name);
+        let apps = raw
+            .apps
+            .iter()
+            .map(|app| self.app(app, &master.name, until))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect();
+        Scenario {
+            path: self.path.to_path_buf(),
+            name: s.name.get_ref().clone(),
+            description: s.description.clone(),
+            seed: s.seed.unwrap_or(0),
+            until,
+            network,
+            master,
+            agents,
+            apps,
+        }
+    }
+
+    fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> LatencySpec {
+        let (min_default, max_default) = (Duration::from_micros(100), Duration::from_millis(1));
+        match l.get_ref() {
+            RawDurOrTable::Str(s) => match parse_duration(s) {
+                Ok(d) => LatencySpec::Fixed(d),
+                Err(e) => {
+                    self.error(l.span(), format!("bad duration for `latency`: {e}"));
+                    LatencySpec::DEFAULT
+                }
+            },
+            RawDurOrTable::Table(entries) => {
+                let (mut min, mut max) = (min_default, max_default);
+                for (key, arg) in entries {
+                    let slot = match key.get_ref().as_str() {
+                        "min" => &mut min,
+                        "max" => &mut max,
+                        other => {
+                            let msg = format!(
+                                "unknown key `{other}` in `latency`; expected `min` and/or `max`"
+                            );
+                            self.error(key.span(), msg);
+                            continue;
+                        }
+                    };
+                    match arg.get_ref() {
+                        RawArg::Str(s) => match parse_duration(s) {
+                            Ok(d) => *slot = d,
+                            Err(e) => self.error(
+                                arg.span(),
+                                format!("bad duration for `latency.{}`: {e}", key.get_ref()),
+                            ),
+                        },
+                        RawArg::List(_) => self.error(
+                            arg.span(),
+                            format!("`latency.{}` must be one duration string", key.get_ref()),
+                        ),
+                    }
+                }
+                if min > max {
+                    self.error(
+                        l.span(),
+                        format!(
+                            "latency min {} is greater than max {}",
+                            format_duration(min),
+                            format_duration(max)
+                        ),
+                    );
+                }
+                LatencySpec::Uniform { min, max }
+            }
+        }
+    }
+
+    fn master(&mut self, raw: Option<&RawMaster>) -> MasterSpec {
+        let mut m = MasterSpec::default();
+        let Some(raw) = raw else { return m };
+        if let Some(name) = &raw.name
+            && self.host_name(name, "master name")
+        {
+            m.name = name.get_ref().clone();
+        }
+        if let Some(v) = &raw.allocation_interval
+            && let Some(d) = self.duration(v, "allocation_interval")
+        {
+            if d.is_zero() {
+                self.error(
+                    v.span(),
+                    "`allocation_interval` must be more than 0 (the allocator would never pause)",
+                );
+            }
+            m.allocation_interval = d;
+        }
+        if let Some(v) = &raw.agent_ping_timeout
+            && let Some(d) = self.duration(v, "agent_ping_timeout")
+        {
+            // Mesos rejects --agent_ping_timeout outside [1secs, 15mins] (master/flags.cpp).
+            if d < Duration::from_secs(1) || d > Duration::from_secs(15 * 60) {
+                self.error(
+                    v.span(),
+                    format!(
+                        "`agent_ping_timeout` is {}; Mesos requires 1s to 15m",
+                        format_duration(d)
+                    ),
+                );
+            }
+            m.agent_ping_timeout = d;
+        }
+        if let Some(v) = &raw.max_agent_ping_timeouts {
+            match u32::try_from(*v.get_ref()) {
+                Ok(n) if n >= 1 => m.max_agent_ping_timeouts = n,
+                _ => self.error(
+                    v.span(),
+                    "`max_agent_ping_timeouts` must be at least 1 (as in Mesos)",
+                ),
+            }
+        }
+        if let Some(v) = &raw.offer_timeout
+            && let Some(d) = self.duration(v, "offer_timeout")
+        {
+            if d.is_zero() {
+                self.error(
+                    v.span(),
+                    "`offer_timeout` must be more than 0; omit it for offers that never time out",
+                );
+            }
+            m.offer_timeout = Some(d);
+        }
+        m
+    }
+
+    fn agents(&mut self, raw: &[Spanned<RawAgent>], master: &str) -> Vec<AgentSpec> {
+        let mut out = Vec::new();
+        // Agent name → where it was first defined ("line 8", or
+        // "line 8 (`agent` with `count`)"), for duplicate messages.
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut total: u64 = 0;
+        for agent in raw {
+            let a = agent.get_ref();
+            let mut ok = self.host_name(&a.name, "agent name");
+            let count = match &a.count {
+                None => None,
+                Some(c) => match u64::try_from(*c.get_ref()) {
+                    Ok(n) if n >= 1 && total + n <= MAX_AGENTS => Some(n),
+                    Ok(0) | Err(_) => {
+                        self.error(c.span(), "`count` must be at least 1");
+                        ok = false;
+                        None
+                    }
+                    Ok(n) => {
+                        let msg =
+                            format!("`count = {n}` brings the scenario over {MAX_AGENTS} agents");
+                        self.error(c.span(), msg);
+                        ok = false;
+                        None
+                    }
+                },
+            };
+            let resources = match mesos_syntax::parse_resources(a.resources.get_ref()) {
+                Ok(r) => r,
+                Err(e) => {
+                    let msg = format!("bad resources string {:?}: {e}", a.resources.get_ref());
+                    self.error(a.resources.span(), msg);
+                    Vec::new()
+                }
+            };
+            let attributes = match &a.attributes {
+                None => Vec::new(),
+                Some(attrs) => match mesos_syntax::parse_attributes(attrs.get_ref()) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let msg = format!("bad attributes string {:?}: {e}", attrs.get_ref());
+                        self.error(attrs.span(), msg);
+                        Vec::new()
+                    }
+                },
+            };
+            if !ok {
+                continue;
+            }
+            let base = a.name.get_ref();
+            let names: Vec<String> = match count {
+                None => vec![base.clone()],
+                Some(n) => (1..=n).map(|i| format!("{base}-{i}")).collect(),
+            };
+            total += names.len() as u64;
+            let line = Diagnostic::at_span(self.path, self.src, a.name.span(), "").line;
+            let here = match count {
+                None => format!("line {line}"),
+                Some(_) => format!("line {line} (`{base}` with `count`)"),
+            };
+            // One diagnostic per [[agents]] entry, however many names collide.
+            let mut clashes: Vec<String> = Vec::new();
+            for name in names {
+                if name == master {
+                    clashes.push(format!("`{name}` is also the master's name"));
+                } else if let Some(first) = seen.get(&name) {
+                    clashes.push(format!("`{name}` is already defined on {first}"));
+                } else {
+                    seen.insert(name.clone(), here.clone());
+                    out.push(AgentSpec {
+                        name,
+                        resources: resources.clone(),
+                        attributes: attributes.clone(),
+                        resources_text: a.resources.get_ref().clone(),
+                        attributes_text: a
+                            .attributes
+                            .as_ref()
+                            .map(|s| s.get_ref().clone())
+                            .unwrap_or_default(),
+                    });
+                }
+            }
+            if let Some(first) = clashes.first() {
+                let more = match clashes.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more names from this entry)", n - 1),
+                };
+                let msg =
+                    format!("duplicate host name: {first}{more}; every host needs its own name");
+                self.error(a.name.span(), msg);
+            }
+        }
+        out
+    }
+
+    fn app(
+        &mut self,
+        app: &Spanned<RawApp>,
+        master_name: &str,
+        until: Duration,
+    ) -> Option<AppSpec> {
+        let a = app.get_ref();
+        let before = self.diags.len();
+        let at = self.optional_duration(&a.at, "at", Duration::ZERO);
+        if at >= until
+            && let Some(v) = &a.at
+        {
+            self.error(
+                v.span(),
+                format!(
+                    "the app is submitted at {} but the run ends at {} (`until`)",
+                    format_duration(at),
+                    format_duration(until)
+                ),
+            );
+        }
+        let host = match &a.host {
+            Some(h) if self.host_name(h, "host") => h.get_ref().clone(),
+            Some(_) => String::new(),
+            None => "edge".to_string(),
+        };
+        let jobs = self.jobs(app);
+
+        let mapper = SubmitMapper::new(self.src, a.submit.span(), a.submit.get_ref());
+        let (mut submit, spans) = match submit::parse_spark_submit_with_spans(a.submit.get_ref()) {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.error(mapper.map(e.span()), e.message);
+                return None;
+            }
+        };
+        self.check_master(&submit.master, &spans, &mapper, master_name);
+
+        // Spark 3.x reads `--properties-file` *instead of* spark-defaults.conf.
+        let defaults = match (&submit.properties_file, &a.spark_defaults) {
+            (Some(_), Some(sd)) => {
+                self.error(
+                    sd.span(),
+                    "`spark_defaults` would be ignored: spark-submit has --properties-file, \
+                     and Spark reads only one of the two",
+                );
+                None
+            }
+            (Some(file), None) => {
+                let span = mapper.map(spans.properties_file.clone().unwrap_or_default());
+                self.properties(file, span)
+            }
+            (None, Some(sd)) => self.properties(sd.get_ref(), sd.span()),
+            (None, None) => Some(Defaults::default()),
+        };
+        let defaults = defaults?;
+        let plain: BTreeMap<String, String> = defaults
+            .entries
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect();
+        let conf = SparkConf::resolve(&plain, &submit);
+        self.check_conf(&conf, &spans, &mapper, &defaults);
+        if let Ok(mode) = conf.deploy_mode() {
+            submit.deploy_mode = mode;
+        }
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(AppSpec {
+            name: conf.app_name().to_string(),
+            submit,
+            submit_text: a.submit.get_ref().clone(),
+            conf,
+            at,
+            host,
+            jobs,
+        })
+    }
+
+    fn jobs(&mut self, app: &Spanned<RawApp>) -> Vec<JobSpec> {
+        let a = app.get_ref();
+        if a.jobs.is_empty() {
+            self.error(
+                app.span(),
+                "this app has no `[[apps.jobs]]`; give it at least one job with one stage",
+            );
+        }
+        let mut jobs = Vec::new();
+        for (j, job) in a.jobs.iter().enumerate() {
+            let raw = job.get_ref();
+            let name = match &raw.name {
+                Some(n) if n.get_ref().trim().is_empty() => {
+                    self.error(
+                        n.span(),
+                        "the job name is empty; omit `name` for the default `job-<n>`",
+                    );
+                    String::new()
+                }
+                Some(n) => n.get_ref().clone(),
+                None => format!("job-{}", j + 1),
+            };
+            if raw.stages.is_empty() {
+                self.error(
+                    job.span(),
+                    format!(
+                        "job `{name}` has no `[[apps.jobs.stages]]`; give it at least one stage"
+                    ),
+                );
+            }
+            let mut stages = Vec::new();
+            for stage in &raw.stages {
+                let st = stage.get_ref();
+                let tasks = match u32::try_from(*st.tasks.get_ref()) {
+                    Ok(n) if n >= 1 => n,
+                    _ => {
+                        self.error(
+                            st.tasks.span(),
+                            format!("`tasks` must be between 1 and {}", u32::MAX),
+                        );
+                        1
+                    }
+                };
+                let duration = self.dist(&st.duration);
+                stages.push(StageSpec { tasks, duration });
+            }
+            jobs.push(JobSpec { name, stages });
+        }
+        jobs
+    }
+
+    fn dist(&mut self, v: &Spanned<RawDurOrTable>) -> DurationDist {
+        const KINDS: &str = "expected one of `uniform = [min, max]`, \
+                             `normal = [mean, stddev]`, `exponential = mean`";
+        let fallback = DurationDist::Fixed(Duration::ZERO);
+        let entries = match v.get_ref() {
+            RawDurOrTable::Str(s) => {
+                return match parse_duration(s) {
+                    Ok(d) => DurationDist::Fixed(d),
+                    Err(e) => {
+                        self.error(v.span(), format!("bad duration for `duration`: {e}"));
+                        fallback
+                    }
+                };
+            }
+            RawDurOrTable::Table(entries) => entries,
+        };
+        let Some((key, arg)) = entries.first() else {
+            self.error(v.span(), format!("empty distribution: {KINDS}"));
+            return fallback;
+        };
+        if let Some((extra, _)) = entries.get(1) {
+            self.error(
+                extra.span(),
+                format!(
+                    "a distribution has one kind, but this table has both `{}` and `{}`",
+                    key.get_ref(),
+                    extra.get_ref()
+                ),
+            );
+            return fallback;
+        }
+        let kind = key.get_ref().as_str();
+        let arity = match kind {
+            "uniform" | "normal" => 2,
+            "exponential" => 1,
+            other => {
+                self.error(
+                    key.span(),
+                    format!("unknown distribution `{other}`: {KINDS}"),
+                );
+                return fallback;
+            }
+        };
+        // Collect the argument strings with their spans.
+        let args: Vec<(String, Range<usize>)> = match arg.get_ref() {
+            RawArg::Str(s) => vec![(s.clone(), arg.span())],
+            RawArg::List(items) => items
+                .iter()
+                .map(|i| (i.get_ref().clone(), i.span()))
+                .collect(),
+        };
+        let shape_ok = match (arity, arg.get_ref()) {
+            (1, RawArg::Str(_)) => true,
+            (2, RawArg::List(items)) => items.len() == 2,
+            _ => false,
+        };
+        if !shape_ok {
+            let want = match kind {
+                "uniform" => "two durations, [min, max]: `uniform = [\"100ms\", \"2s\"]`",
+                "normal" => "two durations, [mean, stddev]: `normal = [\"1s\", \"200ms\"]`",
+                _ => "one duration, the mean: `exponential = \"1s\"`",
+            };
+            self.error(arg.span(), format!("`{kind}` takes {want}"));
+            return fallback;
+        }
+        let mut ds = Vec::new();
+        for (s, span) in &args {
+            match parse_duration(s) {
+                Ok(d) => ds.push(d),
+                Err(e) => self.error(span.clone(), format!("bad duration in `{kind}`: {e}")),
+            }
+        }
+        match (kind, ds.as_slice()) {
+            ("uniform", [min, max]) => {
+                if min > max {
+                    self.error(
+                        arg.span(),
+                        format!(
+                            "uniform min {} is greater than max {}",
+                            format_duration(*min),
+                            format_duration(*max)
+                        ),
+                    );
+                    return fallback;
+                }
+                DurationDist::Uniform {
+                    min: *min,
+                    max: *max,
+                }
+            }
+            ("normal", [mean, stddev]) => DurationDist::Normal {
+                mean: *mean,
+                stddev: *stddev,
+            },
+            ("exponential", [mean]) => DurationDist::Exponential { mean: *mean },
+            _ => fallback, // a bad duration was already reported
+        }
+    }
+
+    /// `--master` must reach this scenario's master.
+    fn check_master(
+        &mut self,
+        url: &MasterUrl,
+        spans: &SubmitSpans,
+        mapper: &SubmitMapper,
+        master_name: &str,
+    ) {
+        // `mesos://zk://…` is always fine: ZooKeeper leader detection
+        // resolves to whichever master currently leads, i.e. ours.
+        let MasterUrl::Mesos { host, port } = url else {
+            return;
+        };
+        let span = mapper.map(spans.master.clone());
+        if host != master_name {
+            self.error(
+                span.clone(),
+                format!(
+                    "`{url}` names host `{host}`, but this scenario's only Mesos master is `{master_name}` \
+                     (set by [master] name); use mesos://{master_name}:{} or mesos://zk://…/mesos",
+                    submit::DEFAULT_MESOS_PORT
+                ),
+            );
+        } else if *port != submit::DEFAULT_MESOS_PORT {
+            self.error(
+                span,
+                format!(
+                    "the Mesos master listens on port {} (its --port default), so `{url}` would never connect",
+                    submit::DEFAULT_MESOS_PORT
+                ),
+            );
+        }
+    }
+
+    /// Reads and parses a spark-defaults / properties file named at `span`.
+    fn properties(&mut self, name: &str, span: Range<usize>) -> Option<Defaults> {
+        let path = self.path.parent().unwrap_or(Path::new("")).join(name);
+        let text = match (self.read)(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(span, format!("cannot read `{}`: {e}", path.display()));
+                return None;
+            }
+        };
+        match submit::parse_properties_with_lines(&text) {
+            Ok(entries) => Some(Defaults {
+                path,
+                text,
+                entries,
+            }),
+            Err((line, msg)) => {
+                self.diags
+                    .push(Diagnostic::at_line(&path, &text, line, msg));
+                None
+            }
+        }
+    }
+
+    /// Type-checks the conf keys the simulator reads, pointing at whichever
+    /// of the command line or the defaults file supplied the bad value.
+    fn check_conf(
+        &mut self,
+        conf: &SparkConf,
+        spans: &SubmitSpans,
+        mapper: &SubmitMapper,
+        defaults: &Defaults,
+    ) {
+        let secs =
+            |c: &SparkConf, k: &str| c.duration(k, Duration::ZERO, TimeUnit::Seconds).map(drop);
+        let mut problems: Vec<(&str, String)> = Vec::new();
+        let mut check = |key: &'static str, r: Result<(), String>| {
+            if let Err(e) = r {
+                problems.push((key, e));
+            }
+        };
+        check("spark.cores.max", conf.opt_u32("spark.cores.max").map(drop));
+        check(
+            "spark.executor.cores",
+            conf.opt_u32("spark.executor.cores").map(drop),
+        );
+        check(
+            "spark.driver.cores",
+            conf.opt_u32("spark.driver.cores").map(drop),
+        );
+        check(
+            "spark.task.cpus",
+            conf.u32("spark.task.cpus", 1).and_then(|n| {
+                // SparkContext refuses task.cpus < 1.
+                if n == 0 {
+                    Err("spark.task.cpus=0: a task needs at least 1 cpu".into())
+                } else {
+                    Ok(())
+                }
+            }),
+        );
+        check(
+            "spark.executor.memory",
+            conf.size_mib("spark.executor.memory", 1024).map(drop),
+        );
+        check(
+            "spark.driver.memory",
+            conf.size_mib("spark.driver.memory", 1024).map(drop),
+        );
+        // An `intConf` in MiB: Spark rejects `512m` here, so do we.
+        check(
+            "spark.mesos.executor.memoryOverhead",
+            conf.opt_u32("spark.mesos.executor.memoryOverhead")
+                .map(drop),
+        );
+        check(
+            "spark.mesos.rejectOfferDuration",
+            secs(conf, "spark.mesos.rejectOfferDuration"),
+        );
+        check(
+            "spark.mesos.rejectOfferDurationForUnmetConstraints",
+            secs(conf, "spark.mesos.rejectOfferDurationForUnmetConstraints"),
+        );
+        check(
+            "spark.mesos.rejectOfferDurationForReachedMaxCores",
+            secs(conf, "spark.mesos.rejectOfferDurationForReachedMaxCores"),
+        );
+        check(
+            "spark.mesos.driver.failoverTimeout",
+            conf.f64("spark.mesos.driver.failoverTimeout", 0.0)
+                .map(drop),
+        );
+        check("spark.submit.deployMode", conf.deploy_mode().map(drop));
+        for (key, msg) in problems {
+            if let Some(span) = spans.conf.get(key) {
+                self.error(mapper.map(span.clone()), msg);
+            } else if let Some((_, line)) = defaults.entries.get(key) {
+                self.diags.push(Diagnostic::at_line(
+                    &defaults.path,
+                    &defaults.text,
+                    *line,
+                    msg,
+                ));
+            } else {
+                self.error(mapper.whole(), msg);
+            }
+        }
+    }
+}
+
+/// A parsed spark-defaults file, kept with its text for diagnostics.
+#[derive(Default)]
+struct Defaults {
+    path: PathBuf,
+    text: String,
+    entries: BTreeMap<String, (String, usize)>,
+}
+
+// ---------------------------------------------------------------------------
+// Mapping offsets in a decoded TOML string back to the file
+// ---------------------------------------------------------------------------
+
+/// Maps byte offsets in a TOML string's *value* to byte offsets in the file.
+struct SubmitMapper {
+    /// The span of the whole string literal (quotes included).
+    span: Range<usize>,
+    /// `offsets[i]` is the file offset of value byte `i`; one extra entry for
+    /// the end. `None` when the literal could not be re-decoded identically,
+    /// in which case every error points at the whole literal.
+    offsets: Option<Vec<usize>>,
+}
+
+impl SubmitMapper {
+    fn new(src: &str, span: Range<usize>, value: &str) -> SubmitMapper {
+        let offsets = src.get(span.clone()).and_then(|raw| {
+            let (decoded, map) = decode_toml_string(raw)?;
+            (decoded == value).then(|| map.into_iter().map(|o| o + span.start).collect())
+        });
+        SubmitMapper { span, offsets }
+    }
+
+    fn whole(&self) -> Range<usize> {
+        self.span.clone()
+    }
+
+    fn map(&self, r: Range<usize>) -> Range<usize> {
+        let Some(offsets) = &self.offsets else {
+            return self.whole();
+        };
+        let at = |i: usize| {
+            offsets
+                .get(i)
+                .or(offsets.last())
+                .copied()
+                .unwrap_or(self.span.start)
+        };
+        let start = at(r.start);
+        let end = if r.is_empty() {
+            start
+        } else {
+            at(r.end).max(start + 1)
+        };
+        start..end
+    }
+}
+
+/// Decodes a TOML string literal as written (`"…"`, `'…'`, `"""…"""`,
+/// `'''…'''`), returning its value and, for each value byte, the offset in
+/// `raw` it came from (plus one entry for the end). `None` if `raw` is not
+/// a string literal this decoder understands.
+fn decode_toml_string(raw: &str) -> Option<(String, Vec<usize>)> {
+    let (delim, basic) = if raw.starts_with("\"\"\"") {
+        ("\"\"\"", true)
+    } else if raw.starts_with("'''") {
+        ("'''", false)
+    } else if raw.starts_with('"') {
+        ("\"", true)
+    } else if raw.starts_with('\'') {
+        ("'", false)
+    } else {
+        return None;
+    };
+    if raw.len() < 2 * delim.len() || !raw.ends_with(delim) {
+        return None;
+    }
+    let multiline = delim.len() == 3;
+    let mut pos = delim.len();
+    let end = raw.len() - delim.len();
+    // A newline right after an opening `"""`/`'''` is not part of the value.
+    if multiline {
+        if raw[pos..].starts_with("\r\n") {
+            pos += 2;
+        } else if raw[pos..].starts_with('\n') {
+            pos += 1;
+        }
+    }
+    let body = raw.get(pos..end)?;
+    let mut out = String::new();
+    let mut map = Vec::new();
+    let mut chars = body.char_indices().peekable();
+    let push = |out: &mut String, map: &mut Vec<usize>, c: char, at: usize| {
+        for _ in 0..c.len_utf8() {
+            map.push(at);
+        }
+        out.push(c);
+    };
+    while let Some((i, c)) = chars.next() {
+        let at = pos + i;
+        if !(basic && c == '\\') {
+            push(&mut out, &mut map, c, at);
+            continue;
+        }
+        let (_, e) = chars.next()?;
+        let simple = match e {
+            'b' => Some('\u{8}'),
+            't' => Some('\t'),
+            'n' => Some('\n'),
+            'f' => Some('\u{c}'),
+            'r' => Some('\r'),
+            'e' => Some('\u{1b}'),
+            '"' => Some('"'),
+            '\\' => Some('\\'),
+            _ => None,
+        };
+        if let Some(s) = simple {
+            push(&mut out, &mut map, s, at);
+            continue;
+        }
+        let hex_len = match e {
+            'x' => 2,
+            'u' => 4,
+            'U' => 8,
+            _ => 0,
+        };
+        if hex_len > 0 {
+            let mut code = 0u32;
+            for _ in 0..hex_len {
+                let (_, h) = chars.next()?;
+                code = code * 16 + h.to_digit(16)?;
+            }
+            push(&mut out, &mut map, char::from_u32(code)?, at);
+            continue;
+        }
+        // Line-ending backslash (multi-line basic strings only): skip the
+        // rest of the line and all whitespace and newlines after it.
+        if multiline && (e == ' ' || e == '\t' || e == '\n' || e == '\r') {
+            let mut saw_newline = e == '\n';
+            while let Some((_, w)) = chars.peek() {
+                match w {
+                    ' ' | '\t' | '\r' => {}
+                    '\n' => saw_newline = true,
+                    _ => break,
+                }
+                chars.next();
+            }
+            if !saw_newline {
+                return None;
+            }
+            continue;
+        }
+        return None;
+    }
+    map.push(end);
+    Some((out, map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn det_math_matches_std_closely() {
+        for x in [1e-16, 1e-5, 0.1, 0.5, 0.7, 0.99, 1.0, 1.5, 2.0, 1e10] {
+            assert!(
+                (det_ln(x) - x.ln()).abs() < 1e-13 * (1.0 + x.ln().abs()),
+                "{x}"
+            );
+        }
+        for i in 0..1000 {
+            let t = i as f64 / 1000.0;
+            assert!(
+                (det_cos_turns(t) - (t * std::f64::consts::TAU).cos()).abs() < 1e-14,
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn samples_have_the_right_shape() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 20_000;
+        let mean_of = |d: &DurationDist, rng: &mut ChaCha8Rng| {
+            (0..n)
+                .map(|_| d.sample(rng).as_micros() as f64)
+                .sum::<f64>()
+                / n as f64
+        };
+        let u = DurationDist::Uniform {
+            min: Duration::from_millis(100),
+            max: Duration::from_millis(300),
+        };
+        for _ in 0..1000 {
+            let s = u.sample(&mut rng);
+            assert!(s >= Duration::from_millis(100) && s <= Duration::from_millis(300));
+        }
+        assert!((mean_of(&u, &mut rng) - 200_000.0).abs() < 3_000.0);
+        let norm = DurationDist::Normal {
+            mean: Duration::from_secs(1),
+            stddev: Duration::from_millis(200),
+        };
+        assert!((mean_of(&norm, &mut rng) - 1e6).abs() < 10_000.0);
+        let exp = DurationDist::Exponential {
+            mean: Duration::from_secs(1),
+        };
+        assert!((mean_of(&exp, &mut rng) - 1e6).abs() < 40_000.0);
+        let clamp = DurationDist::Normal {
+            mean: Duration::ZERO,
+            stddev: Duration::from_secs(1),
+        };
+        assert!((0..100).all(|_| clamp.sample(&mut rng) >= Duration::ZERO));
+        // Same seed, same draws.
+        let a: Vec<_> = (0..5)
+            .map(|_| norm.sample(&mut ChaCha8Rng::seed_from_u64(1)))
+            .collect();
+        assert!(a.windows(2).all(|w| w[0] == w[1]));
+        assert_eq!(norm.to_string(), "normal(mean 1s, stddev 200ms)");
+        assert_eq!(u.to_string(), "uniform(100ms..300ms)");
+    }
+
+    #[test]
+    fn decodes_toml_strings_with_offsets() {
+        let (v, m) = decode_toml_string(r#""a\"b""#).unwrap();
+        assert_eq!(v, "a\"b");
+        assert_eq!(m, vec![1, 2, 4, 5]);
+        let (v, m) = decode_toml_string("\"\"\"\nab \\\n   cd\"\"\"").unwrap();
+        assert_eq!(v, "ab cd");
+        assert_eq!(m[3], 12); // the `c` after the skipped line break
+        let (v, _) = decode_toml_string("'''\nx \\\n y'''").unwrap();
+        assert_eq!(v, "x \\\n y");
+        assert!(decode_toml_string("12").is_none());
+    }
+}

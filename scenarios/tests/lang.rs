@@ -1,0 +1,635 @@
+//! Black-box tests of the scenario language: what a user writes, what they get back.
+//!
+//! Scenarios are parsed with `parse_with_reader` and an in-memory file map, so
+//! these tests never touch the disk and run in milliseconds.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use mesocosm::diag::Diagnostics;
+use mesocosm::mesos_syntax::{AttrValue, ValueSpec};
+use mesocosm::scenario::{self, DurationDist, LatencySpec, Scenario};
+use mesocosm::submit::{self, DeployMode, MasterUrl, SparkConf};
+use proptest::prelude::*;
+
+/// A scenario using every feature, valid as written.
+const FULL: &str = r#"
+[scenario]
+name = "spark-pi"
+description = """Two apps share three agents."""
+seed = 42
+until = "30m"
+
+[network]
+latency = { min = "100us", max = "2ms" }
+
+[master]
+name = "master"
+allocation_interval = "1s"
+agent_ping_timeout = "15s"
+max_agent_ping_timeouts = 5
+offer_timeout = "30s"
+
+[[agents]]
+name = "agent"
+count = 2
+resources = "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"
+attributes = "rack:r1;zone:us-east-1a"
+
+[[agents]]
+name = "big"
+resources = "cpus(spark):8;mem:16384"
+
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 --class org.apache.spark.examples.SparkPi --conf spark.cores.max=8 app.jar 100"
+at = "0s"
+host = "edge-1"
+  [[apps.jobs]]
+  name = "pi"
+    [[apps.jobs.stages]]
+    tasks = 100
+    duration = "200ms"
+    [[apps.jobs.stages]]
+    tasks = 10
+    duration = { uniform = ["100ms", "2s"] }
+
+[[apps]]
+submit = """spark-submit --master mesos://zk://zk-1:2181,zk-2:2181/mesos \
+  --deploy-mode cluster --supervise \
+  --class com.example.Etl \
+  --conf spark.executor.memory=512M \
+  etl.jar --date 2024-01-01"""
+at = "1m"
+spark_defaults = "conf/spark-defaults.conf"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 4
+    duration = { normal = ["1s", "200ms"] }
+    [[apps.jobs.stages]]
+    tasks = 1
+    duration = { exponential = "1s" }
+"#;
+
+const DEFAULTS: &str = "# spark-defaults.conf\nspark.executor.memory 4g\nspark.cores.max=2\nspark.mesos.rejectOfferDuration: 60s\nnot.spark.key 1\n";
+
+fn files(map: &[(&str, &str)]) -> impl FnMut(&Path) -> std::io::Result<String> {
+    let map: BTreeMap<String, String> = map
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |p: &Path| {
+        let key = p.to_string_lossy().replace('\\', "/");
+        map.get(&key).cloned().ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory")
+        })
+    }
+}
+
+fn parse(src: &str) -> Result<Scenario, Diagnostics> {
+    let mut read = files(&[("scenarios/conf/spark-defaults.conf", DEFAULTS)]);
+    scenario::parse_with_reader("scenarios/test.toml", src, &mut read)
+}
+
+fn errors(src: &str) -> Diagnostics {
+    match parse(src) {
+        Ok(_) => panic!("expected diagnostics"),
+        Err(d) => d,
+    }
+}
+
+/// 1-based (line, column) of the first occurrence of `needle` in `src`.
+fn position(src: &str, needle: &str) -> (usize, usize) {
+    let at = src.find(needle).expect("needle present");
+    let line = src[..at].matches('\n').count() + 1;
+    let col = src[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+    (line, col)
+}
+
+const MINIMAL: &str = r#"
+[scenario]
+name = "m"
+[[agents]]
+name = "a1"
+resources = "cpus:1;mem:1024"
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 app.jar"
+[[apps.jobs]]
+[[apps.jobs.stages]]
+tasks = 1
+duration = "1s"
+"#;
+
+// ---------------------------------------------------------------------------
+// Whole scenarios
+// ---------------------------------------------------------------------------
+
+#[test]
+fn full_scenario_parses_with_every_field() {
+    let s = parse(FULL).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(s.name, "spark-pi");
+    assert_eq!(s.seed, 42);
+    assert_eq!(s.until, Duration::from_secs(1800));
+    assert_eq!(
+        s.network.latency,
+        LatencySpec::Uniform {
+            min: Duration::from_micros(100),
+            max: Duration::from_millis(2)
+        }
+    );
+    assert_eq!(s.master.offer_timeout, Some(Duration::from_secs(30)));
+    let names: Vec<&str> = s.agents.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["agent-1", "agent-2", "big"]);
+    assert_eq!(
+        s.agents[0].resources[3].value,
+        ValueSpec::Ranges(vec![(31000, 32000)])
+    );
+    assert_eq!(
+        s.agents[0].attributes[1].value,
+        AttrValue::Text("us-east-1a".into())
+    );
+    assert_eq!(s.agents[2].resources[0].role, "spark");
+    assert_eq!(s.agents[2].attributes_text, "");
+
+    let pi = &s.apps[0];
+    assert_eq!(pi.name, "org.apache.spark.examples.SparkPi");
+    assert_eq!(pi.host, "edge-1");
+    assert_eq!(pi.conf.opt_u32("spark.cores.max"), Ok(Some(8)));
+    assert_eq!(pi.jobs[0].name, "pi");
+    assert_eq!(
+        pi.jobs[0].stages[0].duration,
+        DurationDist::Fixed(Duration::from_millis(200))
+    );
+    assert_eq!(
+        pi.jobs[0].stages[1].duration,
+        DurationDist::Uniform {
+            min: Duration::from_millis(100),
+            max: Duration::from_secs(2)
+        }
+    );
+
+    let etl = &s.apps[1];
+    assert_eq!(etl.host, "edge");
+    assert_eq!(etl.at, Duration::from_secs(60));
+    assert_eq!(etl.submit.deploy_mode, DeployMode::Cluster);
+    assert!(etl.submit.supervise);
+    assert_eq!(etl.submit.app_args, ["--date", "2024-01-01"]);
+    assert!(matches!(etl.submit.master, MasterUrl::MesosZk { .. }));
+    assert_eq!(etl.jobs[0].name, "job-1");
+    // Command line beats spark-defaults.conf; the file fills in the rest.
+    assert_eq!(etl.conf.size_mib("spark.executor.memory", 1024), Ok(512));
+    assert_eq!(etl.conf.opt_u32("spark.cores.max"), Ok(Some(2)));
+    assert_eq!(etl.conf.get("spark.mesos.rejectOfferDuration"), Some("60s"));
+    assert_eq!(etl.conf.get("not.spark.key"), None);
+    assert_eq!(etl.conf.get("spark.driver.supervise"), Some("true"));
+    assert_eq!(
+        etl.jobs[0].stages[0].duration,
+        DurationDist::Normal {
+            mean: Duration::from_secs(1),
+            stddev: Duration::from_millis(200)
+        }
+    );
+}
+
+#[test]
+fn defaults_are_mesos_defaults() {
+    let s = parse(MINIMAL).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(s.seed, 0);
+    assert_eq!(s.until, Duration::from_secs(3600));
+    assert_eq!(s.network.latency, LatencySpec::DEFAULT);
+    assert_eq!(s.master.name, "master");
+    assert_eq!(s.master.allocation_interval, Duration::from_secs(1));
+    assert_eq!(s.master.agent_ping_timeout, Duration::from_secs(15));
+    assert_eq!(s.master.max_agent_ping_timeouts, 5);
+    assert_eq!(s.master.offer_timeout, None);
+    assert_eq!(s.apps[0].name, "app.jar");
+    assert_eq!(s.apps[0].host, "edge");
+    assert_eq!(s.apps[0].submit.deploy_mode, DeployMode::Client);
+}
+
+#[test]
+fn unknown_key_points_at_the_key() {
+    let src = MINIMAL.replace("name = \"a1\"", "name = \"a1\"\ncpu = 4");
+    let d = errors(&src);
+    assert_eq!(d.len(), 1);
+    let (line, col) = position(&src, "cpu = 4");
+    assert_eq!((d.0[0].line, d.0[0].col), (line, col));
+    assert!(d.0[0].message.contains("unknown field `cpu`"), "{}", d);
+    assert_eq!(d.0[0].source_line, "cpu = 4");
+}
+
+#[test]
+fn bad_resources_points_at_its_line() {
+    let src = MINIMAL.replace("cpus:1;mem:1024", "cpus:four");
+    let d = errors(&src);
+    let (line, col) = position(&src, "\"cpus:four\"");
+    assert_eq!((d.0[0].line, d.0[0].col, d.0[0].span_len), (line, col, 11));
+    let text = d.to_string();
+    assert!(
+        text.starts_with(&format!(
+            "error: scenarios/test.toml:{line}:{col}: bad resources string \"cpus:four\": "
+        )),
+        "{text}"
+    );
+    assert!(text.contains("`four` is not a number"), "{text}");
+    assert!(text.ends_with("^^^^^^^^^^^"), "{text}");
+}
+
+#[test]
+fn bad_submit_option_points_at_the_token_column() {
+    let src = MINIMAL.replace("app.jar", "--foo app.jar");
+    let d = errors(&src);
+    let (line, col) = position(&src, "--foo");
+    assert_eq!((d.0[0].line, d.0[0].col, d.0[0].span_len), (line, col, 5));
+    assert_eq!(d.0[0].message, "unknown spark-submit option `--foo`");
+}
+
+#[test]
+fn submit_errors_in_multiline_strings_find_the_real_line() {
+    // `"""` with line-ending backslashes: TOML removes them before the
+    // tokenizer runs, so the offset must be mapped back through the quoting.
+    let basic = MINIMAL.replace(
+        "submit = \"spark-submit --master mesos://master:5050 app.jar\"",
+        "submit = \"\"\"spark-submit --master mesos://master:5050 \\\n  --class a.B \\\n  --bogus x app.jar\"\"\"",
+    );
+    let d = errors(&basic);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&basic, "--bogus"));
+    // `'''` keeps the backslashes; the shell tokenizer handles them.
+    let literal = MINIMAL.replace(
+        "submit = \"spark-submit --master mesos://master:5050 app.jar\"",
+        "submit = '''\nspark-submit --master mesos://master:5050 \\\n  --conf \"x\" \\\n  app.jar'''",
+    );
+    let d = errors(&literal);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&literal, "\"x\""));
+    assert!(d.0[0].message.contains("key=value"));
+    // Escapes before the token shift the column in the file, not in the value.
+    let escaped = MINIMAL.replace(
+        "app.jar\"",
+        "--conf spark.driver.extraJavaOptions=\\\"-Dx=1\\\" --nope app.jar\"",
+    );
+    let d = errors(&escaped);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&escaped, "--nope"));
+}
+
+#[test]
+fn all_semantic_problems_are_reported() {
+    let src = r#"
+[scenario]
+name = "many"
+until = "soon"
+[master]
+agent_ping_timeout = "1h"
+[[agents]]
+name = "a"
+count = 2
+resources = "cpus:1"
+[[agents]]
+name = "a-2"
+resources = "cpus:1;ports:[5-1]"
+[[agents]]
+name = "z"
+count = 0
+resources = "cpus:1"
+[[apps]]
+submit = "spark-submit --master mesos://other:5050 app.jar"
+[[apps.jobs]]
+[[apps.jobs.stages]]
+tasks = 0
+duration = { uniform = ["2s", "1s"] }
+[[apps.jobs.stages]]
+tasks = 1
+duration = { gamma = "1s" }
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 app.jar"
+"#;
+    let d = errors(src);
+    let text = d.to_string();
+    let expect = [
+        ("\"soon\"", "bad duration for `until`"),
+        ("\"1h\"", "Mesos requires 1s to 15m"),
+        (
+            "\"a-2\"",
+            "`a-2` is already defined on line 8 (`a` with `count`)",
+        ),
+        ("\"cpus:1;ports:[5-1]\"", "ends before it begins"),
+        ("0\nresources = \"cpus:1\"\n[[apps]]", "at least 1"),
+        ("0\nduration", "`tasks` must be"),
+        ("[\"2s\", \"1s\"]", "uniform min 2s is greater than max 1s"),
+        ("gamma", "unknown distribution `gamma`"),
+        ("mesos://other:5050", "only Mesos master is `master`"),
+        (
+            "[[apps]]\nsubmit = \"spark-submit --master mesos://master",
+            "no `[[apps.jobs]]`",
+        ),
+    ];
+    for (needle, msg) in expect {
+        let (line, col) = position(src, needle);
+        assert!(
+            d.iter()
+                .any(|x| x.line == line && x.col == col && x.message.contains(msg)),
+            "missing `{msg}` at {line}:{col} in:\n{text}"
+        );
+    }
+    assert_eq!(d.len(), expect.len(), "{text}");
+}
+
+#[test]
+fn master_host_and_port_must_match() {
+    let src = MINIMAL.replace("mesos://master:5050", "mesos://master:5051");
+    assert!(errors(&src).to_string().contains("listens on port 5050"));
+    let src = MINIMAL.replace("[[agents]]", "[master]\nname = \"m1\"\n[[agents]]");
+    let d = errors(&src);
+    assert_eq!(
+        (d.0[0].line, d.0[0].col),
+        position(&src, "mesos://master:5050")
+    );
+    assert!(d.0[0].message.contains("`m1`"));
+    let zk = MINIMAL.replace("mesos://master:5050", "mesos://zk://zk-1:2181/mesos");
+    assert!(parse(&zk).is_ok());
+}
+
+#[test]
+fn conf_type_errors_point_at_their_source() {
+    let src = MINIMAL.replace(
+        "app.jar",
+        "--conf spark.cores.max=eight --executor-memory 1.5g app.jar",
+    );
+    let d = errors(&src);
+    assert_eq!(d.len(), 2, "{d}");
+    let cores = d
+        .iter()
+        .find(|x| x.message.starts_with("spark.cores.max=eight"))
+        .unwrap();
+    assert_eq!(
+        (cores.line, cores.col),
+        position(&src, "spark.cores.max=eight")
+    );
+    let mem = d
+        .iter()
+        .find(|x| x.message.contains("spark.executor.memory=1.5g"))
+        .unwrap();
+    assert_eq!((mem.line, mem.col), position(&src, "1.5g"));
+
+    // A bad value in spark-defaults.conf points into that file.
+    let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"d.conf\"");
+    let mut read = files(&[(
+        "scenarios/d.conf",
+        "spark.master mesos://x\n\nspark.mesos.executor.memoryOverhead 512m\n",
+    )]);
+    let d = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap_err();
+    assert_eq!(d.len(), 1, "{d}");
+    assert_eq!(d.0[0].file, Path::new("scenarios/d.conf"));
+    assert_eq!((d.0[0].line, d.0[0].col), (3, 1));
+}
+
+#[test]
+fn spark_defaults_problems_name_the_file() {
+    let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"missing.conf\"");
+    let d = errors(&src);
+    assert!(d.0[0].message.contains("missing.conf"), "{d}");
+    assert_eq!(
+        (d.0[0].line, d.0[0].col),
+        position(&src, "\"missing.conf\"")
+    );
+
+    let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"bad.conf\"");
+    let mut read = files(&[("scenarios/bad.conf", "spark.a 1\n\\u12zz oops\n")]);
+    let d = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap_err();
+    assert_eq!(d.0[0].file, Path::new("scenarios/bad.conf"));
+    assert_eq!(d.0[0].line, 2);
+}
+
+#[test]
+fn properties_file_replaces_spark_defaults() {
+    let src = MINIMAL.replace("app.jar", "--properties-file p.conf app.jar");
+    let mut read = files(&[("scenarios/p.conf", "spark.cores.max 3\n")]);
+    let s = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap();
+    assert_eq!(s.apps[0].conf.get("spark.cores.max"), Some("3"));
+    let both = src.replace("app.jar\"", "app.jar\"\nspark_defaults = \"d.conf\"");
+    let d = scenario::parse_with_reader("scenarios/test.toml", &both, &mut read).unwrap_err();
+    assert!(d.0[0].message.contains("reads only one"), "{d}");
+}
+
+#[test]
+fn deploy_mode_from_spark_defaults() {
+    let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"d.conf\"");
+    let mut read = files(&[("scenarios/d.conf", "spark.submit.deployMode cluster\n")]);
+    let s = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap();
+    assert_eq!(s.apps[0].submit.deploy_mode, DeployMode::Cluster);
+    assert_eq!(s.apps[0].conf.get("spark.driver.supervise"), Some("false"));
+}
+
+#[test]
+fn toml_syntax_errors_are_located() {
+    let d = errors("[scenario]\nname = \"x\nseed = 1\n");
+    assert_eq!(d.0[0].line, 2);
+    let d = errors("[scenario]\nname = 5\n");
+    assert_eq!((d.0[0].line, d.0[0].col), (2, 8));
+}
+
+#[test]
+fn load_reports_a_missing_file() {
+    let d = scenario::load("/nonexistent/mesocosm/x.toml").unwrap_err();
+    assert_eq!(d.0[0].line, 0);
+    assert!(
+        d.to_string()
+            .starts_with("error: /nonexistent/mesocosm/x.toml: cannot read")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// spark-submit
+// ---------------------------------------------------------------------------
+
+/// The seed document's command, placeholders filled in, one option per line
+/// with `\` continuations and a double-quoted `-D` option.
+const SEED_SUBMIT: &str = "spark-submit --master mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-003:2181/mesos \\
+  --class com.example.Main \\
+  --conf spark.cores.max=4 \\
+  --conf spark.driver.memory=512M \\
+  --conf spark.executor.memory=512M \\
+  --conf spark.files=/etc/app.conf \\
+  --conf spark.driver.extraJavaOptions=\"-Dconfig.file=/etc/app.conf\" \\
+  --conf spark.executor.extraJavaOptions=\"-Dconfig.file=/etc/app.conf\" \\
+  /opt/app/app.jar --input 'hdfs://x/y z'";
+
+#[test]
+fn seed_command_line() {
+    let words: Vec<String> = submit::tokenize(SEED_SUBMIT)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.text)
+        .collect();
+    assert!(
+        words.contains(&"spark.driver.extraJavaOptions=-Dconfig.file=/etc/app.conf".to_string())
+    );
+    let s = submit::parse_spark_submit(SEED_SUBMIT).unwrap();
+    assert_eq!(
+        s.master,
+        MasterUrl::MesosZk {
+            servers: vec![
+                ("zookeeper-001".into(), 2181),
+                ("zookeeper-002".into(), 2181),
+                ("zookeeper-003".into(), 2181),
+            ],
+            path: "/mesos".into(),
+        }
+    );
+    assert_eq!(
+        s.master.to_string(),
+        "mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-003:2181/mesos"
+    );
+    assert_eq!(
+        s.conf["spark.driver.extraJavaOptions"],
+        "-Dconfig.file=/etc/app.conf"
+    );
+    assert_eq!(s.conf["spark.driver.memory"], "512M");
+    assert_eq!(s.primary_resource, "/opt/app/app.jar");
+    assert_eq!(s.app_args, ["--input", "hdfs://x/y z"]);
+    // The seed's Marathon `cmd` has no backslashes: bare newlines separate words too.
+    let bare = SEED_SUBMIT.replace(" \\\n", "\n");
+    assert_eq!(submit::parse_spark_submit(&bare).unwrap(), s);
+}
+
+#[test]
+fn shorthand_beats_conf_and_conf_beats_defaults() {
+    let s = submit::parse_spark_submit(
+        "spark-submit --master mesos://m:5050 --total-executor-cores 6 --conf spark.cores.max=2 \
+         --conf spark.executor.cores=1 --executor-cores 3 --conf spark.app.name=c --name n \
+         --driver-memory 2g --executor-memory 3g --driver-cores 2 --jars a.jar,b.jar --files f \
+         --conf spark.task.cpus=1 app.jar",
+    )
+    .unwrap();
+    assert_eq!(s.conf["spark.cores.max"], "6");
+    assert_eq!(s.conf["spark.executor.cores"], "3");
+    assert_eq!(s.conf["spark.app.name"], "n");
+    assert_eq!(s.conf["spark.driver.memory"], "2g");
+    assert_eq!(s.conf["spark.executor.memory"], "3g");
+    assert_eq!(s.conf["spark.driver.cores"], "2");
+    assert_eq!(s.conf["spark.jars"], "a.jar,b.jar");
+    assert_eq!(s.conf["spark.files"], "f");
+    assert_eq!(s.conf["spark.master"], "mesos://m:5050");
+
+    let defaults: BTreeMap<String, String> = [
+        ("spark.task.cpus", "2"),
+        ("spark.cores.max", "99"),
+        ("spark.locality.wait", "0"),
+        ("spark.app.name", "from-file"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let conf = SparkConf::resolve(&defaults, &s);
+    assert_eq!(conf.get("spark.task.cpus"), Some("1"));
+    assert_eq!(conf.get("spark.cores.max"), Some("6"));
+    assert_eq!(conf.get("spark.locality.wait"), Some("0"));
+    assert_eq!(conf.app_name(), "n");
+    assert_eq!(conf.get("spark.submit.deployMode"), Some("client"));
+}
+
+#[test]
+fn app_name_fallbacks_follow_spark_submit() {
+    let no_defaults = BTreeMap::new();
+    let with_class =
+        submit::parse_spark_submit("spark-submit --master mesos://m --class a.b.Main x/y/app.jar")
+            .unwrap();
+    assert_eq!(
+        SparkConf::resolve(&no_defaults, &with_class).app_name(),
+        "a.b.Main"
+    );
+    let jar_only =
+        submit::parse_spark_submit("spark-submit --master mesos://m x/y/app.jar").unwrap();
+    assert_eq!(
+        SparkConf::resolve(&no_defaults, &jar_only).app_name(),
+        "app.jar"
+    );
+    let file: BTreeMap<String, String> = [("spark.app.name".to_string(), "f".to_string())].into();
+    assert_eq!(SparkConf::resolve(&file, &with_class).app_name(), "f");
+}
+
+// ---------------------------------------------------------------------------
+// Never panic
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Edit {
+    Insert(usize, char),
+    Delete(usize),
+    Replace(usize, char),
+    Duplicate(usize, usize),
+}
+
+fn apply(src: &str, edits: &[Edit]) -> String {
+    let mut chars: Vec<char> = src.chars().collect();
+    for e in edits {
+        let n = chars.len().max(1);
+        match *e {
+            Edit::Insert(i, c) => chars.insert(i % (chars.len() + 1), c),
+            Edit::Delete(i) if !chars.is_empty() => {
+                chars.remove(i % n);
+            }
+            Edit::Replace(i, c) if !chars.is_empty() => chars[i % n] = c,
+            Edit::Duplicate(i, len) if !chars.is_empty() => {
+                let start = i % n;
+                let end = (start + len % 40).min(chars.len());
+                let copy: Vec<char> = chars[start..end].to_vec();
+                chars.splice(start..start, copy);
+            }
+            _ => {}
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let c = prop_oneof![
+        proptest::char::any(),
+        proptest::sample::select(vec![
+            '"', '\'', '\\', '\n', '[', ']', '{', '}', '=', ',', ':', ';', '-', '0', '9', '#', ' ',
+            'é'
+        ]),
+    ];
+    prop_oneof![
+        (any::<usize>(), c.clone()).prop_map(|(i, c)| Edit::Insert(i, c)),
+        any::<usize>().prop_map(Edit::Delete),
+        (any::<usize>(), c).prop_map(|(i, c)| Edit::Replace(i, c)),
+        (any::<usize>(), any::<usize>()).prop_map(|(i, l)| Edit::Duplicate(i, l)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(src in ".{0,400}") {
+        if let Err(d) = parse(&src) {
+            let _ = d.to_string();
+        }
+        let _ = submit::parse_spark_submit(&src);
+        let _ = submit::parse_properties(&src);
+        let _ = mesocosm::mesos_syntax::parse_resources(&src);
+        let _ = mesocosm::mesos_syntax::parse_attributes(&src);
+        let _ = mesocosm::units::parse_duration(&src);
+    }
+
+    #[test]
+    fn mutated_scenarios_never_panic(edits in proptest::collection::vec(edit(), 1..8)) {
+        let src = apply(FULL, &edits);
+        if let Err(d) = parse(&src) {
+            for x in &d {
+                prop_assert!(x.line >= 1, "{x}");
+                prop_assert!(x.span_len >= 1);
+            }
+            let _ = d.to_string();
+        }
+    }
+
+    #[test]
+    fn mutated_submit_lines_never_panic(edits in proptest::collection::vec(edit(), 1..8)) {
+        let line = apply(SEED_SUBMIT, &edits);
+        if let Err(e) = submit::parse_spark_submit(&line) {
+            prop_assert!(e.offset + e.len <= line.len());
+            prop_assert!(line.get(e.offset..e.offset + e.len).is_some());
+        }
+    }
+}
