@@ -247,7 +247,13 @@ impl Agent {
     }
 
     /// Hand an update to the status update manager (forwarding it if it is the head).
-    fn status_update(&mut self, fid: &FrameworkId, eid: Option<ExecutorId>, status: TaskStatus, out: &mut Outbox<Timer>) {
+    fn status_update(
+        &mut self,
+        fid: &FrameworkId,
+        eid: Option<ExecutorId>,
+        status: TaskStatus,
+        out: &mut Outbox<Timer>,
+    ) {
         let update = internal::StatusUpdate {
             framework_id: fid.clone(),
             executor_id: eid,
@@ -283,7 +289,10 @@ impl Agent {
                         &ex.actor,
                         executor::Event {
                             r#type: Some(executor::event::Type::Acknowledged as i32),
-                            acknowledged: Some(executor::event::Acknowledged { task_id: m.task_id.clone(), uuid: m.uuid }),
+                            acknowledged: Some(executor::event::Acknowledged {
+                                task_id: m.task_id.clone(),
+                                uuid: m.uuid,
+                            }),
                             ..Default::default()
                         },
                     );
@@ -296,7 +305,15 @@ impl Agent {
     }
 
     /// The agent's own terminal update for a task (source AGENT).
-    fn fail_task(&mut self, fid: &str, eid: &str, task: &str, reason: task_status::Reason, message: &str, out: &mut Outbox<Timer>) {
+    fn fail_task(
+        &mut self,
+        fid: &str,
+        eid: &str,
+        task: &str,
+        reason: task_status::Reason,
+        message: &str,
+        out: &mut Outbox<Timer>,
+    ) {
         let uuid = self.next_uuid();
         let status = TaskStatus {
             task_id: TaskId { value: task.to_string() },
@@ -310,7 +327,12 @@ impl Agent {
             uuid: Some(uuid),
             ..Default::default()
         };
-        self.status_update(&FrameworkId { value: fid.to_string() }, Some(ExecutorId { value: eid.to_string() }), status, out);
+        self.status_update(
+            &FrameworkId { value: fid.to_string() },
+            Some(ExecutorId { value: eid.to_string() }),
+            status,
+            out,
+        );
     }
 
     fn on_exited(&mut self, actor: &ActorId, status: i32, out: &mut Outbox<Timer>) {
@@ -319,7 +341,14 @@ impl Agent {
         // Tasks the executor left non-terminal fail: the executor is gone.
         for (task, state) in &ex.tasks {
             if !is_terminal(*state) {
-                self.fail_task(&key.0, &key.1, task, task_status::Reason::ExecutorTerminated, "Executor terminated", out);
+                self.fail_task(
+                    &key.0,
+                    &key.1,
+                    task,
+                    task_status::Reason::ExecutorTerminated,
+                    "Executor terminated",
+                    out,
+                );
             }
         }
         out.note(format!("executor {} exited with status {status}", key.1));
@@ -376,7 +405,9 @@ impl Actor for Agent {
 
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         match input {
-            Input::Start => out.set_timer(self.cfg.registration_delay, Timer::Register { backoff: Duration::from_secs(1) }),
+            Input::Start => {
+                out.set_timer(self.cfg.registration_delay, Timer::Register { backoff: Duration::from_secs(1) })
+            }
             Input::Timer(Timer::Register { backoff }) => {
                 if self.id.is_none() {
                     self.register(out);

@@ -62,7 +62,14 @@ pub struct SparkExecutor {
 impl SparkExecutor {
     /// A container about to start.
     pub fn new(cfg: ExecutorConfig) -> SparkExecutor {
-        SparkExecutor { cfg, task: None, backend: Backend::NotStarted, running: BTreeMap::new(), terminal_uuid: None, counter: 0 }
+        SparkExecutor {
+            cfg,
+            task: None,
+            backend: Backend::NotStarted,
+            running: BTreeMap::new(),
+            terminal_uuid: None,
+            counter: 0,
+        }
     }
 
     fn driver(&self) -> Option<(&BackendArgs, &ActorId)> {
@@ -144,7 +151,8 @@ impl SparkExecutor {
                 // The command executor kills the forked process; the task ends KILLED.
                 if !matches!(self.backend, Backend::Exited(_)) {
                     self.backend = Backend::Exited(137);
-                    let uuid = self.update(TaskState::TaskKilled, Some("Command terminated with signal Killed".into()), out);
+                    let uuid =
+                        self.update(TaskState::TaskKilled, Some("Command terminated with signal Killed".into()), out);
                     self.terminal_uuid = Some(uuid);
                 }
                 if ev.r#type() == executor::event::Type::Shutdown {
@@ -184,24 +192,26 @@ impl SparkExecutor {
                     self.backend_exited(1, out);
                 }
             }
-            Msg::LaunchTask(t) if self.backend == Backend::Running => match sparkrpc::TaskDescription::decode(t.data.as_slice()) {
-                Ok(d) => {
-                    self.running.insert(d.task_id, d.cpus);
-                    out.send(
-                        &driver,
-                        sparkrpc::StatusUpdate {
-                            executor_id: args.executor_id.clone(),
-                            task_id: d.task_id,
-                            state: sparkrpc::TaskState::Running as i32,
-                            data: vec![],
-                            task_cpus: d.cpus,
-                        },
-                    );
-                    out.set_timer(Duration::from_micros(d.run_micros), Timer::TaskDone { tid: d.task_id });
+            Msg::LaunchTask(t) if self.backend == Backend::Running => {
+                match sparkrpc::TaskDescription::decode(t.data.as_slice()) {
+                    Ok(d) => {
+                        self.running.insert(d.task_id, d.cpus);
+                        out.send(
+                            &driver,
+                            sparkrpc::StatusUpdate {
+                                executor_id: args.executor_id.clone(),
+                                task_id: d.task_id,
+                                state: sparkrpc::TaskState::Running as i32,
+                                data: vec![],
+                                task_cpus: d.cpus,
+                            },
+                        );
+                        out.set_timer(Duration::from_micros(d.run_micros), Timer::TaskDone { tid: d.task_id });
+                    }
+                    // Spark exits the executor when it cannot decode a task.
+                    Err(_) => self.backend_exited(1, out),
                 }
-                // Spark exits the executor when it cannot decode a task.
-                Err(_) => self.backend_exited(1, out),
-            },
+            }
             Msg::SparkKillTask(k) => {
                 if let Some(cpus) = self.running.remove(&k.task_id) {
                     out.send(
@@ -267,7 +277,8 @@ impl Actor for SparkExecutor {
             Input::Timer(Timer::Heartbeat) => {
                 if self.backend == Backend::Running {
                     if let Some((args, driver)) = self.driver() {
-                        let (id, host, driver) = (args.executor_id.clone(), args.hostname.clone().unwrap_or_default(), driver.clone());
+                        let (id, host, driver) =
+                            (args.executor_id.clone(), args.hostname.clone().unwrap_or_default(), driver.clone());
                         out.send(
                             &driver,
                             sparkrpc::Heartbeat {

@@ -222,9 +222,10 @@ impl Resources {
                 let mine = self.ranges(k);
                 theirs.iter().all(|&(tb, te)| mine.iter().any(|&(b, e)| b <= tb && te <= e))
             })
-            && other.sets.iter().all(|(k, theirs)| {
-                self.sets.get(k).is_some_and(|mine| theirs.iter().all(|i| mine.contains(i)))
-            })
+            && other
+                .sets
+                .iter()
+                .all(|(k, theirs)| self.sets.get(k).is_some_and(|mine| theirs.iter().all(|i| mine.contains(i))))
     }
 }
 
@@ -233,11 +234,7 @@ impl fmt::Display for Resources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut first = true;
         let mut sep = |f: &mut fmt::Formatter<'_>| {
-            if !std::mem::take(&mut first) {
-                f.write_str(";")
-            } else {
-                Ok(())
-            }
+            if !std::mem::take(&mut first) { f.write_str(";") } else { Ok(()) }
         };
         // Mesos lists cpus, mem, disk, then the rest; keep that order for readability.
         let order = |k: &str| match k {

@@ -58,6 +58,9 @@ impl From<&str> for ActorId {
 }
 
 /// One thing that happens to a core.
+// Messages are moved, not copied, through the world's queues (which box them), so
+// the size of a message variant costs one move into the core.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input<T> {
     /// The actor process starts (once, first).

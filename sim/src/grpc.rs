@@ -17,13 +17,19 @@
 use crate::actor::ActorId;
 use crate::msg::Msg;
 use crate::proto::mesocosm::rpc::{
-    self, Accepted, coarse_grained_executor_backend_client::CoarseGrainedExecutorBackendClient,
+    self, Accepted,
+    coarse_grained_executor_backend_client::CoarseGrainedExecutorBackendClient,
     coarse_grained_executor_backend_server::{CoarseGrainedExecutorBackend, CoarseGrainedExecutorBackendServer},
     coarse_grained_scheduler_client::CoarseGrainedSchedulerClient,
     coarse_grained_scheduler_server::{CoarseGrainedScheduler, CoarseGrainedSchedulerServer},
-    executor_client::ExecutorClient, executor_server::ExecutorServer, master_client::MasterClient,
-    master_server::MasterServer, scheduler_client::SchedulerClient, scheduler_server::SchedulerServer,
-    slave_client::SlaveClient, slave_server::SlaveServer,
+    executor_client::ExecutorClient,
+    executor_server::ExecutorServer,
+    master_client::MasterClient,
+    master_server::MasterServer,
+    scheduler_client::SchedulerClient,
+    scheduler_server::SchedulerServer,
+    slave_client::SlaveClient,
+    slave_server::SlaveServer,
 };
 use crate::proto::{executor, internal, scheduler, sparkrpc};
 use crate::world::{Delivery, StreamTx, World};
@@ -104,20 +110,20 @@ impl Peer {
     }
 
     /// Carry `msg` from `from` to `to` as the right gRPC call.
-    pub(crate) async fn deliver(&mut self, world: &World, from: &ActorId, to: &ActorId, msg: Msg) {
+    pub(crate) async fn deliver(&mut self, world: &World, from: &ActorId, to: &ActorId, msg: Box<Msg>) {
         // A reply to an ask completes the caller's pending unary call.
         if msg.is_reply() {
             let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
             if let Some(w) = waiting {
-                let _ = w.send(msg);
+                let _ = w.send(*msg);
                 return;
             }
         }
         // Events go down the subscriber's open stream.
-        if let Msg::SchedulerEvent(_) | Msg::ExecutorEvent(_) = &msg {
+        if let Msg::SchedulerEvent(_) | Msg::ExecutorEvent(_) = &*msg {
             let sent = {
                 let st = world.state();
-                match (st.streams.get(&(from.clone(), to.clone())), msg) {
+                match (st.streams.get(&(from.clone(), to.clone())), *msg) {
                     (Some(StreamTx::Scheduler(tx)), Msg::SchedulerEvent(e)) => tx.send(Ok(e)).is_ok(),
                     (Some(StreamTx::Executor(tx)), Msg::ExecutorEvent(e)) => tx.send(Ok(e)).is_ok(),
                     _ => false,
@@ -129,7 +135,7 @@ impl Peer {
             return;
         }
         let ch = self.channel(world, to);
-        let result = self.call(world, ch, from, to, msg).await;
+        let result = self.call(world, ch, from, to, *msg).await;
         if let Err(status) = result {
             tracing::debug!(%from, %to, %status, "delivery failed");
         }
@@ -144,7 +150,7 @@ impl Peer {
         macro_rules! ask {
             ($method:ident, $m:expr, $reply:ident) => {{
                 let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await?;
-                world.deliver(from, Delivery::Message { from: to.clone(), msg: Msg::$reply(r.into_inner()) });
+                world.deliver(from, Delivery::Message { from: to.clone(), msg: Box::new(Msg::$reply(r.into_inner())) });
                 Ok(())
             }};
         }
@@ -217,11 +223,8 @@ impl Peer {
         let w = world.clone();
         let (sub, srv) = (subscriber.clone(), server.clone());
         let task = tokio::spawn(async move {
-            loop {
-                match stream.message().await {
-                    Ok(Some(ev)) => w.deliver(&sub, Delivery::Message { from: srv.clone(), msg: wrap(ev) }),
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(ev)) = stream.message().await {
+                w.deliver(&sub, Delivery::Message { from: srv.clone(), msg: Box::new(wrap(ev)) });
             }
             w.deliver(&sub, Delivery::Disconnected { peer: srv });
         });
@@ -247,15 +250,20 @@ fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
 impl Inbox {
     fn oneway<T>(&self, r: Request<T>, wrap: fn(T) -> Msg) -> Result<Response<Accepted>, Status> {
         let from = sender(&r)?;
-        self.world.deliver(&self.me, Delivery::Message { from, msg: wrap(r.into_inner()) });
+        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
         Ok(Response::new(Accepted {}))
     }
 
-    async fn ask<T, R>(&self, r: Request<T>, wrap: fn(T) -> Msg, unwrap: fn(Msg) -> Option<R>) -> Result<Response<R>, Status> {
+    async fn ask<T, R>(
+        &self,
+        r: Request<T>,
+        wrap: fn(T) -> Msg,
+        unwrap: fn(Msg) -> Option<R>,
+    ) -> Result<Response<R>, Status> {
         let from = sender(&r)?;
         let (tx, rx) = oneshot::channel();
         self.world.state().asks.entry((self.me.clone(), from.clone())).or_default().push_back(tx);
-        self.world.deliver(&self.me, Delivery::Message { from, msg: wrap(r.into_inner()) });
+        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
         let reply = rx.await.map_err(|_| Status::unavailable("the endpoint exited before replying"))?;
         unwrap(reply).map(Response::new).ok_or_else(|| Status::internal("wrong reply type"))
     }
@@ -271,7 +279,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
         let from = sender(&r)?;
         let (tx, rx) = mpsc::unbounded_channel();
         self.world.state().streams.insert((self.me.clone(), from.clone()), StreamTx::Scheduler(tx));
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Msg::SchedulerCall(r.into_inner()) });
+        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(Msg::SchedulerCall(r.into_inner())) });
         Ok(Response::new(UnboundedReceiverStream::new(rx)))
     }
 
@@ -288,7 +296,7 @@ impl rpc::executor_server::Executor for Inbox {
         let from = sender(&r)?;
         let (tx, rx) = mpsc::unbounded_channel();
         self.world.state().streams.insert((self.me.clone(), from.clone()), StreamTx::Executor(tx));
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Msg::ExecutorCall(r.into_inner()) });
+        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(Msg::ExecutorCall(r.into_inner())) });
         Ok(Response::new(UnboundedReceiverStream::new(rx)))
     }
 
@@ -374,7 +382,10 @@ impl CoarseGrainedScheduler for Inbox {
         })
         .await
     }
-    async fn heartbeat(&self, r: Request<sparkrpc::Heartbeat>) -> Result<Response<sparkrpc::HeartbeatResponse>, Status> {
+    async fn heartbeat(
+        &self,
+        r: Request<sparkrpc::Heartbeat>,
+    ) -> Result<Response<sparkrpc::HeartbeatResponse>, Status> {
         self.ask(r, Msg::Heartbeat, |m| match m {
             Msg::HeartbeatResponse(c) => Some(c),
             _ => None,

@@ -16,6 +16,7 @@ use std::fmt::Write;
 macro_rules! messages {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $name:literal, )*) => {
         /// One message between two actors.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq)]
         pub enum Msg {
             $( $(#[$doc])* $variant($ty), )*
@@ -133,6 +134,15 @@ impl Msg {
         }
     }
 
+    /// True for a scheduler or executor SUBSCRIBE, which opens an event stream.
+    pub fn is_subscribe(&self) -> bool {
+        match self {
+            Msg::SchedulerCall(c) => c.r#type() == scheduler::call::Type::Subscribe,
+            Msg::ExecutorCall(c) => c.r#type() == executor::call::Type::Subscribe,
+            _ => false,
+        }
+    }
+
     /// True for the reply half of an ask.
     pub fn is_reply(&self) -> bool {
         matches!(self, Msg::SparkAppConfig(_) | Msg::RegisterExecutorResponse(_) | Msg::HeartbeatResponse(_))
@@ -211,10 +221,8 @@ impl Msg {
                         }
                     }
                     scheduler::call::Type::Revive => {
-                        if let Some(r) = &c.revive {
-                            if !r.roles.is_empty() {
-                                write!(s, "roles={:?}", r.roles)?;
-                            }
+                        if let Some(r) = c.revive.as_ref().filter(|r| !r.roles.is_empty()) {
+                            write!(s, "roles={:?}", r.roles)?;
                         }
                     }
                     _ => {}
@@ -305,15 +313,10 @@ impl Msg {
                 }
                 _ => {}
             },
-            Msg::RegisterSlave(m) => write!(
-                s,
-                "hostname={} resources=[{}]",
-                m.slave.hostname,
-                Resources::from_protos(&m.slave.resources)
-            )?,
-            Msg::ReregisterSlave(m) => {
-                write!(s, "hostname={} tasks={}", m.slave.hostname, m.tasks.len())?
+            Msg::RegisterSlave(m) => {
+                write!(s, "hostname={} resources=[{}]", m.slave.hostname, Resources::from_protos(&m.slave.resources))?
             }
+            Msg::ReregisterSlave(m) => write!(s, "hostname={} tasks={}", m.slave.hostname, m.tasks.len())?,
             Msg::SlaveRegistered(m) => write!(
                 s,
                 "agent_id={} total_ping_timeout={}s",
@@ -372,7 +375,9 @@ impl Msg {
                 Err(_) => write!(s, "{} bytes", m.data.len())?,
             },
             Msg::SparkKillTask(m) => write!(s, "task {} on executor {}", m.task_id, m.executor)?,
-            Msg::SparkStatusUpdate(m) => write!(s, "task {} {} on executor {}", m.task_id, m.state().as_str_name(), m.executor_id)?,
+            Msg::SparkStatusUpdate(m) => {
+                write!(s, "task {} {} on executor {}", m.task_id, m.state().as_str_name(), m.executor_id)?
+            }
             Msg::StopExecutor(_) => {}
             Msg::SparkShutdown(m) => write!(s, "exit_code={}", m.exit_code)?,
             Msg::RemoveExecutor(m) => write!(s, "executor {}: {}", m.executor_id, m.reason)?,

@@ -118,30 +118,24 @@ impl Trace {
         if let Some(d) = &mut self.digest {
             d.update(&self.line);
         }
-        if let Some(w) = &mut self.jsonl {
-            if let Err(e) = w.write_all(&self.line) {
-                self.error.get_or_insert(e);
-            }
+        if let Some(Err(e)) = self.jsonl.as_mut().map(|w| w.write_all(&self.line)) {
+            self.error.get_or_insert(e);
         }
     }
 
     /// Print a core's note (only with `--explain`).
     pub fn note(&mut self, t: SimTime, actor: &ActorId, text: &str) {
-        if let Some(tl) = &mut self.timeline {
-            if tl.explain {
-                if let Err(e) = writeln!(tl.out, "{t:>14}  {actor}: {text}") {
-                    self.error.get_or_insert(e);
-                }
-            }
+        if let Some(Err(e)) =
+            self.timeline.as_mut().filter(|tl| tl.explain).map(|tl| writeln!(tl.out, "{t:>14}  {actor}: {text}"))
+        {
+            self.error.get_or_insert(e);
         }
     }
 
     /// Print a world event (an actor started or exited) on the timeline.
     pub fn event(&mut self, t: SimTime, actor: &ActorId, text: &str) {
-        if let Some(tl) = &mut self.timeline {
-            if let Err(e) = writeln!(tl.out, "{t:>14}  {actor}  {text}") {
-                self.error.get_or_insert(e);
-            }
+        if let Some(Err(e)) = self.timeline.as_mut().map(|tl| writeln!(tl.out, "{t:>14}  {actor}  {text}")) {
+            self.error.get_or_insert(e);
         }
     }
 

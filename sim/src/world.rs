@@ -67,7 +67,7 @@ pub struct WorldConfig {
 /// What the network hands an actor's host.
 #[derive(Debug)]
 pub(crate) enum Delivery {
-    Message { from: ActorId, msg: Msg },
+    Message { from: ActorId, msg: Box<Msg> },
     Disconnected { peer: ActorId },
     Exited { actor: ActorId, status: i32 },
 }
@@ -75,7 +75,7 @@ pub(crate) enum Delivery {
 impl Delivery {
     fn into_input<T>(self) -> Input<T> {
         match self {
-            Delivery::Message { from, msg } => Input::Message { from, msg },
+            Delivery::Message { from, msg } => Input::Message { from, msg: *msg },
             Delivery::Disconnected { peer } => Input::Disconnected { peer },
             Delivery::Exited { actor, status } => Input::Exited { actor, status },
         }
@@ -84,7 +84,7 @@ impl Delivery {
 
 /// What a link task carries.
 enum LinkItem {
-    Msg(SimTime, Msg),
+    Msg(SimTime, Box<Msg>),
     Disconnect(SimTime),
 }
 
@@ -148,7 +148,9 @@ thread_local! {
 
 /// Virtual time of the world running on this thread, for `tracing` timestamps.
 pub fn log_time() -> Option<SimTime> {
-    LOG_CLOCK.with(|c| c.get()).map(|start| SimTime(tokio::time::Instant::now().duration_since(start).as_micros() as u64))
+    LOG_CLOCK
+        .with(|c| c.get())
+        .map(|start| SimTime(tokio::time::Instant::now().duration_since(start).as_micros() as u64))
 }
 
 /// A stable 64-bit hash of the seed and some names (SHA-256, so it is the same on
@@ -232,10 +234,8 @@ impl World {
             Latency::Fixed(d) => d,
             Latency::Uniform { min, max } => {
                 let span = max.saturating_sub(min).as_micros() as u64;
-                let mut rng = ChaCha8Rng::seed_from_u64(derive_seed(
-                    self.shared.seed,
-                    &["link", from.as_str(), to.as_str()],
-                ));
+                let mut rng =
+                    ChaCha8Rng::seed_from_u64(derive_seed(self.shared.seed, &["link", from.as_str(), to.as_str()]));
                 min + Duration::from_micros(if span == 0 { 0 } else { rng.next_u64() % (span + 1) })
             }
         }
@@ -269,7 +269,7 @@ impl World {
         let mut st = self.state();
         st.trace.message(now, from, to, &msg);
         let link = self.link(&mut st, from, to);
-        let _ = link.send(LinkItem::Msg(now, msg));
+        let _ = link.send(LinkItem::Msg(now, Box::new(msg)));
     }
 
     /// Close `from`'s connections to `peer` once everything queued before has arrived.
@@ -403,9 +403,7 @@ async fn link_task(
         match item {
             LinkItem::Msg(_, msg) => match world.transport() {
                 Transport::Memory => {
-                    if matches!(&msg, Msg::SchedulerCall(c) if c.r#type() == crate::proto::scheduler::call::Type::Subscribe)
-                        || matches!(&msg, Msg::ExecutorCall(c) if c.r#type() == crate::proto::executor::call::Type::Subscribe)
-                    {
+                    if msg.is_subscribe() {
                         world.state().subscriptions.insert((to.clone(), from.clone()), ());
                     }
                     world.deliver(&to, Delivery::Message { from: from.clone(), msg });

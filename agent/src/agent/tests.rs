@@ -21,14 +21,20 @@ fn agent() -> Agent {
         SimTime(301_000),
         Input::Message {
             from: ActorId::new(MASTER),
-            msg: internal::SlaveRegisteredMessage { slave_id: AgentId { value: "M-S0".into() }, connection: None }.into(),
+            msg: internal::SlaveRegisteredMessage { slave_id: AgentId { value: "M-S0".into() }, connection: None }
+                .into(),
         },
     );
     a
 }
 
 fn framework() -> FrameworkInfo {
-    FrameworkInfo { user: "root".into(), name: "pi".into(), id: Some(FrameworkId { value: "M-0000".into() }), ..Default::default() }
+    FrameworkInfo {
+        user: "root".into(),
+        name: "pi".into(),
+        id: Some(FrameworkId { value: "M-0000".into() }),
+        ..Default::default()
+    }
 }
 
 fn run_task(a: &mut Agent) -> Vec<Output<Timer>> {
@@ -43,7 +49,8 @@ fn run_task(a: &mut Agent) -> Vec<Output<Timer>> {
         SimTime(2_000_000),
         Input::Message {
             from: ActorId::new(MASTER),
-            msg: internal::RunTaskMessage { framework: framework(), pid: None, task, launch_executor: Some(true) }.into(),
+            msg: internal::RunTaskMessage { framework: framework(), pid: None, task, launch_executor: Some(true) }
+                .into(),
         },
     )
 }
@@ -87,17 +94,26 @@ fn registers_after_the_drawn_delay_and_retries_with_backoff() {
         version: "1.11.0".into(),
     });
     let out = a.step(SimTime::ZERO, Input::Start);
-    assert_eq!(out, vec![Output::SetTimer { at: SimTime(700_000), timer: Timer::Register { backoff: Duration::from_secs(1) } }]);
+    assert_eq!(
+        out,
+        vec![Output::SetTimer { at: SimTime(700_000), timer: Timer::Register { backoff: Duration::from_secs(1) } }]
+    );
     let out = a.step(SimTime(700_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(1) }));
     let sent = sent_to(&out, MASTER);
     assert!(matches!(&sent[..], [Msg::RegisterSlave(m)] if m.slave.hostname == "agent-1"));
-    assert!(out.contains(&Output::SetTimer { at: SimTime(1_700_000), timer: Timer::Register { backoff: Duration::from_secs(2) } }));
+    assert!(out.contains(&Output::SetTimer {
+        at: SimTime(1_700_000),
+        timer: Timer::Register { backoff: Duration::from_secs(2) }
+    }));
 }
 
 #[test]
 fn answers_every_ping_with_a_pong() {
     let mut a = agent();
-    let out = a.step(SimTime(15_000_000), Input::Message { from: ActorId::new(MASTER), msg: internal::PingSlaveMessage { connected: true }.into() });
+    let out = a.step(
+        SimTime(15_000_000),
+        Input::Message { from: ActorId::new(MASTER), msg: internal::PingSlaveMessage { connected: true }.into() },
+    );
     assert_eq!(sent_to(&out, MASTER), vec![Msg::PongSlave(internal::PongSlaveMessage {})]);
 }
 
@@ -141,9 +157,15 @@ fn updates_are_forwarded_head_first_retried_and_released_by_acks() {
 
     // No ack for 10 s: the head is resent, and the next retry waits 20 s.
     let stream = ("M-0000".to_string(), "0".to_string());
-    let out = a.step(SimTime(12_200_000), Input::Timer(Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16] }));
+    let out = a.step(
+        SimTime(12_200_000),
+        Input::Timer(Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16] }),
+    );
     assert_eq!(sent_to(&out, MASTER).len(), 1);
-    assert!(out.contains(&Output::SetTimer { at: SimTime(32_200_000), timer: Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16] } }));
+    assert!(out.contains(&Output::SetTimer {
+        at: SimTime(32_200_000),
+        timer: Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16] }
+    }));
 
     // The ack releases the head: ACKNOWLEDGED to the executor, RUNNING to the master.
     let ack = internal::StatusUpdateAcknowledgementMessage {
@@ -154,7 +176,9 @@ fn updates_are_forwarded_head_first_retried_and_released_by_acks() {
     };
     let out = a.step(SimTime(12_500_000), Input::Message { from: ActorId::new(MASTER), msg: ack.clone().into() });
     assert_eq!(sent_to(&out, EXEC).iter().map(|m| m.kind()).collect::<Vec<_>>(), vec!["ACKNOWLEDGED"]);
-    assert!(matches!(&sent_to(&out, MASTER)[..], [Msg::StatusUpdate(m)] if m.update.status.state() == TaskState::TaskRunning));
+    assert!(
+        matches!(&sent_to(&out, MASTER)[..], [Msg::StatusUpdate(m)] if m.update.status.state() == TaskState::TaskRunning)
+    );
 
     // A stale retry timer and a duplicate ack do nothing.
     let out = a.step(SimTime(32_200_000), Input::Timer(Timer::RetryStatusUpdate { stream, uuid: vec![1; 16] }));
@@ -196,7 +220,10 @@ fn shutdown_framework_shuts_its_executors_down() {
     a.step(SimTime(2_100_000), from_exec(call(executor::call::Type::Subscribe)));
     let out = a.step(
         SimTime(9_000_000),
-        Input::Message { from: ActorId::new(MASTER), msg: internal::ShutdownFrameworkMessage { framework_id: FrameworkId { value: "M-0000".into() } }.into() },
+        Input::Message {
+            from: ActorId::new(MASTER),
+            msg: internal::ShutdownFrameworkMessage { framework_id: FrameworkId { value: "M-0000".into() } }.into(),
+        },
     );
     assert_eq!(sent_to(&out, EXEC).iter().map(|m| m.kind()).collect::<Vec<_>>(), vec!["SHUTDOWN"]);
 }

@@ -34,7 +34,12 @@ fn launch() -> executor::Event {
     executor::Event {
         r#type: Some(executor::event::Type::Launch as i32),
         launch: Some(executor::event::Launch {
-            task: TaskInfo { name: "pi 0".into(), task_id: TaskId { value: "0".into() }, agent_id: AgentId { value: "S0".into() }, ..Default::default() },
+            task: TaskInfo {
+                name: "pi 0".into(),
+                task_id: TaskId { value: "0".into() },
+                agent_id: AgentId { value: "S0".into() },
+                ..Default::default()
+            },
         }),
         ..Default::default()
     }
@@ -65,19 +70,32 @@ fn the_whole_lifecycle_of_a_coarse_grained_executor() {
     assert_eq!(kinds(&out, DRIVER), vec!["RetrieveSparkAppConfig"]);
 
     let out = e.step(SimTime(2), from(DRIVER, sparkrpc::SparkAppConfig::default()));
-    assert!(matches!(&sent_to(&out, DRIVER)[..], [Msg::RegisterExecutor(r)] if r.executor_id == "0" && r.cores == 2 && r.hostname == AGENT));
+    assert!(
+        matches!(&sent_to(&out, DRIVER)[..], [Msg::RegisterExecutor(r)] if r.executor_id == "0" && r.cores == 2 && r.hostname == AGENT)
+    );
 
-    let out = e.step(SimTime(3), from(DRIVER, sparkrpc::RegisterExecutorResponse { success: true, failure: String::new() }));
+    let out =
+        e.step(SimTime(3), from(DRIVER, sparkrpc::RegisterExecutorResponse { success: true, failure: String::new() }));
     assert_eq!(kinds(&out, DRIVER), vec!["LaunchedExecutor"]);
     assert!(out.contains(&Output::SetTimer { at: SimTime(10_000_003), timer: Timer::Heartbeat }));
 
     // A task runs for its drawn duration, then FINISHED.
-    let desc = sparkrpc::TaskDescription { task_id: 7, executor_id: "0".into(), cpus: 1, run_micros: 500_000, ..Default::default() };
+    let desc = sparkrpc::TaskDescription {
+        task_id: 7,
+        executor_id: "0".into(),
+        cpus: 1,
+        run_micros: 500_000,
+        ..Default::default()
+    };
     let out = e.step(SimTime(4), from(DRIVER, sparkrpc::LaunchTask { data: desc.encode_to_vec() }));
-    assert!(matches!(&sent_to(&out, DRIVER)[..], [Msg::SparkStatusUpdate(s)] if s.task_id == 7 && s.state() == sparkrpc::TaskState::Running));
+    assert!(
+        matches!(&sent_to(&out, DRIVER)[..], [Msg::SparkStatusUpdate(s)] if s.task_id == 7 && s.state() == sparkrpc::TaskState::Running)
+    );
     assert!(out.contains(&Output::SetTimer { at: SimTime(500_004), timer: Timer::TaskDone { tid: 7 } }));
     let out = e.step(SimTime(500_004), Input::Timer(Timer::TaskDone { tid: 7 }));
-    assert!(matches!(&sent_to(&out, DRIVER)[..], [Msg::SparkStatusUpdate(s)] if s.state() == sparkrpc::TaskState::Finished && s.task_cpus == 1));
+    assert!(
+        matches!(&sent_to(&out, DRIVER)[..], [Msg::SparkStatusUpdate(s)] if s.state() == sparkrpc::TaskState::Finished && s.task_cpus == 1)
+    );
 
     // StopExecutor: the backend exits 0, the task is FINISHED, and the command
     // executor exits once the agent acknowledges that.
@@ -101,7 +119,10 @@ fn a_refused_registration_fails_the_task() {
     e.step(SimTime::ZERO, Input::Start);
     e.step(SimTime(1), from(AGENT, launch()));
     e.step(SimTime(2), from(DRIVER, sparkrpc::SparkAppConfig::default()));
-    let out = e.step(SimTime(3), from(DRIVER, sparkrpc::RegisterExecutorResponse { success: false, failure: "Duplicate executor ID".into() }));
+    let out = e.step(
+        SimTime(3),
+        from(DRIVER, sparkrpc::RegisterExecutorResponse { success: false, failure: "Duplicate executor ID".into() }),
+    );
     assert_eq!(states(&out), vec![TaskState::TaskFailed]);
 }
 

@@ -1,0 +1,247 @@
+//! What a driver is started with: the typed Spark conf, the workload, and the
+//! executor sizing rules that follow from the conf.
+//!
+//! A real driver reads `SparkConf` strings; the scenario crate parses those
+//! (`spark-submit --conf …`, `spark-defaults.conf`) and hands the driver two
+//! views of the same conf:
+//!
+//! - [`SparkSettings`]: the keys the scheduling code reads, already typed
+//!   (`spark.cores.max = 8` is `cores_max: Some(8)`), with Spark 3.5's
+//!   defaults in [`SparkSettings::default`];
+//! - `DriverConfig::properties`: every `spark.*` pair verbatim, because that
+//!   is what the driver ships to executors in `SparkAppConfig`, and because a
+//!   few rarely used keys (`spark.mesos.uris`, `spark.executor.extraJavaOptions`…)
+//!   only shape the executor's command line and are read from there.
+//!
+//! The sizing functions at the bottom ([`executor_memory_mib`], [`max_cores`])
+//! are the two formulas users most often get wrong about Spark on Mesos, so
+//! they are public and tested on the examples from the reference notes.
+//!
+//! ```
+//! use mesocosm_driver::{SparkSettings, executor_memory_mib, max_cores};
+//!
+//! let mut s = SparkSettings::default();
+//! assert_eq!(executor_memory_mib(&s), 1408); // 1g + max(384, 10%)
+//! s.cores_max = Some(7);
+//! s.executor_cores = Some(2);
+//! assert_eq!(max_cores(&s), 6); // SPARK-20483: rounded down to whole executors
+//! ```
+
+use mesocosm_sim::ActorId;
+use std::time::Duration;
+
+/// Everything a [`crate::SparkDriver`] needs to run one Spark application.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// This driver's actor name (`driver:<app>`).
+    pub me: ActorId,
+    /// The Mesos master it subscribes to.
+    pub master: ActorId,
+    /// `spark.app.name`, which Spark uses as the Mesos framework name.
+    pub app_name: String,
+    /// The user the app runs as (`sc.sparkUser`), the framework's `user`.
+    pub user: String,
+    /// `spark.driver.host` (or `$SPARK_PUBLIC_DNS`), the framework's `hostname`.
+    pub hostname: String,
+    /// `spark://CoarseGrainedScheduler@<host>:<port>`, passed to every executor.
+    pub driver_url: String,
+    /// The typed conf the scheduling code reads.
+    pub settings: SparkSettings,
+    /// Every `spark.*` key and value, sent to executors in `SparkAppConfig`.
+    pub properties: Vec<(String, String)>,
+    /// The jobs the application runs, in order.
+    pub workload: Vec<Job>,
+}
+
+impl DriverConfig {
+    /// The value of `key` in [`DriverConfig::properties`] (the last one wins,
+    /// as in `SparkConf`).
+    pub fn property(&self, key: &str) -> Option<&str> {
+        self.properties.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The Spark conf keys the driver's scheduling code reads, typed.
+///
+/// `Default` is Spark 3.5's defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparkSettings {
+    /// `spark.cores.max`; unset means "every core Mesos offers".
+    pub cores_max: Option<u32>,
+    /// `spark.executor.cores`; unset means "each executor takes a whole offer".
+    pub executor_cores: Option<u32>,
+    /// `spark.executor.memory` in MiB (1024).
+    pub executor_memory_mib: u64,
+    /// `spark.mesos.executor.memoryOverhead` in MiB; replaces the factor rule.
+    pub memory_overhead_mib: Option<u64>,
+    /// `spark.executor.memoryOverheadFactor` (0.10).
+    pub memory_overhead_factor: f64,
+    /// `spark.task.cpus` (1): cores one Spark task occupies on an executor.
+    pub task_cpus: u32,
+    /// `spark.mesos.rejectOfferDuration` (120 s), the default of the next two.
+    pub reject_offer_duration: Duration,
+    /// `spark.mesos.rejectOfferDurationForUnmetConstraints` (120 s).
+    pub reject_for_unmet_constraints: Duration,
+    /// `spark.mesos.rejectOfferDurationForReachedMaxCores` (120 s).
+    pub reject_for_reached_max_cores: Duration,
+    /// `spark.mesos.driver.failoverTimeout` in seconds (0.0: torn down at once).
+    pub failover_timeout: f64,
+    /// `spark.mesos.role`; unset leaves the framework's role at Mesos's `*`.
+    pub role: Option<String>,
+    /// `spark.mesos.coarse.shutdownTimeout` (10 s).
+    pub shutdown_timeout: Duration,
+    /// `spark.executor.heartbeatInterval` (10 s).
+    pub heartbeat_interval: Duration,
+    /// `spark.network.timeout` (120 s).
+    pub network_timeout: Duration,
+    /// `spark.mesos.executor.home`: where Spark lives on the agents.
+    pub executor_home: String,
+    /// `spark.mesos.constraints`, raw (parsed by [`crate::constraints`]).
+    pub constraints: String,
+}
+
+impl Default for SparkSettings {
+    fn default() -> Self {
+        SparkSettings {
+            cores_max: None,
+            executor_cores: None,
+            executor_memory_mib: 1024,
+            memory_overhead_mib: None,
+            memory_overhead_factor: 0.10,
+            task_cpus: 1,
+            reject_offer_duration: Duration::from_secs(120),
+            reject_for_unmet_constraints: Duration::from_secs(120),
+            reject_for_reached_max_cores: Duration::from_secs(120),
+            failover_timeout: 0.0,
+            role: None,
+            shutdown_timeout: Duration::from_secs(10),
+            heartbeat_interval: Duration::from_secs(10),
+            network_timeout: Duration::from_secs(120),
+            executor_home: "/opt/spark".to_string(),
+            constraints: String::new(),
+        }
+    }
+}
+
+/// One Spark job (one action such as `count()`): stages that run one after another.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    /// A name for the timeline, e.g. `count at SparkPi.scala:38`.
+    pub name: String,
+    /// The stages, in the order they run.
+    pub stages: Vec<Stage>,
+}
+
+/// One stage: a set of identical tasks, one per partition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    /// A name for the timeline.
+    pub name: String,
+    /// How long each task runs on an executor, one per task (already drawn
+    /// from the scenario's distribution, so the driver stays deterministic).
+    pub task_durations: Vec<Duration>,
+}
+
+/// Spark's floor for the executor memory overhead, in MiB
+/// (`MEMORY_OVERHEAD_MINIMUM`, copied from YARN).
+pub const MEMORY_OVERHEAD_MINIMUM_MIB: u64 = 384;
+
+/// The memory overhead added to `spark.executor.memory`, in MiB.
+///
+/// Why: `MesosSchedulerUtils.executorMemory` (3.3+) uses
+/// `spark.mesos.executor.memoryOverhead` if set, else
+/// `max(factor * memory, 384).toInt`: the product is truncated, so 4096 MiB
+/// gets 409 MiB, not 410.
+pub fn memory_overhead_mib(s: &SparkSettings) -> u64 {
+    match s.memory_overhead_mib {
+        Some(o) => o,
+        None => {
+            let by_factor = s.memory_overhead_factor * s.executor_memory_mib as f64;
+            // `.toInt` truncates toward zero; the max keeps it ≥ 384.
+            by_factor.max(MEMORY_OVERHEAD_MINIMUM_MIB as f64) as u64
+        }
+    }
+}
+
+/// The `mem` one executor asks Mesos for: memory plus overhead, in MiB.
+///
+/// Examples from the reference notes (§1.4): 1024 → 1408, 512 → 896,
+/// 4096 → 4505, and 1024 with an explicit overhead of 512 → 1536.
+pub fn executor_memory_mib(s: &SparkSettings) -> u64 {
+    s.executor_memory_mib + memory_overhead_mib(s)
+}
+
+/// `maxCores`: the most cores the app will hold at once.
+///
+/// Why: `spark.cores.max` unset means `Int.MaxValue`; either way Spark rounds
+/// it down to a multiple of `spark.executor.cores` (SPARK-20483) so that
+/// "reached the cap" can be detected and the 120 s decline kicks in. With
+/// `cores.max=7, executor.cores=2` the app stops at 6 cores.
+pub fn max_cores(s: &SparkSettings) -> i64 {
+    let cores = s.cores_max.map_or(i32::MAX as i64, i64::from);
+    // `minCoresPerExecutor = executorCoresOption.getOrElse(1)`; a zero is
+    // rejected by `SparkDriver::new`'s validation, the max only avoids `% 0`.
+    let min_per_executor = i64::from(s.executor_cores.unwrap_or(1).max(1));
+    cores - cores % min_per_executor
+}
+
+/// Conf combinations that make Spark fail while the SparkContext is created,
+/// with the message Spark gives (or a plain one where Spark just crashes).
+pub(crate) fn validate(s: &SparkSettings) -> Result<(), String> {
+    if s.executor_cores == Some(0) {
+        // `cores % minCoresPerExecutor` in the backend's constructor.
+        return Err("java.lang.ArithmeticException: / by zero (spark.executor.cores=0)".to_string());
+    }
+    if s.task_cpus == 0 {
+        return Err("spark.task.cpus must be at least 1".to_string());
+    }
+    if let Some(c) = s.executor_cores
+        && c < s.task_cpus
+    {
+        // SparkContext checks this before any executor is requested.
+        return Err(format!(
+            "The number of cores per executor (={c}) has to be >= the number of cpus per task = {}.",
+            s.task_cpus
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mem(m: u64) -> SparkSettings {
+        SparkSettings { executor_memory_mib: m, ..SparkSettings::default() }
+    }
+
+    #[test]
+    fn memory_overhead_examples_from_the_reference() {
+        assert_eq!(executor_memory_mib(&mem(1024)), 1408);
+        assert_eq!(executor_memory_mib(&mem(512)), 896);
+        assert_eq!(executor_memory_mib(&mem(4096)), 4505, "409.6 is truncated");
+        let explicit = SparkSettings { memory_overhead_mib: Some(512), ..mem(1024) };
+        assert_eq!(executor_memory_mib(&explicit), 1536);
+        let factor = SparkSettings { memory_overhead_factor: 0.5, ..mem(2048) };
+        assert_eq!(executor_memory_mib(&factor), 3072);
+    }
+
+    #[test]
+    fn max_cores_rounds_down_to_whole_executors() {
+        let s = |max, exec| SparkSettings { cores_max: max, executor_cores: exec, ..SparkSettings::default() };
+        assert_eq!(max_cores(&s(Some(7), Some(2))), 6);
+        assert_eq!(max_cores(&s(Some(8), None)), 8);
+        assert_eq!(max_cores(&s(None, None)), i32::MAX as i64);
+        assert_eq!(max_cores(&s(None, Some(2))), i32::MAX as i64 - 1);
+    }
+
+    #[test]
+    fn validation_catches_what_spark_rejects_at_startup() {
+        let ok = SparkSettings::default();
+        assert!(validate(&ok).is_ok());
+        assert!(validate(&SparkSettings { executor_cores: Some(0), ..ok.clone() }).is_err());
+        assert!(validate(&SparkSettings { task_cpus: 0, ..ok.clone() }).is_err());
+        let e = validate(&SparkSettings { executor_cores: Some(1), task_cpus: 2, ..ok }).unwrap_err();
+        assert!(e.contains("(=1)"), "{e}");
+    }
+}

@@ -1,0 +1,264 @@
+//! The executor-facing half: `DriverEndpoint` and `HeartbeatReceiver`.
+//!
+//! Once Mesos has started an executor process on an agent, Mesos is out of
+//! the loop: the executor talks to the driver directly over Spark's own RPC.
+//!
+//! ```text
+//! executor                                   driver
+//!    │── RetrieveSparkAppConfig (ask) ──────────▶│  "what conf do I run with?"
+//!    │◀───────────── SparkAppConfig (reply) ─────│  every spark.* key + spark.app.id
+//!    │── RegisterExecutor{id, host, cores} (ask) ▶│  recorded with freeCores = 0
+//!    │◀──── RegisterExecutorResponse{true} ──────│  (or "Duplicate executor ID: 3")
+//!    │── LaunchedExecutor{id} ──────────────────▶│  freeCores = cores; makeOffers
+//!    │◀──────────────────── LaunchTask{task} ────│  one per task.cpus free cores
+//!    │── StatusUpdate{tid, RUNNING / FINISHED} ─▶│  FINISHED frees the cores; makeOffers
+//!    │── Heartbeat (ask, every 10 s) ───────────▶│  HeartbeatReceiver
+//!    │◀──────────────────── StopExecutor ────────│  when the app is done
+//! ```
+//!
+//! Why cores start at zero: `RegisterExecutor` only records the executor
+//! (`ExecutorData(freeCores = 0, totalCores = cores)`); it gets tasks after it
+//! confirms with `LaunchedExecutor` that its `Executor` object exists, so a
+//! task never reaches an executor that cannot run it yet.
+//!
+//! Not modelled yet: heartbeat expiry. Spark's `HeartbeatReceiver` checks
+//! every 60 s for executors silent longer than `spark.network.timeout`
+//! (120 s) and kills them; mesocosm records `last_heartbeat` and leaves the
+//! expiry to a later issue (TODO).
+
+use crate::driver::{Phase, SparkDriver};
+use crate::scheduler::{TaskOutcome, WorkerOffer};
+use mesocosm_sim::proto::sparkrpc::{
+    self, Heartbeat, HeartbeatResponse, LaunchTask, LaunchedExecutor, RegisterExecutor, RegisterExecutorResponse,
+    RetrieveSparkAppConfig, SparkAppConfig, StopExecutor, TaskState, spark_app_config,
+};
+use mesocosm_sim::{ActorId, Outbox, SimTime};
+use prost::Message;
+use std::collections::BTreeMap;
+
+use crate::DriverTimer;
+
+/// What the driver knows about one registered executor (`ExecutorData`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ExecutorData {
+    /// Where to send LaunchTask and StopExecutor (the `executorRef`).
+    pub actor: ActorId,
+    pub host: String,
+    pub total_cores: u32,
+    pub free_cores: u32,
+    /// `HeartbeatReceiver.executorLastSeen`.
+    pub last_heartbeat: SimTime,
+}
+
+/// `executorDataMap`, plus the order executors registered in.
+#[derive(Debug, Default)]
+pub(crate) struct ExecutorTable {
+    by_id: BTreeMap<String, ExecutorData>,
+    order: Vec<String>,
+}
+
+impl ExecutorTable {
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    pub fn insert(&mut self, id: String, data: ExecutorData) {
+        self.order.push(id.clone());
+        self.by_id.insert(id, data);
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<ExecutorData> {
+        self.order.retain(|x| x != id);
+        self.by_id.remove(id)
+    }
+
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut ExecutorData> {
+        self.by_id.get_mut(id)
+    }
+
+    /// Registered executors in registration order.
+    pub fn in_order(&self) -> impl Iterator<Item = (&str, &ExecutorData)> {
+        self.order.iter().filter_map(|id| self.by_id.get(id).map(|d| (id.as_str(), d)))
+    }
+
+    /// The executor whose process is `actor`.
+    pub fn by_actor(&self, actor: &ActorId) -> Option<String> {
+        self.in_order().find(|(_, d)| &d.actor == actor).map(|(id, _)| id.to_string())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+}
+
+impl SparkDriver {
+    /// `RetrieveSparkAppConfig` → `SparkAppConfig`.
+    ///
+    /// Why `spark.app.id` is added: the executor runs with the driver's conf
+    /// plus the app id (the Mesos framework id); `CoarseGrainedExecutorBackend`
+    /// adds it from `--app-id`, and mesocosm's driver already includes it so
+    /// the reply is the conf the executor will actually use.
+    pub(crate) fn on_retrieve_spark_app_config(
+        &mut self,
+        from: &ActorId,
+        req: RetrieveSparkAppConfig,
+        out: &mut Outbox<DriverTimer>,
+    ) {
+        let app_id = self.app_id().to_string();
+        let mut spark_properties: Vec<spark_app_config::Property> = self
+            .cfg
+            .properties
+            .iter()
+            .filter(|(k, _)| k != "spark.app.id")
+            .map(|(k, v)| spark_app_config::Property { key: k.clone(), value: v.clone() })
+            .collect();
+        spark_properties.push(spark_app_config::Property { key: "spark.app.id".into(), value: app_id });
+        out.send(
+            from,
+            SparkAppConfig { spark_properties, resource_profile_id: req.resource_profile_id, ..Default::default() },
+        );
+    }
+
+    /// `RegisterExecutor` → `RegisterExecutorResponse`.
+    pub(crate) fn on_register_executor(
+        &mut self,
+        from: &ActorId,
+        req: RegisterExecutor,
+        out: &mut Outbox<DriverTimer>,
+    ) {
+        let id = req.executor_id.clone();
+        let failure = if !matches!(self.phase, Phase::Running) {
+            // After stop() the DriverEndpoint is gone, so the ask fails the
+            // way a call to a missing RPC endpoint does.
+            Some(format!("Cannot find endpoint: {}", self.cfg.driver_url))
+        } else if self.executors.contains(&id) {
+            // Spark: `sendFailure(IllegalStateException(s"Duplicate executor ID: $executorId"))`.
+            Some(format!("Duplicate executor ID: {id}"))
+        } else {
+            None
+        };
+        if let Some(failure) = failure {
+            out.note(format!("refuse executor {id} from {}: {failure}", req.hostname));
+            out.send(from, RegisterExecutorResponse { success: false, failure });
+            return;
+        }
+        let cores = u32::try_from(req.cores).unwrap_or(0);
+        out.note(format!(
+            "executor {id} registered from {} with {cores} core(s); it gets tasks once it reports LaunchedExecutor",
+            req.hostname
+        ));
+        self.executors.insert(
+            id,
+            ExecutorData {
+                actor: from.clone(),
+                host: req.hostname,
+                total_cores: cores,
+                free_cores: 0,
+                last_heartbeat: out.now(),
+            },
+        );
+        out.send(from, RegisterExecutorResponse { success: true, failure: String::new() });
+    }
+
+    /// `LaunchedExecutor`: `freeCores = totalCores`, then `makeOffers(id)`.
+    pub(crate) fn on_launched_executor(&mut self, m: LaunchedExecutor, out: &mut Outbox<DriverTimer>) {
+        if let Some(e) = self.executors.get_mut(&m.executor_id) {
+            e.free_cores = e.total_cores;
+        }
+        self.make_offers(Some(&m.executor_id), out);
+    }
+
+    /// A Spark `StatusUpdate` for one task.
+    ///
+    /// Why the order: the backend frees the task's cores and offers that
+    /// executor first (`makeOffers(executorId)`); the DAG scheduler then sees
+    /// the finished task and, if the stage is complete, submits the next one,
+    /// which revives offers on every executor.
+    pub(crate) fn on_spark_status_update(&mut self, m: sparkrpc::StatusUpdate, out: &mut Outbox<DriverTimer>) {
+        let state = TaskState::try_from(m.state).unwrap_or(TaskState::Lost);
+        match self.scheduler.status_update(m.task_id as u64, state) {
+            TaskOutcome::Running => {}
+            TaskOutcome::Unknown => {
+                if !matches!(state, TaskState::Launching | TaskState::Running) {
+                    out.note(format!(
+                        "ignore {} of TID {} from executor {}: not a running task (its executor was removed)",
+                        state.as_str_name(),
+                        m.task_id,
+                        m.executor_id
+                    ));
+                }
+            }
+            TaskOutcome::Ended { executor_id, cpus, finished } => {
+                if !finished {
+                    out.note(format!(
+                        "TID {} {} on executor {executor_id}: the task goes back to pending",
+                        m.task_id,
+                        state.as_str_name()
+                    ));
+                }
+                if let Some(e) = self.executors.get_mut(&executor_id) {
+                    e.free_cores = (e.free_cores + cpus).min(e.total_cores);
+                }
+                self.make_offers(Some(&executor_id), out);
+                self.after_task_progress(out);
+            }
+        }
+    }
+
+    /// `Heartbeat` → `HeartbeatResponse`.
+    ///
+    /// Why the flag: a known executor is told `reregisterBlockManager=false`;
+    /// an unknown one (e.g. already removed) is told to re-register unless the
+    /// app is stopping (`HeartbeatReceiver`).
+    pub(crate) fn on_heartbeat(&mut self, from: &ActorId, m: Heartbeat, out: &mut Outbox<DriverTimer>) {
+        let now = out.now();
+        let reregister = match self.executors.get_mut(&m.executor_id) {
+            Some(e) => {
+                e.last_heartbeat = now;
+                false
+            }
+            None => matches!(self.phase, Phase::Running),
+        };
+        out.send(from, HeartbeatResponse { reregister_block_manager: reregister });
+    }
+
+    /// The RPC connection to an executor broke (`DriverEndpoint.onDisconnected`).
+    pub(crate) fn on_executor_disconnected(&mut self, peer: &ActorId, out: &mut Outbox<DriverTimer>) {
+        if let Some(id) = self.executors.by_actor(peer) {
+            self.remove_executor(&id, "Remote RPC client disassociated", out);
+        }
+    }
+
+    /// `makeOffers([executorId])`: offer free cores to the task scheduler and
+    /// send a `LaunchTask` for every task placed.
+    pub(crate) fn make_offers(&mut self, only: Option<&str>, out: &mut Outbox<DriverTimer>) {
+        if !matches!(self.phase, Phase::Running) || !self.scheduler.has_pending() {
+            return;
+        }
+        let mut offers: Vec<WorkerOffer> = self
+            .executors
+            .in_order()
+            .filter(|(id, _)| only.is_none_or(|o| o == *id))
+            .map(|(id, d)| WorkerOffer { executor_id: id.to_string(), free_cores: d.free_cores })
+            .collect();
+        let launched = self.scheduler.resource_offers(&mut offers);
+        for o in &offers {
+            if let Some(e) = self.executors.get_mut(&o.executor_id) {
+                e.free_cores = o.free_cores;
+            }
+        }
+        for task in launched {
+            let Some(e) = self.executors.get_mut(&task.executor_id) else { continue };
+            let to = e.actor.clone();
+            out.send(&to, LaunchTask { data: task.encode_to_vec() });
+        }
+    }
+
+    /// `StopExecutors`: tell every registered executor to exit.
+    pub(crate) fn stop_executors(&mut self, out: &mut Outbox<DriverTimer>) {
+        let targets: Vec<ActorId> = self.executors.in_order().map(|(_, d)| d.actor.clone()).collect();
+        for to in targets {
+            out.send(&to, StopExecutor {});
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! A Spark application's driver on Mesos, as a sans-IO actor core.
+//!
+//! `spark-submit --master mesos://…` starts a JVM whose `SparkContext` plays
+//! two roles at once, and [`SparkDriver`] plays both:
+//!
+//! 1. **A Mesos framework** (`MesosCoarseGrainedSchedulerBackend`). It
+//!    subscribes to the master, receives resource offers and answers each one:
+//!    accept it to launch *executors* (long-lived JVMs, one Mesos task each),
+//!    or decline it, sometimes asking Mesos not to offer it again for a while.
+//! 2. **The executors' boss** (`CoarseGrainedSchedulerBackend`'s
+//!    `DriverEndpoint` + `HeartbeatReceiver` + a small task scheduler). Each
+//!    executor registers over Spark's own RPC, and the driver sends it tasks
+//!    (`LaunchTask`) as its cores free up, stage after stage, job after job.
+//!
+//! ```text
+//!               Mesos scheduler API                         Spark executor RPC
+//!  master ◀── SUBSCRIBE/ACCEPT/DECLINE/ACK/REVIVE/TEARDOWN ──┐
+//!  master ──── SUBSCRIBED/OFFERS/UPDATE ───────────────────▶ SparkDriver ◀── RegisterExecutor/StatusUpdate/Heartbeat ── executor:<app>/<id>
+//!                                                            └── SparkAppConfig/LaunchTask/StopExecutor ──────────────▶
+//! ```
+//!
+//! Everything it does is a reaction to one [`mesocosm_sim::Input`] at a
+//! virtual time: no clock, no threads, no randomness, and only ordered maps,
+//! so a run replays byte for byte. Tests drive it with
+//! [`mesocosm_sim::Actor::step`] and assert on the exact messages it sends.
+//!
+//! Each decision is also explained on the timeline with `out.note(..)`, in
+//! words a learner can follow, e.g. *"decline offer O3 on agent-2:
+//! spark.cores.max=8 reached, refuse 120s so other frameworks get it
+//! (SPARK-13001)"*.
+//!
+//! # Layout
+//!
+//! - [`config`]: [`DriverConfig`], the typed [`SparkSettings`] (Spark 3.5
+//!   defaults), the workload ([`Job`], [`Stage`]) and the executor sizing
+//!   formulas ([`executor_memory_mib`], [`max_cores`]).
+//! - [`constraints`]: `spark.mesos.constraints` parsing and matching.
+//! - `launch`: the Mesos task that starts an executor: resources cut from the
+//!   offer, the `spark-class … CoarseGrainedExecutorBackend` command line,
+//!   the container.
+//! - `backend`: the offer logic (`resourceOffers`, `buildMesosTasks`,
+//!   `canLaunchTask`) and the cores/agents bookkeeping.
+//! - `endpoint`: the executor RPC (`RetrieveSparkAppConfig`,
+//!   `RegisterExecutor`, `LaunchedExecutor`, `StatusUpdate`, `Heartbeat`) and
+//!   `makeOffers`.
+//! - `scheduler`: jobs → stages → tasks on executor cores.
+//! - `driver`: [`SparkDriver`] itself: input dispatch, the Mesos events
+//!   (SUBSCRIBED, OFFERS, UPDATE…), and `stop()`.
+//!
+//! # What is left out (for now)
+//!
+//! Dynamic allocation (executor limit, locality wait, kill requests), GPUs,
+//! `spark.blockManager.port` port reservations, Docker containers, task
+//! labels, secrets, heartbeat expiry, `spark.task.maxFailures`, and the
+//! scheduler's 1 s periodic revive (every event that frees cores or adds
+//! tasks already offers them, so the periodic pass would find nothing).
+
+pub mod config;
+pub mod constraints;
+
+mod backend;
+mod driver;
+mod endpoint;
+mod launch;
+mod scheduler;
+
+pub use backend::MAX_AGENT_FAILURES;
+pub use config::{DriverConfig, Job, SparkSettings, Stage, executor_memory_mib, max_cores, memory_overhead_mib};
+pub use driver::{STOP_POLL_INTERVAL, SparkDriver, mesos_to_task_state};
+
+use mesocosm_sim::SimTime;
+
+/// The driver's timers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverTimer {
+    /// `stop()` re-checks whether every executor has ended (every 100 ms,
+    /// until `spark.mesos.coarse.shutdownTimeout`).
+    StopPoll,
+}
+
+/// What a driver did, for scenario expectations and the report.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DriverReport {
+    /// Every job finished and the driver exited 0.
+    pub finished: bool,
+    /// Why the application failed, if it did.
+    pub failed: Option<String>,
+    /// Spark tasks that finished (each task index counts once).
+    pub tasks_finished: u64,
+    /// Executors (Mesos tasks) launched through ACCEPT.
+    pub executors_launched: u64,
+    /// Offers received in OFFERS events.
+    pub offers_received: u64,
+    /// Offers answered with ACCEPT.
+    pub offers_accepted: u64,
+    /// Offers answered with DECLINE.
+    pub offers_declined: u64,
+    /// When the driver process started.
+    pub started_at: Option<SimTime>,
+    /// When it exited (successfully or not).
+    pub finished_at: Option<SimTime>,
+}

@@ -1,0 +1,378 @@
+//! The Mesos framework side: SUBSCRIBE and the answers to OFFERS.
+
+mod common;
+
+use common::*;
+use mesocosm_driver::{SparkDriver, SparkSettings};
+use mesocosm_sim::proto::Resources;
+use mesocosm_sim::proto::scheduler::{Call, call};
+use mesocosm_sim::proto::v1::{
+    CommandInfo, ContainerInfo, Environment, FrameworkInfo, Labels, Offer, Resource, TaskId, TaskInfo, TaskState,
+    container_info, environment, offer as offer_ops,
+};
+use mesocosm_sim::{Actor, Input};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn expected_command(exec: &str, cores: u32, host: &str) -> String {
+    format!(
+        " \"/opt/spark/./bin/spark-class\" org.apache.spark.executor.CoarseGrainedExecutorBackend \
+         --driver-url {DRIVER_URL} --executor-id {exec} --cores {cores} --app-id {} --hostname {host}",
+        fid()
+    )
+}
+
+#[allow(deprecated)]
+fn scalar(name: &str, v: f64) -> Resource {
+    let mut r = Resources::scalar_of(name, v).to_protos().remove(0);
+    r.role = Some("*".into());
+    r
+}
+
+fn accept_tasks(c: &Call) -> &[TaskInfo] {
+    let a = c.accept.as_ref().expect("an ACCEPT");
+    assert_eq!(a.operations.len(), 1);
+    assert_eq!(a.operations[0].r#type(), offer_ops::operation::Type::Launch);
+    &a.operations[0].launch.as_ref().unwrap().task_infos
+}
+
+fn task_ids(c: &Call) -> Vec<&str> {
+    accept_tasks(c).iter().map(|t| t.task_id.value.as_str()).collect()
+}
+
+fn cpus_of(t: &TaskInfo) -> f64 {
+    Resources::from_protos(&t.resources).scalar("cpus")
+}
+
+fn refuse(c: &Call) -> Option<f64> {
+    c.decline.as_ref().expect("a DECLINE").filters.as_ref().map(|f| f.refuse_seconds())
+}
+
+fn answered_offer(c: &Call) -> String {
+    match (&c.accept, &c.decline) {
+        (Some(a), None) => a.offer_ids[0].value.clone(),
+        (None, Some(d)) => d.offer_ids[0].value.clone(),
+        _ => panic!("not an answer: {c:?}"),
+    }
+}
+
+#[test]
+#[allow(deprecated)]
+fn subscribe_carries_the_framework_info_spark_builds() {
+    let mut d = SparkDriver::new(config(settings(), one_stage(1)));
+    let out = d.step(at(0.0), Input::Start);
+    let expected = Call {
+        framework_id: None,
+        r#type: Some(call::Type::Subscribe as i32),
+        subscribe: Some(call::Subscribe {
+            framework_info: FrameworkInfo {
+                user: "alice".into(),
+                name: "pi".into(),
+                failover_timeout: Some(0.0),
+                hostname: Some("driver-host".into()),
+                webui_url: Some("http://driver-host:4040".into()),
+                ..Default::default()
+            },
+            suppressed_roles: vec![],
+        }),
+        ..Default::default()
+    };
+    assert_eq!(calls(&out), vec![expected]);
+    let fi = calls(&out)[0].subscribe.clone().unwrap().framework_info;
+    assert_eq!((fi.role, fi.checkpoint), (None, None), "role and checkpoint stay unset");
+    assert!(fi.capabilities.is_empty(), "no GPU capability");
+
+    let mut s = settings();
+    s.role = Some("spark".into());
+    s.failover_timeout = 3600.0;
+    let mut cfg = config(s, one_stage(1));
+    cfg.properties.push(("spark.ui.enabled".into(), "false".into()));
+    let out = SparkDriver::new(cfg).step(at(0.0), Input::Start);
+    let fi = calls(&out)[0].subscribe.clone().unwrap().framework_info;
+    assert_eq!(fi.role.as_deref(), Some("spark"));
+    assert_eq!(fi.failover_timeout, Some(3600.0));
+    assert_eq!(fi.webui_url, None);
+}
+
+#[test]
+fn calls_after_subscribed_carry_the_framework_id() {
+    let mut d = SparkDriver::new(config(settings(), one_stage(1)));
+    d.step(at(0.0), Input::Start);
+    let out = d.step(at(0.1), subscribed());
+    assert!(notes(&out).iter().any(|n| n.contains("app id")), "{:?}", notes(&out));
+    assert_eq!(d.app_id(), fid());
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]));
+    assert!(calls(&out).iter().all(|c| c.framework_id == Some(framework_id())));
+}
+
+#[test]
+fn cores_max_8_takes_two_of_three_4_cpu_offers_and_declines_the_third_for_120s() {
+    let mut s = settings();
+    s.cores_max = Some(8);
+    let mut d = running(s, one_stage(4));
+    let out =
+        d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0), offer(2, 2, 4.0, 8192.0), offer(3, 3, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT", "ACCEPT", "DECLINE"]);
+    let c = calls(&out);
+
+    let a = c[0].accept.as_ref().unwrap();
+    assert_eq!(a.offer_ids, vec![offer_id(1)]);
+    assert_eq!(a.filters, None, "launchTasks passes no filters");
+    let expected_task = TaskInfo {
+        name: "pi 0".into(),
+        task_id: TaskId { value: "0".into() },
+        agent_id: agent_id(1),
+        resources: vec![scalar("cpus", 4.0), scalar("mem", 1408.0)],
+        command: Some(CommandInfo {
+            environment: Some(Environment {
+                variables: [("SPARK_EXECUTOR_OPTS", ""), ("SPARK_EXECUTOR_MEMORY", "1024m"), ("SPARK_USER", "alice")]
+                    .iter()
+                    .map(|(k, v)| environment::Variable {
+                        name: k.to_string(),
+                        value: Some(v.to_string()),
+                        ..Default::default()
+                    })
+                    .collect(),
+            }),
+            value: Some(expected_command("0", 4, "agent-1")),
+            ..Default::default()
+        }),
+        container: Some(ContainerInfo { r#type: container_info::Type::Mesos as i32, ..Default::default() }),
+        labels: Some(Labels::default()),
+        ..Default::default()
+    };
+    assert_eq!(accept_tasks(&c[0]), &[expected_task]);
+    assert!(
+        c[0].accept.as_ref().unwrap().operations[0].launch.as_ref().unwrap().task_infos[0]
+            .command
+            .as_ref()
+            .unwrap()
+            .shell()
+    );
+
+    let t1 = &accept_tasks(&c[1])[0];
+    assert_eq!(c[1].accept.as_ref().unwrap().offer_ids, vec![offer_id(2)]);
+    assert_eq!((t1.task_id.value.as_str(), t1.agent_id.clone()), ("1", agent_id(2)));
+    assert_eq!(Resources::from_protos(&t1.resources).to_string(), "cpus:4;mem:1408");
+    assert_eq!(t1.command.as_ref().unwrap().value.as_deref(), Some(expected_command("1", 4, "agent-2").as_str()));
+
+    assert_eq!(c[2].decline.as_ref().unwrap().offer_ids, vec![offer_id(3)]);
+    assert_eq!(refuse(&c[2]), Some(120.0));
+    let n = notes(&out);
+    assert!(
+        n.iter().any(|n| n.contains("decline offer O3 on agent-3: spark.cores.max=8 reached, refuse 120s")
+            && n.contains("SPARK-13001")),
+        "{n:#?}"
+    );
+    assert!(n.iter().any(|n| n.starts_with("accept offer O1 on agent-1")), "{n:#?}");
+
+    let r = d.report();
+    assert_eq!((r.offers_received, r.offers_accepted, r.offers_declined, r.executors_launched), (3, 2, 1, 2));
+}
+
+#[test]
+fn executor_cores_2_packs_three_executors_into_one_offer_newest_first() {
+    let mut s = settings();
+    s.cores_max = Some(6);
+    s.executor_cores = Some(2);
+    let mut d = running(s, one_stage(4));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 8.0, 65536.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT"]);
+    let c = calls(&out);
+    // `tasks(offerId) ::= task` prepends: the LAUNCH lists the newest executor first.
+    assert_eq!(task_ids(&c[0]), vec!["2", "1", "0"]);
+    assert!(accept_tasks(&c[0]).iter().all(|t| cpus_of(t) == 2.0));
+    let cmd = accept_tasks(&c[0])[0].command.clone().unwrap().value.unwrap();
+    assert_eq!(cmd, expected_command("2", 2, "agent-1"));
+}
+
+#[test]
+fn max_cores_is_rounded_down_to_a_multiple_of_executor_cores() {
+    let mut s = settings();
+    s.cores_max = Some(7);
+    s.executor_cores = Some(2);
+    let mut d = running(s, one_stage(4));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 8.0, 65536.0)]));
+    let c = calls(&out);
+    assert_eq!(task_ids(&c[0]).len(), 3, "6 cores, not 7: SPARK-20483");
+    // The cap (6) is now reached, so the next offer gets the long refuse filter.
+    let out = d.step(at(2.0), offers(vec![offer(2, 2, 8.0, 65536.0)]));
+    assert_eq!(kinds(&out), vec!["DECLINE"]);
+    assert_eq!(refuse(&calls(&out)[0]), Some(120.0));
+}
+
+#[test]
+fn unset_cores_max_takes_every_whole_cpu_offered() {
+    let mut d = running(settings(), one_stage(4));
+    let out =
+        d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0), offer(2, 2, 16.0, 8192.0), offer(3, 3, 2.5, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT"; 3]);
+    let cpus: Vec<f64> = calls(&out).iter().map(|c| cpus_of(&accept_tasks(c)[0])).collect();
+    assert_eq!(cpus, vec![4.0, 16.0, 2.0], "fractional cpus are truncated (.toInt)");
+    // One executor per offer: the second pass finds 0 (or 0.5) cpus left.
+    assert!(calls(&out).iter().all(|c| accept_tasks(c).len() == 1));
+}
+
+#[test]
+fn an_offer_too_small_for_the_executor_memory_is_declined_without_a_filter() {
+    let mut d = running(settings(), one_stage(1));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 1024.0)]));
+    assert_eq!(kinds(&out), vec!["DECLINE"]);
+    assert_eq!(refuse(&calls(&out)[0]), None, "no Filters: Mesos's default 5 s applies");
+    let n = notes(&out);
+    assert!(n[0].contains("needs 1408 MiB mem") && n[0].contains("no filter"), "{n:#?}");
+
+    // Less than one whole cpu is the same story.
+    let out = d.step(at(2.0), offers(vec![offer(2, 1, 0.9, 8192.0)]));
+    assert_eq!(refuse(&calls(&out)[0]), None);
+}
+
+#[test]
+fn offers_failing_constraints_are_declined_first_for_120s() {
+    let mut s = settings();
+    s.constraints = "zone:us-east-1a".into();
+    s.reject_for_unmet_constraints = Duration::from_secs(300);
+    let mut d = running(s, one_stage(1));
+    let good = with_text_attr(offer(1, 1, 4.0, 8192.0), "zone", "us-east-1a");
+    let bad = with_text_attr(offer(2, 2, 4.0, 8192.0), "zone", "us-west-2");
+    let bare = offer(3, 3, 4.0, 8192.0);
+    let out = d.step(at(1.0), offers(vec![good, bad, bare]));
+    let c = calls(&out);
+    assert_eq!(kinds(&out), vec!["DECLINE", "DECLINE", "ACCEPT"], "unmatched offers are declined before the rest");
+    assert_eq!(answered_offer(&c[0]), offer_id(2).value);
+    assert_eq!(answered_offer(&c[1]), offer_id(3).value);
+    assert_eq!((refuse(&c[0]), refuse(&c[1])), (Some(300.0), Some(300.0)));
+    assert_eq!(answered_offer(&c[2]), offer_id(1).value);
+}
+
+#[test]
+fn executor_memory_sets_the_task_mem_with_its_overhead() {
+    for (mem, overhead, expected) in [(512, None, 896.0), (4096, None, 4505.0), (1024, Some(512), 1536.0)] {
+        let mut s = settings();
+        s.executor_memory_mib = mem;
+        s.memory_overhead_mib = overhead;
+        let mut d = running(s, one_stage(1));
+        let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]));
+        let c = calls(&out);
+        let t = &accept_tasks(&c[0])[0];
+        assert_eq!(Resources::from_protos(&t.resources).scalar("mem"), expected, "executor.memory={mem}");
+    }
+}
+
+#[test]
+fn a_terminal_update_frees_the_cores_acknowledges_and_revives() {
+    let mut s = settings();
+    s.cores_max = Some(4);
+    let mut d = running(s, one_stage(1));
+    d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]));
+    let out = d.step(at(2.0), offers(vec![offer(2, 2, 4.0, 8192.0)]));
+    assert_eq!(refuse(&calls(&out)[0]), Some(120.0), "cap reached");
+
+    let out = d.step(at(3.0), update("0", 1, TaskState::TaskRunning, 1));
+    assert_eq!(kinds(&out), vec!["ACKNOWLEDGE"], "non-terminal: only the implicit ack");
+
+    let out = d.step(at(4.0), update("0", 1, TaskState::TaskFailed, 2));
+    assert_eq!(kinds(&out), vec!["REVIVE", "ACKNOWLEDGE"]);
+    let c = calls(&out);
+    assert_eq!(
+        c[0],
+        Call { framework_id: Some(framework_id()), r#type: Some(call::Type::Revive as i32), ..Default::default() }
+    );
+    let ack = c[1].acknowledge.as_ref().unwrap();
+    assert_eq!((ack.agent_id.clone(), ack.task_id.value.as_str(), ack.uuid.clone()), (agent_id(1), "0", vec![2; 16]));
+    assert!(notes(&out).iter().any(|n| n.contains("free its 4 cores (0 held now)")), "{:?}", notes(&out));
+
+    let out = d.step(at(5.0), offers(vec![offer(3, 2, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT"]);
+    assert_eq!(task_ids(&calls(&out)[0]), vec!["1"], "executor ids keep counting");
+}
+
+#[test]
+fn an_agent_is_excluded_after_two_failed_executors() {
+    let mut s = settings();
+    s.executor_cores = Some(1);
+    let mut d = running(s, one_stage(1));
+    for (i, state) in [TaskState::TaskFailed, TaskState::TaskLost].into_iter().enumerate() {
+        let out = d.step(at(1.0 + i as f64), offers(vec![offer(10 + i as u32, 1, 1.0, 8192.0)]));
+        assert_eq!(kinds(&out), vec!["ACCEPT"]);
+        d.step(at(1.5 + i as f64), update(&i.to_string(), 1, state, 9));
+    }
+    let out = d.step(at(5.0), offers(vec![offer(20, 1, 4.0, 8192.0), offer(21, 2, 1.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["DECLINE", "ACCEPT"]);
+    assert_eq!(refuse(&calls(&out)[0]), None);
+    assert!(notes(&out)[0].contains("excluded"), "{:?}", notes(&out));
+    // KILLED and FINISHED do not count: agent 2 keeps working.
+    d.step(at(6.0), update("2", 2, TaskState::TaskKilled, 9));
+    let out = d.step(at(7.0), offers(vec![offer(22, 2, 1.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT"]);
+}
+
+// ---- property: the driver never over-accepts ---------------------------------
+
+fn arb_offer() -> impl Strategy<Value = (u32, u32, u32)> {
+    // cpus in thousandths (0–16), mem in MiB (0–64 GiB), agent 1–4
+    (0u32..=16_000, 0u32..=65_536, 1u32..=4)
+}
+
+fn arb_settings() -> impl Strategy<Value = SparkSettings> {
+    (
+        prop::option::of(1u32..=24),
+        prop::option::of(1u32..=6),
+        prop::sample::select(vec![512u64, 1024, 2048, 4096, 16384]),
+        prop::option::of(0u64..=2048),
+    )
+        .prop_map(|(cores_max, executor_cores, mem, overhead)| SparkSettings {
+            cores_max,
+            executor_cores,
+            executor_memory_mib: mem,
+            memory_overhead_mib: overhead,
+            ..SparkSettings::default()
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_over_accepts(s in arb_settings(), rounds in prop::collection::vec(prop::collection::vec(arb_offer(), 0..6), 1..4)) {
+        let cap = s.cores_max;
+        let mut d = running(s, one_stage(8));
+        let mut next = 0u32;
+        let mut accepted_cpus = 0.0;
+        for (round, list) in rounds.iter().enumerate() {
+            let batch: Vec<Offer> = list
+                .iter()
+                .map(|(cpus, mem, agent)| {
+                    next += 1;
+                    offer(next, *agent, *cpus as f64 / 1000.0, *mem as f64)
+                })
+                .collect();
+            let out = d.step(at(1.0 + round as f64), offers(batch.clone()));
+            let c = calls(&out);
+            // Every offer answered exactly once, and nothing else answered.
+            let mut answered: BTreeMap<String, u32> = BTreeMap::new();
+            for call in &c {
+                *answered.entry(answered_offer(call)).or_default() += 1;
+            }
+            let expected: BTreeMap<String, u32> = batch.iter().map(|o| (o.id.value.clone(), 1)).collect();
+            prop_assert_eq!(answered, expected);
+            for call in &c {
+                if let Some(a) = &call.accept {
+                    let o = batch.iter().find(|o| o.id == a.offer_ids[0]).unwrap();
+                    let mut used = Resources::new();
+                    for t in accept_tasks(call) {
+                        prop_assert_eq!(&t.agent_id, &o.agent_id);
+                        prop_assert!(cpus_of(t) >= 1.0);
+                        used.add(&Resources::from_protos(&t.resources));
+                        accepted_cpus += cpus_of(t);
+                    }
+                    prop_assert!(Resources::from_protos(&o.resources).contains(&used), "{} not within {}", used, Resources::from_protos(&o.resources));
+                }
+            }
+            if let Some(cap) = cap {
+                prop_assert!(accepted_cpus <= cap as f64, "accepted {} cpus, cores.max {}", accepted_cpus, cap);
+            }
+        }
+    }
+}
