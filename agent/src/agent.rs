@@ -282,21 +282,16 @@ impl Agent {
         if matched {
             // Tell the executor its update is safe (the command executor waits for
             // this before it exits after a terminal update).
-            let ex = self.executors.values().find(|e| e.tasks.contains_key(&m.task_id.value));
+            let ex = self.executors.values().find(|e| e.tasks.contains_key(&m.task_id.value) && e.subscribed);
             if let Some(ex) = ex {
-                if ex.subscribed {
-                    out.send(
-                        &ex.actor,
-                        executor::Event {
-                            r#type: Some(executor::event::Type::Acknowledged as i32),
-                            acknowledged: Some(executor::event::Acknowledged {
-                                task_id: m.task_id.clone(),
-                                uuid: m.uuid,
-                            }),
-                            ..Default::default()
-                        },
-                    );
-                }
+                out.send(
+                    &ex.actor,
+                    executor::Event {
+                        r#type: Some(executor::event::Type::Acknowledged as i32),
+                        acknowledged: Some(executor::event::Acknowledged { task_id: m.task_id.clone(), uuid: m.uuid }),
+                        ..Default::default()
+                    },
+                );
             }
         }
         if let Some(action) = next {

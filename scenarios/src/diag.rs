@@ -47,12 +47,7 @@ impl Diagnostic {
     ///
     /// The underline stops at the end of the first line of the span: a caret
     /// run wrapping onto following lines would be unreadable.
-    pub fn at_span(
-        file: impl Into<PathBuf>,
-        src: &str,
-        span: Range<usize>,
-        msg: impl Into<String>,
-    ) -> Diagnostic {
+    pub fn at_span(file: impl Into<PathBuf>, src: &str, span: Range<usize>, msg: impl Into<String>) -> Diagnostic {
         let start = floor_char_boundary(src, span.start.min(src.len()));
         let end = floor_char_boundary(src, span.end.clamp(start, src.len()));
         let line_start = src[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -62,24 +57,12 @@ impl Diagnostic {
         let col = src[line_start..start].chars().count() + 1;
         let underline_end = end.min(line_start + line_text.len()).max(start);
         let span_len = src[start..underline_end].chars().count().max(1);
-        Diagnostic {
-            file: file.into(),
-            line,
-            col,
-            span_len,
-            message: msg.into(),
-            source_line: line_text.to_string(),
-        }
+        Diagnostic { file: file.into(), line, col, span_len, message: msg.into(), source_line: line_text.to_string() }
     }
 
     /// A diagnostic for the 1-based `line` of `src`, underlining the whole line
     /// (used for `spark-defaults.conf`, whose parser reports lines).
-    pub fn at_line(
-        file: impl Into<PathBuf>,
-        src: &str,
-        line: usize,
-        msg: impl Into<String>,
-    ) -> Diagnostic {
+    pub fn at_line(file: impl Into<PathBuf>, src: &str, line: usize, msg: impl Into<String>) -> Diagnostic {
         let mut offset = 0;
         for (i, text) in src.split('\n').enumerate() {
             if i + 1 == line {
@@ -96,14 +79,7 @@ impl Diagnostic {
 
     /// A diagnostic about a whole file (it is missing, unreadable, not UTF-8).
     pub fn file_level(file: impl Into<PathBuf>, msg: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            file: file.into(),
-            line: 0,
-            col: 0,
-            span_len: 0,
-            message: msg.into(),
-            source_line: String::new(),
-        }
+        Diagnostic { file: file.into(), line: 0, col: 0, span_len: 0, message: msg.into(), source_line: String::new() }
     }
 
     /// A diagnostic from a TOML syntax or shape error (unknown key, wrong
@@ -136,14 +112,7 @@ impl fmt::Display for Diagnostic {
         if self.line == 0 {
             return write!(f, "error: {}: {}", self.file.display(), self.message);
         }
-        writeln!(
-            f,
-            "error: {}:{}:{}: {}",
-            self.file.display(),
-            self.line,
-            self.col,
-            self.message
-        )?;
+        writeln!(f, "error: {}:{}:{}: {}", self.file.display(), self.line, self.col, self.message)?;
         let number = self.line.to_string();
         let gutter = " ".repeat(number.len());
         writeln!(f, "{gutter} |")?;
@@ -257,10 +226,7 @@ mod tests {
 
     #[test]
     fn many_are_separated_by_blank_lines() {
-        let ds = Diagnostics(vec![
-            Diagnostic::file_level("a", "one"),
-            Diagnostic::file_level("b", "two"),
-        ]);
+        let ds = Diagnostics(vec![Diagnostic::file_level("a", "one"), Diagnostic::file_level("b", "two")]);
         assert_eq!(ds.to_string(), "error: a: one\n\nerror: b: two");
     }
 }

@@ -153,10 +153,7 @@ pub fn parse_attributes(s: &str) -> Result<Vec<AttributeSpec>, String> {
             RawValue::Set(items) => AttrValue::Set(items),
             RawValue::Text(t) => AttrValue::Text(t),
         };
-        out.push(AttributeSpec {
-            name: name.to_string(),
-            value,
-        });
+        out.push(AttributeSpec { name: name.to_string(), value });
     }
     Ok(out)
 }
@@ -171,14 +168,10 @@ fn entries(s: &str) -> impl Iterator<Item = &str> {
 fn split_entry(entry: &str) -> Result<(&str, &str), String> {
     let trimmed = entry.trim();
     let Some((key, value)) = trimmed.split_once(':') else {
-        return Err(format!(
-            "`{trimmed}` is missing the `:` between name and value"
-        ));
+        return Err(format!("`{trimmed}` is missing the `:` between name and value"));
     };
     if value.contains(':') {
-        return Err(format!(
-            "`{trimmed}` has more than one `:`; write name:value (values cannot contain `:`)"
-        ));
+        return Err(format!("`{trimmed}` has more than one `:`; write name:value (values cannot contain `:`)"));
     }
     if value.trim().is_empty() {
         return Err(format!("`{trimmed}` has no value after the `:`"));
@@ -190,10 +183,7 @@ fn check_name(name: &str, entry: &str, what: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err(format!("`{}` has an empty {what} name", entry.trim()));
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || "()[]{},".contains(*c))
-    {
+    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control() || "()[]{},".contains(*c)) {
         return Err(format!("{what} name `{name}` contains `{c}`"));
     }
     Ok(())
@@ -206,25 +196,16 @@ fn split_role(key: &str, entry: &str) -> Result<(String, String), String> {
         None => (key, DEFAULT_ROLE),
         Some(open) => {
             let Some(close) = key.rfind(')') else {
-                return Err(format!(
-                    "`{}` has a `(` without a matching `)`",
-                    entry.trim()
-                ));
+                return Err(format!("`{}` has a `(` without a matching `)`", entry.trim()));
             };
             if close < open || close != key.len() - 1 {
-                return Err(format!(
-                    "`{}` has mismatched parentheses; write name(role):value",
-                    entry.trim()
-                ));
+                return Err(format!("`{}` has mismatched parentheses; write name(role):value", entry.trim()));
             }
             (key[..open].trim(), key[open + 1..close].trim())
         }
     };
     if key.contains(')') && !key.contains('(') {
-        return Err(format!(
-            "`{}` has a `)` without a matching `(`",
-            entry.trim()
-        ));
+        return Err(format!("`{}` has a `)` without a matching `(`", entry.trim()));
     }
     check_name(name, entry, "resource")?;
     check_role(role, name)?;
@@ -235,22 +216,15 @@ fn split_role(key: &str, entry: &str) -> Result<(String, String), String> {
 /// leading `-`, no whitespace or backslash; `*` only on its own.
 fn check_role(role: &str, name: &str) -> Result<(), String> {
     if role.is_empty() {
-        return Err(format!(
-            "{name}: empty role in `()`; omit the parentheses for the default role `*`"
-        ));
+        return Err(format!("{name}: empty role in `()`; omit the parentheses for the default role `*`"));
     }
     if role == "." || role == ".." || role.starts_with('-') {
         return Err(format!("{name}: `{role}` is not a valid Mesos role"));
     }
     if role != DEFAULT_ROLE && role.contains('*') {
-        return Err(format!(
-            "{name}: role `{role}` may not contain `*` (only the default role is `*`)"
-        ));
+        return Err(format!("{name}: role `{role}` may not contain `*` (only the default role is `*`)"));
     }
-    if let Some(c) = role
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || "\\()".contains(*c))
-    {
+    if let Some(c) = role.chars().find(|c| c.is_whitespace() || c.is_control() || "\\()".contains(*c)) {
         return Err(format!("{name}: role `{role}` contains `{c}`"));
     }
     Ok(())
@@ -260,19 +234,13 @@ fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
     let t = text.trim();
     if let Some(inner) = t.strip_prefix('[') {
         let Some(inner) = inner.strip_suffix(']') else {
-            return Err(format!(
-                "`{t}` is missing its closing `]` (in `{}`)",
-                entry.trim()
-            ));
+            return Err(format!("`{t}` is missing its closing `]` (in `{}`)", entry.trim()));
         };
         return parse_ranges(inner, t).map(RawValue::Ranges);
     }
     if let Some(inner) = t.strip_prefix('{') {
         let Some(inner) = inner.strip_suffix('}') else {
-            return Err(format!(
-                "`{t}` is missing its closing `}}` (in `{}`)",
-                entry.trim()
-            ));
+            return Err(format!("`{t}` is missing its closing `}}` (in `{}`)", entry.trim()));
         };
         let mut items: Vec<String> = Vec::new();
         for item in inner.split(',') {
@@ -291,10 +259,7 @@ fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
     }
     // Only strings that look numeric are scalars: Rust's f64 parser would
     // also take `inf` and `NaN`, which are text to a human.
-    let looks_numeric = t
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
+    let looks_numeric = t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
     if looks_numeric && let Ok(v) = t.parse::<f64>() {
         if v.is_finite() {
             return Ok(RawValue::Scalar(v));
@@ -306,25 +271,18 @@ fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
 
 fn parse_ranges(inner: &str, whole: &str) -> Result<Vec<(u64, u64)>, String> {
     if inner.trim().is_empty() {
-        return Err(format!(
-            "`{whole}` is an empty range list; write e.g. [31000-32000]"
-        ));
+        return Err(format!("`{whole}` is an empty range list; write e.g. [31000-32000]"));
     }
     let mut out = Vec::new();
     for item in inner.split(',') {
         let item = item.trim();
         let Some((a, b)) = item.split_once('-') else {
-            return Err(format!(
-                "range `{item}` in `{whole}` must be begin-end, e.g. 31000-32000"
-            ));
+            return Err(format!("range `{item}` in `{whole}` must be begin-end, e.g. 31000-32000"));
         };
         let num = |x: &str| {
-            x.trim().parse::<u64>().map_err(|_| {
-                format!(
-                    "`{}` in range `{item}` is not a non-negative integer",
-                    x.trim()
-                )
-            })
+            x.trim()
+                .parse::<u64>()
+                .map_err(|_| format!("`{}` in range `{item}` is not a non-negative integer", x.trim()))
         };
         let (a, b) = (num(a)?, num(b)?);
         if a > b {
@@ -345,9 +303,7 @@ fn check_kind(name: &str, value: &ValueSpec) -> Result<(), String> {
         return Err(format!("{name} must be a number, not {kind}"));
     }
     if name == "ports" && !matches!(value, ValueSpec::Ranges(_)) {
-        return Err(format!(
-            "ports must be ranges like [31000-32000], not {kind}"
-        ));
+        return Err(format!("ports must be ranges like [31000-32000], not {kind}"));
     }
     Ok(())
 }
@@ -366,9 +322,7 @@ fn merge(existing: &mut ResourceSpec, value: ValueSpec) -> Result<(), String> {
             }
         }
         (_, _) => {
-            return Err(format!(
-                "{label} is given twice with different kinds of value (scalar, ranges, set)"
-            ));
+            return Err(format!("{label} is given twice with different kinds of value (scalar, ranges, set)"));
         }
     }
     Ok(())
@@ -382,10 +336,7 @@ fn normalise_ranges(name: &str, mut ranges: Vec<(u64, u64)>) -> Result<Vec<(u64,
     for (a, b) in ranges {
         match out.last_mut() {
             Some(last) if a <= last.1 => {
-                return Err(format!(
-                    "{name}: range [{a}-{b}] overlaps [{}-{}]",
-                    last.0, last.1
-                ));
+                return Err(format!("{name}: range [{a}-{b}] overlaps [{}-{}]", last.0, last.1));
             }
             Some(last) if last.1.checked_add(1) == Some(a) => last.1 = b,
             _ => out.push((a, b)),
@@ -448,11 +399,7 @@ mod tests {
     use super::*;
 
     fn scalar(name: &str, v: f64) -> ResourceSpec {
-        ResourceSpec {
-            name: name.into(),
-            role: "*".into(),
-            value: ValueSpec::Scalar(v),
-        }
+        ResourceSpec { name: name.into(), role: "*".into(), value: ValueSpec::Scalar(v) }
     }
 
     #[test]
@@ -464,36 +411,20 @@ mod tests {
                 scalar("cpus", 4.0),
                 scalar("mem", 8192.0),
                 scalar("disk", 20000.0),
-                ResourceSpec {
-                    name: "ports".into(),
-                    role: "*".into(),
-                    value: ValueSpec::Ranges(vec![(31000, 32000)]),
-                },
+                ResourceSpec { name: "ports".into(), role: "*".into(), value: ValueSpec::Ranges(vec![(31000, 32000)]) },
             ]
         );
         let text: Vec<String> = r.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            text.join(";"),
-            "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"
-        );
+        assert_eq!(text.join(";"), "cpus:4;mem:8192;disk:20000;ports:[31000-32000]");
     }
 
     #[test]
     fn roles_sets_whitespace_and_multiple_ranges() {
-        let r = parse_resources(
-            " cpus(spark) : 2 ; ports:[21000-24000, 30000-34000];colours:{red, blue};",
-        )
-        .unwrap();
+        let r = parse_resources(" cpus(spark) : 2 ; ports:[21000-24000, 30000-34000];colours:{red, blue};").unwrap();
         assert_eq!(r[0].role, "spark");
         assert_eq!(r[0].value, ValueSpec::Scalar(2.0));
-        assert_eq!(
-            r[1].value,
-            ValueSpec::Ranges(vec![(21000, 24000), (30000, 34000)])
-        );
-        assert_eq!(
-            r[2].value,
-            ValueSpec::Set(vec!["red".into(), "blue".into()])
-        );
+        assert_eq!(r[1].value, ValueSpec::Ranges(vec![(21000, 24000), (30000, 34000)]));
+        assert_eq!(r[2].value, ValueSpec::Set(vec!["red".into(), "blue".into()]));
     }
 
     #[test]
@@ -535,27 +466,15 @@ mod tests {
 
     #[test]
     fn attributes() {
-        let a = parse_attributes("rack:r1;zone:us-east-1a;cores:8;ports:[1-10];os:{linux,x86}")
-            .unwrap();
+        let a = parse_attributes("rack:r1;zone:us-east-1a;cores:8;ports:[1-10];os:{linux,x86}").unwrap();
         assert_eq!(a[0].value, AttrValue::Text("r1".into()));
         assert_eq!(a[1].value, AttrValue::Text("us-east-1a".into()));
         assert_eq!(a[2].value, AttrValue::Scalar(8.0));
         assert_eq!(a[3].value, AttrValue::Ranges(vec![(1, 10)]));
-        assert_eq!(
-            a[4].value,
-            AttrValue::Set(vec!["linux".into(), "x86".into()])
-        );
+        assert_eq!(a[4].value, AttrValue::Set(vec!["linux".into(), "x86".into()]));
         assert_eq!(a[1].to_string(), "zone:us-east-1a");
-        assert!(
-            parse_attributes("rack")
-                .unwrap_err()
-                .contains("missing the `:`")
-        );
-        assert!(
-            parse_attributes(":r1")
-                .unwrap_err()
-                .contains("empty attribute name")
-        );
+        assert!(parse_attributes("rack").unwrap_err().contains("missing the `:`"));
+        assert!(parse_attributes(":r1").unwrap_err().contains("empty attribute name"));
         assert!(parse_attributes("r:[1-").is_err());
         assert_eq!(parse_attributes("").unwrap(), vec![]);
     }

@@ -133,10 +133,8 @@ pub enum LatencySpec {
 
 impl LatencySpec {
     /// Mesocosm's default: each link between 100 µs and 1 ms, like hosts in one data centre.
-    pub const DEFAULT: LatencySpec = LatencySpec::Uniform {
-        min: Duration::from_micros(100),
-        max: Duration::from_millis(1),
-    };
+    pub const DEFAULT: LatencySpec =
+        LatencySpec::Uniform { min: Duration::from_micros(100), max: Duration::from_millis(1) };
 
     /// Draws one link's latency (whole microseconds).
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
@@ -531,12 +529,8 @@ pub const MAX_AGENTS: u64 = 100_000;
 /// Reads and checks a scenario file (and any spark-defaults files it names).
 pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
-    let src = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostics::from(Diagnostic::file_level(
-            path,
-            format!("cannot read the scenario file: {e}"),
-        ))
-    })?;
+    let src = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostics::from(Diagnostic::file_level(path, format!("cannot read the scenario file: {e}"))))?;
     parse(path, &src)
 }
 
@@ -554,26 +548,14 @@ pub fn parse_with_reader(
     read: &mut dyn FnMut(&Path) -> std::io::Result<String>,
 ) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
-    let raw: RawFile =
-        toml::from_str(src).map_err(|e| Diagnostics::from(Diagnostic::from_toml(path, src, &e)))?;
-    let mut cx = Checker {
-        path,
-        src,
-        diags: Diagnostics::default(),
-        read,
-    };
+    let raw: RawFile = toml::from_str(src).map_err(|e| Diagnostics::from(Diagnostic::from_toml(path, src, &e)))?;
+    let mut cx = Checker { path, src, diags: Diagnostics::default(), read };
     let scenario = cx.scenario(raw);
     // Report in reading order: the scenario file top to bottom, then any
     // spark-defaults files (a stable sort keeps same-place problems in order).
     let path = path.to_path_buf();
-    cx.diags
-        .0
-        .sort_by_key(|d| (d.file != path, d.file.clone(), d.line, d.col));
-    if cx.diags.is_empty() {
-        Ok(scenario)
-    } else {
-        Err(cx.diags)
-    }
+    cx.diags.0.sort_by_key(|d| (d.file != path, d.file.clone(), d.line, d.col));
+    if cx.diags.is_empty() { Ok(scenario) } else { Err(cx.diags) }
 }
 
 // ---------------------------------------------------------------------------
@@ -589,8 +571,7 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn error(&mut self, span: Range<usize>, msg: impl Into<String>) {
-        self.diags
-            .push(Diagnostic::at_span(self.path, self.src, span, msg));
+        self.diags.push(Diagnostic::at_span(self.path, self.src, span, msg));
     }
 
     /// A duration value, or a diagnostic at it (and `None`).
@@ -604,15 +585,8 @@ impl Checker<'_> {
         }
     }
 
-    fn optional_duration(
-        &mut self,
-        v: &Option<Spanned<String>>,
-        key: &str,
-        default: Duration,
-    ) -> Duration {
-        v.as_ref()
-            .and_then(|v| self.duration(v, key))
-            .unwrap_or(default)
+    fn optional_duration(&mut self, v: &Option<Spanned<String>>, key: &str, default: Duration) -> Duration {
+        v.as_ref().and_then(|v| self.duration(v, key)).unwrap_or(default)
     }
 
     /// Host names end up in URLs (`mesos://<master>:5050`) and in messages, so
@@ -642,10 +616,7 @@ impl Checker<'_> {
         if until.is_zero()
             && let Some(u) = &s.until
         {
-            self.error(
-                u.span(),
-                "`until` must be more than 0: the run would stop before it starts",
-            );
+            self.error(u.span(), "`until` must be more than 0: the run would stop before it starts");
         }
         let network = NetworkSpec {
             latency: match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
@@ -693,9 +664,7 @@ impl Checker<'_> {
                         "min" => &mut min,
                         "max" => &mut max,
                         other => {
-                            let msg = format!(
-                                "unknown key `{other}` in `latency`; expected `min` and/or `max`"
-                            );
+                            let msg = format!("unknown key `{other}` in `latency`; expected `min` and/or `max`");
                             self.error(key.span(), msg);
                             continue;
                         }
@@ -703,25 +672,19 @@ impl Checker<'_> {
                     match arg.get_ref() {
                         RawArg::Str(s) => match parse_duration(s) {
                             Ok(d) => *slot = d,
-                            Err(e) => self.error(
-                                arg.span(),
-                                format!("bad duration for `latency.{}`: {e}", key.get_ref()),
-                            ),
+                            Err(e) => {
+                                self.error(arg.span(), format!("bad duration for `latency.{}`: {e}", key.get_ref()))
+                            }
                         },
-                        RawArg::List(_) => self.error(
-                            arg.span(),
-                            format!("`latency.{}` must be one duration string", key.get_ref()),
-                        ),
+                        RawArg::List(_) => {
+                            self.error(arg.span(), format!("`latency.{}` must be one duration string", key.get_ref()))
+                        }
                     }
                 }
                 if min > max {
                     self.error(
                         l.span(),
-                        format!(
-                            "latency min {} is greater than max {}",
-                            format_duration(min),
-                            format_duration(max)
-                        ),
+                        format!("latency min {} is greater than max {}", format_duration(min), format_duration(max)),
                     );
                 }
                 LatencySpec::Uniform { min, max }
@@ -741,10 +704,7 @@ impl Checker<'_> {
             && let Some(d) = self.duration(v, "allocation_interval")
         {
             if d.is_zero() {
-                self.error(
-                    v.span(),
-                    "`allocation_interval` must be more than 0 (the allocator would never pause)",
-                );
+                self.error(v.span(), "`allocation_interval` must be more than 0 (the allocator would never pause)");
             }
             m.allocation_interval = d;
         }
@@ -755,10 +715,7 @@ impl Checker<'_> {
             if d < Duration::from_secs(1) || d > Duration::from_secs(15 * 60) {
                 self.error(
                     v.span(),
-                    format!(
-                        "`agent_ping_timeout` is {}; Mesos requires 1s to 15m",
-                        format_duration(d)
-                    ),
+                    format!("`agent_ping_timeout` is {}; Mesos requires 1s to 15m", format_duration(d)),
                 );
             }
             m.agent_ping_timeout = d;
@@ -766,20 +723,14 @@ impl Checker<'_> {
         if let Some(v) = &raw.max_agent_ping_timeouts {
             match u32::try_from(*v.get_ref()) {
                 Ok(n) if n >= 1 => m.max_agent_ping_timeouts = n,
-                _ => self.error(
-                    v.span(),
-                    "`max_agent_ping_timeouts` must be at least 1 (as in Mesos)",
-                ),
+                _ => self.error(v.span(), "`max_agent_ping_timeouts` must be at least 1 (as in Mesos)"),
             }
         }
         if let Some(v) = &raw.offer_timeout
             && let Some(d) = self.duration(v, "offer_timeout")
         {
             if d.is_zero() {
-                self.error(
-                    v.span(),
-                    "`offer_timeout` must be more than 0; omit it for offers that never time out",
-                );
+                self.error(v.span(), "`offer_timeout` must be more than 0; omit it for offers that never time out");
             }
             m.offer_timeout = Some(d);
         }
@@ -805,8 +756,7 @@ impl Checker<'_> {
                         None
                     }
                     Ok(n) => {
-                        let msg =
-                            format!("`count = {n}` brings the scenario over {MAX_AGENTS} agents");
+                        let msg = format!("`count = {n}` brings the scenario over {MAX_AGENTS} agents");
                         self.error(c.span(), msg);
                         ok = false;
                         None
@@ -860,11 +810,7 @@ impl Checker<'_> {
                         resources: resources.clone(),
                         attributes: attributes.clone(),
                         resources_text: a.resources.get_ref().clone(),
-                        attributes_text: a
-                            .attributes
-                            .as_ref()
-                            .map(|s| s.get_ref().clone())
-                            .unwrap_or_default(),
+                        attributes_text: a.attributes.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
                     });
                 }
             }
@@ -873,20 +819,14 @@ impl Checker<'_> {
                     1 => String::new(),
                     n => format!(" (and {} more names from this entry)", n - 1),
                 };
-                let msg =
-                    format!("duplicate host name: {first}{more}; every host needs its own name");
+                let msg = format!("duplicate host name: {first}{more}; every host needs its own name");
                 self.error(a.name.span(), msg);
             }
         }
         out
     }
 
-    fn app(
-        &mut self,
-        app: &Spanned<RawApp>,
-        master_name: &str,
-        until: Duration,
-    ) -> Option<AppSpec> {
+    fn app(&mut self, app: &Spanned<RawApp>, master_name: &str, until: Duration) -> Option<AppSpec> {
         let a = app.get_ref();
         let before = self.diags.len();
         let at = self.optional_duration(&a.at, "at", Duration::ZERO);
@@ -937,11 +877,8 @@ impl Checker<'_> {
             (None, None) => Some(Defaults::default()),
         };
         let defaults = defaults?;
-        let plain: BTreeMap<String, String> = defaults
-            .entries
-            .iter()
-            .map(|(k, (v, _))| (k.clone(), v.clone()))
-            .collect();
+        let plain: BTreeMap<String, String> =
+            defaults.entries.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
         let conf = SparkConf::resolve(&plain, &submit);
         self.check_conf(&conf, &spans, &mapper, &defaults);
         if let Ok(mode) = conf.deploy_mode() {
@@ -964,20 +901,14 @@ impl Checker<'_> {
     fn jobs(&mut self, app: &Spanned<RawApp>) -> Vec<JobSpec> {
         let a = app.get_ref();
         if a.jobs.is_empty() {
-            self.error(
-                app.span(),
-                "this app has no `[[apps.jobs]]`; give it at least one job with one stage",
-            );
+            self.error(app.span(), "this app has no `[[apps.jobs]]`; give it at least one job with one stage");
         }
         let mut jobs = Vec::new();
         for (j, job) in a.jobs.iter().enumerate() {
             let raw = job.get_ref();
             let name = match &raw.name {
                 Some(n) if n.get_ref().trim().is_empty() => {
-                    self.error(
-                        n.span(),
-                        "the job name is empty; omit `name` for the default `job-<n>`",
-                    );
+                    self.error(n.span(), "the job name is empty; omit `name` for the default `job-<n>`");
                     String::new()
                 }
                 Some(n) => n.get_ref().clone(),
@@ -986,9 +917,7 @@ impl Checker<'_> {
             if raw.stages.is_empty() {
                 self.error(
                     job.span(),
-                    format!(
-                        "job `{name}` has no `[[apps.jobs.stages]]`; give it at least one stage"
-                    ),
+                    format!("job `{name}` has no `[[apps.jobs.stages]]`; give it at least one stage"),
                 );
             }
             let mut stages = Vec::new();
@@ -997,10 +926,7 @@ impl Checker<'_> {
                 let tasks = match u32::try_from(*st.tasks.get_ref()) {
                     Ok(n) if n >= 1 => n,
                     _ => {
-                        self.error(
-                            st.tasks.span(),
-                            format!("`tasks` must be between 1 and {}", u32::MAX),
-                        );
+                        self.error(st.tasks.span(), format!("`tasks` must be between 1 and {}", u32::MAX));
                         1
                     }
                 };
@@ -1048,20 +974,14 @@ impl Checker<'_> {
             "uniform" | "normal" => 2,
             "exponential" => 1,
             other => {
-                self.error(
-                    key.span(),
-                    format!("unknown distribution `{other}`: {KINDS}"),
-                );
+                self.error(key.span(), format!("unknown distribution `{other}`: {KINDS}"));
                 return fallback;
             }
         };
         // Collect the argument strings with their spans.
         let args: Vec<(String, Range<usize>)> = match arg.get_ref() {
             RawArg::Str(s) => vec![(s.clone(), arg.span())],
-            RawArg::List(items) => items
-                .iter()
-                .map(|i| (i.get_ref().clone(), i.span()))
-                .collect(),
+            RawArg::List(items) => items.iter().map(|i| (i.get_ref().clone(), i.span())).collect(),
         };
         let shape_ok = match (arity, arg.get_ref()) {
             (1, RawArg::Str(_)) => true,
@@ -1089,36 +1009,20 @@ impl Checker<'_> {
                 if min > max {
                     self.error(
                         arg.span(),
-                        format!(
-                            "uniform min {} is greater than max {}",
-                            format_duration(*min),
-                            format_duration(*max)
-                        ),
+                        format!("uniform min {} is greater than max {}", format_duration(*min), format_duration(*max)),
                     );
                     return fallback;
                 }
-                DurationDist::Uniform {
-                    min: *min,
-                    max: *max,
-                }
+                DurationDist::Uniform { min: *min, max: *max }
             }
-            ("normal", [mean, stddev]) => DurationDist::Normal {
-                mean: *mean,
-                stddev: *stddev,
-            },
+            ("normal", [mean, stddev]) => DurationDist::Normal { mean: *mean, stddev: *stddev },
             ("exponential", [mean]) => DurationDist::Exponential { mean: *mean },
             _ => fallback, // a bad duration was already reported
         }
     }
 
     /// `--master` must reach this scenario's master.
-    fn check_master(
-        &mut self,
-        url: &MasterUrl,
-        spans: &SubmitSpans,
-        mapper: &SubmitMapper,
-        master_name: &str,
-    ) {
+    fn check_master(&mut self, url: &MasterUrl, spans: &SubmitSpans, mapper: &SubmitMapper, master_name: &str) {
         // `mesos://zk://…` is always fine: ZooKeeper leader detection
         // resolves to whichever master currently leads, i.e. ours.
         let MasterUrl::Mesos { host, port } = url else {
@@ -1156,14 +1060,9 @@ impl Checker<'_> {
             }
         };
         match submit::parse_properties_with_lines(&text) {
-            Ok(entries) => Some(Defaults {
-                path,
-                text,
-                entries,
-            }),
+            Ok(entries) => Some(Defaults { path, text, entries }),
             Err((line, msg)) => {
-                self.diags
-                    .push(Diagnostic::at_line(&path, &text, line, msg));
+                self.diags.push(Diagnostic::at_line(&path, &text, line, msg));
                 None
             }
         }
@@ -1171,15 +1070,8 @@ impl Checker<'_> {
 
     /// Type-checks the conf keys the simulator reads, pointing at whichever
     /// of the command line or the defaults file supplied the bad value.
-    fn check_conf(
-        &mut self,
-        conf: &SparkConf,
-        spans: &SubmitSpans,
-        mapper: &SubmitMapper,
-        defaults: &Defaults,
-    ) {
-        let secs =
-            |c: &SparkConf, k: &str| c.duration(k, Duration::ZERO, TimeUnit::Seconds).map(drop);
+    fn check_conf(&mut self, conf: &SparkConf, spans: &SubmitSpans, mapper: &SubmitMapper, defaults: &Defaults) {
+        let secs = |c: &SparkConf, k: &str| c.duration(k, Duration::ZERO, TimeUnit::Seconds).map(drop);
         let mut problems: Vec<(&str, String)> = Vec::new();
         let mut check = |key: &'static str, r: Result<(), String>| {
             if let Err(e) = r {
@@ -1187,43 +1079,20 @@ impl Checker<'_> {
             }
         };
         check("spark.cores.max", conf.opt_u32("spark.cores.max").map(drop));
-        check(
-            "spark.executor.cores",
-            conf.opt_u32("spark.executor.cores").map(drop),
-        );
-        check(
-            "spark.driver.cores",
-            conf.opt_u32("spark.driver.cores").map(drop),
-        );
+        check("spark.executor.cores", conf.opt_u32("spark.executor.cores").map(drop));
+        check("spark.driver.cores", conf.opt_u32("spark.driver.cores").map(drop));
         check(
             "spark.task.cpus",
             conf.u32("spark.task.cpus", 1).and_then(|n| {
                 // SparkContext refuses task.cpus < 1.
-                if n == 0 {
-                    Err("spark.task.cpus=0: a task needs at least 1 cpu".into())
-                } else {
-                    Ok(())
-                }
+                if n == 0 { Err("spark.task.cpus=0: a task needs at least 1 cpu".into()) } else { Ok(()) }
             }),
         );
-        check(
-            "spark.executor.memory",
-            conf.size_mib("spark.executor.memory", 1024).map(drop),
-        );
-        check(
-            "spark.driver.memory",
-            conf.size_mib("spark.driver.memory", 1024).map(drop),
-        );
+        check("spark.executor.memory", conf.size_mib("spark.executor.memory", 1024).map(drop));
+        check("spark.driver.memory", conf.size_mib("spark.driver.memory", 1024).map(drop));
         // An `intConf` in MiB: Spark rejects `512m` here, so do we.
-        check(
-            "spark.mesos.executor.memoryOverhead",
-            conf.opt_u32("spark.mesos.executor.memoryOverhead")
-                .map(drop),
-        );
-        check(
-            "spark.mesos.rejectOfferDuration",
-            secs(conf, "spark.mesos.rejectOfferDuration"),
-        );
+        check("spark.mesos.executor.memoryOverhead", conf.opt_u32("spark.mesos.executor.memoryOverhead").map(drop));
+        check("spark.mesos.rejectOfferDuration", secs(conf, "spark.mesos.rejectOfferDuration"));
         check(
             "spark.mesos.rejectOfferDurationForUnmetConstraints",
             secs(conf, "spark.mesos.rejectOfferDurationForUnmetConstraints"),
@@ -1232,22 +1101,13 @@ impl Checker<'_> {
             "spark.mesos.rejectOfferDurationForReachedMaxCores",
             secs(conf, "spark.mesos.rejectOfferDurationForReachedMaxCores"),
         );
-        check(
-            "spark.mesos.driver.failoverTimeout",
-            conf.f64("spark.mesos.driver.failoverTimeout", 0.0)
-                .map(drop),
-        );
+        check("spark.mesos.driver.failoverTimeout", conf.f64("spark.mesos.driver.failoverTimeout", 0.0).map(drop));
         check("spark.submit.deployMode", conf.deploy_mode().map(drop));
         for (key, msg) in problems {
             if let Some(span) = spans.conf.get(key) {
                 self.error(mapper.map(span.clone()), msg);
             } else if let Some((_, line)) = defaults.entries.get(key) {
-                self.diags.push(Diagnostic::at_line(
-                    &defaults.path,
-                    &defaults.text,
-                    *line,
-                    msg,
-                ));
+                self.diags.push(Diagnostic::at_line(&defaults.path, &defaults.text, *line, msg));
             } else {
                 self.error(mapper.whole(), msg);
             }
@@ -1294,19 +1154,9 @@ impl SubmitMapper {
         let Some(offsets) = &self.offsets else {
             return self.whole();
         };
-        let at = |i: usize| {
-            offsets
-                .get(i)
-                .or(offsets.last())
-                .copied()
-                .unwrap_or(self.span.start)
-        };
+        let at = |i: usize| offsets.get(i).or(offsets.last()).copied().unwrap_or(self.span.start);
         let start = at(r.start);
-        let end = if r.is_empty() {
-            start
-        } else {
-            at(r.end).max(start + 1)
-        };
+        let end = if r.is_empty() { start } else { at(r.end).max(start + 1) };
         start..end
     }
 }
@@ -1419,17 +1269,11 @@ mod tests {
     #[test]
     fn det_math_matches_std_closely() {
         for x in [1e-16, 1e-5, 0.1, 0.5, 0.7, 0.99, 1.0, 1.5, 2.0, 1e10] {
-            assert!(
-                (det_ln(x) - x.ln()).abs() < 1e-13 * (1.0 + x.ln().abs()),
-                "{x}"
-            );
+            assert!((det_ln(x) - x.ln()).abs() < 1e-13 * (1.0 + x.ln().abs()), "{x}");
         }
         for i in 0..1000 {
             let t = i as f64 / 1000.0;
-            assert!(
-                (det_cos_turns(t) - (t * std::f64::consts::TAU).cos()).abs() < 1e-14,
-                "{t}"
-            );
+            assert!((det_cos_turns(t) - (t * std::f64::consts::TAU).cos()).abs() < 1e-14, "{t}");
         }
     }
 
@@ -1438,38 +1282,22 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let n = 20_000;
         let mean_of = |d: &DurationDist, rng: &mut ChaCha8Rng| {
-            (0..n)
-                .map(|_| d.sample(rng).as_micros() as f64)
-                .sum::<f64>()
-                / n as f64
+            (0..n).map(|_| d.sample(rng).as_micros() as f64).sum::<f64>() / n as f64
         };
-        let u = DurationDist::Uniform {
-            min: Duration::from_millis(100),
-            max: Duration::from_millis(300),
-        };
+        let u = DurationDist::Uniform { min: Duration::from_millis(100), max: Duration::from_millis(300) };
         for _ in 0..1000 {
             let s = u.sample(&mut rng);
             assert!(s >= Duration::from_millis(100) && s <= Duration::from_millis(300));
         }
         assert!((mean_of(&u, &mut rng) - 200_000.0).abs() < 3_000.0);
-        let norm = DurationDist::Normal {
-            mean: Duration::from_secs(1),
-            stddev: Duration::from_millis(200),
-        };
+        let norm = DurationDist::Normal { mean: Duration::from_secs(1), stddev: Duration::from_millis(200) };
         assert!((mean_of(&norm, &mut rng) - 1e6).abs() < 10_000.0);
-        let exp = DurationDist::Exponential {
-            mean: Duration::from_secs(1),
-        };
+        let exp = DurationDist::Exponential { mean: Duration::from_secs(1) };
         assert!((mean_of(&exp, &mut rng) - 1e6).abs() < 40_000.0);
-        let clamp = DurationDist::Normal {
-            mean: Duration::ZERO,
-            stddev: Duration::from_secs(1),
-        };
+        let clamp = DurationDist::Normal { mean: Duration::ZERO, stddev: Duration::from_secs(1) };
         assert!((0..100).all(|_| clamp.sample(&mut rng) >= Duration::ZERO));
         // Same seed, same draws.
-        let a: Vec<_> = (0..5)
-            .map(|_| norm.sample(&mut ChaCha8Rng::seed_from_u64(1)))
-            .collect();
+        let a: Vec<_> = (0..5).map(|_| norm.sample(&mut ChaCha8Rng::seed_from_u64(1))).collect();
         assert!(a.windows(2).all(|w| w[0] == w[1]));
         assert_eq!(norm.to_string(), "normal(mean 1s, stddev 200ms)");
         assert_eq!(u.to_string(), "uniform(100ms..300ms)");

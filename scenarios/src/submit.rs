@@ -134,10 +134,7 @@ pub fn tokenize(line: &str) -> Result<Vec<Token>, SubmitError> {
     let mut word: Option<(String, usize)> = None;
     let finish = |word: &mut Option<(String, usize)>, end: usize, tokens: &mut Vec<Token>| {
         if let Some((text, start)) = word.take() {
-            tokens.push(Token {
-                text,
-                span: start..end,
-            });
+            tokens.push(Token { text, span: start..end });
         }
     };
     while let Some((i, c)) = chars.next() {
@@ -250,9 +247,7 @@ impl DeployMode {
         match s {
             "client" => Ok(DeployMode::Client),
             "cluster" => Ok(DeployMode::Cluster),
-            _ => Err(format!(
-                "deploy mode must be `client` or `cluster`, not `{s}`"
-            )),
+            _ => Err(format!("deploy mode must be `client` or `cluster`, not `{s}`")),
         }
     }
 }
@@ -273,10 +268,7 @@ pub enum MasterUrl {
     Mesos { host: String, port: u16 },
     /// `mesos://zk://h1:2181,h2:2181/mesos`: ask ZooKeeper who the leading
     /// master is (how HA Mesos clusters are used, and what the seed shows).
-    MesosZk {
-        servers: Vec<(String, u16)>,
-        path: String,
-    },
+    MesosZk { servers: Vec<(String, u16)>, path: String },
 }
 
 impl MasterUrl {
@@ -291,29 +283,17 @@ impl MasterUrl {
         let rest = s.strip_prefix("mesos://").ok_or_else(not_mesos)?;
         if let Some(zk) = rest.strip_prefix("zk://") {
             let Some(slash) = zk.find('/') else {
-                return Err(format!(
-                    "`{s}` has no ZooKeeper path; write e.g. mesos://zk://zk-1:2181/mesos"
-                ));
+                return Err(format!("`{s}` has no ZooKeeper path; write e.g. mesos://zk://zk-1:2181/mesos"));
             };
             let (hosts, path) = zk.split_at(slash);
             if path.len() < 2 || path.chars().any(char::is_whitespace) {
-                return Err(format!(
-                    "`{s}` has an empty or invalid ZooKeeper path `{path}`"
-                ));
+                return Err(format!("`{s}` has an empty or invalid ZooKeeper path `{path}`"));
             }
             if hosts.contains('@') {
-                return Err(format!(
-                    "`{s}`: ZooKeeper credentials (user:pass@) are not simulated"
-                ));
+                return Err(format!("`{s}`: ZooKeeper credentials (user:pass@) are not simulated"));
             }
-            let servers = hosts
-                .split(',')
-                .map(|h| host_port(h, DEFAULT_ZK_PORT, s))
-                .collect::<Result<Vec<_>, _>>()?;
-            return Ok(MasterUrl::MesosZk {
-                servers,
-                path: path.to_string(),
-            });
+            let servers = hosts.split(',').map(|h| host_port(h, DEFAULT_ZK_PORT, s)).collect::<Result<Vec<_>, _>>()?;
+            return Ok(MasterUrl::MesosZk { servers, path: path.to_string() });
         }
         let (host, port) = host_port(rest, DEFAULT_MESOS_PORT, s)?;
         Ok(MasterUrl::Mesos { host, port })
@@ -336,10 +316,7 @@ fn host_port(s: &str, default_port: u16, whole: &str) -> Result<(String, u16), S
     if host.is_empty() {
         return Err(format!("`{whole}` has an empty host name"));
     }
-    if let Some(c) = host
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-    {
+    if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
         return Err(format!("host name `{host}` in `{whole}` contains `{c}`"));
     }
     Ok((host.to_string(), port))
@@ -451,12 +428,12 @@ fn lookup(name: &str) -> Option<Opt> {
         "--principal" | "--keytab" | "--proxy-user" => {
             Opt::Rejected("configures Kerberos or impersonation, which mesocosm does not simulate")
         }
-        "--kill" | "--status" => Opt::Rejected(
-            "manages an existing cluster-mode submission; a scenario line submits an application",
-        ),
-        "--help" | "-h" | "--version" | "--usage-error" => Opt::Rejected(
-            "prints information and exits; a scenario line must submit an application",
-        ),
+        "--kill" | "--status" => {
+            Opt::Rejected("manages an existing cluster-mode submission; a scenario line submits an application")
+        }
+        "--help" | "-h" | "--version" | "--usage-error" => {
+            Opt::Rejected("prints information and exits; a scenario line must submit an application")
+        }
         _ => return None,
     })
 }
@@ -472,9 +449,7 @@ pub fn parse_spark_submit(line: &str) -> Result<SparkSubmit, SubmitError> {
 /// an option's value is the next word even if it starts with `-`; the first
 /// word that is not an option is the application jar and everything after it
 /// belongs to the application. Repeated options: the last one wins.
-pub fn parse_spark_submit_with_spans(
-    line: &str,
-) -> Result<(SparkSubmit, SubmitSpans), SubmitError> {
+pub fn parse_spark_submit_with_spans(line: &str) -> Result<(SparkSubmit, SubmitSpans), SubmitError> {
     let tokens = tokenize(line)?;
     let end = line.len()..line.len();
     let Some(first) = tokens.first() else {
@@ -488,10 +463,7 @@ pub fn parse_spark_submit_with_spans(
         return Err(SubmitError::at(
             line,
             first.span.clone(),
-            format!(
-                "the command must be `spark-submit` (or a path ending in /spark-submit), not `{}`",
-                first.text
-            ),
+            format!("the command must be `spark-submit` (or a path ending in /spark-submit), not `{}`", first.text),
         ));
     }
 
@@ -526,19 +498,11 @@ pub fn parse_spark_submit_with_spans(
             _ => (tok.text.as_str(), None),
         };
         let Some(opt) = lookup(opt_name) else {
-            return Err(SubmitError::at(
-                line,
-                tok.span.clone(),
-                format!("unknown spark-submit option `{opt_name}`"),
-            ));
+            return Err(SubmitError::at(line, tok.span.clone(), format!("unknown spark-submit option `{opt_name}`")));
         };
         let takes_value = !matches!(opt, Opt::Supervise | Opt::Verbose | Opt::Rejected(_));
         if let Opt::Rejected(why) = opt {
-            return Err(SubmitError::at(
-                line,
-                tok.span.clone(),
-                format!("spark-submit option `{opt_name}` {why}"),
-            ));
+            return Err(SubmitError::at(line, tok.span.clone(), format!("spark-submit option `{opt_name}` {why}")));
         }
         if !takes_value {
             if inline.is_some() {
@@ -565,11 +529,7 @@ pub fn parse_spark_submit_with_spans(
                     tok.span.clone()
                 };
                 if v.is_empty() {
-                    return Err(SubmitError::at(
-                        line,
-                        tok.span.clone(),
-                        format!("`{opt_name}=` has an empty value"),
-                    ));
+                    return Err(SubmitError::at(line, tok.span.clone(), format!("`{opt_name}=` has an empty value")));
                 }
                 (v.to_string(), span)
             }
@@ -579,26 +539,18 @@ pub fn parse_spark_submit_with_spans(
                     (next.text.clone(), next.span.clone())
                 }
                 None => {
-                    return Err(SubmitError::at(
-                        line,
-                        tok.span.clone(),
-                        format!("`{opt_name}` needs a value"),
-                    ));
+                    return Err(SubmitError::at(line, tok.span.clone(), format!("`{opt_name}` needs a value")));
                 }
             },
         };
         match opt {
             Opt::Master => {
-                master = Some(
-                    MasterUrl::parse(&value)
-                        .map_err(|m| SubmitError::at(line, vspan.clone(), m))?,
-                );
+                master = Some(MasterUrl::parse(&value).map_err(|m| SubmitError::at(line, vspan.clone(), m))?);
                 spans.master = vspan;
             }
             Opt::DeployMode => {
-                let mode = DeployMode::parse(&value).map_err(|m| {
-                    SubmitError::at(line, vspan.clone(), format!("--deploy-mode: {m}"))
-                })?;
+                let mode = DeployMode::parse(&value)
+                    .map_err(|m| SubmitError::at(line, vspan.clone(), format!("--deploy-mode: {m}")))?;
                 deploy_mode = Some((mode, vspan));
             }
             Opt::Class => class = Some(value),
@@ -609,18 +561,10 @@ pub fn parse_spark_submit_with_spans(
             Opt::Conf => {
                 // Spark splits at the first `=` ("Spark config without '='").
                 let Some((k, v)) = value.split_once('=') else {
-                    return Err(SubmitError::at(
-                        line,
-                        vspan,
-                        format!("`--conf {value}` needs key=value"),
-                    ));
+                    return Err(SubmitError::at(line, vspan, format!("`--conf {value}` needs key=value")));
                 };
                 if k.trim().is_empty() {
-                    return Err(SubmitError::at(
-                        line,
-                        vspan,
-                        format!("`--conf {value}` has an empty key"),
-                    ));
+                    return Err(SubmitError::at(line, vspan, format!("`--conf {value}` has an empty key")));
                 }
                 conf.insert(k.to_string(), v.to_string());
                 spans.conf.insert(k.to_string(), vspan);
@@ -655,14 +599,9 @@ pub fn parse_spark_submit_with_spans(
     if deploy_mode.is_none()
         && let Some(v) = conf.get("spark.submit.deployMode")
     {
-        let span = spans
-            .conf
-            .get("spark.submit.deployMode")
-            .cloned()
-            .unwrap_or_default();
-        let mode = DeployMode::parse(v).map_err(|m| {
-            SubmitError::at(line, span.clone(), format!("spark.submit.deployMode: {m}"))
-        })?;
+        let span = spans.conf.get("spark.submit.deployMode").cloned().unwrap_or_default();
+        let mode = DeployMode::parse(v)
+            .map_err(|m| SubmitError::at(line, span.clone(), format!("spark.submit.deployMode: {m}")))?;
         deploy_mode = Some((mode, span));
     }
     // Shorthand options are applied after `--conf`, so they win.
@@ -671,14 +610,10 @@ pub fn parse_spark_submit_with_spans(
         spans.conf.insert(key.to_string(), span);
     }
     conf.insert("spark.master".into(), master.to_string());
-    spans
-        .conf
-        .insert("spark.master".into(), spans.master.clone());
+    spans.conf.insert("spark.master".into(), spans.master.clone());
     if let Some((mode, span)) = &deploy_mode {
         conf.insert("spark.submit.deployMode".into(), mode.to_string());
-        spans
-            .conf
-            .insert("spark.submit.deployMode".into(), span.clone());
+        spans.conf.insert("spark.submit.deployMode".into(), span.clone());
     }
     if supervise {
         conf.insert("spark.driver.supervise".into(), "true".into());
@@ -718,9 +653,7 @@ pub fn parse_properties(src: &str) -> Result<BTreeMap<String, String>, (usize, S
 }
 
 /// [`parse_properties`], also giving the line each entry starts on.
-pub fn parse_properties_with_lines(
-    src: &str,
-) -> Result<BTreeMap<String, (String, usize)>, (usize, String)> {
+pub fn parse_properties_with_lines(src: &str) -> Result<BTreeMap<String, (String, usize)>, (usize, String)> {
     let mut out = BTreeMap::new();
     let lines: Vec<&str> = src.lines().collect();
     let mut n = 0;
@@ -745,10 +678,7 @@ pub fn parse_properties_with_lines(
         }
         let (key, value) = split_property(&logical).map_err(|m| (start_line, m))?;
         if key.is_empty() {
-            return Err((
-                start_line,
-                format!("`{}` has a value but no key", logical.trim()),
-            ));
+            return Err((start_line, format!("`{}` has a value but no key", logical.trim())));
         }
         out.insert(key, (value.trim().to_string(), start_line));
     }
@@ -784,15 +714,9 @@ fn split_property(line: &str) -> Result<(String, String), String> {
         }
     }
     // Blanks, then at most one `=` or `:` (if not already consumed), then blanks.
-    while chars
-        .next_if(|c| matches!(c, ' ' | '\t' | '\x0c'))
-        .is_some()
-    {}
+    while chars.next_if(|c| matches!(c, ' ' | '\t' | '\x0c')).is_some() {}
     if !sep_seen && chars.next_if(|c| matches!(c, '=' | ':')).is_some() {
-        while chars
-            .next_if(|c| matches!(c, ' ' | '\t' | '\x0c'))
-            .is_some()
-        {}
+        while chars.next_if(|c| matches!(c, ' ' | '\t' | '\x0c')).is_some() {}
     }
     let mut value = String::new();
     while let Some(c) = chars.next() {
@@ -842,11 +766,8 @@ impl SparkConf {
     /// else the jar's file name: `SparkSubmitArguments` does exactly this) and
     /// `spark.submit.deployMode` (default `client`).
     pub fn resolve(defaults: &BTreeMap<String, String>, submit: &SparkSubmit) -> SparkConf {
-        let mut conf: BTreeMap<String, String> = defaults
-            .iter()
-            .filter(|(k, _)| k.starts_with("spark."))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut conf: BTreeMap<String, String> =
+            defaults.iter().filter(|(k, _)| k.starts_with("spark.")).map(|(k, v)| (k.clone(), v.clone())).collect();
         for (k, v) in &submit.conf {
             if k.starts_with("spark.") {
                 conf.insert(k.clone(), v.clone());
@@ -855,25 +776,16 @@ impl SparkConf {
         if !conf.contains_key("spark.app.name") {
             let name = match &submit.class {
                 Some(class) => class.clone(),
-                None => submit
-                    .primary_resource
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
+                None => submit.primary_resource.rsplit('/').next().unwrap_or_default().to_string(),
             };
             conf.insert("spark.app.name".into(), name);
         }
-        conf.entry("spark.submit.deployMode".into())
-            .or_insert_with(|| DeployMode::Client.to_string());
+        conf.entry("spark.submit.deployMode".into()).or_insert_with(|| DeployMode::Client.to_string());
         // In cluster mode spark-submit always writes `spark.driver.supervise`
         // from the flag (an `OptionAssigner` for STANDALONE | MESOS, CLUSTER),
         // overriding any file or --conf value.
         if conf.get("spark.submit.deployMode").map(String::as_str) == Some("cluster") {
-            conf.insert(
-                "spark.driver.supervise".into(),
-                submit.supervise.to_string(),
-            );
+            conf.insert("spark.driver.supervise".into(), submit.supervise.to_string());
         }
         SparkConf(conf)
     }
@@ -888,11 +800,7 @@ impl SparkConf {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
-    fn typed<T>(
-        &self,
-        key: &str,
-        parse: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, String> {
+    fn typed<T>(&self, key: &str, parse: impl FnOnce(&str) -> Result<T, String>) -> Result<Option<T>, String> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => parse(v).map(Some).map_err(|e| format!("{key}={v}: {e}")),
@@ -901,21 +809,12 @@ impl SparkConf {
 
     /// A size in MiB (`bytesConf(ByteUnit.MiB)`: `512m`, `2g`, bare = MiB).
     pub fn size_mib(&self, key: &str, default_mib: u64) -> Result<u64, String> {
-        Ok(self
-            .typed(key, |v| units::spark_size_mib(v, SizeUnit::MiB))?
-            .unwrap_or(default_mib))
+        Ok(self.typed(key, |v| units::spark_size_mib(v, SizeUnit::MiB))?.unwrap_or(default_mib))
     }
 
     /// A Spark time (`timeConf(default_unit)`: `120s`, `5min`, bare = `default_unit`).
-    pub fn duration(
-        &self,
-        key: &str,
-        default: Duration,
-        default_unit: TimeUnit,
-    ) -> Result<Duration, String> {
-        Ok(self
-            .typed(key, |v| units::spark_time(v, default_unit))?
-            .unwrap_or(default))
+    pub fn duration(&self, key: &str, default: Duration, default_unit: TimeUnit) -> Result<Duration, String> {
+        Ok(self.typed(key, |v| units::spark_time(v, default_unit))?.unwrap_or(default))
     }
 
     /// A non-negative integer (`intConf`), or `default` when unset.
@@ -939,11 +838,7 @@ impl SparkConf {
     pub fn f64(&self, key: &str, default: f64) -> Result<f64, String> {
         Ok(self
             .typed(key, |v| {
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| "expected a number".to_string())
+                v.trim().parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| "expected a number".to_string())
             })?
             .unwrap_or(default))
     }
@@ -966,9 +861,7 @@ impl SparkConf {
 
     /// The effective deploy mode (`spark.submit.deployMode`, default client).
     pub fn deploy_mode(&self) -> Result<DeployMode, String> {
-        Ok(self
-            .typed("spark.submit.deployMode", DeployMode::parse)?
-            .unwrap_or_default())
+        Ok(self.typed("spark.submit.deployMode", DeployMode::parse)?.unwrap_or_default())
     }
 }
 
@@ -985,19 +878,12 @@ mod tests {
     use super::*;
 
     fn words(line: &str) -> Vec<String> {
-        tokenize(line)
-            .unwrap()
-            .into_iter()
-            .map(|t| t.text)
-            .collect()
+        tokenize(line).unwrap().into_iter().map(|t| t.text).collect()
     }
 
     #[test]
     fn shell_words() {
-        assert_eq!(
-            words("a  'b c' \"d \\\"e\\\"\" f\\ g"),
-            ["a", "b c", "d \"e\"", "f g"]
-        );
+        assert_eq!(words("a  'b c' \"d \\\"e\\\"\" f\\ g"), ["a", "b c", "d \"e\"", "f g"]);
         assert_eq!(words("a \\\n  b"), ["a", "b"]);
         assert_eq!(words("a\\\nb"), ["ab"]);
         assert_eq!(words("x=\"1 2\"y a#b # comment\nc"), ["x=1 2y", "a#b", "c"]);
@@ -1021,10 +907,7 @@ mod tests {
     #[test]
     fn master_urls() {
         assert_eq!(
-            MasterUrl::parse(
-                "mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-003/mesos"
-            )
-            .unwrap(),
+            MasterUrl::parse("mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-003/mesos").unwrap(),
             MasterUrl::MesosZk {
                 servers: vec![
                     ("zookeeper-001".into(), 2181),
@@ -1034,10 +917,7 @@ mod tests {
                 path: "/mesos".into()
             }
         );
-        assert_eq!(
-            MasterUrl::parse("mesos://m").unwrap().to_string(),
-            "mesos://m:5050"
-        );
+        assert_eq!(MasterUrl::parse("mesos://m").unwrap().to_string(), "mesos://m:5050");
         for bad in [
             "yarn",
             "local[*]",
@@ -1052,9 +932,7 @@ mod tests {
             assert!(MasterUrl::parse(bad).is_err(), "{bad}");
         }
         assert!(
-            MasterUrl::parse("yarn")
-                .unwrap_err()
-                .starts_with("mesocosm simulates Mesos: --master must be mesos://")
+            MasterUrl::parse("yarn").unwrap_err().starts_with("mesocosm simulates Mesos: --master must be mesos://")
         );
     }
 
@@ -1094,21 +972,17 @@ mod tests {
         assert!(e.message.contains("missing the application jar"));
         let e = parse_spark_submit("spark-submit app.jar").unwrap_err();
         assert!(e.message.contains("--master"));
-        let e = parse_spark_submit("spark-submit --master mesos://m --conf novalue app.jar")
-            .unwrap_err();
+        let e = parse_spark_submit("spark-submit --master mesos://m --conf novalue app.jar").unwrap_err();
         assert!(e.message.contains("key=value") && e.token == "novalue");
         let e = parse_spark_submit("spark-submit --master mesos://m --class").unwrap_err();
         assert!(e.message.contains("needs a value"));
         let e = parse_spark_submit("spark-shell --master mesos://m app.jar").unwrap_err();
         assert_eq!(e.offset, 0);
-        let e = parse_spark_submit("spark-submit --master mesos://m --num-executors 4 a.jar")
-            .unwrap_err();
+        let e = parse_spark_submit("spark-submit --master mesos://m --num-executors 4 a.jar").unwrap_err();
         assert!(e.message.contains("YARN"));
-        let e = parse_spark_submit("spark-submit --master mesos://m --supervise=true a.jar")
-            .unwrap_err();
+        let e = parse_spark_submit("spark-submit --master mesos://m --supervise=true a.jar").unwrap_err();
         assert!(e.message.contains("flag"));
-        let e = parse_spark_submit("spark-submit --master mesos://m --deploy-mode server a.jar")
-            .unwrap_err();
+        let e = parse_spark_submit("spark-submit --master mesos://m --deploy-mode server a.jar").unwrap_err();
         assert_eq!(e.token, "server");
         assert!(parse_spark_submit("").is_err());
     }
@@ -1146,11 +1020,7 @@ mod tests {
         assert_eq!(c.size_mib("spark.executor.memory", 1024), Ok(2048));
         assert_eq!(c.size_mib("spark.driver.memory", 1024), Ok(1024));
         assert_eq!(
-            c.duration(
-                "spark.mesos.rejectOfferDuration",
-                Duration::from_secs(120),
-                TimeUnit::Seconds
-            ),
+            c.duration("spark.mesos.rejectOfferDuration", Duration::from_secs(120), TimeUnit::Seconds),
             Ok(Duration::from_secs(120))
         );
         assert_eq!(c.bool("spark.speculation", false), Ok(true));

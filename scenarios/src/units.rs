@@ -70,15 +70,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let not_a_duration = || format!("`{s}` is not a duration: {DURATION_EXPECTED}");
     let number_end = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| {
-            format!("`{s}` has no unit: {DURATION_EXPECTED} (only `0` may omit the unit)")
-        })?;
+        .ok_or_else(|| format!("`{s}` has no unit: {DURATION_EXPECTED} (only `0` may omit the unit)"))?;
     let (number, unit) = t.split_at(number_end);
-    let nanos_per_unit = DURATION_UNITS
-        .iter()
-        .find(|(name, _)| *name == unit)
-        .map(|(_, n)| *n)
-        .ok_or_else(not_a_duration)?;
+    let nanos_per_unit =
+        DURATION_UNITS.iter().find(|(name, _)| *name == unit).map(|(_, n)| *n).ok_or_else(not_a_duration)?;
     let (int_part, frac_part) = match number.split_once('.') {
         Some((i, f)) => (i, f),
         None => (number, ""),
@@ -95,10 +90,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     // holds far more than Duration can, so overflow here means "absurd").
     let mut int: u128 = 0;
     for b in int_part.bytes() {
-        int = int
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u128::from(b - b'0')))
-            .ok_or_else(too_large)?;
+        int = int.checked_mul(10).and_then(|v| v.checked_add(u128::from(b - b'0'))).ok_or_else(too_large)?;
     }
     let mut nanos = int.checked_mul(nanos_per_unit).ok_or_else(too_large)?;
     // Fraction: only the first 18 digits can matter at nanosecond precision
@@ -196,17 +188,13 @@ pub fn spark_time(s: &str, default_unit: TimeUnit) -> Result<Duration, String> {
     if lower.starts_with('-') {
         return Err(format!("`{s}` is negative; times are ≥ 0"));
     }
-    let digits_end = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
+    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, suffix) = lower.split_at(digits_end);
     if digits.is_empty() {
         return Err(format!("`{s}` is not a Spark time: {expected}"));
     }
     if suffix.starts_with('.') {
-        return Err(format!(
-            "`{s}` has a fraction, which Spark does not accept in times: {expected}"
-        ));
+        return Err(format!("`{s}` has a fraction, which Spark does not accept in times: {expected}"));
     }
     let unit_nanos = match suffix {
         "" => default_unit.nanos(),
@@ -273,22 +261,17 @@ impl SizeUnit {
 /// (Spark: "Fractional values are not supported").
 pub fn spark_size_mib(s: &str, default_unit: SizeUnit) -> Result<u64, String> {
     let lower = s.trim().to_ascii_lowercase();
-    let expected =
-        "expected an integer with an optional suffix b, k, kb, m, mb, g, gb, t, tb, p or pb";
+    let expected = "expected an integer with an optional suffix b, k, kb, m, mb, g, gb, t, tb, p or pb";
     if lower.starts_with('-') {
         return Err(format!("`{s}` is negative; sizes are ≥ 0"));
     }
-    let digits_end = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
+    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
     let (digits, suffix) = lower.split_at(digits_end);
     if digits.is_empty() {
         return Err(format!("`{s}` is not a Spark size: {expected}"));
     }
     if suffix.starts_with('.') {
-        return Err(format!(
-            "`{s}` has a fraction, which Spark does not accept in sizes (write `1536m`, not `1.5g`)"
-        ));
+        return Err(format!("`{s}` has a fraction, which Spark does not accept in sizes (write `1536m`, not `1.5g`)"));
     }
     let unit = match suffix {
         "" => default_unit,
@@ -329,31 +312,16 @@ mod tests {
         let e = parse_duration("-5s").unwrap_err();
         assert!(e.contains("negative"), "{e}");
         let e = parse_duration("5 seconds").unwrap_err();
-        assert!(
-            e.contains("expected a number followed by one of us, ms, s, m, h, d"),
-            "{e}"
-        );
+        assert!(e.contains("expected a number followed by one of us, ms, s, m, h, d"), "{e}");
         assert!(parse_duration("5").unwrap_err().contains("no unit"));
-        for bad in [
-            "",
-            "s",
-            ".5s",
-            "5.s",
-            "1..2s",
-            "1e3s",
-            "5ns",
-            "5S",
-            "99999999999999999999999999999999999999d",
-        ] {
+        for bad in ["", "s", ".5s", "5.s", "1..2s", "1e3s", "5ns", "5S", "99999999999999999999999999999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn format_round_trips() {
-        for s in [
-            "0s", "100us", "1.5ms", "200ms", "1.5s", "90s", "10m", "2h", "1d", "0.5us",
-        ] {
+        for s in ["0s", "100us", "1.5ms", "200ms", "1.5s", "90s", "10m", "2h", "1d", "0.5us"] {
             let d = parse_duration(s).unwrap();
             assert_eq!(format_duration(d), s);
         }
@@ -370,11 +338,7 @@ mod tests {
         assert_eq!(spark_size_mib("1536k", SizeUnit::MiB), Ok(1));
         assert_eq!(spark_size_mib("2048kb", SizeUnit::MiB), Ok(2));
         assert_eq!(spark_size_mib("1048576", SizeUnit::Byte), Ok(1));
-        assert!(
-            spark_size_mib("1.5g", SizeUnit::MiB)
-                .unwrap_err()
-                .contains("fraction")
-        );
+        assert!(spark_size_mib("1.5g", SizeUnit::MiB).unwrap_err().contains("fraction"));
         assert!(spark_size_mib("lots", SizeUnit::MiB).is_err());
         assert!(spark_size_mib("-1g", SizeUnit::MiB).is_err());
         assert!(spark_size_mib("5x", SizeUnit::MiB).is_err());
@@ -382,45 +346,17 @@ mod tests {
 
     #[test]
     fn spark_times() {
-        assert_eq!(
-            spark_time("120", TimeUnit::Seconds),
-            Ok(Duration::from_secs(120))
-        );
-        assert_eq!(
-            spark_time("120s", TimeUnit::Seconds),
-            Ok(Duration::from_secs(120))
-        );
-        assert_eq!(
-            spark_time("5min", TimeUnit::Seconds),
-            Ok(Duration::from_secs(300))
-        );
-        assert_eq!(
-            spark_time("5m", TimeUnit::Seconds),
-            Ok(Duration::from_secs(300))
-        );
-        assert_eq!(
-            spark_time("3000", TimeUnit::Millis),
-            Ok(Duration::from_secs(3))
-        );
-        assert_eq!(
-            spark_time("100us", TimeUnit::Seconds),
-            Ok(Duration::from_micros(100))
-        );
-        assert_eq!(
-            spark_time("2h", TimeUnit::Seconds),
-            Ok(Duration::from_secs(7200))
-        );
-        assert_eq!(
-            spark_time("1d", TimeUnit::Seconds),
-            Ok(Duration::from_secs(86400))
-        );
+        assert_eq!(spark_time("120", TimeUnit::Seconds), Ok(Duration::from_secs(120)));
+        assert_eq!(spark_time("120s", TimeUnit::Seconds), Ok(Duration::from_secs(120)));
+        assert_eq!(spark_time("5min", TimeUnit::Seconds), Ok(Duration::from_secs(300)));
+        assert_eq!(spark_time("5m", TimeUnit::Seconds), Ok(Duration::from_secs(300)));
+        assert_eq!(spark_time("3000", TimeUnit::Millis), Ok(Duration::from_secs(3)));
+        assert_eq!(spark_time("100us", TimeUnit::Seconds), Ok(Duration::from_micros(100)));
+        assert_eq!(spark_time("2h", TimeUnit::Seconds), Ok(Duration::from_secs(7200)));
+        assert_eq!(spark_time("1d", TimeUnit::Seconds), Ok(Duration::from_secs(86400)));
         assert_eq!(spark_time_secs("1500ms"), Ok(1.0));
         assert_eq!(spark_time_secs("120"), Ok(120.0));
-        assert!(
-            spark_time("1.5s", TimeUnit::Seconds)
-                .unwrap_err()
-                .contains("fraction")
-        );
+        assert!(spark_time("1.5s", TimeUnit::Seconds).unwrap_err().contains("fraction"));
         assert!(spark_time("soon", TimeUnit::Seconds).is_err());
         assert!(spark_time("-1s", TimeUnit::Seconds).is_err());
     }

@@ -74,15 +74,12 @@ spark_defaults = "conf/spark-defaults.conf"
 const DEFAULTS: &str = "# spark-defaults.conf\nspark.executor.memory 4g\nspark.cores.max=2\nspark.mesos.rejectOfferDuration: 60s\nnot.spark.key 1\n";
 
 fn files(map: &[(&str, &str)]) -> impl FnMut(&Path) -> std::io::Result<String> {
-    let map: BTreeMap<String, String> = map
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let map: BTreeMap<String, String> = map.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     move |p: &Path| {
         let key = p.to_string_lossy().replace('\\', "/");
-        map.get(&key).cloned().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory")
-        })
+        map.get(&key)
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory"))
     }
 }
 
@@ -132,22 +129,13 @@ fn full_scenario_parses_with_every_field() {
     assert_eq!(s.until, Duration::from_secs(1800));
     assert_eq!(
         s.network.latency,
-        LatencySpec::Uniform {
-            min: Duration::from_micros(100),
-            max: Duration::from_millis(2)
-        }
+        LatencySpec::Uniform { min: Duration::from_micros(100), max: Duration::from_millis(2) }
     );
     assert_eq!(s.master.offer_timeout, Some(Duration::from_secs(30)));
     let names: Vec<&str> = s.agents.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["agent-1", "agent-2", "big"]);
-    assert_eq!(
-        s.agents[0].resources[3].value,
-        ValueSpec::Ranges(vec![(31000, 32000)])
-    );
-    assert_eq!(
-        s.agents[0].attributes[1].value,
-        AttrValue::Text("us-east-1a".into())
-    );
+    assert_eq!(s.agents[0].resources[3].value, ValueSpec::Ranges(vec![(31000, 32000)]));
+    assert_eq!(s.agents[0].attributes[1].value, AttrValue::Text("us-east-1a".into()));
     assert_eq!(s.agents[2].resources[0].role, "spark");
     assert_eq!(s.agents[2].attributes_text, "");
 
@@ -156,16 +144,10 @@ fn full_scenario_parses_with_every_field() {
     assert_eq!(pi.host, "edge-1");
     assert_eq!(pi.conf.opt_u32("spark.cores.max"), Ok(Some(8)));
     assert_eq!(pi.jobs[0].name, "pi");
-    assert_eq!(
-        pi.jobs[0].stages[0].duration,
-        DurationDist::Fixed(Duration::from_millis(200))
-    );
+    assert_eq!(pi.jobs[0].stages[0].duration, DurationDist::Fixed(Duration::from_millis(200)));
     assert_eq!(
         pi.jobs[0].stages[1].duration,
-        DurationDist::Uniform {
-            min: Duration::from_millis(100),
-            max: Duration::from_secs(2)
-        }
+        DurationDist::Uniform { min: Duration::from_millis(100), max: Duration::from_secs(2) }
     );
 
     let etl = &s.apps[1];
@@ -184,10 +166,7 @@ fn full_scenario_parses_with_every_field() {
     assert_eq!(etl.conf.get("spark.driver.supervise"), Some("true"));
     assert_eq!(
         etl.jobs[0].stages[0].duration,
-        DurationDist::Normal {
-            mean: Duration::from_secs(1),
-            stddev: Duration::from_millis(200)
-        }
+        DurationDist::Normal { mean: Duration::from_secs(1), stddev: Duration::from_millis(200) }
     );
 }
 
@@ -226,9 +205,7 @@ fn bad_resources_points_at_its_line() {
     assert_eq!((d.0[0].line, d.0[0].col, d.0[0].span_len), (line, col, 11));
     let text = d.to_string();
     assert!(
-        text.starts_with(&format!(
-            "error: scenarios/test.toml:{line}:{col}: bad resources string \"cpus:four\": "
-        )),
+        text.starts_with(&format!("error: scenarios/test.toml:{line}:{col}: bad resources string \"cpus:four\": ")),
         "{text}"
     );
     assert!(text.contains("`four` is not a number"), "{text}");
@@ -263,10 +240,7 @@ fn submit_errors_in_multiline_strings_find_the_real_line() {
     assert_eq!((d.0[0].line, d.0[0].col), position(&literal, "\"x\""));
     assert!(d.0[0].message.contains("key=value"));
     // Escapes before the token shift the column in the file, not in the value.
-    let escaped = MINIMAL.replace(
-        "app.jar\"",
-        "--conf spark.driver.extraJavaOptions=\\\"-Dx=1\\\" --nope app.jar\"",
-    );
+    let escaped = MINIMAL.replace("app.jar\"", "--conf spark.driver.extraJavaOptions=\\\"-Dx=1\\\" --nope app.jar\"");
     let d = errors(&escaped);
     assert_eq!((d.0[0].line, d.0[0].col), position(&escaped, "--nope"));
 }
@@ -307,26 +281,19 @@ submit = "spark-submit --master mesos://master:5050 app.jar"
     let expect = [
         ("\"soon\"", "bad duration for `until`"),
         ("\"1h\"", "Mesos requires 1s to 15m"),
-        (
-            "\"a-2\"",
-            "`a-2` is already defined on line 8 (`a` with `count`)",
-        ),
+        ("\"a-2\"", "`a-2` is already defined on line 8 (`a` with `count`)"),
         ("\"cpus:1;ports:[5-1]\"", "ends before it begins"),
         ("0\nresources = \"cpus:1\"\n[[apps]]", "at least 1"),
         ("0\nduration", "`tasks` must be"),
         ("[\"2s\", \"1s\"]", "uniform min 2s is greater than max 1s"),
         ("gamma", "unknown distribution `gamma`"),
         ("mesos://other:5050", "only Mesos master is `master`"),
-        (
-            "[[apps]]\nsubmit = \"spark-submit --master mesos://master",
-            "no `[[apps.jobs]]`",
-        ),
+        ("[[apps]]\nsubmit = \"spark-submit --master mesos://master", "no `[[apps.jobs]]`"),
     ];
     for (needle, msg) in expect {
         let (line, col) = position(src, needle);
         assert!(
-            d.iter()
-                .any(|x| x.line == line && x.col == col && x.message.contains(msg)),
+            d.iter().any(|x| x.line == line && x.col == col && x.message.contains(msg)),
             "missing `{msg}` at {line}:{col} in:\n{text}"
         );
     }
@@ -339,10 +306,7 @@ fn master_host_and_port_must_match() {
     assert!(errors(&src).to_string().contains("listens on port 5050"));
     let src = MINIMAL.replace("[[agents]]", "[master]\nname = \"m1\"\n[[agents]]");
     let d = errors(&src);
-    assert_eq!(
-        (d.0[0].line, d.0[0].col),
-        position(&src, "mesos://master:5050")
-    );
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "mesos://master:5050"));
     assert!(d.0[0].message.contains("`m1`"));
     let zk = MINIMAL.replace("mesos://master:5050", "mesos://zk://zk-1:2181/mesos");
     assert!(parse(&zk).is_ok());
@@ -350,32 +314,18 @@ fn master_host_and_port_must_match() {
 
 #[test]
 fn conf_type_errors_point_at_their_source() {
-    let src = MINIMAL.replace(
-        "app.jar",
-        "--conf spark.cores.max=eight --executor-memory 1.5g app.jar",
-    );
+    let src = MINIMAL.replace("app.jar", "--conf spark.cores.max=eight --executor-memory 1.5g app.jar");
     let d = errors(&src);
     assert_eq!(d.len(), 2, "{d}");
-    let cores = d
-        .iter()
-        .find(|x| x.message.starts_with("spark.cores.max=eight"))
-        .unwrap();
-    assert_eq!(
-        (cores.line, cores.col),
-        position(&src, "spark.cores.max=eight")
-    );
-    let mem = d
-        .iter()
-        .find(|x| x.message.contains("spark.executor.memory=1.5g"))
-        .unwrap();
+    let cores = d.iter().find(|x| x.message.starts_with("spark.cores.max=eight")).unwrap();
+    assert_eq!((cores.line, cores.col), position(&src, "spark.cores.max=eight"));
+    let mem = d.iter().find(|x| x.message.contains("spark.executor.memory=1.5g")).unwrap();
     assert_eq!((mem.line, mem.col), position(&src, "1.5g"));
 
     // A bad value in spark-defaults.conf points into that file.
     let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"d.conf\"");
-    let mut read = files(&[(
-        "scenarios/d.conf",
-        "spark.master mesos://x\n\nspark.mesos.executor.memoryOverhead 512m\n",
-    )]);
+    let mut read =
+        files(&[("scenarios/d.conf", "spark.master mesos://x\n\nspark.mesos.executor.memoryOverhead 512m\n")]);
     let d = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap_err();
     assert_eq!(d.len(), 1, "{d}");
     assert_eq!(d.0[0].file, Path::new("scenarios/d.conf"));
@@ -387,10 +337,7 @@ fn spark_defaults_problems_name_the_file() {
     let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"missing.conf\"");
     let d = errors(&src);
     assert!(d.0[0].message.contains("missing.conf"), "{d}");
-    assert_eq!(
-        (d.0[0].line, d.0[0].col),
-        position(&src, "\"missing.conf\"")
-    );
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "\"missing.conf\""));
 
     let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"bad.conf\"");
     let mut read = files(&[("scenarios/bad.conf", "spark.a 1\n\\u12zz oops\n")]);
@@ -431,10 +378,7 @@ fn toml_syntax_errors_are_located() {
 fn load_reports_a_missing_file() {
     let d = scenario::load("/nonexistent/mesocosm/x.toml").unwrap_err();
     assert_eq!(d.0[0].line, 0);
-    assert!(
-        d.to_string()
-            .starts_with("error: /nonexistent/mesocosm/x.toml: cannot read")
-    );
+    assert!(d.to_string().starts_with("error: /nonexistent/mesocosm/x.toml: cannot read"));
 }
 
 // ---------------------------------------------------------------------------
@@ -455,14 +399,8 @@ const SEED_SUBMIT: &str = "spark-submit --master mesos://zk://zookeeper-001:2181
 
 #[test]
 fn seed_command_line() {
-    let words: Vec<String> = submit::tokenize(SEED_SUBMIT)
-        .unwrap()
-        .into_iter()
-        .map(|t| t.text)
-        .collect();
-    assert!(
-        words.contains(&"spark.driver.extraJavaOptions=-Dconfig.file=/etc/app.conf".to_string())
-    );
+    let words: Vec<String> = submit::tokenize(SEED_SUBMIT).unwrap().into_iter().map(|t| t.text).collect();
+    assert!(words.contains(&"spark.driver.extraJavaOptions=-Dconfig.file=/etc/app.conf".to_string()));
     let s = submit::parse_spark_submit(SEED_SUBMIT).unwrap();
     assert_eq!(
         s.master,
@@ -475,14 +413,8 @@ fn seed_command_line() {
             path: "/mesos".into(),
         }
     );
-    assert_eq!(
-        s.master.to_string(),
-        "mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-003:2181/mesos"
-    );
-    assert_eq!(
-        s.conf["spark.driver.extraJavaOptions"],
-        "-Dconfig.file=/etc/app.conf"
-    );
+    assert_eq!(s.master.to_string(), "mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-003:2181/mesos");
+    assert_eq!(s.conf["spark.driver.extraJavaOptions"], "-Dconfig.file=/etc/app.conf");
     assert_eq!(s.conf["spark.driver.memory"], "512M");
     assert_eq!(s.primary_resource, "/opt/app/app.jar");
     assert_eq!(s.app_args, ["--input", "hdfs://x/y z"]);
@@ -531,18 +463,10 @@ fn shorthand_beats_conf_and_conf_beats_defaults() {
 fn app_name_fallbacks_follow_spark_submit() {
     let no_defaults = BTreeMap::new();
     let with_class =
-        submit::parse_spark_submit("spark-submit --master mesos://m --class a.b.Main x/y/app.jar")
-            .unwrap();
-    assert_eq!(
-        SparkConf::resolve(&no_defaults, &with_class).app_name(),
-        "a.b.Main"
-    );
-    let jar_only =
-        submit::parse_spark_submit("spark-submit --master mesos://m x/y/app.jar").unwrap();
-    assert_eq!(
-        SparkConf::resolve(&no_defaults, &jar_only).app_name(),
-        "app.jar"
-    );
+        submit::parse_spark_submit("spark-submit --master mesos://m --class a.b.Main x/y/app.jar").unwrap();
+    assert_eq!(SparkConf::resolve(&no_defaults, &with_class).app_name(), "a.b.Main");
+    let jar_only = submit::parse_spark_submit("spark-submit --master mesos://m x/y/app.jar").unwrap();
+    assert_eq!(SparkConf::resolve(&no_defaults, &jar_only).app_name(), "app.jar");
     let file: BTreeMap<String, String> = [("spark.app.name".to_string(), "f".to_string())].into();
     assert_eq!(SparkConf::resolve(&file, &with_class).app_name(), "f");
 }
@@ -585,8 +509,7 @@ fn edit() -> impl Strategy<Value = Edit> {
     let c = prop_oneof![
         proptest::char::any(),
         proptest::sample::select(vec![
-            '"', '\'', '\\', '\n', '[', ']', '{', '}', '=', ',', ':', ';', '-', '0', '9', '#', ' ',
-            'é'
+            '"', '\'', '\\', '\n', '[', ']', '{', '}', '=', ',', ':', ';', '-', '0', '9', '#', ' ', 'é'
         ]),
     ];
     prop_oneof![

@@ -119,17 +119,21 @@ impl Peer {
                 return;
             }
         }
-        // Events go down the subscriber's open stream.
+        // Events go down the subscriber's open stream. No stream: it was closed on
+        // purpose and the event has nowhere to go. A closed stream: the subscriber
+        // went away, and the sender learns it now, as a failed socket write.
         if let Msg::SchedulerEvent(_) | Msg::ExecutorEvent(_) = &*msg {
+            let key = (from.clone(), to.clone());
             let sent = {
                 let st = world.state();
-                match (st.streams.get(&(from.clone(), to.clone())), *msg) {
-                    (Some(StreamTx::Scheduler(tx)), Msg::SchedulerEvent(e)) => tx.send(Ok(e)).is_ok(),
-                    (Some(StreamTx::Executor(tx)), Msg::ExecutorEvent(e)) => tx.send(Ok(e)).is_ok(),
-                    _ => false,
+                match (st.streams.get(&key), *msg) {
+                    (Some(StreamTx::Scheduler(tx)), Msg::SchedulerEvent(e)) => Some(tx.send(Ok(e)).is_ok()),
+                    (Some(StreamTx::Executor(tx)), Msg::ExecutorEvent(e)) => Some(tx.send(Ok(e)).is_ok()),
+                    _ => None,
                 }
             };
-            if !sent {
+            if sent == Some(false) {
+                world.state().streams.remove(&key);
                 world.deliver(from, Delivery::Disconnected { peer: to.clone() });
             }
             return;

@@ -21,4 +21,4 @@ pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Shared, sent_to};
 pub use mesocosm_proto as proto;
 pub use msg::Msg;
 pub use time::SimTime;
-pub use world::{Latency, Transport, World, WorldConfig, log_time, run_world};
+pub use world::{Latency, MAX_VIRTUAL_TIME, Transport, World, WorldConfig, log_time, run_world};

@@ -148,10 +148,25 @@ thread_local! {
 
 /// Virtual time of the world running on this thread, for `tracing` timestamps.
 pub fn log_time() -> Option<SimTime> {
-    LOG_CLOCK
-        .with(|c| c.get())
-        .map(|start| SimTime(tokio::time::Instant::now().duration_since(start).as_micros() as u64))
+    LOG_CLOCK.with(|c| c.get()).map(|start| from_tokio(tokio::time::Instant::now().duration_since(start)))
 }
+
+/// tokio's timer wheel has millisecond granularity: a 300 µs sleep would wake
+/// after 1 ms, and every sub-millisecond link latency would become 1 ms. So one
+/// microsecond of virtual time is one millisecond on tokio's (paused, never
+/// waited-for) clock, which gives timers microsecond resolution. The wheel then
+/// reaches [`MAX_VIRTUAL_TIME`] of virtual time.
+fn to_tokio(t: SimTime) -> Duration {
+    Duration::from_millis(t.micros())
+}
+
+fn from_tokio(d: Duration) -> SimTime {
+    SimTime(d.as_millis() as u64)
+}
+
+/// The longest run a world supports: tokio's timer wheel holds deadlines up to
+/// 2^36 ms ahead, which at one tokio millisecond per virtual microsecond is ~19 h.
+pub const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(18 * 3600);
 
 /// A stable 64-bit hash of the seed and some names (SHA-256, so it is the same on
 /// every machine and Rust release, unlike `std`'s hashers).
@@ -205,11 +220,11 @@ impl World {
     pub fn now(&self) -> SimTime {
         // The only clock read in mesocosm: tokio's *paused* clock, which moves
         // only when every task is idle and then jumps to the next timer.
-        SimTime(tokio::time::Instant::now().duration_since(self.shared.start).as_micros() as u64)
+        from_tokio(tokio::time::Instant::now().duration_since(self.shared.start))
     }
 
     fn instant(&self, t: SimTime) -> tokio::time::Instant {
-        self.shared.start + Duration::from_micros(t.micros())
+        self.shared.start + to_tokio(t)
     }
 
     /// The root seed.
@@ -348,33 +363,38 @@ impl World {
 
     fn exit(&self, id: &ActorId, status: i32) {
         let now = self.now();
-        let (parent, owned, subscribers, servers) = {
+        let (parent, owned) = {
             let mut st = self.state();
             st.mailboxes.remove(id);
             st.listeners.remove(id);
+            // The other side of each subscription learns of the exit after what
+            // this actor already sent it has arrived, as a closed socket follows
+            // the bytes written before it.
+            let peers: Vec<ActorId> = st
+                .subscriptions
+                .keys()
+                .filter_map(|(server, sub)| {
+                    if server == id {
+                        Some(sub.clone())
+                    } else if sub == id {
+                        Some(server.clone())
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            for p in peers {
+                let _ = self.link(&mut st, id, &p).send(LinkItem::Disconnect(now));
+            }
             st.links.retain(|(from, _), _| from != id);
-            st.streams.retain(|(server, _), _| server != id);
+            st.streams.retain(|(_, sub), _| sub != id);
             st.asks.retain(|(asked, asker), _| asked != id && asker != id);
-            let subscribers: Vec<ActorId> =
-                st.subscriptions.keys().filter(|(s, _)| s == id).map(|(_, sub)| sub.clone()).collect();
-            let servers: Vec<ActorId> =
-                st.subscriptions.keys().filter(|(_, sub)| sub == id).map(|(s, _)| s.clone()).collect();
-            st.subscriptions.retain(|(s, sub), _| s != id && sub != id);
             st.exits.push(Exit { at: now, actor: id.clone(), status });
             st.trace.event(now, id, &format!("exited with status {status}"));
-            (st.parents.remove(id), st.owned.remove(id).unwrap_or_default(), subscribers, servers)
+            (st.parents.remove(id), st.owned.remove(id).unwrap_or_default())
         };
         for t in owned {
             t.abort();
-        }
-        if self.shared.transport == Transport::Memory {
-            // Over gRPC a closed process closes its streams; in memory, say so.
-            for s in subscribers {
-                self.deliver(&s, Delivery::Disconnected { peer: id.clone() });
-            }
-            for s in servers {
-                self.deliver(&s, Delivery::Disconnected { peer: id.clone() });
-            }
         }
         if let Some(p) = parent {
             self.deliver(&p, Delivery::Exited { actor: id.clone(), status });
@@ -401,28 +421,32 @@ async fn link_task(
             world.sleep_until(due).await;
         }
         match item {
-            LinkItem::Msg(_, msg) => match world.transport() {
-                Transport::Memory => {
-                    if msg.is_subscribe() {
-                        world.state().subscriptions.insert((to.clone(), from.clone()), ());
+            LinkItem::Msg(_, msg) => {
+                if msg.is_subscribe() {
+                    world.state().subscriptions.insert((to.clone(), from.clone()), ());
+                }
+                match world.transport() {
+                    Transport::Memory => world.deliver(&to, Delivery::Message { from: from.clone(), msg }),
+                    Transport::Grpc => peer.deliver(&world, &from, &to, msg).await,
+                }
+            }
+            LinkItem::Disconnect(_) => {
+                let (as_server, as_subscriber, stream) = {
+                    let mut st = world.state();
+                    let as_server = st.subscriptions.remove(&(from.clone(), to.clone())).is_some();
+                    let as_subscriber = st.subscriptions.remove(&(to.clone(), from.clone())).is_some();
+                    (as_server, as_subscriber, st.streams.remove(&(from.clone(), to.clone())))
+                };
+                match world.transport() {
+                    // Dropping the stream's sender ends the subscriber's stream; its
+                    // reader then reports the disconnect.
+                    Transport::Grpc if stream.is_some() => drop(stream),
+                    _ if as_server || as_subscriber => {
+                        world.deliver(&to, Delivery::Disconnected { peer: from.clone() })
                     }
-                    world.deliver(&to, Delivery::Message { from: from.clone(), msg });
+                    _ => {}
                 }
-                Transport::Grpc => peer.deliver(&world, &from, &to, msg).await,
-            },
-            LinkItem::Disconnect(_) => match world.transport() {
-                Transport::Memory => {
-                    let had = world.state().subscriptions.remove(&(from.clone(), to.clone())).is_some();
-                    if had {
-                        world.deliver(&to, Delivery::Disconnected { peer: from.clone() });
-                    }
-                }
-                // Dropping the stream's sender ends the subscriber's stream; its
-                // reader then reports the disconnect.
-                Transport::Grpc => {
-                    world.state().streams.remove(&(from.clone(), to.clone()));
-                }
-            },
+            }
         }
     }
 }

@@ -1,0 +1,45 @@
+//! The Mesos master, as a sans-IO actor core.
+//!
+//! A Mesos master does three jobs, and this crate models each of them the way
+//! `src/master/master.cpp` and `src/master/allocator/mesos/hierarchical.cpp` do:
+//!
+//! 1. **It keeps the books.** Agents register (`RegisterSlave` →
+//!    `SlaveRegistered`, then a ping every 15 s), schedulers SUBSCRIBE (→
+//!    SUBSCRIBED, then a HEARTBEAT every 15 s), and the master tracks every
+//!    agent's resources, every framework's tasks and every outstanding offer.
+//! 2. **It offers resources by DRF.** Every `allocation_interval` (and soon after a
+//!    new agent, a new framework or a REVIVE) the allocator walks the agents and
+//!    gives each one's whole free resources to the framework with the lowest
+//!    dominant share that has not refused them. The master turns those grants
+//!    into one OFFERS event per framework.
+//! 3. **It polices the answers.** ACCEPT is validated like Mesos validates it
+//!    (offers still outstanding, the caller's, on one agent; each task within
+//!    what is left), and becomes `RunTask` to the agent; DECLINE and the unused
+//!    part of an ACCEPT come back with a refusal filter. Status updates flow
+//!    agent → master → scheduler, acknowledgements back the other way.
+//!
+//! Time and randomness come from outside: the world calls
+//! [`mesocosm_sim::Actor::handle`] with one input and the virtual time, and the
+//! master answers with messages, timers and timeline notes.
+//!
+//! # Layout
+//! - [`allocator`]: the hierarchical DRF allocator as a pure struct (agents'
+//!   total/allocated, frameworks' allocations and shares, refusal filters,
+//!   [`Allocator::allocate`]).
+//! - [`master`]: the actor: registrations, subscriptions, the offers book, ACCEPT
+//!   handling, status-update relay, agent health, invariant checks.
+//! - `validation`: the ACCEPT checks with Mesos's error messages
+//!   (`src/master/validation.cpp`).
+//!
+//! # Deliberate differences from Mesos
+//! - Agents are visited in AgentID order, not `std::random_shuffle`d, so runs replay.
+//! - One role (`*`), weight 1.0, no quota, reservations or revocable resources.
+//! - Agent re-registration after a partition, agent socket breaks and master
+//!   failover are later issues; an unreachable agent is simply removed.
+
+pub mod allocator;
+pub mod master;
+mod validation;
+
+pub use allocator::{Allocator, AllocatorConfig, Grant, RefusalFilter};
+pub use master::{AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer};

@@ -1,0 +1,1594 @@
+//! The Mesos master as a sans-IO actor core.
+//!
+//! [`Master`] holds what a Mesos master holds in memory (`src/master/master.cpp`):
+//! the registered agents, the subscribed frameworks, the outstanding offers and
+//! the tasks, plus the [`Allocator`] that decides who is offered what. It reacts
+//! to one [`Input`] at a time and answers with messages, timers and timeline
+//! notes; nothing here reads a clock or draws randomness.
+//!
+//! # The books
+//!
+//! ```text
+//!   agents      id → actor, AgentInfo, total, offered, used (tasks + executors),
+//!               ping state (SlaveObserver)
+//!   frameworks  id → actor, FrameworkInfo, active, tasks, offer ids
+//!   offers      id → Offer, framework, agent, resources        (the offers book)
+//!   allocator   agent total/allocated, framework allocations, DRF, filters
+//! ```
+//!
+//! The master and the allocator must agree: for every agent, the allocator's
+//! `allocated` is exactly the master's `offered + used`. [`Master::check_invariants`]
+//! checks that, and that no agent is over-committed and no resource sits in
+//! two outstanding offers.
+//!
+//! # A resource's life
+//!
+//! ```text
+//!   free ──allocate (cycle)──▶ offered ──ACCEPT/LAUNCH──▶ used ──terminal update──▶ free
+//!                               │   └──DECLINE / unused part of ACCEPT──▶ free + refusal filter
+//!                               └──rescind (offer_timeout, agent lost) / framework gone──▶ free
+//! ```
+//!
+//! # Timers
+//!
+//! [`Timer::Allocation`] is the periodic batch (every `allocation_interval`);
+//! [`Timer::TriggeredAllocation`] is the zero-delay cycle that events (a new
+//! agent, a new framework, REVIVE) coalesce into. Pings, heartbeats, failover
+//! timeouts and offer timeouts carry an epoch or id, because timers are never
+//! cancelled: a stale one is simply ignored, as Mesos ignores a `delay` whose
+//! process state has moved on.
+
+use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, Grant};
+use crate::validation::{self, OfferPlace, TaskContext};
+use mesocosm_proto::{Resources, internal, scheduler, v1};
+use mesocosm_sim::ids::{uuid_from, uuid_string};
+use mesocosm_sim::msg::short_id;
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
+use scheduler::call::Type as CallType;
+use scheduler::event::Type as EventType;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+use v1::TaskState;
+use v1::task_status::{Reason, Source};
+
+/// `--max_completed_frameworks` (master constants).
+const MAX_COMPLETED_FRAMEWORKS: usize = 50;
+
+/// The master's flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterConfig {
+    /// This actor's name (`master`).
+    pub me: ActorId,
+    /// `MasterInfo.id`: a UUID the world derives from the seed. Agent, framework
+    /// and offer ids are built on it.
+    pub id: String,
+    /// `MasterInfo.hostname`.
+    pub hostname: String,
+    /// `MasterInfo.port` (5050).
+    pub port: u32,
+    /// `--allocation_interval` (1 s).
+    pub allocation_interval: Duration,
+    /// `--agent_ping_timeout` (15 s): the ping period and the wait for each pong.
+    pub agent_ping_timeout: Duration,
+    /// `--max_agent_ping_timeouts` (5): consecutive misses before unreachable.
+    pub max_agent_ping_timeouts: u32,
+    /// The scheduler HEARTBEAT period (`DEFAULT_HEARTBEAT_INTERVAL`, 15 s).
+    pub heartbeat_interval: Duration,
+    /// `--offer_timeout` (none: offers never time out).
+    pub offer_timeout: Option<Duration>,
+    /// `--min_allocatable_resources` cpus (0.01).
+    pub min_allocatable_cpus: f64,
+    /// `--min_allocatable_resources` mem in MB (32).
+    pub min_allocatable_mem: f64,
+}
+
+impl Default for MasterConfig {
+    fn default() -> Self {
+        MasterConfig {
+            me: ActorId::new("master"),
+            id: uuid_string(&uuid_from(&[b"master", &0u64.to_le_bytes()])),
+            hostname: "master".to_string(),
+            port: 5050,
+            allocation_interval: Duration::from_secs(1),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            heartbeat_interval: Duration::from_secs(15),
+            offer_timeout: None,
+            min_allocatable_cpus: 0.01,
+            min_allocatable_mem: 32.0,
+        }
+    }
+}
+
+/// Counters for reports and benches (Mesos's `/metrics/snapshot` in spirit).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MasterStats {
+    /// Offers made (one per agent per grant).
+    pub offers_made: u64,
+    /// Offers consumed by a valid ACCEPT.
+    pub offers_accepted: u64,
+    /// Offers returned by DECLINE.
+    pub offers_declined: u64,
+    /// Offers the master withdrew (offer timeout, agent lost, framework disconnected).
+    pub offers_rescinded: u64,
+    /// Tasks sent to agents in RunTask.
+    pub tasks_launched: u64,
+    /// Allocation cycles run.
+    pub allocation_cycles: u64,
+}
+
+/// One agent as the invariant checks see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentView {
+    /// `<master-id>-S<n>`.
+    pub id: String,
+    /// `AgentInfo.hostname`.
+    pub hostname: String,
+    /// The agent's actor.
+    pub actor: ActorId,
+    /// What it registered with.
+    pub total: Resources,
+    /// Offered or in use (the allocator's view).
+    pub allocated: Resources,
+    /// In outstanding offers.
+    pub offered: Resources,
+}
+
+/// One outstanding offer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OfferView {
+    /// `<master-id>-O<n>`.
+    pub id: String,
+    /// Whose offer it is.
+    pub framework_id: String,
+    /// Whose resources.
+    pub agent_id: String,
+    /// The offered resources.
+    pub resources: Resources,
+}
+
+/// One framework, for reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameworkView {
+    /// `<master-id>-0000`.
+    pub id: String,
+    /// `FrameworkInfo.name`.
+    pub name: String,
+    /// The scheduler's actor.
+    pub actor: ActorId,
+    /// Receiving offers (subscribed and connected).
+    pub active: bool,
+    /// Its DRF dominant share.
+    pub share: f64,
+    /// Tasks the master tracks for it.
+    pub tasks: usize,
+}
+
+/// The master's timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The periodic batch allocation, every `allocation_interval`.
+    Allocation,
+    /// The zero-delay cycle that event-triggered allocations coalesce into.
+    TriggeredAllocation,
+    /// `agent_ping_timeout` after a ping to `agent`.
+    PingTimeout { agent: String, epoch: u64 },
+    /// Time for the next HEARTBEAT to `framework`.
+    Heartbeat { framework: String, epoch: u64 },
+    /// `failover_timeout` after `framework` disconnected.
+    FailoverTimeout { framework: String, epoch: u64 },
+    /// `offer_timeout` after `offer` was made.
+    OfferTimeout { offer: String },
+}
+
+struct Agent {
+    actor: ActorId,
+    info: v1::AgentInfo,
+    total: Resources,
+    offered: Resources,
+    used: Resources,
+    /// Custom executors the master knows of, with the resources charged for them.
+    executors: BTreeMap<(String, String), Resources>,
+    /// (framework id, task id) of the tasks on this agent.
+    tasks: BTreeSet<(String, String)>,
+    offers: BTreeSet<String>,
+    /// SlaveObserver: a ping is out and unanswered.
+    pinged: bool,
+    /// SlaveObserver: consecutive unanswered pings.
+    misses: u32,
+    epoch: u64,
+}
+
+struct Framework {
+    actor: ActorId,
+    info: v1::FrameworkInfo,
+    active: bool,
+    partition_aware: bool,
+    epoch: u64,
+    tasks: BTreeMap<String, Task>,
+    offers: BTreeSet<String>,
+}
+
+struct Task {
+    info: v1::TaskInfo,
+    agent: String,
+    state: TaskState,
+    /// What the task itself was charged (its executor's share is on the executor).
+    resources: Resources,
+    /// The latest status the master has seen (for reconciliation).
+    latest: Option<v1::TaskStatus>,
+    /// The state and uuid of the last update relayed, awaiting its ack.
+    update_state: Option<TaskState>,
+    update_uuid: Option<Vec<u8>>,
+}
+
+struct OfferEntry {
+    offer: v1::Offer,
+    framework: String,
+    agent: String,
+    resources: Resources,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Removal {
+    /// Missed `max_agent_ping_timeouts` pongs (`markUnreachable`).
+    Unreachable,
+    /// The agent said goodbye (UnregisterSlave).
+    Unregistered,
+}
+
+/// The Mesos master. See the module docs.
+pub struct Master {
+    cfg: MasterConfig,
+    info: v1::MasterInfo,
+    alloc: Allocator,
+    agents: BTreeMap<String, Agent>,
+    agent_by_actor: BTreeMap<ActorId, String>,
+    unreachable: BTreeSet<String>,
+    next_agent: u64,
+    frameworks: BTreeMap<String, Framework>,
+    framework_by_actor: BTreeMap<ActorId, String>,
+    completed: VecDeque<String>,
+    next_framework: u64,
+    offers: BTreeMap<String, OfferEntry>,
+    next_offer: u64,
+    pending_all: bool,
+    pending_agents: BTreeSet<String>,
+    pending_armed: bool,
+    stats: MasterStats,
+}
+
+fn is_terminal(s: TaskState) -> bool {
+    // `protobuf::isTerminalState` (src/common/protobuf_utils.cpp).
+    matches!(
+        s,
+        TaskState::TaskFinished
+            | TaskState::TaskFailed
+            | TaskState::TaskKilled
+            | TaskState::TaskError
+            | TaskState::TaskLost
+            | TaskState::TaskDropped
+            | TaskState::TaskGone
+            | TaskState::TaskGoneByOperator
+    )
+}
+
+fn event(ty: EventType) -> scheduler::Event {
+    scheduler::Event { r#type: Some(ty as i32), ..Default::default() }
+}
+
+fn error_event(message: &str) -> scheduler::Event {
+    let mut e = event(EventType::Error);
+    e.error = Some(scheduler::event::Error { message: message.to_string() });
+    e
+}
+
+fn update_event(status: v1::TaskStatus) -> scheduler::Event {
+    let mut e = event(EventType::Update);
+    e.update = Some(scheduler::event::Update { status });
+    e
+}
+
+/// A status update the master itself generates (`protobuf::createStatusUpdate`
+/// with source MASTER and no uuid, so the framework does not acknowledge it).
+fn master_status(
+    now: SimTime,
+    task_id: &v1::TaskId,
+    agent_id: Option<&str>,
+    state: TaskState,
+    reason: Reason,
+    message: String,
+) -> v1::TaskStatus {
+    v1::TaskStatus {
+        task_id: task_id.clone(),
+        state: state as i32,
+        message: Some(message),
+        source: Some(Source::Master as i32),
+        reason: Some(reason as i32),
+        agent_id: agent_id.map(|a| v1::AgentId { value: a.to_string() }),
+        timestamp: Some(now.as_secs_f64()),
+        ..Default::default()
+    }
+}
+
+fn fmt_share(s: f64) -> String {
+    format!("{}", (s * 10_000.0).round() / 10_000.0)
+}
+
+fn state_name(s: TaskState) -> &'static str {
+    s.as_str_name()
+}
+
+impl Master {
+    /// A master with no agents and no frameworks; send it `Input::Start` first.
+    pub fn new(cfg: MasterConfig) -> Master {
+        let info = v1::MasterInfo {
+            id: cfg.id.clone(),
+            ip: 0,
+            port: cfg.port,
+            pid: Some(format!("master@{}:{}", cfg.hostname, cfg.port)),
+            hostname: Some(cfg.hostname.clone()),
+            ..Default::default()
+        };
+        let alloc = Allocator::new(AllocatorConfig {
+            allocation_interval: cfg.allocation_interval,
+            min_allocatable_cpus: cfg.min_allocatable_cpus,
+            min_allocatable_mem: cfg.min_allocatable_mem,
+        });
+        Master {
+            cfg,
+            info,
+            alloc,
+            agents: BTreeMap::new(),
+            agent_by_actor: BTreeMap::new(),
+            unreachable: BTreeSet::new(),
+            next_agent: 0,
+            frameworks: BTreeMap::new(),
+            framework_by_actor: BTreeMap::new(),
+            completed: VecDeque::new(),
+            next_framework: 0,
+            offers: BTreeMap::new(),
+            next_offer: 0,
+            pending_all: false,
+            pending_agents: BTreeSet::new(),
+            pending_armed: false,
+            stats: MasterStats::default(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> MasterStats {
+        self.stats.clone()
+    }
+
+    /// The flags.
+    pub fn config(&self) -> &MasterConfig {
+        &self.cfg
+    }
+
+    /// What SUBSCRIBED carries as `master_info`.
+    pub fn master_info(&self) -> &v1::MasterInfo {
+        &self.info
+    }
+
+    /// The allocator, read-only (for checks, reports and benches).
+    pub fn allocator(&self) -> &Allocator {
+        &self.alloc
+    }
+
+    /// Every registered agent: total, allocated (including offered) and offered.
+    pub fn agents_view(&self) -> Vec<AgentView> {
+        self.agents
+            .iter()
+            .map(|(id, a)| AgentView {
+                id: id.clone(),
+                hostname: a.info.hostname.clone(),
+                actor: a.actor.clone(),
+                total: a.total.clone(),
+                allocated: self.alloc.agent(id).map(|s| s.allocated.clone()).unwrap_or_default(),
+                offered: a.offered.clone(),
+            })
+            .collect()
+    }
+
+    /// Every outstanding offer, in offer-id order.
+    pub fn offers_view(&self) -> Vec<OfferView> {
+        self.offers
+            .iter()
+            .map(|(id, o)| OfferView {
+                id: id.clone(),
+                framework_id: o.framework.clone(),
+                agent_id: o.agent.clone(),
+                resources: o.resources.clone(),
+            })
+            .collect()
+    }
+
+    /// Every framework the master holds (not the completed ones).
+    pub fn frameworks_view(&self) -> Vec<FrameworkView> {
+        self.frameworks
+            .iter()
+            .map(|(id, f)| FrameworkView {
+                id: id.clone(),
+                name: f.info.name.clone(),
+                actor: f.actor.clone(),
+                active: f.active,
+                share: self.alloc.share(id),
+                tasks: f.tasks.len(),
+            })
+            .collect()
+    }
+
+    /// The framework id the master assigned to `actor`'s subscription.
+    pub fn framework_of(&self, actor: &ActorId) -> Option<&str> {
+        self.framework_by_actor.get(actor).map(String::as_str)
+    }
+
+    /// The agent id the master assigned to `actor`.
+    pub fn agent_of(&self, actor: &ActorId) -> Option<&str> {
+        self.agent_by_actor.get(actor).map(String::as_str)
+    }
+
+    /// Check the master's invariants: no agent over-committed (offers + tasks +
+    /// executors fit in its total, each piece in what the others leave free, so no
+    /// resource is in two outstanding offers), the allocator agrees with the
+    /// books, and every outstanding offer belongs to an active framework that
+    /// knows of it.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for (aid, agent) in &self.agents {
+            let host = &agent.info.hostname;
+            let mut pieces: Vec<(String, &Resources)> = Vec::new();
+            for oid in &agent.offers {
+                let o = self.offers.get(oid).ok_or_else(|| format!("{host}: offer {oid} is not in the offers book"))?;
+                if o.agent != *aid {
+                    return Err(format!("offer {oid} is listed on {host} but is for agent {}", o.agent));
+                }
+                pieces.push((format!("offer {}", short_id(oid)), &o.resources));
+            }
+            for (fid, tid) in &agent.tasks {
+                if let Some(t) = self.frameworks.get(fid).and_then(|f| f.tasks.get(tid))
+                    && !is_terminal(t.state)
+                {
+                    pieces.push((format!("task {tid}"), &t.resources));
+                }
+            }
+            for ((_, eid), r) in &agent.executors {
+                pieces.push((format!("executor {eid}"), r));
+            }
+            let mut acc = Resources::new();
+            let mut offered = Resources::new();
+            for (what, r) in &pieces {
+                let free = agent.total.minus(&acc);
+                if !free.contains(r) {
+                    return Err(format!("{host} over-committed: {what} [{r}] does not fit in the free [{free}]"));
+                }
+                acc.add(r);
+                if what.starts_with("offer") {
+                    offered.add(r);
+                }
+            }
+            let slot = self.alloc.agent(aid).ok_or_else(|| format!("{host} is not in the allocator"))?;
+            if !(slot.allocated.contains(&acc) && acc.contains(&slot.allocated)) {
+                return Err(format!(
+                    "{host}: allocator says allocated [{}] but offers + tasks + executors are [{acc}]",
+                    slot.allocated
+                ));
+            }
+            if !(agent.offered.contains(&offered) && offered.contains(&agent.offered)) {
+                return Err(format!("{host}: offered [{}] but its offers sum to [{offered}]", agent.offered));
+            }
+        }
+        for (oid, o) in &self.offers {
+            let fw =
+                self.frameworks.get(&o.framework).ok_or_else(|| format!("offer {oid} is for an unknown framework"))?;
+            if !fw.active {
+                return Err(format!("offer {oid} is outstanding to inactive framework {}", o.framework));
+            }
+            if !fw.offers.contains(oid) {
+                return Err(format!("offer {oid} is not in framework {}'s offers", o.framework));
+            }
+            if o.offer.framework_id.value != o.framework {
+                return Err(format!("offer {oid} names framework {}", o.offer.framework_id.value));
+            }
+            if !self.agents.get(&o.agent).is_some_and(|a| a.offers.contains(oid)) {
+                return Err(format!("offer {oid} is on agent {} which does not list it", o.agent));
+            }
+        }
+        Ok(())
+    }
+
+    // ----- helpers --------------------------------------------------------------
+
+    fn fw_name(&self, fid: &str) -> String {
+        self.frameworks.get(fid).map_or_else(|| short_id(fid).to_string(), |f| f.info.name.clone())
+    }
+
+    fn host(&self, aid: &str) -> String {
+        self.agents.get(aid).map_or_else(|| short_id(aid).to_string(), |a| a.info.hostname.clone())
+    }
+
+    fn send_to_framework(&self, fid: &str, e: scheduler::Event, out: &mut Outbox<Timer>) {
+        // Why only active frameworks: a disconnected scheduler has no stream to
+        // write to; Mesos's `Framework::send` drops the event (the agent retries
+        // its updates, the master's own are best-effort).
+        if let Some(fw) = self.frameworks.get(fid)
+            && fw.active
+        {
+            out.send(&fw.actor, e);
+        }
+    }
+
+    /// Remove an offer from the books (not from the allocator).
+    fn take_offer(&mut self, oid: &str) -> Option<OfferEntry> {
+        let o = self.offers.remove(oid)?;
+        if let Some(a) = self.agents.get_mut(&o.agent) {
+            a.offers.remove(oid);
+            a.offered.subtract(&o.resources);
+        }
+        if let Some(f) = self.frameworks.get_mut(&o.framework) {
+            f.offers.remove(oid);
+        }
+        Some(o)
+    }
+
+    /// Ask for an allocation soon: of `agent`, or of every agent if `None`.
+    ///
+    /// Why coalesce: Mesos's allocator accumulates candidate agents and keeps
+    /// at most one `_generateOffers` dispatch pending (MESOS-6904), so a burst of
+    /// registrations yields one cycle, not one per event.
+    fn trigger(&mut self, agent: Option<&str>, out: &mut Outbox<Timer>) {
+        match agent {
+            Some(a) => {
+                self.pending_agents.insert(a.to_string());
+            }
+            None => self.pending_all = true,
+        }
+        if !self.pending_armed {
+            self.pending_armed = true;
+            out.set_timer(Duration::ZERO, Timer::TriggeredAllocation);
+        }
+    }
+
+    // ----- the actor --------------------------------------------------------------
+
+    fn start(&mut self, out: &mut Outbox<Timer>) {
+        // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
+        out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
+        out.note(format!(
+            "master {} up at {}:{}; allocating every {:?}",
+            short_id(&self.cfg.id),
+            self.cfg.hostname,
+            self.cfg.port,
+            self.cfg.allocation_interval
+        ));
+    }
+
+    fn on_timer(&mut self, t: Timer, out: &mut Outbox<Timer>) {
+        match t {
+            Timer::Allocation => {
+                // The periodic cycle covers every agent, so whatever was pending
+                // is served by it too (the pending timer then finds nothing to do).
+                self.pending_all = false;
+                self.pending_agents.clear();
+                let all = self.alloc.agent_ids();
+                self.run_cycle(all, out);
+                out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
+            }
+            Timer::TriggeredAllocation => {
+                self.pending_armed = false;
+                let candidates = if std::mem::take(&mut self.pending_all) {
+                    self.pending_agents.clear();
+                    self.alloc.agent_ids()
+                } else {
+                    std::mem::take(&mut self.pending_agents)
+                };
+                if !candidates.is_empty() {
+                    self.run_cycle(candidates, out);
+                }
+            }
+            Timer::PingTimeout { agent, epoch } => self.ping_timeout(&agent, epoch, out),
+            Timer::Heartbeat { framework, epoch } => {
+                let Some(fw) = self.frameworks.get(&framework) else { return };
+                if fw.active && fw.epoch == epoch {
+                    out.send(&fw.actor, event(EventType::Heartbeat));
+                    out.set_timer(self.cfg.heartbeat_interval, Timer::Heartbeat { framework, epoch });
+                }
+            }
+            Timer::FailoverTimeout { framework, epoch } => {
+                let Some(fw) = self.frameworks.get(&framework) else { return };
+                if !fw.active && fw.epoch == epoch {
+                    self.remove_framework(&framework, "its failover_timeout expired", out);
+                }
+            }
+            Timer::OfferTimeout { offer } => {
+                // `--offer_timeout`: Master::offerTimeout rescinds the offer.
+                let Some(o) = self.take_offer(&offer) else { return };
+                self.alloc.recover(out.now(), &o.framework, &o.agent, &o.resources, None);
+                self.stats.offers_rescinded += 1;
+                let mut e = event(EventType::Rescind);
+                e.rescind = Some(scheduler::event::Rescind { offer_id: o.offer.id.clone() });
+                self.send_to_framework(&o.framework, e, out);
+                out.note(format!(
+                    "offer {} to {} timed out after {:?}; rescinded",
+                    short_id(&offer),
+                    self.fw_name(&o.framework),
+                    self.cfg.offer_timeout.unwrap_or_default()
+                ));
+            }
+        }
+    }
+
+    fn on_message(&mut self, from: ActorId, msg: Msg, out: &mut Outbox<Timer>) {
+        match msg {
+            Msg::RegisterSlave(m) => self.register_slave(from, m, out),
+            Msg::ReregisterSlave(m) => self.reregister_slave(from, m, out),
+            Msg::UnregisterSlave(m) => {
+                if let Some(aid) = self.agent_by_actor.get(&from).cloned()
+                    && m.slave_id.value == aid
+                {
+                    self.remove_agent(&aid, Removal::Unregistered, out);
+                }
+            }
+            Msg::PongSlave(_) => {
+                if let Some(a) = self.agent_by_actor.get(&from).and_then(|id| self.agents.get_mut(id)) {
+                    // SlaveObserver::pong: the agent is alive, forget the misses.
+                    a.pinged = false;
+                    a.misses = 0;
+                }
+            }
+            Msg::StatusUpdate(m) => self.status_update(from, m, out),
+            Msg::ExitedExecutor(m) => self.exited_executor(from, m, out),
+            Msg::SchedulerCall(c) => self.scheduler_call(from, c, out),
+            other => out.note(format!("master ignores {} from {from}", other.kind())),
+        }
+    }
+
+    fn on_disconnected(&mut self, peer: ActorId, out: &mut Outbox<Timer>) {
+        if let Some(fid) = self.framework_by_actor.get(&peer).cloned() {
+            self.framework_disconnected(&fid, out);
+        } else if let Some(aid) = self.agent_by_actor.get(&peer) {
+            // Why nothing more: Mesos marks the agent disconnected and arms
+            // agent_reregister_timeout; the pings keep running and mark it
+            // unreachable if it is really gone. The fuller story is a later issue.
+            out.note(format!("agent {} ({peer}) disconnected; pings decide its fate", short_id(aid)));
+        }
+    }
+
+    // ----- agents ---------------------------------------------------------------------
+
+    fn slave_registered(&self, aid: &str) -> internal::SlaveRegisteredMessage {
+        internal::SlaveRegisteredMessage {
+            slave_id: v1::AgentId { value: aid.to_string() },
+            connection: Some(self.connection()),
+        }
+    }
+
+    fn connection(&self) -> internal::MasterSlaveConnection {
+        let total = self.cfg.agent_ping_timeout * self.cfg.max_agent_ping_timeouts;
+        internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(total.as_secs_f64()) }
+    }
+
+    fn register_slave(&mut self, from: ActorId, m: internal::RegisterSlaveMessage, out: &mut Outbox<Timer>) {
+        if let Some(aid) = self.agent_by_actor.get(&from) {
+            // Why re-send: the agent retries RegisterSlave until it hears back
+            // (`doReliableRegistration`); Mesos answers a retry from an admitted
+            // agent with the same SlaveRegisteredMessage.
+            out.send(&from, self.slave_registered(aid));
+            return;
+        }
+        let aid = format!("{}-S{}", self.cfg.id, self.next_agent);
+        self.next_agent += 1;
+        let mut info = m.slave;
+        info.id = Some(v1::AgentId { value: aid.clone() });
+        let total = Resources::from_protos(&info.resources);
+        out.send(&from, self.slave_registered(&aid));
+        out.note(format!("agent {} registered as {} with [{total}]", info.hostname, short_id(&aid)));
+        self.alloc.add_agent(&aid, total.clone());
+        self.agents.insert(
+            aid.clone(),
+            Agent {
+                actor: from.clone(),
+                info,
+                total,
+                offered: Resources::new(),
+                used: Resources::new(),
+                executors: BTreeMap::new(),
+                tasks: BTreeSet::new(),
+                offers: BTreeSet::new(),
+                pinged: false,
+                misses: 0,
+                epoch: 0,
+            },
+        );
+        self.agent_by_actor.insert(from, aid.clone());
+        // SlaveObserver::initialize pings at once, then every agent_ping_timeout.
+        self.ping(&aid, out);
+        // `addSlave` triggers an allocation of that agent only.
+        self.trigger(Some(&aid), out);
+    }
+
+    fn reregister_slave(&mut self, from: ActorId, m: internal::ReregisterSlaveMessage, out: &mut Outbox<Timer>) {
+        let claimed = m.slave.id.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+        if self.agent_by_actor.get(&from) == Some(&claimed) {
+            let reply = internal::SlaveReregisteredMessage {
+                slave_id: v1::AgentId { value: claimed },
+                connection: Some(self.connection()),
+            };
+            out.send(&from, reply);
+        } else {
+            out.note(format!(
+                "master ignores ReregisterSlave from {from} as {}: re-registration after a partition or failover is a later issue",
+                short_id(&claimed)
+            ));
+        }
+    }
+
+    fn ping(&mut self, aid: &str, out: &mut Outbox<Timer>) {
+        let Some(a) = self.agents.get_mut(aid) else { return };
+        a.pinged = true;
+        out.send(&a.actor, internal::PingSlaveMessage { connected: true });
+        out.set_timer(self.cfg.agent_ping_timeout, Timer::PingTimeout { agent: aid.to_string(), epoch: a.epoch });
+    }
+
+    fn ping_timeout(&mut self, aid: &str, epoch: u64, out: &mut Outbox<Timer>) {
+        let max = self.cfg.max_agent_ping_timeouts;
+        let Some(a) = self.agents.get_mut(aid) else { return };
+        if a.epoch != epoch {
+            return;
+        }
+        // SlaveObserver::timeout: a ping still unanswered is a miss.
+        if a.pinged {
+            a.misses += 1;
+            let (host, misses) = (a.info.hostname.clone(), a.misses);
+            out.note(format!("agent {host} missed pong {misses}/{max}"));
+            if misses >= max {
+                self.remove_agent(aid, Removal::Unreachable, out);
+                return;
+            }
+        }
+        self.ping(aid, out);
+    }
+
+    /// `markUnreachable` / `removeSlave` → `__removeSlave`.
+    fn remove_agent(&mut self, aid: &str, removal: Removal, out: &mut Outbox<Timer>) {
+        let now = out.now();
+        let Some(agent) = self.agents.remove(aid) else { return };
+        self.agent_by_actor.remove(&agent.actor);
+        let host = agent.info.hostname.clone();
+        let why = match removal {
+            Removal::Unreachable => {
+                self.unreachable.insert(aid.to_string());
+                "health check timed out"
+            }
+            Removal::Unregistered => "agent unregistered",
+        };
+        self.alloc.remove_agent(aid);
+        // Tasks: TASK_UNREACHABLE for PARTITION_AWARE frameworks, TASK_LOST for
+        // the others, reason REASON_AGENT_REMOVED (master.cpp `__removeSlave`).
+        for (fid, tid) in &agent.tasks {
+            let Some(fw) = self.frameworks.get_mut(fid) else { continue };
+            let Some(task) = fw.tasks.get_mut(tid) else { continue };
+            if is_terminal(task.state) {
+                // Already over; its ack can no longer reach the agent.
+                fw.tasks.remove(tid);
+                continue;
+            }
+            let state = match (removal, fw.partition_aware) {
+                (_, false) => TaskState::TaskLost,
+                (Removal::Unreachable, true) => TaskState::TaskUnreachable,
+                (Removal::Unregistered, true) => TaskState::TaskGone,
+            };
+            let mut status = master_status(
+                now,
+                &task.info.task_id,
+                Some(aid),
+                state,
+                Reason::AgentRemoved,
+                format!("Agent {host} removed: {why}"),
+            );
+            status.executor_id = task.info.executor.as_ref().map(|e| e.executor_id.clone());
+            if state == TaskState::TaskUnreachable {
+                status.unreachable_time =
+                    Some(v1::TimeInfo { nanoseconds: (now.micros() as i64).saturating_mul(1000) });
+                // A partition-aware framework's task stays known (it may come back).
+                task.state = state;
+                task.resources = Resources::new();
+                task.latest = Some(status.clone());
+            } else {
+                fw.tasks.remove(tid);
+            }
+            if fw.active {
+                out.send(&fw.actor, update_event(status));
+            }
+        }
+        // Offers on the agent are rescinded.
+        for oid in &agent.offers {
+            let Some(o) = self.offers.remove(oid) else { continue };
+            self.stats.offers_rescinded += 1;
+            if let Some(fw) = self.frameworks.get_mut(&o.framework) {
+                fw.offers.remove(oid);
+                if fw.active {
+                    let mut e = event(EventType::Rescind);
+                    e.rescind = Some(scheduler::event::Rescind { offer_id: o.offer.id.clone() });
+                    out.send(&fw.actor, e);
+                }
+            }
+        }
+        // LostSlaveMessage → FAILURE{agent_id} to every connected framework.
+        for fw in self.frameworks.values().filter(|f| f.active) {
+            let mut e = event(EventType::Failure);
+            e.failure = Some(scheduler::event::Failure {
+                agent_id: Some(v1::AgentId { value: aid.to_string() }),
+                executor_id: None,
+                status: None,
+            });
+            out.send(&fw.actor, e);
+        }
+        out.note(match removal {
+            Removal::Unreachable => format!(
+                "agent {host} unreachable after {} missed pongs ({:?}); removed from the allocator, its tasks lost",
+                self.cfg.max_agent_ping_timeouts,
+                self.cfg.agent_ping_timeout * self.cfg.max_agent_ping_timeouts
+            ),
+            Removal::Unregistered => format!("agent {host} unregistered; removed"),
+        });
+    }
+
+    fn exited_executor(&mut self, from: ActorId, m: internal::ExitedExecutorMessage, out: &mut Outbox<Timer>) {
+        let Some(aid) = self.agent_by_actor.get(&from).cloned() else { return };
+        let fid = m.framework_id.value.clone();
+        let eid = m.executor_id.value.clone();
+        let held = self.agents.get_mut(&aid).and_then(|a| {
+            let r = a.executors.remove(&(fid.clone(), eid.clone()))?;
+            a.used.subtract(&r);
+            Some(r)
+        });
+        match held {
+            Some(r) => {
+                self.alloc.recover(out.now(), &fid, &aid, &r, None);
+                // `Master::exitedExecutor` forwards the exit: FAILURE{agent, executor, status}.
+                let mut e = event(EventType::Failure);
+                e.failure = Some(scheduler::event::Failure {
+                    agent_id: Some(m.slave_id.clone()),
+                    executor_id: Some(m.executor_id.clone()),
+                    status: Some(m.status),
+                });
+                self.send_to_framework(&fid, e, out);
+            }
+            None => {
+                // Why no FAILURE: this is a command executor, which the agent
+                // generates for a command task and the master never tracks; Mesos's
+                // agent does not even report its exit (slave.cpp `executorTerminated`).
+                out.note(format!(
+                    "executor {eid} of {} exited with status {} on {}; a command executor, so no FAILURE event",
+                    self.fw_name(&fid),
+                    m.status,
+                    self.host(&aid)
+                ));
+            }
+        }
+    }
+
+    fn status_update(&mut self, from: ActorId, m: internal::StatusUpdateMessage, out: &mut Outbox<Timer>) {
+        let Some(aid) = self.agent_by_actor.get(&from).cloned() else {
+            out.note(format!("master ignores a status update from unregistered {from}"));
+            return;
+        };
+        let now = out.now();
+        let upd = m.update;
+        let fid = upd.framework_id.value.clone();
+        let mut status = upd.status.clone();
+        if status.uuid.is_none() {
+            status.uuid = upd.uuid.clone();
+        }
+        let reported = status.state();
+        // The agent forwards the head of the task's stream, and `latest_state`
+        // tells the master where the task really is (`Master::updateTask`).
+        let latest = upd.latest_state.and_then(|s| TaskState::try_from(s).ok()).unwrap_or(reported);
+        let Some(fw) = self.frameworks.get_mut(&fid) else {
+            out.note(format!("master drops an update for unknown framework {}", short_id(&fid)));
+            return;
+        };
+        let tid = status.task_id.value.clone();
+        let mut freed = None;
+        if let Some(task) = fw.tasks.get_mut(&tid) {
+            let was_terminal = is_terminal(task.state);
+            task.state = latest;
+            task.latest = Some(status.clone());
+            task.update_state = Some(reported);
+            task.update_uuid = status.uuid.clone();
+            if !was_terminal && is_terminal(latest) {
+                freed = Some(std::mem::take(&mut task.resources));
+            }
+            if is_terminal(reported) && status.uuid.is_none() {
+                // Nothing will acknowledge it, so the task is done with.
+                fw.tasks.remove(&tid);
+                if let Some(a) = self.agents.get_mut(&aid) {
+                    a.tasks.remove(&(fid.clone(), tid.clone()));
+                }
+            }
+        }
+        if let Some(r) = freed {
+            if let Some(a) = self.agents.get_mut(&aid) {
+                a.used.subtract(&r);
+            }
+            // A finished task's resources come back without a filter and without
+            // triggering a cycle (MESOS-3078): the next periodic cycle offers them.
+            self.alloc.recover(now, &fid, &aid, &r, None);
+            out.note(format!(
+                "task {tid} of {} is {}; [{r}] on {} free again",
+                self.fw_name(&fid),
+                state_name(latest),
+                self.host(&aid)
+            ));
+        }
+        self.send_to_framework(&fid, update_event(status), out);
+    }
+
+    // ----- frameworks ------------------------------------------------------------------
+
+    fn scheduler_call(&mut self, from: ActorId, call: scheduler::Call, out: &mut Outbox<Timer>) {
+        let ty = call.r#type();
+        if ty == CallType::Subscribe {
+            return self.subscribe(from, call, out);
+        }
+        // `validation::scheduler::call::validate`: everything but SUBSCRIBE names its framework.
+        let Some(claimed) = call.framework_id.as_ref().map(|f| f.value.clone()) else {
+            out.send(&from, error_event("Expecting 'framework_id' to be present"));
+            return;
+        };
+        // Why this error: the HTTP API answers a call from a scheduler without a
+        // subscription for that framework with 403 "Framework is not subscribed"
+        // (master/http.cpp `scheduler`); mesocosm delivers it as an ERROR event.
+        if self.framework_by_actor.get(&from) != Some(&claimed) {
+            out.send(&from, error_event("Framework is not subscribed"));
+            return;
+        }
+        let fid = claimed;
+        match ty {
+            CallType::Teardown => {
+                let actor = self.frameworks[&fid].actor.clone();
+                self.remove_framework(&fid, "TEARDOWN", out);
+                out.disconnect(&actor);
+            }
+            CallType::Accept => match &call.accept {
+                Some(a) => self.accept(&fid, a, out),
+                None => out.send(&from, error_event("Expecting 'accept' to be present")),
+            },
+            CallType::Decline => match &call.decline {
+                Some(d) => self.decline(&fid, d, out),
+                None => out.send(&from, error_event("Expecting 'decline' to be present")),
+            },
+            CallType::Revive => {
+                self.alloc.revive(&fid);
+                out.note(format!("{} revived: filters cleared, allocating all agents", self.fw_name(&fid)));
+                self.trigger(None, out);
+            }
+            CallType::Suppress => {
+                self.alloc.suppress(&fid);
+                out.note(format!("{} suppressed offers", self.fw_name(&fid)));
+            }
+            CallType::Kill => match &call.kill {
+                Some(k) => self.kill(&fid, k, out),
+                None => out.send(&from, error_event("Expecting 'kill' to be present")),
+            },
+            CallType::Acknowledge => match &call.acknowledge {
+                Some(a) => self.acknowledge(&fid, a, out),
+                None => out.send(&from, error_event("Expecting 'acknowledge' to be present")),
+            },
+            CallType::Reconcile => match &call.reconcile {
+                Some(r) => self.reconcile(&fid, r, out),
+                None => out.send(&from, error_event("Expecting 'reconcile' to be present")),
+            },
+            CallType::Shutdown => match &call.shutdown {
+                Some(s) => {
+                    if let Some(a) = self.agents.get(&s.agent_id.value) {
+                        let m = internal::ShutdownExecutorMessage {
+                            executor_id: Some(s.executor_id.clone()),
+                            framework_id: Some(v1::FrameworkId { value: fid.clone() }),
+                        };
+                        out.send(&a.actor, m);
+                    }
+                }
+                None => out.send(&from, error_event("Expecting 'shutdown' to be present")),
+            },
+            other => out.note(format!("mesocosm's master does not model {} calls; ignored", other.as_str_name())),
+        }
+    }
+
+    fn subscribed_event(&self, fid: &str) -> scheduler::Event {
+        let mut e = event(EventType::Subscribed);
+        e.subscribed = Some(scheduler::event::Subscribed {
+            framework_id: v1::FrameworkId { value: fid.to_string() },
+            heartbeat_interval_seconds: Some(self.cfg.heartbeat_interval.as_secs_f64()),
+            master_info: Some(self.info.clone()),
+        });
+        e
+    }
+
+    /// SUBSCRIBED, then the heartbeats. `Framework::heartbeat` starts a
+    /// `ResponseHeartbeater` with no initial delay, so the first HEARTBEAT follows
+    /// SUBSCRIBED at once and the next ones every `heartbeat_interval`.
+    fn greet(&mut self, fid: &str, out: &mut Outbox<Timer>) {
+        let fw = &self.frameworks[fid];
+        out.send(&fw.actor, self.subscribed_event(fid));
+        out.send(&fw.actor, event(EventType::Heartbeat));
+        out.set_timer(self.cfg.heartbeat_interval, Timer::Heartbeat { framework: fid.to_string(), epoch: fw.epoch });
+    }
+
+    fn subscribe(&mut self, from: ActorId, call: scheduler::Call, out: &mut Outbox<Timer>) {
+        let Some(sub) = call.subscribe else {
+            out.send(&from, error_event("Expecting 'subscribe' to be present"));
+            return;
+        };
+        let mut info = sub.framework_info;
+        if call.framework_id != info.id {
+            out.send(&from, error_event("'framework_id' differs from 'subscribe.framework_info.id'"));
+            return;
+        }
+        let claimed = info.id.as_ref().map(|i| i.value.clone()).filter(|v| !v.is_empty());
+        let partition_aware =
+            info.capabilities.iter().any(|c| c.r#type() == v1::framework_info::capability::Type::PartitionAware);
+        match claimed {
+            None => {
+                if let Some(fid) = self.framework_by_actor.get(&from).cloned() {
+                    // Why a retry: in mesocosm an actor holds one subscription, so a
+                    // second SUBSCRIBE without an id on it is the scheduler retrying.
+                    out.send(&from, self.subscribed_event(&fid));
+                    return;
+                }
+                // Master::newFrameworkId: "%s-%04d".
+                let fid = format!("{}-{:04}", self.cfg.id, self.next_framework);
+                self.next_framework += 1;
+                info.id = Some(v1::FrameworkId { value: fid.clone() });
+                out.note(format!("framework {} subscribed from {from} as {}", info.name, short_id(&fid)));
+                self.frameworks.insert(
+                    fid.clone(),
+                    Framework {
+                        actor: from.clone(),
+                        info,
+                        active: true,
+                        partition_aware,
+                        epoch: 0,
+                        tasks: BTreeMap::new(),
+                        offers: BTreeSet::new(),
+                    },
+                );
+                self.framework_by_actor.insert(from, fid.clone());
+                self.alloc.add_framework(&fid, true);
+                self.greet(&fid, out);
+                // `addFramework` of an active framework allocates all agents.
+                self.trigger(None, out);
+            }
+            Some(fid) => {
+                if self.completed.contains(&fid) {
+                    out.send(&from, error_event("Framework has been removed"));
+                    return;
+                }
+                let now = out.now();
+                match self.frameworks.get_mut(&fid) {
+                    Some(fw) => {
+                        // Failover: the new subscription replaces the old one, whose
+                        // stream is closed; outstanding offers are recovered so they
+                        // can be re-offered (`_failoverFramework`).
+                        let old = std::mem::replace(&mut fw.actor, from.clone());
+                        if old != from && fw.active {
+                            out.disconnect(&old);
+                        }
+                        fw.info = info;
+                        fw.partition_aware = partition_aware;
+                        fw.active = true;
+                        fw.epoch += 1;
+                        let offers: Vec<String> = fw.offers.iter().cloned().collect();
+                        if self.framework_by_actor.get(&old) == Some(&fid) {
+                            self.framework_by_actor.remove(&old);
+                        }
+                        for oid in offers {
+                            if let Some(o) = self.take_offer(&oid) {
+                                self.alloc.recover(now, &fid, &o.agent, &o.resources, None);
+                            }
+                        }
+                        out.note(format!("framework {} re-subscribed from {from}", self.fw_name(&fid)));
+                    }
+                    None => {
+                        // An id this master never issued: after a master failover
+                        // Mesos accepts it as a re-subscription (`recoverFramework`).
+                        out.note(format!("framework {} re-subscribed with unknown id {}", info.name, short_id(&fid)));
+                        self.frameworks.insert(
+                            fid.clone(),
+                            Framework {
+                                actor: from.clone(),
+                                info,
+                                active: true,
+                                partition_aware,
+                                epoch: 0,
+                                tasks: BTreeMap::new(),
+                                offers: BTreeSet::new(),
+                            },
+                        );
+                        self.alloc.add_framework(&fid, true);
+                    }
+                }
+                self.framework_by_actor.insert(from, fid.clone());
+                self.alloc.activate_framework(&fid);
+                self.greet(&fid, out);
+                self.trigger(None, out);
+            }
+        }
+    }
+
+    fn framework_disconnected(&mut self, fid: &str, out: &mut Outbox<Timer>) {
+        let now = out.now();
+        let Some(fw) = self.frameworks.get_mut(fid) else { return };
+        fw.active = false;
+        fw.epoch += 1;
+        let epoch = fw.epoch;
+        let actor = fw.actor.clone();
+        let timeout = fw.info.failover_timeout.unwrap_or(0.0);
+        let offers: Vec<String> = fw.offers.iter().cloned().collect();
+        self.framework_by_actor.remove(&actor);
+        self.alloc.deactivate_framework(fid);
+        // Deactivation rescinds the offers; RESCIND to a gone peer is pointless,
+        // so they are just recovered (no filter).
+        for oid in offers {
+            if let Some(o) = self.take_offer(&oid) {
+                self.alloc.recover(now, fid, &o.agent, &o.resources, None);
+                self.stats.offers_rescinded += 1;
+            }
+        }
+        if timeout > 0.0 {
+            out.set_timer(
+                mesocosm_sim::time::secs(timeout),
+                Timer::FailoverTimeout { framework: fid.to_string(), epoch },
+            );
+            out.note(format!(
+                "framework {} disconnected; removed in {timeout}s unless it re-subscribes",
+                self.fw_name(fid)
+            ));
+        } else {
+            // FrameworkInfo.failover_timeout defaults to 0: removed at once.
+            self.remove_framework(fid, "it disconnected with failover_timeout 0", out);
+        }
+    }
+
+    /// `Master::removeFramework`: its offers go (no RESCIND), its tasks and
+    /// executors are released, every agent is told to shut it down.
+    fn remove_framework(&mut self, fid: &str, why: &str, out: &mut Outbox<Timer>) {
+        let Some(fw) = self.frameworks.remove(fid) else { return };
+        if self.framework_by_actor.get(&fw.actor).map(String::as_str) == Some(fid) {
+            self.framework_by_actor.remove(&fw.actor);
+        }
+        for oid in &fw.offers {
+            if let Some(o) = self.offers.remove(oid)
+                && let Some(a) = self.agents.get_mut(&o.agent)
+            {
+                a.offers.remove(oid);
+                a.offered.subtract(&o.resources);
+            }
+        }
+        for (tid, task) in &fw.tasks {
+            if let Some(a) = self.agents.get_mut(&task.agent) {
+                a.tasks.remove(&(fid.to_string(), tid.clone()));
+                if !is_terminal(task.state) {
+                    a.used.subtract(&task.resources);
+                }
+            }
+        }
+        for a in self.agents.values_mut() {
+            let mine: Vec<(String, String)> = a.executors.keys().filter(|(f, _)| f == fid).cloned().collect();
+            for k in mine {
+                if let Some(r) = a.executors.remove(&k) {
+                    a.used.subtract(&r);
+                }
+            }
+        }
+        self.alloc.remove_framework(fid);
+        for a in self.agents.values() {
+            out.send(
+                &a.actor,
+                internal::ShutdownFrameworkMessage { framework_id: v1::FrameworkId { value: fid.to_string() } },
+            );
+        }
+        self.completed.push_back(fid.to_string());
+        if self.completed.len() > MAX_COMPLETED_FRAMEWORKS {
+            self.completed.pop_front();
+        }
+        out.note(format!("framework {} removed: {why}", fw.info.name));
+    }
+
+    // ----- the allocation cycle --------------------------------------------------------
+
+    fn run_cycle(&mut self, candidates: BTreeSet<String>, out: &mut Outbox<Timer>) {
+        self.stats.allocation_cycles += 1;
+        let grants = self.alloc.allocate(out.now(), &candidates);
+        // One OFFERS event per framework per cycle (`Master::offer` is called
+        // once per framework with all its agents).
+        let mut per_fw: BTreeMap<String, Vec<v1::Offer>> = BTreeMap::new();
+        for g in grants {
+            self.note_grant(&g, out);
+            let offer = self.make_offer(&g, out);
+            per_fw.entry(g.framework_id).or_default().push(offer);
+        }
+        for (fid, offers) in per_fw {
+            let mut e = event(EventType::Offers);
+            e.offers = Some(scheduler::event::Offers { offers });
+            self.send_to_framework(&fid, e, out);
+        }
+    }
+
+    fn note_grant(&self, g: &Grant, out: &mut Outbox<Timer>) {
+        let mut s = format!(
+            "allocate {} [{}] to {} (DRF share {}, lowest of {})",
+            self.host(&g.agent_id),
+            g.resources,
+            self.fw_name(&g.framework_id),
+            fmt_share(g.share),
+            g.contenders
+        );
+        if !g.filtered.is_empty() {
+            let names: Vec<String> = g.filtered.iter().map(|f| self.fw_name(f)).collect();
+            s.push_str(&format!("; passed over {} (refusal filter)", names.join(", ")));
+        }
+        out.note(s);
+    }
+
+    fn make_offer(&mut self, g: &Grant, out: &mut Outbox<Timer>) -> v1::Offer {
+        let oid = format!("{}-O{}", self.cfg.id, self.next_offer);
+        self.next_offer += 1;
+        let agent = self.agents.get_mut(&g.agent_id).expect("the allocator only grants registered agents");
+        let executor_ids = agent
+            .executors
+            .keys()
+            .filter(|(f, _)| *f == g.framework_id)
+            .map(|(_, e)| v1::ExecutorId { value: e.clone() })
+            .collect();
+        let offer = v1::Offer {
+            id: v1::OfferId { value: oid.clone() },
+            framework_id: v1::FrameworkId { value: g.framework_id.clone() },
+            agent_id: v1::AgentId { value: g.agent_id.clone() },
+            hostname: agent.info.hostname.clone(),
+            resources: g.resources.to_protos(),
+            attributes: agent.info.attributes.clone(),
+            executor_ids,
+            ..Default::default()
+        };
+        agent.offers.insert(oid.clone());
+        agent.offered.add(&g.resources);
+        if let Some(fw) = self.frameworks.get_mut(&g.framework_id) {
+            fw.offers.insert(oid.clone());
+        }
+        self.offers.insert(
+            oid.clone(),
+            OfferEntry {
+                offer: offer.clone(),
+                framework: g.framework_id.clone(),
+                agent: g.agent_id.clone(),
+                resources: g.resources.clone(),
+            },
+        );
+        self.stats.offers_made += 1;
+        if let Some(d) = self.cfg.offer_timeout {
+            out.set_timer(d, Timer::OfferTimeout { offer: oid });
+        }
+        offer
+    }
+
+    // ----- offer calls -----------------------------------------------------------------
+
+    fn accept(&mut self, fid: &str, accept: &scheduler::call::Accept, out: &mut Outbox<Timer>) {
+        let now = out.now();
+        let check = validation::offers(
+            &accept.offer_ids,
+            |id| self.offers.get(id).map(|o| OfferPlace { framework: &o.framework, agent: &o.agent }),
+            fid,
+        );
+        if let Err(error) = check {
+            // The framework's own offers named in the call are recovered without
+            // a filter; every LAUNCH fails (`Master::accept`).
+            let mine: BTreeSet<String> = accept
+                .offer_ids
+                .iter()
+                .filter(|o| self.offers.get(&o.value).is_some_and(|e| e.framework == fid))
+                .map(|o| o.value.clone())
+                .collect();
+            for oid in mine {
+                if let Some(o) = self.take_offer(&oid) {
+                    self.alloc.recover(now, fid, &o.agent, &o.resources, None);
+                }
+            }
+            // TASK_DROPPED is for PARTITION_AWARE frameworks, TASK_LOST for the others.
+            let state = if self.frameworks[fid].partition_aware { TaskState::TaskDropped } else { TaskState::TaskLost };
+            for op in &accept.operations {
+                let Some(launch) = op.launch.as_ref().filter(|_| op.r#type() == v1::offer::operation::Type::Launch)
+                else {
+                    continue;
+                };
+                for t in &launch.task_infos {
+                    let status = master_status(
+                        now,
+                        &t.task_id,
+                        Some(&t.agent_id.value),
+                        state,
+                        Reason::InvalidOffers,
+                        format!("Task launched with invalid offers: {error}"),
+                    );
+                    self.send_to_framework(fid, update_event(status), out);
+                }
+            }
+            out.note(format!("ACCEPT from {} used invalid offers: {error}", self.fw_name(fid)));
+            return;
+        }
+        let mut offered = Resources::new();
+        let mut agent_id = String::new();
+        for oid in &accept.offer_ids {
+            if let Some(o) = self.take_offer(&oid.value) {
+                offered.add(&o.resources);
+                agent_id = o.agent;
+                self.stats.offers_accepted += 1;
+            }
+        }
+        let mut left = offered;
+        for op in &accept.operations {
+            match op.r#type() {
+                v1::offer::operation::Type::Launch => {
+                    for t in op.launch.iter().flat_map(|l| &l.task_infos) {
+                        self.launch(now, fid, &agent_id, t, &mut left, out);
+                    }
+                }
+                other => {
+                    out.note(format!("mesocosm's master does not model {} operations; ignored", other.as_str_name()))
+                }
+            }
+        }
+        if !left.is_empty() {
+            // The unused part comes back with the call's filter (default 5 s).
+            let refuse = accept.filters.as_ref().map_or(DEFAULT_REFUSE_SECONDS, |f| f.refuse_seconds());
+            let until = self.alloc.recover(now, fid, &agent_id, &left, Some(refuse));
+            out.note(format!(
+                "{} left [{left}] of {} unused; {}",
+                self.fw_name(fid),
+                self.host(&agent_id),
+                match until {
+                    Some(t) => format!("not offered to it again before {t}"),
+                    None => "no filter".to_string(),
+                }
+            ));
+        }
+    }
+
+    fn launch(
+        &mut self,
+        now: SimTime,
+        fid: &str,
+        aid: &str,
+        task: &v1::TaskInfo,
+        left: &mut Resources,
+        out: &mut Outbox<Timer>,
+    ) {
+        let mut task = task.clone();
+        // The master fills in ExecutorInfo.framework_id (validation.cpp).
+        if let Some(e) = task.executor.as_mut()
+            && e.framework_id.is_none()
+        {
+            e.framework_id = Some(v1::FrameworkId { value: fid.to_string() });
+        }
+        let tid = task.task_id.value.clone();
+        let eid = task.executor.as_ref().map(|e| e.executor_id.value.clone());
+        let fw = &self.frameworks[fid];
+        let agent = &self.agents[aid];
+        let executor_running =
+            eid.as_ref().is_some_and(|e| agent.executors.contains_key(&(fid.to_string(), e.clone())));
+        let cx = TaskContext {
+            framework_id: fid,
+            agent_id: aid,
+            duplicate: fw.tasks.contains_key(&tid),
+            executor_running,
+            available: left,
+        };
+        let total = match validation::task(&task, &cx) {
+            Ok(total) => total,
+            Err(message) => {
+                out.note(format!("task {tid} of {} is invalid: {message}", self.fw_name(fid)));
+                let status =
+                    master_status(now, &task.task_id, Some(aid), TaskState::TaskError, Reason::TaskInvalid, message);
+                self.send_to_framework(fid, update_event(status), out);
+                return;
+            }
+        };
+        left.subtract(&total);
+        let task_resources = Resources::from_protos(&task.resources);
+        let agent = self.agents.get_mut(aid).expect("checked above");
+        agent.used.add(&total);
+        if let (Some(e), false) = (&task.executor, executor_running) {
+            agent
+                .executors
+                .insert((fid.to_string(), e.executor_id.value.clone()), Resources::from_protos(&e.resources));
+        }
+        agent.tasks.insert((fid.to_string(), tid.clone()));
+        let actor = agent.actor.clone();
+        let host = agent.info.hostname.clone();
+        let fw = self.frameworks.get_mut(fid).expect("checked above");
+        fw.tasks.insert(
+            tid.clone(),
+            Task {
+                info: task.clone(),
+                agent: aid.to_string(),
+                state: TaskState::TaskStaging,
+                resources: task_resources,
+                latest: None,
+                update_state: None,
+                update_uuid: None,
+            },
+        );
+        let framework = fw.info.clone();
+        let name = framework.name.clone();
+        out.send(
+            &actor,
+            internal::RunTaskMessage {
+                framework,
+                pid: None,
+                task,
+                // Why: the agent must not start an executor the master believes
+                // is already running there (launch_executor, Mesos 1.5+).
+                launch_executor: Some(!executor_running),
+            },
+        );
+        self.stats.tasks_launched += 1;
+        out.note(format!("launch task {tid} of {name} on {host} [{total}]; TASK_STAGING"));
+    }
+
+    fn decline(&mut self, fid: &str, d: &scheduler::call::Decline, out: &mut Outbox<Timer>) {
+        let now = out.now();
+        // A DECLINE always has a filter: an absent one means Filters() = 5 s.
+        let refuse = d.filters.as_ref().map_or(DEFAULT_REFUSE_SECONDS, |f| f.refuse_seconds());
+        for oid in &d.offer_ids {
+            if self.offers.get(&oid.value).is_none_or(|o| o.framework != fid) {
+                out.note(format!(
+                    "{} declined offer {}, which is no longer valid; ignored",
+                    self.fw_name(fid),
+                    short_id(&oid.value)
+                ));
+                continue;
+            }
+            let Some(o) = self.take_offer(&oid.value) else { continue };
+            self.stats.offers_declined += 1;
+            let until = self.alloc.recover(now, fid, &o.agent, &o.resources, Some(refuse));
+            // Why no cycle here: recoverResources does not trigger allocation
+            // (MESOS-3078); declined resources wait for the next periodic cycle.
+            out.note(format!(
+                "{} declined {} on {}; {}",
+                self.fw_name(fid),
+                short_id(&oid.value),
+                self.host(&o.agent),
+                match until {
+                    Some(t) => format!("[{}] not offered to it again before {t}", o.resources),
+                    None => "no filter (refuse_seconds 0)".to_string(),
+                }
+            ));
+        }
+    }
+
+    // ----- task calls --------------------------------------------------------------------
+
+    fn kill(&mut self, fid: &str, k: &scheduler::call::Kill, out: &mut Outbox<Timer>) {
+        let fw = &self.frameworks[fid];
+        match fw.tasks.get(&k.task_id.value) {
+            Some(task) => match self.agents.get(&task.agent) {
+                Some(a) => {
+                    let m = internal::KillTaskMessage {
+                        framework_id: v1::FrameworkId { value: fid.to_string() },
+                        task_id: k.task_id.clone(),
+                        kill_policy: k.kill_policy,
+                    };
+                    out.send(&a.actor, m);
+                }
+                None => out.note(format!("cannot kill task {}: its agent is not registered", k.task_id.value)),
+            },
+            None => {
+                // `Master::kill` of an unknown task performs explicit reconciliation.
+                let t = scheduler::call::reconcile::Task { task_id: k.task_id.clone(), agent_id: k.agent_id.clone() };
+                self.reconcile(fid, &scheduler::call::Reconcile { tasks: vec![t] }, out);
+            }
+        }
+    }
+
+    /// `Master::reconcile`: implicit (no tasks) answers every task the master
+    /// knows; explicit answers each named task, by the table in the reference
+    /// (§2.3), with TASK_LOST for frameworks that are not PARTITION_AWARE.
+    fn reconcile(&self, fid: &str, r: &scheduler::call::Reconcile, out: &mut Outbox<Timer>) {
+        let now = out.now();
+        let fw = &self.frameworks[fid];
+        let known = |t: &Task| {
+            let mut s = master_status(
+                now,
+                &t.info.task_id,
+                Some(&t.agent),
+                t.state,
+                Reason::Reconciliation,
+                "Reconciliation: Latest task state".to_string(),
+            );
+            if let Some(l) = &t.latest {
+                s.executor_id = l.executor_id.clone();
+                s.unreachable_time = l.unreachable_time;
+            }
+            s
+        };
+        let mut replies = Vec::new();
+        if r.tasks.is_empty() {
+            replies.extend(fw.tasks.values().map(known));
+        } else {
+            for q in &r.tasks {
+                if let Some(t) = fw.tasks.get(&q.task_id.value) {
+                    replies.push(known(t));
+                    continue;
+                }
+                let agent = q.agent_id.as_ref().map(|a| a.value.as_str());
+                let state = match agent {
+                    Some(a) if self.agents.contains_key(a) => TaskState::TaskGone,
+                    Some(a) if self.unreachable.contains(a) => TaskState::TaskUnreachable,
+                    _ => TaskState::TaskUnknown,
+                };
+                let state = if fw.partition_aware { state } else { TaskState::TaskLost };
+                replies.push(master_status(
+                    now,
+                    &q.task_id,
+                    agent,
+                    state,
+                    Reason::Reconciliation,
+                    "Reconciliation: Task is unknown".to_string(),
+                ));
+            }
+        }
+        for s in replies {
+            self.send_to_framework(fid, update_event(s), out);
+        }
+    }
+
+    fn acknowledge(&mut self, fid: &str, a: &scheduler::call::Acknowledge, out: &mut Outbox<Timer>) {
+        let aid = a.agent_id.value.clone();
+        let Some(actor) = self.agents.get(&aid).map(|x| x.actor.clone()) else {
+            out.note(format!(
+                "cannot forward the ack of task {} to agent {}: agent is not registered",
+                a.task_id.value,
+                short_id(&aid)
+            ));
+            return;
+        };
+        let fw = self.frameworks.get_mut(fid).expect("subscribed");
+        let tid = a.task_id.value.clone();
+        // Acknowledging the terminal update is what lets the master forget a task.
+        let done = fw.tasks.get(&tid).is_some_and(|t| {
+            t.update_uuid.as_deref() == Some(a.uuid.as_slice()) && t.update_state.is_some_and(is_terminal)
+        });
+        if done {
+            fw.tasks.remove(&tid);
+            if let Some(x) = self.agents.get_mut(&aid) {
+                x.tasks.remove(&(fid.to_string(), tid));
+            }
+        }
+        out.send(
+            &actor,
+            internal::StatusUpdateAcknowledgementMessage {
+                slave_id: a.agent_id.clone(),
+                framework_id: v1::FrameworkId { value: fid.to_string() },
+                task_id: a.task_id.clone(),
+                uuid: a.uuid.clone(),
+            },
+        );
+    }
+}
+
+impl Actor for Master {
+    type Timer = Timer;
+
+    fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
+        match input {
+            Input::Start => self.start(out),
+            Input::Message { from, msg } => self.on_message(from, msg, out),
+            Input::Timer(t) => self.on_timer(t, out),
+            Input::Disconnected { peer } => self.on_disconnected(peer, out),
+            // The master launches no containers.
+            Input::Exited { .. } => {}
+        }
+    }
+}
