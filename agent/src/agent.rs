@@ -335,7 +335,7 @@ impl Agent {
         let Some(ex) = self.executors.remove(&key) else { return };
         // Tasks the executor left non-terminal fail: the executor is gone.
         for (task, state) in &ex.tasks {
-            if !is_terminal(*state) {
+            if !state.is_terminal() {
                 self.fail_task(
                     &key.0,
                     &key.1,
@@ -378,21 +378,6 @@ fn launch_event(task: TaskInfo) -> executor::Event {
         launch: Some(executor::event::Launch { task }),
         ..Default::default()
     }
-}
-
-/// Mesos's `isTerminalState`.
-pub fn is_terminal(s: TaskState) -> bool {
-    matches!(
-        s,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
 }
 
 impl Actor for Agent {

@@ -209,6 +209,21 @@ struct Framework {
     offers: BTreeSet<String>,
 }
 
+impl Framework {
+    /// A framework that just subscribed from `actor`: active, nothing launched yet.
+    fn new(actor: ActorId, info: v1::FrameworkInfo, partition_aware: bool) -> Framework {
+        Framework {
+            actor,
+            info,
+            active: true,
+            partition_aware,
+            epoch: 0,
+            tasks: BTreeMap::new(),
+            offers: BTreeSet::new(),
+        }
+    }
+}
+
 struct Task {
     info: v1::TaskInfo,
     agent: String,
@@ -256,21 +271,6 @@ pub struct Master {
     pending_agents: BTreeSet<String>,
     pending_armed: bool,
     stats: MasterStats,
-}
-
-fn is_terminal(s: TaskState) -> bool {
-    // `protobuf::isTerminalState` (src/common/protobuf_utils.cpp).
-    matches!(
-        s,
-        TaskState::TaskFinished
-            | TaskState::TaskFailed
-            | TaskState::TaskKilled
-            | TaskState::TaskError
-            | TaskState::TaskLost
-            | TaskState::TaskDropped
-            | TaskState::TaskGone
-            | TaskState::TaskGoneByOperator
-    )
 }
 
 fn event(ty: EventType) -> scheduler::Event {
@@ -447,7 +447,7 @@ impl Master {
             }
             for (fid, tid) in &agent.tasks {
                 if let Some(t) = self.frameworks.get(fid).and_then(|f| f.tasks.get(tid))
-                    && !is_terminal(t.state)
+                    && !t.state.is_terminal()
                 {
                     pieces.push((format!("task {tid}"), &t.resources));
                 }
@@ -768,7 +768,7 @@ impl Master {
         for (fid, tid) in &agent.tasks {
             let Some(fw) = self.frameworks.get_mut(fid) else { continue };
             let Some(task) = fw.tasks.get_mut(tid) else { continue };
-            if is_terminal(task.state) {
+            if task.state.is_terminal() {
                 // Already over; its ack can no longer reach the agent.
                 fw.tasks.remove(tid);
                 continue;
@@ -892,15 +892,15 @@ impl Master {
         let tid = status.task_id.value.clone();
         let mut freed = None;
         if let Some(task) = fw.tasks.get_mut(&tid) {
-            let was_terminal = is_terminal(task.state);
+            let was_terminal = task.state.is_terminal();
             task.state = latest;
             task.latest = Some(status.clone());
             task.update_state = Some(reported);
             task.update_uuid = status.uuid.clone();
-            if !was_terminal && is_terminal(latest) {
+            if !was_terminal && latest.is_terminal() {
                 freed = Some(std::mem::take(&mut task.resources));
             }
-            if is_terminal(reported) && status.uuid.is_none() {
+            if reported.is_terminal() && status.uuid.is_none() {
                 // Nothing will acknowledge it, so the task is done with.
                 fw.tasks.remove(&tid);
                 if let Some(a) = self.agents.get_mut(&aid) {
@@ -1042,18 +1042,7 @@ impl Master {
                 self.next_framework += 1;
                 info.id = Some(v1::FrameworkId { value: fid.clone() });
                 out.note(format!("framework {} subscribed from {from} as {}", info.name, short_id(&fid)));
-                self.frameworks.insert(
-                    fid.clone(),
-                    Framework {
-                        actor: from.clone(),
-                        info,
-                        active: true,
-                        partition_aware,
-                        epoch: 0,
-                        tasks: BTreeMap::new(),
-                        offers: BTreeSet::new(),
-                    },
-                );
+                self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
                 self.framework_by_actor.insert(from, fid.clone());
                 self.alloc.add_framework(&fid, true);
                 self.greet(&fid, out);
@@ -1094,18 +1083,7 @@ impl Master {
                         // An id this master never issued: after a master failover
                         // Mesos accepts it as a re-subscription (`recoverFramework`).
                         out.note(format!("framework {} re-subscribed with unknown id {}", info.name, short_id(&fid)));
-                        self.frameworks.insert(
-                            fid.clone(),
-                            Framework {
-                                actor: from.clone(),
-                                info,
-                                active: true,
-                                partition_aware,
-                                epoch: 0,
-                                tasks: BTreeMap::new(),
-                                offers: BTreeSet::new(),
-                            },
-                        );
+                        self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
                         self.alloc.add_framework(&fid, true);
                     }
                 }
@@ -1169,7 +1147,7 @@ impl Master {
         for (tid, task) in &fw.tasks {
             if let Some(a) = self.agents.get_mut(&task.agent) {
                 a.tasks.remove(&(fid.to_string(), tid.clone()));
-                if !is_terminal(task.state) {
+                if !task.state.is_terminal() {
                     a.used.subtract(&task.resources);
                 }
             }
@@ -1558,7 +1536,7 @@ impl Master {
         let tid = a.task_id.value.clone();
         // Acknowledging the terminal update is what lets the master forget a task.
         let done = fw.tasks.get(&tid).is_some_and(|t| {
-            t.update_uuid.as_deref() == Some(a.uuid.as_slice()) && t.update_state.is_some_and(is_terminal)
+            t.update_uuid.as_deref() == Some(a.uuid.as_slice()) && t.update_state.is_some_and(TaskState::is_terminal)
         });
         if done {
             fw.tasks.remove(&tid);

@@ -46,3 +46,22 @@ pub use spark::scheduler::cluster as sparkrpc;
 
 pub mod resources;
 pub use resources::Resources;
+
+impl mesos::v1::TaskState {
+    /// Mesos's `protobuf::isTerminalState` (src/common/protobuf_utils.cpp): no
+    /// update follows a terminal one. UNREACHABLE and UNKNOWN are not terminal.
+    pub fn is_terminal(self) -> bool {
+        use mesos::v1::TaskState as S;
+        matches!(
+            self,
+            S::TaskFinished
+                | S::TaskFailed
+                | S::TaskKilled
+                | S::TaskError
+                | S::TaskLost
+                | S::TaskDropped
+                | S::TaskGone
+                | S::TaskGoneByOperator
+        )
+    }
+}

@@ -281,6 +281,7 @@ impl World {
     /// Hand `msg` from `from` to the network for `to`: trace it, then queue it on the link.
     pub fn send(&self, from: &ActorId, to: &ActorId, msg: Msg) {
         let now = self.now();
+        tracing::trace!(target: "mesocosm::msg", %from, %to, kind = msg.kind(), "send");
         let mut st = self.state();
         st.trace.message(now, from, to, &msg);
         let link = self.link(&mut st, from, to);
@@ -319,6 +320,7 @@ impl World {
     /// Record a note from a core.
     pub fn note(&self, actor: &ActorId, text: &str) {
         let now = self.now();
+        tracing::debug!(target: "mesocosm::note", %actor, "{text}");
         self.state().trace.note(now, actor, text);
     }
 
