@@ -165,10 +165,12 @@ impl Agent {
             return;
         }
         let actor = ActorId::new(format!("executor:{}/{}", framework.name, info.executor_id.value));
-        out.note(format!(
-            "launch container for executor {} of {:?} (task {}) as {actor}",
-            info.executor_id.value, framework.name, task.task_id.value
-        ));
+        out.note_with(|| {
+            format!(
+                "launch container for executor {} of {:?} (task {}) as {actor}",
+                info.executor_id.value, framework.name, task.task_id.value
+            )
+        });
         out.launch(Launch {
             actor: actor.clone(),
             host: self.cfg.me.as_str().to_string(),
@@ -346,7 +348,7 @@ impl Agent {
                 );
             }
         }
-        out.note(format!("executor {} exited with status {status}", key.1));
+        out.note_with(|| format!("executor {} exited with status {status}", key.1));
         if let Some(id) = self.id.clone() {
             out.send(
                 &self.cfg.master,
@@ -398,7 +400,7 @@ impl Actor for Agent {
             }
             Input::Timer(Timer::RetryStatusUpdate { stream, uuid }) => {
                 if let Some(action) = self.updates.retry(&stream, &uuid) {
-                    out.note(format!("no acknowledgement for task {}'s update; retrying", stream.1));
+                    out.note_with(|| format!("no acknowledgement for task {}'s update; retrying", stream.1));
                     self.act(action, out);
                 }
             }
@@ -408,7 +410,7 @@ impl Actor for Agent {
                     Some(ex) if !ex.subscribed => ex.tasks.keys().cloned().collect(),
                     _ => return,
                 };
-                out.note(format!("executor {} did not subscribe within 1 min", key.1));
+                out.note_with(|| format!("executor {} did not subscribe within 1 min", key.1));
                 for task in pending {
                     self.fail_task(
                         &key.0,
@@ -423,7 +425,7 @@ impl Actor for Agent {
             Input::Message { from, msg } => match msg {
                 Msg::SlaveRegistered(m) => {
                     if self.id.is_none() {
-                        out.note(format!("registered with {from} as agent {}", m.slave_id.value));
+                        out.note_with(|| format!("registered with {from} as agent {}", m.slave_id.value));
                     }
                     self.id = Some(m.slave_id);
                 }
@@ -457,7 +459,7 @@ impl Actor for Agent {
                         self.shutdown_executors(&f.value, Some(&e.value), out);
                     }
                 }
-                other => out.note(format!("ignored unexpected {} from {from}", other.kind())),
+                other => out.note_with(|| format!("ignored unexpected {} from {from}", other.kind())),
             },
             Input::Exited { actor, status } => self.on_exited(&actor, status, out),
             Input::Disconnected { .. } => {}

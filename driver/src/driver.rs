@@ -140,7 +140,7 @@ impl SparkDriver {
 
     /// The app ends badly: note why, exit 1.
     fn fail(&mut self, reason: String, out: &mut Outbox<DriverTimer>) {
-        out.note(format!("application {} failed: {reason}", self.cfg.app_name));
+        out.note_with(|| format!("application {} failed: {reason}", self.cfg.app_name));
         self.report.failed = Some(reason);
         self.report.finished_at = Some(out.now());
         self.phase = Phase::Done;
@@ -155,7 +155,7 @@ impl SparkDriver {
             return;
         }
         let framework_info = self.framework_info();
-        out.note(format!(
+        out.note_with(|| format!(
             "SparkContext for {:?} starts the Mesos coarse-grained backend: SUBSCRIBE as user {} (failover_timeout {}s)",
             self.cfg.app_name, self.cfg.user, self.cfg.settings.failover_timeout
         ));
@@ -177,13 +177,15 @@ impl SparkDriver {
                 self.framework_id = Some(s.framework_id);
                 if !first || self.phase != Phase::Subscribing {
                     // `reregistered` only updates the launcher state.
-                    out.note(format!("re-registered with Mesos as framework {}", self.app_id()));
+                    out.note_with(|| format!("re-registered with Mesos as framework {}", self.app_id()));
                     return;
                 }
-                out.note(format!(
-                    "registered with Mesos as framework {}: this is the Spark app id (--app-id, spark.app.id)",
-                    self.app_id()
-                ));
+                out.note_with(|| {
+                    format!(
+                        "registered with Mesos as framework {}: this is the Spark app id (--app-id, spark.app.id)",
+                        self.app_id()
+                    )
+                });
                 self.phase = Phase::Running;
                 self.after_task_progress(out);
             }
@@ -199,10 +201,9 @@ impl SparkDriver {
             }
             event::Type::Rescind => {
                 if let Some(r) = e.rescind {
-                    out.note(format!(
-                        "offer {} rescinded: Spark's offerRescinded does nothing",
-                        short_id(&r.offer_id.value)
-                    ));
+                    out.note_with(|| {
+                        format!("offer {} rescinded: Spark's offerRescinded does nothing", short_id(&r.offer_id.value))
+                    });
                 }
             }
             event::Type::Failure => {
@@ -214,9 +215,9 @@ impl SparkDriver {
                         (Some(a), None) => format!("agent {} lost", short_id(&a.value)),
                         (None, None) => "failure".to_string(),
                     };
-                    out.note(format!(
-                        "Mesos reports {what}: Spark only logs it and waits for the task's status update"
-                    ));
+                    out.note_with(|| {
+                        format!("Mesos reports {what}: Spark only logs it and waits for the task's status update")
+                    });
                 }
             }
             event::Type::Error => {
@@ -275,7 +276,7 @@ impl SparkDriver {
             matches!(state, SparkState::Finished | SparkState::Failed | SparkState::Killed | SparkState::Lost);
 
         match agent_id.as_ref().filter(|a| self.backend.agents.contains_key(&a.value)) {
-            None => out.note(format!(
+            None => out.note_with(|| format!(
                 "status {} for executor {task_id} on an agent this app never used: Spark's agents(agentId) would throw; ignored",
                 mesos_state.as_str_name()
             )),
@@ -283,7 +284,7 @@ impl SparkDriver {
                 let failed = matches!(state, SparkState::Failed | SparkState::Lost);
                 let host = self.backend.agents[&agent.value].hostname.clone();
                 let words = self.backend.executor_finished(&task_id, &agent.value, failed);
-                out.note(format!(
+                out.note_with(|| format!(
                     "executor {task_id} on {host} is {} (Spark: {}): {words}; revive offers so Mesos clears our decline filters",
                     mesos_state.as_str_name(),
                     state.as_str_name()
@@ -319,7 +320,9 @@ impl SparkDriver {
             return;
         }
         let lost = self.scheduler.executor_lost(id);
-        out.note(format!("executor {id} removed ({reason}); {} running task(s) go back to pending", lost.len()));
+        out.note_with(|| {
+            format!("executor {id} removed ({reason}); {} running task(s) go back to pending", lost.len())
+        });
         if !lost.is_empty() {
             // `TaskSchedulerImpl.executorLost` revives offers on the others.
             self.make_offers(None, out);
@@ -349,7 +352,7 @@ impl SparkDriver {
             return;
         }
         self.phase = Phase::Stopping { since: out.now() };
-        out.note(format!(
+        out.note_with(|| format!(
             "all jobs done: SparkContext.stop() sends StopExecutor to {} executor(s) and waits up to {}s (spark.mesos.coarse.shutdownTimeout) for {} Mesos task(s) to end",
             self.executors.len(),
             self.cfg.settings.shutdown_timeout.as_secs_f64(),
@@ -366,7 +369,7 @@ impl SparkDriver {
         if left == 0 {
             out.note("every executor has ended: tear the framework down");
         } else if out.now().since(since) >= self.cfg.settings.shutdown_timeout {
-            out.note(format!(
+            out.note_with(|| format!(
                 "timed out waiting for {left} executor(s) after {}s: tear down anyway (Mesos kills them; SPARK-12330)",
                 self.cfg.settings.shutdown_timeout.as_secs_f64()
             ));

@@ -138,15 +138,17 @@ impl SparkDriver {
             None
         };
         if let Some(failure) = failure {
-            out.note(format!("refuse executor {id} from {}: {failure}", req.hostname));
+            out.note_with(|| format!("refuse executor {id} from {}: {failure}", req.hostname));
             out.send(from, RegisterExecutorResponse { success: false, failure });
             return;
         }
         let cores = u32::try_from(req.cores).unwrap_or(0);
-        out.note(format!(
-            "executor {id} registered from {} with {cores} core(s); it gets tasks once it reports LaunchedExecutor",
-            req.hostname
-        ));
+        out.note_with(|| {
+            format!(
+                "executor {id} registered from {} with {cores} core(s); it gets tasks once it reports LaunchedExecutor",
+                req.hostname
+            )
+        });
         self.executors.insert(
             id,
             ExecutorData {
@@ -180,21 +182,25 @@ impl SparkDriver {
             TaskOutcome::Running => {}
             TaskOutcome::Unknown => {
                 if !matches!(state, TaskState::Launching | TaskState::Running) {
-                    out.note(format!(
-                        "ignore {} of TID {} from executor {}: not a running task (its executor was removed)",
-                        state.as_str_name(),
-                        m.task_id,
-                        m.executor_id
-                    ));
+                    out.note_with(|| {
+                        format!(
+                            "ignore {} of TID {} from executor {}: not a running task (its executor was removed)",
+                            state.as_str_name(),
+                            m.task_id,
+                            m.executor_id
+                        )
+                    });
                 }
             }
             TaskOutcome::Ended { executor_id, cpus, finished } => {
                 if !finished {
-                    out.note(format!(
-                        "TID {} {} on executor {executor_id}: the task goes back to pending",
-                        m.task_id,
-                        state.as_str_name()
-                    ));
+                    out.note_with(|| {
+                        format!(
+                            "TID {} {} on executor {executor_id}: the task goes back to pending",
+                            m.task_id,
+                            state.as_str_name()
+                        )
+                    });
                 }
                 if let Some(e) = self.executors.get_mut(&executor_id) {
                     e.free_cores = (e.free_cores + cpus).min(e.total_cores);

@@ -135,7 +135,7 @@ impl SparkExecutor {
                     None => {
                         let why = self.cfg.backend.as_ref().err().cloned().unwrap_or_default();
                         self.update(TaskState::TaskRunning, None, out);
-                        out.note(format!("CoarseGrainedExecutorBackend cannot start: {why}"));
+                        out.note_with(|| format!("CoarseGrainedExecutorBackend cannot start: {why}"));
                         self.backend_exited(1, out);
                     }
                 }
@@ -188,7 +188,7 @@ impl SparkExecutor {
                     out.send(&driver, sparkrpc::LaunchedExecutor { executor_id: args.executor_id.clone() });
                     out.set_timer(self.cfg.heartbeat_interval, Timer::Heartbeat);
                 } else {
-                    out.note(format!("Cannot register with driver: {}", r.failure));
+                    out.note_with(|| format!("Cannot register with driver: {}", r.failure));
                     self.backend_exited(1, out);
                 }
             }

@@ -265,7 +265,9 @@ pub struct Master {
     framework_by_actor: BTreeMap<ActorId, String>,
     completed: VecDeque<String>,
     next_framework: u64,
-    offers: BTreeMap<String, OfferEntry>,
+    /// Boxed: a BTreeMap moves its values when nodes split and shift, and an
+    /// entry holds a whole `Offer`.
+    offers: BTreeMap<String, Box<OfferEntry>>,
     next_offer: u64,
     pending_all: bool,
     pending_agents: BTreeSet<String>,
@@ -519,7 +521,7 @@ impl Master {
     }
 
     /// Remove an offer from the books (not from the allocator).
-    fn take_offer(&mut self, oid: &str) -> Option<OfferEntry> {
+    fn take_offer(&mut self, oid: &str) -> Option<Box<OfferEntry>> {
         let o = self.offers.remove(oid)?;
         if let Some(a) = self.agents.get_mut(&o.agent) {
             a.offers.remove(oid);
@@ -554,13 +556,15 @@ impl Master {
     fn start(&mut self, out: &mut Outbox<Timer>) {
         // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
         out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
-        out.note(format!(
-            "master {} up at {}:{}; allocating every {:?}",
-            short_id(&self.cfg.id),
-            self.cfg.hostname,
-            self.cfg.port,
-            self.cfg.allocation_interval
-        ));
+        out.note_with(|| {
+            format!(
+                "master {} up at {}:{}; allocating every {:?}",
+                short_id(&self.cfg.id),
+                self.cfg.hostname,
+                self.cfg.port,
+                self.cfg.allocation_interval
+            )
+        });
     }
 
     fn on_timer(&mut self, t: Timer, out: &mut Outbox<Timer>) {
@@ -608,12 +612,14 @@ impl Master {
                 let mut e = event(EventType::Rescind);
                 e.rescind = Some(scheduler::event::Rescind { offer_id: o.offer.id.clone() });
                 self.send_to_framework(&o.framework, e, out);
-                out.note(format!(
-                    "offer {} to {} timed out after {:?}; rescinded",
-                    short_id(&offer),
-                    self.fw_name(&o.framework),
-                    self.cfg.offer_timeout.unwrap_or_default()
-                ));
+                out.note_with(|| {
+                    format!(
+                        "offer {} to {} timed out after {:?}; rescinded",
+                        short_id(&offer),
+                        self.fw_name(&o.framework),
+                        self.cfg.offer_timeout.unwrap_or_default()
+                    )
+                });
             }
         }
     }
@@ -639,7 +645,7 @@ impl Master {
             Msg::StatusUpdate(m) => self.status_update(from, m, out),
             Msg::ExitedExecutor(m) => self.exited_executor(from, m, out),
             Msg::SchedulerCall(c) => self.scheduler_call(from, c, out),
-            other => out.note(format!("master ignores {} from {from}", other.kind())),
+            other => out.note_with(|| format!("master ignores {} from {from}", other.kind())),
         }
     }
 
@@ -650,7 +656,7 @@ impl Master {
             // Why nothing more: Mesos marks the agent disconnected and arms
             // agent_reregister_timeout; the pings keep running and mark it
             // unreachable if it is really gone. The fuller story is a later issue.
-            out.note(format!("agent {} ({peer}) disconnected; pings decide its fate", short_id(aid)));
+            out.note_with(|| format!("agent {} ({peer}) disconnected; pings decide its fate", short_id(aid)));
         }
     }
 
@@ -682,7 +688,7 @@ impl Master {
         info.id = Some(v1::AgentId { value: aid.clone() });
         let total = Resources::from_protos(&info.resources);
         out.send(&from, self.slave_registered(&aid));
-        out.note(format!("agent {} registered as {} with [{total}]", info.hostname, short_id(&aid)));
+        out.note_with(|| format!("agent {} registered as {} with [{total}]", info.hostname, short_id(&aid)));
         self.alloc.add_agent(&aid, total.clone());
         self.agents.insert(
             aid.clone(),
@@ -716,7 +722,7 @@ impl Master {
             };
             out.send(&from, reply);
         } else {
-            out.note(format!(
+            out.note_with(|| format!(
                 "master ignores ReregisterSlave from {from} as {}: re-registration after a partition or failover is a later issue",
                 short_id(&claimed)
             ));
@@ -740,7 +746,7 @@ impl Master {
         if a.pinged {
             a.misses += 1;
             let (host, misses) = (a.info.hostname.clone(), a.misses);
-            out.note(format!("agent {host} missed pong {misses}/{max}"));
+            out.note_with(|| format!("agent {host} missed pong {misses}/{max}"));
             if misses >= max {
                 self.remove_agent(aid, Removal::Unreachable, out);
                 return;
@@ -859,19 +865,21 @@ impl Master {
                 // Why no FAILURE: this is a command executor, which the agent
                 // generates for a command task and the master never tracks; Mesos's
                 // agent does not even report its exit (slave.cpp `executorTerminated`).
-                out.note(format!(
-                    "executor {eid} of {} exited with status {} on {}; a command executor, so no FAILURE event",
-                    self.fw_name(&fid),
-                    m.status,
-                    self.host(&aid)
-                ));
+                out.note_with(|| {
+                    format!(
+                        "executor {eid} of {} exited with status {} on {}; a command executor, so no FAILURE event",
+                        self.fw_name(&fid),
+                        m.status,
+                        self.host(&aid)
+                    )
+                });
             }
         }
     }
 
     fn status_update(&mut self, from: ActorId, m: internal::StatusUpdateMessage, out: &mut Outbox<Timer>) {
         let Some(aid) = self.agent_by_actor.get(&from).cloned() else {
-            out.note(format!("master ignores a status update from unregistered {from}"));
+            out.note_with(|| format!("master ignores a status update from unregistered {from}"));
             return;
         };
         let now = out.now();
@@ -886,7 +894,7 @@ impl Master {
         // tells the master where the task really is (`Master::updateTask`).
         let latest = upd.latest_state.and_then(|s| TaskState::try_from(s).ok()).unwrap_or(reported);
         let Some(fw) = self.frameworks.get_mut(&fid) else {
-            out.note(format!("master drops an update for unknown framework {}", short_id(&fid)));
+            out.note_with(|| format!("master drops an update for unknown framework {}", short_id(&fid)));
             return;
         };
         let tid = status.task_id.value.clone();
@@ -915,12 +923,14 @@ impl Master {
             // A finished task's resources come back without a filter and without
             // triggering a cycle (MESOS-3078): the next periodic cycle offers them.
             self.alloc.recover(now, &fid, &aid, &r, None);
-            out.note(format!(
-                "task {tid} of {} is {}; [{r}] on {} free again",
-                self.fw_name(&fid),
-                state_name(latest),
-                self.host(&aid)
-            ));
+            out.note_with(|| {
+                format!(
+                    "task {tid} of {} is {}; [{r}] on {} free again",
+                    self.fw_name(&fid),
+                    state_name(latest),
+                    self.host(&aid)
+                )
+            });
         }
         self.send_to_framework(&fid, update_event(status), out);
     }
@@ -961,12 +971,12 @@ impl Master {
             },
             CallType::Revive => {
                 self.alloc.revive(&fid);
-                out.note(format!("{} revived: filters cleared, allocating all agents", self.fw_name(&fid)));
+                out.note_with(|| format!("{} revived: filters cleared, allocating all agents", self.fw_name(&fid)));
                 self.trigger(None, out);
             }
             CallType::Suppress => {
                 self.alloc.suppress(&fid);
-                out.note(format!("{} suppressed offers", self.fw_name(&fid)));
+                out.note_with(|| format!("{} suppressed offers", self.fw_name(&fid)));
             }
             CallType::Kill => match &call.kill {
                 Some(k) => self.kill(&fid, k, out),
@@ -992,7 +1002,9 @@ impl Master {
                 }
                 None => out.send(&from, error_event("Expecting 'shutdown' to be present")),
             },
-            other => out.note(format!("mesocosm's master does not model {} calls; ignored", other.as_str_name())),
+            other => {
+                out.note_with(|| format!("mesocosm's master does not model {} calls; ignored", other.as_str_name()))
+            }
         }
     }
 
@@ -1041,7 +1053,7 @@ impl Master {
                 let fid = format!("{}-{:04}", self.cfg.id, self.next_framework);
                 self.next_framework += 1;
                 info.id = Some(v1::FrameworkId { value: fid.clone() });
-                out.note(format!("framework {} subscribed from {from} as {}", info.name, short_id(&fid)));
+                out.note_with(|| format!("framework {} subscribed from {from} as {}", info.name, short_id(&fid)));
                 self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
                 self.framework_by_actor.insert(from, fid.clone());
                 self.alloc.add_framework(&fid, true);
@@ -1077,12 +1089,14 @@ impl Master {
                                 self.alloc.recover(now, &fid, &o.agent, &o.resources, None);
                             }
                         }
-                        out.note(format!("framework {} re-subscribed from {from}", self.fw_name(&fid)));
+                        out.note_with(|| format!("framework {} re-subscribed from {from}", self.fw_name(&fid)));
                     }
                     None => {
                         // An id this master never issued: after a master failover
                         // Mesos accepts it as a re-subscription (`recoverFramework`).
-                        out.note(format!("framework {} re-subscribed with unknown id {}", info.name, short_id(&fid)));
+                        out.note_with(|| {
+                            format!("framework {} re-subscribed with unknown id {}", info.name, short_id(&fid))
+                        });
                         self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
                         self.alloc.add_framework(&fid, true);
                     }
@@ -1119,10 +1133,9 @@ impl Master {
                 mesocosm_sim::time::secs(timeout),
                 Timer::FailoverTimeout { framework: fid.to_string(), epoch },
             );
-            out.note(format!(
-                "framework {} disconnected; removed in {timeout}s unless it re-subscribes",
-                self.fw_name(fid)
-            ));
+            out.note_with(|| {
+                format!("framework {} disconnected; removed in {timeout}s unless it re-subscribes", self.fw_name(fid))
+            });
         } else {
             // FrameworkInfo.failover_timeout defaults to 0: removed at once.
             self.remove_framework(fid, "it disconnected with failover_timeout 0", out);
@@ -1171,7 +1184,7 @@ impl Master {
         if self.completed.len() > MAX_COMPLETED_FRAMEWORKS {
             self.completed.pop_front();
         }
-        out.note(format!("framework {} removed: {why}", fw.info.name));
+        out.note_with(|| format!("framework {} removed: {why}", fw.info.name));
     }
 
     // ----- the allocation cycle --------------------------------------------------------
@@ -1237,12 +1250,12 @@ impl Master {
         }
         self.offers.insert(
             oid.clone(),
-            OfferEntry {
+            Box::new(OfferEntry {
                 offer: offer.clone(),
                 framework: g.framework_id.clone(),
                 agent: g.agent_id.clone(),
                 resources: g.resources.clone(),
-            },
+            }),
         );
         self.stats.offers_made += 1;
         if let Some(d) = self.cfg.offer_timeout {
@@ -1293,7 +1306,7 @@ impl Master {
                     self.send_to_framework(fid, update_event(status), out);
                 }
             }
-            out.note(format!("ACCEPT from {} used invalid offers: {error}", self.fw_name(fid)));
+            out.note_with(|| format!("ACCEPT from {} used invalid offers: {error}", self.fw_name(fid)));
             return;
         }
         let mut offered = Resources::new();
@@ -1313,24 +1326,26 @@ impl Master {
                         self.launch(now, fid, &agent_id, t, &mut left, out);
                     }
                 }
-                other => {
-                    out.note(format!("mesocosm's master does not model {} operations; ignored", other.as_str_name()))
-                }
+                other => out.note_with(|| {
+                    format!("mesocosm's master does not model {} operations; ignored", other.as_str_name())
+                }),
             }
         }
         if !left.is_empty() {
             // The unused part comes back with the call's filter (default 5 s).
             let refuse = accept.filters.as_ref().map_or(DEFAULT_REFUSE_SECONDS, |f| f.refuse_seconds());
             let until = self.alloc.recover(now, fid, &agent_id, &left, Some(refuse));
-            out.note(format!(
-                "{} left [{left}] of {} unused; {}",
-                self.fw_name(fid),
-                self.host(&agent_id),
-                match until {
-                    Some(t) => format!("not offered to it again before {t}"),
-                    None => "no filter".to_string(),
-                }
-            ));
+            out.note_with(|| {
+                format!(
+                    "{} left [{left}] of {} unused; {}",
+                    self.fw_name(fid),
+                    self.host(&agent_id),
+                    match until {
+                        Some(t) => format!("not offered to it again before {t}"),
+                        None => "no filter".to_string(),
+                    }
+                )
+            });
         }
     }
 
@@ -1366,7 +1381,7 @@ impl Master {
         let total = match validation::task(&task, &cx) {
             Ok(total) => total,
             Err(message) => {
-                out.note(format!("task {tid} of {} is invalid: {message}", self.fw_name(fid)));
+                out.note_with(|| format!("task {tid} of {} is invalid: {message}", self.fw_name(fid)));
                 let status =
                     master_status(now, &task.task_id, Some(aid), TaskState::TaskError, Reason::TaskInvalid, message);
                 self.send_to_framework(fid, update_event(status), out);
@@ -1412,7 +1427,7 @@ impl Master {
             },
         );
         self.stats.tasks_launched += 1;
-        out.note(format!("launch task {tid} of {name} on {host} [{total}]; TASK_STAGING"));
+        out.note_with(|| format!("launch task {tid} of {name} on {host} [{total}]; TASK_STAGING"));
     }
 
     fn decline(&mut self, fid: &str, d: &scheduler::call::Decline, out: &mut Outbox<Timer>) {
@@ -1421,11 +1436,13 @@ impl Master {
         let refuse = d.filters.as_ref().map_or(DEFAULT_REFUSE_SECONDS, |f| f.refuse_seconds());
         for oid in &d.offer_ids {
             if self.offers.get(&oid.value).is_none_or(|o| o.framework != fid) {
-                out.note(format!(
-                    "{} declined offer {}, which is no longer valid; ignored",
-                    self.fw_name(fid),
-                    short_id(&oid.value)
-                ));
+                out.note_with(|| {
+                    format!(
+                        "{} declined offer {}, which is no longer valid; ignored",
+                        self.fw_name(fid),
+                        short_id(&oid.value)
+                    )
+                });
                 continue;
             }
             let Some(o) = self.take_offer(&oid.value) else { continue };
@@ -1433,16 +1450,18 @@ impl Master {
             let until = self.alloc.recover(now, fid, &o.agent, &o.resources, Some(refuse));
             // Why no cycle here: recoverResources does not trigger allocation
             // (MESOS-3078); declined resources wait for the next periodic cycle.
-            out.note(format!(
-                "{} declined {} on {}; {}",
-                self.fw_name(fid),
-                short_id(&oid.value),
-                self.host(&o.agent),
-                match until {
-                    Some(t) => format!("[{}] not offered to it again before {t}", o.resources),
-                    None => "no filter (refuse_seconds 0)".to_string(),
-                }
-            ));
+            out.note_with(|| {
+                format!(
+                    "{} declined {} on {}; {}",
+                    self.fw_name(fid),
+                    short_id(&oid.value),
+                    self.host(&o.agent),
+                    match until {
+                        Some(t) => format!("[{}] not offered to it again before {t}", o.resources),
+                        None => "no filter (refuse_seconds 0)".to_string(),
+                    }
+                )
+            });
         }
     }
 
@@ -1460,7 +1479,7 @@ impl Master {
                     };
                     out.send(&a.actor, m);
                 }
-                None => out.note(format!("cannot kill task {}: its agent is not registered", k.task_id.value)),
+                None => out.note_with(|| format!("cannot kill task {}: its agent is not registered", k.task_id.value)),
             },
             None => {
                 // `Master::kill` of an unknown task performs explicit reconciliation.
@@ -1525,11 +1544,13 @@ impl Master {
     fn acknowledge(&mut self, fid: &str, a: &scheduler::call::Acknowledge, out: &mut Outbox<Timer>) {
         let aid = a.agent_id.value.clone();
         let Some(actor) = self.agents.get(&aid).map(|x| x.actor.clone()) else {
-            out.note(format!(
-                "cannot forward the ack of task {} to agent {}: agent is not registered",
-                a.task_id.value,
-                short_id(&aid)
-            ));
+            out.note_with(|| {
+                format!(
+                    "cannot forward the ack of task {} to agent {}: agent is not registered",
+                    a.task_id.value,
+                    short_id(&aid)
+                )
+            });
             return;
         };
         let fw = self.frameworks.get_mut(fid).expect("subscribed");

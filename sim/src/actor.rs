@@ -117,12 +117,19 @@ pub enum Output<T> {
 pub struct Outbox<T> {
     now: SimTime,
     outputs: Vec<Output<T>>,
+    notes: bool,
 }
 
 impl<T> Outbox<T> {
     /// An empty outbox for a step at `now`.
     pub fn new(now: SimTime) -> Outbox<T> {
-        Outbox { now, outputs: Vec::new() }
+        Outbox { now, outputs: Vec::new(), notes: true }
+    }
+
+    /// Whether anyone reads notes (the world turns them off unless the timeline
+    /// explains or `tracing` shows them, so cores do not format text for nobody).
+    pub fn set_notes(&mut self, wanted: bool) {
+        self.notes = wanted;
     }
 
     /// The time of the step being handled.
@@ -158,7 +165,16 @@ impl<T> Outbox<T> {
 
     /// Explain a decision on the timeline.
     pub fn note(&mut self, text: impl Into<String>) {
-        self.outputs.push(Output::Note(text.into()));
+        if self.notes {
+            self.outputs.push(Output::Note(text.into()));
+        }
+    }
+
+    /// Explain a decision, formatting the text only if someone reads notes.
+    pub fn note_with(&mut self, text: impl FnOnce() -> String) {
+        if self.notes {
+            self.outputs.push(Output::Note(text()));
+        }
     }
 
     /// Exit the process.

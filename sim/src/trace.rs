@@ -139,6 +139,11 @@ impl Trace {
         }
     }
 
+    /// True if the timeline prints notes.
+    pub fn explains(&self) -> bool {
+        self.timeline.as_ref().is_some_and(|t| t.explain)
+    }
+
     /// Messages recorded so far.
     pub fn messages(&self) -> u64 {
         self.messages

@@ -317,6 +317,11 @@ impl World {
         }
     }
 
+    /// Whether cores' notes are read: on the explaining timeline or in `tracing` logs.
+    pub fn notes_wanted(&self) -> bool {
+        self.state().trace.explains() || tracing::enabled!(target: "mesocosm::note", tracing::Level::DEBUG)
+    }
+
     /// Record a note from a core.
     pub fn note(&self, actor: &ActorId, text: &str) {
         let now = self.now();
@@ -429,7 +434,9 @@ async fn link_task(
                 }
                 match world.transport() {
                     Transport::Memory => world.deliver(&to, Delivery::Message { from: from.clone(), msg }),
-                    Transport::Grpc => peer.deliver(&world, &from, &to, msg).await,
+                    // Boxed so a link task's future stays small: inlined, every
+                    // gRPC call's state machine would be copied into each spawn.
+                    Transport::Grpc => Box::pin(peer.deliver(&world, &from, &to, msg)).await,
                 }
             }
             LinkItem::Disconnect(_) => {
@@ -458,6 +465,7 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
     let mut timers: BTreeMap<(SimTime, u64), A::Timer> = BTreeMap::new();
     let mut seq: u64 = 0;
     let mut out = Outbox::new(world.now());
+    out.set_notes(world.notes_wanted());
     let mut input = Some(Input::Start);
     loop {
         if let Some(i) = input.take() {
