@@ -1208,19 +1208,21 @@ impl Master {
     }
 
     fn note_grant(&self, g: &Grant, out: &mut Outbox<Timer>) {
-        let mut s = format!(
-            "allocate {} [{}] to {} (DRF share {}, lowest of {})",
-            self.host(&g.agent_id),
-            g.resources,
-            self.fw_name(&g.framework_id),
-            fmt_share(g.share),
-            g.contenders
-        );
-        if !g.filtered.is_empty() {
-            let names: Vec<String> = g.filtered.iter().map(|f| self.fw_name(f)).collect();
-            s.push_str(&format!("; passed over {} (refusal filter)", names.join(", ")));
-        }
-        out.note(s);
+        out.note_with(|| {
+            let mut s = format!(
+                "allocate {} [{}] to {} (DRF share {}, lowest of {})",
+                self.host(&g.agent_id),
+                g.resources,
+                self.fw_name(&g.framework_id),
+                fmt_share(g.share),
+                g.contenders
+            );
+            if !g.filtered.is_empty() {
+                let names: Vec<String> = g.filtered.iter().map(|f| self.fw_name(f)).collect();
+                s.push_str(&format!("; passed over {} (refusal filter)", names.join(", ")));
+            }
+            s
+        });
     }
 
     fn make_offer(&mut self, g: &Grant, out: &mut Outbox<Timer>) -> v1::Offer {

@@ -148,7 +148,13 @@ thread_local! {
 
 /// Virtual time of the world running on this thread, for `tracing` timestamps.
 pub fn log_time() -> Option<SimTime> {
-    LOG_CLOCK.with(|c| c.get()).map(|start| from_tokio(tokio::time::Instant::now().duration_since(start)))
+    LOG_CLOCK.with(|c| c.get()).map(|start| from_tokio(paused_now().duration_since(start)))
+}
+
+/// The only clock read in mesocosm: tokio's clock, which in a world is *paused*,
+/// so it moves only when every task is idle, and then jumps to the next timer.
+fn paused_now() -> tokio::time::Instant {
+    tokio::time::Instant::now()
 }
 
 /// tokio's timer wheel has millisecond granularity: a 300 µs sleep would wake
@@ -184,7 +190,7 @@ pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
 impl World {
     /// A world on the current (paused, current-thread) runtime. Call inside [`run_world`].
     pub fn new(config: WorldConfig) -> World {
-        let start = tokio::time::Instant::now();
+        let start = paused_now();
         LOG_CLOCK.with(|c| c.set(Some(start)));
         World {
             shared: Arc::new(Shared {
@@ -218,9 +224,7 @@ impl World {
 
     /// Virtual time now.
     pub fn now(&self) -> SimTime {
-        // The only clock read in mesocosm: tokio's *paused* clock, which moves
-        // only when every task is idle and then jumps to the next timer.
-        from_tokio(tokio::time::Instant::now().duration_since(self.shared.start))
+        from_tokio(paused_now().duration_since(self.shared.start))
     }
 
     fn instant(&self, t: SimTime) -> tokio::time::Instant {
@@ -491,8 +495,8 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
             }
         }
         let next = timers.first_key_value().map(|(k, _)| k.0);
+        // Messages first: at equal instants, mailbox before timers, every run.
         tokio::select! {
-            // Messages first: at equal instants, mailbox before timers, every run.
             biased;
             d = rx.recv() => match d {
                 Some(d) => input = Some(d.into_input()),
