@@ -333,8 +333,7 @@ impl SparkDriver {
     /// due, offer executors to a new stage, or stop when everything is done.
     pub(crate) fn after_task_progress(&mut self, out: &mut Outbox<DriverTimer>) {
         let mut notes = Vec::new();
-        self.scheduler.advance(out.now(), &mut notes);
-        let new_stage = notes.iter().any(|n| n.starts_with("stage") && n.contains("started"));
+        let new_stage = self.scheduler.advance(out.now(), &mut notes);
         for n in notes {
             out.note(n);
         }

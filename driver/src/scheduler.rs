@@ -117,12 +117,14 @@ impl TaskScheduler {
 
     /// Move past finished stages and jobs, starting the next ones; notes each
     /// start and finish. Call at start-up and after every finished task.
-    pub fn advance(&mut self, now: SimTime, notes: &mut Vec<String>) {
+    /// Returns whether a new stage started (its tasks then need executors' cores).
+    pub fn advance(&mut self, now: SimTime, notes: &mut Vec<String>) -> bool {
         self.started = true;
+        let mut stage_started = false;
         loop {
             if let Some(a) = &self.active {
                 if a.finished.len() < a.durations.len() {
-                    return;
+                    return stage_started;
                 }
                 notes.push(format!(
                     "stage {} ({}) of job {} finished: {} tasks in {:.3}s",
@@ -136,7 +138,7 @@ impl TaskScheduler {
                 self.stage += 1;
             }
             let Some(job) = self.jobs.get(self.job) else {
-                return;
+                return stage_started;
             };
             if self.stage == 0 {
                 self.job_started = now;
@@ -146,6 +148,7 @@ impl TaskScheduler {
                 Some(Stage { name, task_durations }) => {
                     let stage_id = self.next_stage_id;
                     self.next_stage_id += 1;
+                    stage_started = true;
                     notes.push(format!(
                         "stage {stage_id} ({name}) of job {} started: {} tasks waiting for {} free core(s) each",
                         self.job,
