@@ -26,6 +26,8 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[command(after_help = "Exit status: 0 the run completed and every check held; 1 a check failed \
+(or --check-determinism saw two different digests); 2 bad input (the message names file, line and column).")]
 struct RunArgs {
     /// The scenario file (TOML), e.g. scenarios/spark-pi.toml.
     #[arg(value_hint = clap::ValueHint::FilePath)]
