@@ -116,7 +116,7 @@ pub(crate) struct CommandArgs<'a> {
 ///   `spark.executor.extraClassPath` is set), then `SPARK_EXECUTOR_OPTS`
 ///   (always, `{{APP_ID}}`/`{{EXECUTOR_ID}}` substituted), then
 ///   `sc.executorEnvs`: `SPARK_EXECUTOR_MEMORY`, `SPARK_USER` and every
-///   `spark.executorEnv.*`. Spark keeps those in a HashMap; mesocosm lists them
+///   `spark.executorEnv.*`. Spark keeps those in an unordered hash map; mesocosm lists them
 ///   sorted by name to stay deterministic.
 /// - value: without `spark.executor.uri`, `<prefix> "<home>/./bin/spark-class" …`
 ///   where `<prefix>` sets `LD_LIBRARY_PATH` from `spark.executor.extraLibraryPath`

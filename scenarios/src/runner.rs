@@ -387,8 +387,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                 world.sleep_until(end).await;
                 break;
             }
-            tokio::select! {
-                biased;
+            tokio::select! { biased;
                 _ = world.exited() => {}
                 _ = world.sleep_until(deadline) => break,
             }

@@ -496,8 +496,7 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
         }
         let next = timers.first_key_value().map(|(k, _)| k.0);
         // Messages first: at equal instants, mailbox before timers, every run.
-        tokio::select! {
-            biased;
+        tokio::select! { biased;
             d = rx.recv() => match d {
                 Some(d) => input = Some(d.into_input()),
                 // The world dropped our mailbox: we were killed.
