@@ -11,7 +11,7 @@
 //! teardown's last messages land in the trace) or at the scenario's `until`.
 
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec};
-use crate::scenario::{AppSpec, LatencySpec, Scenario};
+use crate::scenario::{AppSpec, Scenario};
 use crate::submit::{DeployMode, SparkConf};
 use crate::units::TimeUnit;
 use mesocosm_agent::{Agent, AgentConfig};
@@ -22,7 +22,7 @@ use mesocosm_sim::ids::{uuid_from, uuid_string};
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
 use mesocosm_sim::trace::{Timeline, TraceConfig};
-use mesocosm_sim::{ActorId, Latency, Shared, SimTime, Transport, World, WorldConfig, run_world};
+use mesocosm_sim::{ActorId, Shared, SimTime, Transport, World, WorldConfig, run_world};
 use rand_chacha::rand_core::Rng;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -94,13 +94,6 @@ pub enum RunError {
     Unsupported(String),
     #[error("writing the trace or timeline failed: {0}")]
     Io(#[from] std::io::Error),
-}
-
-fn latency(l: &LatencySpec) -> Latency {
-    match l {
-        LatencySpec::Fixed(d) => Latency::Fixed(*d),
-        LatencySpec::Uniform { min, max } => Latency::Uniform { min: *min, max: *max },
-    }
 }
 
 /// An agent's `--resources` as protobuf.
@@ -255,7 +248,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         timeline: opts.timeline.map(|out| Timeline { out, explain: opts.explain }),
     };
     run_world(|| async move {
-        let world = World::new(WorldConfig { seed, transport, latency: latency(&scenario.network.latency), trace });
+        let world = World::new(WorldConfig { seed, transport, latency: scenario.network.latency, trace });
         let master_id = ActorId::new(&scenario.master.name);
 
         // The master's id is a UUID, as in Mesos, derived from the seed.

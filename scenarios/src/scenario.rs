@@ -83,6 +83,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mesocosm_sim::Latency;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -119,30 +120,8 @@ pub struct Scenario {
 /// The simulated network.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NetworkSpec {
-    pub latency: LatencySpec,
-}
-
-/// The one-way latency of a link.
-#[derive(Clone, Debug, PartialEq)]
-pub enum LatencySpec {
-    /// Every link has this latency.
-    Fixed(Duration),
-    /// Each link's latency is drawn once, uniformly from `min..=max`.
-    Uniform { min: Duration, max: Duration },
-}
-
-impl LatencySpec {
-    /// Mesocosm's default: each link between 100 µs and 1 ms, like hosts in one data centre.
-    pub const DEFAULT: LatencySpec =
-        LatencySpec::Uniform { min: Duration::from_micros(100), max: Duration::from_millis(1) };
-
-    /// Draws one link's latency (whole microseconds).
-    pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
-        match self {
-            LatencySpec::Fixed(d) => *d,
-            LatencySpec::Uniform { min, max } => uniform(rng, *min, *max),
-        }
-    }
+    /// One-way latency of every link (the world draws it once per link).
+    pub latency: Latency,
 }
 
 /// The Mesos master's flags.
@@ -621,7 +600,7 @@ impl Checker<'_> {
         let network = NetworkSpec {
             latency: match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
                 Some(l) => self.latency(l),
-                None => LatencySpec::DEFAULT,
+                None => Latency::DEFAULT,
             },
         };
         let master = self.master(raw.master.as_ref());
@@ -647,14 +626,14 @@ impl Checker<'_> {
         }
     }
 
-    fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> LatencySpec {
-        let (min_default, max_default) = (Duration::from_micros(100), Duration::from_millis(1));
+    fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> Latency {
+        let (min_default, max_default) = (Latency::DEFAULT_MIN, Latency::DEFAULT_MAX);
         match l.get_ref() {
             RawDurOrTable::Str(s) => match parse_duration(s) {
-                Ok(d) => LatencySpec::Fixed(d),
+                Ok(d) => Latency::Fixed(d),
                 Err(e) => {
                     self.error(l.span(), format!("bad duration for `latency`: {e}"));
-                    LatencySpec::DEFAULT
+                    Latency::DEFAULT
                 }
             },
             RawDurOrTable::Table(entries) => {
@@ -687,7 +666,7 @@ impl Checker<'_> {
                         format!("latency min {} is greater than max {}", format_duration(min), format_duration(max)),
                     );
                 }
-                LatencySpec::Uniform { min, max }
+                Latency::Uniform { min, max }
             }
         }
     }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use mesocosm::diag::Diagnostics;
 use mesocosm::mesos_syntax::{AttrValue, ValueSpec};
-use mesocosm::scenario::{self, DurationDist, LatencySpec, Scenario};
+use mesocosm::scenario::{self, DurationDist, Scenario};
 use mesocosm::submit::{self, DeployMode, MasterUrl, SparkConf};
+use mesocosm_sim::Latency;
 use proptest::prelude::*;
 
 /// A scenario using every feature, valid as written.
@@ -127,10 +128,7 @@ fn full_scenario_parses_with_every_field() {
     assert_eq!(s.name, "spark-pi");
     assert_eq!(s.seed, 42);
     assert_eq!(s.until, Duration::from_secs(1800));
-    assert_eq!(
-        s.network.latency,
-        LatencySpec::Uniform { min: Duration::from_micros(100), max: Duration::from_millis(2) }
-    );
+    assert_eq!(s.network.latency, Latency::Uniform { min: Duration::from_micros(100), max: Duration::from_millis(2) });
     assert_eq!(s.master.offer_timeout, Some(Duration::from_secs(30)));
     let names: Vec<&str> = s.agents.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["agent-1", "agent-2", "big"]);
@@ -175,7 +173,7 @@ fn defaults_are_mesos_defaults() {
     let s = parse(MINIMAL).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(s.seed, 0);
     assert_eq!(s.until, Duration::from_secs(3600));
-    assert_eq!(s.network.latency, LatencySpec::DEFAULT);
+    assert_eq!(s.network.latency, Latency::DEFAULT);
     assert_eq!(s.master.name, "master");
     assert_eq!(s.master.allocation_interval, Duration::from_secs(1));
     assert_eq!(s.master.agent_ping_timeout, Duration::from_secs(15));

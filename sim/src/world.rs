@@ -52,6 +52,15 @@ pub enum Latency {
     Uniform { min: Duration, max: Duration },
 }
 
+impl Latency {
+    /// The shortest default link latency.
+    pub const DEFAULT_MIN: Duration = Duration::from_micros(100);
+    /// The longest default link latency.
+    pub const DEFAULT_MAX: Duration = Duration::from_millis(1);
+    /// mesocosm's default: each link between 100 µs and 1 ms, like hosts in one data centre.
+    pub const DEFAULT: Latency = Latency::Uniform { min: Latency::DEFAULT_MIN, max: Latency::DEFAULT_MAX };
+}
+
 /// How to build a world.
 pub struct WorldConfig {
     /// The root seed; every random choice derives from it by name.
