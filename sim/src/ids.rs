@@ -7,14 +7,20 @@
 
 use sha2::{Digest, Sha256};
 
-/// A UUID (16 bytes, RFC 4122 version 4 layout) derived from `parts`.
-pub fn uuid_from(parts: &[&[u8]]) -> [u8; 16] {
+/// SHA-256 over `parts`, each prefixed with its length so that `["ab", "c"]`
+/// and `["a", "bc"]` differ. Every derived id and seed in mesocosm comes from here.
+pub fn digest(parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();
     for p in parts {
         h.update((p.len() as u64).to_le_bytes());
         h.update(p);
     }
-    let d = h.finalize();
+    h.finalize().into()
+}
+
+/// A UUID (16 bytes, RFC 4122 version 4 layout) derived from `parts`.
+pub fn uuid_from(parts: &[&[u8]]) -> [u8; 16] {
+    let d = digest(parts);
     let mut u = [0u8; 16];
     u.copy_from_slice(&d[..16]);
     u[6] = (u[6] & 0x0f) | 0x40;

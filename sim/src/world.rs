@@ -27,7 +27,6 @@ use crate::time::SimTime;
 use crate::trace::{Trace, TraceConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -186,14 +185,10 @@ pub const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(18 * 3600);
 /// A stable 64-bit hash of the seed and some names (SHA-256, so it is the same on
 /// every machine and Rust release, unlike `std`'s hashers).
 pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
-    let mut h = Sha256::new();
-    h.update(seed.to_le_bytes());
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
-    }
-    let d = h.finalize();
-    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+    let seed = seed.to_le_bytes();
+    let all: Vec<&[u8]> = std::iter::once(&seed[..]).chain(parts.iter().map(|p| p.as_bytes())).collect();
+    let d = crate::ids::digest(&all);
+    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
 impl World {
