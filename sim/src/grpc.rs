@@ -258,6 +258,21 @@ impl Inbox {
         Ok(Response::new(Accepted {}))
     }
 
+    /// SUBSCRIBE: open the event stream the receiver's later Events travel on,
+    /// then hand the call to the actor.
+    fn subscribe_stream<C, E>(
+        &self,
+        r: Request<C>,
+        stream: fn(mpsc::UnboundedSender<Result<E, Status>>) -> StreamTx,
+        wrap: fn(C) -> Msg,
+    ) -> Result<Response<Stream<E>>, Status> {
+        let from = sender(&r)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.world.state().streams.insert((self.me.clone(), from.clone()), stream(tx));
+        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+    }
+
     async fn ask<T, R>(
         &self,
         r: Request<T>,
@@ -280,11 +295,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
     type SubscribeStream = Stream<scheduler::Event>;
 
     async fn subscribe(&self, r: Request<scheduler::Call>) -> Result<Response<Self::SubscribeStream>, Status> {
-        let from = sender(&r)?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.world.state().streams.insert((self.me.clone(), from.clone()), StreamTx::Scheduler(tx));
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(Msg::SchedulerCall(r.into_inner())) });
-        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+        self.subscribe_stream(r, StreamTx::Scheduler, Msg::SchedulerCall)
     }
 
     async fn call(&self, r: Request<scheduler::Call>) -> Result<Response<Accepted>, Status> {
@@ -297,11 +308,7 @@ impl rpc::executor_server::Executor for Inbox {
     type SubscribeStream = Stream<executor::Event>;
 
     async fn subscribe(&self, r: Request<executor::Call>) -> Result<Response<Self::SubscribeStream>, Status> {
-        let from = sender(&r)?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        self.world.state().streams.insert((self.me.clone(), from.clone()), StreamTx::Executor(tx));
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(Msg::ExecutorCall(r.into_inner())) });
-        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+        self.subscribe_stream(r, StreamTx::Executor, Msg::ExecutorCall)
     }
 
     async fn call(&self, r: Request<executor::Call>) -> Result<Response<Accepted>, Status> {
