@@ -58,7 +58,7 @@ impl Resources {
                 }
                 Ok(value::Type::Set) => {
                     if let Some(set) = &res.set {
-                        r.sets.entry(res.name.clone()).or_default().extend(set.item.iter().cloned());
+                        r.add_set(&res.name, &set.item);
                     }
                 }
                 _ => {}
@@ -120,6 +120,11 @@ impl Resources {
             }
         }
         *rs = merged;
+    }
+
+    /// Add the items of set `name`.
+    pub fn add_set<'a>(&mut self, name: &str, items: impl IntoIterator<Item = &'a String>) {
+        self.sets.entry(name.to_string()).or_default().extend(items.into_iter().cloned());
     }
 
     /// The amount of scalar `name` (0 if absent).

@@ -99,7 +99,6 @@ pub enum RunError {
 /// An agent's `--resources` as protobuf.
 pub fn resources(specs: &[ResourceSpec]) -> Result<Vec<Resource>, String> {
     let mut r = Resources::new();
-    let mut sets = Vec::new();
     for s in specs {
         if s.role != "*" {
             return Err(format!(
@@ -110,17 +109,10 @@ pub fn resources(specs: &[ResourceSpec]) -> Result<Vec<Resource>, String> {
         match &s.value {
             ValueSpec::Scalar(v) => r.add_scalar(&s.name, *v),
             ValueSpec::Ranges(rs) => rs.iter().for_each(|(b, e)| r.add_range(&s.name, *b, *e)),
-            ValueSpec::Set(items) => sets.push(Resource {
-                name: s.name.clone(),
-                r#type: value::Type::Set as i32,
-                set: Some(value::Set { item: items.clone() }),
-                ..Default::default()
-            }),
+            ValueSpec::Set(items) => r.add_set(&s.name, items),
         }
     }
-    let mut out = r.to_protos();
-    out.extend(sets);
-    Ok(out)
+    Ok(r.to_protos())
 }
 
 /// An agent's `--attributes` as protobuf.
