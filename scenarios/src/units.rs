@@ -185,17 +185,7 @@ impl TimeUnit {
 pub fn spark_time(s: &str, default_unit: TimeUnit) -> Result<Duration, String> {
     let lower = s.trim().to_ascii_lowercase();
     let expected = "expected an integer with an optional suffix us, ms, s, m, min, h or d";
-    if lower.starts_with('-') {
-        return Err(format!("`{s}` is negative; times are ≥ 0"));
-    }
-    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
-    let (digits, suffix) = lower.split_at(digits_end);
-    if digits.is_empty() {
-        return Err(format!("`{s}` is not a Spark time: {expected}"));
-    }
-    if suffix.starts_with('.') {
-        return Err(format!("`{s}` has a fraction, which Spark does not accept in times: {expected}"));
-    }
+    let (n, suffix) = spark_integer(s, &lower, "time", "", expected)?;
     let unit_nanos = match suffix {
         "" => default_unit.nanos(),
         "us" => NANOS_PER_US,
@@ -207,7 +197,6 @@ pub fn spark_time(s: &str, default_unit: TimeUnit) -> Result<Duration, String> {
         _ => return Err(format!("`{s}` is not a Spark time: {expected}")),
     };
     let too_large = || format!("`{s}` is too large");
-    let n: u128 = digits.parse().map_err(|_| too_large())?;
     let nanos = n.checked_mul(unit_nanos).ok_or_else(too_large)?;
     let secs = u64::try_from(nanos / NANOS_PER_S).map_err(|_| too_large())?;
     let sub = u32::try_from(nanos % NANOS_PER_S).map_err(|_| too_large())?;
@@ -262,17 +251,7 @@ impl SizeUnit {
 pub fn spark_size_mib(s: &str, default_unit: SizeUnit) -> Result<u64, String> {
     let lower = s.trim().to_ascii_lowercase();
     let expected = "expected an integer with an optional suffix b, k, kb, m, mb, g, gb, t, tb, p or pb";
-    if lower.starts_with('-') {
-        return Err(format!("`{s}` is negative; sizes are ≥ 0"));
-    }
-    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
-    let (digits, suffix) = lower.split_at(digits_end);
-    if digits.is_empty() {
-        return Err(format!("`{s}` is not a Spark size: {expected}"));
-    }
-    if suffix.starts_with('.') {
-        return Err(format!("`{s}` has a fraction, which Spark does not accept in sizes (write `1536m`, not `1.5g`)"));
-    }
+    let (n, suffix) = spark_integer(s, &lower, "size", " (write `1536m`, not `1.5g`)", expected)?;
     let unit = match suffix {
         "" => default_unit,
         "b" => SizeUnit::Byte,
@@ -284,9 +263,37 @@ pub fn spark_size_mib(s: &str, default_unit: SizeUnit) -> Result<u64, String> {
         _ => return Err(format!("`{s}` is not a Spark size: {expected}")),
     };
     let too_large = || format!("`{s}` is too large");
-    let n: u128 = digits.parse().map_err(|_| too_large())?;
     let bytes = n.checked_mul(unit.bytes()).ok_or_else(too_large)?;
     u64::try_from(bytes / SizeUnit::MiB.bytes()).map_err(|_| too_large())
+}
+
+/// The integer and the suffix of a Spark time or size string (`JavaUtils`'s
+/// `timeStringAs`/`byteStringAs` regex): no sign, no fraction, digits first.
+/// `lower` is `s` trimmed and lower-cased; `s` is kept for messages.
+fn spark_integer<'a>(
+    s: &str,
+    lower: &'a str,
+    what: &str,
+    fraction_hint: &str,
+    expected: &str,
+) -> Result<(u128, &'a str), String> {
+    if lower.starts_with('-') {
+        return Err(format!("`{s}` is negative; {what}s are ≥ 0"));
+    }
+    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, suffix) = lower.split_at(digits_end);
+    if digits.is_empty() {
+        return Err(format!("`{s}` is not a Spark {what}: {expected}"));
+    }
+    if suffix.starts_with('.') {
+        return Err(if fraction_hint.is_empty() {
+            format!("`{s}` has a fraction, which Spark does not accept in {what}s: {expected}")
+        } else {
+            format!("`{s}` has a fraction, which Spark does not accept in {what}s{fraction_hint}")
+        });
+    }
+    let n = digits.parse().map_err(|_| format!("`{s}` is too large"))?;
+    Ok((n, suffix))
 }
 
 #[cfg(test)]
