@@ -362,10 +362,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         }
 
         let deadline = SimTime(scenario.until.as_micros() as u64);
-        let done = |w: &World| {
-            let exits = w.exits();
-            apps.iter().all(|a| exits.iter().any(|e| e.actor == a.driver))
-        };
+        let done = |w: &World| apps.iter().all(|a| w.exit_of(&a.driver).is_some());
         loop {
             if done(&world) {
                 let end = world.now().after(LINGER).min(deadline);
@@ -379,12 +376,11 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         }
 
         let ended_at = world.now();
-        let exits = world.exits();
         let mut checks = Vec::new();
         let app_reports: Vec<AppReport> = apps
             .iter()
             .map(|a| {
-                let exit = exits.iter().find(|e| e.actor == a.driver).map(|e| (e.at, e.status));
+                let exit = world.exit_of(&a.driver).map(|e| (e.at, e.status));
                 match exit {
                     None => checks.push(CheckFailure {
                         check: "app finishes",

@@ -187,6 +187,11 @@ impl<T> Outbox<T> {
         std::mem::take(&mut self.outputs)
     }
 
+    /// Take what was recorded so far, keeping the buffer for the next step.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, Output<T>> {
+        self.outputs.drain(..)
+    }
+
     /// Move to the next step at `now`, keeping the allocation.
     pub fn reset(&mut self, now: SimTime) {
         self.now = now;

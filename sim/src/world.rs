@@ -124,7 +124,8 @@ pub(crate) struct State {
     /// Tasks that belong to an actor and die with it (its server, its stream readers).
     pub(crate) owned: BTreeMap<ActorId, Vec<JoinHandle<()>>>,
     trace: Trace,
-    exits: Vec<Exit>,
+    /// Every exit, keyed by actor (an actor exits at most once).
+    exits: BTreeMap<ActorId, Exit>,
 }
 
 /// An event stream's sending half (server side).
@@ -208,7 +209,7 @@ impl World {
                     parents: BTreeMap::new(),
                     owned: BTreeMap::new(),
                     trace: Trace::new(config.trace),
-                    exits: Vec::new(),
+                    exits: BTreeMap::new(),
                 }),
                 start,
                 seed: config.seed,
@@ -343,9 +344,9 @@ impl World {
         self.state().trace.event(now, actor, text);
     }
 
-    /// Actors that have exited so far.
-    pub fn exits(&self) -> Vec<Exit> {
-        self.state().exits.clone()
+    /// How and when `id` exited, if it has.
+    pub fn exit_of(&self, id: &ActorId) -> Option<Exit> {
+        self.state().exits.get(id).cloned()
     }
 
     /// True while `id` is running.
@@ -404,7 +405,7 @@ impl World {
             st.links.retain(|(from, _), _| from != id);
             st.streams.retain(|(_, sub), _| sub != id);
             st.asks.retain(|(asked, asker), _| asked != id && asker != id);
-            st.exits.push(Exit { at: now, actor: id.clone(), status });
+            st.exits.insert(id.clone(), Exit { at: now, actor: id.clone(), status });
             st.trace.event(now, id, &format!("exited with status {status}"));
             (st.parents.remove(id), st.owned.remove(id).unwrap_or_default())
         };
@@ -480,7 +481,7 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
             out.reset(world.now());
             core.handle(i, &mut out);
             let mut exit = None;
-            for o in out.take() {
+            for o in out.drain() {
                 match o {
                     Output::Send { to, msg } => world.send(&me, &to, msg),
                     Output::SetTimer { at, timer } => {
