@@ -212,6 +212,13 @@ pub trait Actor: Send + 'static {
     /// Handle one input at virtual time `out.now()`, recording outputs in `out`.
     fn handle(&mut self, input: Input<Self::Timer>, out: &mut Outbox<Self::Timer>);
 
+    /// The invariants this core keeps, stated over its state: `Err` names the one
+    /// that does not hold. The world calls it after every step of a checked run;
+    /// it reads state and never changes behaviour.
+    fn check_invariants(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Convenience for tests: handle one input at `now` and return the outputs.
     fn step(&mut self, now: SimTime, input: Input<Self::Timer>) -> Vec<Output<Self::Timer>>
     where
@@ -261,5 +268,9 @@ impl<A: Actor> Actor for Shared<A> {
 
     fn handle(&mut self, input: Input<Self::Timer>, out: &mut Outbox<Self::Timer>) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).handle(input, out)
+    }
+
+    fn check_invariants(&self) -> Result<(), String> {
+        self.with(|core| core.check_invariants())
     }
 }
