@@ -92,6 +92,9 @@ pub fn offer_run(agents: usize, frameworks: usize, transport: Transport, virtual
             transport,
             latency: Latency::Fixed(Duration::from_micros(200)),
             trace: TraceConfig::default(),
+            faults: Default::default(),
+            // Throughput is measured without per-step checks; the tests check them.
+            check_invariants: false,
         });
         let master_id = ActorId::new("master");
         let master = Shared::new(Master::new(MasterConfig {

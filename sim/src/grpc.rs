@@ -84,10 +84,18 @@ fn request<T>(from: &ActorId, m: T) -> Request<T> {
 #[derive(Default)]
 pub(crate) struct Peer {
     channel: Option<Channel>,
+    /// The receiver's incarnation the channel was dialled to: a restarted
+    /// receiver is a new process, so the old connection is dead and is redialled.
+    incarnation: u64,
 }
 
 impl Peer {
     fn channel(&mut self, world: &World, to: &ActorId) -> Channel {
+        let incarnation = world.state().incarnations.get(to).copied().unwrap_or(0);
+        if incarnation != self.incarnation {
+            self.incarnation = incarnation;
+            self.channel = None;
+        }
         self.channel
             .get_or_insert_with(|| {
                 let world = world.clone();

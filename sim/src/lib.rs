@@ -10,6 +10,7 @@
 //! - `grpc`: the gRPC transport (tonic over in-memory HTTP/2 pipes).
 
 pub mod actor;
+pub mod faults;
 mod grpc;
 pub mod ids;
 pub mod msg;
@@ -21,4 +22,4 @@ pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Shared, sent_to};
 pub use mesocosm_proto as proto;
 pub use msg::Msg;
 pub use time::SimTime;
-pub use world::{Latency, MAX_VIRTUAL_TIME, Transport, World, WorldConfig, log_time, run_world};
+pub use world::{Latency, MAX_VIRTUAL_TIME, Transport, Violation, World, WorldConfig, log_time, run_world};

@@ -143,6 +143,16 @@ impl Msg {
         }
     }
 
+    /// True for a message that opens a *connection* between its sender and
+    /// receiver, whose end each side learns of as `Input::Disconnected`: the
+    /// scheduler and executor SUBSCRIBE (an HTTP stream), agent registration (the
+    /// master `link()`s to the agent and the agent to the master, as libprocess
+    /// does) and Spark's RegisterExecutor (the executor's RPC connection to the
+    /// driver, whose loss Spark reports as "disassociated").
+    pub fn opens_connection(&self) -> bool {
+        self.is_subscribe() || matches!(self, Msg::RegisterSlave(_) | Msg::ReregisterSlave(_) | Msg::RegisterExecutor(_))
+    }
+
     /// True for the reply half of an ask.
     pub fn is_reply(&self) -> bool {
         matches!(self, Msg::SparkAppConfig(_) | Msg::RegisterExecutorResponse(_) | Msg::HeartbeatResponse(_))

@@ -15,6 +15,16 @@ impl SimTime {
     /// The start of every run.
     pub const ZERO: SimTime = SimTime(0);
 
+    /// `s` seconds after the start.
+    pub const fn from_secs(s: u64) -> SimTime {
+        SimTime(s * 1_000_000)
+    }
+
+    /// `d` after the start.
+    pub fn from_duration(d: Duration) -> SimTime {
+        SimTime::ZERO.after(d)
+    }
+
     /// Microseconds since the start.
     pub fn micros(self) -> u64 {
         self.0

@@ -12,6 +12,11 @@
 //! reads any record. The digest is SHA-256 over the JSONL bytes: two runs with the
 //! same scenario and seed must produce the same digest on any machine.
 //!
+//! A fault the world applies is recorded in the same stream, as
+//! `{"t":…,"fault":"drop","rule":"scenarios/x.toml:40","from":…,"to":…,"kind":…}`
+//! (message faults) or `{"t":…,"fault":"kill","rule":…,"detail":"agent-2"}`;
+//! fault records have no `proto` key.
+//!
 //! The trace never holds log lines or notes; those go to the timeline
 //! ([`Timeline`]) and to `tracing`, so changing a note never changes a digest.
 
@@ -34,6 +39,31 @@ struct Record<'a> {
     kind: &'a str,
     summary: &'a str,
     bytes: &'a str,
+}
+
+/// A fault the world applied: to one message (`from`, `to`, `kind`), or to
+/// actors (`detail`: "killed agent-2", "partition agent-2 | master heals").
+#[derive(Serialize)]
+struct FaultRecord<'a> {
+    t: u64,
+    fault: &'a str,
+    rule: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'a str>,
+}
+
+/// What a fault acted on, for [`Trace::fault`].
+pub enum FaultTarget<'a> {
+    /// One message.
+    Message { from: &'a ActorId, to: &'a ActorId, msg: &'a Msg },
+    /// Actors or links, described in words.
+    Detail(&'a str),
 }
 
 /// Where the human-readable timeline goes, and how much of it.
@@ -62,6 +92,7 @@ pub struct Trace {
     timeline: Option<Timeline>,
     counts: BTreeMap<(&'static str, &'static str), u64>,
     messages: u64,
+    faults: u64,
     error: Option<io::Error>,
     line: Vec<u8>,
     b64: String,
@@ -76,6 +107,7 @@ impl Trace {
             timeline: config.timeline,
             counts: BTreeMap::new(),
             messages: 0,
+            faults: 0,
             error: None,
             line: Vec::new(),
             b64: String::new(),
@@ -100,8 +132,10 @@ impl Trace {
         if self.digest.is_none() && self.jsonl.is_none() {
             return;
         }
-        self.b64.clear();
-        base64::engine::general_purpose::STANDARD.encode_string(msg.encode(), &mut self.b64);
+        // Taken out and put back so the record can borrow it while `record` writes.
+        let mut b64 = std::mem::take(&mut self.b64);
+        b64.clear();
+        base64::engine::general_purpose::STANDARD.encode_string(msg.encode(), &mut b64);
         let record = Record {
             t: t.micros(),
             from: from.as_str(),
@@ -109,11 +143,17 @@ impl Trace {
             proto: msg.proto_name(),
             kind: msg.kind(),
             summary: &summary,
-            bytes: &self.b64,
+            bytes: &b64,
         };
+        self.record(&record);
+        self.b64 = b64;
+    }
+
+    /// Append one JSON record to the digest and the JSONL file.
+    fn record(&mut self, record: &impl Serialize) {
         self.line.clear();
         // Serialising a struct of strings and integers cannot fail.
-        let _ = serde_json::to_writer(&mut self.line, &record);
+        let _ = serde_json::to_writer(&mut self.line, record);
         self.line.push(b'\n');
         if let Some(d) = &mut self.digest {
             d.update(&self.line);
@@ -121,6 +161,34 @@ impl Trace {
         if let Some(Err(e)) = self.jsonl.as_mut().map(|w| w.write_all(&self.line)) {
             self.error.get_or_insert(e);
         }
+    }
+
+    /// Record that rule `rule` applied `action` (`drop`, `delay`, `kill`…) at `t`.
+    /// Faults are part of the trace (and the digest): they are what happened.
+    pub fn fault(&mut self, t: SimTime, action: &str, rule: &str, target: FaultTarget<'_>) {
+        self.faults += 1;
+        let (from, to, kind, detail) = match &target {
+            FaultTarget::Message { from, to, msg } => (Some(from.as_str()), Some(to.as_str()), Some(msg.kind()), None),
+            FaultTarget::Detail(d) => (None, None, None, Some(*d)),
+        };
+        if let Some(tl) = &mut self.timeline {
+            let what = match &target {
+                FaultTarget::Message { from, to, msg } => format!("{from} → {to}  {}", msg.kind()),
+                FaultTarget::Detail(d) => d.to_string(),
+            };
+            if let Err(e) = writeln!(tl.out, "{t:>14}  ⚡ {action} [{rule}]  {what}") {
+                self.error.get_or_insert(e);
+            }
+        }
+        if self.digest.is_none() && self.jsonl.is_none() {
+            return;
+        }
+        self.record(&FaultRecord { t: t.micros(), fault: action, rule, from, to, kind, detail });
+    }
+
+    /// Faults recorded so far.
+    pub fn faults(&self) -> u64 {
+        self.faults
     }
 
     /// Print a core's note (only with `--explain`).

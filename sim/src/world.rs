@@ -22,9 +22,10 @@
 //!   same order; the trace does not depend on the transport.
 
 use crate::actor::{Actor, ActorId, Input, Launch, Outbox, Output};
+use crate::faults::{FaultBook, FaultReport, Faults};
 use crate::msg::Msg;
 use crate::time::SimTime;
-use crate::trace::{Trace, TraceConfig};
+use crate::trace::{FaultTarget, Trace, TraceConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
@@ -70,7 +71,38 @@ pub struct WorldConfig {
     pub latency: Latency,
     /// What the trace keeps.
     pub trace: TraceConfig,
+    /// What the network does to messages (drops, delays, partitions, slow actors,
+    /// per-link latencies).
+    pub faults: Faults,
+    /// Call every core's [`Actor::check_invariants`] after each of its steps.
+    pub check_invariants: bool,
 }
+
+impl WorldConfig {
+    /// A world with `seed`, over `transport`, with default latency, no faults,
+    /// invariants checked, and a trace that keeps only the digest.
+    pub fn new(seed: u64, transport: Transport) -> WorldConfig {
+        WorldConfig {
+            seed,
+            transport,
+            latency: Latency::DEFAULT,
+            trace: TraceConfig { digest: true, ..TraceConfig::default() },
+            faults: Faults::default(),
+            check_invariants: true,
+        }
+    }
+}
+
+/// An invariant that did not hold after some actor's step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub at: SimTime,
+    pub actor: ActorId,
+    pub problem: String,
+}
+
+/// Something that sees every message handed to the network (see [`World::observe`]).
+pub type Observer = Box<dyn FnMut(SimTime, &ActorId, &ActorId, &Msg) + Send>;
 
 /// What the network hands an actor's host.
 #[derive(Debug)]
@@ -93,7 +125,18 @@ impl Delivery {
 /// What a link task carries.
 enum LinkItem {
     Msg(SimTime, Box<Msg>),
-    Disconnect(SimTime),
+    /// The sender's end of its connection with the receiver closed: tell the receiver.
+    Close(SimTime),
+    /// A reply the network lost: the asker's pending gRPC call fails, in link order.
+    LostReply(SimTime),
+}
+
+impl LinkItem {
+    fn sent(&self) -> SimTime {
+        match self {
+            LinkItem::Msg(t, _) | LinkItem::Close(t) | LinkItem::LostReply(t) => *t,
+        }
+    }
 }
 
 /// Starts the container process for a [`Launch`] (provided by the scenario runner,
@@ -117,8 +160,15 @@ pub(crate) struct State {
     pub(crate) streams: BTreeMap<(ActorId, ActorId), StreamTx>,
     /// gRPC: asks waiting for their reply, keyed by (asked, asker), oldest first.
     pub(crate) asks: BTreeMap<(ActorId, ActorId), VecDeque<oneshot::Sender<Msg>>>,
-    /// Memory: subscriptions, keyed by (server, subscriber), to synthesise disconnects.
-    subscriptions: BTreeMap<(ActorId, ActorId), ()>,
+    /// Open connections, keyed by (server, client) (see [`Msg::opens_connection`]):
+    /// when one side goes away, the other is told.
+    connections: BTreeMap<(ActorId, ActorId), ()>,
+    /// How many times each actor has been started; a restarted actor is a new
+    /// process, so cached gRPC channels to the old one are dialled again.
+    pub(crate) incarnations: BTreeMap<ActorId, u64>,
+    faults: FaultBook,
+    observers: Vec<Observer>,
+    violations: Vec<Violation>,
     /// Who launched each container process.
     parents: BTreeMap<ActorId, ActorId>,
     /// Tasks that belong to an actor and die with it (its server, its stream readers).
@@ -142,6 +192,7 @@ struct Shared {
     latency: Latency,
     launcher: Mutex<Option<Launcher>>,
     exited: tokio::sync::Notify,
+    check_invariants: bool,
 }
 
 /// A handle to the world; cheap to clone.
@@ -205,7 +256,11 @@ impl World {
                     listeners: BTreeMap::new(),
                     streams: BTreeMap::new(),
                     asks: BTreeMap::new(),
-                    subscriptions: BTreeMap::new(),
+                    connections: BTreeMap::new(),
+                    incarnations: BTreeMap::new(),
+                    faults: FaultBook::new(config.faults, config.seed),
+                    observers: Vec::new(),
+                    violations: Vec::new(),
                     parents: BTreeMap::new(),
                     owned: BTreeMap::new(),
                     trace: Trace::new(config.trace),
@@ -217,6 +272,7 @@ impl World {
                 latency: config.latency,
                 launcher: Mutex::new(None),
                 exited: tokio::sync::Notify::new(),
+                check_invariants: config.check_invariants,
             }),
         }
     }
@@ -252,9 +308,14 @@ impl World {
         ChaCha8Rng::seed_from_u64(derive_seed(self.shared.seed, &[name]))
     }
 
-    /// The latency of the link `from → to`.
+    /// The latency of the link `from → to`: a fault's override, else the world's.
     pub fn link_latency(&self, from: &ActorId, to: &ActorId) -> Duration {
-        match self.shared.latency {
+        let st = self.state();
+        self.latency_in(&st, from, to)
+    }
+
+    fn latency_in(&self, st: &State, from: &ActorId, to: &ActorId) -> Duration {
+        match st.faults.link_latency(from, to).unwrap_or(self.shared.latency) {
             Latency::Fixed(d) => d,
             Latency::Uniform { min, max } => {
                 let span = max.saturating_sub(min).as_micros() as u64;
@@ -271,11 +332,15 @@ impl World {
     }
 
     /// Start actor `id` running `core`. `parent` is the agent that launched it, if any.
+    /// Spawning a name that ran before (and exited or was killed) is a restart:
+    /// a new process under the same name.
     pub fn spawn<A: Actor>(&self, id: ActorId, core: A, parent: Option<ActorId>) {
         let (tx, rx) = mpsc::unbounded_channel();
         {
             let mut st = self.state();
             st.mailboxes.insert(id.clone(), tx);
+            st.exits.remove(&id);
+            *st.incarnations.entry(id.clone()).or_insert(0) += 1;
             if let Some(p) = parent {
                 st.parents.insert(id.clone(), p);
             }
@@ -284,25 +349,129 @@ impl World {
             crate::grpc::serve(self, &id);
         }
         let world = self.clone();
-        tokio::spawn(host(world, id, core, rx));
+        let task = tokio::spawn(host(world, id.clone(), core, rx));
+        self.state().owned.entry(id).or_default().push(task);
     }
 
-    /// Hand `msg` from `from` to the network for `to`: trace it, then queue it on the link.
+    /// Hand `msg` from `from` to the network for `to`: trace it, apply the
+    /// faults that match it, then queue it (and any copies) on the link.
     pub fn send(&self, from: &ActorId, to: &ActorId, msg: Msg) {
         let now = self.now();
         tracing::trace!(target: "mesocosm::msg", %from, %to, kind = msg.kind(), "send");
         let mut st = self.state();
         st.trace.message(now, from, to, &msg);
+        for o in &mut st.observers {
+            o(now, from, to, &msg);
+        }
+        if st.faults.is_empty() {
+            let link = self.link(&mut st, from, to);
+            let _ = link.send(LinkItem::Msg(now, Box::new(msg)));
+            return;
+        }
+        let verdict = st.faults.on_send(now, from, to, &msg);
+        for (rule, action) in &verdict.applied {
+            st.trace.fault(now, action, rule, FaultTarget::Message { from, to, msg: &msg });
+        }
         let link = self.link(&mut st, from, to);
-        let _ = link.send(LinkItem::Msg(now, Box::new(msg)));
+        drop(st);
+        if verdict.dropped_by.is_some() {
+            // A lost reply must still fail the asker's pending call, or its
+            // link would wait for it forever (gRPC only: memory has no calls).
+            if msg.is_reply() && self.transport() == Transport::Grpc {
+                let _ = link.send(LinkItem::LostReply(now));
+            }
+            return;
+        }
+        let copies = std::iter::repeat_n(msg.clone(), verdict.copies as usize);
+        let items: Vec<Msg> = std::iter::once(msg).chain(copies).collect();
+        if verdict.delay.is_zero() {
+            for m in items {
+                let _ = link.send(LinkItem::Msg(now, Box::new(m)));
+            }
+        } else {
+            // Held back, then queued behind whatever the link carries by then.
+            let release = now.after(verdict.delay);
+            let world = self.clone();
+            tokio::spawn(async move {
+                world.sleep_until(release).await;
+                for m in items {
+                    let _ = link.send(LinkItem::Msg(release, Box::new(m)));
+                }
+            });
+        }
     }
 
-    /// Close `from`'s connections to `peer` once everything queued before has arrived.
+    /// Close `from`'s connection with `peer`: `peer` learns it once everything
+    /// `from` sent before has arrived.
     pub fn disconnect(&self, from: &ActorId, peer: &ActorId) {
         let now = self.now();
         let mut st = self.state();
+        st.connections.remove(&(from.clone(), peer.clone()));
+        st.connections.remove(&(peer.clone(), from.clone()));
         let link = self.link(&mut st, from, peer);
-        let _ = link.send(LinkItem::Disconnect(now));
+        let _ = link.send(LinkItem::Close(now));
+    }
+
+    /// A network fault that breaks the open connection between `a` and `b`
+    /// (both learn it, each after what the other sent before). No-op if they
+    /// are not connected; returns whether they were.
+    pub fn break_connection(&self, a: &ActorId, b: &ActorId) -> bool {
+        let now = self.now();
+        let mut st = self.state();
+        let was = st.connections.remove(&(a.clone(), b.clone())).is_some()
+            | st.connections.remove(&(b.clone(), a.clone())).is_some();
+        if was {
+            let _ = self.link(&mut st, a, b).send(LinkItem::Close(now));
+            let _ = self.link(&mut st, b, a).send(LinkItem::Close(now));
+        }
+        was
+    }
+
+    /// Kill actor `id` as a crash would (`status` 137 is SIGKILL): it handles
+    /// nothing more, its timers die with it, and its peers learn of it as of an
+    /// exit. Returns false if it was not running.
+    pub fn kill(&self, id: &ActorId, status: i32) -> bool {
+        if !self.is_alive(id) {
+            return false;
+        }
+        self.exit(id, status);
+        true
+    }
+
+    /// Record a fault that the runner applied to actors (kill, restart,
+    /// disconnect, partition start and heal) in the trace.
+    pub fn record_fault(&self, action: &str, rule: &str, detail: &str) {
+        let now = self.now();
+        self.state().trace.fault(now, action, rule, FaultTarget::Detail(detail));
+    }
+
+    /// What each message fault, partition and slow rule did so far.
+    pub fn fault_reports(&self) -> Vec<FaultReport> {
+        self.state().faults.reports()
+    }
+
+    /// Call `f` with every message handed to the network, before faults apply
+    /// (the runner's cross-actor invariants and expectations read messages this
+    /// way). `f` runs inside the world's lock: it must not call the world.
+    pub fn observe(&self, f: Observer) {
+        self.state().observers.push(f);
+    }
+
+    /// Invariant violations found so far (see [`WorldConfig::check_invariants`]).
+    pub fn violations(&self) -> Vec<Violation> {
+        self.state().violations.clone()
+    }
+
+    /// Record that an invariant did not hold.
+    pub fn violation(&self, actor: &ActorId, problem: String) {
+        let now = self.now();
+        let mut st = self.state();
+        st.trace.event(now, actor, &format!("INVARIANT VIOLATED: {problem}"));
+        tracing::error!(%actor, "invariant violated: {problem}");
+        // The first few are what a reader needs; a broken invariant tends to stay broken.
+        if st.violations.len() < 16 {
+            st.violations.push(Violation { at: now, actor: actor.clone(), problem });
+        }
     }
 
     fn link(&self, st: &mut State, from: &ActorId, to: &ActorId) -> mpsc::UnboundedSender<LinkItem> {
@@ -311,7 +480,7 @@ impl World {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         st.links.insert((from.clone(), to.clone()), tx.clone());
-        let latency = self.link_latency(from, to);
+        let latency = self.latency_in(st, from, to);
         // Not owned by `from`: like bytes already in a socket buffer, what a
         // process sent before it exited still arrives.
         tokio::spawn(link_task(self.clone(), from.clone(), to.clone(), latency, rx));
@@ -383,24 +552,25 @@ impl World {
             let mut st = self.state();
             st.mailboxes.remove(id);
             st.listeners.remove(id);
-            // The other side of each subscription learns of the exit after what
+            // The other side of each connection learns of the exit after what
             // this actor already sent it has arrived, as a closed socket follows
             // the bytes written before it.
             let peers: Vec<ActorId> = st
-                .subscriptions
+                .connections
                 .keys()
-                .filter_map(|(server, sub)| {
+                .filter_map(|(server, client)| {
                     if server == id {
-                        Some(sub.clone())
-                    } else if sub == id {
+                        Some(client.clone())
+                    } else if client == id {
                         Some(server.clone())
                     } else {
                         None
                     }
                 })
                 .collect();
+            st.connections.retain(|(server, client), _| server != id && client != id);
             for p in peers {
-                let _ = self.link(&mut st, id, &p).send(LinkItem::Disconnect(now));
+                let _ = self.link(&mut st, id, &p).send(LinkItem::Close(now));
             }
             st.links.retain(|(from, _), _| from != id);
             st.streams.retain(|(_, sub), _| sub != id);
@@ -429,17 +599,14 @@ async fn link_task(
 ) {
     let mut peer = crate::grpc::Peer::default();
     while let Some(item) = rx.recv().await {
-        let sent = match &item {
-            LinkItem::Msg(t, _) | LinkItem::Disconnect(t) => *t,
-        };
-        let due = sent.after(latency);
+        let due = item.sent().after(latency);
         if due > world.now() {
             world.sleep_until(due).await;
         }
         match item {
             LinkItem::Msg(_, msg) => {
-                if msg.is_subscribe() {
-                    world.state().subscriptions.insert((to.clone(), from.clone()), ());
+                if msg.opens_connection() {
+                    world.state().connections.insert((to.clone(), from.clone()), ());
                 }
                 match world.transport() {
                     Transport::Memory => world.deliver(&to, Delivery::Message { from: from.clone(), msg }),
@@ -448,22 +615,19 @@ async fn link_task(
                     Transport::Grpc => Box::pin(peer.deliver(&world, &from, &to, msg)).await,
                 }
             }
-            LinkItem::Disconnect(_) => {
-                let (as_server, as_subscriber, stream) = {
-                    let mut st = world.state();
-                    let as_server = st.subscriptions.remove(&(from.clone(), to.clone())).is_some();
-                    let as_subscriber = st.subscriptions.remove(&(to.clone(), from.clone())).is_some();
-                    (as_server, as_subscriber, st.streams.remove(&(from.clone(), to.clone())))
-                };
-                match world.transport() {
+            LinkItem::Close(_) => {
+                let stream = world.state().streams.remove(&(from.clone(), to.clone()));
+                match (world.transport(), stream) {
                     // Dropping the stream's sender ends the subscriber's stream; its
                     // reader then reports the disconnect.
-                    Transport::Grpc if stream.is_some() => drop(stream),
-                    _ if as_server || as_subscriber => {
-                        world.deliver(&to, Delivery::Disconnected { peer: from.clone() })
-                    }
-                    _ => {}
+                    (Transport::Grpc, Some(stream)) => drop(stream),
+                    _ => world.deliver(&to, Delivery::Disconnected { peer: from.clone() }),
                 }
+            }
+            LinkItem::LostReply(_) => {
+                // Dropping the waiting sender fails the asker's unary call.
+                let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
+                drop(waiting);
             }
         }
     }
@@ -478,8 +642,23 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
     let mut input = Some(Input::Start);
     loop {
         if let Some(i) = input.take() {
+            // A slow scheduler thinks about its offers before it answers, and
+            // handles nothing else meanwhile (the offers stay outstanding).
+            if let Input::Message { msg, .. } = &i {
+                let think = world.state().faults.think_time(world.now(), &me, msg);
+                if let Some((rule, d)) = think {
+                    world.record_fault("slow", &rule, &format!("{me} thinks {d:?} about {}", msg.summary()));
+                    let until = world.now().after(d);
+                    world.sleep_until(until).await;
+                }
+            }
             out.reset(world.now());
             core.handle(i, &mut out);
+            if world.shared.check_invariants
+                && let Err(problem) = core.check_invariants()
+            {
+                world.violation(&me, problem);
+            }
             let mut exit = None;
             for o in out.drain() {
                 match o {
