@@ -11,6 +11,7 @@
 
 pub mod actor;
 pub mod faults;
+pub mod fields;
 mod grpc;
 pub mod ids;
 pub mod msg;
