@@ -51,6 +51,15 @@ pub struct DriverConfig {
     pub properties: Vec<(String, String)>,
     /// The jobs the application runs, in order.
     pub workload: Vec<Job>,
+    /// `spark.mesos.driver.frameworkId`: the framework id to register with.
+    ///
+    /// Set when a driver is relaunched (by the cluster dispatcher for a
+    /// `--supervise` driver, or by the runner restarting a killed driver with
+    /// the id of [`crate::DriverReport::framework_id`]). The first SUBSCRIBE
+    /// then carries it, so the master treats the driver as the same framework
+    /// failing over (within `failover_timeout`) or answers ERROR "Framework
+    /// has been removed". Takes precedence over the same key in `properties`.
+    pub framework_id: Option<String>,
 }
 
 impl DriverConfig {
@@ -78,6 +87,9 @@ pub struct SparkSettings {
     pub memory_overhead_factor: f64,
     /// `spark.task.cpus` (1): cores one Spark task occupies on an executor.
     pub task_cpus: u32,
+    /// `spark.task.maxFailures` (4): failed attempts of one task (per task
+    /// index, per stage) after which Spark aborts the stage and its job.
+    pub task_max_failures: u32,
     /// `spark.mesos.rejectOfferDuration` (120 s), the default of the next two.
     pub reject_offer_duration: Duration,
     /// `spark.mesos.rejectOfferDurationForUnmetConstraints` (120 s).
@@ -109,6 +121,7 @@ impl Default for SparkSettings {
             memory_overhead_mib: None,
             memory_overhead_factor: 0.10,
             task_cpus: 1,
+            task_max_failures: 4,
             reject_offer_duration: Duration::from_secs(120),
             reject_for_unmet_constraints: Duration::from_secs(120),
             reject_for_reached_max_cores: Duration::from_secs(120),
@@ -195,6 +208,10 @@ pub(crate) fn validate(s: &SparkSettings) -> Result<(), String> {
     if s.task_cpus == 0 {
         return Err("spark.task.cpus must be at least 1".to_string());
     }
+    if s.task_max_failures == 0 {
+        // `TASK_MAX_FAILURES.checkValue(_ > 0, …)` in Spark's config package.
+        return Err("The retry times of task should be greater than or equal to 1".to_string());
+    }
     if let Some(c) = s.executor_cores
         && c < s.task_cpus
     {
@@ -241,6 +258,10 @@ mod tests {
         assert!(validate(&ok).is_ok());
         assert!(validate(&SparkSettings { executor_cores: Some(0), ..ok.clone() }).is_err());
         assert!(validate(&SparkSettings { task_cpus: 0, ..ok.clone() }).is_err());
+        assert_eq!(
+            validate(&SparkSettings { task_max_failures: 0, ..ok.clone() }),
+            Err("The retry times of task should be greater than or equal to 1".to_string())
+        );
         let e = validate(&SparkSettings { executor_cores: Some(1), task_cpus: 2, ..ok }).unwrap_err();
         assert!(e.contains("(=1)"), "{e}");
     }

@@ -4,10 +4,23 @@
 //!
 //! ```text
 //!  Start ──SUBSCRIBE──▶ Subscribing ──SUBSCRIBED──▶ Running ──last stage done──▶ Stopping ──▶ exited
-//!                                                   offers → executors            StopExecutor to all,
-//!                                                   executors → tasks             wait ≤ shutdownTimeout,
-//!                                                                                 TEARDOWN, exit 0
+//!                                                   offers → executors  ──job aborted──▶  StopExecutor to all,
+//!                                                   executors → tasks                    wait ≤ shutdownTimeout,
+//!                                                                                        TEARDOWN, exit 0 (1 if aborted)
 //! ```
+//!
+//! Beside Spark's phase runs libmesos's connection state (`MesosSchedulerDriver`):
+//!
+//! ```text
+//!            SUBSCRIBE, retried after 2, 4, 8 … 60 s            Disconnected{master}: disconnected()
+//!  registering ─────────────── SUBSCRIBED ──────────────▶ connected ────────────────────────────────┐
+//!      ▲  └── ERROR ──▶ aborted (events ignored, no calls; Spark aborts the app, exit 1)            │
+//!      └──────────────── after 2 s, SUBSCRIBE with the FrameworkID ─────────────────────────────────┘
+//! ```
+//!
+//! While not connected, libmesos drops OFFERS, RESCIND, UPDATE and FAILURE
+//! events and every call (REVIVE, ACKNOWLEDGE, TEARDOWN…); Spark does not
+//! notice and keeps running tasks on the executors it has.
 //!
 //! This file dispatches inputs, handles the Mesos scheduler events
 //! (`SUBSCRIBED`, `OFFERS`, `UPDATE`, …) and runs `stop()`. The offer logic is
@@ -25,6 +38,7 @@ use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
 use mesocosm_sim::proto::sparkrpc::TaskState as SparkState;
 use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, Offer, TaskState, TaskStatus};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 /// How often `stop()` checks whether every executor is gone.
@@ -33,6 +47,25 @@ use std::time::Duration;
 /// (SPARK-12330), so TEARDOWN goes out at the first 100 ms tick after the
 /// last executor ended, not at the instant it ended.
 pub const STOP_POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The first bound of libmesos's SUBSCRIBE retry backoff
+/// (`--registration_backoff_factor` of the scheduler driver, `src/sched/constants.hpp`).
+///
+/// Why deterministic: libmesos waits a random time in `[0, bound]` and
+/// doubles the bound after every attempt; cores draw no randomness, so
+/// mesocosm waits the bound itself: 2, 4, 8, 16, 32, 60, 60 … s.
+pub const REGISTRATION_BACKOFF_FACTOR: Duration = Duration::from_secs(2);
+
+/// The cap of the SUBSCRIBE retry backoff (`REGISTRATION_RETRY_INTERVAL_MAX`, 1 min).
+pub const REGISTRATION_RETRY_INTERVAL_MAX: Duration = Duration::from_secs(60);
+
+/// How many answered offer ids the driver remembers to recognise a duplicated OFFERS event.
+///
+/// Why a window: a Mesos stream delivers each event once, so neither libmesos
+/// nor Spark guards against a repeated offer; only the simulator's fault
+/// script duplicates one, shortly after the original. Remembering the most
+/// recent answers keeps memory flat over long runs.
+pub const RECENT_OFFERS_REMEMBERED: usize = 4096;
 
 /// Where the driver is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +91,21 @@ pub struct SparkDriver {
     /// A conf error Spark would throw while creating the SparkContext.
     startup_error: Option<String>,
     pub(crate) phase: Phase,
+    /// The framework id SUBSCRIBED gave (the Spark app id).
     framework_id: Option<FrameworkId>,
+    /// libmesos's `connected`: SUBSCRIBED arrived and the master was not lost since.
+    connected: bool,
+    /// libmesos's `running == false` after ERROR (`driver->abort()`): every
+    /// event is ignored and no call is sent any more.
+    mesos_aborted: bool,
+    /// Bumped at every (re-)registration and disconnection, so that stale
+    /// [`DriverTimer::ReliableRegistration`] timers are ignored.
+    registration_round: u32,
+    /// The `maxBackoff` the next `doReliableRegistration` uses.
+    registration_backoff: Duration,
+    /// Offer ids answered lately, oldest first (see [`RECENT_OFFERS_REMEMBERED`]).
+    recent_offers: VecDeque<String>,
+    recent_offer_set: BTreeSet<String>,
     pub(crate) backend: MesosBackend,
     pub(crate) executors: ExecutorTable,
     pub(crate) scheduler: TaskScheduler,
@@ -81,12 +128,19 @@ impl SparkDriver {
             })
             .err();
         let backend = MesosBackend::new(&cfg, parsed.unwrap_or_default());
-        let scheduler = TaskScheduler::new(cfg.workload.clone(), cfg.settings.task_cpus);
+        let scheduler =
+            TaskScheduler::new(cfg.workload.clone(), cfg.settings.task_cpus, cfg.settings.task_max_failures);
         SparkDriver {
             cfg,
             startup_error,
             phase: Phase::Created,
             framework_id: None,
+            connected: false,
+            mesos_aborted: false,
+            registration_round: 0,
+            registration_backoff: REGISTRATION_BACKOFF_FACTOR,
+            recent_offers: VecDeque::new(),
+            recent_offer_set: BTreeSet::new(),
             backend,
             executors: ExecutorTable::default(),
             scheduler,
@@ -96,7 +150,16 @@ impl SparkDriver {
 
     /// What happened so far.
     pub fn report(&self) -> DriverReport {
-        DriverReport { tasks_finished: self.scheduler.tasks_finished, ..self.report.clone() }
+        DriverReport {
+            tasks_finished: self.scheduler.tasks_finished,
+            task_failures: self.scheduler.task_failures,
+            ..self.report.clone()
+        }
+    }
+
+    /// Whether libmesos is registered with the master right now.
+    pub fn connected(&self) -> bool {
+        self.connected
     }
 
     /// The app id: the framework id Mesos assigned (empty before SUBSCRIBED).
@@ -109,8 +172,10 @@ impl SparkDriver {
     /// Why each field: `user` and `name` always; `failover_timeout` is always
     /// passed explicitly (`spark.mesos.driver.failoverTimeout`, default 0, so
     /// the framework is torn down as soon as the driver disconnects);
-    /// `checkpoint` is left unset (the coarse backend passes `None`); `role`,
-    /// `principal` and `id` only if configured; `webui_url` is
+    /// `checkpoint` is left unset (the coarse backend passes `None`); `role`
+    /// and `principal` only if configured; `id` once the master gave one
+    /// (libmesos merges it into its FrameworkInfo at `registered`), else
+    /// `spark.mesos.driver.frameworkId` if set; `webui_url` is
     /// `spark.mesos.driver.webui.url`, else the Spark UI's URL
     /// (`http://<host>:<spark.ui.port>`, unless `spark.ui.enabled=false`). No
     /// GPU capability: mesocosm does not model `spark.mesos.gpus.max`.
@@ -124,7 +189,12 @@ impl SparkDriver {
         FrameworkInfo {
             user: c.user.clone(),
             name: c.app_name.clone(),
-            id: c.property("spark.mesos.driver.frameworkId").map(|v| FrameworkId { value: v.to_string() }),
+            id: self.framework_id.clone().or_else(|| {
+                c.framework_id
+                    .as_deref()
+                    .or_else(|| c.property("spark.mesos.driver.frameworkId"))
+                    .map(|v| FrameworkId { value: v.to_string() })
+            }),
             failover_timeout: Some(c.settings.failover_timeout),
             role: c.settings.role.clone(),
             hostname: Some(c.hostname.clone()),
@@ -134,11 +204,20 @@ impl SparkDriver {
         }
     }
 
+    /// Send a call through libmesos, which drops it while not registered
+    /// ("Ignoring … as master is disconnected") or after an abort.
     fn send_call(&self, call: Call, out: &mut Outbox<DriverTimer>) {
-        out.send(&self.cfg.master, call);
+        if self.connected && !self.mesos_aborted {
+            out.send(&self.cfg.master, call);
+        } else {
+            out.note_with(|| {
+                let why = if self.mesos_aborted { "aborted" } else { "not connected to the master" };
+                format!("{} not sent: the Mesos scheduler driver is {why}", call.r#type().as_str_name())
+            });
+        }
     }
 
-    /// The app ends badly: note why, exit 1.
+    /// The app ends badly before any executor exists: note why, exit 1.
     fn fail(&mut self, reason: String, out: &mut Outbox<DriverTimer>) {
         out.note_with(|| format!("application {} failed: {reason}", self.cfg.app_name));
         self.report.failed = Some(reason);
@@ -154,40 +233,124 @@ impl SparkDriver {
             self.fail(e, out);
             return;
         }
-        let framework_info = self.framework_info();
         out.note_with(|| format!(
             "SparkContext for {:?} starts the Mesos coarse-grained backend: SUBSCRIBE as user {} (failover_timeout {}s)",
             self.cfg.app_name, self.cfg.user, self.cfg.settings.failover_timeout
         ));
+        self.phase = Phase::Subscribing;
+        // libmesos registers as soon as it has detected the master, then keeps
+        // retrying until SUBSCRIBED (`detected` → `doReliableRegistration`).
+        self.registration_backoff = REGISTRATION_BACKOFF_FACTOR;
+        self.do_reliable_registration(out);
+    }
+
+    /// libmesos's `doReliableRegistration(maxBackoff)`: send SUBSCRIBE (with
+    /// the FrameworkID once there is one) and try again after the backoff
+    /// unless SUBSCRIBED arrives first.
+    ///
+    /// Why the bounds: libmesos caps the backoff at
+    /// `REGISTRATION_RETRY_INTERVAL_MAX` (1 min) and at a tenth of
+    /// `failover_timeout`, so that a failing-over framework retries several
+    /// times before the master gives up on it. With Spark's default
+    /// `failover_timeout = 0` that tenth is zero and libmesos would retry with
+    /// no delay at all; mesocosm skips that bound for 0, because a zero-delay
+    /// loop never lets virtual time advance (the master has removed such a
+    /// framework anyway, and answers the first SUBSCRIBE that reaches it with ERROR).
+    fn do_reliable_registration(&mut self, out: &mut Outbox<DriverTimer>) {
+        if self.connected || self.mesos_aborted {
+            return;
+        }
+        let framework_info = self.framework_info();
         let subscribe = Call {
             framework_id: framework_info.id.clone(),
             r#type: Some(call::Type::Subscribe as i32),
             subscribe: Some(call::Subscribe { framework_info, suppressed_roles: Vec::new() }),
             ..Default::default()
         };
-        self.send_call(subscribe, out);
-        self.phase = Phase::Subscribing;
+        out.send(&self.cfg.master, subscribe);
+        let mut bound = self.registration_backoff.min(REGISTRATION_RETRY_INTERVAL_MAX);
+        let failover = self.cfg.settings.failover_timeout;
+        if failover > 0.0
+            && let Ok(tenth) = Duration::try_from_secs_f64(failover / 10.0)
+        {
+            bound = bound.min(tenth);
+        }
+        out.set_timer(bound, DriverTimer::ReliableRegistration { round: self.registration_round });
+        self.registration_backoff = bound * 2;
+    }
+
+    /// A [`DriverTimer::ReliableRegistration`] is due.
+    fn on_registration_timer(&mut self, round: u32, out: &mut Outbox<DriverTimer>) {
+        if round != self.registration_round || self.connected || self.mesos_aborted {
+            return; // registered since, or a newer round runs
+        }
+        out.note_with(|| {
+            format!(
+                "no SUBSCRIBED yet: SUBSCRIBE again{} (libmesos retry backoff, next bound {}s)",
+                self.framework_id.as_ref().map_or(String::new(), |f| format!(" as framework {}", f.value)),
+                self.registration_backoff.min(REGISTRATION_RETRY_INTERVAL_MAX).as_secs_f64()
+            )
+        });
+        self.do_reliable_registration(out);
+    }
+
+    /// The connection to the master broke (the master died, or the stream was cut).
+    ///
+    /// Why Spark carries on: libmesos calls `disconnected()`, which Spark's
+    /// backend only logs (launcher state SUBMITTED), and re-registers with the
+    /// FrameworkID when it detects the master again. If the master removed the
+    /// framework meanwhile (`failover_timeout`, default 0, expired), the
+    /// re-SUBSCRIBE is answered with ERROR and the app aborts then. Offers need
+    /// no clean-up: Spark answers each one inside `resourceOffers`, so it holds
+    /// none, and the master rescinds the ones in flight.
+    fn on_master_disconnected(&mut self, out: &mut Outbox<DriverTimer>) {
+        if self.mesos_aborted {
+            return;
+        }
+        if !self.connected {
+            out.note("connection to the master broke before SUBSCRIBED: libmesos keeps retrying SUBSCRIBE");
+            return;
+        }
+        self.connected = false;
+        self.registration_round += 1;
+        self.registration_backoff = REGISTRATION_BACKOFF_FACTOR;
+        // Why 2 s before the first SUBSCRIBE: libmesos re-registers once its
+        // master detector reports a leader again; mesocosm has no detector and
+        // models that delay as one registration_backoff_factor.
+        out.note_with(|| format!(
+            "lost the Mesos master: Spark's disconnected() only logs; executors keep running tasks, and libmesos SUBSCRIBEs again as framework {} in {}s",
+            self.app_id(),
+            REGISTRATION_BACKOFF_FACTOR.as_secs()
+        ));
+        out.set_timer(
+            REGISTRATION_BACKOFF_FACTOR,
+            DriverTimer::ReliableRegistration { round: self.registration_round },
+        );
     }
 
     fn on_event(&mut self, e: Event, out: &mut Outbox<DriverTimer>) {
-        match e.r#type() {
+        let kind = e.r#type();
+        if self.mesos_aborted {
+            // libmesos: "Ignoring … because the driver is not running!"
+            out.note_with(|| format!("{} ignored: the Mesos scheduler driver was aborted", kind.as_str_name()));
+            return;
+        }
+        match kind {
             event::Type::Subscribed => {
-                let Some(s) = e.subscribed else { return };
-                let first = self.framework_id.is_none();
-                self.framework_id = Some(s.framework_id);
-                if !first || self.phase != Phase::Subscribing {
-                    // `reregistered` only updates the launcher state.
-                    out.note_with(|| format!("re-registered with Mesos as framework {}", self.app_id()));
-                    return;
+                if let Some(s) = e.subscribed {
+                    self.on_subscribed(s.framework_id, out);
                 }
-                out.note_with(|| {
-                    format!(
-                        "registered with Mesos as framework {}: this is the Spark app id (--app-id, spark.app.id)",
-                        self.app_id()
-                    )
-                });
-                self.phase = Phase::Running;
-                self.after_task_progress(out);
+            }
+            event::Type::Error => {
+                let msg = e.error.map(|er| er.message).unwrap_or_default();
+                self.on_error(msg, out);
+            }
+            event::Type::Offers | event::Type::Rescind | event::Type::Update | event::Type::Failure
+                if !self.connected =>
+            {
+                // libmesos: "Ignoring … because the driver is disconnected!" (an
+                // UPDATE comes again: the agent retries it until acknowledged).
+                out.note_with(|| format!("{} dropped: not registered with the master", kind.as_str_name()));
             }
             event::Type::Offers => {
                 if let Some(o) = e.offers {
@@ -208,7 +371,8 @@ impl SparkDriver {
             }
             event::Type::Failure => {
                 // `agentLost` / `executorLost` only log: executors leave the
-                // books through terminal status updates only.
+                // books through terminal status updates only (the master sends
+                // TASK_LOST, REASON_AGENT_REMOVED, for each task on a lost agent).
                 if let Some(f) = e.failure {
                     let what = match (&f.agent_id, &f.executor_id) {
                         (_, Some(x)) => format!("executor {} exited with status {}", x.value, f.status.unwrap_or(0)),
@@ -220,19 +384,78 @@ impl SparkDriver {
                     });
                 }
             }
-            event::Type::Error => {
-                // The v0 driver aborts on ERROR and Spark's `error` aborts the
-                // running jobs; the application exits with an error.
-                let msg = e.error.map(|er| er.message).unwrap_or_default();
-                self.fail(format!("Mesos error: {msg}"), out);
-            }
+            _ => {}
+        }
+    }
+
+    /// SUBSCRIBED: libmesos's `registered` (first time, or a driver started
+    /// with a FrameworkID) or `reregistered` (after losing the master).
+    fn on_subscribed(&mut self, framework_id: FrameworkId, out: &mut Outbox<DriverTimer>) {
+        if self.connected {
+            // libmesos: "Ignoring framework registered message because the
+            // driver is already connected!" (a duplicate, or the answer to a
+            // retried SUBSCRIBE).
+            out.note("SUBSCRIBED ignored: already registered");
+            return;
+        }
+        self.connected = true;
+        self.registration_round += 1;
+        self.report.framework_id = Some(framework_id.value.clone());
+        self.framework_id = Some(framework_id);
+        if self.phase != Phase::Subscribing {
+            // `reregistered` only updates the launcher state.
+            out.note_with(|| format!("re-registered with Mesos as framework {}", self.app_id()));
+            return;
+        }
+        out.note_with(|| {
+            format!(
+                "registered with Mesos as framework {}: this is the Spark app id (--app-id, spark.app.id)",
+                self.app_id()
+            )
+        });
+        self.phase = Phase::Running;
+        self.after_task_progress(out);
+    }
+
+    /// Event ERROR: libmesos aborts itself, then calls Spark's `error`, which
+    /// calls `TaskSchedulerImpl.error(msg)`.
+    ///
+    /// Why exit 1: while the SparkContext is still being created (no
+    /// SUBSCRIBED yet) `error` throws "Exiting due to error from cluster
+    /// scheduler" and the aborted libmesos makes the constructor fail; once
+    /// running, every active task set is aborted with `msg`, so the job fails
+    /// and the application's `main` throws. Either way the JVM exits 1 after
+    /// its shutdown hook ran `SparkContext.stop()`; with libmesos aborted that
+    /// stop sends no TEARDOWN and sees no more status updates.
+    fn on_error(&mut self, msg: String, out: &mut Outbox<DriverTimer>) {
+        self.mesos_aborted = true;
+        self.connected = false;
+        out.note_with(|| format!("Mesos error {msg:?}: libmesos aborts, and Spark's error() aborts the application"));
+        match self.phase {
+            Phase::Subscribing => self.fail(format!("Exiting due to error from cluster scheduler: {msg}"), out),
+            Phase::Running => self.scheduler.abort(format!("Job aborted due to stage failure: {msg}")),
             _ => {}
         }
     }
 
     /// `resourceOffers` (reference §1.3).
-    fn on_offers(&mut self, offers: Vec<Offer>, out: &mut Outbox<DriverTimer>) {
+    fn on_offers(&mut self, mut offers: Vec<Offer>, out: &mut Outbox<DriverTimer>) {
         let Some(fid) = self.framework_id.clone() else { return };
+        // An offer id answered already comes from a duplicated event: answering
+        // again would launch the same executors twice (see RECENT_OFFERS_REMEMBERED).
+        offers.retain(|o| {
+            let seen = self.recent_offer_set.contains(&o.id.value);
+            if seen {
+                out.note_with(|| format!("offer {} was answered already: duplicate ignored", short_id(&o.id.value)));
+            }
+            !seen
+        });
+        for o in &offers {
+            self.remember_offer(&o.id.value);
+        }
+        if offers.is_empty() {
+            return;
+        }
         self.report.offers_received += offers.len() as u64;
         let answers: Vec<(Answer, String)> = if matches!(self.phase, Phase::Running) {
             let app_id = self.app_id().to_string();
@@ -264,8 +487,26 @@ impl SparkDriver {
         }
     }
 
+    fn remember_offer(&mut self, id: &str) {
+        if self.recent_offer_set.insert(id.to_string()) {
+            self.recent_offers.push_back(id.to_string());
+        }
+        while self.recent_offers.len() > RECENT_OFFERS_REMEMBERED {
+            if let Some(old) = self.recent_offers.pop_front() {
+                self.recent_offer_set.remove(&old);
+            }
+        }
+    }
+
     /// `statusUpdate` for an executor's Mesos task, then the v0 driver's
     /// implicit acknowledgement.
+    ///
+    /// A terminal status for an executor that already ended (an update the
+    /// agent re-sent because the acknowledgement was lost, or a duplicate) is
+    /// acknowledged again and counts nothing. Spark itself would free nothing
+    /// more (`coresByTaskId` no longer holds it) but would count the agent
+    /// failure twice; mesocosm counts each executor's end once so that a
+    /// duplicated message cannot exclude a healthy agent.
     fn on_update(&mut self, status: TaskStatus, out: &mut Outbox<DriverTimer>) {
         let Some(fid) = self.framework_id.clone() else { return };
         let task_id = status.task_id.value.clone();
@@ -275,17 +516,29 @@ impl SparkDriver {
         let terminal =
             matches!(state, SparkState::Finished | SparkState::Failed | SparkState::Killed | SparkState::Lost);
 
+        let live = agent_id
+            .as_ref()
+            .and_then(|a| self.backend.agents.get(&a.value))
+            .is_some_and(|a| a.task_ids.contains(&task_id));
         match agent_id.as_ref().filter(|a| self.backend.agents.contains_key(&a.value)) {
             None => out.note_with(|| format!(
                 "status {} for executor {task_id} on an agent this app never used: Spark's agents(agentId) would throw; ignored",
                 mesos_state.as_str_name()
             )),
+            Some(_) if terminal && !live => out.note_with(|| {
+                format!(
+                    "status {} for executor {task_id}, which has ended already: acknowledge again, count nothing",
+                    mesos_state.as_str_name()
+                )
+            }),
             Some(agent) if terminal => {
                 let failed = matches!(state, SparkState::Failed | SparkState::Lost);
                 let host = self.backend.agents[&agent.value].hostname.clone();
                 let words = self.backend.executor_finished(&task_id, &agent.value, failed);
+                let reason =
+                    status.reason.map(|_| format!(", {}", status.reason().as_str_name())).unwrap_or_default();
                 out.note_with(|| format!(
-                    "executor {task_id} on {host} is {} (Spark: {}): {words}; revive offers so Mesos clears our decline filters",
+                    "executor {task_id} on {host} is {}{reason} (Spark: {}): {words}; revive offers so Mesos clears our decline filters",
                     mesos_state.as_str_name(),
                     state.as_str_name()
                 ));
@@ -319,11 +572,11 @@ impl SparkDriver {
         if self.executors.remove(id).is_none() {
             return;
         }
-        let lost = self.scheduler.executor_lost(id);
+        let lost = self.scheduler.executor_lost(id, reason);
         out.note_with(|| {
             format!("executor {id} removed ({reason}); {} running task(s) go back to pending", lost.len())
         });
-        if !lost.is_empty() {
+        if !lost.is_empty() && self.scheduler.aborted.is_none() {
             // `TaskSchedulerImpl.executorLost` revives offers on the others.
             self.make_offers(None, out);
         }
@@ -361,6 +614,28 @@ impl SparkDriver {
         self.poll_stop(out);
     }
 
+    /// The job was aborted (`spark.task.maxFailures` reached, or Mesos ERROR):
+    /// the application's `main` throws, and the JVM's shutdown hook runs the
+    /// same `stop()` before the process exits 1.
+    ///
+    /// Called after every input, as Spark's DAGScheduler event loop fails the
+    /// job after the callback that caused it returned.
+    fn stop_if_job_aborted(&mut self, out: &mut Outbox<DriverTimer>) {
+        if !matches!(self.phase, Phase::Running) {
+            return;
+        }
+        let Some(reason) = self.scheduler.aborted.clone() else { return };
+        self.phase = Phase::Stopping { since: out.now() };
+        out.note_with(|| format!(
+            "{reason}: main throws, and the shutdown hook's SparkContext.stop() sends StopExecutor to {} executor(s) and waits up to {}s before the JVM exits 1",
+            self.executors.len(),
+            self.cfg.settings.shutdown_timeout.as_secs_f64(),
+        ));
+        self.report.failed = Some(reason);
+        self.stop_executors(out);
+        self.poll_stop(out);
+    }
+
     /// One iteration of `stopSchedulerBackend`'s wait loop.
     fn poll_stop(&mut self, out: &mut Outbox<DriverTimer>) {
         let Phase::Stopping { since } = self.phase else { return };
@@ -377,13 +652,15 @@ impl SparkDriver {
             return;
         }
         if let Some(fid) = &self.framework_id {
-            // `schedulerDriver.stop()` (failover = false) → TEARDOWN.
+            // `schedulerDriver.stop()` (failover = false) → TEARDOWN, which
+            // libmesos sends only while connected and not aborted.
             self.send_call(backend::call(fid, call::Type::Teardown), out);
         }
-        self.report.finished = true;
+        let ok = self.report.failed.is_none();
+        self.report.finished = ok;
         self.report.finished_at = Some(out.now());
         self.phase = Phase::Done;
-        out.exit(0);
+        out.exit(if ok { 0 } else { 1 });
     }
 }
 
@@ -417,14 +694,48 @@ impl Actor for SparkDriver {
                 }
             }
             Input::Timer(DriverTimer::StopPoll) => self.poll_stop(out),
-            Input::Disconnected { peer } if peer == self.cfg.master => {
-                // Spark aborts when its scheduler driver dies.
-                self.fail(format!("lost the connection to the Mesos master {peer}"), out);
-            }
+            Input::Timer(DriverTimer::ReliableRegistration { round }) => self.on_registration_timer(round, out),
+            Input::Disconnected { peer } if peer == self.cfg.master => self.on_master_disconnected(out),
             Input::Disconnected { peer } => self.on_executor_disconnected(&peer, out),
             Input::Exited { .. } => {}
             Input::Message { from, msg } => self.on_message(from, msg, out),
         }
+        self.stop_if_job_aborted(out);
+    }
+
+    /// What Spark never lets happen, whatever the faults:
+    ///
+    /// - `totalCoresAcquired` is the sum of `coresByTaskId` and never exceeds
+    ///   `maxCores` (`spark.cores.max`, rounded): executors launched but not
+    ///   registered yet count, as `canLaunchTask` counts them;
+    /// - every executor's free cores plus the cores of the tasks running on it
+    ///   fit in its total (so free cores lie in `[0, total]`).
+    fn check_invariants(&self) -> Result<(), String> {
+        let b = &self.backend;
+        let held: i64 = b.cores_by_task.values().sum();
+        if held != b.total_cores_acquired {
+            return Err(format!(
+                "totalCoresAcquired is {} but the executors hold {held} cores",
+                b.total_cores_acquired
+            ));
+        }
+        if b.total_cores_acquired > b.max_cores {
+            return Err(format!(
+                "the app holds {} cores, more than spark.cores.max allows ({})",
+                b.total_cores_acquired, b.max_cores
+            ));
+        }
+        let busy = self.scheduler.cpus_by_executor();
+        for (id, e) in self.executors.in_order() {
+            let running = busy.get(id).copied().unwrap_or(0);
+            if e.free_cores.saturating_add(running) > e.total_cores {
+                return Err(format!(
+                    "executor {id} has {} free cores and {running} busy ones but only {} in total",
+                    e.free_cores, e.total_cores
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -443,5 +754,86 @@ impl SparkDriver {
             Msg::Heartbeat(m) => self.on_heartbeat(&from, m, out),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Job, SparkSettings, Stage};
+    use crate::endpoint::ExecutorData;
+
+    fn driver(cores_max: u32) -> SparkDriver {
+        let settings = SparkSettings { cores_max: Some(cores_max), ..SparkSettings::default() };
+        let job = Job {
+            name: "count".into(),
+            stages: vec![Stage { name: "s".into(), task_durations: vec![Duration::from_secs(1); 2] }],
+        };
+        SparkDriver::new(DriverConfig {
+            me: ActorId::new("driver:pi"),
+            master: ActorId::new("master"),
+            app_name: "pi".into(),
+            user: "alice".into(),
+            hostname: "driver-host".into(),
+            driver_url: "spark://CoarseGrainedScheduler@driver-host:7078".into(),
+            settings,
+            properties: Vec::new(),
+            workload: vec![job],
+            framework_id: None,
+        })
+    }
+
+    /// Test-only corruption: books cores the way a double-counting bug would.
+    fn corrupt_cores(d: &mut SparkDriver, task: &str, cores: i64) {
+        d.backend.cores_by_task.insert(task.to_string(), cores);
+        d.backend.total_cores_acquired += cores;
+    }
+
+    fn executor(d: &mut SparkDriver, id: &str, total: u32, free: u32) {
+        let data = ExecutorData {
+            actor: ActorId::new(format!("executor:pi/{id}")),
+            host: "agent-1".into(),
+            total_cores: total,
+            free_cores: free,
+            launched: true,
+            last_heartbeat: SimTime::ZERO,
+        };
+        d.executors.insert(id.to_string(), data);
+    }
+
+    #[test]
+    fn invariants_catch_cores_beyond_cores_max() {
+        let mut d = driver(4);
+        assert_eq!(d.check_invariants(), Ok(()));
+        corrupt_cores(&mut d, "0", 4);
+        assert_eq!(d.check_invariants(), Ok(()), "exactly the cap is fine");
+        corrupt_cores(&mut d, "1", 2);
+        assert_eq!(
+            d.check_invariants(),
+            Err("the app holds 6 cores, more than spark.cores.max allows (4)".to_string())
+        );
+        d.backend.total_cores_acquired = 3;
+        assert_eq!(d.check_invariants(), Err("totalCoresAcquired is 3 but the executors hold 6 cores".to_string()));
+    }
+
+    #[test]
+    fn invariants_catch_cores_handed_out_twice() {
+        let mut d = driver(4);
+        d.step(SimTime::ZERO, Input::Start);
+        executor(&mut d, "0", 2, 2);
+        assert_eq!(d.check_invariants(), Ok(()));
+        // Two tasks take both cores; then a bug gives the cores back while they run.
+        d.phase = Phase::Running;
+        d.scheduler.advance(SimTime::ZERO, &mut Vec::new());
+        d.make_offers(None, &mut Outbox::new(SimTime::ZERO));
+        assert_eq!(d.executors.get_mut("0").map(|e| e.free_cores), Some(0));
+        assert_eq!(d.check_invariants(), Ok(()));
+        if let Some(e) = d.executors.get_mut("0") {
+            e.free_cores = 1;
+        }
+        assert_eq!(
+            d.check_invariants(),
+            Err("executor 0 has 1 free cores and 2 busy ones but only 2 in total".to_string())
+        );
     }
 }

@@ -46,6 +46,8 @@ pub(crate) struct ExecutorData {
     pub host: String,
     pub total_cores: u32,
     pub free_cores: u32,
+    /// `LaunchedExecutor` arrived (its cores were handed to the scheduler).
+    pub launched: bool,
     /// `HeartbeatReceiver.executorLastSeen`.
     pub last_heartbeat: SimTime,
 }
@@ -156,6 +158,7 @@ impl SparkDriver {
                 host: req.hostname,
                 total_cores: cores,
                 free_cores: 0,
+                launched: false,
                 last_heartbeat: out.now(),
             },
         );
@@ -163,9 +166,22 @@ impl SparkDriver {
     }
 
     /// `LaunchedExecutor`: `freeCores = totalCores`, then `makeOffers(id)`.
+    ///
+    /// Why only the first one counts: Spark's RPC delivers each message once,
+    /// so Spark resets `freeCores` unconditionally; a duplicate (which only the
+    /// simulator's fault script can make) would hand the cores of tasks already
+    /// running there out a second time.
     pub(crate) fn on_launched_executor(&mut self, m: LaunchedExecutor, out: &mut Outbox<DriverTimer>) {
-        if let Some(e) = self.executors.get_mut(&m.executor_id) {
-            e.free_cores = e.total_cores;
+        match self.executors.get_mut(&m.executor_id) {
+            Some(e) if e.launched => {
+                out.note_with(|| format!("duplicate LaunchedExecutor from executor {}: ignored", m.executor_id));
+                return;
+            }
+            Some(e) => {
+                e.launched = true;
+                e.free_cores = e.total_cores;
+            }
+            None => return,
         }
         self.make_offers(Some(&m.executor_id), out);
     }
@@ -193,7 +209,7 @@ impl SparkDriver {
                 }
             }
             TaskOutcome::Ended { executor_id, cpus, finished } => {
-                if !finished {
+                if !finished && self.scheduler.aborted.is_none() {
                     out.note_with(|| {
                         format!(
                             "TID {} {} on executor {executor_id}: the task goes back to pending",
@@ -245,7 +261,7 @@ impl SparkDriver {
             .executors
             .in_order()
             .filter(|(id, _)| only.is_none_or(|o| o == *id))
-            .map(|(id, d)| WorkerOffer { executor_id: id.to_string(), free_cores: d.free_cores })
+            .map(|(id, d)| WorkerOffer { executor_id: id.to_string(), host: d.host.clone(), free_cores: d.free_cores })
             .collect();
         let launched = self.scheduler.resource_offers(&mut offers);
         for o in &offers {

@@ -47,13 +47,34 @@
 //! - `driver`: [`SparkDriver`] itself: input dispatch, the Mesos events
 //!   (SUBSCRIBED, OFFERS, UPDATE…), and `stop()`.
 //!
+//! # Failures
+//!
+//! The driver copes with failures the way Spark 3.5 on libmesos does:
+//!
+//! - **Master lost** (`Input::Disconnected` from the master): libmesos calls
+//!   `disconnected()`, which Spark only logs. Executors keep running tasks
+//!   over Spark's own RPC; libmesos drops every event and call until it has
+//!   re-registered with its FrameworkID, retrying SUBSCRIBE with the v0
+//!   driver's backoff ([`REGISTRATION_BACKOFF_FACTOR`] doubling up to
+//!   [`REGISTRATION_RETRY_INTERVAL_MAX`]).
+//! - **Event ERROR** (e.g. "Framework has been removed"): libmesos aborts and
+//!   Spark's `error` aborts the running job; the driver exits 1.
+//! - **Executor lost** (a terminal status update, e.g. TASK_LOST with
+//!   REASON_AGENT_REMOVED after Event FAILURE, which only logs): its cores are
+//!   freed, the agent gets a failure, offers are revived, and its running
+//!   tasks are retried, each failed attempt counting toward
+//!   `spark.task.maxFailures`; the attempt that reaches it aborts the job.
+//! - **Duplicated messages** (which only a fault script makes): an offer,
+//!   a terminal status, a `LaunchedExecutor` counts once.
+//!
 //! # What is left out (for now)
 //!
 //! Dynamic allocation (executor limit, locality wait, kill requests), GPUs,
 //! `spark.blockManager.port` port reservations, Docker containers, task
-//! labels, secrets, heartbeat expiry, `spark.task.maxFailures`, and the
-//! scheduler's 1 s periodic revive (every event that frees cores or adds
-//! tasks already offers them, so the periodic pass would find nothing).
+//! labels, secrets, heartbeat expiry, task reconciliation (Spark never
+//! reconciles), and the scheduler's 1 s periodic revive (every event that
+//! frees cores or adds tasks already offers them, so the periodic pass would
+//! find nothing).
 
 pub mod config;
 pub mod constraints;
@@ -66,7 +87,10 @@ mod scheduler;
 
 pub use backend::MAX_AGENT_FAILURES;
 pub use config::{DriverConfig, Job, SparkSettings, Stage, executor_memory_mib, max_cores, memory_overhead_mib};
-pub use driver::{STOP_POLL_INTERVAL, SparkDriver, mesos_to_task_state};
+pub use driver::{
+    RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX, STOP_POLL_INTERVAL,
+    SparkDriver, mesos_to_task_state,
+};
 
 use mesocosm_sim::SimTime;
 
@@ -76,6 +100,10 @@ pub enum DriverTimer {
     /// `stop()` re-checks whether every executor has ended (every 100 ms,
     /// until `spark.mesos.coarse.shutdownTimeout`).
     StopPoll,
+    /// libmesos's `doReliableRegistration`: SUBSCRIBE again unless SUBSCRIBED
+    /// arrived. `round` counts registrations, so a timer from an earlier round
+    /// (timers are never cancelled) is ignored.
+    ReliableRegistration { round: u32 },
 }
 
 /// What a driver did, for scenario expectations and the report.
@@ -83,8 +111,13 @@ pub enum DriverTimer {
 pub struct DriverReport {
     /// Every job finished and the driver exited 0.
     pub finished: bool,
-    /// Why the application failed, if it did.
+    /// Why the application failed, if it did (the driver then exits 1).
     pub failed: Option<String>,
+    /// The framework id the master gave (SUBSCRIBED), the Spark app id. A
+    /// restarted driver passes it back as [`DriverConfig::framework_id`].
+    pub framework_id: Option<String>,
+    /// Failed Spark task attempts that counted toward `spark.task.maxFailures`.
+    pub task_failures: u64,
     /// Spark tasks that finished (each task index counts once).
     pub tasks_finished: u64,
     /// Executors (Mesos tasks) launched through ACCEPT.

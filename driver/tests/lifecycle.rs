@@ -253,17 +253,6 @@ fn no_workload_stops_right_after_subscribed() {
 }
 
 #[test]
-fn losing_the_master_fails_the_app() {
-    let mut d = running(settings(), one_stage(1));
-    let out = d.step(at(5.0), Input::Disconnected { peer: master() });
-    assert_eq!(exits(&out), vec![1]);
-    assert!(!notes(&out).is_empty());
-    let r = d.report();
-    assert!(!r.finished);
-    assert!(r.failed.unwrap().contains("master"));
-}
-
-#[test]
 fn a_bad_constraint_string_fails_before_subscribing() {
     let s = SparkSettings { constraints: "os;zone:us-east".into(), ..SparkSettings::default() };
     let mut d = SparkDriver::new(config(s, one_stage(1)));

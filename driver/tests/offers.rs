@@ -373,6 +373,7 @@ proptest! {
             if let Some(cap) = cap {
                 prop_assert!(accepted_cpus <= cap as f64, "accepted {} cpus, cores.max {}", accepted_cpus, cap);
             }
+            prop_assert_eq!(d.check_invariants(), Ok(()));
         }
     }
 }

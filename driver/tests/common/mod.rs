@@ -46,6 +46,7 @@ pub fn config(settings: SparkSettings, workload: Vec<Job>) -> DriverConfig {
         settings,
         properties: vec![("spark.app.name".into(), "pi".into()), ("spark.master".into(), "mesos://master:5050".into())],
         workload,
+        framework_id: None,
     }
 }
 

@@ -1,0 +1,382 @@
+//! Failures as Spark 3.5 on libmesos meets them: a lost master, Mesos ERROR,
+//! lost agents and executors, spark.task.maxFailures, rescinded offers, and
+//! duplicated messages.
+
+mod common;
+
+use common::*;
+use mesocosm_driver::{DriverTimer, SparkDriver, SparkSettings};
+use mesocosm_sim::msg::short_id;
+use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
+use mesocosm_sim::proto::sparkrpc::{StopExecutor, TaskState as Spark};
+use mesocosm_sim::proto::v1::{FrameworkInfo, OfferId, TaskId, TaskState, TaskStatus, task_status};
+use mesocosm_sim::{Actor, Input, Msg, Output, sent_to};
+
+/// executor.cores=2, cores.max=4: executor 0 on agent-1 and executor 1 on
+/// agent-2, both registered and launched; returns the driver and the outputs
+/// of the two `LaunchedExecutor` steps.
+fn two_executors(
+    workload: Vec<mesocosm_driver::Job>,
+) -> (SparkDriver, Vec<Output<DriverTimer>>, Vec<Output<DriverTimer>>) {
+    let s = SparkSettings { executor_cores: Some(2), cores_max: Some(4), ..SparkSettings::default() };
+    let mut d = running(s, workload);
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0), offer(2, 2, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT", "ACCEPT"]);
+    d.step(at(2.0), register("0", "agent-1", 2));
+    let l0 = d.step(at(2.1), launched("0"));
+    d.step(at(2.2), register("1", "agent-2", 2));
+    let l1 = d.step(at(2.3), launched("1"));
+    (d, l0, l1)
+}
+
+fn ids(v: &[(i64, i32, &str)]) -> Vec<(i64, i32, String)> {
+    v.iter().map(|(t, i, e)| (*t, *i, e.to_string())).collect()
+}
+
+fn retry(round: u32) -> DriverTimer {
+    DriverTimer::ReliableRegistration { round }
+}
+
+/// The outputs that are not timeline notes.
+fn effects(outputs: &[Output<DriverTimer>]) -> Vec<Output<DriverTimer>> {
+    outputs.iter().filter(|o| !matches!(o, Output::Note(_))).cloned().collect()
+}
+
+fn error_event(message: &str) -> Input<DriverTimer> {
+    event_msg(Event {
+        r#type: Some(event::Type::Error as i32),
+        error: Some(event::Error { message: message.into() }),
+        ..Default::default()
+    })
+}
+
+fn rescind(offer: OfferId) -> Input<DriverTimer> {
+    event_msg(Event {
+        r#type: Some(event::Type::Rescind as i32),
+        rescind: Some(event::Rescind { offer_id: offer }),
+        ..Default::default()
+    })
+}
+
+fn agent_failure(agent: u32) -> Input<DriverTimer> {
+    event_msg(Event {
+        r#type: Some(event::Type::Failure as i32),
+        failure: Some(event::Failure { agent_id: Some(agent_id(agent)), executor_id: None, status: None }),
+        ..Default::default()
+    })
+}
+
+/// A status update the master made itself: no uuid, so no acknowledgement.
+fn master_update(task: &str, agent: u32, state: TaskState, reason: task_status::Reason) -> Input<DriverTimer> {
+    event_msg(Event {
+        r#type: Some(event::Type::Update as i32),
+        update: Some(event::Update {
+            status: TaskStatus {
+                task_id: TaskId { value: task.into() },
+                state: state as i32,
+                source: Some(task_status::Source::Master as i32),
+                reason: Some(reason as i32),
+                agent_id: Some(agent_id(agent)),
+                ..Default::default()
+            },
+        }),
+        ..Default::default()
+    })
+}
+
+/// The SUBSCRIBE of a driver that already has its framework id.
+fn resubscribe() -> Call {
+    Call {
+        framework_id: Some(framework_id()),
+        r#type: Some(call::Type::Subscribe as i32),
+        subscribe: Some(call::Subscribe {
+            framework_info: FrameworkInfo {
+                user: "alice".into(),
+                name: "pi".into(),
+                id: Some(framework_id()),
+                failover_timeout: Some(0.0),
+                hostname: Some("driver-host".into()),
+                webui_url: Some("http://driver-host:4040".into()),
+                ..Default::default()
+            },
+            suppressed_roles: vec![],
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn losing_the_master_re_subscribes_with_the_framework_id_after_a_backoff() {
+    let mut d = running(settings(), one_stage(1));
+    assert!(d.connected());
+    let out = d.step(at(5.0), Input::Disconnected { peer: master() });
+    assert_eq!(effects(&out), vec![Output::SetTimer { at: at(7.0), timer: retry(2) }], "no exit, no call");
+    assert!(notes(&out)[0].starts_with("lost the Mesos master: Spark's disconnected() only logs"), "{:?}", notes(&out));
+    assert!(!d.connected());
+
+    // libmesos drops events while disconnected: no answer, no acknowledgement.
+    assert!(effects(&d.step(at(6.0), offers(vec![offer(1, 1, 4.0, 8192.0)]))).is_empty());
+    assert!(effects(&d.step(at(6.0), update("0", 1, TaskState::TaskRunning, 1))).is_empty());
+    // The first registration's timer is stale.
+    assert!(d.step(at(6.5), Input::Timer(retry(0))).is_empty());
+
+    // SUBSCRIBE with the FrameworkID, retried after 2, 4, 8 s.
+    let out = d.step(at(7.0), Input::Timer(retry(2)));
+    assert_eq!(calls(&out), vec![resubscribe()]);
+    assert_eq!(timers(&out), vec![(at(9.0), retry(2))]);
+    let out = d.step(at(9.0), Input::Timer(retry(2)));
+    assert_eq!(calls(&out), vec![resubscribe()]);
+    assert_eq!(timers(&out), vec![(at(13.0), retry(2))]);
+    let out = d.step(at(13.0), Input::Timer(retry(2)));
+    assert_eq!(calls(&out), vec![resubscribe()]);
+    assert_eq!(timers(&out), vec![(at(21.0), retry(2))]);
+
+    // SUBSCRIBED: `reregistered`, which Spark only logs; retries stop.
+    let out = d.step(at(13.5), subscribed());
+    assert_eq!(effects(&out), vec![]);
+    assert_eq!(notes(&out), vec![format!("re-registered with Mesos as framework {}", fid())]);
+    assert!(d.connected());
+    assert!(d.step(at(21.0), Input::Timer(retry(2))).is_empty());
+    let out = d.step(at(21.5), subscribed());
+    assert_eq!(notes(&out), vec!["SUBSCRIBED ignored: already registered".to_string()]);
+    assert_eq!(effects(&out), vec![]);
+
+    let out = d.step(at(22.0), offers(vec![offer(2, 1, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT"]);
+    assert_eq!(d.report().framework_id, Some(fid()));
+}
+
+#[test]
+fn subscribe_is_retried_with_a_backoff_doubling_to_one_minute() {
+    let mut d = SparkDriver::new(config(settings(), one_stage(1)));
+    let out = d.step(at(0.0), Input::Start);
+    assert_eq!(kinds(&out), vec!["SUBSCRIBE"]);
+    assert_eq!(timers(&out), vec![(at(2.0), retry(0))]);
+    let mut when = at(2.0);
+    let mut next = Vec::new();
+    for _ in 0..6 {
+        let out = d.step(when, Input::Timer(retry(0)));
+        assert_eq!(kinds(&out), vec!["SUBSCRIBE"]);
+        assert_eq!(calls(&out)[0].framework_id, None, "no id before the first SUBSCRIBED");
+        let [(at_, _)] = timers(&out)[..] else { panic!("one timer expected") };
+        next.push(at_);
+        when = at_;
+    }
+    assert_eq!(next, vec![at(6.0), at(14.0), at(30.0), at(62.0), at(122.0), at(182.0)]);
+
+    // A failover_timeout bounds the backoff at a tenth of it.
+    let mut s = settings();
+    s.failover_timeout = 30.0;
+    let mut d = SparkDriver::new(config(s, one_stage(1)));
+    let out = d.step(at(0.0), Input::Start);
+    assert_eq!(timers(&out), vec![(at(2.0), retry(0))]);
+    let out = d.step(at(2.0), Input::Timer(retry(0)));
+    assert_eq!(timers(&out), vec![(at(5.0), retry(0))]);
+    let out = d.step(at(5.0), Input::Timer(retry(0)));
+    assert_eq!(timers(&out), vec![(at(8.0), retry(0))]);
+}
+
+#[test]
+fn a_restarted_driver_subscribes_with_its_framework_id() {
+    let mut cfg = config(settings(), one_stage(1));
+    cfg.framework_id = Some(fid());
+    let mut d = SparkDriver::new(cfg);
+    assert_eq!(d.report().framework_id, None);
+    let out = d.step(at(0.0), Input::Start);
+    assert_eq!(calls(&out), vec![resubscribe()]);
+
+    // The master accepts the failover: libmesos calls `registered`, and Spark starts.
+    let out = d.step(at(0.1), subscribed());
+    assert_eq!(
+        notes(&out)[0],
+        format!("registered with Mesos as framework {}: this is the Spark app id (--app-id, spark.app.id)", fid())
+    );
+    assert_eq!(d.report().framework_id, Some(fid()));
+    assert_eq!(kinds(&d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]))), vec!["ACCEPT"]);
+}
+
+#[test]
+fn error_before_subscribed_fails_the_spark_context_and_exits_1() {
+    let mut cfg = config(settings(), one_stage(1));
+    cfg.framework_id = Some(fid());
+    let mut d = SparkDriver::new(cfg);
+    d.step(at(0.0), Input::Start);
+    let out = d.step(at(0.2), error_event("Framework has been removed"));
+    assert_eq!(effects(&out), vec![Output::Exit { status: 1 }], "no TEARDOWN from an aborted driver");
+    let r = d.report();
+    assert_eq!(r.failed.as_deref(), Some("Exiting due to error from cluster scheduler: Framework has been removed"));
+    assert!(!r.finished);
+    assert_eq!(r.finished_at, Some(at(0.2)));
+    assert!(d.step(at(2.0), Input::Timer(retry(0))).is_empty(), "the process has exited");
+}
+
+#[test]
+fn error_while_running_aborts_the_job_and_exits_1_after_the_shutdown_timeout() {
+    let (mut d, _, _) = two_executors(one_stage(5));
+    let out = d.step(at(3.0), error_event("Framework has been removed"));
+    assert_eq!(sent_to(&out, "executor:pi/0"), vec![Msg::StopExecutor(StopExecutor {})]);
+    assert_eq!(sent_to(&out, "executor:pi/1"), vec![Msg::StopExecutor(StopExecutor {})]);
+    assert!(calls(&out).is_empty());
+    assert_eq!(timers(&out), vec![(at(3.1), DriverTimer::StopPoll)]);
+    assert!(exits(&out).is_empty());
+    assert_eq!(d.report().failed.as_deref(), Some("Job aborted due to stage failure: Framework has been removed"));
+
+    // The aborted libmesos ignores status updates, so stop() never sees the
+    // executors end and waits out spark.mesos.coarse.shutdownTimeout.
+    assert!(calls(&d.step(at(3.2), update("0", 1, TaskState::TaskFinished, 5))).is_empty());
+    assert!(launches(&d.step(at(3.2), task_update("1", 2, Spark::Finished))).is_empty());
+    let mut when = at(3.1);
+    loop {
+        let out = d.step(when, Input::Timer(DriverTimer::StopPoll));
+        if let [(next, DriverTimer::StopPoll)] = timers(&out)[..] {
+            when = next;
+            continue;
+        }
+        assert_eq!(when, at(13.0));
+        assert_eq!(kinds(&out), Vec::<&str>::new(), "no TEARDOWN");
+        assert_eq!(exits(&out), vec![1]);
+        break;
+    }
+    assert!(!d.report().finished);
+}
+
+#[test]
+fn a_lost_agent_s_task_lost_frees_the_cores_revives_and_resubmits_the_tasks() {
+    let (mut d, l0, _) = two_executors(one_stage(5));
+    assert_eq!(placed(&l0), ids(&[(0, 0, "0"), (1, 1, "0")]));
+    d.step(at(2.4), task_update("0", 0, Spark::Running));
+    d.step(at(2.4), task_update("0", 1, Spark::Running));
+
+    // Event FAILURE for the agent: `agentLost` only logs.
+    let out = d.step(at(2.5), agent_failure(1));
+    assert_eq!(effects(&out), vec![]);
+    let agent = agent_id(1);
+    assert_eq!(
+        notes(&out),
+        vec![format!(
+            "Mesos reports agent {} lost: Spark only logs it and waits for the task's status update",
+            short_id(&agent.value)
+        )]
+    );
+
+    // TASK_LOST (REASON_AGENT_REMOVED) from the master: no uuid, so no ACK.
+    let out = d.step(at(2.6), master_update("0", 1, TaskState::TaskLost, task_status::Reason::AgentRemoved));
+    assert_eq!(kinds(&out), vec!["REVIVE"]);
+    assert_eq!(
+        notes(&out)[0],
+        "executor 0 on agent-1 is TASK_LOST, REASON_AGENT_REMOVED (Spark: LOST): free its 2 cores (2 held now); \
+         failure 1 of 2 on agent-1 before Spark stops using it; revive offers so Mesos clears our decline filters"
+    );
+    assert_eq!(d.report().task_failures, 2, "both running attempts count toward spark.task.maxFailures");
+    assert_eq!(d.check_invariants(), Ok(()));
+
+    // The freed cores bring a replacement executor; the lost tasks run again.
+    let out = d.step(at(3.0), offers(vec![offer(5, 3, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT"]);
+    let out = d.step(at(3.3), task_update("1", 2, Spark::Finished));
+    let l = launches(&out);
+    assert_eq!(l.len(), 1);
+    assert_eq!(l[0].1.name, "task 0.1 in stage 0.0 (TID 4)");
+}
+
+#[test]
+fn tasks_lost_with_their_executor_count_unless_still_launching() {
+    let (mut d, _, _) = two_executors(one_stage(5));
+    d.step(at(2.4), task_update("0", 0, Spark::Running));
+    let out = d.step(at(2.5), Input::Disconnected { peer: exec_actor("0") });
+    assert!(notes(&out).iter().any(|n| n.contains("2 running task(s) go back to pending")), "{:?}", notes(&out));
+    assert_eq!(d.report().task_failures, 1, "TID 1 was still launching (Spark 3.4+)");
+}
+
+#[test]
+fn spark_task_max_failures_aborts_the_job_and_the_driver_exits_1() {
+    let (mut d, l0, l1) = two_executors(one_stage(1));
+    assert_eq!(placed(&l0), ids(&[(0, 0, "0")]));
+    assert!(placed(&l1).is_empty());
+    for tid in 0..3 {
+        let out = d.step(at(3.0 + tid as f64), task_update("0", tid, Spark::Failed));
+        assert_eq!(placed(&out), ids(&[(tid + 1, 0, "0")]), "attempt {} after a failure", tid + 1);
+        assert!(exits(&out).is_empty());
+    }
+    let out = d.step(at(7.0), task_update("0", 3, Spark::Failed));
+    assert!(launches(&out).is_empty());
+    assert_eq!(sent_to(&out, "executor:pi/0"), vec![Msg::StopExecutor(StopExecutor {})]);
+    assert_eq!(sent_to(&out, "executor:pi/1"), vec![Msg::StopExecutor(StopExecutor {})]);
+    assert_eq!(timers(&out), vec![(at(7.1), DriverTimer::StopPoll)]);
+    let r = d.report();
+    assert_eq!(
+        r.failed.as_deref(),
+        Some(
+            "Job aborted due to stage failure: Task 0 in stage 0.0 failed 4 times, most recent failure: \
+             Lost task 0.3 in stage 0.0 (TID 3) (agent-1 executor 0): TaskState FAILED reported by the executor"
+        )
+    );
+    assert_eq!(r.task_failures, 4);
+
+    // The executors exit on StopExecutor; the connected libmesos tears down.
+    assert_eq!(kinds(&d.step(at(7.2), update("0", 1, TaskState::TaskFinished, 1))), vec!["REVIVE", "ACKNOWLEDGE"]);
+    assert_eq!(kinds(&d.step(at(7.25), update("1", 2, TaskState::TaskFinished, 2))), vec!["REVIVE", "ACKNOWLEDGE"]);
+    let out = d.step(at(7.3), Input::Timer(DriverTimer::StopPoll));
+    assert_eq!(kinds(&out), vec!["TEARDOWN"]);
+    assert_eq!(exits(&out), vec![1]);
+    assert!(!d.report().finished);
+}
+
+#[test]
+fn an_accept_of_a_rescinded_offer_comes_back_dropped_and_frees_the_cores() {
+    let mut s = settings();
+    s.cores_max = Some(4);
+    let mut d = running(s, one_stage(1));
+    assert_eq!(kinds(&d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]))), vec!["ACCEPT"]);
+    let out = d.step(at(1.0), rescind(offer_id(1)));
+    assert_eq!(effects(&out), vec![], "offerRescinded is a no-op");
+    let out = d.step(at(1.1), offers(vec![offer(2, 2, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["DECLINE"], "the 4 cores still count until the master answers");
+
+    let out = d.step(at(1.2), master_update("0", 1, TaskState::TaskDropped, task_status::Reason::InvalidOffers));
+    assert_eq!(kinds(&out), vec!["REVIVE"]);
+    assert!(notes(&out)[0].contains("free its 4 cores (0 held now)"), "{:?}", notes(&out));
+    let out = d.step(at(1.3), offers(vec![offer(3, 2, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["ACCEPT"]);
+    assert_eq!(d.check_invariants(), Ok(()));
+}
+
+#[test]
+fn duplicated_offers_and_updates_count_once() {
+    let mut s = settings();
+    s.cores_max = Some(4);
+    let mut d = running(s, one_stage(1));
+    let batch = offers(vec![offer(1, 1, 4.0, 8192.0)]);
+    assert_eq!(kinds(&d.step(at(1.0), batch.clone())), vec!["ACCEPT"]);
+    let out = d.step(at(1.0), batch);
+    assert_eq!(effects(&out), vec![]);
+    let first = offer_id(1);
+    assert_eq!(notes(&out), vec![format!("offer {} was answered already: duplicate ignored", short_id(&first.value))]);
+    let r = d.report();
+    assert_eq!((r.offers_received, r.offers_accepted, r.executors_launched), (1, 1, 1));
+
+    // A terminal update twice: acknowledged twice, counted once.
+    let failed = update("0", 1, TaskState::TaskFailed, 4);
+    assert_eq!(kinds(&d.step(at(2.0), failed.clone())), vec!["REVIVE", "ACKNOWLEDGE"]);
+    let out = d.step(at(2.0), failed);
+    assert_eq!(kinds(&out), vec!["ACKNOWLEDGE"]);
+    assert_eq!(
+        notes(&out),
+        vec![
+            "status TASK_FAILED for executor 0, which has ended already: acknowledge again, count nothing".to_string()
+        ]
+    );
+    // One failure on agent-1, not two: it is not excluded.
+    assert_eq!(kinds(&d.step(at(3.0), offers(vec![offer(2, 1, 4.0, 8192.0)]))), vec!["ACCEPT"]);
+    assert_eq!(d.check_invariants(), Ok(()));
+}
+
+#[test]
+fn a_duplicated_launched_executor_hands_out_no_cores_twice() {
+    let (mut d, l0, _) = two_executors(one_stage(5));
+    assert_eq!(placed(&l0).len(), 2);
+    let out = d.step(at(2.4), launched("0"));
+    assert!(launches(&out).is_empty());
+    assert_eq!(notes(&out), vec!["duplicate LaunchedExecutor from executor 0: ignored".to_string()]);
+    assert_eq!(d.check_invariants(), Ok(()));
+}
