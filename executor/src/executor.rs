@@ -6,8 +6,16 @@ use mesocosm_sim::proto::mesos::v1::{ExecutorId, FrameworkId, TaskId, TaskState,
 use mesocosm_sim::proto::{executor, sparkrpc};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox};
 use prost::Message;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+
+/// `spark.rpc.askTimeout`, which falls back to `spark.network.timeout` (120 s).
+pub const DEFAULT_ASK_TIMEOUT: Duration = Duration::from_secs(120);
+/// `spark.executor.heartbeat.maxFailures` (internal, 60): consecutive heartbeats
+/// without a reply before the executor gives up on its driver.
+pub const HEARTBEAT_MAX_FAILURES: u32 = 60;
+/// `ExecutorExitCode.HEARTBEAT_FAILURE`.
+pub const HEARTBEAT_FAILURE_EXIT_CODE: i32 = 56;
 
 /// How the container was launched.
 #[derive(Clone, Debug)]
@@ -21,8 +29,12 @@ pub struct ExecutorConfig {
     /// The backend's arguments and its driver's actor, or why the command cannot
     /// run here (then it exits 1, as a failing command does).
     pub backend: Result<(BackendArgs, ActorId), String>,
-    /// `spark.executor.heartbeatInterval` (10 s).
+    /// `spark.executor.heartbeatInterval` (10 s). Also the timeout of each
+    /// heartbeat ask (`Executor.reportHeartBeat` asks with this interval).
     pub heartbeat_interval: Duration,
+    /// `spark.rpc.askTimeout` ([`DEFAULT_ASK_TIMEOUT`]): how long the backend waits
+    /// for the driver's reply to RetrieveSparkAppConfig and RegisterExecutor.
+    pub ask_timeout: Duration,
 }
 
 /// The executor's timers.
@@ -30,8 +42,18 @@ pub struct ExecutorConfig {
 pub enum Timer {
     /// A Spark task's work is done.
     TaskDone { tid: i64 },
-    /// Send a heartbeat to the driver.
+    /// Send a heartbeat to the driver (and count the previous one as failed if it
+    /// is still unanswered: its ask timed out after one interval).
     Heartbeat,
+    /// The ask's reply is due by now (`spark.rpc.askTimeout`).
+    AskTimeout(Ask),
+}
+
+/// The backend's asks that have a timeout of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    RetrieveSparkAppConfig,
+    RegisterExecutor,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +76,12 @@ pub struct SparkExecutor {
     backend: Backend,
     /// Spark tasks running: TID → cpus.
     running: BTreeMap<i64, i32>,
+    /// Every Spark TID this executor was ever given (TIDs are unique per app).
+    launched: BTreeSet<i64>,
+    /// A heartbeat was sent and its reply has not come.
+    heartbeat_outstanding: bool,
+    /// Consecutive heartbeats that got no reply.
+    heartbeat_failures: u32,
     /// The terminal Mesos update sent, waiting for ACKNOWLEDGED.
     terminal_uuid: Option<Vec<u8>>,
     counter: u64,
@@ -67,6 +95,9 @@ impl SparkExecutor {
             task: None,
             backend: Backend::NotStarted,
             running: BTreeMap::new(),
+            launched: BTreeSet::new(),
+            heartbeat_outstanding: false,
+            heartbeat_failures: 0,
             terminal_uuid: None,
             counter: 0,
         }
@@ -78,9 +109,22 @@ impl SparkExecutor {
 
     /// The command executor's status update for its task (it sets the uuid).
     fn update(&mut self, state: TaskState, message: Option<String>, out: &mut Outbox<Timer>) -> Vec<u8> {
+        match self.task.clone() {
+            Some(task) => self.update_for(task, state, message, out),
+            None => Vec::new(),
+        }
+    }
+
+    /// A status update for `task` (normally the executor's own task).
+    fn update_for(
+        &mut self,
+        task: TaskId,
+        state: TaskState,
+        message: Option<String>,
+        out: &mut Outbox<Timer>,
+    ) -> Vec<u8> {
         self.counter += 1;
         let uuid = uuid_from(&[self.cfg.me.as_str().as_bytes(), b"update", &self.counter.to_le_bytes()]).to_vec();
-        let Some(task) = self.task.clone() else { return uuid };
         let call = executor::Call {
             executor_id: self.cfg.executor_id.clone(),
             framework_id: self.cfg.framework_id.clone(),
@@ -109,6 +153,8 @@ impl SparkExecutor {
             return;
         }
         self.backend = Backend::Exited(status);
+        // The process is gone, and the tasks it ran with it.
+        self.running.clear();
         let (state, text) = if status == 0 {
             (TaskState::TaskFinished, "Command exited with status 0".to_string())
         } else {
@@ -122,6 +168,20 @@ impl SparkExecutor {
         match ev.r#type() {
             executor::event::Type::Launch => {
                 let Some(l) = ev.launch else { return };
+                match &self.task {
+                    // A duplicated LAUNCH: the command is already running.
+                    Some(t) if *t == l.task.task_id => {
+                        out.note_with(|| format!("duplicate LAUNCH of task {}; ignored", t.value));
+                        return;
+                    }
+                    // `CommandExecutor::launch`: one task per command executor.
+                    Some(_) => {
+                        let msg = "Attempted to run multiple tasks using a \"command\" executor".to_string();
+                        self.update_for(l.task.task_id, TaskState::TaskFailed, Some(msg), out);
+                        return;
+                    }
+                    None => {}
+                }
                 self.task = Some(l.task.task_id.clone());
                 // mesos-executor reports STARTING, forks the command, then RUNNING.
                 self.update(TaskState::TaskStarting, None, out);
@@ -131,6 +191,7 @@ impl SparkExecutor {
                         self.update(TaskState::TaskRunning, None, out);
                         self.backend = Backend::Fetching;
                         out.send(&driver, sparkrpc::RetrieveSparkAppConfig { resource_profile_id: 0 });
+                        out.set_timer(self.cfg.ask_timeout, Timer::AskTimeout(Ask::RetrieveSparkAppConfig));
                     }
                     None => {
                         let why = self.cfg.backend.as_ref().err().cloned().unwrap_or_default();
@@ -180,6 +241,7 @@ impl SparkExecutor {
                         ..Default::default()
                     },
                 );
+                out.set_timer(self.cfg.ask_timeout, Timer::AskTimeout(Ask::RegisterExecutor));
             }
             Msg::RegisterExecutorResponse(r) if self.backend == Backend::Registering => {
                 if r.success {
@@ -194,7 +256,13 @@ impl SparkExecutor {
             }
             Msg::LaunchTask(t) if self.backend == Backend::Running => {
                 match sparkrpc::TaskDescription::decode(t.data.as_slice()) {
+                    Ok(d) if self.launched.contains(&d.task_id) => {
+                        // Spark's RPC never delivers twice, so `Executor.launchTask`
+                        // has no guard; a duplicated message must not run TID twice.
+                        out.note_with(|| format!("duplicate LaunchTask for TID {}; ignored", d.task_id));
+                    }
                     Ok(d) => {
+                        self.launched.insert(d.task_id);
                         self.running.insert(d.task_id, d.cpus);
                         out.send(
                             &driver,
@@ -233,7 +301,15 @@ impl SparkExecutor {
                 self.backend_exited(0, out);
             }
             Msg::SparkShutdown(s) => self.backend_exited(s.exit_code, out),
-            Msg::HeartbeatResponse(_) => {}
+            // The reply to the heartbeat in flight resets the failure count. One with
+            // no heartbeat in flight (a duplicate, or a reply after its ask timed
+            // out) is dropped, as Spark drops replies to finished asks. Replies carry
+            // no request id here, so a late reply that lands while the next
+            // heartbeat is in flight is credited to that one.
+            Msg::HeartbeatResponse(_) if self.heartbeat_outstanding => {
+                self.heartbeat_outstanding = false;
+                self.heartbeat_failures = 0;
+            }
             _ => {}
         }
     }
@@ -259,6 +335,7 @@ impl Actor for SparkExecutor {
                 other => self.on_driver_message(other, out),
             },
             Input::Timer(Timer::TaskDone { tid }) => {
+                // A task of a backend that has exited does not finish.
                 let Some(cpus) = self.running.remove(&tid) else { return };
                 if let Some((args, driver)) = self.driver() {
                     let (id, driver) = (args.executor_id.clone(), driver.clone());
@@ -276,6 +353,19 @@ impl Actor for SparkExecutor {
             }
             Input::Timer(Timer::Heartbeat) => {
                 if self.backend == Backend::Running {
+                    if self.heartbeat_outstanding {
+                        // `reportHeartBeat`: the ask timed out; after maxFailures in a
+                        // row, `System.exit(ExecutorExitCode.HEARTBEAT_FAILURE)`.
+                        self.heartbeat_failures += 1;
+                        if self.heartbeat_failures >= HEARTBEAT_MAX_FAILURES {
+                            out.note_with(|| {
+                                format!("Exit as unable to send heartbeats to driver more than {HEARTBEAT_MAX_FAILURES} times")
+                            });
+                            self.backend_exited(HEARTBEAT_FAILURE_EXIT_CODE, out);
+                            return;
+                        }
+                    }
+                    self.heartbeat_outstanding = true;
                     if let Some((args, driver)) = self.driver() {
                         let (id, host, driver) =
                             (args.executor_id.clone(), args.hostname.clone().unwrap_or_default(), driver.clone());
@@ -289,6 +379,34 @@ impl Actor for SparkExecutor {
                     }
                     out.set_timer(self.cfg.heartbeat_interval, Timer::Heartbeat);
                 }
+            }
+            Input::Timer(Timer::AskTimeout(ask)) => {
+                let waiting = match ask {
+                    Ask::RetrieveSparkAppConfig => self.backend == Backend::Fetching,
+                    Ask::RegisterExecutor => self.backend == Backend::Registering,
+                };
+                if waiting {
+                    // RetrieveSparkAppConfig: `askSync` throws in `run`, and the JVM
+                    // exits 1 on the uncaught exception. RegisterExecutor: the failed
+                    // ask → `exitExecutor(1, "Cannot register with driver")`.
+                    out.note_with(|| format!("{ask:?} got no reply within {:?}", self.cfg.ask_timeout));
+                    self.backend_exited(1, out);
+                }
+            }
+            Input::Disconnected { peer } if peer == self.cfg.agent => {
+                // The v1 executor library of a framework that does not checkpoint
+                // cannot wait for the agent to come back: it injects SHUTDOWN, the
+                // command executor kills the backend (`Backend::Exited(137)`) and
+                // exits as after any SHUTDOWN. Its TASK_KILLED has no connection to
+                // go on; the agent, if alive, fails the task when the container
+                // exits. (Checkpointing frameworks would retry for
+                // MESOS_RECOVERY_TIMEOUT, 15 min; Spark's frameworks never checkpoint.)
+                out.note("agent disconnected; the framework does not checkpoint, so the executor shuts down");
+                if !matches!(self.backend, Backend::Exited(_)) {
+                    self.backend = Backend::Exited(137);
+                    self.running.clear();
+                }
+                out.exit(0);
             }
             Input::Disconnected { peer } => {
                 let is_driver = self.driver().is_some_and(|(_, d)| *d == peer);

@@ -19,6 +19,20 @@
 //! with any command task: 0 → TASK_FINISHED, anything else → TASK_FAILED. The
 //! command executor exits once the agent has acknowledged that terminal update.
 //!
+//! # Failures
+//!
+//! - **Asks time out** after `spark.rpc.askTimeout` (120 s): no SparkAppConfig or
+//!   no RegisterExecutor reply and the backend exits 1 ("Cannot register with
+//!   driver"), so the task is TASK_FAILED. Each heartbeat's ask times out after one
+//!   heartbeat interval; 60 failures in a row and the backend exits 56
+//!   (`ExecutorExitCode.HEARTBEAT_FAILURE`).
+//! - **Driver gone**: `onDisconnected` → exit 1.
+//! - **Agent gone**: Spark's frameworks do not checkpoint, so the executor library
+//!   shuts the executor down at once and the container exits.
+//! - **Duplicates** (a faulty network can repeat a message): a second LAUNCH of the
+//!   same task, a second LaunchTask of a TID, a second RegisterExecutor reply and
+//!   replies after their ask timed out are ignored.
+//!
 //! # Layout
 //! - [`command`]: parsing the `CoarseGrainedExecutorBackend` command line Spark builds.
 //! - [`SparkExecutor`]: the actor.
@@ -27,4 +41,6 @@ pub mod command;
 mod executor;
 
 pub use command::{BackendArgs, parse_backend_command};
-pub use executor::{ExecutorConfig, SparkExecutor, Timer};
+pub use executor::{
+    Ask, DEFAULT_ASK_TIMEOUT, ExecutorConfig, HEARTBEAT_FAILURE_EXIT_CODE, HEARTBEAT_MAX_FAILURES, SparkExecutor, Timer,
+};

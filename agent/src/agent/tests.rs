@@ -14,9 +14,10 @@ fn agent() -> Agent {
         port: 5051,
         registration_delay: Duration::from_millis(300),
         version: "1.11.0".into(),
+        recovered_id: None,
     });
     a.step(SimTime::ZERO, Input::Start);
-    a.step(SimTime(300_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(1) }));
+    a.step(SimTime(300_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(1), epoch: 1 }));
     a.step(
         SimTime(301_000),
         Input::Message {
@@ -92,18 +93,22 @@ fn registers_after_the_drawn_delay_and_retries_with_backoff() {
         port: 5051,
         registration_delay: Duration::from_millis(700),
         version: "1.11.0".into(),
+        recovered_id: None,
     });
     let out = a.step(SimTime::ZERO, Input::Start);
     assert_eq!(
         out,
-        vec![Output::SetTimer { at: SimTime(700_000), timer: Timer::Register { backoff: Duration::from_secs(1) } }]
+        vec![Output::SetTimer {
+            at: SimTime(700_000),
+            timer: Timer::Register { backoff: Duration::from_secs(1), epoch: 1 }
+        }]
     );
-    let out = a.step(SimTime(700_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(1) }));
+    let out = a.step(SimTime(700_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(1), epoch: 1 }));
     let sent = sent_to(&out, MASTER);
     assert!(matches!(&sent[..], [Msg::RegisterSlave(m)] if m.slave.hostname == "agent-1"));
     assert!(out.contains(&Output::SetTimer {
         at: SimTime(1_700_000),
-        timer: Timer::Register { backoff: Duration::from_secs(2) }
+        timer: Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }
     }));
 }
 
@@ -159,12 +164,12 @@ fn updates_are_forwarded_head_first_retried_and_released_by_acks() {
     let stream = ("M-0000".to_string(), "0".to_string());
     let out = a.step(
         SimTime(12_200_000),
-        Input::Timer(Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16] }),
+        Input::Timer(Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16], generation: 1 }),
     );
     assert_eq!(sent_to(&out, MASTER).len(), 1);
     assert!(out.contains(&Output::SetTimer {
         at: SimTime(32_200_000),
-        timer: Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16] }
+        timer: Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16], generation: 2 }
     }));
 
     // The ack releases the head: ACKNOWLEDGED to the executor, RUNNING to the master.
@@ -181,7 +186,8 @@ fn updates_are_forwarded_head_first_retried_and_released_by_acks() {
     );
 
     // A stale retry timer and a duplicate ack do nothing.
-    let out = a.step(SimTime(32_200_000), Input::Timer(Timer::RetryStatusUpdate { stream, uuid: vec![1; 16] }));
+    let out = a
+        .step(SimTime(32_200_000), Input::Timer(Timer::RetryStatusUpdate { stream, uuid: vec![1; 16], generation: 2 }));
     assert!(sent_to(&out, MASTER).is_empty());
     let out = a.step(SimTime(32_300_000), Input::Message { from: ActorId::new(MASTER), msg: ack.into() });
     assert!(out.iter().all(|o| !matches!(o, Output::Send { .. })));
@@ -226,4 +232,398 @@ fn shutdown_framework_shuts_its_executors_down() {
         },
     );
     assert_eq!(sent_to(&out, EXEC).iter().map(|m| m.kind()).collect::<Vec<_>>(), vec!["SHUTDOWN"]);
+}
+
+// ---- failures ------------------------------------------------------------------
+
+fn cfg(recovered_id: Option<AgentId>) -> AgentConfig {
+    AgentConfig {
+        me: ActorId::new("agent-1"),
+        master: ActorId::new(MASTER),
+        resources: mesocosm_sim::proto::Resources::scalar_of("cpus", 4.0).to_protos(),
+        attributes: vec![],
+        port: 5051,
+        registration_delay: Duration::from_millis(300),
+        version: "1.11.0".into(),
+        recovered_id,
+    }
+}
+
+fn from_master(msg: impl Into<Msg>) -> Input<Timer> {
+    Input::Message { from: ActorId::new(MASTER), msg: msg.into() }
+}
+
+/// The outputs without timeline notes, for exact comparison.
+fn quiet(out: Vec<Output<Timer>>) -> Vec<Output<Timer>> {
+    out.into_iter().filter(|o| !matches!(o, Output::Note(_))).collect()
+}
+
+fn send(to: &str, msg: impl Into<Msg>) -> Output<Timer> {
+    Output::Send { to: ActorId::new(to), msg: msg.into() }
+}
+
+fn timer(at: u64, t: Timer) -> Output<Timer> {
+    Output::SetTimer { at: SimTime(at), timer: t }
+}
+
+fn register_timer(secs: u64, epoch: u64) -> Timer {
+    Timer::Register { backoff: Duration::from_secs(secs), epoch }
+}
+
+fn s0() -> AgentId {
+    AgentId { value: "M-S0".into() }
+}
+
+fn agent_info() -> AgentInfo {
+    AgentInfo {
+        hostname: "agent-1".into(),
+        port: Some(5051),
+        resources: mesocosm_sim::proto::Resources::scalar_of("cpus", 4.0).to_protos(),
+        attributes: vec![],
+        id: Some(s0()),
+    }
+}
+
+fn reregister(tasks: Vec<v1::Task>, frameworks: Vec<FrameworkInfo>) -> internal::ReregisterSlaveMessage {
+    internal::ReregisterSlaveMessage {
+        slave: agent_info(),
+        checkpointed_resources: vec![],
+        executor_infos: vec![],
+        tasks,
+        frameworks,
+        version: Some("1.11.0".into()),
+        agent_capabilities: vec![],
+    }
+}
+
+/// The registered agent with task 0 running under its subscribed command executor,
+/// STARTING forwarded (uuid 1, retry generation 1) and RUNNING queued behind it.
+fn running_agent() -> Agent {
+    let mut a = agent();
+    run_task(&mut a);
+    a.step(SimTime(2_100_000), from_exec(call(executor::call::Type::Subscribe)));
+    a.step(SimTime(2_200_000), from_exec(update(TaskState::TaskStarting, 1)));
+    a.step(SimTime(2_300_000), from_exec(update(TaskState::TaskRunning, 2)));
+    a
+}
+
+fn task_0(state: TaskState, head: Option<(TaskState, u8)>) -> v1::Task {
+    v1::Task {
+        name: "pi 0".into(),
+        task_id: TaskId { value: "0".into() },
+        framework_id: FrameworkId { value: "M-0000".into() },
+        executor_id: None,
+        agent_id: s0(),
+        state: state as i32,
+        resources: vec![],
+        statuses: vec![],
+        status_update_state: head.map(|(s, _)| s as i32),
+        status_update_uuid: head.map(|(_, u)| vec![u; 16]),
+    }
+}
+
+#[test]
+fn a_restarted_agent_reregisters_under_its_recovered_id() {
+    let mut a = Agent::new(cfg(Some(s0())));
+    assert_eq!(a.checkpointed_id(), Some(s0()));
+    assert_eq!(quiet(a.step(SimTime(5_000_000), Input::Start)), vec![timer(5_300_000, register_timer(1, 1))]);
+    // Nothing of the non-checkpointing frameworks survived: no tasks, no executors.
+    let out = a.step(SimTime(5_300_000), Input::Timer(register_timer(1, 1)));
+    assert_eq!(quiet(out), vec![send(MASTER, reregister(vec![], vec![])), timer(6_300_000, register_timer(2, 1))]);
+    let reply = internal::SlaveReregisteredMessage {
+        slave_id: s0(),
+        connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) }),
+    };
+    let out = a.step(SimTime(5_400_000), from_master(reply));
+    assert_eq!(quiet(out), vec![timer(80_400_000, Timer::PingTimeout { epoch: 1 })]);
+    assert!(a.is_registered());
+    // The retry chain stops once registered.
+    assert_eq!(quiet(a.step(SimTime(6_300_000), Input::Timer(register_timer(2, 1)))), vec![]);
+}
+
+#[test]
+fn losing_the_master_pauses_updates_and_reregisters_with_backoff_until_accepted() {
+    let mut a = running_agent();
+    let out = a.step(SimTime(3_000_000), Input::Disconnected { peer: ActorId::new(MASTER) });
+    assert_eq!(quiet(out), vec![timer(3_300_000, register_timer(1, 2))]);
+    assert!(!a.is_registered());
+
+    // While disconnected: retries of the in-flight head stop, new updates wait.
+    let stream = ("M-0000".to_string(), "0".to_string());
+    let retry = Timer::RetryStatusUpdate { stream: stream.clone(), uuid: vec![1; 16], generation: 1 };
+    assert_eq!(quiet(a.step(SimTime(12_200_000), Input::Timer(retry.clone()))), vec![]);
+
+    // The re-registration reports the task with its latest state and the update in flight.
+    let expected =
+        reregister(vec![task_0(TaskState::TaskRunning, Some((TaskState::TaskStarting, 1)))], vec![framework()]);
+    let out = a.step(SimTime(3_300_000), Input::Timer(register_timer(1, 2)));
+    assert_eq!(quiet(out), vec![send(MASTER, expected.clone()), timer(4_300_000, register_timer(2, 2))]);
+    // Unanswered, it doubles up to the 1 min cap.
+    let out = a.step(SimTime(4_300_000), Input::Timer(register_timer(2, 2)));
+    assert_eq!(quiet(out), vec![send(MASTER, expected.clone()), timer(6_300_000, register_timer(4, 2))]);
+    let out = a.step(SimTime(100_000_000), Input::Timer(register_timer(64, 2)));
+    assert_eq!(quiet(out), vec![send(MASTER, expected), timer(164_000_000, register_timer(60, 2))]);
+
+    // Accepted: the head is resent at once, retried from 10 s with a fresh generation.
+    let reply = internal::SlaveReregisteredMessage { slave_id: s0(), connection: None };
+    let out = quiet(a.step(SimTime(101_000_000), from_master(reply.clone())));
+    assert_eq!(out.len(), 3);
+    assert!(matches!(&out[0], Output::Send { msg: Msg::StatusUpdate(m), .. }
+        if m.update.status.state() == TaskState::TaskStarting && m.update.uuid == Some(vec![1; 16])));
+    assert_eq!(
+        out[1..],
+        [
+            timer(111_000_000, Timer::RetryStatusUpdate { stream, uuid: vec![1; 16], generation: 2 }),
+            timer(176_000_000, Timer::PingTimeout { epoch: 2 }),
+        ]
+    );
+    // The old retry timer and a duplicate reply change nothing.
+    assert_eq!(quiet(a.step(SimTime(102_000_000), Input::Timer(retry))), vec![]);
+    assert_eq!(quiet(a.step(SimTime(102_000_000), from_master(reply))), vec![]);
+}
+
+#[test]
+fn no_ping_within_the_masters_timeout_means_the_master_is_lost() {
+    let mut a = Agent::new(cfg(None));
+    a.step(SimTime::ZERO, Input::Start);
+    a.step(SimTime(300_000), Input::Timer(register_timer(1, 1)));
+    let reply = internal::SlaveRegisteredMessage {
+        slave_id: s0(),
+        connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(30.0) }),
+    };
+    assert_eq!(
+        quiet(a.step(SimTime(400_000), from_master(reply))),
+        vec![timer(30_400_000, Timer::PingTimeout { epoch: 1 })]
+    );
+    // Each ping re-arms the timer; the earlier timer is stale.
+    let out = a.step(SimTime(10_000_000), from_master(internal::PingSlaveMessage { connected: true }));
+    assert_eq!(
+        quiet(out),
+        vec![timer(40_000_000, Timer::PingTimeout { epoch: 2 }), send(MASTER, internal::PongSlaveMessage {})]
+    );
+    assert_eq!(quiet(a.step(SimTime(30_400_000), Input::Timer(Timer::PingTimeout { epoch: 1 }))), vec![]);
+    // 30 s of silence: re-register (a new attempt, epoch 2) under the id it has.
+    let out = a.step(SimTime(40_000_000), Input::Timer(Timer::PingTimeout { epoch: 2 }));
+    assert_eq!(quiet(out), vec![timer(40_300_000, register_timer(1, 2))]);
+    // The first attempt's leftover retry timer is stale.
+    assert_eq!(quiet(a.step(SimTime(40_300_000), Input::Timer(register_timer(2, 1)))), vec![]);
+    let out = a.step(SimTime(40_300_000), Input::Timer(register_timer(1, 2)));
+    assert_eq!(quiet(out), vec![send(MASTER, reregister(vec![], vec![])), timer(41_300_000, register_timer(2, 2))]);
+}
+
+#[test]
+fn a_ping_saying_disconnected_forces_reregistration_at_once() {
+    let mut a = agent();
+    let out = a.step(SimTime(15_000_000), from_master(internal::PingSlaveMessage { connected: false }));
+    assert_eq!(
+        quiet(out),
+        vec![
+            timer(15_300_000, register_timer(1, 2)),
+            timer(90_000_000, Timer::PingTimeout { epoch: 2 }),
+            send(MASTER, internal::PongSlaveMessage {}),
+        ]
+    );
+    // While re-registering, another such ping starts nothing new.
+    let out = a.step(SimTime(16_000_000), from_master(internal::PingSlaveMessage { connected: false }));
+    assert_eq!(
+        quiet(out),
+        vec![timer(91_000_000, Timer::PingTimeout { epoch: 3 }), send(MASTER, internal::PongSlaveMessage {})]
+    );
+}
+
+#[test]
+fn a_registration_under_another_id_is_fatal_and_a_duplicate_is_ignored() {
+    let mut a = agent();
+    let dup = internal::SlaveRegisteredMessage { slave_id: s0(), connection: None };
+    assert_eq!(quiet(a.step(SimTime(400_000), from_master(dup))), vec![]);
+    let other = internal::SlaveRegisteredMessage { slave_id: AgentId { value: "M-S9".into() }, connection: None };
+    assert_eq!(quiet(a.step(SimTime(500_000), from_master(other))), vec![Output::Exit { status: 1 }]);
+}
+
+#[test]
+fn shutdown_framework_destroys_an_executor_that_outlives_the_grace_period() {
+    let mut a = running_agent();
+    let shutdown = internal::ShutdownFrameworkMessage { framework_id: FrameworkId { value: "M-0000".into() } };
+    let out = a.step(SimTime(9_000_000), from_master(shutdown.clone()));
+    assert_eq!(
+        quiet(out),
+        vec![
+            send(EXEC, executor::Event { r#type: Some(executor::event::Type::Shutdown as i32), ..Default::default() }),
+            timer(14_000_000, Timer::ShutdownGrace { framework: "M-0000".into(), executor: "0".into() }),
+        ]
+    );
+    // A second shutdown, and updates or kills for the terminating framework, are ignored.
+    assert_eq!(quiet(a.step(SimTime(9_100_000), from_master(shutdown))), vec![]);
+    assert_eq!(quiet(a.step(SimTime(9_200_000), from_exec(update(TaskState::TaskKilled, 3)))), vec![]);
+    let kill = internal::KillTaskMessage {
+        framework_id: FrameworkId { value: "M-0000".into() },
+        task_id: TaskId { value: "0".into() },
+        kill_policy: None,
+    };
+    assert_eq!(quiet(a.step(SimTime(9_300_000), from_master(kill))), vec![]);
+    // Still running after 5 s: the container is destroyed.
+    let out = a.step(
+        SimTime(14_000_000),
+        Input::Timer(Timer::ShutdownGrace { framework: "M-0000".into(), executor: "0".into() }),
+    );
+    assert_eq!(quiet(out), vec![Output::Disconnect { peer: ActorId::new(EXEC) }]);
+    // Its exit sends no task updates (nobody would acknowledge them); the framework
+    // and its unacknowledged updates are gone.
+    let out = a.step(SimTime(14_100_000), Input::Exited { actor: ActorId::new(EXEC), status: 0 });
+    assert_eq!(
+        quiet(out),
+        vec![send(
+            MASTER,
+            internal::ExitedExecutorMessage {
+                slave_id: s0(),
+                framework_id: FrameworkId { value: "M-0000".into() },
+                executor_id: ExecutorId { value: "0".into() },
+                status: 0,
+            }
+        )]
+    );
+    assert_eq!((a.executors(), a.unacknowledged_updates()), (0, 0));
+    assert_eq!(a.check_invariants(), Ok(()));
+}
+
+#[test]
+fn an_executor_shut_down_before_it_subscribes_is_told_so_when_it_does() {
+    let mut a = agent();
+    run_task(&mut a);
+    let shutdown = internal::ShutdownFrameworkMessage { framework_id: FrameworkId { value: "M-0000".into() } };
+    // SHUTDOWN cannot reach an executor that has not subscribed.
+    let out = a.step(SimTime(2_050_000), from_master(shutdown));
+    assert_eq!(
+        quiet(out),
+        vec![timer(7_050_000, Timer::ShutdownGrace { framework: "M-0000".into(), executor: "0".into() })]
+    );
+    let out = a.step(SimTime(2_100_000), from_exec(call(executor::call::Type::Subscribe)));
+    assert_eq!(
+        quiet(out),
+        vec![send(
+            EXEC,
+            executor::Event { r#type: Some(executor::event::Type::Shutdown as i32), ..Default::default() }
+        )]
+    );
+}
+
+#[test]
+fn killing_an_unknown_task_reports_it_lost_and_an_unknown_framework_is_ignored() {
+    let mut a = running_agent();
+    let kill = |fid: &str, tid: &str| internal::KillTaskMessage {
+        framework_id: FrameworkId { value: fid.into() },
+        task_id: TaskId { value: tid.into() },
+        kill_policy: None,
+    };
+    assert_eq!(quiet(a.step(SimTime(5_000_000), from_master(kill("M-0099", "7")))), vec![]);
+    let out = quiet(a.step(SimTime(5_000_000), from_master(kill("M-0000", "7"))));
+    let [
+        Output::Send { to, msg: Msg::StatusUpdate(m) },
+        Output::SetTimer { timer: Timer::RetryStatusUpdate { .. }, .. },
+    ] = &out[..]
+    else {
+        panic!("expected one forwarded update and its retry timer: {out:?}")
+    };
+    assert_eq!(to.as_str(), MASTER);
+    let s = &m.update.status;
+    assert_eq!(
+        (s.task_id.value.as_str(), s.state(), s.source(), s.reason(), s.message.as_deref(), &m.update.executor_id),
+        (
+            "7",
+            TaskState::TaskLost,
+            task_status::Source::Agent,
+            task_status::Reason::ExecutorTerminated,
+            Some("Cannot find executor"),
+            &None
+        )
+    );
+    // A known task on a subscribed executor is killed by the executor.
+    let out = a.step(SimTime(5_100_000), from_master(kill("M-0000", "0")));
+    assert_eq!(sent_to(&out, EXEC).iter().map(|m| m.kind()).collect::<Vec<_>>(), vec!["KILL"]);
+    assert_eq!(a.check_invariants(), Ok(()));
+}
+
+#[test]
+fn killing_a_task_of_an_unsubscribed_executor_kills_it_there_and_then() {
+    let mut a = agent();
+    run_task(&mut a);
+    let kill = internal::KillTaskMessage {
+        framework_id: FrameworkId { value: "M-0000".into() },
+        task_id: TaskId { value: "0".into() },
+        kill_policy: None,
+    };
+    let out = a.step(SimTime(2_050_000), from_master(kill));
+    assert!(matches!(&sent_to(&out, MASTER)[..], [Msg::StatusUpdate(m)]
+        if m.update.status.state() == TaskState::TaskKilled
+        && m.update.status.reason() == task_status::Reason::ExecutorUnregistered));
+    // The executor never gets the killed task.
+    let out = a.step(SimTime(2_100_000), from_exec(call(executor::call::Type::Subscribe)));
+    assert_eq!(sent_to(&out, EXEC).iter().map(|m| m.kind()).collect::<Vec<_>>(), vec!["SUBSCRIBED"]);
+}
+
+#[test]
+fn a_duplicated_run_task_does_not_launch_the_task_again() {
+    let mut a = agent();
+    run_task(&mut a);
+    assert_eq!(quiet(run_task(&mut a)), vec![]);
+    let out = a.step(SimTime(2_100_000), from_exec(call(executor::call::Type::Subscribe)));
+    assert_eq!(sent_to(&out, EXEC).iter().map(|m| m.kind()).collect::<Vec<_>>(), vec!["SUBSCRIBED", "LAUNCH"]);
+}
+
+#[test]
+fn an_exited_executor_stays_until_its_terminal_update_is_acknowledged() {
+    let mut a = agent();
+    run_task(&mut a);
+    a.step(SimTime(2_100_000), from_exec(call(executor::call::Type::Subscribe)));
+    a.step(SimTime(3_000_000), Input::Exited { actor: ActorId::new(EXEC), status: 1 });
+    assert_eq!((a.executors(), a.unacknowledged_updates()), (0, 1));
+    assert_eq!(a.check_invariants(), Ok(()));
+    let uuid = a.updates.pending().next().and_then(|u| u.uuid.clone()).unwrap();
+    let ack = internal::StatusUpdateAcknowledgementMessage {
+        slave_id: s0(),
+        framework_id: FrameworkId { value: "M-0000".into() },
+        task_id: TaskId { value: "0".into() },
+        uuid,
+    };
+    // No ACKNOWLEDGED to a container that is gone.
+    assert_eq!(quiet(a.step(SimTime(3_100_000), from_master(ack))), vec![]);
+    assert!(a.executors.is_empty() && a.frameworks.is_empty());
+}
+
+#[test]
+fn the_invariants_catch_overcommitment_and_orphaned_updates() {
+    let mut a = running_agent();
+    assert_eq!(a.check_invariants(), Ok(()));
+    // A task bigger than the agent (only a master bug could send it).
+    let big = TaskInfo {
+        name: "big".into(),
+        task_id: TaskId { value: "1".into() },
+        agent_id: s0(),
+        resources: mesocosm_sim::proto::Resources::scalar_of("cpus", 8.0).to_protos(),
+        command: Some(CommandInfo { value: Some("spark-class …".into()), ..Default::default() }),
+        ..Default::default()
+    };
+    a.step(
+        SimTime(4_000_000),
+        from_master(internal::RunTaskMessage {
+            framework: framework(),
+            pid: None,
+            task: big,
+            launch_executor: Some(true),
+        }),
+    );
+    assert_eq!(
+        a.check_invariants(),
+        Err("agent-1: tasks and executors use [cpus:8], more than its total [cpus:4]".into())
+    );
+
+    let mut a = running_agent();
+    a.frameworks.clear();
+    assert_eq!(a.check_invariants(), Err("agent-1: pending update of task 0 for unknown framework M-0000".into()));
+    let mut a = running_agent();
+    a.executors.values_mut().for_each(|e| e.tasks.clear());
+    assert_eq!(
+        a.check_invariants(),
+        Err("agent-1: pending update of task 0 names executor 0 that does not know it".into())
+    );
 }

@@ -23,6 +23,7 @@ fn exec(backend: Result<(BackendArgs, ActorId), String>) -> SparkExecutor {
         framework_id: FrameworkId { value: "M-0000".into() },
         backend,
         heartbeat_interval: Duration::from_secs(10),
+        ask_timeout: DEFAULT_ASK_TIMEOUT,
     })
 }
 
@@ -141,4 +142,157 @@ fn a_command_that_cannot_run_fails_at_once() {
     e.step(SimTime::ZERO, Input::Start);
     let out = e.step(SimTime(1), from(AGENT, launch()));
     assert_eq!(states(&out), vec![TaskState::TaskStarting, TaskState::TaskRunning, TaskState::TaskFailed]);
+}
+
+// ---- failures ------------------------------------------------------------------
+
+/// The outputs without timeline notes, for exact comparison.
+fn quiet(out: Vec<Output<Timer>>) -> Vec<Output<Timer>> {
+    out.into_iter().filter(|o| !matches!(o, Output::Note(_))).collect()
+}
+
+fn update_of(out: &[Output<Timer>]) -> Vec<(TaskState, Option<String>)> {
+    sent_to(out, AGENT)
+        .into_iter()
+        .filter_map(|m| match m {
+            Msg::ExecutorCall(c) => c.update.map(|u| (u.status.state(), u.status.message)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Subscribed, launched, and the backend fetching its config (asked at t=1).
+fn fetching() -> SparkExecutor {
+    let mut e = exec(Ok((args(), ActorId::new(DRIVER))));
+    e.step(SimTime::ZERO, Input::Start);
+    let out = e.step(SimTime(1), from(AGENT, launch()));
+    assert!(out.contains(&Output::SetTimer {
+        at: SimTime(120_000_001),
+        timer: Timer::AskTimeout(Ask::RetrieveSparkAppConfig)
+    }));
+    e
+}
+
+/// Registered with the driver at t=3; heartbeats every 10 s from t=10 000 003.
+fn registered() -> SparkExecutor {
+    let mut e = fetching();
+    e.step(SimTime(2), from(DRIVER, sparkrpc::SparkAppConfig::default()));
+    e.step(SimTime(3), from(DRIVER, sparkrpc::RegisterExecutorResponse { success: true, failure: String::new() }));
+    e
+}
+
+fn failed_with(status: i32) -> Vec<(TaskState, Option<String>)> {
+    vec![(TaskState::TaskFailed, Some(format!("Command exited with status {status}")))]
+}
+
+#[test]
+fn no_app_config_within_the_ask_timeout_fails_the_task_and_a_late_reply_is_ignored() {
+    let mut e = fetching();
+    let out = e.step(SimTime(120_000_001), Input::Timer(Timer::AskTimeout(Ask::RetrieveSparkAppConfig)));
+    assert_eq!(update_of(&out), failed_with(1));
+    assert_eq!(kinds(&out, DRIVER), Vec::<&str>::new());
+    assert_eq!(quiet(e.step(SimTime(120_000_002), from(DRIVER, sparkrpc::SparkAppConfig::default()))), vec![]);
+}
+
+#[test]
+fn no_registration_reply_within_the_ask_timeout_fails_the_task() {
+    let mut e = fetching();
+    let out = e.step(SimTime(2), from(DRIVER, sparkrpc::SparkAppConfig::default()));
+    assert!(
+        out.contains(&Output::SetTimer { at: SimTime(120_000_002), timer: Timer::AskTimeout(Ask::RegisterExecutor) })
+    );
+    // The config ask's timer, now stale, does nothing; a duplicate config neither.
+    assert_eq!(
+        quiet(e.step(SimTime(120_000_001), Input::Timer(Timer::AskTimeout(Ask::RetrieveSparkAppConfig)))),
+        vec![]
+    );
+    assert_eq!(quiet(e.step(SimTime(120_000_001), from(DRIVER, sparkrpc::SparkAppConfig::default()))), vec![]);
+    let out = e.step(SimTime(120_000_002), Input::Timer(Timer::AskTimeout(Ask::RegisterExecutor)));
+    assert_eq!(update_of(&out), failed_with(1));
+    let late = sparkrpc::RegisterExecutorResponse { success: true, failure: String::new() };
+    assert_eq!(quiet(e.step(SimTime(120_000_003), from(DRIVER, late))), vec![]);
+}
+
+#[test]
+fn a_duplicate_registration_reply_and_a_stale_ask_timer_are_ignored() {
+    let mut e = registered();
+    let dup = sparkrpc::RegisterExecutorResponse { success: true, failure: String::new() };
+    assert_eq!(quiet(e.step(SimTime(4), from(DRIVER, dup))), vec![]);
+    assert_eq!(quiet(e.step(SimTime(120_000_002), Input::Timer(Timer::AskTimeout(Ask::RegisterExecutor)))), vec![]);
+}
+
+#[test]
+fn sixty_unanswered_heartbeats_in_a_row_exit_with_heartbeat_failure() {
+    let mut e = registered();
+    let beat = |e: &mut SparkExecutor, i: u64| e.step(SimTime(3 + i * 10_000_000), Input::Timer(Timer::Heartbeat));
+    let heartbeat = sparkrpc::Heartbeat {
+        executor_id: "0".into(),
+        block_manager_id: Some(sparkrpc::BlockManagerId { executor_id: "0".into(), host: AGENT.into(), port: 35001 }),
+    };
+    assert_eq!(
+        quiet(beat(&mut e, 1)),
+        vec![
+            Output::Send { to: ActorId::new(DRIVER), msg: heartbeat.clone().into() },
+            Output::SetTimer { at: SimTime(20_000_003), timer: Timer::Heartbeat },
+        ]
+    );
+    // Answered once: the count starts over, and a duplicate answer changes nothing.
+    e.step(SimTime(10_000_010), from(DRIVER, sparkrpc::HeartbeatResponse::default()));
+    e.step(SimTime(10_000_011), from(DRIVER, sparkrpc::HeartbeatResponse::default()));
+    // Heartbeats 2..=61 go out unanswered; from the 3rd on, each finds the one before
+    // it timed out: 59 failures in a row.
+    for i in 2..=61 {
+        let out = beat(&mut e, i);
+        assert_eq!(kinds(&out, DRIVER), vec!["Heartbeat"], "heartbeat {i}");
+    }
+    // The 60th failure in a row: exit 56, the Mesos task fails.
+    let out = beat(&mut e, 62);
+    assert_eq!(kinds(&out, DRIVER), Vec::<&str>::new());
+    assert_eq!(update_of(&out), failed_with(HEARTBEAT_FAILURE_EXIT_CODE));
+    assert_eq!(quiet(beat(&mut e, 63)), vec![]);
+}
+
+#[test]
+fn losing_the_agent_shuts_the_executor_down() {
+    let mut e = registered();
+    let desc = sparkrpc::TaskDescription { task_id: 7, cpus: 1, run_micros: 500_000, ..Default::default() };
+    e.step(SimTime(4), from(DRIVER, sparkrpc::LaunchTask { data: desc.encode_to_vec() }));
+    // No update can reach the agent: the container just exits.
+    assert_eq!(
+        quiet(e.step(SimTime(5), Input::Disconnected { peer: ActorId::new(AGENT) })),
+        vec![Output::Exit { status: 0 }]
+    );
+}
+
+#[test]
+fn a_duplicated_launch_task_runs_the_spark_task_once() {
+    let mut e = registered();
+    let desc = sparkrpc::TaskDescription { task_id: 7, cpus: 1, run_micros: 500_000, ..Default::default() };
+    let launch_7 = || from(DRIVER, sparkrpc::LaunchTask { data: desc.encode_to_vec() });
+    assert_eq!(kinds(&e.step(SimTime(4), launch_7()), DRIVER), vec!["StatusUpdate"]);
+    assert_eq!(quiet(e.step(SimTime(5), launch_7())), vec![]);
+    e.step(SimTime(500_004), Input::Timer(Timer::TaskDone { tid: 7 }));
+    // Not even once it has finished.
+    assert_eq!(quiet(e.step(SimTime(600_000), launch_7())), vec![]);
+}
+
+#[test]
+fn a_duplicated_mesos_launch_is_ignored_and_a_second_task_fails() {
+    let mut e = fetching();
+    assert_eq!(quiet(e.step(SimTime(2), from(AGENT, launch()))), vec![]);
+    let mut other = launch();
+    other.launch.as_mut().unwrap().task.task_id = TaskId { value: "9".into() };
+    let out = e.step(SimTime(3), from(AGENT, other));
+    let ids: Vec<_> = sent_to(&out, AGENT)
+        .into_iter()
+        .filter_map(|m| match m {
+            Msg::ExecutorCall(c) => c.update.map(|u| (u.status.state(), u.status.task_id.value)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, vec![(TaskState::TaskFailed, "9".to_string())]);
+    assert_eq!(
+        update_of(&out),
+        vec![(TaskState::TaskFailed, Some("Attempted to run multiple tasks using a \"command\" executor".into()))]
+    );
 }
