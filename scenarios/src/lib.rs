@@ -3,15 +3,19 @@
 //! # Layout
 //! - [`scenario`]: the TOML scenario file, validated, with diagnostics that point
 //!   at file, line and column ([`diag`]).
+//! - [`script`]: the failure script: `[[faults]]` to inject and `[[expect]]` to check.
 //! - [`submit`]: the real `spark-submit` command line and `spark-defaults.conf`.
 //! - [`mesos_syntax`]: the agent's `--resources` / `--attributes` syntax.
 //! - [`units`]: durations and Spark's size and time strings.
+//! - [`judge`]: the cross-actor invariants and the expectations, judged on the message log.
 //! - [`runner`]: builds the world from a scenario, runs it, checks it, reports.
 //! - `main.rs`: the `mesocosm` CLI.
 
 pub mod diag;
+pub mod judge;
 pub mod mesos_syntax;
 pub mod runner;
 pub mod scenario;
+pub mod script;
 pub mod submit;
 pub mod units;

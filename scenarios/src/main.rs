@@ -128,7 +128,7 @@ fn finish(report: &Report) -> ExitCode {
         eprintln!("error: writing the summary: {e}");
         return ExitCode::from(2);
     }
-    if report.checks.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 fn check_determinism(scenario: &scenario::Scenario, seed: Option<u64>, transport: Transport) -> ExitCode {

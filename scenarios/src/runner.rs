@@ -11,22 +11,25 @@
 //! teardown's last messages land in the trace) or at the scenario's `until`.
 
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec};
-use crate::scenario::{AppSpec, Scenario};
+use crate::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
+use crate::scenario::{Scenario, driver_names};
+use crate::script::{Expect, Fault};
 use crate::submit::{DeployMode, SparkConf};
 use crate::units::TimeUnit;
 use mesocosm_agent::{Agent, AgentConfig};
 use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage};
 use mesocosm_executor::{ExecutorConfig, SparkExecutor, parse_backend_command};
-use mesocosm_master::{Master, MasterConfig, MasterStats};
+use mesocosm_master::{Master, MasterConfig, MasterEvent, MasterStats};
+use mesocosm_sim::faults::{FaultReport, Faults};
 use mesocosm_sim::ids::{uuid_from, uuid_string};
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
 use mesocosm_sim::trace::{Timeline, TraceConfig};
 use mesocosm_sim::{ActorId, Shared, SimTime, Transport, World, WorldConfig, run_world};
 use rand_chacha::rand_core::Rng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long the world keeps running after the last driver exits, so the
@@ -83,8 +86,24 @@ pub struct Report {
     pub master: MasterStats,
     pub messages: u64,
     pub by_kind: BTreeMap<(&'static str, &'static str), u64>,
+    /// Checks that did not hold: per-step invariants, message invariants, implicit end checks.
     pub checks: Vec<CheckFailure>,
+    /// Every `[[expect]]`, held or not.
+    pub expectations: Vec<Verdict>,
+    /// What each message fault, partition and slow rule did.
+    pub faults: Vec<FaultReport>,
+    /// Faults that did nothing, and similar things a user should know.
+    pub warnings: Vec<String>,
+    /// The masters' lifecycle history.
+    pub history: Vec<(SimTime, MasterEvent)>,
     pub digest: Option<String>,
+}
+
+impl Report {
+    /// Whether the run passes: every check and every expectation held.
+    pub fn passed(&self) -> bool {
+        self.checks.is_empty() && self.expectations.iter().all(|e| e.held)
+    }
 }
 
 /// Input the runner cannot simulate (bad input: exit 2).
@@ -160,6 +179,7 @@ pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
         },
         memory_overhead_factor: conf.f64("spark.executor.memoryOverheadFactor", d.memory_overhead_factor)?,
         task_cpus: conf.u32("spark.task.cpus", d.task_cpus)?,
+        task_max_failures: conf.u32("spark.task.maxFailures", d.task_max_failures)?,
         // Both specific durations fall back to rejectOfferDuration (Spark's config.scala).
         reject_offer_duration: reject,
         reject_for_unmet_constraints: conf.duration(
@@ -186,25 +206,6 @@ pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
     })
 }
 
-/// The driver actor of each app, with names made unique (a second "pi" is "pi-2").
-fn driver_names(apps: &[AppSpec]) -> Vec<String> {
-    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
-    apps.iter()
-        .map(|a| {
-            let n = seen.entry(a.name.as_str()).or_insert(0);
-            *n += 1;
-            if *n == 1 { a.name.clone() } else { format!("{}-{}", a.name, n) }
-        })
-        .collect()
-}
-
-struct AppRun {
-    name: String,
-    driver: ActorId,
-    at: SimTime,
-    core: Shared<SparkDriver>,
-}
-
 /// Check what the runner can before starting anything (bad input → exit 2).
 pub fn validate(s: &Scenario) -> Result<(), RunError> {
     if s.until > mesocosm_sim::MAX_VIRTUAL_TIME {
@@ -225,8 +226,205 @@ pub fn validate(s: &Scenario) -> Result<(), RunError> {
             )));
         }
         spark_settings(&app.conf).map_err(|e| RunError::Unsupported(format!("app {}: {e}", app.name)))?;
+        ask_timeout(&app.conf).map_err(|e| RunError::Unsupported(format!("app {}: {e}", app.name)))?;
     }
     Ok(())
+}
+
+/// `spark.rpc.askTimeout`, which falls back to `spark.network.timeout` (120 s), as
+/// in Spark's `RpcUtils.askRpcTimeout`.
+pub fn ask_timeout(conf: &SparkConf) -> Result<Duration, String> {
+    let network = conf.duration("spark.network.timeout", Duration::from_secs(120), TimeUnit::Seconds)?;
+    conf.duration("spark.rpc.askTimeout", network, TimeUnit::Seconds)
+}
+
+/// Every core of the cluster, by incarnation, so faults can kill and restart
+/// them and the judge can read them.
+struct Cluster {
+    seed: u64,
+    master_cfg: MasterConfig,
+    /// Every master incarnation, oldest first (the last one is current).
+    masters: Vec<Shared<Master>>,
+    agents: BTreeMap<String, AgentSlot>,
+    drivers: BTreeMap<ActorId, DriverSlot>,
+    /// Agents killed, and when (a killed agent's pending updates die with it).
+    agent_deaths: Vec<(String, SimTime)>,
+}
+
+struct AgentSlot {
+    cfg: AgentConfig,
+    core: Shared<Agent>,
+    incarnation: u32,
+}
+
+struct DriverSlot {
+    app: String,
+    cfg: DriverConfig,
+    core: Shared<SparkDriver>,
+    at: SimTime,
+}
+
+type ClusterRef = Arc<Mutex<Cluster>>;
+
+fn lock(c: &ClusterRef) -> std::sync::MutexGuard<'_, Cluster> {
+    c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A Mesos master's id is a fresh UUID per leader election; derive it from the
+/// seed, the name and the incarnation.
+fn master_id(seed: u64, name: &str, incarnation: usize) -> String {
+    let (seed, n) = (seed.to_le_bytes(), (incarnation as u64).to_le_bytes());
+    let mut parts: Vec<&[u8]> = vec![b"master", &seed, name.as_bytes()];
+    if incarnation > 0 {
+        parts.push(&n);
+    }
+    uuid_string(&uuid_from(&parts))
+}
+
+impl Cluster {
+    /// Start a new incarnation of `id` (after a kill): the master as a new leader,
+    /// an agent with the id it checkpointed, a driver with its framework id.
+    fn restart(&mut self, world: &World, id: &ActorId) -> Result<String, String> {
+        if *id == self.master_cfg.me {
+            let n = self.masters.len();
+            let cfg = MasterConfig { id: master_id(self.seed, id.as_str(), n), ..self.master_cfg.clone() };
+            let core = Shared::new(Master::new(cfg));
+            world.spawn(id.clone(), core.clone(), None);
+            self.masters.push(core);
+            return Ok(format!("{id} restarts as a new leader"));
+        }
+        if let Some(slot) = self.agents.get_mut(id.as_str()) {
+            let recovered = slot.core.with(|a| a.checkpointed_id());
+            slot.incarnation += 1;
+            // Mesos agents wait a random [0, registration_backoff_factor) before
+            // (re-)registering; one draw per incarnation.
+            let delay = Duration::from_micros(
+                world.rng_for(&format!("agent:{id}/incarnation-{}", slot.incarnation)).next_u64() % 1_000_000,
+            );
+            let cfg = AgentConfig { recovered_id: recovered.clone(), registration_delay: delay, ..slot.cfg.clone() };
+            slot.core = Shared::new(Agent::new(cfg));
+            world.spawn(id.clone(), slot.core.clone(), None);
+            return Ok(match recovered {
+                Some(a) => format!("{id} restarts and recovers agent id {}", a.value),
+                None => format!("{id} restarts (it had no agent id yet)"),
+            });
+        }
+        if let Some(slot) = self.drivers.get_mut(id) {
+            let fid = slot.core.with(|d| d.report().framework_id);
+            let cfg = DriverConfig { framework_id: fid.clone(), ..slot.cfg.clone() };
+            slot.core = Shared::new(SparkDriver::new(cfg));
+            world.spawn(id.clone(), slot.core.clone(), None);
+            return Ok(match fid {
+                Some(f) => format!("{id} restarts and re-subscribes as framework {f}"),
+                None => format!("{id} restarts (it had no framework id yet)"),
+            });
+        }
+        Err(format!("{id} cannot be restarted"))
+    }
+}
+
+/// Applies the scenario's timed faults (kill, restart, disconnect, partition
+/// start and heal) at their times, recording each in the trace.
+fn schedule_faults(world: &World, scenario: &Scenario, cluster: &ClusterRef, warnings: &Arc<Mutex<Vec<String>>>) {
+    for f in &scenario.faults {
+        let (w, cluster, warnings, label) = (world.clone(), cluster.clone(), warnings.clone(), f.label.clone());
+        let warn = move |text: String| warnings.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+        match f.fault.clone() {
+            Fault::Kill { actor, at, restart_after } => {
+                tokio::spawn(async move {
+                    let at = SimTime::from_duration(at);
+                    w.sleep_until(at).await;
+                    let victims: Vec<ActorId> = w.running().into_iter().filter(|a| actor.matches(a.as_str())).collect();
+                    if victims.is_empty() {
+                        warn(format!("fault {label}: kill {actor} at {at} found nothing running; it did nothing"));
+                        return;
+                    }
+                    for v in &victims {
+                        if cluster_agent(&cluster, v) {
+                            lock(&cluster).agent_deaths.push((v.to_string(), at));
+                        }
+                        w.kill(v, KILLED);
+                        w.record_fault("kill", &label, &format!("{v} crashes (exit {KILLED}, as after SIGKILL)"));
+                    }
+                    let Some(r) = restart_after else { return };
+                    w.sleep_until(at.after(r)).await;
+                    for v in &victims {
+                        let result = lock(&cluster).restart(&w, v);
+                        match result {
+                            Ok(what) => w.record_fault("restart", &label, &what),
+                            Err(e) => warn(format!("fault {label}: {e}")),
+                        }
+                    }
+                });
+            }
+            Fault::Disconnect { a, b, at } => {
+                tokio::spawn(async move {
+                    w.sleep_until(SimTime::from_duration(at)).await;
+                    let (a, b) = (ActorId::new(&a), ActorId::new(&b));
+                    if w.break_connection(&a, &b) {
+                        w.record_fault("disconnect", &label, &format!("the connection between {a} and {b} breaks"));
+                    } else {
+                        warn(format!("fault {label}: {a} and {b} were not connected at {}; nothing to break", w.now()));
+                    }
+                });
+            }
+            Fault::Partition(p) => {
+                tokio::spawn(async move {
+                    w.sleep_until(p.from).await;
+                    let sides = format!(
+                        "{} | {}",
+                        p.a.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(","),
+                        p.b.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(",")
+                    );
+                    let dir = if p.one_way { "one way, first → second" } else { "both ways" };
+                    w.record_fault("partition", &label, &format!("partition {sides} ({dir})"));
+                    if let Some(u) = p.until {
+                        w.sleep_until(u).await;
+                        w.record_fault("heal", &label, &format!("partition {sides} heals"));
+                    }
+                });
+            }
+            // Applied by the world to each message.
+            Fault::Message(_) | Fault::Slow(_) => {}
+        }
+    }
+}
+
+fn cluster_agent(cluster: &ClusterRef, id: &ActorId) -> bool {
+    lock(cluster).agents.contains_key(id.as_str())
+}
+
+/// The exit status of a crashed process (128 + SIGKILL).
+pub const KILLED: i32 = 137;
+
+/// When the last timed fault (kill, restart, heal) happens: the run goes on at
+/// least until then, even if every app is done.
+fn last_fault_time(s: &Scenario) -> SimTime {
+    s.faults
+        .iter()
+        .map(|f| match &f.fault {
+            Fault::Kill { at, restart_after, .. } => SimTime::from_duration(*at + restart_after.unwrap_or_default()),
+            Fault::Disconnect { at, .. } => SimTime::from_duration(*at),
+            Fault::Partition(p) => p.until.unwrap_or(p.from),
+            Fault::Message(_) | Fault::Slow(_) => SimTime::ZERO,
+        })
+        .max()
+        .unwrap_or(SimTime::ZERO)
+}
+
+/// The world's share of the scenario's faults: message rules, partitions, slow
+/// frameworks and link latencies.
+fn world_faults(s: &Scenario) -> Faults {
+    let mut f = Faults { links: s.network.links.clone(), ..Faults::default() };
+    for spec in &s.faults {
+        match &spec.fault {
+            Fault::Message(m) => f.messages.push(m.clone()),
+            Fault::Partition(p) => f.partitions.push(p.clone()),
+            Fault::Slow(sl) => f.slow.push(sl.clone()),
+            Fault::Kill { .. } | Fault::Disconnect { .. } => {}
+        }
+    }
+    f
 }
 
 /// Run `scenario` once.
@@ -240,50 +438,70 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         timeline: opts.timeline.map(|out| Timeline { out, explain: opts.explain }),
     };
     run_world(|| async move {
-        let world = World::new(WorldConfig { seed, transport, latency: scenario.network.latency, trace });
-        let master_id = ActorId::new(&scenario.master.name);
-
-        // The master's id is a UUID, as in Mesos, derived from the seed.
-        let master = Shared::new(Master::new(MasterConfig {
-            me: master_id.clone(),
-            id: uuid_string(&uuid_from(&[b"master", &seed.to_le_bytes(), scenario.master.name.as_bytes()])),
+        let world = World::new(WorldConfig {
+            seed,
+            transport,
+            latency: scenario.network.latency,
+            trace,
+            faults: world_faults(scenario),
+            check_invariants: true,
+        });
+        // The judge reads every message in send order.
+        let log: Arc<Mutex<Vec<Observed>>> = Arc::default();
+        let sink = log.clone();
+        world.observe(Box::new(move |t, from, to, msg| {
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push(Observed {
+                t,
+                from: from.clone(),
+                to: to.clone(),
+                msg: msg.clone(),
+            })
+        }));
+        let master_name = ActorId::new(&scenario.master.name);
+        let master_cfg = MasterConfig {
+            me: master_name.clone(),
+            id: master_id(seed, &scenario.master.name, 0),
             hostname: scenario.master.name.clone(),
             allocation_interval: scenario.master.allocation_interval,
             agent_ping_timeout: scenario.master.agent_ping_timeout,
             max_agent_ping_timeouts: scenario.master.max_agent_ping_timeouts,
             offer_timeout: scenario.master.offer_timeout,
             ..MasterConfig::default()
-        }));
-        world.spawn(master_id.clone(), master.clone(), None);
+        };
+        let master = Shared::new(Master::new(master_cfg.clone()));
+        world.spawn(master_name.clone(), master.clone(), None);
 
-        let mut agents = Vec::new();
+        let mut agents = BTreeMap::new();
         for a in &scenario.agents {
             // Mesos agents wait a random [0, registration_backoff_factor = 1 s) before registering.
             let delay = Duration::from_micros(world.rng_for(&format!("agent:{}", a.name)).next_u64() % 1_000_000);
-            let core = Shared::new(Agent::new(AgentConfig {
+            let cfg = AgentConfig {
                 me: ActorId::new(&a.name),
-                master: master_id.clone(),
+                master: master_name.clone(),
                 resources: resources(&a.resources).unwrap_or_default(),
                 attributes: attributes(&a.attributes),
                 port: 5051,
                 registration_delay: delay,
                 version: "1.11.0".into(),
-            }));
+                recovered_id: None,
+            };
+            let core = Shared::new(Agent::new(cfg.clone()));
             world.spawn(ActorId::new(&a.name), core.clone(), None);
-            agents.push((a.name.clone(), core));
+            agents.insert(a.name.clone(), AgentSlot { cfg, core, incarnation: 0 });
         }
 
         // Drivers listen at spark://CoarseGrainedScheduler@<host>:<port>; executors find them here.
-        let mut address_book: BTreeMap<String, ActorId> = BTreeMap::new();
-        let mut apps = Vec::new();
+        let mut address_book: BTreeMap<String, (ActorId, Duration, Duration)> = BTreeMap::new();
+        let mut drivers = BTreeMap::new();
         for (i, (app, name)) in scenario.apps.iter().zip(driver_names(&scenario.apps)).enumerate() {
             let driver = ActorId::new(format!("driver:{name}"));
             let port = app.conf.u32("spark.driver.port", 0).unwrap_or(0);
             // spark.driver.port 0 means "any free port"; give each driver its own.
             let port = if port == 0 { 7078 + i as u32 } else { port };
             let url = format!("spark://CoarseGrainedScheduler@{}:{port}", app.host);
-            address_book.insert(url.clone(), driver.clone());
             let settings = spark_settings(&app.conf).map_err(RunError::Unsupported)?;
+            let asks = ask_timeout(&app.conf).map_err(RunError::Unsupported)?;
+            address_book.insert(url.clone(), (driver.clone(), settings.heartbeat_interval, asks));
             let mut rng = world.rng_for(&format!("workload:{name}"));
             let workload = app
                 .jobs
@@ -312,9 +530,9 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             properties.push(("spark.driver.host".into(), app.host.clone()));
             properties.push(("spark.driver.port".into(), port.to_string()));
             properties.sort();
-            let core = Shared::new(SparkDriver::new(DriverConfig {
+            let cfg = DriverConfig {
                 me: driver.clone(),
-                master: master_id.clone(),
+                master: master_name.clone(),
                 app_name: name.clone(),
                 user: "root".into(),
                 hostname: app.host.clone(),
@@ -322,11 +540,13 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                 settings,
                 properties,
                 workload,
-            }));
-            apps.push(AppRun { name: name.clone(), driver, at: SimTime(app.at.as_micros() as u64), core });
+                framework_id: None,
+            };
+            let core = Shared::new(SparkDriver::new(cfg.clone()));
+            let at = SimTime::from_duration(app.at);
+            drivers.insert(driver, DriverSlot { app: name.clone(), cfg, core, at });
         }
 
-        let heartbeat = SparkSettings::default().heartbeat_interval;
         let book = Arc::new(address_book);
         world.set_launcher(Arc::new(move |world: &World, agent: &ActorId, launch| {
             let command = launch.task.command.as_ref().and_then(|c| c.value.clone()).unwrap_or_default();
@@ -335,13 +555,19 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                 Some(d) => Ok((args, d.clone())),
                 None => Err(format!("no driver listens at {}", args.driver_url)),
             });
+            let defaults = SparkSettings::default();
+            let (heartbeat, asks) = match &backend {
+                Ok((_, (_, hb, ask))) => (*hb, *ask),
+                Err(_) => (defaults.heartbeat_interval, Duration::from_secs(120)),
+            };
             let core = SparkExecutor::new(ExecutorConfig {
                 me: launch.actor.clone(),
                 agent: agent.clone(),
                 executor_id: launch.executor.executor_id.clone(),
                 framework_id: launch.framework.id.clone().unwrap_or_default(),
-                backend,
+                backend: backend.map(|(args, (driver, _, _))| (args, driver)),
                 heartbeat_interval: heartbeat,
+                ask_timeout: asks,
             });
             world.event(
                 &launch.actor,
@@ -351,18 +577,29 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         }));
 
         // Submit each app at its time.
-        for app in &apps {
-            let (w, id, core, at, name) =
-                (world.clone(), app.driver.clone(), app.core.clone(), app.at, app.name.clone());
+        for (id, slot) in &drivers {
+            let (w, id, core, at, name) = (world.clone(), id.clone(), slot.core.clone(), slot.at, slot.app.clone());
             tokio::spawn(async move {
                 w.sleep_until(at).await;
                 w.event(&id, &format!("spark-submit: driver of {name} starts"));
                 w.spawn(id, core, None);
             });
         }
+        let driver_ids: Vec<ActorId> = drivers.keys().cloned().collect();
+        let cluster: ClusterRef = Arc::new(Mutex::new(Cluster {
+            seed,
+            master_cfg,
+            masters: vec![master],
+            agents,
+            drivers,
+            agent_deaths: Vec::new(),
+        }));
+        let warnings: Arc<Mutex<Vec<String>>> = Arc::default();
+        schedule_faults(&world, scenario, &cluster, &warnings);
 
-        let deadline = SimTime(scenario.until.as_micros() as u64);
-        let done = |w: &World| apps.iter().all(|a| w.exit_of(&a.driver).is_some());
+        let deadline = SimTime::from_duration(scenario.until);
+        let faults_done = last_fault_time(scenario);
+        let done = |w: &World| w.now() >= faults_done && driver_ids.iter().all(|d| w.exit_of(d).is_some());
         loop {
             if done(&world) {
                 let end = world.now().after(LINGER).min(deadline);
@@ -371,69 +608,124 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             }
             tokio::select! { biased;
                 _ = world.exited() => {}
+                _ = world.sleep_until(faults_done.max(world.now())), if world.now() < faults_done => {}
                 _ = world.sleep_until(deadline) => break,
             }
         }
-
         let ended_at = world.now();
-        let mut checks = Vec::new();
-        let app_reports: Vec<AppReport> = apps
-            .iter()
-            .map(|a| {
-                let exit = world.exit_of(&a.driver).map(|e| (e.at, e.status));
-                match exit {
-                    None => checks.push(CheckFailure {
-                        check: "app finishes",
-                        message: format!(
-                            "app {} did not finish by {} (the scenario's `until`)",
-                            a.name,
-                            SimTime(deadline.micros())
-                        ),
-                    }),
-                    Some((_, status)) if status != 0 => checks.push(CheckFailure {
-                        check: "app finishes",
-                        message: format!("app {}'s driver exited with status {status}", a.name),
-                    }),
-                    _ => {}
-                }
-                AppReport {
-                    name: a.name.clone(),
-                    driver: a.driver.clone(),
-                    submitted_at: a.at,
-                    exit,
-                    driver_report: a.core.with(|d| d.report()),
-                }
-            })
-            .collect();
-        // No status update may be left unacknowledged once every framework is gone:
-        // Mesos delivers them at least once while the framework can receive them.
-        if app_reports.iter().all(|a| a.exit.is_some()) {
-            for (name, a) in &agents {
-                let n = a.with(|a| a.unacknowledged_updates());
-                if n > 0 {
-                    checks.push(CheckFailure {
-                        check: "status updates acknowledged",
-                        message: format!("agent {name} still holds {n} unacknowledged status update(s)"),
-                    });
-                }
+        Ok(judge_run(scenario, &world, &cluster, &log, &warnings, seed, transport, ended_at, deadline)?)
+    })
+}
+
+/// Build the report: apps, checks (per-step invariants, message invariants,
+/// implicit end checks), expectations and what each fault did.
+#[allow(clippy::too_many_arguments)]
+fn judge_run(
+    scenario: &Scenario,
+    world: &World,
+    cluster: &ClusterRef,
+    log: &Arc<Mutex<Vec<Observed>>>,
+    warnings: &Arc<Mutex<Vec<String>>>,
+    seed: u64,
+    transport: Transport,
+    ended_at: SimTime,
+    deadline: SimTime,
+) -> Result<Report, RunError> {
+    let c = lock(cluster);
+    let mut checks = Vec::new();
+    // An app with an explicit `app` expectation is judged by it; the others must finish.
+    let expected_apps: BTreeSet<&str> = scenario
+        .expectations
+        .iter()
+        .filter_map(|e| match &e.expect {
+            Expect::App { app, .. } => Some(app.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut apps = Vec::new();
+    for (id, slot) in &c.drivers {
+        let exit = world.exit_of(id).map(|e| (e.at, e.status));
+        if !expected_apps.contains(slot.app.as_str()) {
+            match exit {
+                None => checks.push(CheckFailure {
+                    check: "app finishes",
+                    message: format!("app {} did not finish by {deadline} (the scenario's `until`)", slot.app),
+                }),
+                Some((_, status)) if status != 0 => checks.push(CheckFailure {
+                    check: "app finishes",
+                    message: format!("app {}'s driver exited with status {status}", slot.app),
+                }),
+                _ => {}
             }
         }
-        if let Err(problem) = master.with(|m| m.check_invariants()) {
-            checks.push(CheckFailure { check: "master invariants", message: problem });
+        apps.push(AppReport {
+            name: slot.app.clone(),
+            driver: id.clone(),
+            submitted_at: slot.at,
+            exit,
+            driver_report: slot.core.with(|d| d.report()),
+        });
+    }
+    // No status update may be left unacknowledged once every framework is gone:
+    // Mesos delivers them at least once while the framework can receive them.
+    let mut pending = BTreeSet::new();
+    for (name, a) in &c.agents {
+        if world.is_alive(&ActorId::new(name)) && a.core.with(|a| a.unacknowledged_updates()) > 0 {
+            pending.insert(name.clone());
         }
-        let (messages, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));
-        Ok(Report {
-            scenario: scenario.name.clone(),
-            seed,
-            transport,
-            ended_at,
-            apps: app_reports,
-            master: master.with(|m| m.stats()),
-            messages,
-            by_kind,
-            checks,
-            digest: digest?,
-        })
+    }
+    if apps.iter().all(|a| a.exit.is_some()) {
+        for name in &pending {
+            let n = c.agents[name].core.with(|a| a.unacknowledged_updates());
+            checks.push(CheckFailure {
+                check: "status updates acknowledged",
+                message: format!("agent {name} still holds {n} unacknowledged status update(s)"),
+            });
+        }
+    }
+    for v in world.violations() {
+        checks.push(CheckFailure { check: "invariant", message: format!("at {}: {}: {}", v.at, v.actor, v.problem) });
+    }
+    let mut history: Vec<(SimTime, MasterEvent)> =
+        c.masters.iter().flat_map(|m| m.with(|m| m.history().to_vec())).collect();
+    history.sort_by_key(|(t, _)| *t);
+    let exits: Vec<(String, Option<(SimTime, i32)>)> = apps.iter().map(|a| (a.name.clone(), a.exit)).collect();
+    let messages = log.lock().unwrap_or_else(|p| p.into_inner());
+    let evidence = Evidence {
+        messages: &messages,
+        history: &history,
+        exits: &exits,
+        agent_deaths: &c.agent_deaths,
+        agents_pending: &pending,
+    };
+    for (t, name, problem) in check_message_invariants(&evidence) {
+        checks.push(CheckFailure { check: name, message: format!("at {t}: {problem}") });
+    }
+    let expectations: Vec<Verdict> = scenario.expectations.iter().map(|e| evaluate(e, &evidence)).collect();
+    let mut warnings = warnings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let faults = world.fault_reports();
+    for f in &faults {
+        if f.applied == 0 {
+            warnings.push(format!("fault {}: never matched anything; it did nothing", f.label));
+        }
+    }
+    let (messages_n, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));
+    let master = c.masters.last().map(|m| m.with(|m| m.stats())).unwrap_or_default();
+    Ok(Report {
+        scenario: scenario.name.clone(),
+        seed,
+        transport,
+        ended_at,
+        apps,
+        master,
+        messages: messages_n,
+        by_kind,
+        checks,
+        expectations,
+        faults,
+        warnings,
+        history,
+        digest: digest?,
     })
 }
 
@@ -486,6 +778,19 @@ impl Report {
         writeln!(out, "  messages: {}", self.messages)?;
         for ((proto, kind), n) in &self.by_kind {
             writeln!(out, "    {n:>7}  {kind:<26} {proto}")?;
+        }
+        if !self.faults.is_empty() {
+            writeln!(out, "  faults:")?;
+            for f in &self.faults {
+                writeln!(out, "    {:>7}  applied by {}", f.applied, f.label)?;
+            }
+        }
+        for w in &self.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+        for e in &self.expectations {
+            let mark = if e.held { "ok" } else { "FAILED" };
+            writeln!(out, "expect {mark}: {}: {} ({})", e.label, e.text, e.observed)?;
         }
         if self.checks.is_empty() {
             writeln!(out, "checks: all hold")?;

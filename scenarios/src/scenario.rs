@@ -91,6 +91,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::script::{Cast, Expectation, FaultSpec};
+use mesocosm_sim::faults::LinkLatency;
 use crate::mesos_syntax::{self, AttributeSpec, ResourceSpec};
 use crate::submit::{self, MasterUrl, SparkConf, SparkSubmit, SubmitSpans};
 use crate::units::{TimeUnit, format_duration, parse_duration};
@@ -115,6 +117,23 @@ pub struct Scenario {
     /// One entry per agent, after `count` expansion.
     pub agents: Vec<AgentSpec>,
     pub apps: Vec<AppSpec>,
+    /// `[[faults]]`, in file order.
+    pub faults: Vec<FaultSpec>,
+    /// `[[expect]]`, in file order.
+    pub expectations: Vec<Expectation>,
+}
+
+/// The driver actor name of each app (`driver:<name>`), made unique: a second
+/// app named "pi" is "pi-2", as two spark-submits of one app would be told apart.
+pub fn driver_names(apps: &[AppSpec]) -> Vec<String> {
+    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
+    apps.iter()
+        .map(|a| {
+            let n = seen.entry(a.name.as_str()).or_insert(0);
+            *n += 1;
+            if *n == 1 { a.name.clone() } else { format!("{}-{}", a.name, n) }
+        })
+        .collect()
 }
 
 /// The simulated network.
@@ -122,6 +141,8 @@ pub struct Scenario {
 pub struct NetworkSpec {
     /// One-way latency of every link (the world draws it once per link).
     pub latency: Latency,
+    /// `[[network.links]]`: latencies of some links, overriding `latency` (first match wins).
+    pub links: Vec<LinkLatency>,
 }
 
 /// The Mesos master's flags.
@@ -374,6 +395,10 @@ struct RawFile {
     agents: Vec<Spanned<RawAgent>>,
     #[serde(default)]
     apps: Vec<Spanned<RawApp>>,
+    #[serde(default)]
+    faults: Vec<Spanned<crate::script::RawFault>>,
+    #[serde(default)]
+    expect: Vec<Spanned<crate::script::RawExpect>>,
 }
 
 #[derive(Deserialize)]
@@ -389,6 +414,8 @@ struct RawScenario {
 #[serde(deny_unknown_fields)]
 struct RawNetwork {
     latency: Option<Spanned<RawDurOrTable>>,
+    #[serde(default)]
+    links: Vec<Spanned<crate::script::RawLink>>,
 }
 
 #[derive(Deserialize)]
@@ -439,13 +466,13 @@ struct RawStage {
 /// `"200ms"` or `{ key = arg, … }`: the shape of `latency` and `duration`.
 /// Which keys are allowed is a semantic check, so that an unknown key gets a
 /// diagnostic at the key and the other checks still run.
-enum RawDurOrTable {
+pub(crate) enum RawDurOrTable {
     Str(String),
     Table(Vec<(Spanned<String>, Spanned<RawArg>)>),
 }
 
 /// A table entry's value: `"1s"` or `["1s", "2s"]`.
-enum RawArg {
+pub(crate) enum RawArg {
     Str(String),
     List(Vec<Spanned<String>>),
 }
@@ -541,20 +568,20 @@ pub fn parse_with_reader(
 // Pass 2: meaning
 // ---------------------------------------------------------------------------
 
-struct Checker<'a> {
-    path: &'a Path,
-    src: &'a str,
+pub(crate) struct Checker<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) src: &'a str,
     diags: Diagnostics,
     read: &'a mut dyn FnMut(&Path) -> std::io::Result<String>,
 }
 
 impl Checker<'_> {
-    fn error(&mut self, span: Range<usize>, msg: impl Into<String>) {
+    pub(crate) fn error(&mut self, span: Range<usize>, msg: impl Into<String>) {
         self.diags.push(Diagnostic::at_span(self.path, self.src, span, msg));
     }
 
     /// A duration value, or a diagnostic at it (and `None`).
-    fn duration(&mut self, v: &Spanned<String>, key: &str) -> Option<Duration> {
+    pub(crate) fn duration(&mut self, v: &Spanned<String>, key: &str) -> Option<Duration> {
         match parse_duration(v.get_ref()) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -597,15 +624,13 @@ impl Checker<'_> {
         {
             self.error(u.span(), "`until` must be more than 0: the run would stop before it starts");
         }
-        let network = NetworkSpec {
-            latency: match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
-                Some(l) => self.latency(l),
-                None => Latency::DEFAULT,
-            },
+        let latency = match raw.network.as_ref().and_then(|n| n.latency.as_ref()) {
+            Some(l) => self.latency(l),
+            None => Latency::DEFAULT,
         };
         let master = self.master(raw.master.as_ref());
         let agents = self.agents(&raw.agents, &master.name);
-        let apps = raw
+        let apps: Vec<AppSpec> = raw
             .apps
             .iter()
             .map(|app| self.app(app, &master.name, until))
@@ -613,6 +638,15 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
+        let cast = Cast {
+            master: master.name.clone(),
+            agents: agents.iter().map(|a| a.name.clone()).collect(),
+            apps: driver_names(&apps).into_iter().zip(apps.iter().map(|a| a.at)).collect(),
+        };
+        let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
+        let network = NetworkSpec { latency, links };
+        let faults = self.faults(&raw.faults, &cast, until);
+        let expectations = self.expectations(&raw.expect, &cast);
         Scenario {
             path: self.path.to_path_buf(),
             name: s.name.get_ref().clone(),
@@ -623,10 +657,12 @@ impl Checker<'_> {
             master,
             agents,
             apps,
+            faults,
+            expectations,
         }
     }
 
-    fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> Latency {
+    pub(crate) fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> Latency {
         let (min_default, max_default) = (Latency::DEFAULT_MIN, Latency::DEFAULT_MAX);
         match l.get_ref() {
             RawDurOrTable::Str(s) => match parse_duration(s) {

@@ -52,6 +52,10 @@ fn every_scenario_replays_byte_for_byte_and_its_checks_hold() {
         let a = runner::run(&s, RunOptions::default()).expect("first run");
         let b = runner::run(&s, RunOptions::default()).expect("second run");
         assert!(a.checks.is_empty(), "{}: checks failed: {:?}", file.display(), a.checks);
+        let failed: Vec<_> = a.expectations.iter().filter(|e| !e.held).collect();
+        assert!(failed.is_empty(), "{}: expectations failed: {failed:#?}", file.display());
+        let idle: Vec<_> = a.faults.iter().filter(|f| f.applied == 0).collect();
+        assert!(idle.is_empty() && a.warnings.is_empty(), "{}: faults did nothing: {idle:?} {:?}", file.display(), a.warnings);
         assert!(a.digest.is_some());
         assert_eq!(a.digest, b.digest, "{}: same seed, different traces", file.display());
         let c = runner::run(&s, RunOptions { seed: Some(s.seed + 1), ..RunOptions::default() }).expect("other seed");
@@ -65,6 +69,11 @@ fn every_trace_record_decodes_as_the_protobuf_it_names() {
     assert!(records.len() > 50);
     let mut last_t = 0;
     for r in &records {
+        // Fault records say what the network did; they carry no message bytes.
+        if let Some(action) = r["fault"].as_str() {
+            assert!(!action.is_empty() && r["rule"].as_str().is_some_and(|l| l.contains(".toml:")), "{r}");
+            continue;
+        }
         let proto = r["proto"].as_str().unwrap();
         let bytes = base64::engine::general_purpose::STANDARD.decode(r["bytes"].as_str().unwrap()).unwrap();
         let msg = Msg::decode(proto, &bytes).unwrap_or_else(|e| panic!("{e}"));
