@@ -79,6 +79,9 @@ pub struct AgentSlot {
     pub total: Resources,
     /// Offered or in use, by any framework.
     pub allocated: Resources,
+    /// Not offered (`deactivateSlave`): the agent is disconnected. Its resources
+    /// stay allocated as they were; it is simply not a candidate of any cycle.
+    pub deactivated: bool,
 }
 
 impl AgentSlot {
@@ -208,7 +211,34 @@ impl Allocator {
             return;
         }
         self.cluster_total.add(&scalars_of(&total));
-        self.agents.insert(id.to_string(), AgentSlot { total, allocated: Resources::new() });
+        self.agents.insert(id.to_string(), AgentSlot { total, allocated: Resources::new(), deactivated: false });
+    }
+
+    /// Stop offering agent `id` (`deactivateSlave`): the master does this when
+    /// the agent's connection breaks, until it re-registers.
+    pub fn deactivate_agent(&mut self, id: &str) {
+        if let Some(a) = self.agents.get_mut(id) {
+            a.deactivated = true;
+        }
+    }
+
+    /// Offer agent `id` again (`activateSlave`). Why no cycle is triggered:
+    /// `HierarchicalAllocatorProcess::activateSlave` only flips the flag, so the
+    /// agent's free resources wait for the next periodic cycle.
+    pub fn activate_agent(&mut self, id: &str) {
+        if let Some(a) = self.agents.get_mut(id) {
+            a.deactivated = false;
+        }
+    }
+
+    /// Count `resources` of `agent` as already in use by `framework`: the tasks
+    /// and executors a (re-)registering agent reports (`addSlave`'s `used`
+    /// argument, which `trackAllocatedResources` charges to the framework's
+    /// share, allocation count included). Add the framework first.
+    pub fn allocate_used(&mut self, framework: &str, agent: &str, resources: &Resources) {
+        if !resources.is_empty() {
+            self.track(framework, agent, resources);
+        }
     }
 
     /// Forget agent `id` and everything allocated on it (`removeSlave`): the
@@ -442,7 +472,7 @@ impl Allocator {
         // run replays byte for byte. A shuffle seeded from the world's seed is a
         // later option.
         for agent_id in candidates {
-            let Some(slot) = self.agents.get(agent_id) else { continue };
+            let Some(slot) = self.agents.get(agent_id).filter(|s| !s.deactivated) else { continue };
             let available = slot.available();
             if available.is_empty() || !self.allocatable(&available) {
                 continue;
@@ -644,6 +674,33 @@ mod tests {
         assert_eq!(who(&a.allocate(t(1), &a.agent_ids())), [("S0", "f1")]);
         a.activate_framework("f0");
         assert!(a.allocate(t(2), &a.agent_ids()).is_empty());
+    }
+
+    #[test]
+    fn a_deactivated_agent_is_not_offered_until_activated() {
+        let mut a = Allocator::new(AllocatorConfig::default());
+        a.add_agent("S0", res(4.0, 4096.0));
+        a.add_agent("S1", res(4.0, 4096.0));
+        a.add_framework("f0", true);
+        a.deactivate_agent("S0");
+        assert_eq!(who(&a.allocate(t(1), &set(&["S0", "S1"]))), [("S1", "f0")]);
+        a.activate_agent("S0");
+        assert_eq!(who(&a.allocate(t(2), &set(&["S0", "S1"]))), [("S0", "f0")]);
+    }
+
+    #[test]
+    fn used_resources_of_a_reregistering_agent_count_toward_drf() {
+        let mut a = Allocator::new(AllocatorConfig::default());
+        a.add_agent("S0", res(4.0, 4096.0));
+        a.add_agent("S1", res(4.0, 4096.0));
+        a.add_framework("f0", false);
+        a.add_framework("f1", true);
+        a.allocate_used("f0", "S0", &res(1.0, 1024.0));
+        assert_eq!(a.agent("S0").unwrap().available(), res(3.0, 3072.0));
+        assert_eq!((a.share("f0"), a.allocation_count("f0")), (0.125, 1));
+        a.activate_framework("f0");
+        // f1 (share 0) gets S0's rest first; then f0 (0.125) beats f1 (0.375).
+        assert_eq!(who(&a.allocate(t(1), &set(&["S0", "S1"]))), [("S0", "f1"), ("S1", "f0")]);
     }
 
     #[test]

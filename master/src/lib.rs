@@ -27,19 +27,29 @@
 //!   total/allocated, frameworks' allocations and shares, refusal filters,
 //!   [`Allocator::allocate`]).
 //! - [`master`]: the actor: registrations, subscriptions, the offers book, ACCEPT
-//!   handling, status-update relay, agent health, invariant checks.
+//!   handling, status-update relay, agent health, failures and recovery,
+//!   invariant checks.
+//! - [`history`]: the lifecycle transitions the master records ([`MasterEvent`]).
 //! - `validation`: the ACCEPT checks with Mesos's error messages
 //!   (`src/master/validation.cpp`).
 //!
 //! # Deliberate differences from Mesos
 //! - Agents are visited in AgentID order, not `std::random_shuffle`d, so runs replay.
 //! - One role (`*`), weight 1.0, no quota, reservations or revocable resources.
-//! - Agent re-registration after a partition, agent socket breaks and master
-//!   failover are later issues; an unreachable agent is simply removed.
+//! - No registry is modelled: a restarted master is a new `Master` that knows
+//!   nothing and rebuilds its state from re-registering agents and
+//!   re-subscribing frameworks (see [`master`]'s "Failures").
+//! - Tasks a known agent no longer reports are answered by the master itself
+//!   (TASK_LOST/TASK_DROPPED, REASON_RECONCILIATION) instead of through
+//!   `SlaveReregisteredMessage.reconciliations` and the agent.
+//! - No `--agent_removal_rate_limit`, no `recovery_agent_removal_limit`, no
+//!   unreachable-agent GC (`registry_max_agent_age`).
 
 pub mod allocator;
+pub mod history;
 pub mod master;
 mod validation;
 
 pub use allocator::{Allocator, AllocatorConfig, Grant, RefusalFilter};
+pub use history::{AgentPrior, MasterEvent};
 pub use master::{AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer};

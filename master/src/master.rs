@@ -34,11 +34,42 @@
 //! [`Timer::Allocation`] is the periodic batch (every `allocation_interval`);
 //! [`Timer::TriggeredAllocation`] is the zero-delay cycle that events (a new
 //! agent, a new framework, REVIVE) coalesce into. Pings, heartbeats, failover
-//! timeouts and offer timeouts carry an epoch or id, because timers are never
-//! cancelled: a stale one is simply ignored, as Mesos ignores a `delay` whose
-//! process state has moved on.
+//! timeouts, re-register timeouts and offer timeouts carry an epoch or id,
+//! because timers are never cancelled: a stale one is simply ignored, as Mesos
+//! ignores a `delay` whose process state has moved on.
+//!
+//! # Failures (reference §2.1, §2.2)
+//!
+//! ```text
+//!   agent      connected ──socket break──▶ disconnected ──5 missed pongs or──▶ unreachable
+//!                 ▲                          │          agent_reregister_timeout     │
+//!                 └────ReregisterSlave───────┘                                       │
+//!                 ▲                                                                  │
+//!                 └───────ReregisterSlave (re-admitted; non-PARTITION_AWARE ─────────┘
+//!                                          frameworks shut down on it)
+//!
+//!   framework  active ──stream breaks──▶ inactive ──failover_timeout (default 0)──▶ removed
+//!                 ▲                        │                                         │
+//!                 └──SUBSCRIBE with its id─┘          SUBSCRIBE with its id ──▶ ERROR "Framework has been removed"
+//! ```
+//!
+//! - A **disconnected agent** is deactivated in the allocator and its offers
+//!   are rescinded; tasks of frameworks that do not checkpoint (Spark's
+//!   default) are TASK_LOST at once; the master keeps pinging with
+//!   `connected=false`, which tells a live agent to re-register.
+//! - An **unreachable agent** leaves the allocator; its tasks are TASK_LOST
+//!   (TASK_UNREACHABLE for PARTITION_AWARE frameworks, which keep them) and
+//!   every framework gets FAILURE{agent_id}.
+//! - **Master failover** is a new `Master` with a new id: it knows nothing (no
+//!   registry is modelled; Mesos's holds only agents, never frameworks or
+//!   tasks), so it admits any re-registering agent with the tasks and executors
+//!   it reports, learns frameworks from them (`frameworks.recovered`), and takes
+//!   a SUBSCRIBE with an id it never issued as a re-subscription.
+//!
+//! Every transition is recorded in [`Master::history`] as a [`MasterEvent`].
 
 use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, Grant};
+use crate::history::{AgentPrior, MasterEvent};
 use crate::validation::{self, OfferPlace, TaskContext};
 use mesocosm_proto::{Resources, internal, scheduler, v1};
 use mesocosm_sim::ids::{uuid_from, uuid_string};
@@ -72,6 +103,9 @@ pub struct MasterConfig {
     pub agent_ping_timeout: Duration,
     /// `--max_agent_ping_timeouts` (5): consecutive misses before unreachable.
     pub max_agent_ping_timeouts: u32,
+    /// `--agent_reregister_timeout` (10 min, also Mesos's minimum): how long a
+    /// disconnected agent has to re-register before it is marked unreachable.
+    pub agent_reregister_timeout: Duration,
     /// The scheduler HEARTBEAT period (`DEFAULT_HEARTBEAT_INTERVAL`, 15 s).
     pub heartbeat_interval: Duration,
     /// `--offer_timeout` (none: offers never time out).
@@ -92,6 +126,7 @@ impl Default for MasterConfig {
             allocation_interval: Duration::from_secs(1),
             agent_ping_timeout: Duration::from_secs(15),
             max_agent_ping_timeouts: 5,
+            agent_reregister_timeout: Duration::from_secs(600),
             heartbeat_interval: Duration::from_secs(15),
             offer_timeout: None,
             min_allocatable_cpus: 0.01,
@@ -132,6 +167,8 @@ pub struct AgentView {
     pub allocated: Resources,
     /// In outstanding offers.
     pub offered: Resources,
+    /// False while its connection is broken (disconnected, not yet unreachable).
+    pub connected: bool,
 }
 
 /// One outstanding offer.
@@ -154,8 +191,9 @@ pub struct FrameworkView {
     pub id: String,
     /// `FrameworkInfo.name`.
     pub name: String,
-    /// The scheduler's actor.
-    pub actor: ActorId,
+    /// The scheduler's actor; `None` for a framework recovered from a
+    /// re-registering agent that has not subscribed to this master yet.
+    pub actor: Option<ActorId>,
     /// Receiving offers (subscribed and connected).
     pub active: bool,
     /// Its DRF dominant share.
@@ -177,6 +215,8 @@ pub enum Timer {
     Heartbeat { framework: String, epoch: u64 },
     /// `failover_timeout` after `framework` disconnected.
     FailoverTimeout { framework: String, epoch: u64 },
+    /// `agent_reregister_timeout` after `agent` disconnected.
+    ReregisterTimeout { agent: String, epoch: u64 },
     /// `offer_timeout` after `offer` was made.
     OfferTimeout { offer: String },
 }
@@ -196,11 +236,41 @@ struct Agent {
     pinged: bool,
     /// SlaveObserver: consecutive unanswered pings.
     misses: u32,
+    /// The observer's generation: bumped when the agent re-registers, so the
+    /// old observer's ping timers and a pending re-register timeout go stale.
     epoch: u64,
+    /// False while the connection is broken (`Slave::connected`).
+    connected: bool,
+    /// Tasks this master declared TASK_LOST when the agent disconnected (their
+    /// framework does not checkpoint). If the agent still runs one when it
+    /// re-registers, it is killed: the framework has been told it is gone.
+    lost_at_disconnect: BTreeSet<(String, String)>,
+}
+
+impl Agent {
+    /// A connected agent with nothing on it yet, observed by observer `epoch`.
+    fn new(actor: ActorId, info: v1::AgentInfo, total: Resources, epoch: u64) -> Agent {
+        Agent {
+            actor,
+            info,
+            total,
+            offered: Resources::new(),
+            used: Resources::new(),
+            executors: BTreeMap::new(),
+            tasks: BTreeSet::new(),
+            offers: BTreeSet::new(),
+            pinged: false,
+            misses: 0,
+            epoch,
+            connected: true,
+            lost_at_disconnect: BTreeSet::new(),
+        }
+    }
 }
 
 struct Framework {
-    actor: ActorId,
+    /// The subscriber; `None` until a recovered framework subscribes.
+    actor: Option<ActorId>,
     info: v1::FrameworkInfo,
     active: bool,
     partition_aware: bool,
@@ -213,7 +283,7 @@ impl Framework {
     /// A framework that just subscribed from `actor`: active, nothing launched yet.
     fn new(actor: ActorId, info: v1::FrameworkInfo, partition_aware: bool) -> Framework {
         Framework {
-            actor,
+            actor: Some(actor),
             info,
             active: true,
             partition_aware,
@@ -235,6 +305,11 @@ struct Task {
     /// The state and uuid of the last update relayed, awaiting its ack.
     update_state: Option<TaskState>,
     update_uuid: Option<Vec<u8>>,
+    /// The offer the task was launched from and that offer's framework, kept at
+    /// ACCEPT time for the invariant "only an offer's framework uses it".
+    /// `None` for a task adopted from a re-registering agent (a previous master
+    /// launched it).
+    launched_from: Option<(String, String)>,
 }
 
 struct OfferEntry {
@@ -248,8 +323,18 @@ struct OfferEntry {
 enum Removal {
     /// Missed `max_agent_ping_timeouts` pongs (`markUnreachable`).
     Unreachable,
+    /// Disconnected for `agent_reregister_timeout` (`markUnreachable` too).
+    ReregisterTimeout,
     /// The agent said goodbye (UnregisterSlave).
     Unregistered,
+    /// A new agent registered at the address of this disconnected one.
+    Replaced,
+}
+
+impl Removal {
+    fn unreachable(self) -> bool {
+        matches!(self, Removal::Unreachable | Removal::ReregisterTimeout)
+    }
 }
 
 /// The Mesos master. See the module docs.
@@ -260,7 +345,14 @@ pub struct Master {
     agents: BTreeMap<String, Agent>,
     agent_by_actor: BTreeMap<ActorId, String>,
     unreachable: BTreeSet<String>,
+    /// Agents this master removed or marked unreachable (`slaves.removed`): on
+    /// re-registration their non-PARTITION_AWARE frameworks are shut down.
+    removed: BTreeSet<String>,
     next_agent: u64,
+    /// The next SlaveObserver generation. Why master-wide: an agent removed
+    /// and re-admitted under the same id must not take up a generation whose
+    /// ping timers may still be pending.
+    next_epoch: u64,
     frameworks: BTreeMap<String, Framework>,
     framework_by_actor: BTreeMap<ActorId, String>,
     completed: VecDeque<String>,
@@ -273,6 +365,7 @@ pub struct Master {
     pending_agents: BTreeSet<String>,
     pending_armed: bool,
     stats: MasterStats,
+    history: Vec<(SimTime, MasterEvent)>,
 }
 
 fn event(ty: EventType) -> scheduler::Event {
@@ -313,6 +406,16 @@ fn master_status(
     }
 }
 
+/// Whether `info` carries the PARTITION_AWARE capability.
+fn is_partition_aware(info: &v1::FrameworkInfo) -> bool {
+    info.capabilities.iter().any(|c| c.r#type() == v1::framework_info::capability::Type::PartitionAware)
+}
+
+/// The removal reason when a framework's failover timeout expires.
+fn failover_reason(info: &v1::FrameworkInfo) -> String {
+    format!("failover timeout expired (failover_timeout={}s)", info.failover_timeout.unwrap_or(0.0))
+}
+
 fn fmt_share(s: f64) -> String {
     format!("{}", (s * 10_000.0).round() / 10_000.0)
 }
@@ -344,7 +447,9 @@ impl Master {
             agents: BTreeMap::new(),
             agent_by_actor: BTreeMap::new(),
             unreachable: BTreeSet::new(),
+            removed: BTreeSet::new(),
             next_agent: 0,
+            next_epoch: 0,
             frameworks: BTreeMap::new(),
             framework_by_actor: BTreeMap::new(),
             completed: VecDeque::new(),
@@ -355,7 +460,19 @@ impl Master {
             pending_agents: BTreeSet::new(),
             pending_armed: false,
             stats: MasterStats::default(),
+            history: Vec::new(),
         }
+    }
+
+    /// Every lifecycle transition so far, oldest first, stamped with the
+    /// virtual time it happened at.
+    pub fn history(&self) -> &[(SimTime, MasterEvent)] {
+        &self.history
+    }
+
+    /// The agents marked unreachable and not re-registered since, in id order.
+    pub fn unreachable_agents(&self) -> impl Iterator<Item = &str> {
+        self.unreachable.iter().map(String::as_str)
     }
 
     /// The counters so far.
@@ -389,6 +506,7 @@ impl Master {
                 total: a.total.clone(),
                 allocated: self.alloc.agent(id).map(|s| s.allocated.clone()).unwrap_or_default(),
                 offered: a.offered.clone(),
+                connected: a.connected,
             })
             .collect()
     }
@@ -431,11 +549,23 @@ impl Master {
         self.agent_by_actor.get(actor).map(String::as_str)
     }
 
-    /// Check the master's invariants: no agent over-committed (offers + tasks +
-    /// executors fit in its total, each piece in what the others leave free, so no
-    /// resource is in two outstanding offers), the allocator agrees with the
-    /// books, and every outstanding offer belongs to an active framework that
-    /// knows of it.
+    /// Check the master's invariants. `Err` names the first that does not hold.
+    ///
+    /// 1. No agent is over-committed: its offers, live tasks and executors fit
+    ///    in its total, each piece in what the others leave free, so no resource
+    ///    is in two outstanding offers. The allocator agrees with the books.
+    /// 2. Every outstanding offer belongs to an active framework that lists it,
+    ///    on a registered, *connected* agent that lists it: offers of removed,
+    ///    unreachable or disconnected agents have been rescinded. The allocator
+    ///    has deactivated exactly the disconnected agents.
+    /// 3. Every task was launched from an offer made to its own framework
+    ///    ("only an offer's framework uses it"), and the agents' and
+    ///    frameworks' task lists agree; a task whose agent is not registered
+    ///    is TASK_UNREACHABLE on an unreachable agent.
+    /// 4. Every subscription points at an active framework and back.
+    ///
+    /// The cost is linear in agents + offers + tasks (each lookup a map
+    /// probe), so the world can run it after every step.
     pub fn check_invariants(&self) -> Result<(), String> {
         for (aid, agent) in &self.agents {
             let host = &agent.info.hostname;
@@ -448,9 +578,15 @@ impl Master {
                 pieces.push((format!("offer {}", short_id(oid)), &o.resources));
             }
             for (fid, tid) in &agent.tasks {
-                if let Some(t) = self.frameworks.get(fid).and_then(|f| f.tasks.get(tid))
-                    && !t.state.is_terminal()
-                {
+                let t = self
+                    .frameworks
+                    .get(fid)
+                    .and_then(|f| f.tasks.get(tid))
+                    .ok_or_else(|| format!("{host} lists task {tid} of framework {fid}, which does not know it"))?;
+                if t.agent != *aid {
+                    return Err(format!("{host} lists task {tid}, which its framework places on {}", t.agent));
+                }
+                if !t.state.is_terminal() {
                     pieces.push((format!("task {tid}"), &t.resources));
                 }
             }
@@ -479,6 +615,19 @@ impl Master {
             if !(agent.offered.contains(&offered) && offered.contains(&agent.offered)) {
                 return Err(format!("{host}: offered [{}] but its offers sum to [{offered}]", agent.offered));
             }
+            if slot.deactivated == agent.connected {
+                return Err(format!(
+                    "{host} is {} but the allocator has it {}",
+                    if agent.connected { "connected" } else { "disconnected" },
+                    if slot.deactivated { "deactivated" } else { "active" }
+                ));
+            }
+            if self.agent_by_actor.get(&agent.actor) != Some(aid) {
+                return Err(format!("{host}'s actor {} does not map back to it", agent.actor));
+            }
+            if self.unreachable.contains(aid) || self.removed.contains(aid) {
+                return Err(format!("{host} is registered and also removed or unreachable"));
+            }
         }
         for (oid, o) in &self.offers {
             let fw =
@@ -492,8 +641,51 @@ impl Master {
             if o.offer.framework_id.value != o.framework {
                 return Err(format!("offer {oid} names framework {}", o.offer.framework_id.value));
             }
-            if !self.agents.get(&o.agent).is_some_and(|a| a.offers.contains(oid)) {
-                return Err(format!("offer {oid} is on agent {} which does not list it", o.agent));
+            let agent = self.agents.get(&o.agent).filter(|a| a.offers.contains(oid)).ok_or_else(|| {
+                let state = if self.unreachable.contains(&o.agent) { "unreachable" } else { "removed or unknown" };
+                format!("offer {oid} is on agent {} which is {state} or does not list it", o.agent)
+            })?;
+            if !agent.connected {
+                return Err(format!("offer {oid} is outstanding on disconnected agent {}", agent.info.hostname));
+            }
+        }
+        for (fid, fw) in &self.frameworks {
+            for (tid, t) in &fw.tasks {
+                if let Some((oid, offered_to)) = &t.launched_from
+                    && offered_to != fid
+                {
+                    return Err(format!(
+                        "task {tid} of framework {fid} was launched from offer {oid}, made to framework {offered_to}"
+                    ));
+                }
+                match self.agents.get(&t.agent) {
+                    Some(a) if !a.tasks.contains(&(fid.clone(), tid.clone())) => {
+                        return Err(format!("task {tid} of {fid} is on {} which does not list it", a.info.hostname));
+                    }
+                    Some(_) => {}
+                    None if t.state == TaskState::TaskUnreachable && self.unreachable.contains(&t.agent) => {}
+                    None => {
+                        return Err(format!(
+                            "task {tid} of {fid} is {} on agent {}, which is not registered",
+                            state_name(t.state),
+                            t.agent
+                        ));
+                    }
+                }
+            }
+            for oid in &fw.offers {
+                if !self.offers.contains_key(oid) {
+                    return Err(format!("framework {fid} lists offer {oid}, which is not outstanding"));
+                }
+            }
+            if fw.active && fw.actor.as_ref().and_then(|a| self.framework_by_actor.get(a)) != Some(fid) {
+                return Err(format!("active framework {fid} has no subscription mapping to it"));
+            }
+        }
+        for (actor, fid) in &self.framework_by_actor {
+            let fw = self.frameworks.get(fid).ok_or_else(|| format!("{actor} is subscribed as unknown {fid}"))?;
+            if !fw.active || fw.actor.as_ref() != Some(actor) {
+                return Err(format!("{actor} maps to framework {fid}, whose subscriber it is not (or it is inactive)"));
             }
         }
         Ok(())
@@ -515,8 +707,46 @@ impl Master {
         // its updates, the master's own are best-effort).
         if let Some(fw) = self.frameworks.get(fid)
             && fw.active
+            && let Some(actor) = &fw.actor
         {
-            out.send(&fw.actor, e);
+            out.send(actor, e);
+        }
+    }
+
+    fn record(&mut self, now: SimTime, event: MasterEvent) {
+        self.history.push((now, event));
+    }
+
+    /// `Master::rescindOffer`: RESCIND to the offer's framework, the resources
+    /// back to the allocator without a filter.
+    fn rescind(&mut self, oid: &str, out: &mut Outbox<Timer>) {
+        let Some(o) = self.take_offer(oid) else { return };
+        self.alloc.recover(out.now(), &o.framework, &o.agent, &o.resources, None);
+        self.stats.offers_rescinded += 1;
+        let mut e = event(EventType::Rescind);
+        e.rescind = Some(scheduler::event::Rescind { offer_id: o.offer.id.clone() });
+        self.send_to_framework(&o.framework, e, out);
+    }
+
+    /// Release a task the master tracks: off its agent, and its resources (if
+    /// it was live) back to the allocator without a filter.
+    fn forget_task(&mut self, fid: &str, tid: &str, now: SimTime) {
+        let Some(task) = self.frameworks.get_mut(fid).and_then(|f| f.tasks.remove(tid)) else { return };
+        if let Some(a) = self.agents.get_mut(&task.agent) {
+            a.tasks.remove(&(fid.to_string(), tid.to_string()));
+            if !task.state.is_terminal() {
+                a.used.subtract(&task.resources);
+                self.alloc.recover(now, fid, &task.agent, &task.resources, None);
+            }
+        }
+    }
+
+    /// `Master::removeExecutor`: the executor's resources back, no filter.
+    fn forget_executor(&mut self, aid: &str, fid: &str, eid: &str, now: SimTime) {
+        let Some(a) = self.agents.get_mut(aid) else { return };
+        if let Some(r) = a.executors.remove(&(fid.to_string(), eid.to_string())) {
+            a.used.subtract(&r);
+            self.alloc.recover(now, fid, aid, &r, None);
         }
     }
 
@@ -593,30 +823,39 @@ impl Master {
             Timer::PingTimeout { agent, epoch } => self.ping_timeout(&agent, epoch, out),
             Timer::Heartbeat { framework, epoch } => {
                 let Some(fw) = self.frameworks.get(&framework) else { return };
-                if fw.active && fw.epoch == epoch {
-                    out.send(&fw.actor, event(EventType::Heartbeat));
+                if fw.active
+                    && fw.epoch == epoch
+                    && let Some(actor) = &fw.actor
+                {
+                    out.send(actor, event(EventType::Heartbeat));
                     out.set_timer(self.cfg.heartbeat_interval, Timer::Heartbeat { framework, epoch });
                 }
             }
             Timer::FailoverTimeout { framework, epoch } => {
                 let Some(fw) = self.frameworks.get(&framework) else { return };
+                // Why the epoch: a framework that re-subscribed in time bumped
+                // it, and Mesos ignores the timeout once `reregisteredTime`
+                // has moved past the disconnection (`frameworkFailoverTimeout`).
                 if !fw.active && fw.epoch == epoch {
-                    self.remove_framework(&framework, "its failover_timeout expired", out);
+                    let reason = failover_reason(&fw.info);
+                    self.remove_framework(&framework, &reason, out);
+                }
+            }
+            Timer::ReregisterTimeout { agent, epoch } => {
+                let Some(a) = self.agents.get(&agent) else { return };
+                if !a.connected && a.epoch == epoch {
+                    self.remove_agent(&agent, Removal::ReregisterTimeout, out);
                 }
             }
             Timer::OfferTimeout { offer } => {
                 // `--offer_timeout`: Master::offerTimeout rescinds the offer.
-                let Some(o) = self.take_offer(&offer) else { return };
-                self.alloc.recover(out.now(), &o.framework, &o.agent, &o.resources, None);
-                self.stats.offers_rescinded += 1;
-                let mut e = event(EventType::Rescind);
-                e.rescind = Some(scheduler::event::Rescind { offer_id: o.offer.id.clone() });
-                self.send_to_framework(&o.framework, e, out);
+                let Some(framework) = self.offers.get(&offer).map(|o| o.framework.clone()) else { return };
+                self.rescind(&offer, out);
                 out.note_with(|| {
                     format!(
                         "offer {} to {} timed out after {:?}; rescinded",
                         short_id(&offer),
-                        self.fw_name(&o.framework),
+                        self.fw_name(&framework),
                         self.cfg.offer_timeout.unwrap_or_default()
                     )
                 });
@@ -652,11 +891,10 @@ impl Master {
     fn on_disconnected(&mut self, peer: ActorId, out: &mut Outbox<Timer>) {
         if let Some(fid) = self.framework_by_actor.get(&peer).cloned() {
             self.framework_disconnected(&fid, out);
-        } else if let Some(aid) = self.agent_by_actor.get(&peer) {
-            // Why nothing more: Mesos marks the agent disconnected and arms
-            // agent_reregister_timeout; the pings keep running and mark it
-            // unreachable if it is really gone. The fuller story is a later issue.
-            out.note_with(|| format!("agent {} ({peer}) disconnected; pings decide its fate", short_id(aid)));
+        } else if let Some(aid) = self.agent_by_actor.get(&peer).cloned() {
+            self.agent_disconnected(&aid, out);
+        } else {
+            out.note_with(|| format!("master: connection to {peer} closed; it holds no subscription or registration"));
         }
     }
 
@@ -675,12 +913,19 @@ impl Master {
     }
 
     fn register_slave(&mut self, from: ActorId, m: internal::RegisterSlaveMessage, out: &mut Outbox<Timer>) {
-        if let Some(aid) = self.agent_by_actor.get(&from) {
-            // Why re-send: the agent retries RegisterSlave until it hears back
-            // (`doReliableRegistration`); Mesos answers a retry from an admitted
-            // agent with the same SlaveRegisteredMessage.
-            out.send(&from, self.slave_registered(aid));
-            return;
+        if let Some(aid) = self.agent_by_actor.get(&from).cloned() {
+            if self.agents.get(&aid).is_some_and(|a| a.connected) {
+                // Why re-send: the agent retries RegisterSlave until it hears back
+                // (`doReliableRegistration`); Mesos answers a retry from an admitted
+                // agent with the same SlaveRegisteredMessage.
+                out.send(&from, self.slave_registered(&aid));
+                return;
+            }
+            // Why remove: a disconnected agent registering afresh from the same
+            // address failed its recovery; `Master::registerSlave` removes the
+            // old one ("a new agent registered at the same address") and admits
+            // the new one.
+            self.remove_agent(&aid, Removal::Replaced, out);
         }
         let aid = format!("{}-S{}", self.cfg.id, self.next_agent);
         self.next_agent += 1;
@@ -689,50 +934,408 @@ impl Master {
         let total = Resources::from_protos(&info.resources);
         out.send(&from, self.slave_registered(&aid));
         out.note_with(|| format!("agent {} registered as {} with [{total}]", info.hostname, short_id(&aid)));
+        let hostname = info.hostname.clone();
         self.alloc.add_agent(&aid, total.clone());
-        self.agents.insert(
-            aid.clone(),
-            Agent {
-                actor: from.clone(),
-                info,
-                total,
-                offered: Resources::new(),
-                used: Resources::new(),
-                executors: BTreeMap::new(),
-                tasks: BTreeSet::new(),
-                offers: BTreeSet::new(),
-                pinged: false,
-                misses: 0,
-                epoch: 0,
-            },
-        );
+        let epoch = self.new_epoch();
+        self.agents.insert(aid.clone(), Agent::new(from.clone(), info, total, epoch));
         self.agent_by_actor.insert(from, aid.clone());
+        self.record(out.now(), MasterEvent::AgentRegistered { agent_id: aid.clone(), hostname });
         // SlaveObserver::initialize pings at once, then every agent_ping_timeout.
         self.ping(&aid, out);
         // `addSlave` triggers an allocation of that agent only.
         self.trigger(Some(&aid), out);
     }
 
-    fn reregister_slave(&mut self, from: ActorId, m: internal::ReregisterSlaveMessage, out: &mut Outbox<Timer>) {
-        let claimed = m.slave.id.as_ref().map(|i| i.value.clone()).unwrap_or_default();
-        if self.agent_by_actor.get(&from) == Some(&claimed) {
-            let reply = internal::SlaveReregisteredMessage {
-                slave_id: v1::AgentId { value: claimed },
-                connection: Some(self.connection()),
-            };
-            out.send(&from, reply);
-        } else {
-            out.note_with(|| format!(
-                "master ignores ReregisterSlave from {from} as {}: re-registration after a partition or failover is a later issue",
-                short_id(&claimed)
-            ));
+    fn slave_reregistered(&self, aid: &str) -> internal::SlaveReregisteredMessage {
+        internal::SlaveReregisteredMessage {
+            slave_id: v1::AgentId { value: aid.to_string() },
+            connection: Some(self.connection()),
         }
+    }
+
+    /// `Master::reregisterSlave`: a known agent reconnects
+    /// ([`Master::reregister_known`]); any other is (re-)admitted with what it
+    /// reports ([`Master::readmit`]).
+    fn reregister_slave(&mut self, from: ActorId, m: internal::ReregisterSlaveMessage, out: &mut Outbox<Timer>) {
+        let Some(aid) = m.slave.id.as_ref().map(|i| i.value.clone()).filter(|v| !v.is_empty()) else {
+            out.note_with(|| format!("master ignores ReregisterSlave from {from} without an agent id"));
+            return;
+        };
+        match self.agents.get(&aid) {
+            Some(a) if a.info.hostname != m.slave.hostname => {
+                // Why refuse: maintenance is per machine, so Mesos does not let a
+                // known agent come back as another host (`reregisterSlave`).
+                let message = "Agent attempted to re-register with different IP / hostname".to_string();
+                out.send(&from, internal::ShutdownMessage { message: Some(message) });
+            }
+            Some(_) => self.reregister_known(from, &aid, m, out),
+            None => self.readmit(from, &aid, m, out),
+        }
+    }
+
+    /// A registered agent re-registers: reply, reconcile its tasks and
+    /// executors with the master's (`Master::reconcile(Slave*, …)`), reactivate
+    /// it if it was disconnected, and restart its observer.
+    fn reregister_known(
+        &mut self,
+        from: ActorId,
+        aid: &str,
+        m: internal::ReregisterSlaveMessage,
+        out: &mut Outbox<Timer>,
+    ) {
+        let now = out.now();
+        let agent = self.agents.get_mut(aid).expect("checked by the caller");
+        let was = if agent.connected { AgentPrior::Connected } else { AgentPrior::Disconnected };
+        let old_actor = std::mem::replace(&mut agent.actor, from.clone());
+        let lost_at_disconnect = std::mem::take(&mut agent.lost_at_disconnect);
+        let known_tasks = agent.tasks.clone();
+        let known_executors: Vec<(String, String)> = agent.executors.keys().cloned().collect();
+        let hostname = agent.info.hostname.clone();
+        if old_actor != from && self.agent_by_actor.get(&old_actor).map(String::as_str) == Some(aid) {
+            self.agent_by_actor.remove(&old_actor);
+        }
+        self.agent_by_actor.insert(from.clone(), aid.to_string());
+        // `reconcile` sends SlaveReregisteredMessage before anything else.
+        out.send(&from, self.slave_reregistered(aid));
+
+        let reported: BTreeSet<(String, String)> =
+            m.tasks.iter().map(|t| (t.framework_id.value.clone(), t.task_id.value.clone())).collect();
+        // Tasks the master has and the agent does not: a RunTask the agent never
+        // got, or one that crossed the re-registration. Mesos reconciles them
+        // through the agent (SlaveReregisteredMessage.reconciliations), which
+        // answers for a task it does not know with TASK_LOST (TASK_DROPPED if
+        // PARTITION_AWARE), REASON_RECONCILIATION, "Reconciliation: task unknown
+        // to the agent" (`Slave::reconcileTasks`); mesocosm's agents do not model
+        // that message, so the master sends that very update itself.
+        for (fid, tid) in known_tasks.difference(&reported) {
+            let Some(fw) = self.frameworks.get(fid) else { continue };
+            let Some(task) = fw.tasks.get(tid) else { continue };
+            if task.state.is_terminal() {
+                // The framework already has a terminal state; the agent has
+                // forgotten the task, so its ack can go nowhere.
+                self.forget_task(fid, tid, now);
+                continue;
+            }
+            let state = if fw.partition_aware { TaskState::TaskDropped } else { TaskState::TaskLost };
+            let mut status = master_status(
+                now,
+                &task.info.task_id,
+                Some(aid),
+                state,
+                Reason::Reconciliation,
+                "Reconciliation: task unknown to the agent".to_string(),
+            );
+            status.executor_id = task.info.executor.as_ref().map(|e| e.executor_id.clone());
+            self.forget_task(fid, tid, now);
+            self.send_to_framework(fid, update_event(status), out);
+        }
+        // Executors the master has and the agent does not are removed
+        // (`reconcile`: "possibly unknown to the agent").
+        let reported_executors: BTreeSet<(String, String)> = m
+            .executor_infos
+            .iter()
+            .filter_map(|e| Some((e.framework_id.as_ref()?.value.clone(), e.executor_id.value.clone())))
+            .collect();
+        for (fid, eid) in known_executors {
+            if !reported_executors.contains(&(fid.clone(), eid.clone())) {
+                self.forget_executor(aid, &fid, &eid, now);
+            }
+        }
+        // Tasks the agent has and the master does not.
+        let mut shut_down = BTreeSet::new();
+        for t in &m.tasks {
+            let key = (t.framework_id.value.clone(), t.task_id.value.clone());
+            if known_tasks.contains(&key) {
+                continue;
+            }
+            let fid = &key.0;
+            if self.completed.contains(fid) {
+                // `reconcile`: an agent that re-registers with a completed
+                // framework is told to shut it down (the message was lost).
+                if shut_down.insert(fid.clone()) {
+                    let m = internal::ShutdownFrameworkMessage { framework_id: t.framework_id.clone() };
+                    out.send(&from, m);
+                }
+            } else if lost_at_disconnect.contains(&key) {
+                // Why kill: this master told the framework the task was LOST when
+                // the agent disconnected; like the tasks in `killedTasks` that
+                // `reconcile` finds still alive, it is killed now.
+                if !TaskState::try_from(t.state).is_ok_and(TaskState::is_terminal) {
+                    let m = internal::KillTaskMessage {
+                        framework_id: t.framework_id.clone(),
+                        task_id: t.task_id.clone(),
+                        kill_policy: None,
+                    };
+                    out.send(&from, m);
+                }
+            } else {
+                // Any other task is adopted: the agent's word is what runs there.
+                self.recover_frameworks(&m.frameworks, std::slice::from_ref(t), now);
+                self.adopt_task(aid, t);
+            }
+        }
+        let agent = self.agents.get_mut(aid).expect("still registered");
+        if !agent.connected {
+            // Reactivated after reconciliation, so the allocator's next offer
+            // of the agent includes what reconciliation freed (`reregisterSlave`).
+            agent.connected = true;
+            self.alloc.activate_agent(aid);
+        }
+        // A new observer: fresh miss count, and the disconnected agent's
+        // pending agent_reregister_timeout goes stale with the old epoch.
+        agent.epoch = self.next_epoch;
+        self.next_epoch += 1;
+        agent.misses = 0;
+        self.record(now, MasterEvent::AgentReregistered { agent_id: aid.to_string(), hostname: hostname.clone(), was });
+        out.note_with(|| format!("agent {hostname} re-registered (it was {was})"));
+        self.ping(aid, out);
+    }
+
+    /// An agent this master does not have re-registers: one it marked
+    /// unreachable or removed (a healed partition), or one it never knew (this
+    /// master is a failed-over one). `Master::_reregisterSlave` admits it with
+    /// the tasks and executors it reports; if *this* master removed it, the
+    /// frameworks that are not PARTITION_AWARE are shut down on it, since they
+    /// were told its tasks were lost (Mesos 1.0's "non-strict" semantics: after
+    /// a master failover nothing is shut down).
+    fn readmit(&mut self, from: ActorId, aid: &str, m: internal::ReregisterSlaveMessage, out: &mut Outbox<Timer>) {
+        let now = out.now();
+        if let Some(other) = self.agent_by_actor.get(&from).cloned() {
+            // The same address now speaks for another agent id: the old one is
+            // gone ("a new agent registered at the same address").
+            self.remove_agent(&other, Removal::Replaced, out);
+        }
+        let was_removed = self.removed.remove(aid);
+        let was = if self.unreachable.remove(aid) {
+            AgentPrior::Unreachable
+        } else if was_removed {
+            AgentPrior::Removed
+        } else {
+            AgentPrior::Unknown
+        };
+        let mut info = m.slave.clone();
+        info.id = Some(v1::AgentId { value: aid.to_string() });
+        let total = Resources::from_protos(&info.resources);
+        let hostname = info.hostname.clone();
+        self.alloc.add_agent(aid, total.clone());
+        let epoch = self.new_epoch();
+        self.agents.insert(aid.to_string(), Agent::new(from.clone(), info, total, epoch));
+        self.agent_by_actor.insert(from.clone(), aid.to_string());
+        out.send(&from, self.slave_reregistered(aid));
+
+        // Which frameworks to shut down here: those the agent runs that are not
+        // PARTITION_AWARE by the FrameworkInfo it reports (the master's record
+        // if it reports none), or that this master has removed.
+        let mut shut_down = BTreeSet::new();
+        let framework_ids: BTreeSet<&str> = m
+            .frameworks
+            .iter()
+            .filter_map(|f| f.id.as_ref().map(|i| i.value.as_str()))
+            .chain(m.tasks.iter().map(|t| t.framework_id.value.as_str()))
+            .chain(m.executor_infos.iter().filter_map(|e| e.framework_id.as_ref().map(|f| f.value.as_str())))
+            .collect();
+        for fid in framework_ids {
+            let reported = m.frameworks.iter().find(|f| f.id.as_ref().is_some_and(|i| i.value == fid));
+            let partition_aware = match reported {
+                Some(info) => is_partition_aware(info),
+                None => self.frameworks.get(fid).is_some_and(|f| f.partition_aware),
+            };
+            if self.completed.contains(&fid.to_string()) || (was_removed && !partition_aware) {
+                shut_down.insert(fid.to_string());
+                let m = internal::ShutdownFrameworkMessage { framework_id: v1::FrameworkId { value: fid.to_string() } };
+                out.send(&from, m);
+            }
+        }
+        let tasks: Vec<&v1::Task> = m.tasks.iter().filter(|t| !shut_down.contains(&t.framework_id.value)).collect();
+        let owned: Vec<v1::Task> = tasks.iter().map(|t| (*t).clone()).collect();
+        self.recover_frameworks(&m.frameworks, &owned, now);
+        for t in tasks {
+            self.adopt_task(aid, t);
+        }
+        for e in &m.executor_infos {
+            let Some(fid) = e.framework_id.as_ref().map(|f| f.value.clone()) else { continue };
+            if shut_down.contains(&fid) || !self.frameworks.contains_key(&fid) {
+                continue;
+            }
+            let r = Resources::from_protos(&e.resources);
+            let agent = self.agents.get_mut(aid).expect("just added");
+            agent.used.add(&r);
+            agent.executors.insert((fid.clone(), e.executor_id.value.clone()), r.clone());
+            self.alloc.allocate_used(&fid, aid, &r);
+        }
+        self.record(now, MasterEvent::AgentReregistered { agent_id: aid.to_string(), hostname: hostname.clone(), was });
+        out.note_with(|| {
+            format!(
+                "agent {hostname} re-registered as {} (it was {was}) with {} task(s){}",
+                short_id(aid),
+                m.tasks.len(),
+                if shut_down.is_empty() {
+                    String::new()
+                } else {
+                    format!("; shutting down {} framework(s) on it", shut_down.len())
+                }
+            )
+        });
+        self.ping(aid, out);
+        // `addSlave` triggers an allocation of that agent only.
+        self.trigger(Some(aid), out);
+    }
+
+    /// `frameworks.recovered`: frameworks of reported tasks that this master
+    /// does not know are added inactive, from the FrameworkInfo the agent
+    /// reports (or, if it reports none, known only by id), until they
+    /// re-subscribe. Why no failover timer: Mesos arms none for them either
+    /// (failover_timeout does not survive a master failover, MESOS-4659).
+    fn recover_frameworks(&mut self, reported: &[v1::FrameworkInfo], tasks: &[v1::Task], now: SimTime) {
+        for t in tasks {
+            let fid = &t.framework_id.value;
+            if self.frameworks.contains_key(fid) || self.completed.contains(fid) {
+                continue;
+            }
+            let info = reported
+                .iter()
+                .find(|f| f.id.as_ref().is_some_and(|i| i.value == *fid))
+                .cloned()
+                .unwrap_or_else(|| v1::FrameworkInfo { id: Some(t.framework_id.clone()), ..Default::default() });
+            let partition_aware = is_partition_aware(&info);
+            let name = info.name.clone();
+            self.frameworks.insert(
+                fid.clone(),
+                Framework {
+                    actor: None,
+                    info,
+                    active: false,
+                    partition_aware,
+                    epoch: 0,
+                    tasks: BTreeMap::new(),
+                    offers: BTreeSet::new(),
+                },
+            );
+            self.alloc.add_framework(fid, false);
+            self.record(now, MasterEvent::FrameworkRecovered { framework_id: fid.clone(), name });
+        }
+    }
+
+    /// Track a task a (re-)registering agent reports (`Slave::addTask`): a
+    /// partition-aware task the master kept as TASK_UNREACHABLE comes back to
+    /// life; any other becomes known. A live task's resources are charged to
+    /// its framework. The framework must be known (see `recover_frameworks`).
+    fn adopt_task(&mut self, aid: &str, t: &v1::Task) {
+        let fid = t.framework_id.value.clone();
+        let tid = t.task_id.value.clone();
+        let state = TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging);
+        let resources = Resources::from_protos(&t.resources);
+        let Some(fw) = self.frameworks.get_mut(&fid) else { return };
+        let latest = t.statuses.last().cloned();
+        let task = fw.tasks.entry(tid.clone()).or_insert_with(|| Task {
+            info: v1::TaskInfo {
+                name: t.name.clone(),
+                task_id: t.task_id.clone(),
+                agent_id: t.agent_id.clone(),
+                resources: t.resources.clone(),
+                ..Default::default()
+            },
+            agent: aid.to_string(),
+            state,
+            resources: Resources::new(),
+            latest: None,
+            update_state: None,
+            update_uuid: None,
+            launched_from: None,
+        });
+        task.agent = aid.to_string();
+        task.state = state;
+        task.latest = latest.or(task.latest.take());
+        task.update_state = t.status_update_state.and_then(|s| TaskState::try_from(s).ok());
+        task.update_uuid = t.status_update_uuid.clone();
+        task.resources = if state.is_terminal() { Resources::new() } else { resources };
+        let charged = task.resources.clone();
+        let agent = self.agents.get_mut(aid).expect("the caller registered it");
+        agent.tasks.insert((fid.clone(), tid));
+        agent.used.add(&charged);
+        self.alloc.allocate_used(&fid, aid, &charged);
+    }
+
+    /// `Master::exited` for an agent → `disconnect(Slave*)`: tasks of
+    /// frameworks that do not checkpoint are lost at once, the agent is
+    /// deactivated and its offers rescinded, and it has
+    /// `agent_reregister_timeout` to come back before it is marked unreachable.
+    /// The observer keeps pinging (with `connected=false`).
+    fn agent_disconnected(&mut self, aid: &str, out: &mut Outbox<Timer>) {
+        let now = out.now();
+        let Some(agent) = self.agents.get_mut(aid) else { return };
+        if !agent.connected {
+            // Mesos ignores duplicate exited events for a disconnected agent (MESOS-675).
+            return;
+        }
+        agent.connected = false;
+        let epoch = agent.epoch;
+        let hostname = agent.info.hostname.clone();
+        let tasks: Vec<(String, String)> = agent.tasks.iter().cloned().collect();
+        let executors: Vec<(String, String)> = agent.executors.keys().cloned().collect();
+        let offers: Vec<String> = agent.offers.iter().cloned().collect();
+        self.record(now, MasterEvent::AgentDisconnected { agent_id: aid.to_string(), hostname: hostname.clone() });
+        // `removeFramework(Slave*, Framework*)` for every framework whose
+        // FrameworkInfo.checkpoint is false (Spark leaves it unset, and
+        // spark.mesos.checkpoint defaults to false): its tasks there are
+        // TASK_LOST, REASON_AGENT_DISCONNECTED, and its executors removed.
+        let checkpoints = |m: &Master, fid: &str| m.frameworks.get(fid).is_some_and(|f| f.info.checkpoint());
+        let mut lost = 0;
+        for (fid, tid) in tasks {
+            if checkpoints(self, &fid) {
+                continue;
+            }
+            let Some(task) = self.frameworks.get(&fid).and_then(|f| f.tasks.get(&tid)) else { continue };
+            let mut status = master_status(
+                now,
+                &task.info.task_id,
+                Some(aid),
+                TaskState::TaskLost,
+                Reason::AgentDisconnected,
+                format!("Agent {hostname} disconnected"),
+            );
+            status.executor_id = task.info.executor.as_ref().map(|e| e.executor_id.clone());
+            let terminal = task.state.is_terminal();
+            self.forget_task(&fid, &tid, now);
+            if !terminal {
+                lost += 1;
+                self.send_to_framework(&fid, update_event(status), out);
+                if let Some(a) = self.agents.get_mut(aid) {
+                    a.lost_at_disconnect.insert((fid, tid));
+                }
+            }
+        }
+        for (fid, eid) in executors {
+            if !checkpoints(self, &fid) {
+                self.forget_executor(aid, &fid, &eid, now);
+            }
+        }
+        // `deactivate(Slave*)`: no more offers of it, and the outstanding ones rescinded.
+        self.alloc.deactivate_agent(aid);
+        for oid in offers {
+            self.rescind(&oid, out);
+        }
+        out.set_timer(self.cfg.agent_reregister_timeout, Timer::ReregisterTimeout { agent: aid.to_string(), epoch });
+        out.note_with(|| {
+            format!(
+                "agent {hostname} disconnected: deactivated, {lost} task(s) of non-checkpointing frameworks lost; \
+                 unreachable unless it re-registers within {:?}",
+                self.cfg.agent_reregister_timeout
+            )
+        });
+    }
+
+    fn new_epoch(&mut self) -> u64 {
+        self.next_epoch += 1;
+        self.next_epoch - 1
     }
 
     fn ping(&mut self, aid: &str, out: &mut Outbox<Timer>) {
         let Some(a) = self.agents.get_mut(aid) else { return };
         a.pinged = true;
-        out.send(&a.actor, internal::PingSlaveMessage { connected: true });
+        // Why `connected`: SlaveObserver::ping sends the master's view, and an
+        // agent told `connected=false` re-registers at once (one-way partitions).
+        out.send(&a.actor, internal::PingSlaveMessage { connected: a.connected });
         out.set_timer(self.cfg.agent_ping_timeout, Timer::PingTimeout { agent: aid.to_string(), epoch: a.epoch });
     }
 
@@ -755,22 +1358,34 @@ impl Master {
         self.ping(aid, out);
     }
 
-    /// `markUnreachable` / `removeSlave` → `__removeSlave`.
+    /// `markUnreachable` / `removeSlave` → `__removeSlave`: the agent leaves
+    /// the allocator; its tasks are TASK_UNREACHABLE (PARTITION_AWARE frameworks,
+    /// which keep them, if it is only unreachable), TASK_GONE (PARTITION_AWARE,
+    /// removed for good) or TASK_LOST (the others), reason REASON_AGENT_REMOVED,
+    /// source MASTER, best-effort (the master never retries its own updates);
+    /// its offers are rescinded; every connected framework gets FAILURE{agent_id}
+    /// (`LostSlaveMessage`, "agent lost").
     fn remove_agent(&mut self, aid: &str, removal: Removal, out: &mut Outbox<Timer>) {
         let now = out.now();
-        let Some(agent) = self.agents.remove(aid) else { return };
-        self.agent_by_actor.remove(&agent.actor);
+        let Some(mut agent) = self.agents.remove(aid) else { return };
+        if self.agent_by_actor.get(&agent.actor).map(String::as_str) == Some(aid) {
+            self.agent_by_actor.remove(&agent.actor);
+        }
         let host = agent.info.hostname.clone();
         let why = match removal {
-            Removal::Unreachable => {
-                self.unreachable.insert(aid.to_string());
-                "health check timed out"
-            }
-            Removal::Unregistered => "agent unregistered",
+            Removal::Unreachable => "health check timed out".to_string(),
+            Removal::ReregisterTimeout => format!(
+                "agent_reregister_timeout expired (did not re-register within {:?})",
+                self.cfg.agent_reregister_timeout
+            ),
+            Removal::Unregistered => "agent unregistered".to_string(),
+            Removal::Replaced => "a new agent registered at the same address".to_string(),
         };
+        self.removed.insert(aid.to_string());
+        if removal.unreachable() {
+            self.unreachable.insert(aid.to_string());
+        }
         self.alloc.remove_agent(aid);
-        // Tasks: TASK_UNREACHABLE for PARTITION_AWARE frameworks, TASK_LOST for
-        // the others, reason REASON_AGENT_REMOVED (master.cpp `__removeSlave`).
         for (fid, tid) in &agent.tasks {
             let Some(fw) = self.frameworks.get_mut(fid) else { continue };
             let Some(task) = fw.tasks.get_mut(tid) else { continue };
@@ -779,10 +1394,10 @@ impl Master {
                 fw.tasks.remove(tid);
                 continue;
             }
-            let state = match (removal, fw.partition_aware) {
+            let state = match (removal.unreachable(), fw.partition_aware) {
                 (_, false) => TaskState::TaskLost,
-                (Removal::Unreachable, true) => TaskState::TaskUnreachable,
-                (Removal::Unregistered, true) => TaskState::TaskGone,
+                (true, true) => TaskState::TaskUnreachable,
+                (false, true) => TaskState::TaskGone,
             };
             let mut status = master_status(
                 now,
@@ -803,22 +1418,11 @@ impl Master {
             } else {
                 fw.tasks.remove(tid);
             }
-            if fw.active {
-                out.send(&fw.actor, update_event(status));
-            }
+            self.send_to_framework(fid, update_event(status), out);
         }
-        // Offers on the agent are rescinded.
-        for oid in &agent.offers {
-            let Some(o) = self.offers.remove(oid) else { continue };
-            self.stats.offers_rescinded += 1;
-            if let Some(fw) = self.frameworks.get_mut(&o.framework) {
-                fw.offers.remove(oid);
-                if fw.active {
-                    let mut e = event(EventType::Rescind);
-                    e.rescind = Some(scheduler::event::Rescind { offer_id: o.offer.id.clone() });
-                    out.send(&fw.actor, e);
-                }
-            }
+        // Offers on the agent are rescinded (the allocator already forgot the agent).
+        for oid in std::mem::take(&mut agent.offers) {
+            self.rescind(&oid, out);
         }
         // LostSlaveMessage → FAILURE{agent_id} to every connected framework.
         for fw in self.frameworks.values().filter(|f| f.active) {
@@ -828,15 +1432,23 @@ impl Master {
                 executor_id: None,
                 status: None,
             });
-            out.send(&fw.actor, e);
+            if let Some(actor) = &fw.actor {
+                out.send(actor, e);
+            }
         }
+        let event = if removal.unreachable() {
+            MasterEvent::AgentUnreachable { agent_id: aid.to_string(), hostname: host.clone(), reason: why.clone() }
+        } else {
+            MasterEvent::AgentRemoved { agent_id: aid.to_string(), hostname: host.clone(), reason: why.clone() }
+        };
+        self.record(now, event);
         out.note(match removal {
             Removal::Unreachable => format!(
                 "agent {host} unreachable after {} missed pongs ({:?}); removed from the allocator, its tasks lost",
                 self.cfg.max_agent_ping_timeouts,
                 self.cfg.agent_ping_timeout * self.cfg.max_agent_ping_timeouts
             ),
-            Removal::Unregistered => format!("agent {host} unregistered; removed"),
+            _ => format!("agent {host} removed: {why}"),
         });
     }
 
@@ -957,9 +1569,8 @@ impl Master {
         let fid = claimed;
         match ty {
             CallType::Teardown => {
-                let actor = self.frameworks[&fid].actor.clone();
-                self.remove_framework(&fid, "TEARDOWN", out);
-                out.disconnect(&actor);
+                self.remove_framework(&fid, "teardown", out);
+                out.disconnect(&from);
             }
             CallType::Accept => match &call.accept {
                 Some(a) => self.accept(&fid, a, out),
@@ -1023,8 +1634,9 @@ impl Master {
     /// SUBSCRIBED at once and the next ones every `heartbeat_interval`.
     fn greet(&mut self, fid: &str, out: &mut Outbox<Timer>) {
         let fw = &self.frameworks[fid];
-        out.send(&fw.actor, self.subscribed_event(fid));
-        out.send(&fw.actor, event(EventType::Heartbeat));
+        let Some(actor) = &fw.actor else { return };
+        out.send(actor, self.subscribed_event(fid));
+        out.send(actor, event(EventType::Heartbeat));
         out.set_timer(self.cfg.heartbeat_interval, Timer::Heartbeat { framework: fid.to_string(), epoch: fw.epoch });
     }
 
@@ -1038,90 +1650,121 @@ impl Master {
             out.send(&from, error_event("'framework_id' differs from 'subscribe.framework_info.id'"));
             return;
         }
+        let now = out.now();
         let claimed = info.id.as_ref().map(|i| i.value.clone()).filter(|v| !v.is_empty());
-        let partition_aware =
-            info.capabilities.iter().any(|c| c.r#type() == v1::framework_info::capability::Type::PartitionAware);
-        match claimed {
-            None => {
-                if let Some(fid) = self.framework_by_actor.get(&from).cloned() {
-                    // Why a retry: in mesocosm an actor holds one subscription, so a
-                    // second SUBSCRIBE without an id on it is the scheduler retrying.
-                    out.send(&from, self.subscribed_event(&fid));
-                    return;
-                }
-                // Master::newFrameworkId: "%s-%04d".
-                let fid = format!("{}-{:04}", self.cfg.id, self.next_framework);
-                self.next_framework += 1;
-                info.id = Some(v1::FrameworkId { value: fid.clone() });
-                out.note_with(|| format!("framework {} subscribed from {from} as {}", info.name, short_id(&fid)));
-                self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
-                self.framework_by_actor.insert(from, fid.clone());
-                self.alloc.add_framework(&fid, true);
-                self.greet(&fid, out);
-                // `addFramework` of an active framework allocates all agents.
-                self.trigger(None, out);
+        let partition_aware = is_partition_aware(&info);
+        let Some(fid) = claimed else {
+            if let Some(fid) = self.framework_by_actor.get(&from).cloned() {
+                // Why a retry: in mesocosm an actor holds one subscription, so a
+                // second SUBSCRIBE without an id on it is the scheduler retrying.
+                out.send(&from, self.subscribed_event(&fid));
+                return;
             }
-            Some(fid) => {
-                if self.completed.contains(&fid) {
-                    out.send(&from, error_event("Framework has been removed"));
-                    return;
-                }
-                let now = out.now();
-                match self.frameworks.get_mut(&fid) {
-                    Some(fw) => {
-                        // Failover: the new subscription replaces the old one, whose
-                        // stream is closed; outstanding offers are recovered so they
-                        // can be re-offered (`_failoverFramework`).
-                        let old = std::mem::replace(&mut fw.actor, from.clone());
-                        if old != from && fw.active {
-                            out.disconnect(&old);
-                        }
-                        fw.info = info;
-                        fw.partition_aware = partition_aware;
-                        fw.active = true;
-                        fw.epoch += 1;
-                        let offers: Vec<String> = fw.offers.iter().cloned().collect();
-                        if self.framework_by_actor.get(&old) == Some(&fid) {
-                            self.framework_by_actor.remove(&old);
-                        }
-                        for oid in offers {
-                            if let Some(o) = self.take_offer(&oid) {
-                                self.alloc.recover(now, &fid, &o.agent, &o.resources, None);
-                            }
-                        }
-                        out.note_with(|| format!("framework {} re-subscribed from {from}", self.fw_name(&fid)));
-                    }
-                    None => {
-                        // An id this master never issued: after a master failover
-                        // Mesos accepts it as a re-subscription (`recoverFramework`).
-                        out.note_with(|| {
-                            format!("framework {} re-subscribed with unknown id {}", info.name, short_id(&fid))
-                        });
-                        self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
-                        self.alloc.add_framework(&fid, true);
-                    }
-                }
-                self.framework_by_actor.insert(from, fid.clone());
-                self.alloc.activate_framework(&fid);
-                self.greet(&fid, out);
-                self.trigger(None, out);
-            }
+            // Master::newFrameworkId: "%s-%04d".
+            let fid = format!("{}-{:04}", self.cfg.id, self.next_framework);
+            self.next_framework += 1;
+            info.id = Some(v1::FrameworkId { value: fid.clone() });
+            out.note_with(|| format!("framework {} subscribed from {from} as {}", info.name, short_id(&fid)));
+            let name = info.name.clone();
+            self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
+            self.framework_by_actor.insert(from, fid.clone());
+            self.alloc.add_framework(&fid, true);
+            self.record(now, MasterEvent::FrameworkSubscribed { framework_id: fid.clone(), name });
+            self.greet(&fid, out);
+            // `addFramework` of an active framework allocates all agents.
+            self.trigger(None, out);
+            return;
+        };
+        if self.completed.contains(&fid) {
+            // Why refuse and hang up: a removed framework cannot come back
+            // (`Master::subscribe`: "Framework has been removed"); the HTTP
+            // API answers the SUBSCRIBE with the error and closes the stream.
+            out.send(&from, error_event("Framework has been removed"));
+            out.disconnect(&from);
+            return;
         }
+        if let Some(previous) = self.framework_by_actor.get(&from).filter(|f| **f != fid).cloned() {
+            // This actor held another framework's subscription: a scheduler
+            // re-subscribing as someone else leaves its old one disconnected.
+            self.framework_disconnected(&previous, out);
+        }
+        let name = info.name.clone();
+        let event = match self.frameworks.get_mut(&fid) {
+            Some(fw) => {
+                let old = fw.actor.replace(from.clone());
+                let failover = fw.active && old.as_ref().is_some_and(|o| *o != from);
+                fw.info = info;
+                fw.partition_aware = partition_aware;
+                fw.active = true;
+                // The epoch makes the old stream's heartbeats and a pending
+                // failover timeout stale.
+                fw.epoch += 1;
+                let offers: Vec<String> = fw.offers.iter().cloned().collect();
+                if let Some(old) = old.filter(|o| *o != from) {
+                    if self.framework_by_actor.get(&old) == Some(&fid) {
+                        self.framework_by_actor.remove(&old);
+                    }
+                    if failover {
+                        // `failoverFramework`: the old scheduler is told, then
+                        // its stream is closed.
+                        out.send(&old, error_event("Framework failed over"));
+                        out.disconnect(&old);
+                    }
+                }
+                // `_failoverFramework`: the offers are removed without RESCIND
+                // and recovered without a filter, to be re-offered at once.
+                for oid in offers {
+                    if let Some(o) = self.take_offer(&oid) {
+                        self.alloc.recover(now, &fid, &o.agent, &o.resources, None);
+                        self.stats.offers_rescinded += 1;
+                    }
+                }
+                out.note_with(|| {
+                    format!("framework {name} {} from {from}", if failover { "failed over" } else { "re-subscribed" })
+                });
+                if failover {
+                    MasterEvent::FrameworkFailedOver { framework_id: fid.clone(), name }
+                } else {
+                    MasterEvent::FrameworkResubscribed { framework_id: fid.clone(), name }
+                }
+            }
+            None => {
+                // An id this master never issued: after a master failover
+                // Mesos accepts it as a re-subscription (reference §2.2).
+                out.note_with(|| format!("framework {name} re-subscribed with unknown id {}", short_id(&fid)));
+                self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
+                self.alloc.add_framework(&fid, true);
+                MasterEvent::FrameworkResubscribed { framework_id: fid.clone(), name }
+            }
+        };
+        self.record(now, event);
+        self.framework_by_actor.insert(from, fid.clone());
+        self.alloc.activate_framework(&fid);
+        self.greet(&fid, out);
+        self.trigger(None, out);
     }
 
     fn framework_disconnected(&mut self, fid: &str, out: &mut Outbox<Timer>) {
         let now = out.now();
         let Some(fw) = self.frameworks.get_mut(fid) else { return };
+        if !fw.active {
+            return;
+        }
         fw.active = false;
         fw.epoch += 1;
         let epoch = fw.epoch;
-        let actor = fw.actor.clone();
         let timeout = fw.info.failover_timeout.unwrap_or(0.0);
         let offers: Vec<String> = fw.offers.iter().cloned().collect();
-        self.framework_by_actor.remove(&actor);
+        let name = fw.info.name.clone();
+        if let Some(actor) = &fw.actor
+            && self.framework_by_actor.get(actor).map(String::as_str) == Some(fid)
+        {
+            self.framework_by_actor.remove(actor);
+        }
         self.alloc.deactivate_framework(fid);
-        // Deactivation rescinds the offers; RESCIND to a gone peer is pointless,
-        // so they are just recovered (no filter).
+        self.record(now, MasterEvent::FrameworkDisconnected { framework_id: fid.to_string(), name });
+        // Deactivation rescinds the offers; a disconnected scheduler has no
+        // stream for RESCIND, so they are just recovered (no filter).
         for oid in offers {
             if let Some(o) = self.take_offer(&oid) {
                 self.alloc.recover(now, fid, &o.agent, &o.resources, None);
@@ -1138,16 +1781,20 @@ impl Master {
             });
         } else {
             // FrameworkInfo.failover_timeout defaults to 0: removed at once.
-            self.remove_framework(fid, "it disconnected with failover_timeout 0", out);
+            let reason = failover_reason(&self.frameworks[fid].info);
+            self.remove_framework(fid, &reason, out);
         }
     }
 
     /// `Master::removeFramework`: its offers go (no RESCIND), its tasks and
-    /// executors are released, every agent is told to shut it down.
+    /// executors are released, every registered agent is told to shut it down,
+    /// and it joins the completed frameworks (`max_completed_frameworks`).
     fn remove_framework(&mut self, fid: &str, why: &str, out: &mut Outbox<Timer>) {
         let Some(fw) = self.frameworks.remove(fid) else { return };
-        if self.framework_by_actor.get(&fw.actor).map(String::as_str) == Some(fid) {
-            self.framework_by_actor.remove(&fw.actor);
+        if let Some(actor) = &fw.actor
+            && self.framework_by_actor.get(actor).map(String::as_str) == Some(fid)
+        {
+            self.framework_by_actor.remove(actor);
         }
         for oid in &fw.offers {
             if let Some(o) = self.offers.remove(oid)
@@ -1184,7 +1831,16 @@ impl Master {
         if self.completed.len() > MAX_COMPLETED_FRAMEWORKS {
             self.completed.pop_front();
         }
-        out.note_with(|| format!("framework {} removed: {why}", fw.info.name));
+        let name = fw.info.name.clone();
+        self.record(
+            out.now(),
+            MasterEvent::FrameworkRemoved {
+                framework_id: fid.to_string(),
+                name: name.clone(),
+                reason: why.to_string(),
+            },
+        );
+        out.note_with(|| format!("framework {name} removed: {why}"));
     }
 
     // ----- the allocation cycle --------------------------------------------------------
@@ -1313,19 +1969,24 @@ impl Master {
         }
         let mut offered = Resources::new();
         let mut agent_id = String::new();
+        // The offer the tasks are launched from, and whose it was: kept on each
+        // task for the invariant "only an offer's framework uses it".
+        let mut origin = None;
         for oid in &accept.offer_ids {
             if let Some(o) = self.take_offer(&oid.value) {
                 offered.add(&o.resources);
+                origin.get_or_insert_with(|| (oid.value.clone(), o.framework.clone()));
                 agent_id = o.agent;
                 self.stats.offers_accepted += 1;
             }
         }
+        let origin = origin.expect("validation::offers accepted at least one outstanding offer");
         let mut left = offered;
         for op in &accept.operations {
             match op.r#type() {
                 v1::offer::operation::Type::Launch => {
                     for t in op.launch.iter().flat_map(|l| &l.task_infos) {
-                        self.launch(now, fid, &agent_id, t, &mut left, out);
+                        self.launch(now, fid, (&agent_id, &origin), t, &mut left, out);
                     }
                 }
                 other => out.note_with(|| {
@@ -1355,7 +2016,7 @@ impl Master {
         &mut self,
         now: SimTime,
         fid: &str,
-        aid: &str,
+        (aid, origin): (&str, &(String, String)),
         task: &v1::TaskInfo,
         left: &mut Resources,
         out: &mut Outbox<Timer>,
@@ -1413,6 +2074,7 @@ impl Master {
                 latest: None,
                 update_state: None,
                 update_uuid: None,
+                launched_from: Some(origin.clone()),
             },
         );
         let framework = fw.info.clone();
@@ -1592,4 +2254,74 @@ impl Actor for Master {
             Input::Exited { .. } => {}
         }
     }
+
+    /// [`Master::check_invariants`], for the world's per-step checks.
+    fn check_invariants(&self) -> Result<(), String> {
+        Master::check_invariants(self)
+    }
 }
+
+/// Ways to break the master's books on purpose, so tests can show that
+/// [`Master::check_invariants`] notices each broken promise.
+#[cfg(test)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Corruption {
+    /// Disconnect (and deactivate) the first agent without rescinding its offers.
+    DisconnectKeepingOffers,
+    /// Mark the first agent unreachable and drop it without rescinding its offers.
+    UnreachableKeepingOffers,
+    /// Record the first task of the first framework as launched from an offer
+    /// made to the last framework.
+    TaskFromForeignOffer,
+    /// Offer the first outstanding offer's resources again, as offer `O9`.
+    DuplicateOffer,
+}
+
+#[cfg(test)]
+impl Master {
+    pub(crate) fn corrupt(&mut self, c: Corruption) {
+        match c {
+            Corruption::DisconnectKeepingOffers => {
+                let (aid, a) = self.agents.iter_mut().next().expect("an agent");
+                a.connected = false;
+                self.alloc.deactivate_agent(aid);
+            }
+            Corruption::UnreachableKeepingOffers => {
+                let aid = self.agents.keys().next().expect("an agent").clone();
+                let a = self.agents.remove(&aid).expect("just found");
+                self.agent_by_actor.remove(&a.actor);
+                self.alloc.remove_agent(&aid);
+                self.unreachable.insert(aid.clone());
+                self.removed.insert(aid);
+            }
+            Corruption::TaskFromForeignOffer => {
+                let other = self.frameworks.keys().next_back().expect("a framework").clone();
+                let fw = self.frameworks.values_mut().next().expect("a framework");
+                let task = fw.tasks.values_mut().next().expect("a task");
+                if let Some((_, offered_to)) = task.launched_from.as_mut() {
+                    *offered_to = other;
+                }
+            }
+            Corruption::DuplicateOffer => {
+                let first = self.offers.values().next().expect("an offer");
+                let mut dup = OfferEntry {
+                    offer: first.offer.clone(),
+                    framework: first.framework.clone(),
+                    agent: first.agent.clone(),
+                    resources: first.resources.clone(),
+                };
+                let oid = format!("{}-O9", self.cfg.id);
+                dup.offer.id.value = oid.clone();
+                let a = self.agents.get_mut(&dup.agent).expect("its agent");
+                a.offers.insert(oid.clone());
+                a.offered.add(&dup.resources);
+                self.frameworks.get_mut(&dup.framework).expect("its framework").offers.insert(oid.clone());
+                self.offers.insert(oid, Box::new(dup));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "invariant_tests.rs"]
+mod invariant_tests;

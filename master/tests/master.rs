@@ -238,7 +238,13 @@ fn teardown_shuts_the_framework_down_everywhere_and_closes_the_stream() {
     again.framework_id = Some(v1::FrameworkId { value: fid.clone() });
     again.subscribe.as_mut().unwrap().framework_info.id = again.framework_id.clone();
     let outs = h.msg("driver:spark-pi", again);
-    assert_eq!(actions(&outs), [send("driver:spark-pi", error("Framework has been removed"))]);
+    assert_eq!(
+        actions(&outs),
+        [
+            send("driver:spark-pi", error("Framework has been removed")),
+            Output::Disconnect { peer: "driver:spark-pi".into() },
+        ]
+    );
 }
 
 #[test]

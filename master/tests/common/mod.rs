@@ -301,3 +301,52 @@ pub fn sends(outs: &[Output<Timer>]) -> Vec<(String, &'static str)> {
         })
         .collect()
 }
+
+/// What a Mesos agent reports of one task when it re-registers (`mesos.v1.Task`).
+pub fn reported_task(fid: &str, agent: &str, task: &str, state: v1::TaskState, res: &Resources) -> v1::Task {
+    v1::Task {
+        name: format!("task {task}"),
+        task_id: v1::TaskId { value: task.to_string() },
+        framework_id: v1::FrameworkId { value: fid.to_string() },
+        agent_id: v1::AgentId { value: agent.to_string() },
+        state: state as i32,
+        resources: res.to_protos(),
+        ..Default::default()
+    }
+}
+
+/// ReregisterSlaveMessage from agent `hostname` (id `agent`, cpus/mem + ports),
+/// reporting `tasks` and the FrameworkInfos of `frameworks`.
+pub fn reregister_slave(
+    hostname: &str,
+    agent: &str,
+    cpus: f64,
+    mem: f64,
+    tasks: Vec<v1::Task>,
+    frameworks: Vec<v1::FrameworkInfo>,
+) -> internal::ReregisterSlaveMessage {
+    let mut slave = register_slave(hostname, cpus, mem).slave;
+    slave.id = Some(v1::AgentId { value: agent.to_string() });
+    internal::ReregisterSlaveMessage {
+        slave,
+        tasks,
+        frameworks,
+        version: Some("1.11.0".to_string()),
+        ..Default::default()
+    }
+}
+
+/// The FrameworkInfo an agent reports for framework `fid` named `name`.
+pub fn framework_info(fid: &str, name: &str, partition_aware: bool) -> v1::FrameworkInfo {
+    let mut info = subscribe_call(name, partition_aware).subscribe.unwrap().framework_info;
+    info.id = Some(v1::FrameworkId { value: fid.to_string() });
+    info
+}
+
+/// SUBSCRIBE carrying framework id `fid` (a re-subscription).
+pub fn resubscribe_call(fid: &str, name: &str, partition_aware: bool) -> scheduler::Call {
+    let mut c = subscribe_call(name, partition_aware);
+    c.framework_id = Some(v1::FrameworkId { value: fid.to_string() });
+    c.subscribe.as_mut().unwrap().framework_info.id = c.framework_id.clone();
+    c
+}

@@ -1,0 +1,633 @@
+//! The master under failures, as Mesos handles them (reference §2.1, §2.2):
+//! schedulers that disconnect, fail over or come back after removal; agents whose
+//! connection breaks, that stay away, that return from a partition; and a
+//! brand-new master that the cluster re-registers with.
+
+mod common;
+
+use common::*;
+use mesocosm_master::{AgentPrior, FrameworkView, Master, MasterEvent, Timer};
+use mesocosm_proto::{internal, scheduler, v1};
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Output, SimTime};
+use scheduler::event::Type as Event;
+use v1::TaskState;
+use v1::task_status::{Reason, Source};
+
+fn send(to: &str, msg: impl Into<Msg>) -> Output<Timer> {
+    Output::Send { to: ActorId::new(to), msg: msg.into() }
+}
+
+fn timer(at: SimTime, timer: Timer) -> Output<Timer> {
+    Output::SetTimer { at, timer }
+}
+
+fn ev(ty: Event) -> scheduler::Event {
+    scheduler::Event { r#type: Some(ty as i32), ..Default::default() }
+}
+
+fn error(message: &str) -> scheduler::Event {
+    let mut e = ev(Event::Error);
+    e.error = Some(scheduler::event::Error { message: message.to_string() });
+    e
+}
+
+fn subscribed(fid: &str) -> scheduler::Event {
+    let mut e = ev(Event::Subscribed);
+    e.subscribed = Some(scheduler::event::Subscribed {
+        framework_id: v1::FrameworkId { value: fid.to_string() },
+        heartbeat_interval_seconds: Some(15.0),
+        master_info: Some(v1::MasterInfo {
+            id: MASTER_ID.to_string(),
+            ip: 0,
+            port: 5050,
+            pid: Some("master@master:5050".to_string()),
+            hostname: Some("master".to_string()),
+            ..Default::default()
+        }),
+    });
+    e
+}
+
+fn rescind(offer: &str) -> scheduler::Event {
+    let mut e = ev(Event::Rescind);
+    e.rescind = Some(scheduler::event::Rescind { offer_id: v1::OfferId { value: offer.to_string() } });
+    e
+}
+
+fn agent_lost(agent: &str) -> scheduler::Event {
+    let mut e = ev(Event::Failure);
+    e.failure = Some(scheduler::event::Failure {
+        agent_id: Some(v1::AgentId { value: agent.to_string() }),
+        executor_id: None,
+        status: None,
+    });
+    e
+}
+
+/// An UPDATE the master generates itself: source MASTER, no uuid.
+fn master_update(
+    task: &str,
+    agent: &str,
+    state: TaskState,
+    reason: Reason,
+    message: &str,
+    at: SimTime,
+) -> scheduler::Event {
+    let mut e = ev(Event::Update);
+    e.update = Some(scheduler::event::Update {
+        status: v1::TaskStatus {
+            task_id: v1::TaskId { value: task.to_string() },
+            state: state as i32,
+            message: Some(message.to_string()),
+            source: Some(Source::Master as i32),
+            reason: Some(reason as i32),
+            agent_id: Some(v1::AgentId { value: agent.to_string() }),
+            timestamp: Some(at.as_secs_f64()),
+            ..Default::default()
+        },
+    });
+    e
+}
+
+fn ping(connected: bool) -> internal::PingSlaveMessage {
+    internal::PingSlaveMessage { connected }
+}
+
+fn slave_reregistered(agent: &str) -> internal::SlaveReregisteredMessage {
+    internal::SlaveReregisteredMessage {
+        slave_id: v1::AgentId { value: agent.to_string() },
+        connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) }),
+    }
+}
+
+fn shutdown_framework(fid: &str) -> internal::ShutdownFrameworkMessage {
+    internal::ShutdownFrameworkMessage { framework_id: v1::FrameworkId { value: fid.to_string() } }
+}
+
+fn disconnected(peer: &str) -> Input<Timer> {
+    Input::Disconnected { peer: ActorId::new(peer) }
+}
+
+/// One agent `agent-1` (4 cpus, 8192 MB) and framework `spark-pi`, holding O0.
+fn one_offer() -> (Harness, String) {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let fid = h.subscribe("spark-pi");
+    assert_eq!(offers_to(&h.settle(), "driver:spark-pi").len(), 1);
+    (h, fid)
+}
+
+/// `one_offer` with task t1 (1 cpu, 1024 MB) launched from O0 by a framework
+/// whose `checkpoint` is as given; the remainder is refused for 120 s.
+fn one_task(checkpoint: bool) -> (Harness, String) {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let mut sub = subscribe_call("spark-pi", false);
+    sub.subscribe.as_mut().unwrap().framework_info.checkpoint = Some(checkpoint);
+    h.msg("driver:spark-pi", sub);
+    h.settle();
+    let fid = framework_id(0);
+    let t1 = command_task("t1", &agent_id(0), &resources(1.0, 1024.0));
+    let outs = h.msg("driver:spark-pi", accept(&fid, &[&offer_id(0)], vec![t1], Some(120.0)));
+    assert_eq!(run_tasks_to(&outs, "agent-1").len(), 1);
+    (h, fid)
+}
+
+fn history(h: &Harness) -> Vec<(SimTime, MasterEvent)> {
+    h.master.history().to_vec()
+}
+
+fn registered(n: u64, host: &str) -> MasterEvent {
+    MasterEvent::AgentRegistered { agent_id: agent_id(n), hostname: host.to_string() }
+}
+
+// ----- frameworks ---------------------------------------------------------------------
+
+#[test]
+fn a_framework_that_resubscribes_within_its_failover_timeout_is_reactivated() {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let mut sub = subscribe_call("spark-pi", false);
+    sub.subscribe.as_mut().unwrap().framework_info.failover_timeout = Some(60.0);
+    h.msg("driver:spark-pi", sub.clone());
+    h.settle();
+    let fid = framework_id(0);
+    h.advance_to(secs(10));
+    // Deactivated, offers recovered (no RESCIND: there is no stream to send it
+    // on), the failover timer armed; nothing is shut down yet.
+    let outs = h.input(disconnected("driver:spark-pi"));
+    assert_eq!(actions(&outs), [timer(secs(70), Timer::FailoverTimeout { framework: fid.clone(), epoch: 1 })]);
+    assert!(h.master.offers_view().is_empty());
+    assert_eq!(h.master.stats().offers_rescinded, 1);
+    let outs = h.advance_to(secs(40));
+    assert!(sends(&outs).iter().all(|(to, _)| to != "driver:spark-pi"), "nothing for an inactive framework");
+
+    let mut again = resubscribe_call(&fid, "spark-pi", false);
+    again.subscribe.as_mut().unwrap().framework_info.failover_timeout = Some(60.0);
+    let outs = h.msg("driver:spark-pi", again);
+    assert_eq!(
+        actions(&outs),
+        [
+            send("driver:spark-pi", subscribed(&fid)),
+            send("driver:spark-pi", ev(Event::Heartbeat)),
+            timer(secs(55), Timer::Heartbeat { framework: fid.clone(), epoch: 2 }),
+            timer(secs(40), Timer::TriggeredAllocation),
+        ]
+    );
+    assert_eq!(offers_to(&h.settle(), "driver:spark-pi").len(), 1, "offered again at once");
+    // The old failover timer fires and is ignored.
+    let outs = h.advance_to(secs(70));
+    assert!(!sends(&outs).iter().any(|(_, kind)| *kind == "ShutdownFrameworkMessage"));
+    assert!(h.master.frameworks_view()[0].active);
+    let fw = |name: &str| (fid.clone(), name.to_string());
+    assert_eq!(
+        history(&h),
+        [
+            (secs(0), registered(0, "agent-1")),
+            (secs(0), MasterEvent::FrameworkSubscribed { framework_id: fw("spark-pi").0, name: fw("spark-pi").1 }),
+            (secs(10), MasterEvent::FrameworkDisconnected { framework_id: fid.clone(), name: "spark-pi".into() }),
+            (secs(40), MasterEvent::FrameworkResubscribed { framework_id: fid.clone(), name: "spark-pi".into() }),
+        ]
+    );
+}
+
+#[test]
+fn failover_timeout_zero_removes_at_once_and_the_removed_id_is_refused() {
+    let (mut h, fid) = one_offer();
+    h.advance_to(secs(3));
+    let outs = h.input(disconnected("driver:spark-pi"));
+    assert_eq!(actions(&outs), [send("agent-1", shutdown_framework(&fid))]);
+    assert_eq!(
+        history(&h)[2..],
+        [
+            (secs(3), MasterEvent::FrameworkDisconnected { framework_id: fid.clone(), name: "spark-pi".into() }),
+            (
+                secs(3),
+                MasterEvent::FrameworkRemoved {
+                    framework_id: fid.clone(),
+                    name: "spark-pi".into(),
+                    reason: "failover timeout expired (failover_timeout=0s)".into(),
+                }
+            ),
+        ]
+    );
+    // A restarted driver re-subscribing with the removed id is refused and hung up on.
+    let outs = h.msg("driver:spark-pi", resubscribe_call(&fid, "spark-pi", false));
+    assert_eq!(
+        actions(&outs),
+        [
+            send("driver:spark-pi", error("Framework has been removed")),
+            Output::Disconnect { peer: "driver:spark-pi".into() },
+        ]
+    );
+    assert!(h.master.frameworks_view().is_empty());
+}
+
+#[test]
+fn subscribe_from_another_scheduler_fails_the_framework_over() {
+    let (mut h, fid) = one_offer();
+    let outs = h.msg("driver:spark-pi#2", resubscribe_call(&fid, "spark-pi", false));
+    assert_eq!(
+        actions(&outs),
+        [
+            send("driver:spark-pi", error("Framework failed over")),
+            Output::Disconnect { peer: "driver:spark-pi".into() },
+            send("driver:spark-pi#2", subscribed(&fid)),
+            send("driver:spark-pi#2", ev(Event::Heartbeat)),
+            timer(secs(15), Timer::Heartbeat { framework: fid.clone(), epoch: 1 }),
+            timer(secs(0), Timer::TriggeredAllocation),
+        ]
+    );
+    // `_failoverFramework` removes the offers without RESCIND and re-offers them.
+    assert!(h.master.offers_view().is_empty());
+    let offers = offers_to(&h.settle(), "driver:spark-pi#2");
+    assert_eq!(offers.iter().map(|o| o.id.value.clone()).collect::<Vec<_>>(), [offer_id(1)]);
+    // The old stream's close changes nothing.
+    assert!(actions(&h.input(disconnected("driver:spark-pi"))).is_empty());
+    assert!(h.master.frameworks_view()[0].active);
+    assert_eq!(h.master.framework_of(&"driver:spark-pi#2".into()), Some(fid.as_str()));
+    assert_eq!(
+        history(&h).last().unwrap(),
+        &(secs(0), MasterEvent::FrameworkFailedOver { framework_id: fid, name: "spark-pi".into() })
+    );
+}
+
+#[test]
+fn a_fresh_master_accepts_a_framework_id_it_never_issued() {
+    let mut m = Master::new(cfg());
+    m.step(SimTime::ZERO, Input::Start);
+    let old = "99999999-8888-4777-8666-555555555555-0002";
+    let outs = m.step(
+        secs(2),
+        Input::Message { from: "driver:spark-pi".into(), msg: resubscribe_call(old, "spark-pi", false).into() },
+    );
+    assert_eq!(
+        actions(&outs),
+        [
+            send("driver:spark-pi", subscribed(old)),
+            send("driver:spark-pi", ev(Event::Heartbeat)),
+            timer(secs(17), Timer::Heartbeat { framework: old.to_string(), epoch: 0 }),
+            timer(secs(2), Timer::TriggeredAllocation),
+        ]
+    );
+    assert_eq!(
+        m.history(),
+        [(secs(2), MasterEvent::FrameworkResubscribed { framework_id: old.into(), name: "spark-pi".into() })]
+    );
+    m.check_invariants().unwrap();
+}
+
+// ----- agents -------------------------------------------------------------------------
+
+#[test]
+fn agent_socket_break_loses_non_checkpointing_tasks_and_rescinds_its_offers() {
+    let (mut h, fid) = one_offer();
+    let t1 = command_task("t1", &agent_id(0), &resources(1.0, 1024.0));
+    h.msg("driver:spark-pi", accept(&fid, &[&offer_id(0)], vec![t1], Some(0.0)));
+    let o1 = offers_to(&h.advance_to(secs(1)), "driver:spark-pi");
+    assert_eq!(o1[0].id.value, offer_id(1), "the remainder is offered again");
+    h.advance_to(secs(5));
+    let outs = h.input(disconnected("agent-1"));
+    assert_eq!(
+        actions(&outs),
+        [
+            send(
+                "driver:spark-pi",
+                master_update(
+                    "t1",
+                    &agent_id(0),
+                    TaskState::TaskLost,
+                    Reason::AgentDisconnected,
+                    "Agent agent-1 disconnected",
+                    secs(5)
+                )
+            ),
+            send("driver:spark-pi", rescind(&offer_id(1))),
+            timer(secs(605), Timer::ReregisterTimeout { agent: agent_id(0), epoch: 0 }),
+        ]
+    );
+    let view = &h.master.agents_view()[0];
+    assert!(!view.connected);
+    assert!(view.allocated.is_empty());
+    assert!(h.master.allocator().agent(&agent_id(0)).unwrap().deactivated);
+    // Deactivated: free, but not offered; still pinged, now with connected=false.
+    let outs = h.advance_to(secs(15));
+    assert!(offers_to(&outs, "driver:spark-pi").is_empty());
+    assert_eq!(mesocosm_sim::sent_to(&outs, "agent-1"), [Msg::from(ping(false))]);
+    assert_eq!(
+        history(&h).last().unwrap(),
+        &(secs(5), MasterEvent::AgentDisconnected { agent_id: agent_id(0), hostname: "agent-1".into() })
+    );
+    // A second close of the same connection changes nothing (MESOS-675).
+    assert!(actions(&h.input(disconnected("agent-1"))).is_empty());
+}
+
+#[test]
+fn a_disconnected_agent_that_reregisters_is_reactivated_with_its_checkpointed_tasks() {
+    let (mut h, fid) = one_task(true);
+    h.advance_to(secs(5));
+    let outs = h.input(disconnected("agent-1"));
+    assert_eq!(actions(&outs), [timer(secs(605), Timer::ReregisterTimeout { agent: agent_id(0), epoch: 0 })]);
+    h.advance_to(secs(20));
+    let report = reported_task(&fid, &agent_id(0), "t1", TaskState::TaskRunning, &resources(1.0, 1024.0));
+    let rereg = reregister_slave("agent-1", &agent_id(0), 4.0, 8192.0, vec![report], vec![]);
+    let outs = h.msg("agent-1", rereg);
+    assert_eq!(
+        actions(&outs),
+        [
+            send("agent-1", slave_reregistered(&agent_id(0))),
+            send("agent-1", ping(true)),
+            timer(secs(35), Timer::PingTimeout { agent: agent_id(0), epoch: 1 }),
+        ]
+    );
+    let view = &h.master.agents_view()[0];
+    assert!(view.connected);
+    assert_eq!(view.allocated, resources(1.0, 1024.0));
+    assert!(!h.master.allocator().agent(&agent_id(0)).unwrap().deactivated);
+    // The re-register timeout goes stale: nothing happens to the framework.
+    let outs = h.advance_to(secs(605));
+    assert!(updates_to(&outs, "driver:spark-pi").is_empty());
+    assert_eq!(h.master.frameworks_view()[0].tasks, 1);
+    assert_eq!(
+        history(&h).last().unwrap(),
+        &(
+            secs(20),
+            MasterEvent::AgentReregistered {
+                agent_id: agent_id(0),
+                hostname: "agent-1".into(),
+                was: AgentPrior::Disconnected
+            }
+        )
+    );
+}
+
+#[test]
+fn a_disconnected_agent_that_stays_away_is_unreachable_after_agent_reregister_timeout() {
+    let (mut h, _fid) = one_task(true);
+    h.advance_to(secs(5));
+    h.input(disconnected("agent-1"));
+    // The agent still pongs (a one-way break), so only the timeout can end it.
+    let outs = h.advance_to(secs(604));
+    assert!(events_to(&outs, "driver:spark-pi").iter().all(|e| e.update.is_none() && e.failure.is_none()));
+    let outs = h.advance_to(secs(605));
+    let reason = "agent_reregister_timeout expired (did not re-register within 600s)";
+    assert_eq!(
+        events_to(&outs, "driver:spark-pi"),
+        [
+            master_update(
+                "t1",
+                &agent_id(0),
+                TaskState::TaskLost,
+                Reason::AgentRemoved,
+                &format!("Agent agent-1 removed: {reason}"),
+                secs(605)
+            ),
+            agent_lost(&agent_id(0)),
+        ]
+    );
+    assert!(h.master.agents_view().is_empty());
+    assert_eq!(h.master.unreachable_agents().collect::<Vec<_>>(), [agent_id(0)]);
+    assert_eq!(
+        history(&h).last().unwrap(),
+        &(
+            secs(605),
+            MasterEvent::AgentUnreachable { agent_id: agent_id(0), hostname: "agent-1".into(), reason: reason.into() }
+        )
+    );
+}
+
+#[test]
+fn an_unreachable_agent_returns_non_partition_aware_frameworks_are_shut_down_on_it() {
+    let mut h = Harness::new(cfg());
+    h.silent.insert("agent-1".into());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let a = h.subscribe("a");
+    h.msg("driver:pa", subscribe_call("pa", true));
+    let pa = framework_id(1);
+    h.settle();
+    let res = resources(1.0, 1024.0);
+    h.msg("driver:a", accept(&a, &[&offer_id(0)], vec![command_task("t1", &agent_id(0), &res)], Some(0.0)));
+    assert_eq!(offers_to(&h.advance_to(secs(1)), "driver:pa")[0].id.value, offer_id(1));
+    h.msg("driver:pa", accept(&pa, &[&offer_id(1)], vec![command_task("t2", &agent_id(0), &res)], Some(120.0)));
+    let outs = h.advance_to(secs(75));
+    let state = |actor| updates_to(&outs, actor).iter().map(|u| (u.task_id.value.clone(), u.state())).collect();
+    let got: Vec<Vec<(String, TaskState)>> = vec![state("driver:a"), state("driver:pa")];
+    assert_eq!(got, [vec![("t1".into(), TaskState::TaskLost)], vec![("t2".into(), TaskState::TaskUnreachable)]]);
+
+    // The partition heals: the agent re-registers with both tasks still running.
+    h.silent.clear();
+    h.advance_to(secs(100));
+    let tasks = vec![
+        reported_task(&a, &agent_id(0), "t1", TaskState::TaskRunning, &res),
+        reported_task(&pa, &agent_id(0), "t2", TaskState::TaskRunning, &res),
+    ];
+    let infos = vec![framework_info(&a, "a", false), framework_info(&pa, "pa", true)];
+    let outs = h.msg("agent-1", reregister_slave("agent-1", &agent_id(0), 4.0, 8192.0, tasks, infos));
+    assert_eq!(
+        actions(&outs),
+        [
+            send("agent-1", slave_reregistered(&agent_id(0))),
+            send("agent-1", shutdown_framework(&a)),
+            send("agent-1", ping(true)),
+            timer(secs(115), Timer::PingTimeout { agent: agent_id(0), epoch: 1 }),
+            timer(secs(100), Timer::TriggeredAllocation),
+        ]
+    );
+    // t1 is not adopted; t2 is running again and charged to pa.
+    let tasks: Vec<(String, usize)> = h.master.frameworks_view().iter().map(|f| (f.name.clone(), f.tasks)).collect();
+    assert_eq!(tasks, [("a".to_string(), 0), ("pa".to_string(), 1)]);
+    assert_eq!(h.master.agents_view()[0].allocated, res);
+    assert_eq!(h.master.allocator().allocation(&pa).unwrap()[&agent_id(0)], res);
+    assert_eq!(h.master.unreachable_agents().count(), 0);
+    let h2 = history(&h);
+    assert_eq!(
+        h2[h2.len() - 2..],
+        [
+            (
+                secs(75),
+                MasterEvent::AgentUnreachable {
+                    agent_id: agent_id(0),
+                    hostname: "agent-1".into(),
+                    reason: "health check timed out".into()
+                }
+            ),
+            (
+                secs(100),
+                MasterEvent::AgentReregistered {
+                    agent_id: agent_id(0),
+                    hostname: "agent-1".into(),
+                    was: AgentPrior::Unreachable
+                }
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_known_agent_that_reregisters_reconciles_missing_tasks_and_adopts_unknown_ones() {
+    let (mut h, fid) = one_task(false);
+    h.advance_to(secs(2));
+    let t9 = reported_task(&fid, &agent_id(0), "t9", TaskState::TaskRunning, &resources(2.0, 2048.0));
+    let rereg = reregister_slave("agent-1", &agent_id(0), 4.0, 8192.0, vec![t9], vec![]);
+    let outs = h.msg("agent-1", rereg);
+    assert_eq!(
+        actions(&outs),
+        [
+            send("agent-1", slave_reregistered(&agent_id(0))),
+            send(
+                "driver:spark-pi",
+                master_update(
+                    "t1",
+                    &agent_id(0),
+                    TaskState::TaskLost,
+                    Reason::Reconciliation,
+                    "Reconciliation: task unknown to the agent",
+                    secs(2)
+                )
+            ),
+            send("agent-1", ping(true)),
+            timer(secs(17), Timer::PingTimeout { agent: agent_id(0), epoch: 1 }),
+        ]
+    );
+    assert_eq!(h.master.agents_view()[0].allocated, resources(2.0, 2048.0));
+    assert_eq!(h.master.frameworks_view()[0].tasks, 1);
+    assert_eq!(
+        history(&h).last().unwrap(),
+        &(
+            secs(2),
+            MasterEvent::AgentReregistered {
+                agent_id: agent_id(0),
+                hostname: "agent-1".into(),
+                was: AgentPrior::Connected
+            }
+        )
+    );
+}
+
+#[test]
+fn a_task_declared_lost_at_the_socket_break_is_killed_when_its_agent_reregisters() {
+    let (mut h, fid) = one_task(false);
+    h.advance_to(secs(2));
+    h.input(disconnected("agent-1"));
+    h.advance_to(secs(3));
+    let t1 = reported_task(&fid, &agent_id(0), "t1", TaskState::TaskRunning, &resources(1.0, 1024.0));
+    let outs = h.msg("agent-1", reregister_slave("agent-1", &agent_id(0), 4.0, 8192.0, vec![t1], vec![]));
+    assert_eq!(
+        actions(&outs),
+        [
+            send("agent-1", slave_reregistered(&agent_id(0))),
+            send(
+                "agent-1",
+                internal::KillTaskMessage {
+                    framework_id: v1::FrameworkId { value: fid.clone() },
+                    task_id: v1::TaskId { value: "t1".into() },
+                    kill_policy: None,
+                }
+            ),
+            send("agent-1", ping(true)),
+            timer(secs(18), Timer::PingTimeout { agent: agent_id(0), epoch: 1 }),
+        ]
+    );
+    assert!(h.master.agents_view()[0].allocated.is_empty());
+    assert_eq!(h.master.frameworks_view()[0].tasks, 0);
+}
+
+#[test]
+fn a_fresh_master_admits_reregistering_agents_and_recovers_their_frameworks() {
+    let old = "99999999-8888-4777-8666-555555555555";
+    let (aid, fid) = (format!("{old}-S3"), format!("{old}-0002"));
+    let mut h = Harness::new(cfg());
+    let t1 = reported_task(&fid, &aid, "t1", TaskState::TaskRunning, &resources(1.0, 1024.0));
+    let rereg = reregister_slave("agent-1", &aid, 4.0, 8192.0, vec![t1], vec![framework_info(&fid, "spark-pi", false)]);
+    let outs = h.msg("agent-1", rereg);
+    assert_eq!(
+        actions(&outs),
+        [
+            send("agent-1", slave_reregistered(&aid)),
+            send("agent-1", ping(true)),
+            timer(secs(15), Timer::PingTimeout { agent: aid.clone(), epoch: 0 }),
+            timer(secs(0), Timer::TriggeredAllocation),
+        ]
+    );
+    assert_eq!(
+        history(&h),
+        [
+            (secs(0), MasterEvent::FrameworkRecovered { framework_id: fid.clone(), name: "spark-pi".into() }),
+            (
+                secs(0),
+                MasterEvent::AgentReregistered {
+                    agent_id: aid.clone(),
+                    hostname: "agent-1".into(),
+                    was: AgentPrior::Unknown
+                }
+            ),
+        ]
+    );
+    assert_eq!(
+        h.master.frameworks_view(),
+        [FrameworkView { id: fid.clone(), name: "spark-pi".into(), actor: None, active: false, share: 0.25, tasks: 1 }]
+    );
+    assert!(sends(&h.settle()).is_empty(), "no offers to a framework that has not re-subscribed");
+
+    // The driver re-subscribes with its id: reactivated, offered the rest of the agent.
+    let outs = h.msg("driver:spark-pi", resubscribe_call(&fid, "spark-pi", false));
+    assert_eq!(actions(&outs)[0], send("driver:spark-pi", subscribed(&fid)));
+    assert_eq!(
+        history(&h).last().unwrap(),
+        &(secs(0), MasterEvent::FrameworkResubscribed { framework_id: fid.clone(), name: "spark-pi".into() })
+    );
+    let offers = offers_to(&h.settle(), "driver:spark-pi");
+    assert_eq!(offers.len(), 1);
+    assert_eq!(mesocosm_proto::Resources::from_protos(&offers[0].resources), agent_resources(3.0, 7168.0));
+}
+
+#[test]
+fn a_new_registration_from_a_disconnected_agents_address_replaces_it() {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    h.input(disconnected("agent-1"));
+    h.advance_to(secs(1));
+    let outs = h.add_agent("agent-1", 4.0, 8192.0);
+    assert_eq!(
+        actions(&outs),
+        [
+            send(
+                "agent-1",
+                internal::SlaveRegisteredMessage {
+                    slave_id: v1::AgentId { value: agent_id(1) },
+                    connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) }),
+                }
+            ),
+            send("agent-1", ping(true)),
+            timer(secs(16), Timer::PingTimeout { agent: agent_id(1), epoch: 1 }),
+            timer(secs(1), Timer::TriggeredAllocation),
+        ]
+    );
+    assert_eq!(
+        history(&h),
+        [
+            (secs(0), registered(0, "agent-1")),
+            (secs(0), MasterEvent::AgentDisconnected { agent_id: agent_id(0), hostname: "agent-1".into() }),
+            (
+                secs(1),
+                MasterEvent::AgentRemoved {
+                    agent_id: agent_id(0),
+                    hostname: "agent-1".into(),
+                    reason: "a new agent registered at the same address".into()
+                }
+            ),
+            (secs(1), registered(1, "agent-1")),
+        ]
+    );
+    assert_eq!(h.master.agent_of(&"agent-1".into()), Some(agent_id(1).as_str()));
+}
+
+#[test]
+fn a_known_agent_reregistering_as_another_host_is_shut_down() {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let outs = h.msg("agent-1", reregister_slave("elsewhere", &agent_id(0), 4.0, 8192.0, vec![], vec![]));
+    let message = "Agent attempted to re-register with different IP / hostname".to_string();
+    assert_eq!(actions(&outs), [send("agent-1", internal::ShutdownMessage { message: Some(message) })]);
+    assert!(h.master.agents_view()[0].connected);
+}
