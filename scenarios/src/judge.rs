@@ -7,10 +7,12 @@
 //!
 //! - **task state transitions follow Mesos's rules**: on an agent's status update
 //!   stream a task never leaves a terminal state nor goes back from RUNNING to
-//!   STAGING/STARTING; a framework never sees a terminal task come back to a
-//!   non-terminal state. (Mesos may report a second, different *terminal* state:
-//!   TASK_LOST from the master when an agent is marked unreachable, then
-//!   TASK_KILLED when the agent comes back and the master kills the task.)
+//!   STAGING/STARTING; among the updates agents relay, a framework never sees a
+//!   terminal task come back to a non-terminal state. (Updates the master makes
+//!   itself, e.g. TASK_LOST for an unreachable agent or an invalid offer, are
+//!   outside the task's stream, as in Mesos: a second, different terminal state
+//!   may follow them, and a duplicated ACCEPT yields TASK_LOST for a task id that
+//!   then runs.)
 //! - **only an offer's framework uses it**: a RunTaskMessage for framework F goes
 //!   to an agent on which F accepted an offer made to F.
 //! - **a terminal status update is never lost while its framework is
@@ -24,6 +26,7 @@
 use crate::script::{AgentMark, Expect, Expectation, is_task_state};
 use mesocosm_master::MasterEvent;
 use mesocosm_sim::proto::mesos::v1::TaskState;
+use mesocosm_sim::proto::mesos::v1::task_status::Source as TaskSource;
 use mesocosm_sim::{ActorId, Msg, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,10 +85,10 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
                 let st = &m.update.status;
                 let key = (m.update.framework_id.value.clone(), st.task_id.value.clone());
                 let state = st.state();
-                if let Some(prev) = agent_view.get(&key) {
-                    if let Some(p) = transition_problem(*prev, state, false) {
-                        report(o.t, "task state transitions", format!("task {} on {}: {p}", key.1, o.from));
-                    }
+                if let Some(prev) = agent_view.get(&key)
+                    && let Some(p) = transition_problem(*prev, state, false)
+                {
+                    report(o.t, "task state transitions", format!("task {} on {}: {p}", key.1, o.from));
                 }
                 agent_view.insert(key.clone(), state);
                 if state.is_terminal() {
@@ -94,14 +97,19 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
                 }
             }
             Msg::SchedulerEvent(e) => {
-                if let Some(u) = &e.update {
+                // Updates the master makes itself (validation errors, LOST for an
+                // unreachable agent or an invalid offer) are not part of the task's
+                // stream: Mesos sends them without consulting it, so a framework
+                // can see TASK_LOST for a task id that then reports RUNNING (a
+                // duplicated ACCEPT does that). The rule holds for what agents relay.
+                if let Some(u) = e.update.as_ref().filter(|u| u.status.source() != TaskSource::Master) {
                     let st = &u.status;
                     let key = (o.to.to_string(), st.task_id.value.clone());
                     let state = st.state();
-                    if let Some(prev) = framework_view.get(&key) {
-                        if let Some(p) = transition_problem(*prev, state, true) {
-                            report(o.t, "task state transitions", format!("{} saw task {}: {p}", o.to, key.1));
-                        }
+                    if let Some(prev) = framework_view.get(&key)
+                        && let Some(p) = transition_problem(*prev, state, true)
+                    {
+                        report(o.t, "task state transitions", format!("{} saw task {}: {p}", o.to, key.1));
                     }
                     framework_view.insert(key, state);
                     if let Some(uuid) = &st.uuid {
@@ -110,7 +118,8 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
                 }
                 if let Some(of) = &e.offers {
                     for offer in &of.offers {
-                        offers.insert(offer.id.value.clone(), (offer.framework_id.value.clone(), offer.hostname.clone()));
+                        offers
+                            .insert(offer.id.value.clone(), (offer.framework_id.value.clone(), offer.hostname.clone()));
                     }
                 }
             }
@@ -146,10 +155,11 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
         if delivered.contains(uuid) {
             continue;
         }
-        let framework_left = ev.history.iter().any(|(ht, e)| {
-            *ht >= *t
-                && matches!(e, MasterEvent::FrameworkDisconnected { framework_id, .. } | MasterEvent::FrameworkRemoved { framework_id, .. } if framework_id == fw)
-        });
+        // "While its framework is subscribed": a framework gone before the update
+        // (torn down, removed) or that left after it cannot be owed it.
+        let left = |e: &MasterEvent| matches!(e, MasterEvent::FrameworkDisconnected { framework_id, .. } | MasterEvent::FrameworkRemoved { framework_id, .. } if framework_id == fw);
+        let framework_left = ev.history.iter().any(|(ht, e)| *ht >= *t && left(e))
+            || ev.history.iter().rev().find(|(ht, e)| *ht < *t && mentions(e, fw)).is_some_and(|(_, e)| left(e));
         let agent_died = ev.agent_deaths.iter().any(|(a, dt)| a == agent && *dt >= *t);
         let still_pending = ev.agents_pending.contains(agent);
         if !(framework_left || agent_died || still_pending) {
@@ -163,6 +173,19 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
         }
     }
     found.into_iter().map(|(name, (t, p))| (t, name, p)).collect()
+}
+
+/// Whether `e` is about framework `fw`.
+fn mentions(e: &MasterEvent, fw: &str) -> bool {
+    match e {
+        MasterEvent::FrameworkSubscribed { framework_id, .. }
+        | MasterEvent::FrameworkResubscribed { framework_id, .. }
+        | MasterEvent::FrameworkFailedOver { framework_id, .. }
+        | MasterEvent::FrameworkRecovered { framework_id, .. }
+        | MasterEvent::FrameworkDisconnected { framework_id, .. }
+        | MasterEvent::FrameworkRemoved { framework_id, .. } => framework_id == fw,
+        _ => false,
+    }
 }
 
 /// Why `prev → next` breaks Mesos's task state rules, if it does.
@@ -229,8 +252,8 @@ pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
             };
             (hit, seen)
         }
-        Expect::Agent { agent, marked } => {
-            let times: Vec<SimTime> = ev
+        Expect::Agent { agent, marked, times } => {
+            let marks: Vec<SimTime> = ev
                 .history
                 .iter()
                 .filter_map(|(t, h)| {
@@ -244,14 +267,18 @@ pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
                     (host == agent && m == *marked).then_some(*t)
                 })
                 .collect();
-            let held = times.iter().any(|t| in_window(*t, e));
-            let seen = if times.is_empty() {
+            let hits = marks.iter().filter(|t| in_window(**t, e)).count() as u64;
+            let held = match times {
+                Some(n) => hits == *n,
+                None => hits >= 1,
+            };
+            let seen = if marks.is_empty() {
                 format!("the master never marked {agent} {}", marked.word())
             } else {
                 format!(
                     "the master marked {agent} {} at {}",
                     marked.word(),
-                    times.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+                    marks.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
                 )
             };
             (held, seen)

@@ -9,6 +9,7 @@
 //! description = """What this teaches…"""  # optional
 //! seed = 42                            # optional u64, default 0 (the CLI's --seed overrides)
 //! until = "30m"                        # virtual-time limit of the run, default "1h"
+//! keep_running = false                 # true: run to `until` even after every app has finished
 //!
 //! [network]                            # optional
 //! latency = "500us"                    # one fixed latency for every link, or
@@ -91,11 +92,11 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::script::{Cast, Expectation, FaultSpec};
-use mesocosm_sim::faults::LinkLatency;
 use crate::mesos_syntax::{self, AttributeSpec, ResourceSpec};
+use crate::script::{Cast, Expectation, FaultSpec};
 use crate::submit::{self, MasterUrl, SparkConf, SparkSubmit, SubmitSpans};
 use crate::units::{TimeUnit, format_duration, parse_duration};
+use mesocosm_sim::faults::LinkLatency;
 
 // ---------------------------------------------------------------------------
 // The validated scenario
@@ -112,6 +113,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Virtual time at which the run stops.
     pub until: Duration,
+    /// Run to `until` even after every app has finished (to watch what a fault
+    /// does after the apps are gone, e.g. an agent re-registering after a heal).
+    pub keep_running: bool,
     pub network: NetworkSpec,
     pub master: MasterSpec,
     /// One entry per agent, after `count` expansion.
@@ -408,6 +412,7 @@ struct RawScenario {
     description: Option<String>,
     seed: Option<u64>,
     until: Option<Spanned<String>>,
+    keep_running: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -653,6 +658,7 @@ impl Checker<'_> {
             description: s.description.clone(),
             seed: s.seed.unwrap_or(0),
             until,
+            keep_running: s.keep_running.unwrap_or(false),
             network,
             master,
             agents,

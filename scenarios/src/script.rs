@@ -48,8 +48,9 @@
 //! [[expect]]
 //! agent = "agent-2"                # the master marks the agent: unreachable | disconnected | reregistered | registered
 //! marked = "unreachable"
-//! after = "1m40s"
-//! before = "1m50s"
+//! after = "100s"
+//! before = "110s"
+//! # exactly = 0                    # optional: how many times (0: never); default at least once
 //!
 //! [[expect]]
 //! count = "TASK_LOST"              # a message kind, or a task state (TASK_*: tasks whose UPDATE reached it)
@@ -131,8 +132,9 @@ pub enum Expect {
     App { app: String, finishes: bool },
     /// The master removes the app's framework, with a reason containing `reason`.
     FrameworkRemoved { app: String, reason: Option<String> },
-    /// The master marks the agent so.
-    Agent { agent: String, marked: AgentMark },
+    /// The master marks the agent so (`times`: exactly that many times, e.g. 0;
+    /// without it, at least once).
+    Agent { agent: String, marked: AgentMark, times: Option<u64> },
     /// How many messages (or tasks, for a TASK_* state) match.
     Count {
         what: String,
@@ -478,7 +480,10 @@ impl Checker<'_> {
         let mut ok = true;
         for (key, s) in present.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s))) {
             if !allowed.contains(&key) {
-                self.error(s, format!("`{key}` does not apply to a `{action}` fault (it takes: {})", allowed.join(", ")));
+                self.error(
+                    s,
+                    format!("`{key}` does not apply to a `{action}` fault (it takes: {})", allowed.join(", ")),
+                );
                 ok = false;
             }
         }
@@ -486,7 +491,14 @@ impl Checker<'_> {
         if let Some(a) = &f.at
             && at >= until
         {
-            self.error(a.span(), format!("this fault at {} never happens: the run stops at {}", format_duration(at), format_duration(until)));
+            self.error(
+                a.span(),
+                format!(
+                    "this fault at {} never happens: the run stops at {}",
+                    format_duration(at),
+                    format_duration(until)
+                ),
+            );
             ok = false;
         }
         let fault = match action {
@@ -542,20 +554,28 @@ impl Checker<'_> {
         if !actor.as_str().contains('*') {
             let name = actor.as_str().to_string();
             let until_alive = restart_after.map(|r| at + r);
-            if let Some(d) = deaths.iter().find(|d| {
-                d.name == name && at >= d.from && d.until.is_none_or(|u| at < u)
-            }) {
+            if let Some(d) = deaths.iter().find(|d| d.name == name && at >= d.from && d.until.is_none_or(|u| at < u)) {
                 let why = match d.until {
                     Some(u) => format!("until its restart at {}", format_duration(u)),
                     None => "for the rest of the run".to_string(),
                 };
-                self.error(v.span(), format!("{name} is already dead at {} (killed at line {} {why})", format_duration(at), d.line));
+                self.error(
+                    v.span(),
+                    format!("{name} is already dead at {} (killed at line {} {why})", format_duration(at), d.line),
+                );
                 return None;
             }
             if let Some(u) = until_alive.filter(|u| *u >= until)
                 && let Some(r) = &f.restart_after
             {
-                self.error(r.span(), format!("the restart at {} never happens: the run stops at {}", format_duration(u), format_duration(until)));
+                self.error(
+                    r.span(),
+                    format!(
+                        "the restart at {} never happens: the run stops at {}",
+                        format_duration(u),
+                        format_duration(until)
+                    ),
+                );
                 return None;
             }
             deaths.push(Death { name, from: at, until: until_alive, line });
@@ -588,7 +608,10 @@ impl Checker<'_> {
     fn partition_fault(&mut self, f: &RawFault, cast: &Cast, at: Duration) -> Option<Fault> {
         let v = f.partition.as_ref()?;
         let [a, b] = v.get_ref().as_slice() else {
-            self.error(v.span(), "a partition has two sides: partition = [[\"agent-2\"], [\"master\"]] or [\"agent-2\", \"master\"]");
+            self.error(
+                v.span(),
+                "a partition has two sides: partition = [[\"agent-2\"], [\"master\"]] or [\"agent-2\", \"master\"]",
+            );
             return None;
         };
         let a = self.group(cast, a, v.span())?;
@@ -641,8 +664,14 @@ impl Checker<'_> {
         // The connections mesocosm's actors hold (see Msg::opens_connection).
         let connected = matches!(
             (ra, rb),
-            (Master, Agent) | (Agent, Master) | (Master, Driver) | (Driver, Master) | (Agent, Executor)
-                | (Executor, Agent) | (Driver, Executor) | (Executor, Driver)
+            (Master, Agent)
+                | (Agent, Master)
+                | (Master, Driver)
+                | (Driver, Master)
+                | (Agent, Executor)
+                | (Executor, Agent)
+                | (Driver, Executor)
+                | (Executor, Driver)
         );
         if !connected {
             self.error(
@@ -710,7 +739,14 @@ impl Checker<'_> {
                 };
                 let t = self.duration(u, "until")?;
                 if t >= until {
-                    self.error(u.span(), format!("held until {}, after the run stops at {}: use `drop`", format_duration(t), format_duration(until)));
+                    self.error(
+                        u.span(),
+                        format!(
+                            "held until {}, after the run stops at {}: use `drop`",
+                            format_duration(t),
+                            format_duration(until)
+                        ),
+                    );
                     return None;
                 }
                 MessageFault::hold(&kind, SimTime::from_duration(t))
@@ -732,7 +768,10 @@ impl Checker<'_> {
         .filter_map(|(k, s)| s.map(|s| (k, s)))
         .collect();
         if let [_, (second, s), ..] = picks.as_slice() {
-            self.error(s.clone(), format!("choose one of nth, first, every and probability (this fault also has `{second}`)"));
+            self.error(
+                s.clone(),
+                format!("choose one of nth, first, every and probability (this fault also has `{second}`)"),
+            );
             return None;
         }
         if let Some(n) = &f.nth {
@@ -773,13 +812,23 @@ impl Checker<'_> {
         if let (Some(b), Some(bv)) = (before, &f.before)
             && b <= after
         {
-            self.error(bv.span(), format!("`before` ({}) must be later than `after` ({})", format_duration(b), format_duration(after)));
+            self.error(
+                bv.span(),
+                format!("`before` ({}) must be later than `after` ({})", format_duration(b), format_duration(after)),
+            );
             return None;
         }
         if after >= until
             && let Some(a) = &f.after
         {
-            self.error(a.span(), format!("this fault starts at {}, after the run stops at {}", format_duration(after), format_duration(until)));
+            self.error(
+                a.span(),
+                format!(
+                    "this fault starts at {}, after the run stops at {}",
+                    format_duration(after),
+                    format_duration(until)
+                ),
+            );
             return None;
         }
         Some(Fault::Message(
@@ -826,7 +875,7 @@ impl Checker<'_> {
         let allowed: &[&str] = match subject {
             "app" => &["finishes", "fails", "after", "before"],
             "framework_removed" => &["reason", "after", "before"],
-            "agent" => &["marked", "after", "before"],
+            "agent" => &["marked", "exactly", "after", "before"],
             "count" => &["from", "to", "where", "at_least", "at_most", "exactly", "after", "before"],
             _ => &["from", "to", "where", "after", "before"],
         };
@@ -847,7 +896,10 @@ impl Checker<'_> {
         let mut ok = true;
         for (key, s) in present.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s))) {
             if !allowed.contains(&key) {
-                self.error(s, format!("`{key}` does not apply to a `{subject}` expectation (it takes: {})", allowed.join(", ")));
+                self.error(
+                    s,
+                    format!("`{key}` does not apply to a `{subject}` expectation (it takes: {})", allowed.join(", ")),
+                );
                 ok = false;
             }
         }
@@ -856,7 +908,10 @@ impl Checker<'_> {
         if let (Some(a), Some(b), Some(bv)) = (after, before, &e.before)
             && b < a
         {
-            self.error(bv.span(), format!("`before` ({}) is earlier than `after` ({})", format_duration(b), format_duration(a)));
+            self.error(
+                bv.span(),
+                format!("`before` ({}) is earlier than `after` ({})", format_duration(b), format_duration(a)),
+            );
             ok = false;
         }
         let window = match (after, before) {
@@ -900,10 +955,34 @@ impl Checker<'_> {
                     return None;
                 };
                 let Some(marked) = AgentMark::ALL.iter().find(|(w, _)| w == m.get_ref()).map(|(_, k)| *k) else {
-                    self.error(m.span(), format!("unknown mark `{}`; use unreachable, disconnected, reregistered or registered", m.get_ref()));
+                    self.error(
+                        m.span(),
+                        format!(
+                            "unknown mark `{}`; use unreachable, disconnected, reregistered or registered",
+                            m.get_ref()
+                        ),
+                    );
                     return None;
                 };
-                (Expect::Agent { agent: name.clone(), marked }, format!("the master marks {name} {}{window}", marked.word()))
+                let times = match &e.exactly {
+                    Some(n) => match u64::try_from(*n.get_ref()) {
+                        Ok(n) => Some(n),
+                        Err(_) => {
+                            self.error(n.span(), "`exactly` must be 0 or more");
+                            return None;
+                        }
+                    },
+                    None => None,
+                };
+                let how_often = match times {
+                    Some(0) => " never".to_string(),
+                    Some(n) => format!(" exactly {n} time(s)"),
+                    None => String::new(),
+                };
+                (
+                    Expect::Agent { agent: name.clone(), marked, times },
+                    format!("the master{how_often} marks {name} {}{window}", marked.word()),
+                )
             }
             _ => {
                 let v = if subject == "count" { e.count.as_ref()? } else { e.never.as_ref()? };
@@ -920,11 +999,7 @@ impl Checker<'_> {
                     None => None,
                 };
                 let wheres = self.wheres(&what, e.wheres.as_ref())?;
-                let (at_least, at_most) = if subject == "never" {
-                    (None, Some(0))
-                } else {
-                    self.bounds(e, v.span())?
-                };
+                let (at_least, at_most) = if subject == "never" { (None, Some(0)) } else { self.bounds(e, v.span())? };
                 let mut text = match (at_least, at_most) {
                     (_, Some(0)) => format!("no {what}"),
                     (Some(a), Some(b)) if a == b => format!("exactly {a} {what}"),
@@ -988,7 +1063,8 @@ impl Checker<'_> {
         raw: Option<&Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
     ) -> Option<Vec<(String, String)>> {
         let Some(raw) = raw else { return Some(Vec::new()) };
-        let known: &[&str] = if is_task_state(what) { &["reason", "source", "task_id"] } else { fields::field_names(what) };
+        let known: &[&str] =
+            if is_task_state(what) { &["reason", "source", "task_id"] } else { fields::field_names(what) };
         let mut out = Vec::new();
         for (k, v) in raw.get_ref() {
             if !known.contains(&k.as_str()) {
@@ -1014,7 +1090,10 @@ impl Checker<'_> {
                 _ => true,
             };
             if !valid {
-                self.error(v.span(), format!("`{text}` is not a Mesos {k} name (e.g. TASK_LOST, REASON_AGENT_REMOVED, SOURCE_MASTER)"));
+                self.error(
+                    v.span(),
+                    format!("`{text}` is not a Mesos {k} name (e.g. TASK_LOST, REASON_AGENT_REMOVED, SOURCE_MASTER)"),
+                );
                 return None;
             }
             out.push((k.clone(), text));

@@ -55,7 +55,12 @@ fn every_scenario_replays_byte_for_byte_and_its_checks_hold() {
         let failed: Vec<_> = a.expectations.iter().filter(|e| !e.held).collect();
         assert!(failed.is_empty(), "{}: expectations failed: {failed:#?}", file.display());
         let idle: Vec<_> = a.faults.iter().filter(|f| f.applied == 0).collect();
-        assert!(idle.is_empty() && a.warnings.is_empty(), "{}: faults did nothing: {idle:?} {:?}", file.display(), a.warnings);
+        assert!(
+            idle.is_empty() && a.warnings.is_empty(),
+            "{}: faults did nothing: {idle:?} {:?}",
+            file.display(),
+            a.warnings
+        );
         assert!(a.digest.is_some());
         assert_eq!(a.digest, b.digest, "{}: same seed, different traces", file.display());
         let c = runner::run(&s, RunOptions { seed: Some(s.seed + 1), ..RunOptions::default() }).expect("other seed");

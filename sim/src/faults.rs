@@ -438,11 +438,7 @@ impl FaultBook {
 
     /// The latency override for the link `from → to`, if any.
     pub(crate) fn link_latency(&self, from: &ActorId, to: &ActorId) -> Option<crate::world::Latency> {
-        self.faults
-            .links
-            .iter()
-            .find(|l| l.from.matches(from.as_str()) && l.to.matches(to.as_str()))
-            .map(|l| l.latency)
+        self.faults.links.iter().find(|l| l.from.matches(from.as_str()) && l.to.matches(to.as_str())).map(|l| l.latency)
     }
 
     /// Decide what happens to `msg`, sent `from → to` at `now`.
@@ -540,11 +536,12 @@ mod tests {
 
     #[test]
     fn nth_drops_exactly_one() {
-        let mut b =
-            FaultBook::new(Faults { messages: vec![MessageFault::drop("RegisterExecutor").nth(2)], ..Default::default() }, 1);
+        let mut b = FaultBook::new(
+            Faults { messages: vec![MessageFault::drop("RegisterExecutor").nth(2)], ..Default::default() },
+            1,
+        );
         let (e, d) = (ActorId::new("executor:etl/0"), ActorId::new("driver:etl"));
-        let drops: Vec<bool> =
-            (0..4).map(|_| b.on_send(SimTime::ZERO, &e, &d, &reg()).dropped_by.is_some()).collect();
+        let drops: Vec<bool> = (0..4).map(|_| b.on_send(SimTime::ZERO, &e, &d, &reg()).dropped_by.is_some()).collect();
         assert_eq!(drops, [false, true, false, false]);
         assert_eq!(b.reports()[0].applied, 1);
     }
@@ -566,7 +563,9 @@ mod tests {
 
     #[test]
     fn partitions_cut_one_or_both_ways_until_healed() {
-        let p = Partition::between(["agent-2"], ["master"]).starting(SimTime::from_secs(30)).healing(SimTime::from_secs(90));
+        let p = Partition::between(["agent-2"], ["master"])
+            .starting(SimTime::from_secs(30))
+            .healing(SimTime::from_secs(90));
         assert!(!p.cuts(SimTime::from_secs(29), "agent-2", "master"));
         assert!(p.cuts(SimTime::from_secs(30), "agent-2", "master"));
         assert!(p.cuts(SimTime::from_secs(60), "master", "agent-2"));

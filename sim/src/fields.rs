@@ -116,12 +116,11 @@ impl Msg {
             Msg::SchedulerCall(c) => match (name, c.r#type()) {
                 ("framework_id", _) => c.framework_id.as_ref().map(|f| f.value.clone()),
                 ("offers", scheduler::call::Type::Accept) => c.accept.as_ref().map(|a| a.offer_ids.len().to_string()),
-                ("offers", scheduler::call::Type::Decline) => {
-                    c.decline.as_ref().map(|d| d.offer_ids.len().to_string())
-                }
+                ("offers", scheduler::call::Type::Decline) => c.decline.as_ref().map(|d| d.offer_ids.len().to_string()),
                 ("tasks", _) => c.accept.as_ref().map(|a| {
-                    a.operations.iter().filter_map(|o| o.launch.as_ref()).map(|l| l.task_infos.len()).sum::<usize>()
-                }.to_string()),
+                    { a.operations.iter().filter_map(|o| o.launch.as_ref()).map(|l| l.task_infos.len()).sum::<usize>() }
+                        .to_string()
+                }),
                 // No filters means the master's default, Filters.refuse_seconds = 5.
                 ("refuse_seconds", scheduler::call::Type::Accept) => {
                     c.accept.as_ref().map(|a| a.filters.as_ref().map_or(5.0, |f| f.refuse_seconds()).to_string())
@@ -138,9 +137,10 @@ impl Msg {
             Msg::SchedulerEvent(e) => match name {
                 "framework_id" => e.subscribed.as_ref().map(|s| s.framework_id.value.clone()),
                 "offers" => e.offers.as_ref().map(|o| o.offers.len().to_string()),
-                "hostname" => e.offers.as_ref().map(|o| {
-                    o.offers.iter().map(|o| o.hostname.as_str()).collect::<Vec<_>>().join(",")
-                }),
+                "hostname" => e
+                    .offers
+                    .as_ref()
+                    .map(|o| o.offers.iter().map(|o| o.hostname.as_str()).collect::<Vec<_>>().join(",")),
                 "offer_id" => e.rescind.as_ref().map(|r| r.offer_id.value.clone()),
                 "agent_id" => e.failure.as_ref().and_then(|f| f.agent_id.as_ref()).map(|a| a.value.clone()),
                 "executor_id" => e.failure.as_ref().and_then(|f| f.executor_id.as_ref()).map(|x| x.value.clone()),

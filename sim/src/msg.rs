@@ -150,7 +150,8 @@ impl Msg {
     /// does) and Spark's RegisterExecutor (the executor's RPC connection to the
     /// driver, whose loss Spark reports as "disassociated").
     pub fn opens_connection(&self) -> bool {
-        self.is_subscribe() || matches!(self, Msg::RegisterSlave(_) | Msg::ReregisterSlave(_) | Msg::RegisterExecutor(_))
+        self.is_subscribe()
+            || matches!(self, Msg::RegisterSlave(_) | Msg::ReregisterSlave(_) | Msg::RegisterExecutor(_))
     }
 
     /// True for the reply half of an ask.

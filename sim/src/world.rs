@@ -518,6 +518,11 @@ impl World {
         self.state().exits.get(id).cloned()
     }
 
+    /// Every running actor, by name.
+    pub fn running(&self) -> Vec<ActorId> {
+        self.state().mailboxes.keys().cloned().collect()
+    }
+
     /// True while `id` is running.
     pub fn is_alive(&self, id: &ActorId) -> bool {
         self.state().mailboxes.contains_key(id)
