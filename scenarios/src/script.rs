@@ -91,7 +91,7 @@ use crate::units::format_duration;
 /// One fault, with where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FaultSpec {
-    /// `file:line`, how the trace and reports name it.
+    /// `file:line` of its `[[faults]]` header, how the trace and reports name it.
     pub label: String,
     pub fault: Fault,
 }
@@ -115,7 +115,7 @@ pub enum Fault {
 /// One expectation, with where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expectation {
-    /// `file:line`.
+    /// `file:line` of its `[[expect]]` header.
     pub label: String,
     /// What it says, in words (for reports).
     pub text: String,
@@ -405,7 +405,14 @@ impl Checker<'_> {
         for f in raw {
             let span = f.span();
             let label = self.label(&span);
-            if let Some(fault) = self.fault(f.get_ref(), span.clone(), cast, until, &mut deaths) {
+            if let Some(mut fault) = self.fault(f.get_ref(), span.clone(), cast, until, &mut deaths) {
+                // Every rule is named by its table's line, in reports and in the trace.
+                match &mut fault {
+                    Fault::Message(m) => m.label = label.clone(),
+                    Fault::Partition(p) => p.label = label.clone(),
+                    Fault::Slow(sl) => sl.label = label.clone(),
+                    Fault::Kill { .. } | Fault::Disconnect { .. } => {}
+                }
                 out.push(FaultSpec { label, fault });
             }
         }

@@ -70,6 +70,44 @@ spark_defaults = "conf/spark-defaults.conf"
     [[apps.jobs.stages]]
     tasks = 1
     duration = { exponential = "1s" }
+
+[[network.links]]
+from = "agent-1"
+to = "master"
+latency = { min = "1ms", max = "5ms" }
+
+[[faults]]
+kill = "agent:agent-2"
+at = "30s"
+restart_after = "1m"
+
+[[faults]]
+partition = [["agent-1"], ["master", "big"]]
+one_way = true
+at = "2m"
+heal_after = "90s"
+
+[[faults]]
+drop = "RegisterExecutor"
+from = "executor:*"
+probability = 0.25
+after = "10s"
+before = "5m"
+
+[[faults]]
+slow = "driver:*"
+think = "500ms"
+
+[[expect]]
+count = "TASK_LOST"
+where = { reason = "REASON_AGENT_REMOVED" }
+at_most = 3
+
+[[expect]]
+agent = "agent-1"
+marked = "unreachable"
+after = "3m"
+before = "4m"
 "#;
 
 const DEFAULTS: &str = "# spark-defaults.conf\nspark.executor.memory 4g\nspark.cores.max=2\nspark.mesos.rejectOfferDuration: 60s\nnot.spark.key 1\n";
@@ -130,6 +168,12 @@ fn full_scenario_parses_with_every_field() {
     assert_eq!(s.until, Duration::from_secs(1800));
     assert_eq!(s.network.latency, Latency::Uniform { min: Duration::from_micros(100), max: Duration::from_millis(2) });
     assert_eq!(s.master.offer_timeout, Some(Duration::from_secs(30)));
+    assert_eq!(s.faults.len(), 4);
+    assert_eq!(s.expectations.len(), 2);
+    assert_eq!(s.network.links.len(), 1);
+    // Faults are named by their table's header line.
+    assert!(s.faults[0].label.ends_with(&format!(":{}", position(FULL, "kill = ").0 - 1)), "{}", s.faults[0].label);
+    assert!(s.faults[2].label.ends_with(&format!(":{}", position(FULL, "drop = ").0 - 1)), "{}", s.faults[2].label);
     let names: Vec<&str> = s.agents.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["agent-1", "agent-2", "big"]);
     assert_eq!(s.agents[0].resources[3].value, ValueSpec::Ranges(vec![(31000, 32000)]));
