@@ -5,33 +5,12 @@
 mod common;
 
 use common::*;
-use mesocosm_driver::{DriverTimer, SparkDriver, SparkSettings};
+use mesocosm_driver::{DriverTimer, SparkDriver};
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
 use mesocosm_sim::proto::sparkrpc::{StopExecutor, TaskState as Spark};
 use mesocosm_sim::proto::v1::{FrameworkInfo, OfferId, TaskId, TaskState, TaskStatus, task_status};
 use mesocosm_sim::{Actor, Input, Msg, Output, sent_to};
-
-/// executor.cores=2, cores.max=4: executor 0 on agent-1 and executor 1 on
-/// agent-2, both registered and launched; returns the driver and the outputs
-/// of the two `LaunchedExecutor` steps.
-fn two_executors(
-    workload: Vec<mesocosm_driver::Job>,
-) -> (SparkDriver, Vec<Output<DriverTimer>>, Vec<Output<DriverTimer>>) {
-    let s = SparkSettings { executor_cores: Some(2), cores_max: Some(4), ..SparkSettings::default() };
-    let mut d = running(s, workload);
-    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0), offer(2, 2, 4.0, 8192.0)]));
-    assert_eq!(kinds(&out), vec!["ACCEPT", "ACCEPT"]);
-    d.step(at(2.0), register("0", "agent-1", 2));
-    let l0 = d.step(at(2.1), launched("0"));
-    d.step(at(2.2), register("1", "agent-2", 2));
-    let l1 = d.step(at(2.3), launched("1"));
-    (d, l0, l1)
-}
-
-fn ids(v: &[(i64, i32, &str)]) -> Vec<(i64, i32, String)> {
-    v.iter().map(|(t, i, e)| (*t, *i, e.to_string())).collect()
-}
 
 fn retry(round: u32) -> DriverTimer {
     DriverTimer::ReliableRegistration { round }

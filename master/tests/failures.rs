@@ -13,24 +13,6 @@ use scheduler::event::Type as Event;
 use v1::TaskState;
 use v1::task_status::{Reason, Source};
 
-fn send(to: &str, msg: impl Into<Msg>) -> Output<Timer> {
-    Output::Send { to: ActorId::new(to), msg: msg.into() }
-}
-
-fn timer(at: SimTime, timer: Timer) -> Output<Timer> {
-    Output::SetTimer { at, timer }
-}
-
-fn ev(ty: Event) -> scheduler::Event {
-    scheduler::Event { r#type: Some(ty as i32), ..Default::default() }
-}
-
-fn error(message: &str) -> scheduler::Event {
-    let mut e = ev(Event::Error);
-    e.error = Some(scheduler::event::Error { message: message.to_string() });
-    e
-}
-
 fn subscribed(fid: &str) -> scheduler::Event {
     let mut e = ev(Event::Subscribed);
     e.subscribed = Some(scheduler::event::Subscribed {

@@ -12,24 +12,6 @@ use std::time::Duration;
 use v1::TaskState;
 use v1::task_status::{Reason, Source};
 
-fn send(to: &str, msg: impl Into<Msg>) -> Output<Timer> {
-    Output::Send { to: ActorId::new(to), msg: msg.into() }
-}
-
-fn timer(at: SimTime, timer: Timer) -> Output<Timer> {
-    Output::SetTimer { at, timer }
-}
-
-fn ev(ty: Event) -> scheduler::Event {
-    scheduler::Event { r#type: Some(ty as i32), ..Default::default() }
-}
-
-fn error(message: &str) -> scheduler::Event {
-    let mut e = ev(Event::Error);
-    e.error = Some(scheduler::event::Error { message: message.to_string() });
-    e
-}
-
 fn before(t: SimTime) -> SimTime {
     SimTime(t.0 - 1)
 }

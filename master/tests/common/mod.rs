@@ -350,3 +350,25 @@ pub fn resubscribe_call(fid: &str, name: &str, partition_aware: bool) -> schedul
     c.subscribe.as_mut().unwrap().framework_info.id = c.framework_id.clone();
     c
 }
+
+/// `Output::Send` of `msg` to `to`, for comparing with a step's outputs.
+pub fn send(to: &str, msg: impl Into<Msg>) -> Output<Timer> {
+    Output::Send { to: ActorId::new(to), msg: msg.into() }
+}
+
+/// `Output::SetTimer`.
+pub fn timer(at: SimTime, timer: Timer) -> Output<Timer> {
+    Output::SetTimer { at, timer }
+}
+
+/// An empty scheduler event of type `ty`.
+pub fn ev(ty: scheduler::event::Type) -> scheduler::Event {
+    scheduler::Event { r#type: Some(ty as i32), ..Default::default() }
+}
+
+/// An ERROR event with `message`.
+pub fn error(message: &str) -> scheduler::Event {
+    let mut e = ev(scheduler::event::Type::Error);
+    e.error = Some(scheduler::event::Error { message: message.to_string() });
+    e
+}
