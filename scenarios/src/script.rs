@@ -350,6 +350,42 @@ impl Checker<'_> {
         self.src[..span.start.min(self.src.len())].matches('\n').count() + 1
     }
 
+    /// The one key of `keys` (name, span if written) that is present, or a
+    /// diagnostic: `none` at `span` if none is, `two(second)` at the second if more are.
+    fn exactly_one(
+        &mut self,
+        keys: &[(&'static str, Option<Range<usize>>)],
+        span: Range<usize>,
+        none: &str,
+        two: impl Fn(&str) -> String,
+    ) -> Option<&'static str> {
+        let mut present = keys.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s)));
+        match (present.next(), present.next()) {
+            (Some((k, _)), None) => Some(k),
+            (None, _) => {
+                self.error(span, none);
+                None
+            }
+            (Some(_), Some((second, s))) => {
+                self.error(s, two(second));
+                None
+            }
+        }
+    }
+
+    /// Rejects every written key of `keys` that `what` does not take (never
+    /// ignore a key: a misplaced one would silently do nothing). True if none.
+    fn only_allowed(&mut self, keys: &[(&'static str, Option<Range<usize>>)], allowed: &[&str], what: &str) -> bool {
+        let mut ok = true;
+        for (key, s) in keys.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s))) {
+            if !allowed.contains(&key) {
+                self.error(s, format!("`{key}` does not apply to {what} (it takes: {})", allowed.join(", ")));
+                ok = false;
+            }
+        }
+        ok
+    }
+
     fn opt_duration(&mut self, v: &Option<Spanned<String>>, key: &str) -> Option<Duration> {
         v.as_ref().and_then(|v| self.duration(v, key))
     }
@@ -427,7 +463,7 @@ impl Checker<'_> {
         until: Duration,
         deaths: &mut Vec<Death>,
     ) -> Option<Fault> {
-        let actions: Vec<(&str, Range<usize>)> = [
+        let actions = [
             ("kill", f.kill.as_ref().map(Spanned::span)),
             ("partition", f.partition.as_ref().map(Spanned::span)),
             ("disconnect", f.disconnect.as_ref().map(Spanned::span)),
@@ -436,27 +472,13 @@ impl Checker<'_> {
             ("duplicate", f.duplicate.as_ref().map(Spanned::span)),
             ("hold", f.hold.as_ref().map(Spanned::span)),
             ("slow", f.slow.as_ref().map(Spanned::span)),
-        ]
-        .into_iter()
-        .filter_map(|(k, s)| s.map(|s| (k, s)))
-        .collect();
-        let action = match actions.as_slice() {
-            [(a, _)] => *a,
-            [] => {
-                self.error(
-                    span,
-                    "a fault needs one action: kill, partition, disconnect, drop, delay, duplicate, hold or slow",
-                );
-                return None;
-            }
-            [_, (second, s), ..] => {
-                self.error(
-                    s.clone(),
-                    format!("a fault has one action, but this one also has `{second}`; write two [[faults]] tables"),
-                );
-                return None;
-            }
-        };
+        ];
+        let action = self.exactly_one(
+            &actions,
+            span,
+            "a fault needs one action: kill, partition, disconnect, drop, delay, duplicate, hold or slow",
+            |second| format!("a fault has one action, but this one also has `{second}`; write two [[faults]] tables"),
+        )?;
         // Keys that only some actions take: reject the others' keys, never ignore them.
         let allowed: &[&str] = match action {
             "kill" => &["at", "restart_after"],
@@ -467,7 +489,7 @@ impl Checker<'_> {
             "hold" => &["from", "to", "nth", "first", "every", "probability", "after", "before", "until"],
             _ => &["after", "before", "think"],
         };
-        let present: [(&str, Option<Range<usize>>); 15] = [
+        let keys = [
             ("at", f.at.as_ref().map(Spanned::span)),
             ("restart_after", f.restart_after.as_ref().map(Spanned::span)),
             ("heal_after", f.heal_after.as_ref().map(Spanned::span)),
@@ -484,16 +506,7 @@ impl Checker<'_> {
             ("until", f.until.as_ref().map(Spanned::span)),
             ("think", f.think.as_ref().map(Spanned::span)),
         ];
-        let mut ok = true;
-        for (key, s) in present.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s))) {
-            if !allowed.contains(&key) {
-                self.error(
-                    s,
-                    format!("`{key}` does not apply to a `{action}` fault (it takes: {})", allowed.join(", ")),
-                );
-                ok = false;
-            }
-        }
+        let mut ok = self.only_allowed(&keys, allowed, &format!("a `{action}` fault"));
         let at = self.opt_duration(&f.at, "at").unwrap_or(Duration::ZERO);
         if let Some(a) = &f.at
             && at >= until
@@ -858,27 +871,19 @@ impl Checker<'_> {
     }
 
     fn expectation(&mut self, e: &RawExpect, span: Range<usize>, cast: &Cast) -> Option<Expectation> {
-        let subjects: Vec<(&str, Range<usize>)> = [
+        let subjects = [
             ("app", e.app.as_ref().map(Spanned::span)),
             ("framework_removed", e.framework_removed.as_ref().map(Spanned::span)),
             ("agent", e.agent.as_ref().map(Spanned::span)),
             ("count", e.count.as_ref().map(Spanned::span)),
             ("never", e.never.as_ref().map(Spanned::span)),
-        ]
-        .into_iter()
-        .filter_map(|(k, s)| s.map(|s| (k, s)))
-        .collect();
-        let subject = match subjects.as_slice() {
-            [(s, _)] => *s,
-            [] => {
-                self.error(span, "an expectation needs one subject: app, framework_removed, agent, count or never");
-                return None;
-            }
-            [_, (second, s), ..] => {
-                self.error(s.clone(), format!("an expectation has one subject, but this one also has `{second}`"));
-                return None;
-            }
-        };
+        ];
+        let subject = self.exactly_one(
+            &subjects,
+            span.clone(),
+            "an expectation needs one subject: app, framework_removed, agent, count or never",
+            |second| format!("an expectation has one subject, but this one also has `{second}`"),
+        )?;
         let allowed: &[&str] = match subject {
             "app" => &["finishes", "fails", "after", "before"],
             "framework_removed" => &["reason", "after", "before"],
@@ -886,7 +891,7 @@ impl Checker<'_> {
             "count" => &["from", "to", "where", "at_least", "at_most", "exactly", "after", "before"],
             _ => &["from", "to", "where", "after", "before"],
         };
-        let present: [(&str, Option<Range<usize>>); 12] = [
+        let keys = [
             ("finishes", e.finishes.as_ref().map(Spanned::span)),
             ("fails", e.fails.as_ref().map(Spanned::span)),
             ("reason", e.reason.as_ref().map(Spanned::span)),
@@ -900,16 +905,7 @@ impl Checker<'_> {
             ("after", e.after.as_ref().map(Spanned::span)),
             ("before", e.before.as_ref().map(Spanned::span)),
         ];
-        let mut ok = true;
-        for (key, s) in present.iter().filter_map(|(k, s)| s.clone().map(|s| (*k, s))) {
-            if !allowed.contains(&key) {
-                self.error(
-                    s,
-                    format!("`{key}` does not apply to a `{subject}` expectation (it takes: {})", allowed.join(", ")),
-                );
-                ok = false;
-            }
-        }
+        let mut ok = self.only_allowed(&keys, allowed, &format!("a `{subject}` expectation"));
         let after = self.opt_duration(&e.after, "after");
         let before = self.opt_duration(&e.before, "before");
         if let (Some(a), Some(b), Some(bv)) = (after, before, &e.before)
