@@ -197,13 +197,15 @@ fn cli_exit_codes_and_trace_file() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("bad.toml:6:"), "{err}");
 
-    // A scenario whose app cannot finish in time: a check fails, exit 1.
+    // A scenario whose app cannot finish in time: its `app … finishes` expectation fails, exit 1.
     let short = dir.join("short.toml");
     let src = std::fs::read_to_string(pi).unwrap().replace("until = \"10m\"", "until = \"5s\"");
     std::fs::write(&short, src).unwrap();
     let out = mesocosm(&["run", short.to_str().unwrap(), "--quiet"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("did not finish"));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("expect FAILED: ") && stdout.contains("app spark-pi finishes before 10s"), "{stdout}");
+    assert!(stdout.contains("still running at the end of the run"), "{stdout}");
 
     // --check-determinism runs twice and compares.
     let out = mesocosm(&["run", pi, "--check-determinism"]);
