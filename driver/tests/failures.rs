@@ -7,9 +7,9 @@ mod common;
 use common::*;
 use mesocosm_driver::{DriverTimer, SparkDriver};
 use mesocosm_sim::msg::short_id;
-use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
+use mesocosm_sim::proto::scheduler::{Call, Event, event};
 use mesocosm_sim::proto::sparkrpc::{StopExecutor, TaskState as Spark};
-use mesocosm_sim::proto::v1::{FrameworkInfo, OfferId, TaskId, TaskState, TaskStatus, task_status};
+use mesocosm_sim::proto::v1::{OfferId, TaskId, TaskState, TaskStatus, task_status};
 use mesocosm_sim::{Actor, Input, Msg, Output, sent_to};
 
 fn retry(round: u32) -> DriverTimer {
@@ -47,41 +47,19 @@ fn agent_failure(agent: u32) -> Input<DriverTimer> {
 
 /// A status update the master made itself: no uuid, so no acknowledgement.
 fn master_update(task: &str, agent: u32, state: TaskState, reason: task_status::Reason) -> Input<DriverTimer> {
-    event_msg(Event {
-        r#type: Some(event::Type::Update as i32),
-        update: Some(event::Update {
-            status: TaskStatus {
-                task_id: TaskId { value: task.into() },
-                state: state as i32,
-                source: Some(task_status::Source::Master as i32),
-                reason: Some(reason as i32),
-                agent_id: Some(agent_id(agent)),
-                ..Default::default()
-            },
-        }),
+    update_event(TaskStatus {
+        task_id: TaskId { value: task.into() },
+        state: state as i32,
+        source: Some(task_status::Source::Master as i32),
+        reason: Some(reason as i32),
+        agent_id: Some(agent_id(agent)),
         ..Default::default()
     })
 }
 
 /// The SUBSCRIBE of a driver that already has its framework id.
 fn resubscribe() -> Call {
-    Call {
-        framework_id: Some(framework_id()),
-        r#type: Some(call::Type::Subscribe as i32),
-        subscribe: Some(call::Subscribe {
-            framework_info: FrameworkInfo {
-                user: "alice".into(),
-                name: "pi".into(),
-                id: Some(framework_id()),
-                failover_timeout: Some(0.0),
-                hostname: Some("driver-host".into()),
-                webui_url: Some("http://driver-host:4040".into()),
-                ..Default::default()
-            },
-            suppressed_roles: vec![],
-        }),
-        ..Default::default()
-    }
+    subscribe_call(Some(framework_id()))
 }
 
 #[test]

@@ -126,21 +126,46 @@ pub fn offers(list: Vec<Offer>) -> Input<DriverTimer> {
     })
 }
 
-pub fn update(task: &str, agent: u32, state: TaskState, uuid: u8) -> Input<DriverTimer> {
+/// An UPDATE event carrying `status`.
+pub fn update_event(status: TaskStatus) -> Input<DriverTimer> {
     event_msg(Event {
         r#type: Some(event::Type::Update as i32),
-        update: Some(event::Update {
-            status: TaskStatus {
-                task_id: TaskId { value: task.into() },
-                state: state as i32,
-                source: Some(task_status::Source::Executor as i32),
-                agent_id: Some(agent_id(agent)),
-                uuid: Some(vec![uuid; 16]),
-                ..Default::default()
-            },
-        }),
+        update: Some(event::Update { status }),
         ..Default::default()
     })
+}
+
+/// An executor's status update, relayed by the master, with a uuid to acknowledge.
+pub fn update(task: &str, agent: u32, state: TaskState, uuid: u8) -> Input<DriverTimer> {
+    update_event(TaskStatus {
+        task_id: TaskId { value: task.into() },
+        state: state as i32,
+        source: Some(task_status::Source::Executor as i32),
+        agent_id: Some(agent_id(agent)),
+        uuid: Some(vec![uuid; 16]),
+        ..Default::default()
+    })
+}
+
+/// The SUBSCRIBE the test driver sends (Spark's FrameworkInfo), with `id` once it has one.
+pub fn subscribe_call(id: Option<FrameworkId>) -> Call {
+    Call {
+        framework_id: id.clone(),
+        r#type: Some(mesocosm_sim::proto::scheduler::call::Type::Subscribe as i32),
+        subscribe: Some(mesocosm_sim::proto::scheduler::call::Subscribe {
+            framework_info: mesocosm_sim::proto::v1::FrameworkInfo {
+                user: "alice".into(),
+                name: "pi".into(),
+                id,
+                failover_timeout: Some(0.0),
+                hostname: Some("driver-host".into()),
+                webui_url: Some("http://driver-host:4040".into()),
+                ..Default::default()
+            },
+            suppressed_roles: vec![],
+        }),
+        ..Default::default()
+    }
 }
 
 pub fn from_exec(id: &str, msg: impl Into<Msg>) -> Input<DriverTimer> {
