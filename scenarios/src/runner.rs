@@ -340,9 +340,11 @@ fn schedule_faults(world: &World, scenario: &Scenario, cluster: &ClusterRef, war
                         return;
                     }
                     for v in &victims {
-                        if cluster_agent(&cluster, v) {
-                            lock(&cluster).agent_deaths.push((v.to_string(), at));
+                        let mut c = lock(&cluster);
+                        if c.agents.contains_key(v.as_str()) {
+                            c.agent_deaths.push((v.to_string(), at));
                         }
+                        drop(c);
                         w.kill(v, KILLED);
                         w.record_fault("kill", &label, &format!("{v} crashes (exit {KILLED}, as after SIGKILL)"));
                     }
@@ -388,10 +390,6 @@ fn schedule_faults(world: &World, scenario: &Scenario, cluster: &ClusterRef, war
             Fault::Message(_) | Fault::Slow(_) => {}
         }
     }
-}
-
-fn cluster_agent(cluster: &ClusterRef, id: &ActorId) -> bool {
-    lock(cluster).agents.contains_key(id.as_str())
 }
 
 /// The exit status of a crashed process (128 + SIGKILL).

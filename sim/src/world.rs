@@ -193,6 +193,9 @@ struct Shared {
     launcher: Mutex<Option<Launcher>>,
     exited: tokio::sync::Notify,
     check_invariants: bool,
+    /// Whether any slow-framework rule exists: without one, hosts skip the
+    /// think-time lookup (and its lock) on every message.
+    has_slow: bool,
 }
 
 /// A handle to the world; cheap to clone.
@@ -248,6 +251,7 @@ impl World {
     pub fn new(config: WorldConfig) -> World {
         let start = paused_now();
         LOG_CLOCK.with(|c| c.set(Some(start)));
+        let has_slow = !config.faults.slow.is_empty();
         World {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
@@ -273,6 +277,7 @@ impl World {
                 launcher: Mutex::new(None),
                 exited: tokio::sync::Notify::new(),
                 check_invariants: config.check_invariants,
+                has_slow,
             }),
         }
     }
@@ -382,8 +387,9 @@ impl World {
             }
             return;
         }
-        let copies = std::iter::repeat_n(msg.clone(), verdict.copies as usize);
-        let items: Vec<Msg> = std::iter::once(msg).chain(copies).collect();
+        // Copies are made only for a duplicate fault.
+        let mut items: Vec<Msg> = (0..verdict.copies).map(|_| msg.clone()).collect();
+        items.insert(0, msg);
         if verdict.delay.is_zero() {
             for m in items {
                 let _ = link.send(LinkItem::Msg(now, Box::new(m)));
@@ -649,7 +655,9 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
         if let Some(i) = input.take() {
             // A slow scheduler thinks about its offers before it answers, and
             // handles nothing else meanwhile (the offers stay outstanding).
-            if let Input::Message { msg, .. } = &i {
+            if let Input::Message { msg, .. } = &i
+                && world.shared.has_slow
+            {
                 let think = world.state().faults.think_time(world.now(), &me, msg);
                 if let Some((rule, d)) = think {
                     world.record_fault("slow", &rule, &format!("{me} thinks {d:?} about {}", msg.summary()));
