@@ -45,6 +45,7 @@
 //! assert!(parse_resources("cpus:four").is_err());
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The role of resources given without `(role)`.
@@ -154,6 +155,34 @@ pub fn parse_attributes(s: &str) -> Result<Vec<AttributeSpec>, String> {
             RawValue::Text(t) => AttrValue::Text(t),
         };
         out.push(AttributeSpec { name: name.to_string(), value });
+    }
+    Ok(out)
+}
+
+/// Parses the master's `--weights` flag, e.g. `prod=3,dev=0.5`.
+///
+/// Mesos splits on `,` then `=` (`master.cpp` `Master::initialize` reads
+/// `flags.weights`), validates each role like any role, and refuses a weight
+/// that is not a positive number. A role may be named once.
+pub fn parse_weights(s: &str) -> Result<BTreeMap<String, f64>, String> {
+    let mut out = BTreeMap::new();
+    for entry in s.split(',').filter(|e| !e.trim().is_empty()) {
+        let Some((role, weight)) = entry.split_once('=') else {
+            return Err(format!("`{}` is missing the `=` between role and weight", entry.trim()));
+        };
+        let role = role.trim();
+        check_role(role, "weights")?;
+        if role == DEFAULT_ROLE {
+            // Mesos refuses to weigh the default role: `*` is not a real role.
+            return Err("the default role `*` cannot be given a weight".to_string());
+        }
+        let w: f64 = match weight.trim().parse() {
+            Ok(w) if w > 0.0 && f64::is_finite(w) => w,
+            _ => return Err(format!("weight `{}` of role `{role}` must be a positive number", weight.trim())),
+        };
+        if out.insert(role.to_string(), w).is_some() {
+            return Err(format!("role `{role}` is weighted twice"));
+        }
     }
     Ok(out)
 }
@@ -477,5 +506,25 @@ mod tests {
         assert!(parse_attributes(":r1").unwrap_err().contains("empty attribute name"));
         assert!(parse_attributes("r:[1-").is_err());
         assert_eq!(parse_attributes("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn weights() {
+        let w = parse_weights("prod=3, dev=0.5").unwrap();
+        assert_eq!(w.into_iter().collect::<Vec<_>>(), vec![("dev".to_string(), 0.5), ("prod".to_string(), 3.0)]);
+        assert!(parse_weights("").unwrap().is_empty());
+        let cases = [
+            ("prod", "missing the `=`"),
+            ("prod=0", "positive number"),
+            ("prod=-1", "positive number"),
+            ("prod=x", "positive number"),
+            ("*=2", "default role"),
+            ("a=1,a=2", "weighted twice"),
+            ("-a=1", "not a valid Mesos role"),
+        ];
+        for (input, want) in cases {
+            let err = parse_weights(input).unwrap_err();
+            assert!(err.contains(want), "{input}: {err}");
+        }
     }
 }

@@ -42,6 +42,31 @@ const MESSAGE_KINDS: &[&str] = &[
     "HeartbeatResponse",
 ];
 
+/// What a scenario can check of the TaskInfo in a RunTaskMessage: enough to
+/// see the executor Spark built (resources, command, container) without
+/// reading the trace.
+const RUN_TASK_FIELDS: &[&str] = &[
+    "framework_id",
+    "task_id",
+    "name",
+    "cpus",
+    "mem",
+    "gpus",
+    "ports",
+    "command",
+    "uris",
+    "labels",
+    "container_type",
+    "docker_image",
+    "force_pull_image",
+    "docker_network",
+    "port_mappings",
+    "docker_parameters",
+    "volumes",
+    "mesos_image",
+    "network_name",
+];
+
 /// Every kind a message can have, sorted.
 pub fn kinds() -> Vec<&'static str> {
     let mut all: Vec<&'static str> = MESSAGE_KINDS.to_vec();
@@ -68,15 +93,16 @@ pub fn field_names(kind: &str) -> &'static [&'static str] {
     match kind {
         "ACCEPT" => &["framework_id", "offers", "tasks", "refuse_seconds"],
         "DECLINE" => &["framework_id", "offers", "refuse_seconds"],
-        "SUBSCRIBE" => &["framework_id", "name", "failover_timeout"],
+        "SUBSCRIBE" => &["framework_id", "name", "failover_timeout", "role", "principal", "capabilities", "checkpoint"],
         "SUBSCRIBED" => &["framework_id"],
         "OFFERS" => &["offers", "hostname"],
         "RESCIND" => &["offer_id"],
         "UPDATE" | "StatusUpdateMessage" => &["state", "reason", "source", "task_id", "message"],
         "FAILURE" => &["agent_id", "executor_id", "status"],
         "ERROR" => &["message"],
-        "REVIVE" | "SUPPRESS" | "TEARDOWN" | "ACKNOWLEDGE" | "KILL" => &["framework_id"],
-        "RunTaskMessage" => &["framework_id", "task_id"],
+        "REVIVE" | "SUPPRESS" | "TEARDOWN" | "ACKNOWLEDGE" => &["framework_id"],
+        "KILL" => &["framework_id", "task_id"],
+        "RunTaskMessage" => RUN_TASK_FIELDS,
         "KillTaskMessage" => &["framework_id", "task_id"],
         "ShutdownFrameworkMessage" => &["framework_id"],
         "PingSlaveMessage" => &["connected"],
@@ -129,6 +155,15 @@ impl Msg {
                     c.decline.as_ref().map(|d| d.filters.as_ref().map_or(5.0, |f| f.refuse_seconds()).to_string())
                 }
                 ("name", _) => c.subscribe.as_ref().map(|s| s.framework_info.name.clone()),
+                #[allow(deprecated)] // FrameworkInfo.role is deprecated upstream; Spark 3.5 sets it.
+                ("role", _) => c.subscribe.as_ref().map(|s| s.framework_info.role().to_string()),
+                ("principal", _) => c.subscribe.as_ref().and_then(|s| s.framework_info.principal.clone()),
+                ("checkpoint", _) => c.subscribe.as_ref().map(|s| s.framework_info.checkpoint().to_string()),
+                ("capabilities", _) => c.subscribe.as_ref().map(|s| {
+                    let names: Vec<&str> = s.framework_info.capabilities.iter().map(|k| k.r#type().as_str_name()).collect();
+                    names.join(",")
+                }),
+                ("task_id", _) => c.kill.as_ref().map(|k| k.task_id.value.clone()),
                 ("failover_timeout", _) => {
                     c.subscribe.as_ref().map(|s| s.framework_info.failover_timeout().to_string())
                 }
@@ -150,8 +185,7 @@ impl Msg {
             },
             Msg::RunTask(m) => match name {
                 "framework_id" => m.framework.id.as_ref().map(|f| f.value.clone()),
-                "task_id" => Some(m.task.task_id.value.clone()),
-                _ => None,
+                _ => task_info_field(&m.task, name),
             },
             Msg::KillTask(m) => match name {
                 "framework_id" => Some(m.framework_id.value.clone()),
@@ -181,6 +215,87 @@ impl Msg {
     }
 }
 
+/// A [`RUN_TASK_FIELDS`] field of a TaskInfo, as text. Lists are joined with
+/// `,` in the TaskInfo's order; absent parts read as nothing (the field does
+/// not match any value).
+fn task_info_field(t: &v1::TaskInfo, name: &str) -> Option<String> {
+    let scalar = |n: &str| {
+        let v: f64 = t.resources.iter().filter(|r| r.name == n).filter_map(|r| r.scalar.as_ref()).map(|s| s.value).sum();
+        t.resources.iter().any(|r| r.name == n).then(|| v.to_string())
+    };
+    let join = |items: Vec<String>| (!items.is_empty()).then(|| items.join(","));
+    let container = t.container.as_ref();
+    let docker = container.and_then(|c| c.docker.as_ref());
+    match name {
+        "task_id" => Some(t.task_id.value.clone()),
+        "name" => Some(t.name.clone()),
+        "cpus" | "mem" | "gpus" => scalar(name),
+        "ports" => join(
+            t.resources
+                .iter()
+                .filter(|r| r.name == "ports")
+                .filter_map(|r| r.ranges.as_ref())
+                .flat_map(|rs| rs.range.iter().map(|r| format!("{}-{}", r.begin, r.end)))
+                .collect(),
+        ),
+        "command" => t.command.as_ref().and_then(|c| c.value.clone()),
+        "uris" => join(
+            t.command
+                .as_ref()
+                .map(|c| c.uris.iter().map(|u| format!("{}{}", u.value, if u.cache() { " (cached)" } else { "" })).collect())
+                .unwrap_or_default(),
+        ),
+        "labels" => join(
+            t.labels
+                .as_ref()
+                .map(|l| l.labels.iter().map(|l| format!("{}:{}", l.key, l.value.as_deref().unwrap_or(""))).collect())
+                .unwrap_or_default(),
+        ),
+        "container_type" => container.map(|c| c.r#type().as_str_name().to_string()),
+        "docker_image" => docker.map(|d| d.image.clone()),
+        "force_pull_image" => docker.map(|d| d.force_pull_image().to_string()),
+        "docker_network" => docker.map(|d| d.network().as_str_name().to_string()),
+        "port_mappings" => join(
+            docker
+                .map(|d| {
+                    d.port_mappings
+                        .iter()
+                        .map(|p| format!("{}:{}/{}", p.host_port, p.container_port, p.protocol.as_deref().unwrap_or("tcp")))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        "docker_parameters" => join(
+            docker.map(|d| d.parameters.iter().map(|p| format!("{}={}", p.key, p.value)).collect()).unwrap_or_default(),
+        ),
+        "volumes" => join(
+            container
+                .map(|c| {
+                    c.volumes
+                        .iter()
+                        .map(|v| {
+                            let mode = if v.mode() == v1::volume::Mode::Ro { "ro" } else { "rw" };
+                            match &v.host_path {
+                                Some(h) => format!("{h}:{}:{mode}", v.container_path),
+                                None => format!("{}:{mode}", v.container_path),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ),
+        "mesos_image" => container
+            .and_then(|c| c.mesos.as_ref())
+            .and_then(|m| m.image.as_ref())
+            .and_then(|i| i.docker.as_ref())
+            .map(|d| d.name.clone()),
+        "network_name" => join(
+            container.map(|c| c.network_infos.iter().filter_map(|n| n.name.clone()).collect()).unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +318,51 @@ mod tests {
         });
         assert_eq!(m.field("refuse_seconds").as_deref(), Some("5"));
         assert_eq!(m.field("offers").as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn run_task_fields_show_the_executor_spark_built() {
+        use v1::container_info::{DockerInfo, Type, docker_info};
+        let task = v1::TaskInfo {
+            name: "pi 0".into(),
+            task_id: v1::TaskId { value: "0".into() },
+            resources: crate::proto::Resources::scalar_of("cpus", 4.0).to_protos(),
+            container: Some(v1::ContainerInfo {
+                r#type: Type::Docker as i32,
+                volumes: vec![v1::Volume {
+                    container_path: "/data".into(),
+                    host_path: Some("/mnt/data".into()),
+                    mode: v1::volume::Mode::Ro as i32,
+                    ..Default::default()
+                }],
+                docker: Some(DockerInfo {
+                    image: "spark:3.5".into(),
+                    force_pull_image: Some(true),
+                    port_mappings: vec![docker_info::PortMapping {
+                        host_port: 8080,
+                        container_port: 80,
+                        protocol: None,
+                    }],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let m = Msg::RunTask(crate::proto::internal::RunTaskMessage { task, ..Default::default() });
+        let f = |n: &str| m.field(n);
+        assert_eq!(f("name").as_deref(), Some("pi 0"));
+        assert_eq!(f("cpus").as_deref(), Some("4"));
+        assert_eq!(f("mem"), None, "no mem resource");
+        assert_eq!(f("container_type").as_deref(), Some("DOCKER"));
+        assert_eq!(f("docker_image").as_deref(), Some("spark:3.5"));
+        assert_eq!(f("force_pull_image").as_deref(), Some("true"));
+        assert_eq!(f("docker_network").as_deref(), Some("HOST"), "the proto default");
+        assert_eq!(f("port_mappings").as_deref(), Some("8080:80/tcp"));
+        assert_eq!(f("volumes").as_deref(), Some("/mnt/data:/data:ro"));
+        assert_eq!(f("docker_parameters"), None);
+        for n in RUN_TASK_FIELDS {
+            assert!(field_names("RunTaskMessage").contains(n));
+        }
     }
 }
