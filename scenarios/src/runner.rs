@@ -231,6 +231,21 @@ pub fn validate(s: &Scenario) -> Result<(), RunError> {
     Ok(())
 }
 
+/// Why a container's command cannot start on a host without Spark, if it cannot.
+///
+/// Spark's executor command runs `"<spark.mesos.executor.home>/./bin/spark-class" …`
+/// unless `spark.executor.uri` is set, in which case the Mesos fetcher downloaded
+/// Spark into the sandbox and the command starts with `cd <dir>*; ./bin/spark-class`.
+/// On a host without Spark only the first one fails, as the shell would: this is
+/// the failure behind Spark's "Excluding Mesos agent … is Spark installed on it?".
+fn spark_class_missing(command: &str, host_without_spark: bool) -> Option<String> {
+    if !host_without_spark || command.trim_start().starts_with("cd ") {
+        return None;
+    }
+    let word = command.split_whitespace().find(|w| w.contains("bin/spark-class"))?;
+    Some(format!("sh: 1: {}: not found", word.trim_matches('"')))
+}
+
 /// `spark.rpc.askTimeout`, which falls back to `spark.network.timeout` (120 s), as
 /// in Spark's `RpcUtils.askRpcTimeout`.
 pub fn ask_timeout(conf: &SparkConf) -> Result<Duration, String> {
@@ -546,13 +561,18 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         }
 
         let book = Arc::new(address_book);
+        let without_spark: BTreeSet<String> =
+            scenario.agents.iter().filter(|a| !a.spark_installed).map(|a| a.name.clone()).collect();
         world.set_launcher(Arc::new(move |world: &World, agent: &ActorId, launch| {
             let command = launch.task.command.as_ref().and_then(|c| c.value.clone()).unwrap_or_default();
-            // The container runs the task's command; it can only reach a driver that exists.
-            let backend = parse_backend_command(&command).and_then(|args| match book.get(&args.driver_url) {
-                Some(d) => Ok((args, d.clone())),
-                None => Err(format!("no driver listens at {}", args.driver_url)),
-            });
+            // The container runs the task's command: it needs Spark on the host
+            // unless it fetched Spark itself, and it can only reach a driver that exists.
+            let backend = spark_class_missing(&command, without_spark.contains(agent.as_str()))
+                .map_or_else(|| parse_backend_command(&command), Err)
+                .and_then(|args| match book.get(&args.driver_url) {
+                    Some(d) => Ok((args, d.clone())),
+                    None => Err(format!("no driver listens at {}", args.driver_url)),
+                });
             let defaults = SparkSettings::default();
             let (heartbeat, asks) = match &backend {
                 Ok((_, (_, hb, ask))) => (*hb, *ask),

@@ -22,12 +22,15 @@
 //! agent_ping_timeout = "15s"           # --agent_ping_timeout (1s..15m)
 //! max_agent_ping_timeouts = 5          # --max_agent_ping_timeouts (≥ 1)
 //! offer_timeout = "30s"                # --offer_timeout; default: offers never time out
+//! weights = "prod=3,dev=0.5"           # --weights role=weight,…; a role not named weighs 1.0
 //!
 //! [[agents]]
 //! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
 //! count = 3                            # optional; without it, `name` is used as is
 //! resources = "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"   # required, Mesos --resources syntax
 //! attributes = "rack:r1;zone:us-east-1a"                          # optional, Mesos --attributes syntax
+//! spark_installed = true               # false: no Spark under spark.mesos.executor.home on this host,
+//!                                      # so an executor started from there fails (spark.executor.uri still works)
 //!
 //! [[apps]]
 //! submit = """spark-submit --master mesos://master:5050 \
@@ -162,6 +165,8 @@ pub struct MasterSpec {
     pub max_agent_ping_timeouts: u32,
     /// `--offer_timeout` (Mesos default: none).
     pub offer_timeout: Option<Duration>,
+    /// `--weights`: role → weight; roles not named weigh 1.0 (`DEFAULT_WEIGHT`).
+    pub weights: BTreeMap<String, f64>,
 }
 
 impl Default for MasterSpec {
@@ -172,6 +177,7 @@ impl Default for MasterSpec {
             agent_ping_timeout: Duration::from_secs(15),
             max_agent_ping_timeouts: 5,
             offer_timeout: None,
+            weights: BTreeMap::new(),
         }
     }
 }
@@ -187,6 +193,11 @@ pub struct AgentSpec {
     pub resources_text: String,
     /// `attributes` as written ("" when absent).
     pub attributes_text: String,
+    /// Whether Spark is installed on the host (default true). Without it, an
+    /// executor whose command runs `<spark.mesos.executor.home>/bin/spark-class`
+    /// fails at once: the failure Spark's "is Spark installed on it?" log
+    /// line is about.
+    pub spark_installed: bool,
 }
 
 /// One spark-submit.
@@ -431,6 +442,7 @@ struct RawMaster {
     agent_ping_timeout: Option<Spanned<String>>,
     max_agent_ping_timeouts: Option<Spanned<i64>>,
     offer_timeout: Option<Spanned<String>>,
+    weights: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -440,6 +452,7 @@ struct RawAgent {
     count: Option<Spanned<i64>>,
     resources: Spanned<String>,
     attributes: Option<Spanned<String>>,
+    spark_installed: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -755,6 +768,12 @@ impl Checker<'_> {
             }
             m.offer_timeout = Some(d);
         }
+        if let Some(v) = &raw.weights {
+            match mesos_syntax::parse_weights(v.get_ref()) {
+                Ok(w) => m.weights = w,
+                Err(e) => self.error(v.span(), format!("bad `weights` {:?}: {e}", v.get_ref())),
+            }
+        }
         m
     }
 
@@ -832,6 +851,7 @@ impl Checker<'_> {
                         attributes: attributes.clone(),
                         resources_text: a.resources.get_ref().clone(),
                         attributes_text: a.attributes.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
+                        spark_installed: a.spark_installed.unwrap_or(true),
                     });
                 }
             }
