@@ -23,7 +23,7 @@
 //! Expectations ([`crate::script::Expectation`]) are then evaluated against the
 //! same log, the master's lifecycle history and the drivers' exits.
 
-use crate::script::{AgentMark, Expect, Expectation, is_task_state};
+use crate::script::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
 use mesocosm_master::MasterEvent;
 use mesocosm_sim::proto::mesos::v1::TaskState;
 use mesocosm_sim::proto::mesos::v1::task_status::Source as TaskSource;
@@ -226,10 +226,14 @@ fn field_matches(actual: Option<String>, want: &str) -> bool {
 /// Evaluate one expectation.
 pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
     let (held, observed) = match &e.expect {
-        Expect::App { app, finishes } => match ev.exits.iter().find(|(a, _)| a == app).and_then(|(_, x)| *x) {
-            None => (false, format!("app {app}'s driver was still running at the end of the run")),
+        Expect::App { app, outcome } => match ev.exits.iter().find(|(a, _)| a == app).and_then(|(_, x)| *x) {
+            None => (*outcome == AppOutcome::Running, format!("app {app}'s driver was still running at the end of the run")),
             Some((t, status)) => {
-                let ok = (status == 0) == *finishes && in_window(t, e);
+                let ok = match outcome {
+                    AppOutcome::Finishes => status == 0,
+                    AppOutcome::Fails => status != 0,
+                    AppOutcome::Running => false,
+                } && in_window(t, e);
                 (ok, format!("app {app}'s driver exited with status {status} at {t}"))
             }
         },

@@ -37,8 +37,8 @@
 //!
 //! ```toml
 //! [[expect]]
-//! app = "etl"                      # the app's driver exits 0 (finishes = true) or non-zero (fails = true)
-//! finishes = true
+//! app = "etl"                      # the app's driver exits 0 (finishes = true) or non-zero (fails = true),
+//! finishes = true                  # or has not exited when the run ends (running = true)
 //! before = "5m"                    # optional window: after = …, before = …
 //!
 //! [[expect]]
@@ -125,11 +125,22 @@ pub struct Expectation {
     pub before: Option<Duration>,
 }
 
+/// How an app's driver ends, for an `app` expectation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppOutcome {
+    /// It exits with status 0.
+    Finishes,
+    /// It exits with a non-zero status.
+    Fails,
+    /// It has not exited when the run ends (a starved or live-locked app).
+    Running,
+}
+
 /// What an expectation checks.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Expect {
-    /// The app's (last) driver exits with status 0 (`finishes`) or not.
-    App { app: String, finishes: bool },
+    /// How the app's (last) driver ends.
+    App { app: String, outcome: AppOutcome },
     /// The master removes the app's framework, with a reason containing `reason`.
     FrameworkRemoved { app: String, reason: Option<String> },
     /// The master marks the agent so (`times`: exactly that many times, e.g. 0;
@@ -220,6 +231,7 @@ pub(crate) struct RawExpect {
     app: Option<Spanned<String>>,
     finishes: Option<Spanned<bool>>,
     fails: Option<Spanned<bool>>,
+    running: Option<Spanned<bool>>,
     framework_removed: Option<Spanned<String>>,
     reason: Option<Spanned<String>>,
     agent: Option<Spanned<String>>,
@@ -885,7 +897,7 @@ impl Checker<'_> {
             |second| format!("an expectation has one subject, but this one also has `{second}`"),
         )?;
         let allowed: &[&str] = match subject {
-            "app" => &["finishes", "fails", "after", "before"],
+            "app" => &["finishes", "fails", "running", "after", "before"],
             "framework_removed" => &["reason", "after", "before"],
             "agent" => &["marked", "exactly", "after", "before"],
             "count" => &["from", "to", "where", "at_least", "at_most", "exactly", "after", "before"],
@@ -894,6 +906,7 @@ impl Checker<'_> {
         let keys = [
             ("finishes", e.finishes.as_ref().map(Spanned::span)),
             ("fails", e.fails.as_ref().map(Spanned::span)),
+            ("running", e.running.as_ref().map(Spanned::span)),
             ("reason", e.reason.as_ref().map(Spanned::span)),
             ("marked", e.marked.as_ref().map(Spanned::span)),
             ("from", e.from.as_ref().map(Spanned::span)),
@@ -926,16 +939,25 @@ impl Checker<'_> {
         let (expect, text) = match subject {
             "app" => {
                 let app = self.app_name(cast, e.app.as_ref()?)?;
-                let finishes = match (&e.finishes, &e.fails) {
-                    (Some(f), None) if *f.get_ref() => true,
-                    (None, Some(f)) if *f.get_ref() => false,
+                let said = |v: &Option<Spanned<bool>>| v.as_ref().is_some_and(|f| *f.get_ref());
+                let outcome = match (said(&e.finishes), said(&e.fails), said(&e.running)) {
+                    (true, false, false) if e.fails.is_none() && e.running.is_none() => AppOutcome::Finishes,
+                    (false, true, false) if e.finishes.is_none() && e.running.is_none() => AppOutcome::Fails,
+                    (false, false, true) if e.finishes.is_none() && e.fails.is_none() => AppOutcome::Running,
                     _ => {
-                        self.error(e.app.as_ref()?.span(), "say `finishes = true` or `fails = true`");
+                        self.error(
+                            e.app.as_ref()?.span(),
+                            "say one of `finishes = true`, `fails = true` or `running = true`",
+                        );
                         return None;
                     }
                 };
-                let verb = if finishes { "finishes" } else { "fails" };
-                (Expect::App { app: app.clone(), finishes }, format!("app {app} {verb}{window}"))
+                let verb = match outcome {
+                    AppOutcome::Finishes => "finishes",
+                    AppOutcome::Fails => "fails",
+                    AppOutcome::Running => "is still running at the end",
+                };
+                (Expect::App { app: app.clone(), outcome }, format!("app {app} {verb}{window}"))
             }
             "framework_removed" => {
                 let app = self.app_name(cast, e.framework_removed.as_ref()?)?;
