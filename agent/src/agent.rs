@@ -31,6 +31,8 @@ use mesocosm_sim::proto::mesos::v1::{
 };
 use mesocosm_sim::proto::{executor, internal};
 use mesocosm_sim::{Actor, ActorId, Input, Launch, Msg, Outbox, SimTime};
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -57,6 +59,9 @@ pub struct AgentConfig {
     /// (`--recover=reconnect`): it then re-registers under that id. `None` for a
     /// fresh agent.
     pub recovered_id: Option<AgentId>,
+    /// Seeds the draws of the registration retry delays (Mesos draws each from
+    /// `os::random()`; the world derives this from its root seed).
+    pub backoff_seed: u64,
 }
 
 /// The agent's timers.
@@ -75,6 +80,9 @@ pub enum Timer {
     /// A shut-down executor must have exited by now (`--executor_shutdown_grace_period`).
     ShutdownGrace { framework: String, executor: String },
 }
+
+/// `--registration_backoff_factor` (1 s).
+pub const REGISTRATION_BACKOFF_FACTOR: Duration = Duration::from_secs(1);
 
 /// `--executor_registration_timeout`.
 pub const EXECUTOR_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -152,12 +160,15 @@ pub struct Agent {
     /// When this incarnation started: agent-made uuids differ across restarts.
     started: SimTime,
     counter: u64,
+    /// Draws the registration retry delays, from `cfg.backoff_seed`.
+    backoff_rng: ChaCha8Rng,
 }
 
 impl Agent {
     /// An agent that has not registered yet (with `cfg.recovered_id`, one that will
     /// re-register under its recovered id).
     pub fn new(cfg: AgentConfig) -> Agent {
+        let cfg_seed = cfg.backoff_seed;
         Agent {
             id: cfg.recovered_id.clone(),
             cfg,
@@ -170,6 +181,7 @@ impl Agent {
             updates: StatusUpdateManager::default(),
             started: SimTime::ZERO,
             counter: 0,
+            backoff_rng: ChaCha8Rng::seed_from_u64(cfg_seed),
         }
     }
 
@@ -226,9 +238,11 @@ impl Agent {
     /// waits a random [0, registration_backoff_factor] before `doReliableRegistration`).
     fn start_registration(&mut self, out: &mut Outbox<Timer>) {
         self.register_epoch += 1;
+        // `Slave::detected` calls doReliableRegistration with a maximum backoff of
+        // twice registration_backoff_factor (1 s).
         out.set_timer(
             self.cfg.registration_delay,
-            Timer::Register { backoff: Duration::from_secs(1), epoch: self.register_epoch },
+            Timer::Register { backoff: REGISTRATION_BACKOFF_FACTOR * 2, epoch: self.register_epoch },
         );
     }
 
@@ -915,9 +929,15 @@ impl Actor for Agent {
             Input::Timer(Timer::Register { backoff, epoch }) => {
                 if epoch == self.register_epoch && self.connection == Connection::Disconnected {
                     self.register(out);
-                    // Retry with doubling backoff, capped at 1 min, until registered
-                    // (`Slave::doReliableRegistration`; Mesos also randomises each wait).
-                    out.set_timer(backoff, Timer::Register { backoff: (backoff * 2).min(REGISTER_RETRY_MAX), epoch });
+                    // Retry until registered (`Slave::doReliableRegistration`): the
+                    // maximum backoff is capped at 1 min, the wait is drawn uniformly
+                    // from [0, maximum], and the next maximum doubles. The random
+                    // wait keeps thousands of agents from re-registering in lockstep
+                    // after a master failover.
+                    let max = backoff.min(REGISTER_RETRY_MAX);
+                    let fraction = (self.backoff_rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                    let wait = Duration::from_micros((max.as_micros() as f64 * fraction) as u64);
+                    out.set_timer(wait, Timer::Register { backoff: max * 2, epoch });
                 }
             }
             Input::Timer(Timer::RetryStatusUpdate { stream, uuid, generation }) => {

@@ -119,6 +119,7 @@ pub fn offer_run(agents: usize, frameworks: usize, transport: Transport, virtual
                 registration_delay: Duration::from_micros((i as u64 * 7919) % 1_000_000),
                 version: "1.11.0".into(),
                 recovered_id: None,
+                backoff_seed: 0,
             };
             world.spawn(id, Agent::new(cfg), None);
         }

@@ -13,6 +13,8 @@
 //! ```text
 //!  stopping? ──yes──▶ DECLINE all, no filter
 //!     │no
+//!  numExecutors >= executorLimit? ──yes──▶ DECLINE all, no filter (dynamic allocation)
+//!     │no
 //!  partition by spark.mesos.constraints
 //!     ├─ unmatched ─▶ DECLINE, refuse 120 s ("unmet constraints")
 //!     └─ matched ───▶ buildMesosTasks: round-robin passes over the offers,
@@ -23,21 +25,32 @@
 //!                       otherwise          ─▶ DECLINE, no filter (Mesos default 5 s)
 //! ```
 //!
-//! The backend also remembers what it holds: cores per executor
-//! (`coresByTaskId`), the total (`totalCoresAcquired`, checked against
-//! `maxCores`) and per-agent records (`agents`) that count executor failures
-//! and are never deleted, so an agent that failed twice stays excluded for the
-//! life of the app.
+//! `canLaunchTask` asks, in this order: a whole cpu or more, no more than
+//! offered, within `maxCores`, enough mem, fewer executors than
+//! `executorLimit`, an agent that has not failed twice, the
+//! `spark.blockManager.port` in the offer, and (dynamic allocation with
+//! locality hints only) a host worth waiting for. GPUs never block a launch:
+//! an executor gets whatever is offered, up to what `spark.mesos.gpus.max` still allows.
+//!
+//! The backend also remembers what it holds: cores and GPUs per executor
+//! (`coresByTaskId`, `gpusByTaskId`), the totals (`totalCoresAcquired`,
+//! checked against `maxCores`, and `totalGpusAcquired`) and per-agent records
+//! (`agents`) that count executor failures and are never deleted, so an agent
+//! that failed twice stays excluded for the life of the app.
+//!
+//! Dynamic allocation talks to the backend through two calls:
+//! [`MesosBackend::request_total_executors`] (`doRequestTotalExecutors`: move
+//! `executorLimit`) and [`MesosBackend::kill_executors`]
+//! (`doKillExecutors`: one Mesos KILL per executor).
 
 use crate::config::{DriverConfig, executor_memory_mib, max_cores, memory_overhead_mib};
 use crate::constraints::{self, Constraints};
-use crate::launch::{self, CommandArgs, scalar_milli};
+use crate::launch::{self, CommandArgs, TaskResources, scalar_milli};
+use mesocosm_sim::SimTime;
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::scheduler::{Call, call};
-use mesocosm_sim::proto::v1::{
-    AgentId, Filters, FrameworkId, Labels, Offer, OfferId, Resource, TaskId, TaskInfo, offer,
-};
+use mesocosm_sim::proto::v1::{AgentId, Filters, FrameworkId, Offer, OfferId, Resource, TaskId, TaskInfo, offer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -58,11 +71,31 @@ pub(crate) struct Agent {
     pub task_failures: u32,
 }
 
+/// The executors built for one offer, and the container warnings Spark logged.
+#[derive(Debug, Default)]
+struct BuiltTasks {
+    tasks: Vec<TaskInfo>,
+    warnings: Vec<String>,
+}
+
 /// One answer to one offer, as the driver turns it into a Call.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Answer {
     Accept { offer: OfferId, tasks: Vec<TaskInfo> },
     Decline { offer: OfferId, refuse: Option<Duration> },
+}
+
+/// `resourceOffers` threw: what Spark had already sent, and the exception.
+///
+/// Why this can happen: the executor's TaskInfo is built inside the
+/// `resourceOffers` callback, and building it throws for a malformed
+/// `spark.mesos.task.labels` (`SparkException`) or a non-numeric Docker port
+/// map (`NumberFormatException`). The unmatched offers were declined before
+/// (`declineUnmatchedOffers` runs first); nothing was launched.
+#[derive(Debug)]
+pub(crate) struct OffersThrew {
+    pub sent: Vec<(Answer, String)>,
+    pub exception: String,
 }
 
 /// The backend's bookkeeping (reference §1.1).
@@ -75,10 +108,25 @@ pub(crate) struct MesosBackend {
     pub constraints: Constraints,
     pub total_cores_acquired: i64,
     pub cores_by_task: BTreeMap<String, i64>,
+    /// `totalGpusAcquired`.
+    pub total_gpus_acquired: i64,
+    /// `gpusByTaskId`: only executors that got at least one GPU.
+    pub gpus_by_task: BTreeMap<String, i64>,
     pub agents: BTreeMap<String, Agent>,
     /// The executor (Mesos task) → agent it runs on, for acknowledgements.
     pub agent_of_task: BTreeMap<String, AgentId>,
     next_mesos_task_id: u64,
+    /// `executorLimitOption`: `Some(0)` at start with dynamic allocation (the
+    /// allocation manager sends the real target once the app has registered),
+    /// `None` (no limit) without.
+    pub executor_limit_option: Option<u32>,
+    /// `launchingExecutors`: offers were taken since the limit was last reached.
+    launching_executors: bool,
+    /// `localityWaitStartTimeNs`.
+    locality_wait_start: SimTime,
+    /// `rpHostToLocalTaskCount(default profile)`: hosts with tasks that
+    /// would like to run there, from the last `requestTotalExecutors`.
+    host_to_local_task_count: BTreeMap<String, u32>,
 }
 
 impl MesosBackend {
@@ -89,9 +137,18 @@ impl MesosBackend {
             constraints,
             total_cores_acquired: 0,
             cores_by_task: BTreeMap::new(),
+            total_gpus_acquired: 0,
+            gpus_by_task: BTreeMap::new(),
             agents: BTreeMap::new(),
             agent_of_task: BTreeMap::new(),
             next_mesos_task_id: 0,
+            // Why Some(0): with dynamic allocation the app starts with no
+            // executors until the ExecutorAllocationManager asks for some
+            // (SPARK-13002 made sure it does).
+            executor_limit_option: cfg.settings.dynamic_allocation.enabled.then_some(0),
+            launching_executors: false,
+            locality_wait_start: SimTime::ZERO,
+            host_to_local_task_count: BTreeMap::new(),
         }
     }
 
@@ -99,6 +156,51 @@ impl MesosBackend {
     /// those that have not registered with the driver yet.
     pub fn num_executors(&self) -> usize {
         self.agents.values().map(|a| a.task_ids.len()).sum()
+    }
+
+    /// `executorLimit`: `Int.MaxValue` without a limit.
+    pub fn executor_limit(&self) -> u32 {
+        self.executor_limit_option.unwrap_or(i32::MAX as u32)
+    }
+
+    /// `doRequestTotalExecutors`: the dynamic allocation target becomes the limit.
+    ///
+    /// Why no REVIVE: Spark only moves the limit and restarts the locality
+    /// wait; offers declined meanwhile come back when their (default 5 s)
+    /// filter expires. Returns a sentence for the timeline.
+    pub fn request_total_executors(
+        &mut self,
+        total: u32,
+        host_to_local_task_count: BTreeMap<String, u32>,
+        now: SimTime,
+    ) -> String {
+        let before = self.executor_limit_option;
+        self.executor_limit_option = Some(total);
+        self.host_to_local_task_count = host_to_local_task_count;
+        self.locality_wait_start = now;
+        let hosts = if self.host_to_local_task_count.is_empty() {
+            String::new()
+        } else {
+            let h: Vec<String> = self.host_to_local_task_count.iter().map(|(h, n)| format!("{h}:{n}")).collect();
+            format!(", locality hints {}", h.join(" "))
+        };
+        format!(
+            "doRequestTotalExecutors: executor limit {} → {total}{hosts} ({} launched or running); no REVIVE, declined offers return when their filters expire",
+            before.map_or_else(|| "none".to_string(), |n| n.to_string()),
+            self.num_executors()
+        )
+    }
+
+    /// `doKillExecutors(ids)`: one KILL call per executor, naming only its
+    /// Mesos task id (Spark's `killTask(TaskID(id))` passes no agent id). The
+    /// limit is left alone: the allocation manager already lowered its target.
+    pub fn kill_executors(&self, framework_id: &FrameworkId, ids: &[String]) -> Vec<Call> {
+        ids.iter()
+            .map(|id| Call {
+                kill: Some(call::Kill { task_id: TaskId { value: id.clone() }, agent_id: None, kill_policy: None }),
+                ..call(framework_id, call::Type::Kill)
+            })
+            .collect()
     }
 
     /// `executorCores(offerCPUs)`.
@@ -114,17 +216,42 @@ impl MesosBackend {
         }
     }
 
+    /// `satisfiesLocality(host)`.
+    ///
+    /// Why (SPARK-16944): with dynamic allocation and locality hints, Spark
+    /// holds out for hosts that have local data and no executor yet, for up
+    /// to `spark.locality.wait` after the last request or since launching
+    /// resumed; without hints (or without dynamic allocation) any host will do.
+    fn satisfies_locality(&self, cfg: &DriverConfig, host: &str, now: SimTime) -> Result<(), String> {
+        if !cfg.settings.dynamic_allocation.enabled || self.host_to_local_task_count.is_empty() {
+            return Ok(());
+        }
+        let current: BTreeSet<&str> =
+            self.agents.values().filter(|a| !a.task_ids.is_empty()).map(|a| a.hostname.as_str()).collect();
+        let remaining: Vec<&str> =
+            self.host_to_local_task_count.keys().map(String::as_str).filter(|h| !current.contains(h)).collect();
+        let waited = now.since(self.locality_wait_start);
+        if !remaining.contains(&host) && waited <= cfg.settings.locality_wait {
+            return Err(format!(
+                "waiting for locality: {host} is not a hinted host without an executor ({}), {:.3}s of spark.locality.wait={}s passed",
+                if remaining.is_empty() { "none left".to_string() } else { remaining.join(" ") },
+                waited.as_secs_f64(),
+                cfg.settings.locality_wait.as_secs_f64()
+            ));
+        }
+        Ok(())
+    }
+
     /// `canLaunchTask`, returning *why not* in words instead of `false`.
     ///
-    /// The checks run in Spark's order; the executor limit (dynamic allocation),
-    /// ports (`spark.blockManager.port`) and locality (dynamic allocation) are
-    /// not modelled, so they always pass.
+    /// The checks run in Spark's order (see the module docs).
     pub fn launch_blocker(
         &self,
         cfg: &DriverConfig,
         agent_id: &str,
         hostname: &str,
         res: &[Resource],
+        now: SimTime,
     ) -> Option<String> {
         let offer_mem = scalar_milli(res, "mem");
         let cpus_milli = scalar_milli(res, "cpus");
@@ -159,21 +286,62 @@ impl MesosBackend {
                 offer_mem as f64 / 1000.0
             ));
         }
+        if self.num_executors() as u64 >= u64::from(self.executor_limit()) {
+            return Some(format!(
+                "executor limit {} reached ({} launched or running; dynamic allocation's target)",
+                self.executor_limit(),
+                self.num_executors()
+            ));
+        }
         let failures = self.agents.get(agent_id).map_or(0, |a| a.task_failures);
         if failures >= MAX_AGENT_FAILURES {
             return Some(format!(
                 "{hostname} is excluded after {failures} failed executors (MAX_AGENT_FAILURES=2: is Spark installed on it?)"
             ));
         }
-        None
+        let port = cfg.settings.block_manager_port;
+        if !launch::check_ports(port, res) {
+            return Some(format!(
+                "spark.blockManager.port={port} is not among the offered ports (a fixed port allows one executor per host)"
+            ));
+        }
+        self.satisfies_locality(cfg, hostname, now).err()
     }
 
-    /// `resourceOffers` for a driver that is not stopping: steps 3–5 of §1.3.
+    /// `resourceOffers` for a driver that is not stopping: steps 2–5 of §1.3.
     ///
     /// Returns one answer per offer (unmatched declines first, then the
-    /// matched offers in input order) and a note explaining each.
-    pub fn resource_offers(&mut self, cfg: &DriverConfig, app_id: &str, offers: &[Offer]) -> Vec<(Answer, String)> {
+    /// matched offers in input order) and a note explaining each, or what
+    /// was sent before Spark's callback threw (see [`OffersThrew`]).
+    pub fn resource_offers(
+        &mut self,
+        cfg: &DriverConfig,
+        app_id: &str,
+        offers: &[Offer],
+        now: SimTime,
+    ) -> Result<Vec<(Answer, String)>, OffersThrew> {
         let mut answers = Vec::with_capacity(offers.len());
+        if self.num_executors() as u64 >= u64::from(self.executor_limit()) {
+            // Why no filter: the limit moves whenever the allocation manager
+            // asks for more executors, and Spark wants the offers back soon.
+            self.launching_executors = false;
+            for o in offers {
+                let note = format!(
+                    "decline offer {} on {}: executor limit {} reached ({} launched or running; spark.dynamicAllocation sets the limit), no filter",
+                    short_id(&o.id.value),
+                    o.hostname,
+                    self.executor_limit(),
+                    self.num_executors()
+                );
+                answers.push((Answer::Decline { offer: o.id.clone(), refuse: None }, note));
+            }
+            return Ok(answers);
+        }
+        if !self.launching_executors {
+            // Launching resumes: the locality wait starts over.
+            self.launching_executors = true;
+            self.locality_wait_start = now;
+        }
         let (matched, unmatched): (Vec<&Offer>, Vec<&Offer>) =
             offers.iter().partition(|o| constraints::matches(&self.constraints, &o.attributes));
 
@@ -192,16 +360,20 @@ impl MesosBackend {
             answers.push((Answer::Decline { offer: o.id.clone(), refuse: Some(refuse) }, note));
         }
 
-        let tasks = self.build_mesos_tasks(cfg, app_id, &matched);
-        for (o, tasks) in matched.iter().zip(tasks) {
+        let tasks = match self.build_mesos_tasks(cfg, app_id, &matched, now) {
+            Ok(t) => t,
+            Err(exception) => return Err(OffersThrew { sent: answers, exception }),
+        };
+        for (o, built) in matched.iter().zip(tasks) {
             let id = short_id(&o.id.value);
-            if !tasks.is_empty() {
-                let what: Vec<String> = tasks
+            if !built.tasks.is_empty() {
+                let what: Vec<String> = built
+                    .tasks
                     .iter()
                     .rev()
                     .map(|t| format!("executor {} [{}]", t.task_id.value, Resources::from_protos(&t.resources)))
                     .collect();
-                let note = format!(
+                let mut note = format!(
                     "accept offer {id} on {} [{}]: launch {} (mem = spark.executor.memory {} + overhead {} MiB; after this round the app holds {} cores, cap {})",
                     o.hostname,
                     Resources::from_protos(&o.resources),
@@ -211,7 +383,11 @@ impl MesosBackend {
                     self.total_cores_acquired,
                     cores_max_words(cfg, self.max_cores),
                 );
-                answers.push((Answer::Accept { offer: o.id.clone(), tasks }, note));
+                for w in &built.warnings {
+                    note.push_str("; ");
+                    note.push_str(w);
+                }
+                answers.push((Answer::Accept { offer: o.id.clone(), tasks: built.tasks }, note));
             } else if self.total_cores_acquired >= self.max_cores {
                 // SPARK-13001: declining with Mesos's default 5 s filter made DRF
                 // re-offer the same resources to a satisfied app every few
@@ -230,7 +406,7 @@ impl MesosBackend {
                 // the same agent may fit an executor soon (more memory freed,
                 // or cores freed below the cap).
                 let why = self
-                    .launch_blocker(cfg, &o.agent_id.value, &o.hostname, &o.resources)
+                    .launch_blocker(cfg, &o.agent_id.value, &o.hostname, &o.resources, now)
                     .unwrap_or_else(|| "no executor fits".to_string());
                 let note = format!(
                     "decline offer {id} on {} [{}]: {why}; no filter, so Mesos may re-offer it after its default 5s",
@@ -240,7 +416,7 @@ impl MesosBackend {
                 answers.push((Answer::Decline { offer: o.id.clone(), refuse: None }, note));
             }
         }
-        answers
+        Ok(answers)
     }
 
     /// `buildMesosTasks`: executors for each matched offer, in Spark's order.
@@ -250,20 +426,35 @@ impl MesosBackend {
     /// most one executor, and passes repeat until one launches nothing. Each
     /// offer's list is built by prepending (`tasks(offerId) ::= task`), so the
     /// LAUNCH lists executors newest first.
-    fn build_mesos_tasks(&mut self, cfg: &DriverConfig, app_id: &str, offers: &[&Offer]) -> Vec<Vec<TaskInfo>> {
+    ///
+    /// `Err` is the exception building a TaskInfo threw. As in Spark, the
+    /// executor id was already drawn and booked on its agent by then.
+    fn build_mesos_tasks(
+        &mut self,
+        cfg: &DriverConfig,
+        app_id: &str,
+        offers: &[&Offer],
+        now: SimTime,
+    ) -> Result<Vec<BuiltTasks>, String> {
+        let s = &cfg.settings;
         let mut remaining: Vec<Vec<Resource>> = offers.iter().map(|o| o.resources.clone()).collect();
-        let mut tasks: Vec<Vec<TaskInfo>> = vec![Vec::new(); offers.len()];
+        let mut built: Vec<BuiltTasks> = offers.iter().map(|_| BuiltTasks::default()).collect();
         let mut launched = true;
         while launched {
             launched = false;
             for (i, o) in offers.iter().enumerate() {
-                if self.launch_blocker(cfg, &o.agent_id.value, &o.hostname, &remaining[i]).is_some() {
+                if self.launch_blocker(cfg, &o.agent_id.value, &o.hostname, &remaining[i], now).is_some() {
                     continue;
                 }
                 launched = true;
                 let task_id = self.next_mesos_task_id.to_string();
                 self.next_mesos_task_id += 1;
                 let offer_cpus = scalar_milli(&remaining[i], "cpus") / 1000;
+                // Why GPUs never block: `spark.mesos.gpus.max` is a cap, not a
+                // requirement; an executor takes the whole GPUs offered (`.toInt`)
+                // up to what the cap still allows, possibly none.
+                let offer_gpus = scalar_milli(&remaining[i], "gpus") / 1000;
+                let gpus = (i64::from(s.gpus_max) - self.total_gpus_acquired).max(0).min(offer_gpus);
                 let cpus = self.executor_cores(cfg, offer_cpus);
                 self.agents
                     .entry(o.agent_id.value.clone())
@@ -271,29 +462,45 @@ impl MesosBackend {
                     .task_ids
                     .insert(task_id.clone());
                 self.agent_of_task.insert(task_id.clone(), o.agent_id.clone());
-                let (left, used) = launch::partition_task_resources(&remaining[i], cpus, self.executor_mem);
+                let take = TaskResources { cpus, mem_mib: self.executor_mem, gpus, port: s.block_manager_port };
+                let (left, used) = launch::partition_task_resources(&remaining[i], take);
+                // Why `+ extra`: `spark.mesos.extra.cores` is advertised to the
+                // driver through `--cores` only; Mesos never reserves it.
+                let cores = cpus + i64::from(s.extra_cores);
                 let command = launch::create_command(
                     cfg,
-                    &CommandArgs { executor_id: &task_id, cores: cpus, app_id, offer_hostname: &o.hostname },
+                    &CommandArgs { executor_id: &task_id, cores, app_id, offer_hostname: &o.hostname },
                 );
+                // Built in Spark's order: the labels throw before the container.
+                let labels = launch::mesos_labels(&s.task_labels)?;
+                let container = launch::build_container_info(cfg, &mut built[i].warnings)?;
                 let task = TaskInfo {
                     name: format!("{} {task_id}", cfg.app_name),
                     task_id: TaskId { value: task_id.clone() },
                     agent_id: o.agent_id.clone(),
                     resources: used,
                     command: Some(command),
-                    container: Some(launch::container_info()),
-                    // `mesosLabels(spark.mesos.task.labels)`: set even when empty.
-                    labels: Some(Labels::default()),
+                    container: Some(container),
+                    // `setLabels(mesosLabels(spark.mesos.task.labels))`: set even when empty.
+                    labels: Some(labels),
                     ..Default::default()
                 };
-                tasks[i].insert(0, task);
+                built[i].tasks.insert(0, task);
                 remaining[i] = left;
                 self.total_cores_acquired += cpus;
-                self.cores_by_task.insert(task_id, cpus);
+                self.cores_by_task.insert(task_id.clone(), cpus);
+                if gpus > 0 {
+                    self.total_gpus_acquired += gpus;
+                    self.gpus_by_task.insert(task_id, gpus);
+                }
             }
         }
-        tasks
+        for b in &mut built {
+            // The same conf gives the same warnings for every executor: say it once.
+            let mut seen = BTreeSet::new();
+            b.warnings.retain(|w| seen.insert(w.clone()));
+        }
+        Ok(built)
     }
 
     /// The bookkeeping half of `statusUpdate` for a terminal state:
@@ -304,6 +511,10 @@ impl MesosBackend {
         if let Some(cores) = self.cores_by_task.remove(task_id) {
             self.total_cores_acquired -= cores;
             words.push(format!("free its {cores} cores ({} held now)", self.total_cores_acquired));
+        }
+        if let Some(gpus) = self.gpus_by_task.remove(task_id) {
+            self.total_gpus_acquired -= gpus;
+            words.push(format!("free its {gpus} GPUs ({} held now)", self.total_gpus_acquired));
         }
         if let Some(agent) = self.agents.get_mut(agent_id) {
             if failed {

@@ -110,6 +110,99 @@ pub struct SparkSettings {
     pub executor_home: String,
     /// `spark.mesos.constraints`, raw (parsed by [`crate::constraints`]).
     pub constraints: String,
+    /// `spark.mesos.extra.cores` (0): cores each executor *advertises* on top
+    /// of the ones it reserves (`--cores`), so the driver sends it more tasks.
+    pub extra_cores: u32,
+    /// `spark.mesos.gpus.max` (0): the most GPUs the app holds; above 0 it
+    /// also registers with the `GPU_RESOURCES` capability.
+    pub gpus_max: u32,
+    /// `spark.blockManager.port` (0 = any free port). Non-zero, every executor
+    /// needs exactly this port from the offer, so at most one runs per host.
+    pub block_manager_port: u32,
+    /// `spark.mesos.task.labels` (""), raw: `k:v,k2:v2` with `\,` and `\:`
+    /// escapes, parsed when an executor is launched.
+    pub task_labels: String,
+    /// `spark.mesos.executor.docker.image`: the image executors run in.
+    pub docker_image: Option<String>,
+    /// `spark.mesos.containerizer` (docker): who runs that image.
+    pub containerizer: Containerizer,
+    /// `spark.mesos.executor.docker.forcePullImage` (unset = false).
+    pub docker_force_pull_image: bool,
+    /// `spark.mesos.executor.docker.volumes`: `[host:]container[:ro|rw]` entries.
+    pub docker_volumes: Vec<String>,
+    /// `spark.mesos.executor.docker.portmaps`: `host:container[:proto]` entries.
+    pub docker_port_maps: Vec<String>,
+    /// `spark.mesos.executor.docker.parameters`: `key=value` entries for `docker run`.
+    pub docker_parameters: Vec<String>,
+    /// `spark.mesos.network.name`: the CNI network executors join (and then
+    /// no `--hostname`, SPARK-28778).
+    pub network_name: Option<String>,
+    /// `spark.mesos.network.labels`, raw, in the task-label syntax.
+    pub network_labels: Option<String>,
+    /// `spark.shuffle.service.enabled` (false).
+    pub shuffle_service_enabled: bool,
+    /// `spark.locality.wait` (3 s); the Mesos backend uses it to wait for
+    /// offers on hosts with local data while dynamic allocation ramps up.
+    pub locality_wait: Duration,
+    /// `spark.executor.instances`; on Mesos it only matters to dynamic
+    /// allocation's initial target (cores.max sizes a static app).
+    pub executor_instances: Option<u32>,
+    /// `spark.dynamicAllocation.*`.
+    pub dynamic_allocation: DynamicAllocation,
+}
+
+/// `spark.mesos.containerizer`: which Mesos containerizer runs the Docker image.
+///
+/// Spark's conf only accepts these two values (`checkValues(Set("docker", "mesos"))`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Containerizer {
+    /// The Docker containerizer: a `DOCKER` ContainerInfo with a `DockerInfo`.
+    #[default]
+    Docker,
+    /// The Mesos (universal) containerizer: a `MESOS` ContainerInfo whose
+    /// `MesosInfo` names a Docker image.
+    Mesos,
+}
+
+/// The `spark.dynamicAllocation.*` keys (`ExecutorAllocationManager`), with
+/// Spark 3.5's defaults in `Default`.
+///
+/// The three timeouts are `timeConf(SECONDS)` in Spark: whole seconds, a
+/// fraction is truncated (so `500ms` is 0 and rejected).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynamicAllocation {
+    /// `spark.dynamicAllocation.enabled` (false).
+    pub enabled: bool,
+    /// `spark.dynamicAllocation.minExecutors` (0).
+    pub min_executors: u32,
+    /// `spark.dynamicAllocation.maxExecutors` (Int.MaxValue).
+    pub max_executors: u32,
+    /// `spark.dynamicAllocation.initialExecutors` (unset = minExecutors).
+    pub initial_executors: Option<u32>,
+    /// `spark.dynamicAllocation.schedulerBacklogTimeout` (1 s).
+    pub scheduler_backlog_timeout: Duration,
+    /// `spark.dynamicAllocation.sustainedSchedulerBacklogTimeout` (falls back
+    /// to schedulerBacklogTimeout).
+    pub sustained_scheduler_backlog_timeout: Duration,
+    /// `spark.dynamicAllocation.executorIdleTimeout` (60 s).
+    pub executor_idle_timeout: Duration,
+    /// `spark.dynamicAllocation.shuffleTracking.enabled` (false in 3.5).
+    pub shuffle_tracking_enabled: bool,
+}
+
+impl Default for DynamicAllocation {
+    fn default() -> Self {
+        DynamicAllocation {
+            enabled: false,
+            min_executors: 0,
+            max_executors: i32::MAX as u32,
+            initial_executors: None,
+            scheduler_backlog_timeout: Duration::from_secs(1),
+            sustained_scheduler_backlog_timeout: Duration::from_secs(1),
+            executor_idle_timeout: Duration::from_secs(60),
+            shuffle_tracking_enabled: false,
+        }
+    }
 }
 
 impl Default for SparkSettings {
@@ -132,17 +225,98 @@ impl Default for SparkSettings {
             network_timeout: Duration::from_secs(120),
             executor_home: "/opt/spark".to_string(),
             constraints: String::new(),
+            extra_cores: 0,
+            gpus_max: 0,
+            block_manager_port: 0,
+            task_labels: String::new(),
+            docker_image: None,
+            containerizer: Containerizer::Docker,
+            docker_force_pull_image: false,
+            docker_volumes: Vec::new(),
+            docker_port_maps: Vec::new(),
+            docker_parameters: Vec::new(),
+            network_name: None,
+            network_labels: None,
+            shuffle_service_enabled: false,
+            locality_wait: Duration::from_secs(3),
+            executor_instances: None,
+            dynamic_allocation: DynamicAllocation::default(),
         }
     }
 }
 
-/// One Spark job (one action such as `count()`): stages that run one after another.
+/// One Spark job (one action such as `count()`): a DAG of stages.
+///
+/// `DAGScheduler` cuts a job at its shuffle dependencies: every stage but the
+/// last is a *ShuffleMapStage* whose tasks write map output for the stages
+/// that read it, and the last is the *ResultStage* whose tasks send their
+/// results to the driver. `stages` lists them in topological order (every
+/// stage's parents come before it), so the last one is the ResultStage.
+///
+/// Most jobs are a chain (`textFile → map → reduceByKey → collect` is two
+/// stages, the second reading the first): build those with [`Job::chain`].
+/// A join of two inputs has two independent parents; give those explicitly:
+///
+/// ```
+/// use mesocosm_driver::{Job, Stage};
+/// use std::time::Duration;
+///
+/// let t = |n| vec![Duration::from_secs(1); n];
+/// let chain = Job::chain("count", vec![Stage::new("map", t(4)), Stage::new("reduce", t(2))]);
+/// assert_eq!(chain.stages[1].parents, vec![0]);
+///
+/// let join = Job {
+///     name: "join".into(),
+///     stages: vec![
+///         Stage::new("left", t(4)),
+///         Stage::new("right", t(4)),
+///         Stage::new("join", t(2)).with_parents(vec![0, 1]),
+///     ],
+/// };
+/// assert_eq!(join.check(), Ok(()));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Job {
     /// A name for the timeline, e.g. `count at SparkPi.scala:38`.
     pub name: String,
-    /// The stages, in the order they run.
+    /// The stages, parents before children; the last is the ResultStage.
     pub stages: Vec<Stage>,
+}
+
+impl Job {
+    /// A job whose stages form a chain: stage `i` reads the shuffle output of
+    /// stage `i - 1` (its `parents` are set to exactly that).
+    pub fn chain(name: impl Into<String>, mut stages: Vec<Stage>) -> Job {
+        for (i, s) in stages.iter_mut().enumerate() {
+            s.parents = if i == 0 { Vec::new() } else { vec![i - 1] };
+        }
+        Job { name: name.into(), stages }
+    }
+
+    /// Why this DAG is not one `DAGScheduler` could have built, if it is not.
+    ///
+    /// Why these two rules: a stage can only read shuffle output written by a
+    /// stage Spark created before it (parents first), and a job holds only the
+    /// ancestors of its final RDD, so every ShuffleMapStage is read by a later
+    /// stage of the same job.
+    pub fn check(&self) -> Result<(), String> {
+        let last = self.stages.len().saturating_sub(1);
+        for (i, s) in self.stages.iter().enumerate() {
+            if let Some(p) = s.parents.iter().find(|p| **p >= i) {
+                return Err(format!(
+                    "job {:?}: stage {i} ({}) lists parent {p}, which is not an earlier stage of the job",
+                    self.name, s.name
+                ));
+            }
+            if i < last && !self.stages[i + 1..].iter().any(|c| c.parents.contains(&i)) {
+                return Err(format!(
+                    "job {:?}: stage {i} ({}) is not the last stage, so it must be a parent of a later one",
+                    self.name, s.name
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One stage: a set of identical tasks, one per partition.
@@ -153,6 +327,23 @@ pub struct Stage {
     /// How long each task runs on an executor, one per task (already drawn
     /// from the scenario's distribution, so the driver stays deterministic).
     pub task_durations: Vec<Duration>,
+    /// The stages (indices into [`Job::stages`], each smaller than this
+    /// stage's own) whose shuffle output this stage reads; it runs once they
+    /// have all finished. Empty: it reads only input data.
+    pub parents: Vec<usize>,
+}
+
+impl Stage {
+    /// A stage with no parents (see [`Stage::with_parents`] and [`Job::chain`]).
+    pub fn new(name: impl Into<String>, task_durations: Vec<Duration>) -> Stage {
+        Stage { name: name.into(), task_durations, parents: Vec::new() }
+    }
+
+    /// The same stage, reading the shuffle output of `parents`.
+    pub fn with_parents(mut self, parents: Vec<usize>) -> Stage {
+        self.parents = parents;
+        self
+    }
 }
 
 /// Spark's floor for the executor memory overhead, in MiB

@@ -27,16 +27,17 @@
 //! in [`crate::backend`], the executor RPC in [`crate::endpoint`], task
 //! placement in [`crate::scheduler`].
 
-use crate::backend::{self, Answer, MesosBackend};
-use crate::config::{DriverConfig, validate};
+use crate::allocation::ExecutorAllocationManager;
+use crate::backend::{self, Answer, MesosBackend, OffersThrew};
+use crate::config::{DriverConfig, Job, validate};
 use crate::constraints;
-use crate::endpoint::ExecutorTable;
+use crate::endpoint::{ExecutorTable, heartbeat_expiry};
 use crate::scheduler::TaskScheduler;
 use crate::{DriverReport, DriverTimer};
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
 use mesocosm_sim::proto::sparkrpc::TaskState as SparkState;
-use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, Offer, TaskState, TaskStatus};
+use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, Offer, TaskState, TaskStatus, framework_info};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
@@ -92,7 +93,7 @@ pub struct SparkDriver {
     startup_error: Option<String>,
     pub(crate) phase: Phase,
     /// The framework id SUBSCRIBED gave (the Spark app id).
-    framework_id: Option<FrameworkId>,
+    pub(crate) framework_id: Option<FrameworkId>,
     /// libmesos's `connected`: SUBSCRIBED arrived and the master was not lost since.
     connected: bool,
     /// libmesos's `running == false` after ERROR (`driver->abort()`): every
@@ -107,6 +108,8 @@ pub struct SparkDriver {
     recent_offers: VecDeque<String>,
     recent_offer_set: BTreeSet<String>,
     pub(crate) backend: MesosBackend,
+    /// Dynamic allocation's manager, once started (after registration).
+    pub(crate) allocation: Option<ExecutorAllocationManager>,
     pub(crate) executors: ExecutorTable,
     pub(crate) scheduler: TaskScheduler,
     report: DriverReport,
@@ -126,10 +129,16 @@ impl SparkDriver {
                     Ok(())
                 }
             })
+            .and_then(|()| heartbeat_expiry(&cfg).map(|_| ()))
+            .and_then(|()| cfg.workload.iter().try_for_each(Job::check))
             .err();
         let backend = MesosBackend::new(&cfg, parsed.unwrap_or_default());
-        let scheduler =
-            TaskScheduler::new(cfg.workload.clone(), cfg.settings.task_cpus, cfg.settings.task_max_failures);
+        let scheduler = TaskScheduler::new(
+            cfg.workload.clone(),
+            cfg.settings.task_cpus,
+            cfg.settings.task_max_failures,
+            cfg.settings.shuffle_service_enabled,
+        );
         SparkDriver {
             cfg,
             startup_error,
@@ -142,6 +151,7 @@ impl SparkDriver {
             recent_offers: VecDeque::new(),
             recent_offer_set: BTreeSet::new(),
             backend,
+            allocation: None,
             executors: ExecutorTable::default(),
             scheduler,
             report: DriverReport::default(),
@@ -177,8 +187,9 @@ impl SparkDriver {
     /// (libmesos merges it into its FrameworkInfo at `registered`), else
     /// `spark.mesos.driver.frameworkId` if set; `webui_url` is
     /// `spark.mesos.driver.webui.url`, else the Spark UI's URL
-    /// (`http://<host>:<spark.ui.port>`, unless `spark.ui.enabled=false`). No
-    /// GPU capability: mesocosm does not model `spark.mesos.gpus.max`.
+    /// (`http://<host>:<spark.ui.port>`, unless `spark.ui.enabled=false`);
+    /// the `GPU_RESOURCES` capability iff `spark.mesos.gpus.max > 0`, since
+    /// Mesos offers GPU agents only to frameworks that declare it.
     #[allow(deprecated)] // `FrameworkInfo.role` is deprecated upstream; Spark 3.5 still sets it.
     pub fn framework_info(&self) -> FrameworkInfo {
         let c = &self.cfg;
@@ -200,13 +211,19 @@ impl SparkDriver {
             hostname: Some(c.hostname.clone()),
             principal: c.property("spark.mesos.principal").map(str::to_string),
             webui_url,
+            capabilities: (c.settings.gpus_max > 0)
+                .then_some(framework_info::Capability {
+                    r#type: Some(framework_info::capability::Type::GpuResources as i32),
+                })
+                .into_iter()
+                .collect(),
             ..Default::default()
         }
     }
 
     /// Send a call through libmesos, which drops it while not registered
     /// ("Ignoring … as master is disconnected") or after an abort.
-    fn send_call(&self, call: Call, out: &mut Outbox<DriverTimer>) {
+    pub(crate) fn send_call(&self, call: Call, out: &mut Outbox<DriverTimer>) {
         if self.connected && !self.mesos_aborted {
             out.send(&self.cfg.master, call);
         } else {
@@ -238,6 +255,13 @@ impl SparkDriver {
             self.cfg.app_name, self.cfg.user, self.cfg.settings.failover_timeout
         ));
         self.phase = Phase::Subscribing;
+        // `HeartbeatReceiver.onStart` checks at a fixed rate from here on. Its
+        // first check comes at once (in some releases after one timeout) and
+        // cannot find an executor silent for longer than the timeout, so the
+        // first one that matters is a whole interval away.
+        if let Ok(hb) = heartbeat_expiry(&self.cfg) {
+            out.set_timer(hb.check_interval, DriverTimer::ExpireDeadHosts);
+        }
         // libmesos registers as soon as it has detected the master, then keeps
         // retrying until SUBSCRIBED (`detected` → `doReliableRegistration`).
         self.registration_backoff = REGISTRATION_BACKOFF_FACTOR;
@@ -414,6 +438,13 @@ impl SparkDriver {
             )
         });
         self.phase = Phase::Running;
+        // SparkContext creates its ExecutorAllocationManager only now, after
+        // the backend registered; a bad conf throws there, and the
+        // constructor's stop() tears the framework down.
+        if let Err(e) = self.allocation_start(out) {
+            self.scheduler.abort(e);
+            return;
+        }
         self.after_task_progress(out);
     }
 
@@ -459,7 +490,13 @@ impl SparkDriver {
         self.report.offers_received += offers.len() as u64;
         let answers: Vec<(Answer, String)> = if matches!(self.phase, Phase::Running) {
             let app_id = self.app_id().to_string();
-            self.backend.resource_offers(&self.cfg, &app_id, &offers)
+            match self.backend.resource_offers(&self.cfg, &app_id, &offers, out.now()) {
+                Ok(answers) => answers,
+                Err(threw) => {
+                    self.offers_threw(&fid, threw, out);
+                    return;
+                }
+            }
         } else {
             // Step 1: after stop() every offer is declined with no filter.
             offers
@@ -485,6 +522,31 @@ impl SparkDriver {
             }
             self.send_call(backend::answer_call(&fid, answer), out);
         }
+    }
+
+    /// `resourceOffers` threw while building an executor's TaskInfo.
+    ///
+    /// Why the app hangs instead of failing: the exception escapes Spark's
+    /// callback into libmesos's Java bindings (`JNIScheduler::resourceOffers`),
+    /// which describe it and call `driver->abort()`. Spark is not told: the
+    /// error only reaches the thread that ran `driver.run()`, long after the
+    /// SparkContext stopped listening to it. So the offers answered before
+    /// the throw (the unmatched declines) went out, the others stay
+    /// unanswered, and no event or call passes any more: jobs wait for
+    /// executors forever ("Initial job has not accepted any resources").
+    fn offers_threw(&mut self, fid: &FrameworkId, threw: OffersThrew, out: &mut Outbox<DriverTimer>) {
+        for (answer, note) in threw.sent {
+            out.note(note);
+            self.report.offers_declined += 1;
+            self.send_call(backend::answer_call(fid, answer), out);
+        }
+        out.note_with(|| {
+            format!(
+                "{} thrown while building an executor in resourceOffers: libmesos's Java bindings abort the scheduler driver; Spark does not notice, and the app waits for executors that will never come",
+                threw.exception
+            )
+        });
+        self.mesos_aborted = true;
     }
 
     fn remember_offer(&mut self, id: &str) {
@@ -567,32 +629,43 @@ impl SparkDriver {
         }
     }
 
-    /// `removeExecutor(id, reason)`: forget the executor and re-queue its tasks.
+    /// `removeExecutor(id, ExecutorProcessLost(reason))`: forget the executor,
+    /// fail its running tasks and drop the map output it held.
+    ///
+    /// Why the order: `TaskSchedulerImpl.executorLost` fails the tasks, then
+    /// tells the `DAGScheduler` (which resubmits stages whose lost output is
+    /// needed) and revives offers on the other executors.
     pub(crate) fn remove_executor(&mut self, id: &str, reason: &str, out: &mut Outbox<DriverTimer>) {
         if self.executors.remove(id).is_none() {
             return;
         }
-        let lost = self.scheduler.executor_lost(id, reason);
+        let mut notes = Vec::new();
+        // `ExecutorProcessLost` defaults to `causedByApp = true`.
+        let lost = self.scheduler.executor_lost(id, reason, true, &mut notes);
         out.note_with(|| {
             format!("executor {id} removed ({reason}); {} running task(s) go back to pending", lost.len())
         });
-        if !lost.is_empty() && self.scheduler.aborted.is_none() {
-            // `TaskSchedulerImpl.executorLost` revives offers on the others.
+        for n in notes {
+            out.note(n);
+        }
+        if self.scheduler.aborted.is_none() {
+            self.after_task_progress(out);
             self.make_offers(None, out);
         }
     }
 
-    /// After a task ends or the app registers: start the next stage or job if
-    /// due, offer executors to a new stage, or stop when everything is done.
+    /// After a task ends, an executor is lost or the app registers: let the
+    /// DAG scheduler finish stages and jobs and submit the next ones, offer
+    /// every executor to new task sets, or stop when everything is done.
     pub(crate) fn after_task_progress(&mut self, out: &mut Outbox<DriverTimer>) {
         let mut notes = Vec::new();
-        let new_stage = self.scheduler.advance(out.now(), &mut notes);
+        let revive = self.scheduler.advance(out.now(), &mut notes);
         for n in notes {
             out.note(n);
         }
         if self.scheduler.all_done() {
             self.stop(out);
-        } else if new_stage {
+        } else if revive {
             // `submitMissingTasks` → `backend.reviveOffers()`.
             self.make_offers(None, out);
         }
@@ -694,6 +767,8 @@ impl Actor for SparkDriver {
                 }
             }
             Input::Timer(DriverTimer::StopPoll) => self.poll_stop(out),
+            Input::Timer(DriverTimer::AllocationSchedule) => self.on_allocation_timer(out),
+            Input::Timer(DriverTimer::ExpireDeadHosts) => self.expire_dead_hosts(out),
             Input::Timer(DriverTimer::ReliableRegistration { round }) => self.on_registration_timer(round, out),
             Input::Disconnected { peer } if peer == self.cfg.master => self.on_master_disconnected(out),
             Input::Disconnected { peer } => self.on_executor_disconnected(&peer, out),
@@ -701,6 +776,7 @@ impl Actor for SparkDriver {
             Input::Message { from, msg } => self.on_message(from, msg, out),
         }
         self.stop_if_job_aborted(out);
+        self.allocation_sync(out);
     }
 
     /// What Spark never lets happen, whatever the faults:
@@ -708,6 +784,7 @@ impl Actor for SparkDriver {
     /// - `totalCoresAcquired` is the sum of `coresByTaskId` and never exceeds
     ///   `maxCores` (`spark.cores.max`, rounded): executors launched but not
     ///   registered yet count, as `canLaunchTask` counts them;
+    /// - the same for GPUs against `spark.mesos.gpus.max`;
     /// - every executor's free cores plus the cores of the tasks running on it
     ///   fit in its total (so free cores lie in `[0, total]`).
     fn check_invariants(&self) -> Result<(), String> {
@@ -723,6 +800,15 @@ impl Actor for SparkDriver {
             return Err(format!(
                 "the app holds {} cores, more than spark.cores.max allows ({})",
                 b.total_cores_acquired, b.max_cores
+            ));
+        }
+        // GPUs the same way: `totalGpusAcquired` is what the executors hold,
+        // within `spark.mesos.gpus.max`.
+        let gpus: i64 = b.gpus_by_task.values().sum();
+        if gpus != b.total_gpus_acquired || gpus > i64::from(self.cfg.settings.gpus_max) {
+            return Err(format!(
+                "totalGpusAcquired is {} and the executors hold {gpus} GPUs (spark.mesos.gpus.max={})",
+                b.total_gpus_acquired, self.cfg.settings.gpus_max
             ));
         }
         let busy = self.scheduler.cpus_by_executor();
@@ -752,6 +838,7 @@ impl SparkDriver {
             Msg::LaunchedExecutor(m) => self.on_launched_executor(m, out),
             Msg::SparkStatusUpdate(m) => self.on_spark_status_update(m, out),
             Msg::Heartbeat(m) => self.on_heartbeat(&from, m, out),
+            Msg::RemoveExecutor(m) => self.on_remove_executor(m, out),
             _ => {}
         }
     }
@@ -765,10 +852,7 @@ mod tests {
 
     fn driver(cores_max: u32) -> SparkDriver {
         let settings = SparkSettings { cores_max: Some(cores_max), ..SparkSettings::default() };
-        let job = Job {
-            name: "count".into(),
-            stages: vec![Stage { name: "s".into(), task_durations: vec![Duration::from_secs(1); 2] }],
-        };
+        let job = Job { name: "count".into(), stages: vec![Stage::new("s", vec![Duration::from_secs(1); 2])] };
         SparkDriver::new(DriverConfig {
             me: ActorId::new("driver:pi"),
             master: ActorId::new("master"),

@@ -36,10 +36,15 @@
 //!   formulas ([`executor_memory_mib`], [`max_cores`]).
 //! - [`constraints`]: `spark.mesos.constraints` parsing and matching.
 //! - `launch`: the Mesos task that starts an executor: resources cut from the
-//!   offer, the `spark-class … CoarseGrainedExecutorBackend` command line,
-//!   the container.
+//!   offer (cpus, mem, GPUs, the block manager port), the `spark-class …
+//!   CoarseGrainedExecutorBackend` command line, the labels and the container
+//!   (Mesos or Docker, images, volumes, port maps, CNI network).
 //! - `backend`: the offer logic (`resourceOffers`, `buildMesosTasks`,
-//!   `canLaunchTask`) and the cores/agents bookkeeping.
+//!   `canLaunchTask`: cores, mem, executor limit, agent failures, ports,
+//!   locality) and the cores/GPUs/agents bookkeeping.
+//! - `allocation`: dynamic allocation, a small `ExecutorAllocationManager`
+//!   that moves the backend's executor limit with the task backlog and kills
+//!   idle executors.
 //! - `endpoint`: the executor RPC (`RetrieveSparkAppConfig`,
 //!   `RegisterExecutor`, `LaunchedExecutor`, `StatusUpdate`, `Heartbeat`) and
 //!   `makeOffers`.
@@ -64,29 +69,45 @@
 //!   freed, the agent gets a failure, offers are revived, and its running
 //!   tasks are retried, each failed attempt counting toward
 //!   `spark.task.maxFailures`; the attempt that reaches it aborts the job.
+//!   The map output it held is lost with it: finished map tasks of a running
+//!   stage are Resubmitted, and a finished map stage is recomputed (a new
+//!   stage attempt) before the stages that read it go on.
+//! - **Executor silent** (no heartbeat for longer than `spark.network.timeout`,
+//!   checked every 60 s): the driver KILLs its Mesos task, tells it
+//!   `StopExecutor` and removes it as above.
 //! - **Duplicated messages** (which only a fault script makes): an offer,
 //!   a terminal status, a `LaunchedExecutor` counts once.
+//! - **An exception inside `resourceOffers`** (a malformed
+//!   `spark.mesos.task.labels`, a non-numeric Docker port map): the Java
+//!   bindings of libmesos catch it and abort the scheduler driver; Spark does
+//!   not notice, so the app keeps its executors (none, usually) and waits for
+//!   offers that never come.
 //!
 //! # What is left out (for now)
 //!
-//! Dynamic allocation (executor limit, locality wait, kill requests), GPUs,
-//! `spark.blockManager.port` port reservations, Docker containers, task
-//! labels, secrets, heartbeat expiry, task reconciliation (Spark never
-//! reconciles), and the scheduler's 1 s periodic revive (every event that
-//! frees cores or adds tasks already offers them, so the periodic pass would
-//! find nothing).
+//! Secrets (`spark.mesos.*.secret.*` volumes and environment variables),
+//! `SPARK_MESOS_*` environment and `*.file` credentials, locality hints from
+//! the workload (tasks have no preferred hosts), task
+//! reconciliation (Spark never reconciles), and the scheduler's 1 s periodic
+//! revive (every event that frees cores or adds tasks already offers them, so
+//! the periodic pass would find nothing).
 
 pub mod config;
 pub mod constraints;
 
+mod allocation;
 mod backend;
 mod driver;
 mod endpoint;
 mod launch;
 mod scheduler;
 
+pub use allocation::{ALLOCATION_INTERVAL, initial_executors};
 pub use backend::MAX_AGENT_FAILURES;
-pub use config::{DriverConfig, Job, SparkSettings, Stage, executor_memory_mib, max_cores, memory_overhead_mib};
+pub use config::{
+    Containerizer, DriverConfig, DynamicAllocation, Job, SparkSettings, Stage, executor_memory_mib, max_cores,
+    memory_overhead_mib,
+};
 pub use driver::{
     RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX, STOP_POLL_INTERVAL,
     SparkDriver, mesos_to_task_state,
@@ -104,6 +125,14 @@ pub enum DriverTimer {
     /// arrived. `round` counts registrations, so a timer from an earlier round
     /// (timers are never cancelled) is ignored.
     ReliableRegistration { round: u32 },
+    /// Dynamic allocation's `ExecutorAllocationManager.schedule()`, which
+    /// Spark runs every 100 ms; the driver asks only for the ticks where
+    /// something is due (see [`ALLOCATION_INTERVAL`]).
+    AllocationSchedule,
+    /// `HeartbeatReceiver`'s `ExpireDeadHosts`, every
+    /// `spark.network.timeoutInterval` (60 s) from the start: expire the
+    /// executors silent longer than the heartbeat timeout.
+    ExpireDeadHosts,
 }
 
 /// What a driver did, for scenario expectations and the report.
@@ -118,7 +147,8 @@ pub struct DriverReport {
     pub framework_id: Option<String>,
     /// Failed Spark task attempts that counted toward `spark.task.maxFailures`.
     pub task_failures: u64,
-    /// Spark tasks that finished (each task index counts once).
+    /// Spark task attempts that finished (a map partition recomputed after
+    /// its output was lost counts again).
     pub tasks_finished: u64,
     /// Executors (Mesos tasks) launched through ACCEPT.
     pub executors_launched: u64,

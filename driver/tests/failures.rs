@@ -5,10 +5,10 @@
 mod common;
 
 use common::*;
-use mesocosm_driver::{DriverTimer, SparkDriver};
+use mesocosm_driver::{DriverTimer, SparkDriver, SparkSettings};
 use mesocosm_sim::msg::short_id;
-use mesocosm_sim::proto::scheduler::{Call, Event, event};
-use mesocosm_sim::proto::sparkrpc::{StopExecutor, TaskState as Spark};
+use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
+use mesocosm_sim::proto::sparkrpc::{Heartbeat, HeartbeatResponse, StopExecutor, TaskState as Spark};
 use mesocosm_sim::proto::v1::{OfferId, TaskId, TaskState, TaskStatus, task_status};
 use mesocosm_sim::{Actor, Input, Msg, Output, sent_to};
 
@@ -108,7 +108,8 @@ fn subscribe_is_retried_with_a_backoff_doubling_to_one_minute() {
     let mut d = SparkDriver::new(config(settings(), one_stage(1)));
     let out = d.step(at(0.0), Input::Start);
     assert_eq!(kinds(&out), vec!["SUBSCRIBE"]);
-    assert_eq!(timers(&out), vec![(at(2.0), retry(0))]);
+    // HeartbeatReceiver's first check, then the SUBSCRIBE retry.
+    assert_eq!(timers(&out), vec![(at(60.0), DriverTimer::ExpireDeadHosts), (at(2.0), retry(0))]);
     let mut when = at(2.0);
     let mut next = Vec::new();
     for _ in 0..6 {
@@ -126,7 +127,7 @@ fn subscribe_is_retried_with_a_backoff_doubling_to_one_minute() {
     s.failover_timeout = 30.0;
     let mut d = SparkDriver::new(config(s, one_stage(1)));
     let out = d.step(at(0.0), Input::Start);
-    assert_eq!(timers(&out), vec![(at(2.0), retry(0))]);
+    assert_eq!(timers(&out), vec![(at(60.0), DriverTimer::ExpireDeadHosts), (at(2.0), retry(0))]);
     let out = d.step(at(2.0), Input::Timer(retry(0)));
     assert_eq!(timers(&out), vec![(at(5.0), retry(0))]);
     let out = d.step(at(5.0), Input::Timer(retry(0)));
@@ -336,4 +337,148 @@ fn a_duplicated_launched_executor_hands_out_no_cores_twice() {
     assert!(launches(&out).is_empty());
     assert_eq!(notes(&out), vec!["duplicate LaunchedExecutor from executor 0: ignored".to_string()]);
     assert_eq!(d.check_invariants(), Ok(()));
+}
+
+// ---- heartbeat expiry (HeartbeatReceiver) ---------------------------------------
+
+fn heartbeat(id: &str) -> Input<DriverTimer> {
+    from_exec(id, Heartbeat { executor_id: id.into(), block_manager_id: None })
+}
+
+fn expire_dead_hosts() -> Input<DriverTimer> {
+    Input::Timer(DriverTimer::ExpireDeadHosts)
+}
+
+/// `doKillExecutors([id])`: KILL by task id only.
+fn kill(id: &str) -> Call {
+    Call {
+        framework_id: Some(framework_id()),
+        r#type: Some(call::Type::Kill as i32),
+        kill: Some(call::Kill { task_id: TaskId { value: id.into() }, agent_id: None, kill_policy: None }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_executor_silent_past_the_network_timeout_is_killed_at_the_next_check_and_its_tasks_fail() {
+    let (mut d, l0, l1) = two_executors(one_stage(5));
+    assert_eq!(placed(&l0), ids(&[(0, 0, "0"), (1, 1, "0")]));
+    assert_eq!(placed(&l1), ids(&[(2, 2, "1"), (3, 3, "1")]));
+    d.step(at(2.4), task_update("1", 2, Spark::Running)); // TID 3 stays launching
+
+    // Executor 0 heartbeats every 10 s throughout; executor 1's last one is at
+    // 59.5 s. The checks at 60 s and 120 s find it silent 0.5 s and 60.5 s.
+    let mut events: Vec<(f64, Option<&str>)> = (1..=17).map(|i| (2.0 + 10.0 * f64::from(i), Some("0"))).collect();
+    events.extend((0..6).map(|i| (9.5 + 10.0 * f64::from(i), Some("1"))));
+    events.extend([(60.0, None), (120.0, None)]);
+    events.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (t, who) in events {
+        match who {
+            Some(id) => {
+                d.step(at(t), heartbeat(id));
+            }
+            None => {
+                let out = d.step(at(t), expire_dead_hosts());
+                let next = Output::SetTimer { at: at(t + 60.0), timer: DriverTimer::ExpireDeadHosts };
+                assert_eq!(effects(&out), vec![next], "nothing expires at {t} s");
+            }
+        }
+    }
+
+    // At 180 s executor 1 has been silent 120.5 s > spark.network.timeout.
+    let out = d.step(at(180.0), expire_dead_hosts());
+    assert_eq!(calls(&out), vec![kill("1")], "killAndReplaceExecutor → doKillExecutors");
+    assert_eq!(sent_to(&out, "executor:pi/1"), vec![Msg::StopExecutor(StopExecutor {})], "RemoveExecutor");
+    assert!(sent_to(&out, "executor:pi/0").is_empty());
+    assert_eq!(timers(&out), vec![(at(240.0), DriverTimer::ExpireDeadHosts)]);
+    assert!(launches(&out).is_empty(), "executor 0 has no free core");
+    let n = notes(&out);
+    assert_eq!(
+        n[0],
+        "Removing executor 1 with no recent heartbeats: 120500 ms exceeds timeout 120000 ms; kill its Mesos task so a \
+         replacement is launched"
+    );
+    assert!(
+        n.contains(
+            &"executor 1 removed (Executor heartbeat timed out after 120500 ms); 2 running task(s) go back to pending"
+                .to_string()
+        ),
+        "{n:#?}"
+    );
+    assert_eq!(d.report().task_failures, 1, "TID 2 was RUNNING (counts); TID 3 was still launching (does not)");
+
+    // The freed core of executor 0 takes the lowest pending index, TID 2's, as attempt 1.
+    let out = d.step(at(181.0), task_update("0", 0, Spark::Finished));
+    let l = launches(&out);
+    assert_eq!(l.len(), 1);
+    assert_eq!((l[0].1.name.as_str(), l[0].1.attempt_number), ("task 2.1 in stage 0.0 (TID 4)", 1));
+
+    // A late heartbeat of the expired executor is told to re-register.
+    let out = d.step(at(182.0), heartbeat("1"));
+    assert_eq!(
+        sent_to(&out, "executor:pi/1"),
+        vec![Msg::HeartbeatResponse(HeartbeatResponse { reregister_block_manager: true })]
+    );
+
+    // The kill comes back as TASK_KILLED: cores freed, offers revived, no agent failure.
+    let out = d.step(at(183.0), update("1", 2, TaskState::TaskKilled, 9));
+    assert_eq!(kinds(&out), vec!["REVIVE", "ACKNOWLEDGE"]);
+    assert_eq!(d.check_invariants(), Ok(()));
+    assert_eq!(
+        kinds(&d.step(at(184.0), offers(vec![offer(7, 2, 4.0, 8192.0)]))),
+        vec!["ACCEPT"],
+        "agent-2 is not excluded"
+    );
+}
+
+#[test]
+fn a_silence_of_exactly_the_timeout_is_not_expired() {
+    let (mut d, _, _) = two_executors(one_stage(4));
+    d.step(at(59.999), heartbeat("1"));
+    d.step(at(60.0), heartbeat("0"));
+    d.step(at(60.0), expire_dead_hosts());
+    d.step(at(120.0), expire_dead_hosts());
+    let out = d.step(at(180.0), expire_dead_hosts());
+    assert_eq!(calls(&out), vec![kill("1")], "120001 ms > 120000 ms, but 120000 ms is not");
+    let out = d.step(at(240.0), expire_dead_hosts());
+    assert_eq!(calls(&out), vec![kill("0")]);
+    assert!(notes(&out)[0].starts_with("Removing executor 0 with no recent heartbeats: 180000 ms exceeds"));
+}
+
+#[test]
+fn a_heartbeat_timeout_fails_running_tasks_up_to_spark_task_max_failures() {
+    let s = SparkSettings { executor_cores: Some(2), cores_max: Some(2), task_max_failures: 1, ..settings() };
+    let mut d = running(s, one_stage(1));
+    d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]));
+    d.step(at(2.0), register("0", "agent-1", 2));
+    d.step(at(2.1), launched("0"));
+    d.step(at(2.2), task_update("0", 0, Spark::Running));
+    assert!(calls(&d.step(at(120.0), expire_dead_hosts())).is_empty(), "silent 118 s");
+    let out = d.step(at(180.0), expire_dead_hosts());
+    assert_eq!(calls(&out), vec![kill("0")]);
+    assert_eq!(sent_to(&out, "executor:pi/0"), vec![Msg::StopExecutor(StopExecutor {})], "once, from RemoveExecutor");
+    assert_eq!(
+        d.report().failed.as_deref(),
+        Some(
+            "Job aborted due to stage failure: Task 0 in stage 0.0 failed 1 times, most recent failure: Lost task 0.0 \
+             in stage 0.0 (TID 0) (agent-1 executor 0): ExecutorLostFailure (executor 0 exited caused by one of the \
+             running tasks) Reason: Executor heartbeat timed out after 178000 ms"
+        )
+    );
+    assert_eq!(timers(&out).iter().filter(|(_, t)| *t == DriverTimer::StopPoll).count(), 1, "stop() runs");
+}
+
+#[test]
+fn heartbeat_settings_spark_rejects_fail_the_spark_context() {
+    let s = SparkSettings { heartbeat_interval: std::time::Duration::from_secs(150), ..settings() };
+    let mut d = SparkDriver::new(config(s, one_stage(1)));
+    let out = d.step(at(0.0), Input::Start);
+    assert_eq!(effects(&out), vec![Output::Exit { status: 1 }]);
+    assert_eq!(
+        d.report().failed.as_deref(),
+        Some(
+            "requirement failed: The value of spark.network.timeout=120000ms must be greater than the value of \
+             spark.executor.heartbeatInterval=150000ms."
+        )
+    );
 }

@@ -5,8 +5,8 @@ mod common;
 use common::*;
 use mesocosm_driver::{DriverTimer, Job, SparkDriver, SparkSettings, Stage};
 use mesocosm_sim::proto::sparkrpc::{
-    Heartbeat, HeartbeatResponse, RegisterExecutorResponse, RetrieveSparkAppConfig, SparkAppConfig, StopExecutor,
-    TaskDescription, TaskState as Spark, spark_app_config,
+    Heartbeat, HeartbeatResponse, RegisterExecutorResponse, RemoveExecutor, RetrieveSparkAppConfig, SparkAppConfig,
+    StopExecutor, TaskDescription, TaskState as Spark, spark_app_config,
 };
 use mesocosm_sim::proto::v1::TaskState;
 use mesocosm_sim::{Actor, Input, Msg, SimTime, sent_to};
@@ -201,14 +201,8 @@ fn a_lost_executor_s_tasks_are_retried_elsewhere() {
 fn stages_then_jobs_run_one_after_another() {
     let secs = |n: usize| vec![Duration::from_secs(2); n];
     let workload = vec![
-        Job {
-            name: "a".into(),
-            stages: vec![
-                Stage { name: "map".into(), task_durations: secs(2) },
-                Stage { name: "reduce".into(), task_durations: secs(1) },
-            ],
-        },
-        Job { name: "b".into(), stages: vec![Stage { name: "collect".into(), task_durations: secs(1) }] },
+        Job::chain("a", vec![Stage::new("map", secs(2)), Stage::new("reduce", secs(1))]),
+        Job::chain("b", vec![Stage::new("collect", secs(1))]),
     ];
     let (mut d, l0, l1) = two_executors(workload);
     assert_eq!(placed(&l0).len(), 2);
@@ -252,4 +246,38 @@ fn a_broken_executor_connection_removes_it() {
     let out = d.step(at(3.0), task_update("0", 0, Spark::Finished));
     // Pending: 2 and 3 (back from executor 1) and 4; the freed core takes the lowest.
     assert_eq!(placed(&out), ids(&[(4, 2, "0")]));
+}
+
+#[test]
+fn remove_executor_from_an_executor_stops_and_removes_it() {
+    let (mut d, _, l1) = two_executors(one_stage(5));
+    assert_eq!(placed(&l1), ids(&[(2, 2, "1"), (3, 3, "1")]));
+    d.step(at(2.4), task_update("1", 2, Spark::Running));
+    let reason = "Received LaunchTask command but executor was null";
+    let out = d.step(at(2.5), from_exec("1", RemoveExecutor { executor_id: "1".into(), reason: reason.into() }));
+    assert_eq!(sent_to(&out, "executor:pi/1"), vec![Msg::StopExecutor(StopExecutor {})]);
+    assert!(kinds(&out).is_empty(), "Mesos hears of it from the task's status update");
+    assert!(notes(&out).contains(&format!("executor 1 removed ({reason}); 2 running task(s) go back to pending")));
+    assert_eq!(d.report().task_failures, 1, "the RUNNING TID 2 counts, the launching TID 3 does not");
+    // Unknown by now: a second one does nothing.
+    let again = d.step(at(2.6), from_exec("1", RemoveExecutor { executor_id: "1".into(), reason: reason.into() }));
+    assert!(again.is_empty());
+}
+
+#[test]
+fn an_executor_on_an_agent_excluded_after_it_launched_still_registers() {
+    // Spark refuses a registration only for `excludeOnFailure` hosts (off by
+    // default); the Mesos agent exclusion only stops new launches there.
+    let s = SparkSettings { executor_cores: Some(1), cores_max: Some(3), ..SparkSettings::default() };
+    let mut d = running(s, one_stage(1));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 3.0, 8192.0)]));
+    assert_eq!(calls(&out)[0].accept.as_ref().unwrap().operations[0].launch.as_ref().unwrap().task_infos.len(), 3);
+    d.step(at(2.0), update("0", 1, TaskState::TaskFailed, 1));
+    d.step(at(2.1), update("1", 1, TaskState::TaskFailed, 2));
+    assert_eq!(kinds(&d.step(at(2.2), offers(vec![offer(2, 1, 3.0, 8192.0)]))), vec!["DECLINE"], "agent-1 is excluded");
+    let out = d.step(at(3.0), register("2", "agent-1", 1));
+    assert_eq!(
+        sent_to(&out, "executor:pi/2"),
+        vec![Msg::RegisterExecutorResponse(RegisterExecutorResponse { success: true, failure: String::new() })]
+    );
 }

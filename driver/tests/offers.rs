@@ -294,9 +294,10 @@ fn an_agent_is_excluded_after_two_failed_executors() {
 
 // ---- property: the driver never over-accepts ---------------------------------
 
-fn arb_offer() -> impl Strategy<Value = (u32, u32, u32)> {
-    // cpus in thousandths (0–16), mem in MiB (0–64 GiB), agent 1–4
-    (0u32..=16_000, 0u32..=65_536, 1u32..=4)
+fn arb_offer() -> impl Strategy<Value = (u32, u32, u32, u32)> {
+    // cpus in thousandths (0–16), mem in MiB (0–64 GiB), agent 1–4, GPUs
+    // in thousandths (0–3); even agents also offer ports 31000–31010.
+    (0u32..=16_000, 0u32..=65_536, 1u32..=4, 0u32..=3_000)
 }
 
 fn arb_settings() -> impl Strategy<Value = SparkSettings> {
@@ -305,12 +306,16 @@ fn arb_settings() -> impl Strategy<Value = SparkSettings> {
         prop::option::of(1u32..=6),
         prop::sample::select(vec![512u64, 1024, 2048, 4096, 16384]),
         prop::option::of(0u64..=2048),
+        0u32..=3,
+        prop::sample::select(vec![0u32, 31005]),
     )
-        .prop_map(|(cores_max, executor_cores, mem, overhead)| SparkSettings {
+        .prop_map(|(cores_max, executor_cores, mem, overhead, gpus_max, port)| SparkSettings {
             cores_max,
             executor_cores,
             executor_memory_mib: mem,
             memory_overhead_mib: overhead,
+            gpus_max,
+            block_manager_port: port,
             ..SparkSettings::default()
         })
 }
@@ -327,9 +332,10 @@ proptest! {
         for (round, list) in rounds.iter().enumerate() {
             let batch: Vec<Offer> = list
                 .iter()
-                .map(|(cpus, mem, agent)| {
+                .map(|(cpus, mem, agent, gpus)| {
                     next += 1;
-                    offer(next, *agent, *cpus as f64 / 1000.0, *mem as f64)
+                    let o = with_gpus(offer(next, *agent, *cpus as f64 / 1000.0, *mem as f64), *gpus as f64 / 1000.0);
+                    if agent % 2 == 0 { with_ports(o, 31000, 31010) } else { o }
                 })
                 .collect();
             let out = d.step(at(1.0 + round as f64), offers(batch.clone()));
@@ -360,4 +366,229 @@ proptest! {
             prop_assert_eq!(d.check_invariants(), Ok(()));
         }
     }
+}
+
+// ---- FrameworkInfo: GPUs and credentials ---------------------------------------
+
+#[test]
+fn gpus_max_adds_the_gpu_capability_and_a_principal_is_passed_on() {
+    use mesocosm_sim::proto::v1::framework_info::{Capability, capability};
+    let mut s = settings();
+    s.gpus_max = 2;
+    let mut cfg = config(s, one_stage(1));
+    cfg.properties.push(("spark.mesos.principal".into(), "spark-prod".into()));
+    cfg.properties.push(("spark.mesos.secret".into(), "hunter2".into()));
+    let out = SparkDriver::new(cfg).step(at(0.0), Input::Start);
+    let mut expected = subscribe_call(None);
+    let fi = &mut expected.subscribe.as_mut().unwrap().framework_info;
+    fi.capabilities = vec![Capability { r#type: Some(capability::Type::GpuResources as i32) }];
+    fi.principal = Some("spark-prod".into());
+    assert_eq!(calls(&out), vec![expected], "the secret travels in the credential, not the FrameworkInfo");
+}
+
+#[test]
+fn a_secret_without_a_principal_fails_the_spark_context_before_subscribing() {
+    let mut cfg = config(settings(), one_stage(1));
+    cfg.properties.push(("spark.mesos.secret".into(), "hunter2".into()));
+    let mut d = SparkDriver::new(cfg);
+    let out = d.step(at(0.0), Input::Start);
+    assert!(calls(&out).is_empty(), "no SUBSCRIBE");
+    assert_eq!(exits(&out), vec![1]);
+    assert_eq!(
+        d.report().failed.as_deref(),
+        Some("spark.mesos.principal must be configured when spark.mesos.secret is set")
+    );
+}
+
+// ---- canLaunchTask: ports -------------------------------------------------------
+
+#[test]
+fn a_fixed_block_manager_port_is_reserved_so_one_executor_fits_per_host() {
+    let mut s = settings();
+    s.executor_cores = Some(1);
+    s.block_manager_port = 31005;
+    let mut d = running(s, one_stage(4));
+    let out = d.step(
+        at(1.0),
+        offers(vec![
+            with_ports(offer(1, 1, 4.0, 8192.0), 31000, 32000),
+            offer(2, 2, 4.0, 8192.0),
+            with_ports(offer(3, 3, 4.0, 8192.0), 20000, 21000),
+        ]),
+    );
+    assert_eq!(kinds(&out), vec!["ACCEPT", "DECLINE", "DECLINE"]);
+    let c = calls(&out);
+    let tasks = launched_tasks(&c[0]);
+    assert_eq!(tasks.len(), 1, "the offer's other ports are dropped after the first executor");
+    assert_eq!(tasks[0].resources, vec![task_scalar("cpus", 1.0), task_scalar("mem", 1408.0), task_port(31005)]);
+    assert_eq!((declined_refuse(&c[1]), declined_refuse(&c[2])), (None, None), "no filter: unmet launch constraints");
+    let n = notes(&out);
+    assert!(n[1].contains("spark.blockManager.port=31005 is not among the offered ports"), "{n:#?}");
+}
+
+#[test]
+fn port_zero_reserves_no_port() {
+    let mut s = settings();
+    s.executor_cores = Some(1);
+    s.cores_max = Some(2);
+    let mut d = running(s, one_stage(4));
+    let out = d.step(at(1.0), offers(vec![with_ports(offer(1, 1, 4.0, 8192.0), 31000, 32000)]));
+    let c = calls(&out);
+    let tasks = launched_tasks(&c[0]);
+    assert_eq!(tasks.len(), 2);
+    assert!(tasks.iter().all(|t| t.resources == vec![task_scalar("cpus", 1.0), task_scalar("mem", 1408.0)]));
+}
+
+// ---- canLaunchTask: GPUs --------------------------------------------------------
+
+#[test]
+fn executors_get_the_gpus_offered_up_to_gpus_max_and_free_them_when_they_end() {
+    let mut s = settings();
+    s.executor_cores = Some(2);
+    s.gpus_max = 2;
+    let mut d = running(s, one_stage(4));
+    let out = d.step(
+        at(1.0),
+        offers(vec![with_gpus(offer(1, 1, 4.0, 8192.0), 1.5), with_gpus(offer(2, 2, 2.0, 8192.0), 4.0)]),
+    );
+    assert_eq!(kinds(&out), vec!["ACCEPT", "ACCEPT"]);
+    let c = calls(&out);
+    let base = || vec![task_scalar("cpus", 2.0), task_scalar("mem", 1408.0)];
+    let with_gpu = || [base(), vec![task_scalar("gpus", 1.0)]].concat();
+    let on_1: Vec<(String, Vec<Resource>)> =
+        launched_tasks(&c[0]).into_iter().map(|t| (t.task_id.value, t.resources)).collect();
+    // Executor 0 takes the one whole GPU of offer 1 (1.5 → 1), executor 1 the
+    // last one gpus.max allows; executor 2 launches without a GPU.
+    assert_eq!(on_1, vec![("2".to_string(), base()), ("0".to_string(), with_gpu())]);
+    assert_eq!(launched_tasks(&c[1])[0].resources, with_gpu());
+
+    let out = d.step(at(2.0), update("1", 2, TaskState::TaskFailed, 1));
+    assert!(notes(&out).iter().any(|n| n.contains("free its 1 GPUs (1 held now)")), "{:#?}", notes(&out));
+    let out = d.step(at(3.0), offers(vec![with_gpus(offer(3, 2, 2.0, 8192.0), 4.0)]));
+    assert_eq!(launched_tasks(&calls(&out)[0])[0].resources, with_gpu(), "the freed GPU can be taken again");
+}
+
+// ---- TaskInfo: labels, --cores, URIs --------------------------------------------
+
+#[test]
+fn task_labels_are_parsed_with_escaped_commas_and_colons() {
+    use mesocosm_sim::proto::v1::Label;
+    let mut s = settings();
+    s.task_labels = r"team:data,path:a\,b\:c".into();
+    let mut d = running(s, one_stage(1));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]));
+    let label = |k: &str, v: &str| Label { key: k.into(), value: Some(v.into()) };
+    assert_eq!(
+        launched_tasks(&calls(&out)[0])[0].labels,
+        Some(Labels { labels: vec![label("team", "data"), label("path", "a,b:c")] })
+    );
+}
+
+#[test]
+fn a_malformed_label_throws_inside_resource_offers_and_wedges_the_app() {
+    let mut s = settings();
+    s.task_labels = "team:data,oops".into();
+    s.constraints = "zone:a".into();
+    let mut d = running(s, one_stage(1));
+    let out =
+        d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0), with_text_attr(offer(2, 2, 4.0, 8192.0), "zone", "a")]));
+    // The unmatched offer was declined before buildMesosTasks threw; nothing launches.
+    assert_eq!(kinds(&out), vec!["DECLINE"]);
+    assert_eq!(answered_offer(&calls(&out)[0]), offer_id(1).value);
+    assert!(
+        notes(&out).iter().any(|n| n.starts_with("org.apache.spark.SparkException: Malformed label: oops thrown")),
+        "{:#?}",
+        notes(&out)
+    );
+    // libmesos is aborted: later events are ignored and the app never finishes.
+    let out = d.step(at(10.0), offers(vec![with_text_attr(offer(3, 2, 4.0, 8192.0), "zone", "a")]));
+    assert!(calls(&out).is_empty() && exits(&out).is_empty());
+    assert_eq!((d.report().failed, d.report().finished, d.report().executors_launched), (None, false, 0));
+}
+
+#[test]
+fn extra_cores_are_advertised_in_cores_but_not_reserved() {
+    let mut s = settings();
+    s.executor_cores = Some(2);
+    s.cores_max = Some(2);
+    s.extra_cores = 3;
+    let mut d = running(s, one_stage(1));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]));
+    let t = &launched_tasks(&calls(&out)[0])[0];
+    assert_eq!(t.resources, vec![task_scalar("cpus", 2.0), task_scalar("mem", 1408.0)]);
+    assert_eq!(t.command.as_ref().unwrap().value.as_deref(), Some(executor_command("0", 5, Some("agent-1")).as_str()));
+}
+
+#[test]
+fn executor_uri_and_mesos_uris_are_fetched_with_the_fetcher_cache_flag() {
+    use mesocosm_sim::proto::v1::command_info::Uri;
+    let mut cfg = config(settings(), one_stage(1));
+    for (k, v) in [
+        ("spark.executor.uri", "http://repo/spark-3.5.1-bin-hadoop3.tgz"),
+        ("spark.mesos.uris", "http://repo/app.conf, ,hdfs:///lib.jar"),
+        ("spark.mesos.fetcherCache.enable", "true"),
+    ] {
+        cfg.properties.push((k.into(), v.into()));
+    }
+    let mut d = SparkDriver::new(cfg);
+    d.step(at(0.0), Input::Start);
+    d.step(at(0.1), subscribed());
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0)]));
+    let command = launched_tasks(&calls(&out)[0])[0].command.clone().unwrap();
+    let uri = |v: &str| Uri { value: v.into(), cache: Some(true), ..Default::default() };
+    assert_eq!(
+        command.uris,
+        vec![uri("http://repo/spark-3.5.1-bin-hadoop3.tgz"), uri("http://repo/app.conf"), uri("hdfs:///lib.jar")]
+    );
+    assert_eq!(
+        command.value.unwrap(),
+        format!(
+            "cd spark-3*;  ./bin/spark-class org.apache.spark.executor.CoarseGrainedExecutorBackend \
+             --driver-url {DRIVER_URL} --executor-id 0 --cores 4 --app-id {} --hostname agent-1",
+            fid()
+        )
+    );
+}
+
+// ---- statusUpdate: the state table ---------------------------------------------
+
+#[test]
+fn mesos_states_map_to_spark_states_as_mesos_to_task_state_does() {
+    use mesocosm_driver::mesos_to_task_state;
+    use mesocosm_sim::proto::sparkrpc::TaskState as Spark;
+    let table = [
+        (TaskState::TaskStaging, Spark::Launching),
+        (TaskState::TaskStarting, Spark::Launching),
+        (TaskState::TaskRunning, Spark::Running),
+        (TaskState::TaskKilling, Spark::Running),
+        (TaskState::TaskFinished, Spark::Finished),
+        (TaskState::TaskFailed, Spark::Failed),
+        (TaskState::TaskGone, Spark::Failed),
+        (TaskState::TaskGoneByOperator, Spark::Failed),
+        (TaskState::TaskKilled, Spark::Killed),
+        (TaskState::TaskLost, Spark::Lost),
+        (TaskState::TaskError, Spark::Lost),
+        (TaskState::TaskDropped, Spark::Lost),
+        (TaskState::TaskUnknown, Spark::Lost),
+        (TaskState::TaskUnreachable, Spark::Lost),
+    ];
+    for (mesos, spark) in table {
+        assert_eq!(mesos_to_task_state(mesos), spark, "{mesos:?}");
+    }
+}
+
+#[test]
+fn gone_and_error_statuses_count_as_agent_failures() {
+    let mut s = settings();
+    s.executor_cores = Some(1);
+    let mut d = running(s, one_stage(1));
+    for (i, state) in [TaskState::TaskGone, TaskState::TaskError].into_iter().enumerate() {
+        let out = d.step(at(1.0 + i as f64), offers(vec![offer(10 + i as u32, 1, 1.0, 8192.0)]));
+        assert_eq!(kinds(&out), vec!["ACCEPT"]);
+        let out = d.step(at(1.5 + i as f64), update(&i.to_string(), 1, state, 9));
+        assert_eq!(kinds(&out), vec!["REVIVE", "ACKNOWLEDGE"]);
+    }
+    let out = d.step(at(5.0), offers(vec![offer(20, 1, 4.0, 8192.0)]));
+    assert_eq!(kinds(&out), vec!["DECLINE"]);
+    assert!(notes(&out)[0].contains("excluded after 2 failed executors"), "{:?}", notes(&out));
 }

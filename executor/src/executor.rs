@@ -248,9 +248,14 @@ impl SparkExecutor {
                     // RegisteredExecutor: create the Executor, tell the driver.
                     self.backend = Backend::Running;
                     out.send(&driver, sparkrpc::LaunchedExecutor { executor_id: args.executor_id.clone() });
+                    // Why one interval: Spark's `Heartbeater` first waits the
+                    // interval plus a random fraction of it, to spread the
+                    // executors' heartbeats; cores draw no randomness.
                     out.set_timer(self.cfg.heartbeat_interval, Timer::Heartbeat);
                 } else {
-                    out.note_with(|| format!("Cannot register with driver: {}", r.failure));
+                    // The ask failed: `exitExecutor(1, "Cannot register with
+                    // driver: <url>", notifyDriver = false)`.
+                    out.note_with(|| format!("Cannot register with driver: {} ({})", args.driver_url, r.failure));
                     self.backend_exited(1, out);
                 }
             }
@@ -280,7 +285,21 @@ impl SparkExecutor {
                     Err(_) => self.backend_exited(1, out),
                 }
             }
-            Msg::SparkKillTask(k) => {
+            // `RegisteredExecutor` has not arrived, so there is no `Executor`:
+            // `exitExecutor(1, …)`, which tells the driver `RemoveExecutor` first.
+            Msg::LaunchTask(_) | Msg::SparkKillTask(_) if self.backend == Backend::Registering => {
+                let what = if matches!(msg, Msg::LaunchTask(_)) { "LaunchTask" } else { "KillTask" };
+                let reason = format!("Received {what} command but executor was null");
+                out.note(reason.clone());
+                out.send(&driver, sparkrpc::RemoveExecutor { executor_id: args.executor_id.clone(), reason });
+                self.backend_exited(1, out);
+            }
+            // `StopExecutor` → `Shutdown`, which with no `Executor` yet is `System.exit(1)`.
+            Msg::StopExecutor(_) if self.backend == Backend::Registering => {
+                out.note("StopExecutor before RegisteredExecutor: no Executor to stop, exit 1");
+                self.backend_exited(1, out);
+            }
+            Msg::SparkKillTask(k) if self.backend == Backend::Running => {
                 if let Some(cpus) = self.running.remove(&k.task_id) {
                     out.send(
                         &driver,
@@ -294,7 +313,7 @@ impl SparkExecutor {
                     );
                 }
             }
-            Msg::StopExecutor(_) => {
+            Msg::StopExecutor(_) if self.backend == Backend::Running => {
                 // StopExecutor → Shutdown → executor.stop(); main ends with exit(0).
                 self.backend = Backend::Stopping;
                 self.running.clear();
@@ -306,9 +325,14 @@ impl SparkExecutor {
             // out) is dropped, as Spark drops replies to finished asks. Replies carry
             // no request id here, so a late reply that lands while the next
             // heartbeat is in flight is credited to that one.
-            Msg::HeartbeatResponse(_) if self.heartbeat_outstanding => {
+            Msg::HeartbeatResponse(r) if self.heartbeat_outstanding => {
                 self.heartbeat_outstanding = false;
                 self.heartbeat_failures = 0;
+                if r.reregister_block_manager {
+                    // `env.blockManager.reregister()`: the driver does not know
+                    // this executor (any more); mesocosm models no block manager.
+                    out.note("the driver asks this executor to re-register its BlockManager (not modelled)");
+                }
             }
             _ => {}
         }

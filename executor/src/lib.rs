@@ -27,6 +27,11 @@
 //!   heartbeat interval; 60 failures in a row and the backend exits 56
 //!   (`ExecutorExitCode.HEARTBEAT_FAILURE`).
 //! - **Driver gone**: `onDisconnected` → exit 1.
+//! - **Driver messages before `RegisteredExecutor`** (only a faulty network
+//!   makes them possible, e.g. a StopExecutor after a lost registration
+//!   reply): LaunchTask or KillTask → `exitExecutor(1)`,
+//!   which tells the driver `RemoveExecutor` first; StopExecutor → `Shutdown`
+//!   with no `Executor` → exit 1.
 //! - **Agent gone**: Spark's frameworks do not checkpoint, so the executor library
 //!   shuts the executor down at once and the container exits.
 //! - **Duplicates** (a faulty network can repeat a message): a second LAUNCH of the

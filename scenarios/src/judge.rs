@@ -227,7 +227,9 @@ fn field_matches(actual: Option<String>, want: &str) -> bool {
 pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
     let (held, observed) = match &e.expect {
         Expect::App { app, outcome } => match ev.exits.iter().find(|(a, _)| a == app).and_then(|(_, x)| *x) {
-            None => (*outcome == AppOutcome::Running, format!("app {app}'s driver was still running at the end of the run")),
+            None => {
+                (*outcome == AppOutcome::Running, format!("app {app}'s driver was still running at the end of the run"))
+            }
             Some((t, status)) => {
                 let ok = match outcome {
                     AppOutcome::Finishes => status == 0,

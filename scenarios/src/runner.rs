@@ -168,6 +168,12 @@ pub fn attributes(specs: &[AttributeSpec]) -> Vec<Attribute> {
 /// The typed Spark settings the driver needs, from the effective conf.
 pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
     let d = SparkSettings::default();
+    // `stringConf.toSequence`: comma-separated, trimmed, empty entries dropped.
+    let sequence = |key: &str| -> Vec<String> {
+        conf.get(key)
+            .map(|v| v.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
     let reject = conf.duration("spark.mesos.rejectOfferDuration", d.reject_offer_duration, TimeUnit::Seconds)?;
     Ok(SparkSettings {
         cores_max: conf.opt_u32("spark.cores.max")?,
@@ -203,6 +209,68 @@ pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
         network_timeout: conf.duration("spark.network.timeout", d.network_timeout, TimeUnit::Seconds)?,
         executor_home: conf.get("spark.mesos.executor.home").unwrap_or(&d.executor_home).to_string(),
         constraints: conf.get("spark.mesos.constraints").unwrap_or_default().to_string(),
+        extra_cores: conf.u32("spark.mesos.extra.cores", d.extra_cores)?,
+        gpus_max: conf.u32("spark.mesos.gpus.max", d.gpus_max)?,
+        block_manager_port: match conf.u32("spark.blockManager.port", d.block_manager_port)? {
+            // `Utils.startServiceOnPort`, which the driver's own block manager
+            // runs at startup with the same key.
+            p if p != 0 && !(1024..=65535).contains(&p) => {
+                return Err(format!(
+                    "spark.blockManager.port={p}: startPort should be between 1024 and 65535 (inclusive), or 0 for a random free port."
+                ));
+            }
+            p => p,
+        },
+        task_labels: conf.get("spark.mesos.task.labels").unwrap_or_default().to_string(),
+        docker_image: conf.get("spark.mesos.executor.docker.image").map(str::to_string),
+        containerizer: match conf.get("spark.mesos.containerizer").map(str::trim) {
+            None | Some("docker") => mesocosm_driver::Containerizer::Docker,
+            Some("mesos") => mesocosm_driver::Containerizer::Mesos,
+            Some(v) => {
+                // `checkValues(Set("docker", "mesos"))`.
+                return Err(format!(
+                    "spark.mesos.containerizer={v}: The value of spark.mesos.containerizer should be one of docker, mesos, but was {v}"
+                ));
+            }
+        },
+        docker_force_pull_image: conf.bool("spark.mesos.executor.docker.forcePullImage", false)?,
+        docker_volumes: sequence("spark.mesos.executor.docker.volumes"),
+        docker_port_maps: sequence("spark.mesos.executor.docker.portmaps"),
+        docker_parameters: sequence("spark.mesos.executor.docker.parameters"),
+        network_name: conf.get("spark.mesos.network.name").map(str::to_string),
+        network_labels: conf.get("spark.mesos.network.labels").map(str::to_string),
+        shuffle_service_enabled: conf.bool("spark.shuffle.service.enabled", d.shuffle_service_enabled)?,
+        locality_wait: conf.duration("spark.locality.wait", d.locality_wait, TimeUnit::Millis)?,
+        executor_instances: conf.opt_u32("spark.executor.instances")?,
+        dynamic_allocation: {
+            let da = &d.dynamic_allocation;
+            let key = |k: &str| format!("spark.dynamicAllocation.{k}");
+            let backlog =
+                conf.duration(&key("schedulerBacklogTimeout"), da.scheduler_backlog_timeout, TimeUnit::Seconds)?;
+            let max_executors = conf.u32(&key("maxExecutors"), da.max_executors)?;
+            if max_executors > i32::MAX as u32 {
+                return Err(format!("{}={max_executors}: expected a whole number below 2^31", key("maxExecutors")));
+            }
+            mesocosm_driver::DynamicAllocation {
+                enabled: conf.bool(&key("enabled"), da.enabled)?,
+                min_executors: conf.u32(&key("minExecutors"), da.min_executors)?,
+                max_executors,
+                initial_executors: conf.opt_u32(&key("initialExecutors"))?,
+                scheduler_backlog_timeout: backlog,
+                // A fallback conf: unset, it is schedulerBacklogTimeout.
+                sustained_scheduler_backlog_timeout: conf.duration(
+                    &key("sustainedSchedulerBacklogTimeout"),
+                    backlog,
+                    TimeUnit::Seconds,
+                )?,
+                executor_idle_timeout: conf.duration(
+                    &key("executorIdleTimeout"),
+                    da.executor_idle_timeout,
+                    TimeUnit::Seconds,
+                )?,
+                shuffle_tracking_enabled: conf.bool(&key("shuffleTracking.enabled"), da.shuffle_tracking_enabled)?,
+            }
+        },
     })
 }
 
@@ -316,7 +384,14 @@ impl Cluster {
             let delay = Duration::from_micros(
                 world.rng_for(&format!("agent:{id}/incarnation-{}", slot.incarnation)).next_u64() % 1_000_000,
             );
-            let cfg = AgentConfig { recovered_id: recovered.clone(), registration_delay: delay, ..slot.cfg.clone() };
+            let backoff_seed =
+                world.rng_for(&format!("agent:{id}/incarnation-{}/backoff", slot.incarnation)).next_u64();
+            let cfg = AgentConfig {
+                recovered_id: recovered.clone(),
+                registration_delay: delay,
+                backoff_seed,
+                ..slot.cfg.clone()
+            };
             slot.core = Shared::new(Agent::new(cfg));
             world.spawn(id.clone(), slot.core.clone(), None);
             return Ok(match recovered {
@@ -497,6 +572,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                 registration_delay: delay,
                 version: "1.11.0".into(),
                 recovered_id: None,
+                backoff_seed: world.rng_for(&format!("agent:{}/backoff", a.name)).next_u64(),
             };
             let core = Shared::new(Agent::new(cfg.clone()));
             world.spawn(ActorId::new(&a.name), core.clone(), None);
@@ -525,9 +601,12 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                         .stages
                         .iter()
                         .enumerate()
-                        .map(|(si, s)| Stage {
-                            name: format!("stage {si} of {}", j.name),
-                            task_durations: (0..s.tasks).map(|_| s.duration.sample(&mut rng)).collect(),
+                        .map(|(si, s)| {
+                            Stage::new(
+                                format!("stage {si} of {}", j.name),
+                                (0..s.tasks).map(|_| s.duration.sample(&mut rng)).collect(),
+                            )
+                            .with_parents(s.parents.clone())
                         })
                         .collect(),
                 })

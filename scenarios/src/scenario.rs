@@ -50,6 +50,8 @@
 //!     # duration = { uniform = ["100ms", "2s"] }     (min, max)
 //!     # duration = { normal = ["1s", "200ms"] }      (mean, stddev; clamped at 0)
 //!     # duration = { exponential = "1s" }            (mean)
+//!     parents = [0]                    # optional: stages (0-based) whose output this one reads;
+//!                                      # default: the stage before. `[]` starts a new branch of the DAG
 //! ```
 //!
 //! # How a file is read
@@ -231,6 +233,9 @@ pub struct JobSpec {
 pub struct StageSpec {
     pub tasks: u32,
     pub duration: DurationDist,
+    /// The earlier stages (0-based, in this job) whose shuffle output this one
+    /// reads: the DAG's edges. Without `parents` a stage reads the one before it.
+    pub parents: Vec<usize>,
 }
 
 /// How long a task runs.
@@ -479,6 +484,7 @@ struct RawJob {
 struct RawStage {
     tasks: Spanned<i64>,
     duration: Spanned<RawDurOrTable>,
+    parents: Option<Spanned<Vec<i64>>>,
 }
 
 /// `"200ms"` or `{ key = arg, … }`: the shape of `latency` and `duration`.
@@ -962,7 +968,7 @@ impl Checker<'_> {
                 );
             }
             let mut stages = Vec::new();
-            for stage in &raw.stages {
+            for (si, stage) in raw.stages.iter().enumerate() {
                 let st = stage.get_ref();
                 let tasks = match u32::try_from(*st.tasks.get_ref()) {
                     Ok(n) if n >= 1 => n,
@@ -972,7 +978,33 @@ impl Checker<'_> {
                     }
                 };
                 let duration = self.dist(&st.duration);
-                stages.push(StageSpec { tasks, duration });
+                let parents = match &st.parents {
+                    None => (0..si).last().into_iter().collect(),
+                    Some(p) => {
+                        let valid: Vec<usize> = p.get_ref().iter().filter_map(|&i| usize::try_from(i).ok()).collect();
+                        if valid.len() != p.get_ref().len() {
+                            self.error(p.span(), "`parents` are stage numbers of this job, counted from 0");
+                        }
+                        valid
+                    }
+                };
+                stages.push(StageSpec { tasks, duration, parents });
+            }
+            // The driver's own check of the DAG (Spark builds it from the RDD
+            // lineage, so a parent is always an earlier stage and every map
+            // stage's output is read by a later one).
+            let dag = mesocosm_driver::Job {
+                name: name.clone(),
+                stages: stages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        mesocosm_driver::Stage::new(format!("stage {i}"), vec![]).with_parents(s.parents.clone())
+                    })
+                    .collect(),
+            };
+            if let Err(e) = dag.check() {
+                self.error(job.span(), format!("job `{name}`: {e}"));
             }
             jobs.push(JobSpec { name, stages });
         }

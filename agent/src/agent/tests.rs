@@ -15,9 +15,10 @@ fn agent() -> Agent {
         registration_delay: Duration::from_millis(300),
         version: "1.11.0".into(),
         recovered_id: None,
+        backoff_seed: 0,
     });
     a.step(SimTime::ZERO, Input::Start);
-    a.step(SimTime(300_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(1), epoch: 1 }));
+    a.step(SimTime(300_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }));
     a.step(
         SimTime(301_000),
         Input::Message {
@@ -94,22 +95,42 @@ fn registers_after_the_drawn_delay_and_retries_with_backoff() {
         registration_delay: Duration::from_millis(700),
         version: "1.11.0".into(),
         recovered_id: None,
+        backoff_seed: 0,
     });
     let out = a.step(SimTime::ZERO, Input::Start);
     assert_eq!(
         out,
         vec![Output::SetTimer {
             at: SimTime(700_000),
-            timer: Timer::Register { backoff: Duration::from_secs(1), epoch: 1 }
+            timer: Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }
         }]
     );
-    let out = a.step(SimTime(700_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(1), epoch: 1 }));
+    let out = a.step(SimTime(700_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }));
     let sent = sent_to(&out, MASTER);
     assert!(matches!(&sent[..], [Msg::RegisterSlave(m)] if m.slave.hostname == "agent-1"));
-    assert!(out.contains(&Output::SetTimer {
-        at: SimTime(1_700_000),
-        timer: Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }
-    }));
+    // Each retry waits a draw from [0, maximum backoff]; the maximum doubles from
+    // 2 s (twice registration_backoff_factor) and is capped at 1 min.
+    let mut now = SimTime(700_000);
+    let mut out = out;
+    let mut waits = Vec::new();
+    for max_secs in [2u64, 4, 8, 16, 32, 60, 60] {
+        let (at, backoff) = out
+            .iter()
+            .find_map(|o| match o {
+                Output::SetTimer { at, timer: Timer::Register { backoff, epoch: 1 } } => Some((*at, *backoff)),
+                _ => None,
+            })
+            .expect("a retry is scheduled");
+        let wait = at.since(now);
+        assert!(wait <= Duration::from_secs(max_secs), "wait {wait:?} above {max_secs}s");
+        assert_eq!(backoff, Duration::from_secs(max_secs * 2));
+        waits.push(wait);
+        now = at;
+        out = a.step(now, Input::Timer(Timer::Register { backoff, epoch: 1 }));
+        assert!(matches!(&sent_to(&out, MASTER)[..], [Msg::RegisterSlave(_)]));
+    }
+    // Randomised, as Mesos's os::random() draws: not every wait is the maximum.
+    assert!(waits.windows(2).any(|w| w[0] != w[1]), "{waits:?}");
 }
 
 #[test]
@@ -246,6 +267,7 @@ fn cfg(recovered_id: Option<AgentId>) -> AgentConfig {
         registration_delay: Duration::from_millis(300),
         version: "1.11.0".into(),
         recovered_id,
+        backoff_seed: 0,
     }
 }
 
@@ -264,6 +286,21 @@ fn send(to: &str, msg: impl Into<Msg>) -> Output<Timer> {
 
 fn timer(at: u64, t: Timer) -> Output<Timer> {
     Output::SetTimer { at: SimTime(at), timer: t }
+}
+
+/// Takes the registration retry out of `out`, checking it waits at most `max_secs`
+/// after `now` and doubles the maximum for the next one; returns the rest.
+fn retried(out: Vec<Output<Timer>>, now: u64, max_secs: u64, epoch: u64) -> Vec<Output<Timer>> {
+    let (retry, rest): (Vec<_>, Vec<_>) =
+        out.into_iter().partition(|o| matches!(o, Output::SetTimer { timer: Timer::Register { .. }, .. }));
+    match &retry[..] {
+        [Output::SetTimer { at, timer: Timer::Register { backoff, epoch: e } }] => {
+            assert!(at.since(SimTime(now)) <= Duration::from_secs(max_secs), "retry at {at:?}");
+            assert_eq!((*backoff, *e), (Duration::from_secs(max_secs * 2), epoch));
+        }
+        other => panic!("expected one registration retry, got {other:?}"),
+    }
+    rest
 }
 
 fn register_timer(secs: u64, epoch: u64) -> Timer {
@@ -326,10 +363,10 @@ fn task_0(state: TaskState, head: Option<(TaskState, u8)>) -> v1::Task {
 fn a_restarted_agent_reregisters_under_its_recovered_id() {
     let mut a = Agent::new(cfg(Some(s0())));
     assert_eq!(a.checkpointed_id(), Some(s0()));
-    assert_eq!(quiet(a.step(SimTime(5_000_000), Input::Start)), vec![timer(5_300_000, register_timer(1, 1))]);
+    assert_eq!(quiet(a.step(SimTime(5_000_000), Input::Start)), vec![timer(5_300_000, register_timer(2, 1))]);
     // Nothing of the non-checkpointing frameworks survived: no tasks, no executors.
-    let out = a.step(SimTime(5_300_000), Input::Timer(register_timer(1, 1)));
-    assert_eq!(quiet(out), vec![send(MASTER, reregister(vec![], vec![])), timer(6_300_000, register_timer(2, 1))]);
+    let out = a.step(SimTime(5_300_000), Input::Timer(register_timer(2, 1)));
+    assert_eq!(quiet(retried(out, 5_300_000, 2, 1)), vec![send(MASTER, reregister(vec![], vec![]))]);
     let reply = internal::SlaveReregisteredMessage {
         slave_id: s0(),
         connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) }),
@@ -345,7 +382,7 @@ fn a_restarted_agent_reregisters_under_its_recovered_id() {
 fn losing_the_master_pauses_updates_and_reregisters_with_backoff_until_accepted() {
     let mut a = running_agent();
     let out = a.step(SimTime(3_000_000), Input::Disconnected { peer: ActorId::new(MASTER) });
-    assert_eq!(quiet(out), vec![timer(3_300_000, register_timer(1, 2))]);
+    assert_eq!(quiet(out), vec![timer(3_300_000, register_timer(2, 2))]);
     assert!(!a.is_registered());
 
     // While disconnected: retries of the in-flight head stop, new updates wait.
@@ -356,13 +393,13 @@ fn losing_the_master_pauses_updates_and_reregisters_with_backoff_until_accepted(
     // The re-registration reports the task with its latest state and the update in flight.
     let expected =
         reregister(vec![task_0(TaskState::TaskRunning, Some((TaskState::TaskStarting, 1)))], vec![framework()]);
-    let out = a.step(SimTime(3_300_000), Input::Timer(register_timer(1, 2)));
-    assert_eq!(quiet(out), vec![send(MASTER, expected.clone()), timer(4_300_000, register_timer(2, 2))]);
-    // Unanswered, it doubles up to the 1 min cap.
-    let out = a.step(SimTime(4_300_000), Input::Timer(register_timer(2, 2)));
-    assert_eq!(quiet(out), vec![send(MASTER, expected.clone()), timer(6_300_000, register_timer(4, 2))]);
-    let out = a.step(SimTime(100_000_000), Input::Timer(register_timer(64, 2)));
-    assert_eq!(quiet(out), vec![send(MASTER, expected), timer(164_000_000, register_timer(60, 2))]);
+    let out = a.step(SimTime(3_300_000), Input::Timer(register_timer(2, 2)));
+    assert_eq!(quiet(retried(out, 3_300_000, 2, 2)), vec![send(MASTER, expected.clone())]);
+    // Unanswered, the maximum doubles up to the 1 min cap.
+    let out = a.step(SimTime(4_300_000), Input::Timer(register_timer(4, 2)));
+    assert_eq!(quiet(retried(out, 4_300_000, 4, 2)), vec![send(MASTER, expected.clone())]);
+    let out = a.step(SimTime(100_000_000), Input::Timer(register_timer(128, 2)));
+    assert_eq!(quiet(retried(out, 100_000_000, 60, 2)), vec![send(MASTER, expected)]);
 
     // Accepted: the head is resent at once, retried from 10 s with a fresh generation.
     let reply = internal::SlaveReregisteredMessage { slave_id: s0(), connection: None };
@@ -386,7 +423,7 @@ fn losing_the_master_pauses_updates_and_reregisters_with_backoff_until_accepted(
 fn no_ping_within_the_masters_timeout_means_the_master_is_lost() {
     let mut a = Agent::new(cfg(None));
     a.step(SimTime::ZERO, Input::Start);
-    a.step(SimTime(300_000), Input::Timer(register_timer(1, 1)));
+    a.step(SimTime(300_000), Input::Timer(register_timer(2, 1)));
     let reply = internal::SlaveRegisteredMessage {
         slave_id: s0(),
         connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(30.0) }),
@@ -404,11 +441,11 @@ fn no_ping_within_the_masters_timeout_means_the_master_is_lost() {
     assert_eq!(quiet(a.step(SimTime(30_400_000), Input::Timer(Timer::PingTimeout { epoch: 1 }))), vec![]);
     // 30 s of silence: re-register (a new attempt, epoch 2) under the id it has.
     let out = a.step(SimTime(40_000_000), Input::Timer(Timer::PingTimeout { epoch: 2 }));
-    assert_eq!(quiet(out), vec![timer(40_300_000, register_timer(1, 2))]);
+    assert_eq!(quiet(out), vec![timer(40_300_000, register_timer(2, 2))]);
     // The first attempt's leftover retry timer is stale.
     assert_eq!(quiet(a.step(SimTime(40_300_000), Input::Timer(register_timer(2, 1)))), vec![]);
-    let out = a.step(SimTime(40_300_000), Input::Timer(register_timer(1, 2)));
-    assert_eq!(quiet(out), vec![send(MASTER, reregister(vec![], vec![])), timer(41_300_000, register_timer(2, 2))]);
+    let out = a.step(SimTime(40_300_000), Input::Timer(register_timer(2, 2)));
+    assert_eq!(quiet(retried(out, 40_300_000, 2, 2)), vec![send(MASTER, reregister(vec![], vec![]))]);
 }
 
 #[test]
@@ -418,7 +455,7 @@ fn a_ping_saying_disconnected_forces_reregistration_at_once() {
     assert_eq!(
         quiet(out),
         vec![
-            timer(15_300_000, register_timer(1, 2)),
+            timer(15_300_000, register_timer(2, 2)),
             timer(90_000_000, Timer::PingTimeout { epoch: 2 }),
             send(MASTER, internal::PongSlaveMessage {}),
         ]

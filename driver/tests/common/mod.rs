@@ -6,7 +6,8 @@ use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::scheduler::{Call, Event, event};
 use mesocosm_sim::proto::sparkrpc;
 use mesocosm_sim::proto::v1::{
-    AgentId, Attribute, FrameworkId, Offer, OfferId, TaskId, TaskState, TaskStatus, task_status, value,
+    AgentId, Attribute, FrameworkId, Offer, OfferId, Resource, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
+    value,
 };
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Output, SimTime};
 use prost::Message;
@@ -54,7 +55,7 @@ pub fn config(settings: SparkSettings, workload: Vec<Job>) -> DriverConfig {
 pub fn one_stage(n: usize) -> Vec<Job> {
     vec![Job {
         name: "count".into(),
-        stages: vec![Stage { name: "count at Pi.scala:38".into(), task_durations: vec![Duration::from_secs(1); n] }],
+        stages: vec![Stage::new("count at Pi.scala:38", vec![Duration::from_secs(1); n])],
     }]
 }
 
@@ -284,4 +285,63 @@ pub fn two_executors(workload: Vec<Job>) -> (SparkDriver, Vec<Output<DriverTimer
 /// (task id, index, executor) triples as owned strings, for comparisons.
 pub fn ids(v: &[(i64, i32, &str)]) -> Vec<(i64, i32, String)> {
     v.iter().map(|(t, i, e)| (*t, *i, e.to_string())).collect()
+}
+
+/// `o` with the port range `[begin, end]` added (role unset, i.e. `*`).
+pub fn with_ports(mut o: Offer, begin: u64, end: u64) -> Offer {
+    let mut r = Resources::new();
+    r.add_range("ports", begin, end);
+    o.resources.extend(r.to_protos());
+    o
+}
+
+/// `o` with `n` GPUs added.
+pub fn with_gpus(mut o: Offer, n: f64) -> Offer {
+    o.resources.extend(Resources::scalar_of("gpus", n).to_protos());
+    o
+}
+
+/// A scalar as Spark puts it in a TaskInfo: role `*` set explicitly.
+#[allow(deprecated)]
+pub fn task_scalar(name: &str, v: f64) -> Resource {
+    let mut r = Resources::scalar_of(name, v).to_protos().remove(0);
+    r.role = Some("*".into());
+    r
+}
+
+/// The `[p, p]` port range Spark reserves for the block manager.
+#[allow(deprecated)]
+pub fn task_port(p: u64) -> Resource {
+    Resource {
+        name: "ports".into(),
+        r#type: value::Type::Ranges as i32,
+        ranges: Some(value::Ranges { range: vec![value::Range { begin: p, end: p }] }),
+        role: Some("*".into()),
+        ..Default::default()
+    }
+}
+
+/// The executor command line Spark builds without `spark.executor.uri`.
+pub fn executor_command(exec: &str, cores: i64, hostname: Option<&str>) -> String {
+    let mut c = format!(
+        " \"/opt/spark/./bin/spark-class\" org.apache.spark.executor.CoarseGrainedExecutorBackend \
+         --driver-url {DRIVER_URL} --executor-id {exec} --cores {cores} --app-id {}",
+        fid()
+    );
+    if let Some(h) = hostname {
+        c.push_str(&format!(" --hostname {h}"));
+    }
+    c
+}
+
+/// The tasks of an ACCEPT call's single LAUNCH.
+pub fn launched_tasks(c: &Call) -> Vec<TaskInfo> {
+    let a = c.accept.as_ref().expect("an ACCEPT");
+    assert_eq!(a.operations.len(), 1);
+    a.operations[0].launch.as_ref().expect("a LAUNCH").task_infos.clone()
+}
+
+/// A DECLINE's `refuse_seconds`, `None` without Filters.
+pub fn declined_refuse(c: &Call) -> Option<f64> {
+    c.decline.as_ref().expect("a DECLINE").filters.as_ref().map(|f| f.refuse_seconds())
 }

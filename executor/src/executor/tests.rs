@@ -125,6 +125,10 @@ fn a_refused_registration_fails_the_task() {
         from(DRIVER, sparkrpc::RegisterExecutorResponse { success: false, failure: "Duplicate executor ID".into() }),
     );
     assert_eq!(states(&out), vec![TaskState::TaskFailed]);
+    assert!(out.contains(&Output::Note(
+        "Cannot register with driver: spark://CoarseGrainedScheduler@edge:7078 (Duplicate executor ID)".into()
+    )));
+    assert_eq!(kinds(&out, DRIVER), Vec::<&str>::new(), "notifyDriver = false");
 }
 
 #[test]
@@ -295,4 +299,105 @@ fn a_duplicated_mesos_launch_is_ignored_and_a_second_task_fails() {
         update_of(&out),
         vec![(TaskState::TaskFailed, Some("Attempted to run multiple tasks using a \"command\" executor".into()))]
     );
+}
+
+// ---- the Executor object's life (RegisteredExecutor … Shutdown) ----------------------
+
+/// Config fetched, RegisterExecutor asked at t=2, no reply yet.
+fn registering() -> SparkExecutor {
+    let mut e = fetching();
+    e.step(SimTime(2), from(DRIVER, sparkrpc::SparkAppConfig::default()));
+    e
+}
+
+fn launch_task(tid: i64) -> Input<Timer> {
+    let desc = sparkrpc::TaskDescription { task_id: tid, cpus: 1, run_micros: 500_000, ..Default::default() };
+    from(DRIVER, sparkrpc::LaunchTask { data: desc.encode_to_vec() })
+}
+
+#[test]
+fn a_launch_task_before_registered_executor_exits_1_and_tells_the_driver() {
+    let mut e = registering();
+    let out = e.step(SimTime(3), launch_task(7));
+    assert_eq!(
+        sent_to(&out, DRIVER),
+        vec![Msg::RemoveExecutor(sparkrpc::RemoveExecutor {
+            executor_id: "0".into(),
+            reason: "Received LaunchTask command but executor was null".into(),
+        })]
+    );
+    assert_eq!(update_of(&out), failed_with(1));
+    // The process is gone: a late registration reply changes nothing.
+    let ok = sparkrpc::RegisterExecutorResponse { success: true, failure: String::new() };
+    assert_eq!(quiet(e.step(SimTime(4), from(DRIVER, ok))), vec![]);
+}
+
+#[test]
+fn a_kill_task_before_registered_executor_exits_1_too() {
+    let mut e = registering();
+    let kill = sparkrpc::KillTask {
+        task_id: 7,
+        executor: "0".into(),
+        interrupt_thread: true,
+        reason: "stage cancelled".into(),
+    };
+    let out = e.step(SimTime(3), from(DRIVER, kill));
+    assert!(
+        matches!(&sent_to(&out, DRIVER)[..], [Msg::RemoveExecutor(r)] if r.reason == "Received KillTask command but executor was null")
+    );
+    assert_eq!(update_of(&out), failed_with(1));
+}
+
+#[test]
+fn stop_executor_before_registered_executor_exits_1_without_telling_the_driver() {
+    let mut e = registering();
+    let out = e.step(SimTime(3), from(DRIVER, sparkrpc::StopExecutor {}));
+    assert_eq!(kinds(&out, DRIVER), Vec::<&str>::new());
+    assert_eq!(update_of(&out), failed_with(1));
+}
+
+#[test]
+fn kill_task_reports_killed_and_the_task_never_finishes() {
+    let mut e = registered();
+    e.step(SimTime(4), launch_task(7));
+    let kill = sparkrpc::KillTask {
+        task_id: 7,
+        executor: "0".into(),
+        interrupt_thread: true,
+        reason: "stage cancelled".into(),
+    };
+    let out = e.step(SimTime(5), from(DRIVER, kill.clone()));
+    assert_eq!(
+        quiet(out),
+        vec![Output::Send {
+            to: ActorId::new(DRIVER),
+            msg: sparkrpc::StatusUpdate {
+                executor_id: "0".into(),
+                task_id: 7,
+                state: sparkrpc::TaskState::Killed as i32,
+                data: vec![],
+                task_cpus: 1,
+            }
+            .into(),
+        }]
+    );
+    assert_eq!(quiet(e.step(SimTime(500_004), Input::Timer(Timer::TaskDone { tid: 7 }))), vec![]);
+    assert_eq!(quiet(e.step(SimTime(500_005), from(DRIVER, kill))), vec![], "a second KillTask finds nothing");
+}
+
+#[test]
+fn heartbeats_go_every_interval_and_an_unknown_executor_is_told_to_reregister() {
+    let mut e = registered();
+    let out = e.step(SimTime(10_000_003), Input::Timer(Timer::Heartbeat));
+    assert_eq!(kinds(&out, DRIVER), vec!["Heartbeat"]);
+    assert!(out.contains(&Output::SetTimer { at: SimTime(20_000_003), timer: Timer::Heartbeat }));
+    let out = e.step(SimTime(10_000_010), from(DRIVER, sparkrpc::HeartbeatResponse { reregister_block_manager: true }));
+    assert_eq!(
+        out,
+        vec![Output::Note("the driver asks this executor to re-register its BlockManager (not modelled)".into())]
+    );
+    // Answered: the next heartbeat finds no failure to count.
+    let out = e.step(SimTime(20_000_003), Input::Timer(Timer::Heartbeat));
+    assert_eq!(kinds(&out, DRIVER), vec!["Heartbeat"]);
+    assert_eq!(e.heartbeat_failures, 0);
 }
