@@ -1,42 +1,77 @@
 //! The hierarchical DRF allocator, as a pure data structure.
 //!
 //! This is mesocosm's model of Mesos's `HierarchicalAllocatorProcess`
-//! (`src/master/allocator/mesos/hierarchical.cpp`) with its DRF sorter
+//! (`src/master/allocator/mesos/hierarchical.cpp`) with its DRF sorters
 //! (`src/master/allocator/sorter/drf/sorter.cpp`). It knows nothing about
-//! messages, actors or offers ids: the master tells it what exists (agents and
-//! their totals, frameworks and whether they want offers) and what came back
-//! (recovered resources, refusal filters), and asks it one question,
+//! messages, actors or offer ids: the master tells it what exists (agents and
+//! their totals, frameworks, their roles and whether they want offers) and what
+//! came back (recovered resources, refusal filters), and asks it one question,
 //! [`Allocator::allocate`]: *which framework gets which agent's free resources
 //! now?*
 //!
 //! # The model
 //!
 //! ```text
-//!   agent   total  = what the agent registered with
-//!           allocated = offered (outstanding offers) + used (tasks, executors)
-//!           available = total − allocated
+//!   agent      total     = what the agent registered with
+//!              allocated = offered (outstanding offers) + used (tasks, executors)
+//!              available = total − allocated
 //!
-//!   framework  allocation per agent, its scalar sum, an allocation count,
-//!              active/suppressed, refusal filters per agent
+//!   role       its frameworks, the scalar sum of what they hold, an allocation
+//!              count, a weight (--weights, default 1.0)
+//!   framework  its role, allocation per agent, its scalar sum, an allocation
+//!              count, active/suppressed, refusal filters per agent
 //!
-//!   DRF share(f) = max over scalar names r of  allocated_f(r) / cluster_total(r)
-//!                  (÷ weight 1.0; roles are not modelled, everyone is in `*`)
+//!   share(x) = max over scalar names r of  allocated_x(r) / cluster_total(r)
+//!   role order       by (share(role) ÷ weight(role), count, role name)
+//!   framework order  by (share(framework),          count, framework id)   within a role
 //! ```
 //!
-//! One allocation cycle walks the candidate agents; for each it sorts the
-//! frameworks by (share, allocation count, id) and hands the agent's **whole**
-//! available resources to the first framework that is not filtered. The grant
-//! counts as allocated at once, so the next agent in the same cycle already sees
-//! the new shares: that is what makes two equal frameworks alternate.
+//! Mesos sorts twice, as this does: the *role sorter* orders the roles, and
+//! each role has its own *framework sorter* for the frameworks subscribed to
+//! it. A framework is offered an agent only when every framework that comes
+//! before it (every framework of an earlier role, and the earlier frameworks
+//! of its own role) was filtered. A weight of 2 lets a role hold twice the
+//! dominant share of a weight-1 role before it sorts after it.
+//!
+//! # A cycle
+//!
+//! One allocation cycle ([`Allocator::allocate`]) takes the candidate agents,
+//! drops the deactivated ones, **shuffles** the rest with the allocator's own
+//! seeded generator (Mesos shuffles them with `std::random_shuffle` on every
+//! cycle) and walks them in that order. For each agent it walks the roles in
+//! role order and their frameworks in framework order and hands the agent's
+//! **whole** available resources to the first framework that no refusal
+//! filter stops. The grant counts as allocated at once, so the next agent in
+//! the same cycle already sees the new shares: that is what makes two equal
+//! frameworks alternate. The result, a [`Cycle`], says in which order the
+//! agents were visited, who got what, and why every agent that still has free
+//! resources got no grant ([`IdleReason`]).
+//!
+//! # Roles
+//!
+//! A framework is allocated under **one** role: `FrameworkInfo.roles[0]` for a
+//! MULTI_ROLE framework, otherwise the deprecated `FrameworkInfo.role` (default
+//! `*`); the master picks it ([`crate::master::allocation_role`]). Mesos would
+//! put a framework subscribed to several roles into each of those roles'
+//! sorters and offer it resources under each; mesocosm allocates it under the
+//! first only. That is enough for Spark, whose coarse-grained backend
+//! subscribes with exactly one role (`spark.mesos.role`, else `*`). Roles are
+//! flat names: `a/b` is a role of its own, not a child of `a`.
 //!
 //! # What is left out
 //!
-//! Quota (stage 1 of `__generateOffers`), roles and weights other than 1.0,
-//! reservations, revocable resources, offer constraints, maintenance and
-//! inverse offers: nothing in mesocosm's scenarios uses them yet.
+//! Quota (stage 1 of `__generateOffers`, headroom), hierarchical roles and
+//! several roles per framework, reservations (every resource is unreserved),
+//! revocable resources, per-framework `offer_filters`
+//! (`FrameworkInfo.offer_filters` min_allocatable_resources), offer
+//! constraints, the `random` sorters, maintenance and inverse offers: nothing
+//! in mesocosm's scenarios uses them yet.
 
 use mesocosm_proto::Resources;
 use mesocosm_sim::SimTime;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::SeedableRng;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -50,24 +85,45 @@ pub type AgentId = String;
 pub const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
 /// The cap on a refusal filter: 365 days (`hierarchical.cpp` `recoverResources`).
 pub const MAX_REFUSE_SECONDS: f64 = 365.0 * 24.0 * 3600.0;
+/// The weight of a role `--weights` does not name (`DEFAULT_WEIGHT`, master constants).
+pub const DEFAULT_WEIGHT: f64 = 1.0;
+/// The role of a framework that names none (`FrameworkInfo.role`'s proto default).
+pub const DEFAULT_ROLE: &str = "*";
+/// `MIN_CPUS` (master constants): the cpus alternative of the default `--min_allocatable_resources`.
+pub const MIN_CPUS: f64 = 0.01;
+/// `MIN_MEM` (master constants), in MB: the mem alternative of the default `--min_allocatable_resources`.
+pub const MIN_MEM: f64 = 32.0;
+
+/// Mesos's default `--min_allocatable_resources`, `cpus:0.01|mem:32`: two
+/// alternatives, a bag with 0.01 cpus *or* 32 MB is worth offering.
+pub fn default_min_allocatable_resources() -> Vec<Resources> {
+    vec![Resources::scalar_of("cpus", MIN_CPUS), Resources::scalar_of("mem", MIN_MEM)]
+}
 
 /// The allocator's knobs (the master's flags of the same names).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AllocatorConfig {
     /// `--allocation_interval`: also the shortest a refusal filter can last.
     pub allocation_interval: Duration,
-    /// `--min_allocatable_resources` cpus part (`MIN_CPUS` = 0.01).
-    pub min_allocatable_cpus: f64,
-    /// `--min_allocatable_resources` mem part (`MIN_MEM` = 32 MB).
-    pub min_allocatable_mem: f64,
+    /// `--min_allocatable_resources`: the `|`-separated alternatives. A bag of
+    /// free resources is offered only if it contains at least one alternative
+    /// entirely; an empty list lets anything non-empty through (`allocatable`).
+    pub min_allocatable_resources: Vec<Resources>,
+    /// `--weights role=w,...`: a role's DRF share is divided by its weight.
+    /// Roles not listed weigh [`DEFAULT_WEIGHT`]. Weights must be positive
+    /// (Mesos refuses the flag otherwise).
+    pub weights: BTreeMap<String, f64>,
+    /// Seeds the generator that shuffles each cycle's agents.
+    pub shuffle_seed: u64,
 }
 
 impl Default for AllocatorConfig {
     fn default() -> Self {
         AllocatorConfig {
             allocation_interval: Duration::from_secs(1),
-            min_allocatable_cpus: 0.01,
-            min_allocatable_mem: 32.0,
+            min_allocatable_resources: default_min_allocatable_resources(),
+            weights: BTreeMap::new(),
+            shuffle_seed: 0,
         }
     }
 }
@@ -113,6 +169,8 @@ impl RefusalFilter {
 
 #[derive(Clone, Debug, Default)]
 struct FrameworkSlot {
+    /// The role it is allocated under.
+    role: String,
     /// Deactivated frameworks (disconnected, failing over) get nothing.
     active: bool,
     /// SUPPRESS: the framework asked for no offers until REVIVE.
@@ -129,58 +187,123 @@ struct FrameworkSlot {
     filters: BTreeMap<AgentId, Vec<RefusalFilter>>,
 }
 
+impl FrameworkSlot {
+    fn eligible(&self) -> bool {
+        self.active && !self.suppressed
+    }
+}
+
+/// A role as the role sorter sees it. It exists while a framework is
+/// subscribed to it: Mesos removes a role from the role sorter when its last
+/// framework goes (`untrackFrameworkUnderRole`), allocation count and all.
+#[derive(Clone, Debug, Default)]
+struct RoleSlot {
+    frameworks: BTreeSet<FrameworkId>,
+    /// The scalar sum of what its frameworks hold.
+    scalars: Resources,
+    /// Grants to the role's frameworks while the role existed; only grows.
+    count: u64,
+}
+
 /// One decision of a cycle: `framework_id` gets `resources` of `agent_id`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grant {
     /// Who gets the offer.
     pub framework_id: FrameworkId,
+    /// The role the resources are allocated to (the framework's role).
+    pub role: String,
     /// Whose resources.
     pub agent_id: AgentId,
     /// The agent's whole available resources at that moment.
     pub resources: Resources,
-    /// The framework's DRF share just before the grant (the sort key).
+    /// The framework's DRF share just before the grant (its sort key in its role).
     pub share: f64,
-    /// How many frameworks were eligible for this agent in the sort.
+    /// The role's DRF share ÷ its weight just before the grant (the role's sort key).
+    pub role_share: f64,
+    /// How many frameworks were eligible (active, not suppressed) in the sort.
     pub contenders: usize,
     /// Frameworks ahead of this one in DRF order that a refusal filter skipped.
     pub filtered: Vec<FrameworkId>,
 }
 
-/// A framework's place in the DRF order: (share, allocation count, id).
-#[derive(Clone, Debug)]
-struct SortKey {
-    share: f64,
-    count: u64,
-    id: FrameworkId,
+/// Why an agent with free resources got no grant in a cycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdleReason {
+    /// The agent is deactivated (`deactivateSlave`): not a candidate at all.
+    AgentDeactivated,
+    /// No framework is active: none is subscribed, or all are disconnected.
+    NoActiveFramework,
+    /// Every active framework has suppressed offers (SUPPRESS).
+    Suppressed,
+    /// The free resources contain no `--min_allocatable_resources` alternative.
+    BelowMinAllocatable,
+    /// A refusal filter of every eligible framework covers the free
+    /// resources; the frameworks in the DRF order they were tried.
+    Filtered(Vec<FrameworkId>),
 }
 
-impl PartialEq for SortKey {
+/// What one allocation cycle did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Cycle {
+    /// The activated candidate agents in the order the cycle visited them
+    /// (the seeded shuffle of their ids).
+    pub order: Vec<AgentId>,
+    /// The grants, in the order they were made.
+    pub grants: Vec<Grant>,
+    /// Every candidate agent that ends the cycle with free resources and no
+    /// grant, and why. A candidate that is neither granted nor here had
+    /// nothing free: all of it is offered or used.
+    pub idle: BTreeMap<AgentId, IdleReason>,
+}
+
+/// A place in a DRF sorter: (share, allocation count, name).
+#[derive(Clone, Debug)]
+struct DrfKey {
+    share: f64,
+    count: u64,
+    name: String,
+}
+
+impl PartialEq for DrfKey {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for SortKey {}
-impl PartialOrd for SortKey {
+impl Eq for DrfKey {}
+impl PartialOrd for DrfKey {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for SortKey {
-    /// Why this order: `compareDRF` in `sorter/drf/sorter.hpp` sorts by share,
-    /// then by allocation count, then by client name.
+impl Ord for DrfKey {
+    /// Why this order: `compareDRF` in `sorter/drf/sorter.hpp` sorts by share
+    /// (already divided by the weight), then by allocation count, then by
+    /// client name. The role sorter and every framework sorter use it.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.share.total_cmp(&other.share).then(self.count.cmp(&other.count)).then_with(|| self.id.cmp(&other.id))
+        self.share.total_cmp(&other.share).then(self.count.cmp(&other.count)).then_with(|| self.name.cmp(&other.name))
     }
 }
 
-/// The hierarchical DRF allocator (one role, `*`).
-#[derive(Clone, Debug, Default)]
+/// The hierarchical DRF allocator. See the module docs.
+#[derive(Clone, Debug)]
 pub struct Allocator {
     cfg: AllocatorConfig,
     agents: BTreeMap<AgentId, AgentSlot>,
     frameworks: BTreeMap<FrameworkId, FrameworkSlot>,
+    roles: BTreeMap<String, RoleSlot>,
     /// The scalar sum of every agent's total: DRF's denominator.
     cluster_total: Resources,
+    /// Shuffles each cycle's agents. Why a seeded generator owned here: Mesos
+    /// calls `std::random_shuffle` in `__generateOffers`; drawing from a
+    /// ChaCha8 stream seeded by `shuffle_seed` keeps the same spread while a
+    /// run replays draw for draw.
+    rng: ChaCha8Rng,
+}
+
+impl Default for Allocator {
+    fn default() -> Self {
+        Allocator::new(AllocatorConfig::default())
+    }
 }
 
 fn scalars_of(r: &Resources) -> Resources {
@@ -194,7 +317,15 @@ fn scalars_of(r: &Resources) -> Resources {
 impl Allocator {
     /// An empty allocator.
     pub fn new(cfg: AllocatorConfig) -> Allocator {
-        Allocator { cfg, ..Allocator::default() }
+        let rng = ChaCha8Rng::seed_from_u64(cfg.shuffle_seed);
+        Allocator {
+            cfg,
+            agents: BTreeMap::new(),
+            frameworks: BTreeMap::new(),
+            roles: BTreeMap::new(),
+            cluster_total: Resources::new(),
+            rng,
+        }
     }
 
     /// The knobs.
@@ -234,7 +365,7 @@ impl Allocator {
     /// Count `resources` of `agent` as already in use by `framework`: the tasks
     /// and executors a (re-)registering agent reports (`addSlave`'s `used`
     /// argument, which `trackAllocatedResources` charges to the framework's
-    /// share, allocation count included). Add the framework first.
+    /// and its role's shares, allocation counts included). Add the framework first.
     pub fn allocate_used(&mut self, framework: &str, agent: &str, resources: &Resources) {
         if !resources.is_empty() {
             self.track(framework, agent, resources);
@@ -242,13 +373,18 @@ impl Allocator {
     }
 
     /// Forget agent `id` and everything allocated on it (`removeSlave`): the
-    /// frameworks' shares drop by what they held there and their filters for it go.
+    /// frameworks' and roles' shares drop by what they held there and the
+    /// frameworks' filters for it go.
     pub fn remove_agent(&mut self, id: &str) {
         let Some(slot) = self.agents.remove(id) else { return };
         self.cluster_total.subtract(&scalars_of(&slot.total));
         for fw in self.frameworks.values_mut() {
             if let Some(held) = fw.allocations.remove(id) {
-                fw.scalars.subtract(&scalars_of(&held));
+                let held = scalars_of(&held);
+                fw.scalars.subtract(&held);
+                if let Some(role) = self.roles.get_mut(&fw.role) {
+                    role.scalars.subtract(&held);
+                }
             }
             fw.filters.remove(id);
         }
@@ -276,20 +412,62 @@ impl Allocator {
 
     // ----- frameworks ---------------------------------------------------------
 
-    /// Add framework `id` (`addFramework`), active or not.
-    pub fn add_framework(&mut self, id: &str, active: bool) {
-        let fw = self.frameworks.entry(id.to_string()).or_default();
-        fw.active = active;
+    /// Add framework `id` under `role` (`addFramework`), active or not. Adding
+    /// a framework that is already there sets its activity and moves it to
+    /// `role` (see [`Allocator::update_framework`]).
+    pub fn add_framework(&mut self, id: &str, role: &str, active: bool) {
+        if self.frameworks.contains_key(id) {
+            self.update_framework(id, role);
+        } else {
+            self.frameworks
+                .insert(id.to_string(), FrameworkSlot { role: role.to_string(), ..FrameworkSlot::default() });
+            self.roles.entry(role.to_string()).or_default().frameworks.insert(id.to_string());
+        }
+        if let Some(fw) = self.frameworks.get_mut(id) {
+            fw.active = active;
+        }
+    }
+
+    /// Move framework `id` to `role` (`updateFramework` after a re-subscription
+    /// with another role). What it holds moves with it, so the old role's share
+    /// drops and the new one's grows at once; its filters and allocation count
+    /// stay. Mesos keeps the old role's allocation tracked under the old role
+    /// until it is recovered; mesocosm's Spark frameworks never change role, so
+    /// the simpler move is kept.
+    pub fn update_framework(&mut self, id: &str, role: &str) {
+        let Some(fw) = self.frameworks.get_mut(id) else { return };
+        if fw.role == role {
+            return;
+        }
+        let old = std::mem::replace(&mut fw.role, role.to_string());
+        let held = fw.scalars.clone();
+        self.untrack_role(&old, id, &held);
+        let slot = self.roles.entry(role.to_string()).or_default();
+        slot.frameworks.insert(id.to_string());
+        slot.scalars.add(&held);
+    }
+
+    /// Take framework `id` and what it holds out of `role`; drop the role with
+    /// its last framework.
+    fn untrack_role(&mut self, role: &str, id: &str, held: &Resources) {
+        if let Some(slot) = self.roles.get_mut(role) {
+            slot.frameworks.remove(id);
+            slot.scalars.subtract(held);
+            if slot.frameworks.is_empty() {
+                self.roles.remove(role);
+            }
+        }
     }
 
     /// Remove framework `id` and release everything it held (`removeFramework`).
     pub fn remove_framework(&mut self, id: &str) {
         let Some(fw) = self.frameworks.remove(id) else { return };
-        for (agent, held) in fw.allocations {
-            if let Some(a) = self.agents.get_mut(&agent) {
-                a.allocated.subtract(&held);
+        for (agent, held) in &fw.allocations {
+            if let Some(a) = self.agents.get_mut(agent) {
+                a.allocated.subtract(held);
             }
         }
+        self.untrack_role(&fw.role, id, &fw.scalars);
     }
 
     /// True if framework `id` is known.
@@ -333,6 +511,16 @@ impl Allocator {
         self.frameworks.get(id).is_some_and(|f| f.suppressed)
     }
 
+    /// The role framework `id` is allocated under.
+    pub fn role(&self, id: &str) -> Option<&str> {
+        self.frameworks.get(id).map(|f| f.role.as_str())
+    }
+
+    /// Every role that has a framework, in name order.
+    pub fn roles(&self) -> impl Iterator<Item = &String> {
+        self.roles.keys()
+    }
+
     /// What framework `id` holds on each agent.
     pub fn allocation(&self, id: &str) -> Option<&BTreeMap<AgentId, Resources>> {
         self.frameworks.get(id).map(|f| &f.allocations)
@@ -348,22 +536,45 @@ impl Allocator {
         self.frameworks.get(id).map_or(0, |f| f.count)
     }
 
-    /// Framework `id`'s dominant share: the largest fraction it holds of any
-    /// scalar resource in the cluster (`DRFSorter::calculateShare`), ÷ weight 1.0.
-    pub fn share(&self, id: &str) -> f64 {
-        self.frameworks.get(id).map_or(0.0, |fw| self.share_of(fw))
+    /// `role`'s allocation count (grants to its frameworks while it existed).
+    pub fn role_allocation_count(&self, role: &str) -> u64 {
+        self.roles.get(role).map_or(0, |r| r.count)
     }
 
-    fn share_of(&self, fw: &FrameworkSlot) -> f64 {
+    /// `role`'s weight: `--weights`, else [`DEFAULT_WEIGHT`].
+    pub fn weight(&self, role: &str) -> f64 {
+        self.cfg.weights.get(role).copied().unwrap_or(DEFAULT_WEIGHT)
+    }
+
+    /// Framework `id`'s dominant share within its role: the largest fraction it
+    /// holds of any scalar resource in the cluster (`DRFSorter::calculateShare`
+    /// in the role's framework sorter, where every framework weighs 1.0).
+    pub fn share(&self, id: &str) -> f64 {
+        self.frameworks.get(id).map_or(0.0, |fw| self.dominant_share(&fw.scalars))
+    }
+
+    /// `role`'s dominant share divided by its weight: its key in the role sorter.
+    pub fn role_share(&self, role: &str) -> f64 {
+        self.roles.get(role).map_or(0.0, |r| self.dominant_share(&r.scalars) / self.weight(role))
+    }
+
+    fn dominant_share(&self, held: &Resources) -> f64 {
         let mut share: f64 = 0.0;
         for (name, total) in self.cluster_total.scalars() {
             if total > 0.0 {
-                share = share.max(fw.scalars.scalar(name) / total);
+                share = share.max(held.scalar(name) / total);
             }
         }
-        // Why divide by 1.0: every framework is in the default role, whose
-        // weight is `DEFAULT_WEIGHT` = 1.0 (master constants); weights are a later option.
-        share / 1.0
+        share
+    }
+
+    fn framework_key(&self, id: &str) -> DrfKey {
+        let fw = &self.frameworks[id];
+        DrfKey { share: self.dominant_share(&fw.scalars), count: fw.count, name: id.to_string() }
+    }
+
+    fn role_key(&self, role: &str) -> DrfKey {
+        DrfKey { share: self.role_share(role), count: self.role_allocation_count(role), name: role.to_string() }
     }
 
     // ----- recovery and filters -----------------------------------------------
@@ -394,6 +605,8 @@ impl Allocator {
     /// `refuse_seconds` is the call's `Filters.refuse_seconds` (DECLINE and ACCEPT
     /// always carry one, defaulting to 5 s); `None` means no filter (rescind, task
     /// end, teardown). Returns when the installed filter expires, if one was.
+    /// Why no cycle: recovered resources wait for the next periodic cycle
+    /// (MESOS-3078: `recoverResources` does not trigger an allocation).
     pub fn recover(
         &mut self,
         now: SimTime,
@@ -408,7 +621,11 @@ impl Allocator {
         let fw = self.frameworks.get_mut(framework)?;
         if let Some(held) = fw.allocations.get_mut(agent) {
             held.subtract(resources);
-            fw.scalars.subtract(&scalars_of(resources));
+            let released = scalars_of(resources);
+            fw.scalars.subtract(&released);
+            if let Some(role) = self.roles.get_mut(&fw.role) {
+                role.scalars.subtract(&released);
+            }
             if held.is_empty() {
                 fw.allocations.remove(agent);
             }
@@ -434,21 +651,24 @@ impl Allocator {
             .is_some_and(|fs| fs.iter().any(|f| f.covers(now, available)))
     }
 
-    /// Mesos's default `--min_allocatable_resources` is `cpus:0.01|mem:32`: a
-    /// bag is worth offering if it has at least one of the two (`allocatable`).
+    /// True if `r` is worth offering (`allocatable` in hierarchical.cpp): it
+    /// contains at least one `--min_allocatable_resources` alternative
+    /// entirely, or there are no alternatives at all.
     pub fn allocatable(&self, r: &Resources) -> bool {
-        r.scalar("cpus") >= self.cfg.min_allocatable_cpus || r.scalar("mem") >= self.cfg.min_allocatable_mem
+        let mins = &self.cfg.min_allocatable_resources;
+        mins.is_empty() || mins.iter().any(|min| r.contains(min))
     }
 
     // ----- the cycle ------------------------------------------------------------
 
     /// One allocation cycle over `candidates` (`__generateOffers`, stage 2).
     ///
-    /// For each candidate agent in id order, the frameworks are taken in DRF
-    /// order; inactive and suppressed ones are not in the sort at all, filtered
-    /// ones are passed over, and the first remaining one gets the agent's whole
+    /// The activated candidates are shuffled; for each, the roles are taken in
+    /// role order and their frameworks in framework order; inactive and
+    /// suppressed frameworks are not in the sort at all, filtered ones are
+    /// passed over, and the first remaining one gets the agent's whole
     /// available resources. Unknown candidates are ignored.
-    pub fn allocate(&mut self, now: SimTime, candidates: &BTreeSet<AgentId>) -> Vec<Grant> {
+    pub fn allocate(&mut self, now: SimTime, candidates: &BTreeSet<AgentId>) -> Cycle {
         // Expired filters are dropped here (Mesos expires each with a timer).
         for fw in self.frameworks.values_mut() {
             fw.filters.retain(|_, fs| {
@@ -456,64 +676,114 @@ impl Allocator {
                 !fs.is_empty()
             });
         }
-        // Why a sorted set that is updated per grant: Mesos re-sorts its DRF
-        // sorter for every agent; keeping the order and moving only the framework
-        // that just got something gives the same order for less work.
-        let mut order: BTreeSet<SortKey> = self
-            .frameworks
-            .iter()
-            .filter(|(_, f)| f.active && !f.suppressed)
-            .map(|(id, f)| SortKey { share: self.share_of(f), count: f.count, id: id.clone() })
-            .collect();
+        let mut idle = BTreeMap::new();
+        let mut order = Vec::with_capacity(candidates.len());
+        for id in candidates {
+            let Some(slot) = self.agents.get(id) else { continue };
+            if !slot.deactivated {
+                order.push(id.clone());
+            } else if !slot.available().is_empty() {
+                idle.insert(id.clone(), IdleReason::AgentDeactivated);
+            }
+        }
+        // Why shuffle: `__generateOffers` visits the candidates in
+        // `std::random_shuffle` order so no agent is always offered first; a
+        // seeded ChaCha8 shuffle of the id-sorted candidates mirrors it and a
+        // run still replays. Deactivated agents are not candidates there either.
+        order.shuffle(&mut self.rng);
+
+        // The framework sorters (one per role) and the role sorter, holding only
+        // what can be offered to: `deactivateFramework` and `suppressOffers`
+        // take a framework out of its sorter, and a role none of whose
+        // frameworks is left has nobody to offer to.
+        let mut framework_order: BTreeMap<String, BTreeSet<DrfKey>> = BTreeMap::new();
+        for (id, fw) in self.frameworks.iter().filter(|(_, f)| f.eligible()) {
+            framework_order.entry(fw.role.clone()).or_default().insert(self.framework_key(id));
+        }
+        let mut role_order: BTreeSet<DrfKey> = framework_order.keys().map(|r| self.role_key(r)).collect();
+        let contenders: usize = framework_order.values().map(BTreeSet::len).sum();
+        let nobody = if contenders > 0 {
+            None
+        } else if self.frameworks.values().any(|f| f.active) {
+            Some(IdleReason::Suppressed)
+        } else {
+            Some(IdleReason::NoActiveFramework)
+        };
 
         let mut grants = Vec::new();
-        // Why id order: Mesos shuffles the candidates with std::random_shuffle on
-        // every cycle (hierarchical.cpp); mesocosm walks them sorted by AgentID so a
-        // run replays byte for byte. A shuffle seeded from the world's seed is a
-        // later option.
-        for agent_id in candidates {
-            let Some(slot) = self.agents.get(agent_id).filter(|s| !s.deactivated) else { continue };
-            let available = slot.available();
-            if available.is_empty() || !self.allocatable(&available) {
+        for agent_id in &order {
+            let available = self.agents[agent_id].available();
+            if available.is_empty() {
+                continue;
+            }
+            if let Some(reason) = &nobody {
+                idle.insert(agent_id.clone(), reason.clone());
+                continue;
+            }
+            // Why per agent, before any framework: Mesos checks `allocatable`
+            // for each framework in the loop, but without per-framework
+            // `offer_filters` or quota the answer is the same for all of them.
+            if !self.allocatable(&available) {
+                idle.insert(agent_id.clone(), IdleReason::BelowMinAllocatable);
                 continue;
             }
             let mut filtered = Vec::new();
             let mut chosen = None;
-            for key in &order {
-                if self.is_filtered(now, &key.id, agent_id, &available) {
-                    filtered.push(key.id.clone());
-                    continue;
+            'roles: for role in &role_order {
+                for fw in &framework_order[&role.name] {
+                    if self.is_filtered(now, &fw.name, agent_id, &available) {
+                        filtered.push(fw.name.clone());
+                        continue;
+                    }
+                    chosen = Some((role.clone(), fw.clone()));
+                    break 'roles;
                 }
-                chosen = Some(key.clone());
-                break;
             }
-            let Some(key) = chosen else { continue };
-            let contenders = order.len();
-            order.remove(&key);
-            self.track(&key.id, agent_id, &available);
-            let fw = &self.frameworks[&key.id];
-            order.insert(SortKey { share: self.share_of(fw), count: fw.count, id: key.id.clone() });
+            let Some((role, fw)) = chosen else {
+                idle.insert(agent_id.clone(), IdleReason::Filtered(filtered));
+                continue;
+            };
+            // Why re-sort after every grant: Mesos's sorters re-sort (lazily,
+            // through their dirty flag) before each agent, so the next agent
+            // sees this grant in both the role's and the framework's share.
+            // Moving only the two keys that changed gives the same order.
+            role_order.remove(&role);
+            self.track(&fw.name, agent_id, &available);
+            let moved = self.framework_key(&fw.name);
+            let sorter = framework_order.get_mut(&role.name).expect("the role of a sorted framework");
+            sorter.remove(&fw);
+            sorter.insert(moved);
+            role_order.insert(self.role_key(&role.name));
             grants.push(Grant {
-                framework_id: key.id,
+                framework_id: fw.name,
+                role: role.name,
                 agent_id: agent_id.clone(),
                 resources: available,
-                share: key.share,
+                share: fw.share,
+                role_share: role.share,
                 contenders,
                 filtered,
             });
         }
-        grants
+        Cycle { order, grants, idle }
     }
 
-    /// Count `resources` of `agent` as allocated to `framework` (`trackAllocatedResources`).
+    /// Count `resources` of `agent` as allocated to `framework` and its role
+    /// (`trackAllocatedResources`: the role sorter and the role's framework
+    /// sorter each add the allocation and bump their count).
     fn track(&mut self, framework: &str, agent: &str, resources: &Resources) {
         if let Some(a) = self.agents.get_mut(agent) {
             a.allocated.add(resources);
         }
         if let Some(fw) = self.frameworks.get_mut(framework) {
+            let scalars = scalars_of(resources);
             fw.allocations.entry(agent.to_string()).or_default().add(resources);
-            fw.scalars.add(&scalars_of(resources));
+            fw.scalars.add(&scalars);
             fw.count += 1;
+            if let Some(role) = self.roles.get_mut(&fw.role) {
+                role.scalars.add(&scalars);
+                role.count += 1;
+            }
         }
     }
 }
@@ -540,19 +810,40 @@ mod tests {
         grants.iter().map(|g| (g.agent_id.as_str(), g.framework_id.as_str())).collect()
     }
 
+    /// The grantees in grant order.
+    fn winners(grants: &[Grant]) -> Vec<&str> {
+        grants.iter().map(|g| g.framework_id.as_str()).collect()
+    }
+
+    /// The agents of the grants, which must be the cycle's visiting order
+    /// when every agent is granted.
+    fn granted_agents(c: &Cycle) -> Vec<&str> {
+        c.grants.iter().map(|g| g.agent_id.as_str()).collect()
+    }
+
+    fn with_weights(weights: &[(&str, f64)]) -> Allocator {
+        Allocator::new(AllocatorConfig {
+            weights: weights.iter().map(|(r, w)| (r.to_string(), *w)).collect(),
+            ..AllocatorConfig::default()
+        })
+    }
+
     #[test]
     fn whole_agent_goes_to_the_first_framework() {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 8192.0));
-        a.add_framework("f0", true);
-        let g = a.allocate(t(1), &set(&["S0"]));
-        assert_eq!(who(&g), [("S0", "f0")]);
-        assert_eq!(g[0].resources, res(4.0, 8192.0));
-        assert_eq!(g[0].share, 0.0);
+        a.add_framework("f0", "*", true);
+        let c = a.allocate(t(1), &set(&["S0"]));
+        assert_eq!(who(&c.grants), [("S0", "f0")]);
+        assert_eq!(c.grants[0].resources, res(4.0, 8192.0));
+        assert_eq!((c.grants[0].share, c.grants[0].role.as_str()), (0.0, "*"));
         assert_eq!(a.agent("S0").unwrap().available(), Resources::new());
         assert_eq!(a.share("f0"), 1.0);
-        // Nothing left: the next cycle grants nothing.
-        assert!(a.allocate(t(2), &set(&["S0"])).is_empty());
+        // Nothing left: the next cycle grants nothing, and nothing is idle.
+        let c = a.allocate(t(2), &set(&["S0"]));
+        assert!(c.grants.is_empty());
+        assert!(c.idle.is_empty());
+        assert_eq!(c.order, ["S0"]);
     }
 
     #[test]
@@ -561,12 +852,14 @@ mod tests {
         for s in ["S0", "S1", "S2", "S3"] {
             a.add_agent(s, res(4.0, 4096.0));
         }
-        a.add_framework("f1", true);
-        a.add_framework("f0", true);
-        let g = a.allocate(t(1), &a.agent_ids());
+        a.add_framework("f1", "*", true);
+        a.add_framework("f0", "*", true);
+        let c = a.allocate(t(1), &a.agent_ids());
+        assert_eq!(granted_agents(&c), c.order);
         // Tie at 0 → id; then the lower share; then tie at 0.25 with count 1 each → id.
-        assert_eq!(who(&g), [("S0", "f0"), ("S1", "f1"), ("S2", "f0"), ("S3", "f1")]);
-        assert_eq!(g.iter().map(|g| g.share).collect::<Vec<_>>(), [0.0, 0.0, 0.25, 0.25]);
+        assert_eq!(winners(&c.grants), ["f0", "f1", "f0", "f1"]);
+        assert_eq!(c.grants.iter().map(|g| g.share).collect::<Vec<_>>(), [0.0, 0.0, 0.25, 0.25]);
+        assert!(c.grants.iter().all(|g| g.contenders == 2 && g.filtered.is_empty()));
     }
 
     #[test]
@@ -576,17 +869,17 @@ mod tests {
         a.add_agent("a2", res(1.0, 1024.0));
         a.add_agent("a3", res(2.0, 2048.0));
         a.add_agent("a4", res(4.0, 4096.0));
-        a.add_framework("f0", true);
-        a.add_framework("f1", true);
-        assert_eq!(who(&a.allocate(t(1), &set(&["a1"]))), [("a1", "f0")]);
-        assert_eq!(who(&a.allocate(t(1), &set(&["a2"]))), [("a2", "f1")]);
-        assert_eq!(who(&a.allocate(t(1), &set(&["a3"]))), [("a3", "f0")]);
+        a.add_framework("f0", "*", true);
+        a.add_framework("f1", "*", true);
+        assert_eq!(who(&a.allocate(t(1), &set(&["a1"])).grants), [("a1", "f0")]);
+        assert_eq!(who(&a.allocate(t(1), &set(&["a2"])).grants), [("a2", "f1")]);
+        assert_eq!(who(&a.allocate(t(1), &set(&["a3"])).grants), [("a3", "f0")]);
         // f0 gives a3 back: both hold 1/8 of the cluster, but f0 has been
         // allocated to twice and f1 once, so f1 wins despite its larger id.
         a.recover(t(1), "f0", "a3", &res(2.0, 2048.0), None);
         assert_eq!(a.share("f0"), a.share("f1"));
         assert_eq!((a.allocation_count("f0"), a.allocation_count("f1")), (2, 1));
-        assert_eq!(who(&a.allocate(t(2), &set(&["a3"]))), [("a3", "f1")]);
+        assert_eq!(who(&a.allocate(t(2), &set(&["a3"])).grants), [("a3", "f1")]);
     }
 
     #[test]
@@ -594,38 +887,173 @@ mod tests {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(1.0, 6144.0));
         a.add_agent("S1", res(3.0, 2048.0));
-        a.add_framework("f0", true);
+        a.add_framework("f0", "*", true);
         a.allocate(t(1), &set(&["S0"]));
         // cpus 1/4 = 0.25, mem 6144/8192 = 0.75.
         assert_eq!(a.share("f0"), 0.75);
+        assert_eq!(a.role_share("*"), 0.75);
+    }
+
+    #[test]
+    fn roles_sort_first_then_frameworks_within_the_role() {
+        let mut a = Allocator::new(AllocatorConfig::default());
+        for s in ["S0", "S1", "S2", "S3"] {
+            a.add_agent(s, res(4.0, 4096.0));
+        }
+        // Role a has two frameworks, role b one. In one flat sorter the three
+        // would take an agent each and a1 the fourth; with roles, a's two
+        // frameworks share role a's turns, so a and b alternate and b1 gets two.
+        a.add_framework("a1", "a", true);
+        a.add_framework("a2", "a", true);
+        a.add_framework("b1", "b", true);
+        let c = a.allocate(t(1), &a.agent_ids());
+        assert_eq!(winners(&c.grants), ["a1", "b1", "a2", "b1"]);
+        assert_eq!(c.grants.iter().map(|g| g.role.as_str()).collect::<Vec<_>>(), ["a", "b", "a", "b"]);
+        assert_eq!(c.grants.iter().map(|g| g.role_share).collect::<Vec<_>>(), [0.0, 0.0, 0.25, 0.25]);
+        assert_eq!((a.role_share("a"), a.role_share("b")), (0.5, 0.5));
+        assert_eq!((a.share("a1"), a.share("a2"), a.share("b1")), (0.25, 0.25, 0.5));
+        assert_eq!((a.role_allocation_count("a"), a.role_allocation_count("b")), (2, 2));
+    }
+
+    #[test]
+    fn a_role_of_weight_two_holds_twice_the_share_before_it_sorts_last() {
+        let mut a = with_weights(&[("a", 2.0)]);
+        for s in ["S0", "S1", "S2", "S3", "S4", "S5"] {
+            a.add_agent(s, res(4.0, 4096.0));
+        }
+        a.add_framework("fa", "a", true);
+        a.add_framework("fb", "b", true);
+        let c = a.allocate(t(1), &a.agent_ids());
+        // Each agent is 1/6 of the cluster. Role shares ÷ weight before each
+        // grant: a 0 = b 0 → name a; b 0 < a 1/12 → b; a 1/12 < b 1/6 → a;
+        // a 1/6 = b 1/6 with counts 2 > 1 → b; a 1/6 < b 1/3 → a; a 1/4 < b 1/3 → a.
+        assert_eq!(winners(&c.grants), ["fa", "fb", "fa", "fb", "fa", "fa"]);
+        let shares: Vec<f64> = c.grants.iter().map(|g| (g.role_share * 12.0).round()).collect();
+        assert_eq!(shares, [0.0, 0.0, 1.0, 2.0, 2.0, 3.0]);
+        assert_eq!(a.weight("a"), 2.0);
+        assert_eq!(a.weight("b"), DEFAULT_WEIGHT);
+        // a holds 4/6 of the cluster, twice b's 2/6: equal once weighted.
+        assert_eq!((a.share("fa"), a.share("fb")), (4.0 / 6.0, 2.0 / 6.0));
+        assert_eq!(a.role_share("a"), a.role_share("b"));
+    }
+
+    #[test]
+    fn role_tie_on_share_goes_to_the_role_allocated_to_less_often() {
+        let mut a = Allocator::new(AllocatorConfig::default());
+        a.add_agent("S0", res(2.0, 2048.0));
+        a.add_agent("S1", res(1.0, 1024.0));
+        a.add_agent("S2", res(1.0, 1024.0));
+        a.add_agent("S3", res(4.0, 4096.0));
+        a.add_framework("a1", "a", true);
+        a.add_framework("z1", "z", true);
+        // Role a holds S1 and S2 (two grants), role z holds S0 (one grant):
+        // equal shares, so z, with the lower count, comes first despite its name.
+        a.allocate_used("a1", "S1", &res(1.0, 1024.0));
+        a.allocate_used("a1", "S2", &res(1.0, 1024.0));
+        a.allocate_used("z1", "S0", &res(2.0, 2048.0));
+        assert_eq!(a.role_share("a"), a.role_share("z"));
+        assert_eq!((a.role_allocation_count("a"), a.role_allocation_count("z")), (2, 1));
+        assert_eq!(who(&a.allocate(t(1), &set(&["S3"])).grants), [("S3", "z1")]);
+    }
+
+    #[test]
+    fn a_role_goes_with_its_last_framework_and_a_framework_can_move() {
+        let mut a = Allocator::new(AllocatorConfig::default());
+        a.add_agent("S0", res(4.0, 4096.0));
+        a.add_agent("S1", res(4.0, 4096.0));
+        a.add_framework("f0", "a", true);
+        a.add_framework("f1", "b", true);
+        a.allocate(t(1), &a.agent_ids());
+        assert_eq!(a.roles().collect::<Vec<_>>(), ["a", "b"]);
+        // f1 re-subscribes in role a: its allocation moves along.
+        a.update_framework("f1", "a");
+        assert_eq!(a.role("f1"), Some("a"));
+        assert_eq!(a.roles().collect::<Vec<_>>(), ["a"]);
+        assert_eq!((a.role_share("a"), a.role_share("b")), (1.0, 0.0));
+        a.remove_framework("f0");
+        assert_eq!(a.role_share("a"), 0.5);
+        a.remove_framework("f1");
+        assert_eq!(a.roles().count(), 0);
+        assert_eq!(a.role_allocation_count("a"), 0);
+        // A new framework in a starts the role afresh.
+        a.add_framework("f2", "a", true);
+        assert_eq!(a.role_allocation_count("a"), 0);
+    }
+
+    #[test]
+    fn the_shuffle_is_a_seeded_permutation_drawn_anew_each_cycle() {
+        let ids: Vec<String> = (0..8).map(|i| format!("S{i}")).collect();
+        let orders = |seed: u64| {
+            let mut a = Allocator::new(AllocatorConfig { shuffle_seed: seed, ..AllocatorConfig::default() });
+            for id in &ids {
+                a.add_agent(id, res(1.0, 1024.0));
+            }
+            (0..3).map(|s| a.allocate(t(s), &a.agent_ids()).order).collect::<Vec<_>>()
+        };
+        let first = orders(7);
+        // The same seed replays the same orders, cycle after cycle.
+        assert_eq!(first, orders(7));
+        for order in &first {
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(sorted, ids, "every candidate is visited exactly once");
+        }
+        // Each cycle draws again, and another seed draws other orders.
+        assert_ne!(first[0], first[1]);
+        assert_ne!(first, orders(8));
+    }
+
+    #[test]
+    fn min_allocatable_resources_is_a_list_of_alternatives() {
+        let mut both = res(1.0, 1024.0);
+        both.add_scalar("disk", 0.0);
+        let cfg = AllocatorConfig {
+            min_allocatable_resources: vec![both, Resources::scalar_of("disk", 100.0)],
+            ..AllocatorConfig::default()
+        };
+        let a = Allocator::new(cfg);
+        assert!(a.allocatable(&res(1.0, 1024.0)), "the first alternative entirely");
+        assert!(!a.allocatable(&res(4.0, 512.0)), "only part of the first alternative");
+        assert!(a.allocatable(&Resources::scalar_of("disk", 100.0)), "the second alternative");
+        // The default: cpus:0.01|mem:32.
+        let d = Allocator::default();
+        assert_eq!(d.config().min_allocatable_resources, default_min_allocatable_resources());
+        assert!(d.allocatable(&res(0.01, 0.0)));
+        assert!(d.allocatable(&res(0.0, 32.0)));
+        assert!(!d.allocatable(&res(0.005, 31.0)));
+        // No alternatives: anything goes.
+        let none = Allocator::new(AllocatorConfig { min_allocatable_resources: vec![], ..AllocatorConfig::default() });
+        assert!(none.allocatable(&res(0.001, 0.0)));
     }
 
     #[test]
     fn refusal_filter_covers_subsets_until_it_expires() {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
-        a.add_framework("f0", true);
+        a.add_framework("f0", "*", true);
         a.allocate(t(1), &set(&["S0"]));
         let exp = a.recover(t(1), "f0", "S0", &res(4.0, 4096.0), Some(120.0));
         assert_eq!(exp, Some(t(121)));
         for s in 2..121 {
-            assert!(a.allocate(t(s), &set(&["S0"])).is_empty(), "filtered at {s}s");
+            let c = a.allocate(t(s), &set(&["S0"]));
+            assert!(c.grants.is_empty(), "filtered at {s}s");
+            assert_eq!(c.idle, [("S0".to_string(), IdleReason::Filtered(vec!["f0".into()]))].into());
         }
-        assert_eq!(who(&a.allocate(t(121), &set(&["S0"]))), [("S0", "f0")]);
+        assert_eq!(who(&a.allocate(t(121), &set(&["S0"])).grants), [("S0", "f0")]);
     }
 
     #[test]
     fn a_filter_does_not_cover_more_than_was_refused() {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
-        a.add_framework("f0", true);
+        a.add_framework("f0", "*", true);
         a.allocate(t(1), &set(&["S0"]));
         // f0 keeps 1 cpu for a task and refuses the rest...
         a.recover(t(1), "f0", "S0", &res(3.0, 4096.0), Some(60.0));
-        assert!(a.allocate(t(2), &set(&["S0"])).is_empty());
+        assert!(a.allocate(t(2), &set(&["S0"])).grants.is_empty());
         // ...the task ends: 4 cpus are available, more than the filter covers.
         a.recover(t(3), "f0", "S0", &res(1.0, 0.0), None);
-        assert_eq!(who(&a.allocate(t(4), &set(&["S0"]))), [("S0", "f0")]);
+        assert_eq!(who(&a.allocate(t(4), &set(&["S0"])).grants), [("S0", "f0")]);
     }
 
     #[test]
@@ -633,13 +1061,15 @@ mod tests {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
         a.add_agent("S1", res(4.0, 4096.0));
-        a.add_framework("f0", true);
-        a.add_framework("f1", true);
-        assert_eq!(who(&a.allocate(t(1), &a.agent_ids())), [("S0", "f0"), ("S1", "f1")]);
-        // f0 refuses S0: its share drops to 0, ahead of f1 (0.5), but it is filtered.
-        a.recover(t(1), "f0", "S0", &res(4.0, 4096.0), Some(10.0));
-        let g = a.allocate(t(2), &set(&["S0"]));
-        assert_eq!(who(&g), [("S0", "f1")]);
+        a.add_framework("f0", "*", true);
+        a.add_framework("f1", "*", true);
+        let c = a.allocate(t(1), &a.agent_ids());
+        assert_eq!(winners(&c.grants), ["f0", "f1"]);
+        let mine = c.grants[0].agent_id.clone();
+        // f0 refuses its agent: its share drops to 0, ahead of f1 (0.5), but it is filtered.
+        a.recover(t(1), "f0", &mine, &res(4.0, 4096.0), Some(10.0));
+        let g = a.allocate(t(2), &set(&[&mine])).grants;
+        assert_eq!(who(&g), [(mine.as_str(), "f1")]);
         assert_eq!(g[0].filtered, ["f0"]);
     }
 
@@ -661,19 +1091,27 @@ mod tests {
     }
 
     #[test]
-    fn inactive_suppressed_and_unallocatable_get_nothing() {
+    fn inactive_suppressed_and_unallocatable_get_nothing_and_say_why() {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
         a.add_agent("S1", res(0.005, 16.0));
-        a.add_framework("f0", false);
-        a.add_framework("f1", true);
+        let c = a.allocate(t(1), &a.agent_ids());
+        let every = |r: IdleReason| [("S0".to_string(), r.clone()), ("S1".to_string(), r)].into();
+        assert_eq!(c.idle, every(IdleReason::NoActiveFramework));
+        a.add_framework("f0", "*", false);
+        assert_eq!(a.allocate(t(1), &a.agent_ids()).idle, every(IdleReason::NoActiveFramework));
+        a.add_framework("f1", "*", true);
         a.suppress("f1");
-        assert!(a.allocate(t(1), &a.agent_ids()).is_empty());
+        let c = a.allocate(t(1), &a.agent_ids());
+        assert!(c.grants.is_empty());
+        assert_eq!(c.idle, every(IdleReason::Suppressed));
         a.revive("f1");
         // S1 is below cpus:0.01|mem:32, so only S0 is offered.
-        assert_eq!(who(&a.allocate(t(1), &a.agent_ids())), [("S0", "f1")]);
+        let c = a.allocate(t(1), &a.agent_ids());
+        assert_eq!(who(&c.grants), [("S0", "f1")]);
+        assert_eq!(c.idle, [("S1".to_string(), IdleReason::BelowMinAllocatable)].into());
         a.activate_framework("f0");
-        assert!(a.allocate(t(2), &a.agent_ids()).is_empty());
+        assert!(a.allocate(t(2), &a.agent_ids()).grants.is_empty());
     }
 
     #[test]
@@ -681,11 +1119,14 @@ mod tests {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
         a.add_agent("S1", res(4.0, 4096.0));
-        a.add_framework("f0", true);
+        a.add_framework("f0", "*", true);
         a.deactivate_agent("S0");
-        assert_eq!(who(&a.allocate(t(1), &set(&["S0", "S1"]))), [("S1", "f0")]);
+        let c = a.allocate(t(1), &set(&["S0", "S1"]));
+        assert_eq!(who(&c.grants), [("S1", "f0")]);
+        assert_eq!(c.order, ["S1"], "a deactivated agent is not a candidate");
+        assert_eq!(c.idle, [("S0".to_string(), IdleReason::AgentDeactivated)].into());
         a.activate_agent("S0");
-        assert_eq!(who(&a.allocate(t(2), &set(&["S0", "S1"]))), [("S0", "f0")]);
+        assert_eq!(who(&a.allocate(t(2), &set(&["S0", "S1"])).grants), [("S0", "f0")]);
     }
 
     #[test]
@@ -693,26 +1134,30 @@ mod tests {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
         a.add_agent("S1", res(4.0, 4096.0));
-        a.add_framework("f0", false);
-        a.add_framework("f1", true);
+        a.add_framework("f0", "*", false);
+        a.add_framework("f1", "*", true);
         a.allocate_used("f0", "S0", &res(1.0, 1024.0));
         assert_eq!(a.agent("S0").unwrap().available(), res(3.0, 3072.0));
         assert_eq!((a.share("f0"), a.allocation_count("f0")), (0.125, 1));
+        assert_eq!(a.role_allocation_count("*"), 1);
         a.activate_framework("f0");
-        // f1 (share 0) gets S0's rest first; then f0 (0.125) beats f1 (0.375).
-        assert_eq!(who(&a.allocate(t(1), &set(&["S0", "S1"]))), [("S0", "f1"), ("S1", "f0")]);
+        // f1 (share 0) gets the first agent visited; then f0 (0.125) beats f1
+        // (0.375 or 0.5, whichever agent f1 got).
+        let c = a.allocate(t(1), &set(&["S0", "S1"]));
+        assert_eq!(granted_agents(&c), c.order);
+        assert_eq!(winners(&c.grants), ["f1", "f0"]);
     }
 
     #[test]
     fn revive_clears_filters() {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
-        a.add_framework("f0", true);
+        a.add_framework("f0", "*", true);
         a.allocate(t(1), &set(&["S0"]));
         a.recover(t(1), "f0", "S0", &res(4.0, 4096.0), Some(1000.0));
-        assert!(a.allocate(t(2), &set(&["S0"])).is_empty());
+        assert!(a.allocate(t(2), &set(&["S0"])).grants.is_empty());
         a.revive("f0");
-        assert_eq!(who(&a.allocate(t(2), &set(&["S0"]))), [("S0", "f0")]);
+        assert_eq!(who(&a.allocate(t(2), &set(&["S0"])).grants), [("S0", "f0")]);
     }
 
     #[test]
@@ -720,11 +1165,11 @@ mod tests {
         let mut a = Allocator::new(AllocatorConfig::default());
         a.add_agent("S0", res(4.0, 4096.0));
         a.add_agent("S1", res(4.0, 4096.0));
-        a.add_framework("f0", true);
+        a.add_framework("f0", "*", true);
         a.allocate(t(1), &a.agent_ids());
         a.remove_agent("S1");
         assert_eq!(a.cluster_total(), &res(4.0, 4096.0));
-        assert_eq!(a.share("f0"), 1.0);
+        assert_eq!((a.share("f0"), a.role_share("*")), (1.0, 1.0));
         a.remove_framework("f0");
         assert_eq!(a.agent("S0").unwrap().allocated, Resources::new());
     }

@@ -7,11 +7,12 @@
 //!    `SlaveRegistered`, then a ping every 15 s), schedulers SUBSCRIBE (→
 //!    SUBSCRIBED, then a HEARTBEAT every 15 s), and the master tracks every
 //!    agent's resources, every framework's tasks and every outstanding offer.
-//! 2. **It offers resources by DRF.** Every `allocation_interval` (and soon after a
-//!    new agent, a new framework or a REVIVE) the allocator walks the agents and
-//!    gives each one's whole free resources to the framework with the lowest
-//!    dominant share that has not refused them. The master turns those grants
-//!    into one OFFERS event per framework.
+//! 2. **It offers resources by hierarchical DRF.** Every `allocation_interval`
+//!    (and soon after a new agent, a new framework or a REVIVE) the allocator
+//!    walks the agents in a seeded shuffled order and gives each one's whole
+//!    free resources to the first framework that has not refused them, taking
+//!    roles by their weighted dominant share and, within a role, frameworks by
+//!    theirs. The master turns those grants into one OFFERS event per framework.
 //! 3. **It polices the answers.** ACCEPT is validated like Mesos validates it
 //!    (offers still outstanding, the caller's, on one agent; each task within
 //!    what is left), and becomes `RunTask` to the agent; DECLINE and the unused
@@ -24,8 +25,9 @@
 //!
 //! # Layout
 //! - [`allocator`]: the hierarchical DRF allocator as a pure struct (agents'
-//!   total/allocated, frameworks' allocations and shares, refusal filters,
-//!   [`Allocator::allocate`]).
+//!   total/allocated, roles and their weights, frameworks' allocations and
+//!   shares, refusal filters, [`Allocator::allocate`] and the [`Cycle`] it
+//!   reports).
 //! - [`master`]: the actor: registrations, subscriptions, the offers book, ACCEPT
 //!   handling, status-update relay, agent health, failures and recovery,
 //!   invariant checks.
@@ -34,8 +36,10 @@
 //!   (`src/master/validation.cpp`).
 //!
 //! # Deliberate differences from Mesos
-//! - Agents are visited in AgentID order, not `std::random_shuffle`d, so runs replay.
-//! - One role (`*`), weight 1.0, no quota, reservations or revocable resources.
+//! - Agents are shuffled by a generator seeded from `MasterConfig::shuffle_seed`,
+//!   not by `std::random_shuffle`, so runs replay.
+//! - A framework is allocated under one role (its first); roles are flat (no
+//!   `a/b` hierarchy); no quota, reservations or revocable resources.
 //! - No registry is modelled: a restarted master is a new `Master` that knows
 //!   nothing and rebuilds its state from re-registering agents and
 //!   re-subscribing frameworks (see [`master`]'s "Failures").
@@ -50,6 +54,8 @@ pub mod history;
 pub mod master;
 mod validation;
 
-pub use allocator::{Allocator, AllocatorConfig, Grant, RefusalFilter};
+pub use allocator::{Allocator, AllocatorConfig, Cycle, DEFAULT_WEIGHT, Grant, IdleReason, RefusalFilter};
 pub use history::{AgentPrior, MasterEvent};
-pub use master::{AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer};
+pub use master::{
+    AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer, allocation_role, is_multi_role,
+};

@@ -68,7 +68,7 @@
 //!
 //! Every transition is recorded in [`Master::history`] as a [`MasterEvent`].
 
-use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, Grant};
+use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant};
 use crate::history::{AgentPrior, MasterEvent};
 use crate::validation::{self, OfferPlace, TaskContext};
 use mesocosm_proto::{Resources, internal, scheduler, v1};
@@ -110,10 +110,15 @@ pub struct MasterConfig {
     pub heartbeat_interval: Duration,
     /// `--offer_timeout` (none: offers never time out).
     pub offer_timeout: Option<Duration>,
-    /// `--min_allocatable_resources` cpus (0.01).
-    pub min_allocatable_cpus: f64,
-    /// `--min_allocatable_resources` mem in MB (32).
-    pub min_allocatable_mem: f64,
+    /// `--min_allocatable_resources`: the alternatives, any one of which makes
+    /// free resources worth offering (default `cpus:0.01|mem:32`).
+    pub min_allocatable_resources: Vec<Resources>,
+    /// `--weights role=w,...`: each role's DRF share is divided by its weight;
+    /// unlisted roles weigh 1.0 (`DEFAULT_WEIGHT`). Empty by default.
+    pub weights: BTreeMap<String, f64>,
+    /// Seeds the allocator's shuffle of each cycle's agents (Mesos uses an
+    /// unseeded `std::random_shuffle`); the same seed replays the same orders.
+    pub shuffle_seed: u64,
 }
 
 impl Default for MasterConfig {
@@ -129,8 +134,9 @@ impl Default for MasterConfig {
             agent_reregister_timeout: Duration::from_secs(600),
             heartbeat_interval: Duration::from_secs(15),
             offer_timeout: None,
-            min_allocatable_cpus: 0.01,
-            min_allocatable_mem: 32.0,
+            min_allocatable_resources: crate::allocator::default_min_allocatable_resources(),
+            weights: BTreeMap::new(),
+            shuffle_seed: 0,
         }
     }
 }
@@ -411,6 +417,30 @@ fn is_partition_aware(info: &v1::FrameworkInfo) -> bool {
     info.capabilities.iter().any(|c| c.r#type() == v1::framework_info::capability::Type::PartitionAware)
 }
 
+/// Whether `info` carries the MULTI_ROLE capability.
+pub fn is_multi_role(info: &v1::FrameworkInfo) -> bool {
+    info.capabilities.iter().any(|c| c.r#type() == v1::framework_info::capability::Type::MultiRole)
+}
+
+/// The one role the allocator allocates framework `info` under:
+/// `FrameworkInfo.roles[0]` for a MULTI_ROLE framework that lists roles,
+/// otherwise the deprecated `FrameworkInfo.role`, whose proto default is `*`
+/// (`protobuf::framework::getRoles` gives a MULTI_ROLE framework its `roles`
+/// and any other its `role`). Frameworks with several roles are allocated under
+/// the first only; see [`crate::allocator`]'s "Roles". Where this differs: a
+/// MULTI_ROLE framework listing no roles is in no role in Mesos and is never
+/// offered anything; here it falls back to `role`.
+pub fn allocation_role(info: &v1::FrameworkInfo) -> String {
+    if is_multi_role(info)
+        && let Some(first) = info.roles.first()
+    {
+        return first.clone();
+    }
+    #[allow(deprecated)] // `FrameworkInfo.role` is deprecated upstream; Spark still sets it.
+    let role = info.role.clone();
+    role.unwrap_or_else(|| DEFAULT_ROLE.to_string())
+}
+
 /// The removal reason when a framework's failover timeout expires.
 fn failover_reason(info: &v1::FrameworkInfo) -> String {
     format!("failover timeout expired (failover_timeout={}s)", info.failover_timeout.unwrap_or(0.0))
@@ -437,8 +467,9 @@ impl Master {
         };
         let alloc = Allocator::new(AllocatorConfig {
             allocation_interval: cfg.allocation_interval,
-            min_allocatable_cpus: cfg.min_allocatable_cpus,
-            min_allocatable_mem: cfg.min_allocatable_mem,
+            min_allocatable_resources: cfg.min_allocatable_resources.clone(),
+            weights: cfg.weights.clone(),
+            shuffle_seed: cfg.shuffle_seed,
         });
         Master {
             cfg,
@@ -1199,6 +1230,7 @@ impl Master {
                 .unwrap_or_else(|| v1::FrameworkInfo { id: Some(t.framework_id.clone()), ..Default::default() });
             let partition_aware = is_partition_aware(&info);
             let name = info.name.clone();
+            let role = allocation_role(&info);
             self.frameworks.insert(
                 fid.clone(),
                 Framework {
@@ -1211,7 +1243,7 @@ impl Master {
                     offers: BTreeSet::new(),
                 },
             );
-            self.alloc.add_framework(fid, false);
+            self.alloc.add_framework(fid, &role, false);
             self.record(now, MasterEvent::FrameworkRecovered { framework_id: fid.clone(), name });
         }
     }
@@ -1666,9 +1698,10 @@ impl Master {
             info.id = Some(v1::FrameworkId { value: fid.clone() });
             out.note_with(|| format!("framework {} subscribed from {from} as {}", info.name, short_id(&fid)));
             let name = info.name.clone();
+            let role = allocation_role(&info);
             self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
             self.framework_by_actor.insert(from, fid.clone());
-            self.alloc.add_framework(&fid, true);
+            self.alloc.add_framework(&fid, &role, true);
             self.record(now, MasterEvent::FrameworkSubscribed { framework_id: fid.clone(), name });
             self.greet(&fid, out);
             // `addFramework` of an active framework allocates all agents.
@@ -1689,6 +1722,7 @@ impl Master {
             self.framework_disconnected(&previous, out);
         }
         let name = info.name.clone();
+        let role = allocation_role(&info);
         let event = match self.frameworks.get_mut(&fid) {
             Some(fw) => {
                 let old = fw.actor.replace(from.clone());
@@ -1733,12 +1767,15 @@ impl Master {
                 // Mesos accepts it as a re-subscription (reference §2.2).
                 out.note_with(|| format!("framework {name} re-subscribed with unknown id {}", short_id(&fid)));
                 self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
-                self.alloc.add_framework(&fid, true);
+                self.alloc.add_framework(&fid, &role, true);
                 MasterEvent::FrameworkResubscribed { framework_id: fid.clone(), name }
             }
         };
         self.record(now, event);
         self.framework_by_actor.insert(from, fid.clone());
+        // A known framework may come back under another role (a failover with
+        // a new FrameworkInfo): `updateFramework` moves it in the allocator.
+        self.alloc.update_framework(&fid, &role);
         self.alloc.activate_framework(&fid);
         self.greet(&fid, out);
         self.trigger(None, out);
@@ -1847,11 +1884,11 @@ impl Master {
 
     fn run_cycle(&mut self, candidates: BTreeSet<String>, out: &mut Outbox<Timer>) {
         self.stats.allocation_cycles += 1;
-        let grants = self.alloc.allocate(out.now(), &candidates);
+        let cycle = self.alloc.allocate(out.now(), &candidates);
         // One OFFERS event per framework per cycle (`Master::offer` is called
         // once per framework with all its agents).
         let mut per_fw: BTreeMap<String, Vec<v1::Offer>> = BTreeMap::new();
-        for g in grants {
+        for g in cycle.grants {
             self.note_grant(&g, out);
             let offer = self.make_offer(&g, out);
             per_fw.entry(g.framework_id).or_default().push(offer);
@@ -1865,8 +1902,16 @@ impl Master {
 
     fn note_grant(&self, g: &Grant, out: &mut Outbox<Timer>) {
         out.note_with(|| {
+            // Only roles other than `*` are spelled out: most runs have no
+            // other, and their notes stay short.
+            let open = if g.role == DEFAULT_ROLE {
+                " (".to_string()
+            } else {
+                let weight = self.alloc.weight(&g.role);
+                format!(" in role {} (role share {} ÷ weight {weight}, ", g.role, fmt_share(g.role_share * weight))
+            };
             let mut s = format!(
-                "allocate {} [{}] to {} (DRF share {}, lowest of {})",
+                "allocate {} [{}] to {}{open}DRF share {}, lowest of {})",
                 self.host(&g.agent_id),
                 g.resources,
                 self.fw_name(&g.framework_id),
@@ -1891,14 +1936,26 @@ impl Master {
             .filter(|(f, _)| *f == g.framework_id)
             .map(|(_, e)| v1::ExecutorId { value: e.clone() })
             .collect();
+        // Why only for MULTI_ROLE frameworks: `Master::offer` sets the
+        // offer's `allocation_info` to the role, then strips it from the
+        // offer and every resource for a framework without MULTI_ROLE
+        // (MESOS-8237: such schedulers compare whole `Resource`s and do not
+        // know the field).
+        let multi_role = self.frameworks.get(&g.framework_id).is_some_and(|f| is_multi_role(&f.info));
+        let allocation_info = multi_role.then(|| v1::resource::AllocationInfo { role: Some(g.role.clone()) });
+        let mut resources = g.resources.to_protos();
+        for r in &mut resources {
+            r.allocation_info.clone_from(&allocation_info);
+        }
         let offer = v1::Offer {
             id: v1::OfferId { value: oid.clone() },
             framework_id: v1::FrameworkId { value: g.framework_id.clone() },
             agent_id: v1::AgentId { value: g.agent_id.clone() },
             hostname: agent.info.hostname.clone(),
-            resources: g.resources.to_protos(),
+            resources,
             attributes: agent.info.attributes.clone(),
             executor_ids,
+            allocation_info,
             ..Default::default()
         };
         agent.offers.insert(oid.clone());

@@ -111,8 +111,9 @@ fn unreachable_agent_rescinds_offers_and_partition_aware_tasks_become_unreachabl
     let outs = h.msg("driver:pa", subscribe_call("pa", true));
     let fid = events_to(&outs, "driver:pa")[0].subscribed.clone().unwrap().framework_id.value;
     h.settle();
+    let on_agent_1 = h.offer_on(&agent_id(0));
     let launch =
-        accept(&fid, &[&offer_id(0)], vec![command_task("t1", &agent_id(0), &resources(1.0, 1024.0))], Some(0.0));
+        accept(&fid, &[&on_agent_1], vec![command_task("t1", &agent_id(0), &resources(1.0, 1024.0))], Some(0.0));
     h.msg("driver:pa", launch);
     assert!(updates_to(&h.advance_to(before(secs(75))), "driver:pa").is_empty());
     let outs = h.advance_to(secs(75));
@@ -270,14 +271,18 @@ fn one_cycle_sends_one_offers_event_with_an_offer_per_agent() {
     let outs = h.settle();
     let events = offers_events(&outs, "driver:spark-pi");
     assert_eq!(events.len(), 1, "one OFFERS event per framework per cycle");
-    let got: Vec<_> =
-        events[0].iter().map(|o| (o.id.value.clone(), o.agent_id.value.clone(), o.hostname.clone())).collect();
+    // Offer ids are issued in the cycle's (shuffled) agent order: O0, O1, O2,
+    // one per agent, each with that agent's id and hostname.
+    let ids: Vec<_> = events[0].iter().map(|o| o.id.value.clone()).collect();
+    assert_eq!(ids, [offer_id(0), offer_id(1), offer_id(2)]);
+    let mut agents: Vec<_> = events[0].iter().map(|o| (o.agent_id.value.clone(), o.hostname.clone())).collect();
+    agents.sort();
     assert_eq!(
-        got,
+        agents,
         [
-            (offer_id(0), agent_id(0), "agent-1".to_string()),
-            (offer_id(1), agent_id(1), "agent-2".to_string()),
-            (offer_id(2), agent_id(2), "agent-3".to_string()),
+            (agent_id(0), "agent-1".to_string()),
+            (agent_id(1), "agent-2".to_string()),
+            (agent_id(2), "agent-3".to_string()),
         ]
     );
     for o in &events[0] {
@@ -300,18 +305,26 @@ fn drf_gives_the_next_agent_to_the_lower_share_and_breaks_ties_by_id() {
     let a = h.subscribe("a");
     let b = h.subscribe("b");
     let outs = h.settle();
-    let hosts = |actor| offers_to(&outs, actor).iter().map(|o| o.hostname.clone()).collect::<Vec<_>>();
-    assert_eq!(hosts("driver:a"), ["agent-1", "agent-3"]);
-    assert_eq!(hosts("driver:b"), ["agent-2", "agent-4"]);
+    // The agents come in the cycle's shuffled order; whichever comes first goes
+    // to a (tie at 0 → id), the second to b (lower share), the third to a (tie
+    // at 0.25 → id), the fourth to b.
+    let notes = notes(&outs);
+    let hosts: Vec<&str> = notes.iter().map(|n| n.split(' ').nth(1).unwrap()).collect();
+    let mut sorted = hosts.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["agent-1", "agent-2", "agent-3", "agent-4"]);
     assert_eq!(
-        notes(&outs),
+        notes,
         [
-            "allocate agent-1 [cpus:4;mem:8192;ports:[31000-32000]] to a (DRF share 0, lowest of 2)",
-            "allocate agent-2 [cpus:4;mem:8192;ports:[31000-32000]] to b (DRF share 0, lowest of 2)",
-            "allocate agent-3 [cpus:4;mem:8192;ports:[31000-32000]] to a (DRF share 0.25, lowest of 2)",
-            "allocate agent-4 [cpus:4;mem:8192;ports:[31000-32000]] to b (DRF share 0.25, lowest of 2)",
+            format!("allocate {} [cpus:4;mem:8192;ports:[31000-32000]] to a (DRF share 0, lowest of 2)", hosts[0]),
+            format!("allocate {} [cpus:4;mem:8192;ports:[31000-32000]] to b (DRF share 0, lowest of 2)", hosts[1]),
+            format!("allocate {} [cpus:4;mem:8192;ports:[31000-32000]] to a (DRF share 0.25, lowest of 2)", hosts[2]),
+            format!("allocate {} [cpus:4;mem:8192;ports:[31000-32000]] to b (DRF share 0.25, lowest of 2)", hosts[3]),
         ]
     );
+    let offered = |actor| offers_to(&outs, actor).iter().map(|o| o.hostname.clone()).collect::<Vec<_>>();
+    assert_eq!(offered("driver:a"), [hosts[0], hosts[2]]);
+    assert_eq!(offered("driver:b"), [hosts[1], hosts[3]]);
     assert_eq!((h.master.allocator().share(&a), h.master.allocator().share(&b)), (0.5, 0.5));
 }
 
@@ -416,7 +429,22 @@ fn accept_with_invalid_offers_loses_every_task() {
         state: TaskState,
         outstanding: &'static [u64],
     }
-    let o = |n| offer_id(n);
+    // O0 names a's offer on agent-1 and O1 its offer on agent-2 (which offer id
+    // each agent gets depends on the cycle's shuffle); O9 was never issued.
+    let setup = |partition_aware| {
+        let mut h = Harness::new(cfg());
+        h.add_agent("agent-1", 4.0, 8192.0);
+        h.add_agent("agent-2", 4.0, 8192.0);
+        h.msg("driver:a", subscribe_call("a", partition_aware));
+        h.settle();
+        let b = h.subscribe("b");
+        (h, b)
+    };
+    let on = {
+        let (probe, _) = setup(false);
+        [probe.offer_on(&agent_id(0)), probe.offer_on(&agent_id(1))]
+    };
+    let o = |n: u64| if n < 2 { on[n as usize].clone() } else { offer_id(n) };
     let cases = [
         Case {
             caller: "b",
@@ -470,14 +498,9 @@ fn accept_with_invalid_offers_loses_every_task() {
         },
     ];
     for c in cases {
-        let mut h = Harness::new(cfg());
-        h.add_agent("agent-1", 4.0, 8192.0);
-        h.add_agent("agent-2", 4.0, 8192.0);
-        h.msg("driver:a", subscribe_call("a", c.partition_aware));
-        h.settle();
-        let b = h.subscribe("b");
+        let (mut h, b) = setup(c.partition_aware);
         let fid = if c.caller == "a" { framework_id(0) } else { b };
-        let ids: Vec<String> = c.offers.iter().map(|&n| offer_id(n)).collect();
+        let ids: Vec<String> = c.offers.iter().map(|&n| o(n)).collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let tasks = vec![
             command_task("t1", &agent_id(0), &resources(1.0, 1024.0)),
@@ -497,7 +520,8 @@ fn accept_with_invalid_offers_loses_every_task() {
             assert_eq!(u.uuid, None, "master-generated updates need no ack");
         }
         let left: Vec<String> = h.master.offers_view().into_iter().map(|o| o.id).collect();
-        let want: Vec<String> = c.outstanding.iter().map(|&n| offer_id(n)).collect();
+        let mut want: Vec<String> = c.outstanding.iter().map(|&n| o(n)).collect();
+        want.sort();
         assert_eq!(left, want, "{}", c.message);
         assert_eq!(h.master.stats().offers_accepted, 0);
     }
@@ -567,7 +591,8 @@ fn valid_accept_runs_the_task_on_the_right_agent_and_filters_the_rest_5s() {
     let fid = h.subscribe("spark-pi");
     h.settle();
     let task = command_task("0", &agent_id(1), &resources(1.0, 1408.0));
-    let outs = h.msg("driver:spark-pi", accept(&fid, &[&offer_id(1)], vec![task.clone()], None));
+    let on_agent_2 = h.offer_on(&agent_id(1));
+    let outs = h.msg("driver:spark-pi", accept(&fid, &[&on_agent_2], vec![task.clone()], None));
     let run = run_tasks_to(&outs, "agent-2");
     assert_eq!(run.len(), 1);
     assert_eq!(

@@ -370,7 +370,12 @@ impl Cluster {
     fn restart(&mut self, world: &World, id: &ActorId) -> Result<String, String> {
         if *id == self.master_cfg.me {
             let n = self.masters.len();
-            let cfg = MasterConfig { id: master_id(self.seed, id.as_str(), n), ..self.master_cfg.clone() };
+            // A new leader is a new process: its own id and its own shuffle draws.
+            let cfg = MasterConfig {
+                id: master_id(self.seed, id.as_str(), n),
+                shuffle_seed: world.rng_for(&format!("master:{id}/incarnation-{n}/shuffle")).next_u64(),
+                ..self.master_cfg.clone()
+            };
             let core = Shared::new(Master::new(cfg));
             world.spawn(id.clone(), core.clone(), None);
             self.masters.push(core);
@@ -554,6 +559,10 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             agent_ping_timeout: scenario.master.agent_ping_timeout,
             max_agent_ping_timeouts: scenario.master.max_agent_ping_timeouts,
             offer_timeout: scenario.master.offer_timeout,
+            weights: scenario.master.weights.clone(),
+            // The allocator's per-cycle agent shuffle (Mesos's std::random_shuffle),
+            // drawn from the root seed.
+            shuffle_seed: world.rng_for(&format!("master:{}/shuffle", scenario.master.name)).next_u64(),
             ..MasterConfig::default()
         };
         let master = Shared::new(Master::new(master_cfg.clone()));

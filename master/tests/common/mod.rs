@@ -120,10 +120,25 @@ impl Harness {
 
     /// Subscribe scheduler actor `driver:<name>`; returns its framework id.
     pub fn subscribe(&mut self, name: &str) -> String {
+        self.subscribe_with(name, subscribe_call(name, false))
+    }
+
+    /// Send SUBSCRIBE `call` from `driver:<name>`; returns the framework id.
+    pub fn subscribe_with(&mut self, name: &str, call: scheduler::Call) -> String {
         let actor = format!("driver:{name}");
-        let outs = self.msg(&actor, subscribe_call(name, false));
+        let outs = self.msg(&actor, call);
         let sub = events_to(&outs, &actor).into_iter().find_map(|e| e.subscribed).expect("SUBSCRIBED");
         sub.framework_id.value
+    }
+
+    /// The id of the one outstanding offer on agent `agent` (an agent id).
+    /// Offer ids follow the order a cycle visits the agents, which is a
+    /// seeded shuffle, so tests name offers by their agent.
+    pub fn offer_on(&self, agent: &str) -> String {
+        let mut on: Vec<String> =
+            self.master.offers_view().into_iter().filter(|o| o.agent_id == agent).map(|o| o.id).collect();
+        assert_eq!(on.len(), 1, "one outstanding offer on {agent}");
+        on.pop().unwrap()
     }
 }
 
@@ -169,6 +184,26 @@ pub fn subscribe_call(name: &str, partition_aware: bool) -> scheduler::Call {
         subscribe: Some(scheduler::call::Subscribe { framework_info: info, suppressed_roles: vec![] }),
         ..Default::default()
     }
+}
+
+/// SUBSCRIBE of framework `name` in `role`: with MULTI_ROLE as
+/// `FrameworkInfo.roles = [role]`, otherwise as the deprecated `FrameworkInfo.role`
+/// (which Mesos requires of a framework without MULTI_ROLE).
+pub fn subscribe_in_role(name: &str, role: &str, multi_role: bool) -> scheduler::Call {
+    let mut c = subscribe_call(name, false);
+    let info = &mut c.subscribe.as_mut().unwrap().framework_info;
+    if multi_role {
+        info.capabilities.push(v1::framework_info::Capability {
+            r#type: Some(v1::framework_info::capability::Type::MultiRole as i32),
+        });
+        info.roles = vec![role.to_string()];
+    } else {
+        #[allow(deprecated)] // `FrameworkInfo.role` is deprecated upstream; Spark still sets it.
+        {
+            info.role = Some(role.to_string());
+        }
+    }
+    c
 }
 
 pub fn call(fid: &str, ty: scheduler::call::Type) -> scheduler::Call {
