@@ -160,7 +160,8 @@ impl Msg {
                 ("principal", _) => c.subscribe.as_ref().and_then(|s| s.framework_info.principal.clone()),
                 ("checkpoint", _) => c.subscribe.as_ref().map(|s| s.framework_info.checkpoint().to_string()),
                 ("capabilities", _) => c.subscribe.as_ref().map(|s| {
-                    let names: Vec<&str> = s.framework_info.capabilities.iter().map(|k| k.r#type().as_str_name()).collect();
+                    let names: Vec<&str> =
+                        s.framework_info.capabilities.iter().map(|k| k.r#type().as_str_name()).collect();
                     names.join(",")
                 }),
                 ("task_id", _) => c.kill.as_ref().map(|k| k.task_id.value.clone()),
@@ -220,7 +221,8 @@ impl Msg {
 /// not match any value).
 fn task_info_field(t: &v1::TaskInfo, name: &str) -> Option<String> {
     let scalar = |n: &str| {
-        let v: f64 = t.resources.iter().filter(|r| r.name == n).filter_map(|r| r.scalar.as_ref()).map(|s| s.value).sum();
+        let v: f64 =
+            t.resources.iter().filter(|r| r.name == n).filter_map(|r| r.scalar.as_ref()).map(|s| s.value).sum();
         t.resources.iter().any(|r| r.name == n).then(|| v.to_string())
     };
     let join = |items: Vec<String>| (!items.is_empty()).then(|| items.join(","));
@@ -242,7 +244,9 @@ fn task_info_field(t: &v1::TaskInfo, name: &str) -> Option<String> {
         "uris" => join(
             t.command
                 .as_ref()
-                .map(|c| c.uris.iter().map(|u| format!("{}{}", u.value, if u.cache() { " (cached)" } else { "" })).collect())
+                .map(|c| {
+                    c.uris.iter().map(|u| format!("{}{}", u.value, if u.cache() { " (cached)" } else { "" })).collect()
+                })
                 .unwrap_or_default(),
         ),
         "labels" => join(
@@ -260,7 +264,9 @@ fn task_info_field(t: &v1::TaskInfo, name: &str) -> Option<String> {
                 .map(|d| {
                     d.port_mappings
                         .iter()
-                        .map(|p| format!("{}:{}/{}", p.host_port, p.container_port, p.protocol.as_deref().unwrap_or("tcp")))
+                        .map(|p| {
+                            format!("{}:{}/{}", p.host_port, p.container_port, p.protocol.as_deref().unwrap_or("tcp"))
+                        })
                         .collect()
                 })
                 .unwrap_or_default(),
@@ -289,9 +295,9 @@ fn task_info_field(t: &v1::TaskInfo, name: &str) -> Option<String> {
             .and_then(|m| m.image.as_ref())
             .and_then(|i| i.docker.as_ref())
             .map(|d| d.name.clone()),
-        "network_name" => join(
-            container.map(|c| c.network_infos.iter().filter_map(|n| n.name.clone()).collect()).unwrap_or_default(),
-        ),
+        "network_name" => {
+            join(container.map(|c| c.network_infos.iter().filter_map(|n| n.name.clone()).collect()).unwrap_or_default())
+        }
         _ => None,
     }
 }
