@@ -63,6 +63,23 @@ pub struct DriverConfig {
 }
 
 impl DriverConfig {
+    /// The unit tests' driver: app "pi" of user alice on driver-host:7078.
+    #[cfg(test)]
+    pub(crate) fn for_tests(settings: SparkSettings, props: &[(&str, &str)], workload: Vec<Job>) -> DriverConfig {
+        DriverConfig {
+            me: ActorId::new("driver:pi"),
+            master: ActorId::new("master"),
+            app_name: "pi".into(),
+            user: "alice".into(),
+            hostname: "driver-host".into(),
+            driver_url: "spark://CoarseGrainedScheduler@driver-host:7078".into(),
+            settings,
+            properties: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            workload,
+            framework_id: None,
+        }
+    }
+
     /// The value of `key` in [`DriverConfig::properties`] (the last one wins,
     /// as in `SparkConf`).
     pub fn property(&self, key: &str) -> Option<&str> {

@@ -853,18 +853,7 @@ mod tests {
     fn driver(cores_max: u32) -> SparkDriver {
         let settings = SparkSettings { cores_max: Some(cores_max), ..SparkSettings::default() };
         let job = Job { name: "count".into(), stages: vec![Stage::new("s", vec![Duration::from_secs(1); 2])] };
-        SparkDriver::new(DriverConfig {
-            me: ActorId::new("driver:pi"),
-            master: ActorId::new("master"),
-            app_name: "pi".into(),
-            user: "alice".into(),
-            hostname: "driver-host".into(),
-            driver_url: "spark://CoarseGrainedScheduler@driver-host:7078".into(),
-            settings,
-            properties: Vec::new(),
-            workload: vec![job],
-            framework_id: None,
-        })
+        SparkDriver::new(DriverConfig::for_tests(settings, &[], vec![job]))
     }
 
     /// Test-only corruption: books cores the way a double-counting bug would.

@@ -448,18 +448,7 @@ mod tests {
     use crate::config::SparkSettings;
 
     fn cfg(settings: SparkSettings, props: &[(&str, &str)]) -> DriverConfig {
-        DriverConfig {
-            me: ActorId::new("driver:pi"),
-            master: ActorId::new("master"),
-            app_name: "pi".into(),
-            user: "alice".into(),
-            hostname: "driver-host".into(),
-            driver_url: "spark://CoarseGrainedScheduler@driver-host:7078".into(),
-            settings,
-            properties: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            workload: Vec::new(),
-            framework_id: None,
-        }
+        DriverConfig::for_tests(settings, props, Vec::new())
     }
 
     #[test]

@@ -6,9 +6,9 @@ mod common;
 
 use common::*;
 use mesocosm_driver::{DriverTimer, SparkDriver, SparkSettings};
-use mesocosm_sim::proto::scheduler::{Call, call};
+use mesocosm_sim::proto::scheduler::Call;
 use mesocosm_sim::proto::sparkrpc::TaskState as SparkTask;
-use mesocosm_sim::proto::v1::{TaskId, TaskState};
+use mesocosm_sim::proto::v1::TaskState;
 use mesocosm_sim::{Actor, Input, Outbox, Output};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -44,15 +44,6 @@ fn tick(d: &mut SparkDriver, secs: f64) -> Vec<Output<DriverTimer>> {
 
 fn allocation_ticks(out: &[Output<DriverTimer>]) -> Vec<mesocosm_sim::SimTime> {
     timers(out).into_iter().filter(|(_, t)| *t == DriverTimer::AllocationSchedule).map(|(at, _)| at).collect()
-}
-
-fn kill(id: &str) -> Call {
-    Call {
-        framework_id: Some(framework_id()),
-        r#type: Some(call::Type::Kill as i32),
-        kill: Some(call::Kill { task_id: TaskId { value: id.into() }, agent_id: None, kill_policy: None }),
-        ..Default::default()
-    }
 }
 
 #[test]

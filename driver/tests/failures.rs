@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use mesocosm_driver::{DriverTimer, SparkDriver, SparkSettings};
 use mesocosm_sim::msg::short_id;
-use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
+use mesocosm_sim::proto::scheduler::{Call, Event, event};
 use mesocosm_sim::proto::sparkrpc::{Heartbeat, HeartbeatResponse, StopExecutor, TaskState as Spark};
 use mesocosm_sim::proto::v1::{OfferId, TaskId, TaskState, TaskStatus, task_status};
 use mesocosm_sim::{Actor, Input, Msg, Output, sent_to};
@@ -347,16 +347,6 @@ fn heartbeat(id: &str) -> Input<DriverTimer> {
 
 fn expire_dead_hosts() -> Input<DriverTimer> {
     Input::Timer(DriverTimer::ExpireDeadHosts)
-}
-
-/// `doKillExecutors([id])`: KILL by task id only.
-fn kill(id: &str) -> Call {
-    Call {
-        framework_id: Some(framework_id()),
-        r#type: Some(call::Type::Kill as i32),
-        kill: Some(call::Kill { task_id: TaskId { value: id.into() }, agent_id: None, kill_policy: None }),
-        ..Default::default()
-    }
 }
 
 #[test]

@@ -345,3 +345,17 @@ pub fn launched_tasks(c: &Call) -> Vec<TaskInfo> {
 pub fn declined_refuse(c: &Call) -> Option<f64> {
     c.decline.as_ref().expect("a DECLINE").filters.as_ref().map(|f| f.refuse_seconds())
 }
+
+/// `doKillExecutors([id])`: KILL by task id only (no agent id).
+pub fn kill(id: &str) -> Call {
+    Call {
+        framework_id: Some(framework_id()),
+        r#type: Some(mesocosm_sim::proto::scheduler::call::Type::Kill as i32),
+        kill: Some(mesocosm_sim::proto::scheduler::call::Kill {
+            task_id: mesocosm_sim::proto::v1::TaskId { value: id.into() },
+            agent_id: None,
+            kill_policy: None,
+        }),
+        ..Default::default()
+    }
+}
