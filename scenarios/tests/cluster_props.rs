@@ -1,13 +1,24 @@
 //! Whole-cluster properties over random clusters, workloads and fault schedules.
 //!
-//! Proptest generates a [`Case`]: 1–6 agents, 1–3 Spark apps and up to four
-//! faults, all healed long before `until`. The case is rendered as a real
-//! scenario file (the TOML a user writes), parsed by `mesocosm::scenario::parse`
-//! and run twice on the memory transport. Every run must satisfy:
+//! Proptest generates a [`Case`]: 1–6 agents (2–16 cpus, 2–32 GiB, maybe a
+//! `rack` attribute, rarely no Spark installed), 1–3 Spark apps submitted in
+//! the first 90 s (`spark.cores.max`, `spark.executor.cores`,
+//! `spark.executor.memory`, `spark.mesos.driver.failoverTimeout` and a rack
+//! constraint, each set or not; 1–2 jobs of 1–3 stages of 1–60 short tasks,
+//! sometimes a two-branch join), maybe `--offer_timeout`, maybe `keep_running`,
+//! and up to four faults: kills with restarts of agents, the master and
+//! drivers, executor kills, agent and driver partitions that heal, disconnects
+//! of every connection kind, drop / duplicate / delay / hold of ~30 message
+//! kinds by `nth`, `first`, `every` or `probability`, and slow frameworks. Every
+//! fault is over by 8 min; runs stop at 45 min.
+//!
+//! The case is rendered as a real scenario file (the TOML a user writes),
+//! parsed by `mesocosm::scenario::parse` and run twice on the memory transport.
+//! Every run must satisfy:
 //!
 //! 1. **invariants**: no per-step actor invariant and no message-log invariant
 //!    fails (`report.checks`, minus the runner's implicit "app finishes" check
-//!    for the apps the model below lets fail);
+//!    for the apps the model below lets fail: the language has no "may fail");
 //! 2. **liveness**: every app that *must* finish exits 0. Whether an app must
 //!    finish is decided conservatively from the generated numbers, by
 //!    [`Model::new`]: some agent that no fault can take from it fits one of its
@@ -18,11 +29,15 @@
 //! 3. **replay**: both runs print the same summary, byte for byte, digest included.
 //!
 //! A failing case is shrunk by proptest; the minimal one is printed in full, with
-//! its seed, and written to `$CARGO_TARGET_TMPDIR/cluster-props-failure-<seed>.toml`,
-//! so `cargo run --release -p mesocosm -- run <file> --transport memory` replays it.
+//! its seed, and written to `$CARGO_TARGET_TMPDIR/cluster-props-failure-<property>-<seed>.toml`;
+//! the printed `cargo run --release -p mesocosm -- run <file> --transport memory`
+//! replays it (see [`scenario_path`] for why it must be that very path).
 //!
 //! The number of cases is [`CASES`] per property unless `PROPTEST_CASES` is set;
-//! the RNG seed is fixed unless `PROPTEST_RNG_SEED` is set.
+//! the RNG seed is fixed unless `PROPTEST_RNG_SEED` is set. Measured on two
+//! cores: the whole file takes about 40 s in the debug profile (a case runs in
+//! 0.25–0.35 s, both runs included; the two properties run in parallel) and
+//! about 3 s in release.
 
 use mesocosm::runner::{self, Report, RunOptions};
 use mesocosm::scenario;
@@ -37,9 +52,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Cases per property when `PROPTEST_CASES` is not set (see the module docs
-/// for how long they take).
-const CASES: u32 = 24;
+/// Cases per property when `PROPTEST_CASES` is not set: about 35 s of the
+/// debug profile's 60 s budget (see the module docs).
+const CASES: u32 = 96;
 
 /// The virtual-time limit of every generated run. Faults end by 8 min; the
 /// largest workload (3 apps × 2 jobs × 3 stages × 60 tasks of ≤ 1 s, one core
@@ -60,6 +75,11 @@ const MAX_PING_TIMEOUTS: u32 = 5;
 /// unreachable (5 missed pings × 15 s, plus one ping interval), so every task
 /// there becomes TASK_LOST.
 const LONG_PARTITION_S: u32 = 120;
+
+/// Why an app capped by `spark.cores.max` may not finish once its scheduler
+/// link to the master breaks.
+const GHOST_ACCEPT: &str = "an ACCEPT lost with the master leaves Spark counting cores of executors that never start, \
+against spark.cores.max";
 
 /// "Unbounded" for the counts below.
 const MANY: u32 = u32::MAX;
@@ -234,7 +254,8 @@ enum Loss {
     Ping,
     /// An executor's ask to its driver (or the answer): the ask times out after
     /// `spark.rpc.askTimeout`, the executor exits 1 and its Mesos task is
-    /// TASK_FAILED, one failure against its agent.
+    /// TASK_FAILED, one failure against its agent (likewise an executor's
+    /// SUBSCRIBE to its agent, after `--executor_registration_timeout`).
     ExecutorAsk,
     /// Executor heartbeats: the driver expires an executor only after
     /// `spark.network.timeout` (120 s, 12 heartbeats) of silence.
@@ -305,6 +326,9 @@ const KINDS: &[KindInfo] = &[
     k("LaunchTask", Driver, Executor, Wedges),
     k("StatusUpdate", Executor, Driver, Wedges),
     k("StopExecutor", Driver, Executor, Recovered),
+    // The executor API: a lost executor SUBSCRIBE ends with the agent's
+    // --executor_registration_timeout (1 min) failing the task.
+    k("SUBSCRIBE", Executor, Agent, ExecutorAsk),
     k("Heartbeat", Executor, Driver, Heartbeat),
 ];
 
@@ -588,8 +612,17 @@ impl Model {
                     all.iter().for_each(|a| add(&mut events[*a], 1));
                 }
                 // A new leader: agents re-register with their tasks, drivers
-                // re-subscribe with their framework ids; nothing is lost.
-                FaultGen::KillMaster { .. } => {}
+                // re-subscribe with their framework ids. But an ACCEPT already on
+                // its way to the dying master is lost, and Spark (which never
+                // reconciles) counts the cores of those executors for ever: an
+                // app capped by spark.cores.max may have none left to launch.
+                FaultGen::KillMaster { .. } => {
+                    for (i, a) in c.apps.iter().enumerate() {
+                        if a.cores_max.is_some() {
+                            app[i].get_or_insert(GHOST_ACCEPT.to_string());
+                        }
+                    }
+                }
                 // Mesos keeps a framework whose scheduler went away only for its
                 // failover_timeout (Spark's default 0): after that the restarted
                 // driver's SUBSCRIBE is answered with ERROR and the app exits 1.
@@ -645,7 +678,9 @@ impl Model {
                         all.iter().for_each(|a| add(&mut events[*a], 1));
                     }
                     // failover_timeout 0: the master removes the framework the
-                    // moment its scheduler disconnects; the re-SUBSCRIBE gets ERROR.
+                    // moment its scheduler disconnects; the re-SUBSCRIBE gets
+                    // ERROR. Otherwise an ACCEPT crossing the break is lost, as
+                    // when the master dies.
                     LinkGen::MasterDriver(ix) => {
                         let a = c.app(ix);
                         let failover = c.apps[a].failover_timeout_s.unwrap_or(0);
@@ -653,6 +688,8 @@ impl Model {
                             app[a].get_or_insert(format!(
                                 "its scheduler connection breaks with spark.mesos.driver.failoverTimeout={failover}"
                             ));
+                        } else if c.apps[a].cores_max.is_some() {
+                            app[a].get_or_insert(GHOST_ACCEPT.to_string());
                         }
                     }
                     // The executor loses its driver (or agent) and exits: TASK_FAILED.
@@ -778,12 +815,14 @@ impl Model {
 // ---------------------------------------------------------------------------
 
 impl Case {
-    fn toml(&self) -> String {
+    /// The scenario file, to be parsed (and run by the CLI) as `path`.
+    fn toml(&self, path: &Path) -> String {
         let model = Model::new(self);
         let mut s = String::new();
         let w = &mut s;
         let _ = writeln!(w, "# Generated by scenarios/tests/cluster_props.rs (scenario seed {}).", self.seed);
-        let _ = writeln!(w, "# Replay: cargo run --release -p mesocosm -- run <this file> --transport memory");
+        // The very path `check` parses it under: see `scenario_path`.
+        let _ = writeln!(w, "# Replay: cargo run --release -p mesocosm -- run {} --transport memory", path.display());
         let _ = writeln!(w, "#");
         for (i, why) in model.may_fail.iter().enumerate() {
             let name = self.app_name(i);
@@ -976,11 +1015,12 @@ impl Case {
 // Running and judging one case
 // ---------------------------------------------------------------------------
 
-/// Where a failing case is saved, and the path every case is parsed as: a
-/// probability fault's generator is seeded by its rule's label, `<path>:<line>`
-/// as the path was given, so the printed command must name the very same path.
-fn scenario_path(seed: u64) -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cluster-props-failure-{seed}.toml"))
+/// Where a failing case of `property` is saved, and the path every case is
+/// parsed as: a `probability` fault's generator is seeded by its rule's label,
+/// `<path>:<line>` as the path was given, so the printed command must name the
+/// very same path. (Both properties shrink towards seed 0, hence the name.)
+fn scenario_path(property: &str, seed: u64) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cluster-props-failure-{property}-{seed}.toml"))
 }
 
 fn run_memory(s: &scenario::Scenario) -> Report {
@@ -994,10 +1034,10 @@ fn summary(r: &Report) -> String {
     String::from_utf8(out).expect("utf-8 summary")
 }
 
-/// The three properties for one case; `Err` says which failed and how.
-fn check(c: &Case) -> Result<(), String> {
-    let text = c.toml();
-    let s = scenario::parse(scenario_path(c.seed), &text)
+/// The three properties for one case, parsed as `path`; `Err` says which failed and how.
+fn check(c: &Case, path: &Path) -> Result<(), String> {
+    let text = c.toml(path);
+    let s = scenario::parse(path, &text)
         .map_err(|d| format!("the generator wrote a scenario the checker rejects:\n{d}"))?;
     let model = Model::new(c);
     let a = run_memory(&s);
@@ -1028,12 +1068,11 @@ fn check(c: &Case) -> Result<(), String> {
         .filter(|e| !e.held)
         .map(|e| format!("{}: {} ({})", e.label, e.text, e.observed))
         .collect();
-    let unfinished: Vec<String> = a
-        .apps
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| model.may_fail[*i].is_none() && !matches!(r.exit, Some((_, 0))))
-        .map(|(_, r)| format!("{}: exit {:?}", r.name, r.exit))
+    let unfinished: Vec<String> = (0..c.apps.len())
+        .filter(|i| model.may_fail[*i].is_none())
+        .map(|i| (c.app_name(i), a.apps.iter().find(|r| r.name == c.app_name(i)).and_then(|r| r.exit)))
+        .filter(|(_, exit)| !matches!(exit, Some((_, 0))))
+        .map(|(name, exit)| format!("{name}: driver exit {exit:?}"))
         .collect();
     if !failed.is_empty() || !unfinished.is_empty() {
         return Err(format!(
@@ -1062,14 +1101,19 @@ fn config() -> ProptestConfig {
     if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
         cfg.rng_seed = RngSeed::Fixed(0x6d65_736f_636f_736d);
     }
+    // Each shrink step runs a scenario twice; keep a failure's report prompt.
     if std::env::var_os("PROPTEST_MAX_SHRINK_ITERS").is_none() {
-        cfg.max_shrink_iters = 200;
+        cfg.max_shrink_iters = 256;
+    }
+    if std::env::var_os("PROPTEST_MAX_SHRINK_TIME").is_none() {
+        cfg.max_shrink_time = 60_000;
     }
     cfg
 }
 
 /// Runs `strategy` through [`check`]; on failure, prints and saves the minimal case.
 fn run_property(name: &str, strategy: impl Strategy<Value = Case>) {
+    let file_tag = name.split_whitespace().next().unwrap_or(name);
     let mut runner = TestRunner::new(config());
     // How many generated apps had to finish: a model that excuses every app
     // would make the liveness property vacuous.
@@ -1078,18 +1122,18 @@ fn run_property(name: &str, strategy: impl Strategy<Value = Case>) {
         let m = Model::new(&c);
         apps.fetch_add(m.may_fail.len(), Ordering::Relaxed);
         must.fetch_add(m.may_fail.iter().filter(|w| w.is_none()).count(), Ordering::Relaxed);
-        check(&c).map_err(TestCaseError::fail)
+        check(&c, &scenario_path(file_tag, c.seed)).map_err(TestCaseError::fail)
     });
     match result {
         Ok(()) => {
             let (apps, must) = (apps.into_inner(), must.into_inner());
             eprintln!("{name}: {must} of {apps} generated apps had to finish, and did");
-            assert!(apps < 20 || must * 5 >= apps, "{name}: only {must} of {apps} apps had to finish");
+            assert!(apps < 20 || must * 10 >= apps, "{name}: only {must} of {apps} apps had to finish");
         }
         Err(TestError::Abort(why)) => panic!("{name}: proptest gave up: {why}"),
         Err(TestError::Fail(why, c)) => {
-            let text = c.toml();
-            let path = scenario_path(c.seed);
+            let path = scenario_path(file_tag, c.seed);
+            let text = c.toml(&path);
             let saved = match std::fs::write(&path, &text) {
                 Ok(()) => format!("saved to {}", path.display()),
                 Err(e) => format!("could not be saved to {}: {e}", path.display()),
@@ -1138,10 +1182,10 @@ fn fixed_case() -> Case {
 #[test]
 fn the_printed_scenario_replays_through_the_cli() {
     let c = fixed_case();
-    let text = c.toml();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cluster-props-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("cluster-props-{}.toml", c.seed));
+    let text = c.toml(&file);
     std::fs::write(&file, &text).unwrap();
 
     // In process, as `check` runs a case: the text, parsed under the file's path.
