@@ -32,7 +32,7 @@ use mesocosm_sim::proto::mesos::v1::{
 use mesocosm_sim::proto::{executor, internal};
 use mesocosm_sim::{Actor, ActorId, Input, Launch, Msg, Outbox, SimTime};
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -935,7 +935,7 @@ impl Actor for Agent {
                     // wait keeps thousands of agents from re-registering in lockstep
                     // after a master failover.
                     let max = backoff.min(REGISTER_RETRY_MAX);
-                    let fraction = (self.backoff_rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+                    let fraction = mesocosm_sim::unit_interval(&mut self.backoff_rng);
                     let wait = Duration::from_micros((max.as_micros() as f64 * fraction) as u64);
                     out.set_timer(wait, Timer::Register { backoff: max * 2, epoch });
                 }

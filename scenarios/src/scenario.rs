@@ -308,14 +308,14 @@ fn uniform(rng: &mut ChaCha8Rng, min: Duration, max: Duration) -> Duration {
     Duration::from_micros(lo + offset as u64)
 }
 
-/// A uniform f64 in (0, 1], from the top 53 bits of one draw.
+/// A uniform f64 in (0, 1] (for a logarithm): the [0, 1) draw shifted by one step.
 fn unit_open_closed(rng: &mut ChaCha8Rng) -> f64 {
-    ((rng.next_u64() >> 11) + 1) as f64 * (1.0 / (1u64 << 53) as f64)
+    unit_closed_open(rng) + 1.0 / (1u64 << 53) as f64
 }
 
 /// A uniform f64 in [0, 1).
 fn unit_closed_open(rng: &mut ChaCha8Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    mesocosm_sim::unit_interval(rng)
 }
 
 /// Rounds a (possibly negative or huge) number of microseconds to a Duration,

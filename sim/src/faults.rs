@@ -37,7 +37,7 @@ use crate::actor::ActorId;
 use crate::msg::Msg;
 use crate::time::SimTime;
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
+use rand_chacha::rand_core::SeedableRng;
 use std::fmt;
 use std::time::Duration;
 
@@ -464,8 +464,7 @@ impl FaultBook {
                 Pick::Every => true,
                 Pick::Probability(p) => {
                     let rng = self.rngs[i].as_mut();
-                    // 53 random bits → a uniform f64 in [0, 1).
-                    rng.is_some_and(|r| ((r.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p)
+                    rng.is_some_and(|r| crate::world::unit_interval(r) < p)
                 }
             };
             if !picked {

@@ -23,4 +23,6 @@ pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Shared, sent_to};
 pub use mesocosm_proto as proto;
 pub use msg::Msg;
 pub use time::SimTime;
-pub use world::{Latency, MAX_VIRTUAL_TIME, Transport, Violation, World, WorldConfig, log_time, run_world};
+pub use world::{
+    Latency, MAX_VIRTUAL_TIME, Transport, Violation, World, WorldConfig, log_time, run_world, unit_interval,
+};

@@ -721,3 +721,10 @@ where
         .expect("a current-thread tokio runtime");
     rt.block_on(body())
 }
+
+/// A uniform draw in [0, 1) from the top 53 bits of one `u64`: the one way a
+/// seeded generator becomes a fraction (a fault's probability, a backoff's
+/// random wait, a scenario's distributions), so every such draw replays alike.
+pub fn unit_interval(rng: &mut impl Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
