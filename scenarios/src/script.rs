@@ -939,11 +939,17 @@ impl Checker<'_> {
         let (expect, text) = match subject {
             "app" => {
                 let app = self.app_name(cast, e.app.as_ref()?)?;
-                let said = |v: &Option<Spanned<bool>>| v.as_ref().is_some_and(|f| *f.get_ref());
-                let outcome = match (said(&e.finishes), said(&e.fails), said(&e.running)) {
-                    (true, false, false) if e.fails.is_none() && e.running.is_none() => AppOutcome::Finishes,
-                    (false, true, false) if e.finishes.is_none() && e.running.is_none() => AppOutcome::Fails,
-                    (false, false, true) if e.finishes.is_none() && e.fails.is_none() => AppOutcome::Running,
+                // Exactly one of the three keys, set to true.
+                let given: Vec<(AppOutcome, bool)> = [
+                    (AppOutcome::Finishes, &e.finishes),
+                    (AppOutcome::Fails, &e.fails),
+                    (AppOutcome::Running, &e.running),
+                ]
+                .into_iter()
+                .filter_map(|(o, v)| v.as_ref().map(|v| (o, *v.get_ref())))
+                .collect();
+                let outcome = match given[..] {
+                    [(o, true)] => o,
                     _ => {
                         self.error(
                             e.app.as_ref()?.span(),

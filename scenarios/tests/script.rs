@@ -118,6 +118,12 @@ const CASES: &[Case] = &[
         holds: "[[expect]]\ncount = \"SUBSCRIBE\"\nbefore = \"5s\"\nat_least = 2\n[[expect]]\nnever = \"ACCEPT\"\nbefore = \"5s\"\n",
         wrong: "[[expect]]\ncount = \"ACCEPT\"\nbefore = \"5s\"\nat_least = 1\n",
     },
+    Case {
+        name: "an app that finished is not still running",
+        script: "[[faults]]\nkill = \"executor:pi/0\"\nat = \"5s\"\n",
+        holds: "[[expect]]\napp = \"pi\"\nfinishes = true\n",
+        wrong: "[[expect]]\napp = \"pi\"\nrunning = true\n",
+    },
 ];
 
 fn run(src: &str) -> runner::Report {
@@ -250,6 +256,8 @@ fn bad_scripts_are_refused_at_their_line() {
         ("[[expect]]\nagent = \"agent-1\"\nmarked = \"gone\"\n", 3, "unknown mark `gone`"),
         ("[[expect]]\nnever = \"OFFERS\"\nexactly = 1\n", 3, "`exactly` does not apply to a `never` expectation"),
         ("[[expect]]\nfinishes = true\n", 1, "an expectation needs one subject"),
+        ("[[expect]]\napp = \"pi\"\nfinishes = true\nrunning = true\n", 2, "say one of"),
+        ("[[expect]]\napp = \"pi\"\nrunning = false\n", 2, "say one of"),
         ("[[faults]]\nexplode = \"master\"\n", 2, "unknown field `explode`"),
     ];
     for (script, line, needle) in cases {
