@@ -172,6 +172,7 @@ impl Setup {
             min_allocatable_resources: mins,
             weights: weights.iter().map(|(r, w)| (r.to_string(), *w)).collect(),
             shuffle_seed: self.seed,
+            filter_gpu_resources: true,
         }
     }
 }
