@@ -57,6 +57,6 @@ mod validation;
 pub use allocator::{Allocator, AllocatorConfig, Cycle, DEFAULT_WEIGHT, Grant, IdleReason, RefusalFilter};
 pub use history::{AgentPrior, MasterEvent};
 pub use master::{
-    AgentView, FrameworkView, MAX_FAILOVER_TIMEOUT_SECS, Master, MasterConfig, MasterStats, OfferView, Timer,
-    allocation_role, failover_timeout, is_multi_role,
+    AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer, allocation_role, is_multi_role,
 };
+pub use validation::{MAX_FAILOVER_TIMEOUT_SECS, failover_timeout};
