@@ -1121,6 +1121,9 @@ mod tests {
             (-3.0, Some(5.0)), // negative → default
             (f64::NAN, Some(5.0)),
             (1e12, Some(MAX_REFUSE_SECONDS)),
+            (f64::INFINITY, Some(MAX_REFUSE_SECONDS)),
+            (f64::NEG_INFINITY, Some(5.0)),
+            (f64::MAX, Some(MAX_REFUSE_SECONDS)),
         ];
         for &(input, want) in cases {
             assert_eq!(a.refusal_timeout(input), want.map(Duration::from_secs_f64), "refuse_seconds={input}");
