@@ -41,7 +41,10 @@
 //! cycle) and walks them in that order. For each agent it walks the roles in
 //! role order and their frameworks in framework order and hands the agent's
 //! **whole** available resources to the first framework that no refusal
-//! filter stops. The grant counts as allocated at once, so the next agent in
+//! filter stops (skipping, for an agent with GPUs, frameworks without the
+//! GPU_RESOURCES capability while `--filter_gpu_resources` is on). A
+//! deactivated framework (disconnected) gets nothing and loses its filters,
+//! as `deactivateFramework` clears them. The grant counts as allocated at once, so the next agent in
 //! the same cycle already sees the new shares: that is what makes two equal
 //! frameworks alternate. The result, a [`Cycle`], says in which order the
 //! agents were visited, who got what, and why every agent that still has free
