@@ -81,6 +81,20 @@ pub enum Timer {
     ShutdownGrace { framework: String, executor: String },
 }
 
+/// The agent's `masterPingTimeout` from `MasterSlaveConnection.total_ping_timeout_seconds`:
+/// `Seconds(static_cast<int64_t>(seconds))` in `Slave::registered`, so whole
+/// seconds, truncated (and saturated: a huge value is "never"). Absent, or
+/// below one second (NaN and negatives too, where Mesos's cast gives 0 or is
+/// undefined and the agent would re-register after every ping), it is
+/// `DEFAULT_MASTER_PING_TIMEOUT`.
+pub fn master_ping_timeout(seconds: Option<f64>) -> Duration {
+    match seconds {
+        // `as` saturates a huge double at u64::MAX seconds.
+        Some(s) if s >= 1.0 => Duration::from_secs(s as u64),
+        _ => DEFAULT_MASTER_PING_TIMEOUT,
+    }
+}
+
 /// `--registration_backoff_factor` (1 s).
 pub const REGISTRATION_BACKOFF_FACTOR: Duration = Duration::from_secs(1);
 
@@ -323,10 +337,7 @@ impl Agent {
             out.exit(1);
             return;
         }
-        self.master_ping_timeout = connection
-            .and_then(|c| c.total_ping_timeout_seconds)
-            .map(Duration::from_secs_f64)
-            .unwrap_or(DEFAULT_MASTER_PING_TIMEOUT);
+        self.master_ping_timeout = master_ping_timeout(connection.and_then(|c| c.total_ping_timeout_seconds));
         match self.connection {
             Connection::Running => {
                 if self.id.as_ref() != Some(&slave_id) {

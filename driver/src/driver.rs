@@ -615,6 +615,19 @@ impl SparkDriver {
                 // node": the backend's only REVIVE.
                 self.send_call(backend::call(&fid, call::Type::Revive), out);
             }
+            // Mesos ≥ 1.5 re-sends the latest state of the tasks on an agent
+            // that comes back from unreachable (TASK_RUNNING after TASK_LOST).
+            // Spark 3.5's `statusUpdate` only looks the agent up (it never
+            // forgets an agent) and, for RUNNING, registers with that agent's
+            // external shuffle service once (not modelled): the removed
+            // executor's cores are not counted again and it is not re-added.
+            // `MesosCoarseGrainedSchedulerBackend.statusUpdate`.
+            Some(_) if !live => out.note_with(|| {
+                format!(
+                    "status {} for executor {task_id}, which Spark removed already: statusUpdate only logs it",
+                    mesos_state.as_str_name()
+                )
+            }),
             Some(_) => {}
         }
 

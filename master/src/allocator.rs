@@ -41,7 +41,10 @@
 //! cycle) and walks them in that order. For each agent it walks the roles in
 //! role order and their frameworks in framework order and hands the agent's
 //! **whole** available resources to the first framework that no refusal
-//! filter stops. The grant counts as allocated at once, so the next agent in
+//! filter stops (skipping, for an agent with GPUs, frameworks without the
+//! GPU_RESOURCES capability while `--filter_gpu_resources` is on). A
+//! deactivated framework (disconnected) gets nothing and loses its filters,
+//! as `deactivateFramework` clears them. The grant counts as allocated at once, so the next agent in
 //! the same cycle already sees the new shares: that is what makes two equal
 //! frameworks alternate. The result, a [`Cycle`], says in which order the
 //! agents were visited, who got what, and why every agent that still has free
@@ -115,6 +118,11 @@ pub struct AllocatorConfig {
     pub weights: BTreeMap<String, f64>,
     /// Seeds the generator that shuffles each cycle's agents.
     pub shuffle_seed: u64,
+    /// `--filter_gpu_resources` (default true): an agent with GPUs is offered
+    /// only to frameworks with the GPU_RESOURCES capability
+    /// (`isCapableOfReceivingAgent`, MESOS-5634), so a framework that cannot
+    /// use GPUs does not sit on a GPU machine.
+    pub filter_gpu_resources: bool,
 }
 
 impl Default for AllocatorConfig {
@@ -124,6 +132,7 @@ impl Default for AllocatorConfig {
             min_allocatable_resources: default_min_allocatable_resources(),
             weights: BTreeMap::new(),
             shuffle_seed: 0,
+            filter_gpu_resources: true,
         }
     }
 }
@@ -185,6 +194,8 @@ struct FrameworkSlot {
     count: u64,
     /// Refusal filters per agent.
     filters: BTreeMap<AgentId, Vec<RefusalFilter>>,
+    /// FrameworkInfo has the GPU_RESOURCES capability.
+    gpu_resources: bool,
 }
 
 impl FrameworkSlot {
@@ -240,6 +251,9 @@ pub enum IdleReason {
     /// A refusal filter of every eligible framework covers the free
     /// resources; the frameworks in the DRF order they were tried.
     Filtered(Vec<FrameworkId>),
+    /// The agent has GPUs and no eligible framework has the GPU_RESOURCES
+    /// capability (`--filter_gpu_resources`).
+    GpuAgentFiltered,
 }
 
 /// What one allocation cycle did.
@@ -482,11 +496,30 @@ impl Allocator {
         }
     }
 
-    /// Stop offering to framework `id` (`deactivateFramework`); it keeps what it holds.
+    /// Stop offering to framework `id` (`deactivateFramework`); it keeps what
+    /// it holds. Its refusal filters go: `deactivateFramework` clears
+    /// `framework.offerFilters`, so a framework that comes back (re-subscribes
+    /// after a disconnection) is offered everything afresh.
     pub fn deactivate_framework(&mut self, id: &str) {
         if let Some(fw) = self.frameworks.get_mut(id) {
             fw.active = false;
+            fw.filters.clear();
         }
+    }
+
+    /// Record whether framework `id` has the GPU_RESOURCES capability (from
+    /// its FrameworkInfo at `addFramework` / `updateFramework`).
+    pub fn set_gpu_resources(&mut self, id: &str, capable: bool) {
+        if let Some(fw) = self.frameworks.get_mut(id) {
+            fw.gpu_resources = capable;
+        }
+    }
+
+    /// `isCapableOfReceivingAgent`: false for an agent with GPUs and a
+    /// framework without GPU_RESOURCES while `--filter_gpu_resources` is on.
+    fn capable_of_receiving(&self, framework: &str, agent: &str) -> bool {
+        let has_gpu = self.agents.get(agent).is_some_and(|a| a.total.scalar("gpus") > 0.0);
+        !(self.cfg.filter_gpu_resources && has_gpu && !self.frameworks.get(framework).is_some_and(|f| f.gpu_resources))
     }
 
     /// SUPPRESS: no offers for framework `id` until [`Allocator::revive`]
@@ -731,6 +764,11 @@ impl Allocator {
             let mut chosen = None;
             'roles: for role in &role_order {
                 for fw in &framework_order[&role.name] {
+                    // Why before the refusal filters: Mesos skips an incapable
+                    // framework (`isCapableOfReceivingAgent`) before `isFiltered`.
+                    if !self.capable_of_receiving(&fw.name, agent_id) {
+                        continue;
+                    }
                     if self.is_filtered(now, &fw.name, agent_id, &available) {
                         filtered.push(fw.name.clone());
                         continue;
@@ -740,7 +778,9 @@ impl Allocator {
                 }
             }
             let Some((role, fw)) = chosen else {
-                idle.insert(agent_id.clone(), IdleReason::Filtered(filtered));
+                let why =
+                    if filtered.is_empty() { IdleReason::GpuAgentFiltered } else { IdleReason::Filtered(filtered) };
+                idle.insert(agent_id.clone(), why);
                 continue;
             };
             // Why re-sort after every grant: Mesos's sorters re-sort (lazily,
@@ -1084,6 +1124,9 @@ mod tests {
             (-3.0, Some(5.0)), // negative → default
             (f64::NAN, Some(5.0)),
             (1e12, Some(MAX_REFUSE_SECONDS)),
+            (f64::INFINITY, Some(MAX_REFUSE_SECONDS)),
+            (f64::NEG_INFINITY, Some(5.0)),
+            (f64::MAX, Some(MAX_REFUSE_SECONDS)),
         ];
         for &(input, want) in cases {
             assert_eq!(a.refusal_timeout(input), want.map(Duration::from_secs_f64), "refuse_seconds={input}");
@@ -1158,6 +1201,43 @@ mod tests {
         assert!(a.allocate(t(2), &set(&["S0"])).grants.is_empty());
         a.revive("f0");
         assert_eq!(who(&a.allocate(t(2), &set(&["S0"])).grants), [("S0", "f0")]);
+    }
+
+    #[test]
+    fn deactivating_a_framework_clears_its_filters() {
+        let mut a = Allocator::new(AllocatorConfig::default());
+        a.add_agent("S0", res(4.0, 4096.0));
+        a.add_framework("f0", "*", true);
+        a.allocate(t(1), &set(&["S0"]));
+        a.recover(t(1), "f0", "S0", &res(4.0, 4096.0), Some(1000.0));
+        a.deactivate_framework("f0");
+        assert!(a.filters("f0").unwrap().is_empty());
+        a.activate_framework("f0");
+        assert_eq!(who(&a.allocate(t(2), &set(&["S0"])).grants), [("S0", "f0")]);
+    }
+
+    #[test]
+    fn a_gpu_agent_goes_only_to_gpu_capable_frameworks_unless_the_filter_is_off() {
+        let mut gpu = res(4.0, 4096.0);
+        gpu.add_scalar("gpus", 2.0);
+        for filter in [true, false] {
+            let mut a = Allocator::new(AllocatorConfig { filter_gpu_resources: filter, ..AllocatorConfig::default() });
+            a.add_agent("G0", gpu.clone());
+            a.add_agent("S1", res(4.0, 4096.0));
+            a.add_framework("f0", "*", true);
+            let c = a.allocate(t(1), &set(&["G0", "S1"]));
+            let mut got = who(&c.grants);
+            got.sort();
+            if filter {
+                assert_eq!(got, [("S1", "f0")]);
+                assert_eq!(c.idle.get("G0"), Some(&IdleReason::GpuAgentFiltered));
+                // With the capability it gets the GPU agent too.
+                a.set_gpu_resources("f0", true);
+                assert_eq!(who(&a.allocate(t(2), &set(&["G0"])).grants), [("G0", "f0")]);
+            } else {
+                assert_eq!(got, [("G0", "f0"), ("S1", "f0")]);
+            }
+        }
     }
 
     #[test]

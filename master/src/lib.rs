@@ -59,3 +59,4 @@ pub use history::{AgentPrior, MasterEvent};
 pub use master::{
     AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer, allocation_role, is_multi_role,
 };
+pub use validation::{MAX_FAILOVER_TIMEOUT_SECS, failover_timeout};

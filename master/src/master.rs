@@ -45,8 +45,8 @@
 //!                 ▲                          │          agent_reregister_timeout     │
 //!                 └────ReregisterSlave───────┘                                       │
 //!                 ▲                                                                  │
-//!                 └───────ReregisterSlave (re-admitted; non-PARTITION_AWARE ─────────┘
-//!                                          frameworks shut down on it)
+//!                 └───────ReregisterSlave (re-admitted with its tasks, whose ────────┘
+//!                                          latest state frameworks are sent again)
 //!
 //!   framework  active ──stream breaks──▶ inactive ──failover_timeout (default 0)──▶ removed
 //!                 ▲                        │                                         │
@@ -59,7 +59,9 @@
 //!   `connected=false`, which tells a live agent to re-register.
 //! - An **unreachable agent** leaves the allocator; its tasks are TASK_LOST
 //!   (TASK_UNREACHABLE for PARTITION_AWARE frameworks, which keep them) and
-//!   every framework gets FAILURE{agent_id}.
+//!   every framework gets FAILURE{agent_id}. If it comes back, its tasks are
+//!   recovered whatever the framework (Mesos ≥ 1.5, MESOS-7215) and each
+//!   framework is sent their latest state (TASK_RUNNING after the TASK_LOST).
 //! - **Master failover** is a new `Master` with a new id: it knows nothing (no
 //!   registry is modelled; Mesos's holds only agents, never frameworks or
 //!   tasks), so it admits any re-registering agent with the tasks and executors
@@ -70,7 +72,7 @@
 
 use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant};
 use crate::history::{AgentPrior, MasterEvent};
-use crate::validation::{self, OfferPlace, TaskContext};
+use crate::validation::{self, OfferPlace, TaskContext, failover_timeout};
 use mesocosm_proto::{Resources, internal, scheduler, v1};
 use mesocosm_sim::ids::{uuid_from, uuid_string};
 use mesocosm_sim::msg::short_id;
@@ -80,6 +82,7 @@ use scheduler::event::Type as EventType;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use v1::TaskState;
+use v1::framework_info::capability::Type as Capability;
 use v1::task_status::{Reason, Source};
 
 /// `--max_completed_frameworks` (master constants).
@@ -119,6 +122,9 @@ pub struct MasterConfig {
     /// Seeds the allocator's shuffle of each cycle's agents (Mesos uses an
     /// unseeded `std::random_shuffle`); the same seed replays the same orders.
     pub shuffle_seed: u64,
+    /// `--filter_gpu_resources` (default true): agents with GPUs are offered
+    /// only to frameworks with the GPU_RESOURCES capability.
+    pub filter_gpu_resources: bool,
 }
 
 impl Default for MasterConfig {
@@ -137,6 +143,7 @@ impl Default for MasterConfig {
             min_allocatable_resources: crate::allocator::default_min_allocatable_resources(),
             weights: BTreeMap::new(),
             shuffle_seed: 0,
+            filter_gpu_resources: true,
         }
     }
 }
@@ -351,8 +358,8 @@ pub struct Master {
     agents: BTreeMap<String, Agent>,
     agent_by_actor: BTreeMap<ActorId, String>,
     unreachable: BTreeSet<String>,
-    /// Agents this master removed or marked unreachable (`slaves.removed`): on
-    /// re-registration their non-PARTITION_AWARE frameworks are shut down.
+    /// Agents this master removed or marked unreachable (`slaves.removed`), so
+    /// that a re-registration can say what the agent was.
     removed: BTreeSet<String>,
     next_agent: u64,
     /// The next SlaveObserver generation. Why master-wide: an agent removed
@@ -414,7 +421,12 @@ fn master_status(
 
 /// Whether `info` carries the PARTITION_AWARE capability.
 fn is_partition_aware(info: &v1::FrameworkInfo) -> bool {
-    info.capabilities.iter().any(|c| c.r#type() == v1::framework_info::capability::Type::PartitionAware)
+    has_capability(info, Capability::PartitionAware)
+}
+
+/// Whether `info` carries capability `c`.
+fn has_capability(info: &v1::FrameworkInfo, c: Capability) -> bool {
+    info.capabilities.iter().any(|x| x.r#type() == c)
 }
 
 /// Whether `info` carries the MULTI_ROLE capability.
@@ -470,6 +482,7 @@ impl Master {
             min_allocatable_resources: cfg.min_allocatable_resources.clone(),
             weights: cfg.weights.clone(),
             shuffle_seed: cfg.shuffle_seed,
+            filter_gpu_resources: cfg.filter_gpu_resources,
         });
         Master {
             cfg,
@@ -939,7 +952,7 @@ impl Master {
     }
 
     fn connection(&self) -> internal::MasterSlaveConnection {
-        let total = self.cfg.agent_ping_timeout * self.cfg.max_agent_ping_timeouts;
+        let total = self.cfg.agent_ping_timeout.saturating_mul(self.cfg.max_agent_ping_timeouts);
         internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(total.as_secs_f64()) }
     }
 
@@ -1124,11 +1137,20 @@ impl Master {
 
     /// An agent this master does not have re-registers: one it marked
     /// unreachable or removed (a healed partition), or one it never knew (this
-    /// master is a failed-over one). `Master::_reregisterSlave` admits it with
-    /// the tasks and executors it reports; if *this* master removed it, the
-    /// frameworks that are not PARTITION_AWARE are shut down on it, since they
-    /// were told its tasks were lost (Mesos 1.0's "non-strict" semantics: after
-    /// a master failover nothing is shut down).
+    /// master is a failed-over one). `Master::__reregisterSlave` admits it with
+    /// every task and executor it reports, except those of frameworks this
+    /// master has completed, which are shut down on it.
+    ///
+    /// Why nothing else is shut down: since Mesos 1.5 (MESOS-7215, "Do not
+    /// kill non-partition-aware tasks upon agent reregistration") the tasks of
+    /// non-PARTITION_AWARE frameworks keep running, and the master sends each
+    /// connected framework the task's latest state again, source MASTER,
+    /// REASON_AGENT_REREGISTERED ("Unreachable agent re-reregistered", or
+    /// "Unknown agent reregistered"): e.g. TASK_RUNNING after the TASK_LOST it
+    /// got when the agent became unreachable. Mesos skips those updates only for
+    /// an agent it recovered from its registry; mesocosm models no registry (as
+    /// `--registry=in_memory`, which a failed-over master starts empty), so a
+    /// failed-over master sends them too, to frameworks that have re-subscribed.
     fn readmit(&mut self, from: ActorId, aid: &str, m: internal::ReregisterSlaveMessage, out: &mut Outbox<Timer>) {
         let now = out.now();
         if let Some(other) = self.agent_by_actor.get(&from).cloned() {
@@ -1152,12 +1174,31 @@ impl Master {
         let epoch = self.new_epoch();
         self.agents.insert(aid.to_string(), Agent::new(from.clone(), info, total, epoch));
         self.agent_by_actor.insert(from.clone(), aid.to_string());
+
+        // Every task but those of completed frameworks is recovered, and its
+        // latest state forwarded (dropped for a framework that is unknown or
+        // not connected: `send_to_framework`).
+        let completed_now = self.completed.clone();
+        let completed = |fid: &str| completed_now.iter().any(|c| c == fid);
+        let tasks: Vec<v1::Task> = m.tasks.iter().filter(|t| !completed(&t.framework_id.value)).cloned().collect();
+        self.recover_frameworks(&m.frameworks, &tasks, now);
+        let message = if was == AgentPrior::Unreachable {
+            "Unreachable agent re-reregistered"
+        } else {
+            "Unknown agent reregistered"
+        };
+        for t in &tasks {
+            self.adopt_task(aid, t);
+            let state = TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging);
+            let mut status =
+                master_status(now, &t.task_id, Some(aid), state, Reason::AgentReregistered, message.into());
+            status.executor_id.clone_from(&t.executor_id);
+            self.send_to_framework(&t.framework_id.value, update_event(status), out);
+        }
         out.send(&from, self.slave_reregistered(aid));
 
-        // Which frameworks to shut down here: those the agent runs that are not
-        // PARTITION_AWARE by the FrameworkInfo it reports (the master's record
-        // if it reports none), or that this master has removed.
-        let mut shut_down = BTreeSet::new();
+        // Frameworks the master completed (removed while the agent was away)
+        // are shut down there: the agent missed the ShutdownFrameworkMessage.
         let framework_ids: BTreeSet<&str> = m
             .frameworks
             .iter()
@@ -1165,23 +1206,11 @@ impl Master {
             .chain(m.tasks.iter().map(|t| t.framework_id.value.as_str()))
             .chain(m.executor_infos.iter().filter_map(|e| e.framework_id.as_ref().map(|f| f.value.as_str())))
             .collect();
-        for fid in framework_ids {
-            let reported = m.frameworks.iter().find(|f| f.id.as_ref().is_some_and(|i| i.value == fid));
-            let partition_aware = match reported {
-                Some(info) => is_partition_aware(info),
-                None => self.frameworks.get(fid).is_some_and(|f| f.partition_aware),
-            };
-            if self.completed.contains(&fid.to_string()) || (was_removed && !partition_aware) {
-                shut_down.insert(fid.to_string());
-                let m = internal::ShutdownFrameworkMessage { framework_id: v1::FrameworkId { value: fid.to_string() } };
-                out.send(&from, m);
-            }
-        }
-        let tasks: Vec<&v1::Task> = m.tasks.iter().filter(|t| !shut_down.contains(&t.framework_id.value)).collect();
-        let owned: Vec<v1::Task> = tasks.iter().map(|t| (*t).clone()).collect();
-        self.recover_frameworks(&m.frameworks, &owned, now);
-        for t in tasks {
-            self.adopt_task(aid, t);
+        let shut_down: BTreeSet<String> =
+            framework_ids.into_iter().filter(|fid| completed(fid)).map(str::to_string).collect();
+        for fid in &shut_down {
+            let m = internal::ShutdownFrameworkMessage { framework_id: v1::FrameworkId { value: fid.clone() } };
+            out.send(&from, m);
         }
         for e in &m.executor_infos {
             let Some(fid) = e.framework_id.as_ref().map(|f| f.value.clone()) else { continue };
@@ -1197,13 +1226,14 @@ impl Master {
         self.record(now, MasterEvent::AgentReregistered { agent_id: aid.to_string(), hostname: hostname.clone(), was });
         out.note_with(|| {
             format!(
-                "agent {hostname} re-registered as {} (it was {was}) with {} task(s){}",
+                "agent {hostname} re-registered as {} (it was {was}) with {} task(s), recovered and their latest \
+                 state sent to their frameworks{}",
                 short_id(aid),
-                m.tasks.len(),
+                tasks.len(),
                 if shut_down.is_empty() {
                     String::new()
                 } else {
-                    format!("; shutting down {} framework(s) on it", shut_down.len())
+                    format!("; shutting down {} completed framework(s) on it", shut_down.len())
                 }
             )
         });
@@ -1244,6 +1274,7 @@ impl Master {
                 },
             );
             self.alloc.add_framework(fid, &role, false);
+            self.alloc.set_gpu_resources(fid, has_capability(&self.frameworks[fid].info, Capability::GpuResources));
             self.record(now, MasterEvent::FrameworkRecovered { framework_id: fid.clone(), name });
         }
     }
@@ -1441,8 +1472,9 @@ impl Master {
             );
             status.executor_id = task.info.executor.as_ref().map(|e| e.executor_id.clone());
             if state == TaskState::TaskUnreachable {
-                status.unreachable_time =
-                    Some(v1::TimeInfo { nanoseconds: (now.micros() as i64).saturating_mul(1000) });
+                status.unreachable_time = Some(v1::TimeInfo {
+                    nanoseconds: i64::try_from(now.micros()).unwrap_or(i64::MAX).saturating_mul(1000),
+                });
                 // A partition-aware framework's task stays known (it may come back).
                 task.state = state;
                 task.resources = Resources::new();
@@ -1478,7 +1510,7 @@ impl Master {
             Removal::Unreachable => format!(
                 "agent {host} unreachable after {} missed pongs ({:?}); removed from the allocator, its tasks lost",
                 self.cfg.max_agent_ping_timeouts,
-                self.cfg.agent_ping_timeout * self.cfg.max_agent_ping_timeouts
+                self.cfg.agent_ping_timeout.saturating_mul(self.cfg.max_agent_ping_timeouts)
             ),
             _ => format!("agent {host} removed: {why}"),
         });
@@ -1682,9 +1714,18 @@ impl Master {
             out.send(&from, error_event("'framework_id' differs from 'subscribe.framework_info.id'"));
             return;
         }
+        if let Err(message) = failover_timeout(&info) {
+            // `Master::subscribe` → `validateFramework`: refused with the error,
+            // and the HTTP stream is closed (`refuseSubscription`).
+            out.note_with(|| format!("refusing the subscription of framework {}: {message}", info.name));
+            out.send(&from, error_event(&message));
+            out.disconnect(&from);
+            return;
+        }
         let now = out.now();
         let claimed = info.id.as_ref().map(|i| i.value.clone()).filter(|v| !v.is_empty());
         let partition_aware = is_partition_aware(&info);
+        let gpu_resources = has_capability(&info, Capability::GpuResources);
         let Some(fid) = claimed else {
             if let Some(fid) = self.framework_by_actor.get(&from).cloned() {
                 // Why a retry: in mesocosm an actor holds one subscription, so a
@@ -1702,6 +1743,7 @@ impl Master {
             self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
             self.framework_by_actor.insert(from, fid.clone());
             self.alloc.add_framework(&fid, &role, true);
+            self.alloc.set_gpu_resources(&fid, gpu_resources);
             self.record(now, MasterEvent::FrameworkSubscribed { framework_id: fid.clone(), name });
             self.greet(&fid, out);
             // `addFramework` of an active framework allocates all agents.
@@ -1776,6 +1818,7 @@ impl Master {
         // A known framework may come back under another role (a failover with
         // a new FrameworkInfo): `updateFramework` moves it in the allocator.
         self.alloc.update_framework(&fid, &role);
+        self.alloc.set_gpu_resources(&fid, gpu_resources);
         self.alloc.activate_framework(&fid);
         self.greet(&fid, out);
         self.trigger(None, out);
@@ -1790,7 +1833,9 @@ impl Master {
         fw.active = false;
         fw.epoch += 1;
         let epoch = fw.epoch;
-        let timeout = fw.info.failover_timeout.unwrap_or(0.0);
+        // Validated at SUBSCRIBE; a framework only recovered from an agent's
+        // report never subscribed to this master and so never disconnects.
+        let timeout = failover_timeout(&fw.info).unwrap_or(Duration::ZERO);
         let offers: Vec<String> = fw.offers.iter().cloned().collect();
         let name = fw.info.name.clone();
         if let Some(actor) = &fw.actor
@@ -1808,13 +1853,14 @@ impl Master {
                 self.stats.offers_rescinded += 1;
             }
         }
-        if timeout > 0.0 {
-            out.set_timer(
-                mesocosm_sim::time::secs(timeout),
-                Timer::FailoverTimeout { framework: fid.to_string(), epoch },
-            );
+        if !timeout.is_zero() {
+            out.set_timer(timeout, Timer::FailoverTimeout { framework: fid.to_string(), epoch });
             out.note_with(|| {
-                format!("framework {} disconnected; removed in {timeout}s unless it re-subscribes", self.fw_name(fid))
+                format!(
+                    "framework {} disconnected; removed in {}s unless it re-subscribes",
+                    self.fw_name(fid),
+                    timeout.as_secs_f64()
+                )
             });
         } else {
             // FrameworkInfo.failover_timeout defaults to 0: removed at once.

@@ -12,10 +12,61 @@
 //!
 //! Only the checks that mean something in mesocosm are here: no health checks,
 //! kill policies, persistent volumes, reservations or task groups.
+//!
+//! SUBSCRIBE's FrameworkInfo is checked here too, as far as mesocosm models
+//! it: [`failover_timeout`] (`validation::framework::validate`).
 
 use mesocosm_proto::Resources;
 use mesocosm_proto::v1;
 use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The largest `failover_timeout` Mesos accepts: what stout's `Duration` (an
+/// int64 of nanoseconds) can hold, about 292 years.
+pub const MAX_FAILOVER_TIMEOUT_SECS: f64 = i64::MAX as f64 / 1e9;
+
+/// `FrameworkInfo.failover_timeout` as a delay, checked the way
+/// `validation::framework::internal::validateFailoverTimeout` checks it at
+/// SUBSCRIBE: `Duration::create(seconds)` fails outside int64 nanoseconds,
+/// and the subscription is refused with "The framework failover_timeout (…)
+/// is invalid". Where this differs: NaN passes Mesos's range comparison and
+/// then converts by undefined behaviour, so mesocosm refuses it too. A
+/// negative timeout is a valid negative `Duration` whose `delay` fires at
+/// once: the same as 0.
+pub fn failover_timeout(info: &v1::FrameworkInfo) -> Result<Duration, String> {
+    let secs = info.failover_timeout.unwrap_or(0.0);
+    if secs.is_nan() || secs.abs() > MAX_FAILOVER_TIMEOUT_SECS {
+        return Err(format!("The framework failover_timeout ({}) is invalid", cpp_double(secs)));
+    }
+    // In range, so `from_secs_f64` cannot panic.
+    Ok(if secs > 0.0 { Duration::from_secs_f64(secs) } else { Duration::ZERO })
+}
+
+/// A double as C++'s `stringify` (an `ostream` at its default precision, 6
+/// significant digits, `%g`) writes it: `1e+20`, `0.5`, `60`.
+fn cpp_double(x: f64) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "nan"
+        } else if x > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }
+        .to_string();
+    }
+    let sci = format!("{x:.5e}");
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` writes an exponent");
+    let exp: i32 = exp.parse().expect("`{:e}` writes an integer exponent");
+    let trim = |s: String| if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa.to_string()), exp.abs())
+    } else {
+        let decimals = usize::try_from(5 - exp).unwrap_or(0);
+        trim(format!("{x:.decimals$}"))
+    }
+}
 
 /// Where an outstanding offer is: its framework and agent.
 pub(crate) struct OfferPlace<'a> {
@@ -142,6 +193,22 @@ fn validate_id(id: &str) -> Result<(), String> {
         return Err(format!("'{id}' contains invalid characters"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod framework_tests {
+    use super::cpp_double;
+
+    #[test]
+    fn doubles_print_as_cpp_streams_print_them() {
+        let cases = [(1e20, "1e+20"), (60.0, "60"), (0.5, "0.5"), (-5.0, "-5"), (1234567.0, "1.23457e+06")];
+        for (x, want) in cases {
+            assert_eq!(cpp_double(x), want, "{x}");
+        }
+        assert_eq!(cpp_double(1e-5), "1e-05");
+        assert_eq!(cpp_double(f64::NAN), "nan");
+        assert_eq!(cpp_double(f64::NEG_INFINITY), "-inf");
+    }
 }
 
 #[cfg(test)]

@@ -315,3 +315,34 @@ fn min_allocatable_resources_keeps_small_leftovers_unoffered() {
     assert_eq!(offers.len(), 1);
     assert_eq!(Resources::from_protos(&offers[0].resources), agent_resources(0.5, 7168.0));
 }
+
+/// `--filter_gpu_resources` (default true, `isCapableOfReceivingAgent`,
+/// MESOS-5634): an agent with GPUs is offered only to frameworks with the
+/// GPU_RESOURCES capability; with the flag off, to anyone.
+#[test]
+fn gpu_agents_are_offered_only_to_gpu_capable_frameworks_unless_filter_gpu_resources_is_off() {
+    let gpu_capable = |name: &str| {
+        let mut sub = subscribe_call(name, false);
+        let info = &mut sub.subscribe.as_mut().unwrap().framework_info;
+        info.capabilities.push(v1::framework_info::Capability {
+            r#type: Some(v1::framework_info::capability::Type::GpuResources as i32),
+        });
+        sub
+    };
+    for filter in [true, false] {
+        let mut h = Harness::new(MasterConfig { filter_gpu_resources: filter, ..cfg() });
+        let mut reg = register_slave("gpu-1", 4.0, 8192.0);
+        reg.slave.resources.extend(Resources::scalar_of("gpus", 2.0).to_protos());
+        h.msg("gpu-1", reg);
+        h.subscribe("plain");
+        let outs = h.settle();
+        let plain = offered_hosts(&outs, "driver:plain");
+        if filter {
+            assert!(plain.is_empty(), "a framework without GPU_RESOURCES is not offered a GPU agent");
+            h.subscribe_with("gpu", gpu_capable("gpu"));
+            assert_eq!(offered_hosts(&h.settle(), "driver:gpu"), ["gpu-1"]);
+        } else {
+            assert_eq!(plain, ["gpu-1"], "--filter_gpu_resources=false offers it to anyone");
+        }
+    }
+}

@@ -172,6 +172,7 @@ impl Setup {
             min_allocatable_resources: mins,
             weights: weights.iter().map(|(r, w)| (r.to_string(), *w)).collect(),
             shuffle_seed: self.seed,
+            filter_gpu_resources: true,
         }
     }
 }
@@ -512,7 +513,13 @@ impl Run {
                 let Some(id) = pick(&self.framework_ids(), p).cloned() else { return Ok(()) };
                 let f = self.model.frameworks.get_mut(&id).unwrap();
                 f.active = !f.active;
-                if f.active { self.real.activate_framework(&id) } else { self.real.deactivate_framework(&id) }
+                if f.active {
+                    self.real.activate_framework(&id)
+                } else {
+                    // `deactivateFramework` clears the framework's offer filters.
+                    self.model.filters.retain(|x| x.fw != id);
+                    self.real.deactivate_framework(&id)
+                }
             }
             Op::Accept { pick, quarters, port, refuse } => {
                 if self.model.outstanding.is_empty() {

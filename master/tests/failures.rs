@@ -378,8 +378,11 @@ fn a_disconnected_agent_that_stays_away_is_unreachable_after_agent_reregister_ti
     );
 }
 
+/// Mesos ≥ 1.5 (MESOS-7215, `PartitionTest.ReregisterSlaveNotPartitionAware`):
+/// an unreachable agent that comes back keeps every task; nothing is shut down,
+/// and each framework hears its task's latest state again from the master.
 #[test]
-fn an_unreachable_agent_returns_non_partition_aware_frameworks_are_shut_down_on_it() {
+fn an_unreachable_agent_returns_with_its_tasks_and_frameworks_hear_their_latest_state() {
     let mut h = Harness::new(cfg());
     h.silent.insert("agent-1".into());
     h.add_agent("agent-1", 4.0, 8192.0);
@@ -405,20 +408,26 @@ fn an_unreachable_agent_returns_non_partition_aware_frameworks_are_shut_down_on_
     ];
     let infos = vec![framework_info(&a, "a", false), framework_info(&pa, "pa", true)];
     let outs = h.msg("agent-1", reregister_slave("agent-1", &agent_id(0), 4.0, 8192.0, tasks, infos));
+    let rereg = |task| {
+        let why = "Unreachable agent re-reregistered";
+        master_update(task, &agent_id(0), TaskState::TaskRunning, Reason::AgentReregistered, why, secs(100))
+    };
     assert_eq!(
         actions(&outs),
         [
+            send("driver:a", rereg("t1")),
+            send("driver:pa", rereg("t2")),
             send("agent-1", slave_reregistered(&agent_id(0))),
-            send("agent-1", shutdown_framework(&a)),
             send("agent-1", ping(true)),
             timer(secs(115), Timer::PingTimeout { agent: agent_id(0), epoch: 1 }),
             timer(secs(100), Timer::TriggeredAllocation),
         ]
     );
-    // t1 is not adopted; t2 is running again and charged to pa.
+    // Both tasks are known and charged again: nothing was shut down.
     let tasks: Vec<(String, usize)> = h.master.frameworks_view().iter().map(|f| (f.name.clone(), f.tasks)).collect();
-    assert_eq!(tasks, [("a".to_string(), 0), ("pa".to_string(), 1)]);
-    assert_eq!(h.master.agents_view()[0].allocated, res);
+    assert_eq!(tasks, [("a".to_string(), 1), ("pa".to_string(), 1)]);
+    assert_eq!(h.master.agents_view()[0].allocated, resources(2.0, 2048.0));
+    assert_eq!(h.master.allocator().allocation(&a).unwrap()[&agent_id(0)], res);
     assert_eq!(h.master.allocator().allocation(&pa).unwrap()[&agent_id(0)], res);
     assert_eq!(h.master.unreachable_agents().count(), 0);
     let h2 = history(&h);
@@ -443,6 +452,43 @@ fn an_unreachable_agent_returns_non_partition_aware_frameworks_are_shut_down_on_
             ),
         ]
     );
+    // t1's terminal update later (with its uuid) frees it as usual.
+    let outs = h.msg("agent-1", status_update(&a, &agent_id(0), "t1", TaskState::TaskFinished, b"u1"));
+    assert_eq!(updates_to(&outs, "driver:a")[0].state(), TaskState::TaskFinished);
+    assert_eq!(h.master.agents_view()[0].allocated, res);
+}
+
+/// What is shut down on a returning agent is only a framework the master
+/// completed while it was away (`__reregisterSlave`: "the framework has been
+/// shutdown at the master"); its tasks are not recovered.
+#[test]
+fn a_returning_agent_is_told_to_shut_down_only_completed_frameworks() {
+    let mut h = Harness::new(cfg());
+    h.silent.insert("agent-1".into());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let a = h.subscribe("a");
+    h.settle();
+    let res = resources(1.0, 1024.0);
+    h.msg("driver:a", accept(&a, &[&offer_id(0)], vec![command_task("t1", &agent_id(0), &res)], Some(0.0)));
+    h.advance_to(secs(75));
+    h.msg("driver:a", call(&a, scheduler::call::Type::Teardown));
+    h.silent.clear();
+    h.advance_to(secs(100));
+    let tasks = vec![reported_task(&a, &agent_id(0), "t1", TaskState::TaskRunning, &res)];
+    let infos = vec![framework_info(&a, "a", false)];
+    let outs = h.msg("agent-1", reregister_slave("agent-1", &agent_id(0), 4.0, 8192.0, tasks, infos));
+    assert_eq!(
+        actions(&outs),
+        [
+            send("agent-1", slave_reregistered(&agent_id(0))),
+            send("agent-1", shutdown_framework(&a)),
+            send("agent-1", ping(true)),
+            timer(secs(115), Timer::PingTimeout { agent: agent_id(0), epoch: 1 }),
+            timer(secs(100), Timer::TriggeredAllocation),
+        ]
+    );
+    assert!(h.master.frameworks_view().is_empty());
+    assert!(h.master.agents_view()[0].allocated.is_empty());
 }
 
 #[test]
@@ -563,6 +609,44 @@ fn a_fresh_master_admits_reregistering_agents_and_recovers_their_frameworks() {
     assert_eq!(mesocosm_proto::Resources::from_protos(&offers[0].resources), agent_resources(3.0, 7168.0));
 }
 
+/// After a master failover a framework may re-subscribe before an agent it
+/// runs on re-registers: the new master, which never knew the agent, sends it
+/// the task's state ("Unknown agent reregistered"), as `__reregisterSlave` does
+/// for any agent not recovered from the registry.
+#[test]
+fn a_fresh_master_sends_a_resubscribed_framework_the_state_of_an_unknown_agents_tasks() {
+    let old = "99999999-8888-4777-8666-555555555555";
+    let (aid, fid) = (format!("{old}-S3"), format!("{old}-0002"));
+    let mut h = Harness::new(cfg());
+    h.msg("driver:spark-pi", resubscribe_call(&fid, "spark-pi", false));
+    h.settle();
+    h.advance_to(secs(4));
+    let mut t1 = reported_task(&fid, &aid, "t1", TaskState::TaskRunning, &resources(1.0, 1024.0));
+    t1.executor_id = Some(v1::ExecutorId { value: "e1".into() });
+    let rereg = reregister_slave("agent-1", &aid, 4.0, 8192.0, vec![t1], vec![framework_info(&fid, "spark-pi", false)]);
+    let outs = h.msg("agent-1", rereg);
+    let mut update = master_update(
+        "t1",
+        &aid,
+        TaskState::TaskRunning,
+        Reason::AgentReregistered,
+        "Unknown agent reregistered",
+        secs(4),
+    );
+    update.update.as_mut().unwrap().status.executor_id = Some(v1::ExecutorId { value: "e1".into() });
+    assert_eq!(
+        actions(&outs),
+        [
+            send("driver:spark-pi", update),
+            send("agent-1", slave_reregistered(&aid)),
+            send("agent-1", ping(true)),
+            timer(secs(19), Timer::PingTimeout { agent: aid.clone(), epoch: 0 }),
+            timer(secs(4), Timer::TriggeredAllocation),
+        ]
+    );
+    assert_eq!(h.master.frameworks_view()[0].tasks, 1);
+}
+
 #[test]
 fn a_new_registration_from_a_disconnected_agents_address_replaces_it() {
     let mut h = Harness::new(cfg());
@@ -612,4 +696,119 @@ fn a_known_agent_reregistering_as_another_host_is_shut_down() {
     let message = "Agent attempted to re-register with different IP / hostname".to_string();
     assert_eq!(actions(&outs), [send("agent-1", internal::ShutdownMessage { message: Some(message) })]);
     assert!(h.master.agents_view()[0].connected);
+}
+
+// ----- deactivation clears offer filters ------------------------------------------------
+
+/// `deactivateFramework` clears the framework's offer filters: a scheduler
+/// that declined an agent for 120 s, disconnected and came back within its
+/// failover timeout is offered that agent again at once.
+#[test]
+fn a_deactivated_framework_loses_its_refusal_filters() {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let mut sub = subscribe_call("spark-pi", false);
+    sub.subscribe.as_mut().unwrap().framework_info.failover_timeout = Some(60.0);
+    h.msg("driver:spark-pi", sub);
+    h.settle();
+    let fid = framework_id(0);
+    h.msg("driver:spark-pi", decline(&fid, &[&offer_id(0)], Some(120.0)));
+    assert!(offers_to(&h.advance_to(secs(5)), "driver:spark-pi").is_empty(), "filtered for 120 s");
+    assert!(!h.master.allocator().filters(&fid).unwrap().is_empty());
+    h.input(disconnected("driver:spark-pi"));
+    assert!(h.master.allocator().filters(&fid).unwrap().is_empty(), "deactivation clears the filters");
+    h.advance_to(secs(10));
+    let mut again = resubscribe_call(&fid, "spark-pi", false);
+    again.subscribe.as_mut().unwrap().framework_info.failover_timeout = Some(60.0);
+    h.msg("driver:spark-pi", again);
+    assert_eq!(offers_to(&h.settle(), "driver:spark-pi").len(), 1, "offered again at once, long before 120 s");
+}
+
+// ----- failover_timeout out of range ---------------------------------------------------------
+
+fn subscribe_with_failover_timeout(timeout: f64) -> scheduler::Call {
+    let mut sub = subscribe_call("spark-pi", false);
+    sub.subscribe.as_mut().unwrap().framework_info.failover_timeout = Some(timeout);
+    sub
+}
+
+/// `validateFailoverTimeout`: a failover_timeout stout's `Duration` cannot hold
+/// (beyond int64 nanoseconds, about 292 years) refuses the SUBSCRIBE; so does
+/// NaN. Today's bug was a panic converting 1e20 s when the framework disconnected.
+#[test]
+fn a_failover_timeout_beyond_what_mesos_can_hold_refuses_the_subscription() {
+    for (timeout, shown) in [(1e20, "1e+20"), (-1e300, "-1e+300"), (f64::INFINITY, "inf"), (f64::NAN, "nan")] {
+        let mut h = Harness::new(cfg());
+        h.add_agent("agent-1", 4.0, 8192.0);
+        let outs = h.msg("driver:spark-pi", subscribe_with_failover_timeout(timeout));
+        assert_eq!(
+            actions(&outs),
+            [
+                send("driver:spark-pi", error(&format!("The framework failover_timeout ({shown}) is invalid"))),
+                Output::Disconnect { peer: "driver:spark-pi".into() },
+            ],
+            "failover_timeout={timeout}"
+        );
+        assert!(h.master.frameworks_view().is_empty());
+        // The stream's close afterwards changes nothing.
+        assert!(actions(&h.input(disconnected("driver:spark-pi"))).is_empty());
+    }
+}
+
+/// A re-subscription with an invalid timeout is refused the same way and the
+/// framework keeps its old FrameworkInfo.
+#[test]
+fn a_resubscription_with_an_invalid_failover_timeout_is_refused() {
+    let (mut h, fid) = one_offer();
+    let mut again = resubscribe_call(&fid, "spark-pi", false);
+    again.subscribe.as_mut().unwrap().framework_info.failover_timeout = Some(1e20);
+    let outs = h.msg("driver:spark-pi#2", again);
+    assert_eq!(
+        actions(&outs),
+        [
+            send("driver:spark-pi#2", error("The framework failover_timeout (1e+20) is invalid")),
+            Output::Disconnect { peer: "driver:spark-pi#2".into() },
+        ]
+    );
+    assert_eq!(h.master.framework_of(&"driver:spark-pi".into()), Some(fid.as_str()));
+}
+
+/// The largest valid timeouts arm a timer that far away; a negative one is a
+/// `Duration` whose `delay` fires at once, like 0.
+#[test]
+fn huge_valid_and_negative_failover_timeouts_never_panic() {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    h.msg("driver:spark-pi", subscribe_with_failover_timeout(9e9));
+    h.settle();
+    let fid = framework_id(0);
+    let outs = h.input(disconnected("driver:spark-pi"));
+    let at = SimTime::ZERO.after(std::time::Duration::from_secs(9_000_000_000));
+    assert_eq!(actions(&outs), [timer(at, Timer::FailoverTimeout { framework: fid, epoch: 1 })]);
+
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    h.msg("driver:spark-pi", subscribe_with_failover_timeout(-5.0));
+    h.settle();
+    let fid = framework_id(0);
+    let outs = h.input(disconnected("driver:spark-pi"));
+    assert_eq!(actions(&outs), [send("agent-1", shutdown_framework(&fid))]);
+    assert!(h.master.frameworks_view().is_empty());
+}
+
+/// `agent_ping_timeout × max_agent_ping_timeouts` saturates instead of
+/// panicking on a huge configuration.
+#[test]
+fn a_huge_ping_timeout_configuration_does_not_overflow() {
+    let cfg = mesocosm_master::MasterConfig {
+        agent_ping_timeout: std::time::Duration::MAX,
+        max_agent_ping_timeouts: u32::MAX,
+        ..cfg()
+    };
+    let mut h = Harness::new(cfg);
+    let outs = h.add_agent("agent-1", 4.0, 8192.0);
+    let registered = mesocosm_sim::sent_to(&outs, "agent-1");
+    let Msg::SlaveRegistered(m) = &registered[0] else { panic!("{registered:?}") };
+    let total = m.connection.as_ref().unwrap().total_ping_timeout_seconds.unwrap();
+    assert_eq!(total, std::time::Duration::MAX.as_secs_f64());
 }

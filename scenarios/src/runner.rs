@@ -560,6 +560,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             max_agent_ping_timeouts: scenario.master.max_agent_ping_timeouts,
             offer_timeout: scenario.master.offer_timeout,
             weights: scenario.master.weights.clone(),
+            filter_gpu_resources: scenario.master.filter_gpu_resources,
             // The allocator's per-cycle agent shuffle (Mesos's std::random_shuffle),
             // drawn from the root seed.
             shuffle_seed: world.rng_for(&format!("master:{}/shuffle", scenario.master.name)).next_u64(),

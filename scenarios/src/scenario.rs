@@ -23,6 +23,7 @@
 //! max_agent_ping_timeouts = 5          # --max_agent_ping_timeouts (≥ 1)
 //! offer_timeout = "30s"                # --offer_timeout; default: offers never time out
 //! weights = "prod=3,dev=0.5"           # --weights role=weight,…; a role not named weighs 1.0
+//! filter_gpu_resources = false         # --filter_gpu_resources (default true: GPU agents only to GPU_RESOURCES frameworks)
 //!
 //! [[agents]]
 //! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
@@ -169,6 +170,8 @@ pub struct MasterSpec {
     pub offer_timeout: Option<Duration>,
     /// `--weights`: role → weight; roles not named weigh 1.0 (`DEFAULT_WEIGHT`).
     pub weights: BTreeMap<String, f64>,
+    /// `--filter_gpu_resources` (Mesos default true).
+    pub filter_gpu_resources: bool,
 }
 
 impl Default for MasterSpec {
@@ -180,6 +183,7 @@ impl Default for MasterSpec {
             max_agent_ping_timeouts: 5,
             offer_timeout: None,
             weights: BTreeMap::new(),
+            filter_gpu_resources: true,
         }
     }
 }
@@ -448,6 +452,7 @@ struct RawMaster {
     max_agent_ping_timeouts: Option<Spanned<i64>>,
     offer_timeout: Option<Spanned<String>>,
     weights: Option<Spanned<String>>,
+    filter_gpu_resources: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -779,6 +784,9 @@ impl Checker<'_> {
                 Ok(w) => m.weights = w,
                 Err(e) => self.error(v.span(), format!("bad `weights` {:?}: {e}", v.get_ref())),
             }
+        }
+        if let Some(v) = raw.filter_gpu_resources {
+            m.filter_gpu_resources = v;
         }
         m
     }

@@ -266,3 +266,40 @@ fn bad_scripts_are_refused_at_their_line() {
         assert_eq!(got_line, *line, "{script}\n  {msg}");
     }
 }
+
+/// `[master] filter_gpu_resources`: by default (Mesos's `true`) a Spark app
+/// without `spark.mesos.gpus.max` (so without GPU_RESOURCES) is never offered
+/// the only agent, which has GPUs; with `false` it runs there.
+#[test]
+fn filter_gpu_resources_keeps_gpu_agents_from_apps_without_the_capability() {
+    let src = |master: &str| {
+        format!(
+            r#"
+[scenario]
+name = "gpu"
+seed = 5
+until = "1m"
+{master}
+[[agents]]
+name = "gpu-1"
+resources = "cpus:4;mem:8192;gpus:2"
+
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 --name pi --class P --conf spark.cores.max=4 pi.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 4
+    duration = "1s"
+
+[[expect]]
+app = "pi"
+finishes = true
+"#
+        )
+    };
+    let filtered = run(&src(""));
+    assert!(!filtered.expectations[0].held, "{:?}", filtered.expectations);
+    assert_eq!(filtered.master.offers_made, 0);
+    let open = run(&src("[master]\nfilter_gpu_resources = false\n"));
+    assert!(open.passed(), "{:?} {:?}", open.expectations, open.checks);
+}

@@ -664,3 +664,27 @@ fn the_invariants_catch_overcommitment_and_orphaned_updates() {
         Err("agent-1: pending update of task 0 names executor 0 that does not know it".into())
     );
 }
+
+#[test]
+fn master_ping_timeout_truncates_to_seconds_and_never_panics() {
+    assert_eq!(master_ping_timeout(Some(75.0)), Duration::from_secs(75));
+    // `static_cast<int64_t>`: whole seconds.
+    assert_eq!(master_ping_timeout(Some(7.9)), Duration::from_secs(7));
+    // Huge values saturate instead of panicking in `from_secs_f64`.
+    assert_eq!(master_ping_timeout(Some(1e300)), Duration::from_secs(u64::MAX));
+    assert_eq!(master_ping_timeout(Some(f64::INFINITY)), Duration::from_secs(u64::MAX));
+    for nonsense in [None, Some(f64::NAN), Some(-5.0), Some(0.0), Some(0.5), Some(f64::NEG_INFINITY)] {
+        assert_eq!(master_ping_timeout(nonsense), DEFAULT_MASTER_PING_TIMEOUT, "{nonsense:?}");
+    }
+}
+
+#[test]
+fn a_registration_reply_with_a_nan_ping_timeout_does_not_panic() {
+    let mut a = agent();
+    let reply = internal::SlaveRegisteredMessage {
+        slave_id: AgentId { value: "S0".into() },
+        connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(f64::NAN) }),
+    };
+    a.step(SimTime(400_000), Input::Message { from: ActorId::new(MASTER), msg: reply.into() });
+    assert_eq!(a.master_ping_timeout, DEFAULT_MASTER_PING_TIMEOUT);
+}
