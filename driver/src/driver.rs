@@ -163,6 +163,7 @@ impl SparkDriver {
         DriverReport {
             tasks_finished: self.scheduler.tasks_finished,
             task_failures: self.scheduler.task_failures,
+            task_state_entries: self.scheduler.footprint(),
             ..self.report.clone()
         }
     }

@@ -100,13 +100,14 @@ mod backend;
 mod driver;
 mod endpoint;
 mod launch;
+mod partitions;
 mod scheduler;
 
 pub use allocation::{ALLOCATION_INTERVAL, initial_executors};
 pub use backend::MAX_AGENT_FAILURES;
 pub use config::{
-    Containerizer, DriverConfig, DynamicAllocation, Job, SparkSettings, Stage, executor_memory_mib, max_cores,
-    memory_overhead_mib,
+    Containerizer, DriverConfig, DynamicAllocation, Job, SparkSettings, Stage, TaskDurations, executor_memory_mib,
+    max_cores, memory_overhead_mib,
 };
 pub use driver::{
     RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX, STOP_POLL_INTERVAL,
@@ -154,6 +155,11 @@ pub struct DriverReport {
     pub executors_launched: u64,
     /// Offers received in OFFERS events.
     pub offers_received: u64,
+    /// What the task scheduler holds for tasks and partitions right now
+    /// (running tasks, runs of pending and finished partitions, retried
+    /// tasks, map-output slots): small even for a stage of
+    /// millions of tasks.
+    pub task_state_entries: usize,
     /// Offers answered with ACCEPT.
     pub offers_accepted: u64,
     /// Offers answered with DECLINE.

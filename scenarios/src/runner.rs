@@ -12,12 +12,12 @@
 
 use crate::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec};
-use crate::scenario::{Scenario, driver_names};
+use crate::scenario::{DurationDist, Scenario, driver_names};
 use crate::script::{Expect, Fault};
 use crate::submit::{DeployMode, SparkConf};
 use crate::units::TimeUnit;
 use mesocosm_agent::{Agent, AgentConfig};
-use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage};
+use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
 use mesocosm_executor::{ExecutorConfig, SparkExecutor, parse_backend_command};
 use mesocosm_master::{Master, MasterConfig, MasterEvent, MasterStats};
 use mesocosm_sim::faults::{FaultReport, Faults};
@@ -26,7 +26,8 @@ use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
 use mesocosm_sim::trace::{Timeline, TraceConfig};
 use mesocosm_sim::{ActorId, Shared, SimTime, Transport, World, WorldConfig, run_world};
-use rand_chacha::rand_core::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -272,6 +273,29 @@ pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
             }
         },
     })
+}
+
+/// A stage's task durations, drawn when a task launches.
+///
+/// Why a stream per task: task `p` draws from ChaCha stream `p` of the
+/// stage's seed, so its duration is the same whichever tasks were drawn
+/// before it (launch order, retries, recomputes), and no stage holds a
+/// duration per declared task.
+#[derive(Debug)]
+struct DrawnDurations {
+    dist: DurationDist,
+    seed: u64,
+}
+
+impl TaskDurations for DrawnDurations {
+    fn duration(&self, partition: u32) -> Duration {
+        if let DurationDist::Fixed(d) = self.dist {
+            return d;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(u64::from(partition));
+        self.dist.sample(&mut rng)
+    }
 }
 
 /// Check what the runner can before starting anything (bad input → exit 2).
@@ -600,22 +624,21 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             let settings = spark_settings(&app.conf).map_err(RunError::Unsupported)?;
             let asks = ask_timeout(&app.conf).map_err(RunError::Unsupported)?;
             address_book.insert(url.clone(), (driver.clone(), settings.heartbeat_interval, asks));
-            let mut rng = world.rng_for(&format!("workload:{name}"));
             let workload = app
                 .jobs
                 .iter()
-                .map(|j| Job {
+                .enumerate()
+                .map(|(ji, j)| Job {
                     name: j.name.clone(),
                     stages: j
                         .stages
                         .iter()
                         .enumerate()
                         .map(|(si, s)| {
-                            Stage::new(
-                                format!("stage {si} of {}", j.name),
-                                (0..s.tasks).map(|_| s.duration.sample(&mut rng)).collect(),
-                            )
-                            .with_parents(s.parents.clone())
+                            let seed = world.rng_for(&format!("workload:{name}/job {ji}/stage {si}")).next_u64();
+                            let durations = Arc::new(DrawnDurations { dist: s.duration.clone(), seed });
+                            Stage::drawn(format!("stage {si} of {}", j.name), s.tasks, durations)
+                                .with_parents(s.parents.clone())
                         })
                         .collect(),
                 })
