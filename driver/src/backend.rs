@@ -127,6 +127,12 @@ pub(crate) struct MesosBackend {
     /// `rpHostToLocalTaskCount(default profile)`: hosts with tasks that
     /// would like to run there, from the last `requestTotalExecutors`.
     host_to_local_task_count: BTreeMap<String, u32>,
+    /// Offers that met `spark.mesos.constraints` (for the starvation warning).
+    pub offers_matched: u64,
+    /// The matched offer with the most cpus (then mem), in milli-units.
+    pub largest_offer: Option<(i64, i64)>,
+    /// Why the last matched offer that launched nothing was declined.
+    pub last_decline: Option<String>,
 }
 
 impl MesosBackend {
@@ -149,6 +155,9 @@ impl MesosBackend {
             launching_executors: false,
             locality_wait_start: SimTime::ZERO,
             host_to_local_task_count: BTreeMap::new(),
+            offers_matched: 0,
+            largest_offer: None,
+            last_decline: None,
         }
     }
 
@@ -360,6 +369,11 @@ impl MesosBackend {
             answers.push((Answer::Decline { offer: o.id.clone(), refuse: Some(refuse) }, note));
         }
 
+        for o in &matched {
+            self.offers_matched += 1;
+            let size = (scalar_milli(&o.resources, "cpus"), scalar_milli(&o.resources, "mem"));
+            self.largest_offer = Some(self.largest_offer.map_or(size, |l| l.max(size)));
+        }
         let tasks = match self.build_mesos_tasks(cfg, app_id, &matched, now) {
             Ok(t) => t,
             Err(exception) => return Err(OffersThrew { sent: answers, exception }),
@@ -399,6 +413,7 @@ impl MesosBackend {
                     cores_max_words(cfg, self.max_cores),
                     refuse.as_secs()
                 );
+                self.last_decline = Some(format!("{} reached", cores_max_words(cfg, self.max_cores)));
                 answers.push((Answer::Decline { offer: o.id.clone(), refuse: Some(refuse) }, note));
             } else {
                 // Why no filter: Spark declines "due to unmet task launch
@@ -413,6 +428,7 @@ impl MesosBackend {
                     o.hostname,
                     Resources::from_protos(&o.resources),
                 );
+                self.last_decline = Some(why);
                 answers.push((Answer::Decline { offer: o.id.clone(), refuse: None }, note));
             }
         }

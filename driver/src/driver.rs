@@ -32,6 +32,7 @@ use crate::backend::{self, Answer, MesosBackend, OffersThrew};
 use crate::config::{DriverConfig, Job, validate};
 use crate::constraints;
 use crate::endpoint::{ExecutorTable, heartbeat_expiry};
+use crate::readiness::Readiness;
 use crate::scheduler::TaskScheduler;
 use crate::{DriverReport, DriverTimer};
 use mesocosm_sim::msg::short_id;
@@ -112,14 +113,26 @@ pub struct SparkDriver {
     pub(crate) allocation: Option<ExecutorAllocationManager>,
     pub(crate) executors: ExecutorTable,
     pub(crate) scheduler: TaskScheduler,
-    report: DriverReport,
+    pub(crate) report: DriverReport,
+    /// `spark.scheduler.minRegistered…`, `maxRegistered…` and `spark.starvation.timeout`.
+    pub(crate) readiness: Readiness,
+    /// `waitBackendReady` returned: jobs may be submitted.
+    pub(crate) backend_ready: bool,
+    /// `waitBackendReady` has started waiting (noted once).
+    pub(crate) backend_waiting: bool,
+    /// `hasReceivedTask`: the first task set was submitted (the starvation timer runs).
+    pub(crate) received_task: bool,
+    /// Why libmesos aborted, if an exception in `resourceOffers` made it.
+    pub(crate) mesos_abort_reason: Option<String>,
 }
 
 impl SparkDriver {
     /// A driver that will run `cfg.workload` when started.
     pub fn new(cfg: DriverConfig) -> Self {
         let parsed = constraints::parse(&cfg.settings.constraints);
+        let readiness = Readiness::from_conf(&cfg);
         let startup_error = validate(&cfg.settings)
+            .and_then(|()| readiness.as_ref().map(|_| ()).map_err(Clone::clone))
             .and_then(|()| parsed.as_ref().map(|_| ()).map_err(Clone::clone))
             .and_then(|()| {
                 // `createSchedulerDriver`: a secret needs a principal.
@@ -155,6 +168,11 @@ impl SparkDriver {
             executors: ExecutorTable::default(),
             scheduler,
             report: DriverReport::default(),
+            readiness: readiness.unwrap_or_default(),
+            backend_ready: false,
+            backend_waiting: false,
+            received_task: false,
+            mesos_abort_reason: None,
         }
     }
 
@@ -446,7 +464,7 @@ impl SparkDriver {
             self.scheduler.abort(e);
             return;
         }
-        self.after_task_progress(out);
+        self.wait_backend_ready(out);
     }
 
     /// Event ERROR: libmesos aborts itself, then calls Spark's `error`, which
@@ -548,6 +566,7 @@ impl SparkDriver {
             )
         });
         self.mesos_aborted = true;
+        self.mesos_abort_reason = Some(threw.exception);
     }
 
     fn remember_offer(&mut self, id: &str) {
@@ -659,11 +678,15 @@ impl SparkDriver {
     /// DAG scheduler finish stages and jobs and submit the next ones, offer
     /// every executor to new task sets, or stop when everything is done.
     pub(crate) fn after_task_progress(&mut self, out: &mut Outbox<DriverTimer>) {
+        if !self.backend_ready {
+            return; // the SparkContext constructor still waits (`waitBackendReady`)
+        }
         let mut notes = Vec::new();
         let revive = self.scheduler.advance(out.now(), &mut notes);
         for n in notes {
             out.note(n);
         }
+        self.arm_starvation_timer(out);
         if self.scheduler.all_done() {
             self.stop(out);
         } else if revive {
@@ -768,6 +791,8 @@ impl Actor for SparkDriver {
                 }
             }
             Input::Timer(DriverTimer::StopPoll) => self.poll_stop(out),
+            Input::Timer(DriverTimer::BackendReadyPoll) => self.wait_backend_ready(out),
+            Input::Timer(DriverTimer::Starvation) => self.on_starvation_timer(out),
             Input::Timer(DriverTimer::AllocationSchedule) => self.on_allocation_timer(out),
             Input::Timer(DriverTimer::ExpireDeadHosts) => self.expire_dead_hosts(out),
             Input::Timer(DriverTimer::ReliableRegistration { round }) => self.on_registration_timer(round, out),

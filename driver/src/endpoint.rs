@@ -420,7 +420,7 @@ pub(crate) fn heartbeat_expiry(cfg: &DriverConfig) -> Result<HeartbeatExpiry, St
 
 /// `JavaUtils.timeStringAs(value, MILLISECONDS)`: `<integer>[us|ms|s|m|min|h|d]`,
 /// a bare number in milliseconds, truncated toward zero like `TimeUnit.convert`.
-fn time_string_ms(key: &str, value: &str) -> Result<i64, String> {
+pub(crate) fn time_string_ms(key: &str, value: &str) -> Result<i64, String> {
     let v = value.trim().to_ascii_lowercase();
     let digits = v.strip_prefix('-').unwrap_or(&v);
     let split = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());

@@ -48,7 +48,11 @@
 //! - `endpoint`: the executor RPC (`RetrieveSparkAppConfig`,
 //!   `RegisterExecutor`, `LaunchedExecutor`, `StatusUpdate`, `Heartbeat`) and
 //!   `makeOffers`.
-//! - `scheduler`: jobs → stages → tasks on executor cores.
+//! - `scheduler`: jobs → stages → tasks on executor cores; `partitions`
+//!   keeps its per-partition state as runs, so memory follows the tasks alive.
+//! - `readiness`: `waitBackendReady` (`spark.scheduler.minRegisteredResourcesRatio`,
+//!   `maxRegisteredResourcesWaitingTime`) and the starvation warning
+//!   ("Initial job has not accepted any resources", `spark.starvation.timeout`).
 //! - `driver`: [`SparkDriver`] itself: input dispatch, the Mesos events
 //!   (SUBSCRIBED, OFFERS, UPDATE…), and `stop()`.
 //!
@@ -101,6 +105,7 @@ mod driver;
 mod endpoint;
 mod launch;
 mod partitions;
+mod readiness;
 mod scheduler;
 
 pub use allocation::{ALLOCATION_INTERVAL, initial_executors};
@@ -113,6 +118,7 @@ pub use driver::{
     RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX, STOP_POLL_INTERVAL,
     SparkDriver, mesos_to_task_state,
 };
+pub use readiness::{BACKEND_READY_POLL, STARVATION_WARNING};
 
 use mesocosm_sim::SimTime;
 
@@ -130,6 +136,12 @@ pub enum DriverTimer {
     /// Spark runs every 100 ms; the driver asks only for the ticks where
     /// something is due (see [`ALLOCATION_INTERVAL`]).
     AllocationSchedule,
+    /// `waitBackendReady` asks `isReady()` again (every 100 ms until the
+    /// registered cores reach `spark.scheduler.minRegisteredResourcesRatio`).
+    BackendReadyPoll,
+    /// `TaskSchedulerImpl`'s starvation timer (every `spark.starvation.timeout`
+    /// after the first task set, until a task launched).
+    Starvation,
     /// `HeartbeatReceiver`'s `ExpireDeadHosts`, every
     /// `spark.network.timeoutInterval` (60 s) from the start: expire the
     /// executors silent longer than the heartbeat timeout.
@@ -164,6 +176,11 @@ pub struct DriverReport {
     pub offers_accepted: u64,
     /// Offers answered with DECLINE.
     pub offers_declined: u64,
+    /// The last "Initial job has not accepted any resources" warning, with
+    /// why the app could not be placed; cleared once a task launched.
+    pub starved: Option<String>,
+    /// How many times the starvation warning was given.
+    pub starvation_warnings: u32,
     /// When the driver process started.
     pub started_at: Option<SimTime>,
     /// When it exited (successfully or not).

@@ -293,6 +293,8 @@ pub(crate) struct TaskScheduler {
     next_stage_id: u32,
     next_tid: u64,
     started: bool,
+    /// Task sets with at least one task handed to the task scheduler (`submitTasks`).
+    pub task_sets_submitted: u64,
     /// Task attempts that finished and were accepted (a recomputed partition
     /// counts again).
     pub tasks_finished: u64,
@@ -329,10 +331,16 @@ impl TaskScheduler {
             next_stage_id: 0,
             next_tid: 0,
             started: false,
+            task_sets_submitted: 0,
             tasks_finished: 0,
             task_failures: 0,
             aborted: None,
         }
+    }
+
+    /// Task attempts launched so far (`hasLaunchedTask` is this above 0).
+    pub fn tasks_launched(&self) -> u64 {
+        self.next_tid
     }
 
     /// True once every stage of every job has finished.
@@ -502,6 +510,9 @@ impl TaskScheduler {
                 list(partitions.partitions())
             )
         });
+        if partitions.len() > 0 {
+            self.task_sets_submitted += 1;
+        }
         stage.tsm = Some(TaskSetManager::new(attempt, partitions, now));
         *revive = true;
     }

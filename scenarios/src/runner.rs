@@ -897,6 +897,10 @@ impl Report {
                     a.name, a.submitted_at, r.tasks_finished, r.executors_launched
                 )?,
             }
+            // Spark's starvation warning, with why the app could not be placed.
+            if let Some(why) = &r.starved {
+                writeln!(out, "    never placed ({} warning(s)): {why}", r.starvation_warnings)?;
+            }
         }
         let m = &self.master;
         writeln!(

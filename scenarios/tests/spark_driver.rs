@@ -47,3 +47,58 @@ running = true
     // Eight running tasks, a few runs of finished and pending partitions.
     assert!(d.task_state_entries < 64, "the scheduler holds {} entries", d.task_state_entries);
 }
+
+fn summary(r: &runner::Report) -> String {
+    let mut out = Vec::new();
+    r.render(&mut out).expect("render");
+    String::from_utf8(out).expect("utf-8")
+}
+
+/// One app (`spark-submit` options `opts`) on `agents`, run for 40 s.
+fn unplaceable(agents: &str, opts: &str) -> String {
+    let src = format!(
+        r#"
+[scenario]
+name = "unplaceable"
+seed = 3
+until = "40s"
+{agents}
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 --name stuck {opts} app.jar"
+  [[apps.jobs]]
+  name = "count"
+    [[apps.jobs.stages]]
+    tasks = 4
+    duration = "1s"
+
+[[expect]]
+app = "stuck"
+running = true
+"#
+    );
+    let r = run(&src);
+    assert!(r.passed(), "{}", summary(&r));
+    let text = summary(&r);
+    let line = text.lines().find(|l| l.starts_with("    never placed")).unwrap_or_else(|| panic!("{text}"));
+    line.to_string()
+}
+
+#[test]
+fn the_summary_says_why_an_app_could_never_be_placed() {
+    let small = "[[agents]]\nname = \"agent\"\ncount = 2\nresources = \"cpus:2;mem:2048\"\n";
+    assert_eq!(
+        unplaceable(small, "--executor-memory 4g"),
+        "    never placed (2 warning(s)): Initial job has not accepted any resources; check your cluster UI to \
+         ensure that workers are registered and have sufficient resources (spark.starvation.timeout): an executor \
+         needs cpus:1 mem:4505 (spark.executor.cores unset: a whole cpu at least, spark.executor.memory 4096 + \
+         overhead) but the largest offer was cpus:2 mem:2048"
+    );
+    assert!(
+        unplaceable(small, "--conf spark.cores.max=0")
+            .ends_with("spark.cores.max = 0 allows no executor (SPARK-20483 rounds it down to whole executors)")
+    );
+    assert!(unplaceable("", "").ends_with(
+        "no offer has reached the app: no agent has registered with the master, or the master offers every agent's \
+         resources to other frameworks"
+    ));
+}
