@@ -90,8 +90,10 @@ pub(crate) enum Answer {
 /// Why this can happen: the executor's TaskInfo is built inside the
 /// `resourceOffers` callback, and building it throws for a malformed
 /// `spark.mesos.task.labels` (`SparkException`) or a non-numeric Docker port
-/// map (`NumberFormatException`). The unmatched offers were declined before
-/// (`declineUnmatchedOffers` runs first); nothing was launched.
+/// map (`NumberFormatException`); the unmatched offers were declined before
+/// (`declineUnmatchedOffers` runs first) and nothing was launched. Matching
+/// `spark.mesos.constraints` throws too (a value required of a RANGES
+/// attribute, a non-numeric value for a SCALAR one), before anything is sent.
 #[derive(Debug)]
 pub(crate) struct OffersThrew {
     pub sent: Vec<(Answer, String)>,
@@ -351,8 +353,17 @@ impl MesosBackend {
             self.launching_executors = true;
             self.locality_wait_start = now;
         }
-        let (matched, unmatched): (Vec<&Offer>, Vec<&Offer>) =
-            offers.iter().partition(|o| constraints::matches(&self.constraints, &o.attributes));
+        // `offers.partition(matchesAttributeRequirements)`: an exception
+        // there (a constraint on a RANGES attribute) escapes before any offer
+        // is declined.
+        let (mut matched, mut unmatched): (Vec<&Offer>, Vec<&Offer>) = (Vec::new(), Vec::new());
+        for o in offers {
+            match constraints::matches(&self.constraints, &o.attributes) {
+                Ok(true) => matched.push(o),
+                Ok(false) => unmatched.push(o),
+                Err(exception) => return Err(OffersThrew { sent: Vec::new(), exception }),
+            }
+        }
 
         // Why first and for long: an agent without the required attributes will
         // not grow them, so Spark asks Mesos to hide it for

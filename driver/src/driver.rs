@@ -561,7 +561,7 @@ impl SparkDriver {
         }
         out.note_with(|| {
             format!(
-                "{} thrown while building an executor in resourceOffers: libmesos's Java bindings abort the scheduler driver; Spark does not notice, and the app waits for executors that will never come",
+                "{} thrown inside resourceOffers: libmesos's Java bindings abort the scheduler driver; Spark does not notice, and the app waits for executors that will never come",
                 threw.exception
             )
         });

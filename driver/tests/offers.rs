@@ -592,3 +592,45 @@ fn gone_and_error_statuses_count_as_agent_failures() {
     assert_eq!(kinds(&out), vec!["DECLINE"]);
     assert!(notes(&out)[0].contains("excluded after 2 failed executors"), "{:?}", notes(&out));
 }
+
+#[test]
+fn a_constraint_with_values_on_a_ranges_attribute_throws_as_spark_3_5_does() {
+    use mesocosm_sim::proto::v1::{Attribute, value};
+    let ranges = |o: Offer| {
+        let mut o = o;
+        o.attributes.push(Attribute {
+            name: "slots".into(),
+            r#type: value::Type::Ranges as i32,
+            ranges: Some(value::Ranges { range: vec![value::Range { begin: 1, end: 10 }] }),
+            ..Default::default()
+        });
+        o
+    };
+    // Presence only: checked before the type, so it matches.
+    let mut s = settings();
+    s.constraints = "slots:".into();
+    let mut d = running(s, one_stage(1));
+    assert_eq!(kinds(&d.step(at(1.0), offers(vec![ranges(offer(1, 1, 4.0, 8192.0))]))), vec!["ACCEPT"]);
+
+    // A value: the match has no case for Value.Ranges, and the MatchError
+    // escapes resourceOffers before even the unmatched offer is declined.
+    let mut s = settings();
+    s.constraints = "slots:5".into();
+    let mut d = running(s, one_stage(1));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0), ranges(offer(2, 2, 4.0, 8192.0))]));
+    assert!(calls(&out).is_empty(), "{:?}", kinds(&out));
+    assert_eq!(
+        notes(&out),
+        vec![
+            "scala.MatchError: range { begin: 1 end: 10 } (of class org.apache.mesos.Protos$Value$Ranges) thrown inside \
+             resourceOffers: libmesos's Java bindings abort the scheduler driver; Spark does \
+             not notice, and the app waits for executors that will never come"
+        ]
+    );
+    // An unmet constraint checked first spares the throw (forall stops there).
+    let mut s = settings();
+    s.constraints = "zone:a;slots:5".into();
+    let mut d = running(s, one_stage(1));
+    let out = d.step(at(1.0), offers(vec![with_text_attr(ranges(offer(1, 1, 4.0, 8192.0)), "zone", "b")]));
+    assert_eq!(kinds(&out), vec!["DECLINE"]);
+}

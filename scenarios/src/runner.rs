@@ -152,10 +152,6 @@ pub fn attributes(specs: &[AttributeSpec]) -> Vec<Attribute> {
                         range: rs.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
                     });
                 }
-                AttrValue::Set(items) => {
-                    attr.r#type = value::Type::Set as i32;
-                    attr.set = Some(value::Set { item: items.clone() });
-                }
                 AttrValue::Text(t) => {
                     attr.r#type = value::Type::Text as i32;
                     attr.text = Some(value::Text { value: t.clone() });

@@ -102,3 +102,22 @@ fn the_summary_says_why_an_app_could_never_be_placed() {
          resources to other frameworks"
     ));
 }
+
+#[test]
+fn a_set_attribute_is_refused_at_its_line() {
+    let src = "[scenario]\nname = \"x\"\n\n[[agents]]\nname = \"agent\"\nresources = \"cpus:4;mem:8192\"\nattributes = \"rack:r1;os:{linux,x86}\"\n";
+    let mut none = |_: &Path| -> std::io::Result<String> { Err(std::io::ErrorKind::NotFound.into()) };
+    let d = scenario::parse_with_reader("t.toml", src, &mut none).expect_err("a set attribute");
+    let text = d.to_string();
+    assert!(text.contains("t.toml:7:"), "{text}");
+    assert!(text.contains("a set is not an attribute value"), "{text}");
+}
+
+#[test]
+fn a_constraint_on_a_ranges_attribute_aborts_libmesos_and_the_summary_says_so() {
+    let agents = "[[agents]]\nname = \"agent\"\nresources = \"cpus:4;mem:8192\"\nattributes = \"slots:[1-10]\"\n";
+    assert!(unplaceable(agents, "--conf spark.mesos.constraints=slots:5").ends_with(
+        "the Mesos scheduler driver was aborted (scala.MatchError: range { begin: 1 end: 10 } (of class \
+         org.apache.mesos.Protos$Value$Ranges)); no offer reaches Spark any more"
+    ));
+}
