@@ -28,6 +28,7 @@
 //! ```
 
 use mesocosm_sim::ActorId;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,6 +63,9 @@ pub struct DriverConfig {
     /// failing over (within `failover_timeout`) or answers ERROR "Framework
     /// has been removed". Takes precedence over the same key in `properties`.
     pub framework_id: Option<String>,
+    /// Files on the host that runs spark-submit (path → contents), which the
+    /// driver reads there: `spark.mesos.principal.file`, `spark.mesos.secret.file`.
+    pub host_files: BTreeMap<String, String>,
 }
 
 impl DriverConfig {
@@ -79,6 +83,7 @@ impl DriverConfig {
             properties: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             workload,
             framework_id: None,
+            host_files: BTreeMap::new(),
         }
     }
 
@@ -448,6 +453,44 @@ pub fn max_cores(s: &SparkSettings) -> i64 {
     // rejected by `SparkDriver::new`'s validation, the max only avoids `% 0`.
     let min_per_executor = i64::from(s.executor_cores.unwrap_or(1).max(1));
     cores - cores % min_per_executor
+}
+
+/// The Mesos credential Spark builds (`MesosSchedulerUtils.buildCredentials`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Credential {
+    /// Also the FrameworkInfo's `principal`.
+    pub principal: Option<String>,
+    pub secret: Option<String>,
+}
+
+/// `buildCredentials`: the principal from `spark.mesos.principal`, else the
+/// contents of `spark.mesos.principal.file`; the secret likewise; or the
+/// exception that fails the SparkContext.
+///
+/// Why each rule (Spark 3.5): the file is read whole with Guava's
+/// `Files.toString(file, UTF_8)`, so a trailing newline stays in the
+/// principal; a missing file throws `java.io.FileNotFoundException: <path>
+/// (No such file or directory)`; a secret without a principal throws
+/// `SparkException`. The `SPARK_MESOS_PRINCIPAL[_FILE]` and
+/// `SPARK_MESOS_SECRET[_FILE]` environment variables, which Spark reads
+/// between the conf keys and the files, are not modelled.
+pub fn credential(cfg: &DriverConfig) -> Result<Credential, String> {
+    let read = |value_key: &str, file_key: &str| -> Result<Option<String>, String> {
+        if let Some(v) = cfg.property(value_key) {
+            return Ok(Some(v.to_string()));
+        }
+        let Some(path) = cfg.property(file_key) else { return Ok(None) };
+        match cfg.host_files.get(path) {
+            Some(contents) => Ok(Some(contents.clone())),
+            None => Err(format!("java.io.FileNotFoundException: {path} (No such file or directory)")),
+        }
+    };
+    let principal = read("spark.mesos.principal", "spark.mesos.principal.file")?;
+    let secret = read("spark.mesos.secret", "spark.mesos.secret.file")?;
+    if secret.is_some() && principal.is_none() {
+        return Err("spark.mesos.principal must be configured when spark.mesos.secret is set".to_string());
+    }
+    Ok(Credential { principal, secret })
 }
 
 /// Conf combinations that make Spark fail while the SparkContext is created,

@@ -29,7 +29,7 @@
 
 use crate::allocation::ExecutorAllocationManager;
 use crate::backend::{self, Answer, MesosBackend, OffersThrew};
-use crate::config::{DriverConfig, Job, validate};
+use crate::config::{DriverConfig, Job, credential, validate};
 use crate::constraints;
 use crate::endpoint::{ExecutorTable, heartbeat_expiry};
 use crate::readiness::Readiness;
@@ -122,6 +122,9 @@ pub struct SparkDriver {
     pub(crate) backend_waiting: bool,
     /// `hasReceivedTask`: the first task set was submitted (the starvation timer runs).
     pub(crate) received_task: bool,
+    /// The framework's principal (`spark.mesos.principal` or the contents of
+    /// `spark.mesos.principal.file`).
+    principal: Option<String>,
     /// Why libmesos aborted, if an exception in `resourceOffers` made it.
     pub(crate) mesos_abort_reason: Option<String>,
 }
@@ -131,17 +134,12 @@ impl SparkDriver {
     pub fn new(cfg: DriverConfig) -> Self {
         let parsed = constraints::parse(&cfg.settings.constraints);
         let readiness = Readiness::from_conf(&cfg);
+        // `createSchedulerDriver` → `buildCredentials`.
+        let credential = credential(&cfg);
         let startup_error = validate(&cfg.settings)
             .and_then(|()| readiness.as_ref().map(|_| ()).map_err(Clone::clone))
             .and_then(|()| parsed.as_ref().map(|_| ()).map_err(Clone::clone))
-            .and_then(|()| {
-                // `createSchedulerDriver`: a secret needs a principal.
-                if cfg.property("spark.mesos.secret").is_some() && cfg.property("spark.mesos.principal").is_none() {
-                    Err("spark.mesos.principal must be configured when spark.mesos.secret is set".to_string())
-                } else {
-                    Ok(())
-                }
-            })
+            .and_then(|()| credential.as_ref().map(|_| ()).map_err(Clone::clone))
             .and_then(|()| heartbeat_expiry(&cfg).map(|_| ()))
             .and_then(|()| cfg.workload.iter().try_for_each(Job::check))
             .err();
@@ -169,6 +167,7 @@ impl SparkDriver {
             scheduler,
             report: DriverReport::default(),
             readiness: readiness.unwrap_or_default(),
+            principal: credential.ok().and_then(|c| c.principal),
             backend_ready: false,
             backend_waiting: false,
             received_task: false,
@@ -228,7 +227,7 @@ impl SparkDriver {
             failover_timeout: Some(c.settings.failover_timeout),
             role: c.settings.role.clone(),
             hostname: Some(c.hostname.clone()),
-            principal: c.property("spark.mesos.principal").map(str::to_string),
+            principal: self.principal.clone(),
             webui_url,
             capabilities: (c.settings.gpus_max > 0)
                 .then_some(framework_info::Capability {

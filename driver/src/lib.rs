@@ -90,7 +90,8 @@
 //! # What is left out (for now)
 //!
 //! Secrets (`spark.mesos.*.secret.*` volumes and environment variables),
-//! `SPARK_MESOS_*` environment and `*.file` credentials, locality hints from
+//! the `SPARK_MESOS_*` environment (credentials come from the conf and the
+//! submitting host's files), locality hints from
 //! the workload (tasks have no preferred hosts), task
 //! reconciliation (Spark never reconciles), and the scheduler's 1 s periodic
 //! revive (every event that frees cores or adds tasks already offers them, so
@@ -111,8 +112,8 @@ mod scheduler;
 pub use allocation::{ALLOCATION_INTERVAL, initial_executors};
 pub use backend::MAX_AGENT_FAILURES;
 pub use config::{
-    Containerizer, DriverConfig, DynamicAllocation, Job, SparkSettings, Stage, TaskDurations, executor_memory_mib,
-    max_cores, memory_overhead_mib,
+    Containerizer, Credential, DriverConfig, DynamicAllocation, Job, SparkSettings, Stage, TaskDurations,
+    executor_memory_mib, max_cores, memory_overhead_mib,
 };
 pub use driver::{
     RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX, STOP_POLL_INTERVAL,

@@ -400,6 +400,50 @@ fn a_secret_without_a_principal_fails_the_spark_context_before_subscribing() {
     );
 }
 
+#[test]
+fn credential_files_are_read_on_the_submitting_host_and_a_missing_one_fails_the_driver() {
+    let driver = |props: &[(&str, &str)], files: &[(&str, &str)]| {
+        let mut cfg = config(settings(), one_stage(1));
+        cfg.properties.extend(props.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        cfg.host_files = files.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        SparkDriver::new(cfg)
+    };
+    // Present: read whole (Guava's Files.toString keeps the newline).
+    let files = [("/etc/spark/principal", "spark-prod\n"), ("/etc/spark/secret", "hunter2")];
+    let props =
+        [("spark.mesos.principal.file", "/etc/spark/principal"), ("spark.mesos.secret.file", "/etc/spark/secret")];
+    let out = driver(&props, &files).step(at(0.0), Input::Start);
+    let mut expected = subscribe_call(None);
+    expected.subscribe.as_mut().unwrap().framework_info.principal = Some("spark-prod\n".into());
+    assert_eq!(calls(&out), vec![expected]);
+    // spark.mesos.principal wins over the file, which is then never opened.
+    let out = driver(&[("spark.mesos.principal", "p"), ("spark.mesos.principal.file", "/nowhere")], &[])
+        .step(at(0.0), Input::Start);
+    assert_eq!(calls(&out)[0].subscribe.as_ref().unwrap().framework_info.principal.as_deref(), Some("p"));
+
+    // Missing: FileNotFoundException while the SparkContext is created.
+    for (props, path) in [
+        (vec![("spark.mesos.principal.file", "/etc/spark/principal")], "/etc/spark/principal"),
+        (vec![("spark.mesos.principal", "p"), ("spark.mesos.secret.file", "/etc/spark/secret")], "/etc/spark/secret"),
+    ] {
+        let mut d = driver(&props, &[]);
+        let out = d.step(at(0.0), Input::Start);
+        assert!(calls(&out).is_empty(), "no SUBSCRIBE");
+        assert_eq!(exits(&out), vec![1]);
+        assert_eq!(
+            d.report().failed,
+            Some(format!("java.io.FileNotFoundException: {path} (No such file or directory)"))
+        );
+    }
+    // A secret read from a file still needs a principal.
+    let mut d = driver(&[("spark.mesos.secret.file", "/etc/spark/secret")], &files);
+    d.step(at(0.0), Input::Start);
+    assert_eq!(
+        d.report().failed.as_deref(),
+        Some("spark.mesos.principal must be configured when spark.mesos.secret is set")
+    );
+}
+
 // ---- canLaunchTask: ports -------------------------------------------------------
 
 #[test]

@@ -661,6 +661,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                 properties,
                 workload,
                 framework_id: None,
+                host_files: app.files.clone(),
             };
             let core = Shared::new(SparkDriver::new(cfg.clone()));
             let at = SimTime::from_duration(app.at);

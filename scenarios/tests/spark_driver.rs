@@ -121,3 +121,44 @@ fn a_constraint_on_a_ranges_attribute_aborts_libmesos_and_the_summary_says_so() 
          org.apache.mesos.Protos$Value$Ranges)); no offer reaches Spark any more"
     ));
 }
+
+#[test]
+fn apps_read_credential_files_declared_on_their_host() {
+    let src = |files: &str, expect: &str| {
+        format!(
+            r#"
+[scenario]
+name = "credentials"
+seed = 5
+until = "2m"
+
+[[agents]]
+name = "agent"
+resources = "cpus:4;mem:8192"
+
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 --name pi --conf spark.mesos.principal.file=/etc/spark/principal --conf spark.mesos.secret.file=/etc/spark/secret app.jar"
+{files}
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 2
+    duration = "1s"
+
+[[expect]]
+app = "pi"
+{expect}
+"#
+        )
+    };
+    let ok = run(&src(
+        r#"files = { "/etc/spark/principal" = "spark", "/etc/spark/secret" = "hunter2" }"#,
+        "finishes = true",
+    ));
+    assert!(ok.passed(), "{:?}", ok.expectations);
+    let missing = run(&src(r#"files = { "/etc/spark/principal" = "spark" }"#, "fails = true"));
+    assert!(missing.passed(), "{:?}", missing.expectations);
+    assert_eq!(
+        missing.apps[0].driver_report.failed.as_deref(),
+        Some("java.io.FileNotFoundException: /etc/spark/secret (No such file or directory)")
+    );
+}
