@@ -32,7 +32,7 @@ use std::collections::BTreeSet;
 ///
 /// Why the order: `matchesAttributeRequirements` checks them with `forall`,
 /// which stops at the first that fails, and only a checked constraint can
-/// throw (see [`matches`]). Scala's small immutable maps (up to 4 entries,
+/// throw (see [`matches()`]). Scala's small immutable maps (up to 4 entries,
 /// the common case) keep insertion order; a bigger one iterates in hash
 /// order, which mesocosm does not reproduce.
 pub type Constraints = Vec<(String, BTreeSet<String>)>;
