@@ -270,10 +270,15 @@ impl ExecutorAllocationManager {
         due.extend(self.idle_deadlines().map(|(_, t)| t));
         let due = due.into_iter().filter(|t| floor.is_none_or(|f| *t > f)).min()?;
         // The first grid tick at or after `due`, and strictly after `now`.
+        // Why checked: a deadline saturates at the end of the microsecond
+        // clock (`spark.dynamicAllocation.executorIdleTimeout=213503983d`
+        // is past it); rounding that up to the grid used to wrap to a small
+        // instant that fired at once, forever. A tick the clock cannot hold
+        // never comes, as Spark's would not within any run.
         let step = ALLOCATION_INTERVAL.as_micros() as u64;
-        let at = due.micros().max(now.micros() + 1);
+        let at = due.micros().max(now.micros().saturating_add(1));
         let k = (at.saturating_sub(start.micros())).div_ceil(step);
-        Some(SimTime(start.micros() + k * step))
+        k.checked_mul(step).and_then(|off| start.micros().checked_add(off)).map(SimTime)
     }
 
     /// Remember that a timer for `at` is set; false if one already was.
@@ -647,6 +652,20 @@ mod tests {
         assert_eq!(totals(&eam.schedule(secs(1.0))), vec![1]);
         assert_eq!(totals(&eam.schedule(secs(2.0))), vec![2], "maxExecutors");
         assert!(eam.schedule(secs(3.0)).is_empty());
+    }
+
+    #[test]
+    fn an_idle_timeout_past_the_clock_s_end_never_fires() {
+        // 213503983 days is just past 2^64 µs: the deadline saturates, and
+        // the grid tick after it does not exist.
+        let mut eam = ExecutorAllocationManager::new(&settings(|s| {
+            s.dynamic_allocation.executor_idle_timeout = Duration::from_secs(213_503_983 * 86_400);
+        }));
+        eam.start(secs(0.0));
+        eam.observe(secs(0.0), load(0, 0, &[("0", false)]));
+        assert_eq!(eam.next_tick(secs(0.0)), None);
+        assert!(eam.schedule(secs(3600.0)).is_empty(), "executor 0 is not idle long enough");
+        assert_eq!(eam.next_tick(secs(3600.0)), None);
     }
 
     #[test]

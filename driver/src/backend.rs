@@ -90,8 +90,10 @@ pub(crate) enum Answer {
 /// Why this can happen: the executor's TaskInfo is built inside the
 /// `resourceOffers` callback, and building it throws for a malformed
 /// `spark.mesos.task.labels` (`SparkException`) or a non-numeric Docker port
-/// map (`NumberFormatException`). The unmatched offers were declined before
-/// (`declineUnmatchedOffers` runs first); nothing was launched.
+/// map (`NumberFormatException`); the unmatched offers were declined before
+/// (`declineUnmatchedOffers` runs first) and nothing was launched. Matching
+/// `spark.mesos.constraints` throws too (a value required of a RANGES
+/// attribute, a non-numeric value for a SCALAR one), before anything is sent.
 #[derive(Debug)]
 pub(crate) struct OffersThrew {
     pub sent: Vec<(Answer, String)>,
@@ -127,6 +129,18 @@ pub(crate) struct MesosBackend {
     /// `rpHostToLocalTaskCount(default profile)`: hosts with tasks that
     /// would like to run there, from the last `requestTotalExecutors`.
     host_to_local_task_count: BTreeMap<String, u32>,
+    /// Offers that met `spark.mesos.constraints` (for the starvation warning).
+    pub offers_matched: u64,
+    /// The matched offer with the most cpus (then mem), in milli-units.
+    pub largest_offer: Option<(i64, i64)>,
+    /// Why the last matched offer that launched nothing was declined.
+    pub last_decline: Option<String>,
+    /// `numExecutors()`, kept as a count so that every `canLaunchTask`
+    /// costs the same however many agents the app uses.
+    executors_alive: usize,
+    /// `canLaunchTask` evaluations inside `buildMesosTasks`, over the app's
+    /// life: the cost of answering offers (see [`MesosBackend::build_mesos_tasks`]).
+    pub launch_checks: u64,
 }
 
 impl MesosBackend {
@@ -149,13 +163,18 @@ impl MesosBackend {
             launching_executors: false,
             locality_wait_start: SimTime::ZERO,
             host_to_local_task_count: BTreeMap::new(),
+            offers_matched: 0,
+            largest_offer: None,
+            last_decline: None,
+            executors_alive: 0,
+            launch_checks: 0,
         }
     }
 
     /// `numExecutors()`: executors launched and not yet terminal, including
     /// those that have not registered with the driver yet.
     pub fn num_executors(&self) -> usize {
-        self.agents.values().map(|a| a.task_ids.len()).sum()
+        self.executors_alive
     }
 
     /// `executorLimit`: `Int.MaxValue` without a limit.
@@ -342,8 +361,17 @@ impl MesosBackend {
             self.launching_executors = true;
             self.locality_wait_start = now;
         }
-        let (matched, unmatched): (Vec<&Offer>, Vec<&Offer>) =
-            offers.iter().partition(|o| constraints::matches(&self.constraints, &o.attributes));
+        // `offers.partition(matchesAttributeRequirements)`: an exception
+        // there (a constraint on a RANGES attribute) escapes before any offer
+        // is declined.
+        let (mut matched, mut unmatched): (Vec<&Offer>, Vec<&Offer>) = (Vec::new(), Vec::new());
+        for o in offers {
+            match constraints::matches(&self.constraints, &o.attributes) {
+                Ok(true) => matched.push(o),
+                Ok(false) => unmatched.push(o),
+                Err(exception) => return Err(OffersThrew { sent: Vec::new(), exception }),
+            }
+        }
 
         // Why first and for long: an agent without the required attributes will
         // not grow them, so Spark asks Mesos to hide it for
@@ -360,6 +388,11 @@ impl MesosBackend {
             answers.push((Answer::Decline { offer: o.id.clone(), refuse: Some(refuse) }, note));
         }
 
+        for o in &matched {
+            self.offers_matched += 1;
+            let size = (scalar_milli(&o.resources, "cpus"), scalar_milli(&o.resources, "mem"));
+            self.largest_offer = Some(self.largest_offer.map_or(size, |l| l.max(size)));
+        }
         let tasks = match self.build_mesos_tasks(cfg, app_id, &matched, now) {
             Ok(t) => t,
             Err(exception) => return Err(OffersThrew { sent: answers, exception }),
@@ -399,6 +432,7 @@ impl MesosBackend {
                     cores_max_words(cfg, self.max_cores),
                     refuse.as_secs()
                 );
+                self.last_decline = Some(format!("{} reached", cores_max_words(cfg, self.max_cores)));
                 answers.push((Answer::Decline { offer: o.id.clone(), refuse: Some(refuse) }, note));
             } else {
                 // Why no filter: Spark declines "due to unmet task launch
@@ -413,6 +447,7 @@ impl MesosBackend {
                     o.hostname,
                     Resources::from_protos(&o.resources),
                 );
+                self.last_decline = Some(why);
                 answers.push((Answer::Decline { offer: o.id.clone(), refuse: None }, note));
             }
         }
@@ -429,6 +464,16 @@ impl MesosBackend {
     ///
     /// `Err` is the exception building a TaskInfo threw. As in Spark, the
     /// executor id was already drawn and booked on its agent by then.
+    ///
+    /// How many executors one offer can hold: as many as `canLaunchTask`
+    /// allows, as in Spark, which has no per-offer cap of its own; what
+    /// bounds them is `spark.cores.max`, the executor limit and the agent's
+    /// cpus (which the scenario language bounds as a real machine's are).
+    /// Why the cost is still proportional to the executors launched: an
+    /// offer `canLaunchTask` refuses stays refused for the rest of the call
+    /// (the cores acquired and executors launched only grow, and its own
+    /// resources no longer change), so later passes skip it instead of
+    /// asking again. Spark asks again every pass; the answers are the same.
     fn build_mesos_tasks(
         &mut self,
         cfg: &DriverConfig,
@@ -439,14 +484,17 @@ impl MesosBackend {
         let s = &cfg.settings;
         let mut remaining: Vec<Vec<Resource>> = offers.iter().map(|o| o.resources.clone()).collect();
         let mut built: Vec<BuiltTasks> = offers.iter().map(|_| BuiltTasks::default()).collect();
-        let mut launched = true;
-        while launched {
-            launched = false;
-            for (i, o) in offers.iter().enumerate() {
+        // Offers still worth a pass, in input order.
+        let mut open: Vec<usize> = (0..offers.len()).collect();
+        while !open.is_empty() {
+            let mut still_open = Vec::with_capacity(open.len());
+            for i in open {
+                let o = offers[i];
+                self.launch_checks += 1;
                 if self.launch_blocker(cfg, &o.agent_id.value, &o.hostname, &remaining[i], now).is_some() {
                     continue;
                 }
-                launched = true;
+                still_open.push(i);
                 let task_id = self.next_mesos_task_id.to_string();
                 self.next_mesos_task_id += 1;
                 let offer_cpus = scalar_milli(&remaining[i], "cpus") / 1000;
@@ -461,6 +509,7 @@ impl MesosBackend {
                     .or_insert_with(|| Agent { hostname: o.hostname.clone(), ..Agent::default() })
                     .task_ids
                     .insert(task_id.clone());
+                self.executors_alive += 1;
                 self.agent_of_task.insert(task_id.clone(), o.agent_id.clone());
                 let take = TaskResources { cpus, mem_mib: self.executor_mem, gpus, port: s.block_manager_port };
                 let (left, used) = launch::partition_task_resources(&remaining[i], take);
@@ -485,7 +534,7 @@ impl MesosBackend {
                     labels: Some(labels),
                     ..Default::default()
                 };
-                built[i].tasks.insert(0, task);
+                built[i].tasks.push(task);
                 remaining[i] = left;
                 self.total_cores_acquired += cpus;
                 self.cores_by_task.insert(task_id.clone(), cpus);
@@ -494,8 +543,11 @@ impl MesosBackend {
                     self.gpus_by_task.insert(task_id, gpus);
                 }
             }
+            open = still_open;
         }
         for b in &mut built {
+            // Spark prepends each executor (`tasks(offerId) ::= task`): newest first.
+            b.tasks.reverse();
             // The same conf gives the same warnings for every executor: say it once.
             let mut seen = BTreeSet::new();
             b.warnings.retain(|w| seen.insert(w.clone()));
@@ -531,7 +583,9 @@ impl MesosBackend {
                     ));
                 }
             }
-            agent.task_ids.remove(task_id);
+            if agent.task_ids.remove(task_id) {
+                self.executors_alive -= 1;
+            }
         }
         if words.is_empty() {
             words.push("it held nothing any more".to_string());
@@ -580,5 +634,53 @@ pub(crate) fn answer_call(framework_id: &FrameworkId, answer: Answer) -> Call {
             }),
             ..call(framework_id, call::Type::Decline)
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SparkSettings;
+    use mesocosm_sim::proto::v1::AgentId;
+
+    fn offer(n: u32, cpus: f64, mem: f64) -> Offer {
+        let mut r = Resources::new();
+        r.add_scalar("cpus", cpus);
+        r.add_scalar("mem", mem);
+        Offer {
+            id: OfferId { value: format!("O{n}") },
+            agent_id: AgentId { value: format!("S{n}") },
+            hostname: format!("agent-{n}"),
+            resources: r.to_protos(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn answering_offers_costs_the_executors_launched_not_passes_times_offers() {
+        let s = SparkSettings { executor_cores: Some(1), executor_memory_mib: 100, ..SparkSettings::default() };
+        let cfg = DriverConfig::for_tests(s, &[], Vec::new());
+        let mut b = MesosBackend::new(&cfg, Constraints::new());
+        // 50 offers too small for one executor, then one 4096-cpu machine.
+        let mut offers: Vec<Offer> = (0..50).map(|n| offer(n, 4.0, 256.0)).collect();
+        offers.push(offer(50, 4096.0, 4096.0 * 484.0));
+        let answers = b.resource_offers(&cfg, "app", &offers, SimTime::ZERO).expect("no exception");
+        let launched: usize = answers
+            .iter()
+            .map(|(a, _)| match a {
+                Answer::Accept { tasks, .. } => tasks.len(),
+                Answer::Decline { .. } => 0,
+            })
+            .sum();
+        assert_eq!((launched, b.num_executors()), (4096, 4096), "one executor per core, as Spark does");
+        // One check per launch, one per offer when it is refused, and no more:
+        // the 50 small offers are asked once, not once per pass (4097 passes).
+        assert_eq!(b.launch_checks, 4096 + 51);
+        let Answer::Accept { tasks, .. } = &answers[50].0 else { panic!("the big offer is accepted") };
+        assert_eq!(
+            (tasks[0].task_id.value.as_str(), tasks[4095].task_id.value.as_str()),
+            ("4095", "0"),
+            "newest first"
+        );
     }
 }

@@ -28,6 +28,9 @@
 //! ```
 
 use mesocosm_sim::ActorId;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything a [`crate::SparkDriver`] needs to run one Spark application.
@@ -60,6 +63,9 @@ pub struct DriverConfig {
     /// failing over (within `failover_timeout`) or answers ERROR "Framework
     /// has been removed". Takes precedence over the same key in `properties`.
     pub framework_id: Option<String>,
+    /// Files on the host that runs spark-submit (path → contents), which the
+    /// driver reads there: `spark.mesos.principal.file`, `spark.mesos.secret.file`.
+    pub host_files: BTreeMap<String, String>,
 }
 
 impl DriverConfig {
@@ -77,6 +83,7 @@ impl DriverConfig {
             properties: props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             workload,
             framework_id: None,
+            host_files: BTreeMap::new(),
         }
     }
 
@@ -336,24 +343,66 @@ impl Job {
     }
 }
 
+/// How long the tasks of one stage run, task by task, on demand.
+///
+/// Why on demand: a stage can declare millions of tasks, and the driver
+/// keeps state only for the tasks alive (see the scheduler's module docs);
+/// drawing every duration up front would hold one per declared task. An
+/// implementation must answer the same for the same `partition` whenever it
+/// is asked, whatever was asked before, so a run replays whatever order the
+/// tasks run in.
+pub trait TaskDurations: fmt::Debug + Send + Sync {
+    /// How long the task of `partition` (`0..tasks`) runs on an executor.
+    fn duration(&self, partition: u32) -> Duration;
+}
+
+/// A list of durations, one per partition (what tests and small examples use).
+impl TaskDurations for Vec<Duration> {
+    fn duration(&self, partition: u32) -> Duration {
+        self.get(partition as usize).copied().unwrap_or_default()
+    }
+}
+
 /// One stage: a set of identical tasks, one per partition.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Stage {
     /// A name for the timeline.
     pub name: String,
-    /// How long each task runs on an executor, one per task (already drawn
-    /// from the scenario's distribution, so the driver stays deterministic).
-    pub task_durations: Vec<Duration>,
+    /// How many tasks (partitions) the stage has.
+    pub tasks: u32,
+    /// How long each task runs on an executor (drawn deterministically from
+    /// the scenario's distribution, so the driver stays deterministic).
+    pub durations: Arc<dyn TaskDurations>,
     /// The stages (indices into [`Job::stages`], each smaller than this
     /// stage's own) whose shuffle output this stage reads; it runs once they
     /// have all finished. Empty: it reads only input data.
     pub parents: Vec<usize>,
 }
 
+impl PartialEq for Stage {
+    /// Same name, task count and parents, and the same duration for every
+    /// task (compared task by task unless both share one source).
+    fn eq(&self, other: &Stage) -> bool {
+        self.name == other.name
+            && self.tasks == other.tasks
+            && self.parents == other.parents
+            && (Arc::ptr_eq(&self.durations, &other.durations)
+                || (0..self.tasks).all(|p| self.durations.duration(p) == other.durations.duration(p)))
+    }
+}
+
 impl Stage {
-    /// A stage with no parents (see [`Stage::with_parents`] and [`Job::chain`]).
+    /// A stage with no parents whose task `i` runs `task_durations[i]` (see
+    /// [`Stage::with_parents`] and [`Job::chain`]).
     pub fn new(name: impl Into<String>, task_durations: Vec<Duration>) -> Stage {
-        Stage { name: name.into(), task_durations, parents: Vec::new() }
+        // A stage holds at most u32::MAX tasks, as Spark's partition ids are Ints.
+        let tasks = u32::try_from(task_durations.len()).unwrap_or(u32::MAX);
+        Stage::drawn(name, tasks, Arc::new(task_durations))
+    }
+
+    /// A stage of `tasks` tasks whose durations come from `durations`.
+    pub fn drawn(name: impl Into<String>, tasks: u32, durations: Arc<dyn TaskDurations>) -> Stage {
+        Stage { name: name.into(), tasks, durations, parents: Vec::new() }
     }
 
     /// The same stage, reading the shuffle output of `parents`.
@@ -404,6 +453,44 @@ pub fn max_cores(s: &SparkSettings) -> i64 {
     // rejected by `SparkDriver::new`'s validation, the max only avoids `% 0`.
     let min_per_executor = i64::from(s.executor_cores.unwrap_or(1).max(1));
     cores - cores % min_per_executor
+}
+
+/// The Mesos credential Spark builds (`MesosSchedulerUtils.buildCredentials`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Credential {
+    /// Also the FrameworkInfo's `principal`.
+    pub principal: Option<String>,
+    pub secret: Option<String>,
+}
+
+/// `buildCredentials`: the principal from `spark.mesos.principal`, else the
+/// contents of `spark.mesos.principal.file`; the secret likewise; or the
+/// exception that fails the SparkContext.
+///
+/// Why each rule (Spark 3.5): the file is read whole with Guava's
+/// `Files.toString(file, UTF_8)`, so a trailing newline stays in the
+/// principal; a missing file throws `java.io.FileNotFoundException: <path>
+/// (No such file or directory)`; a secret without a principal throws
+/// `SparkException`. The `SPARK_MESOS_PRINCIPAL[_FILE]` and
+/// `SPARK_MESOS_SECRET[_FILE]` environment variables, which Spark reads
+/// between the conf keys and the files, are not modelled.
+pub fn credential(cfg: &DriverConfig) -> Result<Credential, String> {
+    let read = |value_key: &str, file_key: &str| -> Result<Option<String>, String> {
+        if let Some(v) = cfg.property(value_key) {
+            return Ok(Some(v.to_string()));
+        }
+        let Some(path) = cfg.property(file_key) else { return Ok(None) };
+        match cfg.host_files.get(path) {
+            Some(contents) => Ok(Some(contents.clone())),
+            None => Err(format!("java.io.FileNotFoundException: {path} (No such file or directory)")),
+        }
+    };
+    let principal = read("spark.mesos.principal", "spark.mesos.principal.file")?;
+    let secret = read("spark.mesos.secret", "spark.mesos.secret.file")?;
+    if secret.is_some() && principal.is_none() {
+        return Err("spark.mesos.principal must be configured when spark.mesos.secret is set".to_string());
+    }
+    Ok(Credential { principal, secret })
 }
 
 /// Conf combinations that make Spark fail while the SparkContext is created,

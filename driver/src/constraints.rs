@@ -19,16 +19,23 @@
 //! use mesocosm_driver::constraints::parse;
 //!
 //! let c = parse("os:centos7;zone:us-east-1a,us-east-1b").unwrap();
-//! assert_eq!(c["zone"].len(), 2);
+//! assert_eq!((c[1].0.as_str(), c[1].1.len()), ("zone", 2));
 //! assert!(parse("os;zone:us-east").is_err()); // `os` has no `:`
 //! assert!(parse("").unwrap().is_empty());     // accepts every offer
 //! ```
 
 use mesocosm_sim::proto::v1::{Attribute, value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-/// Parsed constraints: attribute name → acceptable values (empty = presence only).
-pub type Constraints = BTreeMap<String, BTreeSet<String>>;
+/// Parsed constraints: attribute name → acceptable values (empty = presence
+/// only), in the order written.
+///
+/// Why the order: `matchesAttributeRequirements` checks them with `forall`,
+/// which stops at the first that fails, and only a checked constraint can
+/// throw (see [`matches()`]). Scala's small immutable maps (up to 4 entries,
+/// the common case) keep insertion order; a bigger one iterates in hash
+/// order, which mesocosm does not reproduce.
+pub type Constraints = Vec<(String, BTreeSet<String>)>;
 
 /// `MesosSchedulerUtils.parseConstraintString`.
 ///
@@ -50,10 +57,10 @@ pub fn parse(raw: &str) -> Result<Constraints, String> {
         let (Some(key), Some(val), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
-        if out.contains_key(key) {
+        if out.iter().any(|(k, _)| k == key) {
             return Err(bad());
         }
-        out.insert(key.to_string(), java_split_comma(val).into_iter().collect());
+        out.push((key.to_string(), java_split_comma(val).into_iter().collect()));
     }
     Ok(out)
 }
@@ -70,37 +77,56 @@ fn java_split_comma(s: &str) -> Vec<String> {
     v
 }
 
-/// `matchesAttributeRequirements`: does an offer with `attributes` satisfy every constraint?
+/// `matchesAttributeRequirements(constraints, toAttributeMap(attributes))`:
+/// does an offer with `attributes` satisfy every constraint? `Err` is the
+/// exception Spark throws out of `resourceOffers` instead.
 ///
-/// Per attribute type (reference §1.5): missing → no; no required values →
-/// yes (presence); SCALAR → some required value ≤ the offered one; RANGES →
-/// some required value inside an offered range; SET → the required values are
-/// a subset of the offered items; TEXT → the offered text is one of the
-/// required values.
+/// Per attribute type, as Spark 3.5's code does it with a real offer
+/// (`MesosSchedulerUtils.scala`): missing → no; no required values → yes
+/// (presence, checked before the type); SCALAR → some required value ≤ the
+/// offered one, where `requiredValues.map(_.toDouble)` throws
+/// `NumberFormatException` for a value that is not a number; SET → the
+/// required values are a subset of the offered items; TEXT → the offered
+/// text is one of the required values.
 ///
-/// mesocosm treats a required value that does not parse as a number (for a
-/// SCALAR or RANGES attribute) as not matching; Spark would throw
-/// `NumberFormatException` out of `resourceOffers`.
-pub fn matches(constraints: &Constraints, attributes: &[Attribute]) -> bool {
-    constraints.iter().all(|(name, required)| {
+/// RANGES never matches and never fails quietly: `toAttributeMap` maps a
+/// RANGES attribute to a `Value.Ranges`, but the match only has a case for
+/// `Value.Range` (singular), so a constraint with values on a RANGES
+/// attribute throws `scala.MatchError`. (The reference notes describe the
+/// intended "a required value inside an offered range", which the code
+/// never reaches.) Constraints are checked in order and the first that
+/// fails stops the check, so an earlier unmet constraint spares the throw.
+pub fn matches(constraints: &Constraints, attributes: &[Attribute]) -> Result<bool, String> {
+    for (name, required) in constraints {
         // `toAttributeMap` builds a Map, so a repeated name keeps the last one.
         let Some(attr) = attributes.iter().rev().find(|a| &a.name == name) else {
-            return false;
+            return Ok(false);
         };
         if required.is_empty() {
-            return true;
+            continue;
         }
-        match value::Type::try_from(attr.r#type) {
+        let holds = match value::Type::try_from(attr.r#type) {
             Ok(value::Type::Scalar) => {
                 let offered = attr.scalar.as_ref().map_or(0.0, |s| s.value);
-                required.iter().filter_map(|r| r.trim().parse::<f64>().ok()).any(|r| r <= offered)
+                let mut any = false;
+                for r in required {
+                    // `String.toDouble` (Java's `Double.parseDouble`) trims, then parses.
+                    let v: f64 = r
+                        .trim()
+                        .parse()
+                        .map_err(|_| format!("java.lang.NumberFormatException: For input string: \"{r}\""))?;
+                    any |= v <= offered;
+                }
+                any
             }
             Ok(value::Type::Ranges) => {
                 let ranges = attr.ranges.as_ref().map_or(&[][..], |r| r.range.as_slice());
-                required
-                    .iter()
-                    .filter_map(|r| r.trim().parse::<u64>().ok())
-                    .any(|r| ranges.iter().any(|rg| rg.begin <= r && r <= rg.end))
+                let text: Vec<String> =
+                    ranges.iter().map(|r| format!("range {{ begin: {} end: {} }}", r.begin, r.end)).collect();
+                return Err(format!(
+                    "scala.MatchError: {} (of class org.apache.mesos.Protos$Value$Ranges)",
+                    text.join(" ")
+                ));
             }
             Ok(value::Type::Set) => {
                 let items: BTreeSet<&str> =
@@ -109,8 +135,12 @@ pub fn matches(constraints: &Constraints, attributes: &[Attribute]) -> bool {
             }
             Ok(value::Type::Text) => attr.text.as_ref().is_some_and(|t| required.contains(&t.value)),
             Err(_) => false,
+        };
+        if !holds {
+            return Ok(false);
         }
-    })
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -129,10 +159,10 @@ mod tests {
     #[test]
     fn parse_follows_guava_and_java_split() {
         let c = parse("os:centos7; zone:us-east-1a,us-east-1b ;gpu:").unwrap();
-        assert_eq!(c["os"], BTreeSet::from(["centos7".to_string()]));
-        assert_eq!(c["zone"].len(), 2);
-        assert!(c["gpu"].is_empty());
-        assert_eq!(parse("a:x,y,,").unwrap()["a"].len(), 2, "trailing empties dropped");
+        assert_eq!(c[0], ("os".to_string(), BTreeSet::from(["centos7".to_string()])));
+        assert_eq!((c[1].0.as_str(), c[1].1.len()), ("zone", 2));
+        assert_eq!((c[2].0.as_str(), c[2].1.is_empty()), ("gpu", true));
+        assert_eq!(parse("a:x,y,,").unwrap()[0].1.len(), 2, "trailing empties dropped");
         for bad in ["os", "os;zone:x", "a:b;", "a:b:c", "a:1;a:2", " "] {
             assert_eq!(parse(bad), Err(format!("Bad constraint string: {bad}")), "{bad:?}");
         }
@@ -159,15 +189,21 @@ mod tests {
             ..Default::default()
         };
         let attrs = vec![text("os", "centos7"), scalar, ranges, set];
-        let ok = |s: &str| matches(&parse(s).unwrap(), &attrs);
+        let check = |s: &str| matches(&parse(s).unwrap(), &attrs);
+        let ok = |s: &str| check(s).unwrap();
         assert!(ok(""));
         assert!(ok("os:centos7,ubuntu"));
         assert!(!ok("os:ubuntu"));
         assert!(ok("os:"), "presence");
         assert!(!ok("zone:"), "missing attribute");
         assert!(ok("mem:4") && ok("mem:8") && !ok("mem:9"));
-        assert!(ok("rack:15") && !ok("rack:21"));
         assert!(ok("disks:ssd") && ok("disks:ssd,hdd") && !ok("disks:nvme"));
-        assert!(!ok("mem:lots"), "unparseable numbers never match");
+        assert_eq!(check("mem:lots"), Err("java.lang.NumberFormatException: For input string: \"lots\"".into()));
+        // RANGES: presence holds, any value throws, unless an earlier constraint failed.
+        assert!(ok("rack:"));
+        let thrown = "scala.MatchError: range { begin: 10 end: 20 } (of class org.apache.mesos.Protos$Value$Ranges)";
+        assert_eq!(check("rack:15"), Err(thrown.into()));
+        assert_eq!(check("os:centos7;rack:21"), Err(thrown.into()));
+        assert_eq!(check("os:ubuntu;rack:15"), Ok(false));
     }
 }

@@ -29,9 +29,10 @@
 
 use crate::allocation::ExecutorAllocationManager;
 use crate::backend::{self, Answer, MesosBackend, OffersThrew};
-use crate::config::{DriverConfig, Job, validate};
+use crate::config::{DriverConfig, Job, credential, validate};
 use crate::constraints;
 use crate::endpoint::{ExecutorTable, heartbeat_expiry};
+use crate::readiness::Readiness;
 use crate::scheduler::TaskScheduler;
 use crate::{DriverReport, DriverTimer};
 use mesocosm_sim::msg::short_id;
@@ -112,23 +113,33 @@ pub struct SparkDriver {
     pub(crate) allocation: Option<ExecutorAllocationManager>,
     pub(crate) executors: ExecutorTable,
     pub(crate) scheduler: TaskScheduler,
-    report: DriverReport,
+    pub(crate) report: DriverReport,
+    /// `spark.scheduler.minRegistered…`, `maxRegistered…` and `spark.starvation.timeout`.
+    pub(crate) readiness: Readiness,
+    /// `waitBackendReady` returned: jobs may be submitted.
+    pub(crate) backend_ready: bool,
+    /// `waitBackendReady` has started waiting (noted once).
+    pub(crate) backend_waiting: bool,
+    /// `hasReceivedTask`: the first task set was submitted (the starvation timer runs).
+    pub(crate) received_task: bool,
+    /// The framework's principal (`spark.mesos.principal` or the contents of
+    /// `spark.mesos.principal.file`).
+    principal: Option<String>,
+    /// Why libmesos aborted, if an exception in `resourceOffers` made it.
+    pub(crate) mesos_abort_reason: Option<String>,
 }
 
 impl SparkDriver {
     /// A driver that will run `cfg.workload` when started.
     pub fn new(cfg: DriverConfig) -> Self {
         let parsed = constraints::parse(&cfg.settings.constraints);
+        let readiness = Readiness::from_conf(&cfg);
+        // `createSchedulerDriver` → `buildCredentials`.
+        let credential = credential(&cfg);
         let startup_error = validate(&cfg.settings)
+            .and_then(|()| readiness.as_ref().map(|_| ()).map_err(Clone::clone))
             .and_then(|()| parsed.as_ref().map(|_| ()).map_err(Clone::clone))
-            .and_then(|()| {
-                // `createSchedulerDriver`: a secret needs a principal.
-                if cfg.property("spark.mesos.secret").is_some() && cfg.property("spark.mesos.principal").is_none() {
-                    Err("spark.mesos.principal must be configured when spark.mesos.secret is set".to_string())
-                } else {
-                    Ok(())
-                }
-            })
+            .and_then(|()| credential.as_ref().map(|_| ()).map_err(Clone::clone))
             .and_then(|()| heartbeat_expiry(&cfg).map(|_| ()))
             .and_then(|()| cfg.workload.iter().try_for_each(Job::check))
             .err();
@@ -155,6 +166,12 @@ impl SparkDriver {
             executors: ExecutorTable::default(),
             scheduler,
             report: DriverReport::default(),
+            readiness: readiness.unwrap_or_default(),
+            principal: credential.ok().and_then(|c| c.principal),
+            backend_ready: false,
+            backend_waiting: false,
+            received_task: false,
+            mesos_abort_reason: None,
         }
     }
 
@@ -163,6 +180,7 @@ impl SparkDriver {
         DriverReport {
             tasks_finished: self.scheduler.tasks_finished,
             task_failures: self.scheduler.task_failures,
+            task_state_entries: self.scheduler.footprint(),
             ..self.report.clone()
         }
     }
@@ -209,7 +227,7 @@ impl SparkDriver {
             failover_timeout: Some(c.settings.failover_timeout),
             role: c.settings.role.clone(),
             hostname: Some(c.hostname.clone()),
-            principal: c.property("spark.mesos.principal").map(str::to_string),
+            principal: self.principal.clone(),
             webui_url,
             capabilities: (c.settings.gpus_max > 0)
                 .then_some(framework_info::Capability {
@@ -445,7 +463,7 @@ impl SparkDriver {
             self.scheduler.abort(e);
             return;
         }
-        self.after_task_progress(out);
+        self.wait_backend_ready(out);
     }
 
     /// Event ERROR: libmesos aborts itself, then calls Spark's `error`, which
@@ -542,11 +560,12 @@ impl SparkDriver {
         }
         out.note_with(|| {
             format!(
-                "{} thrown while building an executor in resourceOffers: libmesos's Java bindings abort the scheduler driver; Spark does not notice, and the app waits for executors that will never come",
+                "{} thrown inside resourceOffers: libmesos's Java bindings abort the scheduler driver; Spark does not notice, and the app waits for executors that will never come",
                 threw.exception
             )
         });
         self.mesos_aborted = true;
+        self.mesos_abort_reason = Some(threw.exception);
     }
 
     fn remember_offer(&mut self, id: &str) {
@@ -671,11 +690,15 @@ impl SparkDriver {
     /// DAG scheduler finish stages and jobs and submit the next ones, offer
     /// every executor to new task sets, or stop when everything is done.
     pub(crate) fn after_task_progress(&mut self, out: &mut Outbox<DriverTimer>) {
+        if !self.backend_ready {
+            return; // the SparkContext constructor still waits (`waitBackendReady`)
+        }
         let mut notes = Vec::new();
         let revive = self.scheduler.advance(out.now(), &mut notes);
         for n in notes {
             out.note(n);
         }
+        self.arm_starvation_timer(out);
         if self.scheduler.all_done() {
             self.stop(out);
         } else if revive {
@@ -780,6 +803,8 @@ impl Actor for SparkDriver {
                 }
             }
             Input::Timer(DriverTimer::StopPoll) => self.poll_stop(out),
+            Input::Timer(DriverTimer::BackendReadyPoll) => self.wait_backend_ready(out),
+            Input::Timer(DriverTimer::Starvation) => self.on_starvation_timer(out),
             Input::Timer(DriverTimer::AllocationSchedule) => self.on_allocation_timer(out),
             Input::Timer(DriverTimer::ExpireDeadHosts) => self.expire_dead_hosts(out),
             Input::Timer(DriverTimer::ReliableRegistration { round }) => self.on_registration_timer(round, out),

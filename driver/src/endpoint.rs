@@ -392,8 +392,9 @@ pub(crate) struct HeartbeatExpiry {
 pub(crate) fn heartbeat_expiry(cfg: &DriverConfig) -> Result<HeartbeatExpiry, String> {
     let s = &cfg.settings;
     // `spark.network.timeout` is a `timeConf(SECONDS)`: whole seconds.
-    let network_ms = s.network_timeout.as_secs() as i64 * 1000;
-    let heartbeat_ms = s.heartbeat_interval.as_millis() as i64;
+    // Saturating, as Spark's Long arithmetic never meets a timeout this long.
+    let network_ms = i64::try_from(s.network_timeout.as_secs()).unwrap_or(i64::MAX).saturating_mul(1000);
+    let heartbeat_ms = i64::try_from(s.heartbeat_interval.as_millis()).unwrap_or(i64::MAX);
     if network_ms <= heartbeat_ms {
         return Err(format!(
             "requirement failed: The value of spark.network.timeout={network_ms}ms must be greater than the value of spark.executor.heartbeatInterval={heartbeat_ms}ms."
@@ -420,7 +421,7 @@ pub(crate) fn heartbeat_expiry(cfg: &DriverConfig) -> Result<HeartbeatExpiry, St
 
 /// `JavaUtils.timeStringAs(value, MILLISECONDS)`: `<integer>[us|ms|s|m|min|h|d]`,
 /// a bare number in milliseconds, truncated toward zero like `TimeUnit.convert`.
-fn time_string_ms(key: &str, value: &str) -> Result<i64, String> {
+pub(crate) fn time_string_ms(key: &str, value: &str) -> Result<i64, String> {
     let v = value.trim().to_ascii_lowercase();
     let digits = v.strip_prefix('-').unwrap_or(&v);
     let split = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
@@ -449,6 +450,18 @@ mod tests {
 
     fn cfg(settings: SparkSettings, props: &[(&str, &str)]) -> DriverConfig {
         DriverConfig::for_tests(settings, props, Vec::new())
+    }
+
+    #[test]
+    fn huge_timeouts_saturate_instead_of_wrapping() {
+        let s = SparkSettings {
+            network_timeout: Duration::from_secs(u64::MAX),
+            heartbeat_interval: Duration::from_secs(u64::MAX / 2),
+            ..SparkSettings::default()
+        };
+        // network_ms saturates at i64::MAX, heartbeat_ms too: not greater, so Spark's check refuses it.
+        let e = heartbeat_expiry(&cfg(s, &[])).unwrap_err();
+        assert!(e.starts_with("requirement failed: The value of spark.network.timeout=9223372036854775807ms"), "{e}");
     }
 
     #[test]

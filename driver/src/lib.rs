@@ -48,7 +48,11 @@
 //! - `endpoint`: the executor RPC (`RetrieveSparkAppConfig`,
 //!   `RegisterExecutor`, `LaunchedExecutor`, `StatusUpdate`, `Heartbeat`) and
 //!   `makeOffers`.
-//! - `scheduler`: jobs → stages → tasks on executor cores.
+//! - `scheduler`: jobs → stages → tasks on executor cores; `partitions`
+//!   keeps its per-partition state as runs, so memory follows the tasks alive.
+//! - `readiness`: `waitBackendReady` (`spark.scheduler.minRegisteredResourcesRatio`,
+//!   `maxRegisteredResourcesWaitingTime`) and the starvation warning
+//!   ("Initial job has not accepted any resources", `spark.starvation.timeout`).
 //! - `driver`: [`SparkDriver`] itself: input dispatch, the Mesos events
 //!   (SUBSCRIBED, OFFERS, UPDATE…), and `stop()`.
 //!
@@ -86,7 +90,8 @@
 //! # What is left out (for now)
 //!
 //! Secrets (`spark.mesos.*.secret.*` volumes and environment variables),
-//! `SPARK_MESOS_*` environment and `*.file` credentials, locality hints from
+//! the `SPARK_MESOS_*` environment (credentials come from the conf and the
+//! submitting host's files), locality hints from
 //! the workload (tasks have no preferred hosts), task
 //! reconciliation (Spark never reconciles), and the scheduler's 1 s periodic
 //! revive (every event that frees cores or adds tasks already offers them, so
@@ -100,18 +105,21 @@ mod backend;
 mod driver;
 mod endpoint;
 mod launch;
+mod partitions;
+mod readiness;
 mod scheduler;
 
 pub use allocation::{ALLOCATION_INTERVAL, initial_executors};
 pub use backend::MAX_AGENT_FAILURES;
 pub use config::{
-    Containerizer, DriverConfig, DynamicAllocation, Job, SparkSettings, Stage, executor_memory_mib, max_cores,
-    memory_overhead_mib,
+    Containerizer, Credential, DriverConfig, DynamicAllocation, Job, SparkSettings, Stage, TaskDurations,
+    executor_memory_mib, max_cores, memory_overhead_mib,
 };
 pub use driver::{
     RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX, STOP_POLL_INTERVAL,
     SparkDriver, mesos_to_task_state,
 };
+pub use readiness::{BACKEND_READY_POLL, STARVATION_WARNING};
 
 use mesocosm_sim::SimTime;
 
@@ -129,6 +137,12 @@ pub enum DriverTimer {
     /// Spark runs every 100 ms; the driver asks only for the ticks where
     /// something is due (see [`ALLOCATION_INTERVAL`]).
     AllocationSchedule,
+    /// `waitBackendReady` asks `isReady()` again (every 100 ms until the
+    /// registered cores reach `spark.scheduler.minRegisteredResourcesRatio`).
+    BackendReadyPoll,
+    /// `TaskSchedulerImpl`'s starvation timer (every `spark.starvation.timeout`
+    /// after the first task set, until a task launched).
+    Starvation,
     /// `HeartbeatReceiver`'s `ExpireDeadHosts`, every
     /// `spark.network.timeoutInterval` (60 s) from the start: expire the
     /// executors silent longer than the heartbeat timeout.
@@ -154,10 +168,20 @@ pub struct DriverReport {
     pub executors_launched: u64,
     /// Offers received in OFFERS events.
     pub offers_received: u64,
+    /// What the task scheduler holds for tasks and partitions right now
+    /// (running tasks, runs of pending and finished partitions, retried
+    /// tasks, map-output slots): small even for a stage of
+    /// millions of tasks.
+    pub task_state_entries: usize,
     /// Offers answered with ACCEPT.
     pub offers_accepted: u64,
     /// Offers answered with DECLINE.
     pub offers_declined: u64,
+    /// The last "Initial job has not accepted any resources" warning, with
+    /// why the app could not be placed; cleared once a task launched.
+    pub starved: Option<String>,
+    /// How many times the starvation warning was given.
+    pub starvation_warnings: u32,
     /// When the driver process started.
     pub started_at: Option<SimTime>,
     /// When it exited (successfully or not).

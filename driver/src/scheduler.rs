@@ -76,6 +76,15 @@
 //! the attempt that reaches it aborts the stage, and with it the job and
 //! (since the workload's `main` does not catch the exception) the application.
 //!
+//! # Memory
+//!
+//! Spark's `TaskSetManager` holds arrays sized by the task count; mesocosm
+//! holds the same facts as runs of partitions ([`crate::partitions`]) and
+//! maps of only the tasks retried or failed, and draws each task's duration
+//! when it launches. A stage of ten million tasks costs what its running
+//! tasks cost; only map-output locations take a slot per finished map
+//! partition, as Spark's `MapOutputTracker` keeps a `MapStatus` per map task.
+//!
 //! Why registration order: `TaskSchedulerImpl.resourceOffers` shuffles the
 //! executor offers at random to spread load; mesocosm offers executors in the
 //! order they registered so that every run is the same.
@@ -85,11 +94,12 @@
 //! above), stages shared between jobs (each job recomputes its own), and
 //! `spark.excludeOnFailure.*` (off by default).
 
-use crate::config::Job;
+use crate::config::{Job, TaskDurations};
+use crate::partitions::{MapOutputs, RangeSet, TaskIndices};
 use mesocosm_sim::SimTime;
 use mesocosm_sim::proto::sparkrpc::{TaskDescription, TaskState};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// An executor with free cores, as `makeOffers` describes it (`WorkerOffer`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,10 +134,10 @@ struct Running {
 enum StageKind {
     /// `ShuffleMapStage`: the `MapOutputTracker`'s view, partition → the
     /// executor holding that partition's map output.
-    ShuffleMap { outputs: BTreeMap<u32, String> },
+    ShuffleMap { outputs: MapOutputs },
     /// `ResultStage`: partitions whose result reached the driver (results
     /// live in the driver, so no executor loss takes them back).
-    Result { done: BTreeSet<u32> },
+    Result { done: RangeSet },
 }
 
 /// A stage of the running job, as the `DAGScheduler` tracks it.
@@ -137,8 +147,10 @@ struct Stage {
     name: String,
     /// Indices of the parent stages in the job, sorted, without duplicates.
     parents: Vec<usize>,
-    /// How long each partition's task runs.
-    durations: Vec<Duration>,
+    /// How many partitions (tasks) the stage has.
+    tasks: u32,
+    /// How long each partition's task runs, drawn when it launches.
+    durations: Arc<dyn TaskDurations>,
     kind: StageKind,
     /// The attempt number the next submission gets (`Stage.nextAttemptId`).
     next_attempt: u32,
@@ -149,25 +161,32 @@ struct Stage {
 }
 
 impl Stage {
-    fn num_partitions(&self) -> u32 {
-        self.durations.len() as u32
-    }
-
     /// `findMissingPartitions`.
-    fn missing(&self) -> Vec<u32> {
-        (0..self.num_partitions())
-            .filter(|p| match &self.kind {
-                StageKind::ShuffleMap { outputs } => !outputs.contains_key(p),
-                StageKind::Result { done } => !done.contains(p),
-            })
-            .collect()
+    fn missing(&self) -> RangeSet {
+        match &self.kind {
+            StageKind::ShuffleMap { outputs } => outputs.missing(self.tasks),
+            StageKind::Result { done } => done.complement(self.tasks),
+        }
     }
 
     /// `ShuffleMapStage.isAvailable`: every partition's map output exists.
     /// A ResultStage is never a parent, so its answer only matters for the
     /// end of the job.
     fn is_available(&self) -> bool {
-        self.missing().is_empty()
+        let have = match &self.kind {
+            StageKind::ShuffleMap { outputs } => outputs.count(),
+            StageKind::Result { done } => done.len(),
+        };
+        have >= u64::from(self.tasks)
+    }
+
+    /// Entries held for this stage's partitions (see [`TaskScheduler::footprint`]).
+    fn footprint(&self) -> usize {
+        let kind = match &self.kind {
+            StageKind::ShuffleMap { outputs } => outputs.slots(),
+            StageKind::Result { done } => done.runs(),
+        };
+        kind + self.tsm.as_ref().map_or(0, TaskSetManager::footprint)
     }
 
     fn label(&self, job: usize) -> String {
@@ -176,29 +195,40 @@ impl Stage {
 }
 
 /// One attempt of one stage: its task set (`TaskSetManager`).
+///
+/// Why runs and sparse maps: Spark sizes its arrays by the task count;
+/// mesocosm keeps what they say in [`RangeSet`]s and maps that hold only
+/// the tasks launched more than once or failed, so a stage of millions of
+/// tasks costs what its running tasks cost (see [`crate::partitions`]).
 #[derive(Debug)]
 struct TaskSetManager {
     stage_attempt: u32,
     /// Task index → partition: a first attempt runs every partition, a
     /// resubmitted one only the missing ones.
-    partitions: Vec<u32>,
+    partitions: TaskIndices,
     started: SimTime,
-    pending: BTreeSet<u32>,
-    successful: BTreeSet<u32>,
-    /// Launches so far per task index (the next attempt number).
+    pending: RangeSet,
+    successful: RangeSet,
+    /// One past the highest index ever launched. Pending tasks launch lowest
+    /// index first and only launched ones come back, so every index below
+    /// it was launched at least once and none at or above it ever was.
+    frontier: u32,
+    /// Launches so far per task index (the next attempt number), only where
+    /// that is not what `frontier` implies (1 below it, 0 above).
     attempts: BTreeMap<u32, u32>,
     /// `numFailures`: failed attempts per task index.
     failures: BTreeMap<u32, u32>,
 }
 
 impl TaskSetManager {
-    fn new(stage_attempt: u32, partitions: Vec<u32>, started: SimTime) -> TaskSetManager {
+    fn new(stage_attempt: u32, partitions: TaskIndices, started: SimTime) -> TaskSetManager {
         TaskSetManager {
             stage_attempt,
-            pending: (0..partitions.len() as u32).collect(),
+            pending: RangeSet::full(partitions.len()),
             partitions,
             started,
-            successful: BTreeSet::new(),
+            successful: RangeSet::default(),
+            frontier: 0,
             attempts: BTreeMap::new(),
             failures: BTreeMap::new(),
         }
@@ -206,7 +236,28 @@ impl TaskSetManager {
 
     /// Every task succeeded (the `TaskSetManager` became a zombie).
     fn is_complete(&self) -> bool {
-        self.successful.len() == self.partitions.len()
+        self.successful.len() == u64::from(self.partitions.len())
+    }
+
+    /// Launches of `index` so far, which is the next attempt's number.
+    fn launches(&self, index: u32) -> u32 {
+        self.attempts.get(&index).copied().unwrap_or(u32::from(index < self.frontier))
+    }
+
+    /// Book one more launch of `index`; returns its attempt number.
+    fn launch(&mut self, index: u32) -> u32 {
+        let attempt = self.launches(index);
+        self.frontier = self.frontier.max(index + 1);
+        if attempt + 1 == 1 {
+            self.attempts.remove(&index);
+        } else {
+            self.attempts.insert(index, attempt + 1);
+        }
+        attempt
+    }
+
+    fn footprint(&self) -> usize {
+        self.pending.runs() + self.successful.runs() + self.attempts.len() + self.failures.len()
     }
 }
 
@@ -242,6 +293,8 @@ pub(crate) struct TaskScheduler {
     next_stage_id: u32,
     next_tid: u64,
     started: bool,
+    /// Task sets with at least one task handed to the task scheduler (`submitTasks`).
+    pub task_sets_submitted: u64,
     /// Task attempts that finished and were accepted (a recomputed partition
     /// counts again).
     pub tasks_finished: u64,
@@ -252,9 +305,15 @@ pub(crate) struct TaskScheduler {
     pub aborted: Option<String>,
 }
 
-/// `2,5,7`, as the timeline lists partitions.
-fn list(ps: &[u32]) -> String {
-    ps.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+/// How many partitions the timeline lists before it says "… N in all".
+const LISTED: usize = 64;
+
+/// `2,5,7`, as the timeline lists partitions (the first [`LISTED`] of them).
+fn list(ps: impl IntoIterator<Item = u32>) -> String {
+    let mut it = ps.into_iter();
+    let shown: Vec<String> = it.by_ref().take(LISTED).map(|p| p.to_string()).collect();
+    let rest = it.count();
+    if rest == 0 { shown.join(",") } else { format!("{},… ({} in all)", shown.join(","), LISTED + rest) }
 }
 
 impl TaskScheduler {
@@ -272,10 +331,16 @@ impl TaskScheduler {
             next_stage_id: 0,
             next_tid: 0,
             started: false,
+            task_sets_submitted: 0,
             tasks_finished: 0,
             task_failures: 0,
             aborted: None,
         }
+    }
+
+    /// Task attempts launched so far (`hasLaunchedTask` is this above 0).
+    pub fn tasks_launched(&self) -> u64 {
+        self.next_tid
     }
 
     /// True once every stage of every job has finished.
@@ -296,8 +361,16 @@ impl TaskScheduler {
         (0..self.stages.len())
             .filter(|s| self.parents_ready(*s))
             .filter_map(|s| self.stages[s].tsm.as_ref())
-            .map(|t| t.pending.len())
+            .map(|t| t.pending.len() as usize)
             .sum()
+    }
+
+    /// Entries the scheduler holds for tasks and partitions: running tasks,
+    /// the runs of pending, finished and done partitions, the tasks launched
+    /// more than once or failed, and map-output slots. It follows the tasks
+    /// alive, not the tasks declared.
+    pub fn footprint(&self) -> usize {
+        self.running.len() + self.stages.iter().map(Stage::footprint).sum::<usize>()
     }
 
     /// Whether stage `s` may launch tasks: every parent is available and
@@ -375,11 +448,12 @@ impl TaskScheduler {
                 // parent that is not an earlier stage; dropping one here only
                 // keeps a bad DAG from looping.
                 parents: s.parents.iter().copied().filter(|p| *p < i).collect::<BTreeSet<_>>().into_iter().collect(),
-                durations: s.task_durations.clone(),
+                tasks: s.tasks,
+                durations: Arc::clone(&s.durations),
                 kind: if i == last {
-                    StageKind::Result { done: BTreeSet::new() }
+                    StageKind::Result { done: RangeSet::default() }
                 } else {
-                    StageKind::ShuffleMap { outputs: BTreeMap::new() }
+                    StageKind::ShuffleMap { outputs: MapOutputs::default() }
                 },
                 next_attempt: 0,
                 waiting: false,
@@ -407,7 +481,7 @@ impl TaskScheduler {
         }
         self.stages[s].waiting = true;
         let ids: Vec<u32> = missing.iter().map(|p| self.stages[*p].id).collect();
-        notes.push(format!("{} waits for its parent stage(s) {}", self.stages[s].label(self.job), list(&ids)));
+        notes.push(format!("{} waits for its parent stage(s) {}", self.stages[s].label(self.job), list(ids)));
         for p in missing {
             self.submit_stage(p, now, notes, revive);
         }
@@ -418,7 +492,7 @@ impl TaskScheduler {
     fn submit_missing_tasks(&mut self, s: usize, now: SimTime, notes: &mut Vec<String>, revive: &mut bool) {
         let (job, cpus) = (self.job, self.task_cpus);
         let stage = &mut self.stages[s];
-        let partitions = stage.missing();
+        let partitions = TaskIndices::of(&stage.missing());
         let attempt = stage.next_attempt;
         stage.next_attempt += 1;
         notes.push(if attempt == 0 {
@@ -433,9 +507,12 @@ impl TaskScheduler {
                 "{} resubmitted as attempt {attempt} (stage {}.{attempt}): recomputing partition(s) {}, whose map output was lost",
                 stage.label(job),
                 stage.id,
-                list(&partitions)
+                list(partitions.partitions())
             )
         });
+        if partitions.len() > 0 {
+            self.task_sets_submitted += 1;
+        }
         stage.tsm = Some(TaskSetManager::new(attempt, partitions, now));
         *revive = true;
     }
@@ -460,7 +537,7 @@ impl TaskScheduler {
             notes.push(format!(
                 "{} still misses the map output of partition(s) {}: resubmitting it",
                 stage.label(job),
-                list(&stage.missing())
+                list(stage.missing().iter())
             ));
             self.submit_stage(s, now, notes, revive);
             return;
@@ -494,7 +571,7 @@ impl TaskScheduler {
                 notes.push(format!(
                     "{} needs the map output of partition(s) {} of stage {} ({}), lost with their executor (Spark learns it from a FetchFailed): its {pending} task(s) not yet launched wait for the recompute",
                     self.stages[s].label(self.job),
-                    list(&parent.missing()),
+                    list(parent.missing().iter()),
                     parent.id,
                     parent.name
                 ));
@@ -535,10 +612,10 @@ impl TaskScheduler {
                     let Some(index) = tsm.pending.pop_first() else {
                         break;
                     };
-                    let partition = tsm.partitions[index as usize];
-                    let launches = tsm.attempts.entry(index).or_insert(0);
-                    let attempt = *launches;
-                    *launches += 1;
+                    let Some(partition) = tsm.partitions.partition(index) else {
+                        continue;
+                    };
+                    let attempt = tsm.launch(index);
                     let tid = self.next_tid;
                     self.next_tid += 1;
                     launched.push(TaskDescription {
@@ -549,7 +626,7 @@ impl TaskScheduler {
                         index: index as i32,
                         partition_id: partition as i32,
                         cpus: self.task_cpus as i32,
-                        run_micros: stage.durations[partition as usize].as_micros() as u64,
+                        run_micros: u64::try_from(stage.durations.duration(partition).as_micros()).unwrap_or(u64::MAX),
                     });
                     o.free_cores -= self.task_cpus;
                     self.running.insert(
@@ -626,7 +703,7 @@ impl TaskScheduler {
         }
         match &mut stage.kind {
             StageKind::ShuffleMap { outputs } => {
-                outputs.insert(r.partition, r.executor_id.clone());
+                outputs.register(r.partition, &r.executor_id);
             }
             StageKind::Result { done } => {
                 done.insert(r.partition);
@@ -665,17 +742,17 @@ impl TaskScheduler {
             let job = self.job;
             for stage in &mut self.stages {
                 let StageKind::ShuffleMap { outputs } = &mut stage.kind else { continue };
-                let lost: BTreeSet<u32> =
-                    outputs.iter().filter(|(_, e)| e.as_str() == executor_id).map(|(p, _)| *p).collect();
+                let lost = outputs.remove_executor(executor_id);
                 if lost.is_empty() {
                     continue;
                 }
-                outputs.retain(|_, e| e != executor_id);
                 let mut resubmitted = Vec::new();
                 if let Some(tsm) = stage.tsm.as_mut() {
-                    for (i, p) in tsm.partitions.iter().enumerate() {
-                        if lost.contains(p) && tsm.successful.remove(&(i as u32)) {
-                            tsm.pending.insert(i as u32);
+                    for p in &lost {
+                        if let Some(i) = tsm.partitions.index_of(*p)
+                            && tsm.successful.remove(i)
+                        {
+                            tsm.pending.insert(i);
                             resubmitted.push(*p);
                         }
                     }
@@ -685,15 +762,16 @@ impl TaskScheduler {
                     notes.push(format!(
                         "{label} lost {} map output(s) with executor {executor_id}: its finished task(s) for partition(s) {} are Resubmitted (pending again, not counted toward spark.task.maxFailures)",
                         resubmitted.len(),
-                        list(&resubmitted)
+                        list(resubmitted.iter().copied())
                     ));
                 }
-                let others: Vec<u32> = lost.into_iter().filter(|p| !resubmitted.contains(p)).collect();
+                let kept: BTreeSet<u32> = resubmitted.iter().copied().collect();
+                let others: Vec<u32> = lost.into_iter().filter(|p| !kept.contains(p)).collect();
                 if !others.is_empty() {
                     notes.push(format!(
                         "{label} lost {} map output(s) with executor {executor_id}: partition(s) {} must be recomputed before a stage that reads them launches more tasks",
                         others.len(),
-                        list(&others)
+                        list(others.iter().copied())
                     ));
                 }
             }
@@ -719,7 +797,7 @@ impl TaskScheduler {
         let Some(stage) = self.task_set_of(r) else { return };
         let stage_id = stage.id;
         let Some(tsm) = stage.tsm.as_mut() else { return };
-        if tsm.successful.contains(&r.index) {
+        if tsm.successful.contains(r.index) {
             return;
         }
         let mut failed = 0;
@@ -772,6 +850,7 @@ impl TaskScheduler {
 mod tests {
     use super::*;
     use crate::config::Stage as Spec;
+    use std::time::Duration;
 
     fn secs(n: usize) -> Vec<Duration> {
         vec![Duration::from_secs(1); n]
@@ -1069,7 +1148,7 @@ mod tests {
         assert_eq!(s.task_failures, 1, "only the running TID 3");
         let tsm = s.stages[0].tsm.as_ref().unwrap();
         assert_eq!(tsm.failures, BTreeMap::from([(3, 1)]));
-        assert_eq!(tsm.pending, BTreeSet::from([1, 3]));
+        assert_eq!(tsm.pending.iter().collect::<Vec<_>>(), vec![1, 3]);
         assert!(s.aborted.is_none());
         assert!(!s.advance(at(1), &mut Vec::new()), "the same task set goes on: nothing to resubmit");
 
@@ -1142,5 +1221,45 @@ mod tests {
         assert!(!s.advance(at(2), &mut Vec::new()));
         let t = s.resource_offers(&mut [offer("2", 1)]);
         assert_eq!(placed(&t), vec![("task 1.0 in stage 1.0 (TID 3)", 1, "2")]);
+    }
+
+    /// Task `p` runs `1 + p % 3` seconds, computed on demand.
+    #[derive(Debug)]
+    struct Cyclic;
+    impl TaskDurations for Cyclic {
+        fn duration(&self, partition: u32) -> Duration {
+            Duration::from_secs(1 + u64::from(partition % 3))
+        }
+    }
+
+    #[test]
+    fn ten_million_tasks_cost_what_the_running_ones_cost() {
+        let stage = Spec::drawn("big", 10_000_000, Arc::new(Cyclic));
+        let map = Spec::drawn("map", 10_000_000, Arc::new(Cyclic));
+        let mut s = sched(vec![Job::chain("j", vec![map, stage])], 4);
+        s.advance(SimTime::ZERO, &mut Vec::new());
+        assert!(s.footprint() <= 2, "nothing launched yet: {}", s.footprint());
+        assert_eq!(s.pending_tasks(), 10_000_000);
+        // Five rounds of 8 tasks on two executors; each round one task fails.
+        let mut tid = 0;
+        for round in 0..5 {
+            let t = s.resource_offers(&mut [offer("0", 4), offer("1", 4)]);
+            assert_eq!(t.len(), 8);
+            assert_eq!(t[0].run_micros, (1 + u64::from(t[0].partition_id as u32 % 3)) * 1_000_000);
+            for d in &t {
+                let state = if d.task_id == tid + 3 { TaskState::Failed } else { TaskState::Finished };
+                s.status_update(d.task_id as u64, state);
+            }
+            tid += 8;
+            s.advance(at(round + 1), &mut Vec::new());
+        }
+        assert_eq!(s.tasks_finished, 35);
+        assert_eq!(s.pending_tasks(), 10_000_000 - 35);
+        // Pending and successful are a few runs; the retried tasks are the
+        // only per-task entries; map output slots cover the 40 launched.
+        assert!(s.footprint() <= 60, "footprint {}", s.footprint());
+        // The last round's failed index runs again first, as attempt 1.
+        let t = s.resource_offers(&mut [offer("0", 1)]);
+        assert_eq!(t[0].name, "task 31.1 in stage 0.0 (TID 40)");
     }
 }

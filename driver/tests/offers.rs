@@ -400,6 +400,50 @@ fn a_secret_without_a_principal_fails_the_spark_context_before_subscribing() {
     );
 }
 
+#[test]
+fn credential_files_are_read_on_the_submitting_host_and_a_missing_one_fails_the_driver() {
+    let driver = |props: &[(&str, &str)], files: &[(&str, &str)]| {
+        let mut cfg = config(settings(), one_stage(1));
+        cfg.properties.extend(props.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        cfg.host_files = files.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        SparkDriver::new(cfg)
+    };
+    // Present: read whole (Guava's Files.toString keeps the newline).
+    let files = [("/etc/spark/principal", "spark-prod\n"), ("/etc/spark/secret", "hunter2")];
+    let props =
+        [("spark.mesos.principal.file", "/etc/spark/principal"), ("spark.mesos.secret.file", "/etc/spark/secret")];
+    let out = driver(&props, &files).step(at(0.0), Input::Start);
+    let mut expected = subscribe_call(None);
+    expected.subscribe.as_mut().unwrap().framework_info.principal = Some("spark-prod\n".into());
+    assert_eq!(calls(&out), vec![expected]);
+    // spark.mesos.principal wins over the file, which is then never opened.
+    let out = driver(&[("spark.mesos.principal", "p"), ("spark.mesos.principal.file", "/nowhere")], &[])
+        .step(at(0.0), Input::Start);
+    assert_eq!(calls(&out)[0].subscribe.as_ref().unwrap().framework_info.principal.as_deref(), Some("p"));
+
+    // Missing: FileNotFoundException while the SparkContext is created.
+    for (props, path) in [
+        (vec![("spark.mesos.principal.file", "/etc/spark/principal")], "/etc/spark/principal"),
+        (vec![("spark.mesos.principal", "p"), ("spark.mesos.secret.file", "/etc/spark/secret")], "/etc/spark/secret"),
+    ] {
+        let mut d = driver(&props, &[]);
+        let out = d.step(at(0.0), Input::Start);
+        assert!(calls(&out).is_empty(), "no SUBSCRIBE");
+        assert_eq!(exits(&out), vec![1]);
+        assert_eq!(
+            d.report().failed,
+            Some(format!("java.io.FileNotFoundException: {path} (No such file or directory)"))
+        );
+    }
+    // A secret read from a file still needs a principal.
+    let mut d = driver(&[("spark.mesos.secret.file", "/etc/spark/secret")], &files);
+    d.step(at(0.0), Input::Start);
+    assert_eq!(
+        d.report().failed.as_deref(),
+        Some("spark.mesos.principal must be configured when spark.mesos.secret is set")
+    );
+}
+
 // ---- canLaunchTask: ports -------------------------------------------------------
 
 #[test]
@@ -591,4 +635,46 @@ fn gone_and_error_statuses_count_as_agent_failures() {
     let out = d.step(at(5.0), offers(vec![offer(20, 1, 4.0, 8192.0)]));
     assert_eq!(kinds(&out), vec!["DECLINE"]);
     assert!(notes(&out)[0].contains("excluded after 2 failed executors"), "{:?}", notes(&out));
+}
+
+#[test]
+fn a_constraint_with_values_on_a_ranges_attribute_throws_as_spark_3_5_does() {
+    use mesocosm_sim::proto::v1::{Attribute, value};
+    let ranges = |o: Offer| {
+        let mut o = o;
+        o.attributes.push(Attribute {
+            name: "slots".into(),
+            r#type: value::Type::Ranges as i32,
+            ranges: Some(value::Ranges { range: vec![value::Range { begin: 1, end: 10 }] }),
+            ..Default::default()
+        });
+        o
+    };
+    // Presence only: checked before the type, so it matches.
+    let mut s = settings();
+    s.constraints = "slots:".into();
+    let mut d = running(s, one_stage(1));
+    assert_eq!(kinds(&d.step(at(1.0), offers(vec![ranges(offer(1, 1, 4.0, 8192.0))]))), vec!["ACCEPT"]);
+
+    // A value: the match has no case for Value.Ranges, and the MatchError
+    // escapes resourceOffers before even the unmatched offer is declined.
+    let mut s = settings();
+    s.constraints = "slots:5".into();
+    let mut d = running(s, one_stage(1));
+    let out = d.step(at(1.0), offers(vec![offer(1, 1, 4.0, 8192.0), ranges(offer(2, 2, 4.0, 8192.0))]));
+    assert!(calls(&out).is_empty(), "{:?}", kinds(&out));
+    assert_eq!(
+        notes(&out),
+        vec![
+            "scala.MatchError: range { begin: 1 end: 10 } (of class org.apache.mesos.Protos$Value$Ranges) thrown inside \
+             resourceOffers: libmesos's Java bindings abort the scheduler driver; Spark does \
+             not notice, and the app waits for executors that will never come"
+        ]
+    );
+    // An unmet constraint checked first spares the throw (forall stops there).
+    let mut s = settings();
+    s.constraints = "zone:a;slots:5".into();
+    let mut d = running(s, one_stage(1));
+    let out = d.step(at(1.0), offers(vec![with_text_attr(ranges(offer(1, 1, 4.0, 8192.0)), "zone", "b")]));
+    assert_eq!(kinds(&out), vec!["DECLINE"]);
 }

@@ -20,9 +20,13 @@
 //! * Each entry is `name:value`, and for resources optionally
 //!   `name(role):value`. Without a role the resource belongs to `*`, the
 //!   default role that every framework can be offered.
-//! * A value is a **scalar** (`4`, `0.5`), **ranges** (`[31000-32000]`,
-//!   `[21000-24000,30000-34000]`) or a **set** (`{a,b}`). Attributes may also
-//!   be **text** (`us-east-1a`): anything that is not one of the other three.
+//! * A resource value is a **scalar** (`4`, `0.5`), **ranges**
+//!   (`[31000-32000]`, `[21000-24000,30000-34000]`) or a **set** (`{a,b}`).
+//! * An attribute value is a scalar, ranges or **text** (`us-east-1a`:
+//!   anything that is neither), the only three types Mesos's
+//!   `Attributes::parse` (`src/common/attributes.cpp`) builds. A set is
+//!   refused: given `{a,b}`, a real agent dies at start-up with
+//!   `LOG(FATAL) << "Bad type for attribute …"`.
 //!
 //! # Policy choices
 //!
@@ -78,11 +82,13 @@ pub struct AttributeSpec {
 }
 
 /// The value of an attribute; Spark's `spark.mesos.constraints` match on these.
+///
+/// Only the three types Mesos's `Attributes::parse` produces: a value that
+/// reads as a number is SCALAR, `[a-b,c-d]` is RANGES, anything else TEXT.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AttrValue {
     Scalar(f64),
     Ranges(Vec<(u64, u64)>),
-    Set(Vec<String>),
     Text(String),
 }
 
@@ -140,8 +146,9 @@ pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
 
 /// Parses an agent `--attributes` string, e.g. `rack:r1;zone:us-east-1a;cores:8`.
 ///
-/// A value is a scalar if it reads as a number, ranges if `[..]`, a set if
-/// `{..}`, and text otherwise. Like Mesos, a name may repeat.
+/// A value is a scalar if it reads as a number, ranges if `[..]`, and text
+/// otherwise; a set `{..}` is refused, as the Mesos agent aborts on one.
+/// Like Mesos, a name may repeat.
 pub fn parse_attributes(s: &str) -> Result<Vec<AttributeSpec>, String> {
     let mut out = Vec::new();
     for entry in entries(s) {
@@ -151,7 +158,14 @@ pub fn parse_attributes(s: &str) -> Result<Vec<AttributeSpec>, String> {
         let value = match parse_value(value_text, entry)? {
             RawValue::Scalar(v) => AttrValue::Scalar(v),
             RawValue::Ranges(r) => AttrValue::Ranges(normalise_ranges(name, r)?),
-            RawValue::Set(items) => AttrValue::Set(items),
+            RawValue::Set(_) => {
+                // `Attributes::parse` has no SET case: `LOG(FATAL) << "Bad type
+                // for attribute " << name << …` kills the agent at start-up.
+                return Err(format!(
+                    "attribute `{}`: a set is not an attribute value; Mesos takes a number (scalar), `[a-b,…]` (ranges) or text, and a real agent aborts at start-up on a set (\"Bad type for attribute {name}\")",
+                    entry.trim()
+                ));
+            }
             RawValue::Text(t) => AttrValue::Text(t),
         };
         out.push(AttributeSpec { name: name.to_string(), value });
@@ -411,7 +425,6 @@ impl fmt::Display for AttrValue {
         match self {
             AttrValue::Scalar(v) => write!(f, "{v}"),
             AttrValue::Ranges(r) => fmt_ranges(f, r),
-            AttrValue::Set(items) => write!(f, "{{{}}}", items.join(",")),
             AttrValue::Text(t) => write!(f, "{t}"),
         }
     }
@@ -495,12 +508,16 @@ mod tests {
 
     #[test]
     fn attributes() {
-        let a = parse_attributes("rack:r1;zone:us-east-1a;cores:8;ports:[1-10];os:{linux,x86}").unwrap();
+        let a = parse_attributes("rack:r1;zone:us-east-1a;cores:8;ports:[1-10]").unwrap();
         assert_eq!(a[0].value, AttrValue::Text("r1".into()));
         assert_eq!(a[1].value, AttrValue::Text("us-east-1a".into()));
         assert_eq!(a[2].value, AttrValue::Scalar(8.0));
         assert_eq!(a[3].value, AttrValue::Ranges(vec![(1, 10)]));
-        assert_eq!(a[4].value, AttrValue::Set(vec!["linux".into(), "x86".into()]));
+        assert_eq!(
+            parse_attributes("rack:r1;os:{linux,x86}").unwrap_err(),
+            "attribute `os:{linux,x86}`: a set is not an attribute value; Mesos takes a number (scalar), `[a-b,…]` \
+             (ranges) or text, and a real agent aborts at start-up on a set (\"Bad type for attribute os\")"
+        );
         assert_eq!(a[1].to_string(), "zone:us-east-1a");
         assert!(parse_attributes("rack").unwrap_err().contains("missing the `:`"));
         assert!(parse_attributes(":r1").unwrap_err().contains("empty attribute name"));

@@ -12,12 +12,12 @@
 
 use crate::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec};
-use crate::scenario::{Scenario, driver_names};
+use crate::scenario::{DurationDist, Scenario, driver_names};
 use crate::script::{Expect, Fault};
 use crate::submit::{DeployMode, SparkConf};
 use crate::units::TimeUnit;
 use mesocosm_agent::{Agent, AgentConfig};
-use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage};
+use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
 use mesocosm_executor::{ExecutorConfig, SparkExecutor, parse_backend_command};
 use mesocosm_master::{Master, MasterConfig, MasterEvent, MasterStats};
 use mesocosm_sim::faults::{FaultReport, Faults};
@@ -26,7 +26,8 @@ use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
 use mesocosm_sim::trace::{Timeline, TraceConfig};
 use mesocosm_sim::{ActorId, Shared, SimTime, Transport, World, WorldConfig, run_world};
-use rand_chacha::rand_core::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -151,10 +152,6 @@ pub fn attributes(specs: &[AttributeSpec]) -> Vec<Attribute> {
                         range: rs.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
                     });
                 }
-                AttrValue::Set(items) => {
-                    attr.r#type = value::Type::Set as i32;
-                    attr.set = Some(value::Set { item: items.clone() });
-                }
                 AttrValue::Text(t) => {
                     attr.r#type = value::Type::Text as i32;
                     attr.text = Some(value::Text { value: t.clone() });
@@ -272,6 +269,29 @@ pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
             }
         },
     })
+}
+
+/// A stage's task durations, drawn when a task launches.
+///
+/// Why a stream per task: task `p` draws from ChaCha stream `p` of the
+/// stage's seed, so its duration is the same whichever tasks were drawn
+/// before it (launch order, retries, recomputes), and no stage holds a
+/// duration per declared task.
+#[derive(Debug)]
+struct DrawnDurations {
+    dist: DurationDist,
+    seed: u64,
+}
+
+impl TaskDurations for DrawnDurations {
+    fn duration(&self, partition: u32) -> Duration {
+        if let DurationDist::Fixed(d) = self.dist {
+            return d;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(u64::from(partition));
+        self.dist.sample(&mut rng)
+    }
 }
 
 /// Check what the runner can before starting anything (bad input → exit 2).
@@ -601,22 +621,21 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             let settings = spark_settings(&app.conf).map_err(RunError::Unsupported)?;
             let asks = ask_timeout(&app.conf).map_err(RunError::Unsupported)?;
             address_book.insert(url.clone(), (driver.clone(), settings.heartbeat_interval, asks));
-            let mut rng = world.rng_for(&format!("workload:{name}"));
             let workload = app
                 .jobs
                 .iter()
-                .map(|j| Job {
+                .enumerate()
+                .map(|(ji, j)| Job {
                     name: j.name.clone(),
                     stages: j
                         .stages
                         .iter()
                         .enumerate()
                         .map(|(si, s)| {
-                            Stage::new(
-                                format!("stage {si} of {}", j.name),
-                                (0..s.tasks).map(|_| s.duration.sample(&mut rng)).collect(),
-                            )
-                            .with_parents(s.parents.clone())
+                            let seed = world.rng_for(&format!("workload:{name}/job {ji}/stage {si}")).next_u64();
+                            let durations = Arc::new(DrawnDurations { dist: s.duration.clone(), seed });
+                            Stage::drawn(format!("stage {si} of {}", j.name), s.tasks, durations)
+                                .with_parents(s.parents.clone())
                         })
                         .collect(),
                 })
@@ -643,6 +662,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                 properties,
                 workload,
                 framework_id: None,
+                host_files: app.files.clone(),
             };
             let core = Shared::new(SparkDriver::new(cfg.clone()));
             let at = SimTime::from_duration(app.at);
@@ -874,6 +894,10 @@ impl Report {
                     "  app {}: submitted {}, still running: {} tasks finished, {} executors launched",
                     a.name, a.submitted_at, r.tasks_finished, r.executors_launched
                 )?,
+            }
+            // Spark's starvation warning, with why the app could not be placed.
+            if let Some(why) = &r.starved {
+                writeln!(out, "    never placed ({} warning(s)): {why}", r.starvation_warnings)?;
             }
         }
         let m = &self.master;

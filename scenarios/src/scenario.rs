@@ -41,6 +41,8 @@
 //! at = "0s"                            # submission time, default 0
 //! host = "edge-1"                      # where spark-submit runs (the client-mode driver's host), default "edge"
 //! spark_defaults = "conf/spark-defaults.conf"   # optional, relative to this file
+//! files = { "/etc/spark/principal" = "spark" }   # optional: files on `host` (path = contents), read by
+//!                                      # spark.mesos.principal.file / spark.mesos.secret.file
 //!
 //!   [[apps.jobs]]
 //!   name = "pi"                        # optional, default "job-<n>"
@@ -222,6 +224,9 @@ pub struct AppSpec {
     pub at: Duration,
     /// Where spark-submit runs; in client mode the driver lives there.
     pub host: String,
+    /// Files on `host` (path → contents) the driver may read, e.g. the
+    /// credentials `spark.mesos.principal.file` names.
+    pub files: BTreeMap<String, String>,
     pub jobs: Vec<JobSpec>,
 }
 
@@ -472,6 +477,8 @@ struct RawApp {
     at: Option<Spanned<String>>,
     host: Option<Spanned<String>>,
     spark_defaults: Option<Spanned<String>>,
+    #[serde(default)]
+    files: BTreeMap<String, String>,
     #[serde(default)]
     jobs: Vec<Spanned<RawJob>>,
 }
@@ -949,6 +956,7 @@ impl Checker<'_> {
             conf,
             at,
             host,
+            files: a.files.clone(),
             jobs,
         })
     }

@@ -48,6 +48,7 @@ pub fn config(settings: SparkSettings, workload: Vec<Job>) -> DriverConfig {
         properties: vec![("spark.app.name".into(), "pi".into()), ("spark.master".into(), "mesos://master:5050".into())],
         workload,
         framework_id: None,
+        host_files: Default::default(),
     }
 }
 
