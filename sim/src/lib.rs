@@ -8,8 +8,11 @@
 //! - [`trace`]: the JSON Lines trace and its digest, and the readable timeline.
 //! - [`world`]: the runtime, the actors' hosts and the network (links, transports).
 //! - `grpc`: the gRPC transport (tonic over in-memory HTTP/2 pipes).
+//! - [`failure`]: why a run stops early ([`RunFailure`]: a panic, a livelock, a
+//!   transport refusal).
 
 pub mod actor;
+pub mod failure;
 pub mod faults;
 pub mod fields;
 mod grpc;
@@ -19,7 +22,8 @@ pub mod time;
 pub mod trace;
 pub mod world;
 
-pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Shared, sent_to};
+pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal, Shared, sent_to};
+pub use failure::RunFailure;
 pub use mesocosm_proto as proto;
 pub use msg::Msg;
 pub use time::SimTime;

@@ -21,7 +21,8 @@
 //!   so the cost of gRPC is a measured ratio. Both carry the same messages in the
 //!   same order; the trace does not depend on the transport.
 
-use crate::actor::{Actor, ActorId, Input, Launch, Outbox, Output};
+use crate::actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal};
+use crate::failure::{Handling, RunFailure};
 use crate::faults::{FaultBook, FaultReport, Faults};
 use crate::msg::Msg;
 use crate::time::SimTime;
@@ -29,6 +30,7 @@ use crate::trace::{FaultTarget, Trace, TraceConfig};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -76,6 +78,9 @@ pub struct WorldConfig {
     pub faults: Faults,
     /// Call every core's [`Actor::check_invariants`] after each of its steps.
     pub check_invariants: bool,
+    /// How many inputs one actor may handle at one instant before the world
+    /// calls it a livelock and fails the run ([`RunFailure::Livelock`]).
+    pub max_steps_per_instant: u64,
 }
 
 impl WorldConfig {
@@ -89,8 +94,17 @@ impl WorldConfig {
             trace: TraceConfig { digest: true, ..TraceConfig::default() },
             faults: Faults::default(),
             check_invariants: true,
+            max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         }
     }
+
+    /// The default livelock bound. Why a million: the largest legitimate burst
+    /// at one instant is a master answering every agent's and framework's
+    /// messages that landed together (10,000 agents, a few thousand ACCEPTs and
+    /// DECLINEs); a million is two orders of magnitude above that, yet a core that
+    /// re-arms a zero-delay timer reaches it within seconds instead of hanging
+    /// the run (virtual time is microseconds, so a zero delay never advances it).
+    pub const MAX_STEPS_PER_INSTANT: u64 = 1_000_000;
 }
 
 /// An invariant that did not hold after some actor's step.
@@ -107,17 +121,42 @@ pub type Observer = Box<dyn FnMut(SimTime, &ActorId, &ActorId, &Msg) + Send>;
 /// What the network hands an actor's host.
 #[derive(Debug)]
 pub(crate) enum Delivery {
-    Message { from: ActorId, msg: Box<Msg> },
-    Disconnected { peer: ActorId },
-    Exited { actor: ActorId, status: i32 },
+    Message {
+        from: ActorId,
+        msg: Box<Msg>,
+    },
+    /// A call whose caller waits for the receiver's answer: `None` accepted, or
+    /// the receiver's [`Refusal`] (gRPC's unary scheduler calls).
+    Call {
+        from: ActorId,
+        msg: Box<Msg>,
+        answer: oneshot::Sender<Option<Refusal>>,
+    },
+    Disconnected {
+        peer: ActorId,
+    },
+    Exited {
+        actor: ActorId,
+        status: i32,
+    },
+    Refused {
+        peer: ActorId,
+        kind: &'static str,
+        refusal: Refusal,
+    },
 }
 
+/// Where a host sends the answer to the call it is handling, if the caller waits.
+type Answer = Option<oneshot::Sender<Option<Refusal>>>;
+
 impl Delivery {
-    fn into_input<T>(self) -> Input<T> {
+    fn into_input<T>(self) -> (Input<T>, Answer) {
         match self {
-            Delivery::Message { from, msg } => Input::Message { from, msg: *msg },
-            Delivery::Disconnected { peer } => Input::Disconnected { peer },
-            Delivery::Exited { actor, status } => Input::Exited { actor, status },
+            Delivery::Message { from, msg } => (Input::Message { from, msg: *msg }, None),
+            Delivery::Call { from, msg, answer } => (Input::Message { from, msg: *msg }, Some(answer)),
+            Delivery::Disconnected { peer } => (Input::Disconnected { peer }, None),
+            Delivery::Exited { actor, status } => (Input::Exited { actor, status }, None),
+            Delivery::Refused { peer, kind, refusal } => (Input::Refused { peer, kind, refusal }, None),
         }
     }
 }
@@ -176,6 +215,8 @@ pub(crate) struct State {
     trace: Trace,
     /// Every exit, keyed by actor (an actor exits at most once).
     exits: BTreeMap<ActorId, Exit>,
+    /// Why the run stopped early, if it did (the first failure wins).
+    failure: Option<RunFailure>,
 }
 
 /// An event stream's sending half (server side).
@@ -196,6 +237,11 @@ struct Shared {
     /// Whether any slow-framework rule exists: without one, hosts skip the
     /// think-time lookup (and its lock) on every message.
     has_slow: bool,
+    max_steps_per_instant: u64,
+    /// Set by the first [`RunFailure`]: no core handles anything after it.
+    stopped: AtomicBool,
+    /// Tells [`World::failed`] waiters that the run failed.
+    failed: tokio::sync::watch::Sender<bool>,
 }
 
 /// A handle to the world; cheap to clone.
@@ -249,6 +295,7 @@ pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
 impl World {
     /// A world on the current (paused, current-thread) runtime. Call inside [`run_world`].
     pub fn new(config: WorldConfig) -> World {
+        crate::failure::install_hook();
         let start = paused_now();
         LOG_CLOCK.with(|c| c.set(Some(start)));
         let has_slow = !config.faults.slow.is_empty();
@@ -269,6 +316,7 @@ impl World {
                     owned: BTreeMap::new(),
                     trace: Trace::new(config.trace),
                     exits: BTreeMap::new(),
+                    failure: None,
                 }),
                 start,
                 seed: config.seed,
@@ -278,6 +326,9 @@ impl World {
                 exited: tokio::sync::Notify::new(),
                 check_invariants: config.check_invariants,
                 has_slow,
+                max_steps_per_instant: config.max_steps_per_instant,
+                stopped: AtomicBool::new(false),
+                failed: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -463,6 +514,38 @@ impl World {
         self.state().observers.push(f);
     }
 
+    /// Stop the run: no core handles anything more, and [`World::failed`]
+    /// returns. Only the first failure is kept (later ones are its consequences).
+    pub fn fail(&self, failure: RunFailure) {
+        {
+            let mut st = self.state();
+            if st.failure.is_some() {
+                return;
+            }
+            tracing::error!("run failed: {failure}");
+            st.trace.event(
+                failure.at(),
+                &ActorId::new("world"),
+                &format!("RUN FAILED ({}): {failure}", failure.kind()),
+            );
+            st.failure = Some(failure);
+        }
+        self.shared.stopped.store(true, Ordering::Relaxed);
+        self.shared.failed.send_replace(true);
+    }
+
+    /// Why the run stopped early, if it did.
+    pub fn failure(&self) -> Option<RunFailure> {
+        self.state().failure.clone()
+    }
+
+    /// Wait until the run fails (forever if it does not).
+    pub async fn failed(&self) {
+        let mut rx = self.shared.failed.subscribe();
+        // The sender lives as long as the world, so this only returns on a failure.
+        let _ = rx.wait_for(|failed| *failed).await;
+    }
+
     /// Invariant violations found so far (see [`WorldConfig::check_invariants`]).
     pub fn violations(&self) -> Vec<Violation> {
         self.state().violations.clone()
@@ -557,6 +640,38 @@ impl World {
         }
     }
 
+    /// Answer the call `me` just handled: accepted, or refused. A caller waiting
+    /// on a gRPC call gets the answer as the call's status (see `grpc`); any
+    /// other caller gets the refusal in its mailbox at once, as the same status
+    /// would reach it, so both transports deliver it at the same instant.
+    fn answer<T: Clone + std::fmt::Debug>(
+        &self,
+        me: &ActorId,
+        handling: &Handling<T>,
+        answer: Answer,
+        refusal: Option<Refusal>,
+    ) {
+        let Some(refusal) = refusal else {
+            if let Some(a) = answer {
+                let _ = a.send(None);
+            }
+            return;
+        };
+        let Handling::Message { from, kind, .. } = handling else {
+            let what = handling.describe();
+            self.violation(me, format!("refused {what}, which is not a call (only a message can be refused)"));
+            return;
+        };
+        let now = self.now();
+        self.state().trace.refusal(now, me, from, kind, &refusal);
+        match answer {
+            Some(a) => {
+                let _ = a.send(Some(refusal));
+            }
+            None => self.deliver(from, Delivery::Refused { peer: me.clone(), kind, refusal }),
+        }
+    }
+
     fn exit(&self, id: &ActorId, status: i32) {
         let now = self.now();
         let (parent, owned) = {
@@ -645,14 +760,24 @@ async fn link_task(
 }
 
 /// An actor's host: feed the core its inputs, carry out its outputs.
+///
+/// A core that panics, or that handles more than
+/// [`WorldConfig::max_steps_per_instant`] inputs at one instant, fails the run
+/// ([`World::fail`]) naming itself, the time and the input: a core's bug must not
+/// leave the run going on without it, nor hang it.
 async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
     let mut timers: BTreeMap<(SimTime, u64), A::Timer> = BTreeMap::new();
     let mut seq: u64 = 0;
     let mut out = Outbox::new(world.now());
     out.set_notes(world.notes_wanted());
-    let mut input = Some(Input::Start);
+    let mut input: Option<(Input<A::Timer>, Answer)> = Some((Input::Start, None));
+    // The livelock guard: how many inputs this actor handled at `instant`.
+    let (mut instant, mut steps_at_instant) = (SimTime::ZERO, 0u64);
     loop {
-        if let Some(i) = input.take() {
+        if let Some((i, answer)) = input.take() {
+            if world.shared.stopped.load(Ordering::Relaxed) {
+                return;
+            }
             // A slow scheduler thinks about its offers before it answers, and
             // handles nothing else meanwhile (the offers stay outstanding).
             if let Input::Message { msg, .. } = &i
@@ -665,14 +790,35 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
                     world.sleep_until(until).await;
                 }
             }
-            out.reset(world.now());
-            core.handle(i, &mut out);
-            if world.shared.check_invariants
-                && let Err(problem) = core.check_invariants()
-            {
-                world.violation(&me, problem);
+            let now = world.now();
+            if now == instant {
+                steps_at_instant += 1;
+            } else {
+                (instant, steps_at_instant) = (now, 1);
+            }
+            let handling = Handling::of(&i);
+            if steps_at_instant > world.shared.max_steps_per_instant {
+                let steps = steps_at_instant - 1;
+                world.fail(RunFailure::Livelock { at: now, actor: me.clone(), steps, input: handling.describe() });
+                return;
+            }
+            out.reset(now);
+            let check = world.shared.check_invariants;
+            let stepped = crate::failure::catch(|| {
+                core.handle(i, &mut out);
+                if check { core.check_invariants() } else { Ok(()) }
+            });
+            match stepped {
+                Ok(Ok(())) => {}
+                Ok(Err(problem)) => world.violation(&me, problem),
+                Err(message) => {
+                    let input = handling.describe();
+                    world.fail(RunFailure::Panic { at: now, actor: me.clone(), input, message });
+                    return;
+                }
             }
             let mut exit = None;
+            let mut refusal = None;
             for o in out.drain() {
                 match o {
                     Output::Send { to, msg } => world.send(&me, &to, msg),
@@ -682,9 +828,13 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
                     }
                     Output::Launch(l) => world.launch(&me, l),
                     Output::Disconnect { peer } => world.disconnect(&me, &peer),
+                    Output::Refuse(r) => refusal = Some(r),
                     Output::Note(text) => world.note(&me, &text),
                     Output::Exit { status } => exit = Some(status),
                 }
+            }
+            if answer.is_some() || refusal.is_some() {
+                world.answer(&me, &handling, answer, refusal);
             }
             if let Some(status) = exit {
                 world.exit(&me, status);
@@ -701,7 +851,7 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
             },
             _ = world.sleep_until(next.unwrap_or(SimTime::ZERO)), if next.is_some() => {
                 if let Some((_, t)) = timers.pop_first() {
-                    input = Some(Input::Timer(t));
+                    input = Some((Input::Timer(t), None));
                 }
             }
         }
