@@ -108,6 +108,19 @@ impl Report {
     pub fn passed(&self) -> bool {
         self.failure.is_none() && self.checks.is_empty() && self.expectations.iter().all(|e| e.held)
     }
+
+    /// The CLI's exit status for this run: 0 it passed; 1 a check or an
+    /// expectation failed, or the run stopped on a livelock or a transport
+    /// refusal; 3 an actor panicked (a bug in mesocosm, distinct from a verdict
+    /// on the cluster). Bad input (2) never gets as far as a report.
+    pub fn exit_code(&self) -> u8 {
+        match &self.failure {
+            Some(RunFailure::Panic { .. }) => 3,
+            Some(_) => 1,
+            None if self.passed() => 0,
+            None => 1,
+        }
+    }
 }
 
 /// Input the runner cannot simulate (bad input: exit 2).

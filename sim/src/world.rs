@@ -817,25 +817,37 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
                     return;
                 }
             }
-            let mut exit = None;
-            let mut refusal = None;
-            for o in out.drain() {
-                match o {
-                    Output::Send { to, msg } => world.send(&me, &to, msg),
-                    Output::SetTimer { at, timer } => {
-                        timers.insert((at, seq), timer);
-                        seq += 1;
+            // Carrying out the outputs runs the world's own code (faults, the
+            // trace, observers, the runner's launcher): a panic there is as loud.
+            let carried = crate::failure::catch(|| {
+                let (mut exit, mut refusal) = (None, None);
+                for o in out.drain() {
+                    match o {
+                        Output::Send { to, msg } => world.send(&me, &to, msg),
+                        Output::SetTimer { at, timer } => {
+                            timers.insert((at, seq), timer);
+                            seq += 1;
+                        }
+                        Output::Launch(l) => world.launch(&me, l),
+                        Output::Disconnect { peer } => world.disconnect(&me, &peer),
+                        Output::Refuse(r) => refusal = Some(r),
+                        Output::Note(text) => world.note(&me, &text),
+                        Output::Exit { status } => exit = Some(status),
                     }
-                    Output::Launch(l) => world.launch(&me, l),
-                    Output::Disconnect { peer } => world.disconnect(&me, &peer),
-                    Output::Refuse(r) => refusal = Some(r),
-                    Output::Note(text) => world.note(&me, &text),
-                    Output::Exit { status } => exit = Some(status),
                 }
-            }
-            if answer.is_some() || refusal.is_some() {
-                world.answer(&me, &handling, answer, refusal);
-            }
+                if answer.is_some() || refusal.is_some() {
+                    world.answer(&me, &handling, answer, refusal);
+                }
+                exit
+            });
+            let exit = match carried {
+                Ok(exit) => exit,
+                Err(message) => {
+                    let input = format!("the outputs of {}", handling.describe());
+                    world.fail(RunFailure::Panic { at: now, actor: me.clone(), input, message });
+                    return;
+                }
+            };
             if let Some(status) = exit {
                 world.exit(&me, status);
                 return;
