@@ -45,7 +45,7 @@ use crate::proto::mesocosm::rpc::{
     slave_server::SlaveServer,
 };
 use crate::proto::{executor, internal, scheduler, sparkrpc};
-use crate::world::{Delivery, StreamTx, World};
+use crate::world::{Carry, Delivery, Leg, StreamTx, World};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::transport::{Channel, Endpoint, Server};
@@ -167,8 +167,16 @@ impl Peer {
             .clone()
     }
 
-    /// Carry `msg` from `from` to `to` as the right gRPC call.
-    pub(crate) async fn deliver(&mut self, world: &World, from: &ActorId, to: &ActorId, msg: Box<Msg>) {
+    /// Carry `msg` from `from` to `to` as the right gRPC call. `carry` marks it in
+    /// transit until the leg that puts it in a mailbox lands it.
+    pub(crate) async fn deliver(
+        &mut self,
+        world: &World,
+        from: &ActorId,
+        to: &ActorId,
+        msg: Box<Msg>,
+        carry: Option<Carry>,
+    ) {
         // A reply to an ask completes the caller's pending unary call. None
         // waiting: the asker exited, or its call already failed (a lost reply),
         // or this is a duplicated copy; the reply has no call to answer, as a
@@ -177,7 +185,11 @@ impl Peer {
             let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
             match waiting {
                 Some(w) => {
-                    let _ = w.send(*msg);
+                    // The asker's client lands it once its call returns.
+                    world.hand_over(from, to, Leg::Reply, carry);
+                    if w.send(*msg).is_err() {
+                        drop(world.take_carry(from, to, Leg::Reply));
+                    }
                 }
                 None => tracing::debug!(%from, %to, kind = msg.kind(), "reply with no call waiting"),
             }
@@ -188,6 +200,8 @@ impl Peer {
         // went away, and the sender learns it now, as a failed socket write.
         if let Msg::SchedulerEvent(_) | Msg::ExecutorEvent(_) = &*msg {
             let key = (from.clone(), to.clone());
+            // The subscriber's stream reader lands it.
+            world.hand_over(from, to, Leg::Event, carry);
             let sent = {
                 let st = world.state();
                 match (st.streams.get(&key), *msg) {
@@ -196,6 +210,9 @@ impl Peer {
                     _ => None,
                 }
             };
+            if sent != Some(true) {
+                drop(world.take_carry(from, to, Leg::Event));
+            }
             if sent == Some(false) {
                 world.state().streams.remove(&key);
                 world.deliver(from, Delivery::Disconnected { peer: to.clone() });
@@ -204,13 +221,20 @@ impl Peer {
         }
         let ch = self.channel(world, to);
         let kind = msg.kind();
+        // The receiver's server lands it; calls on a link go one at a time, so
+        // whatever is left on this leg when the call returns is this call's.
+        world.hand_over(from, to, Leg::Call, carry);
         let result = self.call(world, ch, from, to, *msg).await;
+        drop(world.take_carry(from, to, Leg::Call));
+        // Landed once the caller's core has the refusal (below), or never.
+        let answer = world.take_carry(to, from, Leg::Answer);
         match result {
             Ok(()) => {}
             // The receiver's core refused the call: its answer reaches the caller's core.
             Err(status) if status.code() == Code::PermissionDenied => {
                 let refusal = Refusal::Forbidden(status.message().to_string());
                 world.deliver(from, Delivery::Refused { peer: to.clone(), kind, refusal });
+                drop(answer);
             }
             // The receiver is gone (killed, restarted, exited before answering)
             // or a fault lost an ask's reply: lost as over a broken connection.
@@ -235,8 +259,12 @@ impl Peer {
         }
         macro_rules! ask {
             ($method:ident, $m:expr, $reply:ident) => {{
-                let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await?;
+                let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await;
+                // The reply's carry, handed over when its link woke.
+                let carry = world.take_carry(to, from, Leg::Reply);
+                let r = r?;
                 world.deliver(from, Delivery::Message { from: to.clone(), msg: Box::new(Msg::$reply(r.into_inner())) });
+                drop(carry);
                 Ok(())
             }};
         }
@@ -311,8 +339,11 @@ impl Peer {
         let task = tokio::spawn(async move {
             while let Ok(Some(ev)) = stream.message().await {
                 w.deliver(&sub, Delivery::Message { from: srv.clone(), msg: Box::new(wrap(ev)) });
+                drop(w.take_carry(&srv, &sub, Leg::Event));
             }
-            w.deliver(&sub, Delivery::Disconnected { peer: srv });
+            w.deliver(&sub, Delivery::Disconnected { peer: srv.clone() });
+            // The stream's end lands its close, and anything it never carried.
+            w.land_all(&srv, &sub, Leg::Event);
         });
         world.state().owned.entry(subscriber.clone()).or_default().push(task);
     }
@@ -336,9 +367,15 @@ fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
 }
 
 impl Inbox {
+    /// Put a call's message in the mailbox, landing its carry.
+    fn land(&self, d: Delivery, from: &ActorId) {
+        self.world.deliver(&self.me, d);
+        drop(self.world.take_carry(from, &self.me, Leg::Call));
+    }
+
     fn oneway<T>(&self, r: Request<T>, wrap: fn(T) -> Msg) -> Result<Response<Accepted>, Status> {
         let from = sender(&r)?;
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
+        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         Ok(Response::new(Accepted {}))
     }
 
@@ -353,7 +390,7 @@ impl Inbox {
         let from = sender(&r)?;
         let (tx, rx) = mpsc::unbounded_channel();
         self.world.state().streams.insert((self.me.clone(), from.clone()), stream(tx));
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
+        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         Ok(Response::new(UnboundedReceiverStream::new(rx)))
     }
 
@@ -366,7 +403,7 @@ impl Inbox {
         let from = sender(&r)?;
         let (tx, rx) = oneshot::channel();
         self.world.state().asks.entry((self.me.clone(), from.clone())).or_default().push_back(tx);
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
+        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         let reply = rx.await.map_err(|_| Status::unavailable("the endpoint exited before replying"))?;
         unwrap(reply).map(Response::new).ok_or_else(|| Status::internal("wrong reply type"))
     }
@@ -389,7 +426,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
         let from = sender(&r)?;
         let (answer, answered) = oneshot::channel();
         let msg = Box::new(Msg::SchedulerCall(r.into_inner()));
-        self.world.deliver(&self.me, Delivery::Call { from, msg, answer });
+        self.land(Delivery::Call { from: from.clone(), msg, answer }, &from);
         match answered.await {
             Ok(None) => Ok(Response::new(Accepted {})),
             Ok(Some(Refusal::Forbidden(why))) => Err(Status::permission_denied(why)),

@@ -20,6 +20,13 @@
 //!   [`crate::grpc`]) or direct delivery into the mailbox ([`Transport::Memory`]),
 //!   so the cost of gRPC is a measured ratio. Both carry the same messages in the
 //!   same order; the trace does not depend on the transport.
+//! - **In transit.** Memory delivers a message the moment its link wakes; gRPC
+//!   takes a few more task hops (encode, HTTP/2, decode) at the same virtual
+//!   instant. So that a core never fires a timer due at that instant before a
+//!   message that memory would already have put in its mailbox, each message
+//!   gRPC carries holds a [`Carry`] from its link's wake until it lands in the
+//!   mailbox, and a host fires a timer only when nothing is in transit
+//!   ([`World::settled`]). Same scenario and seed, same trace on both transports.
 
 use crate::actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal};
 use crate::failure::{Handling, RunFailure};
@@ -178,6 +185,36 @@ impl LinkItem {
     }
 }
 
+/// Messages the gRPC transport carries right now (see the module doc).
+#[derive(Default)]
+pub(crate) struct InTransit {
+    count: std::sync::atomic::AtomicU64,
+    landed: tokio::sync::Notify,
+}
+
+/// One message in transit: from its link's wake at an instant until it lands in
+/// its receiver's mailbox (or is lost), on the gRPC transport. Dropping it lands it.
+pub(crate) struct Carry(Arc<InTransit>);
+
+impl Drop for Carry {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.landed.notify_waiters();
+        }
+    }
+}
+
+/// Which leg of the gRPC transport a [`Carry`] waits on: the receiver's server
+/// (a call), the asker's client (an ask's reply), the subscriber's stream reader
+/// (an event or the stream's end), the caller's client (a refusal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Leg {
+    Call,
+    Reply,
+    Event,
+    Answer,
+}
+
 /// Starts the container process for a [`Launch`] (provided by the scenario runner,
 /// which knows what executor cores exist).
 pub type Launcher = Arc<dyn Fn(&World, &ActorId, Launch) + Send + Sync>;
@@ -217,6 +254,9 @@ pub(crate) struct State {
     exits: BTreeMap<ActorId, Exit>,
     /// Why the run stopped early, if it did (the first failure wins).
     failure: Option<RunFailure>,
+    /// gRPC: messages in transit, keyed by (sender, receiver, leg), oldest first;
+    /// the leg that lands one takes its [`Carry`].
+    carries: BTreeMap<(ActorId, ActorId, Leg), VecDeque<Carry>>,
 }
 
 /// An event stream's sending half (server side).
@@ -242,6 +282,7 @@ struct Shared {
     stopped: AtomicBool,
     /// Tells [`World::failed`] waiters that the run failed.
     failed: tokio::sync::watch::Sender<bool>,
+    in_transit: Arc<InTransit>,
 }
 
 /// A handle to the world; cheap to clone.
@@ -317,6 +358,7 @@ impl World {
                     trace: Trace::new(config.trace),
                     exits: BTreeMap::new(),
                     failure: None,
+                    carries: BTreeMap::new(),
                 }),
                 start,
                 seed: config.seed,
@@ -329,6 +371,7 @@ impl World {
                 max_steps_per_instant: config.max_steps_per_instant,
                 stopped: AtomicBool::new(false),
                 failed: tokio::sync::watch::Sender::new(false),
+                in_transit: Arc::default(),
             }),
         }
     }
@@ -576,6 +619,68 @@ impl World {
         tx
     }
 
+    /// gRPC: a message is in transit from now until its [`Carry`] drops. Memory
+    /// delivers at once and needs none.
+    pub(crate) fn carry(&self) -> Option<Carry> {
+        if self.shared.transport != Transport::Grpc {
+            return None;
+        }
+        self.shared.in_transit.count.fetch_add(1, Ordering::AcqRel);
+        Some(Carry(self.shared.in_transit.clone()))
+    }
+
+    /// Hand a message's carry to the leg that will land it.
+    pub(crate) fn hand_over(&self, from: &ActorId, to: &ActorId, leg: Leg, carry: Option<Carry>) {
+        if let Some(c) = carry {
+            self.state().carries.entry((from.clone(), to.clone(), leg)).or_default().push_back(c);
+        }
+    }
+
+    /// The oldest carry waiting on `leg` from `from` to `to` (dropping it lands the message).
+    pub(crate) fn take_carry(&self, from: &ActorId, to: &ActorId, leg: Leg) -> Option<Carry> {
+        let mut st = self.state();
+        let key = (from.clone(), to.clone(), leg);
+        let q = st.carries.get_mut(&key)?;
+        let c = q.pop_front();
+        if q.is_empty() {
+            st.carries.remove(&key);
+        }
+        c
+    }
+
+    /// Land every message still waiting on `leg` from `from` to `to` (the leg ended).
+    pub(crate) fn land_all(&self, from: &ActorId, to: &ActorId, leg: Leg) {
+        let gone = self.state().carries.remove(&(from.clone(), to.clone(), leg));
+        drop(gone);
+    }
+
+    /// Wait until no message is in transit (at once on the memory transport). A
+    /// host calls it before firing a timer. Should a carry never drop (a bug),
+    /// it waits no longer than the instant, and says so as an invariant violation.
+    pub(crate) async fn settled(&self, me: &ActorId) {
+        let t = &self.shared.in_transit;
+        if t.count.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let give_up = self.now().after(Duration::from_micros(1));
+        loop {
+            let landed = t.landed.notified();
+            tokio::pin!(landed);
+            landed.as_mut().enable();
+            if t.count.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            tokio::select! { biased;
+                _ = landed => {}
+                _ = self.sleep_until(give_up) => {
+                    let n = t.count.load(Ordering::Acquire);
+                    self.violation(me, format!("{n} message(s) stayed in transit past their instant (a transport bug)"));
+                    return;
+                }
+            }
+        }
+    }
+
     /// Put `d` in `to`'s mailbox, if `to` is alive.
     pub(crate) fn deliver(&self, to: &ActorId, d: Delivery) {
         let st = self.state();
@@ -666,6 +771,8 @@ impl World {
         self.state().trace.refusal(now, me, from, kind, &refusal);
         match answer {
             Some(a) => {
+                // In transit until the caller's client lands it (memory delivers it now).
+                self.hand_over(me, from, Leg::Answer, self.carry());
                 let _ = a.send(Some(refusal));
             }
             None => self.deliver(from, Delivery::Refused { peer: me.clone(), kind, refusal }),
@@ -701,6 +808,8 @@ impl World {
             st.links.retain(|(from, _), _| from != id);
             st.streams.retain(|(_, sub), _| sub != id);
             st.asks.retain(|(asked, asker), _| asked != id && asker != id);
+            // What was in transit to it will never land; what it was answering neither.
+            st.carries.retain(|(from, to, _), _| from != id && to != id);
             st.exits.insert(id.clone(), Exit { at: now, actor: id.clone(), status });
             st.trace.event(now, id, &format!("exited with status {status}"));
             (st.parents.remove(id), st.owned.remove(id).unwrap_or_default())
@@ -724,10 +833,36 @@ async fn link_task(
     mut rx: mpsc::UnboundedReceiver<LinkItem>,
 ) {
     let mut peer = crate::grpc::Peer::default();
-    while let Some(item) = rx.recv().await {
+    // Items taken off the queue early (gRPC), each with its carry if it was due.
+    let mut ahead: VecDeque<(LinkItem, Option<Carry>)> = VecDeque::new();
+    loop {
+        let (item, carry) = match ahead.pop_front() {
+            Some(next) => next,
+            None => match rx.recv().await {
+                Some(item) => (item, None),
+                None => break,
+            },
+        };
         let due = item.sent().after(latency);
         if due > world.now() {
             world.sleep_until(due).await;
+        }
+        let carry = carry.or_else(|| world.carry());
+        if world.transport() == Transport::Grpc {
+            // Memory delivers everything due on this link now in one go: with
+            // gRPC it is all in transit from now, though the calls go one by one.
+            while let Ok(next) = rx.try_recv() {
+                ahead.push_back((next, None));
+            }
+            let now = world.now();
+            for (next, c) in ahead.iter_mut() {
+                if next.sent().after(latency) > now {
+                    break;
+                }
+                if c.is_none() {
+                    *c = world.carry();
+                }
+            }
         }
         match item {
             LinkItem::Msg(_, msg) => {
@@ -738,15 +873,18 @@ async fn link_task(
                     Transport::Memory => world.deliver(&to, Delivery::Message { from: from.clone(), msg }),
                     // Boxed so a link task's future stays small: inlined, every
                     // gRPC call's state machine would be copied into each spawn.
-                    Transport::Grpc => Box::pin(peer.deliver(&world, &from, &to, msg)).await,
+                    Transport::Grpc => Box::pin(peer.deliver(&world, &from, &to, msg, carry)).await,
                 }
             }
             LinkItem::Close(_) => {
                 let stream = world.state().streams.remove(&(from.clone(), to.clone()));
                 match (world.transport(), stream) {
                     // Dropping the stream's sender ends the subscriber's stream; its
-                    // reader then reports the disconnect.
-                    (Transport::Grpc, Some(stream)) => drop(stream),
+                    // reader then reports the disconnect (and lands the carry).
+                    (Transport::Grpc, Some(stream)) => {
+                        world.hand_over(&from, &to, Leg::Event, carry);
+                        drop(stream)
+                    }
                     _ => world.deliver(&to, Delivery::Disconnected { peer: from.clone() }),
                 }
             }
@@ -862,8 +1000,19 @@ async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::Un
                 None => return,
             },
             _ = world.sleep_until(next.unwrap_or(SimTime::ZERO)), if next.is_some() => {
-                if let Some((_, t)) = timers.pop_first() {
-                    input = Some((Input::Timer(t), None));
+                // What is in transit at this instant lands first, as memory would
+                // already have delivered it, and the mailbox still goes first
+                // (a call in it may be what a link in transit waits on).
+                tokio::select! { biased;
+                    d = rx.recv() => match d {
+                        Some(d) => input = Some(d.into_input()),
+                        None => return,
+                    },
+                    _ = world.settled(&me) => {
+                        if let Some((_, t)) = timers.pop_first() {
+                            input = Some((Input::Timer(t), None));
+                        }
+                    }
                 }
             }
         }

@@ -337,3 +337,65 @@ fn a_message_the_transport_refuses_fails_the_run_naming_it() {
         }
     })
 }
+
+/// Sends two messages at the same instant, at 1 s.
+struct Pair;
+
+impl Actor for Pair {
+    type Timer = ();
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        match input {
+            Input::Start => out.set_timer(Duration::from_secs(1), ()),
+            Input::Timer(()) => {
+                out.send(&"r".into(), internal::RegisterSlaveMessage::default());
+                out.send(&"r".into(), internal::PongSlaveMessage::default());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// On its first message, sets a zero-delay timer; records the order of its inputs.
+struct Recorder {
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Actor for Recorder {
+    type Timer = ();
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        let mut seen = self.seen.lock().unwrap();
+        match input {
+            Input::Message { msg, .. } => {
+                if seen.is_empty() {
+                    out.set_timer(Duration::ZERO, ());
+                }
+                seen.push(format!("{} {}", out.now(), msg.kind()));
+            }
+            Input::Timer(()) => seen.push(format!("{} timer", out.now())),
+            _ => {}
+        }
+    }
+}
+
+/// Memory puts both messages in the mailbox when the link wakes, so the timer
+/// comes after both; gRPC carries them one by one, and the world holds the timer
+/// until the second has landed, so the order is the same.
+#[test]
+fn a_zero_delay_timer_waits_for_messages_in_transit_at_its_instant() {
+    for transport in [Transport::Memory, Transport::Grpc] {
+        let seen = run_world(|| async move {
+            let w = world_on(transport);
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            w.spawn("r".into(), Recorder { seen: seen.clone() }, None);
+            w.spawn("s".into(), Pair, None);
+            w.sleep_until(SimTime::from_secs(2)).await;
+            assert_eq!(w.violations(), []);
+            seen.lock().unwrap().clone()
+        });
+        assert_eq!(
+            seen,
+            ["1.001000s RegisterSlaveMessage", "1.001000s PongSlaveMessage", "1.001000s timer"],
+            "{transport:?}"
+        );
+    }
+}
