@@ -45,7 +45,8 @@ use crate::proto::mesocosm::rpc::{
     slave_server::SlaveServer,
 };
 use crate::proto::{executor, internal, scheduler, sparkrpc};
-use crate::world::{Carry, Delivery, Leg, StreamTx, World};
+use crate::transit::{Carry, Leg};
+use crate::world::{Delivery, StreamTx, World};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::transport::{Channel, Endpoint, Server};

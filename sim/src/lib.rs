@@ -8,6 +8,9 @@
 //! - [`trace`]: the JSON Lines trace and its digest, and the readable timeline.
 //! - [`world`]: the runtime, the actors' hosts and the network (links, transports).
 //! - `grpc`: the gRPC transport (tonic over in-memory HTTP/2 pipes).
+//! - `host`: an actor's task: one input at a time into its core (panics caught,
+//!   the livelock guard), its outputs carried out.
+//! - `transit`: messages in transit on gRPC, so both transports give one trace.
 //! - [`failure`]: why a run stops early ([`RunFailure`]: a panic, a livelock, a
 //!   transport refusal).
 
@@ -16,10 +19,12 @@ pub mod failure;
 pub mod faults;
 pub mod fields;
 mod grpc;
+mod host;
 pub mod ids;
 pub mod msg;
 pub mod time;
 pub mod trace;
+mod transit;
 pub mod world;
 
 pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal, Shared, sent_to};

@@ -26,14 +26,17 @@
 //!   message that memory would already have put in its mailbox, each message
 //!   gRPC carries holds a [`Carry`] from its link's wake until it lands in the
 //!   mailbox, and a host fires a timer only when nothing is in transit
-//!   ([`World::settled`]). Same scenario and seed, same trace on both transports.
+//!   ([`World::settled`], in `transit`). Same scenario and seed, same trace on
+//!   both transports.
+//! - The **host** (`host`) is the task that runs one actor's core.
 
-use crate::actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal};
-use crate::failure::{Handling, RunFailure};
+use crate::actor::{Actor, ActorId, Input, Launch, Refusal};
+use crate::failure::RunFailure;
 use crate::faults::{FaultBook, FaultReport, Faults};
 use crate::msg::Msg;
 use crate::time::SimTime;
 use crate::trace::{FaultTarget, Trace, TraceConfig};
+use crate::transit::{Carry, InTransit, Leg};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
@@ -154,10 +157,10 @@ pub(crate) enum Delivery {
 }
 
 /// Where a host sends the answer to the call it is handling, if the caller waits.
-type Answer = Option<oneshot::Sender<Option<Refusal>>>;
+pub(crate) type Answer = Option<oneshot::Sender<Option<Refusal>>>;
 
 impl Delivery {
-    fn into_input<T>(self) -> (Input<T>, Answer) {
+    pub(crate) fn into_input<T>(self) -> (Input<T>, Answer) {
         match self {
             Delivery::Message { from, msg } => (Input::Message { from, msg: *msg }, None),
             Delivery::Call { from, msg, answer } => (Input::Message { from, msg: *msg }, Some(answer)),
@@ -183,36 +186,6 @@ impl LinkItem {
             LinkItem::Msg(t, _) | LinkItem::Close(t) | LinkItem::LostReply(t) => *t,
         }
     }
-}
-
-/// Messages the gRPC transport carries right now (see the module doc).
-#[derive(Default)]
-pub(crate) struct InTransit {
-    count: std::sync::atomic::AtomicU64,
-    landed: tokio::sync::Notify,
-}
-
-/// One message in transit: from its link's wake at an instant until it lands in
-/// its receiver's mailbox (or is lost), on the gRPC transport. Dropping it lands it.
-pub(crate) struct Carry(Arc<InTransit>);
-
-impl Drop for Carry {
-    fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.landed.notify_waiters();
-        }
-    }
-}
-
-/// Which leg of the gRPC transport a [`Carry`] waits on: the receiver's server
-/// (a call), the asker's client (an ask's reply), the subscriber's stream reader
-/// (an event or the stream's end), the caller's client (a refusal).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Leg {
-    Call,
-    Reply,
-    Event,
-    Answer,
 }
 
 /// Starts the container process for a [`Launch`] (provided by the scenario runner,
@@ -242,21 +215,21 @@ pub(crate) struct State {
     /// How many times each actor has been started; a restarted actor is a new
     /// process, so cached gRPC channels to the old one are dialled again.
     pub(crate) incarnations: BTreeMap<ActorId, u64>,
-    faults: FaultBook,
+    pub(crate) faults: FaultBook,
     observers: Vec<Observer>,
     violations: Vec<Violation>,
     /// Who launched each container process.
     parents: BTreeMap<ActorId, ActorId>,
     /// Tasks that belong to an actor and die with it (its server, its stream readers).
     pub(crate) owned: BTreeMap<ActorId, Vec<JoinHandle<()>>>,
-    trace: Trace,
+    pub(crate) trace: Trace,
     /// Every exit, keyed by actor (an actor exits at most once).
     exits: BTreeMap<ActorId, Exit>,
     /// Why the run stopped early, if it did (the first failure wins).
     failure: Option<RunFailure>,
     /// gRPC: messages in transit, keyed by (sender, receiver, leg), oldest first;
     /// the leg that lands one takes its [`Carry`].
-    carries: BTreeMap<(ActorId, ActorId, Leg), VecDeque<Carry>>,
+    pub(crate) carries: BTreeMap<(ActorId, ActorId, Leg), VecDeque<Carry>>,
 }
 
 /// An event stream's sending half (server side).
@@ -265,30 +238,30 @@ pub(crate) enum StreamTx {
     Executor(mpsc::UnboundedSender<Result<crate::proto::executor::Event, tonic::Status>>),
 }
 
-struct Shared {
-    state: Mutex<State>,
-    start: tokio::time::Instant,
-    seed: u64,
-    transport: Transport,
-    latency: Latency,
-    launcher: Mutex<Option<Launcher>>,
-    exited: tokio::sync::Notify,
-    check_invariants: bool,
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) start: tokio::time::Instant,
+    pub(crate) seed: u64,
+    pub(crate) transport: Transport,
+    pub(crate) latency: Latency,
+    pub(crate) launcher: Mutex<Option<Launcher>>,
+    pub(crate) exited: tokio::sync::Notify,
+    pub(crate) check_invariants: bool,
     /// Whether any slow-framework rule exists: without one, hosts skip the
     /// think-time lookup (and its lock) on every message.
-    has_slow: bool,
-    max_steps_per_instant: u64,
+    pub(crate) has_slow: bool,
+    pub(crate) max_steps_per_instant: u64,
     /// Set by the first [`RunFailure`]: no core handles anything after it.
-    stopped: AtomicBool,
+    pub(crate) stopped: AtomicBool,
     /// Tells [`World::failed`] waiters that the run failed.
-    failed: tokio::sync::watch::Sender<bool>,
-    in_transit: Arc<InTransit>,
+    pub(crate) failed: tokio::sync::watch::Sender<bool>,
+    pub(crate) in_transit: Arc<InTransit>,
 }
 
 /// A handle to the world; cheap to clone.
 #[derive(Clone)]
 pub struct World {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 thread_local! {
@@ -448,7 +421,7 @@ impl World {
             crate::grpc::serve(self, &id);
         }
         let world = self.clone();
-        let task = tokio::spawn(host(world, id.clone(), core, rx));
+        let task = tokio::spawn(crate::host::host(world, id.clone(), core, rx));
         self.state().owned.entry(id).or_default().push(task);
     }
 
@@ -619,68 +592,6 @@ impl World {
         tx
     }
 
-    /// gRPC: a message is in transit from now until its [`Carry`] drops. Memory
-    /// delivers at once and needs none.
-    pub(crate) fn carry(&self) -> Option<Carry> {
-        if self.shared.transport != Transport::Grpc {
-            return None;
-        }
-        self.shared.in_transit.count.fetch_add(1, Ordering::AcqRel);
-        Some(Carry(self.shared.in_transit.clone()))
-    }
-
-    /// Hand a message's carry to the leg that will land it.
-    pub(crate) fn hand_over(&self, from: &ActorId, to: &ActorId, leg: Leg, carry: Option<Carry>) {
-        if let Some(c) = carry {
-            self.state().carries.entry((from.clone(), to.clone(), leg)).or_default().push_back(c);
-        }
-    }
-
-    /// The oldest carry waiting on `leg` from `from` to `to` (dropping it lands the message).
-    pub(crate) fn take_carry(&self, from: &ActorId, to: &ActorId, leg: Leg) -> Option<Carry> {
-        let mut st = self.state();
-        let key = (from.clone(), to.clone(), leg);
-        let q = st.carries.get_mut(&key)?;
-        let c = q.pop_front();
-        if q.is_empty() {
-            st.carries.remove(&key);
-        }
-        c
-    }
-
-    /// Land every message still waiting on `leg` from `from` to `to` (the leg ended).
-    pub(crate) fn land_all(&self, from: &ActorId, to: &ActorId, leg: Leg) {
-        let gone = self.state().carries.remove(&(from.clone(), to.clone(), leg));
-        drop(gone);
-    }
-
-    /// Wait until no message is in transit (at once on the memory transport). A
-    /// host calls it before firing a timer. Should a carry never drop (a bug),
-    /// it waits no longer than the instant, and says so as an invariant violation.
-    pub(crate) async fn settled(&self, me: &ActorId) {
-        let t = &self.shared.in_transit;
-        if t.count.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        let give_up = self.now().after(Duration::from_micros(1));
-        loop {
-            let landed = t.landed.notified();
-            tokio::pin!(landed);
-            landed.as_mut().enable();
-            if t.count.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            tokio::select! { biased;
-                _ = landed => {}
-                _ = self.sleep_until(give_up) => {
-                    let n = t.count.load(Ordering::Acquire);
-                    self.violation(me, format!("{n} message(s) stayed in transit past their instant (a transport bug)"));
-                    return;
-                }
-            }
-        }
-    }
-
     /// Put `d` in `to`'s mailbox, if `to` is alive.
     pub(crate) fn deliver(&self, to: &ActorId, d: Delivery) {
         let st = self.state();
@@ -737,7 +648,7 @@ impl World {
         tokio::time::sleep_until(self.instant(t)).await
     }
 
-    fn launch(&self, parent: &ActorId, launch: Launch) {
+    pub(crate) fn launch(&self, parent: &ActorId, launch: Launch) {
         let launcher = self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match launcher {
             Some(l) => l(self, parent, launch),
@@ -745,41 +656,7 @@ impl World {
         }
     }
 
-    /// Answer the call `me` just handled: accepted, or refused. A caller waiting
-    /// on a gRPC call gets the answer as the call's status (see `grpc`); any
-    /// other caller gets the refusal in its mailbox at once, as the same status
-    /// would reach it, so both transports deliver it at the same instant.
-    fn answer<T: Clone + std::fmt::Debug>(
-        &self,
-        me: &ActorId,
-        handling: &Handling<T>,
-        answer: Answer,
-        refusal: Option<Refusal>,
-    ) {
-        let Some(refusal) = refusal else {
-            if let Some(a) = answer {
-                let _ = a.send(None);
-            }
-            return;
-        };
-        let Handling::Message { from, kind, .. } = handling else {
-            let what = handling.describe();
-            self.violation(me, format!("refused {what}, which is not a call (only a message can be refused)"));
-            return;
-        };
-        let now = self.now();
-        self.state().trace.refusal(now, me, from, kind, &refusal);
-        match answer {
-            Some(a) => {
-                // In transit until the caller's client lands it (memory delivers it now).
-                self.hand_over(me, from, Leg::Answer, self.carry());
-                let _ = a.send(Some(refusal));
-            }
-            None => self.deliver(from, Delivery::Refused { peer: me.clone(), kind, refusal }),
-        }
-    }
-
-    fn exit(&self, id: &ActorId, status: i32) {
+    pub(crate) fn exit(&self, id: &ActorId, status: i32) {
         let now = self.now();
         let (parent, owned) = {
             let mut st = self.state();
@@ -892,128 +769,6 @@ async fn link_task(
                 // Dropping the waiting sender fails the asker's unary call.
                 let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
                 drop(waiting);
-            }
-        }
-    }
-}
-
-/// An actor's host: feed the core its inputs, carry out its outputs.
-///
-/// A core that panics, or that handles more than
-/// [`WorldConfig::max_steps_per_instant`] inputs at one instant, fails the run
-/// ([`World::fail`]) naming itself, the time and the input: a core's bug must not
-/// leave the run going on without it, nor hang it.
-async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
-    let mut timers: BTreeMap<(SimTime, u64), A::Timer> = BTreeMap::new();
-    let mut seq: u64 = 0;
-    let mut out = Outbox::new(world.now());
-    out.set_notes(world.notes_wanted());
-    let mut input: Option<(Input<A::Timer>, Answer)> = Some((Input::Start, None));
-    // The livelock guard: how many inputs this actor handled at `instant`.
-    let (mut instant, mut steps_at_instant) = (SimTime::ZERO, 0u64);
-    loop {
-        if let Some((i, answer)) = input.take() {
-            if world.shared.stopped.load(Ordering::Relaxed) {
-                return;
-            }
-            // A slow scheduler thinks about its offers before it answers, and
-            // handles nothing else meanwhile (the offers stay outstanding).
-            if let Input::Message { msg, .. } = &i
-                && world.shared.has_slow
-            {
-                let think = world.state().faults.think_time(world.now(), &me, msg);
-                if let Some((rule, d)) = think {
-                    world.record_fault("slow", &rule, &format!("{me} thinks {d:?} about {}", msg.summary()));
-                    let until = world.now().after(d);
-                    world.sleep_until(until).await;
-                }
-            }
-            let now = world.now();
-            if now == instant {
-                steps_at_instant += 1;
-            } else {
-                (instant, steps_at_instant) = (now, 1);
-            }
-            let handling = Handling::of(&i);
-            if steps_at_instant > world.shared.max_steps_per_instant {
-                let steps = steps_at_instant - 1;
-                world.fail(RunFailure::Livelock { at: now, actor: me.clone(), steps, input: handling.describe() });
-                return;
-            }
-            out.reset(now);
-            let check = world.shared.check_invariants;
-            let stepped = crate::failure::catch(|| {
-                core.handle(i, &mut out);
-                if check { core.check_invariants() } else { Ok(()) }
-            });
-            match stepped {
-                Ok(Ok(())) => {}
-                Ok(Err(problem)) => world.violation(&me, problem),
-                Err(message) => {
-                    let input = handling.describe();
-                    world.fail(RunFailure::Panic { at: now, actor: me.clone(), input, message });
-                    return;
-                }
-            }
-            // Carrying out the outputs runs the world's own code (faults, the
-            // trace, observers, the runner's launcher): a panic there is as loud.
-            let carried = crate::failure::catch(|| {
-                let (mut exit, mut refusal) = (None, None);
-                for o in out.drain() {
-                    match o {
-                        Output::Send { to, msg } => world.send(&me, &to, msg),
-                        Output::SetTimer { at, timer } => {
-                            timers.insert((at, seq), timer);
-                            seq += 1;
-                        }
-                        Output::Launch(l) => world.launch(&me, l),
-                        Output::Disconnect { peer } => world.disconnect(&me, &peer),
-                        Output::Refuse(r) => refusal = Some(r),
-                        Output::Note(text) => world.note(&me, &text),
-                        Output::Exit { status } => exit = Some(status),
-                    }
-                }
-                if answer.is_some() || refusal.is_some() {
-                    world.answer(&me, &handling, answer, refusal);
-                }
-                exit
-            });
-            let exit = match carried {
-                Ok(exit) => exit,
-                Err(message) => {
-                    let input = format!("the outputs of {}", handling.describe());
-                    world.fail(RunFailure::Panic { at: now, actor: me.clone(), input, message });
-                    return;
-                }
-            };
-            if let Some(status) = exit {
-                world.exit(&me, status);
-                return;
-            }
-        }
-        let next = timers.first_key_value().map(|(k, _)| k.0);
-        // Messages first: at equal instants, mailbox before timers, every run.
-        tokio::select! { biased;
-            d = rx.recv() => match d {
-                Some(d) => input = Some(d.into_input()),
-                // The world dropped our mailbox: we were killed.
-                None => return,
-            },
-            _ = world.sleep_until(next.unwrap_or(SimTime::ZERO)), if next.is_some() => {
-                // What is in transit at this instant lands first, as memory would
-                // already have delivered it, and the mailbox still goes first
-                // (a call in it may be what a link in transit waits on).
-                tokio::select! { biased;
-                    d = rx.recv() => match d {
-                        Some(d) => input = Some(d.into_input()),
-                        None => return,
-                    },
-                    _ = world.settled(&me) => {
-                        if let Some((_, t)) = timers.pop_first() {
-                            input = Some((Input::Timer(t), None));
-                        }
-                    }
-                }
             }
         }
     }
