@@ -538,7 +538,8 @@ impl World {
             if st.failure.is_some() {
                 return;
             }
-            tracing::error!("run failed: {failure}");
+            // The report and the CLI say it; a log line at error level would say it twice.
+            tracing::debug!("run failed: {failure}");
             st.trace.event(
                 failure.at(),
                 &ActorId::new("world"),
