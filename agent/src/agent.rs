@@ -1025,6 +1025,8 @@ impl Actor for Agent {
                 other => out.note_with(|| format!("ignored unexpected {} from {from}", other.kind())),
             },
             Input::Exited { actor, status } => self.on_exited(&actor, status, out),
+            // The agent makes no call that is answered with a refusal.
+            Input::Refused { .. } => {}
             Input::Disconnected { peer } => {
                 if peer == self.cfg.master {
                     // Mesos's `Slave::exited` only logs; the master detector

@@ -95,6 +95,7 @@ pub fn offer_run(agents: usize, frameworks: usize, transport: Transport, virtual
             faults: Default::default(),
             // Throughput is measured without per-step checks; the tests check them.
             check_invariants: false,
+            max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         });
         let master_id = ActorId::new("master");
         let master = Shared::new(Master::new(MasterConfig {

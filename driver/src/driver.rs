@@ -811,6 +811,13 @@ impl Actor for SparkDriver {
             Input::Disconnected { peer } if peer == self.cfg.master => self.on_master_disconnected(out),
             Input::Disconnected { peer } => self.on_executor_disconnected(&peer, out),
             Input::Exited { .. } => {}
+            // A call the master refused (HTTP 403 on the scheduler API). Not an
+            // ERROR event: libmesos logs it and the driver carries on, as the
+            // v0 master ignores a call from a framework it does not know
+            // (`Master::receive` "Ignoring … call … because the framework cannot be found").
+            Input::Refused { peer, kind, refusal } => {
+                out.note_with(|| format!("{peer} refused {kind}: {refusal}; logged, nothing aborts"))
+            }
             Input::Message { from, msg } => self.on_message(from, msg, out),
         }
         self.stop_if_job_aborted(out);

@@ -169,6 +169,21 @@ fn error_before_subscribed_fails_the_spark_context_and_exits_1() {
 }
 
 #[test]
+fn a_403_refused_call_is_logged_and_aborts_nothing() {
+    let (mut d, _, _) = two_executors(one_stage(5));
+    let refused = Input::Refused {
+        peer: "master".into(),
+        kind: "DECLINE",
+        refusal: mesocosm_sim::Refusal::Forbidden("Framework is not subscribed".into()),
+    };
+    let out = d.step(at(3.0), refused);
+    assert_eq!(effects(&out), vec![], "no abort, no exit, no message");
+    assert!(d.report().failed.is_none());
+    // Still running: the next offer is answered.
+    assert_eq!(kinds(&d.step(at(4.0), offers(vec![offer(9, 3, 4.0, 8192.0)]))), vec!["DECLINE"]);
+}
+
+#[test]
 fn error_while_running_aborts_the_job_and_exits_1_after_the_shutdown_timeout() {
     let (mut d, _, _) = two_executors(one_stage(5));
     let out = d.step(at(3.0), error_event("Framework has been removed"));

@@ -440,7 +440,8 @@ impl Actor for SparkExecutor {
                     self.backend_exited(1, out);
                 }
             }
-            Input::Exited { .. } => {}
+            // The executor makes no call that is answered with a refusal.
+            Input::Exited { .. } | Input::Refused { .. } => {}
         }
     }
 }

@@ -76,7 +76,7 @@ use crate::validation::{self, OfferPlace, TaskContext, failover_timeout};
 use mesocosm_proto::{Resources, internal, scheduler, v1};
 use mesocosm_sim::ids::{uuid_from, uuid_string};
 use mesocosm_sim::msg::short_id;
-use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Refusal, SimTime};
 use scheduler::call::Type as CallType;
 use scheduler::event::Type as EventType;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -1623,11 +1623,12 @@ impl Master {
             out.send(&from, error_event("Expecting 'framework_id' to be present"));
             return;
         };
-        // Why this error: the HTTP API answers a call from a scheduler without a
+        // Why a refusal: the HTTP API answers a call from a scheduler without a
         // subscription for that framework with 403 "Framework is not subscribed"
-        // (master/http.cpp `scheduler`); mesocosm delivers it as an ERROR event.
+        // (master/http.cpp `scheduler`) on that call, and leaves the event stream
+        // alone (an ERROR event would tell the scheduler to abort).
         if self.framework_by_actor.get(&from) != Some(&claimed) {
-            out.send(&from, error_event("Framework is not subscribed"));
+            out.refuse(Refusal::Forbidden("Framework is not subscribed".into()));
             return;
         }
         let fid = claimed;
@@ -2353,8 +2354,8 @@ impl Actor for Master {
             Input::Message { from, msg } => self.on_message(from, msg, out),
             Input::Timer(t) => self.on_timer(t, out),
             Input::Disconnected { peer } => self.on_disconnected(peer, out),
-            // The master launches no containers.
-            Input::Exited { .. } => {}
+            // The master launches no containers, and makes no calls that are refused.
+            Input::Exited { .. } | Input::Refused { .. } => {}
         }
     }
 

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use mesocosm_master::{Master, Timer};
 use mesocosm_proto::{internal, scheduler, v1};
-use mesocosm_sim::{Actor, ActorId, Input, Msg, Output, SimTime};
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Output, Refusal, SimTime};
 use scheduler::call::Type as Call;
 use scheduler::event::Type as Event;
 use std::time::Duration;
@@ -169,22 +169,29 @@ fn subscribe_replies_subscribed_and_heartbeats() {
         if e.subscribed.as_ref().unwrap().framework_id.value == framework_id(1)));
 }
 
+/// The HTTP API's answer to a call from a scheduler with no subscription for
+/// the framework it names: 403 Forbidden on that call, nothing on the event
+/// stream (master/http.cpp `Master::Http::scheduler`).
+fn forbidden() -> Output<Timer> {
+    Output::Refuse(Refusal::Forbidden("Framework is not subscribed".into()))
+}
+
 #[test]
-fn calls_without_a_subscription_get_mesos_errors_and_change_nothing() {
+fn calls_without_a_subscription_are_refused_403_and_change_nothing() {
     let (mut h, fid) = one_offer();
-    let cases: &[(&str, Option<&str>, &str)] = &[
-        ("driver:stranger", Some(fid.as_str()), "Framework is not subscribed"),
-        ("driver:stranger", Some("nope"), "Framework is not subscribed"),
-        ("driver:spark-pi", Some("someone-else"), "Framework is not subscribed"),
-        ("driver:spark-pi", None, "Expecting 'framework_id' to be present"),
+    let cases: &[(&str, Option<&str>, Output<Timer>)] = &[
+        ("driver:stranger", Some(fid.as_str()), forbidden()),
+        ("driver:stranger", Some("nope"), forbidden()),
+        ("driver:spark-pi", Some("someone-else"), forbidden()),
+        ("driver:spark-pi", None, send("driver:spark-pi", error("Expecting 'framework_id' to be present"))),
     ];
-    for &(from, claimed, message) in cases {
+    for (from, claimed, answer) in cases {
         let mut c = decline(claimed.unwrap_or(""), &[&offer_id(0)], Some(1000.0));
         if claimed.is_none() {
             c.framework_id = None;
         }
         let outs = h.msg(from, c);
-        assert_eq!(actions(&outs), [send(from, error(message))], "{from} {claimed:?}");
+        assert_eq!(actions(&outs), std::slice::from_ref(answer), "{from} {claimed:?}");
         assert_eq!(h.master.offers_view().len(), 1, "no state change");
     }
     assert_eq!(h.master.stats().offers_declined, 0);
@@ -216,7 +223,7 @@ fn teardown_shuts_the_framework_down_everywhere_and_closes_the_stream() {
     assert!(h.master.frameworks_view().is_empty());
     // The framework is gone: calls are refused, and it cannot come back.
     let outs = h.msg("driver:spark-pi", call(&fid, Call::Revive));
-    assert_eq!(actions(&outs), [send("driver:spark-pi", error("Framework is not subscribed"))]);
+    assert_eq!(actions(&outs), [forbidden()]);
     let mut again = subscribe_call("spark-pi", false);
     again.framework_id = Some(v1::FrameworkId { value: fid.clone() });
     again.subscribe.as_mut().unwrap().framework_info.id = again.framework_id.clone();

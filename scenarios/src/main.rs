@@ -1,8 +1,13 @@
 //! `mesocosm`: run a scenario of a simulated Mesos + Spark cluster.
 //!
-//! Exit codes: 0 the run completed and every check held; 1 a check failed (or two
-//! runs of `--check-determinism` differed); 2 bad input (the diagnostic names the
-//! file, line and column).
+//! Exit codes: 0 the run completed and every check held; 1 a check failed, or the
+//! run stopped on a livelock or a transport refusal (or two runs of
+//! `--check-determinism` differed); 2 bad input (the diagnostic names the file,
+//! line and column); 3 an actor panicked (a bug in mesocosm: the message names the
+//! actor, the virtual time and the input, and the same run replays to it).
+//!
+//! A closed stdout (`mesocosm run … | head`) silences the rest of the output; the
+//! run still ends with its verdict, as Unix filters do.
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mesocosm::runner::{self, Report, RunOptions};
@@ -11,6 +16,8 @@ use mesocosm_sim::Transport;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(version, about = "A deterministic, simulated Apache Mesos + Apache Spark cluster.")]
@@ -26,8 +33,11 @@ enum Command {
 }
 
 #[derive(clap::Args)]
-#[command(after_help = "Exit status: 0 the run completed and every check held; 1 a check failed \
-(or --check-determinism saw two different digests); 2 bad input (the message names file, line and column).")]
+#[command(after_help = "Exit status: 0 the run completed and every check held; 1 a check failed, or the \
+run stopped on a livelock or a transport refusal (or --check-determinism saw two different digests); \
+2 bad input (the message names file, line and column); 3 an actor panicked (a bug in mesocosm; \
+the message names the actor, the virtual time and the input). A closed stdout silences the output \
+and keeps the run's exit status.")]
 struct RunArgs {
     /// The scenario file (TOML), e.g. scenarios/spark-pi.toml.
     #[arg(value_hint = clap::ValueHint::FilePath)]
@@ -86,6 +96,52 @@ fn main() -> ExitCode {
     }
 }
 
+/// stdout that goes quiet once its reader has gone (`mesocosm run … | head`):
+/// the run carries on to its verdict without printing, as a Unix filter whose
+/// reader left would, instead of failing with "Broken pipe".
+#[derive(Clone, Default)]
+struct Stdout {
+    closed: Arc<AtomicBool>,
+}
+
+impl Stdout {
+    fn quiet_if_closed(&self, result: std::io::Result<()>) -> std::io::Result<()> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.closed.load(Ordering::Relaxed) {
+            let r = std::io::stdout().lock().write_all(buf);
+            self.quiet_if_closed(r)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let r = std::io::stdout().lock().flush();
+        self.quiet_if_closed(r)
+    }
+}
+
+/// Print a line on [`Stdout`] (`println!` would panic on a closed stdout).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut out = Stdout::default();
+        let _ = writeln!(out, $($arg)*);
+    }};
+}
+
 fn run(args: RunArgs) -> ExitCode {
     let scenario = match scenario::load(&args.file) {
         Ok(s) => s,
@@ -111,7 +167,7 @@ fn run(args: RunArgs) -> ExitCode {
         },
         None => None,
     };
-    let timeline = (!args.quiet).then(|| Box::new(std::io::stdout()) as Box<dyn Write + Send>);
+    let timeline = (!args.quiet).then(|| Box::new(Stdout::default()) as Box<dyn Write + Send>);
     let opts = RunOptions { seed: args.seed, transport, trace, timeline, explain: args.explain, digest: true };
     match runner::run(&scenario, opts) {
         Ok(report) => finish(&report),
@@ -123,12 +179,15 @@ fn run(args: RunArgs) -> ExitCode {
 }
 
 fn finish(report: &Report) -> ExitCode {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = report.render(&mut out) {
+    let mut out = Stdout::default();
+    if let Err(e) = report.render(&mut out).and_then(|()| out.flush()) {
         eprintln!("error: writing the summary: {e}");
         return ExitCode::from(2);
     }
-    if report.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if let Some(f) = &report.failure {
+        eprintln!("error: {}: run failed ({}): {f}", report.scenario, f.kind());
+    }
+    ExitCode::from(report.exit_code())
 }
 
 fn check_determinism(scenario: &scenario::Scenario, seed: Option<u64>, transport: Transport) -> ExitCode {
@@ -146,12 +205,12 @@ fn check_determinism(scenario: &scenario::Scenario, seed: Option<u64>, transport
     let (a, report) = &digests[0];
     let b = &digests[1].0;
     let code = finish(report);
-    println!("run 1 digest: {a}");
-    println!("run 2 digest: {b}");
+    say!("run 1 digest: {a}");
+    say!("run 2 digest: {b}");
     if a != b {
-        println!("determinism: FAILED (same scenario and seed, different traces)");
+        say!("determinism: FAILED (same scenario and seed, different traces)");
         return ExitCode::from(1);
     }
-    println!("determinism: ok (two runs, identical traces)");
+    say!("determinism: ok (two runs, identical traces)");
     code
 }

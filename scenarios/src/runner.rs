@@ -25,7 +25,7 @@ use mesocosm_sim::ids::{uuid_from, uuid_string};
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
 use mesocosm_sim::trace::{Timeline, TraceConfig};
-use mesocosm_sim::{ActorId, Shared, SimTime, Transport, World, WorldConfig, run_world};
+use mesocosm_sim::{ActorId, RunFailure, Shared, SimTime, Transport, World, WorldConfig, run_world};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,12 +98,29 @@ pub struct Report {
     /// The masters' lifecycle history.
     pub history: Vec<(SimTime, MasterEvent)>,
     pub digest: Option<String>,
+    /// Why the run stopped early (a panic, a livelock, a transport refusal), if
+    /// it did; then nothing was judged.
+    pub failure: Option<RunFailure>,
 }
 
 impl Report {
-    /// Whether the run passes: every check and every expectation held.
+    /// Whether the run passes: it ran to its end, and every check and every
+    /// expectation held.
     pub fn passed(&self) -> bool {
-        self.checks.is_empty() && self.expectations.iter().all(|e| e.held)
+        self.failure.is_none() && self.checks.is_empty() && self.expectations.iter().all(|e| e.held)
+    }
+
+    /// The CLI's exit status for this run: 0 it passed; 1 a check or an
+    /// expectation failed, or the run stopped on a livelock or a transport
+    /// refusal; 3 an actor panicked (a bug in mesocosm, distinct from a verdict
+    /// on the cluster). Bad input (2) never gets as far as a report.
+    pub fn exit_code(&self) -> u8 {
+        match &self.failure {
+            Some(RunFailure::Panic { .. }) => 3,
+            Some(_) => 1,
+            None if self.passed() => 0,
+            None => 1,
+        }
     }
 }
 
@@ -558,6 +575,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             trace,
             faults: world_faults(scenario),
             check_invariants: true,
+            max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         });
         // The judge reads every message in send order.
         let log: Arc<Mutex<Vec<Observed>>> = Arc::default();
@@ -739,6 +757,8 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
                 break;
             }
             tokio::select! { biased;
+                // A panic, a livelock or a transport refusal ends the run at once.
+                _ = world.failed() => break,
                 _ = world.exited() => {}
                 _ = world.sleep_until(faults_done.max(world.now())), if world.now() < faults_done => {}
                 _ = world.sleep_until(deadline) => break,
@@ -764,6 +784,7 @@ fn judge_run(
     deadline: SimTime,
 ) -> Result<Report, RunError> {
     let c = lock(cluster);
+    let failure = world.failure();
     let mut checks = Vec::new();
     // An app with an explicit `app` expectation is judged by it; the others must finish.
     let expected_apps: BTreeSet<&str> = scenario
@@ -777,7 +798,8 @@ fn judge_run(
     let mut apps = Vec::new();
     for (id, slot) in &c.drivers {
         let exit = world.exit_of(id).map(|e| (e.at, e.status));
-        if !expected_apps.contains(slot.app.as_str()) {
+        // A run that stopped early is not judged: what did not happen yet says nothing.
+        if failure.is_none() && !expected_apps.contains(slot.app.as_str()) {
             match exit {
                 None => checks.push(CheckFailure {
                     check: "app finishes",
@@ -806,7 +828,7 @@ fn judge_run(
             pending.insert(name.clone());
         }
     }
-    if apps.iter().all(|a| a.exit.is_some()) {
+    if failure.is_none() && apps.iter().all(|a| a.exit.is_some()) {
         for name in &pending {
             let n = c.agents[name].core.with(|a| a.unacknowledged_updates());
             checks.push(CheckFailure {
@@ -830,10 +852,15 @@ fn judge_run(
         agent_deaths: &c.agent_deaths,
         agents_pending: &pending,
     };
-    for (t, name, problem) in check_message_invariants(&evidence) {
-        checks.push(CheckFailure { check: name, message: format!("at {t}: {problem}") });
-    }
-    let expectations: Vec<Verdict> = scenario.expectations.iter().map(|e| evaluate(e, &evidence)).collect();
+    let expectations: Vec<Verdict> = match failure {
+        Some(_) => Vec::new(),
+        None => {
+            for (t, name, problem) in check_message_invariants(&evidence) {
+                checks.push(CheckFailure { check: name, message: format!("at {t}: {problem}") });
+            }
+            scenario.expectations.iter().map(|e| evaluate(e, &evidence)).collect()
+        }
+    };
     let mut warnings = warnings.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let faults = world.fault_reports();
     for f in &faults {
@@ -858,6 +885,7 @@ fn judge_run(
         warnings,
         history,
         digest: digest?,
+        failure,
     })
 }
 
@@ -928,7 +956,10 @@ impl Report {
             let mark = if e.held { "ok" } else { "FAILED" };
             writeln!(out, "expect {mark}: {}: {} ({})", e.label, e.text, e.observed)?;
         }
-        if self.checks.is_empty() {
+        if let Some(f) = &self.failure {
+            writeln!(out, "run FAILED ({}): {f}", f.kind())?;
+            writeln!(out, "not judged: the run stopped at {}, before its end", f.at())?;
+        } else if self.checks.is_empty() {
             writeln!(out, "checks: all hold")?;
         } else {
             for c in &self.checks {

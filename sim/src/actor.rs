@@ -8,10 +8,10 @@
 //! so tests and benches drive it directly and assert on its outputs:
 //!
 //! ```text
-//!            Input::{Start, Message, Timer, Disconnected, Exited}
+//!            Input::{Start, Message, Timer, Disconnected, Exited, Refused}
 //!   world ─────────────────────────────────────────────────▶ core.handle(now, input, &mut out)
 //!     ▲                                                                 │
-//!     └──────── Output::{Send, SetTimer, Launch, Disconnect, Note, Exit} ◀┘
+//!     └──── Output::{Send, SetTimer, Launch, Disconnect, Refuse, Note, Exit} ◀┘
 //! ```
 
 use crate::msg::Msg;
@@ -74,6 +74,45 @@ pub enum Input<T> {
     /// A container this actor launched exited with `status` (the containerizer
     /// reaping its process; only agents launch containers).
     Exited { actor: ActorId, status: i32 },
+    /// `peer` refused the call of kind `kind` this actor sent it (see [`Refusal`]):
+    /// the answer to that call, not a message on any event stream.
+    Refused { peer: ActorId, kind: &'static str, refusal: Refusal },
+}
+
+/// A call its receiver refused the way an HTTP API refuses a request: the
+/// answer travels back on the call itself (an HTTP status; over gRPC, a status
+/// code on the unary call), never as a message on the caller's event stream.
+///
+/// Mesos's scheduler endpoint answers a call from a scheduler that holds no
+/// subscription for the framework it names with `403 Forbidden` "Framework is not
+/// subscribed" (`src/master/http.cpp`, `Master::Http::scheduler`) and leaves the
+/// event stream alone; an ERROR event instead would tell the scheduler to abort.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// HTTP 403 Forbidden; gRPC `PERMISSION_DENIED`.
+    Forbidden(String),
+}
+
+impl Refusal {
+    /// The HTTP status line's code and reason.
+    pub fn http_status(&self) -> &'static str {
+        match self {
+            Refusal::Forbidden(_) => "403 Forbidden",
+        }
+    }
+
+    /// The response body: why the call was refused.
+    pub fn message(&self) -> &str {
+        match self {
+            Refusal::Forbidden(m) => m,
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.http_status(), self.message())
+    }
 }
 
 /// What an executor container runs, as the agent asks the world to launch it.
@@ -106,6 +145,9 @@ pub enum Output<T> {
     Launch(Launch),
     /// Close this actor's connections to `peer` (a master ending a subscription).
     Disconnect { peer: ActorId },
+    /// Refuse the call being handled: its sender gets `Input::Refused` as the
+    /// call's answer. Only a step that handles an `Input::Message` may refuse.
+    Refuse(Refusal),
     /// A line for the timeline that explains a decision (never part of the trace).
     Note(String),
     /// The actor's process exits with `status`.
@@ -161,6 +203,11 @@ impl<T> Outbox<T> {
     /// Close connections to `peer`.
     pub fn disconnect(&mut self, peer: &ActorId) {
         self.outputs.push(Output::Disconnect { peer: peer.clone() });
+    }
+
+    /// Refuse the call being handled (see [`Refusal`]).
+    pub fn refuse(&mut self, refusal: Refusal) {
+        self.outputs.push(Output::Refuse(refusal));
     }
 
     /// Explain a decision on the timeline.

@@ -4,17 +4,30 @@
 //! fed by an in-memory listener. A link dials its receiver once, lazily, and then
 //! reuses that HTTP/2 connection for every message: one connection per ordered
 //! actor pair, as libprocess keeps one socket per peer. The sender's name travels
-//! in the `libprocess-from` metadata header.
+//! in the `libprocess-from` metadata header, percent-encoded so that any name
+//! (non-ASCII, spaces, thousands of characters) fits an HTTP/2 header, as
+//! libprocess percent-encodes what it puts in a URL (`process::http::encode`).
+//!
+//! A status other than "the peer went away" (`UNAVAILABLE`, `CANCELLED`: the
+//! receiver was killed, restarted or exited before answering, which the memory
+//! transport loses alike) or a modelled refusal (`PERMISSION_DENIED`, see
+//! [`crate::actor::Refusal`]) means the transport itself refused a message: the
+//! run fails naming it ([`crate::RunFailure::Transport`]), never a silent drop.
 //!
 //! Three shapes of call, as in the real APIs:
-//! - **one-way** messages (libprocess messages, Spark `send`, scheduler Calls other
-//!   than SUBSCRIBE): a unary call answered `Accepted` (HTTP 202);
+//! - **one-way** messages (libprocess messages, Spark `send`): a unary call
+//!   answered `Accepted` (HTTP 202);
+//! - **scheduler Calls** other than SUBSCRIBE: a unary call answered once the
+//!   master's core has handled it: `Accepted` (HTTP 202), or the core's refusal as
+//!   `PERMISSION_DENIED` (HTTP 403), which reaches the caller's core as
+//!   `Input::Refused`;
 //! - **asks** (Spark `ask`: RetrieveSparkAppConfig, RegisterExecutor, Heartbeat): a
 //!   unary call whose response is the reply the receiver's core sends back;
 //! - **subscriptions** (scheduler and executor SUBSCRIBE): a server stream on which
 //!   the receiver's later Events travel.
 
-use crate::actor::ActorId;
+use crate::actor::{ActorId, Refusal};
+use crate::failure::RunFailure;
 use crate::msg::Msg;
 use crate::proto::mesocosm::rpc::{
     self, Accepted,
@@ -32,13 +45,17 @@ use crate::proto::mesocosm::rpc::{
     slave_server::SlaveServer,
 };
 use crate::proto::{executor, internal, scheduler, sparkrpc};
+use crate::transit::{Carry, Leg};
 use crate::world::{Delivery, StreamTx, World};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::transport::{Channel, Endpoint, Server};
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 const FROM: &str = "libprocess-from";
+/// Large enough for any actor name the scenario language accepts: hyper's
+/// default (16 KiB) would refuse a long name's header.
+const MAX_HEADER_LIST: u32 = 4 << 20;
 /// Large enough for an OFFERS event to a framework at 10,000 agents.
 const MAX_MESSAGE: usize = 256 << 20;
 /// h2 charges small DATA frames against the connection window and sends GOAWAY
@@ -54,6 +71,7 @@ pub(crate) fn serve(world: &World, me: &ActorId) {
     let server = Server::builder()
         .initial_connection_window_size(WINDOW)
         .initial_stream_window_size(WINDOW)
+        .http2_max_header_list_size(MAX_HEADER_LIST)
         .add_service(SchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
         .add_service(ExecutorServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
         .add_service(MasterServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
@@ -74,10 +92,43 @@ pub(crate) fn serve(world: &World, me: &ActorId) {
 
 fn request<T>(from: &ActorId, m: T) -> Request<T> {
     let mut r = Request::new(m);
-    if let Ok(v) = from.as_str().parse() {
+    // Percent-encoded text is visible ASCII, which every header value accepts.
+    if let Ok(v) = encode_name(from.as_str()).parse() {
         r.metadata_mut().insert(FROM, v);
     }
     r
+}
+
+/// `name` as visible ASCII: every byte outside `!`..=`~`, and `%` itself,
+/// becomes `%XX` (RFC 3986 percent-encoding of the UTF-8 bytes).
+pub(crate) fn encode_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if (b'!'..=b'~').contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The inverse of [`encode_name`]; `None` if `text` is not one of its outputs.
+pub(crate) fn decode_name(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The sending side of one link: its lazily dialled connection.
@@ -117,21 +168,41 @@ impl Peer {
             .clone()
     }
 
-    /// Carry `msg` from `from` to `to` as the right gRPC call.
-    pub(crate) async fn deliver(&mut self, world: &World, from: &ActorId, to: &ActorId, msg: Box<Msg>) {
-        // A reply to an ask completes the caller's pending unary call.
+    /// Carry `msg` from `from` to `to` as the right gRPC call. `carry` marks it in
+    /// transit until the leg that puts it in a mailbox lands it.
+    pub(crate) async fn deliver(
+        &mut self,
+        world: &World,
+        from: &ActorId,
+        to: &ActorId,
+        msg: Box<Msg>,
+        carry: Option<Carry>,
+    ) {
+        // A reply to an ask completes the caller's pending unary call. None
+        // waiting: the asker exited, or its call already failed (a lost reply),
+        // or this is a duplicated copy; the reply has no call to answer, as a
+        // response on a closed HTTP/2 stream.
         if msg.is_reply() {
             let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
-            if let Some(w) = waiting {
-                let _ = w.send(*msg);
-                return;
+            match waiting {
+                Some(w) => {
+                    // The asker's client lands it once its call returns.
+                    world.hand_over(from, to, Leg::Reply, carry);
+                    if w.send(*msg).is_err() {
+                        drop(world.take_carry(from, to, Leg::Reply));
+                    }
+                }
+                None => tracing::debug!(%from, %to, kind = msg.kind(), "reply with no call waiting"),
             }
+            return;
         }
         // Events go down the subscriber's open stream. No stream: it was closed on
         // purpose and the event has nowhere to go. A closed stream: the subscriber
         // went away, and the sender learns it now, as a failed socket write.
         if let Msg::SchedulerEvent(_) | Msg::ExecutorEvent(_) = &*msg {
             let key = (from.clone(), to.clone());
+            // The subscriber's stream reader lands it.
+            world.hand_over(from, to, Leg::Event, carry);
             let sent = {
                 let st = world.state();
                 match (st.streams.get(&key), *msg) {
@@ -140,6 +211,9 @@ impl Peer {
                     _ => None,
                 }
             };
+            if sent != Some(true) {
+                drop(world.take_carry(from, to, Leg::Event));
+            }
             if sent == Some(false) {
                 world.state().streams.remove(&key);
                 world.deliver(from, Delivery::Disconnected { peer: to.clone() });
@@ -147,9 +221,34 @@ impl Peer {
             return;
         }
         let ch = self.channel(world, to);
+        let kind = msg.kind();
+        // The receiver's server lands it; calls on a link go one at a time, so
+        // whatever is left on this leg when the call returns is this call's.
+        world.hand_over(from, to, Leg::Call, carry);
         let result = self.call(world, ch, from, to, *msg).await;
-        if let Err(status) = result {
-            tracing::debug!(%from, %to, %status, "delivery failed");
+        drop(world.take_carry(from, to, Leg::Call));
+        // Landed once the caller's core has the refusal (below), or never.
+        let answer = world.take_carry(to, from, Leg::Answer);
+        match result {
+            Ok(()) => {}
+            // The receiver's core refused the call: its answer reaches the caller's core.
+            Err(status) if status.code() == Code::PermissionDenied => {
+                let refusal = Refusal::Forbidden(status.message().to_string());
+                world.deliver(from, Delivery::Refused { peer: to.clone(), kind, refusal });
+                drop(answer);
+            }
+            // The receiver is gone (killed, restarted, exited before answering)
+            // or a fault lost an ask's reply: lost as over a broken connection.
+            Err(status) if matches!(status.code(), Code::Unavailable | Code::Cancelled) => {
+                tracing::debug!(%from, %to, %status, "delivery failed: the peer went away");
+            }
+            Err(status) => world.fail(RunFailure::Transport {
+                at: world.now(),
+                from: from.clone(),
+                to: to.clone(),
+                kind: kind.to_string(),
+                status: format!("gRPC status {:?}: {}", status.code(), status.message()),
+            }),
         }
     }
 
@@ -161,8 +260,12 @@ impl Peer {
         }
         macro_rules! ask {
             ($method:ident, $m:expr, $reply:ident) => {{
-                let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await?;
+                let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await;
+                // The reply's carry, handed over when its link woke.
+                let carry = world.take_carry(to, from, Leg::Reply);
+                let r = r?;
                 world.deliver(from, Delivery::Message { from: to.clone(), msg: Box::new(Msg::$reply(r.into_inner())) });
+                drop(carry);
                 Ok(())
             }};
         }
@@ -237,8 +340,11 @@ impl Peer {
         let task = tokio::spawn(async move {
             while let Ok(Some(ev)) = stream.message().await {
                 w.deliver(&sub, Delivery::Message { from: srv.clone(), msg: Box::new(wrap(ev)) });
+                drop(w.take_carry(&srv, &sub, Leg::Event));
             }
-            w.deliver(&sub, Delivery::Disconnected { peer: srv });
+            w.deliver(&sub, Delivery::Disconnected { peer: srv.clone() });
+            // The stream's end lands its close, and anything it never carried.
+            w.land_all(&srv, &sub, Leg::Event);
         });
         world.state().owned.entry(subscriber.clone()).or_default().push(task);
     }
@@ -252,17 +358,25 @@ struct Inbox {
 }
 
 fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
-    r.metadata()
-        .get(FROM)
-        .and_then(|v| v.to_str().ok())
+    let value = r.metadata().get(FROM).ok_or_else(|| Status::invalid_argument("missing libprocess-from header"))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(decode_name)
         .map(ActorId::new)
-        .ok_or_else(|| Status::invalid_argument("missing libprocess-from header"))
+        .ok_or_else(|| Status::invalid_argument(format!("malformed libprocess-from header {value:?}")))
 }
 
 impl Inbox {
+    /// Put a call's message in the mailbox, landing its carry.
+    fn land(&self, d: Delivery, from: &ActorId) {
+        self.world.deliver(&self.me, d);
+        drop(self.world.take_carry(from, &self.me, Leg::Call));
+    }
+
     fn oneway<T>(&self, r: Request<T>, wrap: fn(T) -> Msg) -> Result<Response<Accepted>, Status> {
         let from = sender(&r)?;
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
+        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         Ok(Response::new(Accepted {}))
     }
 
@@ -277,7 +391,7 @@ impl Inbox {
         let from = sender(&r)?;
         let (tx, rx) = mpsc::unbounded_channel();
         self.world.state().streams.insert((self.me.clone(), from.clone()), stream(tx));
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
+        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         Ok(Response::new(UnboundedReceiverStream::new(rx)))
     }
 
@@ -290,7 +404,7 @@ impl Inbox {
         let from = sender(&r)?;
         let (tx, rx) = oneshot::channel();
         self.world.state().asks.entry((self.me.clone(), from.clone())).or_default().push_back(tx);
-        self.world.deliver(&self.me, Delivery::Message { from, msg: Box::new(wrap(r.into_inner())) });
+        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         let reply = rx.await.map_err(|_| Status::unavailable("the endpoint exited before replying"))?;
         unwrap(reply).map(Response::new).ok_or_else(|| Status::internal("wrong reply type"))
     }
@@ -306,8 +420,20 @@ impl rpc::scheduler_server::Scheduler for Inbox {
         self.subscribe_stream(r, StreamTx::Scheduler, Msg::SchedulerCall)
     }
 
+    /// Answered once the master's core has handled the call, as Mesos's
+    /// `/api/v1/scheduler` answers 202 Accepted or 403 Forbidden
+    /// (`src/master/http.cpp`, `Master::Http::scheduler`).
     async fn call(&self, r: Request<scheduler::Call>) -> Result<Response<Accepted>, Status> {
-        self.oneway(r, Msg::SchedulerCall)
+        let from = sender(&r)?;
+        let (answer, answered) = oneshot::channel();
+        let msg = Box::new(Msg::SchedulerCall(r.into_inner()));
+        self.land(Delivery::Call { from: from.clone(), msg, answer }, &from);
+        match answered.await {
+            Ok(None) => Ok(Response::new(Accepted {})),
+            Ok(Some(Refusal::Forbidden(why))) => Err(Status::permission_denied(why)),
+            // The receiver exited (or the run stopped) before handling the call.
+            Err(_) => Err(Status::unavailable("the endpoint exited before answering")),
+        }
     }
 }
 

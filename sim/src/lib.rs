@@ -8,18 +8,27 @@
 //! - [`trace`]: the JSON Lines trace and its digest, and the readable timeline.
 //! - [`world`]: the runtime, the actors' hosts and the network (links, transports).
 //! - `grpc`: the gRPC transport (tonic over in-memory HTTP/2 pipes).
+//! - `host`: an actor's task: one input at a time into its core (panics caught,
+//!   the livelock guard), its outputs carried out.
+//! - `transit`: messages in transit on gRPC, so both transports give one trace.
+//! - [`failure`]: why a run stops early ([`RunFailure`]: a panic, a livelock, a
+//!   transport refusal).
 
 pub mod actor;
+pub mod failure;
 pub mod faults;
 pub mod fields;
 mod grpc;
+mod host;
 pub mod ids;
 pub mod msg;
 pub mod time;
 pub mod trace;
+mod transit;
 pub mod world;
 
-pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Shared, sent_to};
+pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal, Shared, sent_to};
+pub use failure::RunFailure;
 pub use mesocosm_proto as proto;
 pub use msg::Msg;
 pub use time::SimTime;

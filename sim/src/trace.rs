@@ -17,10 +17,15 @@
 //! (message faults) or `{"t":…,"fault":"kill","rule":…,"detail":"agent-2"}`;
 //! fault records have no `proto` key.
 //!
+//! A call its receiver refused (an HTTP 403 on the scheduler API, see
+//! [`crate::actor::Refusal`]) is recorded when the receiver decides, as
+//! `{"t":…,"from":"master","to":"driver:pi","refused":"DECLINE","status":"403 Forbidden","reason":"…"}`:
+//! `from` is the actor that refused, `to` the caller.
+//!
 //! The trace never holds log lines or notes; those go to the timeline
 //! ([`Timeline`]) and to `tracing`, so changing a note never changes a digest.
 
-use crate::actor::ActorId;
+use crate::actor::{ActorId, Refusal};
 use crate::msg::Msg;
 use crate::time::SimTime;
 use base64::Engine;
@@ -56,6 +61,17 @@ struct FaultRecord<'a> {
     kind: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+}
+
+/// A call its receiver refused, in field order.
+#[derive(Serialize)]
+struct RefusalRecord<'a> {
+    t: u64,
+    from: &'a str,
+    to: &'a str,
+    refused: &'a str,
+    status: &'a str,
+    reason: &'a str,
 }
 
 /// What a fault acted on, for [`Trace::fault`].
@@ -184,6 +200,29 @@ impl Trace {
             return;
         }
         self.record(&FaultRecord { t: t.micros(), fault: action, rule, from, to, kind, detail });
+    }
+
+    /// Record that `from` refused the `kind` call `to` made (the answer travels
+    /// on the call, so it is not a message; it is part of the digest because it
+    /// changes what the caller does next).
+    pub fn refusal(&mut self, t: SimTime, from: &ActorId, to: &ActorId, kind: &str, refusal: &Refusal) {
+        if let Some(tl) = &mut self.timeline {
+            let r = writeln!(tl.out, "{t:>14}  {from} ⇢ {to}  refuses {kind}: {refusal}");
+            if let Err(e) = r {
+                self.error.get_or_insert(e);
+            }
+        }
+        if self.digest.is_none() && self.jsonl.is_none() {
+            return;
+        }
+        self.record(&RefusalRecord {
+            t: t.micros(),
+            from: from.as_str(),
+            to: to.as_str(),
+            refused: kind,
+            status: refusal.http_status(),
+            reason: refusal.message(),
+        });
     }
 
     /// Faults recorded so far.

@@ -20,15 +20,27 @@
 //!   [`crate::grpc`]) or direct delivery into the mailbox ([`Transport::Memory`]),
 //!   so the cost of gRPC is a measured ratio. Both carry the same messages in the
 //!   same order; the trace does not depend on the transport.
+//! - **In transit.** Memory delivers a message the moment its link wakes; gRPC
+//!   takes a few more task hops (encode, HTTP/2, decode) at the same virtual
+//!   instant. So that a core never fires a timer due at that instant before a
+//!   message that memory would already have put in its mailbox, each message
+//!   gRPC carries holds a [`Carry`] from its link's wake until it lands in the
+//!   mailbox, and a host fires a timer only when nothing is in transit
+//!   ([`World::settled`], in `transit`). Same scenario and seed, same trace on
+//!   both transports.
+//! - The **host** (`host`) is the task that runs one actor's core.
 
-use crate::actor::{Actor, ActorId, Input, Launch, Outbox, Output};
+use crate::actor::{Actor, ActorId, Input, Launch, Refusal};
+use crate::failure::RunFailure;
 use crate::faults::{FaultBook, FaultReport, Faults};
 use crate::msg::Msg;
 use crate::time::SimTime;
 use crate::trace::{FaultTarget, Trace, TraceConfig};
+use crate::transit::{Carry, InTransit, Leg};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -76,6 +88,9 @@ pub struct WorldConfig {
     pub faults: Faults,
     /// Call every core's [`Actor::check_invariants`] after each of its steps.
     pub check_invariants: bool,
+    /// How many inputs one actor may handle at one instant before the world
+    /// calls it a livelock and fails the run ([`RunFailure::Livelock`]).
+    pub max_steps_per_instant: u64,
 }
 
 impl WorldConfig {
@@ -89,8 +104,17 @@ impl WorldConfig {
             trace: TraceConfig { digest: true, ..TraceConfig::default() },
             faults: Faults::default(),
             check_invariants: true,
+            max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         }
     }
+
+    /// The default livelock bound. Why a million: the largest legitimate burst
+    /// at one instant is a master answering every agent's and framework's
+    /// messages that landed together (10,000 agents, a few thousand ACCEPTs and
+    /// DECLINEs); a million is two orders of magnitude above that, yet a core that
+    /// re-arms a zero-delay timer reaches it within seconds instead of hanging
+    /// the run (virtual time is microseconds, so a zero delay never advances it).
+    pub const MAX_STEPS_PER_INSTANT: u64 = 1_000_000;
 }
 
 /// An invariant that did not hold after some actor's step.
@@ -107,17 +131,42 @@ pub type Observer = Box<dyn FnMut(SimTime, &ActorId, &ActorId, &Msg) + Send>;
 /// What the network hands an actor's host.
 #[derive(Debug)]
 pub(crate) enum Delivery {
-    Message { from: ActorId, msg: Box<Msg> },
-    Disconnected { peer: ActorId },
-    Exited { actor: ActorId, status: i32 },
+    Message {
+        from: ActorId,
+        msg: Box<Msg>,
+    },
+    /// A call whose caller waits for the receiver's answer: `None` accepted, or
+    /// the receiver's [`Refusal`] (gRPC's unary scheduler calls).
+    Call {
+        from: ActorId,
+        msg: Box<Msg>,
+        answer: oneshot::Sender<Option<Refusal>>,
+    },
+    Disconnected {
+        peer: ActorId,
+    },
+    Exited {
+        actor: ActorId,
+        status: i32,
+    },
+    Refused {
+        peer: ActorId,
+        kind: &'static str,
+        refusal: Refusal,
+    },
 }
 
+/// Where a host sends the answer to the call it is handling, if the caller waits.
+pub(crate) type Answer = Option<oneshot::Sender<Option<Refusal>>>;
+
 impl Delivery {
-    fn into_input<T>(self) -> Input<T> {
+    pub(crate) fn into_input<T>(self) -> (Input<T>, Answer) {
         match self {
-            Delivery::Message { from, msg } => Input::Message { from, msg: *msg },
-            Delivery::Disconnected { peer } => Input::Disconnected { peer },
-            Delivery::Exited { actor, status } => Input::Exited { actor, status },
+            Delivery::Message { from, msg } => (Input::Message { from, msg: *msg }, None),
+            Delivery::Call { from, msg, answer } => (Input::Message { from, msg: *msg }, Some(answer)),
+            Delivery::Disconnected { peer } => (Input::Disconnected { peer }, None),
+            Delivery::Exited { actor, status } => (Input::Exited { actor, status }, None),
+            Delivery::Refused { peer, kind, refusal } => (Input::Refused { peer, kind, refusal }, None),
         }
     }
 }
@@ -166,16 +215,21 @@ pub(crate) struct State {
     /// How many times each actor has been started; a restarted actor is a new
     /// process, so cached gRPC channels to the old one are dialled again.
     pub(crate) incarnations: BTreeMap<ActorId, u64>,
-    faults: FaultBook,
+    pub(crate) faults: FaultBook,
     observers: Vec<Observer>,
     violations: Vec<Violation>,
     /// Who launched each container process.
     parents: BTreeMap<ActorId, ActorId>,
     /// Tasks that belong to an actor and die with it (its server, its stream readers).
     pub(crate) owned: BTreeMap<ActorId, Vec<JoinHandle<()>>>,
-    trace: Trace,
+    pub(crate) trace: Trace,
     /// Every exit, keyed by actor (an actor exits at most once).
     exits: BTreeMap<ActorId, Exit>,
+    /// Why the run stopped early, if it did (the first failure wins).
+    failure: Option<RunFailure>,
+    /// gRPC: messages in transit, keyed by (sender, receiver, leg), oldest first;
+    /// the leg that lands one takes its [`Carry`].
+    pub(crate) carries: BTreeMap<(ActorId, ActorId, Leg), VecDeque<Carry>>,
 }
 
 /// An event stream's sending half (server side).
@@ -184,24 +238,30 @@ pub(crate) enum StreamTx {
     Executor(mpsc::UnboundedSender<Result<crate::proto::executor::Event, tonic::Status>>),
 }
 
-struct Shared {
-    state: Mutex<State>,
-    start: tokio::time::Instant,
-    seed: u64,
-    transport: Transport,
-    latency: Latency,
-    launcher: Mutex<Option<Launcher>>,
-    exited: tokio::sync::Notify,
-    check_invariants: bool,
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) start: tokio::time::Instant,
+    pub(crate) seed: u64,
+    pub(crate) transport: Transport,
+    pub(crate) latency: Latency,
+    pub(crate) launcher: Mutex<Option<Launcher>>,
+    pub(crate) exited: tokio::sync::Notify,
+    pub(crate) check_invariants: bool,
     /// Whether any slow-framework rule exists: without one, hosts skip the
     /// think-time lookup (and its lock) on every message.
-    has_slow: bool,
+    pub(crate) has_slow: bool,
+    pub(crate) max_steps_per_instant: u64,
+    /// Set by the first [`RunFailure`]: no core handles anything after it.
+    pub(crate) stopped: AtomicBool,
+    /// Tells [`World::failed`] waiters that the run failed.
+    pub(crate) failed: tokio::sync::watch::Sender<bool>,
+    pub(crate) in_transit: Arc<InTransit>,
 }
 
 /// A handle to the world; cheap to clone.
 #[derive(Clone)]
 pub struct World {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 thread_local! {
@@ -249,6 +309,7 @@ pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
 impl World {
     /// A world on the current (paused, current-thread) runtime. Call inside [`run_world`].
     pub fn new(config: WorldConfig) -> World {
+        crate::failure::install_hook();
         let start = paused_now();
         LOG_CLOCK.with(|c| c.set(Some(start)));
         let has_slow = !config.faults.slow.is_empty();
@@ -269,6 +330,8 @@ impl World {
                     owned: BTreeMap::new(),
                     trace: Trace::new(config.trace),
                     exits: BTreeMap::new(),
+                    failure: None,
+                    carries: BTreeMap::new(),
                 }),
                 start,
                 seed: config.seed,
@@ -278,6 +341,10 @@ impl World {
                 exited: tokio::sync::Notify::new(),
                 check_invariants: config.check_invariants,
                 has_slow,
+                max_steps_per_instant: config.max_steps_per_instant,
+                stopped: AtomicBool::new(false),
+                failed: tokio::sync::watch::Sender::new(false),
+                in_transit: Arc::default(),
             }),
         }
     }
@@ -354,7 +421,7 @@ impl World {
             crate::grpc::serve(self, &id);
         }
         let world = self.clone();
-        let task = tokio::spawn(host(world, id.clone(), core, rx));
+        let task = tokio::spawn(crate::host::host(world, id.clone(), core, rx));
         self.state().owned.entry(id).or_default().push(task);
     }
 
@@ -463,6 +530,39 @@ impl World {
         self.state().observers.push(f);
     }
 
+    /// Stop the run: no core handles anything more, and [`World::failed`]
+    /// returns. Only the first failure is kept (later ones are its consequences).
+    pub fn fail(&self, failure: RunFailure) {
+        {
+            let mut st = self.state();
+            if st.failure.is_some() {
+                return;
+            }
+            // The report and the CLI say it; a log line at error level would say it twice.
+            tracing::debug!("run failed: {failure}");
+            st.trace.event(
+                failure.at(),
+                &ActorId::new("world"),
+                &format!("RUN FAILED ({}): {failure}", failure.kind()),
+            );
+            st.failure = Some(failure);
+        }
+        self.shared.stopped.store(true, Ordering::Relaxed);
+        self.shared.failed.send_replace(true);
+    }
+
+    /// Why the run stopped early, if it did.
+    pub fn failure(&self) -> Option<RunFailure> {
+        self.state().failure.clone()
+    }
+
+    /// Wait until the run fails (forever if it does not).
+    pub async fn failed(&self) {
+        let mut rx = self.shared.failed.subscribe();
+        // The sender lives as long as the world, so this only returns on a failure.
+        let _ = rx.wait_for(|failed| *failed).await;
+    }
+
     /// Invariant violations found so far (see [`WorldConfig::check_invariants`]).
     pub fn violations(&self) -> Vec<Violation> {
         self.state().violations.clone()
@@ -549,7 +649,7 @@ impl World {
         tokio::time::sleep_until(self.instant(t)).await
     }
 
-    fn launch(&self, parent: &ActorId, launch: Launch) {
+    pub(crate) fn launch(&self, parent: &ActorId, launch: Launch) {
         let launcher = self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match launcher {
             Some(l) => l(self, parent, launch),
@@ -557,7 +657,7 @@ impl World {
         }
     }
 
-    fn exit(&self, id: &ActorId, status: i32) {
+    pub(crate) fn exit(&self, id: &ActorId, status: i32) {
         let now = self.now();
         let (parent, owned) = {
             let mut st = self.state();
@@ -586,6 +686,8 @@ impl World {
             st.links.retain(|(from, _), _| from != id);
             st.streams.retain(|(_, sub), _| sub != id);
             st.asks.retain(|(asked, asker), _| asked != id && asker != id);
+            // What was in transit to it will never land; what it was answering neither.
+            st.carries.retain(|(from, to, _), _| from != id && to != id);
             st.exits.insert(id.clone(), Exit { at: now, actor: id.clone(), status });
             st.trace.event(now, id, &format!("exited with status {status}"));
             (st.parents.remove(id), st.owned.remove(id).unwrap_or_default())
@@ -609,10 +711,36 @@ async fn link_task(
     mut rx: mpsc::UnboundedReceiver<LinkItem>,
 ) {
     let mut peer = crate::grpc::Peer::default();
-    while let Some(item) = rx.recv().await {
+    // Items taken off the queue early (gRPC), each with its carry if it was due.
+    let mut ahead: VecDeque<(LinkItem, Option<Carry>)> = VecDeque::new();
+    loop {
+        let (item, carry) = match ahead.pop_front() {
+            Some(next) => next,
+            None => match rx.recv().await {
+                Some(item) => (item, None),
+                None => break,
+            },
+        };
         let due = item.sent().after(latency);
         if due > world.now() {
             world.sleep_until(due).await;
+        }
+        let carry = carry.or_else(|| world.carry());
+        if world.transport() == Transport::Grpc {
+            // Memory delivers everything due on this link now in one go: with
+            // gRPC it is all in transit from now, though the calls go one by one.
+            while let Ok(next) = rx.try_recv() {
+                ahead.push_back((next, None));
+            }
+            let now = world.now();
+            for (next, c) in ahead.iter_mut() {
+                if next.sent().after(latency) > now {
+                    break;
+                }
+                if c.is_none() {
+                    *c = world.carry();
+                }
+            }
         }
         match item {
             LinkItem::Msg(_, msg) => {
@@ -623,15 +751,18 @@ async fn link_task(
                     Transport::Memory => world.deliver(&to, Delivery::Message { from: from.clone(), msg }),
                     // Boxed so a link task's future stays small: inlined, every
                     // gRPC call's state machine would be copied into each spawn.
-                    Transport::Grpc => Box::pin(peer.deliver(&world, &from, &to, msg)).await,
+                    Transport::Grpc => Box::pin(peer.deliver(&world, &from, &to, msg, carry)).await,
                 }
             }
             LinkItem::Close(_) => {
                 let stream = world.state().streams.remove(&(from.clone(), to.clone()));
                 match (world.transport(), stream) {
                     // Dropping the stream's sender ends the subscriber's stream; its
-                    // reader then reports the disconnect.
-                    (Transport::Grpc, Some(stream)) => drop(stream),
+                    // reader then reports the disconnect (and lands the carry).
+                    (Transport::Grpc, Some(stream)) => {
+                        world.hand_over(&from, &to, Leg::Event, carry);
+                        drop(stream)
+                    }
                     _ => world.deliver(&to, Delivery::Disconnected { peer: from.clone() }),
                 }
             }
@@ -639,70 +770,6 @@ async fn link_task(
                 // Dropping the waiting sender fails the asker's unary call.
                 let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
                 drop(waiting);
-            }
-        }
-    }
-}
-
-/// An actor's host: feed the core its inputs, carry out its outputs.
-async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
-    let mut timers: BTreeMap<(SimTime, u64), A::Timer> = BTreeMap::new();
-    let mut seq: u64 = 0;
-    let mut out = Outbox::new(world.now());
-    out.set_notes(world.notes_wanted());
-    let mut input = Some(Input::Start);
-    loop {
-        if let Some(i) = input.take() {
-            // A slow scheduler thinks about its offers before it answers, and
-            // handles nothing else meanwhile (the offers stay outstanding).
-            if let Input::Message { msg, .. } = &i
-                && world.shared.has_slow
-            {
-                let think = world.state().faults.think_time(world.now(), &me, msg);
-                if let Some((rule, d)) = think {
-                    world.record_fault("slow", &rule, &format!("{me} thinks {d:?} about {}", msg.summary()));
-                    let until = world.now().after(d);
-                    world.sleep_until(until).await;
-                }
-            }
-            out.reset(world.now());
-            core.handle(i, &mut out);
-            if world.shared.check_invariants
-                && let Err(problem) = core.check_invariants()
-            {
-                world.violation(&me, problem);
-            }
-            let mut exit = None;
-            for o in out.drain() {
-                match o {
-                    Output::Send { to, msg } => world.send(&me, &to, msg),
-                    Output::SetTimer { at, timer } => {
-                        timers.insert((at, seq), timer);
-                        seq += 1;
-                    }
-                    Output::Launch(l) => world.launch(&me, l),
-                    Output::Disconnect { peer } => world.disconnect(&me, &peer),
-                    Output::Note(text) => world.note(&me, &text),
-                    Output::Exit { status } => exit = Some(status),
-                }
-            }
-            if let Some(status) = exit {
-                world.exit(&me, status);
-                return;
-            }
-        }
-        let next = timers.first_key_value().map(|(k, _)| k.0);
-        // Messages first: at equal instants, mailbox before timers, every run.
-        tokio::select! { biased;
-            d = rx.recv() => match d {
-                Some(d) => input = Some(d.into_input()),
-                // The world dropped our mailbox: we were killed.
-                None => return,
-            },
-            _ = world.sleep_until(next.unwrap_or(SimTime::ZERO)), if next.is_some() => {
-                if let Some((_, t)) = timers.pop_first() {
-                    input = Some(Input::Timer(t));
-                }
             }
         }
     }
