@@ -103,6 +103,8 @@ enum RawValue {
 /// The result keeps the order in which each `name(role)` first appears.
 pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
     let mut out: Vec<ResourceSpec> = Vec::new();
+    // (name, role) → index in `out`, so many entries cost n log n, not n².
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     for entry in entries(s) {
         let (key, value_text) = split_entry(entry)?;
         let (name, role) = split_role(key, entry)?;
@@ -110,6 +112,12 @@ pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
             RawValue::Scalar(v) => {
                 if v < 0.0 {
                     return Err(format!("{name}: `{}` is negative", value_text.trim()));
+                }
+                if v > MAX_SCALAR {
+                    return Err(format!(
+                        "{name}: `{}` is more than the largest scalar, {MAX_SCALAR:e}",
+                        value_text.trim()
+                    ));
                 }
                 ValueSpec::Scalar(v)
             }
@@ -125,9 +133,18 @@ pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
             }
         };
         check_kind(&name, &value)?;
-        match out.iter_mut().find(|r| r.name == name && r.role == role) {
-            Some(existing) => merge(existing, value)?,
-            None => out.push(ResourceSpec { name, role, value }),
+        match index.get(&(name.clone(), role.clone())) {
+            Some(&i) => merge(&mut out[i], value)?,
+            None => {
+                index.insert((name.clone(), role.clone()), out.len());
+                out.push(ResourceSpec { name, role, value });
+            }
+        }
+    }
+    // Set items were collected with duplicates; keep the first of each, in order.
+    for r in &mut out {
+        if let ValueSpec::Set(items) = &mut r.value {
+            dedup_in_order(items);
         }
     }
     for r in &mut out {
@@ -241,23 +258,46 @@ fn split_role(key: &str, entry: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), role.to_string()))
 }
 
-/// Mesos's role rules (`roles::validate`): not empty, not `.` or `..`, no
-/// leading `-`, no whitespace or backslash; `*` only on its own.
-fn check_role(role: &str, name: &str) -> Result<(), String> {
+/// Mesos's role rules (`roles::validate` in src/common/roles.cpp, with the
+/// hierarchical roles of Mesos ≥ 1.3): not empty; no leading or trailing
+/// `/` and no `//`; no path component that is `.` or `..` or starts with `-`;
+/// no whitespace, DEL or other control characters. `*` is the default role
+/// and only on its own; `\`, `(` and `)` would break the `name(role):value`
+/// syntax, so they are refused too.
+pub fn check_role(role: &str, name: &str) -> Result<(), String> {
     if role.is_empty() {
         return Err(format!("{name}: empty role in `()`; omit the parentheses for the default role `*`"));
     }
-    if role == "." || role == ".." || role.starts_with('-') {
-        return Err(format!("{name}: `{role}` is not a valid Mesos role"));
+    if role == DEFAULT_ROLE {
+        return Ok(());
     }
-    if role != DEFAULT_ROLE && role.contains('*') {
+    if role.starts_with('/') || role.ends_with('/') || role.contains("//") {
+        return Err(format!(
+            "{name}: `{role}` is not a valid Mesos role (a role may not start or end with `/` or contain `//`)"
+        ));
+    }
+    for part in role.split('/') {
+        if part == "." || part == ".." || part.starts_with('-') {
+            return Err(format!(
+                "{name}: `{role}` is not a valid Mesos role (`{part}`: no part of a role may be `.` or `..` or start with `-`)"
+            ));
+        }
+    }
+    if role.contains('*') {
         return Err(format!("{name}: role `{role}` may not contain `*` (only the default role is `*`)"));
     }
     if let Some(c) = role.chars().find(|c| c.is_whitespace() || c.is_control() || "\\()".contains(*c)) {
-        return Err(format!("{name}: role `{role}` contains `{c}`"));
+        return Err(format!("{name}: role `{role}` contains {c:?}"));
     }
     Ok(())
 }
+
+/// The largest scalar a resource may have (cpus, MB of memory or disk, gpus…).
+/// Mesos keeps scalars as fixed-point thousandths in 64 bits (`Value::Scalar`
+/// arithmetic in src/common/values.cpp), so a huge value cannot be held
+/// exactly; a billion (a petabyte of memory) is far beyond any machine and
+/// keeps the sum over the largest cluster (100,000 agents) exact.
+pub const MAX_SCALAR: f64 = 1e9;
 
 fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
     let t = text.trim();
@@ -277,10 +317,9 @@ fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
             if item.is_empty() {
                 return Err(format!("`{t}` has an empty set item"));
             }
-            if !items.iter().any(|i| i == item) {
-                items.push(item.to_string());
-            }
+            items.push(item.to_string());
         }
+        dedup_in_order(&mut items);
         return Ok(RawValue::Set(items));
     }
     if t.ends_with(']') || t.ends_with('}') {
@@ -343,18 +382,19 @@ fn merge(existing: &mut ResourceSpec, value: ValueSpec) -> Result<(), String> {
     match (&mut existing.value, value) {
         (ValueSpec::Scalar(a), ValueSpec::Scalar(b)) => *a += b,
         (ValueSpec::Ranges(a), ValueSpec::Ranges(b)) => a.extend(b),
-        (ValueSpec::Set(a), ValueSpec::Set(b)) => {
-            for item in b {
-                if !a.contains(&item) {
-                    a.push(item);
-                }
-            }
-        }
+        // Deduplicated once all entries are in (`dedup_in_order`).
+        (ValueSpec::Set(a), ValueSpec::Set(b)) => a.extend(b),
         (_, _) => {
             return Err(format!("{label} is given twice with different kinds of value (scalar, ranges, set)"));
         }
     }
     Ok(())
+}
+
+/// Drops repeated items, keeping the first of each where it was (n log n).
+fn dedup_in_order(items: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    items.retain(|i| seen.insert(i.clone()));
 }
 
 /// Sorts ranges, rejects overlaps and joins adjacent ones (`1-5,6-9` → `1-9`),
