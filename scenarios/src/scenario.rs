@@ -8,7 +8,7 @@
 //! name = "spark-pi"                    # required
 //! description = """What this teaches…"""  # optional
 //! seed = 42                            # optional u64, default 0 (the CLI's --seed overrides)
-//! until = "30m"                        # virtual-time limit of the run, default "1h"
+//! until = "30m"                        # virtual-time limit of the run, default "1h", at most "18h"
 //! keep_running = false                 # true: run to `until` even after every app has finished
 //!
 //! [network]                            # optional
@@ -45,7 +45,7 @@
 //!   name = "pi"                        # optional, default "job-<n>"
 //!
 //!     [[apps.jobs.stages]]
-//!     tasks = 100                      # ≥ 1
+//!     tasks = 100                      # 1 to 10,000,000 (MAX_TASKS; also the scenario's total)
 //!     duration = "200ms"               # per task; fixed, or one of
 //!     # duration = { uniform = ["100ms", "2s"] }     (min, max)
 //!     # duration = { normal = ["1s", "200ms"] }      (mean, stddev; clamped at 0)
@@ -67,6 +67,11 @@
 //!    spark-defaults files, distributions and cross-references (agent names,
 //!    the `--master` host) are checked one by one; each failure becomes a
 //!    [`Diagnostic`] at the offending value and checking continues.
+//!
+//! Every duration is a whole number of microseconds (the clock's resolution)
+//! and at most [`MAX_DURATION`] (18h, the longest run); every count and size
+//! has a bound too ([`MAX_TASKS`], [`MAX_AGENTS`],
+//! [`mesos_syntax::MAX_SCALAR`]), checked before anything is allocated.
 //!
 //! Only a file that passes both becomes a [`Scenario`]: plain data with
 //! defaults filled in, which the runner can use without re-validating.
@@ -265,7 +270,13 @@ impl DurationDist {
     /// Only `next_u64` and IEEE-754 `+ − × ÷ √` are used, never the
     /// platform's `ln`/`cos` (whose last bits differ between libms), so a
     /// seed gives the same durations on every machine.
+    /// A draw is at most [`MAX_DURATION`] (a normal or exponential tail can
+    /// reach far beyond any run; past its end, every length is the same).
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
+        self.draw(rng).min(MAX_DURATION)
+    }
+
+    fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
         match self {
             DurationDist::Fixed(d) => *d,
             DurationDist::Uniform { min, max } => uniform(rng, *min, *max),
@@ -556,18 +567,109 @@ impl<'de> Deserialize<'de> for RawArg {
 /// rather than gigabytes of agents.
 pub const MAX_AGENTS: u64 = 100_000;
 
+/// The most tasks one stage may have, and all stages of a scenario together.
+/// A run keeps a little state per task declared (its drawn duration) and per
+/// task alive; ten million is far beyond any teaching scenario and still fits
+/// in memory, while `tasks = 4000000000` would not.
+pub const MAX_TASKS: u64 = 10_000_000;
+
+/// The longest duration the language accepts, for every key (`until`, `at`,
+/// `restart_after`, task durations, latencies…): the longest run a world can
+/// simulate. A longer duration could never elapse inside a run, and bounding
+/// every duration keeps every sum of an instant and a duration far from overflow.
+pub const MAX_DURATION: Duration = mesocosm_sim::MAX_VIRTUAL_TIME;
+
+/// The largest scenario file read: far beyond any hand-written scenario, and
+/// a bound on what `mesocosm run /dev/zero` reads before it says no.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// The largest `spark_defaults` / `--properties-file` file read (1 MiB; real
+/// spark-defaults.conf files are a few KiB).
+pub const MAX_PROPERTIES_BYTES: u64 = 1 << 20;
+
+/// Reads at most `limit` bytes of `path` as UTF-8 text. Errors say which:
+/// unreadable, larger than `limit` (checked without reading the rest), or not
+/// UTF-8 (with the 1-based line and column of the first bad byte).
+fn read_capped(path: &Path, limit: u64) -> Result<String, ReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge(limit));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        // The valid prefix is the same in the lossy text, so `good` is the
+        // offset of the first replacement character there.
+        ReadError::NotUtf8 { text: lossy, at: good }
+    })
+}
+
+/// Why [`read_capped`] failed.
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge(u64),
+    /// `text` is the file with bad bytes replaced; `at` is the byte offset of the first.
+    NotUtf8 {
+        text: String,
+        at: usize,
+    },
+}
+
+const NOT_UTF8: &str = "is not UTF-8: the first invalid byte is here (save the file as UTF-8)";
+
 /// Reads and checks a scenario file (and any spark-defaults files it names).
 pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostics::from(Diagnostic::file_level(path, format!("cannot read the scenario file: {e}"))))?;
+    let src = match read_capped(path, MAX_SCENARIO_BYTES) {
+        Ok(s) => s,
+        Err(ReadError::Io(e)) => {
+            return Err(Diagnostic::file_level(path, format!("cannot read the scenario file: {e}")).into());
+        }
+        Err(ReadError::TooLarge(n)) => {
+            return Err(Diagnostic::file_level(path, format!("the scenario file is larger than {n} bytes")).into());
+        }
+        Err(ReadError::NotUtf8 { text, at }) => {
+            return Err(Diagnostic::at_span(path, &text, at..at + 1, format!("the scenario file {NOT_UTF8}")).into());
+        }
+    };
     parse(path, &src)
 }
 
 /// Checks the scenario text `src`; `path` names it in messages and anchors
-/// relative `spark_defaults` paths, which are read from disk.
+/// relative `spark_defaults` paths, which are read from disk (at most
+/// [`MAX_PROPERTIES_BYTES`] of each).
 pub fn parse(path: impl AsRef<Path>, src: &str) -> Result<Scenario, Diagnostics> {
-    parse_with_reader(path, src, &mut |p: &Path| std::fs::read_to_string(p))
+    parse_with_reader(path, src, &mut |p: &Path| match read_capped(p, MAX_PROPERTIES_BYTES) {
+        Ok(s) => Ok(s),
+        Err(ReadError::Io(e)) => Err(e),
+        Err(ReadError::TooLarge(n)) => {
+            Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("it is larger than {n} bytes")))
+        }
+        Err(ReadError::NotUtf8 { text, at }) => {
+            let d = Diagnostic::at_span(p, &text, at..at + 1, "");
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("it is not UTF-8: the first invalid byte is at {}:{}:{}", p.display(), d.line, d.col),
+            ))
+        }
+    })
+}
+
+/// A scenario duration: [`parse_duration`] (whole microseconds) and at most
+/// [`MAX_DURATION`].
+pub fn scenario_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "`{}` is longer than {}, the longest run mesocosm can simulate (and so the longest duration it accepts)",
+            s.trim(),
+            format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(d)
 }
 
 /// [`parse`], reading the files a scenario names with `read` instead of
@@ -606,7 +708,7 @@ impl Checker<'_> {
 
     /// A duration value, or a diagnostic at it (and `None`).
     pub(crate) fn duration(&mut self, v: &Spanned<String>, key: &str) -> Option<Duration> {
-        match parse_duration(v.get_ref()) {
+        match scenario_duration(v.get_ref()) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.error(v.span(), format!("bad duration for `{key}`: {e}"));
@@ -654,10 +756,11 @@ impl Checker<'_> {
         };
         let master = self.master(raw.master.as_ref());
         let agents = self.agents(&raw.agents, &master.name);
+        let mut total_tasks = 0;
         let apps: Vec<AppSpec> = raw
             .apps
             .iter()
-            .map(|app| self.app(app, &master.name, until))
+            .map(|app| self.app(app, &master.name, until, &mut total_tasks))
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()
@@ -670,7 +773,7 @@ impl Checker<'_> {
         let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
         let network = NetworkSpec { latency, links };
         let faults = self.faults(&raw.faults, &cast, until);
-        let expectations = self.expectations(&raw.expect, &cast);
+        let expectations = self.expectations(&raw.expect, &cast, until);
         Scenario {
             path: self.path.to_path_buf(),
             name: s.name.get_ref().clone(),
@@ -690,7 +793,7 @@ impl Checker<'_> {
     pub(crate) fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> Latency {
         let (min_default, max_default) = (Latency::DEFAULT_MIN, Latency::DEFAULT_MAX);
         match l.get_ref() {
-            RawDurOrTable::Str(s) => match parse_duration(s) {
+            RawDurOrTable::Str(s) => match scenario_duration(s) {
                 Ok(d) => Latency::Fixed(d),
                 Err(e) => {
                     self.error(l.span(), format!("bad duration for `latency`: {e}"));
@@ -710,7 +813,7 @@ impl Checker<'_> {
                         }
                     };
                     match arg.get_ref() {
-                        RawArg::Str(s) => match parse_duration(s) {
+                        RawArg::Str(s) => match scenario_duration(s) {
                             Ok(d) => *slot = d,
                             Err(e) => {
                                 self.error(arg.span(), format!("bad duration for `latency.{}`: {e}", key.get_ref()))
@@ -810,6 +913,18 @@ impl Checker<'_> {
                 },
             };
             let resources = match mesos_syntax::parse_resources(a.resources.get_ref()) {
+                Ok(r) if r.iter().any(|r| r.role != mesos_syntax::DEFAULT_ROLE) => {
+                    // Parsed as Mesos would, but the allocator models unreserved
+                    // resources only (runner::resources refuses the rest too).
+                    let r = r.iter().find(|r| r.role != mesos_syntax::DEFAULT_ROLE).map(ToString::to_string);
+                    let msg = format!(
+                        "reserved resources (`{}`) are not simulated yet; use unreserved resources",
+                        r.unwrap_or_default()
+                    );
+                    self.error(a.resources.span(), msg);
+                    ok = false;
+                    Vec::new()
+                }
                 Ok(r) => r,
                 Err(e) => {
                     let msg = format!("bad resources string {:?}: {e}", a.resources.get_ref());
@@ -873,7 +988,13 @@ impl Checker<'_> {
         out
     }
 
-    fn app(&mut self, app: &Spanned<RawApp>, master_name: &str, until: Duration) -> Option<AppSpec> {
+    fn app(
+        &mut self,
+        app: &Spanned<RawApp>,
+        master_name: &str,
+        until: Duration,
+        total_tasks: &mut u64,
+    ) -> Option<AppSpec> {
         let a = app.get_ref();
         let before = self.diags.len();
         let at = self.optional_duration(&a.at, "at", Duration::ZERO);
@@ -894,7 +1015,7 @@ impl Checker<'_> {
             Some(_) => String::new(),
             None => "edge".to_string(),
         };
-        let jobs = self.jobs(app);
+        let jobs = self.jobs(app, total_tasks);
 
         let mapper = SubmitMapper::new(self.src, a.submit.span(), a.submit.get_ref());
         let (mut submit, spans) = match submit::parse_spark_submit_with_spans(a.submit.get_ref()) {
@@ -945,7 +1066,7 @@ impl Checker<'_> {
         })
     }
 
-    fn jobs(&mut self, app: &Spanned<RawApp>) -> Vec<JobSpec> {
+    fn jobs(&mut self, app: &Spanned<RawApp>, total_tasks: &mut u64) -> Vec<JobSpec> {
         let a = app.get_ref();
         if a.jobs.is_empty() {
             self.error(app.span(), "this app has no `[[apps.jobs]]`; give it at least one job with one stage");
@@ -970,10 +1091,19 @@ impl Checker<'_> {
             let mut stages = Vec::new();
             for (si, stage) in raw.stages.iter().enumerate() {
                 let st = stage.get_ref();
-                let tasks = match u32::try_from(*st.tasks.get_ref()) {
-                    Ok(n) if n >= 1 => n,
+                let tasks = match u64::try_from(*st.tasks.get_ref()) {
+                    Ok(n) if (1..=MAX_TASKS).contains(&n) => {
+                        *total_tasks += n;
+                        if *total_tasks > MAX_TASKS {
+                            self.error(
+                                st.tasks.span(),
+                                format!("`tasks = {n}` brings the scenario over {MAX_TASKS} tasks in all"),
+                            );
+                        }
+                        n as u32 // ≤ MAX_TASKS < 2^32
+                    }
                     _ => {
-                        self.error(st.tasks.span(), format!("`tasks` must be between 1 and {}", u32::MAX));
+                        self.error(st.tasks.span(), format!("`tasks` must be between 1 and {MAX_TASKS}"));
                         1
                     }
                 };
@@ -1017,7 +1147,7 @@ impl Checker<'_> {
         let fallback = DurationDist::Fixed(Duration::ZERO);
         let entries = match v.get_ref() {
             RawDurOrTable::Str(s) => {
-                return match parse_duration(s) {
+                return match scenario_duration(s) {
                     Ok(d) => DurationDist::Fixed(d),
                     Err(e) => {
                         self.error(v.span(), format!("bad duration for `duration`: {e}"));
@@ -1072,7 +1202,7 @@ impl Checker<'_> {
         }
         let mut ds = Vec::new();
         for (s, span) in &args {
-            match parse_duration(s) {
+            match scenario_duration(s) {
                 Ok(d) => ds.push(d),
                 Err(e) => self.error(span.clone(), format!("bad duration in `{kind}`: {e}")),
             }
@@ -1174,8 +1304,101 @@ impl Checker<'_> {
             "spark.mesos.rejectOfferDurationForReachedMaxCores",
             secs(conf, "spark.mesos.rejectOfferDurationForReachedMaxCores"),
         );
-        check("spark.mesos.driver.failoverTimeout", conf.f64("spark.mesos.driver.failoverTimeout", 0.0).map(drop));
-        check("spark.submit.deployMode", conf.deploy_mode().map(drop));
+        check(
+            "spark.mesos.driver.failoverTimeout",
+            conf.f64("spark.mesos.driver.failoverTimeout", 0.0).and_then(|t| {
+                // The master refuses a FrameworkInfo whose failover_timeout is
+                // not a valid Duration (int64 nanoseconds): `validateFailoverTimeout`
+                // in src/master/validation.cpp.
+                if t > MESOS_MAX_SECONDS {
+                    Err(format!(
+                        "spark.mesos.driver.failoverTimeout={t}: Mesos refuses it (Invalid failover_timeout): \
+                         a Mesos Duration holds at most {MESOS_MAX_SECONDS:.0} s"
+                    ))
+                } else {
+                    Ok(())
+                }
+            }),
+        );
+        check(
+            "spark.submit.deployMode",
+            conf.deploy_mode().and_then(|m| match m {
+                submit::DeployMode::Client => Ok(()),
+                submit::DeployMode::Cluster => Err("--deploy-mode cluster needs the MesosClusterDispatcher, \
+                                                    which mesocosm does not simulate yet; use client mode"
+                    .to_string()),
+            }),
+        );
+        // `spark.driver.port` is an intConf that the RpcEnv binds with
+        // `Utils.startServiceOnPort`, which wants 0 or 1024..=65535.
+        check(
+            "spark.driver.port",
+            conf.u32("spark.driver.port", 0).and_then(|p| match p {
+                0 | 1024..=65535 => Ok(()),
+                p => Err(format!(
+                    "spark.driver.port={p}: startPort should be between 1024 and 65535 (inclusive), or 0 for a random free port."
+                )),
+            }),
+        );
+        // Spark 3.5's `EXECUTOR_MEMORY_OVERHEAD_FACTOR` has `checkValue(_ > 0)`.
+        check(
+            "spark.executor.memoryOverheadFactor",
+            conf.f64("spark.executor.memoryOverheadFactor", 0.1).and_then(|f| {
+                if f > 0.0 {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "spark.executor.memoryOverheadFactor={f}: Ensure that memory overhead is a double greater than 0"
+                    ))
+                }
+            }),
+        );
+        // The role goes into FrameworkInfo, and the master refuses a SUBSCRIBE
+        // whose role `roles::validate` (src/common/roles.cpp) rejects.
+        if let Some(role) = conf.get("spark.mesos.role") {
+            check(
+                "spark.mesos.role",
+                mesos_syntax::check_role(role, "spark.mesos.role")
+                    .map_err(|e| format!("{e} (Mesos refuses the framework)")),
+            );
+        }
+        // The executor's heartbeater is a `scheduleAtFixedRate`, which throws
+        // IllegalArgumentException for a period ≤ 0: the executor never starts.
+        check(
+            "spark.executor.heartbeatInterval",
+            conf.duration("spark.executor.heartbeatInterval", Duration::from_secs(10), TimeUnit::Millis).and_then(
+                |d| {
+                    if d.is_zero() {
+                        Err("spark.executor.heartbeatInterval=0: the executor's heartbeater needs a period > 0"
+                            .to_string())
+                    } else {
+                        Ok(())
+                    }
+                },
+            ),
+        );
+        // `ExecutorAllocationManager.validateSettings` (Spark 3.5) refuses these
+        // when dynamic allocation is on.
+        if conf.bool("spark.dynamicAllocation.enabled", false) == Ok(true) {
+            for key in [
+                "spark.dynamicAllocation.schedulerBacklogTimeout",
+                "spark.dynamicAllocation.sustainedSchedulerBacklogTimeout",
+            ] {
+                check(
+                    key,
+                    conf.duration(key, Duration::from_secs(1), TimeUnit::Seconds)
+                        .and_then(|d| if d.is_zero() { Err(format!("{key}=0: {key} must be > 0!")) } else { Ok(()) }),
+                );
+            }
+        }
+        // Everything else the runner turns into driver settings (one message,
+        // the first problem; it names its key as `key=value: …`).
+        if problems.is_empty()
+            && let Err(e) = crate::runner::spark_settings(conf).and_then(|_| crate::runner::ask_timeout(conf).map(drop))
+        {
+            let key = conf.iter().map(|(k, _)| k).find(|k| e.starts_with(&format!("{k}="))).unwrap_or("");
+            problems.push((key, e));
+        }
         for (key, msg) in problems {
             if let Some(span) = spans.conf.get(key) {
                 self.error(mapper.map(span.clone()), msg);
@@ -1187,6 +1410,9 @@ impl Checker<'_> {
         }
     }
 }
+
+/// The longest `double` seconds a Mesos `Duration` (int64 nanoseconds) holds.
+const MESOS_MAX_SECONDS: f64 = i64::MAX as f64 / 1e9;
 
 /// A parsed spark-defaults file, kept with its text for diagnostics.
 #[derive(Default)]
