@@ -567,6 +567,11 @@ fn every_count_is_bounded_before_anything_is_allocated() {
         refused_at(&src, &format!("\"{big}\""), "more than the largest scalar");
     }
     assert!(parse(&MINIMAL.replace("cpus:1;mem:1024", "cpus:1000000000;mem:1024")).is_ok());
+    // Apps: each is a driver actor.
+    let app = &MINIMAL[MINIMAL.find("[[apps]]").unwrap()..];
+    let many = format!("{MINIMAL}{}", app.repeat(scenario::MAX_APPS));
+    let d = errors(&many);
+    assert!(d.iter().any(|x| x.message.contains("at most 10000 apps")), "{}", d.0[0]);
 }
 
 #[test]
