@@ -135,7 +135,7 @@ fn mutate(src: &str, rng: &mut ChaCha8Rng) -> String {
         // A duration string.
         1 => {
             let d = pick(rng, DURATIONS);
-            replace_nth_quoted(src, rng, |v| parse_like_duration(v), &format!("\"{d}\""))
+            replace_nth_quoted(src, rng, parse_like_duration, &format!("\"{d}\""))
         }
         // A name or actor.
         2 => {
