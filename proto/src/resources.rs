@@ -199,8 +199,13 @@ impl Resources {
         self.ranges.retain(|_, r| !r.is_empty());
         for (k, theirs) in &other.sets {
             if let Some(mine) = self.sets.get_mut(k) {
-                for item in theirs {
-                    mine.remove(item);
+                // One pass over the smaller side.
+                if theirs.len() < mine.len() {
+                    for item in theirs {
+                        mine.remove(item);
+                    }
+                } else {
+                    mine.retain(|i| !theirs.contains(i));
                 }
             }
         }
@@ -226,10 +231,7 @@ impl Resources {
                     i > 0 && te <= mine[i - 1].1
                 })
             })
-            && other
-                .sets
-                .iter()
-                .all(|(k, theirs)| self.sets.get(k).is_some_and(|mine| theirs.iter().all(|i| mine.contains(i))))
+            && other.sets.iter().all(|(k, theirs)| self.sets.get(k).is_some_and(|mine| mine.is_superset(theirs)))
     }
 }
 

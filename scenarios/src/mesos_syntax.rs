@@ -151,6 +151,7 @@ pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
         if let ValueSpec::Ranges(ranges) = &mut r.value {
             *ranges = normalise_ranges(&r.name, std::mem::take(ranges))?;
         }
+        check_size(&r.name, &r.value)?;
     }
     Ok(out)
 }
@@ -167,8 +168,15 @@ pub fn parse_attributes(s: &str) -> Result<Vec<AttributeSpec>, String> {
         check_name(name, entry, "attribute")?;
         let value = match parse_value(value_text, entry)? {
             RawValue::Scalar(v) => AttrValue::Scalar(v),
-            RawValue::Ranges(r) => AttrValue::Ranges(normalise_ranges(name, r)?),
-            RawValue::Set(items) => AttrValue::Set(items),
+            RawValue::Ranges(r) => {
+                let r = normalise_ranges(name, r)?;
+                check_len(name, r.len(), MAX_RANGES, "a ranges value", "ranges")?;
+                AttrValue::Ranges(r)
+            }
+            RawValue::Set(items) => {
+                check_len(name, items.len(), MAX_SET_ITEMS, "a set", "items")?;
+                AttrValue::Set(items)
+            }
             RawValue::Text(t) => AttrValue::Text(t),
         };
         out.push(AttributeSpec { name: name.to_string(), value });
@@ -292,6 +300,15 @@ pub fn check_role(role: &str, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The most items a set value may have (`{a,b,…}`): Mesos sets name things
+/// like devices or disks, and every step of the simulated master and agents
+/// compares whole sets, so a run's cost grows with them.
+pub const MAX_SET_ITEMS: usize = 1_000;
+
+/// The most ranges one ranges value may have (after merging): one per port
+/// of a 16-bit port space.
+pub const MAX_RANGES: usize = 65_536;
+
 /// The largest scalar a resource may have (cpus, MB of memory or disk, gpus…).
 /// Mesos keeps scalars as fixed-point thousandths in 64 bits (`Value::Scalar`
 /// arithmetic in src/common/values.cpp), so a huge value cannot be held
@@ -389,6 +406,19 @@ fn merge(existing: &mut ResourceSpec, value: ValueSpec) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Refuses a set or ranges value larger than [`MAX_SET_ITEMS`] / [`MAX_RANGES`].
+fn check_size(name: &str, value: &ValueSpec) -> Result<(), String> {
+    match value {
+        ValueSpec::Set(items) => check_len(name, items.len(), MAX_SET_ITEMS, "a set", "items"),
+        ValueSpec::Ranges(r) => check_len(name, r.len(), MAX_RANGES, "a ranges value", "ranges"),
+        ValueSpec::Scalar(_) => Ok(()),
+    }
+}
+
+fn check_len(name: &str, len: usize, max: usize, what: &str, of: &str) -> Result<(), String> {
+    if len > max { Err(format!("{name}: {what} has at most {max} {of}, this one {len}")) } else { Ok(()) }
 }
 
 /// Drops repeated items, keeping the first of each where it was (n log n).
@@ -526,11 +556,31 @@ mod tests {
             ("x:{a,,b}", "empty set item"),
             ("x:1;x:{a}", "different kinds"),
             ("cpus:1:2", "more than one `:`"),
+            ("cpus:1e300", "more than the largest scalar"),
+            ("cpus(..):1", "not a valid Mesos role"),
+            ("cpus(a//b):1", "not a valid Mesos role"),
+            ("cpus(/a):1", "not a valid Mesos role"),
+            ("cpus(a/-b):1", "not a valid Mesos role"),
         ];
         for (input, want) in cases {
             let err = parse_resources(input).unwrap_err();
             assert!(err.contains(want), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn sets_and_ranges_are_bounded() {
+        let items = |n: usize| (0..n).map(|i| format!("i{i}")).collect::<Vec<_>>().join(",");
+        assert!(parse_resources(&format!("x:{{{}}}", items(MAX_SET_ITEMS))).is_ok());
+        let e = parse_resources(&format!("x:{{{}}}", items(MAX_SET_ITEMS + 1))).unwrap_err();
+        assert!(e.contains("at most 1000 items"), "{e}");
+        // Repeated items count once; adjacent ranges merge before counting.
+        assert!(parse_resources(&format!("x:{{{}}};x:{{{}}}", items(800), items(800))).is_ok());
+        let ranges = |n: u64, step: u64| (0..n).map(|i| format!("{}-{}", step * i, step * i)).collect::<Vec<_>>();
+        assert!(parse_resources(&format!("ports:[{}]", ranges(100_000, 1).join(","))).is_ok());
+        let e = parse_resources(&format!("ports:[{}]", ranges(MAX_RANGES as u64 + 1, 2).join(","))).unwrap_err();
+        assert!(e.contains("at most 65536 ranges"), "{e}");
+        assert!(parse_attributes(&format!("a:{{{}}}", items(MAX_SET_ITEMS + 1))).is_err());
     }
 
     #[test]

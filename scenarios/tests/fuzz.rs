@@ -193,7 +193,7 @@ fn mutate(src: &str, rng: &mut ChaCha8Rng) -> String {
                     format!("cpus:4;mem:8192;ports:[{}]", ranges.join(","))
                 }
                 1 => {
-                    let n = rng.random_range(1000..20_000);
+                    let n = rng.random_range(100..2_000);
                     let items: Vec<String> = (0..n).map(|i| format!("i{i}")).collect();
                     format!("cpus:4;mem:8192;colours:{{{}}}", items.join(","))
                 }
