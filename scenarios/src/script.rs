@@ -556,7 +556,7 @@ impl Checker<'_> {
             "kill" => self.kill_fault(f, cast, at, until, deaths)?,
             "partition" => self.partition_fault(f, cast, at)?,
             "disconnect" => self.disconnect_fault(f, cast, at)?,
-            "slow" => self.slow_fault(f, cast)?,
+            "slow" => self.slow_fault(f, cast, until)?,
             _ => self.message_fault(f, action, cast, until)?,
         };
         ok.then_some(fault)
@@ -734,7 +734,7 @@ impl Checker<'_> {
         Some(Fault::Disconnect { a, b, at })
     }
 
-    fn slow_fault(&mut self, f: &RawFault, cast: &Cast) -> Option<Fault> {
+    fn slow_fault(&mut self, f: &RawFault, cast: &Cast, until: Duration) -> Option<Fault> {
         let v = f.slow.as_ref()?;
         let (actor, roles) = self.actor(cast, v)?;
         if roles.iter().any(|r| *r != Role::Driver) {
@@ -752,6 +752,19 @@ impl Checker<'_> {
         }
         let after = self.opt_duration(&f.after, "after").unwrap_or(Duration::ZERO);
         let before = self.opt_duration(&f.before, "before");
+        if let Some(a) = &f.after
+            && after >= until
+        {
+            self.error(
+                a.span(),
+                format!(
+                    "this fault starts at {}, after the run stops at {}",
+                    format_duration(after),
+                    format_duration(until)
+                ),
+            );
+            return None;
+        }
         Some(Fault::Slow(
             Slow::actor(actor, think)
                 .between(SimTime::from_duration(after), before.map(SimTime::from_duration))

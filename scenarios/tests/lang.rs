@@ -665,6 +665,12 @@ fn reserved_resources_are_refused_at_their_line() {
 }
 
 #[test]
+fn a_slow_framework_after_the_run_is_refused() {
+    let src = format!("{MINIMAL}[[faults]]\nslow = \"driver:*\"\nthink = \"1s\"\nafter = \"2h\"\n");
+    refused_at(&src, "\"2h\"", "after the run stops at 1h");
+}
+
+#[test]
 fn an_expectation_after_the_run_is_refused() {
     let src = format!("{MINIMAL}[[expect]]\nnever = \"OFFERS\"\nafter = \"2h\"\n");
     refused_at(&src, "\"2h\"", "the run stops at 1h");
