@@ -577,6 +577,9 @@ pub const MAX_TASKS: u64 = 10_000_000;
 /// far beyond any shared cluster's concurrent applications.
 pub const MAX_APPS: usize = 10_000;
 
+/// The shortest `[master] allocation_interval`.
+pub const MIN_ALLOCATION_INTERVAL: Duration = Duration::from_millis(1);
+
 /// The longest duration the language accepts, for every key (`until`, `at`,
 /// `restart_after`, task durations, latencies…): the longest run a world can
 /// simulate. A longer duration could never elapse inside a run, and bounding
@@ -853,8 +856,18 @@ impl Checker<'_> {
         if let Some(v) = &raw.allocation_interval
             && let Some(d) = self.duration(v, "allocation_interval")
         {
-            if d.is_zero() {
-                self.error(v.span(), "`allocation_interval` must be more than 0 (the allocator would never pause)");
+            // Mesos has no lower bound, but every cycle is a step of the
+            // simulated master: at 1us a 10-minute run would be 600 million
+            // cycles. 1ms is far below any real setting (default 1s).
+            if d < MIN_ALLOCATION_INTERVAL {
+                self.error(
+                    v.span(),
+                    format!(
+                        "`allocation_interval` is {}; mesocosm needs at least {} (each cycle is a simulated step)",
+                        format_duration(d),
+                        format_duration(MIN_ALLOCATION_INTERVAL)
+                    ),
+                );
             }
             m.allocation_interval = d;
         }

@@ -591,6 +591,8 @@ fn durations_are_whole_microseconds_and_no_longer_than_a_run() {
             "whole number of microseconds",
         ),
         ("duration = \"1s\"", "duration = \"1.0000005s\"", "\"1.0000005s\"", "whole number of microseconds"),
+        // Each allocation cycle is a simulated step: 1us would be 600 million per 10 minutes.
+        ("[[agents]]", "[master]\nallocation_interval = \"999us\"\n[[agents]]", "\"999us\"", "at least 1ms"),
         // Longer than any run: `until` (was an exit-2 message without a line).
         ("[scenario]\nname = \"m\"", "[scenario]\nname = \"m\"\nuntil = \"19h\"", "\"19h\"", "longest run"),
         // A fault time of 2^64 s overflowed when the restart was added (exit 101).
