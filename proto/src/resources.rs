@@ -51,9 +51,7 @@ impl Resources {
                 }
                 Ok(value::Type::Ranges) => {
                     if let Some(rs) = &res.ranges {
-                        for range in &rs.range {
-                            r.add_range(&res.name, range.begin, range.end);
-                        }
+                        r.add_ranges(&res.name, rs.range.iter().map(|x| (x.begin, x.end)));
                     }
                 }
                 Ok(value::Type::Set) => {
@@ -108,9 +106,31 @@ impl Resources {
     }
 
     /// Add the inclusive range `[begin, end]` of `name`, merging with what is there.
+    /// Binary search and one splice: no sort, so adding ranges one at a time
+    /// stays cheap.
     pub fn add_range(&mut self, name: &str, begin: u64, end: u64) {
+        let (b, e) = (begin.min(end), begin.max(end));
         let rs = self.ranges.entry(name.to_string()).or_default();
-        rs.push((begin.min(end), begin.max(end)));
+        // The ranges that overlap or touch [b, e] are exactly rs[lo..hi].
+        let lo = rs.partition_point(|&(_, re)| re.saturating_add(1) < b);
+        let hi = rs.partition_point(|&(rb, _)| rb <= e.saturating_add(1));
+        if lo < hi {
+            let joined = (b.min(rs[lo].0), e.max(rs[hi - 1].1));
+            rs.splice(lo..hi, [joined]);
+        } else {
+            rs.insert(lo, (b, e));
+        }
+    }
+
+    /// Add many inclusive ranges of `name` at once: one sort and one merge
+    /// pass, so an agent with thousands of port ranges costs n log n, not n².
+    pub fn add_ranges(&mut self, name: &str, ranges: impl IntoIterator<Item = (u64, u64)>) {
+        let mut new = ranges.into_iter().map(|(b, e)| (b.min(e), b.max(e))).peekable();
+        if new.peek().is_none() {
+            return;
+        }
+        let rs = self.ranges.entry(name.to_string()).or_default();
+        rs.extend(new);
         rs.sort_unstable();
         let mut merged: Vec<(u64, u64)> = Vec::with_capacity(rs.len());
         for &(b, e) in rs.iter() {
@@ -155,9 +175,7 @@ impl Resources {
             *self.scalars.entry(k.clone()).or_insert(0) += v;
         }
         for (k, rs) in &other.ranges {
-            for &(b, e) in rs {
-                self.add_range(k, b, e);
-            }
+            self.add_ranges(k, rs.iter().copied());
         }
         for (k, s) in &other.sets {
             self.sets.entry(k.clone()).or_default().extend(s.iter().cloned());
@@ -175,38 +193,19 @@ impl Resources {
         self.scalars.retain(|_, v| *v > 0);
         for (k, theirs) in &other.ranges {
             if let Some(mine) = self.ranges.get_mut(k) {
-                let mut left = Vec::new();
-                for &(b, e) in mine.iter() {
-                    let mut pieces = vec![(b, e)];
-                    for &(tb, te) in theirs {
-                        pieces = pieces
-                            .into_iter()
-                            .flat_map(|(pb, pe)| {
-                                let mut v = Vec::new();
-                                if te < pb || tb > pe {
-                                    v.push((pb, pe));
-                                } else {
-                                    if tb > pb {
-                                        v.push((pb, tb - 1));
-                                    }
-                                    if te < pe {
-                                        v.push((te + 1, pe));
-                                    }
-                                }
-                                v
-                            })
-                            .collect();
-                    }
-                    left.extend(pieces);
-                }
-                *mine = left;
+                *mine = subtract_ranges(mine, theirs);
             }
         }
         self.ranges.retain(|_, r| !r.is_empty());
         for (k, theirs) in &other.sets {
             if let Some(mine) = self.sets.get_mut(k) {
-                for item in theirs {
-                    mine.remove(item);
+                // One pass over the smaller side.
+                if theirs.len() < mine.len() {
+                    for item in theirs {
+                        mine.remove(item);
+                    }
+                } else {
+                    mine.retain(|i| !theirs.contains(i));
                 }
             }
         }
@@ -224,14 +223,50 @@ impl Resources {
     pub fn contains(&self, other: &Resources) -> bool {
         other.scalars.iter().all(|(k, v)| *v <= 0 || self.scalars.get(k).is_some_and(|m| m >= v))
             && other.ranges.iter().all(|(k, theirs)| {
+                // Both lists are sorted and disjoint: each of theirs must lie
+                // inside the one of mine that starts at or before it.
                 let mine = self.ranges(k);
-                theirs.iter().all(|&(tb, te)| mine.iter().any(|&(b, e)| b <= tb && te <= e))
+                theirs.iter().all(|&(tb, te)| {
+                    let i = mine.partition_point(|&(b, _)| b <= tb);
+                    i > 0 && te <= mine[i - 1].1
+                })
             })
-            && other
-                .sets
-                .iter()
-                .all(|(k, theirs)| self.sets.get(k).is_some_and(|mine| theirs.iter().all(|i| mine.contains(i))))
+            && other.sets.iter().all(|(k, theirs)| self.sets.get(k).is_some_and(|mine| mine.is_superset(theirs)))
     }
+}
+
+/// `mine − theirs` for sorted, disjoint, inclusive range lists, in one merge
+/// pass (linear in both lengths).
+fn subtract_ranges(mine: &[(u64, u64)], theirs: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut out = Vec::with_capacity(mine.len());
+    let mut j = 0;
+    for &(b, e) in mine {
+        let mut start = b;
+        // Skip their ranges that end before this one starts.
+        while j < theirs.len() && theirs[j].1 < start {
+            j += 1;
+        }
+        let mut k = j;
+        let mut alive = true;
+        while k < theirs.len() && theirs[k].0 <= e {
+            let (tb, te) = theirs[k];
+            if tb > start {
+                out.push((start, tb - 1));
+            }
+            if te >= e {
+                alive = false;
+                break;
+            }
+            start = te + 1;
+            k += 1;
+        }
+        if alive {
+            out.push((start, e));
+        }
+        // Their ranges past this one's end may still cut the next one of mine.
+        j = k;
+    }
+    out
 }
 
 impl fmt::Display for Resources {
@@ -308,6 +343,67 @@ mod tests {
         assert!(agent().contains(&used));
         assert!(!left.contains(&used), "port 31005 is gone");
         assert!(!agent().contains(&Resources::scalar_of("cpus", 4.001)));
+    }
+
+    #[test]
+    fn range_arithmetic_matches_a_port_by_port_model() {
+        // Every pair of small range lists, checked against sets of ports.
+        let lists: Vec<Vec<(u64, u64)>> = vec![
+            vec![],
+            vec![(0, 0)],
+            vec![(1, 5)],
+            vec![(0, 3), (6, 9)],
+            vec![(2, 2), (4, 7)],
+            vec![(0, 9)],
+            vec![(5, 5), (9, 9)],
+            vec![(3, 4), (8, 9)],
+        ];
+        let ports = |rs: &[(u64, u64)]| -> BTreeSet<u64> { rs.iter().flat_map(|&(b, e)| b..=e).collect() };
+        let of = |rs: &[(u64, u64)]| {
+            let mut r = Resources::new();
+            r.add_ranges("ports", rs.iter().copied());
+            let mut one_by_one = Resources::new();
+            rs.iter().rev().for_each(|&(b, e)| one_by_one.add_range("ports", b, e));
+            assert_eq!(r, one_by_one);
+            r
+        };
+        for a in &lists {
+            for b in &lists {
+                let (ra, rb) = (of(a), of(b));
+                let want: BTreeSet<u64> = ports(a).difference(&ports(b)).copied().collect();
+                assert_eq!(ports(ra.minus(&rb).ranges("ports")), want, "{a:?} - {b:?}");
+                assert_eq!(ra.contains(&rb), ports(b).is_subset(&ports(a)), "{a:?} ⊇ {b:?}");
+                let mut sum = ra.clone();
+                sum.add(&rb);
+                let union: BTreeSet<u64> = ports(a).union(&ports(b)).copied().collect();
+                assert_eq!(ports(sum.ranges("ports")), union);
+            }
+        }
+    }
+
+    #[test]
+    fn many_ranges_cost_near_linear_time() {
+        // 50,000 single-port ranges: with a sort per added range and a nested
+        // subtract loop this took minutes; now it is milliseconds.
+        let n = 50_000u64;
+        let started = std::time::Instant::now();
+        let mut agent = Resources::new();
+        // One at a time, as callers do (the old add_range sorted and rebuilt
+        // the whole list each time).
+        for i in 0..n {
+            agent.add_range("ports", 3 * i, 3 * i);
+        }
+        let mut used = Resources::new();
+        for i in (0..n).filter(|i| i % 2 == 0) {
+            used.add_range("ports", 3 * i, 3 * i);
+        }
+        let left = agent.minus(&used);
+        assert!(agent.contains(&used) && !left.contains(&used));
+        assert_eq!(left.ranges("ports").len(), (n / 2) as usize);
+        let mut again = left.clone();
+        again.add(&used);
+        assert_eq!(again, agent);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
     }
 
     #[test]

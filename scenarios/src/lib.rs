@@ -6,6 +6,7 @@
 //! - [`script`]: the failure script: `[[faults]]` to inject and `[[expect]]` to check.
 //! - [`submit`]: the real `spark-submit` command line and `spark-defaults.conf`.
 //! - [`mesos_syntax`]: the agent's `--resources` / `--attributes` syntax.
+//! - [`spark_rules`]: the Spark conf values the simulator reads, checked as Spark and Mesos do.
 //! - [`units`]: durations and Spark's size and time strings.
 //! - [`judge`]: the cross-actor invariants and the expectations, judged on the message log.
 //! - [`runner`]: builds the world from a scenario, runs it, checks it, reports.
@@ -17,5 +18,6 @@ pub mod mesos_syntax;
 pub mod runner;
 pub mod scenario;
 pub mod script;
+pub mod spark_rules;
 pub mod submit;
 pub mod units;

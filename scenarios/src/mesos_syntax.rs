@@ -109,6 +109,8 @@ enum RawValue {
 /// The result keeps the order in which each `name(role)` first appears.
 pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
     let mut out: Vec<ResourceSpec> = Vec::new();
+    // (name, role) → index in `out`, so many entries cost n log n, not n².
+    let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     for entry in entries(s) {
         let (key, value_text) = split_entry(entry)?;
         let (name, role) = split_role(key, entry)?;
@@ -116,6 +118,12 @@ pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
             RawValue::Scalar(v) => {
                 if v < 0.0 {
                     return Err(format!("{name}: `{}` is negative", value_text.trim()));
+                }
+                if v > MAX_SCALAR {
+                    return Err(format!(
+                        "{name}: `{}` is more than the largest scalar, {MAX_SCALAR:e}",
+                        value_text.trim()
+                    ));
                 }
                 ValueSpec::Scalar(v)
             }
@@ -131,15 +139,25 @@ pub fn parse_resources(s: &str) -> Result<Vec<ResourceSpec>, String> {
             }
         };
         check_kind(&name, &value)?;
-        match out.iter_mut().find(|r| r.name == name && r.role == role) {
-            Some(existing) => merge(existing, value)?,
-            None => out.push(ResourceSpec { name, role, value }),
+        match index.get(&(name.clone(), role.clone())) {
+            Some(&i) => merge(&mut out[i], value)?,
+            None => {
+                index.insert((name.clone(), role.clone()), out.len());
+                out.push(ResourceSpec { name, role, value });
+            }
+        }
+    }
+    // Set items were collected with duplicates; keep the first of each, in order.
+    for r in &mut out {
+        if let ValueSpec::Set(items) = &mut r.value {
+            dedup_in_order(items);
         }
     }
     for r in &mut out {
         if let ValueSpec::Ranges(ranges) = &mut r.value {
             *ranges = normalise_ranges(&r.name, std::mem::take(ranges))?;
         }
+        check_size(&r.name, &r.value)?;
     }
     Ok(out)
 }
@@ -157,7 +175,11 @@ pub fn parse_attributes(s: &str) -> Result<Vec<AttributeSpec>, String> {
         check_name(name, entry, "attribute")?;
         let value = match parse_value(value_text, entry)? {
             RawValue::Scalar(v) => AttrValue::Scalar(v),
-            RawValue::Ranges(r) => AttrValue::Ranges(normalise_ranges(name, r)?),
+            RawValue::Ranges(r) => {
+                let r = normalise_ranges(name, r)?;
+                check_len(name, r.len(), MAX_RANGES, "a ranges value", "ranges")?;
+                AttrValue::Ranges(r)
+            }
             RawValue::Set(_) => {
                 // `Attributes::parse` has no SET case: `LOG(FATAL) << "Bad type
                 // for attribute " << name << …` kills the agent at start-up.
@@ -255,23 +277,55 @@ fn split_role(key: &str, entry: &str) -> Result<(String, String), String> {
     Ok((name.to_string(), role.to_string()))
 }
 
-/// Mesos's role rules (`roles::validate`): not empty, not `.` or `..`, no
-/// leading `-`, no whitespace or backslash; `*` only on its own.
-fn check_role(role: &str, name: &str) -> Result<(), String> {
+/// Mesos's role rules (`roles::validate` in src/common/roles.cpp, with the
+/// hierarchical roles of Mesos ≥ 1.3): not empty; no leading or trailing
+/// `/` and no `//`; no path component that is `.` or `..` or starts with `-`;
+/// no whitespace, DEL or other control characters. `*` is the default role
+/// and only on its own; `\`, `(` and `)` would break the `name(role):value`
+/// syntax, so they are refused too.
+pub fn check_role(role: &str, name: &str) -> Result<(), String> {
     if role.is_empty() {
         return Err(format!("{name}: empty role in `()`; omit the parentheses for the default role `*`"));
     }
-    if role == "." || role == ".." || role.starts_with('-') {
-        return Err(format!("{name}: `{role}` is not a valid Mesos role"));
+    if role == DEFAULT_ROLE {
+        return Ok(());
     }
-    if role != DEFAULT_ROLE && role.contains('*') {
+    if role.starts_with('/') || role.ends_with('/') || role.contains("//") {
+        return Err(format!(
+            "{name}: `{role}` is not a valid Mesos role (a role may not start or end with `/` or contain `//`)"
+        ));
+    }
+    for part in role.split('/') {
+        if part == "." || part == ".." || part.starts_with('-') {
+            return Err(format!(
+                "{name}: `{role}` is not a valid Mesos role (`{part}`: no part of a role may be `.` or `..` or start with `-`)"
+            ));
+        }
+    }
+    if role.contains('*') {
         return Err(format!("{name}: role `{role}` may not contain `*` (only the default role is `*`)"));
     }
     if let Some(c) = role.chars().find(|c| c.is_whitespace() || c.is_control() || "\\()".contains(*c)) {
-        return Err(format!("{name}: role `{role}` contains `{c}`"));
+        return Err(format!("{name}: role `{role}` contains {c:?}"));
     }
     Ok(())
 }
+
+/// The most items a set value may have (`{a,b,…}`): Mesos sets name things
+/// like devices or disks, and every step of the simulated master and agents
+/// compares whole sets, so a run's cost grows with them.
+pub const MAX_SET_ITEMS: usize = 1_000;
+
+/// The most ranges one ranges value may have (after merging): one per port
+/// of a 16-bit port space.
+pub const MAX_RANGES: usize = 65_536;
+
+/// The largest scalar a resource may have (cpus, MB of memory or disk, gpus…).
+/// Mesos keeps scalars as fixed-point thousandths in 64 bits (`Value::Scalar`
+/// arithmetic in src/common/values.cpp), so a huge value cannot be held
+/// exactly; a billion (a petabyte of memory) is far beyond any machine and
+/// keeps the sum over the largest cluster (100,000 agents) exact.
+pub const MAX_SCALAR: f64 = 1e9;
 
 fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
     let t = text.trim();
@@ -291,10 +345,9 @@ fn parse_value(text: &str, entry: &str) -> Result<RawValue, String> {
             if item.is_empty() {
                 return Err(format!("`{t}` has an empty set item"));
             }
-            if !items.iter().any(|i| i == item) {
-                items.push(item.to_string());
-            }
+            items.push(item.to_string());
         }
+        dedup_in_order(&mut items);
         return Ok(RawValue::Set(items));
     }
     if t.ends_with(']') || t.ends_with('}') {
@@ -357,18 +410,32 @@ fn merge(existing: &mut ResourceSpec, value: ValueSpec) -> Result<(), String> {
     match (&mut existing.value, value) {
         (ValueSpec::Scalar(a), ValueSpec::Scalar(b)) => *a += b,
         (ValueSpec::Ranges(a), ValueSpec::Ranges(b)) => a.extend(b),
-        (ValueSpec::Set(a), ValueSpec::Set(b)) => {
-            for item in b {
-                if !a.contains(&item) {
-                    a.push(item);
-                }
-            }
-        }
+        // Deduplicated once all entries are in (`dedup_in_order`).
+        (ValueSpec::Set(a), ValueSpec::Set(b)) => a.extend(b),
         (_, _) => {
             return Err(format!("{label} is given twice with different kinds of value (scalar, ranges, set)"));
         }
     }
     Ok(())
+}
+
+/// Refuses a set or ranges value larger than [`MAX_SET_ITEMS`] / [`MAX_RANGES`].
+fn check_size(name: &str, value: &ValueSpec) -> Result<(), String> {
+    match value {
+        ValueSpec::Set(items) => check_len(name, items.len(), MAX_SET_ITEMS, "a set", "items"),
+        ValueSpec::Ranges(r) => check_len(name, r.len(), MAX_RANGES, "a ranges value", "ranges"),
+        ValueSpec::Scalar(_) => Ok(()),
+    }
+}
+
+fn check_len(name: &str, len: usize, max: usize, what: &str, of: &str) -> Result<(), String> {
+    if len > max { Err(format!("{name}: {what} has at most {max} {of}, this one {len}")) } else { Ok(()) }
+}
+
+/// Drops repeated items, keeping the first of each where it was (n log n).
+fn dedup_in_order(items: &mut Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    items.retain(|i| seen.insert(i.clone()));
 }
 
 /// Sorts ranges, rejects overlaps and joins adjacent ones (`1-5,6-9` → `1-9`),
@@ -499,11 +566,31 @@ mod tests {
             ("x:{a,,b}", "empty set item"),
             ("x:1;x:{a}", "different kinds"),
             ("cpus:1:2", "more than one `:`"),
+            ("cpus:1e300", "more than the largest scalar"),
+            ("cpus(..):1", "not a valid Mesos role"),
+            ("cpus(a//b):1", "not a valid Mesos role"),
+            ("cpus(/a):1", "not a valid Mesos role"),
+            ("cpus(a/-b):1", "not a valid Mesos role"),
         ];
         for (input, want) in cases {
             let err = parse_resources(input).unwrap_err();
             assert!(err.contains(want), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn sets_and_ranges_are_bounded() {
+        let items = |n: usize| (0..n).map(|i| format!("i{i}")).collect::<Vec<_>>().join(",");
+        assert!(parse_resources(&format!("x:{{{}}}", items(MAX_SET_ITEMS))).is_ok());
+        let e = parse_resources(&format!("x:{{{}}}", items(MAX_SET_ITEMS + 1))).unwrap_err();
+        assert!(e.contains("at most 1000 items"), "{e}");
+        // Repeated items count once; adjacent ranges merge before counting.
+        assert!(parse_resources(&format!("x:{{{}}};x:{{{}}}", items(800), items(800))).is_ok());
+        let ranges = |n: u64, step: u64| (0..n).map(|i| format!("{}-{}", step * i, step * i)).collect::<Vec<_>>();
+        assert!(parse_resources(&format!("ports:[{}]", ranges(100_000, 1).join(","))).is_ok());
+        let e = parse_resources(&format!("ports:[{}]", ranges(MAX_RANGES as u64 + 1, 2).join(","))).unwrap_err();
+        assert!(e.contains("at most 65536 ranges"), "{e}");
+        assert!(parse_attributes(&format!("a:{{{}}}", items(MAX_SET_ITEMS + 1))).is_err());
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub struct Report {
     pub expectations: Vec<Verdict>,
     /// What each message fault, partition and slow rule did.
     pub faults: Vec<FaultReport>,
-    /// Faults that did nothing, and similar things a user should know.
+    /// `optional` faults that did nothing (a non-optional one is a failed check).
     pub warnings: Vec<String>,
     /// The masters' lifecycle history.
     pub history: Vec<(SimTime, MasterEvent)>,
@@ -145,7 +145,7 @@ pub fn resources(specs: &[ResourceSpec]) -> Result<Vec<Resource>, String> {
         }
         match &s.value {
             ValueSpec::Scalar(v) => r.add_scalar(&s.name, *v),
-            ValueSpec::Ranges(rs) => rs.iter().for_each(|(b, e)| r.add_range(&s.name, *b, *e)),
+            ValueSpec::Ranges(rs) => r.add_ranges(&s.name, rs.iter().copied()),
             ValueSpec::Set(items) => r.add_set(&s.name, items),
         }
     }
@@ -457,10 +457,13 @@ impl Cluster {
 
 /// Applies the scenario's timed faults (kill, restart, disconnect, partition
 /// start and heal) at their times, recording each in the trace.
-fn schedule_faults(world: &World, scenario: &Scenario, cluster: &ClusterRef, warnings: &Arc<Mutex<Vec<String>>>) {
+fn schedule_faults(world: &World, scenario: &Scenario, cluster: &ClusterRef, did_nothing: &Arc<Mutex<Vec<Idle>>>) {
     for f in &scenario.faults {
-        let (w, cluster, warnings, label) = (world.clone(), cluster.clone(), warnings.clone(), f.label.clone());
-        let warn = move |text: String| warnings.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+        let (w, cluster, idle, label) = (world.clone(), cluster.clone(), did_nothing.clone(), f.label.clone());
+        let warn_label = label.clone();
+        let warn = move |text: String| {
+            idle.lock().unwrap_or_else(|p| p.into_inner()).push(Idle { label: warn_label.clone(), text })
+        };
         match f.fault.clone() {
             Fault::Kill { actor, at, restart_after } => {
                 tokio::spawn(async move {
@@ -522,6 +525,13 @@ fn schedule_faults(world: &World, scenario: &Scenario, cluster: &ClusterRef, war
             Fault::Message(_) | Fault::Slow(_) => {}
         }
     }
+}
+
+/// A fault (by label) that did nothing, or part of it that did not happen.
+#[derive(Clone, Debug)]
+struct Idle {
+    label: String,
+    text: String,
 }
 
 /// The exit status of a crashed process (128 + SIGKILL).
@@ -739,8 +749,8 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             drivers,
             agent_deaths: Vec::new(),
         }));
-        let warnings: Arc<Mutex<Vec<String>>> = Arc::default();
-        schedule_faults(&world, scenario, &cluster, &warnings);
+        let did_nothing: Arc<Mutex<Vec<Idle>>> = Arc::default();
+        schedule_faults(&world, scenario, &cluster, &did_nothing);
 
         let deadline = SimTime::from_duration(scenario.until);
         // One microsecond past the last timed fault, so a restart due at that
@@ -765,7 +775,7 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
             }
         }
         let ended_at = world.now();
-        judge_run(scenario, &world, &cluster, &log, &warnings, seed, transport, ended_at, deadline)
+        judge_run(scenario, &world, &cluster, &log, &did_nothing, seed, transport, ended_at, deadline)
     })
 }
 
@@ -777,7 +787,7 @@ fn judge_run(
     world: &World,
     cluster: &ClusterRef,
     log: &Arc<Mutex<Vec<Observed>>>,
-    warnings: &Arc<Mutex<Vec<String>>>,
+    did_nothing: &Arc<Mutex<Vec<Idle>>>,
     seed: u64,
     transport: Transport,
     ended_at: SimTime,
@@ -861,11 +871,34 @@ fn judge_run(
             scenario.expectations.iter().map(|e| evaluate(e, &evidence)).collect()
         }
     };
-    let mut warnings = warnings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let mut idle = did_nothing.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let faults = world.fault_reports();
     for f in &faults {
         if f.applied == 0 {
-            warnings.push(format!("fault {}: never matched anything; it did nothing", f.label));
+            idle.push(Idle {
+                label: f.label.clone(),
+                text: format!("fault {}: never matched anything; it did nothing", f.label),
+            });
+        }
+    }
+    // A fault that did nothing is a false green: the run did not test what the
+    // scenario says it tests. It fails the run unless the fault is `optional`
+    // (it may legitimately not fire), in which case it is only a warning.
+    let optional: BTreeSet<&str> = scenario.faults.iter().filter(|f| f.optional).map(|f| f.label.as_str()).collect();
+    let mut warnings = Vec::new();
+    // A run stopped by a failure (panic, livelock, transport refusal) is not
+    // judged: its faults may simply not have come due.
+    if failure.is_some() {
+        idle.clear();
+    }
+    for Idle { label, text } in idle {
+        if optional.contains(label.as_str()) {
+            warnings.push(format!("{text} (optional = true)"));
+        } else {
+            checks.push(CheckFailure {
+                check: "fault applied",
+                message: format!("{text} (mark it `optional = true` if it may legitimately not fire)"),
+            });
         }
     }
     let (messages_n, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));

@@ -8,7 +8,7 @@
 //! name = "spark-pi"                    # required
 //! description = """What this teaches…"""  # optional
 //! seed = 42                            # optional u64, default 0 (the CLI's --seed overrides)
-//! until = "30m"                        # virtual-time limit of the run, default "1h"
+//! until = "30m"                        # virtual-time limit of the run, default "1h", at most "18h"
 //! keep_running = false                 # true: run to `until` even after every app has finished
 //!
 //! [network]                            # optional
@@ -48,7 +48,7 @@
 //!   name = "pi"                        # optional, default "job-<n>"
 //!
 //!     [[apps.jobs.stages]]
-//!     tasks = 100                      # ≥ 1
+//!     tasks = 100                      # 1 to 10,000,000 (MAX_TASKS; also the scenario's total)
 //!     duration = "200ms"               # per task; fixed, or one of
 //!     # duration = { uniform = ["100ms", "2s"] }     (min, max)
 //!     # duration = { normal = ["1s", "200ms"] }      (mean, stddev; clamped at 0)
@@ -70,6 +70,11 @@
 //!    spark-defaults files, distributions and cross-references (agent names,
 //!    the `--master` host) are checked one by one; each failure becomes a
 //!    [`Diagnostic`] at the offending value and checking continues.
+//!
+//! Every duration is a whole number of microseconds (the clock's resolution)
+//! and at most [`MAX_DURATION`] (18h, the longest run); every count and size
+//! has a bound too ([`MAX_TASKS`], [`MAX_AGENTS`], [`MAX_APPS`],
+//! [`mesos_syntax::MAX_SCALAR`]), checked before anything is allocated.
 //!
 //! Only a file that passes both becomes a [`Scenario`]: plain data with
 //! defaults filled in, which the runner can use without re-validating.
@@ -103,7 +108,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::mesos_syntax::{self, AttributeSpec, ResourceSpec};
 use crate::script::{Cast, Expectation, FaultSpec};
 use crate::submit::{self, MasterUrl, SparkConf, SparkSubmit, SubmitSpans};
-use crate::units::{TimeUnit, format_duration, parse_duration};
+use crate::units::{format_duration, parse_duration};
 use mesocosm_sim::faults::LinkLatency;
 
 // ---------------------------------------------------------------------------
@@ -274,7 +279,13 @@ impl DurationDist {
     /// Only `next_u64` and IEEE-754 `+ − × ÷ √` are used, never the
     /// platform's `ln`/`cos` (whose last bits differ between libms), so a
     /// seed gives the same durations on every machine.
+    /// A draw is at most [`MAX_DURATION`] (a normal or exponential tail can
+    /// reach far beyond any run; past its end, every length is the same).
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
+        self.draw(rng).min(MAX_DURATION)
+    }
+
+    fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
         match self {
             DurationDist::Fixed(d) => *d,
             DurationDist::Uniform { min, max } => uniform(rng, *min, *max),
@@ -568,18 +579,116 @@ impl<'de> Deserialize<'de> for RawArg {
 /// rather than gigabytes of agents.
 pub const MAX_AGENTS: u64 = 100_000;
 
+/// The most tasks one stage may have, and all stages of a scenario together.
+/// A run keeps a little state per task declared (its drawn duration) and per
+/// task alive; ten million is far beyond any teaching scenario and still fits
+/// in memory, while `tasks = 4000000000` would not.
+pub const MAX_TASKS: u64 = 10_000_000;
+
+/// The most apps (spark-submits, so driver actors) one scenario may have:
+/// far beyond any shared cluster's concurrent applications.
+pub const MAX_APPS: usize = 10_000;
+
+/// The shortest `[master] allocation_interval`.
+pub const MIN_ALLOCATION_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The longest duration the language accepts, for every key (`until`, `at`,
+/// `restart_after`, task durations, latencies…): the longest run a world can
+/// simulate. A longer duration could never elapse inside a run, and bounding
+/// every duration keeps every sum of an instant and a duration far from overflow.
+pub const MAX_DURATION: Duration = mesocosm_sim::MAX_VIRTUAL_TIME;
+
+/// The largest scenario file read: far beyond any hand-written scenario, and
+/// a bound on what `mesocosm run /dev/zero` reads before it says no.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+
+/// The largest `spark_defaults` / `--properties-file` file read (1 MiB; real
+/// spark-defaults.conf files are a few KiB).
+pub const MAX_PROPERTIES_BYTES: u64 = 1 << 20;
+
+/// Reads at most `limit` bytes of `path` as UTF-8 text. Errors say which:
+/// unreadable, larger than `limit` (checked without reading the rest), or not
+/// UTF-8 (with the 1-based line and column of the first bad byte).
+fn read_capped(path: &Path, limit: u64) -> Result<String, ReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(ReadError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge(limit));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        // The valid prefix is the same in the lossy text, so `good` is the
+        // offset of the first replacement character there.
+        ReadError::NotUtf8 { text: lossy, at: good }
+    })
+}
+
+/// Why [`read_capped`] failed.
+enum ReadError {
+    Io(std::io::Error),
+    TooLarge(u64),
+    /// `text` is the file with bad bytes replaced; `at` is the byte offset of the first.
+    NotUtf8 {
+        text: String,
+        at: usize,
+    },
+}
+
+const NOT_UTF8: &str = "is not UTF-8: the first invalid byte is here (save the file as UTF-8)";
+
 /// Reads and checks a scenario file (and any spark-defaults files it names).
 pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
-    let src = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostics::from(Diagnostic::file_level(path, format!("cannot read the scenario file: {e}"))))?;
+    let src = match read_capped(path, MAX_SCENARIO_BYTES) {
+        Ok(s) => s,
+        Err(ReadError::Io(e)) => {
+            return Err(Diagnostic::file_level(path, format!("cannot read the scenario file: {e}")).into());
+        }
+        Err(ReadError::TooLarge(n)) => {
+            return Err(Diagnostic::file_level(path, format!("the scenario file is larger than {n} bytes")).into());
+        }
+        Err(ReadError::NotUtf8 { text, at }) => {
+            return Err(Diagnostic::at_span(path, &text, at..at + 1, format!("the scenario file {NOT_UTF8}")).into());
+        }
+    };
     parse(path, &src)
 }
 
 /// Checks the scenario text `src`; `path` names it in messages and anchors
-/// relative `spark_defaults` paths, which are read from disk.
+/// relative `spark_defaults` paths, which are read from disk (at most
+/// [`MAX_PROPERTIES_BYTES`] of each).
 pub fn parse(path: impl AsRef<Path>, src: &str) -> Result<Scenario, Diagnostics> {
-    parse_with_reader(path, src, &mut |p: &Path| std::fs::read_to_string(p))
+    parse_with_reader(path, src, &mut |p: &Path| match read_capped(p, MAX_PROPERTIES_BYTES) {
+        Ok(s) => Ok(s),
+        Err(ReadError::Io(e)) => Err(e),
+        Err(ReadError::TooLarge(n)) => {
+            Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("it is larger than {n} bytes")))
+        }
+        Err(ReadError::NotUtf8 { text, at }) => {
+            let d = Diagnostic::at_span(p, &text, at..at + 1, "");
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("it is not UTF-8: the first invalid byte is at {}:{}:{}", p.display(), d.line, d.col),
+            ))
+        }
+    })
+}
+
+/// A scenario duration: [`parse_duration`] (whole microseconds) and at most
+/// [`MAX_DURATION`].
+pub fn scenario_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_DURATION {
+        return Err(format!(
+            "`{}` is longer than {}, the longest run mesocosm can simulate (and so the longest duration it accepts)",
+            s.trim(),
+            format_duration(MAX_DURATION)
+        ));
+    }
+    Ok(d)
 }
 
 /// [`parse`], reading the files a scenario names with `read` instead of
@@ -618,7 +727,7 @@ impl Checker<'_> {
 
     /// A duration value, or a diagnostic at it (and `None`).
     pub(crate) fn duration(&mut self, v: &Spanned<String>, key: &str) -> Option<Duration> {
-        match parse_duration(v.get_ref()) {
+        match scenario_duration(v.get_ref()) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.error(v.span(), format!("bad duration for `{key}`: {e}"));
@@ -666,10 +775,14 @@ impl Checker<'_> {
         };
         let master = self.master(raw.master.as_ref());
         let agents = self.agents(&raw.agents, &master.name);
+        if let Some(extra) = raw.apps.get(MAX_APPS) {
+            self.error(extra.span(), format!("a scenario may have at most {MAX_APPS} apps; this is one more"));
+        }
+        let mut total_tasks = 0;
         let apps: Vec<AppSpec> = raw
             .apps
             .iter()
-            .map(|app| self.app(app, &master.name, until))
+            .map(|app| self.app(app, &master.name, until, &mut total_tasks))
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()
@@ -682,7 +795,7 @@ impl Checker<'_> {
         let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
         let network = NetworkSpec { latency, links };
         let faults = self.faults(&raw.faults, &cast, until);
-        let expectations = self.expectations(&raw.expect, &cast);
+        let expectations = self.expectations(&raw.expect, &cast, until);
         Scenario {
             path: self.path.to_path_buf(),
             name: s.name.get_ref().clone(),
@@ -702,7 +815,7 @@ impl Checker<'_> {
     pub(crate) fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> Latency {
         let (min_default, max_default) = (Latency::DEFAULT_MIN, Latency::DEFAULT_MAX);
         match l.get_ref() {
-            RawDurOrTable::Str(s) => match parse_duration(s) {
+            RawDurOrTable::Str(s) => match scenario_duration(s) {
                 Ok(d) => Latency::Fixed(d),
                 Err(e) => {
                     self.error(l.span(), format!("bad duration for `latency`: {e}"));
@@ -722,7 +835,7 @@ impl Checker<'_> {
                         }
                     };
                     match arg.get_ref() {
-                        RawArg::Str(s) => match parse_duration(s) {
+                        RawArg::Str(s) => match scenario_duration(s) {
                             Ok(d) => *slot = d,
                             Err(e) => {
                                 self.error(arg.span(), format!("bad duration for `latency.{}`: {e}", key.get_ref()))
@@ -755,8 +868,18 @@ impl Checker<'_> {
         if let Some(v) = &raw.allocation_interval
             && let Some(d) = self.duration(v, "allocation_interval")
         {
-            if d.is_zero() {
-                self.error(v.span(), "`allocation_interval` must be more than 0 (the allocator would never pause)");
+            // Mesos has no lower bound, but every cycle is a step of the
+            // simulated master: at 1us a 10-minute run would be 600 million
+            // cycles. 1ms is far below any real setting (default 1s).
+            if d < MIN_ALLOCATION_INTERVAL {
+                self.error(
+                    v.span(),
+                    format!(
+                        "`allocation_interval` is {}; mesocosm needs at least {} (each cycle is a simulated step)",
+                        format_duration(d),
+                        format_duration(MIN_ALLOCATION_INTERVAL)
+                    ),
+                );
             }
             m.allocation_interval = d;
         }
@@ -825,6 +948,18 @@ impl Checker<'_> {
                 },
             };
             let resources = match mesos_syntax::parse_resources(a.resources.get_ref()) {
+                Ok(r) if r.iter().any(|r| r.role != mesos_syntax::DEFAULT_ROLE) => {
+                    // Parsed as Mesos would, but the allocator models unreserved
+                    // resources only (runner::resources refuses the rest too).
+                    let r = r.iter().find(|r| r.role != mesos_syntax::DEFAULT_ROLE).map(ToString::to_string);
+                    let msg = format!(
+                        "reserved resources (`{}`) are not simulated yet; use unreserved resources",
+                        r.unwrap_or_default()
+                    );
+                    self.error(a.resources.span(), msg);
+                    ok = false;
+                    Vec::new()
+                }
                 Ok(r) => r,
                 Err(e) => {
                     let msg = format!("bad resources string {:?}: {e}", a.resources.get_ref());
@@ -888,7 +1023,13 @@ impl Checker<'_> {
         out
     }
 
-    fn app(&mut self, app: &Spanned<RawApp>, master_name: &str, until: Duration) -> Option<AppSpec> {
+    fn app(
+        &mut self,
+        app: &Spanned<RawApp>,
+        master_name: &str,
+        until: Duration,
+        total_tasks: &mut u64,
+    ) -> Option<AppSpec> {
         let a = app.get_ref();
         let before = self.diags.len();
         let at = self.optional_duration(&a.at, "at", Duration::ZERO);
@@ -909,7 +1050,7 @@ impl Checker<'_> {
             Some(_) => String::new(),
             None => "edge".to_string(),
         };
-        let jobs = self.jobs(app);
+        let jobs = self.jobs(app, total_tasks);
 
         let mapper = SubmitMapper::new(self.src, a.submit.span(), a.submit.get_ref());
         let (mut submit, spans) = match submit::parse_spark_submit_with_spans(a.submit.get_ref()) {
@@ -961,7 +1102,7 @@ impl Checker<'_> {
         })
     }
 
-    fn jobs(&mut self, app: &Spanned<RawApp>) -> Vec<JobSpec> {
+    fn jobs(&mut self, app: &Spanned<RawApp>, total_tasks: &mut u64) -> Vec<JobSpec> {
         let a = app.get_ref();
         if a.jobs.is_empty() {
             self.error(app.span(), "this app has no `[[apps.jobs]]`; give it at least one job with one stage");
@@ -986,10 +1127,19 @@ impl Checker<'_> {
             let mut stages = Vec::new();
             for (si, stage) in raw.stages.iter().enumerate() {
                 let st = stage.get_ref();
-                let tasks = match u32::try_from(*st.tasks.get_ref()) {
-                    Ok(n) if n >= 1 => n,
+                let tasks = match u64::try_from(*st.tasks.get_ref()) {
+                    Ok(n) if (1..=MAX_TASKS).contains(&n) => {
+                        *total_tasks += n;
+                        if *total_tasks > MAX_TASKS {
+                            self.error(
+                                st.tasks.span(),
+                                format!("`tasks = {n}` brings the scenario over {MAX_TASKS} tasks in all"),
+                            );
+                        }
+                        n as u32 // ≤ MAX_TASKS < 2^32
+                    }
                     _ => {
-                        self.error(st.tasks.span(), format!("`tasks` must be between 1 and {}", u32::MAX));
+                        self.error(st.tasks.span(), format!("`tasks` must be between 1 and {MAX_TASKS}"));
                         1
                     }
                 };
@@ -1033,7 +1183,7 @@ impl Checker<'_> {
         let fallback = DurationDist::Fixed(Duration::ZERO);
         let entries = match v.get_ref() {
             RawDurOrTable::Str(s) => {
-                return match parse_duration(s) {
+                return match scenario_duration(s) {
                     Ok(d) => DurationDist::Fixed(d),
                     Err(e) => {
                         self.error(v.span(), format!("bad duration for `duration`: {e}"));
@@ -1088,7 +1238,7 @@ impl Checker<'_> {
         }
         let mut ds = Vec::new();
         for (s, span) in &args {
-            match parse_duration(s) {
+            match scenario_duration(s) {
                 Ok(d) => ds.push(d),
                 Err(e) => self.error(span.clone(), format!("bad duration in `{kind}`: {e}")),
             }
@@ -1157,41 +1307,10 @@ impl Checker<'_> {
         }
     }
 
-    /// Type-checks the conf keys the simulator reads, pointing at whichever
-    /// of the command line or the defaults file supplied the bad value.
+    /// Checks the Spark conf ([`crate::spark_rules::check`]), pointing at
+    /// whichever of the command line or the defaults file supplied each bad value.
     fn check_conf(&mut self, conf: &SparkConf, spans: &SubmitSpans, mapper: &SubmitMapper, defaults: &Defaults) {
-        let secs = |c: &SparkConf, k: &str| c.duration(k, Duration::ZERO, TimeUnit::Seconds).map(drop);
-        let mut problems: Vec<(&str, String)> = Vec::new();
-        let mut check = |key: &'static str, r: Result<(), String>| {
-            if let Err(e) = r {
-                problems.push((key, e));
-            }
-        };
-        check("spark.cores.max", conf.opt_u32("spark.cores.max").map(drop));
-        check("spark.executor.cores", conf.opt_u32("spark.executor.cores").map(drop));
-        check("spark.driver.cores", conf.opt_u32("spark.driver.cores").map(drop));
-        check(
-            "spark.task.cpus",
-            conf.u32("spark.task.cpus", 1).and_then(|n| {
-                // SparkContext refuses task.cpus < 1.
-                if n == 0 { Err("spark.task.cpus=0: a task needs at least 1 cpu".into()) } else { Ok(()) }
-            }),
-        );
-        check("spark.executor.memory", conf.size_mib("spark.executor.memory", 1024).map(drop));
-        check("spark.driver.memory", conf.size_mib("spark.driver.memory", 1024).map(drop));
-        // An `intConf` in MiB: Spark rejects `512m` here, so do we.
-        check("spark.mesos.executor.memoryOverhead", conf.opt_u32("spark.mesos.executor.memoryOverhead").map(drop));
-        check("spark.mesos.rejectOfferDuration", secs(conf, "spark.mesos.rejectOfferDuration"));
-        check(
-            "spark.mesos.rejectOfferDurationForUnmetConstraints",
-            secs(conf, "spark.mesos.rejectOfferDurationForUnmetConstraints"),
-        );
-        check(
-            "spark.mesos.rejectOfferDurationForReachedMaxCores",
-            secs(conf, "spark.mesos.rejectOfferDurationForReachedMaxCores"),
-        );
-        check("spark.mesos.driver.failoverTimeout", conf.f64("spark.mesos.driver.failoverTimeout", 0.0).map(drop));
-        check("spark.submit.deployMode", conf.deploy_mode().map(drop));
+        let problems = crate::spark_rules::check(conf);
         for (key, msg) in problems {
             if let Some(span) = spans.conf.get(key) {
                 self.error(mapper.map(span.clone()), msg);

@@ -33,6 +33,10 @@
 //! think = "2s"
 //! ```
 //!
+//! A fault that did nothing in the run (matched no message, found nothing to
+//! kill or disconnect) fails the run, unless it says `optional = true` (any
+//! action takes it): then it is only a warning.
+//!
 //! An expectation is one table with exactly one *subject* key:
 //!
 //! ```toml
@@ -94,6 +98,10 @@ pub struct FaultSpec {
     /// `file:line` of its `[[faults]]` header, how the trace and reports name it.
     pub label: String,
     pub fault: Fault,
+    /// `optional = true`: the fault may legitimately do nothing (e.g. a message
+    /// that is only sent on some seeds). Otherwise a fault that did nothing
+    /// fails the run: the scenario tested something other than it says.
+    pub optional: bool,
 }
 
 /// What a fault does.
@@ -180,6 +188,14 @@ impl AgentMark {
     }
 }
 
+/// The filterable fields whose values are numbers (`mesocosm_sim::fields`
+/// writes them with Rust's number formatting and compares numerically).
+const NUMERIC_FIELDS: &[&str] =
+    &["offers", "tasks", "refuse_seconds", "failover_timeout", "cores", "status", "cpus", "mem", "gpus"];
+
+/// The filterable fields whose values are booleans.
+const BOOLEAN_FIELDS: &[&str] = &["checkpoint", "connected", "success"];
+
 /// Whether `what` names a task state (counted per task) rather than a message kind.
 pub fn is_task_state(what: &str) -> bool {
     TaskState::from_str_name(what).is_some()
@@ -223,6 +239,7 @@ pub(crate) struct RawFault {
     by: Option<Spanned<String>>,
     until: Option<Spanned<String>>,
     think: Option<Spanned<String>>,
+    optional: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -461,7 +478,8 @@ impl Checker<'_> {
                     Fault::Slow(sl) => sl.label = label.clone(),
                     Fault::Kill { .. } | Fault::Disconnect { .. } => {}
                 }
-                out.push(FaultSpec { label, fault });
+                let optional = f.get_ref().optional.as_ref().is_some_and(|o| *o.get_ref());
+                out.push(FaultSpec { label, fault, optional });
             }
         }
         out
@@ -518,6 +536,7 @@ impl Checker<'_> {
             ("until", f.until.as_ref().map(Spanned::span)),
             ("think", f.think.as_ref().map(Spanned::span)),
         ];
+        // `optional` applies to every action, so it is not in `keys`.
         let mut ok = self.only_allowed(&keys, allowed, &format!("a `{action}` fault"));
         let at = self.opt_duration(&f.at, "at").unwrap_or(Duration::ZERO);
         if let Some(a) = &f.at
@@ -537,7 +556,7 @@ impl Checker<'_> {
             "kill" => self.kill_fault(f, cast, at, until, deaths)?,
             "partition" => self.partition_fault(f, cast, at)?,
             "disconnect" => self.disconnect_fault(f, cast, at)?,
-            "slow" => self.slow_fault(f, cast)?,
+            "slow" => self.slow_fault(f, cast, until)?,
             _ => self.message_fault(f, action, cast, until)?,
         };
         ok.then_some(fault)
@@ -715,7 +734,7 @@ impl Checker<'_> {
         Some(Fault::Disconnect { a, b, at })
     }
 
-    fn slow_fault(&mut self, f: &RawFault, cast: &Cast) -> Option<Fault> {
+    fn slow_fault(&mut self, f: &RawFault, cast: &Cast, until: Duration) -> Option<Fault> {
         let v = f.slow.as_ref()?;
         let (actor, roles) = self.actor(cast, v)?;
         if roles.iter().any(|r| *r != Role::Driver) {
@@ -733,6 +752,19 @@ impl Checker<'_> {
         }
         let after = self.opt_duration(&f.after, "after").unwrap_or(Duration::ZERO);
         let before = self.opt_duration(&f.before, "before");
+        if let Some(a) = &f.after
+            && after >= until
+        {
+            self.error(
+                a.span(),
+                format!(
+                    "this fault starts at {}, after the run stops at {}",
+                    format_duration(after),
+                    format_duration(until)
+                ),
+            );
+            return None;
+        }
         Some(Fault::Slow(
             Slow::actor(actor, think)
                 .between(SimTime::from_duration(after), before.map(SimTime::from_duration))
@@ -868,8 +900,13 @@ impl Checker<'_> {
         ))
     }
 
-    pub(crate) fn expectations(&mut self, raw: &[Spanned<RawExpect>], cast: &Cast) -> Vec<Expectation> {
-        raw.iter().filter_map(|e| self.expectation(e.get_ref(), e.span(), cast)).collect()
+    pub(crate) fn expectations(
+        &mut self,
+        raw: &[Spanned<RawExpect>],
+        cast: &Cast,
+        until: Duration,
+    ) -> Vec<Expectation> {
+        raw.iter().filter_map(|e| self.expectation(e.get_ref(), e.span(), cast, until)).collect()
     }
 
     fn app_name(&mut self, cast: &Cast, v: &Spanned<String>) -> Option<String> {
@@ -882,7 +919,7 @@ impl Checker<'_> {
         }
     }
 
-    fn expectation(&mut self, e: &RawExpect, span: Range<usize>, cast: &Cast) -> Option<Expectation> {
+    fn expectation(&mut self, e: &RawExpect, span: Range<usize>, cast: &Cast, until: Duration) -> Option<Expectation> {
         let subjects = [
             ("app", e.app.as_ref().map(Spanned::span)),
             ("framework_removed", e.framework_removed.as_ref().map(Spanned::span)),
@@ -927,6 +964,21 @@ impl Checker<'_> {
             self.error(
                 bv.span(),
                 format!("`before` ({}) is earlier than `after` ({})", format_duration(b), format_duration(a)),
+            );
+            ok = false;
+        }
+        // A window that opens when the run has stopped sees nothing: `never`
+        // and `at_most` would hold trivially, the rest fail for no reason.
+        if let (Some(a), Some(av)) = (after, &e.after)
+            && a >= until
+        {
+            self.error(
+                av.span(),
+                format!(
+                    "this expectation looks after {}, but the run stops at {} (`until`): nothing can be seen there",
+                    format_duration(a),
+                    format_duration(until)
+                ),
             );
             ok = false;
         }
@@ -1113,6 +1165,16 @@ impl Checker<'_> {
                     return None;
                 }
             };
+            // A value of the wrong type can never match: refuse it here instead
+            // of letting the expectation fail (or a `never` hold) for no reason.
+            if NUMERIC_FIELDS.contains(&k.as_str()) && text.trim().parse::<f64>().map_or(true, |x| !x.is_finite()) {
+                self.error(v.span(), format!("`where.{k}` is a number in `{what}`, not `{text}`"));
+                return None;
+            }
+            if BOOLEAN_FIELDS.contains(&k.as_str()) && text != "true" && text != "false" {
+                self.error(v.span(), format!("`where.{k}` is true or false in `{what}`, not `{text}`"));
+                return None;
+            }
             // Enum-valued fields are checked against the enums, so a typo is not a silent zero count.
             let valid = match k.as_str() {
                 "state" => TaskState::from_str_name(&text).is_some(),

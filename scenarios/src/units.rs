@@ -48,14 +48,21 @@ const DURATION_UNITS: &[(&str, u128)] = &[
     ("d", NANOS_PER_D),
 ];
 
+/// The longest Spark time: `Long.MAX_VALUE` nanoseconds (~292 years).
+const MAX_SPARK_NANOS: u128 = i64::MAX as u128;
+
 const DURATION_EXPECTED: &str = "expected a number followed by one of us, ms, s, m, h, d";
 
 /// Parses a mesocosm duration: `"0"`, `"1.5s"`, `"200ms"`, `"100us"`,
 /// `"10m"`, `"1h"`, `"2d"`.
 ///
 /// The arithmetic is done on integers (nanoseconds in a `u128`), so `"1.1s"`
-/// is exactly 1.1 s and not the nearest binary fraction. Digits beyond
-/// nanosecond precision are dropped.
+/// is exactly 1.1 s and not the nearest binary fraction.
+///
+/// The simulated clock counts whole microseconds, so a duration must be a
+/// whole number of microseconds: `"0.5us"` or `"1.0000005s"` is refused
+/// rather than silently truncated (a `0.5us` timer would fire at the instant
+/// it was set, forever).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     if t.is_empty() {
@@ -95,14 +102,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut nanos = int.checked_mul(nanos_per_unit).ok_or_else(too_large)?;
     // Fraction: only the first 18 digits can matter at nanosecond precision
     // for any unit up to a day (1 d = 8.64e13 ns).
-    let frac_digits = &frac_part[..frac_part.len().min(18)];
+    // Digits past the 18th are checked to be zeros, so `1.0000000000000000001s`
+    // is refused like any other sub-microsecond remainder.
+    let (frac_digits, beyond) = frac_part.split_at(frac_part.len().min(18));
     let mut frac: u128 = 0;
     let mut scale: u128 = 1;
     for b in frac_digits.bytes() {
         frac = frac * 10 + u128::from(b - b'0');
         scale *= 10;
     }
-    nanos += frac * nanos_per_unit / scale;
+    let frac_nanos = frac * nanos_per_unit;
+    if !frac_nanos.is_multiple_of(scale * NANOS_PER_US) || beyond.bytes().any(|b| b != b'0') {
+        return Err(format!(
+            "`{s}` is not a whole number of microseconds: the simulated clock counts whole microseconds (1us is its smallest step)"
+        ));
+    }
+    nanos += frac_nanos / scale;
     let secs = u64::try_from(nanos / NANOS_PER_S).map_err(|_| too_large())?;
     // `nanos % NANOS_PER_S` < 1e9 always fits in u32.
     let sub = u32::try_from(nanos % NANOS_PER_S).map_err(|_| too_large())?;
@@ -196,8 +211,12 @@ pub fn spark_time(s: &str, default_unit: TimeUnit) -> Result<Duration, String> {
         "d" => NANOS_PER_D,
         _ => return Err(format!("`{s}` is not a Spark time: {expected}")),
     };
-    let too_large = || format!("`{s}` is too large");
-    let nanos = n.checked_mul(unit_nanos).ok_or_else(too_large)?;
+    // Spark's timers count Java `long` nanoseconds (`TimeUnit.toNanos`
+    // saturates there); a longer time is refused rather than saturated, which
+    // also keeps every instant a simulated timer computes far from overflow.
+    let too_large =
+        || format!("`{s}` is too long: a Spark time holds at most {} s (2^63 ns)", MAX_SPARK_NANOS / NANOS_PER_S);
+    let nanos = n.checked_mul(unit_nanos).filter(|n| *n <= MAX_SPARK_NANOS).ok_or_else(too_large)?;
     let secs = u64::try_from(nanos / NANOS_PER_S).map_err(|_| too_large())?;
     let sub = u32::try_from(nanos % NANOS_PER_S).map_err(|_| too_large())?;
     Ok(Duration::new(secs, sub))
@@ -311,7 +330,17 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
         assert_eq!(parse_duration(" 1.1s "), Ok(Duration::from_millis(1100)));
-        assert_eq!(parse_duration("0.5us"), Ok(Duration::from_nanos(500)));
+        assert_eq!(parse_duration("1.000001s"), Ok(Duration::from_micros(1_000_001)));
+        assert_eq!(parse_duration("1.5000000000000000000000ms"), Ok(Duration::from_micros(1500)));
+    }
+
+    #[test]
+    fn durations_are_whole_microseconds() {
+        // The clock's resolution is 1 µs: anything finer would round to zero.
+        for bad in ["0.5us", "1.5us", "0.0000001s", "1.0000005s", "0.0000000001m", "1.0000000000000000001s"] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.contains("whole number of microseconds"), "{bad}: {e}");
+        }
     }
 
     #[test]
@@ -328,7 +357,7 @@ mod tests {
 
     #[test]
     fn format_round_trips() {
-        for s in ["0s", "100us", "1.5ms", "200ms", "1.5s", "90s", "10m", "2h", "1d", "0.5us"] {
+        for s in ["0s", "100us", "1.5ms", "200ms", "1.5s", "90s", "10m", "2h", "1d", "1.001ms"] {
             let d = parse_duration(s).unwrap();
             assert_eq!(format_duration(d), s);
         }
@@ -366,5 +395,8 @@ mod tests {
         assert!(spark_time("1.5s", TimeUnit::Seconds).unwrap_err().contains("fraction"));
         assert!(spark_time("soon", TimeUnit::Seconds).is_err());
         assert!(spark_time("-1s", TimeUnit::Seconds).is_err());
+        // 213503983 days wrapped the microsecond clock; now it is refused.
+        assert!(spark_time("213503983d", TimeUnit::Seconds).unwrap_err().contains("too long"));
+        assert_eq!(spark_time("106751d", TimeUnit::Seconds), Ok(Duration::from_secs(106_751 * 86_400)));
     }
 }

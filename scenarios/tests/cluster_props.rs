@@ -892,7 +892,9 @@ impl Case {
             }
         }
         for f in &self.faults {
-            let _ = writeln!(w, "\n[[faults]]");
+            // A random fault may find nothing to act on (an executor id never
+            // launched, a partition no message crosses): not a failure here.
+            let _ = writeln!(w, "\n[[faults]]\noptional = true");
             self.render_fault(w, f);
         }
         for (i, why) in model.may_fail.iter().enumerate() {

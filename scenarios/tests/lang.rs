@@ -40,7 +40,7 @@ attributes = "rack:r1;zone:us-east-1a"
 
 [[agents]]
 name = "big"
-resources = "cpus(spark):8;mem:16384"
+resources = "cpus:8;mem:16384"
 
 [[apps]]
 submit = "spark-submit --master mesos://master:5050 --class org.apache.spark.examples.SparkPi --conf spark.cores.max=8 app.jar 100"
@@ -57,7 +57,7 @@ host = "edge-1"
 
 [[apps]]
 submit = """spark-submit --master mesos://zk://zk-1:2181,zk-2:2181/mesos \
-  --deploy-mode cluster --supervise \
+  --supervise \
   --class com.example.Etl \
   --conf spark.executor.memory=512M \
   etl.jar --date 2024-01-01"""
@@ -178,7 +178,7 @@ fn full_scenario_parses_with_every_field() {
     assert_eq!(names, ["agent-1", "agent-2", "big"]);
     assert_eq!(s.agents[0].resources[3].value, ValueSpec::Ranges(vec![(31000, 32000)]));
     assert_eq!(s.agents[0].attributes[1].value, AttrValue::Text("us-east-1a".into()));
-    assert_eq!(s.agents[2].resources[0].role, "spark");
+    assert_eq!(s.agents[2].resources[0].role, "*");
     assert_eq!(s.agents[2].attributes_text, "");
 
     let pi = &s.apps[0];
@@ -195,7 +195,7 @@ fn full_scenario_parses_with_every_field() {
     let etl = &s.apps[1];
     assert_eq!(etl.host, "edge");
     assert_eq!(etl.at, Duration::from_secs(60));
-    assert_eq!(etl.submit.deploy_mode, DeployMode::Cluster);
+    assert_eq!(etl.submit.deploy_mode, DeployMode::Client);
     assert!(etl.submit.supervise);
     assert_eq!(etl.submit.app_args, ["--date", "2024-01-01"]);
     assert!(matches!(etl.submit.master, MasterUrl::MesosZk { .. }));
@@ -401,11 +401,25 @@ fn properties_file_replaces_spark_defaults() {
 
 #[test]
 fn deploy_mode_from_spark_defaults() {
+    // spark-defaults.conf can set the deploy mode; cluster mode (the
+    // MesosClusterDispatcher) is not simulated, so it is refused at its line.
     let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"d.conf\"");
-    let mut read = files(&[("scenarios/d.conf", "spark.submit.deployMode cluster\n")]);
-    let s = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap();
-    assert_eq!(s.apps[0].submit.deploy_mode, DeployMode::Cluster);
-    assert_eq!(s.apps[0].conf.get("spark.driver.supervise"), Some("false"));
+    let mut read = files(&[("scenarios/d.conf", "spark.a 1\nspark.submit.deployMode cluster\n")]);
+    let d = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap_err();
+    assert_eq!(d.len(), 1, "{d}");
+    assert_eq!(d.0[0].file, Path::new("scenarios/d.conf"));
+    assert_eq!((d.0[0].line, d.0[0].col), (2, 1));
+    assert!(d.0[0].message.contains("MesosClusterDispatcher"), "{d}");
+    // On the command line it points at the word.
+    let src = MINIMAL.replace("app.jar", "--deploy-mode cluster app.jar");
+    let d = errors(&src);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "cluster"), "{d}");
+    // What spark-submit would set in cluster mode is still resolved as Spark does.
+    let submit = submit::parse_spark_submit("spark-submit --master mesos://m:5050 app.jar").unwrap();
+    let defaults: BTreeMap<String, String> = [("spark.submit.deployMode".to_string(), "cluster".to_string())].into();
+    let conf = SparkConf::resolve(&defaults, &submit);
+    assert_eq!(conf.deploy_mode(), Ok(DeployMode::Cluster));
+    assert_eq!(conf.get("spark.driver.supervise"), Some("false"));
 }
 
 #[test]
@@ -516,6 +530,235 @@ fn app_name_fallbacks_follow_spark_submit() {
 // ---------------------------------------------------------------------------
 // Never panic
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// Bounds, time arithmetic and located refusals (issue 10)
+// ---------------------------------------------------------------------------
+
+/// `src` is refused with a diagnostic at the first `needle` whose message
+/// contains `word`.
+#[track_caller]
+fn refused_at(src: &str, needle: &str, word: &str) {
+    let d = errors(src);
+    let want = position(src, needle);
+    assert!(
+        d.iter().any(|x| (x.line, x.col) == want && x.message.contains(word)),
+        "wanted `{word}` at {want:?} ({needle}):\n{d}"
+    );
+}
+
+#[test]
+fn every_count_is_bounded_before_anything_is_allocated() {
+    // Inside the old documented range (≤ u32::MAX), but no run can hold it.
+    let src = MINIMAL.replace("tasks = 1", "tasks = 4000000000");
+    refused_at(&src, "4000000000", "between 1 and 10000000");
+    let src = MINIMAL.replace("tasks = 1", "tasks = 10000001");
+    refused_at(&src, "10000001", "between 1 and 10000000");
+    assert!(parse(&MINIMAL.replace("tasks = 1", "tasks = 10000000")).is_ok());
+    // The bound is on the whole scenario, too.
+    let two = MINIMAL.replace(
+        "tasks = 1\nduration = \"1s\"",
+        "tasks = 6000000\nduration = \"1s\"\n[[apps.jobs.stages]]\ntasks = 5000000\nduration = \"1s\"",
+    );
+    refused_at(&two, "5000000\n", "over 10000000 tasks in all");
+    // Scalars: 1e300 was silently saturated to i64::MAX thousandths.
+    for big in ["cpus:1e300", "cpus:1e308", "mem:2000000000", "cpus:1;disk:1e10"] {
+        let src = MINIMAL.replace("cpus:1;mem:1024", big);
+        refused_at(&src, &format!("\"{big}\""), "more than the largest scalar");
+    }
+    assert!(parse(&MINIMAL.replace("cpus:1;mem:1024", "cpus:1000000000;mem:1024")).is_ok());
+    // Apps: each is a driver actor.
+    let app = &MINIMAL[MINIMAL.find("[[apps]]").unwrap()..];
+    let many = format!("{MINIMAL}{}", app.repeat(scenario::MAX_APPS));
+    let d = errors(&many);
+    assert!(d.iter().any(|x| x.message.contains("at most 10000 apps")), "{}", d.0[0]);
+}
+
+#[test]
+fn durations_are_whole_microseconds_and_no_longer_than_a_run() {
+    let cases = [
+        // Sub-microsecond: 0 on the clock, so a timer re-armed at the same instant.
+        (
+            "[scenario]\nname = \"m\"",
+            "[scenario]\nname = \"m\"\nuntil = \"0.5us\"",
+            "\"0.5us\"",
+            "whole number of microseconds",
+        ),
+        (
+            "[[agents]]",
+            "[master]\nallocation_interval = \"0.5us\"\n[[agents]]",
+            "\"0.5us\"",
+            "whole number of microseconds",
+        ),
+        ("duration = \"1s\"", "duration = \"1.0000005s\"", "\"1.0000005s\"", "whole number of microseconds"),
+        // Each allocation cycle is a simulated step: 1us would be 600 million per 10 minutes.
+        ("[[agents]]", "[master]\nallocation_interval = \"999us\"\n[[agents]]", "\"999us\"", "at least 1ms"),
+        // Longer than any run: `until` (was an exit-2 message without a line).
+        ("[scenario]\nname = \"m\"", "[scenario]\nname = \"m\"\nuntil = \"19h\"", "\"19h\"", "longest run"),
+        // A fault time of 2^64 s overflowed when the restart was added (exit 101).
+        (
+            "duration = \"1s\"\n",
+            "duration = \"1s\"\n[[faults]]\nkill = \"a1\"\nat = \"18446744073709551615s\"\nrestart_after = \"18446744073709551615s\"\n",
+            "\"18446744073709551615s\"",
+            "longest run",
+        ),
+        (
+            "duration = \"1s\"\n",
+            "duration = \"1s\"\n[[faults]]\nkill = \"a1\"\nat = \"10s\"\nrestart_after = \"5124095576030431h\"\n",
+            "\"5124095576030431h\"",
+            "longest run",
+        ),
+        ("duration = \"1s\"", "duration = { exponential = \"100d\" }", "\"100d\"", "longest run"),
+    ];
+    for (from, to, needle, word) in cases {
+        let src = MINIMAL.replace(from, to);
+        assert_ne!(src, MINIMAL, "{from}");
+        refused_at(&src, needle, word);
+    }
+    // The longest run is accepted, and so is every duration up to it.
+    let src = MINIMAL.replace("[scenario]\nname = \"m\"", "[scenario]\nname = \"m\"\nuntil = \"18h\"");
+    assert_eq!(parse(&src).unwrap().until, scenario::MAX_DURATION);
+}
+
+#[test]
+fn spark_values_rejected_after_parsing_point_at_their_word() {
+    let cases = [
+        // Rejected by Spark's config checks: exit 2 used to name no line.
+        ("spark.executor.memoryOverheadFactor=nan", "expected a number"),
+        ("spark.executor.memoryOverheadFactor=0", "greater than 0"),
+        ("spark.mesos.containerizer=lxc", "should be one of docker, mesos"),
+        ("spark.blockManager.port=80", "between 1024 and 65535"),
+        // Used to become port 0 silently.
+        ("spark.driver.port=99999999999", "non-negative whole number"),
+        ("spark.driver.port=70000", "between 1024 and 65535"),
+        // Mesos `roles::validate`.
+        ("spark.mesos.role=..", "not a valid Mesos role"),
+        ("spark.mesos.role=/eng", "not a valid Mesos role"),
+        ("spark.mesos.role=eng/", "not a valid Mesos role"),
+        ("spark.mesos.role=eng//ml", "not a valid Mesos role"),
+        ("spark.mesos.role=eng/-ml", "not a valid Mesos role"),
+        // Mesos refuses failover_timeout that is not a Duration.
+        ("spark.mesos.driver.failoverTimeout=1e20", "Invalid failover_timeout"),
+        // 213503983 days wrapped the clock and fired forever.
+        ("spark.dynamicAllocation.executorIdleTimeout=213503983d", "too long"),
+        ("spark.executor.heartbeatInterval=0", "period > 0"),
+    ];
+    for (conf, word) in cases {
+        let src = MINIMAL.replace("app.jar", &format!("--conf {conf} app.jar"));
+        refused_at(&src, conf, word);
+    }
+    let src = MINIMAL.replace(
+        "app.jar",
+        "--conf spark.dynamicAllocation.enabled=true --conf spark.dynamicAllocation.schedulerBacklogTimeout=0 app.jar",
+    );
+    refused_at(&src, "spark.dynamicAllocation.schedulerBacklogTimeout=0", "must be > 0");
+    // Hierarchical roles and tiny failover timeouts are fine.
+    let ok = MINIMAL.replace(
+        "app.jar",
+        "--conf spark.mesos.role=eng/ml --conf spark.mesos.driver.failoverTimeout=0.0000001 --conf spark.driver.port=7077 app.jar",
+    );
+    parse(&ok).unwrap_or_else(|d| panic!("{d}"));
+}
+
+#[test]
+fn reserved_resources_are_refused_at_their_line() {
+    let src = MINIMAL.replace("cpus:1;mem:1024", "cpus(spark):1;mem:1024");
+    refused_at(&src, "\"cpus(spark):1;mem:1024\"", "reserved resources (`cpus(spark):1`)");
+}
+
+#[test]
+fn a_slow_framework_after_the_run_is_refused() {
+    let src = format!("{MINIMAL}[[faults]]\nslow = \"driver:*\"\nthink = \"1s\"\nafter = \"2h\"\n");
+    refused_at(&src, "\"2h\"", "after the run stops at 1h");
+}
+
+#[test]
+fn an_expectation_after_the_run_is_refused() {
+    let src = format!("{MINIMAL}[[expect]]\nnever = \"OFFERS\"\nafter = \"2h\"\n");
+    refused_at(&src, "\"2h\"", "the run stops at 1h");
+    let src = format!("{MINIMAL}[[expect]]\nnever = \"OFFERS\"\nafter = \"59m\"\n");
+    assert!(parse(&src).is_ok());
+}
+
+#[test]
+fn a_where_value_of_the_wrong_type_is_bad_input() {
+    let src =
+        format!("{MINIMAL}[[expect]]\ncount = \"DECLINE\"\nwhere = {{ refuse_seconds = \"lots\" }}\nat_least = 1\n");
+    refused_at(&src, "\"lots\"", "is a number");
+    let src =
+        format!("{MINIMAL}[[expect]]\ncount = \"PingSlaveMessage\"\nwhere = {{ connected = \"yes\" }}\nat_least = 1\n");
+    refused_at(&src, "\"yes\"", "true or false");
+    for good in ["refuse_seconds = 120", "refuse_seconds = \"120\"", "refuse_seconds = 1.5"] {
+        let src = format!("{MINIMAL}[[expect]]\ncount = \"DECLINE\"\nwhere = {{ {good} }}\nat_least = 1\n");
+        parse(&src).unwrap_or_else(|d| panic!("{good}: {d}"));
+    }
+}
+
+#[test]
+fn huge_resource_strings_cost_near_linear_time() {
+    // 8,000 port ranges took 37 s; sets were quadratic too (now also bounded).
+    let ranges: Vec<String> = (0..20_000u64).map(|i| format!("{}-{}", 3 * i, 3 * i + 1)).collect();
+    let set: Vec<String> = (0..1_000).map(|i| format!("v{i}")).collect();
+    let many: Vec<String> = (0..5_000).map(|i| format!("ports:[{}-{}]", 100_000 + 3 * i, 100_000 + 3 * i)).collect();
+    let text = format!("cpus:1;mem:1024;ports:[{}];colours:{{{}}};{}", ranges.join(","), set.join(","), many.join(";"));
+    let started = std::time::Instant::now();
+    let specs = mesocosm::mesos_syntax::parse_resources(&text).unwrap();
+    let protos = mesocosm::runner::resources(&specs).unwrap();
+    let r = mesocosm_sim::proto::Resources::from_protos(&protos);
+    assert_eq!(r.ranges("ports").len(), 25_000);
+    let src = MINIMAL.replace("cpus:1;mem:1024", &text);
+    parse(&src).unwrap_or_else(|d| panic!("{d}"));
+    // A set is at most 1,000 items (the run compares whole sets at every step).
+    let huge: Vec<String> = (0..20_000).map(|i| format!("v{i}")).collect();
+    let src = MINIMAL.replace("cpus:1;mem:1024", &format!("cpus:1;mem:1024;colours:{{{}}}", huge.join(",")));
+    refused_at(&src, "\"cpus:1;mem:1024;colours", "a set has at most 1000 items, this one 20000");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+/// A scratch directory for tests that need real files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesocosm-lang-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn files_that_are_not_utf8_are_located_at_the_first_bad_byte() {
+    let dir = scratch("utf8");
+    let file = dir.join("bad.toml");
+    let mut bytes = b"[scenario]\nname = \"m\"\n# caf".to_vec();
+    bytes.extend_from_slice(&[0xe9, b'\n']); // Latin-1 é
+    std::fs::write(&file, &bytes).unwrap();
+    let d = scenario::load(&file).unwrap_err();
+    assert_eq!((d.0[0].line, d.0[0].col), (3, 6), "{d}");
+    assert!(d.to_string().contains("not UTF-8"), "{d}");
+
+    // A spark-defaults file: the message names its line and column.
+    let conf = dir.join("d.conf");
+    std::fs::write(&conf, b"spark.a 1\nspark.b \xff\n").unwrap();
+    let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"d.conf\"");
+    let d = scenario::parse(dir.join("s.toml"), &src).unwrap_err();
+    assert!(d.to_string().contains(&format!("{}:2:9", conf.display())), "{d}");
+}
+
+#[test]
+fn spark_defaults_reads_are_capped() {
+    let dir = scratch("cap");
+    let big = dir.join("big.conf");
+    std::fs::write(&big, "# padding\n".repeat(200_000)).unwrap(); // 2 MB
+    let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"big.conf\"");
+    let d = scenario::parse(dir.join("s.toml"), &src).unwrap_err();
+    assert!(d.to_string().contains("larger than 1048576 bytes"), "{d}");
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "\"big.conf\""));
+    // /dev/zero used to be read until 2 GB.
+    if Path::new("/dev/zero").exists() {
+        let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"/dev/zero\"");
+        let started = std::time::Instant::now();
+        let d = scenario::parse("s.toml", &src).unwrap_err();
+        assert!(d.to_string().contains("larger than"), "{d}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
 
 #[derive(Clone, Debug)]
 enum Edit {

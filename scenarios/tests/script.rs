@@ -157,16 +157,42 @@ fn every_fault_acts_and_every_expectation_can_fail() {
 }
 
 #[test]
-fn a_fault_that_never_matches_is_a_warning() {
+fn a_fault_that_never_matches_fails_the_run_unless_optional() {
+    // A fault that did nothing is a false green: the run did not test what the
+    // scenario says. It is a failed check (exit 1)…
     let src = format!("{BASE}\n[[faults]]\ndrop = \"RESCIND\"\n");
     let report = run(&src);
     assert_eq!(report.faults.len(), 1);
     assert_eq!(report.faults[0].applied, 0);
+    assert!(!report.passed());
+    assert!(
+        report.checks.iter().any(|c| c.check == "fault applied"
+            && c.message.contains("case.toml:")
+            && c.message.contains("never matched")),
+        "{:?}",
+        report.checks
+    );
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    // …unless the scenario says it may legitimately not fire: then a warning.
+    let src = format!("{BASE}\n[[faults]]\ndrop = \"RESCIND\"\noptional = true\n");
+    let report = run(&src);
+    assert!(report.passed(), "{:?}", report.checks);
     assert!(
         report.warnings.iter().any(|w| w.contains("case.toml:") && w.contains("never matched")),
         "{:?}",
         report.warnings
     );
+    // A kill that finds nothing running is the same.
+    let src = format!("{BASE}\n[[faults]]\nkill = \"executor:*\"\nat = \"1us\"\n");
+    let report = run(&src);
+    assert!(report.checks.iter().any(|c| c.check == "fault applied" && c.message.contains("found nothing running")));
+}
+
+#[test]
+fn optional_is_a_boolean_of_every_fault() {
+    let src = format!("{BASE}\n[[faults]]\nkill = \"agent-1\"\nat = \"1s\"\noptional = \"yes\"\n");
+    let err = scenario::parse("case.toml", &src).unwrap_err().to_string();
+    assert!(err.contains("case.toml:") && err.contains("expected a boolean"), "{err}");
 }
 
 #[test]
