@@ -8,7 +8,7 @@
 //! - `DECLINE`, optionally with `Filters{refuse_seconds}`: "don't offer me
 //!   these resources again for that long".
 //!
-//! Spark's answer to one OFFERS event (`resourceOffers`, reference §1.3):
+//! Spark's answer to one OFFERS event (`resourceOffers` in MesosCoarseGrainedSchedulerBackend.scala):
 //!
 //! ```text
 //!  stopping? ──yes──▶ DECLINE all, no filter
@@ -100,7 +100,7 @@ pub(crate) struct OffersThrew {
     pub exception: String,
 }
 
-/// The backend's bookkeeping (reference §1.1).
+/// The backend's bookkeeping (the fields of MesosCoarseGrainedSchedulerBackend).
 #[derive(Debug)]
 pub(crate) struct MesosBackend {
     /// `maxCores`, already rounded (SPARK-20483).

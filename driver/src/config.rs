@@ -15,7 +15,7 @@
 //!
 //! The sizing functions at the bottom ([`executor_memory_mib`], [`max_cores`])
 //! are the two formulas users most often get wrong about Spark on Mesos, so
-//! they are public and tested on the examples from the reference notes.
+//! they are public and tested on worked examples.
 //!
 //! ```
 //! use mesocosm_driver::{SparkSettings, executor_memory_mib, max_cores};
@@ -435,7 +435,7 @@ pub fn memory_overhead_mib(s: &SparkSettings) -> u64 {
 
 /// The `mem` one executor asks Mesos for: memory plus overhead, in MiB.
 ///
-/// Examples from the reference notes (§1.4): 1024 → 1408, 512 → 896,
+/// Examples (`MesosSchedulerUtils.executorMemory`): 1024 → 1408, 512 → 896,
 /// 4096 → 4505, and 1024 with an explicit overhead of 512 → 1536.
 pub fn executor_memory_mib(s: &SparkSettings) -> u64 {
     s.executor_memory_mib + memory_overhead_mib(s)

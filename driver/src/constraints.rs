@@ -92,7 +92,7 @@ fn java_split_comma(s: &str) -> Vec<String> {
 /// RANGES never matches and never fails quietly: `toAttributeMap` maps a
 /// RANGES attribute to a `Value.Ranges`, but the match only has a case for
 /// `Value.Range` (singular), so a constraint with values on a RANGES
-/// attribute throws `scala.MatchError`. (The reference notes describe the
+/// attribute throws `scala.MatchError`. (Its comments describe the
 /// intended "a required value inside an offered range", which the code
 /// never reaches.) Constraints are checked in order and the first that
 /// fails stops the check, so an earlier unmet constraint spares the throw.

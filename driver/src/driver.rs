@@ -487,7 +487,7 @@ impl SparkDriver {
         }
     }
 
-    /// `resourceOffers` (reference §1.3).
+    /// `resourceOffers` (MesosCoarseGrainedSchedulerBackend.scala).
     fn on_offers(&mut self, mut offers: Vec<Offer>, out: &mut Outbox<DriverTimer>) {
         let Some(fid) = self.framework_id.clone() else { return };
         // An offer id answered already comes from a duplicated event: answering
@@ -707,7 +707,7 @@ impl SparkDriver {
         }
     }
 
-    /// `stop()` (§1.8): StopExecutor to everyone, then wait for the executors.
+    /// `stop()` (MesosCoarseGrainedSchedulerBackend.scala): StopExecutor to everyone, then wait for the executors.
     fn stop(&mut self, out: &mut Outbox<DriverTimer>) {
         if !matches!(self.phase, Phase::Running) {
             return;
@@ -773,7 +773,7 @@ impl SparkDriver {
     }
 }
 
-/// `MesosSchedulerUtils.mesosToTaskState` (reference §1.6).
+/// `MesosSchedulerUtils.mesosToTaskState`.
 pub fn mesos_to_task_state(s: TaskState) -> SparkState {
     match s {
         TaskState::TaskStaging | TaskState::TaskStarting => SparkState::Launching,

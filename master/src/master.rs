@@ -38,7 +38,7 @@
 //! because timers are never cancelled: a stale one is simply ignored, as Mesos
 //! ignores a `delay` whose process state has moved on.
 //!
-//! # Failures (reference §2.1, §2.2)
+//! # Failures (upstream `src/master/master.cpp`)
 //!
 //! ```text
 //!   agent      connected ──socket break──▶ disconnected ──5 missed pongs or──▶ unreachable
@@ -1807,7 +1807,7 @@ impl Master {
             }
             None => {
                 // An id this master never issued: after a master failover
-                // Mesos accepts it as a re-subscription (reference §2.2).
+                // Mesos accepts it as a re-subscription (`Master::subscribe`, master.cpp).
                 out.note_with(|| format!("framework {name} re-subscribed with unknown id {}", short_id(&fid)));
                 self.frameworks.insert(fid.clone(), Framework::new(from.clone(), info, partition_aware));
                 self.alloc.add_framework(&fid, &role, true);
@@ -2258,8 +2258,8 @@ impl Master {
     }
 
     /// `Master::reconcile`: implicit (no tasks) answers every task the master
-    /// knows; explicit answers each named task, by the table in the reference
-    /// (§2.3), with TASK_LOST for frameworks that are not PARTITION_AWARE.
+    /// knows; explicit answers each named task, as `Master::reconcileTasks`
+    /// (master.cpp) does, with TASK_LOST for frameworks that are not PARTITION_AWARE.
     fn reconcile(&self, fid: &str, r: &scheduler::call::Reconcile, out: &mut Outbox<Timer>) {
         let now = out.now();
         let fw = &self.frameworks[fid];

@@ -1,7 +1,7 @@
 //! When the master allocates, and to whom: event-triggered cycles and how they
 //! coalesce, what does not trigger a cycle, roles and weights, MULTI_ROLE
 //! offers, the seeded agent shuffle and `--min_allocatable_resources`
-//! (reference §4.1–§4.4).
+//! (upstream `src/master/allocator/mesos/hierarchical.cpp`).
 
 mod common;
 

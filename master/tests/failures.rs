@@ -1,4 +1,4 @@
-//! The master under failures, as Mesos handles them (reference §2.1, §2.2):
+//! The master under failures, as Mesos handles them (upstream `src/master/master.cpp`):
 //! schedulers that disconnect, fail over or come back after removal; agents whose
 //! connection breaks, that stay away, that return from a partition; and a
 //! brand-new master that the cluster re-registers with.

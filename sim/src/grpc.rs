@@ -60,7 +60,7 @@ const MAX_HEADER_LIST: u32 = 4 << 20;
 const MAX_MESSAGE: usize = 256 << 20;
 /// h2 charges small DATA frames against the connection window and sends GOAWAY
 /// (`too_many_data_frames`) when a burst of small unary calls outruns the reader;
-/// a 16 MiB window keeps bursts of thousands of ACCEPT/DECLINE safe (transport spike §5.3).
+/// a 16 MiB window keeps bursts of thousands of ACCEPT/DECLINE safe (measured).
 const WINDOW: u32 = 16 << 20;
 
 /// Start `me`'s tonic server on an in-memory listener.

@@ -13,8 +13,8 @@
 //! ```
 //!
 //! - The **link** is the message layer: one FIFO queue and task per ordered actor
-//!   pair, with one latency drawn per link from the seed (never per byte write: the
-//!   transport spike showed per-write latency breaks replay at scale). Messages on a
+//!   pair, with one latency drawn per link from the seed (never per byte write: a
+//!   measurement showed per-write latency breaks replay at scale). Messages on a
 //!   link arrive in order, as over one libprocess TCP connection.
 //! - The **transport** is either real gRPC (tonic over in-memory HTTP/2 pipes, see
 //!   [`crate::grpc`]) or direct delivery into the mailbox ([`Transport::Memory`]),
