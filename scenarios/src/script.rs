@@ -354,8 +354,14 @@ struct Death {
 }
 
 impl Checker<'_> {
+    /// `<file name>:<line>`, naming a fault or an expectation. The file name
+    /// only, not the path as typed: fault labels enter the trace and seed each
+    /// `probability` rule's generator, so `a.toml` and `/tmp/a.toml` must run
+    /// the same scenario to the same digest.
     fn label(&self, span: &Range<usize>) -> String {
-        format!("{}:{}", self.path.display(), self.line_of(span))
+        let file =
+            self.path.file_name().map_or_else(|| self.path.display().to_string(), |f| f.to_string_lossy().into_owned());
+        format!("{file}:{}", self.line_of(span))
     }
 
     pub(crate) fn line_of(&self, span: &Range<usize>) -> usize {
