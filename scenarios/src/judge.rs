@@ -21,8 +21,10 @@
 //!   to an agent on which F accepted an offer made to F.
 //! - **a terminal status update is never lost while its framework is
 //!   subscribed**: every terminal update an agent sends reaches the framework, or
-//!   the framework disconnected or was removed after it, or the agent died, or
-//!   the agent still holds it for retry when the run ends.
+//!   the framework disconnected or was removed after it (or was, when it was sent,
+//!   disconnected, removed, or only recovered by a new leader from re-registering
+//!   agents), or the agent died, or the agent still holds it for retry when the
+//!   run ends.
 //!
 //! Expectations ([`crate::script::Expectation`]) are then evaluated against the
 //! same log, the master's lifecycle history and the drivers' exits.
@@ -175,8 +177,17 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
         // "While its framework is subscribed": a framework gone before the update
         // (torn down, removed) or that left after it cannot be owed it.
         let left = |e: &MasterEvent| matches!(e, MasterEvent::FrameworkDisconnected { framework_id, .. } | MasterEvent::FrameworkRemoved { framework_id, .. } if framework_id == fw);
+        // Nor is a framework subscribed that a new leader only recovered from
+        // re-registering agents (its scheduler never subscribed to that master).
+        let recovered =
+            |e: &MasterEvent| matches!(e, MasterEvent::FrameworkRecovered { framework_id, .. } if framework_id == fw);
         let framework_left = ev.history.iter().any(|(ht, e)| *ht >= *t && left(e))
-            || ev.history.iter().rev().find(|(ht, e)| *ht < *t && mentions(e, fw)).is_some_and(|(_, e)| left(e));
+            || ev
+                .history
+                .iter()
+                .rev()
+                .find(|(ht, e)| *ht < *t && mentions(e, fw))
+                .is_some_and(|(_, e)| left(e) || recovered(e));
         let agent_died = ev.agent_deaths.iter().any(|(a, dt)| a == agent && *dt >= *t);
         let still_pending = ev.agents_pending.contains(agent);
         if !(framework_left || agent_died || still_pending) {
