@@ -225,6 +225,16 @@ impl Agent {
         self.updates.unacknowledged()
     }
 
+    /// The frameworks whose status updates wait for an acknowledgement, with
+    /// how many each.
+    pub fn unacknowledged_by_framework(&self) -> BTreeMap<String, usize> {
+        let mut by = BTreeMap::new();
+        for u in self.updates.pending() {
+            *by.entry(u.framework_id.value.clone()).or_insert(0) += 1;
+        }
+        by
+    }
+
     fn info(&self) -> AgentInfo {
         AgentInfo {
             hostname: self.cfg.me.as_str().to_string(),
@@ -889,9 +899,18 @@ impl Agent {
         }
     }
 
+    /// What the master still counts as allocated on this agent: the live
+    /// executors and tasks of every framework that is not terminating. A
+    /// terminating framework's executors may run on for the shutdown grace
+    /// period, but the master recovered their resources when it removed the
+    /// framework (`Master::removeFramework` → `allocator->recoverResources`) and
+    /// may already have offered them again, so they are not counted.
     fn used_resources(&self) -> Resources {
         let mut used = Resources::new();
-        for ex in self.executors.values().filter(|e| e.state != ExecutorState::Terminated) {
+        let terminating = |fid: &String| self.frameworks.get(fid).is_some_and(|f| f.terminating);
+        let counted =
+            self.executors.iter().filter(|((fid, _), e)| e.state != ExecutorState::Terminated && !terminating(fid));
+        for (_, ex) in counted {
             if !ex.generated {
                 used.add(&Resources::from_protos(&ex.info.resources));
             }
@@ -1043,8 +1062,10 @@ impl Actor for Agent {
 
     fn check_invariants(&self) -> Result<(), String> {
         // The master never offers more than the agent has, so what the agent runs
-        // fits in its total (command executors' 0.1 cpus / 32 MB allowance is an
-        // overcommit Mesos admits and the master never charges; it is not modelled).
+        // for frameworks the master still counts fits in its total (command
+        // executors' 0.1 cpus / 32 MB allowance is an overcommit Mesos admits and
+        // the master never charges; it is not modelled). Executors of a torn-down
+        // framework in their shutdown grace are outside it, as in Mesos.
         let total = Resources::from_protos(&self.cfg.resources);
         let used = self.used_resources();
         if !total.contains(&used) {

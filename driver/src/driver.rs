@@ -38,7 +38,9 @@ use crate::{DriverReport, DriverTimer};
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
 use mesocosm_sim::proto::sparkrpc::TaskState as SparkState;
-use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, Offer, TaskState, TaskStatus, framework_info};
+use mesocosm_sim::proto::v1::{
+    FrameworkId, FrameworkInfo, Offer, TaskState, TaskStatus, framework_info, offer, task_status,
+};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
 use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
@@ -241,14 +243,47 @@ impl SparkDriver {
 
     /// Send a call through libmesos, which drops it while not registered
     /// ("Ignoring … as master is disconnected") or after an abort.
-    pub(crate) fn send_call(&self, call: Call, out: &mut Outbox<DriverTimer>) {
+    ///
+    /// Why a dropped launch comes back as TASK_LOST: `SchedulerProcess::acceptOffers`
+    /// (`src/sched/sched.cpp`) answers every task of a LAUNCH it drops while
+    /// disconnected with its own TASK_LOST (source MASTER, reason
+    /// MASTER_DISCONNECTED, "Master disconnected", no agent id, no uuid, so
+    /// nothing to acknowledge) through the scheduler's `statusUpdate`, so that
+    /// the framework does not wait for tasks the master never heard of.
+    pub(crate) fn send_call(&mut self, call: Call, out: &mut Outbox<DriverTimer>) {
         if self.connected && !self.mesos_aborted {
             out.send(&self.cfg.master, call);
-        } else {
+            return;
+        }
+        out.note_with(|| {
+            let why = if self.mesos_aborted { "aborted" } else { "not connected to the master" };
+            format!("{} not sent: the Mesos scheduler driver is {why}", call.r#type().as_str_name())
+        });
+        if self.mesos_aborted {
+            // An aborted driver delivers nothing to the scheduler any more.
+            return;
+        }
+        let launched = call
+            .accept
+            .iter()
+            .flat_map(|a| &a.operations)
+            .filter_map(|op| op.launch.as_ref().filter(|_| op.r#type() == offer::operation::Type::Launch));
+        let lost: Vec<TaskStatus> = launched
+            .flat_map(|l| &l.task_infos)
+            .map(|t| TaskStatus {
+                task_id: t.task_id.clone(),
+                state: TaskState::TaskLost as i32,
+                message: Some("Master disconnected".into()),
+                source: Some(task_status::Source::Master as i32),
+                reason: Some(task_status::Reason::MasterDisconnected as i32),
+                ..Default::default()
+            })
+            .collect();
+        for status in lost {
             out.note_with(|| {
-                let why = if self.mesos_aborted { "aborted" } else { "not connected to the master" };
-                format!("{} not sent: the Mesos scheduler driver is {why}", call.r#type().as_str_name())
+                format!("libmesos reports task {} TASK_LOST itself: Master disconnected", status.task_id.value)
             });
+            self.on_update(status, out);
         }
     }
 
@@ -917,6 +952,56 @@ mod tests {
             last_heartbeat: SimTime::ZERO,
         };
         d.executors.insert(id.to_string(), data);
+    }
+
+    /// One offer of 4 cpus and 8 GiB on agent `A-S1` (`agent-1`).
+    fn offer_on_agent_1() -> Offer {
+        let mut r = mesocosm_sim::proto::Resources::new();
+        r.add_scalar("cpus", 4.0);
+        r.add_scalar("mem", 8192.0);
+        Offer {
+            id: mesocosm_sim::proto::v1::OfferId { value: "O1".into() },
+            framework_id: FrameworkId { value: "F-0000".into() },
+            agent_id: mesocosm_sim::proto::v1::AgentId { value: "A-S1".into() },
+            hostname: "agent-1".into(),
+            resources: r.to_protos(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_launch_made_while_disconnected_never_reaches_the_master_and_comes_back_task_lost() {
+        let mut d = driver(8);
+        d.step(SimTime::ZERO, Input::Start);
+        let subscribed = Event {
+            r#type: Some(event::Type::Subscribed as i32),
+            subscribed: Some(event::Subscribed {
+                framework_id: FrameworkId { value: "F-0000".into() },
+                heartbeat_interval_seconds: Some(15.0),
+                master_info: None,
+            }),
+            ..Default::default()
+        };
+        d.step(SimTime(100_000), Input::Message { from: ActorId::new("master"), msg: Msg::SchedulerEvent(subscribed) });
+        assert!(d.connected);
+        // libmesos handles the broken master connection (`exited` → connected =
+        // false) before the launch Spark's resourceOffers dispatched to it.
+        d.connected = false;
+        let mut out = Outbox::new(SimTime(200_000));
+        d.on_offers(vec![offer_on_agent_1()], &mut out);
+        // Nothing goes to the master; Spark gets TASK_LOST for the executor
+        // and gives its cores back (and, as for any LOST executor, counts a
+        // failure against the agent).
+        let notes = [
+            "accept offer O1 on agent-1 [cpus:4;mem:8192]: launch executor 0 [cpus:4;mem:1408] (mem = spark.executor.memory 1024 + overhead 384 MiB; after this round the app holds 4 cores, cap spark.cores.max=8)",
+            "ACCEPT not sent: the Mesos scheduler driver is not connected to the master",
+            "libmesos reports task 0 TASK_LOST itself: Master disconnected",
+            "executor 0 on agent-1 is TASK_LOST, REASON_MASTER_DISCONNECTED (Spark: LOST): free its 4 cores (0 held now); failure 1 of 2 on agent-1 before Spark stops using it; revive offers so Mesos clears our decline filters",
+            "REVIVE not sent: the Mesos scheduler driver is not connected to the master",
+        ];
+        assert_eq!(out.take(), notes.map(|n| mesocosm_sim::Output::Note(n.to_string())).to_vec());
+        assert_eq!(d.backend.total_cores_acquired, 0);
+        assert_eq!(d.check_invariants(), Ok(()));
     }
 
     #[test]

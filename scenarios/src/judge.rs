@@ -8,7 +8,11 @@
 //! - **task state transitions follow Mesos's rules**: on an agent's status update
 //!   stream a task never leaves a terminal state nor goes back from RUNNING to
 //!   STAGING/STARTING; among the updates agents relay, a framework never sees a
-//!   terminal task come back to a non-terminal state. (Updates the master makes
+//!   terminal task come back to a non-terminal state. A stream belongs to one
+//!   launch: a task id launched again (on an agent, by a RunTaskMessage; for the
+//!   framework, by its ACCEPT) starts a new one, because Mesos lets a framework
+//!   reuse the id of a task the master no longer knows, as a restarted Spark
+//!   driver does with its executor ids. (Updates the master makes
 //!   itself, e.g. TASK_LOST for an unreachable agent or an invalid offer, are
 //!   outside the task's stream, as in Mesos: a second, different terminal state
 //!   may follow them, and a duplicated ACCEPT yields TASK_LOST for a task id that
@@ -17,8 +21,10 @@
 //!   to an agent on which F accepted an offer made to F.
 //! - **a terminal status update is never lost while its framework is
 //!   subscribed**: every terminal update an agent sends reaches the framework, or
-//!   the framework disconnected or was removed after it, or the agent died, or
-//!   the agent still holds it for retry when the run ends.
+//!   the framework disconnected or was removed after it (or was, when it was sent,
+//!   disconnected, removed, or only recovered by a new leader from re-registering
+//!   agents), or the agent died, or the agent still holds it for retry when the
+//!   run ends.
 //!
 //! Expectations ([`crate::script::Expectation`]) are then evaluated against the
 //! same log, the master's lifecycle history and the drivers' exits.
@@ -69,8 +75,15 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
     let mut report = |t: SimTime, name: &'static str, problem: String| {
         found.entry(name).or_insert((t, problem));
     };
-    // Task streams: (framework, task) → last state, per view.
-    let mut agent_view: BTreeMap<(String, String), TaskState> = BTreeMap::new();
+    // Task streams, one per launch: an agent's stream is (agent, framework,
+    // task) and starts afresh with each RunTaskMessage to that agent; the
+    // framework's is (framework, task) and starts afresh with each ACCEPT that
+    // launches the task id. Why per launch: Mesos lets a
+    // framework reuse the id of a task the master no longer knows (its terminal
+    // update acknowledged, or a new leader that never heard of it), and a
+    // restarted Spark driver numbers its executors from 0 again under the same
+    // FrameworkID (`MesosCoarseGrainedSchedulerBackend.newMesosTaskId`).
+    let mut agent_view: BTreeMap<(String, String, String), TaskState> = BTreeMap::new();
     let mut framework_view: BTreeMap<(String, String), TaskState> = BTreeMap::new();
     // Offers: id → (framework, agent hostname); accepted (framework, hostname) pairs.
     let mut offers: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -83,17 +96,17 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
         match &o.msg {
             Msg::StatusUpdate(m) => {
                 let st = &m.update.status;
-                let key = (m.update.framework_id.value.clone(), st.task_id.value.clone());
+                let key = (o.from.to_string(), m.update.framework_id.value.clone(), st.task_id.value.clone());
                 let state = st.state();
                 if let Some(prev) = agent_view.get(&key)
                     && let Some(p) = transition_problem(*prev, state, false)
                 {
-                    report(o.t, "task state transitions", format!("task {} on {}: {p}", key.1, o.from));
+                    report(o.t, "task state transitions", format!("task {} on {}: {p}", key.2, o.from));
                 }
                 agent_view.insert(key.clone(), state);
                 if state.is_terminal() {
                     let uuid = m.update.uuid.clone().or_else(|| st.uuid.clone()).unwrap_or_default();
-                    terminal.entry(uuid).or_insert((o.t, key.0, key.1, o.from.to_string()));
+                    terminal.entry(uuid).or_insert((o.t, key.1, key.2, o.from.to_string()));
                 }
             }
             Msg::SchedulerEvent(e) => {
@@ -132,10 +145,16 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
                             accepted.insert((owner.clone(), host.clone()));
                         }
                     }
+                    // Each task launched here starts a new stream in its framework's view.
+                    for t in a.operations.iter().filter_map(|op| op.launch.as_ref()).flat_map(|l| &l.task_infos) {
+                        framework_view.remove(&(o.from.to_string(), t.task_id.value.clone()));
+                    }
                 }
             }
             Msg::RunTask(m) => {
                 let fid = m.framework.id.as_ref().map(|f| f.value.clone()).unwrap_or_default();
+                // A launch starts the task's stream on that agent afresh.
+                agent_view.remove(&(o.to.to_string(), fid.clone(), m.task.task_id.value.clone()));
                 if !accepted.contains(&(fid.clone(), o.to.to_string())) {
                     report(
                         o.t,
@@ -158,8 +177,17 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
         // "While its framework is subscribed": a framework gone before the update
         // (torn down, removed) or that left after it cannot be owed it.
         let left = |e: &MasterEvent| matches!(e, MasterEvent::FrameworkDisconnected { framework_id, .. } | MasterEvent::FrameworkRemoved { framework_id, .. } if framework_id == fw);
+        // Nor is a framework subscribed that a new leader only recovered from
+        // re-registering agents (its scheduler never subscribed to that master).
+        let recovered =
+            |e: &MasterEvent| matches!(e, MasterEvent::FrameworkRecovered { framework_id, .. } if framework_id == fw);
         let framework_left = ev.history.iter().any(|(ht, e)| *ht >= *t && left(e))
-            || ev.history.iter().rev().find(|(ht, e)| *ht < *t && mentions(e, fw)).is_some_and(|(_, e)| left(e));
+            || ev
+                .history
+                .iter()
+                .rev()
+                .find(|(ht, e)| *ht < *t && mentions(e, fw))
+                .is_some_and(|(_, e)| left(e) || recovered(e));
         let agent_died = ev.agent_deaths.iter().any(|(a, dt)| a == agent && *dt >= *t);
         let still_pending = ev.agents_pending.contains(agent);
         if !(framework_left || agent_died || still_pending) {

@@ -37,6 +37,10 @@ use std::time::Duration;
 /// teardown's consequences (ShutdownFramework, executor exits) reach the trace.
 pub const LINGER: Duration = Duration::from_secs(1);
 
+/// How often the end of a run checks again whether the agents that were
+/// re-registering have done so.
+const SETTLE_POLL: Duration = Duration::from_secs(1);
+
 /// How to run a scenario.
 pub struct RunOptions {
     /// Overrides the scenario's seed.
@@ -369,6 +373,20 @@ struct Cluster {
     drivers: BTreeMap<ActorId, DriverSlot>,
     /// Agents killed, and when (a killed agent's pending updates die with it).
     agent_deaths: Vec<(String, SimTime)>,
+}
+
+impl Cluster {
+    /// Live agents that hold unacknowledged status updates while not
+    /// registered with the master: they will send them once they re-register
+    /// (agent registration backoff, then the 10 s status update retry), so a
+    /// run that stops now stops too early to judge them.
+    fn agents_reregistering(&self, world: &World) -> bool {
+        world.is_alive(&self.master_cfg.me)
+            && self.agents.iter().any(|(name, a)| {
+                world.is_alive(&ActorId::new(name))
+                    && a.core.with(|a| a.unacknowledged_updates() > 0 && !a.is_registered())
+            })
+    }
 }
 
 struct AgentSlot {
@@ -762,6 +780,14 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         let done = |w: &World| w.now() >= faults_done && driver_ids.iter().all(|d| w.exit_of(d).is_some());
         loop {
             if done(&world) {
+                // An agent still re-registering (after a master failover, a
+                // partition or a restart) holds updates it has not been able to
+                // send: wait for it, as the end-of-run check judges what the
+                // agents hold (bounded by `until`).
+                if lock(&cluster).agents_reregistering(&world) && world.now() < deadline {
+                    world.sleep_until(world.now().after(SETTLE_POLL).min(deadline)).await;
+                    continue;
+                }
                 let end = world.now().after(LINGER).min(deadline);
                 world.sleep_until(end).await;
                 break;
@@ -830,21 +856,66 @@ fn judge_run(
             driver_report: slot.core.with(|d| d.report()),
         });
     }
-    // No status update may be left unacknowledged once every framework is gone:
-    // Mesos delivers them at least once while the framework can receive them.
+    // Once every driver has exited, what may an agent still hold? Mesos retries
+    // an update (10 s, doubling to 10 min) until the framework acknowledges it
+    // or the agent learns the framework is gone, so pending updates are fine
+    // for a framework the leading master still holds: one disconnected within
+    // its failover_timeout, or one a new leader recovered from re-registering
+    // agents whose scheduler never came back (its failover_timeout does not
+    // survive a master failover, MESOS-4659). For a framework the master
+    // removed, the agent learns it from ShutdownFrameworkMessage, which the
+    // master sends once and never retries (`Master::removeFramework`); if that
+    // message was lost (a partition too short to make the agent re-register),
+    // the agent retries for ever, as in Mesos. But an agent that (re-)registers
+    // after the removal is told again (`Master::_reregisterSlave` shuts down
+    // completed frameworks), so it must not hold that framework's updates.
     let mut pending = BTreeSet::new();
     for (name, a) in &c.agents {
         if world.is_alive(&ActorId::new(name)) && a.core.with(|a| a.unacknowledged_updates()) > 0 {
             pending.insert(name.clone());
         }
     }
-    if failure.is_none() && apps.iter().all(|a| a.exit.is_some()) {
+    let leader = c.masters.last().filter(|_| world.is_alive(&c.master_cfg.me));
+    if let Some(leader) = leader
+        && failure.is_none()
+        && apps.iter().all(|a| a.exit.is_some())
+    {
+        let (held, removed, registered_at) = leader.with(|m| {
+            let held: BTreeSet<String> = m.frameworks_view().into_iter().map(|f| f.id).collect();
+            let mut removed: BTreeMap<String, SimTime> = BTreeMap::new();
+            let mut registered_at: BTreeMap<String, SimTime> = BTreeMap::new();
+            for (t, e) in m.history() {
+                match e {
+                    MasterEvent::FrameworkRemoved { framework_id, .. } => {
+                        removed.insert(framework_id.clone(), *t);
+                    }
+                    MasterEvent::AgentRegistered { hostname, .. } | MasterEvent::AgentReregistered { hostname, .. } => {
+                        registered_at.insert(hostname.clone(), *t);
+                    }
+                    _ => {}
+                }
+            }
+            (held, removed, registered_at)
+        });
         for name in &pending {
-            let n = c.agents[name].core.with(|a| a.unacknowledged_updates());
-            checks.push(CheckFailure {
-                check: "status updates acknowledged",
-                message: format!("agent {name} still holds {n} unacknowledged status update(s)"),
-            });
+            // An agent's hostname is its name.
+            let (by_framework, registered) =
+                c.agents[name].core.with(|a| (a.unacknowledged_by_framework(), a.is_registered()));
+            for (fid, n) in by_framework.iter().filter(|(fid, _)| !held.contains(*fid)) {
+                let why = match (registered, removed.get(fid), registered_at.get(name)) {
+                    (false, _, _) => "and was still not registered with the master at the end of the run".to_string(),
+                    (true, Some(r), Some(reg)) if reg > r => format!(
+                        "which the master removed at {r}, before the agent (re-)registered at {reg} and was told to shut it down"
+                    ),
+                    _ => continue,
+                };
+                checks.push(CheckFailure {
+                    check: "status updates acknowledged",
+                    message: format!(
+                        "agent {name} still holds {n} unacknowledged status update(s) of framework {fid}, {why}"
+                    ),
+                });
+            }
         }
     }
     for v in world.violations() {

@@ -371,8 +371,19 @@ struct Death {
 }
 
 impl Checker<'_> {
+    /// `<path>:<line>`, naming an expectation in the summary.
     fn label(&self, span: &Range<usize>) -> String {
         format!("{}:{}", self.path.display(), self.line_of(span))
+    }
+
+    /// `<file name>:<line>`, naming a fault rule. The file name only, not the
+    /// path as typed: a rule's label enters the trace and seeds its
+    /// `probability` generator, so `a.toml` and `/tmp/a.toml` must run the same
+    /// scenario to the same digest.
+    fn rule_label(&self, span: &Range<usize>) -> String {
+        let file =
+            self.path.file_name().map_or_else(|| self.path.display().to_string(), |f| f.to_string_lossy().into_owned());
+        format!("{file}:{}", self.line_of(span))
     }
 
     pub(crate) fn line_of(&self, span: &Range<usize>) -> usize {
@@ -469,7 +480,7 @@ impl Checker<'_> {
         let mut deaths: Vec<Death> = Vec::new();
         for f in raw {
             let span = f.span();
-            let label = self.label(&span);
+            let label = self.rule_label(&span);
             if let Some(mut fault) = self.fault(f.get_ref(), span.clone(), cast, until, &mut deaths) {
                 // Every rule is named by its table's line, in reports and in the trace.
                 match &mut fault {
@@ -685,7 +696,7 @@ impl Checker<'_> {
         if f.one_way.as_ref().is_some_and(|o| *o.get_ref()) {
             p = p.one_way();
         }
-        Some(Fault::Partition(p.labelled(self.label(&v.span()))))
+        Some(Fault::Partition(p.labelled(self.rule_label(&v.span()))))
     }
 
     fn disconnect_fault(&mut self, f: &RawFault, cast: &Cast, at: Duration) -> Option<Fault> {
@@ -768,7 +779,7 @@ impl Checker<'_> {
         Some(Fault::Slow(
             Slow::actor(actor, think)
                 .between(SimTime::from_duration(after), before.map(SimTime::from_duration))
-                .labelled(self.label(&v.span())),
+                .labelled(self.rule_label(&v.span())),
         ))
     }
 
@@ -780,7 +791,7 @@ impl Checker<'_> {
             _ => f.hold.as_ref(),
         }?;
         let kind = self.kind(v, true)?;
-        let label = self.label(&v.span());
+        let label = self.rule_label(&v.span());
         let mut rule = match action {
             "drop" => MessageFault::drop(&kind),
             "duplicate" => MessageFault::duplicate(&kind),

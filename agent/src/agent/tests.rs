@@ -688,3 +688,40 @@ fn a_registration_reply_with_a_nan_ping_timeout_does_not_panic() {
     a.step(SimTime(400_000), Input::Message { from: ActorId::new(MASTER), msg: reply.into() });
     assert_eq!(a.master_ping_timeout, DEFAULT_MASTER_PING_TIMEOUT);
 }
+
+/// A task of `cpus` for framework `fid`, under its own command executor.
+fn run_task_of(a: &mut Agent, at: u64, fid: &str, task: &str, cpus: f64) {
+    let task = TaskInfo {
+        name: format!("task {task}"),
+        task_id: TaskId { value: task.into() },
+        agent_id: s0(),
+        resources: mesocosm_sim::proto::Resources::scalar_of("cpus", cpus).to_protos(),
+        command: Some(CommandInfo { value: Some("spark-class …".into()), ..Default::default() }),
+        ..Default::default()
+    };
+    let framework = FrameworkInfo { id: Some(FrameworkId { value: fid.into() }), ..framework() };
+    a.step(
+        SimTime(at),
+        from_master(internal::RunTaskMessage { framework, pid: None, task, launch_executor: Some(true) }),
+    );
+}
+
+#[test]
+fn a_torn_down_frameworks_executors_in_their_shutdown_grace_do_not_count_against_the_total() {
+    let mut a = running_agent();
+    run_task_of(&mut a, 3_000_000, "M-0000", "1", 3.0);
+    assert_eq!(a.check_invariants(), Ok(()));
+    // The master removes M-0000 and recovers its 3 cpus at once
+    // (Master::removeFramework), then offers them to M-0001, whose task arrives
+    // while M-0000's executors are still in their 5 s shutdown grace.
+    let shutdown = internal::ShutdownFrameworkMessage { framework_id: FrameworkId { value: "M-0000".into() } };
+    a.step(SimTime(9_000_000), from_master(shutdown));
+    run_task_of(&mut a, 9_500_000, "M-0001", "0", 3.0);
+    assert_eq!(a.check_invariants(), Ok(()), "what Mesos guarantees: the master's allocation fits");
+    // One cpu more than is left for M-0001 is still an over-commit.
+    run_task_of(&mut a, 9_600_000, "M-0001", "1", 2.0);
+    assert_eq!(
+        a.check_invariants(),
+        Err("agent-1: tasks and executors use [cpus:5], more than its total [cpus:4]".into())
+    );
+}

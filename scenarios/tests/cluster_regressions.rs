@@ -1,0 +1,190 @@
+//! Minimal scenarios behind the cluster property test's failures
+//! (`cluster_props.rs` at `PROPTEST_CASES` far beyond CI's count), one test per
+//! cause, each asserting what the fixed simulator does.
+
+use mesocosm::runner::{self, Report, RunOptions};
+use mesocosm::scenario;
+use mesocosm_sim::Transport;
+use std::path::Path;
+
+fn run_as(path: &str, text: &str) -> Report {
+    let s = scenario::parse(Path::new(path), text).unwrap_or_else(|d| panic!("{d}"));
+    let opts = RunOptions { transport: Transport::Memory, ..RunOptions::default() };
+    runner::run(&s, opts).expect("the run")
+}
+
+fn problems(r: &Report) -> Vec<String> {
+    let mut out: Vec<String> = r.checks.iter().map(|c| format!("[{}] {}", c.check, c.message)).collect();
+    out.extend(r.expectations.iter().filter(|e| !e.held).map(|e| format!("{}: {} ({})", e.label, e.text, e.observed)));
+    out
+}
+
+const APP: &str = r#"
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 --name pi --class org.apache.spark.examples.SparkPi --conf spark.cores.max=4 pi.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 40
+    duration = "500ms"
+"#;
+
+/// P: a fault's label (which enters the trace and seeds a `probability` rule's
+/// generator) names the file, not the path as typed: the same file run from
+/// two paths is the same run.
+#[test]
+fn the_same_file_from_two_paths_gives_the_same_digest() {
+    let text = format!(
+        "[scenario]\nname = \"p\"\nseed = 7\nuntil = \"10m\"\n\n[[agents]]\nname = \"agent\"\nresources = \"cpus:4;mem:8192\"\n{APP}\n\
+         [[faults]]\ndrop = \"UPDATE\"\nfrom = \"master\"\nto = \"driver:pi\"\nprobability = 0.5\n"
+    );
+    let a = run_as("p.toml", &text);
+    let b = run_as("/tmp/elsewhere/p.toml", &text);
+    assert!(a.faults.iter().all(|f| f.label == "p.toml:17"), "{:?}", a.faults);
+    assert!(a.faults[0].applied > 0, "the rule dropped something");
+    assert!(a.digest.is_some());
+    assert_eq!(a.digest, b.digest, "one file, two paths, two runs");
+}
+
+/// C: a restarted Spark driver numbers its executors (Mesos task ids) from 0
+/// again under the same FrameworkID. Mesos allows it once the master has
+/// forgotten the old task 0 (its terminal update acknowledged), so the new
+/// launch is a new status update stream, on the agent and for the framework:
+/// TASK_STARTING after the old launch's TASK_FAILED breaks no rule.
+#[test]
+fn a_restarted_driver_reusing_a_finished_task_id_starts_a_new_stream() {
+    let text = r#"
+[scenario]
+name = "c"
+seed = 3
+until = "20m"
+
+[[agents]]
+name = "agent-1"
+resources = "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"
+
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 --name app --class org.example.App --conf spark.executor.cores=4 --conf spark.mesos.driver.failoverTimeout=600 app.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 60
+    duration = "1s"
+
+# Task 0's executor fails (TASK_FAILED, acknowledged); Spark launches task 1.
+[[faults]]
+kill = "executor:app/0"
+at = "5s"
+
+# The new driver launches task 0 again on the same agent.
+[[faults]]
+kill = "driver:app"
+at = "10s"
+restart_after = "30s"
+
+[[expect]]
+count = "RunTaskMessage"
+where = { task_id = "0" }
+exactly = 2
+
+[[expect]]
+app = "app"
+finishes = true
+"#;
+    let r = run_as("c.toml", text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+}
+
+/// A single-agent app whose job ends in a few seconds, then `faults`.
+fn one_app(name: &str, extra: &str) -> String {
+    format!(
+        r#"
+[scenario]
+name = "{name}"
+seed = 5
+until = "30m"
+{extra}
+[[agents]]
+name = "agent-1"
+resources = "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"
+
+[[apps]]
+submit = "spark-submit --master mesos://master:5050 --name app --class org.example.App --conf spark.executor.cores=4 app.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 8
+    duration = "1s"
+"#
+    )
+}
+
+/// A and B: the master dies while the app runs and comes back after the
+/// driver has given up waiting for its executor and exited (its TEARDOWN
+/// dropped by libmesos: no master). The agent re-registers with the new
+/// leader a moment after the last fault, holding the executor's terminal
+/// update. The run waits for it rather than ending 1 s after the restart (A);
+/// the new leader recovers the framework from the agent and, as in Mesos,
+/// never removes it (MESOS-4659: a failover_timeout does not survive a master
+/// failover), so the agent retries that update for ever, which breaks no
+/// Mesos guarantee (B).
+#[test]
+fn an_agent_re_registering_after_a_master_failover_is_waited_for_and_may_retry_for_ever() {
+    let text = one_app("a", "") + "\n[[faults]]\nkill = \"master\"\nat = \"1s\"\nrestart_after = \"30s\"\n";
+    let r = run_as("a.toml", &text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+    let reregistered = r.history.iter().find_map(|(t, e)| match e {
+        mesocosm_master::MasterEvent::AgentReregistered { .. } => Some(*t),
+        _ => None,
+    });
+    let reregistered = reregistered.expect("agent-1 re-registers with the new leader");
+    assert!(reregistered > mesocosm_sim::SimTime::from_duration(std::time::Duration::from_secs(32)), "{reregistered}");
+    assert!(r.ended_at > reregistered, "the run ended at {} before agent-1 re-registered", r.ended_at);
+    assert!(
+        r.history.iter().any(|(_, e)| matches!(e, mesocosm_master::MasterEvent::FrameworkRecovered { .. })),
+        "the new leader recovers the framework from agent-1"
+    );
+
+    // Run on to `until`: the framework is never removed and the agent keeps
+    // retrying its terminal update (10 s, doubling to 10 min).
+    let text = one_app("b", "keep_running = true\n")
+        + "\n[[faults]]\nkill = \"master\"\nat = \"1s\"\nrestart_after = \"30s\"\n\n\
+           [[expect]]\ncount = \"StatusUpdateMessage\"\nwhere = { state = \"TASK_FINISHED\" }\nafter = \"5m\"\nat_least = 2\n";
+    let r = run_as("b.toml", &text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+    assert!(!r.history.iter().any(|(_, e)| matches!(e, mesocosm_master::MasterEvent::FrameworkRemoved { .. })));
+}
+
+/// A partition too short to make the agent re-register swallows the master's
+/// ShutdownFrameworkMessage after the driver's TEARDOWN. Mesos sends it once,
+/// so the agent retries the executor's terminal update for ever; only a
+/// re-registration would tell it again.
+#[test]
+fn a_lost_shutdown_framework_leaves_the_agent_retrying_as_in_mesos() {
+    let text = one_app("h", "")
+        + "\n[[faults]]\npartition = [[\"agent-1\"], [\"master\"]]\nat = \"1500ms\"\nheal_after = \"20s\"\n\n\
+           [[expect]]\ncount = \"ShutdownFrameworkMessage\"\nexactly = 1\n\n\
+           [[expect]]\nagent = \"agent-1\"\nmarked = \"reregistered\"\nexactly = 0\n";
+    let r = run_as("h.toml", &text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+    assert!(r.faults.iter().all(|f| f.applied > 0), "{:?}", r.faults);
+}
+
+/// F: the master dies while the app runs; the driver gives up waiting for its
+/// executor and exits while no master is up. The new leader recovers the
+/// framework when the agent re-registers and is sent the executor's terminal
+/// update, which nobody can take: the framework is known but not subscribed.
+/// A long partition then makes the agent unreachable, and its re-registration
+/// shuts the framework down, dropping the update. No subscribed framework
+/// lost anything.
+#[test]
+fn a_terminal_update_for_a_recovered_framework_is_not_owed() {
+    let text = one_app("f", "")
+        + "\n[[faults]]\nkill = \"master\"\nat = \"1s\"\nrestart_after = \"30s\"\n\n\
+           [[faults]]\npartition = [[\"agent-1\"], [\"master\"]]\nat = \"60s\"\nheal_after = \"232s\"\n\n\
+           [[expect]]\nagent = \"agent-1\"\nmarked = \"unreachable\"\n\n\
+           [[expect]]\ncount = \"ShutdownFrameworkMessage\"\nafter = \"292s\"\nexactly = 1\n";
+    let r = run_as("f.toml", &text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+    assert!(
+        r.history.iter().any(|(_, e)| matches!(e, mesocosm_master::MasterEvent::FrameworkRecovered { .. })),
+        "the new leader recovers the framework from agent-1"
+    );
+}
