@@ -77,14 +77,15 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
     };
     // Task streams, one per launch: an agent's stream is (agent, framework,
     // task) and starts afresh with each RunTaskMessage to that agent; the
-    // framework's is (framework, task) and starts afresh with each ACCEPT that
-    // launches the task id. Why per launch: Mesos lets a
+    // framework's is (framework, task, agent) and starts afresh with each ACCEPT
+    // that launches the task id there (the old launch's late updates, e.g. from
+    // an agent behind a healed partition, stay on the old agent's stream). Why per launch: Mesos lets a
     // framework reuse the id of a task the master no longer knows (its terminal
     // update acknowledged, or a new leader that never heard of it), and a
     // restarted Spark driver numbers its executors from 0 again under the same
     // FrameworkID (`MesosCoarseGrainedSchedulerBackend.newMesosTaskId`).
     let mut agent_view: BTreeMap<(String, String, String), TaskState> = BTreeMap::new();
-    let mut framework_view: BTreeMap<(String, String), TaskState> = BTreeMap::new();
+    let mut framework_view: BTreeMap<(String, String, String), TaskState> = BTreeMap::new();
     // Offers: id → (framework, agent hostname); accepted (framework, hostname) pairs.
     let mut offers: BTreeMap<String, (String, String)> = BTreeMap::new();
     let mut accepted: BTreeSet<(String, String)> = BTreeSet::new();
@@ -117,7 +118,8 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
                 // duplicated ACCEPT does that). The rule holds for what agents relay.
                 if let Some(u) = e.update.as_ref().filter(|u| u.status.source() != TaskSource::Master) {
                     let st = &u.status;
-                    let key = (o.to.to_string(), st.task_id.value.clone());
+                    let agent = st.agent_id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
+                    let key = (o.to.to_string(), st.task_id.value.clone(), agent);
                     let state = st.state();
                     if let Some(prev) = framework_view.get(&key)
                         && let Some(p) = transition_problem(*prev, state, true)
@@ -147,7 +149,7 @@ pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, St
                     }
                     // Each task launched here starts a new stream in its framework's view.
                     for t in a.operations.iter().filter_map(|op| op.launch.as_ref()).flat_map(|l| &l.task_infos) {
-                        framework_view.remove(&(o.from.to_string(), t.task_id.value.clone()));
+                        framework_view.remove(&(o.from.to_string(), t.task_id.value.clone(), t.agent_id.value.clone()));
                     }
                 }
             }
