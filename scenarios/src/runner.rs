@@ -897,6 +897,18 @@ fn judge_run(
             }
             (held, removed, registered_at)
         });
+        // When the master last told each agent to shut each framework down. The
+        // master sends ShutdownFrameworkMessage for a completed framework once per
+        // (re-)registration (Master::_reregisterSlave); an agent that takes it in
+        // before its SlaveReregisteredMessage (a delayed reply) ignores it as
+        // Slave::shutdownFramework does ("the agent has not yet registered"), and
+        // nothing sends it again: Mesos promises no more than the master's part.
+        let mut told: BTreeMap<(String, String), SimTime> = BTreeMap::new();
+        for o in log.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            if let mesocosm_sim::Msg::ShutdownFramework(m) = &o.msg {
+                told.insert((o.to.to_string(), m.framework_id.value.clone()), o.t);
+            }
+        }
         for name in &pending {
             // An agent's hostname is its name.
             let (by_framework, registered) =
@@ -904,9 +916,13 @@ fn judge_run(
             for (fid, n) in by_framework.iter().filter(|(fid, _)| !held.contains(*fid)) {
                 let why = match (registered, removed.get(fid), registered_at.get(name)) {
                     (false, _, _) => "and was still not registered with the master at the end of the run".to_string(),
-                    (true, Some(r), Some(reg)) if reg > r => format!(
-                        "which the master removed at {r}, before the agent (re-)registered at {reg} and was told to shut it down"
-                    ),
+                    (true, Some(r), Some(reg))
+                        if reg > r && told.get(&(name.clone(), fid.clone())).is_none_or(|t| t < reg) =>
+                    {
+                        format!(
+                            "which the master removed at {r}, before the agent (re-)registered at {reg}, and the master never told it to shut that framework down"
+                        )
+                    }
                     _ => continue,
                 };
                 checks.push(CheckFailure {
