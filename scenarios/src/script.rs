@@ -430,6 +430,21 @@ impl Checker<'_> {
         v.as_ref().and_then(|v| self.duration(v, key))
     }
 
+    /// A rule whose `after` is at or past `until` could never act (a false
+    /// green): refuse it at its `after`.
+    fn starts_after_run(&mut self, v: &Option<Spanned<String>>, after: Duration, until: Duration) -> bool {
+        let Some(a) = v.as_ref().filter(|_| after >= until) else { return false };
+        self.error(
+            a.span(),
+            format!(
+                "this fault starts at {}, after the run stops at {}",
+                format_duration(after),
+                format_duration(until)
+            ),
+        );
+        true
+    }
+
     /// A message kind, or a diagnostic listing close ones.
     fn kind(&mut self, v: &Spanned<String>, any_ok: bool) -> Option<String> {
         let k = v.get_ref();
@@ -763,17 +778,7 @@ impl Checker<'_> {
         }
         let after = self.opt_duration(&f.after, "after").unwrap_or(Duration::ZERO);
         let before = self.opt_duration(&f.before, "before");
-        if let Some(a) = &f.after
-            && after >= until
-        {
-            self.error(
-                a.span(),
-                format!(
-                    "this fault starts at {}, after the run stops at {}",
-                    format_duration(after),
-                    format_duration(until)
-                ),
-            );
+        if self.starts_after_run(&f.after, after, until) {
             return None;
         }
         Some(Fault::Slow(
@@ -893,17 +898,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        if after >= until
-            && let Some(a) = &f.after
-        {
-            self.error(
-                a.span(),
-                format!(
-                    "this fault starts at {}, after the run stops at {}",
-                    format_duration(after),
-                    format_duration(until)
-                ),
-            );
+        if self.starts_after_run(&f.after, after, until) {
             return None;
         }
         Some(Fault::Message(
