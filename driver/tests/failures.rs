@@ -9,7 +9,7 @@ use mesocosm_driver::{DriverTimer, SparkDriver, SparkSettings};
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::proto::scheduler::{Call, Event, event};
 use mesocosm_sim::proto::sparkrpc::{Heartbeat, HeartbeatResponse, StopExecutor, TaskState as Spark};
-use mesocosm_sim::proto::v1::{OfferId, TaskId, TaskState, TaskStatus, task_status};
+use mesocosm_sim::proto::v1::{OfferId, TaskState, task_status};
 use mesocosm_sim::{Actor, Input, Msg, Output, sent_to};
 
 fn retry(round: u32) -> DriverTimer {
@@ -41,18 +41,6 @@ fn agent_failure(agent: u32) -> Input<DriverTimer> {
     event_msg(Event {
         r#type: Some(event::Type::Failure as i32),
         failure: Some(event::Failure { agent_id: Some(agent_id(agent)), executor_id: None, status: None }),
-        ..Default::default()
-    })
-}
-
-/// A status update the master made itself: no uuid, so no acknowledgement.
-fn master_update(task: &str, agent: u32, state: TaskState, reason: task_status::Reason) -> Input<DriverTimer> {
-    update_event(TaskStatus {
-        task_id: TaskId { value: task.into() },
-        state: state as i32,
-        source: Some(task_status::Source::Master as i32),
-        reason: Some(reason as i32),
-        agent_id: Some(agent_id(agent)),
         ..Default::default()
     })
 }

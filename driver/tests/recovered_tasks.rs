@@ -8,21 +8,9 @@
 mod common;
 
 use common::*;
-use mesocosm_driver::DriverTimer;
+use mesocosm_sim::Actor;
 use mesocosm_sim::proto::sparkrpc::TaskState as Spark;
-use mesocosm_sim::proto::v1::{TaskId, TaskState, TaskStatus, task_status};
-use mesocosm_sim::{Actor, Input};
-
-fn master_update(task: &str, agent: u32, state: TaskState, reason: task_status::Reason) -> Input<DriverTimer> {
-    update_event(TaskStatus {
-        task_id: TaskId { value: task.into() },
-        state: state as i32,
-        source: Some(task_status::Source::Master as i32),
-        reason: Some(reason as i32),
-        agent_id: Some(agent_id(agent)),
-        ..Default::default()
-    })
-}
+use mesocosm_sim::proto::v1::{TaskState, task_status};
 
 #[test]
 fn task_running_after_task_lost_changes_nothing_and_the_freed_cores_stay_free() {

@@ -137,6 +137,18 @@ pub fn update_event(status: TaskStatus) -> Input<DriverTimer> {
     })
 }
 
+/// A status update the master made itself: no uuid, so no acknowledgement.
+pub fn master_update(task: &str, agent: u32, state: TaskState, reason: task_status::Reason) -> Input<DriverTimer> {
+    update_event(TaskStatus {
+        task_id: TaskId { value: task.into() },
+        state: state as i32,
+        source: Some(task_status::Source::Master as i32),
+        reason: Some(reason as i32),
+        agent_id: Some(agent_id(agent)),
+        ..Default::default()
+    })
+}
+
 /// An executor's status update, relayed by the master, with a uuid to acknowledge.
 pub fn update(task: &str, agent: u32, state: TaskState, uuid: u8) -> Input<DriverTimer> {
     update_event(TaskStatus {
