@@ -374,6 +374,39 @@ impl Agent {
         }
     }
 
+    /// `Slave::reregistered`: the master listed tasks it believes run here
+    /// that this agent's ReregisterSlaveMessage did not. For each one the agent
+    /// does not know, it sends a terminal update so the master forgets the
+    /// task; one it does know (its RunTask crossed the message) needs nothing,
+    /// as its own updates follow.
+    fn reconcile(&mut self, reconciliations: &[internal::ReconcileTasksMessage], out: &mut Outbox<Timer>) {
+        for reconcile in reconciliations {
+            let fid = reconcile.framework_id.value.as_str();
+            // Why TASK_DROPPED only for PARTITION_AWARE: frameworks written
+            // before it existed expect TASK_LOST (backward compatibility).
+            let partition_aware = reconcile.framework.as_ref().is_some_and(|f| {
+                f.capabilities.iter().any(|c| c.r#type() == v1::framework_info::capability::Type::PartitionAware)
+            });
+            let state = if partition_aware { TaskState::TaskDropped } else { TaskState::TaskLost };
+            for status in &reconcile.statuses {
+                let tid = status.task_id.value.as_str();
+                if self.knows_task(fid, tid) {
+                    continue;
+                }
+                out.note_with(|| format!("reconciling task {tid} of framework {fid}: task unknown to the agent"));
+                self.agent_update(
+                    fid,
+                    None,
+                    tid,
+                    state,
+                    task_status::Reason::Reconciliation,
+                    "Reconciliation: task unknown to the agent",
+                    out,
+                );
+            }
+        }
+    }
+
     fn arm_ping_timer(&mut self, out: &mut Outbox<Timer>) {
         self.ping_epoch += 1;
         out.set_timer(self.master_ping_timeout, Timer::PingTimeout { epoch: self.ping_epoch });
@@ -406,6 +439,8 @@ impl Agent {
         if self.partition_aware(fid) { TaskState::TaskDropped } else { TaskState::TaskLost }
     }
 
+    /// Whether a task of this framework was sent to one of this agent's
+    /// executors, queued or launched (`Framework::hasTask`).
     fn knows_task(&self, fid: &str, tid: &str) -> bool {
         self.executors.iter().any(|((f, _), e)| f == fid && e.tasks.contains_key(tid))
     }
@@ -1015,7 +1050,12 @@ impl Actor for Agent {
             }
             Input::Message { from, msg } => match msg {
                 Msg::SlaveRegistered(m) => self.on_registered(&from, m.slave_id, m.connection, false, out),
-                Msg::SlaveReregistered(m) => self.on_registered(&from, m.slave_id, m.connection, true, out),
+                Msg::SlaveReregistered(m) => {
+                    self.on_registered(&from, m.slave_id, m.connection, true, out);
+                    if from == self.cfg.master && self.connection == Connection::Running {
+                        self.reconcile(&m.reconciliations, out);
+                    }
+                }
                 Msg::PingSlave(m) => {
                     // `Slave::ping`: a master that thinks we are disconnected while we
                     // think we are registered (a one-way partition) forces

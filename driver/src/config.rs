@@ -56,12 +56,12 @@ pub struct DriverConfig {
     pub workload: Vec<Job>,
     /// `spark.mesos.driver.frameworkId`: the framework id to register with.
     ///
-    /// Set when a driver is relaunched (by the cluster dispatcher for a
-    /// `--supervise` driver, or by the runner restarting a killed driver with
-    /// the id of [`crate::DriverReport::framework_id`]). The first SUBSCRIBE
-    /// then carries it, so the master treats the driver as the same framework
-    /// failing over (within `failover_timeout`) or answers ERROR "Framework
-    /// has been removed". Takes precedence over the same key in `properties`.
+    /// Set by whoever launches the driver under a framework id chosen for it
+    /// (the cluster dispatcher names each launch `<its id>-<submission>[-retry-N]`).
+    /// The first SUBSCRIBE then carries it, so a master that knows the id
+    /// treats the driver as the same framework failing over (within
+    /// `failover_timeout`) or answers ERROR "Framework has been removed".
+    /// Takes precedence over the same key in `properties`.
     pub framework_id: Option<String>,
     /// Files on the host that runs spark-submit (path → contents), which the
     /// driver reads there: `spark.mesos.principal.file`, `spark.mesos.secret.file`.

@@ -156,8 +156,7 @@ pub struct DriverReport {
     pub finished: bool,
     /// Why the application failed, if it did (the driver then exits 1).
     pub failed: Option<String>,
-    /// The framework id the master gave (SUBSCRIBED), the Spark app id. A
-    /// restarted driver passes it back as [`DriverConfig::framework_id`].
+    /// The framework id the master gave (SUBSCRIBED), the Spark app id.
     pub framework_id: Option<String>,
     /// Failed Spark task attempts that counted toward `spark.task.maxFailures`.
     pub task_failures: u64,

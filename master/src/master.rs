@@ -990,9 +990,14 @@ impl Master {
         self.trigger(Some(&aid), out);
     }
 
-    fn slave_reregistered(&self, aid: &str) -> internal::SlaveReregisteredMessage {
+    fn slave_reregistered(
+        &self,
+        aid: &str,
+        reconciliations: Vec<internal::ReconcileTasksMessage>,
+    ) -> internal::SlaveReregisteredMessage {
         internal::SlaveReregisteredMessage {
             slave_id: v1::AgentId { value: aid.to_string() },
+            reconciliations,
             connection: Some(self.connection()),
         }
     }
@@ -1039,40 +1044,52 @@ impl Master {
             self.agent_by_actor.remove(&old_actor);
         }
         self.agent_by_actor.insert(from.clone(), aid.to_string());
-        // `reconcile` sends SlaveReregisteredMessage before anything else.
-        out.send(&from, self.slave_reregistered(aid));
-
         let reported: BTreeSet<(String, String)> =
             m.tasks.iter().map(|t| (t.framework_id.value.clone(), t.task_id.value.clone())).collect();
-        // Tasks the master has and the agent does not: a RunTask the agent never
-        // got, or one that crossed the re-registration. Mesos reconciles them
-        // through the agent (SlaveReregisteredMessage.reconciliations), which
-        // answers for a task it does not know with TASK_LOST (TASK_DROPPED if
-        // PARTITION_AWARE), REASON_RECONCILIATION, "Reconciliation: task unknown
-        // to the agent" (`Slave::reconcileTasks`); mesocosm's agents do not model
-        // that message, so the master sends that very update itself.
+        // Tasks the master has and the agent did not list: a RunTask the agent
+        // never got, or one that crossed this message (it was sent before the
+        // RunTask arrived: a slow or stale ReregisterSlaveMessage). Only the
+        // agent can tell which, so the master asks it
+        // (`Master::reconcileKnownSlave`): SlaveReregisteredMessage carries them
+        // as `reconciliations`, and the agent answers TASK_LOST (TASK_DROPPED if
+        // PARTITION_AWARE), REASON_RECONCILIATION, for each it does not know.
+        // The master keeps the task until that update arrives.
+        let mut reconciliations: BTreeMap<&str, internal::ReconcileTasksMessage> = BTreeMap::new();
+        let mut forgotten = Vec::new();
         for (fid, tid) in known_tasks.difference(&reported) {
             let Some(fw) = self.frameworks.get(fid) else { continue };
             let Some(task) = fw.tasks.get(tid) else { continue };
             if task.state.is_terminal() {
-                // The framework already has a terminal state; the agent has
-                // forgotten the task, so its ack can go nowhere.
-                self.forget_task(fid, tid, now);
+                // The framework already has a terminal state and the agent has
+                // forgotten the task, so its acknowledgement can go nowhere.
+                forgotten.push((fid.clone(), tid.clone()));
                 continue;
             }
-            let state = if fw.partition_aware { TaskState::TaskDropped } else { TaskState::TaskLost };
-            let mut status = master_status(
-                now,
-                &task.info.task_id,
-                Some(aid),
-                state,
-                Reason::Reconciliation,
-                "Reconciliation: task unknown to the agent".to_string(),
-            );
-            status.executor_id = task.info.executor.as_ref().map(|e| e.executor_id.clone());
-            self.forget_task(fid, tid, now);
-            self.send_to_framework(fid, update_event(status), out);
+            let reconcile = reconciliations.entry(fid).or_insert_with(|| internal::ReconcileTasksMessage {
+                framework_id: v1::FrameworkId { value: fid.clone() },
+                statuses: Vec::new(),
+                framework: Some(fw.info.clone()),
+            });
+            // Why the master's view of the state: the agent ignores it, but
+            // Mesos sends it "since it might be useful in the future".
+            reconcile.statuses.push(v1::TaskStatus {
+                task_id: task.info.task_id.clone(),
+                agent_id: Some(v1::AgentId { value: aid.to_string() }),
+                state: task.state as i32,
+                source: Some(v1::task_status::Source::Master as i32),
+                message: Some("Reconciliation request".to_string()),
+                reason: Some(Reason::Reconciliation as i32),
+                timestamp: Some(now.as_secs_f64()),
+                ..Default::default()
+            });
         }
+        let reconciliations: Vec<internal::ReconcileTasksMessage> = reconciliations.into_values().collect();
+        for (fid, tid) in forgotten {
+            self.forget_task(&fid, &tid, now);
+        }
+        // `reconcileKnownSlave` sends SlaveReregisteredMessage before anything else.
+        out.send(&from, self.slave_reregistered(aid, reconciliations));
+
         // Executors the master has and the agent does not are removed
         // (`reconcile`: "possibly unknown to the agent").
         let reported_executors: BTreeSet<(String, String)> = m
@@ -1113,9 +1130,19 @@ impl Master {
                     out.send(&from, m);
                 }
             } else {
-                // Any other task is adopted: the agent's word is what runs there.
-                self.recover_frameworks(&m.frameworks, std::slice::from_ref(t), now);
-                self.adopt_task(aid, t);
+                // Why not adopt it: Mesos assumes a known agent has no task its
+                // master does not ("slave removes task -> master removes task",
+                // `reconcileKnownSlave`) and adds none here. A stale message can
+                // still list a task that has ended and been forgotten since;
+                // adopting it would hold its resources forever.
+                out.note_with(|| {
+                    format!(
+                        "agent {} lists task {} of framework {} that this master does not know; not added",
+                        short_id(aid),
+                        t.task_id.value,
+                        short_id(fid)
+                    )
+                });
             }
         }
         let agent = self.agents.get_mut(aid).expect("still registered");
@@ -1195,7 +1222,7 @@ impl Master {
             status.executor_id.clone_from(&t.executor_id);
             self.send_to_framework(&t.framework_id.value, update_event(status), out);
         }
-        out.send(&from, self.slave_reregistered(aid));
+        out.send(&from, self.slave_reregistered(aid, Vec::new()));
 
         // Frameworks the master completed (removed while the agent was away)
         // are shut down there: the agent missed the ShutdownFrameworkMessage.

@@ -76,8 +76,16 @@ fn ping(connected: bool) -> internal::PingSlaveMessage {
 }
 
 fn slave_reregistered(agent: &str) -> internal::SlaveReregisteredMessage {
+    reconciling(agent, vec![])
+}
+
+fn reconciling(
+    agent: &str,
+    reconciliations: Vec<internal::ReconcileTasksMessage>,
+) -> internal::SlaveReregisteredMessage {
     internal::SlaveReregisteredMessage {
         slave_id: v1::AgentId { value: agent.to_string() },
+        reconciliations,
         connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) }),
     }
 }
@@ -491,33 +499,49 @@ fn a_returning_agent_is_told_to_shut_down_only_completed_frameworks() {
     assert!(h.master.agents_view()[0].allocated.is_empty());
 }
 
+/// `Master::reconcileKnownSlave`: a task the master has and the agent's
+/// message does not list may have crossed the message (a stale or slow
+/// ReregisterSlaveMessage), so the master asks the agent rather than declaring
+/// it lost, and keeps it (and its resources) until the agent answers. A task
+/// the agent lists and the master does not know is not added.
 #[test]
-fn a_known_agent_that_reregisters_reconciles_missing_tasks_and_adopts_unknown_ones() {
+fn a_known_agent_that_reregisters_is_asked_about_missing_tasks_and_unknown_ones_are_not_added() {
     let (mut h, fid) = one_task(false);
     h.advance_to(secs(2));
     let t9 = reported_task(&fid, &agent_id(0), "t9", TaskState::TaskRunning, &resources(2.0, 2048.0));
     let rereg = reregister_slave("agent-1", &agent_id(0), 4.0, 8192.0, vec![t9], vec![]);
     let outs = h.msg("agent-1", rereg);
+    let info = framework_info(&fid, "spark-pi", false);
+    let asked = internal::ReconcileTasksMessage {
+        framework_id: v1::FrameworkId { value: fid.clone() },
+        statuses: vec![v1::TaskStatus {
+            task_id: v1::TaskId { value: "t1".into() },
+            agent_id: Some(v1::AgentId { value: agent_id(0) }),
+            state: TaskState::TaskStaging as i32,
+            source: Some(Source::Master as i32),
+            message: Some("Reconciliation request".into()),
+            reason: Some(Reason::Reconciliation as i32),
+            timestamp: Some(2.0),
+            ..Default::default()
+        }],
+        framework: outs.iter().find_map(|o| match o {
+            Output::Send { msg: Msg::SlaveReregistered(m), .. } => m.reconciliations.first()?.framework.clone(),
+            _ => None,
+        }),
+    };
+    // The FrameworkInfo the agent needs to tell TASK_LOST from TASK_DROPPED.
+    assert_eq!(asked.framework.as_ref().map(|f| (&f.id, &f.name)), Some((&info.id, &info.name)));
     assert_eq!(
         actions(&outs),
         [
-            send("agent-1", slave_reregistered(&agent_id(0))),
-            send(
-                "driver:spark-pi",
-                master_update(
-                    "t1",
-                    &agent_id(0),
-                    TaskState::TaskLost,
-                    Reason::Reconciliation,
-                    "Reconciliation: task unknown to the agent",
-                    secs(2)
-                )
-            ),
+            send("agent-1", reconciling(&agent_id(0), vec![asked])),
             send("agent-1", ping(true)),
             timer(secs(17), Timer::PingTimeout { agent: agent_id(0), epoch: 1 }),
         ]
     );
-    assert_eq!(h.master.agents_view()[0].allocated, resources(2.0, 2048.0));
+    assert!(notes(&outs).iter().any(|n| n.contains("lists task t9") && n.contains("not added")), "{outs:?}");
+    // t1 is still the master's, and only t1 holds resources.
+    assert_eq!(h.master.agents_view()[0].allocated, resources(1.0, 1024.0));
     assert_eq!(h.master.frameworks_view()[0].tasks, 1);
     assert_eq!(
         history(&h).last().unwrap(),
@@ -530,6 +554,15 @@ fn a_known_agent_that_reregisters_reconciles_missing_tasks_and_adopts_unknown_on
             }
         )
     );
+    // The agent does not know t1: its TASK_LOST reaches the framework and
+    // frees the task's resources.
+    let mut lost = status_update(&fid, &agent_id(0), "t1", TaskState::TaskLost, &[7; 16]);
+    lost.update.status.source = Some(Source::Agent as i32);
+    lost.update.status.reason = Some(Reason::Reconciliation as i32);
+    let outs = h.msg("agent-1", lost);
+    let u = &updates_to(&outs, "driver:spark-pi")[0];
+    assert_eq!((u.state(), u.reason(), u.source()), (TaskState::TaskLost, Reason::Reconciliation, Source::Agent));
+    assert!(h.master.agents_view()[0].allocated.is_empty());
 }
 
 #[test]

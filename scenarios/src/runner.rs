@@ -460,13 +460,27 @@ impl Cluster {
             });
         }
         if let Some(slot) = self.drivers.get_mut(id) {
-            let fid = slot.core.with(|d| d.report().framework_id);
-            let cfg = DriverConfig { framework_id: fid.clone(), ..slot.cfg.clone() };
+            // Why a new framework: a relaunched Spark driver starts a new
+            // SparkContext, which numbers its Mesos tasks from 0 again. Since
+            // SPARK-21502 (Spark 2.3) even the dispatcher's relaunch of a
+            // `--supervise` driver gets a new framework id (`…-retry-N`), so
+            // the new tasks cannot collide with the old framework's, which
+            // Mesos would refuse ("Duplicate task"). Only a driver given
+            // `spark.mesos.driver.frameworkId` subscribes under a fixed id.
+            let old = slot.core.with(|d| d.report().framework_id);
+            let cfg = slot.cfg.clone();
+            let fixed =
+                cfg.framework_id.clone().or_else(|| cfg.property("spark.mesos.driver.frameworkId").map(str::to_string));
             slot.core = Shared::new(SparkDriver::new(cfg));
             world.spawn(id.clone(), slot.core.clone(), None);
-            return Ok(match fid {
-                Some(f) => format!("{id} restarts and re-subscribes as framework {f}"),
-                None => format!("{id} restarts (it had no framework id yet)"),
+            return Ok(match (fixed, old) {
+                (Some(f), _) => {
+                    format!("{id} restarts and re-subscribes as framework {f} (spark.mesos.driver.frameworkId)")
+                }
+                (None, Some(old)) => format!(
+                    "{id} restarts and subscribes as a new framework; framework {old} is left to its failover_timeout"
+                ),
+                (None, None) => format!("{id} restarts (it had no framework id yet)"),
             });
         }
         Err(format!("{id} cannot be restarted"))

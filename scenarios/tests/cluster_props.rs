@@ -628,26 +628,11 @@ impl Model {
                         }
                     }
                 }
-                // Mesos keeps a framework whose scheduler went away only for its
-                // failover_timeout (Spark's default 0): after that the restarted
-                // driver's SUBSCRIBE is answered with ERROR and the app exits 1.
-                // 10 s of slack covers libmesos's first SUBSCRIBE retries. Within
-                // the timeout, the new driver numbers its executors (Mesos task
-                // ids) from 0 again, and the master still holds the old ones until
-                // their terminal updates are acknowledged: TASK_ERROR "Task has
-                // duplicate ID", which Spark counts as LOST against the agent
-                // (two exclude it for good).
-                FaultGen::KillDriver { app: ix, restart_s, .. } => {
-                    let a = c.app(ix);
-                    let failover = c.apps[a].failover_timeout_s.unwrap_or(0);
-                    app[a].get_or_insert(if restart_s + 10 > failover {
-                        format!(
-                            "its driver is down {restart_s}s, longer than spark.mesos.driver.failoverTimeout={failover} allows"
-                        )
-                    } else {
-                        "its restarted driver reuses executor ids the master may still hold (duplicate task ID)".to_string()
-                    });
-                }
+                // A restarted driver is a new SparkContext and a new framework
+                // (SPARK-21502): it runs the whole app again, and the old
+                // framework's executors die with the old driver, so nothing
+                // about the kill itself may fail the app.
+                FaultGen::KillDriver { .. } => {}
                 // The executor's Mesos task fails on whichever agent it ran.
                 FaultGen::KillExecutor { app: ix, .. } => {
                     let a = c.app(ix);

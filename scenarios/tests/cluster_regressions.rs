@@ -4,6 +4,7 @@
 
 use mesocosm::runner::{self, Report, RunOptions};
 use mesocosm::scenario;
+use mesocosm_master::MasterEvent;
 use mesocosm_sim::Transport;
 use std::path::Path;
 
@@ -45,11 +46,12 @@ fn the_same_file_from_two_paths_gives_the_same_digest() {
     assert_eq!(a.digest, b.digest, "one file, two paths, two runs");
 }
 
-/// C: a restarted Spark driver numbers its executors (Mesos task ids) from 0
-/// again under the same FrameworkID. Mesos allows it once the master has
-/// forgotten the old task 0 (its terminal update acknowledged), so the new
-/// launch is a new status update stream, on the agent and for the framework:
-/// TASK_STARTING after the old launch's TASK_FAILED breaks no rule.
+/// C: a Spark driver restarted under a fixed `spark.mesos.driver.frameworkId`
+/// numbers its executors (Mesos task ids) from 0 again under the same
+/// FrameworkID. Mesos allows it once the master has forgotten the old task 0
+/// (its terminal update acknowledged), so the new launch is a new status
+/// update stream, on the agent and for the framework: TASK_STARTING after the
+/// old launch's TASK_FAILED breaks no rule.
 #[test]
 fn a_restarted_driver_reusing_a_finished_task_id_starts_a_new_stream() {
     let text = r#"
@@ -63,7 +65,7 @@ name = "agent-1"
 resources = "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"
 
 [[apps]]
-submit = "spark-submit --master mesos://master:5050 --name app --class org.example.App --conf spark.executor.cores=4 --conf spark.mesos.driver.failoverTimeout=600 app.jar"
+submit = "spark-submit --master mesos://master:5050 --name app --class org.example.App --conf spark.executor.cores=4 --conf spark.mesos.driver.failoverTimeout=600 --conf spark.mesos.driver.frameworkId=app-fixed app.jar"
   [[apps.jobs]]
     [[apps.jobs.stages]]
     tasks = 60
@@ -83,6 +85,12 @@ restart_after = "30s"
 [[expect]]
 count = "RunTaskMessage"
 where = { task_id = "0" }
+exactly = 2
+
+# Both drivers are one framework.
+[[expect]]
+count = "SUBSCRIBED"
+where = { framework_id = "app-fixed" }
 exactly = 2
 
 [[expect]]
@@ -188,4 +196,151 @@ fn a_terminal_update_for_a_recovered_framework_is_not_owed() {
         r.history.iter().any(|(_, e)| matches!(e, mesocosm_master::MasterEvent::FrameworkRecovered { .. })),
         "the new leader recovers the framework from agent-1"
     );
+}
+
+/// G: an agent's ReregisterSlaveMessage can be older than the master's view:
+/// here every one is delayed 8 s, so the last one, sent before task 0 was
+/// launched there, arrives after. The master must not take the agent's
+/// silence about task 0 as its loss: it asks the agent
+/// (SlaveReregisteredMessage.reconciliations, `Master::reconcileKnownSlave`),
+/// which knows the task and says nothing. Before, the master declared task 0
+/// LOST itself, freed its resources and offered them again: two executors on
+/// a 2-cpu agent.
+#[test]
+fn a_stale_reregistration_does_not_lose_a_task_launched_after_it_was_sent() {
+    let text = r#"
+[scenario]
+name = "g"
+seed = 0
+until = "45m"
+
+[[agents]]
+name = "agent-1"
+resources = "cpus:2;mem:2048;disk:20000;ports:[31000-32000]"
+
+[[apps]]
+at = "34001ms"
+submit = "spark-submit --master mesos://master:5050 --name app-1 --class org.example.App app.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 1
+    duration = "121ms"
+
+[[faults]]
+kill = "agent-1"
+at = "5s"
+restart_after = "20s"
+
+[[faults]]
+delay = "ReregisterSlaveMessage"
+from = "agent-1"
+to = "master"
+by = "8s"
+after = "15s"
+before = "65s"
+
+# The stale message lands after task 0's launch (34.0 s) and is answered with
+# a reconciliation request for it.
+[[expect]]
+count = "SlaveReregisteredMessage"
+after = "34002ms"
+at_least = 1
+
+[[expect]]
+count = "UPDATE"
+where = { state = "TASK_LOST" }
+exactly = 0
+
+[[expect]]
+count = "RunTaskMessage"
+exactly = 1
+
+[[expect]]
+app = "app-1"
+finishes = true
+"#;
+    let r = run_as("g.toml", text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+}
+
+/// H: the driver crashes while the master is down, and its restart comes
+/// back before the master does. The new SparkContext numbers its executors
+/// from 0 again; were it the same framework, the agent still holding the old
+/// task 0 (its terminal update never acknowledged) would re-register with it
+/// after the new task 0 was launched elsewhere, and Mesos would abort
+/// ("Duplicate task"). A restarted driver is a new framework (SPARK-21502), so
+/// the two task 0s never meet.
+#[test]
+fn a_driver_restarted_across_a_master_failover_is_a_new_framework() {
+    let text = r#"
+[scenario]
+name = "h"
+seed = 324843254284745575
+until = "45m"
+
+[[agents]]
+name = "agent-1"
+resources = "cpus:2;mem:2048;disk:20000;ports:[31000-32000]"
+spark_installed = false
+
+[[agents]]
+name = "agent-2"
+resources = "cpus:2;mem:2048;disk:20000;ports:[31000-32000]"
+
+[[agents]]
+name = "agent-3"
+resources = "cpus:2;mem:2048;disk:20000;ports:[31000-32000]"
+
+[[apps]]
+at = "41s"
+submit = "spark-submit --master mesos://master:5050 --name app-1 --class org.example.App --conf spark.cores.max=1 --conf spark.mesos.driver.failoverTimeout=30 app.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 29
+    duration = "459ms"
+    [[apps.jobs.stages]]
+    tasks = 14
+    duration = "187ms"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 48
+    duration = "717ms"
+    [[apps.jobs.stages]]
+    tasks = 52
+    duration = "285ms"
+    parents = []
+    [[apps.jobs.stages]]
+    tasks = 6
+    duration = "266ms"
+    parents = [0, 1]
+
+[[faults]]
+kill = "master"
+at = "90s"
+restart_after = "138s"
+
+[[faults]]
+kill = "driver:app-1"
+at = "118s"
+restart_after = "47s"
+
+# Two frameworks: the first driver's, and the restarted one's.
+[[expect]]
+count = "SUBSCRIBED"
+to = "driver:app-1"
+exactly = 2
+"#;
+    let r = run_as("h.toml", text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+    // The restarted driver subscribed without an id and got a new one.
+    let new_frameworks: Vec<&str> = r
+        .history
+        .iter()
+        .filter_map(|(_, e)| match e {
+            MasterEvent::FrameworkSubscribed { framework_id, .. } => Some(framework_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(new_frameworks.len(), 2, "{:?}", r.history);
+    assert_ne!(new_frameworks[0], new_frameworks[1]);
 }

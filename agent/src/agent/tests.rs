@@ -369,6 +369,7 @@ fn a_restarted_agent_reregisters_under_its_recovered_id() {
     assert_eq!(quiet(retried(out, 5_300_000, 2, 1)), vec![send(MASTER, reregister(vec![], vec![]))]);
     let reply = internal::SlaveReregisteredMessage {
         slave_id: s0(),
+        reconciliations: vec![],
         connection: Some(internal::MasterSlaveConnection { total_ping_timeout_seconds: Some(75.0) }),
     };
     let out = a.step(SimTime(5_400_000), from_master(reply));
@@ -402,7 +403,7 @@ fn losing_the_master_pauses_updates_and_reregisters_with_backoff_until_accepted(
     assert_eq!(quiet(retried(out, 100_000_000, 60, 2)), vec![send(MASTER, expected)]);
 
     // Accepted: the head is resent at once, retried from 10 s with a fresh generation.
-    let reply = internal::SlaveReregisteredMessage { slave_id: s0(), connection: None };
+    let reply = internal::SlaveReregisteredMessage { slave_id: s0(), reconciliations: vec![], connection: None };
     let out = quiet(a.step(SimTime(101_000_000), from_master(reply.clone())));
     assert_eq!(out.len(), 3);
     assert!(matches!(&out[0], Output::Send { msg: Msg::StatusUpdate(m), .. }
@@ -723,5 +724,70 @@ fn a_torn_down_frameworks_executors_in_their_shutdown_grace_do_not_count_against
     assert_eq!(
         a.check_invariants(),
         Err("agent-1: tasks and executors use [cpus:5], more than its total [cpus:4]".into())
+    );
+}
+
+/// `Slave::reregistered`: of the tasks the master asks about, the agent
+/// answers only for one it does not know (its RunTask never arrived), with a
+/// TASK_LOST of its own through the status update manager; task 0, which it
+/// runs (its RunTask crossed the ReregisterSlaveMessage), needs no answer.
+#[test]
+fn reregistered_with_reconciliations_answers_only_for_unknown_tasks() {
+    let mut a = running_agent();
+    let ask = |task: &str| TaskStatus {
+        task_id: TaskId { value: task.into() },
+        state: TaskState::TaskStaging as i32,
+        source: Some(task_status::Source::Master as i32),
+        reason: Some(task_status::Reason::Reconciliation as i32),
+        ..Default::default()
+    };
+    let reply = internal::SlaveReregisteredMessage {
+        slave_id: s0(),
+        reconciliations: vec![internal::ReconcileTasksMessage {
+            framework_id: FrameworkId { value: "M-0000".into() },
+            statuses: vec![ask("0"), ask("7")],
+            framework: Some(framework()),
+        }],
+        connection: None,
+    };
+    let out = quiet(a.step(SimTime(4_000_000), from_master(reply)));
+    let answers: Vec<&internal::StatusUpdate> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { msg: Msg::StatusUpdate(m), .. } => Some(&m.update),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(answers.len(), 1, "{out:?}");
+    let s = &answers[0].status;
+    assert_eq!(
+        (s.task_id.value.as_str(), s.state(), s.source(), s.reason(), s.message.as_deref()),
+        (
+            "7",
+            TaskState::TaskLost,
+            task_status::Source::Agent,
+            task_status::Reason::Reconciliation,
+            Some("Reconciliation: task unknown to the agent")
+        )
+    );
+    // A PARTITION_AWARE framework is told TASK_DROPPED instead.
+    let mut aware = framework();
+    aware.capabilities = vec![v1::framework_info::Capability {
+        r#type: Some(v1::framework_info::capability::Type::PartitionAware as i32),
+    }];
+    let reply = internal::SlaveReregisteredMessage {
+        slave_id: s0(),
+        reconciliations: vec![internal::ReconcileTasksMessage {
+            framework_id: FrameworkId { value: "M-0001".into() },
+            statuses: vec![ask("3")],
+            framework: Some(aware),
+        }],
+        connection: None,
+    };
+    let out = quiet(a.step(SimTime(5_000_000), from_master(reply)));
+    assert!(
+        out.iter().any(|o| matches!(o, Output::Send { msg: Msg::StatusUpdate(m), .. }
+            if m.update.status.state() == TaskState::TaskDropped && m.update.framework_id.value == "M-0001")),
+        "{out:?}"
     );
 }
