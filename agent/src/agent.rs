@@ -1112,10 +1112,15 @@ impl Actor for Agent {
             return Err(format!("{}: tasks and executors use [{used}], more than its total [{total}]", self.cfg.me));
         }
         // Every update waiting for an acknowledgement belongs to a framework the
-        // agent knows, and to a task of the executor it names.
+        // agent knows, and to a task of the executor it names; except the
+        // agent's answers to the master's reconciliation, which Mesos sends for
+        // tasks (and frameworks) the agent does not know (`Slave::reregistered`).
         for u in self.updates.pending() {
             let (fid, tid) = (&u.framework_id.value, &u.status.task_id.value);
-            if !self.frameworks.contains_key(fid) {
+            let reconciling = u.executor_id.is_none()
+                && u.status.reason == Some(task_status::Reason::Reconciliation as i32)
+                && u.status.source == Some(task_status::Source::Agent as i32);
+            if !self.frameworks.contains_key(fid) && !reconciling {
                 return Err(format!("{}: pending update of task {tid} for unknown framework {fid}", self.cfg.me));
             }
             if let Some(eid) = &u.executor_id

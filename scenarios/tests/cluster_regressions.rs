@@ -344,3 +344,48 @@ exactly = 2
     assert_eq!(new_frameworks.len(), 2, "{:?}", r.history);
     assert_ne!(new_frameworks[0], new_frameworks[1]);
 }
+
+/// I: a RunTaskMessage lost in a partition leaves the master with a task the
+/// agent never heard of. When the agent re-registers, the master asks it about
+/// the task (SlaveReregisteredMessage.reconciliations) and the agent answers
+/// TASK_LOST, REASON_RECONCILIATION, from its own status update manager for a
+/// framework it does not know (`Slave::reregistered`). That pending update
+/// breaks no agent invariant; Spark, told its executor is lost, asks again.
+#[test]
+fn a_task_lost_in_a_partition_is_reconciled_through_the_agent() {
+    let text = r#"
+[scenario]
+name = "i"
+seed = 0
+until = "45m"
+
+[[agents]]
+name = "agent-1"
+resources = "cpus:2;mem:4096;disk:20000;ports:[31000-32000]"
+
+[[apps]]
+at = "56999ms"
+submit = "spark-submit --master mesos://master:5050 --name app-1 --class org.example.App --conf spark.mesos.driver.failoverTimeout=120 app.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 1
+    duration = "10ms"
+
+[[faults]]
+partition = [["agent-1"], ["master"]]
+at = "41s"
+heal_after = "50s"
+
+[[expect]]
+count = "UPDATE"
+from = "master"
+where = { state = "TASK_LOST", reason = "REASON_RECONCILIATION", source = "SOURCE_AGENT" }
+exactly = 1
+
+[[expect]]
+app = "app-1"
+finishes = true
+"#;
+    let r = run_as("i.toml", text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+}
