@@ -29,6 +29,7 @@
 //! counts no agent failure and revives offers, so a replacement executor is
 //! launched: hence "kill and *replace*" (SPARK-8119).
 
+use crate::conf::{TimeUnit, time_string_as};
 use crate::config::DriverConfig;
 use mesocosm_sim::{ActorId, SimTime};
 use std::collections::BTreeMap;
@@ -122,7 +123,12 @@ pub(crate) fn heartbeat_expiry(cfg: &DriverConfig) -> Result<HeartbeatExpiry, St
             "requirement failed: The value of spark.network.timeout={network_ms}ms must be greater than the value of spark.executor.heartbeatInterval={heartbeat_ms}ms."
         ));
     }
-    let ms = |key: &str| cfg.property(key).map(|v| time_string_ms(key, v)).transpose();
+    // `timeConf(MILLISECONDS)` keys; Spark's message names the key and the value.
+    let ms = |key: &str| {
+        cfg.property(key)
+            .map(|v| time_string_as(v, TimeUnit::Milliseconds).map_err(|e| format!("{key}={v}: {e}")))
+            .transpose()
+    };
     let timeout_ms = match ms("spark.storage.blockManagerHeartbeatTimeoutMs")? {
         Some(t) => t,
         None => ms("spark.storage.blockManagerSlaveTimeoutMs")?.unwrap_or(network_ms),
@@ -139,30 +145,6 @@ pub(crate) fn heartbeat_expiry(cfg: &DriverConfig) -> Result<HeartbeatExpiry, St
         return Err(format!("java.lang.IllegalArgumentException: spark.network.timeoutInterval={interval_ms}ms"));
     }
     Ok(HeartbeatExpiry { timeout_ms: timeout_ms as u64, check_interval: Duration::from_millis(interval_ms as u64) })
-}
-
-/// `JavaUtils.timeStringAs(value, MILLISECONDS)`: `<integer>[us|ms|s|m|min|h|d]`,
-/// a bare number in milliseconds, truncated toward zero like `TimeUnit.convert`.
-pub(crate) fn time_string_ms(key: &str, value: &str) -> Result<i64, String> {
-    let v = value.trim().to_ascii_lowercase();
-    let digits = v.strip_prefix('-').unwrap_or(&v);
-    let split = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
-    let (num, suffix) = v.split_at(split + (v.len() - digits.len()));
-    let per_unit: Option<(i64, i64)> = match suffix {
-        "us" => Some((1, 1000)),
-        "" | "ms" => Some((1, 1)),
-        "s" => Some((1000, 1)),
-        "m" | "min" => Some((60_000, 1)),
-        "h" => Some((3_600_000, 1)),
-        "d" => Some((86_400_000, 1)),
-        _ => None,
-    };
-    match (num.parse::<i64>(), per_unit) {
-        (Ok(n), Some((mul, div))) => Ok(n.saturating_mul(mul) / div),
-        _ => Err(format!(
-            "{key}={value}: Time must be specified as seconds (s), milliseconds (ms), microseconds (us), minutes (m or min), hour (h), or day (d). E.g. 50s, 100ms, or 250us."
-        )),
-    }
 }
 
 #[cfg(test)]
@@ -184,17 +166,6 @@ mod tests {
         // network_ms saturates at i64::MAX, heartbeat_ms too: not greater, so Spark's check refuses it.
         let e = heartbeat_expiry(&cfg(s, &[])).unwrap_err();
         assert!(e.starts_with("requirement failed: The value of spark.network.timeout=9223372036854775807ms"), "{e}");
-    }
-
-    #[test]
-    fn time_strings_parse_as_spark_does() {
-        let ms = |v: &str| time_string_ms("k", v);
-        assert_eq!(ms("30000"), Ok(30_000), "a bare number is in the conf's unit");
-        assert_eq!(ms(" 90S "), Ok(90_000));
-        assert_eq!(ms("2min"), Ok(120_000));
-        assert_eq!(ms("1500us"), Ok(1), "truncated like TimeUnit.convert");
-        assert_eq!(ms("-1s"), Ok(-1000));
-        assert!(ms("1.5s").is_err() && ms("10 weeks").is_err() && ms("").is_err());
     }
 
     #[test]

@@ -59,16 +59,18 @@
 //! - `allocation`: dynamic allocation's `ExecutorAllocationManager`, which
 //!   moves the executor target with the task backlog and picks idle
 //!   executors to kill. Uses `config`.
+//! - `endpoint`: the executor table (`executorDataMap`) and
+//!   `HeartbeatReceiver`'s timing. Uses `conf`, `config`.
 //! - `readiness`: the `waitBackendReady` and starvation settings
 //!   (`spark.scheduler.minRegisteredResourcesRatio`,
 //!   `maxRegisteredResourcesWaitingTime`, `spark.starvation.timeout`). Uses
-//!   `endpoint` (its time parser), `config`.
-//! - `endpoint`: the executor table (`executorDataMap`) and
-//!   `HeartbeatReceiver`'s timing. Uses `config`.
+//!   `conf`, `config`.
 //! - [`constraints`]: `spark.mesos.constraints` parsing and matching. Uses nothing.
 //! - [`config`]: [`DriverConfig`], the typed [`SparkSettings`] (Spark 3.5
 //!   defaults), the workload ([`Job`], [`Stage`]) and the executor sizing
 //!   formulas ([`executor_memory_mib`], [`max_cores`]). Uses nothing.
+//! - [`conf`]: Spark's conf value syntax ([`conf::time_string_as`], Spark's
+//!   `JavaUtils.timeStringAs`). Uses nothing.
 //! - `phase`: where the driver is in its life (`Created` … `Done`). Uses nothing.
 //!
 //! # Failures
@@ -112,6 +114,7 @@
 //! revive (every event that frees cores or adds tasks already offers them, so
 //! the periodic pass would find nothing).
 
+pub mod conf;
 pub mod config;
 pub mod constraints;
 

@@ -32,8 +32,8 @@
 //! This module reads the conf ([`Readiness`]); the driver's `backend_ready`
 //! runs the wait and the warning.
 
+use crate::conf::{TimeUnit, time_string_as};
 use crate::config::DriverConfig;
-use crate::endpoint::time_string_ms;
 use std::time::Duration;
 
 /// How often `waitBackendReady` asks `isReady` (`this.wait(100)`).
@@ -71,7 +71,9 @@ impl Readiness {
             }
         };
         let ms = |key: &str, default: i64| -> Result<i64, String> {
-            cfg.property(key).map_or(Ok(default), |v| time_string_ms(key, v))
+            cfg.property(key).map_or(Ok(default), |v| {
+                time_string_as(v, TimeUnit::Milliseconds).map_err(|e| format!("{key}={v}: {e}"))
+            })
         };
         let max_waiting = ms("spark.scheduler.maxRegisteredResourcesWaitingTime", 30_000)?;
         let starvation = ms("spark.starvation.timeout", 15_000)?;
