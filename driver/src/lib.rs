@@ -34,7 +34,8 @@
 //! Pure models, and one actor that drives them. Each model answers questions
 //! or returns decisions and knows nothing of [`SparkDriver`]; the actor's own
 //! folder is the only place that joins them, so every dependency points one
-//! way, down this list (a module uses only modules below it):
+//! way, down this list (a module uses only modules below it, which
+//! `tests/layout.rs` checks):
 //!
 //! - `driver/`: [`SparkDriver`] itself. `mod.rs` owns the state, dispatches
 //!   each input and runs `stop()`; `mesos_events.rs` is libmesos and the
