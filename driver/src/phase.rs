@@ -6,6 +6,7 @@
 //!                                                            offers → executors  ──job aborted──▶  StopExecutor to all,
 //!                                                            executors → tasks                    wait ≤ shutdownTimeout,
 //!                                                                                                 TEARDOWN, exit 0 (1 if aborted)
+//!  Created ──Start with a bad conf──▶ Done (exit 1)      Subscribing ──ERROR──▶ Done (exit 1)
 //! ```
 //!
 //! Why a module of its own: the Mesos events, the executor RPC, dynamic

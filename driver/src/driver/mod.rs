@@ -1,8 +1,9 @@
 //! [`SparkDriver`]: the actor, its life cycle, and the parts it is made of.
 //!
-//! One Spark driver process on Mesos reacts to four kinds of input, and each
-//! kind has a file of its own in this folder; this file owns the state they
-//! share, dispatches every [`Input`] to one of them, and runs `stop()`:
+//! A Spark driver process on Mesos answers to four concerns, and each has a
+//! file of its own in this folder. This file owns the state they share,
+//! dispatches every [`Input`] to one of them, and handles the driver's own
+//! life itself (`Start`, and `stop()` with its `StopPoll`):
 //!
 //! ```text
 //!                       ┌─ mesos_events ───── SUBSCRIBED, OFFERS, UPDATE, ERROR … (libmesos + the Mesos backend)
@@ -17,8 +18,11 @@
 //! answers offers, [`crate::scheduler`] places tasks, [`crate::allocation`]
 //! decides executor targets, [`crate::endpoint`] keeps the executor table,
 //! [`crate::readiness`] reads the readiness conf). So the dependencies run one
-//! way, from this folder outwards, and a reader follows one event through
-//! one file and the models it calls.
+//! way, from this folder outwards: a reader follows an event from its
+//! handler into the models it asks, and never from a model back into the
+//! driver. The handlers do call each other (an UPDATE that ends an executor
+//! runs `remove_executor`, which offers the freed cores through
+//! `make_offers`), as the methods of one Spark backend do.
 //!
 //! The phases the driver goes through are drawn in [`crate::phase`].
 
