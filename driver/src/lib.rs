@@ -31,30 +31,48 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: [`DriverConfig`], the typed [`SparkSettings`] (Spark 3.5
-//!   defaults), the workload ([`Job`], [`Stage`]) and the executor sizing
-//!   formulas ([`executor_memory_mib`], [`max_cores`]).
-//! - [`constraints`]: `spark.mesos.constraints` parsing and matching.
+//! Pure models, and one actor that drives them. Each model answers questions
+//! or returns decisions and knows nothing of [`SparkDriver`]; the actor's own
+//! folder is the only place that joins them, so every dependency points one
+//! way, down this list (a module uses only modules below it, which
+//! `tests/layout.rs` checks):
+//!
+//! - `driver/`: [`SparkDriver`] itself. `mod.rs` owns the state, dispatches
+//!   each input and runs `stop()`; `mesos_events.rs` is libmesos and the
+//!   Mesos events (SUBSCRIBED, OFFERS, UPDATE, ERROR…); `executor_rpc.rs` the
+//!   executor RPC (`RetrieveSparkAppConfig`, `RegisterExecutor`,
+//!   `LaunchedExecutor`, `StatusUpdate`, `Heartbeat`) and `makeOffers`;
+//!   `dynamic_allocation.rs` feeds the allocation manager and carries out its
+//!   decisions; `backend_ready.rs` is `waitBackendReady` and the starvation
+//!   warning. Uses every module below.
+//! - `backend`: the offer logic (`resourceOffers`, `buildMesosTasks`,
+//!   `canLaunchTask`: cores, mem, executor limit, agent failures, ports,
+//!   locality) and the cores/GPUs/agents bookkeeping. Uses `launch`,
+//!   `constraints`, `config`.
 //! - `launch`: the Mesos task that starts an executor: resources cut from the
 //!   offer (cpus, mem, GPUs, the block manager port), the `spark-class …
 //!   CoarseGrainedExecutorBackend` command line, the labels and the container
-//!   (Mesos or Docker, images, volumes, port maps, CNI network).
-//! - `backend`: the offer logic (`resourceOffers`, `buildMesosTasks`,
-//!   `canLaunchTask`: cores, mem, executor limit, agent failures, ports,
-//!   locality) and the cores/GPUs/agents bookkeeping.
-//! - `allocation`: dynamic allocation, a small `ExecutorAllocationManager`
-//!   that moves the backend's executor limit with the task backlog and kills
-//!   idle executors.
-//! - `endpoint`: the executor RPC (`RetrieveSparkAppConfig`,
-//!   `RegisterExecutor`, `LaunchedExecutor`, `StatusUpdate`, `Heartbeat`) and
-//!   `makeOffers`.
-//! - `scheduler`: jobs → stages → tasks on executor cores; `partitions`
-//!   keeps its per-partition state as runs, so memory follows the tasks alive.
-//! - `readiness`: `waitBackendReady` (`spark.scheduler.minRegisteredResourcesRatio`,
-//!   `maxRegisteredResourcesWaitingTime`) and the starvation warning
-//!   ("Initial job has not accepted any resources", `spark.starvation.timeout`).
-//! - `driver`: [`SparkDriver`] itself: input dispatch, the Mesos events
-//!   (SUBSCRIBED, OFFERS, UPDATE…), and `stop()`.
+//!   (Mesos or Docker, images, volumes, port maps, CNI network). Uses `config`.
+//! - `scheduler/`: jobs → stages → tasks on executor cores (`mod.rs` the
+//!   facade, `dag.rs`, `task_set.rs`, `loss.rs`). Uses `partitions`, `config`.
+//! - `partitions`: per-partition state kept as runs, so memory follows the
+//!   tasks alive. Uses nothing.
+//! - `allocation`: dynamic allocation's `ExecutorAllocationManager`, which
+//!   moves the executor target with the task backlog and picks idle
+//!   executors to kill. Uses `config`.
+//! - `endpoint`: the executor table (`executorDataMap`) and
+//!   `HeartbeatReceiver`'s timing. Uses `conf`, `config`.
+//! - `readiness`: the `waitBackendReady` and starvation settings
+//!   (`spark.scheduler.minRegisteredResourcesRatio`,
+//!   `maxRegisteredResourcesWaitingTime`, `spark.starvation.timeout`). Uses
+//!   `conf`, `config`.
+//! - [`constraints`]: `spark.mesos.constraints` parsing and matching. Uses nothing.
+//! - [`config`]: [`DriverConfig`], the typed [`SparkSettings`] (Spark 3.5
+//!   defaults), the workload ([`Job`], [`Stage`]) and the executor sizing
+//!   formulas ([`executor_memory_mib`], [`max_cores`]). Uses nothing.
+//! - [`conf`]: Spark's conf value syntax ([`conf::time_string_as`], Spark's
+//!   `JavaUtils.timeStringAs`). Uses nothing.
+//! - `phase`: where the driver is in its life (`Created` … `Done`). Uses nothing.
 //!
 //! # Failures
 //!
@@ -97,6 +115,7 @@
 //! revive (every event that frees cores or adds tasks already offers them, so
 //! the periodic pass would find nothing).
 
+pub mod conf;
 pub mod config;
 pub mod constraints;
 
@@ -106,6 +125,7 @@ mod driver;
 mod endpoint;
 mod launch;
 mod partitions;
+mod phase;
 mod readiness;
 mod scheduler;
 
@@ -116,73 +136,7 @@ pub use config::{
     executor_memory_mib, max_cores, memory_overhead_mib,
 };
 pub use driver::{
-    RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX, STOP_POLL_INTERVAL,
-    SparkDriver, mesos_to_task_state,
+    DriverReport, DriverTimer, RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX,
+    STOP_POLL_INTERVAL, SparkDriver, mesos_to_task_state,
 };
 pub use readiness::{BACKEND_READY_POLL, STARVATION_WARNING};
-
-use mesocosm_sim::SimTime;
-
-/// The driver's timers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DriverTimer {
-    /// `stop()` re-checks whether every executor has ended (every 100 ms,
-    /// until `spark.mesos.coarse.shutdownTimeout`).
-    StopPoll,
-    /// libmesos's `doReliableRegistration`: SUBSCRIBE again unless SUBSCRIBED
-    /// arrived. `round` counts registrations, so a timer from an earlier round
-    /// (timers are never cancelled) is ignored.
-    ReliableRegistration { round: u32 },
-    /// Dynamic allocation's `ExecutorAllocationManager.schedule()`, which
-    /// Spark runs every 100 ms; the driver asks only for the ticks where
-    /// something is due (see [`ALLOCATION_INTERVAL`]).
-    AllocationSchedule,
-    /// `waitBackendReady` asks `isReady()` again (every 100 ms until the
-    /// registered cores reach `spark.scheduler.minRegisteredResourcesRatio`).
-    BackendReadyPoll,
-    /// `TaskSchedulerImpl`'s starvation timer (every `spark.starvation.timeout`
-    /// after the first task set, until a task launched).
-    Starvation,
-    /// `HeartbeatReceiver`'s `ExpireDeadHosts`, every
-    /// `spark.network.timeoutInterval` (60 s) from the start: expire the
-    /// executors silent longer than the heartbeat timeout.
-    ExpireDeadHosts,
-}
-
-/// What a driver did, for scenario expectations and the report.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct DriverReport {
-    /// Every job finished and the driver exited 0.
-    pub finished: bool,
-    /// Why the application failed, if it did (the driver then exits 1).
-    pub failed: Option<String>,
-    /// The framework id the master gave (SUBSCRIBED), the Spark app id.
-    pub framework_id: Option<String>,
-    /// Failed Spark task attempts that counted toward `spark.task.maxFailures`.
-    pub task_failures: u64,
-    /// Spark task attempts that finished (a map partition recomputed after
-    /// its output was lost counts again).
-    pub tasks_finished: u64,
-    /// Executors (Mesos tasks) launched through ACCEPT.
-    pub executors_launched: u64,
-    /// Offers received in OFFERS events.
-    pub offers_received: u64,
-    /// What the task scheduler holds for tasks and partitions right now
-    /// (running tasks, runs of pending and finished partitions, retried
-    /// tasks, map-output slots): small even for a stage of
-    /// millions of tasks.
-    pub task_state_entries: usize,
-    /// Offers answered with ACCEPT.
-    pub offers_accepted: u64,
-    /// Offers answered with DECLINE.
-    pub offers_declined: u64,
-    /// The last "Initial job has not accepted any resources" warning, with
-    /// why the app could not be placed; cleared once a task launched.
-    pub starved: Option<String>,
-    /// How many times the starvation warning was given.
-    pub starvation_warnings: u32,
-    /// When the driver process started.
-    pub started_at: Option<SimTime>,
-    /// When it exited (successfully or not).
-    pub finished_at: Option<SimTime>,
-}
