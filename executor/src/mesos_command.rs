@@ -215,7 +215,7 @@ impl MesosCommandExecutor {
         match shell {
             Ok(shell) => {
                 self.process = Process::Running { shell: Box::new(shell), wake: 0 };
-                self.step(out);
+                self.run_command(out);
             }
             Err(why) => {
                 // `sh -c` reports the syntax error and exits 2 without running anything.
@@ -226,7 +226,7 @@ impl MesosCommandExecutor {
     }
 
     /// Run the command until it sleeps or exits.
-    fn step(&mut self, out: &mut Outbox<Timer>) {
+    fn run_command(&mut self, out: &mut Outbox<Timer>) {
         let Process::Running { shell, wake } = &mut self.process else { return };
         let mut notes = Vec::new();
         let step = shell.run(&mut notes);
@@ -370,7 +370,7 @@ impl Actor for MesosCommandExecutor {
             Input::Message { .. } => {}
             Input::Timer(Timer::Wake(n)) => {
                 if matches!(&self.process, Process::Running { wake, .. } if *wake == n) {
-                    self.step(out);
+                    self.run_command(out);
                 }
             }
             Input::Timer(Timer::Escalate) => {
@@ -427,3 +427,6 @@ impl Program for CommandExecutorProgram {
         world.spawn(launch.actor, MesosCommandExecutor::new(cfg), Some(agent.clone()));
     }
 }
+
+#[cfg(test)]
+mod tests;
