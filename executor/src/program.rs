@@ -136,7 +136,7 @@ impl Programs {
             None => {
                 let asked = match self.programs.is_empty() {
                     true => "no programs are registered".to_string(),
-                    false => format!("no program runs it; asked: {}", self.names().join(", ")),
+                    false => format!("asked: {}", self.names().join(", ")),
                 };
                 command_not_found(world, agent, launch, &asked)
             }

@@ -8,7 +8,7 @@ use mesocosm_sim::proto::mesos::v1::{
     self as v1, CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, TaskId, TaskInfo, TaskState, task_status,
 };
 use mesocosm_sim::proto::{Resources, scheduler};
-use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime, Transport, World, WorldConfig, run_world};
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime, Transport, World, WorldConfig, run_world, trace};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -133,9 +133,12 @@ fn custom_executor_task(id: &str, command: &str) -> TaskInfo {
 /// Run a master, one agent and the launcher with `tasks` for 30 virtual
 /// seconds, with `programs` (if any) as the world's launcher: the updates the
 /// framework received, and the world.
-fn run(programs: Option<Programs>, tasks: Vec<TaskInfo>) -> (Vec<Update>, World) {
+fn run(programs: Option<Programs>, tasks: Vec<TaskInfo>) -> (Vec<Update>, World, String) {
     run_world(|| async move {
-        let world = World::new(WorldConfig::new(7, Transport::Memory));
+        let timeline = Timeline::default();
+        let mut config = WorldConfig::new(7, Transport::Memory);
+        config.trace.timeline = Some(trace::Timeline { out: Box::new(timeline.clone()), explain: false });
+        let world = World::new(config);
         if let Some(p) = programs {
             world.set_launcher(p.launcher());
         }
@@ -163,8 +166,23 @@ fn run(programs: Option<Programs>, tasks: Vec<TaskInfo>) -> (Vec<Update>, World)
         world.sleep_until(SimTime::from_secs(30)).await;
         assert_eq!(world.violations(), vec![]);
         let updates = updates.lock().unwrap().clone();
-        (updates, world)
+        let timeline = String::from_utf8(timeline.0.lock().unwrap().clone()).unwrap();
+        (updates, world, timeline)
     })
+}
+
+/// The timeline, written to memory.
+#[derive(Clone, Default)]
+struct Timeline(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Timeline {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn update(task: &str, state: TaskState, message: Option<&str>, reason: Option<task_status::Reason>) -> Update {
@@ -177,7 +195,7 @@ fn of<'a>(updates: &'a [Update], task: &str) -> Vec<&'a Update> {
 
 #[test]
 fn the_command_executor_runs_a_sleep_and_fails_a_command_nobody_provides() {
-    let (updates, _) = run(
+    let (updates, _, _) = run(
         Some(Programs::with_mesos_command_executor()),
         vec![command_task("sleeper", "sleep 2"), command_task("frob", "frobnicate")],
     );
@@ -201,9 +219,17 @@ fn the_command_executor_runs_a_sleep_and_fails_a_command_nobody_provides() {
 
 #[test]
 fn a_custom_executor_no_program_runs_fails_its_task() {
-    let (updates, world) = run(
+    let (updates, world, timeline) = run(
         Some(Programs::with_mesos_command_executor()),
         vec![custom_executor_task("custom", "/opt/my-executor --fast")],
+    );
+    // The timeline says what could not run, and which programs were asked.
+    assert!(
+        timeline.contains(
+            "executor:launcher/custom-executor  container on agent-1 for task custom: nothing runs \"/opt/my-executor --fast\" \
+             (asked: mesos-command-executor); sh: 1: /opt/my-executor: not found, exit 127"
+        ),
+        "{timeline}"
     );
     assert_eq!(
         of(&updates, "custom"),
@@ -220,7 +246,8 @@ fn a_custom_executor_no_program_runs_fails_its_task() {
 
 #[test]
 fn with_no_launcher_set_a_task_fails_instead_of_staying_staging() {
-    let (updates, world) = run(None, vec![command_task("lonely", "sleep 1")]);
+    let (updates, world, timeline) = run(None, vec![command_task("lonely", "sleep 1")]);
+    assert!(timeline.contains("(no launcher is set on the world)"), "{timeline}");
     assert_eq!(
         of(&updates, "lonely"),
         [&update(
@@ -235,7 +262,15 @@ fn with_no_launcher_set_a_task_fails_instead_of_staying_staging() {
 
 #[test]
 fn an_empty_program_list_fails_even_command_tasks() {
-    let (updates, _) = run(Some(Programs::new()), vec![command_task("t", "sleep 1")]);
+    let (updates, _, timeline) = run(Some(Programs::new()), vec![command_task("t", "sleep 1")]);
+    // The agent-generated command executor is itself a program nobody provides.
+    assert!(
+        timeline.contains(
+            "nothing runs \"/usr/libexec/mesos/mesos-executor\" (no programs are registered); \
+             sh: 1: /usr/libexec/mesos/mesos-executor: not found"
+        ),
+        "{timeline}"
+    );
     assert_eq!(
         of(&updates, "t"),
         [&update(
