@@ -148,3 +148,49 @@ impl Programs {
         Arc::new(move |world: &World, agent: &ActorId, launch: Launch| self.start(world, agent, launch))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesocosm_sim::proto::mesos::v1::{CommandInfo, ExecutorInfo, TaskInfo};
+
+    /// A program that runs the tasks whose command is `command`.
+    struct Named(&'static str, &'static str);
+
+    impl Program for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn runs(&self, launch: &Launch) -> bool {
+            launch.task.command.as_ref().and_then(|c| c.value.as_deref()) == Some(self.1)
+        }
+        fn start(&self, _: &World, _: &ActorId, _: Launch) {}
+    }
+
+    fn launch_of(command: &str, own_executor: bool) -> Launch {
+        Launch {
+            actor: ActorId::new("executor:fw/t"),
+            host: "agent-1".into(),
+            framework: Default::default(),
+            agent: Default::default(),
+            task: TaskInfo {
+                command: Some(CommandInfo { value: Some(command.into()), ..Default::default() }),
+                executor: own_executor.then(ExecutorInfo::default),
+                ..Default::default()
+            },
+            executor: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_program_added_last_is_asked_first() {
+        let programs = Programs::with_mesos_command_executor().with(Named("a", "run-a")).with(Named("b", "run-a"));
+        assert_eq!(programs.names(), ["b", "a", "mesos-command-executor"]);
+        assert_eq!(programs.find(&launch_of("run-a", false)).map(|p| p.name()), Some("b"));
+        // The command executor runs any other command task...
+        assert_eq!(programs.find(&launch_of("sleep 1", false)).map(|p| p.name()), Some("mesos-command-executor"));
+        // ...but not a task with an executor of its framework's own.
+        assert!(programs.find(&launch_of("sleep 1", true)).is_none());
+        assert!(Programs::new().find(&launch_of("sleep 1", false)).is_none());
+    }
+}

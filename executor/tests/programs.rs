@@ -2,13 +2,15 @@
 //! runs fails loudly (TASK_FAILED reaches the framework), never stays STAGING.
 
 use mesocosm_agent::{Agent, AgentConfig};
-use mesocosm_executor::Programs;
+use mesocosm_executor::{Program, Programs};
 use mesocosm_master::{Master, MasterConfig};
 use mesocosm_sim::proto::mesos::v1::{
     self as v1, CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, TaskId, TaskInfo, TaskState, task_status,
 };
 use mesocosm_sim::proto::{Resources, scheduler};
-use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime, Transport, World, WorldConfig, run_world, trace};
+use mesocosm_sim::{
+    Actor, ActorId, Input, Launch, Msg, Outbox, SimTime, Transport, World, WorldConfig, run_world, trace,
+};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -134,6 +136,10 @@ fn custom_executor_task(id: &str, command: &str) -> TaskInfo {
 /// seconds, with `programs` (if any) as the world's launcher: the updates the
 /// framework received, and the world.
 fn run(programs: Option<Programs>, tasks: Vec<TaskInfo>) -> (Vec<Update>, World, String) {
+    run_for(programs, tasks, SimTime::from_secs(30))
+}
+
+fn run_for(programs: Option<Programs>, tasks: Vec<TaskInfo>, until: SimTime) -> (Vec<Update>, World, String) {
     run_world(|| async move {
         let timeline = Timeline::default();
         let mut config = WorldConfig::new(7, Transport::Memory);
@@ -163,7 +169,7 @@ fn run(programs: Option<Programs>, tasks: Vec<TaskInfo>) -> (Vec<Update>, World,
         let updates = Arc::new(Mutex::new(Vec::new()));
         let framework = Launcher { master, tasks, framework: None, launched: false, updates: Arc::clone(&updates) };
         world.spawn(ActorId::new("framework"), framework, None);
-        world.sleep_until(SimTime::from_secs(30)).await;
+        world.sleep_until(until).await;
         assert_eq!(world.violations(), vec![]);
         let updates = updates.lock().unwrap().clone();
         let timeline = String::from_utf8(timeline.0.lock().unwrap().clone()).unwrap();
@@ -278,6 +284,41 @@ fn an_empty_program_list_fails_even_command_tasks() {
             TaskState::TaskFailed,
             Some("Executor terminated"),
             Some(task_status::Reason::ExecutorTerminated)
+        )]
+    );
+}
+
+/// A program that starts a process which never subscribes and never exits.
+struct Silent;
+
+impl Actor for Silent {
+    type Timer = ();
+    fn handle(&mut self, _: Input<()>, _: &mut Outbox<()>) {}
+}
+
+impl Program for Silent {
+    fn name(&self) -> &str {
+        "silent"
+    }
+    fn runs(&self, _: &Launch) -> bool {
+        true
+    }
+    fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
+        world.spawn(launch.actor, Silent, Some(agent.clone()));
+    }
+}
+
+#[test]
+fn a_program_that_never_subscribes_fails_its_task_at_the_registration_timeout() {
+    let (updates, _, _) =
+        run_for(Some(Programs::new().with(Silent)), vec![command_task("t", "sleep 1")], SimTime::from_secs(90));
+    assert_eq!(
+        of(&updates, "t"),
+        [&update(
+            "t",
+            TaskState::TaskFailed,
+            Some("Executor did not register within 1mins"),
+            Some(task_status::Reason::ExecutorRegistrationTimeout)
         )]
     );
 }
