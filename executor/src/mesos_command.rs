@@ -367,7 +367,8 @@ impl Actor for MesosCommandExecutor {
                 out.send(&self.cfg.agent.clone(), call);
             }
             Input::Message { from, msg: Msg::ExecutorEvent(ev) } if from == self.cfg.agent => self.on_event(ev, out),
-            Input::Message { .. } => {}
+            // A core notes what it does not expect and carries on.
+            Input::Message { from, msg } => out.note_with(|| format!("unexpected {} from {from}; ignored", msg.kind())),
             Input::Timer(Timer::Wake(n)) => {
                 if matches!(&self.process, Process::Running { wake, .. } if *wake == n) {
                     self.run_command(out);

@@ -23,8 +23,9 @@ struct Update {
     reason: Option<task_status::Reason>,
 }
 
-/// A tiny scheduler: subscribes, launches `tasks` on its first offer, declines
-/// the rest, and records and acknowledges every update.
+/// A tiny scheduler: subscribes (with TASK_KILLING_STATE), launches `tasks` on
+/// its first offer, declines the rest, records and acknowledges every update,
+/// and kills a task named `victim` once it runs.
 struct Launcher {
     master: ActorId,
     tasks: Vec<TaskInfo>,
@@ -68,7 +69,15 @@ impl Actor for Launcher {
         let master = self.master.clone();
         match input {
             Input::Start => {
-                let info = v1::FrameworkInfo { user: "root".into(), name: "launcher".into(), ..Default::default() };
+                let killing = v1::framework_info::Capability {
+                    r#type: Some(v1::framework_info::capability::Type::TaskKillingState as i32),
+                };
+                let info = v1::FrameworkInfo {
+                    user: "root".into(),
+                    name: "launcher".into(),
+                    capabilities: vec![killing],
+                    ..Default::default()
+                };
                 let mut call = self.call(scheduler::call::Type::Subscribe);
                 call.subscribe = Some(scheduler::call::Subscribe { framework_info: info, suppressed_roles: vec![] });
                 out.send(&master, call);
@@ -88,6 +97,15 @@ impl Actor for Launcher {
                         message: status.message.clone(),
                         reason: status.reason.map(|_| status.reason()),
                     });
+                    if status.task_id.value == "victim" && status.state() == TaskState::TaskRunning {
+                        let mut kill = self.call(scheduler::call::Type::Kill);
+                        kill.kill = Some(scheduler::call::Kill {
+                            task_id: status.task_id.clone(),
+                            agent_id: status.agent_id.clone(),
+                            kill_policy: None,
+                        });
+                        out.send(&master, kill);
+                    }
                     if let (Some(uuid), Some(agent_id)) = (status.uuid, status.agent_id) {
                         let mut ack = self.call(scheduler::call::Type::Acknowledge);
                         ack.acknowledge =
@@ -321,4 +339,21 @@ fn a_program_that_never_subscribes_fails_its_task_at_the_registration_timeout() 
             Some(task_status::Reason::ExecutorRegistrationTimeout)
         )]
     );
+}
+
+#[test]
+fn a_killed_command_task_ends_killed() {
+    let (updates, world, _) =
+        run(Some(Programs::with_mesos_command_executor()), vec![command_task("victim", "sleep 60")]);
+    assert_eq!(
+        of(&updates, "victim"),
+        [
+            &update("victim", TaskState::TaskStarting, None, None),
+            &update("victim", TaskState::TaskRunning, None, None),
+            &update("victim", TaskState::TaskKilling, None, None),
+            &update("victim", TaskState::TaskKilled, Some("Command terminated with signal Terminated"), None),
+        ]
+    );
+    // The executor exited once its terminal update was acknowledged.
+    assert_eq!(world.exit_of(&ActorId::new("executor:launcher/victim")).map(|e| e.status), Some(0));
 }
