@@ -337,6 +337,8 @@ impl MesosCommandExecutor {
             executor::event::Type::Acknowledged => {
                 let Some(a) = ev.acknowledged else { return };
                 // An acknowledgement of an unknown update is logged and ignored.
+                // Any terminal update's ack ends the executor, as upstream (even
+                // the FAILED of a second task this executor refused).
                 if self.unacknowledged.remove(&a.uuid) == Some(true) {
                     // The terminal update is safe with the agent: the executor exits.
                     out.exit(0);
@@ -358,6 +360,18 @@ enum Reap {
 
 impl Actor for MesosCommandExecutor {
     type Timer = Timer;
+
+    /// A running or killed command belongs to the launched task, and a kill
+    /// always has its SIGKILL deadline.
+    fn check_invariants(&self) -> Result<(), String> {
+        if self.task.is_none() && (self.killed || matches!(self.process, Process::Running { .. })) {
+            return Err("a command runs or was killed with no task launched".into());
+        }
+        if self.killed != self.escalate_at.is_some() {
+            return Err("a kill without a SIGKILL deadline, or a deadline without a kill".into());
+        }
+        Ok(())
+    }
 
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         match input {
