@@ -1,5 +1,5 @@
 use super::*;
-use mesocosm_sim::proto::mesos::v1::{AgentId, CommandInfo, DurationInfo};
+use mesocosm_sim::proto::mesos::v1::{AgentId, CommandInfo, DurationInfo, task_status};
 use mesocosm_sim::{Output, SimTime};
 
 const AGENT: &str = "agent-1";
