@@ -21,42 +21,65 @@
 //! TASK_FAILED (REASON_EXECUTOR_TERMINATED); a program that does neither leaves
 //! its task STAGING or RUNNING for ever.
 //!
-//! # Example
+//! # Example: a custom executor
 //!
-//! A program for tasks whose command is `crash`: its process exits 1 at once,
-//! and the agent fails the task.
+//! Tasks launched with an ExecutorInfo whose command is `/opt/instant-executor`
+//! run this executor: it finishes each task as soon as it gets it, and exits
+//! once the agent has acknowledged the task's terminal update.
 //!
 //! ```
-//! use mesocosm_executor::{Program, Programs};
-//! use mesocosm_sim::{Actor, ActorId, Input, Launch, Outbox, World};
+//! use mesocosm_executor::{ExecutorApi, Program, Programs};
+//! use mesocosm_sim::proto::executor::event::Type;
+//! use mesocosm_sim::proto::mesos::v1::TaskState;
+//! use mesocosm_sim::{Actor, ActorId, Input, Launch, Msg, Outbox, World};
 //!
-//! struct Crash;
-//! impl Actor for Crash {
+//! struct Instant {
+//!     api: ExecutorApi,
+//!     terminal: Vec<Vec<u8>>,
+//! }
+//!
+//! impl Actor for Instant {
 //!     type Timer = ();
 //!     fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
-//!         if input == Input::Start {
-//!             out.exit(1);
+//!         let Input::Message { msg: Msg::ExecutorEvent(ev), .. } = input else {
+//!             if input == Input::Start {
+//!                 self.api.subscribe(out);
+//!             }
+//!             return;
+//!         };
+//!         match (ev.r#type(), ev.launch, ev.acknowledged) {
+//!             (Type::Launch, Some(l), _) => {
+//!                 self.api.update(l.task.task_id.clone(), TaskState::TaskRunning, None, out);
+//!                 let uuid = self.api.update(l.task.task_id, TaskState::TaskFinished, None, out);
+//!                 self.terminal.push(uuid);
+//!             }
+//!             (Type::Acknowledged, _, Some(a)) if self.terminal.contains(&a.uuid) => out.exit(0),
+//!             (Type::Shutdown, _, _) => out.exit(0),
+//!             _ => {}
 //!         }
 //!     }
 //! }
 //!
-//! struct Crasher;
-//! impl Program for Crasher {
+//! struct InstantExecutor;
+//!
+//! impl Program for InstantExecutor {
 //!     fn name(&self) -> &str {
-//!         "crasher"
+//!         "instant-executor"
 //!     }
 //!     fn runs(&self, launch: &Launch) -> bool {
-//!         launch.task.command.as_ref().and_then(|c| c.value.as_deref()) == Some("crash")
+//!         let command = launch.executor.command.as_ref().and_then(|c| c.value.as_deref());
+//!         launch.task.executor.is_some() && command == Some("/opt/instant-executor")
 //!     }
 //!     fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
-//!         world.spawn(launch.actor, Crash, Some(agent.clone()));
+//!         let framework = launch.framework.id.clone().unwrap_or_default();
+//!         let api = ExecutorApi::new(launch.actor.clone(), agent.clone(), launch.executor.executor_id, framework);
+//!         world.spawn(launch.actor, Instant { api, terminal: vec![] }, Some(agent.clone()));
 //!     }
 //! }
 //!
-//! let mut programs = Programs::with_mesos_command_executor();
-//! programs.add(Crasher); // asked before the command executor
-//! assert_eq!(programs.names(), ["crasher", "mesos-command-executor"]);
-//! let launcher = programs.launcher(); // world.set_launcher(launcher)
+//! let programs = Programs::with_mesos_command_executor().with(InstantExecutor);
+//! assert_eq!(programs.names(), ["instant-executor", "mesos-command-executor"]);
+//! let launcher = programs.launcher(); // what `World::set_launcher` takes
 //! # drop(launcher);
 //! ```
 

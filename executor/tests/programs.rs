@@ -2,12 +2,12 @@
 //! runs fails loudly (TASK_FAILED reaches the framework), never stays STAGING.
 
 use mesocosm_agent::{Agent, AgentConfig};
-use mesocosm_executor::{Program, Programs};
+use mesocosm_executor::{ExecutorApi, Program, Programs};
 use mesocosm_master::{Master, MasterConfig};
 use mesocosm_sim::proto::mesos::v1::{
     self as v1, CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, TaskId, TaskInfo, TaskState, task_status,
 };
-use mesocosm_sim::proto::{Resources, scheduler};
+use mesocosm_sim::proto::{Resources, executor, scheduler};
 use mesocosm_sim::{
     Actor, ActorId, Input, Launch, Msg, Outbox, SimTime, Transport, World, WorldConfig, run_world, trace,
 };
@@ -356,4 +356,64 @@ fn a_killed_command_task_ends_killed() {
     );
     // The executor exited once its terminal update was acknowledged.
     assert_eq!(world.exit_of(&ActorId::new("executor:launcher/victim")).map(|e| e.status), Some(0));
+}
+
+/// A custom executor that finishes each task at once and exits once the
+/// agent acknowledges the terminal update (the example of `program.rs`).
+struct Instant {
+    api: ExecutorApi,
+    terminal: Vec<Vec<u8>>,
+}
+
+impl Actor for Instant {
+    type Timer = ();
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        let Input::Message { msg: Msg::ExecutorEvent(ev), .. } = input else {
+            if input == Input::Start {
+                self.api.subscribe(out);
+            }
+            return;
+        };
+        match (ev.r#type(), ev.launch, ev.acknowledged) {
+            (executor::event::Type::Launch, Some(l), _) => {
+                self.api.update(l.task.task_id.clone(), TaskState::TaskRunning, None, out);
+                let uuid = self.api.update(l.task.task_id, TaskState::TaskFinished, None, out);
+                self.terminal.push(uuid);
+            }
+            (executor::event::Type::Acknowledged, _, Some(a)) if self.terminal.contains(&a.uuid) => out.exit(0),
+            _ => {}
+        }
+    }
+}
+
+struct InstantExecutor;
+
+impl Program for InstantExecutor {
+    fn name(&self) -> &str {
+        "instant-executor"
+    }
+    fn runs(&self, launch: &Launch) -> bool {
+        launch.executor.command.as_ref().and_then(|c| c.value.as_deref()) == Some("/opt/instant-executor")
+    }
+    fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
+        let framework = launch.framework.id.clone().unwrap_or_default();
+        let api = ExecutorApi::new(launch.actor.clone(), agent.clone(), launch.executor.executor_id, framework);
+        world.spawn(launch.actor, Instant { api, terminal: vec![] }, Some(agent.clone()));
+    }
+}
+
+#[test]
+fn a_custom_executor_a_program_provides_runs_its_task() {
+    let programs = Programs::with_mesos_command_executor().with(InstantExecutor);
+    let (updates, world, _) = run(
+        Some(programs),
+        vec![custom_executor_task("quick", "/opt/instant-executor"), custom_executor_task("other", "/opt/nothing")],
+    );
+    assert_eq!(
+        of(&updates, "quick"),
+        [&update("quick", TaskState::TaskRunning, None, None), &update("quick", TaskState::TaskFinished, None, None)]
+    );
+    assert_eq!(world.exit_of(&ActorId::new("executor:launcher/quick-executor")).map(|e| e.status), Some(0));
+    // The other executor's command is still nobody's.
+    assert_eq!(of(&updates, "other").last().map(|u| u.state), Some(TaskState::TaskFailed));
 }
