@@ -113,6 +113,12 @@ pub struct Programs {
     programs: Vec<Arc<dyn Program>>,
 }
 
+impl std::fmt::Debug for Programs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
 impl Programs {
     /// No programs: every container exits 127.
     pub fn new() -> Programs {

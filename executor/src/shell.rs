@@ -33,8 +33,10 @@
 
 use std::time::Duration;
 
-/// The longest simulated `sleep` (and sum of one `sleep`'s operands): 18 hours.
-pub const MAX_SLEEP: Duration = Duration::from_secs(18 * 3600);
+/// The longest simulated `sleep` (and sum of one `sleep`'s operands): 18 hours,
+/// the longest run a world supports, so a sleep's timer always fits the world's
+/// timer wheel.
+pub const MAX_SLEEP: Duration = mesocosm_sim::MAX_VIRTUAL_TIME;
 
 /// The status `sh` exits with on a syntax error.
 pub const SYNTAX_ERROR: i32 = 2;
