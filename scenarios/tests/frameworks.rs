@@ -322,3 +322,72 @@ fn a_registered_sorter_is_a_known_name() {
     assert_eq!(s.master.role_sorter.name(), "lifo");
     assert!(scenario::parse("lifo.toml", &src).is_err(), "unknown without it");
 }
+
+/// A program for command tasks whose process crashes at once (exit 1): the
+/// agent fails each task it is given.
+struct Crasher;
+
+struct Crash;
+
+impl Actor for Crash {
+    type Timer = ();
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        if input == Input::Start {
+            out.exit(1);
+        }
+    }
+}
+
+impl mesocosm_executor::Program for Crasher {
+    fn name(&self) -> &str {
+        "crasher"
+    }
+    fn runs(&self, launch: &mesocosm_sim::Launch) -> bool {
+        launch.task.command.as_ref().and_then(|c| c.value.as_deref()).is_some_and(|c| c.starts_with("sleep"))
+    }
+    fn start(&self, world: &mesocosm_sim::World, agent: &ActorId, launch: mesocosm_sim::Launch) {
+        world.spawn(launch.actor, Crash, Some(agent.clone()));
+    }
+}
+
+#[test]
+fn a_program_added_to_the_builder_runs_the_tasks_and_its_failures_reach_the_framework() {
+    use mesocosm::frameworks::sleep_tasks::{MAX_ATTEMPTS, SleepTasksSpec};
+    let spec = SleepTasksSpec { tasks: 1, cpus: 1.0, mem: 64.0, duration: Duration::from_secs(1) };
+    let report = Cluster::builder(5)
+        .agents("agent", 1, "cpus:2;mem:1024")
+        .expect("agents")
+        .add_framework("batch", ActorId::new("scheduler:batch"), Duration::ZERO, spec)
+        .program(Crasher)
+        .expect("it gives up", Expect::framework("batch", AppOutcome::Fails))
+        .until(Duration::from_secs(120))
+        .run(Runtime { transport: Transport::Memory, ..Runtime::default() })
+        .expect("the run");
+    let mut summary = Vec::new();
+    report.render(&mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(report.passed(), "{summary}");
+    assert_eq!(report.framework("batch").and_then(|f| f.exit).map(|(_, s)| s), Some(1), "{summary}");
+    // Every attempt ran under the crasher, none under Mesos's command executor.
+    assert_eq!(report.master.tasks_launched, u64::from(MAX_ATTEMPTS), "{summary}");
+}
+
+#[test]
+fn a_program_in_the_registry_runs_a_scenario_files_tasks() {
+    let src = SLEEPY
+        .replace("[[expect]]\napp = \"batch-1\"\nfinishes = true", "[[expect]]\napp = \"batch-1\"\nfails = true")
+        .replace("[[expect]]\ncount = \"TASK_FINISHED\"\nto = \"scheduler:*\"\nat_least = 10\n", "");
+    assert!(src.contains("fails = true") && !src.contains("TASK_FINISHED"));
+    let mut registry = Registry::default();
+    registry.register_program(Crasher);
+    let s = scenario::parse_with("crash.toml", &src, &registry).expect("valid");
+    let r = runner::run_with(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }, &registry)
+        .expect("the run");
+    let mut summary = Vec::new();
+    r.render(&mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(r.framework("batch-1").is_some_and(|f| f.failed()), "{summary}");
+    // With the stock registry the same file's tasks sleep and finish.
+    let ok = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
+    assert!(ok.framework("batch-1").is_some_and(|f| f.finished()));
+}
