@@ -6,6 +6,7 @@ use mesocosm::registry::{FrameworkPlugin, FrameworkSpec, PluginConfig, Registry}
 use mesocosm::runner::{self, RunOptions};
 use mesocosm::scenario;
 use mesocosm::script::{AppOutcome, Expect, Fault};
+use mesocosm_sim::faults::MessageFault;
 use mesocosm_sim::proto::mesos::v1::FrameworkInfo;
 use mesocosm_sim::proto::scheduler::{Call, call, event};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Transport};
@@ -92,6 +93,7 @@ fn a_framework_built_in_rust_is_killed_restarted_and_judged() {
             "kill visitor",
             Fault::kill("scheduler:visitor", Duration::from_secs(5)).restart_after(Duration::from_secs(2)),
         )
+        .fault("lose a decline", Fault::Message(MessageFault::drop("DECLINE").from("scheduler:visitor").nth(1)))
         .expect("it finishes", Expect::framework("visitor", AppOutcome::Finishes))
         // The restarted scheduler is a new process: the factory ran again and it subscribed again.
         .expect("subscribed twice", count_kind("scheduler:visitor", "SUBSCRIBE", 2))
@@ -110,6 +112,8 @@ fn a_framework_built_in_rust_is_killed_restarted_and_judged() {
     assert!(exit_at.as_secs_f64() > 17.0, "{summary}");
     assert!(summary.contains("framework visitor: started 1.000000s, scheduler exited"), "{summary}");
     assert!(report.expectations.iter().all(|e| e.held), "{summary}");
+    let lost = report.faults.iter().find(|f| f.label == "lose a decline").expect("reported under its label");
+    assert_eq!(lost.applied, 1, "{summary}");
 }
 
 #[test]
