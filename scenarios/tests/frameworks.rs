@@ -292,6 +292,9 @@ fn sleep_tasks_on_the_random_sorter_runs_from_the_cli() {
     assert!(r.frameworks.iter().all(|f| f.finished()), "{summary}");
     // The agent's death cost tasks that were launched again: more launches than tasks.
     assert!(r.master.tasks_launched > 10, "{summary}");
+    // The same trace over gRPC and in memory.
+    let grpc = runner::run(&s, RunOptions::default()).expect("the run over gRPC");
+    assert_eq!(grpc.digest, r.digest);
     let path = temp_file("sleepy.toml", SLEEPY);
     let out = mesocosm(&["run", path.to_str().unwrap(), "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));

@@ -38,7 +38,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often a task is launched before the framework gives up.
+/// How often a task is launched before the framework gives up. Why 4: the
+/// number of attempts Spark allows a task (`spark.task.maxFailures`' default,
+/// `TaskSetManager`), the retry budget a Mesos framework user knows best.
 pub const MAX_ATTEMPTS: u32 = 4;
 
 /// Why 2 s: libmesos's scheduler driver retries registration after a backoff
