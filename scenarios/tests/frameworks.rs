@@ -360,7 +360,13 @@ impl mesocosm_executor::Program for Crasher {
 #[test]
 fn a_program_added_to_the_builder_runs_the_tasks_and_its_failures_reach_the_framework() {
     use mesocosm::frameworks::sleep_tasks::{MAX_ATTEMPTS, SleepTasksSpec};
-    let spec = SleepTasksSpec { tasks: 1, cpus: 1.0, mem: 64.0, duration: Duration::from_secs(1) };
+    let spec = SleepTasksSpec {
+        tasks: 1,
+        cpus: 1.0,
+        mem: 64.0,
+        duration: Duration::from_secs(1),
+        failover_timeout: Duration::ZERO,
+    };
     let report = Cluster::builder(5)
         .agents("agent", 1, "cpus:2;mem:1024")
         .expect("agents")
@@ -397,4 +403,28 @@ fn a_program_in_the_registry_runs_a_scenario_files_tasks() {
     // With the stock registry the same file's tasks sleep and finish.
     let ok = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
     assert!(ok.framework("batch-1").is_some_and(|f| f.finished()));
+}
+
+#[test]
+fn a_disconnected_scheduler_survives_only_within_its_failover_timeout() {
+    let with_disconnect = |failover: &str| {
+        SLEEPY.replace("duration = \"10s\"", &format!("duration = \"10s\"\nfailover_timeout = \"{failover}\"")).replace(
+            "[[faults]]\nkill = \"agent-1\"",
+            "[[faults]]\ndisconnect = [\"scheduler:batch-1\", \"master\"]\nat = \"3s\"\n\n[[faults]]\nkill = \"agent-1\"",
+        )
+    };
+    let run = |src: &str| {
+        let s = scenario::parse("disconnect.toml", src).expect("valid");
+        runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run")
+    };
+    // Within a minute's failover_timeout it SUBSCRIBEs again with its id and finishes.
+    let kept = run(&with_disconnect("1m"));
+    let mut summary = Vec::new();
+    kept.render(&mut summary).unwrap();
+    assert!(kept.passed(), "{}", String::from_utf8_lossy(&summary));
+    // With Mesos's default 0 the master removes it at once; its re-SUBSCRIBE
+    // is answered with an ERROR and it exits 1.
+    let removed = run(&with_disconnect("0s"));
+    assert!(removed.framework("batch-1").is_some_and(|f| f.failed()));
+    assert!(removed.framework("batch-2").is_some_and(|f| f.finished()));
 }
