@@ -13,7 +13,7 @@
 //!               ping state (SlaveObserver)
 //!   frameworks  id → actor, FrameworkInfo, active, tasks, offer ids
 //!   offers      id → Offer, framework, agent, resources        (the offers book)
-//!   allocator   agent total/allocated, framework allocations, DRF, filters
+//!   allocator   agent total/allocated, framework allocations, sorters, filters
 //! ```
 //!
 //! The master and the allocator must agree: for every agent, the allocator's
@@ -116,8 +116,9 @@ pub struct MasterConfig {
     /// `--min_allocatable_resources`: the alternatives, any one of which makes
     /// free resources worth offering (default `cpus:0.01|mem:32`).
     pub min_allocatable_resources: Vec<Resources>,
-    /// `--weights role=w,...`: each role's DRF share is divided by its weight;
-    /// unlisted roles weigh 1.0 (`DEFAULT_WEIGHT`). Empty by default.
+    /// `--weights role=w,...`: the role sorter's weights (DRF divides a role's
+    /// share by it, random draws by it); unlisted roles weigh 1.0
+    /// (`DEFAULT_WEIGHT`). Empty by default.
     pub weights: BTreeMap<String, f64>,
     /// Seeds the allocator's shuffle of each cycle's agents (Mesos uses an
     /// unseeded `std::random_shuffle`); the same seed replays the same orders.
@@ -216,7 +217,8 @@ pub struct FrameworkView {
     pub actor: Option<ActorId>,
     /// Receiving offers (subscribed and connected).
     pub active: bool,
-    /// Its DRF dominant share.
+    /// Its dominant share: the largest fraction it holds of any scalar
+    /// resource (the DRF sorter's key; reported whatever the sorter).
     pub share: f64,
     /// Tasks the master tracks for it.
     pub tasks: usize,

@@ -1,8 +1,8 @@
-//! The hierarchical DRF allocator, as a pure data structure.
+//! The hierarchical allocator, as a pure data structure, with pluggable sorters.
 //!
 //! This is mesocosm's model of Mesos's `HierarchicalAllocatorProcess`
-//! (`src/master/allocator/mesos/hierarchical.cpp`) with its DRF sorters
-//! (`src/master/allocator/sorter/drf/sorter.cpp`). It knows nothing about
+//! (`src/master/allocator/mesos/hierarchical.cpp`) with its sorters
+//! (`src/master/allocator/mesos/sorter/`). It knows nothing about
 //! messages, actors or offer ids: the master tells it what exists (agents and
 //! their totals, frameworks, their roles and whether they want offers) and what
 //! came back (recovered resources, refusal filters), and asks it one question,
@@ -22,6 +22,8 @@
 //!              count, active/suppressed, refusal filters per agent
 //!
 //!   share(x) = max over scalar names r of  allocated_x(r) / cluster_total(r)
+//!
+//!   with the default DRF sorters:
 //!   role order       by (share(role) ÷ weight(role), count, role name)
 //!   framework order  by (share(framework),          count, framework id)   within a role
 //! ```
@@ -30,23 +32,47 @@
 //! each role has its own *framework sorter* for the frameworks subscribed to
 //! it. A framework is offered an agent only when every framework that comes
 //! before it (every framework of an earlier role, and the earlier frameworks
-//! of its own role) was filtered. A weight of 2 lets a role hold twice the
-//! dominant share of a weight-1 role before it sorts after it.
+//! of its own role) was filtered. With DRF a weight of 2 lets a role hold
+//! twice the dominant share of a weight-1 role before it sorts after it.
+//!
+//! # Sorters: what a policy can change
+//!
+//! The order is the one thing left to policy. Mesos's allocator asks a
+//! `Sorter` (`src/master/allocator/mesos/sorter/sorter.hpp`) for it and so does
+//! this one: a [`Sorter`] gets each client's name, weight, allocation, the
+//! cluster total and an allocation count ([`SortClient`]) and returns a
+//! permutation; it also explains its choice ([`Sorter::explain`]), which the
+//! master puts in its allocation notes. [`AllocatorConfig::role_sorter`] and
+//! [`AllocatorConfig::framework_sorter`] pick it, Mesos's `--role_sorter` and
+//! `--framework_sorter`:
+//!
+//! - [`DrfSorter`] (`drf`, the default): the order above.
+//! - [`RandomSorter`] (`random`): a weighted random shuffle on every sort,
+//!   drawn from a stream seeded like the agent shuffle; shares do not count.
+//! - your own, through [`SorterChoice::custom`].
+//!
+//! What a sorter cannot change is kept by the books, whichever sorter runs: an
+//! agent is offered only what it has free, and whole; inactive and suppressed
+//! frameworks are never sorted; refusal filters and `--filter_gpu_resources`
+//! pass a framework over; `--min_allocatable_resources` holds back crumbs; the
+//! agents are shuffled by the allocator, not the sorter.
 //!
 //! # A cycle
 //!
 //! One allocation cycle ([`Allocator::allocate`]) takes the candidate agents,
 //! drops the deactivated ones, **shuffles** the rest with the allocator's own
 //! seeded generator (Mesos shuffles them with `std::random_shuffle` on every
-//! cycle) and walks them in that order. For each agent it walks the roles in
-//! role order and their frameworks in framework order and hands the agent's
+//! cycle) and walks them in that order. For each agent it asks the role sorter
+//! for the role order, and each role's framework sorter for its frameworks'
+//! order (afresh for every agent, as `__generateOffers` calls `sort()` inside
+//! its agent loop), and hands the agent's
 //! **whole** available resources to the first framework that no refusal
 //! filter stops (skipping, for an agent with GPUs, frameworks without the
 //! GPU_RESOURCES capability while `--filter_gpu_resources` is on). A
 //! deactivated framework (disconnected) gets nothing and loses its filters,
 //! as `deactivateFramework` clears them. The grant counts as allocated at once, so the next agent in
 //! the same cycle already sees the new shares: that is what makes two equal
-//! frameworks alternate. The result, a [`Cycle`], says in which order the
+//! frameworks alternate under DRF. The result, a [`Cycle`], says in which order the
 //! agents were visited, who got what, and why every agent that still has free
 //! resources got no grant ([`IdleReason`]).
 //!
@@ -67,8 +93,8 @@
 //! several roles per framework, reservations (every resource is unreserved),
 //! revocable resources, per-framework `offer_filters`
 //! (`FrameworkInfo.offer_filters` min_allocatable_resources), offer
-//! constraints, the `random` sorters, maintenance and inverse offers: nothing
-//! in mesocosm's scenarios uses them yet.
+//! constraints, `--fair_sharing_excluded_resource_names`, maintenance and
+//! inverse offers: nothing in mesocosm's scenarios uses them yet.
 
 use mesocosm_proto::Resources;
 use mesocosm_sim::SimTime;
