@@ -2,7 +2,10 @@
 //! offer, and why an agent was removed. The `Master` keeps them in maps keyed
 //! by id; `check_invariants` (in `invariants`) says how they must agree.
 
-use super::*;
+use mesocosm_proto::v1::TaskState;
+use mesocosm_proto::{Resources, v1};
+use mesocosm_sim::ActorId;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) struct Agent {
     pub(super) actor: ActorId,

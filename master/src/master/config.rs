@@ -1,6 +1,11 @@
 //! The master's flags and timers.
 
-use super::*;
+use crate::allocator::SorterChoice;
+use mesocosm_proto::Resources;
+use mesocosm_sim::ActorId;
+use mesocosm_sim::ids::{uuid_from, uuid_string};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// The master's flags.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,6 +1,10 @@
 //! Builders for the scheduler events and task statuses the master sends.
 
-use super::*;
+use mesocosm_proto::scheduler::event::Type as EventType;
+use mesocosm_proto::v1::TaskState;
+use mesocosm_proto::v1::task_status::{Reason, Source};
+use mesocosm_proto::{scheduler, v1};
+use mesocosm_sim::SimTime;
 
 pub(super) fn event(ty: EventType) -> scheduler::Event {
     scheduler::Event { r#type: Some(ty as i32), ..Default::default() }

@@ -1,7 +1,19 @@
 //! Schedulers: the v1 scheduler API's calls dispatched, SUBSCRIBE and
 //! re-subscription, disconnection and failover, and framework removal.
 
-use super::*;
+use super::{
+    Framework, MAX_COMPLETED_FRAMEWORKS, Master, Timer, allocation_role, error_event, event, failover_reason,
+    has_capability, is_partition_aware,
+};
+use crate::history::MasterEvent;
+use crate::validation::failover_timeout;
+use mesocosm_proto::scheduler::call::Type as CallType;
+use mesocosm_proto::scheduler::event::Type as EventType;
+use mesocosm_proto::v1::framework_info::capability::Type as Capability;
+use mesocosm_proto::{internal, scheduler, v1};
+use mesocosm_sim::msg::short_id;
+use mesocosm_sim::{ActorId, Outbox, Refusal};
+use std::time::Duration;
 
 impl Master {
     pub(super) fn scheduler_call(&mut self, from: ActorId, call: scheduler::Call, out: &mut Outbox<Timer>) {

@@ -2,7 +2,13 @@
 //! (unreachable or gone), and exited executors (`Master::disconnect`,
 //! `SlaveObserver`, `markUnreachable`, `removeSlave` in `src/master/master.cpp`).
 
-use super::*;
+use super::{Master, Removal, Timer, event, master_status, update_event};
+use crate::history::MasterEvent;
+use mesocosm_proto::scheduler::event::Type as EventType;
+use mesocosm_proto::v1::TaskState;
+use mesocosm_proto::v1::task_status::Reason;
+use mesocosm_proto::{Resources, internal, scheduler, v1};
+use mesocosm_sim::{ActorId, Outbox};
 
 impl Master {
     /// `Master::exited` for an agent → `disconnect(Slave*)`: tasks of

@@ -1,7 +1,12 @@
 //! The master's promises, checked after every step, and (in tests) ways to
 //! break each on purpose so the checker is shown to notice.
 
-use super::*;
+#[cfg(test)]
+use super::OfferEntry;
+use super::{Master, state_name};
+use mesocosm_proto::Resources;
+use mesocosm_proto::v1::TaskState;
+use mesocosm_sim::msg::short_id;
 
 /// Ways to break the master's books on purpose, so tests can show that
 /// [`Master::check_invariants`] notices each broken promise.

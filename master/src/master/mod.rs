@@ -88,20 +88,16 @@
 //! - `invariants`: [`Master::check_invariants`] and, in tests, the corruptions
 //!   that prove it notices.
 
-use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant, SorterChoice};
-use crate::history::{AgentPrior, MasterEvent};
-use crate::validation::{self, OfferPlace, TaskContext, failover_timeout};
-use mesocosm_proto::{Resources, internal, scheduler, v1};
-use mesocosm_sim::ids::{uuid_from, uuid_string};
+use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_ROLE};
+use crate::history::MasterEvent;
+use mesocosm_proto::{scheduler, v1};
 use mesocosm_sim::msg::short_id;
-use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Refusal, SimTime};
-use scheduler::call::Type as CallType;
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
 use scheduler::event::Type as EventType;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 use v1::TaskState;
 use v1::framework_info::capability::Type as Capability;
-use v1::task_status::{Reason, Source};
 
 mod books;
 mod config;

@@ -1,7 +1,16 @@
 //! Offers: the allocation cycle turned into OFFERS events, and the calls that
 //! answer an offer (ACCEPT with its LAUNCH operations, DECLINE).
 
-use super::*;
+use super::{Master, OfferEntry, Task, Timer, event, is_multi_role, master_status, update_event};
+use crate::allocator::{DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant};
+use crate::validation::{self, OfferPlace, TaskContext};
+use mesocosm_proto::scheduler::event::Type as EventType;
+use mesocosm_proto::v1::TaskState;
+use mesocosm_proto::v1::task_status::Reason;
+use mesocosm_proto::{Resources, internal, scheduler, v1};
+use mesocosm_sim::msg::short_id;
+use mesocosm_sim::{Outbox, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Master {
     pub(super) fn run_cycle(&mut self, candidates: BTreeSet<String>, out: &mut Outbox<Timer>) {

@@ -3,7 +3,18 @@
 //! re-registering agent reports (`Master::registerSlave`/`reregisterSlave` in
 //! `src/master/master.cpp`).
 
-use super::*;
+use super::{
+    Agent, Framework, Master, Removal, Task, Timer, allocation_role, has_capability, is_partition_aware, master_status,
+    update_event,
+};
+use crate::history::{AgentPrior, MasterEvent};
+use mesocosm_proto::v1::TaskState;
+use mesocosm_proto::v1::framework_info::capability::Type as Capability;
+use mesocosm_proto::v1::task_status::Reason;
+use mesocosm_proto::{Resources, internal, v1};
+use mesocosm_sim::msg::short_id;
+use mesocosm_sim::{ActorId, Outbox, SimTime};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Master {
     pub(super) fn slave_registered(&self, aid: &str) -> internal::SlaveRegisteredMessage {

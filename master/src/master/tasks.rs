@@ -1,7 +1,12 @@
 //! Tasks after launch: status updates from agents relayed to schedulers, and
 //! the calls about tasks (KILL, RECONCILE, ACKNOWLEDGE).
 
-use super::*;
+use super::{Master, Task, Timer, master_status, state_name, update_event};
+use mesocosm_proto::v1::TaskState;
+use mesocosm_proto::v1::task_status::Reason;
+use mesocosm_proto::{internal, scheduler, v1};
+use mesocosm_sim::msg::short_id;
+use mesocosm_sim::{ActorId, Outbox};
 
 impl Master {
     pub(super) fn status_update(&mut self, from: ActorId, m: internal::StatusUpdateMessage, out: &mut Outbox<Timer>) {

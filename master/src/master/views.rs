@@ -2,7 +2,9 @@
 //! read-only views of agents, offers and frameworks (Mesos's `/state` and
 //! `/metrics/snapshot` in spirit).
 
-use super::*;
+use super::Master;
+use mesocosm_proto::Resources;
+use mesocosm_sim::ActorId;
 
 /// Counters for reports and benches (Mesos's `/metrics/snapshot` in spirit).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
