@@ -317,19 +317,13 @@ impl Allocator {
         self.frameworks.get(id).map_or(0.0, |fw| self.dominant_share(&fw.scalars))
     }
 
-    /// `role`'s dominant share divided by its weight: its key in the role sorter.
+    /// `role`'s dominant share divided by its weight: its key in a DRF role sorter.
     pub fn role_share(&self, role: &str) -> f64 {
         self.roles.get(role).map_or(0.0, |r| self.dominant_share(&r.scalars) / self.weight(role))
     }
 
     pub(super) fn dominant_share(&self, held: &Resources) -> f64 {
-        let mut share: f64 = 0.0;
-        for (name, total) in self.cluster_total.scalars() {
-            if total > 0.0 {
-                share = share.max(held.scalar(name) / total);
-            }
-        }
-        share
+        super::sorter::dominant_share(held, &self.cluster_total)
     }
 
     /// Count `resources` of `agent` as allocated to `framework` and its role
