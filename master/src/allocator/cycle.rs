@@ -25,7 +25,8 @@ impl Allocator {
     /// One allocation cycle over `candidates` (`__generateOffers`, stage 2).
     ///
     /// The activated candidates are shuffled; for each, the roles are taken in
-    /// role order and their frameworks in framework order; inactive and
+    /// the role sorter's order and their frameworks in their framework
+    /// sorter's order; inactive and
     /// suppressed frameworks are not in the sort at all, filtered ones are
     /// passed over, and the first remaining one gets the agent's whole
     /// available resources. Unknown candidates are ignored.
