@@ -1063,7 +1063,7 @@ fn check(c: &Case, path: &Path) -> Result<(), String> {
         .collect();
     let unfinished: Vec<String> = (0..c.apps.len())
         .filter(|i| model.may_fail[*i].is_none())
-        .map(|i| (c.app_name(i), a.apps.iter().find(|r| r.name == c.app_name(i)).and_then(|r| r.exit)))
+        .map(|i| (c.app_name(i), a.frameworks.iter().find(|r| r.name == c.app_name(i)).and_then(|r| r.exit)))
         .filter(|(_, exit)| !matches!(exit, Some((_, 0))))
         .map(|(name, exit)| format!("{name}: driver exit {exit:?}"))
         .collect();

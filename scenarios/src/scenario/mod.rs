@@ -24,6 +24,8 @@
 //! offer_timeout = "30s"                # --offer_timeout; default: offers never time out
 //! weights = "prod=3,dev=0.5"           # --weights role=weight,…; a role not named weighs 1.0
 //! filter_gpu_resources = false         # --filter_gpu_resources (default true: GPU agents only to GPU_RESOURCES frameworks)
+//! role_sorter = "random"               # --role_sorter: drf (default) | random | a registered one
+//! framework_sorter = "drf"             # --framework_sorter: the same choices, for a role's frameworks
 //!
 //! [[agents]]
 //! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
@@ -95,21 +97,29 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use mesocosm_master::SorterChoice;
 use mesocosm_sim::Latency;
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::mesos_syntax::{self, AttributeSpec, ResourceSpec};
+use crate::registry::{FrameworkSpec, PluginConfig, Registry};
 use crate::script::{Cast, Expectation, FaultSpec};
 use crate::submit::{self, MasterUrl, SparkConf, SparkSubmit, SubmitSpans};
 use crate::units::{format_duration, parse_duration};
 use mesocosm_sim::faults::LinkLatency;
+
+mod dist;
+mod frameworks;
+mod spark_apps;
+
+pub use dist::DurationDist;
+pub use frameworks::FrameworkDecl;
 
 // ---------------------------------------------------------------------------
 // The validated scenario
@@ -134,6 +144,8 @@ pub struct Scenario {
     /// One entry per agent, after `count` expansion.
     pub agents: Vec<AgentSpec>,
     pub apps: Vec<AppSpec>,
+    /// `[[frameworks]]`, one entry per instance after `count` expansion.
+    pub frameworks: Vec<FrameworkDecl>,
     /// `[[faults]]`, in file order.
     pub faults: Vec<FaultSpec>,
     /// `[[expect]]`, in file order.
@@ -179,6 +191,10 @@ pub struct MasterSpec {
     pub weights: BTreeMap<String, f64>,
     /// `--filter_gpu_resources` (Mesos default true).
     pub filter_gpu_resources: bool,
+    /// `--role_sorter` (Mesos default `drf`): how the allocator orders roles.
+    pub role_sorter: SorterChoice,
+    /// `--framework_sorter` (Mesos default `drf`): how it orders a role's frameworks.
+    pub framework_sorter: SorterChoice,
 }
 
 impl Default for MasterSpec {
@@ -191,6 +207,8 @@ impl Default for MasterSpec {
             offer_timeout: None,
             weights: BTreeMap::new(),
             filter_gpu_resources: true,
+            role_sorter: SorterChoice::drf(),
+            framework_sorter: SorterChoice::drf(),
         }
     }
 }
@@ -252,175 +270,6 @@ pub struct StageSpec {
     pub parents: Vec<usize>,
 }
 
-/// How long a task runs.
-#[derive(Clone, Debug, PartialEq)]
-pub enum DurationDist {
-    Fixed(Duration),
-    /// Uniform on `min..=max`.
-    Uniform {
-        min: Duration,
-        max: Duration,
-    },
-    /// Normal, clamped at 0.
-    Normal {
-        mean: Duration,
-        stddev: Duration,
-    },
-    /// Exponential with the given mean.
-    Exponential {
-        mean: Duration,
-    },
-}
-
-impl DurationDist {
-    /// Draws one duration, rounded to whole microseconds (except `Fixed`,
-    /// which is returned as written).
-    ///
-    /// Only `next_u64` and IEEE-754 `+ − × ÷ √` are used, never the
-    /// platform's `ln`/`cos` (whose last bits differ between libms), so a
-    /// seed gives the same durations on every machine.
-    /// A draw is at most [`MAX_DURATION`] (a normal or exponential tail can
-    /// reach far beyond any run; past its end, every length is the same).
-    pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
-        self.draw(rng).min(MAX_DURATION)
-    }
-
-    fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
-        match self {
-            DurationDist::Fixed(d) => *d,
-            DurationDist::Uniform { min, max } => uniform(rng, *min, *max),
-            DurationDist::Normal { mean, stddev } => {
-                // Box–Muller: u1 in (0, 1] so ln(u1) is finite; u2 in [0, 1).
-                let u1 = unit_open_closed(rng);
-                let u2 = unit_closed_open(rng);
-                let z = (-2.0 * det_ln(u1)).sqrt() * det_cos_turns(u2);
-                from_micros_f64(mean.as_micros() as f64 + z * stddev.as_micros() as f64)
-            }
-            DurationDist::Exponential { mean } => {
-                let u = unit_open_closed(rng);
-                from_micros_f64(-(mean.as_micros() as f64) * det_ln(u))
-            }
-        }
-    }
-}
-
-impl fmt::Display for DurationDist {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d = |x: &Duration| format_duration(*x);
-        match self {
-            DurationDist::Fixed(x) => write!(f, "{}", d(x)),
-            DurationDist::Uniform { min, max } => write!(f, "uniform({}..{})", d(min), d(max)),
-            DurationDist::Normal { mean, stddev } => {
-                write!(f, "normal(mean {}, stddev {})", d(mean), d(stddev))
-            }
-            DurationDist::Exponential { mean } => write!(f, "exponential(mean {})", d(mean)),
-        }
-    }
-}
-
-/// Uniform on `min..=max` in whole microseconds (Lemire's multiply-shift;
-/// its bias is below 2^-40 for any realistic span, and it is deterministic).
-fn uniform(rng: &mut ChaCha8Rng, min: Duration, max: Duration) -> Duration {
-    let lo = min.as_micros().min(u128::from(u64::MAX)) as u64;
-    let hi = (max.as_micros().min(u128::from(u64::MAX)) as u64).max(lo);
-    let span = u128::from(hi - lo) + 1;
-    let offset = (u128::from(rng.next_u64()) * span) >> 64;
-    Duration::from_micros(lo + offset as u64)
-}
-
-/// A uniform f64 in (0, 1] (for a logarithm): the [0, 1) draw shifted by one step.
-fn unit_open_closed(rng: &mut ChaCha8Rng) -> f64 {
-    unit_closed_open(rng) + 1.0 / (1u64 << 53) as f64
-}
-
-/// A uniform f64 in [0, 1).
-fn unit_closed_open(rng: &mut ChaCha8Rng) -> f64 {
-    mesocosm_sim::unit_interval(rng)
-}
-
-/// Rounds a (possibly negative or huge) number of microseconds to a Duration,
-/// clamping at 0; `as u64` saturates and maps NaN to 0.
-fn from_micros_f64(us: f64) -> Duration {
-    Duration::from_micros((us.max(0.0) + 0.5).floor() as u64)
-}
-
-/// Natural log for x > 0, from basic IEEE operations only.
-///
-/// x = m·2^e with m in [√½, √2); ln m = 2·atanh(s), s = (m−1)/(m+1), |s| ≤ 0.172,
-/// whose odd power series converges below 1e-18 in 14 terms.
-fn det_ln(x: f64) -> f64 {
-    if x.is_nan() || x <= 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if x.is_infinite() {
-        return x;
-    }
-    let mut x = x;
-    let mut e: i64 = 0;
-    if x < f64::MIN_POSITIVE {
-        // Subnormal: scale into the normal range (exact).
-        x *= (1u64 << 54) as f64;
-        e -= 54;
-    }
-    let bits = x.to_bits();
-    e += ((bits >> 52) & 0x7ff) as i64 - 1023;
-    let mut m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
-    if m > std::f64::consts::SQRT_2 {
-        m /= 2.0;
-        e += 1;
-    }
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    let mut series = 0.0;
-    for k in (0..14).rev() {
-        series = series * s2 + 1.0 / (2 * k + 1) as f64;
-    }
-    e as f64 * std::f64::consts::LN_2 + 2.0 * s * series
-}
-
-/// cos(2π·t) for t in [0, 1), from basic IEEE operations only: fold into the
-/// first eighth of a turn and use a Taylor series there.
-fn det_cos_turns(t: f64) -> f64 {
-    let mut t = t - t.floor();
-    if t > 0.5 {
-        t = 1.0 - t; // cos is even around a full turn
-    }
-    let mut sign = 1.0;
-    if t > 0.25 {
-        t = 0.5 - t; // cos(π − θ) = −cos θ
-        sign = -1.0;
-    }
-    // θ in [0, π/2].
-    if t > 0.125 {
-        let x = (0.25 - t) * std::f64::consts::TAU; // cos θ = sin(π/2 − θ)
-        sign * taylor_sin(x)
-    } else {
-        sign * taylor_cos(t * std::f64::consts::TAU)
-    }
-}
-
-fn taylor_cos(x: f64) -> f64 {
-    let x2 = x * x;
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 1..12 {
-        term *= -x2 / ((2 * k - 1) * (2 * k)) as f64;
-        sum += term;
-    }
-    sum
-}
-
-fn taylor_sin(x: f64) -> f64 {
-    let x2 = x * x;
-    let mut term = x;
-    let mut sum = x;
-    for k in 1..12 {
-        term *= -x2 / ((2 * k) * (2 * k + 1)) as f64;
-        sum += term;
-    }
-    sum
-}
-
 // ---------------------------------------------------------------------------
 // Pass 1: the shape, as serde sees it
 // ---------------------------------------------------------------------------
@@ -435,6 +284,8 @@ struct RawFile {
     agents: Vec<Spanned<RawAgent>>,
     #[serde(default)]
     apps: Vec<Spanned<RawApp>>,
+    #[serde(default)]
+    frameworks: Vec<Spanned<RawFramework>>,
     #[serde(default)]
     faults: Vec<Spanned<crate::script::RawFault>>,
     #[serde(default)]
@@ -469,6 +320,8 @@ struct RawMaster {
     offer_timeout: Option<Spanned<String>>,
     weights: Option<Spanned<String>>,
     filter_gpu_resources: Option<bool>,
+    role_sorter: Option<Spanned<String>>,
+    framework_sorter: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -492,6 +345,16 @@ struct RawApp {
     files: BTreeMap<String, String>,
     #[serde(default)]
     jobs: Vec<Spanned<RawJob>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFramework {
+    kind: Spanned<String>,
+    name: Spanned<String>,
+    at: Option<Spanned<String>>,
+    count: Option<Spanned<i64>>,
+    config: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
 }
 
 #[derive(Deserialize)]
@@ -639,8 +502,14 @@ enum ReadError {
 
 const NOT_UTF8: &str = "is not UTF-8: the first invalid byte is here (save the file as UTF-8)";
 
-/// Reads and checks a scenario file (and any spark-defaults files it names).
+/// Reads and checks a scenario file (and any spark-defaults files it names),
+/// knowing the built-in framework kinds.
 pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
+    load_with(path, &Registry::default())
+}
+
+/// [`load`], with the framework kinds of `registry`.
+pub fn load_with(path: impl AsRef<Path>, registry: &Registry) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
     let src = match read_capped(path, MAX_SCENARIO_BYTES) {
         Ok(s) => s,
@@ -654,14 +523,19 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
             return Err(Diagnostic::at_span(path, &text, at..at + 1, format!("the scenario file {NOT_UTF8}")).into());
         }
     };
-    parse(path, &src)
+    parse_with(path, &src, registry)
 }
 
 /// Checks the scenario text `src`; `path` names it in messages and anchors
 /// relative `spark_defaults` paths, which are read from disk (at most
 /// [`MAX_PROPERTIES_BYTES`] of each).
 pub fn parse(path: impl AsRef<Path>, src: &str) -> Result<Scenario, Diagnostics> {
-    parse_with_reader(path, src, &mut |p: &Path| match read_capped(p, MAX_PROPERTIES_BYTES) {
+    parse_with(path, src, &Registry::default())
+}
+
+/// [`parse`], with the framework kinds of `registry`.
+pub fn parse_with(path: impl AsRef<Path>, src: &str, registry: &Registry) -> Result<Scenario, Diagnostics> {
+    parse_with_registry(path, src, registry, &mut |p: &Path| match read_capped(p, MAX_PROPERTIES_BYTES) {
         Ok(s) => Ok(s),
         Err(ReadError::Io(e)) => Err(e),
         Err(ReadError::TooLarge(n)) => {
@@ -698,9 +572,20 @@ pub fn parse_with_reader(
     src: &str,
     read: &mut dyn FnMut(&Path) -> std::io::Result<String>,
 ) -> Result<Scenario, Diagnostics> {
+    parse_with_registry(path, src, &Registry::default(), read)
+}
+
+/// The most general entry point: [`parse_with_reader`] with the framework
+/// kinds of `registry`.
+pub fn parse_with_registry(
+    path: impl AsRef<Path>,
+    src: &str,
+    registry: &Registry,
+    read: &mut dyn FnMut(&Path) -> std::io::Result<String>,
+) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
     let raw: RawFile = toml::from_str(src).map_err(|e| Diagnostics::from(Diagnostic::from_toml(path, src, &e)))?;
-    let mut cx = Checker { path, src, diags: Diagnostics::default(), read };
+    let mut cx = Checker { path, src, diags: Diagnostics::default(), read, registry };
     let scenario = cx.scenario(raw);
     // Report in reading order: the scenario file top to bottom, then any
     // spark-defaults files (a stable sort keeps same-place problems in order).
@@ -718,6 +603,7 @@ pub(crate) struct Checker<'a> {
     pub(crate) src: &'a str,
     diags: Diagnostics,
     read: &'a mut dyn FnMut(&Path) -> std::io::Result<String>,
+    registry: &'a Registry,
 }
 
 impl Checker<'_> {
@@ -787,10 +673,12 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
+        let frameworks = self.frameworks(&raw.frameworks, until);
         let cast = Cast {
             master: master.name.clone(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),
             apps: driver_names(&apps).into_iter().zip(apps.iter().map(|a| a.at)).collect(),
+            frameworks: frameworks.iter().map(|f| (f.name.clone(), f.at)).collect(),
         };
         let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
         let network = NetworkSpec { latency, links };
@@ -807,6 +695,7 @@ impl Checker<'_> {
             master,
             agents,
             apps,
+            frameworks,
             faults,
             expectations,
         }
@@ -918,6 +807,23 @@ impl Checker<'_> {
         if let Some(v) = raw.filter_gpu_resources {
             m.filter_gpu_resources = v;
         }
+        for (key, v, slot) in [
+            ("role_sorter", &raw.role_sorter, &mut m.role_sorter),
+            ("framework_sorter", &raw.framework_sorter, &mut m.framework_sorter),
+        ] {
+            let Some(v) = v else { continue };
+            match self.registry.sorter(v.get_ref()) {
+                Some(s) => *slot = s,
+                None => self.error(
+                    v.span(),
+                    format!(
+                        "unknown sorter `{}` for `{key}` (known sorters: {})",
+                        v.get_ref(),
+                        self.registry.sorter_names().join(", ")
+                    ),
+                ),
+            }
+        }
         m
     }
 
@@ -1021,506 +927,5 @@ impl Checker<'_> {
             }
         }
         out
-    }
-
-    fn app(
-        &mut self,
-        app: &Spanned<RawApp>,
-        master_name: &str,
-        until: Duration,
-        total_tasks: &mut u64,
-    ) -> Option<AppSpec> {
-        let a = app.get_ref();
-        let before = self.diags.len();
-        let at = self.optional_duration(&a.at, "at", Duration::ZERO);
-        if at >= until
-            && let Some(v) = &a.at
-        {
-            self.error(
-                v.span(),
-                format!(
-                    "the app is submitted at {} but the run ends at {} (`until`)",
-                    format_duration(at),
-                    format_duration(until)
-                ),
-            );
-        }
-        let host = match &a.host {
-            Some(h) if self.host_name(h, "host") => h.get_ref().clone(),
-            Some(_) => String::new(),
-            None => "edge".to_string(),
-        };
-        let jobs = self.jobs(app, total_tasks);
-
-        let mapper = SubmitMapper::new(self.src, a.submit.span(), a.submit.get_ref());
-        let (mut submit, spans) = match submit::parse_spark_submit_with_spans(a.submit.get_ref()) {
-            Ok(ok) => ok,
-            Err(e) => {
-                self.error(mapper.map(e.span()), e.message);
-                return None;
-            }
-        };
-        self.check_master(&submit.master, &spans, &mapper, master_name);
-
-        // Spark 3.x reads `--properties-file` *instead of* spark-defaults.conf.
-        let defaults = match (&submit.properties_file, &a.spark_defaults) {
-            (Some(_), Some(sd)) => {
-                self.error(
-                    sd.span(),
-                    "`spark_defaults` would be ignored: spark-submit has --properties-file, \
-                     and Spark reads only one of the two",
-                );
-                None
-            }
-            (Some(file), None) => {
-                let span = mapper.map(spans.properties_file.clone().unwrap_or_default());
-                self.properties(file, span)
-            }
-            (None, Some(sd)) => self.properties(sd.get_ref(), sd.span()),
-            (None, None) => Some(Defaults::default()),
-        };
-        let defaults = defaults?;
-        let plain: BTreeMap<String, String> =
-            defaults.entries.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
-        let conf = SparkConf::resolve(&plain, &submit);
-        self.check_conf(&conf, &spans, &mapper, &defaults);
-        if let Ok(mode) = conf.deploy_mode() {
-            submit.deploy_mode = mode;
-        }
-        if self.diags.len() > before {
-            return None;
-        }
-        Some(AppSpec {
-            name: conf.app_name().to_string(),
-            submit,
-            submit_text: a.submit.get_ref().clone(),
-            conf,
-            at,
-            host,
-            files: a.files.clone(),
-            jobs,
-        })
-    }
-
-    fn jobs(&mut self, app: &Spanned<RawApp>, total_tasks: &mut u64) -> Vec<JobSpec> {
-        let a = app.get_ref();
-        if a.jobs.is_empty() {
-            self.error(app.span(), "this app has no `[[apps.jobs]]`; give it at least one job with one stage");
-        }
-        let mut jobs = Vec::new();
-        for (j, job) in a.jobs.iter().enumerate() {
-            let raw = job.get_ref();
-            let name = match &raw.name {
-                Some(n) if n.get_ref().trim().is_empty() => {
-                    self.error(n.span(), "the job name is empty; omit `name` for the default `job-<n>`");
-                    String::new()
-                }
-                Some(n) => n.get_ref().clone(),
-                None => format!("job-{}", j + 1),
-            };
-            if raw.stages.is_empty() {
-                self.error(
-                    job.span(),
-                    format!("job `{name}` has no `[[apps.jobs.stages]]`; give it at least one stage"),
-                );
-            }
-            let mut stages = Vec::new();
-            for (si, stage) in raw.stages.iter().enumerate() {
-                let st = stage.get_ref();
-                let tasks = match u64::try_from(*st.tasks.get_ref()) {
-                    Ok(n) if (1..=MAX_TASKS).contains(&n) => {
-                        *total_tasks += n;
-                        if *total_tasks > MAX_TASKS {
-                            self.error(
-                                st.tasks.span(),
-                                format!("`tasks = {n}` brings the scenario over {MAX_TASKS} tasks in all"),
-                            );
-                        }
-                        n as u32 // ≤ MAX_TASKS < 2^32
-                    }
-                    _ => {
-                        self.error(st.tasks.span(), format!("`tasks` must be between 1 and {MAX_TASKS}"));
-                        1
-                    }
-                };
-                let duration = self.dist(&st.duration);
-                let parents = match &st.parents {
-                    None => (0..si).last().into_iter().collect(),
-                    Some(p) => {
-                        let valid: Vec<usize> = p.get_ref().iter().filter_map(|&i| usize::try_from(i).ok()).collect();
-                        if valid.len() != p.get_ref().len() {
-                            self.error(p.span(), "`parents` are stage numbers of this job, counted from 0");
-                        }
-                        valid
-                    }
-                };
-                stages.push(StageSpec { tasks, duration, parents });
-            }
-            // The driver's own check of the DAG (Spark builds it from the RDD
-            // lineage, so a parent is always an earlier stage and every map
-            // stage's output is read by a later one).
-            let dag = mesocosm_driver::Job {
-                name: name.clone(),
-                stages: stages
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        mesocosm_driver::Stage::new(format!("stage {i}"), vec![]).with_parents(s.parents.clone())
-                    })
-                    .collect(),
-            };
-            if let Err(e) = dag.check() {
-                self.error(job.span(), format!("job `{name}`: {e}"));
-            }
-            jobs.push(JobSpec { name, stages });
-        }
-        jobs
-    }
-
-    fn dist(&mut self, v: &Spanned<RawDurOrTable>) -> DurationDist {
-        const KINDS: &str = "expected one of `uniform = [min, max]`, \
-                             `normal = [mean, stddev]`, `exponential = mean`";
-        let fallback = DurationDist::Fixed(Duration::ZERO);
-        let entries = match v.get_ref() {
-            RawDurOrTable::Str(s) => {
-                return match scenario_duration(s) {
-                    Ok(d) => DurationDist::Fixed(d),
-                    Err(e) => {
-                        self.error(v.span(), format!("bad duration for `duration`: {e}"));
-                        fallback
-                    }
-                };
-            }
-            RawDurOrTable::Table(entries) => entries,
-        };
-        let Some((key, arg)) = entries.first() else {
-            self.error(v.span(), format!("empty distribution: {KINDS}"));
-            return fallback;
-        };
-        if let Some((extra, _)) = entries.get(1) {
-            self.error(
-                extra.span(),
-                format!(
-                    "a distribution has one kind, but this table has both `{}` and `{}`",
-                    key.get_ref(),
-                    extra.get_ref()
-                ),
-            );
-            return fallback;
-        }
-        let kind = key.get_ref().as_str();
-        let arity = match kind {
-            "uniform" | "normal" => 2,
-            "exponential" => 1,
-            other => {
-                self.error(key.span(), format!("unknown distribution `{other}`: {KINDS}"));
-                return fallback;
-            }
-        };
-        // Collect the argument strings with their spans.
-        let args: Vec<(String, Range<usize>)> = match arg.get_ref() {
-            RawArg::Str(s) => vec![(s.clone(), arg.span())],
-            RawArg::List(items) => items.iter().map(|i| (i.get_ref().clone(), i.span())).collect(),
-        };
-        let shape_ok = match (arity, arg.get_ref()) {
-            (1, RawArg::Str(_)) => true,
-            (2, RawArg::List(items)) => items.len() == 2,
-            _ => false,
-        };
-        if !shape_ok {
-            let want = match kind {
-                "uniform" => "two durations, [min, max]: `uniform = [\"100ms\", \"2s\"]`",
-                "normal" => "two durations, [mean, stddev]: `normal = [\"1s\", \"200ms\"]`",
-                _ => "one duration, the mean: `exponential = \"1s\"`",
-            };
-            self.error(arg.span(), format!("`{kind}` takes {want}"));
-            return fallback;
-        }
-        let mut ds = Vec::new();
-        for (s, span) in &args {
-            match scenario_duration(s) {
-                Ok(d) => ds.push(d),
-                Err(e) => self.error(span.clone(), format!("bad duration in `{kind}`: {e}")),
-            }
-        }
-        match (kind, ds.as_slice()) {
-            ("uniform", [min, max]) => {
-                if min > max {
-                    self.error(
-                        arg.span(),
-                        format!("uniform min {} is greater than max {}", format_duration(*min), format_duration(*max)),
-                    );
-                    return fallback;
-                }
-                DurationDist::Uniform { min: *min, max: *max }
-            }
-            ("normal", [mean, stddev]) => DurationDist::Normal { mean: *mean, stddev: *stddev },
-            ("exponential", [mean]) => DurationDist::Exponential { mean: *mean },
-            _ => fallback, // a bad duration was already reported
-        }
-    }
-
-    /// `--master` must reach this scenario's master.
-    fn check_master(&mut self, url: &MasterUrl, spans: &SubmitSpans, mapper: &SubmitMapper, master_name: &str) {
-        // `mesos://zk://…` is always fine: ZooKeeper leader detection
-        // resolves to whichever master currently leads, i.e. ours.
-        let MasterUrl::Mesos { host, port } = url else {
-            return;
-        };
-        let span = mapper.map(spans.master.clone());
-        if host != master_name {
-            self.error(
-                span.clone(),
-                format!(
-                    "`{url}` names host `{host}`, but this scenario's only Mesos master is `{master_name}` \
-                     (set by [master] name); use mesos://{master_name}:{} or mesos://zk://…/mesos",
-                    submit::DEFAULT_MESOS_PORT
-                ),
-            );
-        } else if *port != submit::DEFAULT_MESOS_PORT {
-            self.error(
-                span,
-                format!(
-                    "the Mesos master listens on port {} (its --port default), so `{url}` would never connect",
-                    submit::DEFAULT_MESOS_PORT
-                ),
-            );
-        }
-    }
-
-    /// Reads and parses a spark-defaults / properties file named at `span`.
-    fn properties(&mut self, name: &str, span: Range<usize>) -> Option<Defaults> {
-        let path = self.path.parent().unwrap_or(Path::new("")).join(name);
-        let text = match (self.read)(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                self.error(span, format!("cannot read `{}`: {e}", path.display()));
-                return None;
-            }
-        };
-        match submit::parse_properties_with_lines(&text) {
-            Ok(entries) => Some(Defaults { path, text, entries }),
-            Err((line, msg)) => {
-                self.diags.push(Diagnostic::at_line(&path, &text, line, msg));
-                None
-            }
-        }
-    }
-
-    /// Checks the Spark conf ([`crate::spark_rules::check`]), pointing at
-    /// whichever of the command line or the defaults file supplied each bad value.
-    fn check_conf(&mut self, conf: &SparkConf, spans: &SubmitSpans, mapper: &SubmitMapper, defaults: &Defaults) {
-        let problems = crate::spark_rules::check(conf);
-        for (key, msg) in problems {
-            if let Some(span) = spans.conf.get(key) {
-                self.error(mapper.map(span.clone()), msg);
-            } else if let Some((_, line)) = defaults.entries.get(key) {
-                self.diags.push(Diagnostic::at_line(&defaults.path, &defaults.text, *line, msg));
-            } else {
-                self.error(mapper.whole(), msg);
-            }
-        }
-    }
-}
-
-/// A parsed spark-defaults file, kept with its text for diagnostics.
-#[derive(Default)]
-struct Defaults {
-    path: PathBuf,
-    text: String,
-    entries: BTreeMap<String, (String, usize)>,
-}
-
-// ---------------------------------------------------------------------------
-// Mapping offsets in a decoded TOML string back to the file
-// ---------------------------------------------------------------------------
-
-/// Maps byte offsets in a TOML string's *value* to byte offsets in the file.
-struct SubmitMapper {
-    /// The span of the whole string literal (quotes included).
-    span: Range<usize>,
-    /// `offsets[i]` is the file offset of value byte `i`; one extra entry for
-    /// the end. `None` when the literal could not be re-decoded identically,
-    /// in which case every error points at the whole literal.
-    offsets: Option<Vec<usize>>,
-}
-
-impl SubmitMapper {
-    fn new(src: &str, span: Range<usize>, value: &str) -> SubmitMapper {
-        let offsets = src.get(span.clone()).and_then(|raw| {
-            let (decoded, map) = decode_toml_string(raw)?;
-            (decoded == value).then(|| map.into_iter().map(|o| o + span.start).collect())
-        });
-        SubmitMapper { span, offsets }
-    }
-
-    fn whole(&self) -> Range<usize> {
-        self.span.clone()
-    }
-
-    fn map(&self, r: Range<usize>) -> Range<usize> {
-        let Some(offsets) = &self.offsets else {
-            return self.whole();
-        };
-        let at = |i: usize| offsets.get(i).or(offsets.last()).copied().unwrap_or(self.span.start);
-        let start = at(r.start);
-        let end = if r.is_empty() { start } else { at(r.end).max(start + 1) };
-        start..end
-    }
-}
-
-/// Decodes a TOML string literal as written (`"…"`, `'…'`, `"""…"""`,
-/// `'''…'''`), returning its value and, for each value byte, the offset in
-/// `raw` it came from (plus one entry for the end). `None` if `raw` is not
-/// a string literal this decoder understands.
-fn decode_toml_string(raw: &str) -> Option<(String, Vec<usize>)> {
-    let (delim, basic) = if raw.starts_with("\"\"\"") {
-        ("\"\"\"", true)
-    } else if raw.starts_with("'''") {
-        ("'''", false)
-    } else if raw.starts_with('"') {
-        ("\"", true)
-    } else if raw.starts_with('\'') {
-        ("'", false)
-    } else {
-        return None;
-    };
-    if raw.len() < 2 * delim.len() || !raw.ends_with(delim) {
-        return None;
-    }
-    let multiline = delim.len() == 3;
-    let mut pos = delim.len();
-    let end = raw.len() - delim.len();
-    // A newline right after an opening `"""`/`'''` is not part of the value.
-    if multiline {
-        if raw[pos..].starts_with("\r\n") {
-            pos += 2;
-        } else if raw[pos..].starts_with('\n') {
-            pos += 1;
-        }
-    }
-    let body = raw.get(pos..end)?;
-    let mut out = String::new();
-    let mut map = Vec::new();
-    let mut chars = body.char_indices().peekable();
-    let push = |out: &mut String, map: &mut Vec<usize>, c: char, at: usize| {
-        for _ in 0..c.len_utf8() {
-            map.push(at);
-        }
-        out.push(c);
-    };
-    while let Some((i, c)) = chars.next() {
-        let at = pos + i;
-        if !(basic && c == '\\') {
-            push(&mut out, &mut map, c, at);
-            continue;
-        }
-        let (_, e) = chars.next()?;
-        let simple = match e {
-            'b' => Some('\u{8}'),
-            't' => Some('\t'),
-            'n' => Some('\n'),
-            'f' => Some('\u{c}'),
-            'r' => Some('\r'),
-            'e' => Some('\u{1b}'),
-            '"' => Some('"'),
-            '\\' => Some('\\'),
-            _ => None,
-        };
-        if let Some(s) = simple {
-            push(&mut out, &mut map, s, at);
-            continue;
-        }
-        let hex_len = match e {
-            'x' => 2,
-            'u' => 4,
-            'U' => 8,
-            _ => 0,
-        };
-        if hex_len > 0 {
-            let mut code = 0u32;
-            for _ in 0..hex_len {
-                let (_, h) = chars.next()?;
-                code = code * 16 + h.to_digit(16)?;
-            }
-            push(&mut out, &mut map, char::from_u32(code)?, at);
-            continue;
-        }
-        // Line-ending backslash (multi-line basic strings only): skip the
-        // rest of the line and all whitespace and newlines after it.
-        if multiline && (e == ' ' || e == '\t' || e == '\n' || e == '\r') {
-            let mut saw_newline = e == '\n';
-            while let Some((_, w)) = chars.peek() {
-                match w {
-                    ' ' | '\t' | '\r' => {}
-                    '\n' => saw_newline = true,
-                    _ => break,
-                }
-                chars.next();
-            }
-            if !saw_newline {
-                return None;
-            }
-            continue;
-        }
-        return None;
-    }
-    map.push(end);
-    Some((out, map))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::SeedableRng;
-
-    #[test]
-    fn det_math_matches_std_closely() {
-        for x in [1e-16, 1e-5, 0.1, 0.5, 0.7, 0.99, 1.0, 1.5, 2.0, 1e10] {
-            assert!((det_ln(x) - x.ln()).abs() < 1e-13 * (1.0 + x.ln().abs()), "{x}");
-        }
-        for i in 0..1000 {
-            let t = i as f64 / 1000.0;
-            assert!((det_cos_turns(t) - (t * std::f64::consts::TAU).cos()).abs() < 1e-14, "{t}");
-        }
-    }
-
-    #[test]
-    fn samples_have_the_right_shape() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        let n = 20_000;
-        let mean_of = |d: &DurationDist, rng: &mut ChaCha8Rng| {
-            (0..n).map(|_| d.sample(rng).as_micros() as f64).sum::<f64>() / n as f64
-        };
-        let u = DurationDist::Uniform { min: Duration::from_millis(100), max: Duration::from_millis(300) };
-        for _ in 0..1000 {
-            let s = u.sample(&mut rng);
-            assert!(s >= Duration::from_millis(100) && s <= Duration::from_millis(300));
-        }
-        assert!((mean_of(&u, &mut rng) - 200_000.0).abs() < 3_000.0);
-        let norm = DurationDist::Normal { mean: Duration::from_secs(1), stddev: Duration::from_millis(200) };
-        assert!((mean_of(&norm, &mut rng) - 1e6).abs() < 10_000.0);
-        let exp = DurationDist::Exponential { mean: Duration::from_secs(1) };
-        assert!((mean_of(&exp, &mut rng) - 1e6).abs() < 40_000.0);
-        let clamp = DurationDist::Normal { mean: Duration::ZERO, stddev: Duration::from_secs(1) };
-        assert!((0..100).all(|_| clamp.sample(&mut rng) >= Duration::ZERO));
-        // Same seed, same draws.
-        let a: Vec<_> = (0..5).map(|_| norm.sample(&mut ChaCha8Rng::seed_from_u64(1))).collect();
-        assert!(a.windows(2).all(|w| w[0] == w[1]));
-        assert_eq!(norm.to_string(), "normal(mean 1s, stddev 200ms)");
-        assert_eq!(u.to_string(), "uniform(100ms..300ms)");
-    }
-
-    #[test]
-    fn decodes_toml_strings_with_offsets() {
-        let (v, m) = decode_toml_string(r#""a\"b""#).unwrap();
-        assert_eq!(v, "a\"b");
-        assert_eq!(m, vec![1, 2, 4, 5]);
-        let (v, m) = decode_toml_string("\"\"\"\nab \\\n   cd\"\"\"").unwrap();
-        assert_eq!(v, "ab cd");
-        assert_eq!(m[3], 12); // the `c` after the skipped line break
-        let (v, _) = decode_toml_string("'''\nx \\\n y'''").unwrap();
-        assert_eq!(v, "x \\\n y");
-        assert!(decode_toml_string("12").is_none());
     }
 }
