@@ -10,11 +10,16 @@
 //! - [`units`]: durations and Spark's size and time strings.
 //! - [`judge`]: the cross-actor invariants and the expectations, judged on the message log.
 //! - [`runner`]: builds the world from a scenario, runs it, checks it, reports.
+//! - `props` (feature `props`, on by default): proptest strategies for random
+//!   clusters, workloads and faults, and a harness that shrinks a failing case
+//!   into a scenario file.
 //! - `main.rs`: the `mesocosm` CLI.
 
 pub mod diag;
 pub mod judge;
 pub mod mesos_syntax;
+#[cfg(feature = "props")]
+pub mod props;
 pub mod runner;
 pub mod scenario;
 pub mod script;
