@@ -20,6 +20,8 @@ use crate::scenario;
 use mesocosm_sim::Transport;
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestCaseError, TestError, TestRunner};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
@@ -89,11 +91,16 @@ impl Harness {
         self
     }
 
-    /// Replaces proptest's whole config (cases, seed, shrinking); an
-    /// `RngSeed::Random` seed is drawn once per [`run`](Harness::run) and
-    /// written into the failure file.
-    pub fn config(mut self, config: ProptestConfig) -> Harness {
-        self.config = config;
+    /// Adjusts proptest's config (cases, RNG seed, shrinking), starting from
+    /// the defaults above. An `RngSeed::Random` seed is drawn once per
+    /// [`run`](Harness::run) and written into the failure file.
+    ///
+    /// Shrinking stops after `max_shrink_time` ms whatever it has reached, so
+    /// the minimal case then depends on the machine's speed; a test that
+    /// asserts the shrunk case should set `max_shrink_time = 0` (no limit) and
+    /// bound `max_shrink_iters` instead.
+    pub fn configure(mut self, f: impl FnOnce(&mut ProptestConfig)) -> Harness {
+        f(&mut self.config);
         self
     }
 
@@ -174,16 +181,16 @@ impl Harness {
         )
     }
 
-    /// One case: its run(s) and the property; with the first run's digest.
+    /// One case, as `text` at `path`: its run(s) and the property; with the
+    /// first run's digest.
     fn one<T: ScenarioCase>(
         &self,
         case: &T,
-        rng_seed: u64,
+        path: &Path,
+        text: &str,
         property: &impl Fn(&T, &Report) -> Result<(), String>,
     ) -> (Option<String>, Result<(), String>) {
-        let path = self.path_for(case.seed());
-        let text = self.text(case, &path, rng_seed);
-        let report = match (self.run)(&path, &text) {
+        let report = match (self.run)(path, text) {
             Ok(r) => r,
             Err(e) => return (None, Err(format!("the scenario did not run: {e}"))),
         };
@@ -192,7 +199,7 @@ impl Harness {
             return (digest, Err(why));
         }
         if self.replay {
-            let again = match (self.run)(&path, &text) {
+            let again = match (self.run)(path, text) {
                 Ok(r) => r,
                 Err(e) => return (digest, Err(format!("the second run did not run: {e}"))),
             };
@@ -210,7 +217,7 @@ impl Harness {
     ///
     /// # Panics
     /// If proptest gives up (e.g. a `prop_filter` rejects too many cases).
-    pub fn run<S, P>(&self, strategy: S, property: P) -> Result<(), Failure<S::Value>>
+    pub fn run<S, P>(&self, strategy: S, property: P) -> Result<(), Box<Failure<S::Value>>>
     where
         S: Strategy,
         S::Value: ScenarioCase,
@@ -224,16 +231,29 @@ impl Harness {
         };
         config.rng_seed = RngSeed::Fixed(rng_seed);
         let mut runner = TestRunner::new(config);
-        let result = runner.run(&strategy, |case| self.one(&case, rng_seed, &property).1.map_err(TestCaseError::fail));
+        // Runs are deterministic, so a case whose scenario text was run before
+        // has the same outcome: shrink steps that change nothing the scenario
+        // shows (an index that picks the same agent of one) cost no run.
+        let seen: RefCell<BTreeMap<String, Result<(), String>>> = RefCell::new(BTreeMap::new());
+        let result = runner.run(&strategy, |case| {
+            let path = self.path_for(case.seed());
+            let text = self.text(&case, &path, rng_seed);
+            if let Some(outcome) = seen.borrow().get(&text) {
+                return outcome.clone().map_err(TestCaseError::fail);
+            }
+            let outcome = self.one(&case, &path, &text, &property).1;
+            seen.borrow_mut().insert(text, outcome.clone());
+            outcome.map_err(TestCaseError::fail)
+        });
         let (reason, case) = match result {
             Ok(()) => return Ok(()),
             Err(TestError::Abort(why)) => panic!("{}: proptest gave up: {why}", self.name),
             Err(TestError::Fail(reason, case)) => (reason, case),
         };
         // Once more, for the digest and to be sure the file fails as shrinking saw.
-        let (digest, again) = self.one(&case, rng_seed, &property);
         let path = self.path_for(case.seed());
         let mut text = self.text(&case, &path, rng_seed);
+        let (digest, again) = self.one(&case, &path, &text, &property);
         text.push_str(&format!("\n# ---- property \"{}\" failed on this case ----\n", self.name));
         if again.is_ok() {
             text.push_str("# (run again, it held: the failure did not reproduce)\n");
@@ -248,7 +268,7 @@ impl Harness {
         let saved = std::fs::create_dir_all(self.directory())
             .and_then(|()| std::fs::write(&path, &text))
             .map_err(|e| e.to_string());
-        Err(Failure {
+        Err(Box::new(Failure {
             property: self.name.clone(),
             message: reason.message().to_string(),
             scenario_seed: case.seed(),
@@ -259,7 +279,7 @@ impl Harness {
             text,
             saved,
             case,
-        })
+        }))
     }
 
     /// [`run`](Harness::run), panicking with the [`Failure`] (its file, its
@@ -334,8 +354,10 @@ impl<T> fmt::Display for Failure<T> {
     }
 }
 
-/// The default runner: parse, then run on the memory transport.
-fn run_memory(path: &Path, text: &str) -> Result<Report, String> {
+/// The harness's default runner: parse the text with [`scenario::parse`] as
+/// `path`, then run it with [`runner::run`] on the memory transport. Wrap it
+/// in your own [`Harness::runner`] to count or time runs.
+pub fn run_memory(path: &Path, text: &str) -> Result<Report, String> {
     let s = scenario::parse(path, text).map_err(|d| format!("the checker rejects the scenario:\n{d}"))?;
     let opts = RunOptions { transport: Transport::Memory, ..RunOptions::default() };
     runner::run(&s, opts).map_err(|e| e.to_string())

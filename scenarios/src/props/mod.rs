@@ -90,7 +90,7 @@ mod model;
 mod render;
 mod strategies;
 
-pub use harness::{DEFAULT_RNG_SEED, Failure, Harness, check, summary};
+pub use harness::{DEFAULT_RNG_SEED, Failure, Harness, check, run_memory, summary};
 pub use model::{Loss, MESSAGE_KINDS, MessageKind, Model, Role};
 /// The proptest this module is built on, so a user's strategies match its version.
 pub use proptest;
