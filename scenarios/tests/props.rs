@@ -134,3 +134,16 @@ fn a_scenario_the_runner_refuses_is_a_failure_with_the_refusal_as_its_message() 
     assert!(failure.path.is_file());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn failures_go_to_the_cargo_target_directory_unless_told_otherwise() {
+    // This test binary runs from <target>/<profile>/deps.
+    if std::env::var_os("MESOCOSM_PROPS_DIR").is_none() {
+        let path = Harness::new("a property/with spaces").path_for(42);
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.parent().and_then(Path::parent).and_then(Path::parent).unwrap();
+        assert_eq!(path, target.join("mesocosm-props/a-property-with-spaces-42.toml"));
+    }
+    let elsewhere = Harness::new("p").dir("/some/where").path_for(7);
+    assert_eq!(elsewhere, Path::new("/some/where/p-7.toml"));
+}

@@ -13,6 +13,13 @@
 //! `<file name>:<line>`, so the written file replays the run only if both are
 //! the same. The failure's explanation goes at the end of the file, where it
 //! moves no rule.
+//!
+//! Runs are deterministic (same scenario text, same run), so a case whose text
+//! was already run is judged by the earlier outcome without running again:
+//! many shrink steps change nothing the scenario shows (an [`Index`] picking
+//! the same agent of one), and cost nothing.
+//!
+//! [`Index`]: proptest::sample::Index
 
 use super::ScenarioCase;
 use crate::runner::{self, Report, RunOptions};
@@ -107,7 +114,8 @@ impl Harness {
     /// Writes failures into `dir` (created if missing). Default: the
     /// `MESOCOSM_PROPS_DIR` environment variable, else `mesocosm-props` in the
     /// cargo target directory of the running test binary (the ancestor holding
-    /// cargo's `CACHEDIR.TAG`), else in the system's temporary directory.
+    /// cargo's `CACHEDIR.TAG`, or the one above `<profile>/deps`), else in the
+    /// system's temporary directory.
     /// Integration tests may pass `env!("CARGO_TARGET_TMPDIR")`.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Harness {
         self.dir = Some(dir.into());
@@ -161,11 +169,16 @@ impl Harness {
         if let Some(d) = std::env::var_os("MESOCOSM_PROPS_DIR") {
             return PathBuf::from(d);
         }
-        // A test binary lives in <target>/<profile>/deps/; cargo marks <target>
-        // with CACHEDIR.TAG.
+        // Cargo marks its target directory with CACHEDIR.TAG; failing that, a
+        // test or example binary lives in <target>/<profile>/{deps,examples}/.
         let exe = std::env::current_exe().ok();
-        let target = exe.as_deref().and_then(|e| e.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()));
-        target.map_or_else(std::env::temp_dir, Path::to_path_buf).join("mesocosm-props")
+        let tagged = exe.as_deref().and_then(|e| e.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()));
+        let by_layout = || {
+            let parent = exe.as_deref()?.parent()?;
+            let kind = parent.file_name()?;
+            (kind == "deps" || kind == "examples").then(|| parent.parent()?.parent()).flatten()
+        };
+        tagged.or_else(by_layout).map_or_else(std::env::temp_dir, Path::to_path_buf).join("mesocosm-props")
     }
 
     /// The text a case runs as: three header lines, then [`ScenarioCase::to_toml`].
