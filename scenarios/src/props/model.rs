@@ -459,7 +459,9 @@ impl Case {
             .collect();
         let unfinished: Vec<String> = (0..self.apps.len())
             .filter(|i| model.may_fail[*i].is_none())
-            .map(|i| (self.app_name(i), report.frameworks.iter().find(|r| r.name == self.app_name(i)).and_then(|r| r.exit)))
+            .map(|i| {
+                (self.app_name(i), report.frameworks.iter().find(|r| r.name == self.app_name(i)).and_then(|r| r.exit))
+            })
             .filter(|(_, exit)| !matches!(exit, Some((_, 0))))
             .map(|(name, exit)| format!("{name}: driver exit {exit:?}"))
             .collect();
