@@ -9,12 +9,20 @@
 //! - [`spark_rules`]: the Spark conf values the simulator reads, checked as Spark and Mesos do.
 //! - [`units`]: durations and Spark's size and time strings.
 //! - [`judge`]: the cross-actor invariants and the expectations, judged on the message log.
-//! - [`runner`]: builds the world from a scenario, runs it, checks it, reports.
-//! - `main.rs`: the `mesocosm` CLI.
+//! - [`cluster`]: the public cluster builder: master, agents, any frameworks,
+//!   faults and expectations, run to a judged [`cluster::Report`].
+//! - [`runner`]: a scenario file translated into [`cluster`] builder calls.
+//! - [`registry`]: the framework kinds a scenario file may name (`[[frameworks]] kind = …`).
+//! - [`frameworks`]: built-in frameworks besides Spark (`sleep-tasks`).
+//! - [`cli`]: the `mesocosm` CLI as a function, [`cli::main_with`] a registry; `main.rs` calls it.
 
+pub mod cli;
+pub mod cluster;
 pub mod diag;
+pub mod frameworks;
 pub mod judge;
 pub mod mesos_syntax;
+pub mod registry;
 pub mod runner;
 pub mod scenario;
 pub mod script;

@@ -95,6 +95,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use mesocosm_sim::Latency;
@@ -106,6 +107,7 @@ use toml::Spanned;
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::mesos_syntax::{self, AttributeSpec, ResourceSpec};
+use crate::registry::{FrameworkSpec, PluginConfig, Registry};
 use crate::script::{Cast, Expectation, FaultSpec};
 use crate::submit::{self, MasterUrl, SparkConf, SparkSubmit, SubmitSpans};
 use crate::units::{format_duration, parse_duration};
@@ -134,6 +136,8 @@ pub struct Scenario {
     /// One entry per agent, after `count` expansion.
     pub agents: Vec<AgentSpec>,
     pub apps: Vec<AppSpec>,
+    /// `[[frameworks]]`, one entry per instance after `count` expansion.
+    pub frameworks: Vec<FrameworkDecl>,
     /// `[[faults]]`, in file order.
     pub faults: Vec<FaultSpec>,
     /// `[[expect]]`, in file order.
@@ -151,6 +155,27 @@ pub fn driver_names(apps: &[AppSpec]) -> Vec<String> {
             if *n == 1 { a.name.clone() } else { format!("{}-{}", a.name, n) }
         })
         .collect()
+}
+
+/// One `[[frameworks]]` instance: a registered kind, read by its plugin.
+#[derive(Clone, Debug)]
+pub struct FrameworkDecl {
+    /// The registered kind (`kind = "sleep-tasks"`).
+    pub kind: String,
+    /// Its name; the scheduler runs as actor `scheduler:<name>`.
+    pub name: String,
+    /// When its scheduler starts.
+    pub at: Duration,
+    /// What its plugin read from `[frameworks.config]`.
+    pub spec: Arc<dyn FrameworkSpec>,
+}
+
+impl PartialEq for FrameworkDecl {
+    fn eq(&self, other: &Self) -> bool {
+        // A spec is plain data; its Debug form says everything it holds.
+        (&self.kind, &self.name, self.at, format!("{:?}", self.spec))
+            == (&other.kind, &other.name, other.at, format!("{:?}", other.spec))
+    }
 }
 
 /// The simulated network.
@@ -436,6 +461,8 @@ struct RawFile {
     #[serde(default)]
     apps: Vec<Spanned<RawApp>>,
     #[serde(default)]
+    frameworks: Vec<Spanned<RawFramework>>,
+    #[serde(default)]
     faults: Vec<Spanned<crate::script::RawFault>>,
     #[serde(default)]
     expect: Vec<Spanned<crate::script::RawExpect>>,
@@ -492,6 +519,16 @@ struct RawApp {
     files: BTreeMap<String, String>,
     #[serde(default)]
     jobs: Vec<Spanned<RawJob>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFramework {
+    kind: Spanned<String>,
+    name: Spanned<String>,
+    at: Option<Spanned<String>>,
+    count: Option<Spanned<i64>>,
+    config: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
 }
 
 #[derive(Deserialize)]
@@ -639,8 +676,14 @@ enum ReadError {
 
 const NOT_UTF8: &str = "is not UTF-8: the first invalid byte is here (save the file as UTF-8)";
 
-/// Reads and checks a scenario file (and any spark-defaults files it names).
+/// Reads and checks a scenario file (and any spark-defaults files it names),
+/// knowing the built-in framework kinds.
 pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
+    load_with(path, &Registry::default())
+}
+
+/// [`load`], with the framework kinds of `registry`.
+pub fn load_with(path: impl AsRef<Path>, registry: &Registry) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
     let src = match read_capped(path, MAX_SCENARIO_BYTES) {
         Ok(s) => s,
@@ -654,14 +697,19 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
             return Err(Diagnostic::at_span(path, &text, at..at + 1, format!("the scenario file {NOT_UTF8}")).into());
         }
     };
-    parse(path, &src)
+    parse_with(path, &src, registry)
 }
 
 /// Checks the scenario text `src`; `path` names it in messages and anchors
 /// relative `spark_defaults` paths, which are read from disk (at most
 /// [`MAX_PROPERTIES_BYTES`] of each).
 pub fn parse(path: impl AsRef<Path>, src: &str) -> Result<Scenario, Diagnostics> {
-    parse_with_reader(path, src, &mut |p: &Path| match read_capped(p, MAX_PROPERTIES_BYTES) {
+    parse_with(path, src, &Registry::default())
+}
+
+/// [`parse`], with the framework kinds of `registry`.
+pub fn parse_with(path: impl AsRef<Path>, src: &str, registry: &Registry) -> Result<Scenario, Diagnostics> {
+    parse_with_registry(path, src, registry, &mut |p: &Path| match read_capped(p, MAX_PROPERTIES_BYTES) {
         Ok(s) => Ok(s),
         Err(ReadError::Io(e)) => Err(e),
         Err(ReadError::TooLarge(n)) => {
@@ -698,9 +746,20 @@ pub fn parse_with_reader(
     src: &str,
     read: &mut dyn FnMut(&Path) -> std::io::Result<String>,
 ) -> Result<Scenario, Diagnostics> {
+    parse_with_registry(path, src, &Registry::default(), read)
+}
+
+/// The most general entry point: [`parse_with_reader`] with the framework
+/// kinds of `registry`.
+pub fn parse_with_registry(
+    path: impl AsRef<Path>,
+    src: &str,
+    registry: &Registry,
+    read: &mut dyn FnMut(&Path) -> std::io::Result<String>,
+) -> Result<Scenario, Diagnostics> {
     let path = path.as_ref();
     let raw: RawFile = toml::from_str(src).map_err(|e| Diagnostics::from(Diagnostic::from_toml(path, src, &e)))?;
-    let mut cx = Checker { path, src, diags: Diagnostics::default(), read };
+    let mut cx = Checker { path, src, diags: Diagnostics::default(), read, registry };
     let scenario = cx.scenario(raw);
     // Report in reading order: the scenario file top to bottom, then any
     // spark-defaults files (a stable sort keeps same-place problems in order).
@@ -718,6 +777,7 @@ pub(crate) struct Checker<'a> {
     pub(crate) src: &'a str,
     diags: Diagnostics,
     read: &'a mut dyn FnMut(&Path) -> std::io::Result<String>,
+    registry: &'a Registry,
 }
 
 impl Checker<'_> {
@@ -787,10 +847,12 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
+        let frameworks = self.frameworks(&raw.frameworks, until);
         let cast = Cast {
             master: master.name.clone(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),
             apps: driver_names(&apps).into_iter().zip(apps.iter().map(|a| a.at)).collect(),
+            frameworks: frameworks.iter().map(|f| (f.name.clone(), f.at)).collect(),
         };
         let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
         let network = NetworkSpec { latency, links };
@@ -807,9 +869,75 @@ impl Checker<'_> {
             master,
             agents,
             apps,
+            frameworks,
             faults,
             expectations,
         }
+    }
+
+    /// `[[frameworks]]`: each kind must be registered; its plugin reads `config`.
+    fn frameworks(&mut self, raw: &[Spanned<RawFramework>], until: Duration) -> Vec<FrameworkDecl> {
+        let mut out: Vec<FrameworkDecl> = Vec::new();
+        for f in raw {
+            let r = f.get_ref();
+            let kind = r.kind.get_ref();
+            let Some(plugin) = self.registry.framework(kind).cloned() else {
+                let known = self.registry.framework_kinds();
+                let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                self.error(
+                    r.kind.span(),
+                    format!("unknown framework kind `{kind}` (known kinds: {known}; a binary can register more, see mesocosm::registry)"),
+                );
+                continue;
+            };
+            let name_ok = self.host_name(&r.name, "framework name");
+            let at = self.optional_duration(&r.at, "at", Duration::ZERO);
+            if at >= until
+                && let Some(a) = &r.at
+            {
+                self.error(
+                    a.span(),
+                    format!(
+                        "this framework starts at {}, after the run stops at {}",
+                        format_duration(at),
+                        format_duration(until)
+                    ),
+                );
+            }
+            let count = match &r.count {
+                None => None,
+                Some(c) if (1..=MAX_APPS as i64).contains(c.get_ref()) => Some(*c.get_ref() as usize),
+                Some(c) => {
+                    self.error(c.span(), format!("`count` must be from 1 to {MAX_APPS}"));
+                    None
+                }
+            };
+            let (entries, span) = match &r.config {
+                Some(c) => (c.get_ref().clone(), c.span()),
+                None => (BTreeMap::new(), r.kind.span()),
+            };
+            let mut config = PluginConfig::new(entries, span);
+            let spec = plugin.parse(&mut config);
+            let problems = config.finish(kind);
+            let ok = problems.is_empty();
+            for (span, msg) in problems {
+                self.error(span, msg);
+            }
+            let (Some(spec), true, true) = (spec, ok, name_ok) else { continue };
+            let base = r.name.get_ref();
+            let names: Vec<String> = match count {
+                None => vec![base.clone()],
+                Some(n) => (1..=n).map(|i| format!("{base}-{i}")).collect(),
+            };
+            for name in names {
+                if out.iter().any(|d| d.name == name) {
+                    self.error(r.name.span(), format!("two frameworks are named `{name}`"));
+                    continue;
+                }
+                out.push(FrameworkDecl { kind: kind.clone(), name, at, spec: spec.clone() });
+            }
+        }
+        out
     }
 
     pub(crate) fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> Latency {

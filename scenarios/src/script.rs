@@ -120,6 +120,22 @@ pub enum Fault {
     Slow(Slow),
 }
 
+impl Fault {
+    /// Kill every running actor whose name matches `actor` (a glob) at `at`.
+    pub fn kill(actor: &str, at: Duration) -> Fault {
+        Fault::Kill { actor: Pattern::new(actor), at, restart_after: None }
+    }
+
+    /// A kill that starts its victims again `after` later; other faults are unchanged.
+    #[must_use]
+    pub fn restart_after(self, after: Duration) -> Fault {
+        match self {
+            Fault::Kill { actor, at, .. } => Fault::Kill { actor, at, restart_after: Some(after) },
+            other => other,
+        }
+    }
+}
+
 /// One expectation, with where it was written.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expectation {
@@ -163,6 +179,13 @@ pub enum Expect {
         at_least: Option<u64>,
         at_most: Option<u64>,
     },
+}
+
+impl Expect {
+    /// How a framework (a Spark app, or any framework by its name) ends.
+    pub fn framework(name: &str, outcome: AppOutcome) -> Expect {
+        Expect::App { app: name.to_string(), outcome }
+    }
 }
 
 /// The agent transitions an expectation can name (the master's view).
@@ -284,12 +307,15 @@ pub(crate) struct Cast {
     pub agents: Vec<String>,
     /// (driver name, submission time).
     pub apps: Vec<(String, Duration)>,
+    /// `[[frameworks]]`: (name, start time); the scheduler is `scheduler:<name>`.
+    pub frameworks: Vec<(String, Duration)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
     Master,
     Agent,
+    /// A framework's scheduler: a Spark driver or a `scheduler:<name>`.
     Driver,
     Executor,
 }
@@ -303,6 +329,9 @@ impl Cast {
         for (app, _) in &self.apps {
             v.push((format!("driver:{app}"), Role::Driver));
             v.push((format!("executor:{app}/0"), Role::Executor));
+        }
+        for (fw, _) in &self.frameworks {
+            v.push((format!("scheduler:{fw}"), Role::Driver));
         }
         v
     }
@@ -340,13 +369,22 @@ impl Cast {
         let roles: Vec<Role> = self.samples().into_iter().filter(|(n, _)| p.matches(n)).map(|(_, r)| r).collect();
         if roles.is_empty() {
             return Err(format!(
-                "`{name}` names no actor; actors are {}, {}, driver:<app> and executor:<app>/<id> (apps: {})",
+                "`{name}` names no actor; actors are {}, {}, driver:<app>, executor:<app>/<id> and scheduler:<framework> (apps: {}; frameworks: {})",
                 self.master,
                 if self.agents.is_empty() { "(no agents)".to_string() } else { self.agents.join(", ") },
-                self.app_names()
+                self.app_names(),
+                self.framework_names()
             ));
         }
         Ok((p, roles))
+    }
+
+    fn framework_names(&self) -> String {
+        if self.frameworks.is_empty() {
+            "none".into()
+        } else {
+            self.frameworks.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", ")
+        }
     }
 
     fn app_names(&self) -> String {
@@ -612,14 +650,16 @@ impl Checker<'_> {
                 return None;
             }
         }
-        // A driver does not exist before spark-submit runs.
-        for (app, submitted) in &cast.apps {
-            let name = format!("driver:{app}");
+        // A driver does not exist before spark-submit runs, nor a scheduler before its start.
+        let schedulers = cast.apps.iter().map(|(a, t)| (format!("driver:{a}"), t, "submitted"));
+        let schedulers =
+            schedulers.chain(cast.frameworks.iter().map(|(f, t)| (format!("scheduler:{f}"), t, "started")));
+        for (name, submitted, verb) in schedulers {
             if actor.matches(&name) && !actor.as_str().contains('*') && at < *submitted {
                 self.error(
                     v.span(),
                     format!(
-                        "{name} is submitted at {}; it cannot be killed at {}",
+                        "{name} is {verb} at {}; it cannot be killed at {}",
                         format_duration(*submitted),
                         format_duration(at)
                     ),
@@ -764,7 +804,10 @@ impl Checker<'_> {
         let v = f.slow.as_ref()?;
         let (actor, roles) = self.actor(cast, v)?;
         if roles.iter().any(|r| *r != Role::Driver) {
-            self.error(v.span(), "only a framework (driver:<app>) receives offers and can be slow");
+            self.error(
+                v.span(),
+                "only a framework (driver:<app>, scheduler:<framework>) receives offers and can be slow",
+            );
             return None;
         }
         let Some(think_v) = &f.think else {
@@ -917,10 +960,20 @@ impl Checker<'_> {
 
     fn app_name(&mut self, cast: &Cast, v: &Spanned<String>) -> Option<String> {
         let name = v.get_ref();
-        if cast.apps.iter().any(|(a, _)| a == name) {
+        if cast.apps.iter().chain(&cast.frameworks).any(|(a, _)| a == name) {
             Some(name.clone())
-        } else {
+        } else if cast.frameworks.is_empty() {
             self.error(v.span(), format!("no app is named `{name}` (apps: {})", cast.app_names()));
+            None
+        } else {
+            self.error(
+                v.span(),
+                format!(
+                    "no app or framework is named `{name}` (apps: {}; frameworks: {})",
+                    cast.app_names(),
+                    cast.framework_names()
+                ),
+            );
             None
         }
     }

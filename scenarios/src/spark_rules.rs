@@ -134,7 +134,8 @@ pub fn check(conf: &SparkConf) -> Vec<(&str, String)> {
     // Everything else the runner turns into driver settings (one message,
     // the first problem; it names its key as `key=value: …`).
     if problems.is_empty()
-        && let Err(e) = crate::runner::spark_settings(conf).and_then(|_| crate::runner::ask_timeout(conf).map(drop))
+        && let Err(e) =
+            crate::cluster::spark::spark_settings(conf).and_then(|_| crate::cluster::spark::ask_timeout(conf).map(drop))
     {
         let key = conf.iter().map(|(k, _)| k).find(|k| e.starts_with(&format!("{k}="))).unwrap_or("");
         problems.push((key, e));

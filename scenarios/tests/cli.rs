@@ -83,12 +83,13 @@ fn non_ascii_spaced_and_long_names_run_alike_on_both_transports() {
         let summary = String::from_utf8(summary).unwrap();
         assert_eq!(r.failure, None, "{transport:?}: {summary}");
         assert!(r.passed(), "{transport:?}: {summary}");
-        assert_eq!(r.apps.len(), 2);
-        for a in &r.apps {
+        assert_eq!(r.frameworks.len(), 2);
+        for a in &r.frameworks {
             assert_eq!(a.exit.map(|(_, status)| status), Some(0), "{transport:?}: {} finishes: {summary}", a.name);
-            assert_eq!(a.driver_report.tasks_finished, 20, "{transport:?}: {summary}");
+            let driver = a.details::<mesocosm_driver::DriverReport>().expect("a Spark app");
+            assert_eq!(driver.tasks_finished, 20, "{transport:?}: {summary}");
         }
-        assert!(r.apps.iter().any(|a| a.name == "ápp de démo π"), "{summary}");
+        assert!(r.frameworks.iter().any(|a| a.name == "ápp de démo π"), "{summary}");
         digests.push(r.digest.clone().expect("a digest"));
     }
     assert_eq!(digests[0], digests[1], "the same trace over gRPC and in memory");

@@ -154,7 +154,8 @@ fn spark_pi_follows_the_seed_documents_five_steps() {
     assert!(first(&exec_to_driver, "RegisterExecutor") < first(&exec_to_driver, "LaunchedExecutor"));
     assert_eq!(driver_to_exec.iter().filter(|k| *k == "LaunchTask").count(), 100);
     assert_eq!(driver_to_exec.iter().filter(|k| *k == "StopExecutor").count(), 2);
-    assert_eq!(report.apps[0].driver_report.tasks_finished, 100);
+    let driver = report.frameworks[0].details::<mesocosm_driver::DriverReport>().expect("a Spark app");
+    assert_eq!(driver.tasks_finished, 100);
     assert_eq!(*driver_to_master.last().unwrap(), "TEARDOWN");
 }
 

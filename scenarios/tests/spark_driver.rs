@@ -42,7 +42,7 @@ submit = "spark-submit --master mesos://master:5050 --name huge --conf spark.cor
 app = "huge"
 running = true
 "#);
-    let d = &r.apps[0].driver_report;
+    let d = r.frameworks[0].details::<mesocosm_driver::DriverReport>().expect("a Spark app");
     assert!(d.tasks_finished > 40, "tasks ran: {}", d.tasks_finished);
     // Eight running tasks, a few runs of finished and pending partitions.
     assert!(d.task_state_entries < 64, "the scheduler holds {} entries", d.task_state_entries);
@@ -158,7 +158,7 @@ app = "pi"
     let missing = run(&src(r#"files = { "/etc/spark/principal" = "spark" }"#, "fails = true"));
     assert!(missing.passed(), "{:?}", missing.expectations);
     assert_eq!(
-        missing.apps[0].driver_report.failed.as_deref(),
+        missing.frameworks[0].details::<mesocosm_driver::DriverReport>().and_then(|d| d.failed.as_deref()),
         Some("java.io.FileNotFoundException: /etc/spark/secret (No such file or directory)")
     );
 }

@@ -1,0 +1,223 @@
+//! Frameworks other than Spark: built in Rust with the public cluster
+//! builder, or named in a scenario file through the registry.
+
+use mesocosm::cluster::{Cluster, Framework, FrameworkCtx, Process, Runtime};
+use mesocosm::registry::{FrameworkPlugin, FrameworkSpec, PluginConfig, Registry};
+use mesocosm::runner::{self, RunOptions};
+use mesocosm::scenario;
+use mesocosm::script::{AppOutcome, Expect, Fault};
+use mesocosm_sim::proto::mesos::v1::FrameworkInfo;
+use mesocosm_sim::proto::scheduler::{Call, call, event};
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Transport};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A framework that subscribes, declines every offer, and tears down and
+/// exits 0 `stay` after it is subscribed.
+struct Visitor {
+    name: String,
+    master: ActorId,
+    stay: Duration,
+    framework_id: Option<mesocosm_sim::proto::mesos::v1::FrameworkId>,
+}
+
+impl Visitor {
+    fn new(ctx: &FrameworkCtx<'_>, stay: Duration) -> Visitor {
+        Visitor { name: ctx.name.to_string(), master: ctx.master.clone(), stay, framework_id: None }
+    }
+
+    fn call(&self, t: call::Type) -> Call {
+        Call { framework_id: self.framework_id.clone(), r#type: Some(t as i32), ..Default::default() }
+    }
+}
+
+impl Actor for Visitor {
+    type Timer = ();
+
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        match input {
+            Input::Start => {
+                let mut c = self.call(call::Type::Subscribe);
+                c.subscribe = Some(call::Subscribe {
+                    framework_info: FrameworkInfo {
+                        user: "test".into(),
+                        name: self.name.clone(),
+                        ..Default::default()
+                    },
+                    suppressed_roles: vec![],
+                });
+                out.send(&self.master, c);
+            }
+            Input::Message { msg: Msg::SchedulerEvent(e), .. } => match e.r#type() {
+                event::Type::Subscribed => {
+                    self.framework_id = e.subscribed.map(|s| s.framework_id);
+                    out.set_timer(self.stay, ());
+                }
+                event::Type::Offers => {
+                    let ids = e.offers.map(|o| o.offers).unwrap_or_default().into_iter().map(|o| o.id).collect();
+                    let mut c = self.call(call::Type::Decline);
+                    c.decline = Some(call::Decline { offer_ids: ids, filters: None });
+                    out.send(&self.master, c);
+                }
+                _ => {}
+            },
+            Input::Timer(()) => {
+                out.send(&self.master, self.call(call::Type::Teardown));
+                out.exit(0);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn count_kind(expect_from: &str, kind: &str, at_least: u64) -> Expect {
+    Expect::Count {
+        what: kind.into(),
+        from: Some(mesocosm_sim::faults::Pattern::new(expect_from)),
+        to: None,
+        wheres: vec![],
+        at_least: Some(at_least),
+        at_most: None,
+    }
+}
+
+#[test]
+fn a_framework_built_in_rust_is_killed_restarted_and_judged() {
+    let report = Cluster::builder(3)
+        .name("visitor")
+        .agents("agent", 2, "cpus:2;mem:1024")
+        .expect("agents")
+        .framework("visitor", Duration::from_secs(1), |ctx| Visitor::new(ctx, Duration::from_secs(10)))
+        .fault(
+            "kill visitor",
+            Fault::kill("scheduler:visitor", Duration::from_secs(5)).restart_after(Duration::from_secs(2)),
+        )
+        .expect("it finishes", Expect::framework("visitor", AppOutcome::Finishes))
+        // The restarted scheduler is a new process: the factory ran again and it subscribed again.
+        .expect("subscribed twice", count_kind("scheduler:visitor", "SUBSCRIBE", 2))
+        .until(Duration::from_secs(120))
+        .run(Runtime { transport: Transport::Memory, ..Runtime::default() })
+        .expect("the run");
+    let mut summary = Vec::new();
+    report.render(&mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(report.passed(), "{summary}");
+    let v = report.framework("visitor").expect("reported");
+    assert_eq!(v.actor.as_str(), "scheduler:visitor");
+    assert!(v.finished() && !v.failed(), "{summary}");
+    // First start at 1 s, killed at 5 s, restarted at 7 s, subscribed, 10 s later it leaves.
+    let (exit_at, _) = v.exit.expect("it exited");
+    assert!(exit_at.as_secs_f64() > 17.0, "{summary}");
+    assert!(summary.contains("framework visitor: started 1.000000s, scheduler exited"), "{summary}");
+    assert!(report.expectations.iter().all(|e| e.held), "{summary}");
+}
+
+#[test]
+fn a_framework_that_never_ends_fails_the_implicit_check() {
+    let report = Cluster::builder(3)
+        .agents("agent", 1, "cpus:2;mem:1024")
+        .expect("agents")
+        .framework("stuck", Duration::ZERO, |ctx| Visitor::new(ctx, Duration::from_secs(3600)))
+        .until(Duration::from_secs(30))
+        .run(Runtime { transport: Transport::Memory, ..Runtime::default() })
+        .expect("the run");
+    assert!(!report.passed());
+    assert_eq!(report.checks.len(), 1, "{:?}", report.checks);
+    assert_eq!(report.checks[0].check, "framework finishes");
+    assert!(report.checks[0].message.starts_with("framework stuck did not finish"), "{:?}", report.checks);
+}
+
+/// A plugin for tests: `kind = "visitor"`, with `stay` in its config.
+struct VisitorPlugin;
+
+#[derive(Debug)]
+struct VisitorSpec {
+    stay: Duration,
+}
+
+impl FrameworkPlugin for VisitorPlugin {
+    fn parse(&self, config: &mut PluginConfig) -> Option<Arc<dyn FrameworkSpec>> {
+        Some(Arc::new(VisitorSpec { stay: config.duration("stay", Duration::from_secs(1)) }))
+    }
+}
+
+impl FrameworkSpec for VisitorSpec {
+    fn framework(&self, _name: &str) -> Box<dyn Framework> {
+        let stay = self.stay;
+        struct F(Duration);
+        impl Framework for F {
+            fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
+                Process::new(Visitor::new(ctx, self.0))
+            }
+        }
+        Box::new(F(stay))
+    }
+}
+
+const VISITORS: &str = r#"
+[scenario]
+name = "visitors"
+until = "2m"
+
+[[agents]]
+name = "agent"
+count = 2
+resources = "cpus:2;mem:1024"
+
+[[frameworks]]
+kind = "visitor"
+name = "v"
+count = 2
+at = "1s"
+[frameworks.config]
+stay = "5s"
+
+[[faults]]
+kill = "scheduler:v-2"
+at = "3s"
+restart_after = "1s"
+
+[[expect]]
+app = "v-1"
+finishes = true
+before = "10s"
+
+[[expect]]
+count = "SUBSCRIBE"
+from = "scheduler:v-2"
+at_least = 2
+"#;
+
+#[test]
+fn a_registered_framework_runs_from_toml_with_faults_and_expectations() {
+    let mut registry = Registry::default();
+    registry.register_framework("visitor", VisitorPlugin);
+    let s = scenario::parse_with("visitors.toml", VISITORS, &registry).expect("valid");
+    assert_eq!(s.frameworks.len(), 2);
+    let r = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
+    let mut summary = Vec::new();
+    r.render(&mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(r.passed(), "{summary}");
+    assert_eq!(r.frameworks.iter().map(|f| f.actor.as_str()).collect::<Vec<_>>(), ["scheduler:v-1", "scheduler:v-2"]);
+    // Without the registration, the kind is unknown: exit 2 at the `kind` value.
+    let err = scenario::parse("visitors.toml", VISITORS).expect_err("unknown kind");
+    let d = &err.0[0];
+    assert_eq!((d.line, d.col), (12, 8), "{err}");
+    assert!(d.message.contains("unknown framework kind `visitor`"), "{err}");
+    assert!(d.message.contains("known kinds: sleep-tasks"), "{err}");
+}
+
+#[test]
+fn a_plugin_config_key_nobody_reads_is_an_error_at_the_key() {
+    let mut registry = Registry::empty();
+    registry.register_framework("visitor", VisitorPlugin);
+    let src = VISITORS.replace("stay = \"5s\"", "stay = \"5s\"\nsaty = \"1s\"");
+    let err = scenario::parse_with("visitors.toml", &src, &registry).expect_err("misspelt key");
+    let d = &err.0[0];
+    assert_eq!(d.line, 18, "{err}");
+    assert!(d.message.contains("`saty` is not a setting of kind `visitor` (it takes: stay)"), "{err}");
+    let src = VISITORS.replace("stay = \"5s\"", "stay = \"soon\"");
+    let err = scenario::parse_with("visitors.toml", &src, &registry).expect_err("bad duration");
+    assert_eq!((err.0[0].line, err.0[0].col), (17, 8), "{err}");
+}
