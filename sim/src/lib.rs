@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`time`]: [`SimTime`], the virtual clock's instants.
 //! - [`actor`]: the sans-IO contract every core keeps ([`Actor`], [`Input`], [`Output`]).
+//! - [`container`]: the container nothing can run (exits 127, so its tasks fail).
 //! - [`msg`]: [`Msg`], every message that crosses an actor boundary.
 //! - [`ids`]: deterministic ids (UUIDs) derived from names and counters.
 //! - [`trace`]: the JSON Lines trace and its digest, and the readable timeline.
@@ -15,6 +16,7 @@
 //!   transport refusal).
 
 pub mod actor;
+pub mod container;
 pub mod failure;
 pub mod faults;
 pub mod fields;

@@ -188,8 +188,9 @@ impl LinkItem {
     }
 }
 
-/// Starts the container process for a [`Launch`] (provided by the scenario runner,
-/// which knows what executor cores exist).
+/// Starts the container process for a [`Launch`] (`mesocosm_executor::Programs`
+/// builds one from the programs a cluster can run). With none set, every container
+/// exits 127 ([`crate::container::command_not_found`]).
 pub type Launcher = Arc<dyn Fn(&World, &ActorId, Launch) + Send + Sync>;
 
 /// An actor that exited, and when.
@@ -653,7 +654,8 @@ impl World {
         let launcher = self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match launcher {
             Some(l) => l(self, parent, launch),
-            None => tracing::error!(%parent, actor = %launch.actor, "no launcher set; container not started"),
+            // Never a silent drop: the task must end, so the container exits 127.
+            None => crate::container::command_not_found(self, parent, launch, "no launcher is set on the world"),
         }
     }
 

@@ -1,0 +1,432 @@
+//! Mesos's command executor (`mesos-executor`), as a sans-IO core.
+//!
+//! A task launched with a `CommandInfo` and no `ExecutorInfo` of its own runs
+//! under the agent's *command executor* (`src/launcher/executor.cpp`): one
+//! executor per task, which speaks the v1 executor API to the agent and runs the
+//! task's command with `sh -c` (here: the simulated [`Shell`]).
+//!
+//! ```text
+//!  start ──SUBSCRIBE──▶ agent
+//!  LAUNCH ─▶ TASK_STARTING, fork the command, TASK_RUNNING
+//!  command exits N ─▶ TASK_FINISHED "Command exited with status 0" | TASK_FAILED "… status N"
+//!  KILL ─▶ [TASK_KILLING] SIGTERM ─(grace period: kill_policy, else 3 s)─▶ SIGKILL ─▶ TASK_KILLED
+//!  SHUTDOWN ─▶ kill the command the same way (grace: shutdown grace − 2 s)
+//!  ACKNOWLEDGED of the terminal update ─▶ exit 0
+//! ```
+//!
+//! The command dies at SIGTERM unless it ignores it (`trap '' TERM`); then it
+//! runs on until the grace period ends and SIGKILL takes it.
+
+use crate::program::Program;
+use crate::shell::{Shell, Step};
+use mesocosm_sim::ids::uuid_from;
+use mesocosm_sim::proto::executor;
+use mesocosm_sim::proto::mesos::v1::{
+    ExecutorId, FrameworkId, KillPolicy, TaskId, TaskInfo, TaskState, TaskStatus, framework_info, task_status,
+};
+use mesocosm_sim::{Actor, ActorId, Input, Launch, Msg, Outbox, SimTime, World};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The command executor's grace period between SIGTERM and SIGKILL when neither
+/// the KILL nor the task names one (`CommandExecutor::killTask`: 3 s "for
+/// backwards compatibility").
+pub const DEFAULT_KILL_GRACE_PERIOD: Duration = Duration::from_secs(3);
+/// The agent's `--executor_shutdown_grace_period` default
+/// (`DEFAULT_EXECUTOR_SHUTDOWN_GRACE_PERIOD`), which the executor gets in
+/// `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD` unless its ExecutorInfo sets one.
+pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
+/// How long the HTTP command executor waits for the acknowledgement of its
+/// terminal update before it gives up and exits 1 (`reaped`: `delay(Seconds(60), …selfTerminate)`).
+pub const TERMINAL_ACK_TIMEOUT: Duration = Duration::from_secs(60);
+/// The status of a process killed by SIGKILL, as a shell reports it (128 + 9).
+pub const KILLED_STATUS: i32 = 137;
+
+/// How the command executor was launched.
+#[derive(Clone, Debug)]
+pub struct CommandExecutorConfig {
+    /// This actor.
+    pub me: ActorId,
+    /// The agent (its executor API endpoint).
+    pub agent: ActorId,
+    pub executor_id: ExecutorId,
+    pub framework_id: FrameworkId,
+    /// The framework has the TASK_KILLING_STATE capability.
+    pub task_killing_state: bool,
+    /// `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`.
+    pub shutdown_grace_period: Duration,
+}
+
+impl CommandExecutorConfig {
+    /// The configuration the agent gives the command executor it launches for `launch`.
+    pub fn for_launch(me: ActorId, agent: ActorId, launch: &Launch) -> CommandExecutorConfig {
+        let killing = framework_info::capability::Type::TaskKillingState as i32;
+        CommandExecutorConfig {
+            me,
+            agent,
+            executor_id: launch.executor.executor_id.clone(),
+            framework_id: launch.framework.id.clone().unwrap_or_default(),
+            task_killing_state: launch.framework.capabilities.iter().any(|c| c.r#type == Some(killing)),
+            shutdown_grace_period: launch
+                .executor
+                .shutdown_grace_period
+                .as_ref()
+                .map_or(DEFAULT_SHUTDOWN_GRACE_PERIOD, |d| nanos(d.nanoseconds)),
+        }
+    }
+}
+
+fn nanos(n: i64) -> Duration {
+    Duration::from_nanos(n.max(0) as u64)
+}
+
+/// The command executor's timers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Timer {
+    /// The `sleep` the command started at the `n`th step is over.
+    Wake(u64),
+    /// The kill's grace period is over: SIGKILL, if the command still runs and
+    /// the deadline has not moved.
+    Escalate,
+    /// No acknowledgement of the terminal update came in [`TERMINAL_ACK_TIMEOUT`].
+    AckTimeout,
+    /// The executor library's `ShutdownProcess`: the shutdown grace period is
+    /// over and it kills the whole process group.
+    LibraryKill,
+}
+
+/// What the task's process is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Process {
+    /// No LAUNCH yet.
+    NotLaunched,
+    /// Running `shell`; `wake` numbers its current `sleep`.
+    Running { shell: Box<Shell>, wake: u64 },
+    /// Reaped.
+    Terminated,
+}
+
+/// Mesos's command executor running one command task.
+pub struct MesosCommandExecutor {
+    cfg: CommandExecutorConfig,
+    task: Option<TaskInfo>,
+    process: Process,
+    /// SIGTERM was sent (`killed` upstream): the task ends KILLED.
+    killed: bool,
+    /// When SIGKILL follows the SIGTERM.
+    escalate_at: Option<SimTime>,
+    /// Updates the agent has not acknowledged, by uuid: whether each is terminal.
+    unacknowledged: BTreeMap<Vec<u8>, bool>,
+    /// The connection to the agent broke: the library drops calls.
+    disconnected: bool,
+    /// The library's shutdown timer is set.
+    shutting_down: bool,
+    counter: u64,
+}
+
+impl MesosCommandExecutor {
+    /// An executor about to start.
+    pub fn new(cfg: CommandExecutorConfig) -> MesosCommandExecutor {
+        MesosCommandExecutor {
+            cfg,
+            task: None,
+            process: Process::NotLaunched,
+            killed: false,
+            escalate_at: None,
+            unacknowledged: BTreeMap::new(),
+            disconnected: false,
+            shutting_down: false,
+            counter: 0,
+        }
+    }
+
+    fn call(&self, r#type: executor::call::Type) -> executor::Call {
+        executor::Call {
+            executor_id: self.cfg.executor_id.clone(),
+            framework_id: self.cfg.framework_id.clone(),
+            r#type: Some(r#type as i32),
+            ..Default::default()
+        }
+    }
+
+    /// `forward`: send an update for `task` and remember it until acknowledged.
+    fn forward(&mut self, task: TaskId, state: TaskState, message: Option<String>, out: &mut Outbox<Timer>) {
+        self.counter += 1;
+        let uuid = uuid_from(&[self.cfg.me.as_str().as_bytes(), b"update", &self.counter.to_le_bytes()]).to_vec();
+        let terminal = matches!(
+            state,
+            TaskState::TaskFinished | TaskState::TaskFailed | TaskState::TaskKilled | TaskState::TaskError
+        );
+        if self.disconnected {
+            // The library drops calls while not subscribed.
+            out.note_with(|| format!("dropping UPDATE {state:?} for task {}: not connected", task.value));
+            return;
+        }
+        self.unacknowledged.insert(uuid.clone(), terminal);
+        let mut call = self.call(executor::call::Type::Update);
+        call.update = Some(executor::call::Update {
+            status: TaskStatus {
+                task_id: task,
+                state: state as i32,
+                message,
+                source: Some(task_status::Source::Executor as i32),
+                executor_id: Some(self.cfg.executor_id.clone()),
+                timestamp: Some(out.now().as_secs_f64()),
+                uuid: Some(uuid),
+                ..Default::default()
+            },
+        });
+        out.send(&self.cfg.agent, call);
+        if terminal {
+            out.set_timer(TERMINAL_ACK_TIMEOUT, Timer::AckTimeout);
+        }
+    }
+
+    fn task_id(&self) -> Option<TaskId> {
+        self.task.as_ref().map(|t| t.task_id.clone())
+    }
+
+    fn launch(&mut self, task: TaskInfo, out: &mut Outbox<Timer>) {
+        if let Some(current) = &self.task {
+            if current.task_id == task.task_id {
+                out.note_with(|| format!("duplicate LAUNCH of task {}; ignored", task.task_id.value));
+            } else {
+                // `CommandExecutor::launch`: one task per command executor.
+                let msg = "Attempted to run multiple tasks using a \"command\" executor".to_string();
+                self.forward(task.task_id, TaskState::TaskFailed, Some(msg), out);
+            }
+            return;
+        }
+        let id = task.task_id.clone();
+        let shell = match &task.command {
+            Some(c) if c.shell == Some(false) => {
+                // No shell: the value is the program, the arguments its argv.
+                let mut argv = vec![c.value.clone().unwrap_or_default()];
+                argv.extend(c.arguments.iter().skip(1).cloned());
+                Ok(Shell::exec(&argv))
+            }
+            Some(c) => Shell::parse(c.value.as_deref().unwrap_or_default()),
+            None => Err("the task has no command".to_string()),
+        };
+        self.task = Some(task);
+        // `launch`: TASK_STARTING, fork `sh -c <command>`, TASK_RUNNING.
+        self.forward(id.clone(), TaskState::TaskStarting, None, out);
+        self.forward(id, TaskState::TaskRunning, None, out);
+        match shell {
+            Ok(shell) => {
+                self.process = Process::Running { shell: Box::new(shell), wake: 0 };
+                self.run_command(out);
+            }
+            Err(why) => {
+                // `sh -c` reports the syntax error and exits 2 without running anything.
+                out.note_with(|| format!("sh: 1: {why}"));
+                self.reaped(Reap::Exited(crate::shell::SYNTAX_ERROR), out);
+            }
+        }
+    }
+
+    /// Run the command until it sleeps or exits.
+    fn run_command(&mut self, out: &mut Outbox<Timer>) {
+        let Process::Running { shell, wake } = &mut self.process else { return };
+        let mut notes = Vec::new();
+        let step = shell.run(&mut notes);
+        for n in notes {
+            out.note(n);
+        }
+        match step {
+            Step::Sleep(d) => {
+                *wake += 1;
+                out.set_timer(d, Timer::Wake(*wake));
+            }
+            Step::Exit(status) => self.reaped(Reap::Exited(status), out),
+        }
+    }
+
+    /// `CommandExecutor::reaped`: the command's process is gone; report its end.
+    fn reaped(&mut self, how: Reap, out: &mut Outbox<Timer>) {
+        if self.process == Process::Terminated {
+            return;
+        }
+        self.process = Process::Terminated;
+        let Some(id) = self.task_id() else { return };
+        let message = match how {
+            Reap::Exited(s) => format!("Command exited with status {s}"),
+            Reap::Signaled(sig) => format!("Command terminated with signal {sig}"),
+        };
+        let state = match how {
+            _ if self.killed => TaskState::TaskKilled,
+            Reap::Exited(0) => TaskState::TaskFinished,
+            _ => TaskState::TaskFailed,
+        };
+        self.forward(id, state, Some(message), out);
+    }
+
+    /// `CommandExecutor::kill(taskId, gracePeriod)`.
+    fn kill(&mut self, grace: Duration, out: &mut Outbox<Timer>) {
+        let Process::Running { shell, .. } = &self.process else { return };
+        let ignores_term = shell.ignores_term();
+        let now = out.now();
+        if self.killed {
+            // A second kill may only shorten the grace period (a retried KILL is a no-op).
+            let deadline = now.after(grace);
+            if self.escalate_at.is_some_and(|at| deadline < at) {
+                self.escalate_at = Some(deadline);
+                out.set_timer_at(deadline, Timer::Escalate);
+            }
+            return;
+        }
+        self.killed = true;
+        let Some(id) = self.task_id() else { return };
+        if self.cfg.task_killing_state {
+            self.forward(id, TaskState::TaskKilling, None, out);
+        }
+        let deadline = now.after(grace);
+        self.escalate_at = Some(deadline);
+        out.set_timer_at(deadline, Timer::Escalate);
+        if ignores_term {
+            out.note_with(|| format!("SIGTERM sent; the command ignores it, SIGKILL in {grace:?}"));
+        } else {
+            self.reaped(Reap::Signaled("Terminated"), out);
+        }
+    }
+
+    /// SHUTDOWN, from the agent or injected by the library when the agent is gone.
+    fn shutdown(&mut self, out: &mut Outbox<Timer>) {
+        if !self.shutting_down {
+            // The library's `_shutdown`: the whole process group is SIGKILLed
+            // after the shutdown grace period, whatever the executor is doing.
+            self.shutting_down = true;
+            out.set_timer(self.cfg.shutdown_grace_period, Timer::LibraryKill);
+        }
+        match self.process {
+            Process::NotLaunched => out.exit(0),
+            // "We leave a small buffer of time to do the forced kill":
+            // shutdown grace − MAX_REAP_INTERVAL (1 s) − 1 s.
+            _ => self.kill(self.cfg.shutdown_grace_period.saturating_sub(Duration::from_secs(2)), out),
+        }
+    }
+
+    fn on_event(&mut self, ev: executor::Event, out: &mut Outbox<Timer>) {
+        match ev.r#type() {
+            executor::event::Type::Launch => {
+                if let Some(l) = ev.launch {
+                    self.launch(l.task, out);
+                }
+            }
+            executor::event::Type::Kill => {
+                let Some(k) = ev.kill else { return };
+                if self.process == Process::NotLaunched {
+                    // `CHECK(launched)` fails: the executor aborts (SIGABRT, 134).
+                    out.note(
+                        "Terminating because kill task message has been received before the task has been launched",
+                    );
+                    out.exit(134);
+                    return;
+                }
+                if self.task_id().is_some_and(|t| t != k.task_id) {
+                    return;
+                }
+                // The KILL's policy wins over the task's, else the default.
+                let policy = |p: &Option<KillPolicy>| {
+                    p.as_ref().and_then(|p| p.grace_period.as_ref()).map(|d| nanos(d.nanoseconds))
+                };
+                let task_policy = self.task.as_ref().and_then(|t| policy(&t.kill_policy));
+                let grace = policy(&k.kill_policy).or(task_policy).unwrap_or(DEFAULT_KILL_GRACE_PERIOD);
+                self.kill(grace, out);
+            }
+            executor::event::Type::Acknowledged => {
+                let Some(a) = ev.acknowledged else { return };
+                // An acknowledgement of an unknown update is logged and ignored.
+                if self.unacknowledged.remove(&a.uuid) == Some(true) {
+                    // The terminal update is safe with the agent: the executor exits.
+                    out.exit(0);
+                }
+            }
+            executor::event::Type::Shutdown => self.shutdown(out),
+            _ => {}
+        }
+    }
+}
+
+/// How the command's process ended.
+#[derive(Clone, Copy, Debug)]
+enum Reap {
+    Exited(i32),
+    /// Killed by the named signal (`strsignal`: "Terminated", "Killed").
+    Signaled(&'static str),
+}
+
+impl Actor for MesosCommandExecutor {
+    type Timer = Timer;
+
+    fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
+        match input {
+            Input::Start => {
+                let mut call = self.call(executor::call::Type::Subscribe);
+                call.subscribe = Some(executor::call::Subscribe::default());
+                out.send(&self.cfg.agent.clone(), call);
+            }
+            Input::Message { from, msg: Msg::ExecutorEvent(ev) } if from == self.cfg.agent => self.on_event(ev, out),
+            Input::Message { .. } => {}
+            Input::Timer(Timer::Wake(n)) => {
+                if matches!(&self.process, Process::Running { wake, .. } if *wake == n) {
+                    self.run_command(out);
+                }
+            }
+            Input::Timer(Timer::Escalate) => {
+                let due = self.escalate_at.is_some_and(|at| at <= out.now());
+                if due && matches!(self.process, Process::Running { .. }) {
+                    out.note("the command did not terminate within its grace period: SIGKILL");
+                    self.reaped(Reap::Signaled("Killed"), out);
+                }
+            }
+            Input::Timer(Timer::AckTimeout) => {
+                if self.unacknowledged.values().any(|terminal| *terminal) {
+                    out.note("Did not receive ACK for the terminal status update from the agent");
+                    out.exit(1);
+                }
+            }
+            Input::Timer(Timer::LibraryKill) => {
+                out.note("shutdown grace period over: the executor library kills the process group");
+                out.exit(KILLED_STATUS);
+            }
+            Input::Disconnected { peer } if peer == self.cfg.agent => {
+                // The v1 executor library of a framework that does not checkpoint
+                // shuts the executor down at once (`Mesos::disconnected`); one that
+                // checkpoints would retry for MESOS_RECOVERY_TIMEOUT (15 min),
+                // which mesocosm does not model: it shuts down too.
+                out.note("agent disconnected; the executor library injects SHUTDOWN");
+                self.disconnected = true;
+                self.shutdown(out);
+            }
+            Input::Disconnected { .. } | Input::Exited { .. } | Input::Refused { .. } => {}
+        }
+    }
+}
+
+/// The [`Program`] that runs command tasks: a task with no `ExecutorInfo` of its
+/// own runs under the agent-generated command executor (`Slave::getExecutorInfo`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommandExecutorProgram;
+
+impl Program for CommandExecutorProgram {
+    fn name(&self) -> &str {
+        "mesos-command-executor"
+    }
+
+    fn runs(&self, launch: &Launch) -> bool {
+        launch.task.executor.is_none()
+    }
+
+    fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
+        let cfg = CommandExecutorConfig::for_launch(launch.actor.clone(), agent.clone(), &launch);
+        world.event(
+            &launch.actor,
+            &format!("container started on {} for task {}", launch.host, launch.task.task_id.value),
+        );
+        world.spawn(launch.actor, MesosCommandExecutor::new(cfg), Some(agent.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,118 @@
+//! Spark's executor as a [`Program`]: the container of a task whose command runs
+//! `CoarseGrainedExecutorBackend`.
+
+use crate::command::parse_backend_command;
+use crate::executor::{DEFAULT_ASK_TIMEOUT, ExecutorConfig, SparkExecutor};
+use crate::program::Program;
+use mesocosm_sim::{ActorId, Launch, World};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// `spark.executor.heartbeatInterval`'s default (10 s), for a backend that
+/// cannot find its driver (it never heartbeats, but its config needs one).
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Where a Spark driver listens, as its executors reach it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SparkDriverAddress {
+    /// The driver's actor.
+    pub driver: ActorId,
+    /// The app's `spark.executor.heartbeatInterval`.
+    pub heartbeat_interval: Duration,
+    /// The app's `spark.rpc.askTimeout`.
+    pub ask_timeout: Duration,
+}
+
+/// The program that runs Spark executors: Mesos's command executor forking
+/// `CoarseGrainedExecutorBackend`, played by one [`SparkExecutor`] actor.
+///
+/// ```
+/// use mesocosm_executor::{Programs, SparkDriverAddress, SparkExecutorBackend};
+/// use mesocosm_sim::ActorId;
+/// use std::time::Duration;
+///
+/// let book = [(
+///     "spark://CoarseGrainedScheduler@edge:7078".to_string(),
+///     SparkDriverAddress {
+///         driver: ActorId::new("driver:pi"),
+///         heartbeat_interval: Duration::from_secs(10),
+///         ask_timeout: Duration::from_secs(120),
+///     },
+/// )];
+/// let spark = SparkExecutorBackend::new(book.into_iter().collect(), ["agent-3".to_string()].into());
+/// let programs = Programs::with_mesos_command_executor().with(spark);
+/// assert_eq!(programs.names(), ["spark-executor-backend", "mesos-command-executor"]);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SparkExecutorBackend {
+    /// Drivers by the URL executors are given (`--driver-url`).
+    drivers: BTreeMap<String, SparkDriverAddress>,
+    /// Agents (by actor name) whose hosts have no Spark installed.
+    without_spark: BTreeSet<String>,
+}
+
+impl SparkExecutorBackend {
+    /// A backend that reaches `drivers` by URL, on every agent except
+    /// `without_spark` (agent actor names), where `spark-class` is missing
+    /// unless the task fetched Spark itself.
+    pub fn new(drivers: BTreeMap<String, SparkDriverAddress>, without_spark: BTreeSet<String>) -> SparkExecutorBackend {
+        SparkExecutorBackend { drivers, without_spark }
+    }
+}
+
+impl Program for SparkExecutorBackend {
+    fn name(&self) -> &str {
+        "spark-executor-backend"
+    }
+
+    /// The task's command runs Spark's executor backend (`createCommand` in
+    /// Spark's Mesos backend always names the class).
+    fn runs(&self, launch: &Launch) -> bool {
+        task_command(launch).contains("CoarseGrainedExecutorBackend")
+    }
+
+    fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
+        let command = task_command(&launch);
+        // The container runs the task's command: it needs Spark on the host
+        // unless it fetched Spark itself, and it can only reach a driver that exists.
+        let backend = spark_class_missing(&command, self.without_spark.contains(agent.as_str()))
+            .map_or_else(|| parse_backend_command(&command), Err)
+            .and_then(|args| match self.drivers.get(&args.driver_url) {
+                Some(d) => Ok((args, d.clone())),
+                None => Err(format!("no driver listens at {}", args.driver_url)),
+            });
+        let (heartbeat, asks) = match &backend {
+            Ok((_, d)) => (d.heartbeat_interval, d.ask_timeout),
+            Err(_) => (DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_ASK_TIMEOUT),
+        };
+        let core = SparkExecutor::new(ExecutorConfig {
+            me: launch.actor.clone(),
+            agent: agent.clone(),
+            executor_id: launch.executor.executor_id.clone(),
+            framework_id: launch.framework.id.clone().unwrap_or_default(),
+            backend: backend.map(|(args, d)| (args, d.driver)),
+            heartbeat_interval: heartbeat,
+            ask_timeout: asks,
+        });
+        world.event(
+            &launch.actor,
+            &format!("container started on {} for task {}", launch.host, launch.task.task_id.value),
+        );
+        world.spawn(launch.actor.clone(), core, Some(agent.clone()));
+    }
+}
+
+fn task_command(launch: &Launch) -> String {
+    launch.task.command.as_ref().and_then(|c| c.value.clone()).unwrap_or_default()
+}
+
+/// The shell's complaint when the command runs `bin/spark-class` on a host
+/// without Spark. A command that starts with `cd` runs from a Spark it fetched
+/// (`spark.executor.uri`), so it needs none installed.
+pub fn spark_class_missing(command: &str, host_without_spark: bool) -> Option<String> {
+    if !host_without_spark || command.trim_start().starts_with("cd ") {
+        return None;
+    }
+    let word = command.split_whitespace().find(|w| w.contains("bin/spark-class"))?;
+    Some(format!("sh: 1: {}: not found", word.trim_matches('"')))
+}

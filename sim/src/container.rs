@@ -1,0 +1,51 @@
+//! A container whose program nobody provides.
+//!
+//! The agent asks the world to start a container for a [`Launch`]; the world's
+//! [`Launcher`](crate::world::Launcher) decides what program runs in it. When
+//! nothing can run it, Mesos does not leave the task waiting: the container's
+//! process is a shell that cannot find its command, exits 127 at once, and the
+//! agent's containerizer reaps it (`Slave::executorTerminated`), so every task of
+//! the executor that is not terminal yet becomes TASK_FAILED
+//! (REASON_EXECUTOR_TERMINATED) and reaches the framework. [`command_not_found`]
+//! starts that process, with a timeline event saying what could not run and why.
+
+use crate::actor::{Actor, ActorId, Input, Launch, Outbox};
+use crate::world::World;
+
+/// The exit status a POSIX shell gives a command it cannot find.
+pub const COMMAND_NOT_FOUND: i32 = 127;
+
+/// A container process that exits [`COMMAND_NOT_FOUND`] as soon as it starts
+/// (the shell's complaint is a timeline event of [`command_not_found`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommandNotFound;
+
+impl Actor for CommandNotFound {
+    type Timer = ();
+
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        if input == Input::Start {
+            out.exit(COMMAND_NOT_FOUND);
+        }
+    }
+}
+
+/// What a launch runs, for messages: the executor's command, else the task's.
+pub fn launch_command(launch: &Launch) -> String {
+    let value = |c: &Option<crate::proto::v1::CommandInfo>| c.as_ref().and_then(|c| c.value.clone());
+    value(&launch.executor.command).or_else(|| value(&launch.task.command)).unwrap_or_default()
+}
+
+/// Start `launch`'s container as a process that cannot run its command:
+/// a timeline event names the command and `why`, and the process exits 127, so
+/// the agent fails the container's tasks.
+pub fn command_not_found(world: &World, agent: &ActorId, launch: Launch, why: &str) {
+    let text = format!(
+        "container on {} for task {}: sh: 1: {}: not found ({why}); exits {COMMAND_NOT_FOUND}",
+        launch.host,
+        launch.task.task_id.value,
+        launch_command(&launch)
+    );
+    world.event(&launch.actor, &text);
+    world.spawn(launch.actor.clone(), CommandNotFound, Some(agent.clone()));
+}
