@@ -15,6 +15,9 @@
 //! - [`registry`]: the framework kinds a scenario file may name (`[[frameworks]] kind = …`).
 //! - [`frameworks`]: built-in frameworks besides Spark (`sleep-tasks`).
 //! - [`cli`]: the `mesocosm` CLI as a function, [`cli::main_with`] a registry; `main.rs` calls it.
+//! - `props` (feature `props`, on by default): proptest strategies for random
+//!   clusters, workloads and faults, and a harness that shrinks a failing case
+//!   into a scenario file.
 
 pub mod cli;
 pub mod cluster;
@@ -22,6 +25,8 @@ pub mod diag;
 pub mod frameworks;
 pub mod judge;
 pub mod mesos_syntax;
+#[cfg(feature = "props")]
+pub mod props;
 pub mod registry;
 pub mod runner;
 pub mod scenario;

@@ -1,0 +1,124 @@
+//! Property testing over random clusters, workloads and fault schedules.
+//!
+//! A property is a claim about every run: "no invariant breaks", "every app
+//! that fits finishes", "my framework never holds an offer for ever". This
+//! module generates the runs and checks the claim, with [proptest]:
+//!
+//! 1. **Strategies** (listed [below](self#strategies)) generate a [`Case`]: 1–6
+//!    agents (cpus, memory, a `rack` attribute, Spark installed or not), 1–3
+//!    Spark apps (submit time, `spark.cores.max`, executor cores and memory,
+//!    failover timeout, a rack constraint; 1–2 jobs of 1–3 stages of 1–60
+//!    tasks, sometimes a join), maybe `--offer_timeout`, and a fault schedule
+//!    drawn from every fault the scenario language knows: kills with
+//!    restarts, partitions that heal, disconnects, drop / duplicate / delay /
+//!    hold of ~30 message kinds, slow frameworks.
+//! 2. **Rendering**: [`Case::to_toml`] writes the case as the scenario file a
+//!    user would write, with an `[[expect]]` for each app that must finish
+//!    (decided by the [`Model`]).
+//! 3. **The harness** ([`Harness`], [`check`]) runs each case through the
+//!    ordinary parser and runner, hands the [`Report`](crate::runner::Report)
+//!    to the property, and on failure lets proptest shrink the case, then
+//!    writes the minimal one to `<dir>/<name>-<scenario seed>.toml` with a
+//!    header naming the property, both seeds and the replay command, and the
+//!    failure's message at the end.
+//!
+//! # Writing a property
+//!
+//! A property is a function of the case and its run's report that returns
+//! `Err(why)` when the claim is false. Here, over clusters with one or two
+//! kill faults, the claim that every kill is survived without breaking an
+//! invariant:
+//!
+//! ```
+//! use mesocosm::props::{self, Harness};
+//!
+//! Harness::new("kills-keep-invariants")
+//!     .cases(2)
+//!     .dir(std::env::temp_dir().join("mesocosm-props-doc"))
+//!     .check(props::case_with(props::kill(), 1..=2), |case, report| {
+//!         case.check_invariants(report)?;
+//!         if report.digest.is_none() {
+//!             return Err("the run has no digest".into());
+//!         }
+//!         Ok(())
+//!     });
+//! ```
+//!
+//! The case is plain data, so a property may also reason about what was
+//! generated (`case.faults`, `case.model().may_fail`), and [`Case::check_liveness`]
+//! adds "every app that must finish does". Any type that renders to a scenario
+//! file can be a case: implement [`ScenarioCase`] for it (e.g. a cluster built
+//! from [`agents`] running your own framework), and give the harness a
+//! [`runner`](Harness::runner) that knows your framework.
+//!
+//! # Replaying a failure
+//!
+//! A failing [`Harness::check`] panics with the minimal case's text and path;
+//! [`Harness::run`] returns it as a [`Failure`]. The file is an ordinary
+//! scenario:
+//!
+//! ```text
+//! # Property "kills-keep-invariants", scenario seed 0, proptest seed 7885080…
+//! # Replay: mesocosm run target/mesocosm-props/kills-keep-invariants-0.toml
+//! ...
+//! # ---- property "kills-keep-invariants" failed on this case ----
+//! # digest: 3f2a…
+//! # checks failed: …
+//! ```
+//!
+//! `mesocosm run <file>` (or `cargo run -p mesocosm -- run <file>`) runs it
+//! again to the same digest, with the timeline (`--timeline`) and the trace
+//! (`--trace`) to see why. Keep the file name when you copy it: a
+//! `probability` fault's generator is seeded by `<file name>:<line>`.
+//! `PROPTEST_RNG_SEED=<proptest seed>` makes the test generate the same cases
+//! again; `PROPTEST_CASES` runs more of them.
+//!
+//! # Strategies
+//!
+//! Clusters: [`agent`], [`agents`]. Workloads: [`duration`], [`stage`],
+//! [`job`], [`app`], [`apps`]. Faults: [`kill_agent`], [`kill_master`],
+//! [`kill_driver`], [`kill_executor`], [`kill`], [`partition_agents`],
+//! [`partition_driver`], [`disconnect`], [`message`] (with [`action`] and
+//! [`pick`] over [`MESSAGE_KINDS`]), [`slow`], and [`fault`] for any of them.
+//! Whole cases: [`case`] (any fault) and [`case_with`] (your fault strategy).
+//!
+//! This module is the `props` cargo feature, on by default; a program that
+//! only runs scenarios may turn it off and skip compiling proptest.
+
+mod harness;
+mod model;
+mod render;
+mod strategies;
+
+pub use harness::{DEFAULT_RNG_SEED, Failure, Harness, check, summary};
+pub use model::{Loss, MESSAGE_KINDS, MessageKind, Model, Role};
+/// The proptest this module is built on, so a user's strategies match its version.
+pub use proptest;
+pub use render::UNTIL_MIN;
+pub use strategies::{
+    ActionGen, AgentGen, AppGen, Case, DurGen, FaultGen, JobGen, LinkGen, PickGen, StageGen, action, agent, agents,
+    app, apps, case, case_with, disconnect, duration, fault, job, kill, kill_agent, kill_driver, kill_executor,
+    kill_master, message, partition_agents, partition_driver, pick, slow, stage,
+};
+
+/// Anything the harness can run: a value that renders to a scenario file.
+///
+/// [`Case`] is one; a user's own case type (say, agents from [`agents`] plus
+/// a registered framework of theirs) is another.
+pub trait ScenarioCase: Clone + std::fmt::Debug {
+    /// The scenario's `[scenario] seed` (it names the failure file).
+    fn seed(&self) -> u64;
+    /// The scenario file's text. Rendered again for each run of the case, so
+    /// it must depend on the case alone.
+    fn to_toml(&self) -> String;
+}
+
+impl ScenarioCase for Case {
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn to_toml(&self) -> String {
+        Case::to_toml(self)
+    }
+}
