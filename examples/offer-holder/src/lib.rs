@@ -8,6 +8,10 @@
 //! the cure Mesos documents: reconcile the tasks still launching after a
 //! timeout (`Master::reconcile` answers TASK_LOST for a task it never heard of)
 //! and give the held offer back.
+//!
+//! [`plugin`] registers both versions for scenario files.
+pub mod plugin;
+
 use mesocosm_scheduler::{Context, Scheduler, offered, task};
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::v1::{FrameworkId, Offer, TaskId, TaskState, TaskStatus};

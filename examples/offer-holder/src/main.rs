@@ -1,49 +1,5 @@
-//! The `offer-holder` binary: mesocosm's CLI with this example's framework
-//! registered, so scenario files can say `[[frameworks]] kind = "offer-holder"`
-//! (or `"offer-holder-fixed"`) and get every fault and expectation:
-//!
-//! ```text
-//! cargo run -p offer-holder -- run examples/offer-holder/scenarios/dropped-accept.toml
-//! ```
-use mesocosm::cluster::{Framework, FrameworkCtx, Process};
-use mesocosm::registry::{FrameworkPlugin, FrameworkSpec, PluginConfig, Registry};
-use mesocosm_scheduler::{MesosSchedulerDriver, framework};
-use offer_holder::OfferHolder;
-use std::process::ExitCode;
-use std::sync::Arc;
-
-/// `[frameworks.config]`: `tasks` (default 3) and `duration`, each task's sleep in seconds (default 2).
-#[derive(Clone, Debug)]
-struct Spec {
-    tasks: u32,
-    seconds: f64,
-    fixed: bool,
-}
-
-impl FrameworkPlugin for Spec {
-    fn parse(&self, c: &mut PluginConfig) -> Option<Arc<dyn FrameworkSpec>> {
-        let (tasks, seconds) = (c.u64("tasks", 3, 1..=1000) as u32, c.f64("duration", 2.0, 0.0..=3600.0));
-        Some(Arc::new(Spec { tasks, seconds, fixed: self.fixed }))
-    }
-}
-
-impl FrameworkSpec for Spec {
-    fn framework(&self, _name: &str) -> Box<dyn Framework> {
-        Box::new(self.clone())
-    }
-}
-
-impl Framework for Spec {
-    /// A restarted scheduler is a new process that registers as a new framework.
-    fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
-        let scheduler = OfferHolder::new(self.tasks, self.seconds, self.fixed);
-        Process::new(MesosSchedulerDriver::new(ctx.master.clone(), framework(ctx.name), scheduler))
-    }
-}
-
-fn main() -> ExitCode {
-    let mut registry = Registry::default();
-    registry.register_framework("offer-holder", Spec { tasks: 0, seconds: 0.0, fixed: false });
-    registry.register_framework("offer-holder-fixed", Spec { tasks: 0, seconds: 0.0, fixed: true });
-    mesocosm::cli::main_with(registry)
+//! The `offer-holder` binary: mesocosm's CLI with the example registered, so
+//! `offer-holder run <file>` runs scenario files that name it.
+fn main() -> std::process::ExitCode {
+    mesocosm::cli::main_with(offer_holder::plugin::registry())
 }
