@@ -54,7 +54,10 @@ pub mod history;
 pub mod master;
 mod validation;
 
-pub use allocator::{Allocator, AllocatorConfig, Cycle, DEFAULT_WEIGHT, Grant, IdleReason, RefusalFilter};
+pub use allocator::{
+    Allocator, AllocatorConfig, Cycle, DEFAULT_WEIGHT, DrfSorter, Grant, IdleReason, RandomSorter, RefusalFilter,
+    SortClient, Sorter, SorterChoice,
+};
 pub use history::{AgentPrior, MasterEvent};
 pub use master::{
     AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer, allocation_role, is_multi_role,

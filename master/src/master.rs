@@ -70,7 +70,7 @@
 //!
 //! Every transition is recorded in [`Master::history`] as a [`MasterEvent`].
 
-use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant};
+use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant, SorterChoice};
 use crate::history::{AgentPrior, MasterEvent};
 use crate::validation::{self, OfferPlace, TaskContext, failover_timeout};
 use mesocosm_proto::{Resources, internal, scheduler, v1};
@@ -125,6 +125,11 @@ pub struct MasterConfig {
     /// `--filter_gpu_resources` (default true): agents with GPUs are offered
     /// only to frameworks with the GPU_RESOURCES capability.
     pub filter_gpu_resources: bool,
+    /// `--role_sorter` (default `drf`): the policy that orders the roles.
+    pub role_sorter: SorterChoice,
+    /// `--framework_sorter` (default `drf`): the policy that orders each
+    /// role's frameworks.
+    pub framework_sorter: SorterChoice,
 }
 
 impl Default for MasterConfig {
@@ -144,6 +149,8 @@ impl Default for MasterConfig {
             weights: BTreeMap::new(),
             shuffle_seed: 0,
             filter_gpu_resources: true,
+            role_sorter: SorterChoice::drf(),
+            framework_sorter: SorterChoice::drf(),
         }
     }
 }
@@ -458,10 +465,6 @@ fn failover_reason(info: &v1::FrameworkInfo) -> String {
     format!("failover timeout expired (failover_timeout={}s)", info.failover_timeout.unwrap_or(0.0))
 }
 
-fn fmt_share(s: f64) -> String {
-    format!("{}", (s * 10_000.0).round() / 10_000.0)
-}
-
 fn state_name(s: TaskState) -> &'static str {
     s.as_str_name()
 }
@@ -483,6 +486,8 @@ impl Master {
             weights: cfg.weights.clone(),
             shuffle_seed: cfg.shuffle_seed,
             filter_gpu_resources: cfg.filter_gpu_resources,
+            role_sorter: cfg.role_sorter.clone(),
+            framework_sorter: cfg.framework_sorter.clone(),
         });
         Master {
             cfg,
@@ -1977,20 +1982,18 @@ impl Master {
     fn note_grant(&self, g: &Grant, out: &mut Outbox<Timer>) {
         out.note_with(|| {
             // Only roles other than `*` are spelled out: most runs have no
-            // other, and their notes stay short.
-            let open = if g.role == DEFAULT_ROLE {
-                " (".to_string()
+            // other, and their notes stay short. The reasons are the sorters'
+            // own (`Sorter::explain`), so the note fits any policy.
+            let why = if g.role == DEFAULT_ROLE {
+                format!("({})", g.why)
             } else {
-                let weight = self.alloc.weight(&g.role);
-                format!(" in role {} (role share {} ÷ weight {weight}, ", g.role, fmt_share(g.role_share * weight))
+                format!("in role {} (role {}; {})", g.role, g.role_why, g.why)
             };
             let mut s = format!(
-                "allocate {} [{}] to {}{open}DRF share {}, lowest of {})",
+                "allocate {} [{}] to {} {why}",
                 self.host(&g.agent_id),
                 g.resources,
                 self.fw_name(&g.framework_id),
-                fmt_share(g.share),
-                g.contenders
             );
             if !g.filtered.is_empty() {
                 let names: Vec<String> = g.filtered.iter().map(|f| self.fw_name(f)).collect();

@@ -203,7 +203,7 @@ fn role_grants_are_noted_with_the_role_and_its_weight() {
     assert_eq!(
         notes(&h.settle()),
         [
-            "allocate agent-1 [cpus:4;mem:8192;ports:[31000-32000]] to fa in role a (role share 0 ÷ weight 2, DRF share 0, lowest of 1)"
+            "allocate agent-1 [cpus:4;mem:8192;ports:[31000-32000]] to fa in role a (role DRF share 0 ÷ weight 2, lowest of 1; DRF share 0, lowest of 1)"
         ]
     );
 }

@@ -172,7 +172,7 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
         TransportArg::Memory => Transport::Memory,
     };
     if args.check_determinism {
-        return check_determinism(&scenario, args.seed, transport);
+        return check_determinism(&scenario, args.seed, transport, registry);
     }
     let trace = match &args.trace {
         Some(p) => match std::fs::File::create(p) {
@@ -186,7 +186,7 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
     };
     let timeline = (!args.quiet).then(|| Box::new(Stdout::default()) as Box<dyn Write + Send>);
     let opts = RunOptions { seed: args.seed, transport, trace, timeline, explain: args.explain, digest: true };
-    match runner::run(&scenario, opts) {
+    match runner::run_with(&scenario, opts, registry) {
         Ok(report) => finish(&report),
         Err(e) => {
             eprintln!("error: {}: {e}", args.file.display());
@@ -207,11 +207,16 @@ fn finish(report: &Report) -> ExitCode {
     ExitCode::from(report.exit_code())
 }
 
-fn check_determinism(scenario: &scenario::Scenario, seed: Option<u64>, transport: Transport) -> ExitCode {
+fn check_determinism(
+    scenario: &scenario::Scenario,
+    seed: Option<u64>,
+    transport: Transport,
+    registry: &Registry,
+) -> ExitCode {
     let mut digests = Vec::new();
     for _ in 0..2 {
         let opts = RunOptions { seed, transport, ..RunOptions::default() };
-        match runner::run(scenario, opts) {
+        match runner::run_with(scenario, opts, registry) {
             Ok(r) => digests.push((r.digest.clone().unwrap_or_default(), r)),
             Err(e) => {
                 eprintln!("error: {}: {e}", scenario.path.display());

@@ -11,6 +11,7 @@
 
 use crate::cluster::spark::{SparkApps, validate_app};
 use crate::cluster::{AgentSetup, Cluster, ClusterBuilder, Runtime};
+use crate::registry::Registry;
 use crate::scenario::Scenario;
 use mesocosm_sim::{ActorId, Transport};
 use std::collections::BTreeSet;
@@ -66,10 +67,11 @@ pub fn validate(s: &Scenario) -> Result<(), RunError> {
     Ok(())
 }
 
-/// The cluster a scenario describes, ready to run.
-pub fn cluster(scenario: &Scenario, seed: u64) -> Result<ClusterBuilder, RunError> {
+/// The cluster a scenario describes, ready to run, with the programs of `registry`.
+pub fn cluster(scenario: &Scenario, seed: u64, registry: &Registry) -> Result<ClusterBuilder, RunError> {
     validate(scenario)?;
     let mut b = Cluster::builder(seed)
+        .programs(registry.programs().clone())
         .name(&scenario.name)
         .master(scenario.master.clone())
         .latency(scenario.network.latency)
@@ -101,8 +103,13 @@ pub fn cluster(scenario: &Scenario, seed: u64) -> Result<ClusterBuilder, RunErro
     Ok(b)
 }
 
-/// Run `scenario` once.
+/// Run `scenario` once, with the built-in programs.
 pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
+    run_with(scenario, opts, &Registry::default())
+}
+
+/// Run `scenario` once, its containers running the programs of `registry`.
+pub fn run_with(scenario: &Scenario, opts: RunOptions, registry: &Registry) -> Result<Report, RunError> {
     let seed = opts.seed.unwrap_or(scenario.seed);
     let rt = Runtime {
         transport: opts.transport,
@@ -111,5 +118,5 @@ pub fn run(scenario: &Scenario, opts: RunOptions) -> Result<Report, RunError> {
         explain: opts.explain,
         digest: opts.digest,
     };
-    cluster(scenario, seed)?.run(rt)
+    cluster(scenario, seed, registry)?.run(rt)
 }

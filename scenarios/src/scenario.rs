@@ -24,6 +24,8 @@
 //! offer_timeout = "30s"                # --offer_timeout; default: offers never time out
 //! weights = "prod=3,dev=0.5"           # --weights role=weight,…; a role not named weighs 1.0
 //! filter_gpu_resources = false         # --filter_gpu_resources (default true: GPU agents only to GPU_RESOURCES frameworks)
+//! role_sorter = "random"               # --role_sorter: drf (default) | random | a registered one
+//! framework_sorter = "drf"             # --framework_sorter: the same choices, for a role's frameworks
 //!
 //! [[agents]]
 //! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
@@ -98,6 +100,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use mesocosm_master::SorterChoice;
 use mesocosm_sim::Latency;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -204,6 +207,10 @@ pub struct MasterSpec {
     pub weights: BTreeMap<String, f64>,
     /// `--filter_gpu_resources` (Mesos default true).
     pub filter_gpu_resources: bool,
+    /// `--role_sorter` (Mesos default `drf`): how the allocator orders roles.
+    pub role_sorter: SorterChoice,
+    /// `--framework_sorter` (Mesos default `drf`): how it orders a role's frameworks.
+    pub framework_sorter: SorterChoice,
 }
 
 impl Default for MasterSpec {
@@ -216,6 +223,8 @@ impl Default for MasterSpec {
             offer_timeout: None,
             weights: BTreeMap::new(),
             filter_gpu_resources: true,
+            role_sorter: SorterChoice::drf(),
+            framework_sorter: SorterChoice::drf(),
         }
     }
 }
@@ -496,6 +505,8 @@ struct RawMaster {
     offer_timeout: Option<Spanned<String>>,
     weights: Option<Spanned<String>>,
     filter_gpu_resources: Option<bool>,
+    role_sorter: Option<Spanned<String>>,
+    framework_sorter: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1045,6 +1056,23 @@ impl Checker<'_> {
         }
         if let Some(v) = raw.filter_gpu_resources {
             m.filter_gpu_resources = v;
+        }
+        for (key, v, slot) in [
+            ("role_sorter", &raw.role_sorter, &mut m.role_sorter),
+            ("framework_sorter", &raw.framework_sorter, &mut m.framework_sorter),
+        ] {
+            let Some(v) = v else { continue };
+            match self.registry.sorter(v.get_ref()) {
+                Some(s) => *slot = s,
+                None => self.error(
+                    v.span(),
+                    format!(
+                        "unknown sorter `{}` for `{key}` (known sorters: {})",
+                        v.get_ref(),
+                        self.registry.sorter_names().join(", ")
+                    ),
+                ),
+            }
         }
         m
     }

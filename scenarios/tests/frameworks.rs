@@ -221,3 +221,104 @@ fn a_plugin_config_key_nobody_reads_is_an_error_at_the_key() {
     let err = scenario::parse_with("visitors.toml", &src, &registry).expect_err("bad duration");
     assert_eq!((err.0[0].line, err.0[0].col), (17, 8), "{err}");
 }
+
+/// `sleep-tasks` (built in) on Mesos's random sorters, with an agent killed
+/// under it: the framework relaunches what was lost and every task finishes.
+const SLEEPY: &str = r#"
+[scenario]
+name = "sleepy"
+until = "5m"
+
+[master]
+role_sorter = "random"
+framework_sorter = "random"
+
+[[agents]]
+name = "agent"
+count = 2
+resources = "cpus:2;mem:1024"
+
+[[frameworks]]
+kind = "sleep-tasks"
+name = "batch"
+count = 2
+[frameworks.config]
+tasks = 5
+cpus = 1
+mem = 128
+duration = "10s"
+
+[[faults]]
+kill = "agent-1"
+at = "5s"
+restart_after = "20s"
+
+[[expect]]
+app = "batch-1"
+finishes = true
+
+[[expect]]
+count = "TASK_FINISHED"
+to = "scheduler:*"
+at_least = 10
+"#;
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesocosm-frameworks-rs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn mesocosm(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mesocosm")).args(args).output().expect("run the mesocosm binary")
+}
+
+#[test]
+fn sleep_tasks_on_the_random_sorter_runs_from_the_cli() {
+    let s = scenario::parse("sleepy.toml", SLEEPY).expect("valid");
+    assert_eq!(s.master.role_sorter.name(), "random");
+    assert_eq!(s.master.framework_sorter.name(), "random");
+    let r = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
+    let mut summary = Vec::new();
+    r.render(&mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(r.passed(), "{summary}");
+    assert!(r.frameworks.iter().all(|f| f.finished()), "{summary}");
+    // The agent's death cost tasks that were launched again: more launches than tasks.
+    assert!(r.master.tasks_launched > 10, "{summary}");
+    let path = temp_file("sleepy.toml", SLEEPY);
+    let out = mesocosm(&["run", path.to_str().unwrap(), "--quiet"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn an_unknown_kind_or_sorter_is_exit_2_at_its_line() {
+    let bad_kind = SLEEPY.replace("kind = \"sleep-tasks\"", "kind = \"sleep-task\"");
+    let path = temp_file("bad-kind.toml", &bad_kind);
+    let out = mesocosm(&["run", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bad-kind.toml:16:8: unknown framework kind `sleep-task` (known kinds: sleep-tasks"), "{err}");
+
+    let bad_sorter = SLEEPY.replace("role_sorter = \"random\"", "role_sorter = \"fair\"");
+    let path = temp_file("bad-sorter.toml", &bad_sorter);
+    let out = mesocosm(&["run", path.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad-sorter.toml:7:15: unknown sorter `fair` for `role_sorter` (known sorters: drf, random)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_registered_sorter_is_a_known_name() {
+    let mut registry = Registry::default();
+    registry.register_sorter("lifo", || mesocosm_master::SorterChoice::random().make());
+    let src = SLEEPY.replace("role_sorter = \"random\"", "role_sorter = \"lifo\"");
+    let s = scenario::parse_with("lifo.toml", &src, &registry).expect("valid with the registry");
+    assert_eq!(s.master.role_sorter.name(), "lifo");
+    assert!(scenario::parse("lifo.toml", &src).is_err(), "unknown without it");
+}

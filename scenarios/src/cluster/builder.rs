@@ -3,7 +3,7 @@
 //! Every part is plain data until [`ClusterBuilder::run`]: the master's flags
 //! ([`MasterSpec`], Mesos's defaults), agents with their `--resources` and
 //! `--attributes`, frameworks (factories, started at their time), the
-//! container launcher, faults and expectations. Nothing draws randomness
+//! programs that run in containers, faults and expectations. Nothing draws randomness
 //! before the run: every seeded choice comes from the world's root seed and a
 //! label, so adding a part never changes the draws of another.
 
@@ -12,11 +12,11 @@ use super::framework::{FnFramework, Framework, FrameworkCtx};
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec, parse_attributes, parse_resources};
 pub use crate::scenario::MasterSpec;
 use crate::script::{Expect, Expectation, Fault, FaultSpec};
+use mesocosm_executor::{Program, Programs};
 use mesocosm_sim::faults::LinkLatency;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
 use mesocosm_sim::trace::Timeline;
-use mesocosm_sim::world::Launcher;
 use mesocosm_sim::{Actor, ActorId, Latency, Transport};
 use std::io::Write;
 use std::time::Duration;
@@ -34,7 +34,7 @@ impl Cluster {
             master: MasterSpec::default(),
             agents: Vec::new(),
             frameworks: Vec::new(),
-            launcher: None,
+            programs: Programs::with_mesos_command_executor(),
             faults: Vec::new(),
             expectations: Vec::new(),
             latency: Latency::DEFAULT,
@@ -109,7 +109,7 @@ pub struct ClusterBuilder {
     pub(crate) master: MasterSpec,
     pub(crate) agents: Vec<AgentSetup>,
     pub(crate) frameworks: Vec<FrameworkEntry>,
-    pub(crate) launcher: Option<Launcher>,
+    pub(crate) programs: Programs,
     pub(crate) faults: Vec<FaultSpec>,
     pub(crate) expectations: Vec<Expectation>,
     pub(crate) latency: Latency,
@@ -171,10 +171,18 @@ impl ClusterBuilder {
         self
     }
 
-    /// What starts a container when an agent launches one (without it, a
-    /// launched container never starts).
-    pub fn launcher(mut self, launcher: Launcher) -> Self {
-        self.launcher = Some(launcher);
+    /// Add a program: what runs in the containers whose launch it
+    /// [`Program::runs`]. Programs added later are asked first; Mesos's
+    /// command executor (for plain command tasks) is there from the start.
+    /// A container no program runs exits 127, and its task fails.
+    pub fn program(mut self, program: impl Program) -> Self {
+        self.programs.add(program);
+        self
+    }
+
+    /// Replace every program (e.g. `Programs::new()`: nothing runs).
+    pub fn programs(mut self, programs: Programs) -> Self {
+        self.programs = programs;
         self
     }
 

@@ -59,8 +59,11 @@ impl<'a> FrameworkCtx<'a> {
     }
 }
 
+/// How a process gets onto the world: spawned under an actor name.
+type Spawn = Box<dyn FnOnce(&World, ActorId) + Send>;
+
 /// A scheduler process, ready to be spawned under the framework's actor name.
-pub struct Process(Box<dyn FnOnce(&World, ActorId) + Send>);
+pub struct Process(Spawn);
 
 impl Process {
     /// A process running `core`.

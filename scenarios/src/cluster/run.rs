@@ -289,6 +289,8 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             offer_timeout: m.offer_timeout,
             weights: m.weights.clone(),
             filter_gpu_resources: m.filter_gpu_resources,
+            role_sorter: m.role_sorter.clone(),
+            framework_sorter: m.framework_sorter.clone(),
             // The allocator's per-cycle agent shuffle (Mesos's std::random_shuffle),
             // drawn from the root seed.
             shuffle_seed: world.rng_for(&format!("master:{}/shuffle", m.name)).next_u64(),
@@ -316,9 +318,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             world.spawn(ActorId::new(&a.name), core.clone(), None);
             agents.insert(a.name.clone(), AgentSlot { cfg, core, incarnation: 0 });
         }
-        if let Some(launcher) = b.launcher.take() {
-            world.set_launcher(launcher);
-        }
+        world.set_launcher(b.programs.clone().launcher());
 
         let mut slots = BTreeMap::new();
         for FrameworkEntry { name, actor, at, framework } in frameworks {

@@ -5,7 +5,7 @@
 //! ```text
 //!   AppSpec (spark-submit + conf + jobs) ──SparkApps::add_to──▶ ClusterBuilder
 //!        ├─ one SparkApp framework per app: a SparkDriver, restarted as a new SparkContext
-//!        └─ the launcher: an executor command → SparkExecutor, found through the address book
+//!        └─ the program SparkExecutorBackend: an executor command → SparkExecutor, found through the address book
 //!           (spark://CoarseGrainedScheduler@<host>:<port> → the driver's actor)
 //! ```
 //!
@@ -17,8 +17,8 @@ use crate::scenario::{AppSpec, DurationDist, JobSpec, driver_names};
 use crate::submit::{DeployMode, SparkConf};
 use crate::units::TimeUnit;
 use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
-use mesocosm_executor::{ExecutorConfig, SparkExecutor, parse_backend_command};
-use mesocosm_sim::{ActorId, Shared, World};
+use mesocosm_executor::{SparkDriverAddress, SparkExecutorBackend};
+use mesocosm_sim::{ActorId, Shared};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 use std::any::Any;
@@ -158,21 +158,6 @@ impl TaskDurations for DrawnDurations {
     }
 }
 
-/// Why a container's command cannot start on a host without Spark, if it cannot.
-///
-/// Spark's executor command runs `"<spark.mesos.executor.home>/./bin/spark-class" …`
-/// unless `spark.executor.uri` is set, in which case the Mesos fetcher downloaded
-/// Spark into the sandbox and the command starts with `cd <dir>*; ./bin/spark-class`.
-/// On a host without Spark only the first one fails, as the shell would: this is
-/// the failure behind Spark's "Excluding Mesos agent … is Spark installed on it?".
-fn spark_class_missing(command: &str, host_without_spark: bool) -> Option<String> {
-    if !host_without_spark || command.trim_start().starts_with("cd ") {
-        return None;
-    }
-    let word = command.split_whitespace().find(|w| w.contains("bin/spark-class"))?;
-    Some(format!("sh: 1: {}: not found", word.trim_matches('"')))
-}
-
 /// `spark.rpc.askTimeout`, which falls back to `spark.network.timeout` (120 s), as
 /// in Spark's `RpcUtils.askRpcTimeout`.
 pub fn ask_timeout(conf: &SparkConf) -> Result<Duration, String> {
@@ -196,14 +181,14 @@ pub fn validate_app(app: &AppSpec) -> Result<(), RunError> {
 /// Where each driver listens (`spark://CoarseGrainedScheduler@<host>:<port>`):
 /// its actor, `spark.executor.heartbeatInterval` and `spark.rpc.askTimeout`,
 /// which its executors use.
-type AddressBook = BTreeMap<String, (ActorId, Duration, Duration)>;
+type AddressBook = BTreeMap<String, SparkDriverAddress>;
 
 /// Spark's `[[apps]]` as frameworks of a cluster.
 pub struct SparkApps;
 
 impl SparkApps {
     /// Add every app (a driver each, named `driver:<app>`, made unique as
-    /// [`driver_names`] does) and the launcher that starts their executors.
+    /// [`driver_names`] does) and the program that runs their executors.
     /// `without_spark` are the hosts where `spark-class` is not installed.
     pub fn add_to(
         builder: ClusterBuilder,
@@ -222,7 +207,14 @@ impl SparkApps {
             let url = format!("spark://CoarseGrainedScheduler@{}:{port}", app.host);
             let settings = spark_settings(&app.conf).map_err(RunError::Unsupported)?;
             let asks = ask_timeout(&app.conf).map_err(RunError::Unsupported)?;
-            address_book.insert(url.clone(), (driver.clone(), settings.heartbeat_interval, asks));
+            address_book.insert(
+                url.clone(),
+                SparkDriverAddress {
+                    driver: driver.clone(),
+                    heartbeat_interval: settings.heartbeat_interval,
+                    ask_timeout: asks,
+                },
+            );
             let mut properties: Vec<(String, String)> = app
                 .conf
                 .iter()
@@ -250,43 +242,8 @@ impl SparkApps {
             let fw = SparkApp { cfg, jobs: app.jobs.clone(), sampled: false, core: None };
             builder = builder.add_framework(&name, driver, app.at, fw);
         }
-        Ok(builder.launcher(executor_launcher(address_book, without_spark)))
+        Ok(builder.program(SparkExecutorBackend::new(address_book, without_spark)))
     }
-}
-
-/// The launcher for Spark's executors: a container runs the task's command,
-/// which needs Spark on the host (unless it fetched Spark itself) and can only
-/// reach a driver that exists.
-fn executor_launcher(book: AddressBook, without_spark: BTreeSet<String>) -> mesocosm_sim::world::Launcher {
-    let book = Arc::new(book);
-    Arc::new(move |world: &World, agent: &ActorId, launch| {
-        let command = launch.task.command.as_ref().and_then(|c| c.value.clone()).unwrap_or_default();
-        let backend = spark_class_missing(&command, without_spark.contains(agent.as_str()))
-            .map_or_else(|| parse_backend_command(&command), Err)
-            .and_then(|args| match book.get(&args.driver_url) {
-                Some(d) => Ok((args, d.clone())),
-                None => Err(format!("no driver listens at {}", args.driver_url)),
-            });
-        let defaults = SparkSettings::default();
-        let (heartbeat, asks) = match &backend {
-            Ok((_, (_, hb, ask))) => (*hb, *ask),
-            Err(_) => (defaults.heartbeat_interval, Duration::from_secs(120)),
-        };
-        let core = SparkExecutor::new(ExecutorConfig {
-            me: launch.actor.clone(),
-            agent: agent.clone(),
-            executor_id: launch.executor.executor_id.clone(),
-            framework_id: launch.framework.id.clone().unwrap_or_default(),
-            backend: backend.map(|(args, (driver, _, _))| (args, driver)),
-            heartbeat_interval: heartbeat,
-            ask_timeout: asks,
-        });
-        world.event(
-            &launch.actor,
-            &format!("container started on {} for task {}", launch.host, launch.task.task_id.value),
-        );
-        world.spawn(launch.actor.clone(), core, Some(agent.clone()));
-    })
 }
 
 /// One spark-submit in client mode: its driver, started at submission and

@@ -228,11 +228,7 @@ impl Actor for SleepTasks {
     fn handle(&mut self, input: Input<SleepTimer>, out: &mut Outbox<SleepTimer>) {
         match input {
             Input::Start => self.subscribe(out),
-            Input::Timer(SleepTimer::Subscribe) => {
-                if !self.subscribed {
-                    self.subscribe(out);
-                }
-            }
+            Input::Timer(SleepTimer::Subscribe) if !self.subscribed => self.subscribe(out),
             // The master failed over or the connection broke: subscribe again
             // with the framework id, as libmesos does on a new leader.
             Input::Disconnected { peer } if peer == self.master => {

@@ -75,9 +75,16 @@ use mesocosm_sim::SimTime;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
+
+mod drf;
+mod random;
+mod sorter;
+
+pub use drf::DrfSorter;
+pub use random::RandomSorter;
+pub use sorter::{SortClient, Sorter, SorterChoice};
 
 /// A framework id as the allocator sees it (`<master-id>-0000`).
 pub type FrameworkId = String;
@@ -116,8 +123,13 @@ pub struct AllocatorConfig {
     /// Roles not listed weigh [`DEFAULT_WEIGHT`]. Weights must be positive
     /// (Mesos refuses the flag otherwise).
     pub weights: BTreeMap<String, f64>,
-    /// Seeds the generator that shuffles each cycle's agents.
+    /// Seeds the generator that shuffles each cycle's agents, and the
+    /// sorters' own stream.
     pub shuffle_seed: u64,
+    /// `--role_sorter` (default `drf`): orders the roles.
+    pub role_sorter: SorterChoice,
+    /// `--framework_sorter` (default `drf`): orders each role's frameworks.
+    pub framework_sorter: SorterChoice,
     /// `--filter_gpu_resources` (default true): an agent with GPUs is offered
     /// only to frameworks with the GPU_RESOURCES capability
     /// (`isCapableOfReceivingAgent`, MESOS-5634), so a framework that cannot
@@ -132,6 +144,8 @@ impl Default for AllocatorConfig {
             min_allocatable_resources: default_min_allocatable_resources(),
             weights: BTreeMap::new(),
             shuffle_seed: 0,
+            role_sorter: SorterChoice::drf(),
+            framework_sorter: SorterChoice::drf(),
             filter_gpu_resources: true,
         }
     }
@@ -227,14 +241,29 @@ pub struct Grant {
     pub agent_id: AgentId,
     /// The agent's whole available resources at that moment.
     pub resources: Resources,
-    /// The framework's DRF share just before the grant (its sort key in its role).
+    /// The framework's dominant share just before the grant (DRF's key in
+    /// the role's framework sorter; a fact of the books whatever the sorter).
     pub share: f64,
-    /// The role's DRF share ÷ its weight just before the grant (the role's sort key).
+    /// The role's dominant share ÷ its weight just before the grant (DRF's
+    /// key in the role sorter; a fact whatever the sorter).
     pub role_share: f64,
-    /// How many frameworks were eligible (active, not suppressed) in the sort.
+    /// How many frameworks were eligible (active, not suppressed) in the cycle.
     pub contenders: usize,
-    /// Frameworks ahead of this one in DRF order that a refusal filter skipped.
+    /// Frameworks ahead of this one in sorter order that a refusal filter skipped.
     pub filtered: Vec<FrameworkId>,
+    /// Why the role came first, in the role sorter's words ([`Sorter::explain`]).
+    pub role_why: String,
+    /// Why the framework came first in its role, in its framework sorter's words.
+    pub why: String,
+}
+
+/// The taker [`Allocator::choose`] found for one agent.
+struct Choice {
+    framework: FrameworkId,
+    role: String,
+    role_why: String,
+    why: String,
+    filtered: Vec<FrameworkId>,
 }
 
 /// Why an agent with free resources got no grant in a cycle.
@@ -249,7 +278,7 @@ pub enum IdleReason {
     /// The free resources contain no `--min_allocatable_resources` alternative.
     BelowMinAllocatable,
     /// A refusal filter of every eligible framework covers the free
-    /// resources; the frameworks in the DRF order they were tried.
+    /// resources; the frameworks in the sorters' order they were tried.
     Filtered(Vec<FrameworkId>),
     /// The agent has GPUs and no eligible framework has the GPU_RESOURCES
     /// capability (`--filter_gpu_resources`).
@@ -270,36 +299,8 @@ pub struct Cycle {
     pub idle: BTreeMap<AgentId, IdleReason>,
 }
 
-/// A place in a DRF sorter: (share, allocation count, name).
-#[derive(Clone, Debug)]
-struct DrfKey {
-    share: f64,
-    count: u64,
-    name: String,
-}
-
-impl PartialEq for DrfKey {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for DrfKey {}
-impl PartialOrd for DrfKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for DrfKey {
-    /// Why this order: `compareDRF` in `sorter/drf/sorter.hpp` sorts by share
-    /// (already divided by the weight), then by allocation count, then by
-    /// client name. The role sorter and every framework sorter use it.
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.share.total_cmp(&other.share).then(self.count.cmp(&other.count)).then_with(|| self.name.cmp(&other.name))
-    }
-}
-
-/// The hierarchical DRF allocator. See the module docs.
-#[derive(Clone, Debug)]
+/// The hierarchical allocator. See the module docs.
+#[derive(Debug)]
 pub struct Allocator {
     cfg: AllocatorConfig,
     agents: BTreeMap<AgentId, AgentSlot>,
@@ -312,6 +313,16 @@ pub struct Allocator {
     /// ChaCha8 stream seeded by `shuffle_seed` keeps the same spread while a
     /// run replays draw for draw.
     rng: ChaCha8Rng,
+    /// Orders the roles (`--role_sorter`).
+    role_sorter: Box<dyn Sorter>,
+    /// One sorter per role for its frameworks (`--framework_sorter`), made
+    /// when the role is first sorted and dropped with the role, as Mesos
+    /// keeps `frameworkSorters` per role.
+    framework_sorters: BTreeMap<String, Box<dyn Sorter>>,
+    /// The sorters' randomness: the same seed as the agent shuffle, another
+    /// ChaCha8 stream, so a sorter that draws (random) leaves the agent
+    /// shuffle's draws exactly as they are with DRF.
+    sort_rng: ChaCha8Rng,
 }
 
 impl Default for Allocator {
@@ -332,13 +343,18 @@ impl Allocator {
     /// An empty allocator.
     pub fn new(cfg: AllocatorConfig) -> Allocator {
         let rng = ChaCha8Rng::seed_from_u64(cfg.shuffle_seed);
+        let mut sort_rng = ChaCha8Rng::seed_from_u64(cfg.shuffle_seed);
+        sort_rng.set_stream(1);
         Allocator {
+            role_sorter: cfg.role_sorter.make(),
+            framework_sorters: BTreeMap::new(),
             cfg,
             agents: BTreeMap::new(),
             frameworks: BTreeMap::new(),
             roles: BTreeMap::new(),
             cluster_total: Resources::new(),
             rng,
+            sort_rng,
         }
     }
 
@@ -469,6 +485,7 @@ impl Allocator {
             slot.scalars.subtract(held);
             if slot.frameworks.is_empty() {
                 self.roles.remove(role);
+                self.framework_sorters.remove(role);
             }
         }
     }
@@ -601,15 +618,6 @@ impl Allocator {
         share
     }
 
-    fn framework_key(&self, id: &str) -> DrfKey {
-        let fw = &self.frameworks[id];
-        DrfKey { share: self.dominant_share(&fw.scalars), count: fw.count, name: id.to_string() }
-    }
-
-    fn role_key(&self, role: &str) -> DrfKey {
-        DrfKey { share: self.role_share(role), count: self.role_allocation_count(role), name: role.to_string() }
-    }
-
     // ----- recovery and filters -----------------------------------------------
 
     /// The refusal filter's lifetime for a `Filters.refuse_seconds` value, exactly
@@ -725,16 +733,20 @@ impl Allocator {
         // run still replays. Deactivated agents are not candidates there either.
         order.shuffle(&mut self.rng);
 
-        // The framework sorters (one per role) and the role sorter, holding only
-        // what can be offered to: `deactivateFramework` and `suppressOffers`
-        // take a framework out of its sorter, and a role none of whose
-        // frameworks is left has nobody to offer to.
-        let mut framework_order: BTreeMap<String, BTreeSet<DrfKey>> = BTreeMap::new();
+        // Who the sorters see: only what can be offered to. `deactivateFramework`
+        // and `suppressOffers` take a framework out of its role's sorter, and a
+        // role none of whose frameworks is left has nobody to offer to. Roles
+        // by name, frameworks by id: the order a sorter's clients arrive in.
+        let mut eligible: BTreeMap<String, Vec<FrameworkId>> = BTreeMap::new();
         for (id, fw) in self.frameworks.iter().filter(|(_, f)| f.eligible()) {
-            framework_order.entry(fw.role.clone()).or_default().insert(self.framework_key(id));
+            eligible.entry(fw.role.clone()).or_default().push(id.clone());
         }
-        let mut role_order: BTreeSet<DrfKey> = framework_order.keys().map(|r| self.role_key(r)).collect();
-        let contenders: usize = framework_order.values().map(BTreeSet::len).sum();
+        for role in eligible.keys() {
+            if !self.framework_sorters.contains_key(role) {
+                self.framework_sorters.insert(role.clone(), self.cfg.framework_sorter.make());
+            }
+        }
+        let contenders: usize = eligible.values().map(Vec::len).sum();
         let nobody = if contenders > 0 {
             None
         } else if self.frameworks.values().any(|f| f.active) {
@@ -760,52 +772,104 @@ impl Allocator {
                 idle.insert(agent_id.clone(), IdleReason::BelowMinAllocatable);
                 continue;
             }
-            let mut filtered = Vec::new();
-            let mut chosen = None;
-            'roles: for role in &role_order {
-                for fw in &framework_order[&role.name] {
-                    // Why before the refusal filters: Mesos skips an incapable
-                    // framework (`isCapableOfReceivingAgent`) before `isFiltered`.
-                    if !self.capable_of_receiving(&fw.name, agent_id) {
-                        continue;
-                    }
-                    if self.is_filtered(now, &fw.name, agent_id, &available) {
-                        filtered.push(fw.name.clone());
-                        continue;
-                    }
-                    chosen = Some((role.clone(), fw.clone()));
-                    break 'roles;
+            match self.choose(now, agent_id, &available, &eligible) {
+                Err(filtered) => {
+                    let why =
+                        if filtered.is_empty() { IdleReason::GpuAgentFiltered } else { IdleReason::Filtered(filtered) };
+                    idle.insert(agent_id.clone(), why);
+                }
+                Ok(choice) => {
+                    let share = self.share(&choice.framework);
+                    let role_share = self.role_share(&choice.role);
+                    // The grant counts at once, so the next agent's sorts see it.
+                    self.track(&choice.framework, agent_id, &available);
+                    grants.push(Grant {
+                        framework_id: choice.framework,
+                        role: choice.role,
+                        agent_id: agent_id.clone(),
+                        resources: available,
+                        share,
+                        role_share,
+                        contenders,
+                        filtered: choice.filtered,
+                        role_why: choice.role_why,
+                        why: choice.why,
+                    });
                 }
             }
-            let Some((role, fw)) = chosen else {
-                let why =
-                    if filtered.is_empty() { IdleReason::GpuAgentFiltered } else { IdleReason::Filtered(filtered) };
-                idle.insert(agent_id.clone(), why);
-                continue;
-            };
-            // Why re-sort after every grant: Mesos's sorters re-sort (lazily,
-            // through their dirty flag) before each agent, so the next agent
-            // sees this grant in both the role's and the framework's share.
-            // Moving only the two keys that changed gives the same order.
-            role_order.remove(&role);
-            self.track(&fw.name, agent_id, &available);
-            let moved = self.framework_key(&fw.name);
-            let sorter = framework_order.get_mut(&role.name).expect("the role of a sorted framework");
-            sorter.remove(&fw);
-            sorter.insert(moved);
-            role_order.insert(self.role_key(&role.name));
-            grants.push(Grant {
-                framework_id: fw.name,
-                role: role.name,
-                agent_id: agent_id.clone(),
-                resources: available,
-                share: fw.share,
-                role_share: role.share,
-                contenders,
-                filtered,
-            });
         }
         Cycle { order, grants, idle }
+    }
+
+    /// Who gets `available` of `agent`: the first framework, in role-sorter
+    /// then framework-sorter order, that can receive the agent and that no
+    /// refusal filter stops. Both sorts run afresh for each agent, as
+    /// `__generateOffers` calls `sort()` inside its loop over agents. Without a
+    /// taker, the frameworks a filter passed over (empty: only GPU-incapable
+    /// frameworks were left).
+    fn choose(
+        &mut self,
+        now: SimTime,
+        agent: &str,
+        available: &Resources,
+        eligible: &BTreeMap<String, Vec<FrameworkId>>,
+    ) -> Result<Choice, Vec<FrameworkId>> {
+        let total = &self.cluster_total;
+        let role_clients: Vec<SortClient<'_>> = eligible
+            .keys()
+            .map(|name| {
+                let slot = &self.roles[name];
+                SortClient {
+                    name,
+                    weight: self.cfg.weights.get(name).copied().unwrap_or(DEFAULT_WEIGHT),
+                    allocation: &slot.scalars,
+                    cluster_total: total,
+                    allocation_count: slot.count,
+                }
+            })
+            .collect();
+        let role_order = self.role_sorter.sort(&role_clients, &mut self.sort_rng);
+        let role_order = sorter::checked_order(self.role_sorter.as_ref(), role_order, role_clients.len());
+        let mut filtered = Vec::new();
+        for r in role_order {
+            let role = role_clients[r].name;
+            let fw_clients: Vec<SortClient<'_>> = eligible[role]
+                .iter()
+                .map(|id| {
+                    let fw = &self.frameworks[id];
+                    SortClient {
+                        name: id,
+                        weight: DEFAULT_WEIGHT,
+                        allocation: &fw.scalars,
+                        cluster_total: total,
+                        allocation_count: fw.count,
+                    }
+                })
+                .collect();
+            let sorter = self.framework_sorters.get_mut(role).expect("a framework sorter for every eligible role");
+            let fw_order = sorter.sort(&fw_clients, &mut self.sort_rng);
+            let sorter = &self.framework_sorters[role];
+            for f in sorter::checked_order(sorter.as_ref(), fw_order, fw_clients.len()) {
+                let fw = fw_clients[f].name;
+                // Why before the refusal filters: Mesos skips an incapable
+                // framework (`isCapableOfReceivingAgent`) before `isFiltered`.
+                if !self.capable_of_receiving(fw, agent) {
+                    continue;
+                }
+                if self.is_filtered(now, fw, agent, available) {
+                    filtered.push(fw.to_string());
+                    continue;
+                }
+                return Ok(Choice {
+                    framework: fw.to_string(),
+                    role: role.to_string(),
+                    role_why: self.role_sorter.explain(&role_clients[r], &role_clients),
+                    why: sorter.explain(&fw_clients[f], &fw_clients),
+                    filtered,
+                });
+            }
+        }
+        Err(filtered)
     }
 
     /// Count `resources` of `agent` as allocated to `framework` and its role
