@@ -9,8 +9,10 @@
 //! timeout (`Master::reconcile` answers TASK_LOST for a task it never heard of)
 //! and give the held offer back.
 //!
-//! [`plugin`] registers both versions for scenario files.
+//! [`plugin`] registers both versions for scenario files, with the custom
+//! allocation policy of [`sorter`].
 pub mod plugin;
+pub mod sorter;
 
 use mesocosm_scheduler::{Context, Scheduler, offered, task};
 use mesocosm_sim::proto::Resources;

@@ -1,17 +1,20 @@
 //! The glue that names [`OfferHolder`] for scenario files: `[[frameworks]]
 //! kind = "offer-holder"` (or `"offer-holder-fixed"`), with `tasks` (default 3)
-//! and `duration` (each task's sleep in seconds, default 2) under `[frameworks.config]`.
+//! and `duration` (each task's sleep in seconds, default 2) under `[frameworks.config]`;
+//! and the `largest-share-first` sorter for `[master] role_sorter` / `framework_sorter`.
 use crate::OfferHolder;
+use crate::sorter::LargestShareFirst;
 use mesocosm::cluster::{Framework, FrameworkCtx, Process};
 use mesocosm::registry::{FrameworkPlugin, FrameworkSpec, PluginConfig, Registry};
 use mesocosm_scheduler::{MesosSchedulerDriver, framework};
 use std::sync::Arc;
 
-/// mesocosm's default registry plus both versions of the example.
+/// mesocosm's default registry plus both versions of the example and its sorter.
 pub fn registry() -> Registry {
     let mut registry = Registry::default();
     registry.register_framework("offer-holder", Spec { tasks: 0, seconds: 0.0, fixed: false });
     registry.register_framework("offer-holder-fixed", Spec { tasks: 0, seconds: 0.0, fixed: true });
+    registry.register_sorter("largest-share-first", || Box::new(LargestShareFirst));
     registry
 }
 

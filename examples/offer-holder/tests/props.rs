@@ -1,7 +1,7 @@
 //! The property "every task finishes", over random clusters, kills and a lost
 //! ACCEPT: it finds the bug in `offer-holder`, writes the shrunk case as a
 //! scenario file, and holds for `offer-holder-fixed`.
-use mesocosm::cluster::{Report, Runtime};
+use mesocosm::cluster::Report;
 use mesocosm::props::proptest::prelude::*;
 use mesocosm::props::proptest::test_runner::RngSeed;
 use mesocosm::props::{self, Case, Harness, ScenarioCase};
@@ -45,10 +45,8 @@ fn holders(kind: &'static str) -> impl Strategy<Value = Holder> {
 
 fn run(path: &Path, text: &str) -> Result<Report, String> {
     let s = scenario::parse_with(path, text, &offer_holder::plugin::registry()).map_err(|d| d.to_string())?;
-    let programs = mesocosm_executor::Programs::with_mesos_command_executor();
-    let cluster = runner::cluster(&s, s.seed).map_err(|e| e.to_string())?.launcher(programs.launcher());
-    let rt = Runtime { transport: mesocosm_sim::Transport::Memory, ..Runtime::default() };
-    cluster.run(rt).map_err(|e| e.to_string())
+    let opts = runner::RunOptions { transport: mesocosm_sim::Transport::Memory, ..Default::default() };
+    runner::run(&s, opts).map_err(|e| e.to_string())
 }
 
 fn every_task_finishes(_: &Holder, report: &Report) -> Result<(), String> {
