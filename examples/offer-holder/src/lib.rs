@@ -5,9 +5,9 @@
 //! the tasks launching and waits for their status updates. If the ACCEPT is
 //! lost on the way, no update ever comes, the master keeps holding the offer
 //! (no `--offer_timeout`), and the framework waits forever. `fixed` turns on
-//! the cure Mesos documents: reconcile the tasks still launching after a
-//! timeout (`Master::reconcile` answers TASK_LOST for a task it never heard of)
-//! and give the held offer back.
+//! the cure Mesos documents (`docs/reconciliation.md`): after a timeout, ask
+//! the master about the tasks still launching (`Master::reconcile` answers
+//! TASK_LOST for a task it never heard of) and give the held offer back.
 //!
 //! [`plugin`] registers both versions for scenario files, with the custom
 //! allocation policy of [`sorter`].
