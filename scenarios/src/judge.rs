@@ -52,6 +52,9 @@ pub struct Evidence<'a> {
     pub history: &'a [(SimTime, MasterEvent)],
     /// (app, exit time and status of its last driver incarnation).
     pub exits: &'a [(String, Option<(SimTime, i32)>)],
+    /// How to speak of each framework by name ("app"/"driver" for Spark's,
+    /// which is also what a name not listed gets).
+    pub words: &'a BTreeMap<String, crate::cluster::Words>,
     /// Agents that were killed, and when.
     pub agent_deaths: &'a [(String, SimTime)],
     /// Agents alive at the end that still hold unacknowledged updates.
@@ -253,12 +256,21 @@ fn field_matches(actual: Option<String>, want: &str) -> bool {
     }
 }
 
+/// How the report speaks of framework `name` and its process.
+fn words<'a>(ev: &'a Evidence, name: &str) -> (&'a str, &'a str) {
+    ev.words.get(name).map_or(("app", "driver"), |w| (w.noun, w.process))
+}
+
 /// Evaluate one expectation.
 pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
     let (held, observed) = match &e.expect {
         Expect::App { app, outcome } => match ev.exits.iter().find(|(a, _)| a == app).and_then(|(_, x)| *x) {
             None => {
-                (*outcome == AppOutcome::Running, format!("app {app}'s driver was still running at the end of the run"))
+                let (noun, process) = words(ev, app);
+                (
+                    *outcome == AppOutcome::Running,
+                    format!("{noun} {app}'s {process} was still running at the end of the run"),
+                )
             }
             Some((t, status)) => {
                 let ok = match outcome {
@@ -266,7 +278,8 @@ pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
                     AppOutcome::Fails => status != 0,
                     AppOutcome::Running => false,
                 } && in_window(t, e);
-                (ok, format!("app {app}'s driver exited with status {status} at {t}"))
+                let (noun, process) = words(ev, app);
+                (ok, format!("{noun} {app}'s {process} exited with status {status} at {t}"))
             }
         },
         Expect::FrameworkRemoved { app, reason } => {

@@ -1074,7 +1074,8 @@ impl Checker<'_> {
                     AppOutcome::Fails => "fails",
                     AppOutcome::Running => "is still running at the end",
                 };
-                (Expect::App { app: app.clone(), outcome }, format!("app {app} {verb}{window}"))
+                let noun = if cast.apps.iter().any(|(a, _)| *a == app) { "app" } else { "framework" };
+                (Expect::App { app: app.clone(), outcome }, format!("{noun} {app} {verb}{window}"))
             }
             "framework_removed" => {
                 let app = self.app_name(cast, e.framework_removed.as_ref()?)?;

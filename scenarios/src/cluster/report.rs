@@ -218,7 +218,10 @@ pub(crate) fn judge_run(
     history.sort_by_key(|(t, _)| *t);
     let exits: Vec<(String, Option<(SimTime, i32)>)> = apps.iter().map(|a| (a.name.clone(), a.exit)).collect();
     let messages = log.lock().unwrap_or_else(|p| p.into_inner());
+    let words: BTreeMap<String, super::Words> =
+        c.frameworks.values().map(|s| (s.name.clone(), s.framework.words())).collect();
     let evidence = Evidence {
+        words: &words,
         messages: &messages,
         history: &history,
         exits: &exits,
