@@ -1,8 +1,8 @@
 //! The executor actor: the command executor and the Spark backend it forks.
 
+use crate::api::ExecutorApi;
 use crate::command::BackendArgs;
-use mesocosm_sim::ids::uuid_from;
-use mesocosm_sim::proto::mesos::v1::{ExecutorId, FrameworkId, TaskId, TaskState, TaskStatus, task_status};
+use mesocosm_sim::proto::mesos::v1::{ExecutorId, FrameworkId, TaskId, TaskState};
 use mesocosm_sim::proto::{executor, sparkrpc};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox};
 use prost::Message;
@@ -84,12 +84,15 @@ pub struct SparkExecutor {
     heartbeat_failures: u32,
     /// The terminal Mesos update sent, waiting for ACKNOWLEDGED.
     terminal_uuid: Option<Vec<u8>>,
-    counter: u64,
+    /// The command executor's calls to the agent.
+    api: ExecutorApi,
 }
 
 impl SparkExecutor {
     /// A container about to start.
     pub fn new(cfg: ExecutorConfig) -> SparkExecutor {
+        let api =
+            ExecutorApi::new(cfg.me.clone(), cfg.agent.clone(), cfg.executor_id.clone(), cfg.framework_id.clone());
         SparkExecutor {
             cfg,
             task: None,
@@ -99,7 +102,7 @@ impl SparkExecutor {
             heartbeat_outstanding: false,
             heartbeat_failures: 0,
             terminal_uuid: None,
-            counter: 0,
+            api,
         }
     }
 
@@ -123,28 +126,7 @@ impl SparkExecutor {
         message: Option<String>,
         out: &mut Outbox<Timer>,
     ) -> Vec<u8> {
-        self.counter += 1;
-        let uuid = uuid_from(&[self.cfg.me.as_str().as_bytes(), b"update", &self.counter.to_le_bytes()]).to_vec();
-        let call = executor::Call {
-            executor_id: self.cfg.executor_id.clone(),
-            framework_id: self.cfg.framework_id.clone(),
-            r#type: Some(executor::call::Type::Update as i32),
-            update: Some(executor::call::Update {
-                status: TaskStatus {
-                    task_id: task,
-                    state: state as i32,
-                    message,
-                    source: Some(task_status::Source::Executor as i32),
-                    executor_id: Some(self.cfg.executor_id.clone()),
-                    timestamp: Some(out.now().as_secs_f64()),
-                    uuid: Some(uuid.clone()),
-                    ..Default::default()
-                },
-            }),
-            ..Default::default()
-        };
-        out.send(&self.cfg.agent, call);
-        uuid
+        self.api.update(task, state, message, out)
     }
 
     /// The forked backend process exits: report the task's end to the agent.
@@ -344,16 +326,7 @@ impl Actor for SparkExecutor {
 
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         match input {
-            Input::Start => out.send(
-                &self.cfg.agent.clone(),
-                executor::Call {
-                    executor_id: self.cfg.executor_id.clone(),
-                    framework_id: self.cfg.framework_id.clone(),
-                    r#type: Some(executor::call::Type::Subscribe as i32),
-                    subscribe: Some(executor::call::Subscribe::default()),
-                    ..Default::default()
-                },
-            ),
+            Input::Start => self.api.subscribe(out),
             Input::Message { from, msg } => match msg {
                 Msg::ExecutorEvent(ev) if from == self.cfg.agent => self.on_event(ev, out),
                 other => self.on_driver_message(other, out),

@@ -54,11 +54,13 @@
 //!
 //! # Layout
 //! - [`program`]: the [`Program`] extension point and the [`Programs`] list.
+//! - [`api`]: [`ExecutorApi`], the calls every executor sends its agent.
 //! - [`mesos_command`]: Mesos's command executor.
 //! - [`shell`]: the simulated `sh -c` that runs a command task's command.
 //! - [`command`]: parsing the `CoarseGrainedExecutorBackend` command line Spark builds.
 //! - [`SparkExecutor`]: the Spark executor actor; [`SparkExecutorBackend`], its program.
 
+pub mod api;
 pub mod command;
 mod executor;
 pub mod mesos_command;
@@ -66,6 +68,7 @@ pub mod program;
 pub mod shell;
 mod spark_backend;
 
+pub use api::ExecutorApi;
 pub use command::{BackendArgs, parse_backend_command};
 pub use executor::{
     Ask, DEFAULT_ASK_TIMEOUT, ExecutorConfig, HEARTBEAT_FAILURE_EXIT_CODE, HEARTBEAT_MAX_FAILURES, SparkExecutor, Timer,

@@ -17,12 +17,12 @@
 //! The command dies at SIGTERM unless it ignores it (`trap '' TERM`); then it
 //! runs on until the grace period ends and SIGKILL takes it.
 
+use crate::api::ExecutorApi;
 use crate::program::Program;
 use crate::shell::{Shell, Step};
-use mesocosm_sim::ids::uuid_from;
 use mesocosm_sim::proto::executor;
 use mesocosm_sim::proto::mesos::v1::{
-    ExecutorId, FrameworkId, KillPolicy, TaskId, TaskInfo, TaskState, TaskStatus, framework_info, task_status,
+    ExecutorId, FrameworkId, KillPolicy, TaskId, TaskInfo, TaskState, framework_info,
 };
 use mesocosm_sim::{Actor, ActorId, Input, Launch, Msg, Outbox, SimTime, World};
 use std::collections::BTreeMap;
@@ -121,12 +121,14 @@ pub struct MesosCommandExecutor {
     disconnected: bool,
     /// The library's shutdown timer is set.
     shutting_down: bool,
-    counter: u64,
+    api: ExecutorApi,
 }
 
 impl MesosCommandExecutor {
     /// An executor about to start.
     pub fn new(cfg: CommandExecutorConfig) -> MesosCommandExecutor {
+        let api =
+            ExecutorApi::new(cfg.me.clone(), cfg.agent.clone(), cfg.executor_id.clone(), cfg.framework_id.clone());
         MesosCommandExecutor {
             cfg,
             task: None,
@@ -136,47 +138,25 @@ impl MesosCommandExecutor {
             unacknowledged: BTreeMap::new(),
             disconnected: false,
             shutting_down: false,
-            counter: 0,
-        }
-    }
-
-    fn call(&self, r#type: executor::call::Type) -> executor::Call {
-        executor::Call {
-            executor_id: self.cfg.executor_id.clone(),
-            framework_id: self.cfg.framework_id.clone(),
-            r#type: Some(r#type as i32),
-            ..Default::default()
+            api,
         }
     }
 
     /// `forward`: send an update for `task` and remember it until acknowledged.
     fn forward(&mut self, task: TaskId, state: TaskState, message: Option<String>, out: &mut Outbox<Timer>) {
-        self.counter += 1;
-        let uuid = uuid_from(&[self.cfg.me.as_str().as_bytes(), b"update", &self.counter.to_le_bytes()]).to_vec();
         let terminal = matches!(
             state,
             TaskState::TaskFinished | TaskState::TaskFailed | TaskState::TaskKilled | TaskState::TaskError
         );
+        let task_name = task.value.clone();
+        let (call, uuid) = self.api.update_call(task, state, message, out.now().as_secs_f64());
         if self.disconnected {
             // The library drops calls while not subscribed.
-            out.note_with(|| format!("dropping UPDATE {state:?} for task {}: not connected", task.value));
+            out.note_with(|| format!("dropping UPDATE {state:?} for task {task_name}: not connected"));
             return;
         }
-        self.unacknowledged.insert(uuid.clone(), terminal);
-        let mut call = self.call(executor::call::Type::Update);
-        call.update = Some(executor::call::Update {
-            status: TaskStatus {
-                task_id: task,
-                state: state as i32,
-                message,
-                source: Some(task_status::Source::Executor as i32),
-                executor_id: Some(self.cfg.executor_id.clone()),
-                timestamp: Some(out.now().as_secs_f64()),
-                uuid: Some(uuid),
-                ..Default::default()
-            },
-        });
-        out.send(&self.cfg.agent, call);
+        self.unacknowledged.insert(uuid, terminal);
+        out.send(self.api.agent(), call);
         if terminal {
             out.set_timer(TERMINAL_ACK_TIMEOUT, Timer::AckTimeout);
         }
@@ -337,6 +317,8 @@ impl MesosCommandExecutor {
             executor::event::Type::Acknowledged => {
                 let Some(a) = ev.acknowledged else { return };
                 // An acknowledgement of an unknown update is logged and ignored.
+                // Any terminal update's ack ends the executor, as upstream (even
+                // the FAILED of a second task this executor refused).
                 if self.unacknowledged.remove(&a.uuid) == Some(true) {
                     // The terminal update is safe with the agent: the executor exits.
                     out.exit(0);
@@ -359,15 +341,24 @@ enum Reap {
 impl Actor for MesosCommandExecutor {
     type Timer = Timer;
 
+    /// A running or killed command belongs to the launched task, and a kill
+    /// always has its SIGKILL deadline.
+    fn check_invariants(&self) -> Result<(), String> {
+        if self.task.is_none() && (self.killed || matches!(self.process, Process::Running { .. })) {
+            return Err("a command runs or was killed with no task launched".into());
+        }
+        if self.killed != self.escalate_at.is_some() {
+            return Err("a kill without a SIGKILL deadline, or a deadline without a kill".into());
+        }
+        Ok(())
+    }
+
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         match input {
-            Input::Start => {
-                let mut call = self.call(executor::call::Type::Subscribe);
-                call.subscribe = Some(executor::call::Subscribe::default());
-                out.send(&self.cfg.agent.clone(), call);
-            }
+            Input::Start => self.api.subscribe(out),
             Input::Message { from, msg: Msg::ExecutorEvent(ev) } if from == self.cfg.agent => self.on_event(ev, out),
-            Input::Message { .. } => {}
+            // A core notes what it does not expect and carries on.
+            Input::Message { from, msg } => out.note_with(|| format!("unexpected {} from {from}; ignored", msg.kind())),
             Input::Timer(Timer::Wake(n)) => {
                 if matches!(&self.process, Process::Running { wake, .. } if *wake == n) {
                     self.run_command(out);

@@ -21,42 +21,65 @@
 //! TASK_FAILED (REASON_EXECUTOR_TERMINATED); a program that does neither leaves
 //! its task STAGING or RUNNING for ever.
 //!
-//! # Example
+//! # Example: a custom executor
 //!
-//! A program for tasks whose command is `crash`: its process exits 1 at once,
-//! and the agent fails the task.
+//! Tasks launched with an ExecutorInfo whose command is `/opt/instant-executor`
+//! run this executor: it finishes each task as soon as it gets it, and exits
+//! once the agent has acknowledged the task's terminal update.
 //!
 //! ```
-//! use mesocosm_executor::{Program, Programs};
-//! use mesocosm_sim::{Actor, ActorId, Input, Launch, Outbox, World};
+//! use mesocosm_executor::{ExecutorApi, Program, Programs};
+//! use mesocosm_sim::proto::executor::event::Type;
+//! use mesocosm_sim::proto::mesos::v1::TaskState;
+//! use mesocosm_sim::{Actor, ActorId, Input, Launch, Msg, Outbox, World};
 //!
-//! struct Crash;
-//! impl Actor for Crash {
+//! struct Instant {
+//!     api: ExecutorApi,
+//!     terminal: Vec<Vec<u8>>,
+//! }
+//!
+//! impl Actor for Instant {
 //!     type Timer = ();
 //!     fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
-//!         if input == Input::Start {
-//!             out.exit(1);
+//!         let Input::Message { msg: Msg::ExecutorEvent(ev), .. } = input else {
+//!             if input == Input::Start {
+//!                 self.api.subscribe(out);
+//!             }
+//!             return;
+//!         };
+//!         match (ev.r#type(), ev.launch, ev.acknowledged) {
+//!             (Type::Launch, Some(l), _) => {
+//!                 self.api.update(l.task.task_id.clone(), TaskState::TaskRunning, None, out);
+//!                 let uuid = self.api.update(l.task.task_id, TaskState::TaskFinished, None, out);
+//!                 self.terminal.push(uuid);
+//!             }
+//!             (Type::Acknowledged, _, Some(a)) if self.terminal.contains(&a.uuid) => out.exit(0),
+//!             (Type::Shutdown, _, _) => out.exit(0),
+//!             _ => {}
 //!         }
 //!     }
 //! }
 //!
-//! struct Crasher;
-//! impl Program for Crasher {
+//! struct InstantExecutor;
+//!
+//! impl Program for InstantExecutor {
 //!     fn name(&self) -> &str {
-//!         "crasher"
+//!         "instant-executor"
 //!     }
 //!     fn runs(&self, launch: &Launch) -> bool {
-//!         launch.task.command.as_ref().and_then(|c| c.value.as_deref()) == Some("crash")
+//!         let command = launch.executor.command.as_ref().and_then(|c| c.value.as_deref());
+//!         launch.task.executor.is_some() && command == Some("/opt/instant-executor")
 //!     }
 //!     fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
-//!         world.spawn(launch.actor, Crash, Some(agent.clone()));
+//!         let framework = launch.framework.id.clone().unwrap_or_default();
+//!         let api = ExecutorApi::new(launch.actor.clone(), agent.clone(), launch.executor.executor_id, framework);
+//!         world.spawn(launch.actor, Instant { api, terminal: vec![] }, Some(agent.clone()));
 //!     }
 //! }
 //!
-//! let mut programs = Programs::with_mesos_command_executor();
-//! programs.add(Crasher); // asked before the command executor
-//! assert_eq!(programs.names(), ["crasher", "mesos-command-executor"]);
-//! let launcher = programs.launcher(); // world.set_launcher(launcher)
+//! let programs = Programs::with_mesos_command_executor().with(InstantExecutor);
+//! assert_eq!(programs.names(), ["instant-executor", "mesos-command-executor"]);
+//! let launcher = programs.launcher(); // what `World::set_launcher` takes
 //! # drop(launcher);
 //! ```
 
@@ -88,6 +111,12 @@ pub trait Program: Send + Sync + 'static {
 pub struct Programs {
     /// First asked first.
     programs: Vec<Arc<dyn Program>>,
+}
+
+impl std::fmt::Debug for Programs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
 }
 
 impl Programs {
@@ -136,7 +165,7 @@ impl Programs {
             None => {
                 let asked = match self.programs.is_empty() {
                     true => "no programs are registered".to_string(),
-                    false => format!("no program runs it; asked: {}", self.names().join(", ")),
+                    false => format!("asked: {}", self.names().join(", ")),
                 };
                 command_not_found(world, agent, launch, &asked)
             }
@@ -146,5 +175,51 @@ impl Programs {
     /// What [`World::set_launcher`] takes.
     pub fn launcher(self) -> Launcher {
         Arc::new(move |world: &World, agent: &ActorId, launch: Launch| self.start(world, agent, launch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesocosm_sim::proto::mesos::v1::{CommandInfo, ExecutorInfo, TaskInfo};
+
+    /// A program that runs the tasks whose command is `command`.
+    struct Named(&'static str, &'static str);
+
+    impl Program for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn runs(&self, launch: &Launch) -> bool {
+            launch.task.command.as_ref().and_then(|c| c.value.as_deref()) == Some(self.1)
+        }
+        fn start(&self, _: &World, _: &ActorId, _: Launch) {}
+    }
+
+    fn launch_of(command: &str, own_executor: bool) -> Launch {
+        Launch {
+            actor: ActorId::new("executor:fw/t"),
+            host: "agent-1".into(),
+            framework: Default::default(),
+            agent: Default::default(),
+            task: TaskInfo {
+                command: Some(CommandInfo { value: Some(command.into()), ..Default::default() }),
+                executor: own_executor.then(ExecutorInfo::default),
+                ..Default::default()
+            },
+            executor: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_program_added_last_is_asked_first() {
+        let programs = Programs::with_mesos_command_executor().with(Named("a", "run-a")).with(Named("b", "run-a"));
+        assert_eq!(programs.names(), ["b", "a", "mesos-command-executor"]);
+        assert_eq!(programs.find(&launch_of("run-a", false)).map(|p| p.name()), Some("b"));
+        // The command executor runs any other command task...
+        assert_eq!(programs.find(&launch_of("sleep 1", false)).map(|p| p.name()), Some("mesos-command-executor"));
+        // ...but not a task with an executor of its framework's own.
+        assert!(programs.find(&launch_of("sleep 1", true)).is_none());
+        assert!(Programs::new().find(&launch_of("sleep 1", false)).is_none());
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! | command            | what it does                                              |
 //! |--------------------|-----------------------------------------------------------|
-//! | `sleep N[s|m|h|d]` | waits N (fractional allowed; several operands add up)     |
+//! | `sleep N[smhd]`    | waits N (fractional allowed; several operands add up)     |
 //! | `exit [N]`         | the shell exits N (the last status without N)             |
 //! | `true` / `false`   | status 0 / 1                                              |
 //! | `trap '' TERM`     | the shell and what it runs from then on ignore SIGTERM    |
@@ -33,8 +33,10 @@
 
 use std::time::Duration;
 
-/// The longest simulated `sleep` (and sum of one `sleep`'s operands): 18 hours.
-pub const MAX_SLEEP: Duration = Duration::from_secs(18 * 3600);
+/// The longest simulated `sleep` (and sum of one `sleep`'s operands): 18 hours,
+/// the longest run a world supports, so a sleep's timer always fits the world's
+/// timer wheel.
+pub const MAX_SLEEP: Duration = mesocosm_sim::MAX_VIRTUAL_TIME;
 
 /// The status `sh` exits with on a syntax error.
 pub const SYNTAX_ERROR: i32 = 2;
@@ -70,6 +72,9 @@ enum Command {
     NotFound(String),
     /// A known command with bad operands: a status and the command's complaint.
     Fails(i32, String),
+    /// A special builtin (`exit`, `trap`) misused: a non-interactive shell
+    /// prints the complaint and exits [`SYNTAX_ERROR`].
+    Fatal(String),
 }
 
 /// A parsed command line, running.
@@ -163,6 +168,10 @@ impl Shell {
                     notes.push(why);
                     self.status = status;
                 }
+                Command::Fatal(why) => {
+                    notes.push(why);
+                    return Step::Exit(SYNTAX_ERROR);
+                }
             }
         }
         Step::Exit(self.status)
@@ -243,16 +252,16 @@ fn command(words: &[String]) -> Command {
             // `exit N` exits N modulo 256, as the process's status does.
             [n] => match n.parse::<u64>() {
                 Ok(n) => Command::Exit(Some((n % 256) as i32)),
-                Err(_) => Command::Fails(SYNTAX_ERROR, format!("sh: 1: exit: Illegal number: {n}")),
+                Err(_) => Command::Fatal(format!("sh: 1: exit: Illegal number: {n}")),
             },
-            _ => Command::Fails(SYNTAX_ERROR, "sh: 1: exit: too many arguments".into()),
+            _ => Command::Fatal("sh: 1: exit: too many arguments".into()),
         },
         "true" | ":" => Command::Status(0),
         "false" => Command::Status(1),
         "trap" if args.len() == 2 && args[0].is_empty() && matches!(args[1].as_str(), "TERM" | "SIGTERM" | "15") => {
             Command::IgnoreTerm
         }
-        "trap" => Command::Fails(SYNTAX_ERROR, "sh: 1: trap: the simulated shell knows only `trap '' TERM`".into()),
+        "trap" => Command::Fatal("sh: 1: trap: the simulated shell knows only `trap '' TERM`".into()),
         other => Command::NotFound(other.to_string()),
     }
 }
@@ -359,8 +368,9 @@ mod tests {
         }
         assert_eq!(run("sleep 18h").0, vec![MAX_SLEEP]);
         assert_eq!(run("sleep 0.000001").0, vec![Duration::from_micros(1)]);
-        assert_eq!(run("exit x").1, SYNTAX_ERROR);
-        assert_eq!(run("exit 1 2").1, SYNTAX_ERROR);
+        // A misused special builtin ends the shell there.
+        assert_eq!(run("exit x; exit 0").1, SYNTAX_ERROR);
+        assert_eq!(run("exit 1 2 || exit 0").1, SYNTAX_ERROR);
     }
 
     #[test]
@@ -389,7 +399,7 @@ mod tests {
         assert!(!sh.ignores_term());
         assert_eq!(sh.run(&mut vec![]), Step::Sleep(secs(60.0)));
         assert!(sh.ignores_term());
-        assert_eq!(run("trap 'echo' TERM").1, SYNTAX_ERROR);
+        assert_eq!(run("trap 'echo' TERM; exit 0").1, SYNTAX_ERROR);
     }
 
     #[test]

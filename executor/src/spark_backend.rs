@@ -116,3 +116,41 @@ pub fn spark_class_missing(command: &str, host_without_spark: bool) -> Option<St
     let word = command.split_whitespace().find(|w| w.contains("bin/spark-class"))?;
     Some(format!("sh: 1: {}: not found", word.trim_matches('"')))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesocosm_sim::proto::mesos::v1::{CommandInfo, TaskInfo};
+
+    fn launch_of(command: &str) -> Launch {
+        Launch {
+            actor: ActorId::new("executor:pi/0"),
+            host: "agent-1".into(),
+            framework: Default::default(),
+            agent: Default::default(),
+            task: TaskInfo {
+                command: Some(CommandInfo { value: Some(command.into()), ..Default::default() }),
+                ..Default::default()
+            },
+            executor: Default::default(),
+        }
+    }
+
+    #[test]
+    fn runs_the_commands_spark_builds_and_nothing_else() {
+        let spark = SparkExecutorBackend::default();
+        assert!(spark.runs(&launch_of(
+            "\"/opt/spark/./bin/spark-class\" org.apache.spark.executor.CoarseGrainedExecutorBackend --cores 1"
+        )));
+        assert!(!spark.runs(&launch_of("sleep 2")));
+        assert!(!spark.runs(&launch_of("")));
+    }
+
+    #[test]
+    fn spark_class_is_missing_only_on_hosts_without_spark_that_did_not_fetch_it() {
+        let c = "\"/opt/spark/./bin/spark-class\" org.apache.spark.executor.CoarseGrainedExecutorBackend";
+        assert_eq!(spark_class_missing(c, true).as_deref(), Some("sh: 1: /opt/spark/./bin/spark-class: not found"));
+        assert_eq!(spark_class_missing(c, false), None);
+        assert_eq!(spark_class_missing(&format!("cd spark-3*;  {c}"), true), None);
+    }
+}

@@ -40,11 +40,11 @@ pub fn launch_command(launch: &Launch) -> String {
 /// a timeline event names the command and `why`, and the process exits 127, so
 /// the agent fails the container's tasks.
 pub fn command_not_found(world: &World, agent: &ActorId, launch: Launch, why: &str) {
+    let command = launch_command(&launch);
+    let program = command.split_whitespace().next().unwrap_or("").trim_matches(['"', '\'']);
     let text = format!(
-        "container on {} for task {}: sh: 1: {}: not found ({why}); exits {COMMAND_NOT_FOUND}",
-        launch.host,
-        launch.task.task_id.value,
-        launch_command(&launch)
+        "container on {} for task {}: nothing runs {command:?} ({why}); sh: 1: {program}: not found, exit {COMMAND_NOT_FOUND}",
+        launch.host, launch.task.task_id.value,
     );
     world.event(&launch.actor, &text);
     world.spawn(launch.actor.clone(), CommandNotFound, Some(agent.clone()));

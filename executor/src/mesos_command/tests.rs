@@ -1,5 +1,5 @@
 use super::*;
-use mesocosm_sim::proto::mesos::v1::{AgentId, CommandInfo, DurationInfo};
+use mesocosm_sim::proto::mesos::v1::{AgentId, CommandInfo, DurationInfo, task_status};
 use mesocosm_sim::{Output, SimTime};
 
 const AGENT: &str = "agent-1";
@@ -56,6 +56,13 @@ fn agent_says(ev: executor::Event) -> Input<Timer> {
     Input::Message { from: ActorId::new(AGENT), msg: Msg::ExecutorEvent(ev) }
 }
 
+/// One step, after which the executor's invariants must hold.
+fn step(e: &mut MesosCommandExecutor, now: SimTime, input: Input<Timer>) -> Vec<Output<Timer>> {
+    let out = e.step(now, input);
+    e.check_invariants().unwrap();
+    out
+}
+
 /// An output, with the update's generated uuid and timestamp left out.
 #[derive(Debug, PartialEq)]
 enum Out {
@@ -105,29 +112,29 @@ use TaskState::*;
 #[test]
 fn a_sleep_runs_for_its_duration_then_finishes_and_the_executor_exits_on_the_ack() {
     let mut e = executor(false);
-    assert_eq!(outs(&e.step(SimTime(0), Input::Start)), vec![Subscribe]);
-    let out = e.step(SimTime(10), launch(task("t1", "sleep 2")));
+    assert_eq!(outs(&step(&mut e, SimTime(0), Input::Start)), vec![Subscribe]);
+    let out = step(&mut e, SimTime(10), launch(task("t1", "sleep 2")));
     assert_eq!(
         outs(&out),
         vec![Update("t1", TaskStarting, None), Update("t1", TaskRunning, None), At(10 + 2 * SECOND, Timer::Wake(1))]
     );
     // The ack of a non-terminal update does not end the executor.
-    assert_eq!(outs(&e.step(SimTime(20), ack(last_uuid(&out)))), vec![]);
+    assert_eq!(outs(&step(&mut e, SimTime(20), ack(last_uuid(&out)))), vec![]);
 
-    let out = e.step(SimTime(10 + 2 * SECOND), Input::Timer(Timer::Wake(1)));
+    let out = step(&mut e, SimTime(10 + 2 * SECOND), Input::Timer(Timer::Wake(1)));
     assert_eq!(
         outs(&out),
         vec![Update("t1", TaskFinished, Some("Command exited with status 0")), At(62 * SECOND + 10, Timer::AckTimeout)]
     );
-    assert_eq!(outs(&e.step(SimTime(3 * SECOND), ack(last_uuid(&out)))), vec![Exit(0)]);
+    assert_eq!(outs(&step(&mut e, SimTime(3 * SECOND), ack(last_uuid(&out)))), vec![Exit(0)]);
 }
 
 #[test]
 fn a_nonzero_exit_fails_the_task_with_its_status() {
     let mut e = executor(false);
-    let out = e.step(SimTime(0), launch(task("t1", "sleep 2.5 && exit 3")));
+    let out = step(&mut e, SimTime(0), launch(task("t1", "sleep 2.5 && exit 3")));
     assert_eq!(out.len(), 3);
-    let out = e.step(SimTime(2_500_000), Input::Timer(Timer::Wake(1)));
+    let out = step(&mut e, SimTime(2_500_000), Input::Timer(Timer::Wake(1)));
     assert_eq!(
         outs(&out),
         vec![Update("t1", TaskFailed, Some("Command exited with status 3")), At(62_500_000, Timer::AckTimeout)]
@@ -138,7 +145,7 @@ fn a_nonzero_exit_fails_the_task_with_its_status() {
 fn a_command_nobody_provides_fails_with_127_at_once() {
     let mut e = executor(false);
     assert_eq!(
-        outs(&e.step(SimTime(0), launch(task("t1", "frobnicate --now")))),
+        outs(&step(&mut e, SimTime(0), launch(task("t1", "frobnicate --now")))),
         vec![
             Update("t1", TaskStarting, None),
             Update("t1", TaskRunning, None),
@@ -153,7 +160,7 @@ fn a_command_nobody_provides_fails_with_127_at_once() {
 fn a_malformed_command_is_a_syntax_error_and_exits_2() {
     let mut e = executor(false);
     assert_eq!(
-        outs(&e.step(SimTime(0), launch(task("t1", "sleep 1 &&")))),
+        outs(&step(&mut e, SimTime(0), launch(task("t1", "sleep 1 &&")))),
         vec![
             Update("t1", TaskStarting, None),
             Update("t1", TaskRunning, None),
@@ -168,7 +175,7 @@ fn a_malformed_command_is_a_syntax_error_and_exits_2() {
 fn kill_sends_killing_only_with_the_capability_and_sigterm_ends_a_sleep() {
     for capable in [true, false] {
         let mut e = executor(capable);
-        e.step(SimTime(0), launch(task("t1", "sleep 60")));
+        step(&mut e, SimTime(0), launch(task("t1", "sleep 60")));
         let mut want = vec![];
         if capable {
             want.push(Update("t1", TaskKilling, None));
@@ -179,10 +186,10 @@ fn kill_sends_killing_only_with_the_capability_and_sigterm_ends_a_sleep() {
             Update("t1", TaskKilled, Some("Command terminated with signal Terminated")),
             At(SECOND + 60 * SECOND, Timer::AckTimeout),
         ]);
-        assert_eq!(outs(&e.step(SimTime(SECOND), kill(None))), want, "TASK_KILLING_STATE: {capable}");
-        assert_eq!(outs(&e.step(SimTime(4 * SECOND), Input::Timer(Timer::Escalate))), vec![]);
+        assert_eq!(outs(&step(&mut e, SimTime(SECOND), kill(None))), want, "TASK_KILLING_STATE: {capable}");
+        assert_eq!(outs(&step(&mut e, SimTime(4 * SECOND), Input::Timer(Timer::Escalate))), vec![]);
         // The sleep's timer finds the process gone.
-        assert_eq!(outs(&e.step(SimTime(60 * SECOND), Input::Timer(Timer::Wake(1)))), vec![]);
+        assert_eq!(outs(&step(&mut e, SimTime(60 * SECOND), Input::Timer(Timer::Wake(1)))), vec![]);
     }
 }
 
@@ -192,9 +199,9 @@ fn a_command_that_ignores_sigterm_is_killed_when_the_grace_period_ends() {
     let mut t = task("t1", "trap '' TERM; sleep 60");
     // The task's kill policy: 10 s.
     t.kill_policy = Some(KillPolicy { grace_period: Some(DurationInfo { nanoseconds: 10_000_000_000 }) });
-    e.step(SimTime(0), launch(t));
+    step(&mut e, SimTime(0), launch(t));
     assert_eq!(
-        outs(&e.step(SimTime(SECOND), kill(None))),
+        outs(&step(&mut e, SimTime(SECOND), kill(None))),
         vec![
             Update("t1", TaskKilling, None),
             At(11 * SECOND, Timer::Escalate),
@@ -202,12 +209,12 @@ fn a_command_that_ignores_sigterm_is_killed_when_the_grace_period_ends() {
         ]
     );
     // A retried KILL with a longer grace period changes nothing; a shorter one moves SIGKILL earlier.
-    assert_eq!(outs(&e.step(SimTime(2 * SECOND), kill(Some(Duration::from_secs(30))))), vec![]);
+    assert_eq!(outs(&step(&mut e, SimTime(2 * SECOND), kill(Some(Duration::from_secs(30))))), vec![]);
     assert_eq!(
-        outs(&e.step(SimTime(2 * SECOND), kill(Some(Duration::from_secs(5))))),
+        outs(&step(&mut e, SimTime(2 * SECOND), kill(Some(Duration::from_secs(5))))),
         vec![At(7 * SECOND, Timer::Escalate)]
     );
-    let out = e.step(SimTime(7 * SECOND), Input::Timer(Timer::Escalate));
+    let out = step(&mut e, SimTime(7 * SECOND), Input::Timer(Timer::Escalate));
     assert_eq!(
         outs(&out),
         vec![
@@ -217,8 +224,8 @@ fn a_command_that_ignores_sigterm_is_killed_when_the_grace_period_ends() {
         ]
     );
     // The superseded deadline finds the process gone.
-    assert_eq!(outs(&e.step(SimTime(11 * SECOND), Input::Timer(Timer::Escalate))), vec![]);
-    assert_eq!(outs(&e.step(SimTime(8 * SECOND), ack(last_uuid(&out)))), vec![Exit(0)]);
+    assert_eq!(outs(&step(&mut e, SimTime(11 * SECOND), Input::Timer(Timer::Escalate))), vec![]);
+    assert_eq!(outs(&step(&mut e, SimTime(8 * SECOND), ack(last_uuid(&out)))), vec![Exit(0)]);
 }
 
 #[test]
@@ -226,26 +233,26 @@ fn shutdown_kills_the_task_and_the_library_kills_the_executor_after_the_grace_pe
     // Before any task: the executor just exits.
     let mut e = executor(false);
     assert_eq!(
-        outs(&e.step(SimTime(0), agent_says(event(executor::event::Type::Shutdown)))),
+        outs(&step(&mut e, SimTime(0), agent_says(event(executor::event::Type::Shutdown)))),
         vec![At(5 * SECOND, Timer::LibraryKill), Exit(0)]
     );
 
     // A command ignoring SIGTERM gets shutdown grace − 2 s = 3 s, then SIGKILL.
     let mut e = executor(false);
-    e.step(SimTime(0), launch(task("t1", "trap '' TERM && sleep 60")));
+    step(&mut e, SimTime(0), launch(task("t1", "trap '' TERM && sleep 60")));
     assert_eq!(
-        outs(&e.step(SimTime(SECOND), agent_says(event(executor::event::Type::Shutdown)))),
+        outs(&step(&mut e, SimTime(SECOND), agent_says(event(executor::event::Type::Shutdown)))),
         vec![
             At(6 * SECOND, Timer::LibraryKill),
             At(4 * SECOND, Timer::Escalate),
             Note("SIGTERM sent; the command ignores it, SIGKILL in 3s".into()),
         ]
     );
-    let out = e.step(SimTime(4 * SECOND), Input::Timer(Timer::Escalate));
+    let out = step(&mut e, SimTime(4 * SECOND), Input::Timer(Timer::Escalate));
     assert_eq!(outs(&out)[1], Update("t1", TaskKilled, Some("Command terminated with signal Killed")));
     // No acknowledgement comes: the library's SIGKILL ends the executor.
     assert_eq!(
-        outs(&e.step(SimTime(6 * SECOND), Input::Timer(Timer::LibraryKill))),
+        outs(&step(&mut e, SimTime(6 * SECOND), Input::Timer(Timer::LibraryKill))),
         vec![
             Note("shutdown grace period over: the executor library kills the process group".into()),
             Exit(KILLED_STATUS)
@@ -256,9 +263,9 @@ fn shutdown_kills_the_task_and_the_library_kills_the_executor_after_the_grace_pe
 #[test]
 fn without_an_acknowledgement_the_executor_gives_up_after_a_minute() {
     let mut e = executor(false);
-    e.step(SimTime(0), launch(task("t1", "true")));
+    step(&mut e, SimTime(0), launch(task("t1", "true")));
     assert_eq!(
-        outs(&e.step(SimTime(60 * SECOND), Input::Timer(Timer::AckTimeout))),
+        outs(&step(&mut e, SimTime(60 * SECOND), Input::Timer(Timer::AckTimeout))),
         vec![Note("Did not receive ACK for the terminal status update from the agent".into()), Exit(1)]
     );
 }
@@ -266,13 +273,13 @@ fn without_an_acknowledgement_the_executor_gives_up_after_a_minute() {
 #[test]
 fn one_task_per_command_executor_and_duplicate_launches_are_ignored() {
     let mut e = executor(false);
-    e.step(SimTime(0), launch(task("t1", "sleep 5")));
+    step(&mut e, SimTime(0), launch(task("t1", "sleep 5")));
     assert_eq!(
-        outs(&e.step(SimTime(1), launch(task("t1", "sleep 5")))),
+        outs(&step(&mut e, SimTime(1), launch(task("t1", "sleep 5")))),
         vec![Note("duplicate LAUNCH of task t1; ignored".into())]
     );
     assert_eq!(
-        outs(&e.step(SimTime(2), launch(task("t2", "sleep 5")))),
+        outs(&step(&mut e, SimTime(2), launch(task("t2", "sleep 5")))),
         vec![
             Update("t2", TaskFailed, Some("Attempted to run multiple tasks using a \"command\" executor")),
             At(60 * SECOND + 2, Timer::AckTimeout)
@@ -283,9 +290,9 @@ fn one_task_per_command_executor_and_duplicate_launches_are_ignored() {
 #[test]
 fn losing_the_agent_shuts_down_and_drops_the_updates() {
     let mut e = executor(false);
-    e.step(SimTime(0), launch(task("t1", "sleep 5")));
+    step(&mut e, SimTime(0), launch(task("t1", "sleep 5")));
     assert_eq!(
-        outs(&e.step(SimTime(SECOND), Input::Disconnected { peer: ActorId::new(AGENT) })),
+        outs(&step(&mut e, SimTime(SECOND), Input::Disconnected { peer: ActorId::new(AGENT) })),
         vec![
             Note("agent disconnected; the executor library injects SHUTDOWN".into()),
             At(6 * SECOND, Timer::LibraryKill),
@@ -305,6 +312,6 @@ fn a_command_without_a_shell_runs_its_arguments() {
         arguments: vec!["sleep".into(), "1.5".into()],
         ..Default::default()
     });
-    let out = e.step(SimTime(0), launch(t));
+    let out = step(&mut e, SimTime(0), launch(t));
     assert_eq!(outs(&out)[2], At(1_500_000, Timer::Wake(1)));
 }
