@@ -21,8 +21,8 @@ fn dropped_accept_shows_the_bug_and_the_fix_with_every_expectation_holding() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let ok = lines(&out, "expect ok:");
     assert_eq!(ok.len(), 4, "{ok:#?}");
-    assert!(ok[0].contains("app holder is still running at the end"), "{}", ok[0]);
-    assert!(ok[3].contains("app fixed finishes"), "{}", ok[3]);
+    assert!(ok[0].contains("framework holder is still running at the end"), "{}", ok[0]);
+    assert!(ok[3].contains("framework fixed finishes"), "{}", ok[3]);
     let applied = String::from_utf8_lossy(&out.stdout).matches("applied by dropped-accept.toml").count();
     assert_eq!(applied, 2, "both ACCEPT drops applied");
 }
@@ -42,7 +42,7 @@ fn the_custom_sorter_starves_the_small_framework_where_drf_would_not() {
     assert_eq!(out.status.code(), Some(1));
     let failed = lines(&out, "expect FAILED:");
     assert_eq!(failed.len(), 2, "{failed:#?}");
-    assert!(failed[1].contains("app small finishes after 35s") && failed[1].contains("at 20."), "{}", failed[1]);
+    assert!(failed[1].contains("framework small finishes after 35s") && failed[1].contains("at 20."), "{}", failed[1]);
 }
 
 #[test]
