@@ -56,15 +56,18 @@ fn every_task_finishes(_: &Holder, report: &Report) -> Result<(), String> {
     }
 }
 
-/// 8 cases, and at most 32 shrink steps (each one is a run): a few seconds in CI.
+/// 8 cases and at most 32 shrink steps (each one is a run): seconds in CI.
+/// `PROPTEST_CASES` and `PROPTEST_RNG_SEED` still choose, if set.
 fn harness(name: &str) -> Harness {
-    let seed = RngSeed::Fixed(props::DEFAULT_RNG_SEED);
-    let config = ProptestConfig { cases: 8, max_shrink_iters: 32, rng_seed: seed, ..ProptestConfig::default() };
-    Harness::new(name)
-        .config(config)
-        .dir(env!("CARGO_TARGET_TMPDIR"))
-        .command("cargo run -p offer-holder -- run")
-        .runner(run)
+    let mut config = ProptestConfig { max_shrink_iters: 32, failure_persistence: None, ..ProptestConfig::default() };
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 8;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = RngSeed::Fixed(props::DEFAULT_RNG_SEED);
+    }
+    let replay = "cargo run -p offer-holder -- run";
+    Harness::new(name).config(config).dir(env!("CARGO_TARGET_TMPDIR")).command(replay).runner(run)
 }
 
 #[test]
