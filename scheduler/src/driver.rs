@@ -195,6 +195,11 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
     }
 
     /// UPDATE: the callback, then the implicit acknowledgement.
+    ///
+    /// Why none after `stop`/`exit` in the callback: libmesos acknowledges only
+    /// while the driver still runs ("Not sending status update acknowledgment
+    /// message because the driver is not running!", `src/sched/sched.cpp`); the
+    /// agent keeps the update, and TEARDOWN makes it moot.
     fn update(&mut self, status: TaskStatus, out: &mut Outbox<DriverTimer<S::Timer>>) {
         self.callback(out, |s, ctx| s.update(ctx, &status));
         if let (Some(uuid), Some(agent_id), State::Connected) = (status.uuid, status.agent_id, self.state) {

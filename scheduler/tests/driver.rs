@@ -108,7 +108,7 @@ fn calls<T>(out: &[Output<DriverTimer<T>>]) -> Vec<Call> {
         .collect()
 }
 
-fn kinds(out: &[Output<DriverTimer<&'static str>>]) -> Vec<&'static str> {
+fn kinds<T>(out: &[Output<DriverTimer<T>>]) -> Vec<&'static str> {
     calls(out).iter().map(|c| c.r#type().as_str_name()).collect()
 }
 
@@ -272,4 +272,39 @@ fn heartbeats_are_consumed_by_the_driver_and_offers_before_subscribed_are_droppe
     let mut d = subscribed_driver();
     assert!(d.step(at(1), from_master(ev(event::Type::Heartbeat))).is_empty());
     assert_eq!(d.scheduler().seen, ["subscribed fw-1"]);
+}
+
+#[test]
+fn every_context_call_is_sent_in_order_with_its_fields_and_exit_skips_the_teardown() {
+    /// On its timer: every call the Context offers, then exit 3 without TEARDOWN.
+    #[derive(Debug)]
+    struct All;
+    impl Scheduler for All {
+        type Timer = ();
+        fn offers(&mut self, _: &mut Context<'_, ()>, _: Vec<Offer>) {}
+        fn update(&mut self, _: &mut Context<'_, ()>, _: &TaskStatus) {}
+        fn subscribed(&mut self, ctx: &mut Context<'_, ()>, _: &FrameworkId) {
+            ctx.set_timer(Duration::from_secs(1), ());
+        }
+        fn timer(&mut self, ctx: &mut Context<'_, ()>, _: ()) {
+            let (t, a) = (TaskId { value: "t1".into() }, AgentId { value: "S1".into() });
+            ctx.suppress();
+            ctx.revive();
+            ctx.kill(&t, Some(&a));
+            ctx.reconcile([(t, Some(a))]);
+            ctx.reconcile([]);
+            ctx.exit(3);
+        }
+    }
+    let mut d = MesosSchedulerDriver::new("master", framework("all"), All);
+    d.step(at(0), Input::Start);
+    d.step(at(1), from_master(subscribed("fw-3")));
+    let out = d.step(at(2), Input::Timer(DriverTimer::Scheduler(())));
+    assert_eq!(kinds(&out), ["SUPPRESS", "REVIVE", "KILL", "RECONCILE", "RECONCILE"]);
+    let sent = calls(&out);
+    assert_eq!(sent[2].kill.as_ref().unwrap().agent_id.as_ref().unwrap().value, "S1");
+    let explicit = &sent[3].reconcile.as_ref().unwrap().tasks;
+    assert_eq!((explicit.len(), explicit[0].task_id.value.as_str()), (1, "t1"));
+    assert!(sent[4].reconcile.as_ref().unwrap().tasks.is_empty(), "implicit reconciliation names no task");
+    assert_eq!(out.last(), Some(&Output::Exit { status: 3 }));
 }
