@@ -242,7 +242,9 @@ fn tokenize(line: &str) -> Result<Vec<Token>, String> {
 /// The simple command `words` (never empty).
 fn command(words: &[String]) -> Command {
     let args = &words[1..];
-    match words[0].as_str() {
+    // `/bin/sleep` is `sleep` found by path; other paths name programs this shell lacks.
+    let name = words[0].strip_prefix("/usr/bin/").or_else(|| words[0].strip_prefix("/bin/")).unwrap_or(&words[0]);
+    match name {
         "sleep" => match sleep_duration(args) {
             Ok(d) => Command::Sleep(d),
             Err(why) => Command::Fails(1, format!("sleep: {why}")),
@@ -262,7 +264,7 @@ fn command(words: &[String]) -> Command {
             Command::IgnoreTerm
         }
         "trap" => Command::Fatal("sh: 1: trap: the simulated shell knows only `trap '' TERM`".into()),
-        other => Command::NotFound(other.to_string()),
+        _ => Command::NotFound(words[0].clone()),
     }
 }
 
@@ -408,5 +410,7 @@ mod tests {
         assert_eq!(sh.run(&mut vec![]), Step::Sleep(secs(1.0)));
         assert_eq!(sh.run(&mut vec![]), Step::Exit(0));
         assert_eq!(Shell::exec(&["a;b".to_string()]).run(&mut vec![]), Step::Exit(127));
+        assert_eq!(Shell::exec(&["/bin/false".to_string()]).run(&mut vec![]), Step::Exit(1));
+        assert_eq!(Shell::exec(&["/opt/bin/false".to_string()]).run(&mut vec![]), Step::Exit(127));
     }
 }

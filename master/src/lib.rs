@@ -7,12 +7,13 @@
 //!    `SlaveRegistered`, then a ping every 15 s), schedulers SUBSCRIBE (→
 //!    SUBSCRIBED, then a HEARTBEAT every 15 s), and the master tracks every
 //!    agent's resources, every framework's tasks and every outstanding offer.
-//! 2. **It offers resources by hierarchical DRF.** Every `allocation_interval`
-//!    (and soon after a new agent, a new framework or a REVIVE) the allocator
-//!    walks the agents in a seeded shuffled order and gives each one's whole
-//!    free resources to the first framework that has not refused them, taking
-//!    roles by their weighted dominant share and, within a role, frameworks by
-//!    theirs. The master turns those grants into one OFFERS event per framework.
+//! 2. **It offers resources by hierarchical DRF**, or by the policy you plug
+//!    in. Every `allocation_interval` (and soon after a new agent, a new
+//!    framework or a REVIVE) the allocator walks the agents in a seeded
+//!    shuffled order and gives each one's whole free resources to the first
+//!    framework that has not refused them, taking roles in the role sorter's
+//!    order and, within a role, frameworks in its framework sorter's order
+//!    ([`Sorter`]; DRF by default: weighted dominant share). The master turns those grants into one OFFERS event per framework.
 //! 3. **It polices the answers.** ACCEPT is validated like Mesos validates it
 //!    (offers still outstanding, the caller's, on one agent; each task within
 //!    what is left), and becomes `RunTask` to the agent; DECLINE and the unused
@@ -24,10 +25,11 @@
 //! master answers with messages, timers and timeline notes.
 //!
 //! # Layout
-//! - [`allocator`]: the hierarchical DRF allocator as a pure struct (agents'
+//! - [`allocator`]: the hierarchical allocator as a pure struct (agents'
 //!   total/allocated, roles and their weights, frameworks' allocations and
 //!   shares, refusal filters, [`Allocator::allocate`] and the [`Cycle`] it
-//!   reports).
+//!   reports), and the [`Sorter`]s that order its roles and frameworks
+//!   ([`DrfSorter`], [`RandomSorter`], yours through [`SorterChoice`]).
 //! - [`master`]: the actor: registrations, subscriptions, the offers book, ACCEPT
 //!   handling, status-update relay, agent health, failures and recovery,
 //!   invariant checks.
@@ -37,7 +39,8 @@
 //!
 //! # Deliberate differences from Mesos
 //! - Agents are shuffled by a generator seeded from `MasterConfig::shuffle_seed`,
-//!   not by `std::random_shuffle`, so runs replay.
+//!   not by `std::random_shuffle`, so runs replay; the random sorter draws from
+//!   another stream of the same seed, not from its own `std::mt19937`.
 //! - A framework is allocated under one role (its first); roles are flat (no
 //!   `a/b` hierarchy); no quota, reservations or revocable resources.
 //! - No registry is modelled: a restarted master is a new `Master` that knows

@@ -49,6 +49,13 @@ pub trait FrameworkPlugin: Send + Sync + 'static {
 pub trait FrameworkSpec: Send + Sync + fmt::Debug + 'static {
     /// A new framework named `name` (for `count = N`, `<name>-1` … `<name>-N`).
     fn framework(&self, name: &str) -> Box<dyn Framework>;
+
+    /// Add the programs its tasks need (e.g. its own executor) to a run's
+    /// programs; called once per run that has this kind. Plain command tasks
+    /// need none: Mesos's command executor is always there.
+    fn programs(&self, programs: &mut Programs) {
+        let _ = programs;
+    }
 }
 
 /// The `[frameworks.config]` table of one framework, for a plugin to read.

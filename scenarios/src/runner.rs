@@ -70,8 +70,17 @@ pub fn validate(s: &Scenario) -> Result<(), RunError> {
 /// The cluster a scenario describes, ready to run, with the programs of `registry`.
 pub fn cluster(scenario: &Scenario, seed: u64, registry: &Registry) -> Result<ClusterBuilder, RunError> {
     validate(scenario)?;
+    // The registry's programs, then each framework kind's own (once per kind);
+    // Spark's executor backend is added with the apps, asked first.
+    let mut programs = registry.programs().clone();
+    let mut kinds = BTreeSet::new();
+    for f in &scenario.frameworks {
+        if kinds.insert(f.kind.as_str()) {
+            f.spec.programs(&mut programs);
+        }
+    }
     let mut b = Cluster::builder(seed)
-        .programs(registry.programs().clone())
+        .programs(programs)
         .name(&scenario.name)
         .master(scenario.master.clone())
         .latency(scenario.network.latency)

@@ -6,6 +6,7 @@ use mesocosm::registry::{FrameworkPlugin, FrameworkSpec, PluginConfig, Registry}
 use mesocosm::runner::{self, RunOptions};
 use mesocosm::scenario;
 use mesocosm::script::{AppOutcome, Expect, Fault};
+use mesocosm_sim::faults::MessageFault;
 use mesocosm_sim::proto::mesos::v1::FrameworkInfo;
 use mesocosm_sim::proto::scheduler::{Call, call, event};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Transport};
@@ -92,6 +93,7 @@ fn a_framework_built_in_rust_is_killed_restarted_and_judged() {
             "kill visitor",
             Fault::kill("scheduler:visitor", Duration::from_secs(5)).restart_after(Duration::from_secs(2)),
         )
+        .fault("lose a decline", Fault::Message(MessageFault::drop("DECLINE").from("scheduler:visitor").nth(1)))
         .expect("it finishes", Expect::framework("visitor", AppOutcome::Finishes))
         // The restarted scheduler is a new process: the factory ran again and it subscribed again.
         .expect("subscribed twice", count_kind("scheduler:visitor", "SUBSCRIBE", 2))
@@ -110,6 +112,8 @@ fn a_framework_built_in_rust_is_killed_restarted_and_judged() {
     assert!(exit_at.as_secs_f64() > 17.0, "{summary}");
     assert!(summary.contains("framework visitor: started 1.000000s, scheduler exited"), "{summary}");
     assert!(report.expectations.iter().all(|e| e.held), "{summary}");
+    let lost = report.faults.iter().find(|f| f.label == "lose a decline").expect("reported under its label");
+    assert_eq!(lost.applied, 1, "{summary}");
 }
 
 #[test]
@@ -288,6 +292,9 @@ fn sleep_tasks_on_the_random_sorter_runs_from_the_cli() {
     assert!(r.frameworks.iter().all(|f| f.finished()), "{summary}");
     // The agent's death cost tasks that were launched again: more launches than tasks.
     assert!(r.master.tasks_launched > 10, "{summary}");
+    // The same trace over gRPC and in memory.
+    let grpc = runner::run(&s, RunOptions::default()).expect("the run over gRPC");
+    assert_eq!(grpc.digest, r.digest);
     let path = temp_file("sleepy.toml", SLEEPY);
     let out = mesocosm(&["run", path.to_str().unwrap(), "--quiet"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
@@ -321,4 +328,103 @@ fn a_registered_sorter_is_a_known_name() {
     let s = scenario::parse_with("lifo.toml", &src, &registry).expect("valid with the registry");
     assert_eq!(s.master.role_sorter.name(), "lifo");
     assert!(scenario::parse("lifo.toml", &src).is_err(), "unknown without it");
+}
+
+/// A program for command tasks whose process crashes at once (exit 1): the
+/// agent fails each task it is given.
+struct Crasher;
+
+struct Crash;
+
+impl Actor for Crash {
+    type Timer = ();
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        if input == Input::Start {
+            out.exit(1);
+        }
+    }
+}
+
+impl mesocosm_executor::Program for Crasher {
+    fn name(&self) -> &str {
+        "crasher"
+    }
+    fn runs(&self, launch: &mesocosm_sim::Launch) -> bool {
+        launch.task.command.as_ref().and_then(|c| c.value.as_deref()).is_some_and(|c| c.starts_with("sleep"))
+    }
+    fn start(&self, world: &mesocosm_sim::World, agent: &ActorId, launch: mesocosm_sim::Launch) {
+        world.spawn(launch.actor, Crash, Some(agent.clone()));
+    }
+}
+
+#[test]
+fn a_program_added_to_the_builder_runs_the_tasks_and_its_failures_reach_the_framework() {
+    use mesocosm::frameworks::sleep_tasks::{MAX_ATTEMPTS, SleepTasksSpec};
+    let spec = SleepTasksSpec {
+        tasks: 1,
+        cpus: 1.0,
+        mem: 64.0,
+        duration: Duration::from_secs(1),
+        failover_timeout: Duration::ZERO,
+    };
+    let report = Cluster::builder(5)
+        .agents("agent", 1, "cpus:2;mem:1024")
+        .expect("agents")
+        .add_framework("batch", ActorId::new("scheduler:batch"), Duration::ZERO, spec)
+        .program(Crasher)
+        .expect("it gives up", Expect::framework("batch", AppOutcome::Fails))
+        .until(Duration::from_secs(120))
+        .run(Runtime { transport: Transport::Memory, ..Runtime::default() })
+        .expect("the run");
+    let mut summary = Vec::new();
+    report.render(&mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(report.passed(), "{summary}");
+    assert_eq!(report.framework("batch").and_then(|f| f.exit).map(|(_, s)| s), Some(1), "{summary}");
+    // Every attempt ran under the crasher, none under Mesos's command executor.
+    assert_eq!(report.master.tasks_launched, u64::from(MAX_ATTEMPTS), "{summary}");
+}
+
+#[test]
+fn a_program_in_the_registry_runs_a_scenario_files_tasks() {
+    let src = SLEEPY
+        .replace("[[expect]]\napp = \"batch-1\"\nfinishes = true", "[[expect]]\napp = \"batch-1\"\nfails = true")
+        .replace("[[expect]]\ncount = \"TASK_FINISHED\"\nto = \"scheduler:*\"\nat_least = 10\n", "");
+    assert!(src.contains("fails = true") && !src.contains("TASK_FINISHED"));
+    let mut registry = Registry::default();
+    registry.register_program(Crasher);
+    let s = scenario::parse_with("crash.toml", &src, &registry).expect("valid");
+    let r = runner::run_with(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }, &registry)
+        .expect("the run");
+    let mut summary = Vec::new();
+    r.render(&mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(r.framework("batch-1").is_some_and(|f| f.failed()), "{summary}");
+    // With the stock registry the same file's tasks sleep and finish.
+    let ok = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
+    assert!(ok.framework("batch-1").is_some_and(|f| f.finished()));
+}
+
+#[test]
+fn a_disconnected_scheduler_survives_only_within_its_failover_timeout() {
+    let with_disconnect = |failover: &str| {
+        SLEEPY.replace("duration = \"10s\"", &format!("duration = \"10s\"\nfailover_timeout = \"{failover}\"")).replace(
+            "[[faults]]\nkill = \"agent-1\"",
+            "[[faults]]\ndisconnect = [\"scheduler:batch-1\", \"master\"]\nat = \"3s\"\n\n[[faults]]\nkill = \"agent-1\"",
+        )
+    };
+    let run = |src: &str| {
+        let s = scenario::parse("disconnect.toml", src).expect("valid");
+        runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run")
+    };
+    // Within a minute's failover_timeout it SUBSCRIBEs again with its id and finishes.
+    let kept = run(&with_disconnect("1m"));
+    let mut summary = Vec::new();
+    kept.render(&mut summary).unwrap();
+    assert!(kept.passed(), "{}", String::from_utf8_lossy(&summary));
+    // With Mesos's default 0 the master removes it at once; its re-SUBSCRIBE
+    // is answered with an ERROR and it exits 1.
+    let removed = run(&with_disconnect("0s"));
+    assert!(removed.framework("batch-1").is_some_and(|f| f.failed()));
+    assert!(removed.framework("batch-2").is_some_and(|f| f.finished()));
 }

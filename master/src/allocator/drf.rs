@@ -44,3 +44,39 @@ impl Sorter for DrfSorter {
 fn fmt_share(s: f64) -> String {
     format!("{}", (s * 10_000.0).round() / 10_000.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesocosm_proto::Resources;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn orders_by_weighted_share_then_count_then_name_and_draws_nothing() {
+        let total = Resources::scalar_of("cpus", 8.0);
+        let held = |c: f64| Resources::scalar_of("cpus", c);
+        let (two, four, none) = (held(2.0), held(4.0), Resources::new());
+        let client = |name, weight, allocation, allocation_count| SortClient {
+            name,
+            weight,
+            allocation,
+            cluster_total: &total,
+            allocation_count,
+        };
+        let clients = [
+            client("a", 1.0, &two, 1),  // 0.25
+            client("b", 2.0, &four, 1), // 0.5 ÷ 2 = 0.25, same count: name
+            client("c", 1.0, &two, 0),  // 0.25 with fewer grants: first of the three
+            client("d", 1.0, &none, 9), // 0: first of all, whatever its count
+            client("e", 1.0, &four, 0), // 0.5: last
+        ];
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let before = rng.clone();
+        let order = DrfSorter.sort(&clients, &mut rng);
+        assert_eq!(order.iter().map(|&i| clients[i].name).collect::<Vec<_>>(), ["d", "c", "a", "b", "e"]);
+        assert_eq!(rng, before, "DRF draws nothing, so the stream is left as it was");
+        assert_eq!(DrfSorter.explain(&clients[1], &clients), "DRF share 0.5 ÷ weight 2, lowest of 5");
+        assert_eq!(DrfSorter.explain(&clients[2], &clients), "DRF share 0.25, lowest of 5");
+    }
+}

@@ -41,3 +41,38 @@ impl Sorter for RandomSorter {
 fn unit(rng: &mut dyn Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesocosm_proto::Resources;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn a_client_comes_first_in_proportion_to_its_weight_whatever_it_holds() {
+        let total = Resources::scalar_of("cpus", 8.0);
+        let (all, none) = (Resources::scalar_of("cpus", 8.0), Resources::new());
+        let client = |name, weight, allocation| SortClient {
+            name,
+            weight,
+            allocation,
+            cluster_total: &total,
+            allocation_count: 0,
+        };
+        // "rich" holds the whole cluster; DRF would never put it first.
+        let clients = [client("poor", 1.0, &none), client("rich", 3.0, &all)];
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut first = [0usize; 2];
+        for _ in 0..4000 {
+            let order = RandomSorter.sort(&clients, &mut rng);
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(sorted, [0, 1], "a permutation every time");
+            first[order[0]] += 1;
+        }
+        // P(rich first) = 3 / (1 + 3) = 0.75.
+        assert!((2800..=3200).contains(&first[1]), "rich first {} of 4000 times", first[1]);
+        assert_eq!(RandomSorter.explain(&clients[1], &clients), "random draw, weight 3 of 4");
+    }
+}

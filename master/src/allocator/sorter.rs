@@ -48,13 +48,7 @@ impl SortClient<'_> {
     /// The largest fraction the client holds of any scalar resource in the
     /// cluster (`DRFSorter::calculateShare`), before weighting.
     pub fn dominant_share(&self) -> f64 {
-        let mut share: f64 = 0.0;
-        for (name, total) in self.cluster_total.scalars() {
-            if total > 0.0 {
-                share = share.max(self.allocation.scalar(name) / total);
-            }
-        }
-        share
+        dominant_share(self.allocation, self.cluster_total)
     }
 
     /// The dominant share divided by the weight: DRF's sort key.
@@ -200,6 +194,18 @@ impl PartialEq for SorterChoice {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
     }
+}
+
+/// The largest fraction `held` is of any scalar in `total` (0 for a scalar
+/// the cluster has none of): `DRFSorter::calculateShare`.
+pub(super) fn dominant_share(held: &Resources, total: &Resources) -> f64 {
+    let mut share: f64 = 0.0;
+    for (name, total) in total.scalars() {
+        if total > 0.0 {
+            share = share.max(held.scalar(name) / total);
+        }
+    }
+    share
 }
 
 /// Checks the [`Sorter`] contract: `order` is a permutation of `0..n`.

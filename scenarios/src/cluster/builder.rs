@@ -186,8 +186,30 @@ impl ClusterBuilder {
         self
     }
 
-    /// Inject a fault; `label` names it in the trace and the report.
-    pub fn fault(self, label: &str, fault: Fault) -> Self {
+    /// Inject a fault; `label` names it in the trace and the report. A fault
+    /// that does nothing in the run fails it (see [`ClusterBuilder::fault_spec`]
+    /// for an `optional` one). Message rules, partitions and slow frameworks
+    /// are `mesocosm_sim::faults`' `MessageFault`, `Partition` and `Slow`:
+    ///
+    /// ```
+    /// use mesocosm::cluster::Cluster;
+    /// use mesocosm::script::Fault;
+    /// use mesocosm_sim::faults::MessageFault;
+    /// use std::time::Duration;
+    ///
+    /// let b = Cluster::builder(1)
+    ///     .fault("lose a pong", Fault::Message(MessageFault::drop("PongSlaveMessage").nth(1)))
+    ///     .fault("crash agent-1", Fault::kill("agent-1", Duration::from_secs(30)).restart_after(Duration::from_secs(5)));
+    /// # drop(b);
+    /// ```
+    pub fn fault(self, label: &str, mut fault: Fault) -> Self {
+        // The world reports a rule by its own label: keep it the fault's.
+        match &mut fault {
+            Fault::Message(m) => m.label = label.to_string(),
+            Fault::Partition(p) => p.label = label.to_string(),
+            Fault::Slow(s) => s.label = label.to_string(),
+            Fault::Kill { .. } | Fault::Disconnect { .. } => {}
+        }
         self.fault_spec(FaultSpec { label: label.to_string(), fault, optional: false })
     }
 

@@ -13,6 +13,7 @@
 //! cpus = 1.0               # per task (default 1)
 //! mem = 128                # MiB per task (default 128)
 //! duration = "10s"         # each task's `sleep` (default "1s")
+//! failover_timeout = "1m"  # FrameworkInfo.failover_timeout (default 0, Mesos's: removed as soon as it disconnects)
 //! ```
 //!
 //! What it does, in scheduler API calls:
@@ -38,7 +39,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often a task is launched before the framework gives up.
+/// How often a task is launched before the framework gives up. Why 4: the
+/// number of attempts Spark allows a task (`spark.task.maxFailures`' default,
+/// `TaskSetManager`), the retry budget a Mesos framework user knows best.
 pub const MAX_ATTEMPTS: u32 = 4;
 
 /// Why 2 s: libmesos's scheduler driver retries registration after a backoff
@@ -56,6 +59,9 @@ pub struct SleepTasksSpec {
     pub cpus: f64,
     pub mem: f64,
     pub duration: Duration,
+    /// `FrameworkInfo.failover_timeout`: how long the master keeps the
+    /// framework after its scheduler disconnects.
+    pub failover_timeout: Duration,
 }
 
 /// The `sleep-tasks` kind.
@@ -68,6 +74,7 @@ impl FrameworkPlugin for SleepTasksPlugin {
             cpus: c.f64("cpus", 1.0, 0.01..=1024.0),
             mem: c.f64("mem", 128.0, 1.0..=1_048_576.0),
             duration: c.duration("duration", Duration::from_secs(1)),
+            failover_timeout: c.duration("failover_timeout", Duration::ZERO),
         };
         Some(Arc::new(spec))
     }
@@ -122,6 +129,7 @@ impl SleepTasks {
                 user: "root".into(),
                 name: self.name.clone(),
                 id: self.framework_id.clone(),
+                failover_timeout: Some(self.spec.failover_timeout.as_secs_f64()),
                 ..Default::default()
             },
             suppressed_roles: vec![],

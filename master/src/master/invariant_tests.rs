@@ -1,7 +1,8 @@
 //! [`Master::check_invariants`] must fail when a promise is broken: each test
 //! corrupts a healthy master one way and expects the exact complaint.
 
-use super::{Corruption, Master, MasterConfig, Timer};
+use super::Corruption;
+use crate::master::{Master, MasterConfig, Timer};
 use mesocosm_proto::{Resources, internal, scheduler, v1};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, SimTime};
 use std::time::Duration;
