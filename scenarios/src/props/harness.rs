@@ -13,6 +13,13 @@
 //! `<file name>:<line>`, so the written file replays the run only if both are
 //! the same. The failure's explanation goes at the end of the file, where it
 //! moves no rule.
+//!
+//! Runs are deterministic (same scenario text, same run), so a case whose text
+//! was already run is judged by the earlier outcome without running again:
+//! many shrink steps change nothing the scenario shows (an [`Index`] picking
+//! the same agent of one), and cost nothing.
+//!
+//! [`Index`]: proptest::sample::Index
 
 use super::ScenarioCase;
 use crate::runner::{self, Report, RunOptions};
@@ -20,6 +27,8 @@ use crate::scenario;
 use mesocosm_sim::Transport;
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestCaseError, TestError, TestRunner};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::path::{Path, PathBuf};
@@ -89,18 +98,24 @@ impl Harness {
         self
     }
 
-    /// Replaces proptest's whole config (cases, seed, shrinking); an
-    /// `RngSeed::Random` seed is drawn once per [`run`](Harness::run) and
-    /// written into the failure file.
-    pub fn config(mut self, config: ProptestConfig) -> Harness {
-        self.config = config;
+    /// Adjusts proptest's config (cases, RNG seed, shrinking), starting from
+    /// the defaults above. An `RngSeed::Random` seed is drawn once per
+    /// [`run`](Harness::run) and written into the failure file.
+    ///
+    /// Shrinking stops after `max_shrink_time` ms whatever it has reached, so
+    /// the minimal case then depends on the machine's speed; a test that
+    /// asserts the shrunk case should set `max_shrink_time = 0` (no limit) and
+    /// bound `max_shrink_iters` instead.
+    pub fn configure(mut self, f: impl FnOnce(&mut ProptestConfig)) -> Harness {
+        f(&mut self.config);
         self
     }
 
     /// Writes failures into `dir` (created if missing). Default: the
     /// `MESOCOSM_PROPS_DIR` environment variable, else `mesocosm-props` in the
     /// cargo target directory of the running test binary (the ancestor holding
-    /// cargo's `CACHEDIR.TAG`), else in the system's temporary directory.
+    /// cargo's `CACHEDIR.TAG`, or the one above `<profile>/deps`), else in the
+    /// system's temporary directory.
     /// Integration tests may pass `env!("CARGO_TARGET_TMPDIR")`.
     pub fn dir(mut self, dir: impl Into<PathBuf>) -> Harness {
         self.dir = Some(dir.into());
@@ -154,11 +169,16 @@ impl Harness {
         if let Some(d) = std::env::var_os("MESOCOSM_PROPS_DIR") {
             return PathBuf::from(d);
         }
-        // A test binary lives in <target>/<profile>/deps/; cargo marks <target>
-        // with CACHEDIR.TAG.
+        // Cargo marks its target directory with CACHEDIR.TAG; failing that, a
+        // test or example binary lives in <target>/<profile>/{deps,examples}/.
         let exe = std::env::current_exe().ok();
-        let target = exe.as_deref().and_then(|e| e.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()));
-        target.map_or_else(std::env::temp_dir, Path::to_path_buf).join("mesocosm-props")
+        let tagged = exe.as_deref().and_then(|e| e.ancestors().skip(1).find(|d| d.join("CACHEDIR.TAG").is_file()));
+        let by_layout = || {
+            let parent = exe.as_deref()?.parent()?;
+            let kind = parent.file_name()?;
+            (kind == "deps" || kind == "examples").then(|| parent.parent()?.parent()).flatten()
+        };
+        tagged.or_else(by_layout).map_or_else(std::env::temp_dir, Path::to_path_buf).join("mesocosm-props")
     }
 
     /// The text a case runs as: three header lines, then [`ScenarioCase::to_toml`].
@@ -174,16 +194,16 @@ impl Harness {
         )
     }
 
-    /// One case: its run(s) and the property; with the first run's digest.
+    /// One case, as `text` at `path`: its run(s) and the property; with the
+    /// first run's digest.
     fn one<T: ScenarioCase>(
         &self,
         case: &T,
-        rng_seed: u64,
+        path: &Path,
+        text: &str,
         property: &impl Fn(&T, &Report) -> Result<(), String>,
     ) -> (Option<String>, Result<(), String>) {
-        let path = self.path_for(case.seed());
-        let text = self.text(case, &path, rng_seed);
-        let report = match (self.run)(&path, &text) {
+        let report = match (self.run)(path, text) {
             Ok(r) => r,
             Err(e) => return (None, Err(format!("the scenario did not run: {e}"))),
         };
@@ -192,7 +212,7 @@ impl Harness {
             return (digest, Err(why));
         }
         if self.replay {
-            let again = match (self.run)(&path, &text) {
+            let again = match (self.run)(path, text) {
                 Ok(r) => r,
                 Err(e) => return (digest, Err(format!("the second run did not run: {e}"))),
             };
@@ -210,7 +230,7 @@ impl Harness {
     ///
     /// # Panics
     /// If proptest gives up (e.g. a `prop_filter` rejects too many cases).
-    pub fn run<S, P>(&self, strategy: S, property: P) -> Result<(), Failure<S::Value>>
+    pub fn run<S, P>(&self, strategy: S, property: P) -> Result<(), Box<Failure<S::Value>>>
     where
         S: Strategy,
         S::Value: ScenarioCase,
@@ -224,16 +244,29 @@ impl Harness {
         };
         config.rng_seed = RngSeed::Fixed(rng_seed);
         let mut runner = TestRunner::new(config);
-        let result = runner.run(&strategy, |case| self.one(&case, rng_seed, &property).1.map_err(TestCaseError::fail));
+        // Runs are deterministic, so a case whose scenario text was run before
+        // has the same outcome: shrink steps that change nothing the scenario
+        // shows (an index that picks the same agent of one) cost no run.
+        let seen: RefCell<BTreeMap<String, Result<(), String>>> = RefCell::new(BTreeMap::new());
+        let result = runner.run(&strategy, |case| {
+            let path = self.path_for(case.seed());
+            let text = self.text(&case, &path, rng_seed);
+            if let Some(outcome) = seen.borrow().get(&text) {
+                return outcome.clone().map_err(TestCaseError::fail);
+            }
+            let outcome = self.one(&case, &path, &text, &property).1;
+            seen.borrow_mut().insert(text, outcome.clone());
+            outcome.map_err(TestCaseError::fail)
+        });
         let (reason, case) = match result {
             Ok(()) => return Ok(()),
             Err(TestError::Abort(why)) => panic!("{}: proptest gave up: {why}", self.name),
             Err(TestError::Fail(reason, case)) => (reason, case),
         };
         // Once more, for the digest and to be sure the file fails as shrinking saw.
-        let (digest, again) = self.one(&case, rng_seed, &property);
         let path = self.path_for(case.seed());
         let mut text = self.text(&case, &path, rng_seed);
+        let (digest, again) = self.one(&case, &path, &text, &property);
         text.push_str(&format!("\n# ---- property \"{}\" failed on this case ----\n", self.name));
         if again.is_ok() {
             text.push_str("# (run again, it held: the failure did not reproduce)\n");
@@ -248,7 +281,7 @@ impl Harness {
         let saved = std::fs::create_dir_all(self.directory())
             .and_then(|()| std::fs::write(&path, &text))
             .map_err(|e| e.to_string());
-        Err(Failure {
+        Err(Box::new(Failure {
             property: self.name.clone(),
             message: reason.message().to_string(),
             scenario_seed: case.seed(),
@@ -259,7 +292,7 @@ impl Harness {
             text,
             saved,
             case,
-        })
+        }))
     }
 
     /// [`run`](Harness::run), panicking with the [`Failure`] (its file, its
@@ -334,8 +367,10 @@ impl<T> fmt::Display for Failure<T> {
     }
 }
 
-/// The default runner: parse, then run on the memory transport.
-fn run_memory(path: &Path, text: &str) -> Result<Report, String> {
+/// The harness's default runner: parse the text with [`scenario::parse`] as
+/// `path`, then run it with [`runner::run`] on the memory transport. Wrap it
+/// in your own [`Harness::runner`] to count or time runs.
+pub fn run_memory(path: &Path, text: &str) -> Result<Report, String> {
     let s = scenario::parse(path, text).map_err(|d| format!("the checker rejects the scenario:\n{d}"))?;
     let opts = RunOptions { transport: Transport::Memory, ..RunOptions::default() };
     runner::run(&s, opts).map_err(|e| e.to_string())

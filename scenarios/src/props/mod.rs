@@ -90,7 +90,7 @@ mod model;
 mod render;
 mod strategies;
 
-pub use harness::{DEFAULT_RNG_SEED, Failure, Harness, check, summary};
+pub use harness::{DEFAULT_RNG_SEED, Failure, Harness, check, run_memory, summary};
 pub use model::{Loss, MESSAGE_KINDS, MessageKind, Model, Role};
 /// The proptest this module is built on, so a user's strategies match its version.
 pub use proptest;
@@ -103,8 +103,46 @@ pub use strategies::{
 
 /// Anything the harness can run: a value that renders to a scenario file.
 ///
-/// [`Case`] is one; a user's own case type (say, agents from [`agents`] plus
-/// a registered framework of theirs) is another.
+/// [`Case`] is one; a user's own case type is another. Here, random agents
+/// (from [`agents`], rendered by [`AgentGen::to_toml`]) under one fixed Spark
+/// app; a case naming a framework of your own would add its
+/// `[[frameworks]]` table and give the harness a [`runner`](Harness::runner)
+/// that parses with your registry.
+///
+/// ```
+/// use mesocosm::props::proptest::prelude::*;
+/// use mesocosm::props::{self, AgentGen, Harness, ScenarioCase};
+///
+/// #[derive(Clone, Debug)]
+/// struct PiOn {
+///     seed: u64,
+///     agents: Vec<AgentGen>,
+/// }
+///
+/// impl ScenarioCase for PiOn {
+///     fn seed(&self) -> u64 {
+///         self.seed
+///     }
+///     fn to_toml(&self) -> String {
+///         let mut s = format!("[scenario]\nname = \"pi-on\"\nseed = {}\nuntil = \"10m\"\n", self.seed);
+///         for (i, a) in self.agents.iter().enumerate() {
+///             s += &format!("\n{}", a.to_toml(&format!("agent-{}", i + 1)));
+///         }
+///         s + "\n[[apps]]\nsubmit = \"spark-submit --master mesos://master:5050 --name pi \
+///              --class org.apache.spark.examples.SparkPi --conf spark.cores.max=2 pi.jar\"\n\
+///              [[apps.jobs]]\n[[apps.jobs.stages]]\ntasks = 4\nduration = \"500ms\"\n"
+///     }
+/// }
+///
+/// let strategy = (any::<u64>(), props::agents()).prop_map(|(seed, agents)| PiOn { seed, agents });
+/// Harness::new("pi-runs-to-a-digest")
+///     .cases(2)
+///     .dir(std::env::temp_dir().join("mesocosm-props-doc"))
+///     .check(strategy, |_, report| match (&report.failure, &report.digest) {
+///         (None, Some(_)) => Ok(()),
+///         (failure, _) => Err(format!("the run stopped early: {failure:?}")),
+///     });
+/// ```
 pub trait ScenarioCase: Clone + std::fmt::Debug {
     /// The scenario's `[scenario] seed` (it names the failure file).
     fn seed(&self) -> u64;

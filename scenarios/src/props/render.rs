@@ -8,7 +8,7 @@
 
 use super::model::Model;
 use super::model::Role::{self, Agent, Driver, Executor, Master};
-use super::strategies::{ActionGen, Case, DurGen, FaultGen, LinkGen, PickGen};
+use super::strategies::{ActionGen, AgentGen, Case, DurGen, FaultGen, LinkGen, PickGen};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -79,15 +79,7 @@ impl Case {
             let _ = writeln!(w, "\n[master]\noffer_timeout = \"{t}s\"");
         }
         for (i, a) in self.agents.iter().enumerate() {
-            let _ = writeln!(w, "\n[[agents]]\nname = \"{}\"", self.agent_name(i));
-            let _ =
-                writeln!(w, "resources = \"cpus:{};mem:{};disk:20000;ports:[31000-32000]\"", a.cpus, a.mem_gib * 1024);
-            if let Some(r) = a.rack {
-                let _ = writeln!(w, "attributes = \"rack:r{r}\"");
-            }
-            if !a.spark_installed {
-                let _ = writeln!(w, "spark_installed = false");
-            }
+            let _ = write!(w, "\n{}", a.to_toml(&self.agent_name(i)));
         }
         for (i, a) in self.apps.iter().enumerate() {
             let name = self.app_name(i);
@@ -244,6 +236,40 @@ impl Case {
                 after_s + window_s
             ),
         };
+    }
+}
+
+impl AgentGen {
+    /// The agent's `[[agents]]` table, named `name`: its `--resources` (with
+    /// 20 GB of disk and ports 31000–32000, the Mesos defaults' shape), its
+    /// `--attributes`, and `spark_installed = false` if so.
+    ///
+    /// ```
+    /// use mesocosm::props::AgentGen;
+    ///
+    /// let a = AgentGen { cpus: 4, mem_gib: 8, rack: Some(2), spark_installed: true };
+    /// assert_eq!(
+    ///     a.to_toml("agent-1"),
+    ///     "[[agents]]\nname = \"agent-1\"\n\
+    ///      resources = \"cpus:4;mem:8192;disk:20000;ports:[31000-32000]\"\n\
+    ///      attributes = \"rack:r2\"\n"
+    /// );
+    /// ```
+    pub fn to_toml(&self, name: &str) -> String {
+        let mut s = format!("[[agents]]\nname = \"{name}\"\n");
+        let _ = writeln!(
+            s,
+            "resources = \"cpus:{};mem:{};disk:20000;ports:[31000-32000]\"",
+            self.cpus,
+            self.mem_gib * 1024
+        );
+        if let Some(r) = self.rack {
+            let _ = writeln!(s, "attributes = \"rack:r{r}\"");
+        }
+        if !self.spark_installed {
+            let _ = writeln!(s, "spark_installed = false");
+        }
+        s
     }
 }
 
