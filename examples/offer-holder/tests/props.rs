@@ -3,7 +3,6 @@
 //! scenario file, and holds for `offer-holder-fixed`.
 use mesocosm::cluster::Report;
 use mesocosm::props::proptest::prelude::*;
-use mesocosm::props::proptest::test_runner::RngSeed;
 use mesocosm::props::{self, Case, Harness, ScenarioCase};
 use mesocosm::{runner, scenario};
 use std::path::Path;
@@ -56,18 +55,12 @@ fn every_task_finishes(_: &Holder, report: &Report) -> Result<(), String> {
     }
 }
 
-/// 8 cases and at most 32 shrink steps (each one is a run): seconds in CI.
-/// `PROPTEST_CASES` and `PROPTEST_RNG_SEED` still choose, if set.
+/// 8 cases (unless `PROPTEST_CASES` says) and at most 32 shrink steps, each
+/// one a run: seconds in CI, and the same shrunk case on any machine.
 fn harness(name: &str) -> Harness {
-    let mut config = ProptestConfig { max_shrink_iters: 32, failure_persistence: None, ..ProptestConfig::default() };
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = 8;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = RngSeed::Fixed(props::DEFAULT_RNG_SEED);
-    }
+    let shrink = |c: &mut ProptestConfig| (c.max_shrink_iters, c.max_shrink_time) = (32, 0);
     let replay = "cargo run -p offer-holder -- run";
-    Harness::new(name).config(config).dir(env!("CARGO_TARGET_TMPDIR")).command(replay).runner(run)
+    Harness::new(name).cases(8).configure(shrink).dir(env!("CARGO_TARGET_TMPDIR")).command(replay).runner(run)
 }
 
 #[test]
@@ -79,6 +72,11 @@ fn the_property_finds_the_lost_accept_and_writes_a_scenario_that_replays_it() {
     let replay = run(&failure.path, &written).expect("the written file runs");
     assert_eq!(replay.digest, failure.digest, "the file replays the failing run");
     assert!(every_task_finishes(&failure.case, &replay).is_err());
+    // And with the example's binary, over gRPC: exit 1, the same digest.
+    let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_offer-holder"));
+    let out = cli.arg("run").arg(&failure.path).arg("--quiet").output().expect("the binary runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&failure.digest.clone().unwrap()));
 }
 
 #[test]
