@@ -58,7 +58,7 @@
 //! scenario:
 //!
 //! ```text
-//! # Property "kills-keep-invariants", scenario seed 0, proptest seed 7885080…
+//! # Property "kills-keep-invariants", scenario seed 0, proptest seed 7882833645028733805 (PROPTEST_RNG_SEED=…).
 //! # Replay: mesocosm run target/mesocosm-props/kills-keep-invariants-0.toml
 //! ...
 //! # ---- property "kills-keep-invariants" failed on this case ----
@@ -67,8 +67,9 @@
 //! ```
 //!
 //! `mesocosm run <file>` (or `cargo run -p mesocosm -- run <file>`) runs it
-//! again to the same digest, with the timeline (`--timeline`) and the trace
-//! (`--trace`) to see why. Keep the file name when you copy it: a
+//! again to the same digest and prints its timeline; `--explain` narrates each
+//! decision and `--trace <path>` writes every message, to see why. Keep the
+//! file name when you copy it: a
 //! `probability` fault's generator is seeded by `<file name>:<line>`.
 //! `PROPTEST_RNG_SEED=<proptest seed>` makes the test generate the same cases
 //! again; `PROPTEST_CASES` runs more of them.
