@@ -389,3 +389,63 @@ finishes = true
     let r = run_as("i.toml", text);
     assert_eq!(problems(&r), Vec::<String>::new());
 }
+
+/// J: a SUBSCRIBE delayed past its driver's exit (app-3 subscribed again at
+/// 5 s, finished and exited; its first SUBSCRIBE, delayed 3 s, lands at 6 s)
+/// made the master subscribe a framework nobody was behind. It took every
+/// offer of the only agent and never answered, so app-2, submitted later,
+/// never got one. A connection-opening message travels on its sender's
+/// socket, closed when the sender exited: it is not taken, and the timeline
+/// says so.
+#[test]
+fn a_subscribe_that_lands_after_its_driver_exited_subscribes_nobody() {
+    let text = r#"
+[scenario]
+name = "j"
+seed = 0
+until = "45m"
+
+[[agents]]
+name = "agent-1"
+resources = "cpus:5;mem:3072;disk:20000;ports:[31000-32000]"
+
+[[apps]]
+at = "29s"
+submit = "spark-submit --master mesos://master:5050 --name app-2 --class org.example.App app.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 1
+    duration = "10ms"
+
+[[apps]]
+at = "3s"
+submit = "spark-submit --master mesos://master:5050 --name app-3 --class org.example.App app.jar"
+  [[apps.jobs]]
+    [[apps.jobs.stages]]
+    tasks = 1
+    duration = "10ms"
+
+[[faults]]
+delay = "SUBSCRIBE"
+from = "driver:app-3"
+to = "master"
+nth = 1
+by = "3s"
+
+# One framework each: the late SUBSCRIBE makes none.
+[[expect]]
+count = "SUBSCRIBED"
+from = "master"
+exactly = 2
+
+[[expect]]
+app = "app-2"
+finishes = true
+
+[[expect]]
+app = "app-3"
+finishes = true
+"#;
+    let r = run_as("j.toml", text);
+    assert_eq!(problems(&r), Vec::<String>::new());
+}

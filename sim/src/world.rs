@@ -173,7 +173,8 @@ impl Delivery {
 
 /// What a link task carries.
 enum LinkItem {
-    Msg(SimTime, Box<Msg>),
+    /// A message, and which incarnation of its sender sent it.
+    Msg(SimTime, Box<Msg>, u64),
     /// The sender's end of its connection with the receiver closed: tell the receiver.
     Close(SimTime),
     /// A reply the network lost: the asker's pending gRPC call fails, in link order.
@@ -183,7 +184,7 @@ enum LinkItem {
 impl LinkItem {
     fn sent(&self) -> SimTime {
         match self {
-            LinkItem::Msg(t, _) | LinkItem::Close(t) | LinkItem::LostReply(t) => *t,
+            LinkItem::Msg(t, _, _) | LinkItem::Close(t) | LinkItem::LostReply(t) => *t,
         }
     }
 }
@@ -436,9 +437,10 @@ impl World {
         for o in &mut st.observers {
             o(now, from, to, &msg);
         }
+        let incarnation = st.incarnations.get(from).copied().unwrap_or(0);
         if st.faults.is_empty() {
             let link = self.link(&mut st, from, to);
-            let _ = link.send(LinkItem::Msg(now, Box::new(msg)));
+            let _ = link.send(LinkItem::Msg(now, Box::new(msg), incarnation));
             return;
         }
         let verdict = st.faults.on_send(now, from, to, &msg);
@@ -460,7 +462,7 @@ impl World {
         items.insert(0, msg);
         if verdict.delay.is_zero() {
             for m in items {
-                let _ = link.send(LinkItem::Msg(now, Box::new(m)));
+                let _ = link.send(LinkItem::Msg(now, Box::new(m), incarnation));
             }
         } else {
             // Held back, then queued behind whatever the link carries by then.
@@ -469,7 +471,7 @@ impl World {
             tokio::spawn(async move {
                 world.sleep_until(release).await;
                 for m in items {
-                    let _ = link.send(LinkItem::Msg(release, Box::new(m)));
+                    let _ = link.send(LinkItem::Msg(release, Box::new(m), incarnation));
                 }
             });
         }
@@ -620,6 +622,14 @@ impl World {
         self.state().trace.event(now, actor, text);
     }
 
+    /// Whether the incarnation of `id` that sent a message is gone: it exited,
+    /// and either nothing runs under its name or a restart runs there now.
+    fn sender_gone(&self, id: &ActorId, incarnation: u64) -> bool {
+        let st = self.state();
+        st.exits.contains_key(id)
+            && (!st.mailboxes.contains_key(id) || st.incarnations.get(id).copied().unwrap_or(0) != incarnation)
+    }
+
     /// How and when `id` exited, if it has.
     pub fn exit_of(&self, id: &ActorId) -> Option<Exit> {
         self.state().exits.get(id).cloned()
@@ -745,7 +755,25 @@ async fn link_task(
             }
         }
         match item {
-            LinkItem::Msg(_, msg) => {
+            LinkItem::Msg(_, msg, incarnation) => {
+                if msg.opens_connection() && world.sender_gone(&from, incarnation) {
+                    // Why not deliver it: a message that opens a connection (an
+                    // HTTP SUBSCRIBE, a libprocess registration, Spark's
+                    // RegisterExecutor) travels on its sender's socket, which
+                    // closed when the sender exited. Delivered, it would leave the
+                    // receiver a subscriber nobody is behind (e.g. a framework
+                    // holding offers for ever); Mesos removes such a framework as
+                    // soon as the closed stream is noticed (`Master::exited`).
+                    world.event(
+                        &to,
+                        &format!(
+                            "{} from {from} arrives after its sender exited: the connection it opens is already \
+                             closed, so {to} never takes it",
+                            msg.kind()
+                        ),
+                    );
+                    continue;
+                }
                 if msg.opens_connection() {
                     world.state().connections.insert((to.clone(), from.clone()), ());
                 }
