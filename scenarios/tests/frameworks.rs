@@ -1,7 +1,7 @@
 //! Frameworks other than Spark: built in Rust with the public cluster
 //! builder, or named in a scenario file through the registry.
 
-use mesocosm::cluster::{Cluster, Framework, FrameworkCtx, Process, Runtime};
+use mesocosm::cluster::{Cluster, Framework, FrameworkCtx, Process, Report, Runtime};
 use mesocosm::registry::{FrameworkPlugin, FrameworkSpec, PluginConfig, Registry};
 use mesocosm::runner::{self, RunOptions};
 use mesocosm::scenario;
@@ -100,9 +100,7 @@ fn a_framework_built_in_rust_is_killed_restarted_and_judged() {
         .until(Duration::from_secs(120))
         .run(Runtime { transport: Transport::Memory, ..Runtime::default() })
         .expect("the run");
-    let mut summary = Vec::new();
-    report.render(&mut summary).unwrap();
-    let summary = String::from_utf8(summary).unwrap();
+    let summary = rendered(&report);
     assert!(report.passed(), "{summary}");
     let v = report.framework("visitor").expect("reported");
     assert_eq!(v.actor.as_str(), "scheduler:visitor");
@@ -199,9 +197,7 @@ fn a_registered_framework_runs_from_toml_with_faults_and_expectations() {
     let s = scenario::parse_with("visitors.toml", VISITORS, &registry).expect("valid");
     assert_eq!(s.frameworks.len(), 2);
     let r = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
-    let mut summary = Vec::new();
-    r.render(&mut summary).unwrap();
-    let summary = String::from_utf8(summary).unwrap();
+    let summary = rendered(&r);
     assert!(r.passed(), "{summary}");
     assert_eq!(r.frameworks.iter().map(|f| f.actor.as_str()).collect::<Vec<_>>(), ["scheduler:v-1", "scheduler:v-2"]);
     // Without the registration, the kind is unknown: exit 2 at the `kind` value.
@@ -285,9 +281,7 @@ fn sleep_tasks_on_the_random_sorter_runs_from_the_cli() {
     assert_eq!(s.master.role_sorter.name(), "random");
     assert_eq!(s.master.framework_sorter.name(), "random");
     let r = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
-    let mut summary = Vec::new();
-    r.render(&mut summary).unwrap();
-    let summary = String::from_utf8(summary).unwrap();
+    let summary = rendered(&r);
     assert!(r.passed(), "{summary}");
     assert!(r.frameworks.iter().all(|f| f.finished()), "{summary}");
     // The agent's death cost tasks that were launched again: more launches than tasks.
@@ -376,9 +370,7 @@ fn a_program_added_to_the_builder_runs_the_tasks_and_its_failures_reach_the_fram
         .until(Duration::from_secs(120))
         .run(Runtime { transport: Transport::Memory, ..Runtime::default() })
         .expect("the run");
-    let mut summary = Vec::new();
-    report.render(&mut summary).unwrap();
-    let summary = String::from_utf8(summary).unwrap();
+    let summary = rendered(&report);
     assert!(report.passed(), "{summary}");
     assert_eq!(report.framework("batch").and_then(|f| f.exit).map(|(_, s)| s), Some(1), "{summary}");
     // Every attempt ran under the crasher, none under Mesos's command executor.
@@ -396,9 +388,7 @@ fn a_program_in_the_registry_runs_a_scenario_files_tasks() {
     let s = scenario::parse_with("crash.toml", &src, &registry).expect("valid");
     let r = runner::run_with(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }, &registry)
         .expect("the run");
-    let mut summary = Vec::new();
-    r.render(&mut summary).unwrap();
-    let summary = String::from_utf8(summary).unwrap();
+    let summary = rendered(&r);
     assert!(r.framework("batch-1").is_some_and(|f| f.failed()), "{summary}");
     // With the stock registry the same file's tasks sleep and finish.
     let ok = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("the run");
@@ -419,12 +409,17 @@ fn a_disconnected_scheduler_survives_only_within_its_failover_timeout() {
     };
     // Within a minute's failover_timeout it SUBSCRIBEs again with its id and finishes.
     let kept = run(&with_disconnect("1m"));
-    let mut summary = Vec::new();
-    kept.render(&mut summary).unwrap();
-    assert!(kept.passed(), "{}", String::from_utf8_lossy(&summary));
+    assert!(kept.passed(), "{}", rendered(&kept));
     // With Mesos's default 0 the master removes it at once; its re-SUBSCRIBE
     // is answered with an ERROR and it exits 1.
     let removed = run(&with_disconnect("0s"));
     assert!(removed.framework("batch-1").is_some_and(|f| f.failed()));
     assert!(removed.framework("batch-2").is_some_and(|f| f.finished()));
+}
+
+/// The report's printed summary, for assertion messages.
+fn rendered(report: &Report) -> String {
+    let mut summary = Vec::new();
+    report.render(&mut summary).unwrap();
+    String::from_utf8(summary).unwrap()
 }
