@@ -161,7 +161,7 @@ fn run_for(programs: Option<Programs>, tasks: Vec<TaskInfo>, until: SimTime) -> 
     run_world(|| async move {
         let timeline = Timeline::default();
         let mut config = WorldConfig::new(7, Transport::Memory);
-        config.trace.timeline = Some(trace::Timeline { out: Box::new(timeline.clone()), explain: false });
+        config.trace.timeline = Some(trace::Timeline::new(Box::new(timeline.clone()), false));
         let world = World::new(config);
         if let Some(p) = programs {
             world.set_launcher(p.launcher());

@@ -22,6 +22,7 @@
 pub mod cli;
 pub mod cluster;
 pub mod diag;
+pub mod flow;
 pub mod frameworks;
 pub mod judge;
 pub mod mesos_syntax;

@@ -34,11 +34,21 @@ pub struct RunOptions {
     pub explain: bool,
     /// Compute the trace digest.
     pub digest: bool,
+    /// Print only the timeline lines this keeps.
+    pub timeline_filter: Option<mesocosm_sim::trace::LineFilter>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { seed: None, transport: Transport::Grpc, trace: None, timeline: None, explain: false, digest: true }
+        RunOptions {
+            seed: None,
+            transport: Transport::Grpc,
+            trace: None,
+            timeline: None,
+            explain: false,
+            digest: true,
+            timeline_filter: None,
+        }
     }
 }
 
@@ -126,6 +136,7 @@ pub fn run_with(scenario: &Scenario, opts: RunOptions, registry: &Registry) -> R
         timeline: opts.timeline,
         explain: opts.explain,
         digest: opts.digest,
+        timeline_filter: opts.timeline_filter,
     };
     cluster(scenario, seed, registry)?.run(rt)
 }

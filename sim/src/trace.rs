@@ -88,6 +88,36 @@ pub struct Timeline {
     pub out: Box<dyn Write + Send>,
     /// Also print the cores' notes that explain each decision (`--explain`).
     pub explain: bool,
+    /// Print only the lines this keeps (`mesocosm run --only … --hide …`); the
+    /// JSONL trace and the digest are never filtered.
+    pub keep: Option<LineFilter>,
+}
+
+impl Timeline {
+    /// A timeline printing every line to `out`, with notes if `explain`.
+    pub fn new(out: Box<dyn Write + Send>, explain: bool) -> Timeline {
+        Timeline { out, explain, keep: None }
+    }
+
+    fn shows(&self, line: &Shown<'_>) -> bool {
+        self.keep.as_ref().is_none_or(|keep| keep(line))
+    }
+}
+
+/// Which timeline lines to print: true keeps the line.
+pub type LineFilter = Box<dyn Fn(&Shown<'_>) -> bool + Send>;
+
+/// One line the timeline is about to print, for [`Timeline::keep`] to judge.
+#[derive(Clone, Copy, Debug)]
+pub enum Shown<'a> {
+    /// A message `from` → `to`.
+    Message { t: SimTime, from: &'a str, to: &'a str, proto: &'static str, kind: &'static str },
+    /// A fault on one message, or (all `None`) on actors or links.
+    Fault { t: SimTime, from: Option<&'a str>, to: Option<&'a str>, kind: Option<&'static str> },
+    /// `from` refused `to`'s `kind` call.
+    Refusal { t: SimTime, from: &'a str, to: &'a str, kind: &'a str },
+    /// A core's note (`--explain`) or a world event (an actor started or exited).
+    Actor { t: SimTime, actor: &'a str },
 }
 
 /// What a trace keeps.
@@ -139,7 +169,15 @@ impl Trace {
         } else {
             return;
         };
-        if let Some(tl) = &mut self.timeline {
+        if let Some(tl) = &mut self.timeline
+            && tl.shows(&Shown::Message {
+                t,
+                from: from.as_str(),
+                to: to.as_str(),
+                proto: msg.proto_name(),
+                kind: msg.kind(),
+            })
+        {
             let r = writeln!(tl.out, "{t:>14}  {from} → {to}  {}  {summary}", msg.kind());
             if let Err(e) = r {
                 self.error.get_or_insert(e);
@@ -187,7 +225,9 @@ impl Trace {
             FaultTarget::Message { from, to, msg } => (Some(from.as_str()), Some(to.as_str()), Some(msg.kind()), None),
             FaultTarget::Detail(d) => (None, None, None, Some(*d)),
         };
-        if let Some(tl) = &mut self.timeline {
+        if let Some(tl) = &mut self.timeline
+            && tl.shows(&Shown::Fault { t, from, to, kind })
+        {
             let what = match &target {
                 FaultTarget::Message { from, to, msg } => format!("{from} → {to}  {}", msg.kind()),
                 FaultTarget::Detail(d) => d.to_string(),
@@ -206,7 +246,9 @@ impl Trace {
     /// on the call, so it is not a message; it is part of the digest because it
     /// changes what the caller does next).
     pub fn refusal(&mut self, t: SimTime, from: &ActorId, to: &ActorId, kind: &str, refusal: &Refusal) {
-        if let Some(tl) = &mut self.timeline {
+        if let Some(tl) = &mut self.timeline
+            && tl.shows(&Shown::Refusal { t, from: from.as_str(), to: to.as_str(), kind })
+        {
             let r = writeln!(tl.out, "{t:>14}  {from} ⇢ {to}  refuses {kind}: {refusal}");
             if let Err(e) = r {
                 self.error.get_or_insert(e);
@@ -232,8 +274,11 @@ impl Trace {
 
     /// Print a core's note (only with `--explain`).
     pub fn note(&mut self, t: SimTime, actor: &ActorId, text: &str) {
-        if let Some(Err(e)) =
-            self.timeline.as_mut().filter(|tl| tl.explain).map(|tl| writeln!(tl.out, "{t:>14}  {actor}: {text}"))
+        if let Some(Err(e)) = self
+            .timeline
+            .as_mut()
+            .filter(|tl| tl.explain && tl.shows(&Shown::Actor { t, actor: actor.as_str() }))
+            .map(|tl| writeln!(tl.out, "{t:>14}  {actor}: {text}"))
         {
             self.error.get_or_insert(e);
         }
@@ -241,7 +286,12 @@ impl Trace {
 
     /// Print a world event (an actor started or exited) on the timeline.
     pub fn event(&mut self, t: SimTime, actor: &ActorId, text: &str) {
-        if let Some(Err(e)) = self.timeline.as_mut().map(|tl| writeln!(tl.out, "{t:>14}  {actor}  {text}")) {
+        if let Some(Err(e)) = self
+            .timeline
+            .as_mut()
+            .filter(|tl| tl.shows(&Shown::Actor { t, actor: actor.as_str() }))
+            .map(|tl| writeln!(tl.out, "{t:>14}  {actor}  {text}"))
+        {
             self.error.get_or_insert(e);
         }
     }

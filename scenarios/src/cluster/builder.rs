@@ -16,7 +16,7 @@ use mesocosm_executor::{Program, Programs};
 use mesocosm_sim::faults::LinkLatency;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
-use mesocosm_sim::trace::Timeline;
+use mesocosm_sim::trace::{LineFilter, Timeline};
 use mesocosm_sim::{Actor, ActorId, Latency, Transport};
 use std::io::Write;
 use std::time::Duration;
@@ -88,17 +88,27 @@ pub struct Runtime {
     pub explain: bool,
     /// Compute the trace digest.
     pub digest: bool,
+    /// Print only the timeline lines this keeps (e.g. a [`crate::flow::Filter`]).
+    pub timeline_filter: Option<LineFilter>,
 }
 
 impl Default for Runtime {
     fn default() -> Self {
-        Runtime { transport: Transport::Grpc, trace: None, timeline: None, explain: false, digest: true }
+        Runtime {
+            transport: Transport::Grpc,
+            trace: None,
+            timeline: None,
+            explain: false,
+            digest: true,
+            timeline_filter: None,
+        }
     }
 }
 
 impl Runtime {
     pub(crate) fn timeline(&mut self) -> Option<Timeline> {
-        self.timeline.take().map(|out| Timeline { out, explain: self.explain })
+        let keep = self.timeline_filter.take();
+        self.timeline.take().map(|out| Timeline { keep, ..Timeline::new(out, self.explain) })
     }
 }
 

@@ -11,6 +11,8 @@
 //! A closed stdout (`mesocosm run … | head`) silences the rest of the output; the
 //! run still ends with its verdict, as Unix filters do.
 
+mod flow;
+
 use crate::registry::Registry;
 use crate::runner::{self, Report, RunOptions};
 use crate::scenario;
@@ -33,6 +35,9 @@ struct Cli {
 enum Command {
     /// Run a scenario file: print its timeline and summary, check it, exit 0/1/2.
     Run(RunArgs),
+    /// Read a saved trace (`run --trace PATH`): print its timeline, filtered,
+    /// or draw it (`--perfetto`, `--mermaid`).
+    Flow(flow::FlowArgs),
 }
 
 #[derive(clap::Args)]
@@ -66,6 +71,8 @@ struct RunArgs {
     /// in-memory delivery (same messages, no encoding; for measuring gRPC's cost).
     #[arg(long, value_enum, default_value_t = TransportArg::Grpc)]
     transport: TransportArg,
+    #[command(flatten)]
+    view: flow::ViewArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -110,6 +117,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args, &registry),
+        Command::Flow(args) => flow::flow(args),
     }
 }
 
@@ -174,7 +182,14 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
     if args.check_determinism {
         return check_determinism(&scenario, args.seed, transport, registry);
     }
-    let trace = match &args.trace {
+    let filter = match args.view.filter() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut trace = match &args.trace {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Some(Box::new(std::io::BufWriter::new(f)) as Box<dyn Write + Send>),
             Err(e) => {
@@ -184,15 +199,40 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
         },
         None => None,
     };
+    // A picture is drawn from the run's own trace, kept in memory as it is written.
+    let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+    if args.view.draws() {
+        trace = Some(Box::new(flow::Keep { kept: kept.clone(), next: trace.take() }));
+    }
     let timeline = (!args.quiet).then(|| Box::new(Stdout::default()) as Box<dyn Write + Send>);
-    let opts = RunOptions { seed: args.seed, transport, trace, timeline, explain: args.explain, digest: true };
-    match runner::run_with(&scenario, opts, registry) {
-        Ok(report) => finish(&report),
+    let shown = filter.clone();
+    let opts = RunOptions {
+        seed: args.seed,
+        transport,
+        trace,
+        timeline,
+        explain: args.explain,
+        digest: true,
+        timeline_filter: Some(Box::new(move |line| shown.shows(line))),
+    };
+    let report = match runner::run_with(&scenario, opts, registry) {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("error: {}: {e}", args.file.display());
-            ExitCode::from(2)
+            return ExitCode::from(2);
+        }
+    };
+    if args.view.draws() {
+        let text = String::from_utf8_lossy(&kept.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        let drawn = crate::flow::records::parse(&args.file, &text)
+            .map_err(|d| format!("reading the run's own trace: {d}"))
+            .and_then(|records| args.view.draw(&records, &filter));
+        if let Err(e) = drawn {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
         }
     }
+    finish(&report)
 }
 
 fn finish(report: &Report) -> ExitCode {

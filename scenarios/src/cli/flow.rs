@@ -1,0 +1,158 @@
+//! The flags that choose what a learner sees (`--only`, `--kinds`, `--from`,
+//! `--to`, `--hide`, `--layer`) and the pictures drawn from a trace
+//! (`--perfetto`, `--mermaid`), shared by `mesocosm run` and `mesocosm flow`.
+
+use super::Stdout;
+use crate::flow::{self, Filter, LayerChoice, Record};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+#[derive(clap::Args, Default)]
+pub(super) struct ViewArgs {
+    /// Show only messages from or to these actors (comma-separated names or
+    /// globs: `master,driver:etl`, `agent-*`).
+    #[arg(long, value_name = "ACTORS")]
+    only: Option<String>,
+    /// Show only messages of these kinds (`OFFERS,ACCEPT,DECLINE`, `RunTaskMessage`).
+    #[arg(long, value_name = "KINDS")]
+    kinds: Option<String>,
+    /// Show nothing before this virtual time (`10s`, `1m30s`).
+    #[arg(long, value_name = "DURATION")]
+    from: Option<String>,
+    /// Show nothing after this virtual time.
+    #[arg(long, value_name = "DURATION")]
+    to: Option<String>,
+    /// Hide groups of routine messages: pings, heartbeats, acks, spark-tasks.
+    #[arg(long, value_name = "GROUPS")]
+    hide: Option<String>,
+    /// Show one protocol layer: mesos (the scheduler, master-agent and executor
+    /// APIs) or spark (Spark's RPC between a driver and its executors).
+    #[arg(long, value_enum, value_name = "LAYER")]
+    layer: Option<LayerArg>,
+    /// Write the (filtered) run as a Chrome/Perfetto trace to PATH; open it at
+    /// ui.perfetto.dev: a track per actor, messages as flow arrows, faults as marks.
+    #[arg(long, value_name = "PATH")]
+    perfetto: Option<PathBuf>,
+    /// Write the (filtered) run as a Mermaid sequenceDiagram to PATH.
+    #[arg(long, value_name = "PATH")]
+    mermaid: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LayerArg {
+    Mesos,
+    Spark,
+}
+
+impl ViewArgs {
+    /// The filter the flags describe; a bad value is an error naming its flag.
+    pub(super) fn filter(&self) -> Result<Filter, String> {
+        let mut f = Filter::default();
+        if let Some(v) = &self.only {
+            f = f.only(v)?;
+        }
+        if let Some(v) = &self.kinds {
+            f = f.kinds(v)?;
+        }
+        if let Some(v) = &self.hide {
+            f = f.hide(v)?;
+        }
+        f = f.window(self.from.as_deref(), self.to.as_deref())?;
+        f.layer = self.layer.map(|l| match l {
+            LayerArg::Mesos => LayerChoice::Mesos,
+            LayerArg::Spark => LayerChoice::Spark,
+        });
+        Ok(f)
+    }
+
+    /// True if a picture is asked for (the run must keep its trace).
+    pub(super) fn draws(&self) -> bool {
+        self.perfetto.is_some() || self.mermaid.is_some()
+    }
+
+    /// Draw the asked-for pictures of `records`, keeping what `filter` keeps.
+    pub(super) fn draw(&self, records: &[Record], filter: &Filter) -> Result<(), String> {
+        let kept: Vec<Record> = records.iter().filter(|r| filter.keeps(r)).cloned().collect();
+        if let Some(p) = &self.perfetto {
+            let json = flow::perfetto::export(&kept).to_string();
+            write_file(p, json.as_bytes())?;
+        }
+        if let Some(p) = &self.mermaid {
+            write_file(p, flow::mermaid::export(&kept).as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A writer that keeps what it is given (the run's JSONL trace, for drawing
+/// after the run) and passes it on to `next` (the `--trace` file, if any).
+pub(super) struct Keep {
+    pub(super) kept: Arc<Mutex<Vec<u8>>>,
+    pub(super) next: Option<Box<dyn Write + Send>>,
+}
+
+impl Write for Keep {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        match &mut self.next {
+            Some(w) => w.write_all(buf).map(|()| buf.len()),
+            None => Ok(buf.len()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.next.as_mut().map_or(Ok(()), |w| w.flush())
+    }
+}
+
+#[derive(clap::Args)]
+pub(super) struct FlowArgs {
+    /// A JSON Lines trace written by `mesocosm run FILE --trace PATH`.
+    #[arg(value_hint = clap::ValueHint::FilePath)]
+    trace: PathBuf,
+    #[command(flatten)]
+    view: ViewArgs,
+}
+
+/// `mesocosm flow TRACE`: print the filtered timeline of a saved trace, and
+/// draw the pictures asked for.
+pub(super) fn flow(args: FlowArgs) -> ExitCode {
+    let filter = match args.view.filter() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let text = match std::fs::read_to_string(&args.trace) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read trace {}: {e}", args.trace.display());
+            return ExitCode::from(2);
+        }
+    };
+    let records = match flow::records::parse(&args.trace, &text) {
+        Ok(r) => r,
+        Err(d) => {
+            eprintln!("{d}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(e) = args.view.draw(&records, &filter) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    if !args.view.draws() {
+        let mut out = Stdout::default();
+        for r in records.iter().filter(|r| filter.keeps(r)) {
+            let _ = writeln!(out, "{}", flow::line(r));
+        }
+    }
+    ExitCode::SUCCESS
+}

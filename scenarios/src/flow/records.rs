@@ -1,0 +1,171 @@
+//! Reading a JSON Lines trace back: one [`Record`] per line.
+//!
+//! The trace (`mesocosm run --trace PATH`) has three shapes of record, told
+//! apart by their keys (see `mesocosm_sim::trace`): a message has `proto`, a
+//! fault has `fault`, a refused call has `refused`. Keys this reader does not
+//! know are ignored, so a trace that gains fields stays readable; a line that is
+//! not JSON, or has none of the three keys, is an error at its line and column.
+
+use crate::diag::Diagnostic;
+use serde::Deserialize;
+use std::path::Path;
+
+/// One record of a trace, in the order the world wrote it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// A message handed to the network at `t`.
+    Message(Message),
+    /// A fault the world applied at `t`: to one message (`from`, `to`, `kind`)
+    /// or to actors and links (`detail`).
+    Fault(Fault),
+    /// A call its receiver refused (`from` refused `to`'s `refused` call).
+    Refusal(Refusal),
+}
+
+/// A message record.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Message {
+    /// Virtual time in microseconds.
+    pub t: u64,
+    pub from: String,
+    pub to: String,
+    /// The fully-qualified protobuf name, e.g. `mesos.v1.scheduler.Call`.
+    pub proto: String,
+    /// The Call/Event type (`ACCEPT`) or the message's own name (`RunTaskMessage`).
+    pub kind: String,
+    /// One human line.
+    pub summary: String,
+    /// The exact protobuf encoding, base64.
+    #[serde(default)]
+    pub bytes: String,
+}
+
+/// A fault record.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Fault {
+    pub t: u64,
+    /// What it did: `drop`, `delay`, `kill`, `partition`…
+    pub fault: String,
+    /// The scenario rule that asked for it (`scenarios/x.toml:40`).
+    pub rule: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub kind: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A refused-call record.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Refusal {
+    pub t: u64,
+    /// The actor that refused.
+    pub from: String,
+    /// The caller.
+    pub to: String,
+    /// The call's kind.
+    pub refused: String,
+    pub status: String,
+    pub reason: String,
+}
+
+impl Record {
+    /// Virtual time in microseconds.
+    pub fn t(&self) -> u64 {
+        match self {
+            Record::Message(m) => m.t,
+            Record::Fault(f) => f.t,
+            Record::Refusal(r) => r.t,
+        }
+    }
+}
+
+/// Which shape a line has, by its keys.
+#[derive(Deserialize)]
+struct Keys {
+    proto: Option<serde::de::IgnoredAny>,
+    fault: Option<serde::de::IgnoredAny>,
+    refused: Option<serde::de::IgnoredAny>,
+}
+
+/// Parse a whole JSON Lines trace; `file` names it in errors. Empty lines are skipped.
+pub fn parse(file: &Path, text: &str) -> Result<Vec<Record>, Diagnostic> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(parse_line(line).map_err(|(col, msg)| Diagnostic {
+            file: file.to_path_buf(),
+            line: i + 1,
+            col,
+            span_len: 1,
+            message: msg,
+            source_line: line.chars().take(200).collect(),
+        })?);
+    }
+    Ok(out)
+}
+
+/// One line; the error is (1-based column, message).
+fn parse_line(line: &str) -> Result<Record, (usize, String)> {
+    let json_err = |e: serde_json::Error| (e.column().max(1), format!("not a trace record: {e}"));
+    let keys: Keys = serde_json::from_str(line).map_err(json_err)?;
+    match (keys.proto.is_some(), keys.fault.is_some(), keys.refused.is_some()) {
+        (true, false, false) => serde_json::from_str(line).map(Record::Message).map_err(json_err),
+        (false, true, false) => serde_json::from_str(line).map(Record::Fault).map_err(json_err),
+        (false, false, true) => serde_json::from_str(line).map(Record::Refusal).map_err(json_err),
+        _ => Err((
+            1,
+            "not a trace record: a record has exactly one of the keys `proto` (a message), \
+             `fault` (a fault) or `refused` (a refused call)"
+                .to_string(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = concat!(
+        r#"{"t":1000,"from":"driver:pi","to":"master","proto":"mesos.v1.scheduler.Call","kind":"SUBSCRIBE","summary":"pi","bytes":"AA=="}"#,
+        "\n\n",
+        r#"{"t":2000,"fault":"drop","rule":"x.toml:3","from":"master","to":"driver:pi","kind":"SUBSCRIBED"}"#,
+        "\n",
+        r#"{"t":3000,"fault":"kill","rule":"x.toml:9","detail":"agent-2"}"#,
+        "\n",
+        r#"{"t":4000,"from":"master","to":"driver:pi","refused":"DECLINE","status":"403 Forbidden","reason":"not subscribed","type":"future"}"#,
+        "\n",
+    );
+
+    #[test]
+    fn each_shape_is_read_by_its_keys_and_unknown_keys_are_ignored() {
+        let r = parse(Path::new("t.jsonl"), TRACE).unwrap();
+        assert_eq!(r.len(), 4);
+        assert!(matches!(&r[0], Record::Message(m) if m.kind == "SUBSCRIBE" && m.t == 1000));
+        assert!(matches!(&r[1], Record::Fault(f) if f.fault == "drop" && f.kind.as_deref() == Some("SUBSCRIBED")));
+        assert!(matches!(&r[2], Record::Fault(f) if f.detail.as_deref() == Some("agent-2") && f.from.is_none()));
+        assert!(matches!(&r[3], Record::Refusal(x) if x.refused == "DECLINE"));
+        assert_eq!(r.iter().map(Record::t).collect::<Vec<_>>(), [1000, 2000, 3000, 4000]);
+    }
+
+    #[test]
+    fn a_bad_line_is_an_error_at_its_line_and_column() {
+        let text = format!(
+            "{}\n{{\"t\":5,\"from\":\"a\",\"to\":\"b\",\"proto\":\"p\",\"kind\":7}}\n",
+            TRACE.lines().next().unwrap()
+        );
+        let d = parse(Path::new("t.jsonl"), &text).unwrap_err();
+        assert_eq!((d.line, d.file.as_path()), (2, Path::new("t.jsonl")));
+        assert!(d.col > 1, "column of the bad value: {}", d.col);
+        assert!(d.message.starts_with("not a trace record: invalid type: integer `7`"), "{}", d.message);
+
+        let d = parse(Path::new("t.jsonl"), "{\"t\":1,\"summary\":\"x\"}\n").unwrap_err();
+        assert_eq!(d.line, 1);
+        assert!(d.message.contains("exactly one of the keys `proto`"), "{}", d.message);
+
+        let d = parse(Path::new("t.jsonl"), "\n\nnot json\n").unwrap_err();
+        assert_eq!(d.line, 3);
+        assert!(d.message.starts_with("not a trace record: expected"), "{}", d.message);
+    }
+}

@@ -1,0 +1,154 @@
+//! `mesocosm run … --perfetto/--mermaid` and the timeline filters, through the
+//! real binary, on library scenarios with faults.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn library(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
+fn out_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesocosm-flow-rs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn mesocosm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mesocosm")).args(args).output().expect("the mesocosm binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The trace-event format's rules, checked on a run with a dropped message:
+/// one named track per actor, every flow start has its finish with the same
+/// id on another track, timestamps are the run's virtual microseconds, and the
+/// fault is an instant where it acted.
+#[test]
+fn the_perfetto_export_has_a_track_per_actor_flows_for_messages_and_the_fault() {
+    let dir = out_dir();
+    let perfetto = dir.join("dropped.json");
+    let trace = dir.join("dropped.jsonl");
+    let file = library("dropped-status-update.toml");
+    let o = mesocosm(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--perfetto",
+        perfetto.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&perfetto).unwrap()).expect("valid JSON");
+    let events = v["traceEvents"].as_array().expect("a traceEvents array");
+
+    let tracks: BTreeMap<(u64, u64), String> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .map(|e| ((e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap()), e["args"]["name"].as_str().unwrap().into()))
+        .collect();
+    let by_name: BTreeMap<&str, (u64, u64)> = tracks.iter().map(|(k, v)| (v.as_str(), *k)).collect();
+    assert_eq!(by_name["master"].0, 1, "the master is in the masters process");
+    assert_eq!(by_name["agent-1"].0, 2, "agents in the agents process");
+    assert_eq!(by_name["driver:pi"].0, 3, "the driver in the frameworks process");
+    assert!(by_name.keys().any(|n| n.starts_with("executor:pi/")), "executors have tracks: {by_name:?}");
+
+    // Every message of the JSONL trace is one flow, from its sender's track to its receiver's.
+    let messages: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r.get("proto").is_some())
+        .collect();
+    let starts: Vec<&Value> = events.iter().filter(|e| e["ph"] == "s").collect();
+    let finishes: BTreeMap<u64, &Value> =
+        events.iter().filter(|e| e["ph"] == "f").map(|e| (e["id"].as_u64().unwrap(), e)).collect();
+    assert_eq!(starts.len(), messages.len());
+    assert_eq!(finishes.len(), messages.len());
+    let mut last = 0;
+    for (s, m) in starts.iter().zip(&messages) {
+        let f = finishes[&s["id"].as_u64().unwrap()];
+        let at = |e: &Value| tracks[&(e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap())].clone();
+        assert_eq!((at(s), at(f)), (m["from"].as_str().unwrap().to_string(), m["to"].as_str().unwrap().to_string()));
+        assert_eq!((&s["ts"], &f["ts"]), (&m["t"], &m["t"]));
+        assert_eq!(f["bp"], "e", "a finish binds to the receiver's slice");
+        let ts = s["ts"].as_u64().unwrap();
+        assert!(ts >= last && ts <= 600_000_000, "timestamps are virtual µs in order, within until: {ts}");
+        last = ts;
+    }
+
+    let faults: Vec<&Value> = events.iter().filter(|e| e["cat"] == "fault").collect();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0]["ph"], "i");
+    assert_eq!(faults[0]["name"], "⚡ drop master driver:pi UPDATE");
+    assert_eq!(faults[0]["tid"].as_u64(), Some(by_name["master"].1));
+    assert_eq!(faults[0]["args"]["rule"], "dropped-status-update.toml:30");
+}
+
+/// The filters shape the live timeline, and `mesocosm flow` prints the same
+/// message lines from the saved trace.
+#[test]
+fn filters_keep_only_what_they_name_live_and_from_a_saved_trace() {
+    let dir = out_dir();
+    let trace = dir.join("gone.jsonl");
+    let mermaid = dir.join("gone.mmd");
+    let file = library("agent-gone.toml");
+    let filters = ["--kinds", "OFFERS,ACCEPT,DECLINE,RunTaskMessage", "--only", "master,driver:*", "--to", "40s"];
+    let mut args = vec!["run", file.to_str().unwrap(), "--trace", trace.to_str().unwrap()];
+    args.extend(["--mermaid", mermaid.to_str().unwrap()]);
+    args.extend(filters);
+    let o = mesocosm(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    let timeline: Vec<&str> = stdout.lines().take_while(|l| !l.trim().is_empty()).collect();
+    let messages: Vec<&str> = timeline.iter().copied().filter(|l| l.contains(" → ")).collect();
+    assert!(messages.len() > 3, "{stdout}");
+    for l in &messages {
+        let kind = l.split("  ").nth(2).unwrap_or("");
+        assert!(["OFFERS", "ACCEPT", "DECLINE", "RunTaskMessage"].contains(&kind), "kept {l}");
+        let secs: f64 = l.split('s').next().unwrap().trim().parse().unwrap();
+        assert!(secs <= 40.0, "after --to: {l}");
+    }
+    assert!(timeline.iter().any(|l| l.contains("⚡ kill")), "the kill of agent-2 at 15 s stays: {stdout}");
+    assert!(!timeline.iter().any(|l| l.contains("PingSlaveMessage")), "pings are not OFFERS");
+    assert!(stdout.contains("digest"), "the summary is not filtered");
+
+    let o = mesocosm(&[&["flow", trace.to_str().unwrap()][..], &filters[..]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let saved = text(&o.stdout);
+    let saved: Vec<&str> = saved.lines().filter(|l| l.contains(" → ")).collect();
+    assert_eq!(saved, messages, "the same message lines, live and from the saved trace");
+
+    let m = std::fs::read_to_string(&mermaid).unwrap();
+    assert!(m.starts_with("sequenceDiagram\n    box masters\n        participant a0 as master\n"), "{m}");
+    assert_eq!(m.lines().filter(|l| l.contains("->>")).count(), messages.len());
+    assert!(m.contains("Note over a0,") && m.contains("⚡ kill agent-2"), "{m}");
+}
+
+#[test]
+fn bad_filters_and_bad_traces_exit_2_saying_where() {
+    let pi = library("spark-pi.toml");
+    let o = mesocosm(&["run", pi.to_str().unwrap(), "--kinds", "OFFERS,OFFER"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).starts_with("error: --kinds: unknown message kind `OFFER` (known kinds: "),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = mesocosm(&["run", pi.to_str().unwrap(), "--hide", "chatter"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unknown group `chatter`"), "{}", text(&o.stderr));
+
+    let bad = out_dir().join("bad.jsonl");
+    std::fs::write(&bad, "{\"t\":1,\"fault\":\"kill\",\"rule\":\"r\"}\n{\"t\":2,\"from\":\"a\",\"to\":\"b\",\"proto\":\"p\",\"kind\":[]}\n").unwrap();
+    let o = mesocosm(&["flow", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("bad.jsonl:2:"), "file:line:col: {err}");
+    assert!(err.contains("not a trace record"), "{err}");
+}
