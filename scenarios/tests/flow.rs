@@ -152,3 +152,24 @@ fn bad_filters_and_bad_traces_exit_2_saying_where() {
     assert!(err.contains("bad.jsonl:2:"), "file:line:col: {err}");
     assert!(err.contains("not a trace record"), "{err}");
 }
+
+/// docs/protocol.md shows a diagram drawn from a real run; it must be what its
+/// command draws today, so the learner's guide cannot drift from the code.
+#[test]
+fn the_protocol_guide_shows_what_its_command_draws() {
+    let guide = std::fs::read_to_string(library("../docs/protocol.md")).expect("docs/protocol.md");
+    let command = guide
+        .lines()
+        .find(|l| l.starts_with("mesocosm run scenarios/spark-pi.toml") && l.contains("--mermaid"))
+        .expect("the guide gives its command");
+    let shown = guide.split("```mermaid\n").nth(1).and_then(|s| s.split("```").next()).expect("a mermaid block");
+    let drawn = out_dir().join("guide.mmd");
+    let mut args: Vec<String> = command.split_whitespace().skip(1).map(String::from).collect();
+    args[1] = library("spark-pi.toml").to_string_lossy().into_owned();
+    let at = args.iter().position(|a| a == "--mermaid").unwrap() + 1;
+    args[at] = drawn.to_string_lossy().into_owned();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = mesocosm(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&drawn).unwrap(), shown, "regenerate the diagram in docs/protocol.md");
+}
