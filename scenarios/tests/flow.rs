@@ -173,3 +173,34 @@ fn the_protocol_guide_shows_what_its_command_draws() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert_eq!(std::fs::read_to_string(&drawn).unwrap(), shown, "regenerate the diagram in docs/protocol.md");
 }
+
+/// The JSONL trace keeps the narration and the containers' lifecycle for a
+/// reader, and the digest does not see them: keeping a trace, or explaining,
+/// never changes a digest.
+#[test]
+fn notes_and_events_are_in_the_trace_file_but_not_in_the_digest() {
+    let file = library("agent-gone.toml");
+    let trace = out_dir().join("said.jsonl");
+    let digest = |o: &Output| {
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout).lines().find(|l| l.trim_start().starts_with("digest:")).expect("a digest line").to_string()
+    };
+    let plain = digest(&mesocosm(&["run", file.to_str().unwrap(), "--quiet"]));
+    let kept = digest(&mesocosm(&["run", file.to_str().unwrap(), "--quiet", "--trace", trace.to_str().unwrap()]));
+    let explained = digest(&mesocosm(&["run", file.to_str().unwrap(), "--explain"]));
+    assert_eq!((&kept, &explained), (&plain, &plain));
+
+    let said: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r.get("type").is_some())
+        .collect();
+    let has = |kind: &str, actor: &str, text: &str| {
+        said.iter()
+            .any(|r| r["type"] == kind && r["actor"] == actor && r["text"].as_str().is_some_and(|t| t.contains(text)))
+    };
+    assert!(has("note", "master", "allocate "), "the master's allocation narration");
+    assert!(has("event", "executor:etl/0", "container started on agent-2"), "a container's start");
+    assert!(said.iter().all(|r| r.get("proto").is_none() && r["t"].is_u64()));
+}

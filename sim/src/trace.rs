@@ -9,7 +9,7 @@
 //!
 //! `t` is virtual time in microseconds, `bytes` the standard base64 of the exact
 //! protobuf encoding, so `base64 -d | protoc --decode=mesos.v1.scheduler.Call`
-//! reads any record. The digest is SHA-256 over the JSONL bytes: two runs with the
+//! reads any record. The digest is SHA-256 over the records' JSONL bytes: two runs with the
 //! same scenario and seed must produce the same digest on any machine.
 //!
 //! A fault the world applies is recorded in the same stream, as
@@ -22,8 +22,14 @@
 //! `{"t":…,"from":"master","to":"driver:pi","refused":"DECLINE","status":"403 Forbidden","reason":"…"}`:
 //! `from` is the actor that refused, `to` the caller.
 //!
-//! The trace never holds log lines or notes; those go to the timeline
-//! ([`Timeline`]) and to `tracing`, so changing a note never changes a digest.
+//! The JSONL file also holds, for a reader, what each actor said and what
+//! happened to it: a core's note (`--explain`'s narration) as
+//! `{"t":…,"type":"note","actor":"master","text":"allocate agent-1 … to pi (…)"}`
+//! and a world event (a container started or exited, an actor restarted) as
+//! `{"t":…,"type":"event","actor":"executor:pi/0","text":"exited with status 0"}`.
+//! These are the only records with a `type` key, and they are **not** part of
+//! the digest: the digest is SHA-256 over the message, fault and refusal records
+//! only, so rewording a note never changes a digest.
 
 use crate::actor::{ActorId, Refusal};
 use crate::msg::Msg;
@@ -61,6 +67,15 @@ struct FaultRecord<'a> {
     kind: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<&'a str>,
+}
+
+/// A note or a world event, in field order (JSONL only, never digested).
+#[derive(Serialize)]
+struct SaidRecord<'a> {
+    t: u64,
+    r#type: &'a str,
+    actor: &'a str,
+    text: &'a str,
 }
 
 /// A call its receiver refused, in field order.
@@ -212,6 +227,24 @@ impl Trace {
         if let Some(d) = &mut self.digest {
             d.update(&self.line);
         }
+        self.write_jsonl();
+    }
+
+    /// Append a note or a world event to the JSONL file only (see the module docs).
+    fn said(&mut self, t: SimTime, kind: &str, actor: &ActorId, text: &str) {
+        if self.jsonl.is_none() {
+            return;
+        }
+        self.line.clear();
+        let _ = serde_json::to_writer(
+            &mut self.line,
+            &SaidRecord { t: t.micros(), r#type: kind, actor: actor.as_str(), text },
+        );
+        self.line.push(b'\n');
+        self.write_jsonl();
+    }
+
+    fn write_jsonl(&mut self) {
         if let Some(Err(e)) = self.jsonl.as_mut().map(|w| w.write_all(&self.line)) {
             self.error.get_or_insert(e);
         }
@@ -272,8 +305,9 @@ impl Trace {
         self.faults
     }
 
-    /// Print a core's note (only with `--explain`).
+    /// Print a core's note (only with `--explain`), and keep it in the JSONL file.
     pub fn note(&mut self, t: SimTime, actor: &ActorId, text: &str) {
+        self.said(t, "note", actor, text);
         if let Some(Err(e)) = self
             .timeline
             .as_mut()
@@ -284,8 +318,10 @@ impl Trace {
         }
     }
 
-    /// Print a world event (an actor started or exited) on the timeline.
+    /// Print a world event (an actor started or exited) on the timeline, and
+    /// keep it in the JSONL file.
     pub fn event(&mut self, t: SimTime, actor: &ActorId, text: &str) {
+        self.said(t, "event", actor, text);
         if let Some(Err(e)) = self
             .timeline
             .as_mut()
@@ -296,9 +332,10 @@ impl Trace {
         }
     }
 
-    /// True if the timeline prints notes.
+    /// True if someone reads notes: the timeline prints them (`--explain`) or
+    /// the JSONL file keeps them (`--trace`).
     pub fn explains(&self) -> bool {
-        self.timeline.as_ref().is_some_and(|t| t.explain)
+        self.jsonl.is_some() || self.timeline.as_ref().is_some_and(|t| t.explain)
     }
 
     /// Messages recorded so far.

@@ -116,6 +116,9 @@ pub(super) struct FlowArgs {
     /// A JSON Lines trace written by `mesocosm run FILE --trace PATH`.
     #[arg(value_hint = clap::ValueHint::FilePath)]
     trace: PathBuf,
+    /// Also print the cores' notes (the narration `run --explain` prints).
+    #[arg(long)]
+    explain: bool,
     #[command(flatten)]
     view: ViewArgs,
 }
@@ -150,7 +153,8 @@ pub(super) fn flow(args: FlowArgs) -> ExitCode {
     }
     if !args.view.draws() {
         let mut out = Stdout::default();
-        for r in records.iter().filter(|r| filter.keeps(r)) {
+        let shown = |r: &&Record| filter.keeps(r) && (args.explain || !matches!(r, Record::Said(s) if s.is_note()));
+        for r in records.iter().filter(shown) {
             let _ = writeln!(out, "{}", flow::line(r));
         }
     }

@@ -208,6 +208,7 @@ impl Filter {
             Record::Message(m) => self.keeps_message(m.t, &m.from, &m.to, &m.proto, &m.kind),
             Record::Fault(f) => self.keeps_fault(f.t, f.from.as_deref(), f.to.as_deref(), f.kind.as_deref()),
             Record::Refusal(x) => self.keeps_refusal(x.t, &x.from, &x.to, &x.refused),
+            Record::Said(x) => self.keeps_actor(x.t, &x.actor),
         }
     }
 
@@ -220,8 +221,14 @@ impl Filter {
             Shown::Message { t, from, to, proto, kind } => self.keeps_message(t.micros(), from, to, proto, kind),
             Shown::Fault { t, from, to, kind } => self.keeps_fault(t.micros(), from, to, kind),
             Shown::Refusal { t, from, to, kind } => self.keeps_refusal(t.micros(), from, to, kind),
-            Shown::Actor { t, actor } => self.in_window(t.micros()) && self.involves(Some(actor), None),
+            Shown::Actor { t, actor } => self.keeps_actor(t.micros(), actor),
         }
+    }
+
+    /// Whether a note or event about `actor` passes: `--only` and the time
+    /// window apply; it is not a message, so `--kinds`, `--hide` and `--layer` do not.
+    pub fn keeps_actor(&self, t: u64, actor: &str) -> bool {
+        self.in_window(t) && self.involves(Some(actor), None)
     }
 
     fn in_window(&self, t: u64) -> bool {

@@ -4,7 +4,9 @@
 //! (masters, agents, frameworks, executors); one arrow per message, labelled
 //! with its virtual send time and kind; a note for each fault (across the two
 //! actors of a message fault, across the whole diagram for one on actors); a
-//! crossed dotted arrow for a refused call. A whole Spark run is thousands of
+//! crossed dotted arrow for a refused call; a note beside an actor for what
+//! happened to it (its container started or exited). The cores' narration
+//! (`type = "note"`) is left out: it would outnumber the arrows. A whole Spark run is thousands of
 //! arrows, so filter first (`--hide pings,heartbeats,spark-tasks` or
 //! `--kinds SUBSCRIBE,OFFERS,ACCEPT,DECLINE`).
 
@@ -59,6 +61,11 @@ pub fn export(records: &[Record]) -> String {
             Record::Refusal(x) => {
                 let label = format!("{} refuses {} ({})", seconds(x.t), x.refused, x.status);
                 let _ = writeln!(out, "    {}--x{}: {}", who(&x.from), who(&x.to), text(&label));
+            }
+            Record::Said(x) if x.is_note() => {}
+            Record::Said(x) => {
+                let label = format!("{} {}", seconds(x.t), x.text);
+                let _ = writeln!(out, "    Note right of {}: {}", who(&x.actor), text(&label));
             }
         }
     }

@@ -68,6 +68,7 @@ pub fn cast(records: &[Record]) -> Vec<(String, Group)> {
             Record::Message(m) => (Some(m.from.as_str()), Some(m.to.as_str()), m.proto.as_str(), m.kind.as_str()),
             Record::Fault(f) => (f.from.as_deref(), f.to.as_deref(), "", ""),
             Record::Refusal(x) => (Some(x.from.as_str()), Some(x.to.as_str()), "", ""),
+            Record::Said(x) => (Some(x.actor.as_str()), None, "", ""),
         };
         for name in [from, to].into_iter().flatten() {
             let n = first.len();
@@ -139,6 +140,8 @@ pub fn line(r: &Record) -> String {
             };
             format!("{}  ⚡ {} [{}]  {what}", seconds(f.t), f.fault, f.rule)
         }
+        Record::Said(x) if x.is_note() => format!("{}  {}: {}", seconds(x.t), x.actor, x.text),
+        Record::Said(x) => format!("{}  {}  {}", seconds(x.t), x.actor, x.text),
         Record::Refusal(x) => {
             format!("{}  {} ⇢ {}  refuses {}: {}: {}", seconds(x.t), x.from, x.to, x.refused, x.status, x.reason)
         }

@@ -7,7 +7,9 @@
 //! arrow; its `args` hold the summary, the protobuf name and the base64 bytes.
 //! A fault is an instant event: on the sender's track for a message fault,
 //! across the whole trace for one on actors (a kill, a partition). A refused
-//! call is an instant on the refusing actor's track.
+//! call is an instant on the refusing actor's track, and so is what happened to
+//! an actor (its container started or exited) and, when the trace has them,
+//! its notes (`--explain`'s narration: why the master offered an agent to whom).
 //!
 //! Timestamps are the trace's own: virtual microseconds from the start.
 
@@ -66,6 +68,10 @@ pub fn export(records: &[Record]) -> Value {
                 let args = json!({"caller": x.to, "status": x.status, "reason": x.reason});
                 let name = format!("refuses {} ({})", x.refused, x.status);
                 events.push(json!({"ph": "i", "s": "t", "name": name, "cat": "refusal", "pid": p, "tid": t, "ts": x.t, "args": args}));
+            }
+            Record::Said(x) => {
+                let (p, t) = track(&x.actor);
+                events.push(json!({"ph": "i", "s": "t", "name": x.text, "cat": x.kind, "pid": p, "tid": t, "ts": x.t}));
             }
         }
     }

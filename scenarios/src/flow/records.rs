@@ -1,10 +1,11 @@
 //! Reading a JSON Lines trace back: one [`Record`] per line.
 //!
-//! The trace (`mesocosm run --trace PATH`) has three shapes of record, told
+//! The trace (`mesocosm run --trace PATH`) has four shapes of record, told
 //! apart by their keys (see `mesocosm_sim::trace`): a message has `proto`, a
-//! fault has `fault`, a refused call has `refused`. Keys this reader does not
+//! fault has `fault`, a refused call has `refused`, and what an actor said or
+//! what happened to it has `type` (`note` or `event`). Keys this reader does not
 //! know are ignored, so a trace that gains fields stays readable; a line that is
-//! not JSON, or has none of the three keys, is an error at its line and column.
+//! not JSON, or has none of those keys, is an error at its line and column.
 
 use crate::diag::Diagnostic;
 use serde::Deserialize;
@@ -20,6 +21,27 @@ pub enum Record {
     Fault(Fault),
     /// A call its receiver refused (`from` refused `to`'s `refused` call).
     Refusal(Refusal),
+    /// A core's note (`type = "note"`, `--explain`'s narration) or a world
+    /// event (`type = "event"`: a container started or exited).
+    Said(Said),
+}
+
+/// A note or a world event record.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Said {
+    pub t: u64,
+    /// `note` or `event`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: String,
+    pub text: String,
+}
+
+impl Said {
+    /// True for a core's note, false for a world event.
+    pub fn is_note(&self) -> bool {
+        self.kind == "note"
+    }
 }
 
 /// A message record.
@@ -75,6 +97,7 @@ impl Record {
             Record::Message(m) => m.t,
             Record::Fault(f) => f.t,
             Record::Refusal(r) => r.t,
+            Record::Said(s) => s.t,
         }
     }
 }
@@ -85,6 +108,7 @@ struct Keys {
     proto: Option<serde::de::IgnoredAny>,
     fault: Option<serde::de::IgnoredAny>,
     refused: Option<serde::de::IgnoredAny>,
+    r#type: Option<serde::de::IgnoredAny>,
 }
 
 /// Parse a whole JSON Lines trace; `file` names it in errors. Empty lines are skipped.
@@ -110,14 +134,21 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Record>, Diagnostic> {
 fn parse_line(line: &str) -> Result<Record, (usize, String)> {
     let json_err = |e: serde_json::Error| (e.column().max(1), format!("not a trace record: {e}"));
     let keys: Keys = serde_json::from_str(line).map_err(json_err)?;
-    match (keys.proto.is_some(), keys.fault.is_some(), keys.refused.is_some()) {
-        (true, false, false) => serde_json::from_str(line).map(Record::Message).map_err(json_err),
-        (false, true, false) => serde_json::from_str(line).map(Record::Fault).map_err(json_err),
-        (false, false, true) => serde_json::from_str(line).map(Record::Refusal).map_err(json_err),
+    match (keys.proto.is_some(), keys.fault.is_some(), keys.refused.is_some(), keys.r#type.is_some()) {
+        (true, false, false, false) => serde_json::from_str(line).map(Record::Message).map_err(json_err),
+        (false, true, false, false) => serde_json::from_str(line).map(Record::Fault).map_err(json_err),
+        (false, false, true, false) => serde_json::from_str(line).map(Record::Refusal).map_err(json_err),
+        (false, false, false, true) => {
+            let said: Said = serde_json::from_str(line).map_err(json_err)?;
+            match said.kind.as_str() {
+                "note" | "event" => Ok(Record::Said(said)),
+                other => Err((1, format!("not a trace record: `type` is `{other}`, not `note` or `event`"))),
+            }
+        }
         _ => Err((
             1,
             "not a trace record: a record has exactly one of the keys `proto` (a message), \
-             `fault` (a fault) or `refused` (a refused call)"
+             `fault` (a fault), `refused` (a refused call) or `type` (a note or an event)"
                 .to_string(),
         )),
     }
@@ -134,19 +165,22 @@ mod tests {
         "\n",
         r#"{"t":3000,"fault":"kill","rule":"x.toml:9","detail":"agent-2"}"#,
         "\n",
-        r#"{"t":4000,"from":"master","to":"driver:pi","refused":"DECLINE","status":"403 Forbidden","reason":"not subscribed","type":"future"}"#,
+        r#"{"t":4000,"from":"master","to":"driver:pi","refused":"DECLINE","status":"403 Forbidden","reason":"not subscribed","extra":"future"}"#,
+        "\n",
+        r#"{"t":5000,"type":"event","actor":"executor:pi/0","text":"exited with status 0"}"#,
         "\n",
     );
 
     #[test]
     fn each_shape_is_read_by_its_keys_and_unknown_keys_are_ignored() {
         let r = parse(Path::new("t.jsonl"), TRACE).unwrap();
-        assert_eq!(r.len(), 4);
+        assert_eq!(r.len(), 5);
         assert!(matches!(&r[0], Record::Message(m) if m.kind == "SUBSCRIBE" && m.t == 1000));
         assert!(matches!(&r[1], Record::Fault(f) if f.fault == "drop" && f.kind.as_deref() == Some("SUBSCRIBED")));
         assert!(matches!(&r[2], Record::Fault(f) if f.detail.as_deref() == Some("agent-2") && f.from.is_none()));
         assert!(matches!(&r[3], Record::Refusal(x) if x.refused == "DECLINE"));
-        assert_eq!(r.iter().map(Record::t).collect::<Vec<_>>(), [1000, 2000, 3000, 4000]);
+        assert!(matches!(&r[4], Record::Said(s) if !s.is_note() && s.actor == "executor:pi/0"));
+        assert_eq!(r.iter().map(Record::t).collect::<Vec<_>>(), [1000, 2000, 3000, 4000, 5000]);
     }
 
     #[test]
