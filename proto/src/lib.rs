@@ -44,6 +44,11 @@ pub use mesos::v1::scheduler;
 /// Spark's executor RPC messages (`spark.scheduler.cluster`).
 pub use spark::scheduler::cluster as sparkrpc;
 
+/// Every message's descriptor (a serialized `google.protobuf.FileDescriptorSet`
+/// of the `.proto` files above), for decoding a message by its name at run
+/// time, e.g. the `bytes` of a trace record.
+pub const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
+
 pub mod resources;
 pub use resources::Resources;
 

@@ -204,3 +204,37 @@ fn notes_and_events_are_in_the_trace_file_but_not_in_the_digest() {
     assert!(has("event", "executor:etl/0", "container started on agent-2"), "a container's start");
     assert!(said.iter().all(|r| r.get("proto").is_none() && r["t"].is_u64()));
 }
+
+/// `mesocosm decode` turns every message of a real run back into its fields,
+/// from the descriptors compiled into the binary.
+#[test]
+fn every_message_of_a_run_decodes_by_its_name() {
+    let trace = out_dir().join("decode.jsonl");
+    let file = library("offer-decline.toml");
+    let o = mesocosm(&["run", file.to_str().unwrap(), "--quiet", "--trace", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = mesocosm(&["decode", trace.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let saved = std::fs::read_to_string(&trace).unwrap();
+    let decoded: Vec<Value> = text(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(decoded.len(), saved.lines().count(), "one output line per record");
+    let messages: Vec<&Value> = decoded.iter().filter(|r| r.get("proto").is_some()).collect();
+    assert!(messages.iter().all(|m| m.get("bytes").is_none() && m["message"].is_object()));
+    let decline = messages.iter().find(|m| m["kind"] == "DECLINE").expect("the scenario declines");
+    assert_eq!(decline["message"]["type"], "DECLINE");
+    assert!(decline["message"]["decline"]["offerIds"][0]["value"].is_string(), "{decline}");
+
+    let line = saved.lines().position(|l| l.contains("\"kind\":\"DECLINE\"")).unwrap() + 1;
+    let o = mesocosm(&["decode", trace.to_str().unwrap(), "--line", &line.to_string()]);
+    let one: Value = serde_json::from_str(&text(&o.stdout)).unwrap();
+    assert_eq!(&&one, decline);
+    let o = mesocosm(&["decode", trace.to_str().unwrap(), "--line", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+
+    let bad = out_dir().join("bad-bytes.jsonl");
+    std::fs::write(&bad, "{\"t\":1,\"from\":\"a\",\"to\":\"b\",\"proto\":\"mesos.v1.scheduler.Call\",\"kind\":\"X\",\"summary\":\"\",\"bytes\":\"Cg==\"}\n").unwrap();
+    let o = mesocosm(&["decode", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(err.contains("bad-bytes.jsonl:1:") && err.contains("`bytes` is not a `mesos.v1.scheduler.Call`"), "{err}");
+}

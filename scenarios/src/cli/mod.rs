@@ -38,6 +38,8 @@ enum Command {
     /// Read a saved trace (`run --trace PATH`): print its timeline, filtered,
     /// or draw it (`--perfetto`, `--mermaid`).
     Flow(flow::FlowArgs),
+    /// Print a saved trace with each message's bytes decoded as JSON (no protoc needed).
+    Decode(flow::DecodeArgs),
 }
 
 #[derive(clap::Args)]
@@ -118,6 +120,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args, &registry),
         Command::Flow(args) => flow::flow(args),
+        Command::Decode(args) => flow::decode(args),
     }
 }
 

@@ -17,6 +17,7 @@
 //! [`filter`] flags (`--only`, `--kinds`, `--from`/`--to`, `--hide`, `--layer`)
 //! apply to both.
 
+pub mod decode;
 pub mod filter;
 pub mod mermaid;
 pub mod perfetto;

@@ -131,7 +131,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Vec<Record>, Diagnostic> {
 }
 
 /// One line; the error is (1-based column, message).
-fn parse_line(line: &str) -> Result<Record, (usize, String)> {
+pub(crate) fn parse_line(line: &str) -> Result<Record, (usize, String)> {
     let json_err = |e: serde_json::Error| (e.column().max(1), format!("not a trace record: {e}"));
     let keys: Keys = serde_json::from_str(line).map_err(json_err)?;
     match (keys.proto.is_some(), keys.fault.is_some(), keys.refused.is_some(), keys.r#type.is_some()) {
