@@ -46,6 +46,9 @@ impl Agent {
         lost_or_dropped(self.frameworks.get(fid).map(|f| &f.info))
     }
 
+    /// `Slave::runTask` and `Slave::__run`: the task goes to its executor, which
+    /// is launched in a new container (and given the task once it subscribes)
+    /// unless it already runs here.
     pub(super) fn on_run_task(&mut self, m: internal::RunTaskMessage, out: &mut Outbox<Timer>) {
         let framework = m.framework;
         let Some(fid) = framework.id.clone() else {
@@ -70,29 +73,10 @@ impl Agent {
                 self.frameworks.insert(fid.value.clone(), Framework { info: framework.clone(), terminating: false });
             }
         }
-        // A task with a CommandInfo runs under the agent's command executor, whose
-        // ExecutorID is the task id (Mesos `Slave::getExecutorInfo`).
         let generated = task.executor.is_none();
         let info = match &task.executor {
             Some(e) => e.clone(),
-            None => ExecutorInfo {
-                r#type: Some(v1::executor_info::Type::Default as i32),
-                executor_id: ExecutorId { value: task.task_id.value.clone() },
-                framework_id: Some(fid.clone()),
-                command: Some(v1::CommandInfo {
-                    value: Some("/usr/libexec/mesos/mesos-executor".into()),
-                    shell: Some(false),
-                    arguments: vec!["mesos-executor".into()],
-                    ..Default::default()
-                }),
-                name: Some(format!(
-                    "Command Executor (Task: {}) (Command: sh -c '{}')",
-                    task.task_id.value,
-                    task.command.as_ref().and_then(|c| c.value.as_deref()).unwrap_or("")
-                )),
-                container: task.container.clone(),
-                ..Default::default()
-            },
+            None => command_executor(&task, &fid),
         };
         let key = (fid.value.clone(), info.executor_id.value.clone());
         let record = TaskRecord { info: task.clone(), state: TaskState::TaskStaging };
@@ -175,6 +159,9 @@ impl Agent {
         }
     }
 
+    /// `Slave::subscribe`: SUBSCRIBED with the agent's, framework's and executor's
+    /// infos, then every task queued for the executor; an error event for an
+    /// executor the agent does not know.
     fn on_subscribe(&mut self, from: &ActorId, key: (String, String), out: &mut Outbox<Timer>) {
         let agent = self.info();
         let Some(framework) = self.frameworks.get(&key.0) else {
@@ -447,6 +434,30 @@ impl Agent {
             // "Ignoring kill task … because the executor is terminating/terminated".
             ExecutorState::Terminating | ExecutorState::Terminated => {}
         }
+    }
+}
+
+/// The ExecutorInfo of the agent's command executor for a task that brings a
+/// CommandInfo instead of an executor (`Slave::getExecutorInfo`): its ExecutorID
+/// is the task id, and it runs `mesos-executor` in the task's container.
+fn command_executor(task: &TaskInfo, fid: &FrameworkId) -> ExecutorInfo {
+    ExecutorInfo {
+        r#type: Some(v1::executor_info::Type::Default as i32),
+        executor_id: ExecutorId { value: task.task_id.value.clone() },
+        framework_id: Some(fid.clone()),
+        command: Some(v1::CommandInfo {
+            value: Some("/usr/libexec/mesos/mesos-executor".into()),
+            shell: Some(false),
+            arguments: vec!["mesos-executor".into()],
+            ..Default::default()
+        }),
+        name: Some(format!(
+            "Command Executor (Task: {}) (Command: sh -c '{}')",
+            task.task_id.value,
+            task.command.as_ref().and_then(|c| c.value.as_deref()).unwrap_or("")
+        )),
+        container: task.container.clone(),
+        ..Default::default()
     }
 }
 

@@ -66,6 +66,7 @@ impl Agent {
         out: &mut Outbox<Timer>,
     ) {
         let uuid = self.next_uuid();
+        let executor_id = eid.map(|e| ExecutorId { value: e.to_string() });
         if let Some(eid) = eid
             && let Some(record) =
                 self.executors.get_mut(&(fid.to_string(), eid.to_string())).and_then(|e| e.tasks.get_mut(task))
@@ -79,17 +80,12 @@ impl Agent {
             source: Some(task_status::Source::Agent as i32),
             reason: Some(reason as i32),
             agent_id: self.id.clone(),
-            executor_id: eid.map(|e| ExecutorId { value: e.to_string() }),
+            executor_id: executor_id.clone(),
             timestamp: Some(out.now().as_secs_f64()),
             uuid: Some(uuid),
             ..Default::default()
         };
-        self.status_update(
-            &FrameworkId { value: fid.to_string() },
-            eid.map(|e| ExecutorId { value: e.to_string() }),
-            status,
-            out,
-        );
+        self.status_update(&FrameworkId { value: fid.to_string() }, executor_id, status, out);
     }
 
     /// Hand an update to the status update manager (forwarding it if it is the head).
