@@ -148,8 +148,8 @@ impl Agent {
         self.executors.iter().find(|(_, e)| &e.actor == actor).map(|(k, _)| k.clone())
     }
 
-    /// The v1 executor API (`Slave::Http::executor`): SUBSCRIBE here, UPDATE in
-    /// `status_updates`; the other calls are not modelled.
+    /// The v1 executor API (`Http::executor`, `src/slave/http.cpp`): SUBSCRIBE
+    /// here, UPDATE in `status_updates`; the other calls are not modelled.
     pub(super) fn on_executor_call(&mut self, from: &ActorId, call: executor::Call, out: &mut Outbox<Timer>) {
         let key = (call.framework_id.value.clone(), call.executor_id.value.clone());
         match call.r#type() {

@@ -27,7 +27,7 @@ use mesocosm_sim::proto::mesos::v1::{ExecutorId, FrameworkId, TaskId, TaskState,
 use mesocosm_sim::proto::{executor, internal};
 
 impl Agent {
-    /// An executor's UPDATE call (`Slave::statusUpdate` from `Http::executor`): the
+    /// An executor's UPDATE call (`Http::executor` → `Slave::statusUpdate`): the
     /// task's latest state is recorded and the update handed to the manager.
     pub(super) fn on_executor_update(&mut self, key: (String, String), call: executor::Call, out: &mut Outbox<Timer>) {
         let Some(update) = call.update else { return };
