@@ -7,11 +7,12 @@
 //! its outputs (see `mesocosm_sim::actor`).
 //!
 //! # Layout
-//! - [`Agent`]: the actor: registration and re-registration (after a restart with
-//!   a recovered id, a closed master connection, or 75 s without a ping), pings,
-//!   RunTask → container launch, the executor API (SUBSCRIBE / UPDATE), kills and
-//!   shutdowns (SHUTDOWN, then destruction after a 5 s grace period), and the
-//!   invariants it keeps ([`mesocosm_sim::Actor::check_invariants`]).
+//! - [`agent`]: the actor [`Agent`], one `impl` split by seam: registration and
+//!   re-registration (after a restart with a recovered id, a closed master
+//!   connection, or 75 s without a ping) and pings; RunTask → container launch,
+//!   the executor API (SUBSCRIBE / UPDATE), kills and shutdowns (SHUTDOWN, then
+//!   destruction after a 5 s grace period); the glue to the status update
+//!   manager; and the invariants it keeps ([`Agent::check_invariants`]).
 //! - [`status_updates`]: the task status update manager (one ordered stream per
 //!   task, head forwarded, retried with backoff until acknowledged; paused while
 //!   the agent has no master).

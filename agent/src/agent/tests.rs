@@ -1,5 +1,6 @@
 use super::*;
-use mesocosm_sim::proto::mesos::v1::CommandInfo;
+use mesocosm_sim::proto::mesos::v1::{CommandInfo, ExecutorId, FrameworkId, TaskId, TaskStatus, task_status};
+use mesocosm_sim::proto::{executor, internal};
 use mesocosm_sim::{Output, SimTime, sent_to};
 
 const MASTER: &str = "master";
