@@ -15,7 +15,7 @@ use super::framework::{Framework, FrameworkCtx, FrameworkReport, Process, Words}
 use super::{ClusterBuilder, RunError};
 use crate::scenario::{AppSpec, DurationDist, JobSpec, driver_names};
 use crate::submit::{DeployMode, SparkConf};
-use crate::units::TimeUnit;
+use mesocosm_driver::conf::TimeUnit;
 use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
 use mesocosm_executor::{SparkDriverAddress, SparkExecutorBackend};
 use mesocosm_sim::{ActorId, Shared};

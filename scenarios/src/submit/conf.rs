@@ -4,14 +4,21 @@
 //! The getters read a value the way Spark's `ConfigBuilder` types do
 //! (`intConf`, `doubleConf`, `booleanConf`, `bytesConf`, `timeConf`) and
 //! answer `Err("key=value: why")`, so a caller can point at the word that set
-//! the key. Sizes and times use Spark's own syntax, which lives with the rest
-//! of Spark in `mesocosm_driver::conf`.
+//! the key.
+//!
+//! Sizes and times are split by Spark's own lexer and unit tables, which live
+//! with the rest of Spark in `mesocosm_driver::conf`. What this module adds is
+//! the simulator's reading of them: a time becomes an exact `Duration` (the
+//! simulated clock counts microseconds, so `100us` stays 100 µs), a size
+//! becomes MiB, and each refusal is worded for the scenario's author, quoting
+//! the value and saying what was expected.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use mesocosm_driver::conf::{ByteUnit, ConfNumber, ConfNumberError, TimeUnit, conf_number};
+
 use super::{DeployMode, SparkSubmit};
-use crate::units::{self, SizeUnit, TimeUnit};
 
 /// The effective Spark configuration of one application: every `spark.*`
 /// key, after spark-submit's precedence rules. Iterates in key order, which
@@ -69,12 +76,12 @@ impl SparkConf {
 
     /// A size in MiB (`bytesConf(ByteUnit.MiB)`: `512m`, `2g`, bare = MiB).
     pub fn size_mib(&self, key: &str, default_mib: u64) -> Result<u64, String> {
-        Ok(self.typed(key, |v| units::spark_size_mib(v, SizeUnit::MiB))?.unwrap_or(default_mib))
+        Ok(self.typed(key, size_mib)?.unwrap_or(default_mib))
     }
 
     /// A Spark time (`timeConf(default_unit)`: `120s`, `5min`, bare = `default_unit`).
     pub fn duration(&self, key: &str, default: Duration, default_unit: TimeUnit) -> Result<Duration, String> {
-        Ok(self.typed(key, |v| units::spark_time(v, default_unit))?.unwrap_or(default))
+        Ok(self.typed(key, |v| duration(v, default_unit))?.unwrap_or(default))
     }
 
     /// A non-negative integer (`intConf`), or `default` when unset.
@@ -133,10 +140,109 @@ impl<'a> IntoIterator for &'a SparkConf {
     }
 }
 
+/// The longest Spark time: `Long.MAX_VALUE` nanoseconds (~292 years).
+const MAX_SPARK_NANOS: u128 = i64::MAX as u128;
+
+const TIME_EXPECTED: &str = "expected an integer with an optional suffix us, ms, s, m, min, h or d";
+const SIZE_EXPECTED: &str = "expected an integer with an optional suffix b, k, kb, m, mb, g, gb, t, tb, p or pb";
+
+/// A Spark time (`JavaUtils.timeStringAs`'s syntax), exactly, as a `Duration`:
+/// an integer and an optional suffix among `us`, `ms`, `s`, `m`, `min`, `h`,
+/// `d`; no suffix means `default_unit`.
+///
+/// Spark does not accept fractions (`"1.5s"` fails there with "Invalid time
+/// string"), so neither do we. Spark's regex allows a leading `-`; no
+/// simulated key has a meaning for a negative time, so it is refused.
+fn duration(s: &str, default_unit: TimeUnit) -> Result<Duration, String> {
+    let n = unsigned(s, "time", &format!(": {TIME_EXPECTED}"), TIME_EXPECTED)?;
+    let unit = match n.suffix.as_str() {
+        "" => default_unit,
+        suffix => TimeUnit::of_suffix(suffix).ok_or_else(|| format!("`{s}` is not a Spark time: {TIME_EXPECTED}"))?,
+    };
+    // Spark's timers count Java `long` nanoseconds (`TimeUnit.toNanos`
+    // saturates there); a longer time is refused rather than saturated, which
+    // also keeps every instant a simulated timer computes far from overflow.
+    let too_long =
+        || format!("`{s}` is too long: a Spark time holds at most {} s (2^63 ns)", MAX_SPARK_NANOS / 1_000_000_000);
+    let unit_nanos = u128::from(unit.micros().unsigned_abs()) * 1_000;
+    let nanos = n.magnitude.checked_mul(unit_nanos).filter(|n| *n <= MAX_SPARK_NANOS).ok_or_else(too_long)?;
+    Ok(Duration::from_nanos(u64::try_from(nanos).map_err(|_| too_long())?))
+}
+
+/// A Spark size in MiB, like `JavaUtils.byteStringAs(s, ByteUnit.MiB)`
+/// (which `SparkConf.getSizeAsMb` and `bytesConf(MiB)` keys use): suffixes
+/// `b`, `k`/`kb`, `m`/`mb`, `g`/`gb`, `t`/`tb`, `p`/`pb`, any case, all
+/// binary; no suffix means MiB.
+///
+/// `"512M"` → 512, `"1g"` → 1024, `"1536m"` → 1536. Like Spark, the result
+/// is truncated to whole MiB (`"1536k"` → 1) and fractions are refused
+/// (Spark: "Fractional values are not supported").
+fn size_mib(s: &str) -> Result<u64, String> {
+    let n = unsigned(s, "size", " (write `1536m`, not `1.5g`)", SIZE_EXPECTED)?;
+    let unit = match n.suffix.as_str() {
+        "" => ByteUnit::MiB,
+        suffix => ByteUnit::of_suffix(suffix).ok_or_else(|| format!("`{s}` is not a Spark size: {SIZE_EXPECTED}"))?,
+    };
+    let too_large = || format!("`{s}` is too large");
+    let bytes = n.magnitude.checked_mul(unit.bytes()).ok_or_else(too_large)?;
+    u64::try_from(bytes / ByteUnit::MiB.bytes()).map_err(|_| too_large())
+}
+
+/// The number of a time or size value, split by Spark's lexer, or why the
+/// simulator refuses it. `fraction` ends the message for `1.5g`-like values.
+fn unsigned(s: &str, what: &str, fraction: &str, expected: &str) -> Result<ConfNumber, String> {
+    // Checked before the digits, so `-soon` is "negative" too.
+    if s.trim().starts_with('-') {
+        return Err(format!("`{s}` is negative; {what}s are ≥ 0"));
+    }
+    conf_number(s).map_err(|e| match e {
+        ConfNumberError::NoDigits => format!("`{s}` is not a Spark {what}: {expected}"),
+        ConfNumberError::Fraction => format!("`{s}` has a fraction, which Spark does not accept in {what}s{fraction}"),
+        ConfNumberError::TooManyDigits => format!("`{s}` is too large"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::submit::parse_spark_submit;
+
+    #[test]
+    fn spark_sizes() {
+        assert_eq!(size_mib("512M"), Ok(512));
+        assert_eq!(size_mib("1g"), Ok(1024));
+        assert_eq!(size_mib("1GB"), Ok(1024));
+        assert_eq!(size_mib("1536m"), Ok(1536));
+        assert_eq!(size_mib("2048"), Ok(2048));
+        assert_eq!(size_mib("1t"), Ok(1 << 20));
+        assert_eq!(size_mib("1536k"), Ok(1));
+        assert_eq!(size_mib("2048kb"), Ok(2));
+        assert_eq!(size_mib("1048576b"), Ok(1));
+        assert!(size_mib("1.5g").unwrap_err().contains("fraction"));
+        assert!(size_mib("lots").is_err());
+        assert!(size_mib("-1g").unwrap_err().contains("negative"));
+        assert!(size_mib("5x").unwrap_err().contains("not a Spark size"));
+        assert_eq!(size_mib("99999999999999999999p"), Err("`99999999999999999999p` is too large".into()));
+    }
+
+    #[test]
+    fn spark_times() {
+        assert_eq!(duration("120", TimeUnit::Seconds), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("120s", TimeUnit::Seconds), Ok(Duration::from_secs(120)));
+        assert_eq!(duration("5min", TimeUnit::Seconds), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("5m", TimeUnit::Seconds), Ok(Duration::from_secs(300)));
+        assert_eq!(duration("3000", TimeUnit::Millis), Ok(Duration::from_secs(3)));
+        // Exact, not truncated to the key's unit: the clock counts microseconds.
+        assert_eq!(duration("100us", TimeUnit::Seconds), Ok(Duration::from_micros(100)));
+        assert_eq!(duration("2h", TimeUnit::Seconds), Ok(Duration::from_secs(7200)));
+        assert_eq!(duration("1d", TimeUnit::Seconds), Ok(Duration::from_secs(86400)));
+        assert!(duration("1.5s", TimeUnit::Seconds).unwrap_err().contains("fraction"));
+        assert!(duration("soon", TimeUnit::Seconds).unwrap_err().contains("not a Spark time"));
+        assert!(duration("-1s", TimeUnit::Seconds).unwrap_err().contains("negative"));
+        // 213503983 days wrapped the microsecond clock; now it is refused.
+        assert!(duration("213503983d", TimeUnit::Seconds).unwrap_err().contains("too long"));
+        assert_eq!(duration("106751d", TimeUnit::Seconds), Ok(Duration::from_secs(106_751 * 86_400)));
+    }
 
     #[test]
     fn conf_getters() {
