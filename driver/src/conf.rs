@@ -15,7 +15,8 @@
 //! ```
 //!
 //! Sizes (`bytesConf(ByteUnit.MiB)` for `spark.executor.memory`) are written
-//! the same way with binary suffixes ([`ByteUnit`]: `1k` is 1024 bytes).
+//! the same way with binary suffixes ([`ByteUnit`]: `1k` is 1024 bytes), and
+//! list keys (`spark.mesos.uris`) are comma-separated ([`string_to_seq`]).
 //!
 //! ```
 //! use mesocosm_driver::conf::{ByteUnit, TimeUnit, conf_number, time_string_as};
@@ -228,6 +229,13 @@ pub fn time_string_as(value: &str, unit: TimeUnit) -> Result<i64, InvalidTimeStr
     }
 }
 
+/// `ConfigBuilder.stringConf.toSequence` (`Utils.stringToSeq`): a list key
+/// such as `spark.mesos.uris` or `spark.mesos.executor.docker.volumes`, split
+/// at commas, each entry trimmed, empty entries dropped.
+pub fn string_to_seq(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|e| !e.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +310,13 @@ mod tests {
         assert_eq!(ByteUnit::GiB.bytes() / ByteUnit::MiB.bytes(), 1024);
         assert_eq!(TimeUnit::of_suffix("min"), Some(TimeUnit::Minutes));
         assert_eq!(TimeUnit::of_suffix("sec"), None);
+    }
+
+    #[test]
+    fn a_sequence_drops_blanks_and_empty_entries() {
+        let seq = |v| string_to_seq(v).collect::<Vec<_>>();
+        assert_eq!(seq(" a.tgz , ,b.jar,"), ["a.tgz", "b.jar"]);
+        assert_eq!(seq(""), Vec::<&str>::new());
+        assert_eq!(seq("/h:/c:ro"), ["/h:/c:ro"], "only commas separate");
     }
 }

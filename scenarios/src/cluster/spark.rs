@@ -31,9 +31,7 @@ pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
     let d = SparkSettings::default();
     // `stringConf.toSequence`: comma-separated, trimmed, empty entries dropped.
     let sequence = |key: &str| -> Vec<String> {
-        conf.get(key)
-            .map(|v| v.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default()
+        conf.get(key).map(|v| mesocosm_driver::conf::string_to_seq(v).map(str::to_string).collect()).unwrap_or_default()
     };
     let reject = conf.duration("spark.mesos.rejectOfferDuration", d.reject_offer_duration, TimeUnit::Seconds)?;
     Ok(SparkSettings {
