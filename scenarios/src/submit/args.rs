@@ -54,26 +54,50 @@ pub enum MasterUrl {
     MesosZk { servers: Vec<(String, u16)>, path: String },
 }
 
+/// Why a `--master` value is not a Mesos master URL mesocosm can use.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MasterUrlError {
+    /// Not `mesos://…` (`yarn`, `local[*]`, `spark://…`).
+    #[error(
+        "mesocosm simulates Mesos: --master must be mesos://host:port or \
+         mesos://zk://host:port,…/path, not `{url}`"
+    )]
+    NotMesos { url: String },
+    /// `mesos://zk://hosts` with no `/path`.
+    #[error("`{url}` has no ZooKeeper path; write e.g. mesos://zk://zk-1:2181/mesos")]
+    NoZkPath { url: String },
+    /// A path that is only `/`, or has blanks.
+    #[error("`{url}` has an empty or invalid ZooKeeper path `{path}`")]
+    BadZkPath { url: String, path: String },
+    /// `user:pass@` before the ZooKeeper hosts.
+    #[error("`{url}`: ZooKeeper credentials (user:pass@) are not simulated")]
+    ZkCredentials { url: String },
+    /// A port that is not 1-65535.
+    #[error("`{port}` in `{url}` is not a port number (1-65535)")]
+    BadPort { url: String, port: String },
+    /// `mesos://:5050`, or an empty entry in a ZooKeeper host list.
+    #[error("`{url}` has an empty host name")]
+    EmptyHost { url: String },
+    /// A host name with a character DNS names do not have.
+    #[error("host name `{host}` in `{url}` contains `{c}`")]
+    BadHost { url: String, host: String, c: char },
+}
+
 impl MasterUrl {
     /// Parses a `--master` value.
-    pub fn parse(s: &str) -> Result<MasterUrl, String> {
-        let not_mesos = || {
-            format!(
-                "mesocosm simulates Mesos: --master must be mesos://host:port or \
-                 mesos://zk://host:port,…/path, not `{s}`"
-            )
-        };
-        let rest = s.strip_prefix("mesos://").ok_or_else(not_mesos)?;
+    pub fn parse(s: &str) -> Result<MasterUrl, MasterUrlError> {
+        let url = || s.to_string();
+        let rest = s.strip_prefix("mesos://").ok_or_else(|| MasterUrlError::NotMesos { url: url() })?;
         if let Some(zk) = rest.strip_prefix("zk://") {
             let Some(slash) = zk.find('/') else {
-                return Err(format!("`{s}` has no ZooKeeper path; write e.g. mesos://zk://zk-1:2181/mesos"));
+                return Err(MasterUrlError::NoZkPath { url: url() });
             };
             let (hosts, path) = zk.split_at(slash);
             if path.len() < 2 || path.chars().any(char::is_whitespace) {
-                return Err(format!("`{s}` has an empty or invalid ZooKeeper path `{path}`"));
+                return Err(MasterUrlError::BadZkPath { url: url(), path: path.to_string() });
             }
             if hosts.contains('@') {
-                return Err(format!("`{s}`: ZooKeeper credentials (user:pass@) are not simulated"));
+                return Err(MasterUrlError::ZkCredentials { url: url() });
             }
             let servers = hosts.split(',').map(|h| host_port(h, DEFAULT_ZK_PORT, s)).collect::<Result<Vec<_>, _>>()?;
             return Ok(MasterUrl::MesosZk { servers, path: path.to_string() });
@@ -84,23 +108,24 @@ impl MasterUrl {
 }
 
 /// Parses `host[:port]`.
-fn host_port(s: &str, default_port: u16, whole: &str) -> Result<(String, u16), String> {
+fn host_port(s: &str, default_port: u16, whole: &str) -> Result<(String, u16), MasterUrlError> {
+    let url = || whole.to_string();
     let (host, port) = match s.rsplit_once(':') {
         Some((h, p)) => {
             let port = p
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p != 0)
-                .ok_or_else(|| format!("`{p}` in `{whole}` is not a port number (1-65535)"))?;
+                .ok_or_else(|| MasterUrlError::BadPort { url: url(), port: p.to_string() })?;
             (h, port)
         }
         None => (s, default_port),
     };
     if host.is_empty() {
-        return Err(format!("`{whole}` has an empty host name"));
+        return Err(MasterUrlError::EmptyHost { url: url() });
     }
     if let Some(c) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))) {
-        return Err(format!("host name `{host}` in `{whole}` contains `{c}`"));
+        return Err(MasterUrlError::BadHost { url: url(), host: host.to_string(), c });
     }
     Ok((host.to_string(), port))
 }
@@ -328,7 +353,8 @@ pub fn parse_spark_submit_with_spans(line: &str) -> Result<(SparkSubmit, SubmitS
         };
         match opt {
             Opt::Master => {
-                master = Some(MasterUrl::parse(&value).map_err(|m| SubmitError::at(line, vspan.clone(), m))?);
+                master =
+                    Some(MasterUrl::parse(&value).map_err(|m| SubmitError::at(line, vspan.clone(), m.to_string()))?);
                 spans.master = vspan;
             }
             Opt::DeployMode => {
@@ -451,8 +477,17 @@ mod tests {
         ] {
             assert!(MasterUrl::parse(bad).is_err(), "{bad}");
         }
-        assert!(
-            MasterUrl::parse("yarn").unwrap_err().starts_with("mesocosm simulates Mesos: --master must be mesos://")
+        assert_eq!(
+            MasterUrl::parse("yarn").unwrap_err().to_string(),
+            "mesocosm simulates Mesos: --master must be mesos://host:port or mesos://zk://host:port,…/path, not `yarn`"
+        );
+        assert_eq!(
+            MasterUrl::parse("mesos://zk://a:2181,b!:2181/mesos"),
+            Err(MasterUrlError::BadHost { url: "mesos://zk://a:2181,b!:2181/mesos".into(), host: "b!".into(), c: '!' })
+        );
+        assert_eq!(
+            MasterUrl::parse("mesos://m:x").unwrap_err().to_string(),
+            "`x` in `mesos://m:x` is not a port number (1-65535)"
         );
     }
 

@@ -74,9 +74,11 @@ mod conf;
 mod properties;
 mod shell;
 
-pub use args::{DeployMode, MasterUrl, SparkSubmit, SubmitSpans, parse_spark_submit, parse_spark_submit_with_spans};
+pub use args::{
+    DeployMode, MasterUrl, MasterUrlError, SparkSubmit, SubmitSpans, parse_spark_submit, parse_spark_submit_with_spans,
+};
 pub use conf::SparkConf;
-pub use properties::{parse_properties, parse_properties_with_lines};
+pub use properties::{PropertiesError, parse_properties, parse_properties_with_lines};
 pub use shell::{Token, tokenize};
 
 /// The default port of a Mesos master (`--port`), used when the URL omits it.

@@ -5,6 +5,18 @@
 
 use std::collections::BTreeMap;
 
+/// A line of a properties file that `Properties.load` would not read the
+/// way its author meant. Its text is the sentence; the line is where to
+/// point (1-based, the first line of a continued entry).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PropertiesError {
+    /// The line the entry starts on.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
 /// Parses a `spark-defaults.conf` (Java `Properties.load` syntax).
 ///
 /// `key value`, `key=value` and `key: value`; lines whose first non-blank
@@ -12,12 +24,12 @@ use std::collections::BTreeMap;
 /// `\` continues on the next; `\t`, `\n`, `\uXXXX` escapes. Values are
 /// trimmed, as Spark's `Utils.getPropertiesFromFile` does. The last of a
 /// repeated key wins. Errors carry the 1-based line number.
-pub fn parse_properties(src: &str) -> Result<BTreeMap<String, String>, (usize, String)> {
+pub fn parse_properties(src: &str) -> Result<BTreeMap<String, String>, PropertiesError> {
     parse_properties_with_lines(src).map(|m| m.into_iter().map(|(k, (v, _))| (k, v)).collect())
 }
 
 /// [`parse_properties`], also giving the line each entry starts on.
-pub fn parse_properties_with_lines(src: &str) -> Result<BTreeMap<String, (String, usize)>, (usize, String)> {
+pub fn parse_properties_with_lines(src: &str) -> Result<BTreeMap<String, (String, usize)>, PropertiesError> {
     let mut out = BTreeMap::new();
     let lines: Vec<&str> = src.lines().collect();
     let mut n = 0;
@@ -40,9 +52,10 @@ pub fn parse_properties_with_lines(src: &str) -> Result<BTreeMap<String, (String
                 None => break,
             }
         }
-        let (key, value) = split_property(&logical).map_err(|m| (start_line, m))?;
+        let (key, value) = split_property(&logical).map_err(|message| PropertiesError { line: start_line, message })?;
         if key.is_empty() {
-            return Err((start_line, format!("`{}` has a value but no key", logical.trim())));
+            let message = format!("`{}` has a value but no key", logical.trim());
+            return Err(PropertiesError { line: start_line, message });
         }
         out.insert(key, (value.trim().to_string(), start_line));
     }
@@ -129,8 +142,10 @@ mod tests {
         assert_eq!(p["spark.dmore"], "");
         assert_eq!(p["spark.e"], "");
         assert_eq!(p["spark f"], "A");
-        assert_eq!(parse_properties("a\n= x\n").unwrap_err().0, 2);
-        assert_eq!(parse_properties("a \\u12\n").unwrap_err().0, 1);
+        let e = parse_properties("a\n= x\n").unwrap_err();
+        assert_eq!((e.line, e.to_string().as_str()), (2, "`= x` has a value but no key"));
+        let e = parse_properties("a \\u12\n").unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (1, "malformed \\uXXXX escape `\\u12`"));
         let lines = parse_properties_with_lines("\n\nspark.x 1\n").unwrap();
         assert_eq!(lines["spark.x"], ("1".to_string(), 3));
     }
