@@ -126,7 +126,7 @@ pub(crate) fn heartbeat_expiry(cfg: &DriverConfig) -> Result<HeartbeatExpiry, St
     // `timeConf(MILLISECONDS)` keys; Spark's message names the key and the value.
     let ms = |key: &str| {
         cfg.property(key)
-            .map(|v| time_string_as(v, TimeUnit::Milliseconds).map_err(|e| format!("{key}={v}: {e}")))
+            .map(|v| time_string_as(v, TimeUnit::Millis).map_err(|e| format!("{key}={v}: {e}")))
             .transpose()
     };
     let timeout_ms = match ms("spark.storage.blockManagerHeartbeatTimeoutMs")? {

@@ -268,7 +268,7 @@ pub(crate) fn create_command(cfg: &DriverConfig, args: &CommandArgs<'_>) -> Comm
         }
     };
     if let Some(list) = cfg.property("spark.mesos.uris") {
-        for u in list.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        for u in crate::conf::string_to_seq(list) {
             uris.push(command_info::Uri { value: u.to_string(), cache: Some(fetcher_cache), ..Default::default() });
         }
     }

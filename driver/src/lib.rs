@@ -70,8 +70,11 @@
 //! - [`config`]: [`DriverConfig`], the typed [`SparkSettings`] (Spark 3.5
 //!   defaults), the workload ([`Job`], [`Stage`]) and the executor sizing
 //!   formulas ([`executor_memory_mib`], [`max_cores`]). Uses nothing.
-//! - [`conf`]: Spark's conf value syntax ([`conf::time_string_as`], Spark's
-//!   `JavaUtils.timeStringAs`). Uses nothing.
+//! - [`conf`]: Spark's conf value syntax: the `JavaUtils` lexer
+//!   ([`conf::conf_number`]), the time and byte units and their suffixes,
+//!   [`conf::time_string_as`] (`JavaUtils.timeStringAs`) and list keys
+//!   ([`conf::string_to_seq`]). The scenario
+//!   language's `SparkConf` reads sizes and times through it too. Uses nothing.
 //! - `phase`: where the driver is in its life (`Created` … `Done`). Uses nothing.
 //!
 //! # Failures

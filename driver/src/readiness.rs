@@ -71,9 +71,8 @@ impl Readiness {
             }
         };
         let ms = |key: &str, default: i64| -> Result<i64, String> {
-            cfg.property(key).map_or(Ok(default), |v| {
-                time_string_as(v, TimeUnit::Milliseconds).map_err(|e| format!("{key}={v}: {e}"))
-            })
+            cfg.property(key)
+                .map_or(Ok(default), |v| time_string_as(v, TimeUnit::Millis).map_err(|e| format!("{key}={v}: {e}")))
         };
         let max_waiting = ms("spark.scheduler.maxRegisteredResourcesWaitingTime", 30_000)?;
         let starvation = ms("spark.starvation.timeout", 15_000)?;

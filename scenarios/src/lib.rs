@@ -7,7 +7,7 @@
 //! - [`submit`]: the real `spark-submit` command line and `spark-defaults.conf`.
 //! - [`mesos_syntax`]: the agent's `--resources` / `--attributes` syntax.
 //! - [`spark_rules`]: the Spark conf values the simulator reads, checked as Spark and Mesos do.
-//! - [`units`]: durations and Spark's size and time strings.
+//! - [`units`]: mesocosm's own durations (Spark's size and time strings are `mesocosm_driver::conf`'s).
 //! - [`judge`]: the cross-actor invariants and the expectations, judged on the message log.
 //! - [`cluster`]: the public cluster builder: master, agents, any frameworks,
 //!   faults and expectations, run to a judged [`cluster::Report`].

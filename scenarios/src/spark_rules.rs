@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::mesos_syntax;
 use crate::submit::{self, SparkConf};
-use crate::units::TimeUnit;
+use mesocosm_driver::conf::TimeUnit;
 
 /// The longest `double` seconds a Mesos `Duration` (int64 nanoseconds) holds.
 const MESOS_MAX_SECONDS: f64 = i64::MAX as f64 / 1e9;

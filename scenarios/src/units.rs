@@ -1,31 +1,32 @@
-//! Durations and sizes, as people write them.
+//! Durations, as people write them in a scenario's own keys.
 //!
 //! Two dialects meet in a scenario file, and they are deliberately kept apart:
 //!
-//! * **mesocosm durations** ([`parse_duration`]): the values of the scenario's
-//!   own keys (`until = "30m"`, `latency = "500us"`, `duration = "1.5s"`).
-//!   A number, an optional fraction and a unit: `us`, `ms`, `s`, `m`, `h`, `d`.
-//!   The only unit-less form is `"0"`, because "0 of anything" is unambiguous
-//!   and everything else without a unit is a bug waiting to happen.
-//! * **Spark conf values** ([`spark_time`], [`spark_time_secs`],
-//!   [`spark_size_mib`]): the values of `--conf k=v` and `spark-defaults.conf`.
-//!   These follow Spark's own parsers (`JavaUtils.timeStringAs` and
-//!   `JavaUtils.byteStringAs`) *exactly*, including their quirks: no
-//!   fractions, and a bare number means the key's default unit. A scenario
-//!   that Spark would reject must be rejected here too, otherwise the
-//!   simulation would teach something the real system does not do.
+//! * **mesocosm durations** ([`parse_duration`], here): the values of the
+//!   scenario's own keys (`until = "30m"`, `latency = "500us"`,
+//!   `duration = "1.5s"`). A number, an optional fraction and a unit: `us`,
+//!   `ms`, `s`, `m`, `h`, `d`. The only unit-less form is `"0"`, because "0 of
+//!   anything" is unambiguous and everything else without a unit is a bug
+//!   waiting to happen.
+//! * **Spark conf values**: the values of `--conf k=v` and
+//!   `spark-defaults.conf`, read by [`crate::submit::SparkConf`] with Spark's
+//!   own syntax (`JavaUtils.timeStringAs` and `byteStringAs`, in
+//!   `mesocosm_driver::conf`), *exactly*, including its quirks: no fractions,
+//!   and a bare number means the key's default unit. A scenario that Spark
+//!   would reject must be rejected here too, otherwise the simulation would
+//!   teach something the real system does not do.
 //!
-//! All parsers return `Err(String)` with a message that quotes the input and
+//! The parser returns `Err(String)` with a message that quotes the input and
 //! says what was expected; callers prefix it with *where* the value came from.
 //!
 //! ```
 //! use std::time::Duration;
-//! use mesocosm::units::{parse_duration, format_duration, spark_size_mib, SizeUnit};
+//! use mesocosm::units::{parse_duration, format_duration};
 //!
 //! assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
 //! assert_eq!(format_duration(Duration::from_millis(1500)), "1.5s");
-//! assert_eq!(spark_size_mib("1g", SizeUnit::MiB), Ok(1024));
 //! assert!(parse_duration("5 seconds").is_err());
+//! assert!(parse_duration("5").is_err()); // only `0` may omit the unit
 //! ```
 
 use std::time::Duration;
@@ -47,9 +48,6 @@ const DURATION_UNITS: &[(&str, u128)] = &[
     ("h", NANOS_PER_H),
     ("d", NANOS_PER_D),
 ];
-
-/// The longest Spark time: `Long.MAX_VALUE` nanoseconds (~292 years).
-const MAX_SPARK_NANOS: u128 = i64::MAX as u128;
 
 const DURATION_EXPECTED: &str = "expected a number followed by one of us, ms, s, m, h, d";
 
@@ -162,159 +160,6 @@ fn decimal(value: u128, unit: u128) -> String {
     format!("{whole}.{}", frac.trim_end_matches('0'))
 }
 
-/// The unit a Spark time value is in when it has no suffix.
-///
-/// Every Spark time key declares one (`timeConf(TimeUnit.SECONDS)` etc.);
-/// `spark.mesos.rejectOfferDuration` uses seconds, `spark.network.timeout`
-/// seconds, `spark.locality.wait` milliseconds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimeUnit {
-    Micros,
-    Millis,
-    Seconds,
-    Minutes,
-    Hours,
-    Days,
-}
-
-impl TimeUnit {
-    fn nanos(self) -> u128 {
-        match self {
-            TimeUnit::Micros => NANOS_PER_US,
-            TimeUnit::Millis => NANOS_PER_MS,
-            TimeUnit::Seconds => NANOS_PER_S,
-            TimeUnit::Minutes => NANOS_PER_M,
-            TimeUnit::Hours => NANOS_PER_H,
-            TimeUnit::Days => NANOS_PER_D,
-        }
-    }
-}
-
-/// Parses a Spark time string the way `JavaUtils.timeStringAs` does:
-/// lower-cased and trimmed, an integer, then an optional suffix among
-/// `us`, `ms`, `s`, `m`, `min`, `h`, `d`; no suffix means `default_unit`.
-///
-/// Spark does not accept fractions (`"1.5s"` fails there with "Invalid time
-/// string"), so neither do we. Spark's regex allows a leading `-`; no
-/// simulated key has a meaning for a negative time, so it is rejected.
-pub fn spark_time(s: &str, default_unit: TimeUnit) -> Result<Duration, String> {
-    let lower = s.trim().to_ascii_lowercase();
-    let expected = "expected an integer with an optional suffix us, ms, s, m, min, h or d";
-    let (n, suffix) = spark_integer(s, &lower, "time", "", expected)?;
-    let unit_nanos = match suffix {
-        "" => default_unit.nanos(),
-        "us" => NANOS_PER_US,
-        "ms" => NANOS_PER_MS,
-        "s" => NANOS_PER_S,
-        "m" | "min" => NANOS_PER_M,
-        "h" => NANOS_PER_H,
-        "d" => NANOS_PER_D,
-        _ => return Err(format!("`{s}` is not a Spark time: {expected}")),
-    };
-    // Spark's timers count Java `long` nanoseconds (`TimeUnit.toNanos`
-    // saturates there); a longer time is refused rather than saturated, which
-    // also keeps every instant a simulated timer computes far from overflow.
-    let too_large =
-        || format!("`{s}` is too long: a Spark time holds at most {} s (2^63 ns)", MAX_SPARK_NANOS / NANOS_PER_S);
-    let nanos = n.checked_mul(unit_nanos).filter(|n| *n <= MAX_SPARK_NANOS).ok_or_else(too_large)?;
-    let secs = u64::try_from(nanos / NANOS_PER_S).map_err(|_| too_large())?;
-    let sub = u32::try_from(nanos % NANOS_PER_S).map_err(|_| too_large())?;
-    Ok(Duration::new(secs, sub))
-}
-
-/// Spark's `timeAsSeconds`: a time with seconds as the default unit,
-/// **truncated** to whole seconds (Java's `TimeUnit.convert` truncates, so
-/// `"1500ms"` is 1 s in Spark). Returned as `f64` because that is what it
-/// becomes on the wire (`Filters.refuse_seconds` is a `double`).
-pub fn spark_time_secs(s: &str) -> Result<f64, String> {
-    let d = spark_time(s, TimeUnit::Seconds)?;
-    // Whole seconds of any Duration are a u64; as f64 they are exact up to 2^53 s.
-    Ok(d.as_secs() as f64)
-}
-
-/// The unit a Spark size value is in when it has no suffix.
-///
-/// Memory keys declared with `bytesConf(ByteUnit.MiB)` (`spark.executor.memory`,
-/// `spark.driver.memory`) use [`SizeUnit::MiB`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SizeUnit {
-    Byte,
-    KiB,
-    MiB,
-    GiB,
-    TiB,
-    PiB,
-}
-
-impl SizeUnit {
-    fn bytes(self) -> u128 {
-        match self {
-            SizeUnit::Byte => 1,
-            SizeUnit::KiB => 1 << 10,
-            SizeUnit::MiB => 1 << 20,
-            SizeUnit::GiB => 1 << 30,
-            SizeUnit::TiB => 1 << 40,
-            SizeUnit::PiB => 1 << 50,
-        }
-    }
-}
-
-/// Parses a Spark size into MiB, like `JavaUtils.byteStringAs(s, ByteUnit.MiB)`
-/// (which `SparkConf.getSizeAsMb` and `bytesConf(MiB)` keys use):
-/// case-insensitive suffixes `b`, `k`/`kb`, `m`/`mb`, `g`/`gb`, `t`/`tb`,
-/// `p`/`pb` (all binary: `1k` = 1024 bytes); no suffix means `default_unit`.
-///
-/// `"512M"` → 512, `"1g"` → 1024, `"1536m"` → 1536. Like Spark, the result
-/// is truncated to whole MiB (`"1536k"` → 1) and fractions are rejected
-/// (Spark: "Fractional values are not supported").
-pub fn spark_size_mib(s: &str, default_unit: SizeUnit) -> Result<u64, String> {
-    let lower = s.trim().to_ascii_lowercase();
-    let expected = "expected an integer with an optional suffix b, k, kb, m, mb, g, gb, t, tb, p or pb";
-    let (n, suffix) = spark_integer(s, &lower, "size", " (write `1536m`, not `1.5g`)", expected)?;
-    let unit = match suffix {
-        "" => default_unit,
-        "b" => SizeUnit::Byte,
-        "k" | "kb" => SizeUnit::KiB,
-        "m" | "mb" => SizeUnit::MiB,
-        "g" | "gb" => SizeUnit::GiB,
-        "t" | "tb" => SizeUnit::TiB,
-        "p" | "pb" => SizeUnit::PiB,
-        _ => return Err(format!("`{s}` is not a Spark size: {expected}")),
-    };
-    let too_large = || format!("`{s}` is too large");
-    let bytes = n.checked_mul(unit.bytes()).ok_or_else(too_large)?;
-    u64::try_from(bytes / SizeUnit::MiB.bytes()).map_err(|_| too_large())
-}
-
-/// The integer and the suffix of a Spark time or size string (`JavaUtils`'s
-/// `timeStringAs`/`byteStringAs` regex): no sign, no fraction, digits first.
-/// `lower` is `s` trimmed and lower-cased; `s` is kept for messages.
-fn spark_integer<'a>(
-    s: &str,
-    lower: &'a str,
-    what: &str,
-    fraction_hint: &str,
-    expected: &str,
-) -> Result<(u128, &'a str), String> {
-    if lower.starts_with('-') {
-        return Err(format!("`{s}` is negative; {what}s are ≥ 0"));
-    }
-    let digits_end = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
-    let (digits, suffix) = lower.split_at(digits_end);
-    if digits.is_empty() {
-        return Err(format!("`{s}` is not a Spark {what}: {expected}"));
-    }
-    if suffix.starts_with('.') {
-        return Err(if fraction_hint.is_empty() {
-            format!("`{s}` has a fraction, which Spark does not accept in {what}s: {expected}")
-        } else {
-            format!("`{s}` has a fraction, which Spark does not accept in {what}s{fraction_hint}")
-        });
-    }
-    let n = digits.parse().map_err(|_| format!("`{s}` is too large"))?;
-    Ok((n, suffix))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,42 +206,5 @@ mod tests {
             let d = parse_duration(s).unwrap();
             assert_eq!(format_duration(d), s);
         }
-    }
-
-    #[test]
-    fn spark_sizes() {
-        assert_eq!(spark_size_mib("512M", SizeUnit::MiB), Ok(512));
-        assert_eq!(spark_size_mib("1g", SizeUnit::MiB), Ok(1024));
-        assert_eq!(spark_size_mib("1GB", SizeUnit::MiB), Ok(1024));
-        assert_eq!(spark_size_mib("1536m", SizeUnit::MiB), Ok(1536));
-        assert_eq!(spark_size_mib("2048", SizeUnit::MiB), Ok(2048));
-        assert_eq!(spark_size_mib("1t", SizeUnit::MiB), Ok(1 << 20));
-        assert_eq!(spark_size_mib("1536k", SizeUnit::MiB), Ok(1));
-        assert_eq!(spark_size_mib("2048kb", SizeUnit::MiB), Ok(2));
-        assert_eq!(spark_size_mib("1048576", SizeUnit::Byte), Ok(1));
-        assert!(spark_size_mib("1.5g", SizeUnit::MiB).unwrap_err().contains("fraction"));
-        assert!(spark_size_mib("lots", SizeUnit::MiB).is_err());
-        assert!(spark_size_mib("-1g", SizeUnit::MiB).is_err());
-        assert!(spark_size_mib("5x", SizeUnit::MiB).is_err());
-    }
-
-    #[test]
-    fn spark_times() {
-        assert_eq!(spark_time("120", TimeUnit::Seconds), Ok(Duration::from_secs(120)));
-        assert_eq!(spark_time("120s", TimeUnit::Seconds), Ok(Duration::from_secs(120)));
-        assert_eq!(spark_time("5min", TimeUnit::Seconds), Ok(Duration::from_secs(300)));
-        assert_eq!(spark_time("5m", TimeUnit::Seconds), Ok(Duration::from_secs(300)));
-        assert_eq!(spark_time("3000", TimeUnit::Millis), Ok(Duration::from_secs(3)));
-        assert_eq!(spark_time("100us", TimeUnit::Seconds), Ok(Duration::from_micros(100)));
-        assert_eq!(spark_time("2h", TimeUnit::Seconds), Ok(Duration::from_secs(7200)));
-        assert_eq!(spark_time("1d", TimeUnit::Seconds), Ok(Duration::from_secs(86400)));
-        assert_eq!(spark_time_secs("1500ms"), Ok(1.0));
-        assert_eq!(spark_time_secs("120"), Ok(120.0));
-        assert!(spark_time("1.5s", TimeUnit::Seconds).unwrap_err().contains("fraction"));
-        assert!(spark_time("soon", TimeUnit::Seconds).is_err());
-        assert!(spark_time("-1s", TimeUnit::Seconds).is_err());
-        // 213503983 days wrapped the microsecond clock; now it is refused.
-        assert!(spark_time("213503983d", TimeUnit::Seconds).unwrap_err().contains("too long"));
-        assert_eq!(spark_time("106751d", TimeUnit::Seconds), Ok(Duration::from_secs(106_751 * 86_400)));
     }
 }

@@ -15,7 +15,7 @@ use super::framework::{Framework, FrameworkCtx, FrameworkReport, Process, Words}
 use super::{ClusterBuilder, RunError};
 use crate::scenario::{AppSpec, DurationDist, JobSpec, driver_names};
 use crate::submit::{DeployMode, SparkConf};
-use crate::units::TimeUnit;
+use mesocosm_driver::conf::TimeUnit;
 use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
 use mesocosm_executor::{SparkDriverAddress, SparkExecutorBackend};
 use mesocosm_sim::{ActorId, Shared};
@@ -31,9 +31,7 @@ pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
     let d = SparkSettings::default();
     // `stringConf.toSequence`: comma-separated, trimmed, empty entries dropped.
     let sequence = |key: &str| -> Vec<String> {
-        conf.get(key)
-            .map(|v| v.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_string).collect())
-            .unwrap_or_default()
+        conf.get(key).map(|v| mesocosm_driver::conf::string_to_seq(v).map(str::to_string).collect()).unwrap_or_default()
     };
     let reject = conf.duration("spark.mesos.rejectOfferDuration", d.reject_offer_duration, TimeUnit::Seconds)?;
     Ok(SparkSettings {

@@ -282,7 +282,7 @@ impl Checker<'_> {
         };
         match submit::parse_properties_with_lines(&text) {
             Ok(entries) => Some(Defaults { path, text, entries }),
-            Err((line, msg)) => {
+            Err(submit::PropertiesError { line, message: msg }) => {
                 self.diags.push(Diagnostic::at_line(&path, &text, line, msg));
                 None
             }
