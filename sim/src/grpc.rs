@@ -97,7 +97,7 @@ pub(crate) enum StreamTx {
 /// The transport itself refused a message (not a modelled refusal, not a peer
 /// that went away): the world fails the run with it, never a silent drop.
 #[derive(Debug)]
-pub(crate) struct Refused {
+pub(crate) struct TransportRefusal {
     /// The message's kind.
     pub(crate) kind: &'static str,
     /// The gRPC status, as text.
@@ -263,7 +263,7 @@ impl Peer {
         to: &ActorId,
         msg: Box<Msg>,
         carry: Option<Carry>,
-    ) -> Result<(), Refused> {
+    ) -> Result<(), TransportRefusal> {
         // A reply to an ask completes the caller's pending unary call. None
         // waiting: the asker exited, or its call already failed (a lost reply),
         // or this is a duplicated copy; the reply has no call to answer, as a
@@ -331,7 +331,7 @@ impl Peer {
                 Ok(())
             }
             Err(status) => {
-                Err(Refused { kind, status: format!("gRPC status {:?}: {}", status.code(), status.message()) })
+                Err(TransportRefusal { kind, status: format!("gRPC status {:?}: {}", status.code(), status.message()) })
             }
         }
     }

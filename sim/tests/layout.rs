@@ -236,6 +236,33 @@ fn the_checker_sees_uses_and_circles() {
     assert_eq!(find_circle(&graph(&[("world", "grpc"), ("world", "mailbox"), ("grpc", "mailbox")])), None);
 }
 
+/// The crates that make the gRPC transport (tonic and its HTTP/2 plumbing).
+const GRPC_CRATES: [&str; 4] = ["tonic", "tower", "hyper_util", "tokio_stream"];
+
+/// Which of [`GRPC_CRATES`] `text`'s code names (comments skipped).
+fn grpc_crates_named(text: &str) -> Vec<&'static str> {
+    let code: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+    let code = code.join("\n");
+    GRPC_CRATES.into_iter().filter(|c| code.contains(&format!("{c}::")) || code.contains(&format!("use {c}"))).collect()
+}
+
+/// Only `grpc` knows tonic: the memory transport, the world and the faults
+/// would run the same with the gRPC transport taken out.
+#[test]
+fn only_grpc_names_tonic() {
+    assert_eq!(grpc_crates_named("use tonic::{Code, Status};\n// tower::service_fn"), ["tonic"]);
+    let mut named = Vec::new();
+    for file in rust_files(&src()) {
+        let found = grpc_crates_named(&fs::read_to_string(&file).expect("a source file is readable"));
+        if module_of(&file) == "grpc" {
+            assert!(found.contains(&"tonic"), "the check sees grpc's own use");
+        } else if !found.is_empty() {
+            named.push(format!("{}: {found:?}", file.display()));
+        }
+    }
+    assert!(named.is_empty(), "only grpc.rs may name the gRPC crates: {named:?}");
+}
+
 /// The names a `Cargo.toml` depends on (any table: normal, dev, build).
 fn manifest_dependencies(manifest: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
