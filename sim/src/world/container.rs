@@ -53,7 +53,7 @@ pub fn command_not_found(world: &World, agent: &ActorId, launch: Launch, why: &s
 impl World {
     /// Start the container for `launch`, which agent `parent` asked for, with
     /// the world's launcher.
-    pub(crate) fn launch(&self, parent: &ActorId, launch: Launch) {
+    pub(super) fn launch(&self, parent: &ActorId, launch: Launch) {
         let launcher = self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()).clone();
         match launcher {
             Some(l) => l(self, parent, launch),

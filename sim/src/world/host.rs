@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 /// [`WorldConfig::max_steps_per_instant`](super::WorldConfig::max_steps_per_instant) inputs at one instant, fails the run
 /// ([`World::fail`]) naming itself, the time and the input: a core's bug must not
 /// leave the run going on without it, nor hang it.
-pub(crate) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
     let mut timers: BTreeMap<(SimTime, u64), A::Timer> = BTreeMap::new();
     let mut seq: u64 = 0;
     let mut out = Outbox::new(world.now());
@@ -146,7 +146,7 @@ impl World {
     /// on a gRPC call gets the answer as the call's status (see `grpc`); any
     /// other caller gets the refusal in its mailbox at once, as the same status
     /// would reach it, so both transports deliver it at the same instant.
-    pub(crate) fn answer<T: Clone + std::fmt::Debug>(
+    fn answer<T: Clone + std::fmt::Debug>(
         &self,
         me: &ActorId,
         handling: &Handling<T>,
@@ -180,7 +180,7 @@ impl World {
     /// Wait until no message is in transit (at once on the memory transport). A
     /// host calls it before firing a timer. Should a carry never drop (a bug),
     /// it waits no longer than the instant, and says so as an invariant violation.
-    pub(crate) async fn settled(&self, me: &ActorId) {
+    async fn settled(&self, me: &ActorId) {
         let t = &self.shared.mailboxes.transit;
         if t.count() == 0 {
             return;

@@ -141,51 +141,51 @@ pub struct Exit {
     pub status: i32,
 }
 
-pub(crate) struct State {
+struct State {
     links: BTreeMap<(ActorId, ActorId), mpsc::UnboundedSender<LinkItem>>,
     /// Open connections, keyed by (server, client) (see [`Msg::opens_connection`]):
     /// when one side goes away, the other is told.
     connections: BTreeMap<(ActorId, ActorId), ()>,
-    pub(crate) faults: FaultBook,
+    faults: FaultBook,
     observers: Vec<Observer>,
     violations: Vec<Violation>,
     /// Who launched each container process.
     parents: BTreeMap<ActorId, ActorId>,
-    pub(crate) trace: Trace,
+    trace: Trace,
     /// Every exit, keyed by actor (an actor exits at most once).
     exits: BTreeMap<ActorId, Exit>,
     /// Why the run stopped early, if it did (the first failure wins).
     failure: Option<RunFailure>,
 }
 
-pub(crate) struct Shared {
-    pub(crate) state: Mutex<State>,
+struct Shared {
+    state: Mutex<State>,
     /// Every running actor's mailbox, incarnation and tasks, and the messages
     /// in transit towards them.
-    pub(crate) mailboxes: Mailboxes,
+    mailboxes: Mailboxes,
     /// What only the gRPC transport keeps (servers, streams, asks); empty on memory.
     net: Net,
-    pub(crate) start: tokio::time::Instant,
-    pub(crate) seed: u64,
-    pub(crate) transport: Transport,
-    pub(crate) latency: Latency,
-    pub(crate) launcher: Mutex<Option<Launcher>>,
-    pub(crate) exited: tokio::sync::Notify,
-    pub(crate) check_invariants: bool,
+    start: tokio::time::Instant,
+    seed: u64,
+    transport: Transport,
+    latency: Latency,
+    launcher: Mutex<Option<Launcher>>,
+    exited: tokio::sync::Notify,
+    check_invariants: bool,
     /// Whether any slow-framework rule exists: without one, hosts skip the
     /// think-time lookup (and its lock) on every message.
-    pub(crate) has_slow: bool,
-    pub(crate) max_steps_per_instant: u64,
+    has_slow: bool,
+    max_steps_per_instant: u64,
     /// Set by the first [`RunFailure`]: no core handles anything after it.
-    pub(crate) stopped: AtomicBool,
+    stopped: AtomicBool,
     /// Tells [`World::failed`] waiters that the run failed.
-    pub(crate) failed: tokio::sync::watch::Sender<bool>,
+    failed: tokio::sync::watch::Sender<bool>,
 }
 
 /// A handle to the world; cheap to clone.
 #[derive(Clone)]
 pub struct World {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
 }
 
 thread_local! {
@@ -259,7 +259,7 @@ impl World {
         }
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State> {
         // The world runs on one thread; a poisoned lock means a task panicked,
         // which is already a bug being reported.
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -446,7 +446,7 @@ impl World {
     }
 
     /// Put `d` in `to`'s mailbox, if `to` is alive.
-    pub(crate) fn deliver(&self, to: &ActorId, d: Delivery) {
+    fn deliver(&self, to: &ActorId, d: Delivery) {
         self.shared.mailboxes.deliver(to, d);
     }
 
@@ -498,7 +498,7 @@ impl World {
         tokio::time::sleep_until(self.instant(t)).await
     }
 
-    pub(crate) fn exit(&self, id: &ActorId, status: i32) {
+    fn exit(&self, id: &ActorId, status: i32) {
         let now = self.now();
         let (parent, owned) = {
             let mut st = self.state();
