@@ -1,7 +1,7 @@
 //! A container whose program nobody provides.
 //!
 //! The agent asks the world to start a container for a [`Launch`]; the world's
-//! [`Launcher`](crate::world::Launcher) decides what program runs in it. When
+//! [`Launcher`](super::Launcher) decides what program runs in it. When
 //! nothing can run it, Mesos does not leave the task waiting: the container's
 //! process is a shell that cannot find its command, exits 127 at once, and the
 //! agent's containerizer reaps it (`Slave::executorTerminated`), so every task of
@@ -9,8 +9,8 @@
 //! (REASON_EXECUTOR_TERMINATED) and reaches the framework. [`command_not_found`]
 //! starts that process, with a timeline event saying what could not run and why.
 
+use super::World;
 use crate::actor::{Actor, ActorId, Input, Launch, Outbox};
-use crate::world::World;
 
 /// The exit status a POSIX shell gives a command it cannot find.
 pub const COMMAND_NOT_FOUND: i32 = 127;
@@ -48,4 +48,17 @@ pub fn command_not_found(world: &World, agent: &ActorId, launch: Launch, why: &s
     );
     world.event(&launch.actor, &text);
     world.spawn(launch.actor.clone(), CommandNotFound, Some(agent.clone()));
+}
+
+impl World {
+    /// Start the container for `launch`, which agent `parent` asked for, with
+    /// the world's launcher.
+    pub(super) fn launch(&self, parent: &ActorId, launch: Launch) {
+        let launcher = self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match launcher {
+            Some(l) => l(self, parent, launch),
+            // Never a silent drop: the task must end, so the container exits 127.
+            None => command_not_found(self, parent, launch, "no launcher is set on the world"),
+        }
+    }
 }

@@ -1,21 +1,31 @@
 //! An actor's host: the task that feeds a core its inputs and carries out its outputs.
+//!
+//! One host per running actor, spawned by [`World::spawn`] and owned by the
+//! actor (it dies with it). It reads the actor's mailbox, fires its timers in
+//! virtual time, and carries each output out through the world: a send goes
+//! to [`World::send`], a launch to the world's launcher, an exit to
+//! `World::exit`. At one instant the mailbox goes before timers, and a timer
+//! fires only once nothing is in transit ([`World::settled`]), so both
+//! transports replay to the same trace.
 
+use super::World;
 use crate::actor::{Actor, ActorId, Input, Outbox, Output, Refusal};
 use crate::failure::{Handling, RunFailure};
+use crate::mailbox::{Answer, Delivery};
 use crate::time::SimTime;
 use crate::transit::Leg;
-use crate::world::{Answer, Delivery, World};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// An actor's host: feed the core its inputs, carry out its outputs.
 ///
 /// A core that panics, or that handles more than
-/// [`WorldConfig::max_steps_per_instant`] inputs at one instant, fails the run
+/// [`WorldConfig::max_steps_per_instant`](super::WorldConfig::max_steps_per_instant) inputs at one instant, fails the run
 /// ([`World::fail`]) naming itself, the time and the input: a core's bug must not
 /// leave the run going on without it, nor hang it.
-pub(crate) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
+pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut rx: mpsc::UnboundedReceiver<Delivery>) {
     let mut timers: BTreeMap<(SimTime, u64), A::Timer> = BTreeMap::new();
     let mut seq: u64 = 0;
     let mut out = Outbox::new(world.now());
@@ -136,7 +146,7 @@ impl World {
     /// on a gRPC call gets the answer as the call's status (see `grpc`); any
     /// other caller gets the refusal in its mailbox at once, as the same status
     /// would reach it, so both transports deliver it at the same instant.
-    pub(crate) fn answer<T: Clone + std::fmt::Debug>(
+    fn answer<T: Clone + std::fmt::Debug>(
         &self,
         me: &ActorId,
         handling: &Handling<T>,
@@ -159,10 +169,38 @@ impl World {
         match answer {
             Some(a) => {
                 // In transit until the caller's client lands it (memory delivers it now).
-                self.hand_over(me, from, Leg::Answer, self.carry());
+                let transit = &self.shared.mailboxes.transit;
+                transit.hand_over(me, from, Leg::Answer, transit.carry());
                 let _ = a.send(Some(refusal));
             }
             None => self.deliver(from, Delivery::Refused { peer: me.clone(), kind, refusal }),
+        }
+    }
+
+    /// Wait until no message is in transit (at once on the memory transport). A
+    /// host calls it before firing a timer. Should a carry never drop (a bug),
+    /// it waits no longer than the instant, and says so as an invariant violation.
+    async fn settled(&self, me: &ActorId) {
+        let t = &self.shared.mailboxes.transit;
+        if t.count() == 0 {
+            return;
+        }
+        let give_up = self.now().after(Duration::from_micros(1));
+        loop {
+            let landed = t.landed();
+            tokio::pin!(landed);
+            landed.as_mut().enable();
+            if t.count() == 0 {
+                return;
+            }
+            tokio::select! { biased;
+                _ = landed => {}
+                _ = self.sleep_until(give_up) => {
+                    let n = t.count();
+                    self.violation(me, format!("{n} message(s) stayed in transit past their instant (a transport bug)"));
+                    return;
+                }
+            }
         }
     }
 }

@@ -2,49 +2,67 @@
 //!
 //! Every actor is a task on ONE `current_thread` runtime whose clock is paused,
 //! so virtual time jumps straight to the next timer and a run replays exactly.
-//! An actor's task (its *host*) owns the core: it feeds the core one [`Input`] at a
-//! time and carries out the [`Output`]s.
+//! An actor's task (its *host*) owns the core: it feeds the core one
+//! [`Input`](crate::Input) at a time and carries out the [`Output`](crate::Output)s.
 //!
 //! Messages between actors go through [`World::send`]:
 //!
 //! ```text
 //!  core ─Output::Send─▶ World::send ─▶ trace ─▶ link(from,to) queue ──latency──▶ transport ─▶ receiver's mailbox
-//!                                                 one task per link, FIFO         gRPC or memory
+//!                         faults                 one task per link, FIFO         gRPC or memory
 //! ```
 //!
-//! - The **link** is the message layer: one FIFO queue and task per ordered actor
-//!   pair, with one latency drawn per link from the seed (never per byte write: a
-//!   measurement showed per-write latency breaks replay at scale). Messages on a
-//!   link arrive in order, as over one libprocess TCP connection.
+//! - The **link** (`link`) is the message layer: one FIFO queue and task per
+//!   ordered actor pair, with one latency drawn per link from the seed (never per
+//!   byte write: a measurement showed per-write latency breaks replay at scale).
+//!   Messages on a link arrive in order, as over one libprocess TCP connection.
 //! - The **transport** is either real gRPC (tonic over in-memory HTTP/2 pipes, see
-//!   [`crate::grpc`]) or direct delivery into the mailbox ([`Transport::Memory`]),
+//!   `crate::grpc`) or direct delivery into the mailbox ([`Transport::Memory`]),
 //!   so the cost of gRPC is a measured ratio. Both carry the same messages in the
 //!   same order; the trace does not depend on the transport.
 //! - **In transit.** Memory delivers a message the moment its link wakes; gRPC
 //!   takes a few more task hops (encode, HTTP/2, decode) at the same virtual
 //!   instant. So that a core never fires a timer due at that instant before a
 //!   message that memory would already have put in its mailbox, each message
-//!   gRPC carries holds a [`Carry`] from its link's wake until it lands in the
+//!   gRPC carries holds a `Carry` from its link's wake until it lands in the
 //!   mailbox, and a host fires a timer only when nothing is in transit
-//!   ([`World::settled`], in `transit`). Same scenario and seed, same trace on
-//!   both transports.
+//!   (`World::settled`, see `crate::transit`). Same scenario and seed, same
+//!   trace on both transports.
 //! - The **host** (`host`) is the task that runs one actor's core.
+//! - A **container** ([`container`]) is what an agent launches: the world's
+//!   [`Launcher`] picks the program, or nothing runs it and it exits 127.
+//!
+//! # Who knows whom
+//!
+//! The world owns its parts; none of them knows the world. The mailboxes
+//! (`crate::mailbox`) and the messages in transit are a handle the world and
+//! the gRPC transport share; the transport's own state (servers, event streams,
+//! pending asks) is a `grpc::Net` the world holds without looking inside, and
+//! tells when an actor starts or exits. So the arrows point one way:
+//! world → grpc → mailbox → transit, world → faults → latency → seed.
 
-use crate::actor::{Actor, ActorId, Input, Launch, Refusal};
+pub mod container;
+mod host;
+mod link;
+
+use crate::actor::{Actor, ActorId, Launch};
 use crate::failure::RunFailure;
 use crate::faults::{FaultBook, FaultReport, Faults};
+use crate::grpc::Net;
+use crate::latency::Latency;
+use crate::mailbox::{Delivery, Mailboxes};
 use crate::msg::Msg;
+use crate::seed::derive_seed;
 use crate::time::SimTime;
 use crate::trace::{FaultTarget, Trace, TraceConfig};
-use crate::transit::{Carry, InTransit, Leg};
+use link::LinkItem;
 use rand_chacha::ChaCha8Rng;
-use rand_chacha::rand_core::{Rng, SeedableRng};
-use std::collections::{BTreeMap, VecDeque};
+use rand_chacha::rand_core::SeedableRng;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::mpsc;
 
 /// How messages travel between actors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,24 +71,6 @@ pub enum Transport {
     Grpc,
     /// Direct delivery into the receiver's mailbox, no encoding (the lower bound).
     Memory,
-}
-
-/// Latency of the links between actors.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Latency {
-    /// The same latency on every link.
-    Fixed(Duration),
-    /// Drawn once per link, uniformly in `[min, max]`, from the seed and the link's names.
-    Uniform { min: Duration, max: Duration },
-}
-
-impl Latency {
-    /// The shortest default link latency.
-    pub const DEFAULT_MIN: Duration = Duration::from_micros(100);
-    /// The longest default link latency.
-    pub const DEFAULT_MAX: Duration = Duration::from_millis(1);
-    /// mesocosm's default: each link between 100 µs and 1 ms, like hosts in one data centre.
-    pub const DEFAULT: Latency = Latency::Uniform { min: Latency::DEFAULT_MIN, max: Latency::DEFAULT_MAX };
 }
 
 /// How to build a world.
@@ -128,67 +128,6 @@ pub struct Violation {
 /// Something that sees every message handed to the network (see [`World::observe`]).
 pub type Observer = Box<dyn FnMut(SimTime, &ActorId, &ActorId, &Msg) + Send>;
 
-/// What the network hands an actor's host.
-#[derive(Debug)]
-pub(crate) enum Delivery {
-    Message {
-        from: ActorId,
-        msg: Box<Msg>,
-    },
-    /// A call whose caller waits for the receiver's answer: `None` accepted, or
-    /// the receiver's [`Refusal`] (gRPC's unary scheduler calls).
-    Call {
-        from: ActorId,
-        msg: Box<Msg>,
-        answer: oneshot::Sender<Option<Refusal>>,
-    },
-    Disconnected {
-        peer: ActorId,
-    },
-    Exited {
-        actor: ActorId,
-        status: i32,
-    },
-    Refused {
-        peer: ActorId,
-        kind: &'static str,
-        refusal: Refusal,
-    },
-}
-
-/// Where a host sends the answer to the call it is handling, if the caller waits.
-pub(crate) type Answer = Option<oneshot::Sender<Option<Refusal>>>;
-
-impl Delivery {
-    pub(crate) fn into_input<T>(self) -> (Input<T>, Answer) {
-        match self {
-            Delivery::Message { from, msg } => (Input::Message { from, msg: *msg }, None),
-            Delivery::Call { from, msg, answer } => (Input::Message { from, msg: *msg }, Some(answer)),
-            Delivery::Disconnected { peer } => (Input::Disconnected { peer }, None),
-            Delivery::Exited { actor, status } => (Input::Exited { actor, status }, None),
-            Delivery::Refused { peer, kind, refusal } => (Input::Refused { peer, kind, refusal }, None),
-        }
-    }
-}
-
-/// What a link task carries.
-enum LinkItem {
-    /// A message, and which incarnation of its sender sent it.
-    Msg(SimTime, Box<Msg>, u64),
-    /// The sender's end of its connection with the receiver closed: tell the receiver.
-    Close(SimTime),
-    /// A reply the network lost: the asker's pending gRPC call fails, in link order.
-    LostReply(SimTime),
-}
-
-impl LinkItem {
-    fn sent(&self) -> SimTime {
-        match self {
-            LinkItem::Msg(t, _, _) | LinkItem::Close(t) | LinkItem::LostReply(t) => *t,
-        }
-    }
-}
-
 /// Starts the container process for a [`Launch`] (`mesocosm_executor::Programs`
 /// builds one from the programs a cluster can run). With none set, every container
 /// exits 127 ([`crate::container::command_not_found`]).
@@ -202,68 +141,51 @@ pub struct Exit {
     pub status: i32,
 }
 
-pub(crate) struct State {
-    pub(crate) mailboxes: BTreeMap<ActorId, mpsc::UnboundedSender<Delivery>>,
+struct State {
     links: BTreeMap<(ActorId, ActorId), mpsc::UnboundedSender<LinkItem>>,
-    /// gRPC: where dialers hand the far end of a new connection to an actor's server.
-    pub(crate) listeners: BTreeMap<ActorId, mpsc::UnboundedSender<tokio::io::DuplexStream>>,
-    /// gRPC: open event streams, keyed by (server, subscriber).
-    pub(crate) streams: BTreeMap<(ActorId, ActorId), StreamTx>,
-    /// gRPC: asks waiting for their reply, keyed by (asked, asker), oldest first.
-    pub(crate) asks: BTreeMap<(ActorId, ActorId), VecDeque<oneshot::Sender<Msg>>>,
     /// Open connections, keyed by (server, client) (see [`Msg::opens_connection`]):
     /// when one side goes away, the other is told.
     connections: BTreeMap<(ActorId, ActorId), ()>,
-    /// How many times each actor has been started; a restarted actor is a new
-    /// process, so cached gRPC channels to the old one are dialled again.
-    pub(crate) incarnations: BTreeMap<ActorId, u64>,
-    pub(crate) faults: FaultBook,
+    faults: FaultBook,
     observers: Vec<Observer>,
     violations: Vec<Violation>,
     /// Who launched each container process.
     parents: BTreeMap<ActorId, ActorId>,
-    /// Tasks that belong to an actor and die with it (its server, its stream readers).
-    pub(crate) owned: BTreeMap<ActorId, Vec<JoinHandle<()>>>,
-    pub(crate) trace: Trace,
+    trace: Trace,
     /// Every exit, keyed by actor (an actor exits at most once).
     exits: BTreeMap<ActorId, Exit>,
     /// Why the run stopped early, if it did (the first failure wins).
     failure: Option<RunFailure>,
-    /// gRPC: messages in transit, keyed by (sender, receiver, leg), oldest first;
-    /// the leg that lands one takes its [`Carry`].
-    pub(crate) carries: BTreeMap<(ActorId, ActorId, Leg), VecDeque<Carry>>,
 }
 
-/// An event stream's sending half (server side).
-pub(crate) enum StreamTx {
-    Scheduler(mpsc::UnboundedSender<Result<crate::proto::scheduler::Event, tonic::Status>>),
-    Executor(mpsc::UnboundedSender<Result<crate::proto::executor::Event, tonic::Status>>),
-}
-
-pub(crate) struct Shared {
-    pub(crate) state: Mutex<State>,
-    pub(crate) start: tokio::time::Instant,
-    pub(crate) seed: u64,
-    pub(crate) transport: Transport,
-    pub(crate) latency: Latency,
-    pub(crate) launcher: Mutex<Option<Launcher>>,
-    pub(crate) exited: tokio::sync::Notify,
-    pub(crate) check_invariants: bool,
+struct Shared {
+    state: Mutex<State>,
+    /// Every running actor's mailbox, incarnation and tasks, and the messages
+    /// in transit towards them.
+    mailboxes: Mailboxes,
+    /// What only the gRPC transport keeps (servers, streams, asks); empty on memory.
+    net: Net,
+    start: tokio::time::Instant,
+    seed: u64,
+    transport: Transport,
+    latency: Latency,
+    launcher: Mutex<Option<Launcher>>,
+    exited: tokio::sync::Notify,
+    check_invariants: bool,
     /// Whether any slow-framework rule exists: without one, hosts skip the
     /// think-time lookup (and its lock) on every message.
-    pub(crate) has_slow: bool,
-    pub(crate) max_steps_per_instant: u64,
+    has_slow: bool,
+    max_steps_per_instant: u64,
     /// Set by the first [`RunFailure`]: no core handles anything after it.
-    pub(crate) stopped: AtomicBool,
+    stopped: AtomicBool,
     /// Tells [`World::failed`] waiters that the run failed.
-    pub(crate) failed: tokio::sync::watch::Sender<bool>,
-    pub(crate) in_transit: Arc<InTransit>,
+    failed: tokio::sync::watch::Sender<bool>,
 }
 
 /// A handle to the world; cheap to clone.
 #[derive(Clone)]
 pub struct World {
-    pub(crate) shared: Arc<Shared>,
+    shared: Arc<Shared>,
 }
 
 thread_local! {
@@ -299,15 +221,6 @@ fn from_tokio(d: Duration) -> SimTime {
 /// 2^36 ms ahead, which at one tokio millisecond per virtual microsecond is ~19 h.
 pub const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(18 * 3600);
 
-/// A stable 64-bit hash of the seed and some names (SHA-256, so it is the same on
-/// every machine and Rust release, unlike `std`'s hashers).
-pub fn derive_seed(seed: u64, parts: &[&str]) -> u64 {
-    let seed = seed.to_le_bytes();
-    let all: Vec<&[u8]> = std::iter::once(&seed[..]).chain(parts.iter().map(|p| p.as_bytes())).collect();
-    let d = crate::ids::digest(&all);
-    u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
-}
-
 impl World {
     /// A world on the current (paused, current-thread) runtime. Call inside [`run_world`].
     pub fn new(config: WorldConfig) -> World {
@@ -315,26 +228,22 @@ impl World {
         let start = paused_now();
         LOG_CLOCK.with(|c| c.set(Some(start)));
         let has_slow = !config.faults.slow.is_empty();
+        let mailboxes = Mailboxes::new(config.transport == Transport::Grpc);
         World {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
-                    mailboxes: BTreeMap::new(),
                     links: BTreeMap::new(),
-                    listeners: BTreeMap::new(),
-                    streams: BTreeMap::new(),
-                    asks: BTreeMap::new(),
                     connections: BTreeMap::new(),
-                    incarnations: BTreeMap::new(),
                     faults: FaultBook::new(config.faults, config.seed),
                     observers: Vec::new(),
                     violations: Vec::new(),
                     parents: BTreeMap::new(),
-                    owned: BTreeMap::new(),
                     trace: Trace::new(config.trace),
                     exits: BTreeMap::new(),
                     failure: None,
-                    carries: BTreeMap::new(),
                 }),
+                net: Net::new(mailboxes.clone()),
+                mailboxes,
                 start,
                 seed: config.seed,
                 transport: config.transport,
@@ -346,12 +255,11 @@ impl World {
                 max_steps_per_instant: config.max_steps_per_instant,
                 stopped: AtomicBool::new(false),
                 failed: tokio::sync::watch::Sender::new(false),
-                in_transit: Arc::default(),
             }),
         }
     }
 
-    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+    fn state(&self) -> MutexGuard<'_, State> {
         // The world runs on one thread; a poisoned lock means a task panicked,
         // which is already a bug being reported.
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -382,24 +290,6 @@ impl World {
         ChaCha8Rng::seed_from_u64(derive_seed(self.shared.seed, &[name]))
     }
 
-    /// The latency of the link `from → to`: a fault's override, else the world's.
-    pub fn link_latency(&self, from: &ActorId, to: &ActorId) -> Duration {
-        let st = self.state();
-        self.latency_in(&st, from, to)
-    }
-
-    fn latency_in(&self, st: &State, from: &ActorId, to: &ActorId) -> Duration {
-        match st.faults.link_latency(from, to).unwrap_or(self.shared.latency) {
-            Latency::Fixed(d) => d,
-            Latency::Uniform { min, max } => {
-                let span = max.saturating_sub(min).as_micros() as u64;
-                let mut rng =
-                    ChaCha8Rng::seed_from_u64(derive_seed(self.shared.seed, &["link", from.as_str(), to.as_str()]));
-                min + Duration::from_micros(if span == 0 { 0 } else { rng.next_u64() % (span + 1) })
-            }
-        }
-    }
-
     /// Set what launches containers for agents.
     pub fn set_launcher(&self, launcher: Launcher) {
         *self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(launcher);
@@ -409,22 +299,20 @@ impl World {
     /// Spawning a name that ran before (and exited or was killed) is a restart:
     /// a new process under the same name.
     pub fn spawn<A: Actor>(&self, id: ActorId, core: A, parent: Option<ActorId>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let rx = self.shared.mailboxes.open(&id);
         {
             let mut st = self.state();
-            st.mailboxes.insert(id.clone(), tx);
             st.exits.remove(&id);
-            *st.incarnations.entry(id.clone()).or_insert(0) += 1;
             if let Some(p) = parent {
                 st.parents.insert(id.clone(), p);
             }
         }
         if self.shared.transport == Transport::Grpc {
-            crate::grpc::serve(self, &id);
+            self.shared.net.serve(&id);
         }
         let world = self.clone();
-        let task = tokio::spawn(crate::host::host(world, id.clone(), core, rx));
-        self.state().owned.entry(id).or_default().push(task);
+        let task = tokio::spawn(host::host(world, id.clone(), core, rx));
+        self.shared.mailboxes.own(&id, task);
     }
 
     /// Hand `msg` from `from` to the network for `to`: trace it, apply the
@@ -437,7 +325,7 @@ impl World {
         for o in &mut st.observers {
             o(now, from, to, &msg);
         }
-        let incarnation = st.incarnations.get(from).copied().unwrap_or(0);
+        let incarnation = self.shared.mailboxes.incarnation(from);
         if st.faults.is_empty() {
             let link = self.link(&mut st, from, to);
             let _ = link.send(LinkItem::Msg(now, Box::new(msg), incarnation));
@@ -475,32 +363,6 @@ impl World {
                 }
             });
         }
-    }
-
-    /// Close `from`'s connection with `peer`: `peer` learns it once everything
-    /// `from` sent before has arrived.
-    pub fn disconnect(&self, from: &ActorId, peer: &ActorId) {
-        let now = self.now();
-        let mut st = self.state();
-        st.connections.remove(&(from.clone(), peer.clone()));
-        st.connections.remove(&(peer.clone(), from.clone()));
-        let link = self.link(&mut st, from, peer);
-        let _ = link.send(LinkItem::Close(now));
-    }
-
-    /// A network fault that breaks the open connection between `a` and `b`
-    /// (both learn it, each after what the other sent before). No-op if they
-    /// are not connected; returns whether they were.
-    pub fn break_connection(&self, a: &ActorId, b: &ActorId) -> bool {
-        let now = self.now();
-        let mut st = self.state();
-        let was = st.connections.remove(&(a.clone(), b.clone())).is_some()
-            | st.connections.remove(&(b.clone(), a.clone())).is_some();
-        if was {
-            let _ = self.link(&mut st, a, b).send(LinkItem::Close(now));
-            let _ = self.link(&mut st, b, a).send(LinkItem::Close(now));
-        }
-        was
     }
 
     /// Kill actor `id` as a crash would (`status` 137 is SIGKILL): it handles
@@ -583,25 +445,9 @@ impl World {
         }
     }
 
-    fn link(&self, st: &mut State, from: &ActorId, to: &ActorId) -> mpsc::UnboundedSender<LinkItem> {
-        if let Some(tx) = st.links.get(&(from.clone(), to.clone())) {
-            return tx.clone();
-        }
-        let (tx, rx) = mpsc::unbounded_channel();
-        st.links.insert((from.clone(), to.clone()), tx.clone());
-        let latency = self.latency_in(st, from, to);
-        // Not owned by `from`: like bytes already in a socket buffer, what a
-        // process sent before it exited still arrives.
-        tokio::spawn(link_task(self.clone(), from.clone(), to.clone(), latency, rx));
-        tx
-    }
-
     /// Put `d` in `to`'s mailbox, if `to` is alive.
-    pub(crate) fn deliver(&self, to: &ActorId, d: Delivery) {
-        let st = self.state();
-        if let Some(mb) = st.mailboxes.get(to) {
-            let _ = mb.send(d);
-        }
+    fn deliver(&self, to: &ActorId, d: Delivery) {
+        self.shared.mailboxes.deliver(to, d);
     }
 
     /// Whether cores' notes are read: on the explaining timeline or in `tracing` logs.
@@ -622,14 +468,6 @@ impl World {
         self.state().trace.event(now, actor, text);
     }
 
-    /// Whether the incarnation of `id` that sent a message is gone: it exited,
-    /// and either nothing runs under its name or a restart runs there now.
-    fn sender_gone(&self, id: &ActorId, incarnation: u64) -> bool {
-        let st = self.state();
-        st.exits.contains_key(id)
-            && (!st.mailboxes.contains_key(id) || st.incarnations.get(id).copied().unwrap_or(0) != incarnation)
-    }
-
     /// How and when `id` exited, if it has.
     pub fn exit_of(&self, id: &ActorId) -> Option<Exit> {
         self.state().exits.get(id).cloned()
@@ -637,12 +475,12 @@ impl World {
 
     /// Every running actor, by name.
     pub fn running(&self) -> Vec<ActorId> {
-        self.state().mailboxes.keys().cloned().collect()
+        self.shared.mailboxes.running()
     }
 
     /// True while `id` is running.
     pub fn is_alive(&self, id: &ActorId) -> bool {
-        self.state().mailboxes.contains_key(id)
+        self.shared.mailboxes.is_open(id)
     }
 
     /// Wait until some actor exits.
@@ -660,21 +498,12 @@ impl World {
         tokio::time::sleep_until(self.instant(t)).await
     }
 
-    pub(crate) fn launch(&self, parent: &ActorId, launch: Launch) {
-        let launcher = self.shared.launcher.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        match launcher {
-            Some(l) => l(self, parent, launch),
-            // Never a silent drop: the task must end, so the container exits 127.
-            None => crate::container::command_not_found(self, parent, launch, "no launcher is set on the world"),
-        }
-    }
-
-    pub(crate) fn exit(&self, id: &ActorId, status: i32) {
+    fn exit(&self, id: &ActorId, status: i32) {
         let now = self.now();
         let (parent, owned) = {
             let mut st = self.state();
-            st.mailboxes.remove(id);
-            st.listeners.remove(id);
+            self.shared.mailboxes.close(id);
+            self.shared.net.stop_serving(id);
             // The other side of each connection learns of the exit after what
             // this actor already sent it has arrived, as a closed socket follows
             // the bytes written before it.
@@ -696,13 +525,12 @@ impl World {
                 let _ = self.link(&mut st, id, &p).send(LinkItem::Close(now));
             }
             st.links.retain(|(from, _), _| from != id);
-            st.streams.retain(|(_, sub), _| sub != id);
-            st.asks.retain(|(asked, asker), _| asked != id && asker != id);
+            self.shared.net.forget(id);
             // What was in transit to it will never land; what it was answering neither.
-            st.carries.retain(|(from, to, _), _| from != id && to != id);
+            self.shared.mailboxes.transit.forget(id);
             st.exits.insert(id.clone(), Exit { at: now, actor: id.clone(), status });
             st.trace.event(now, id, &format!("exited with status {status}"));
-            (st.parents.remove(id), st.owned.remove(id).unwrap_or_default())
+            (st.parents.remove(id), self.shared.mailboxes.take_owned(id))
         };
         for t in owned {
             t.abort();
@@ -711,97 +539,6 @@ impl World {
             self.deliver(&p, Delivery::Exited { actor: id.clone(), status });
         }
         self.shared.exited.notify_waiters();
-    }
-}
-
-/// One link's task: deliver its queue in order, each item `latency` after it was sent.
-async fn link_task(
-    world: World,
-    from: ActorId,
-    to: ActorId,
-    latency: Duration,
-    mut rx: mpsc::UnboundedReceiver<LinkItem>,
-) {
-    let mut peer = crate::grpc::Peer::default();
-    // Items taken off the queue early (gRPC), each with its carry if it was due.
-    let mut ahead: VecDeque<(LinkItem, Option<Carry>)> = VecDeque::new();
-    loop {
-        let (item, carry) = match ahead.pop_front() {
-            Some(next) => next,
-            None => match rx.recv().await {
-                Some(item) => (item, None),
-                None => break,
-            },
-        };
-        let due = item.sent().after(latency);
-        if due > world.now() {
-            world.sleep_until(due).await;
-        }
-        let carry = carry.or_else(|| world.carry());
-        if world.transport() == Transport::Grpc {
-            // Memory delivers everything due on this link now in one go: with
-            // gRPC it is all in transit from now, though the calls go one by one.
-            while let Ok(next) = rx.try_recv() {
-                ahead.push_back((next, None));
-            }
-            let now = world.now();
-            for (next, c) in ahead.iter_mut() {
-                if next.sent().after(latency) > now {
-                    break;
-                }
-                if c.is_none() {
-                    *c = world.carry();
-                }
-            }
-        }
-        match item {
-            LinkItem::Msg(_, msg, incarnation) => {
-                if msg.opens_connection() && world.sender_gone(&from, incarnation) {
-                    // Why not deliver it: a message that opens a connection (an
-                    // HTTP SUBSCRIBE, a libprocess registration, Spark's
-                    // RegisterExecutor) travels on its sender's socket, which
-                    // closed when the sender exited. Delivered, it would leave the
-                    // receiver a subscriber nobody is behind (e.g. a framework
-                    // holding offers for ever); Mesos removes such a framework as
-                    // soon as the closed stream is noticed (`Master::exited`).
-                    world.event(
-                        &to,
-                        &format!(
-                            "{} from {from} arrives after its sender exited: the connection it opens is already \
-                             closed, so {to} never takes it",
-                            msg.kind()
-                        ),
-                    );
-                    continue;
-                }
-                if msg.opens_connection() {
-                    world.state().connections.insert((to.clone(), from.clone()), ());
-                }
-                match world.transport() {
-                    Transport::Memory => world.deliver(&to, Delivery::Message { from: from.clone(), msg }),
-                    // Boxed so a link task's future stays small: inlined, every
-                    // gRPC call's state machine would be copied into each spawn.
-                    Transport::Grpc => Box::pin(peer.deliver(&world, &from, &to, msg, carry)).await,
-                }
-            }
-            LinkItem::Close(_) => {
-                let stream = world.state().streams.remove(&(from.clone(), to.clone()));
-                match (world.transport(), stream) {
-                    // Dropping the stream's sender ends the subscriber's stream; its
-                    // reader then reports the disconnect (and lands the carry).
-                    (Transport::Grpc, Some(stream)) => {
-                        world.hand_over(&from, &to, Leg::Event, carry);
-                        drop(stream)
-                    }
-                    _ => world.deliver(&to, Delivery::Disconnected { peer: from.clone() }),
-                }
-            }
-            LinkItem::LostReply(_) => {
-                // Dropping the waiting sender fails the asker's unary call.
-                let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
-                drop(waiting);
-            }
-        }
     }
 }
 
@@ -817,11 +554,4 @@ where
         .build()
         .expect("a current-thread tokio runtime");
     rt.block_on(body())
-}
-
-/// A uniform draw in [0, 1) from the top 53 bits of one `u64`: the one way a
-/// seeded generator becomes a fraction (a fault's probability, a backoff's
-/// random wait, a scenario's distributions), so every such draw replays alike.
-pub fn unit_interval(rng: &mut impl Rng) -> f64 {
-    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
