@@ -92,6 +92,18 @@
 //! `spark_defaults` / `--properties-file` files a scenario names, relative
 //! to the scenario's directory; [`parse_with_reader`] takes the file reader
 //! as an argument and so does no I/O at all.
+//!
+//! # Layout
+//!
+//! - `mod.rs`: the validated types, the bounds, the entry points and the
+//!   file's top level (`Checker::scenario`).
+//! - `raw.rs`: pass 1, every `Raw*` shape serde reads (the script's own tables
+//!   are in [`crate::script`]).
+//! - `master_agents.rs`: `[master]`, `[[agents]]`, `[network]`.
+//! - `spark_apps.rs`: `[[apps]]` into [`crate::spark::AppSpec`]s.
+//! - `frameworks.rs`: `[[frameworks]]`, read by the registered plugins.
+//! - the failure script, `[[faults]]` and `[[expect]]`: [`crate::script`];
+//!   the shared checker core: [`crate::check`].
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
