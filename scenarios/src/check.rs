@@ -1,6 +1,6 @@
-//! The checker core the scenario language shares: [`Checker`] (diagnostics at
+//! The checker core the scenario language shares: `Checker` (diagnostics at
 //! a value's span, durations, host names, "exactly one of these keys", "only
-//! these keys") and the `"1s"`-or-table shape [`RawDurOrTable`].
+//! these keys") and the `"1s"`-or-table shape `RawDurOrTable`.
 //!
 //! ```text
 //!  scenario/  the file, [master], [[agents]], [[apps]], [[frameworks]] ──▶ script/, check.rs

@@ -215,3 +215,23 @@ fn the_scan_sees_grouped_paths_and_skips_comments() {
         [("a".to_string(), BTreeSet::from(["b".to_string()])), ("b".to_string(), BTreeSet::new())].into();
     assert_eq!(find_cycle(&acyclic), None);
 }
+
+#[test]
+fn only_the_cli_the_loader_and_the_harness_touch_files() {
+    // The cluster, the Spark plugin and the registry are libraries a user's
+    // binary embeds: they write only to the writers they are handed
+    // (`Runtime::trace`, `Runtime::timeline`). Files are read by the scenario
+    // loader (`scenario::load`, spark-defaults through its reader), written by
+    // the CLI (`--trace`) and by the props harness (a failing case, saved).
+    let allowed = ["cli", "scenario", "props"];
+    for file in rust_files(&src()) {
+        let module = module_of(&file);
+        if allowed.contains(&module.as_str()) {
+            continue;
+        }
+        let text = fs::read_to_string(&file).expect("a source file is readable");
+        let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+        let touches: Vec<&str> = code.filter(|l| l.contains("std::fs") || l.contains("File::")).collect();
+        assert!(touches.is_empty(), "{} touches the file system: {touches:?}", file.display());
+    }
+}

@@ -12,6 +12,8 @@ use crate::script::cast::Role;
 /// The keys a `disconnect` takes besides its own.
 pub(super) const KEYS: &[&str] = &["at"];
 
+/// A `disconnect` table, checked: one actor at each end (no glob), and a
+/// pair that holds a connection.
 pub(super) fn check(cx: &mut Checker<'_>, f: &RawFault, k: &mut FaultCx<'_>) -> Option<Fault> {
     let (cast, at) = (k.cast, k.at);
     let v = f.disconnect.as_ref()?;

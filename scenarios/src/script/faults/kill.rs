@@ -24,6 +24,9 @@ pub(super) struct Death {
     line: usize,
 }
 
+/// A `kill` table, checked: the victims resolved, no restart of an executor,
+/// no kill before the driver or scheduler exists, and no kill of an actor that
+/// an earlier kill left dead (`k.deaths`, in file order).
 pub(super) fn check(cx: &mut Checker<'_>, f: &RawFault, k: &mut FaultCx<'_>) -> Option<Fault> {
     let (cast, at, until) = (k.cast, k.at, k.until);
     let deaths = &mut *k.deaths;

@@ -26,6 +26,9 @@ pub(super) const DELAY_KEYS: &[&str] = &["from", "to", "nth", "first", "every", 
 pub(super) const HOLD_KEYS: &[&str] =
     &["from", "to", "nth", "first", "every", "probability", "after", "before", "until"];
 
+/// A `drop`, `delay`, `duplicate` or `hold` table (`k.action` says which),
+/// checked: a known message kind, its own `by` / `until`, the actors, one way
+/// to pick messages, and a window that opens before the run stops.
 pub(super) fn check(cx: &mut Checker<'_>, f: &RawFault, k: &mut FaultCx<'_>) -> Option<Fault> {
     let (action, cast, until) = (k.action, k.cast, k.until);
     let v = match action {

@@ -18,6 +18,8 @@ use crate::script::{RawFault, RawGroup};
 /// The keys a `partition` takes besides its own.
 pub(super) const KEYS: &[&str] = &["at", "heal_after", "one_way"];
 
+/// A `partition` table, checked: two non-empty, disjoint sides, and a heal
+/// after the start.
 pub(super) fn check(cx: &mut Checker<'_>, f: &RawFault, k: &mut FaultCx<'_>) -> Option<Fault> {
     let (cast, at) = (k.cast, k.at);
     let v = f.partition.as_ref()?;

@@ -16,6 +16,8 @@ use crate::script::cast::Role;
 /// The keys a `slow` takes besides its own.
 pub(super) const KEYS: &[&str] = &["after", "before", "think"];
 
+/// A `slow` table, checked: a framework (only frameworks get offers), a
+/// positive `think`, and a window that opens before the run stops.
 pub(super) fn check(cx: &mut Checker<'_>, f: &RawFault, k: &mut FaultCx<'_>) -> Option<Fault> {
     let (cast, until) = (k.cast, k.until);
     let v = f.slow.as_ref()?;
