@@ -58,8 +58,9 @@ pub(super) struct FaultKind {
 }
 
 /// Every fault kind, in the order the language lists them. Adding a kind is
-/// one file here (its `KEYS` and `check`), one line in this table, its keys in
-/// [`RawFault`], and its checked form in `cluster/faults.rs`.
+/// one file here (its `KEYS` and `check`), one line in this table, any new
+/// key in [`RawFault`] and [`written_keys`], and its checked form in
+/// `cluster/faults.rs`.
 const KINDS: &[FaultKind] = &[
     FaultKind { action: "kill", written: |f| span(&f.kill), keys: kill::KEYS, check: kill::check },
     FaultKind { action: "partition", written: |f| span(&f.partition), keys: partition::KEYS, check: partition::check },
@@ -79,6 +80,28 @@ const KINDS: &[FaultKind] = &[
 /// Where an optional key was written.
 fn span<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
     v.as_ref().map(Spanned::span)
+}
+
+/// Every key a `[[faults]]` table may write besides the actions and
+/// `optional`, with where it was written; the order is the diagnostics' order.
+fn written_keys(f: &RawFault) -> [(&'static str, Option<Range<usize>>); 15] {
+    [
+        ("at", f.at.as_ref().map(Spanned::span)),
+        ("restart_after", f.restart_after.as_ref().map(Spanned::span)),
+        ("heal_after", f.heal_after.as_ref().map(Spanned::span)),
+        ("one_way", f.one_way.as_ref().map(Spanned::span)),
+        ("from", f.from.as_ref().map(Spanned::span)),
+        ("to", f.to.as_ref().map(Spanned::span)),
+        ("nth", f.nth.as_ref().map(Spanned::span)),
+        ("first", f.first.as_ref().map(Spanned::span)),
+        ("every", f.every.as_ref().map(Spanned::span)),
+        ("probability", f.probability.as_ref().map(Spanned::span)),
+        ("after", f.after.as_ref().map(Spanned::span)),
+        ("before", f.before.as_ref().map(Spanned::span)),
+        ("by", f.by.as_ref().map(Spanned::span)),
+        ("until", f.until.as_ref().map(Spanned::span)),
+        ("think", f.think.as_ref().map(Spanned::span)),
+    ]
 }
 
 impl Checker<'_> {
@@ -122,23 +145,7 @@ impl Checker<'_> {
             |second| format!("a fault has one action, but this one also has `{second}`; write two [[faults]] tables"),
         )?;
         let kind = KINDS.iter().find(|kind| kind.action == action)?;
-        let keys = [
-            ("at", f.at.as_ref().map(Spanned::span)),
-            ("restart_after", f.restart_after.as_ref().map(Spanned::span)),
-            ("heal_after", f.heal_after.as_ref().map(Spanned::span)),
-            ("one_way", f.one_way.as_ref().map(Spanned::span)),
-            ("from", f.from.as_ref().map(Spanned::span)),
-            ("to", f.to.as_ref().map(Spanned::span)),
-            ("nth", f.nth.as_ref().map(Spanned::span)),
-            ("first", f.first.as_ref().map(Spanned::span)),
-            ("every", f.every.as_ref().map(Spanned::span)),
-            ("probability", f.probability.as_ref().map(Spanned::span)),
-            ("after", f.after.as_ref().map(Spanned::span)),
-            ("before", f.before.as_ref().map(Spanned::span)),
-            ("by", f.by.as_ref().map(Spanned::span)),
-            ("until", f.until.as_ref().map(Spanned::span)),
-            ("think", f.think.as_ref().map(Spanned::span)),
-        ];
+        let keys = written_keys(f);
         // Keys that only some actions take: reject the others' keys, never ignore them.
         // `optional` applies to every action, so it is not in `keys`.
         let mut ok = self.only_allowed(&keys, kind.keys, &format!("a `{action}` fault"));
@@ -173,5 +180,38 @@ impl Checker<'_> {
             ),
         );
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_takes_only_keys_a_table_can_write() {
+        // A key a kind lists but `RawFault` cannot hold would never be seen;
+        // a key it reads but does not list would be refused in every table.
+        let empty: RawFault = toml::from_str("").expect("an empty table has the fault shape");
+        let known: Vec<&str> = written_keys(&empty).iter().map(|(k, _)| *k).collect();
+        let mut actions = Vec::new();
+        for kind in KINDS {
+            assert!(!actions.contains(&kind.action), "two kinds take the action `{}`", kind.action);
+            assert!(!known.contains(&kind.action), "the action `{}` is also an ordinary key", kind.action);
+            assert!((kind.written)(&empty).is_none(), "an empty table writes `{}`", kind.action);
+            for key in kind.keys {
+                assert!(known.contains(key), "`{}` takes `{key}`, which RawFault does not have", kind.action);
+            }
+            actions.push(kind.action);
+        }
+    }
+
+    #[test]
+    fn a_table_names_its_action_where_it_wrote_it() {
+        let src = "hold = \"UPDATE\"\nuntil = \"1m\"\n";
+        let f: RawFault = toml::from_str(src).expect("a hold table");
+        let written: Vec<(&str, Range<usize>)> =
+            KINDS.iter().filter_map(|k| (k.written)(&f).map(|s| (k.action, s))).collect();
+        assert_eq!(written, [("hold", 7..15)], "{src}");
+        assert_eq!(&src[7..15], "\"UPDATE\"");
     }
 }
