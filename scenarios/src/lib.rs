@@ -1,4 +1,5 @@
-//! mesocosm scenarios: the scenario language, the runner and the CLI.
+//! mesocosm scenarios: the cluster library, the Spark plugin, the scenario
+//! language, the runner and the CLI.
 //!
 //! # Layout
 //!

@@ -20,6 +20,8 @@ use crate::script::Cast;
 use crate::units::format_duration;
 
 impl Checker<'_> {
+    /// `latency = "500us"` or `{ min = …, max = … }`: one fixed latency, or a
+    /// range each link draws from once (100us and 1ms when a bound is left out).
     pub(super) fn latency(&mut self, l: &Spanned<RawDurOrTable>) -> Latency {
         let (min_default, max_default) = (Latency::DEFAULT_MIN, Latency::DEFAULT_MAX);
         match l.get_ref() {
@@ -65,6 +67,7 @@ impl Checker<'_> {
         }
     }
 
+    /// `[[network.links]]`: latencies between named actors (globs allowed).
     pub(super) fn links(&mut self, raw: &[Spanned<RawLink>], cast: &Cast) -> Vec<LinkLatency> {
         let mut out = Vec::new();
         for l in raw {
@@ -79,6 +82,7 @@ impl Checker<'_> {
         out
     }
 
+    /// `[master]`: Mesos master flags over Mesos's defaults ([`MasterSpec::default`]).
     pub(super) fn master(&mut self, raw: Option<&RawMaster>) -> MasterSpec {
         let mut m = MasterSpec::default();
         let Some(raw) = raw else { return m };
@@ -160,6 +164,8 @@ impl Checker<'_> {
         m
     }
 
+    /// `[[agents]]`: each entry's resources and attributes parsed as
+    /// `mesos-agent` does, `count` expanded, every host name unique.
     pub(super) fn agents(&mut self, raw: &[Spanned<RawAgent>], master: &str) -> Vec<AgentSpec> {
         let mut out = Vec::new();
         // Agent name → where it was first defined ("line 8", or
