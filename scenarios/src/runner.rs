@@ -9,17 +9,17 @@
 //! build and judge a cluster the same way. This module only says how each
 //! part of a scenario file maps onto the builder.
 
-use crate::cluster::spark::{SparkApps, validate_app};
 use crate::cluster::{AgentSetup, Cluster, ClusterBuilder, Runtime};
 use crate::registry::Registry;
 use crate::scenario::Scenario;
+use crate::spark::{SparkApps, validate_app};
 use mesocosm_sim::{ActorId, Transport};
 use std::collections::BTreeSet;
 use std::io::Write;
 
 pub use crate::cluster::builder::{attributes_proto as attributes, resources_proto};
-pub use crate::cluster::spark::{ask_timeout, spark_settings};
 pub use crate::cluster::{CheckFailure, FrameworkReport, KILLED, LINGER, Report, RunError};
+pub use crate::spark::{ask_timeout, spark_settings};
 
 /// How to run a scenario.
 pub struct RunOptions {

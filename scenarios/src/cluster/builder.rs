@@ -8,18 +8,59 @@
 //! label, so adding a part never changes the draws of another.
 
 use super::RunError;
+use super::expect::{Expect, Expectation};
+use super::faults::{Fault, FaultSpec};
 use super::framework::{FnFramework, Framework, FrameworkCtx};
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec, parse_attributes, parse_resources};
-pub use crate::scenario::MasterSpec;
-use crate::script::{Expect, Expectation, Fault, FaultSpec};
 use mesocosm_executor::{Program, Programs};
+use mesocosm_master::SorterChoice;
 use mesocosm_sim::faults::LinkLatency;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
 use mesocosm_sim::trace::{LineFilter, Timeline};
 use mesocosm_sim::{Actor, ActorId, Latency, Transport};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
+
+/// The Mesos master's flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterSpec {
+    /// Its actor and host name; `--master mesos://<name>:5050` must name it.
+    pub name: String,
+    /// `--allocation_interval` (Mesos default 1 s).
+    pub allocation_interval: Duration,
+    /// `--agent_ping_timeout` (Mesos default 15 s).
+    pub agent_ping_timeout: Duration,
+    /// `--max_agent_ping_timeouts` (Mesos default 5).
+    pub max_agent_ping_timeouts: u32,
+    /// `--offer_timeout` (Mesos default: none).
+    pub offer_timeout: Option<Duration>,
+    /// `--weights`: role → weight; roles not named weigh 1.0 (`DEFAULT_WEIGHT`).
+    pub weights: BTreeMap<String, f64>,
+    /// `--filter_gpu_resources` (Mesos default true).
+    pub filter_gpu_resources: bool,
+    /// `--role_sorter` (Mesos default `drf`): how the allocator orders roles.
+    pub role_sorter: SorterChoice,
+    /// `--framework_sorter` (Mesos default `drf`): how it orders a role's frameworks.
+    pub framework_sorter: SorterChoice,
+}
+
+impl Default for MasterSpec {
+    fn default() -> Self {
+        MasterSpec {
+            name: "master".into(),
+            allocation_interval: Duration::from_secs(1),
+            agent_ping_timeout: Duration::from_secs(15),
+            max_agent_ping_timeouts: 5,
+            offer_timeout: None,
+            weights: BTreeMap::new(),
+            filter_gpu_resources: true,
+            role_sorter: SorterChoice::drf(),
+            framework_sorter: SorterChoice::drf(),
+        }
+    }
+}
 
 /// The entry point: `Cluster::builder(seed)`.
 pub struct Cluster;
@@ -203,7 +244,7 @@ impl ClusterBuilder {
     ///
     /// ```
     /// use mesocosm::cluster::Cluster;
-    /// use mesocosm::script::Fault;
+    /// use mesocosm::cluster::Fault;
     /// use mesocosm_sim::faults::MessageFault;
     /// use std::time::Duration;
     ///

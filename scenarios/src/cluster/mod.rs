@@ -12,8 +12,13 @@
 //! ```
 //!
 //! `mesocosm run` is a thin shell over this builder: a scenario file is
-//! translated into builder calls ([`crate::runner::run`]), so a framework
+//! translated into builder calls (`mesocosm::runner::run`), so a framework
 //! built here gets every fault, expectation and invariant a scenario gets.
+//!
+//! This is the bottom of the crate's stack: it imports only the leaf modules
+//! (`units`, `mesos_syntax`) and the other crates, never the language, the
+//! runner, the registry or the Spark plugin, which all build on it
+//! (`tests/layout.rs` holds it to that).
 //!
 //! # Example
 //!
@@ -22,7 +27,7 @@
 //!
 //! ```
 //! use mesocosm::cluster::{Cluster, Runtime};
-//! use mesocosm::script::{AppOutcome, Expect, Fault};
+//! use mesocosm::cluster::{AppOutcome, Expect, Fault};
 //! use mesocosm_sim::{Actor, Input, Outbox};
 //! use std::time::Duration;
 //!
@@ -52,19 +57,27 @@
 //! ```
 //!
 //! # Layout
-//! - [`builder`]: [`ClusterBuilder`], what a cluster is made of.
+//! - [`builder`]: [`ClusterBuilder`], what a cluster is made of ([`MasterSpec`], agents, frameworks).
 //! - [`framework`]: the [`Framework`] trait, [`FrameworkCtx`] and [`FrameworkReport`].
+//! - [`plugin`]: how a framework kind plugs into scenario files ([`plugin::FrameworkPlugin`]).
+//! - [`faults`]: [`Fault`] and [`FaultSpec`], the faults a run injects.
+//! - [`expect`]: [`Expect`] and [`Expectation`], what a run is expected to show.
 //! - `run`: the live cluster (kills, restarts, the stop rule) and the fault schedule.
+//! - [`judge`]: the cross-actor invariants and the expectations, judged on the message log.
 //! - [`report`]: judging a run ([`Report`], checks, expectations) and its summary.
-//! - [`spark`]: Spark's `[[apps]]` as frameworks, with their executor launcher.
 
 pub mod builder;
+pub mod expect;
+pub mod faults;
 pub mod framework;
+pub mod judge;
+pub mod plugin;
 pub mod report;
 mod run;
-pub mod spark;
 
-pub use builder::{AgentSetup, Cluster, ClusterBuilder, Runtime};
+pub use builder::{AgentSetup, Cluster, ClusterBuilder, MasterSpec, Runtime};
+pub use expect::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
+pub use faults::{Fault, FaultSpec};
 pub use framework::{Framework, FrameworkCtx, FrameworkReport, Process, Words};
 pub use report::{CheckFailure, Report};
 

@@ -2,16 +2,16 @@
 //!
 //! A run is judged on what it left behind: every framework's exit, the
 //! cores' per-step invariant violations, the message log (the cross-actor
-//! invariants of [`crate::judge`]), the masters' histories, what each fault
+//! invariants of [`super::judge`]), the masters' histories, what each fault
 //! did, and the expectations. [`Report::render`] is the summary `mesocosm run`
 //! prints after the timeline.
 
 use super::RunError;
 use super::builder::ClusterBuilder;
+use super::expect::Expect;
 use super::framework::FrameworkReport;
+use super::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
 use super::run::{ClusterRef, lock};
-use crate::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
-use crate::script::Expect;
 use mesocosm_master::{MasterEvent, MasterStats};
 use mesocosm_sim::faults::FaultReport;
 use mesocosm_sim::{ActorId, RunFailure, SimTime, Transport, World};

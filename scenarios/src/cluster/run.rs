@@ -9,11 +9,11 @@
 //! ```
 
 use super::builder::{ClusterBuilder, FrameworkEntry, Runtime};
+use super::faults::{Fault, FaultSpec};
 use super::framework::{Framework, FrameworkCtx};
+use super::judge::Observed;
 use super::report::{Idle, judge_run};
 use super::{KILLED, LINGER, RunError};
-use crate::judge::Observed;
-use crate::script::{Fault, FaultSpec};
 use mesocosm_agent::{Agent, AgentConfig};
 use mesocosm_master::{Master, MasterConfig};
 use mesocosm_sim::faults::Faults;

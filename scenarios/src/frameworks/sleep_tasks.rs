@@ -27,8 +27,8 @@
 //!
 //! A task that fails [`MAX_ATTEMPTS`] times makes the framework give up (exit 1).
 
+use crate::cluster::plugin::{FrameworkPlugin, FrameworkSpec, PluginConfig};
 use crate::cluster::{Framework, FrameworkCtx, Process};
-use crate::registry::{FrameworkPlugin, FrameworkSpec, PluginConfig};
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{
     CommandInfo, Filters, FrameworkId, FrameworkInfo, Offer, OfferId, TaskId, TaskInfo, TaskState, offer,

@@ -1,7 +1,17 @@
 //! Checking `[[frameworks]]`: a registered kind, its plugin's config, names
 //! and `count`.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::MAX_APPS;
+use super::raw::RawFramework;
+use crate::check::Checker;
+use crate::registry::{FrameworkSpec, PluginConfig};
+use crate::units::format_duration;
 
 /// One `[[frameworks]]` instance: a registered kind, read by its plugin.
 #[derive(Clone, Debug)]

@@ -2,7 +2,20 @@
 //! the exact word inside the TOML string), spark-defaults files, the jobs and
 //! their stages' duration distributions.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::MAX_TASKS;
+use super::raw::RawApp;
+use crate::check::{Checker, RawArg, RawDurOrTable, scenario_duration};
+use crate::diag::Diagnostic;
+use crate::spark::{AppSpec, DurationDist, JobSpec, StageSpec};
+use crate::submit::{self, MasterUrl, SparkConf, SubmitSpans};
+use crate::units::format_duration;
 
 impl Checker<'_> {
     pub(super) fn app(
@@ -289,10 +302,10 @@ impl Checker<'_> {
         }
     }
 
-    /// Checks the Spark conf ([`crate::spark_rules::check`]), pointing at
+    /// Checks the Spark conf ([`crate::spark::rules::check`]), pointing at
     /// whichever of the command line or the defaults file supplied each bad value.
     fn check_conf(&mut self, conf: &SparkConf, spans: &SubmitSpans, mapper: &SubmitMapper, defaults: &Defaults) {
-        let problems = crate::spark_rules::check(conf);
+        let problems = crate::spark::rules::check(conf);
         for (key, msg) in problems {
             if let Some(span) = spans.conf.get(key) {
                 self.error(mapper.map(span.clone()), msg);

@@ -2,7 +2,7 @@
 //! Mesos check them, before anything runs.
 //!
 //! Each rule cites the Spark or Mesos code it mirrors. [`check`] returns every
-//! problem with the key that caused it; [`crate::scenario`] points each one at
+//! problem with the key that caused it; the scenario language points each one at
 //! the `--conf` word or the spark-defaults line that set the key (exit 2).
 
 use std::time::Duration;
@@ -134,8 +134,7 @@ pub fn check(conf: &SparkConf) -> Vec<(&str, String)> {
     // Everything else the runner turns into driver settings (one message,
     // the first problem; it names its key as `key=value: …`).
     if problems.is_empty()
-        && let Err(e) =
-            crate::cluster::spark::spark_settings(conf).and_then(|_| crate::cluster::spark::ask_timeout(conf).map(drop))
+        && let Err(e) = super::apps::spark_settings(conf).and_then(|_| super::apps::ask_timeout(conf).map(drop))
     {
         let key = conf.iter().map(|(k, _)| k).find(|k| e.starts_with(&format!("{k}="))).unwrap_or("");
         problems.push((key, e));

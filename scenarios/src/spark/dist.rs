@@ -7,8 +7,8 @@ use rand_chacha::ChaCha8Rng;
 use std::fmt;
 use std::time::Duration;
 
-use super::MAX_DURATION;
 use crate::units::format_duration;
+use mesocosm_sim::MAX_VIRTUAL_TIME as MAX_DURATION;
 
 /// How long a task runs.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,7 +37,7 @@ impl DurationDist {
     /// Only `next_u64` and IEEE-754 `+ − × ÷ √` are used, never the
     /// platform's `ln`/`cos` (whose last bits differ between libms), so a
     /// seed gives the same durations on every machine.
-    /// A draw is at most [`MAX_DURATION`] (a normal or exponential tail can
+    /// A draw is at most [`MAX_DURATION`] (the longest run, the language's bound on every duration) (a normal or exponential tail can
     /// reach far beyond any run; past its end, every length is the same).
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Duration {
         self.draw(rng).min(MAX_DURATION)

@@ -26,10 +26,10 @@
 //!   agents), or the agent died, or the agent still holds it for retry when the
 //!   run ends.
 //!
-//! Expectations ([`crate::script::Expectation`]) are then evaluated against the
+//! Expectations ([`Expectation`]) are then evaluated against the
 //! same log, the master's lifecycle history and the drivers' exits.
 
-use crate::script::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
+use super::expect::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
 use mesocosm_master::MasterEvent;
 use mesocosm_sim::proto::mesos::v1::TaskState;
 use mesocosm_sim::proto::mesos::v1::task_status::Source as TaskSource;
@@ -54,7 +54,7 @@ pub struct Evidence<'a> {
     pub exits: &'a [(String, Option<(SimTime, i32)>)],
     /// How to speak of each framework by name ("app"/"driver" for Spark's,
     /// which is also what a name not listed gets).
-    pub words: &'a BTreeMap<String, crate::cluster::Words>,
+    pub words: &'a BTreeMap<String, super::Words>,
     /// Agents that were killed, and when.
     pub agent_deaths: &'a [(String, SimTime)],
     /// Agents alive at the end that still hold unacknowledged updates.

@@ -9,11 +9,11 @@
 //!           (spark://CoarseGrainedScheduler@<host>:<port> → the driver's actor)
 //! ```
 //!
-//! This is the only module of the cluster that names `SparkDriver`.
+//! This is the only module of the crate that names `SparkDriver`.
 
-use super::framework::{Framework, FrameworkCtx, FrameworkReport, Process, Words};
-use super::{ClusterBuilder, RunError};
-use crate::scenario::{AppSpec, DurationDist, JobSpec, driver_names};
+use super::dist::DurationDist;
+use super::spec::{AppSpec, JobSpec, driver_names};
+use crate::cluster::{ClusterBuilder, Framework, FrameworkCtx, FrameworkReport, Process, RunError, Words};
 use crate::submit::{DeployMode, SparkConf};
 use mesocosm_driver::conf::TimeUnit;
 use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
