@@ -10,11 +10,11 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 fn library() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("the scenarios directory")
         .map(|e| e.expect("a directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.file_name().is_some_and(|n| n != "Cargo.toml"))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
     assert!(!files.is_empty(), "the scenario library is empty");
@@ -106,7 +106,7 @@ fn first(kinds: &[String], k: &str) -> usize {
 
 #[test]
 fn spark_pi_follows_the_seed_documents_five_steps() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("spark-pi.toml");
+    let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")).join("spark-pi.toml");
     let (report, records) = run_with_trace(&file, Transport::Grpc);
     assert!(report.checks.is_empty(), "{:?}", report.checks);
 
@@ -161,7 +161,7 @@ fn spark_pi_follows_the_seed_documents_five_steps() {
 
 #[test]
 fn both_transports_carry_the_same_conversation() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("spark-pi.toml");
+    let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")).join("spark-pi.toml");
     let (grpc, g) = run_with_trace(&file, Transport::Grpc);
     let (mem, m) = run_with_trace(&file, Transport::Memory);
     assert!(grpc.checks.is_empty() && mem.checks.is_empty());
@@ -177,7 +177,7 @@ fn mesocosm(args: &[&str]) -> std::process::Output {
 fn cli_exit_codes_and_trace_file() {
     let dir = std::env::temp_dir().join(format!("mesocosm-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let pi = Path::new(env!("CARGO_MANIFEST_DIR")).join("spark-pi.toml");
+    let pi = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")).join("spark-pi.toml");
     let pi = pi.to_str().unwrap();
 
     // A good run: exit 0, a summary ending in the digest, the same trace file twice.

@@ -32,11 +32,11 @@ fn env_u64(key: &str, default: u64) -> u64 {
 }
 
 fn library() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"));
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("the scenarios directory")
         .map(|e| e.expect("a directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.file_name().is_some_and(|n| n != "Cargo.toml"))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
     files
