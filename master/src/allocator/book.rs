@@ -110,10 +110,16 @@ pub(super) struct RoleSlot {
 
 pub(super) fn scalars_of(r: &Resources) -> Resources {
     let mut s = Resources::new();
-    for (name, v) in r.scalars() {
-        s.add_scalar(name, v);
-    }
+    add_scalars(&mut s, r);
     s
+}
+
+/// `into += the scalars of r` (ranges and sets left out), without building
+/// the scalar bag first: a grant adds to a framework's and a role's sums.
+pub(super) fn add_scalars(into: &mut Resources, r: &Resources) {
+    for (name, v) in r.scalars() {
+        into.add_scalar(name, v);
+    }
 }
 
 impl Allocator {
@@ -415,12 +421,18 @@ impl Allocator {
             a.slot.allocated.add(resources);
         }
         if let Some(fw) = self.frameworks.get_mut(framework) {
-            let scalars = scalars_of(resources);
-            fw.allocations.entry(agent.to_string()).or_default().add(resources);
-            fw.scalars.add(&scalars);
+            match fw.allocations.get_mut(agent) {
+                Some(held) => held.add(resources),
+                None => {
+                    let mut held = Resources::new();
+                    held.add(resources);
+                    fw.allocations.insert(agent.to_string(), held);
+                }
+            }
+            add_scalars(&mut fw.scalars, resources);
             fw.count += 1;
             if let Some(role) = self.roles.get_mut(&fw.role) {
-                role.scalars.add(&scalars);
+                add_scalars(&mut role.scalars, resources);
                 role.count += 1;
             }
         }
