@@ -10,9 +10,11 @@
 //! ```text
 //!   everything   every entry: linear in agents + offers + tasks
 //!   touched      the entries this step changed (the books record them, see
-//!                `tracked`), plus the offers those agents and frameworks
-//!                list, since an offer's promises read its agent's and its
-//!                framework's state
+//!                `tracked`), plus the offers of an agent whose `connected`
+//!                or a framework whose `active` the step flipped, since an
+//!                offer's promises read those; everything if the step removed
+//!                an agent or a framework (what points at it cannot be found
+//!                from it)
 //! ```
 //!
 //! The world checks after every step. At 10,000 agents the master handles a
@@ -96,6 +98,23 @@ impl Master {
 #[cfg(test)]
 #[path = "invariant_tests.rs"]
 mod invariant_tests;
+
+/// One thing holding an agent's resources, as an over-commitment names it.
+enum Piece<'a> {
+    Offer(&'a str),
+    Task(&'a str),
+    Executor(&'a str),
+}
+
+impl std::fmt::Display for Piece<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Piece::Offer(oid) => write!(f, "offer {}", short_id(oid)),
+            Piece::Task(tid) => write!(f, "task {tid}"),
+            Piece::Executor(eid) => write!(f, "executor {eid}"),
+        }
+    }
+}
 
 /// Every this-many steps the per-step check reads all the books, whatever
 /// the step touched, so a change the records missed is found within that
@@ -226,7 +245,7 @@ impl Master {
                 format!("{e} (missed by the check of what the step touched: the books did not record a change)")
             });
         }
-        if step % FULL_RESCAN_EVERY == 0 { self.check_invariants() } else { self.check_touched() }
+        if step.is_multiple_of(FULL_RESCAN_EVERY) { self.check_invariants() } else { self.check_touched() }
     }
 
     /// The agents the current step touched, by any of the books keyed by
@@ -263,13 +282,15 @@ impl Master {
     /// allocator agrees, it is in no other state.
     fn check_agent(&self, aid: &String, agent: &Agent) -> Result<(), String> {
         let host = &agent.info.hostname;
-        let mut pieces: Vec<(String, &Resources)> = Vec::new();
+        // What each piece is, named only if it does not fit: the check runs
+        // for every agent a step touches, and a name is an allocation.
+        let mut pieces: Vec<(Piece, &Resources)> = Vec::new();
         for oid in &agent.offers {
             let o = self.offers.get(oid).ok_or_else(|| format!("{host}: offer {oid} is not in the offers book"))?;
             if o.agent != *aid {
                 return Err(format!("offer {oid} is listed on {host} but is for agent {}", o.agent));
             }
-            pieces.push((format!("offer {}", short_id(oid)), &o.resources));
+            pieces.push((Piece::Offer(oid), &o.resources));
         }
         for (fid, tid) in &agent.tasks {
             let t = self
@@ -281,11 +302,11 @@ impl Master {
                 return Err(format!("{host} lists task {tid}, which its framework places on {}", t.agent));
             }
             if !t.state.is_terminal() {
-                pieces.push((format!("task {tid}"), &t.resources));
+                pieces.push((Piece::Task(tid), &t.resources));
             }
         }
         for ((_, eid), r) in &agent.executors {
-            pieces.push((format!("executor {eid}"), r));
+            pieces.push((Piece::Executor(eid), r));
         }
         let mut acc = Resources::new();
         let mut offered = Resources::new();
@@ -295,7 +316,7 @@ impl Master {
                 return Err(format!("{host} over-committed: {what} [{r}] does not fit in the free [{free}]"));
             }
             acc.add(r);
-            if what.starts_with("offer") {
+            if let Piece::Offer(_) = what {
                 offered.add(r);
             }
         }
