@@ -112,3 +112,71 @@ fn a_resource_in_two_offers_is_caught() {
         Err(format!("agent-1 over-committed: offer O9 [{rest}] does not fit in the free [{free}]"))
     );
 }
+
+const EVERY: [Corruption; 4] = [
+    Corruption::DisconnectKeepingOffers,
+    Corruption::UnreachableKeepingOffers,
+    Corruption::TaskFromForeignOffer,
+    Corruption::DuplicateOffer,
+];
+
+/// The per-step check of a release build reads only what the step touched:
+/// a corruption made within a step is in what it touched, so that check
+/// names the same problem as a full rescan.
+#[test]
+fn the_check_of_what_a_step_touched_catches_every_corruption_made_in_the_step() {
+    for c in EVERY {
+        let mut m = healthy();
+        m.begin_step();
+        assert_eq!(m.check_touched(), Ok(()), "{c:?}: a step that touched nothing");
+        m.corrupt(c);
+        let full = m.check_invariants();
+        assert!(full.is_err(), "{c:?}");
+        assert_eq!(m.check_touched(), full, "{c:?}");
+        assert_eq!(m.check_step(super::FULL_RESCAN_EVERY + 1, false), full, "{c:?}: a release build's step");
+    }
+}
+
+/// A corruption the books did not record (a bug in the bookkeeping itself)
+/// escapes the touched check, and is caught by the periodic full rescan of a
+/// release build and by every step of a debug build, which names it as a
+/// bookkeeping miss.
+#[test]
+fn a_change_the_books_did_not_record_is_caught_by_the_full_rescan() {
+    for c in EVERY {
+        let mut m = healthy();
+        m.corrupt(c);
+        // The next step starts: the corrupted entries are not among what it touched.
+        m.begin_step();
+        let full = m.check_invariants();
+        let problem = full.clone().expect_err("a broken promise");
+        assert_eq!(m.check_touched(), Ok(()), "{c:?}: only the rescan can see it");
+        assert_eq!(m.check_step(super::FULL_RESCAN_EVERY * 3 - 1, false), Ok(()), "{c:?}");
+        assert_eq!(m.check_step(super::FULL_RESCAN_EVERY * 3, false), full, "{c:?}: the periodic rescan");
+        let debug = m.check_step(7, true).expect_err("a debug build checks everything");
+        assert!(debug.starts_with(&problem) && debug.contains("did not record"), "{c:?}: {debug}");
+    }
+}
+
+/// A real step's records are enough: after the steps of the healthy setup
+/// and of a decline, the touched check and the full check agree at each step.
+#[test]
+fn the_touched_check_agrees_with_the_full_check_on_real_steps() {
+    let mut m = healthy();
+    let decline = scheduler::Call {
+        framework_id: Some(v1::FrameworkId { value: format!("{ID}-0001") }),
+        r#type: Some(scheduler::call::Type::Decline as i32),
+        decline: Some(scheduler::call::Decline {
+            offer_ids: vec![v1::OfferId { value: format!("{ID}-O1") }],
+            filters: None,
+        }),
+        ..Default::default()
+    };
+    msg(&mut m, SimTime::ZERO.after(Duration::from_secs(2)), "driver:b", decline);
+    assert_eq!(m.check_touched(), Ok(()));
+    assert!(m.offers_view().is_empty(), "declined");
+    // The step touched the declined offer, its agent and its framework.
+    assert!(m.offers.touched().keys().any(|o| o == &format!("{ID}-O1")));
+    assert_eq!(m.agents.touched().keys().count(), 1);
+    assert_eq!(m.frameworks.touched().keys().collect::<Vec<_>>(), [&format!("{ID}-0001")]);
+}

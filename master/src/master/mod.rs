@@ -85,8 +85,9 @@
 //! - `frameworks`: the scheduler API's dispatch, SUBSCRIBE, failover, removal.
 //! - `offers`: the allocation cycle into OFFERS; ACCEPT, LAUNCH, DECLINE.
 //! - `tasks`: status updates, KILL, RECONCILE, ACKNOWLEDGE.
-//! - `invariants`: [`Master::check_invariants`] and, in tests, the corruptions
-//!   that prove it notices.
+//! - `invariants`: [`Master::check_invariants`] (all the books, or only what
+//!   a step touched) and, in tests, the corruptions that prove it notices.
+//! - `tracked`: the maps behind the books, which record what a step touched.
 
 use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_ROLE};
 use crate::history::MasterEvent;
@@ -94,7 +95,7 @@ use mesocosm_proto::{scheduler, v1};
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
 use scheduler::event::Type as EventType;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 use v1::TaskState;
 use v1::framework_info::capability::Type as Capability;
@@ -108,11 +109,14 @@ mod invariants;
 mod offers;
 mod registration;
 mod tasks;
+mod tracked;
 mod views;
 
 use books::{Agent, Framework, OfferEntry, Removal, Task};
 pub use config::{MasterConfig, Timer};
 use events::{error_event, event, master_status, update_event};
+pub use invariants::FULL_RESCAN_EVERY;
+use tracked::{ActorIndex, Tracked, TrackedSet};
 pub use views::{AgentView, FrameworkView, MasterStats, OfferView};
 
 /// `--max_completed_frameworks` (master constants).
@@ -123,30 +127,33 @@ pub struct Master {
     cfg: MasterConfig,
     info: v1::MasterInfo,
     alloc: Allocator,
-    agents: BTreeMap<String, Agent>,
-    agent_by_actor: BTreeMap<ActorId, String>,
-    unreachable: BTreeSet<String>,
+    agents: Tracked<String, Agent>,
+    agent_by_actor: ActorIndex,
+    unreachable: TrackedSet<String>,
     /// Agents this master removed or marked unreachable (`slaves.removed`), so
     /// that a re-registration can say what the agent was.
-    removed: BTreeSet<String>,
+    removed: TrackedSet<String>,
     next_agent: u64,
     /// The next SlaveObserver generation. Why master-wide: an agent removed
     /// and re-admitted under the same id must not take up a generation whose
     /// ping timers may still be pending.
     next_epoch: u64,
-    frameworks: BTreeMap<String, Framework>,
-    framework_by_actor: BTreeMap<ActorId, String>,
+    frameworks: Tracked<String, Framework>,
+    framework_by_actor: ActorIndex,
     completed: VecDeque<String>,
     next_framework: u64,
     /// Boxed: a BTreeMap moves its values when nodes split and shift, and an
     /// entry holds a whole `Offer`.
-    offers: BTreeMap<String, Box<OfferEntry>>,
+    offers: Tracked<String, Box<OfferEntry>>,
     next_offer: u64,
     pending_all: bool,
     pending_agents: BTreeSet<String>,
     pending_armed: bool,
     stats: MasterStats,
     history: Vec<(SimTime, MasterEvent)>,
+    /// Steps handled so far: every [`FULL_RESCAN_EVERY`]th step's check reads
+    /// all the books, the others only what the step touched.
+    steps: u64,
 }
 
 /// Whether `info` carries the PARTITION_AWARE capability.
@@ -216,23 +223,25 @@ impl Master {
             cfg,
             info,
             alloc,
-            agents: BTreeMap::new(),
-            agent_by_actor: BTreeMap::new(),
-            unreachable: BTreeSet::new(),
-            removed: BTreeSet::new(),
+            // What an offer's promises read of its agent and its framework.
+            agents: Tracked::new(|a: &Agent| a.connected),
+            agent_by_actor: ActorIndex::new(),
+            unreachable: TrackedSet::new(),
+            removed: TrackedSet::new(),
             next_agent: 0,
             next_epoch: 0,
-            frameworks: BTreeMap::new(),
-            framework_by_actor: BTreeMap::new(),
+            frameworks: Tracked::new(|f: &Framework| f.active),
+            framework_by_actor: ActorIndex::new(),
             completed: VecDeque::new(),
             next_framework: 0,
-            offers: BTreeMap::new(),
+            offers: Tracked::new(|_| false),
             next_offer: 0,
             pending_all: false,
             pending_agents: BTreeSet::new(),
             pending_armed: false,
             stats: MasterStats::default(),
             history: Vec::new(),
+            steps: 0,
         }
     }
 
@@ -489,6 +498,7 @@ impl Actor for Master {
     type Timer = Timer;
 
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
+        self.begin_step();
         match input {
             Input::Start => self.start(out),
             Input::Message { from, msg } => self.on_message(from, msg, out),
@@ -499,8 +509,10 @@ impl Actor for Master {
         }
     }
 
-    /// [`Master::check_invariants`], for the world's per-step checks.
+    /// The world's per-step check: what this step touched, and everything
+    /// every [`FULL_RESCAN_EVERY`] steps and on every step of a debug build
+    /// (see [`Master::check_step`]).
     fn check_invariants(&self) -> Result<(), String> {
-        Master::check_invariants(self)
+        self.check_step(self.steps, cfg!(debug_assertions))
     }
 }
