@@ -366,8 +366,5 @@ fn each_idle_agent_is_explained_with_its_reason() {
     h.settle();
     h.advance_to(ms(1500));
     h.msg("driver:spark-pi", decline(&fid, &[&offer_id(0)], Some(60.0)));
-    assert_eq!(
-        idle(&h.advance_to(secs(2))),
-        ["left idle this cycle: agent-1 (refused by spark-pi until 61.500000s)"]
-    );
+    assert_eq!(idle(&h.advance_to(secs(2))), ["left idle this cycle: agent-1 (refused by spark-pi until 61.500000s)"]);
 }

@@ -219,3 +219,20 @@ fn cli_exit_codes_and_trace_file() {
     assert!(String::from_utf8(out.stdout).unwrap().contains("determinism: ok"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The scale scenarios (`scenarios/scale/`) take minutes in a debug build, so
+/// the library tests do not run them; they must still load and validate, so
+/// that `mesocosm run scenarios/scale/scale-10k.toml` starts.
+#[test]
+fn the_scale_scenarios_load_and_validate() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/scale"));
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).expect("scenarios/scale") {
+        let file = entry.expect("a directory entry").path();
+        let s = scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
+        runner::validate(&s).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(s.agents.len() >= 2000, "{}: {} agents", file.display(), s.agents.len());
+        n += 1;
+    }
+    assert_eq!(n, 2, "scale-2k and scale-10k");
+}
