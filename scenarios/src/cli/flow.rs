@@ -1,6 +1,7 @@
 //! The flags that choose what a learner sees (`--only`, `--kinds`, `--from`,
 //! `--to`, `--hide`, `--layer`) and the pictures drawn from a trace
-//! (`--perfetto`, `--mermaid`), shared by `mesocosm run` and `mesocosm flow`.
+//! (`--perfetto`, `--mermaid`), shared by `mesocosm run` and `mesocosm flow`;
+//! and the HTML report of a run (`run --report`).
 
 use super::Stdout;
 use crate::flow::{self, Filter, LayerChoice, Record};
@@ -84,6 +85,17 @@ impl ViewArgs {
         }
         Ok(())
     }
+}
+
+/// Write the run's HTML report (`run --report PATH`) into `file`, created at `path` before the run.
+pub(super) fn write_report(
+    path: &Path,
+    mut file: std::fs::File,
+    records: &[Record],
+    report: &crate::runner::Report,
+) -> Result<(), String> {
+    let page = flow::html::render(records, report);
+    file.write_all(page.as_bytes()).map_err(|e| format!("cannot write report {}: {e}", path.display()))
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
