@@ -223,6 +223,15 @@ fn the_report_renders_in_a_real_browser_without_console_errors() {
     let noise = count(&page, "style=\"display:none\"");
     assert_eq!(shown, rows - noise);
     assert!(dom.contains("<svg id=\"plot-cpus\"") && dom.contains("<svg id=\"plot-executors\""));
+    // The script's layout is the Rust one: every row where the page put it.
+    let transforms = |html: &str| -> Vec<String> {
+        html.split("<g class=\"row ")
+            .skip(1)
+            .map(|g| g.split("transform=\"").nth(1).unwrap().split('"').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(transforms(&page).len(), rows);
+    assert_eq!(transforms(&dom), transforms(&page));
 
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("report-spark-pi.png");
     let shot = format!("--screenshot={}", target.display());

@@ -39,9 +39,9 @@ pub const DECODED_CAP: usize = 5_000;
 pub fn render(records: &[Record], report: &Report) -> String {
     let mut page = String::with_capacity(64 * 1024);
     let title = format!("mesocosm: {}", report.scenario);
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>",
         esc(&title),
         esc(&title)
     );
@@ -49,7 +49,7 @@ pub fn render(records: &[Record], report: &Report) -> String {
     sequence::section(&mut page, records);
     offers::section(&mut page, records);
     plots::section(&mut page, records, report.ended_at.micros());
-    let _ = write!(page, "<script>{JS}</script>\n</body>\n</html>\n");
+    let _ = writeln!(page, "<script>{JS}</script>\n</body>\n</html>");
     page
 }
 

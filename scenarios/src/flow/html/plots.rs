@@ -119,8 +119,9 @@ fn cpu_series(records: &[Record], decoder: &Decoder) -> Cpus {
                 let c = cpus(&task["resources"]) + cpus(&task["executor"]["resources"]);
                 let fid = v["framework"]["id"]["value"].as_str().or(v["frameworkId"]["value"].as_str());
                 let key = (fid.unwrap_or("").to_string(), task["taskId"]["value"].as_str().unwrap_or("").to_string());
-                if !running.contains_key(&key) {
-                    running.insert(key, c);
+                // A task launched once holds its cpus once, whatever the retries.
+                if let std::collections::btree_map::Entry::Vacant(e) = running.entry(key) {
+                    e.insert(c);
                     used += c;
                 }
             }

@@ -118,31 +118,31 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
         let label = format!("<text x=\"4\" y=\"4\" fill=\"#888\">{}</text>", secs(t));
         match r {
             Record::Message(m) => {
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<g class=\"row msg\" data-t=\"{t}\" data-i=\"{index}\"{noise_attr} transform=\"translate(0,{y:.1})\"{hide}>{label}{}</g>\n",
+                    "<g class=\"row msg\" data-t=\"{t}\" data-i=\"{index}\"{noise_attr} transform=\"translate(0,{y:.1})\"{hide}>{label}{}</g>",
                     arrow(m, x(&m.from), x(&m.to))
                 );
                 index += 1;
             }
             Record::Fault(f) => {
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<g class=\"row fault\" data-t=\"{t}\" transform=\"translate(0,{y:.1})\">{label}{}</g>\n",
+                    "<g class=\"row fault\" data-t=\"{t}\" transform=\"translate(0,{y:.1})\">{label}{}</g>",
                     fault(f, &lane, width)
                 );
             }
             Record::Said(s) => {
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<g class=\"row event\" data-t=\"{t}\" transform=\"translate(0,{y:.1})\">{label}{}</g>\n",
+                    "<g class=\"row event\" data-t=\"{t}\" transform=\"translate(0,{y:.1})\">{label}{}</g>",
                     event(s, x(&s.actor))
                 );
             }
             Record::Refusal(f) => {
-                let _ = write!(
+                let _ = writeln!(
                     body,
-                    "<g class=\"row refusal\" data-t=\"{t}\" transform=\"translate(0,{y:.1})\">{label}{}</g>\n",
+                    "<g class=\"row refusal\" data-t=\"{t}\" transform=\"translate(0,{y:.1})\">{label}{}</g>",
                     refusal(f, x(&f.from), x(&f.to))
                 );
             }
@@ -181,10 +181,10 @@ fn header(page: &mut String, cast: &[(String, Group)], height: f64) {
         let g = cast[i].1;
         let n = cast[i..].iter().take_while(|(_, h)| *h == g).count();
         let x0 = LEFT + LANE * i as f64;
-        let _ = write!(
+        let _ = writeln!(
             page,
             "<rect x=\"{:.0}\" y=\"2\" width=\"{:.0}\" height=\"18\" fill=\"#eef\" stroke=\"#99b\"/>\
-             <text x=\"{:.0}\" y=\"15\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>\n",
+             <text x=\"{:.0}\" y=\"15\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
             x0 + 2.0,
             LANE * n as f64 - 4.0,
             x0 + LANE * n as f64 / 2.0,
@@ -194,11 +194,11 @@ fn header(page: &mut String, cast: &[(String, Group)], height: f64) {
     }
     for (i, (name, _)) in cast.iter().enumerate() {
         let cx = LEFT + LANE * (i as f64 + 0.5);
-        let _ = write!(
+        let _ = writeln!(
             page,
             "<text x=\"{cx:.0}\" y=\"38\" text-anchor=\"middle\">{}</text>\
              <line class=\"lifeline\" data-actor=\"{}\" x1=\"{cx:.0}\" y1=\"44\" x2=\"{cx:.0}\" y2=\"{height:.0}\" \
-             stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n",
+             stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>",
             esc(name),
             esc(name)
         );
@@ -308,4 +308,55 @@ fn embed(page: &mut String, records: &[Record]) {
         page.push_str(&script_json(&v.to_string()));
     }
     page.push_str("]</script>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calls(n: usize) -> Vec<Record> {
+        (0..n)
+            .map(|i| {
+                Record::Message(Message {
+                    t: i as u64,
+                    from: "driver:<pi>".into(),
+                    to: "master".into(),
+                    proto: "mesos.v1.scheduler.Call".into(),
+                    kind: "SUBSCRIBE".into(),
+                    summary: "\"</script>\"".into(),
+                    // The empty encoding is a Call with no fields set.
+                    bytes: String::new(),
+                })
+            })
+            .collect()
+    }
+
+    fn embedded(page: &str) -> Vec<serde_json::Value> {
+        let json = page.split("id=\"decoded-json\">").nth(1).unwrap().split("</script>").next().unwrap();
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn every_message_is_an_arrow_but_only_the_first_ones_carry_their_json() {
+        let mut page = String::new();
+        section(&mut page, &calls(DECODED_CAP));
+        assert_eq!(embedded(&page).len(), DECODED_CAP);
+        assert!(!page.contains("id=\"capped\""));
+
+        let mut page = String::new();
+        section(&mut page, &calls(DECODED_CAP + 2));
+        assert_eq!(page.matches("<g class=\"row msg\"").count(), DECODED_CAP + 2);
+        assert_eq!(embedded(&page).len(), DECODED_CAP, "bounded");
+        assert!(page.contains(&format!("for the first {DECODED_CAP} of {} messages", DECODED_CAP + 2)));
+        // Names and summaries are escaped, in text and in attributes.
+        assert!(page.contains("data-actor=\"driver:&lt;pi&gt;\"") && !page.contains("<pi>"));
+        assert!(!page.contains("\"</script>\""));
+    }
+
+    #[test]
+    fn idle_time_is_compressed_but_order_and_instants_are_kept() {
+        assert_eq!(gap(0), 12.0);
+        assert!(gap(1) > gap(0) && gap(1_000_000) > gap(1_000));
+        assert_eq!(gap(3_600_000_000), 40.0, "an hour of nothing is at most 40 px");
+    }
 }
