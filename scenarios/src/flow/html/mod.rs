@@ -1,7 +1,7 @@
 //! A run as one self-contained HTML page: `mesocosm run FILE --report report.html`.
 //!
 //! ```text
-//!  [Record] + Report ──render──▶ <html>
+//!  [Record] + Outcome ──render──▶ <html>
 //!                                 ├─ verdict::section   expectations and checks, then the summary
 //!                                 ├─ sequence::section  SVG sequence diagram + decoded JSON per arrow
 //!                                 ├─ offers::section    the offer cycles: who was offered what, and the answers
@@ -25,8 +25,9 @@ mod plots;
 mod sequence;
 mod verdict;
 
+pub use verdict::{Judged, Outcome};
+
 use super::records::Record;
-use crate::runner::Report;
 use std::fmt::Write;
 
 /// How many messages get their decoded JSON embedded (the first ones of the
@@ -35,8 +36,8 @@ use std::fmt::Write;
 /// and says where it stopped.
 pub const DECODED_CAP: usize = 5_000;
 
-/// The page for a run's `records` (its whole JSONL trace) and its `report`.
-pub fn render(records: &[Record], report: &Report) -> String {
+/// The page for a run's `records` (its whole JSONL trace) and how it went.
+pub fn render(records: &[Record], report: &Outcome) -> String {
     let mut page = String::with_capacity(64 * 1024);
     let title = format!("mesocosm: {}", report.scenario);
     let _ = writeln!(
@@ -48,7 +49,7 @@ pub fn render(records: &[Record], report: &Report) -> String {
     verdict::section(&mut page, report);
     sequence::section(&mut page, records);
     offers::section(&mut page, records);
-    plots::section(&mut page, records, report.ended_at.micros());
+    plots::section(&mut page, records, report.ended_at);
     let _ = writeln!(page, "<script>{JS}</script>\n</body>\n</html>");
     page
 }
@@ -91,6 +92,7 @@ td, th { border: 1px solid #ddd; padding: 2px 8px; text-align: left; vertical-al
 .mono, pre { font-family: ui-monospace, monospace; font-size: 12px; }
 .seqwrap { display: flex; gap: 1em; align-items: flex-start; }
 .seqscroll { overflow: auto; max-height: 80vh; border: 1px solid #ccc; flex: 1 1 auto; }
+.seqscroll svg { display: block; } #seq-head { position: sticky; top: 0; background: #fff; z-index: 1; }
 #decoded { flex: 0 0 24em; position: sticky; top: 0; max-height: 80vh; overflow: auto; background: #f7f7f7; padding: .5em; white-space: pre-wrap; }
 svg text { font: 11px system-ui, sans-serif; }
 .row.msg { cursor: pointer; } .row.msg:hover line { stroke-width: 3; } .row.picked line { stroke-width: 4; }

@@ -36,8 +36,8 @@ use std::fmt::Write;
 /// Horizontal room per lifeline, and left of the first one (the time labels).
 const LANE: f64 = 140.0;
 const LEFT: f64 = 80.0;
-/// Where the first row sits, below the group headings and actor names.
-const TOP: f64 = 60.0;
+/// Where the first row sits (the headings and names are in their own strip above).
+const TOP: f64 = 16.0;
 
 /// The noise groups, in the order their checkboxes appear.
 const NOISE: [Noise; 4] = [Noise::Pings, Noise::Heartbeats, Noise::Acks, Noise::SparkTasks];
@@ -152,8 +152,14 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
 
     let _ = writeln!(
         page,
-        "<div class=\"seqwrap\"><div class=\"seqscroll\">\n<svg id=\"seq\" xmlns=\"http://www.w3.org/2000/svg\" \
-         width=\"{width:.0}\" height=\"{height:.0}\" data-top=\"{TOP}\">"
+        "<div class=\"seqwrap\"><div class=\"seqscroll\">\n<svg id=\"seq-head\" xmlns=\"http://www.w3.org/2000/svg\" \
+         width=\"{width:.0}\" height=\"46\">"
+    );
+    header(page, &cast);
+    let _ = writeln!(
+        page,
+        "</svg>\n<svg id=\"seq\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:.0}\" height=\"{height:.0}\" \
+         data-top=\"{TOP}\">"
     );
     page.push_str("<defs>");
     for l in LAYERS {
@@ -165,7 +171,7 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
         );
     }
     page.push_str("</defs>\n");
-    header(page, &cast, height);
+    lifelines(page, &cast, height);
     page.push_str(&body);
     page.push_str(
         "</svg>\n</div>\n<pre id=\"decoded\">Click an arrow to see its message decoded as JSON.</pre></div>\n",
@@ -174,8 +180,8 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
     page.push_str("</section>\n");
 }
 
-/// Group headings, actor names and one lifeline per actor.
-fn header(page: &mut String, cast: &[(String, Group)], height: f64) {
+/// Group headings and actor names, in a strip that stays in view as the diagram scrolls.
+fn header(page: &mut String, cast: &[(String, Group)]) {
     let mut i = 0;
     while i < cast.len() {
         let g = cast[i].1;
@@ -194,12 +200,18 @@ fn header(page: &mut String, cast: &[(String, Group)], height: f64) {
     }
     for (i, (name, _)) in cast.iter().enumerate() {
         let cx = LEFT + LANE * (i as f64 + 0.5);
+        let _ = writeln!(page, "<text x=\"{cx:.0}\" y=\"38\" text-anchor=\"middle\">{}</text>", esc(name));
+    }
+}
+
+/// One lifeline per actor, the diagram's full height.
+fn lifelines(page: &mut String, cast: &[(String, Group)], height: f64) {
+    for (i, (name, _)) in cast.iter().enumerate() {
+        let cx = LEFT + LANE * (i as f64 + 0.5);
         let _ = writeln!(
             page,
-            "<text x=\"{cx:.0}\" y=\"38\" text-anchor=\"middle\">{}</text>\
-             <line class=\"lifeline\" data-actor=\"{}\" x1=\"{cx:.0}\" y1=\"44\" x2=\"{cx:.0}\" y2=\"{height:.0}\" \
+            "<line class=\"lifeline\" data-actor=\"{}\" x1=\"{cx:.0}\" y1=\"0\" x2=\"{cx:.0}\" y2=\"{height:.0}\" \
              stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>",
-            esc(name),
             esc(name)
         );
     }

@@ -8,17 +8,55 @@
 //! fault did, and the message counts by kind (folded away, as `--stats` would).
 
 use super::esc;
-use crate::runner::Report;
-use mesocosm_sim::Transport;
 use std::fmt::Write;
 
+/// What the page says about how the run went, filled in by the caller from
+/// its report: `flow/` sits below the cluster library and names none of its
+/// types, so the CLI hands the verdict over in these plain words.
+#[derive(Clone, Debug, Default)]
+pub struct Outcome {
+    /// The scenario's name.
+    pub scenario: String,
+    /// One line on the run itself: `seed 42, transport grpc, ended at 6.347746s`.
+    pub run: String,
+    /// When the run ended, in virtual microseconds (the plots' time axis).
+    pub ended_at: u64,
+    /// Why the run stopped before its end (then nothing was judged).
+    pub failure: Option<String>,
+    /// Every `[[expect]]`, held or not.
+    pub expectations: Vec<Judged>,
+    /// The checks that did not hold: (check, what).
+    pub checks: Vec<(String, String)>,
+    pub warnings: Vec<String>,
+    /// The summary's lines: each framework's, the offers, the messages, the faults, the digest.
+    pub summary: Vec<String>,
+    /// Messages by (protobuf name, kind).
+    pub by_kind: Vec<(String, String, u64)>,
+}
+
+/// One expectation and its verdict.
+#[derive(Clone, Debug)]
+pub struct Judged {
+    /// Where it is written (`scenarios/x.toml:42`).
+    pub label: String,
+    pub text: String,
+    pub held: bool,
+    /// What was observed, in words.
+    pub observed: String,
+}
+
+impl Outcome {
+    /// Whether the run passed: it ran to its end and everything held.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none() && self.checks.is_empty() && self.expectations.iter().all(|e| e.held)
+    }
+}
+
 /// Write the verdict block and the summary.
-pub(super) fn section(page: &mut String, report: &Report) {
+pub(super) fn section(page: &mut String, report: &Outcome) {
     let passed = report.passed();
     let (class, headline) = match (&report.failure, passed) {
-        (Some(f), _) => {
-            ("verdict-fail", format!("run FAILED ({}): {f}; not judged, it stopped at {}", f.kind(), f.at()))
-        }
+        (Some(f), _) => ("verdict-fail", format!("run FAILED: {f}; not judged")),
         (None, true) => ("verdict-pass", "PASSED: every expectation and every check held".to_string()),
         (None, false) => ("verdict-fail", "FAILED: see the expectations and checks below".to_string()),
     };
@@ -58,8 +96,8 @@ pub(super) fn section(page: &mut String, report: &Report) {
             let _ = writeln!(
                 page,
                 "<tr class=\"check\"><td class=\"fail\">FAILED</td><td>{}</td><td>{}</td></tr>",
-                esc(c.check),
-                esc(&c.message)
+                esc(&c.0),
+                esc(&c.1)
             );
         }
         page.push_str("</table>\n");
@@ -72,40 +110,58 @@ pub(super) fn section(page: &mut String, report: &Report) {
 }
 
 /// The numbers of the run, after the verdict.
-fn summary(page: &mut String, report: &Report) {
-    let transport = match report.transport {
-        Transport::Grpc => "grpc",
-        Transport::Memory => "memory",
-    };
+fn summary(page: &mut String, report: &Outcome) {
     let _ = writeln!(
         page,
-        "<section id=\"summary\">\n<h2>Summary</h2>\n<p>scenario <span class=\"mono\">{}</span>, seed {}, transport {transport}, ended at {}</p>",
+        "<section id=\"summary\">\n<h2>Summary</h2>\n<p>scenario <span class=\"mono\">{}</span>, {}</p>\n<ul>",
         esc(&report.scenario),
-        report.seed,
-        esc(&report.ended_at.to_string())
+        esc(&report.run)
     );
-    page.push_str("<ul>\n");
-    for f in &report.frameworks {
-        for line in &f.summary {
-            let _ = writeln!(page, "<li>{}</li>", esc(line.trim()));
-        }
-    }
-    let m = &report.master;
-    let _ = writeln!(
-        page,
-        "<li>offers: {} made, {} accepted, {} declined, {} rescinded; {} Mesos tasks launched; {} allocation cycles</li>",
-        m.offers_made, m.offers_accepted, m.offers_declined, m.offers_rescinded, m.tasks_launched, m.allocation_cycles
-    );
-    let _ = writeln!(page, "<li>messages: {}</li>", report.messages);
-    for f in &report.faults {
-        let _ = writeln!(page, "<li>fault {}: applied {} time(s)</li>", esc(&f.label), f.applied);
-    }
-    if let Some(d) = &report.digest {
-        let _ = writeln!(page, "<li>digest: <span class=\"mono\">{}</span></li>", esc(d));
+    for line in &report.summary {
+        let _ = writeln!(page, "<li>{}</li>", esc(line.trim()));
     }
     page.push_str("</ul>\n<details><summary>messages by kind</summary>\n<table>\n");
-    for ((proto, kind), n) in &report.by_kind {
+    for (proto, kind, n) in &report.by_kind {
         let _ = writeln!(page, "<tr><td>{n}</td><td>{}</td><td class=\"mono\">{}</td></tr>", esc(kind), esc(proto));
     }
     page.push_str("</table>\n</details>\n</section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_expectation_or_check_fails_the_headline_and_is_listed_first() {
+        let mut o = Outcome {
+            scenario: "x".into(),
+            expectations: vec![
+                Judged { label: "x.toml:3".into(), text: "a <b>".into(), held: true, observed: "seen".into() },
+                Judged { label: "x.toml:9".into(), text: "c".into(), held: false, observed: "never".into() },
+            ],
+            checks: vec![("invariant".into(), "at 1s: master: offer O1 twice".into())],
+            summary: vec!["messages: 3".into()],
+            ..Outcome::default()
+        };
+        let mut page = String::new();
+        section(&mut page, &o);
+        assert!(page.contains("<p class=\"verdict-fail\">FAILED: see the expectations and checks below</p>"));
+        assert!(page.contains("<td class=\"pass\">ok</td><td class=\"mono\">x.toml:3</td><td>a &lt;b&gt;</td>"));
+        assert!(page.contains("<td class=\"fail\">FAILED</td><td class=\"mono\">x.toml:9</td>"));
+        assert!(page.contains("<td>invariant</td><td>at 1s: master: offer O1 twice</td>"));
+        assert!(page.find("id=\"verdict\"").unwrap() < page.find("messages: 3").unwrap(), "verdict before summary");
+
+        o.failure = Some("livelock at 3s: no progress".into());
+        let mut page = String::new();
+        section(&mut page, &o);
+        assert!(page.contains("run FAILED: livelock at 3s: no progress; not judged"));
+        assert!(page.contains("not judged: the run stopped before its end"));
+
+        o.failure = None;
+        o.checks.clear();
+        o.expectations.truncate(1);
+        let mut page = String::new();
+        section(&mut page, &o);
+        assert!(page.contains("PASSED") && page.contains("checks: all hold"));
+    }
 }
