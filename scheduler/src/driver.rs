@@ -25,7 +25,7 @@
 use crate::Scheduler;
 use crate::context::{Context, Exit};
 use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
-use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, TaskState, TaskStatus, task_status};
+use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, TaskState, TaskStatus, offer, task_status};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -39,6 +39,32 @@ pub const REGISTRATION_BACKOFF_FACTOR: Duration = Duration::from_secs(2);
 
 /// The cap of the SUBSCRIBE retry backoff (`REGISTRATION_RETRY_INTERVAL_MAX`, 1 min).
 pub const REGISTRATION_RETRY_INTERVAL_MAX: Duration = Duration::from_secs(60);
+
+/// The TASK_LOST updates libmesos hands its scheduler for the tasks of a call
+/// it drops while disconnected: `SchedulerProcess::acceptOffers`
+/// (`src/sched/sched.cpp`) answers each task of a LAUNCH it cannot send with
+/// TASK_LOST, source MASTER, reason MASTER_DISCONNECTED, "Master disconnected",
+/// with no agent id and no uuid (nothing to acknowledge), so that a framework
+/// does not wait for tasks the master never heard of. Other calls drop silently.
+pub fn lost_with_unsent_call(call: &Call) -> Vec<TaskStatus> {
+    let launches = call
+        .accept
+        .iter()
+        .flat_map(|a| &a.operations)
+        .filter(|op| op.r#type() == offer::operation::Type::Launch)
+        .filter_map(|op| op.launch.as_ref());
+    launches
+        .flat_map(|l| &l.task_infos)
+        .map(|t| TaskStatus {
+            task_id: t.task_id.clone(),
+            state: TaskState::TaskLost as i32,
+            message: Some("Master disconnected".into()),
+            source: Some(task_status::Source::Master as i32),
+            reason: Some(task_status::Reason::MasterDisconnected as i32),
+            ..Default::default()
+        })
+        .collect()
+}
 
 /// The driver's timers: its own, and the scheduler's.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -168,17 +194,7 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
         if self.state == State::Aborted {
             return;
         }
-        let launches = c.accept.iter().flat_map(|a| &a.operations).filter_map(|op| op.launch.as_ref());
-        for t in launches.flat_map(|l| &l.task_infos) {
-            lost.push_back(TaskStatus {
-                task_id: t.task_id.clone(),
-                state: TaskState::TaskLost as i32,
-                message: Some("Master disconnected".into()),
-                source: Some(task_status::Source::Master as i32),
-                reason: Some(task_status::Reason::MasterDisconnected as i32),
-                ..Default::default()
-            });
-        }
+        lost.extend(lost_with_unsent_call(&c));
     }
 
     fn exit(&mut self, exit: Exit, out: &mut Outbox<DriverTimer<S::Timer>>) {

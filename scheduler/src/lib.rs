@@ -68,7 +68,10 @@ mod driver;
 mod tasks;
 
 pub use context::Context;
-pub use driver::{DriverTimer, MesosSchedulerDriver, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX};
+pub use driver::{
+    DriverTimer, MesosSchedulerDriver, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX,
+    lost_with_unsent_call,
+};
 pub use tasks::{framework, offered, resources, task};
 
 use mesocosm_sim::proto::scheduler::event;

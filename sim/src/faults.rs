@@ -364,7 +364,7 @@ impl Slow {
 pub struct LinkLatency {
     pub from: Pattern,
     pub to: Pattern,
-    pub latency: crate::world::Latency,
+    pub latency: crate::latency::Latency,
 }
 
 /// Every fault a world applies to messages.
@@ -418,7 +418,7 @@ impl FaultBook {
                 // One generator per rule, named by its position and label, so
                 // adding a rule never shifts another rule's draws.
                 matches!(f.pick, Pick::Probability(_)).then(|| {
-                    ChaCha8Rng::seed_from_u64(crate::world::derive_seed(seed, &["fault", &i.to_string(), &f.label]))
+                    ChaCha8Rng::seed_from_u64(crate::seed::derive_seed(seed, &["fault", &i.to_string(), &f.label]))
                 })
             })
             .collect();
@@ -437,7 +437,7 @@ impl FaultBook {
     }
 
     /// The latency override for the link `from → to`, if any.
-    pub(crate) fn link_latency(&self, from: &ActorId, to: &ActorId) -> Option<crate::world::Latency> {
+    pub(crate) fn link_latency(&self, from: &ActorId, to: &ActorId) -> Option<crate::latency::Latency> {
         self.faults.links.iter().find(|l| l.from.matches(from.as_str()) && l.to.matches(to.as_str())).map(|l| l.latency)
     }
 
@@ -464,7 +464,7 @@ impl FaultBook {
                 Pick::Every => true,
                 Pick::Probability(p) => {
                     let rng = self.rngs[i].as_mut();
-                    rng.is_some_and(|r| crate::world::unit_interval(r) < p)
+                    rng.is_some_and(|r| crate::seed::unit_interval(r) < p)
                 }
             };
             if !picked {

@@ -25,9 +25,16 @@
 //!   unary call whose response is the reply the receiver's core sends back;
 //! - **subscriptions** (scheduler and executor SUBSCRIBE): a server stream on which
 //!   the receiver's later Events travel.
+//!
+//! The transport knows the rest of the world only through two handles: the
+//! [`Mailboxes`] it delivers into (and whose incarnations tell it when to
+//! redial), and its own [`Net`]: the listeners, open event streams and pending
+//! asks that only gRPC has. The world owns a `Net` without looking inside; it
+//! tells it when an actor starts ([`Net::serve`]) or exits ([`Net::forget`]),
+//! and hands each link's messages to a [`Peer`].
 
 use crate::actor::{ActorId, Refusal};
-use crate::failure::RunFailure;
+use crate::mailbox::{Delivery, Mailboxes};
 use crate::msg::Msg;
 use crate::proto::mesocosm::rpc::{
     self, Accepted,
@@ -45,8 +52,9 @@ use crate::proto::mesocosm::rpc::{
     slave_server::SlaveServer,
 };
 use crate::proto::{executor, internal, scheduler, sparkrpc};
-use crate::transit::{Carry, Leg};
-use crate::world::{Delivery, StreamTx, World};
+use crate::transit::{Carry, Leg, Transit};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::transport::{Channel, Endpoint, Server};
@@ -63,31 +71,108 @@ const MAX_MESSAGE: usize = 256 << 20;
 /// a 16 MiB window keeps bursts of thousands of ACCEPT/DECLINE safe (measured).
 const WINDOW: u32 = 16 << 20;
 
-/// Start `me`'s tonic server on an in-memory listener.
-pub(crate) fn serve(world: &World, me: &ActorId) {
-    let (tx, rx) = mpsc::unbounded_channel::<tokio::io::DuplexStream>();
-    let inbox = Inbox { world: world.clone(), me: me.clone() };
-    let incoming = tokio_stream::StreamExt::map(UnboundedReceiverStream::new(rx), Ok::<_, std::io::Error>);
-    let server = Server::builder()
-        .initial_connection_window_size(WINDOW)
-        .initial_stream_window_size(WINDOW)
-        .http2_max_header_list_size(MAX_HEADER_LIST)
-        .add_service(SchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-        .add_service(ExecutorServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-        .add_service(MasterServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-        .add_service(SlaveServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-        .add_service(CoarseGrainedSchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-        .add_service(CoarseGrainedExecutorBackendServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
-        .serve_with_incoming(incoming);
-    let name = me.clone();
-    let task = tokio::spawn(async move {
-        if let Err(e) = server.await {
-            tracing::debug!(actor = %name, error = %e, "server ended");
-        }
-    });
-    let mut st = world.state();
-    st.listeners.insert(me.clone(), tx);
-    st.owned.entry(me.clone()).or_default().push(task);
+/// The state only the gRPC transport has; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Net {
+    mailboxes: Mailboxes,
+    books: Arc<Mutex<Books>>,
+}
+
+#[derive(Default)]
+struct Books {
+    /// Where dialers hand the far end of a new connection to an actor's server.
+    listeners: BTreeMap<ActorId, mpsc::UnboundedSender<tokio::io::DuplexStream>>,
+    /// Open event streams, keyed by (server, subscriber).
+    streams: BTreeMap<(ActorId, ActorId), StreamTx>,
+    /// Asks waiting for their reply, keyed by (asked, asker), oldest first.
+    asks: BTreeMap<(ActorId, ActorId), VecDeque<oneshot::Sender<Msg>>>,
+}
+
+/// An event stream's sending half (server side).
+pub(crate) enum StreamTx {
+    Scheduler(mpsc::UnboundedSender<Result<scheduler::Event, Status>>),
+    Executor(mpsc::UnboundedSender<Result<executor::Event, Status>>),
+}
+
+/// The transport itself refused a message (not a modelled refusal, not a peer
+/// that went away): the world fails the run with it, never a silent drop.
+#[derive(Debug)]
+pub(crate) struct TransportRefusal {
+    /// The message's kind.
+    pub(crate) kind: &'static str,
+    /// The gRPC status, as text.
+    pub(crate) status: String,
+}
+
+impl Net {
+    /// No servers yet; deliveries go into `mailboxes`.
+    pub(crate) fn new(mailboxes: Mailboxes) -> Net {
+        Net { mailboxes, books: Arc::default() }
+    }
+
+    fn books(&self) -> MutexGuard<'_, Books> {
+        // The world runs on one thread; a poisoned lock means a task panicked,
+        // which is already a bug being reported.
+        self.books.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn transit(&self) -> &Transit {
+        &self.mailboxes.transit
+    }
+
+    /// Start `me`'s tonic server on an in-memory listener.
+    pub(crate) fn serve(&self, me: &ActorId) {
+        let (tx, rx) = mpsc::unbounded_channel::<tokio::io::DuplexStream>();
+        let inbox = Inbox { net: self.clone(), me: me.clone() };
+        let incoming = tokio_stream::StreamExt::map(UnboundedReceiverStream::new(rx), Ok::<_, std::io::Error>);
+        let server = Server::builder()
+            .initial_connection_window_size(WINDOW)
+            .initial_stream_window_size(WINDOW)
+            .http2_max_header_list_size(MAX_HEADER_LIST)
+            .add_service(SchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+            .add_service(ExecutorServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+            .add_service(MasterServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+            .add_service(SlaveServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+            .add_service(CoarseGrainedSchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+            .add_service(CoarseGrainedExecutorBackendServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
+            .serve_with_incoming(incoming);
+        let name = me.clone();
+        let task = tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::debug!(actor = %name, error = %e, "server ended");
+            }
+        });
+        self.books().listeners.insert(me.clone(), tx);
+        self.mailboxes.own(me, task);
+    }
+
+    /// `me` exited: its server takes no new connection (what is connected
+    /// ends with its tasks).
+    pub(crate) fn stop_serving(&self, me: &ActorId) {
+        self.books().listeners.remove(me);
+    }
+
+    /// `me` exited: the streams it subscribed to close, and the asks it made
+    /// or was asked are never answered (their callers see the call fail).
+    pub(crate) fn forget(&self, me: &ActorId) {
+        let mut books = self.books();
+        books.streams.retain(|(_, sub), _| sub != me);
+        books.asks.retain(|(asked, asker), _| asked != me && asker != me);
+    }
+
+    /// Take the event stream `server` opened for `subscriber`, if it is open:
+    /// dropping it ends the subscriber's stream, whose reader then reports the
+    /// disconnect.
+    pub(crate) fn take_stream(&self, server: &ActorId, subscriber: &ActorId) -> Option<StreamTx> {
+        self.books().streams.remove(&(server.clone(), subscriber.clone()))
+    }
+
+    /// A reply from `asked` to `asker` was lost: the oldest pending ask between
+    /// them fails, as over a broken connection.
+    pub(crate) fn lose_reply(&self, asked: &ActorId, asker: &ActorId) {
+        let waiting = self.books().asks.get_mut(&(asked.clone(), asker.clone())).and_then(|q| q.pop_front());
+        drop(waiting);
+    }
 }
 
 fn request<T>(from: &ActorId, m: T) -> Request<T> {
@@ -141,18 +226,18 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    fn channel(&mut self, world: &World, to: &ActorId) -> Channel {
-        let incarnation = world.state().incarnations.get(to).copied().unwrap_or(0);
+    fn channel(&mut self, net: &Net, to: &ActorId) -> Channel {
+        let incarnation = net.mailboxes.incarnation(to);
         if incarnation != self.incarnation {
             self.incarnation = incarnation;
             self.channel = None;
         }
         self.channel
             .get_or_insert_with(|| {
-                let world = world.clone();
+                let net = net.clone();
                 let to = to.clone();
                 let dial = tower::service_fn(move |_uri: tonic::transport::Uri| {
-                    let listener = world.state().listeners.get(&to).cloned();
+                    let listener = net.books().listeners.get(&to).cloned();
                     async move {
                         let listener = listener.ok_or(std::io::ErrorKind::ConnectionRefused)?;
                         let (near, far) = tokio::io::duplex(1 << 20);
@@ -169,32 +254,33 @@ impl Peer {
     }
 
     /// Carry `msg` from `from` to `to` as the right gRPC call. `carry` marks it in
-    /// transit until the leg that puts it in a mailbox lands it.
+    /// transit until the leg that puts it in a mailbox lands it. An error is
+    /// the transport's own refusal, which the world turns into a failed run.
     pub(crate) async fn deliver(
         &mut self,
-        world: &World,
+        net: &Net,
         from: &ActorId,
         to: &ActorId,
         msg: Box<Msg>,
         carry: Option<Carry>,
-    ) {
+    ) -> Result<(), TransportRefusal> {
         // A reply to an ask completes the caller's pending unary call. None
         // waiting: the asker exited, or its call already failed (a lost reply),
         // or this is a duplicated copy; the reply has no call to answer, as a
         // response on a closed HTTP/2 stream.
         if msg.is_reply() {
-            let waiting = world.state().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
+            let waiting = net.books().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
             match waiting {
                 Some(w) => {
                     // The asker's client lands it once its call returns.
-                    world.hand_over(from, to, Leg::Reply, carry);
+                    net.transit().hand_over(from, to, Leg::Reply, carry);
                     if w.send(*msg).is_err() {
-                        drop(world.take_carry(from, to, Leg::Reply));
+                        drop(net.transit().take_carry(from, to, Leg::Reply));
                     }
                 }
                 None => tracing::debug!(%from, %to, kind = msg.kind(), "reply with no call waiting"),
             }
-            return;
+            return Ok(());
         }
         // Events go down the subscriber's open stream. No stream: it was closed on
         // purpose and the event has nowhere to go. A closed stream: the subscriber
@@ -202,57 +288,55 @@ impl Peer {
         if let Msg::SchedulerEvent(_) | Msg::ExecutorEvent(_) = &*msg {
             let key = (from.clone(), to.clone());
             // The subscriber's stream reader lands it.
-            world.hand_over(from, to, Leg::Event, carry);
+            net.transit().hand_over(from, to, Leg::Event, carry);
             let sent = {
-                let st = world.state();
-                match (st.streams.get(&key), *msg) {
+                let books = net.books();
+                match (books.streams.get(&key), *msg) {
                     (Some(StreamTx::Scheduler(tx)), Msg::SchedulerEvent(e)) => Some(tx.send(Ok(e)).is_ok()),
                     (Some(StreamTx::Executor(tx)), Msg::ExecutorEvent(e)) => Some(tx.send(Ok(e)).is_ok()),
                     _ => None,
                 }
             };
             if sent != Some(true) {
-                drop(world.take_carry(from, to, Leg::Event));
+                drop(net.transit().take_carry(from, to, Leg::Event));
             }
             if sent == Some(false) {
-                world.state().streams.remove(&key);
-                world.deliver(from, Delivery::Disconnected { peer: to.clone() });
+                net.books().streams.remove(&key);
+                net.mailboxes.deliver(from, Delivery::Disconnected { peer: to.clone() });
             }
-            return;
+            return Ok(());
         }
-        let ch = self.channel(world, to);
+        let ch = self.channel(net, to);
         let kind = msg.kind();
         // The receiver's server lands it; calls on a link go one at a time, so
         // whatever is left on this leg when the call returns is this call's.
-        world.hand_over(from, to, Leg::Call, carry);
-        let result = self.call(world, ch, from, to, *msg).await;
-        drop(world.take_carry(from, to, Leg::Call));
+        net.transit().hand_over(from, to, Leg::Call, carry);
+        let result = self.call(net, ch, from, to, *msg).await;
+        drop(net.transit().take_carry(from, to, Leg::Call));
         // Landed once the caller's core has the refusal (below), or never.
-        let answer = world.take_carry(to, from, Leg::Answer);
+        let answer = net.transit().take_carry(to, from, Leg::Answer);
         match result {
-            Ok(()) => {}
+            Ok(()) => Ok(()),
             // The receiver's core refused the call: its answer reaches the caller's core.
             Err(status) if status.code() == Code::PermissionDenied => {
                 let refusal = Refusal::Forbidden(status.message().to_string());
-                world.deliver(from, Delivery::Refused { peer: to.clone(), kind, refusal });
+                net.mailboxes.deliver(from, Delivery::Refused { peer: to.clone(), kind, refusal });
                 drop(answer);
+                Ok(())
             }
             // The receiver is gone (killed, restarted, exited before answering)
             // or a fault lost an ask's reply: lost as over a broken connection.
             Err(status) if matches!(status.code(), Code::Unavailable | Code::Cancelled) => {
                 tracing::debug!(%from, %to, %status, "delivery failed: the peer went away");
+                Ok(())
             }
-            Err(status) => world.fail(RunFailure::Transport {
-                at: world.now(),
-                from: from.clone(),
-                to: to.clone(),
-                kind: kind.to_string(),
-                status: format!("gRPC status {:?}: {}", status.code(), status.message()),
-            }),
+            Err(status) => {
+                Err(TransportRefusal { kind, status: format!("gRPC status {:?}: {}", status.code(), status.message()) })
+            }
         }
     }
 
-    async fn call(&mut self, world: &World, ch: Channel, from: &ActorId, to: &ActorId, msg: Msg) -> Result<(), Status> {
+    async fn call(&mut self, net: &Net, ch: Channel, from: &ActorId, to: &ActorId, msg: Msg) -> Result<(), Status> {
         macro_rules! oneway {
             ($client:ident, $method:ident, $m:expr) => {
                 $client::new(ch).max_decoding_message_size(MAX_MESSAGE).$method(request(from, $m)).await.map(drop)
@@ -262,9 +346,10 @@ impl Peer {
             ($method:ident, $m:expr, $reply:ident) => {{
                 let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await;
                 // The reply's carry, handed over when its link woke.
-                let carry = world.take_carry(to, from, Leg::Reply);
+                let carry = net.transit().take_carry(to, from, Leg::Reply);
                 let r = r?;
-                world.deliver(from, Delivery::Message { from: to.clone(), msg: Box::new(Msg::$reply(r.into_inner())) });
+                net.mailboxes
+                    .deliver(from, Delivery::Message { from: to.clone(), msg: Box::new(Msg::$reply(r.into_inner())) });
                 drop(carry);
                 Ok(())
             }};
@@ -276,7 +361,7 @@ impl Peer {
                     .subscribe(request(from, c))
                     .await?
                     .into_inner();
-                self.read_stream(world, from, to, stream, Msg::SchedulerEvent);
+                self.read_stream(net, from, to, stream, Msg::SchedulerEvent);
                 Ok(())
             }
             Msg::ExecutorCall(c) if c.r#type() == executor::call::Type::Subscribe => {
@@ -285,7 +370,7 @@ impl Peer {
                     .subscribe(request(from, c))
                     .await?
                     .into_inner();
-                self.read_stream(world, from, to, stream, Msg::ExecutorEvent);
+                self.read_stream(net, from, to, stream, Msg::ExecutorEvent);
                 Ok(())
             }
             Msg::SchedulerCall(c) => oneway!(SchedulerClient, call, c),
@@ -327,7 +412,7 @@ impl Peer {
     /// Forward a subscription stream's events into the subscriber's mailbox until it ends.
     fn read_stream<E: Send + 'static>(
         &mut self,
-        world: &World,
+        net: &Net,
         subscriber: &ActorId,
         server: &ActorId,
         mut stream: tonic::Streaming<E>,
@@ -335,25 +420,25 @@ impl Peer {
     ) where
         tonic::Streaming<E>: Send,
     {
-        let w = world.clone();
+        let n = net.clone();
         let (sub, srv) = (subscriber.clone(), server.clone());
         let task = tokio::spawn(async move {
             while let Ok(Some(ev)) = stream.message().await {
-                w.deliver(&sub, Delivery::Message { from: srv.clone(), msg: Box::new(wrap(ev)) });
-                drop(w.take_carry(&srv, &sub, Leg::Event));
+                n.mailboxes.deliver(&sub, Delivery::Message { from: srv.clone(), msg: Box::new(wrap(ev)) });
+                drop(n.transit().take_carry(&srv, &sub, Leg::Event));
             }
-            w.deliver(&sub, Delivery::Disconnected { peer: srv.clone() });
+            n.mailboxes.deliver(&sub, Delivery::Disconnected { peer: srv.clone() });
             // The stream's end lands its close, and anything it never carried.
-            w.land_all(&srv, &sub, Leg::Event);
+            n.transit().land_all(&srv, &sub, Leg::Event);
         });
-        world.state().owned.entry(subscriber.clone()).or_default().push(task);
+        net.mailboxes.own(subscriber, task);
     }
 }
 
 /// One actor's server side: every service, all forwarding into the actor's mailbox.
 #[derive(Clone)]
 struct Inbox {
-    world: World,
+    net: Net,
     me: ActorId,
 }
 
@@ -370,8 +455,8 @@ fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
 impl Inbox {
     /// Put a call's message in the mailbox, landing its carry.
     fn land(&self, d: Delivery, from: &ActorId) {
-        self.world.deliver(&self.me, d);
-        drop(self.world.take_carry(from, &self.me, Leg::Call));
+        self.net.mailboxes.deliver(&self.me, d);
+        drop(self.net.transit().take_carry(from, &self.me, Leg::Call));
     }
 
     fn oneway<T>(&self, r: Request<T>, wrap: fn(T) -> Msg) -> Result<Response<Accepted>, Status> {
@@ -390,7 +475,7 @@ impl Inbox {
     ) -> Result<Response<Stream<E>>, Status> {
         let from = sender(&r)?;
         let (tx, rx) = mpsc::unbounded_channel();
-        self.world.state().streams.insert((self.me.clone(), from.clone()), stream(tx));
+        self.net.books().streams.insert((self.me.clone(), from.clone()), stream(tx));
         self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         Ok(Response::new(UnboundedReceiverStream::new(rx)))
     }
@@ -403,7 +488,7 @@ impl Inbox {
     ) -> Result<Response<R>, Status> {
         let from = sender(&r)?;
         let (tx, rx) = oneshot::channel();
-        self.world.state().asks.entry((self.me.clone(), from.clone())).or_default().push_back(tx);
+        self.net.books().asks.entry((self.me.clone(), from.clone())).or_default().push_back(tx);
         self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         let reply = rx.await.map_err(|_| Status::unavailable("the endpoint exited before replying"))?;
         unwrap(reply).map(Response::new).ok_or_else(|| Status::internal("wrong reply type"))

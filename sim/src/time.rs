@@ -2,7 +2,7 @@
 //!
 //! Every actor sees the same clock: microseconds since the world started. Cores
 //! receive `now` as an argument and never read a clock themselves; only
-//! [`crate::world`] turns tokio's paused clock into a [`SimTime`].
+//! the world (`World::now`) turns tokio's paused clock into a [`SimTime`].
 
 use std::fmt;
 use std::time::Duration;

@@ -4,19 +4,26 @@
 //! task hops (encode, HTTP/2, decode) at the same virtual instant. Each message
 //! gRPC carries holds a [`Carry`] from its link's wake until the [`Leg`] that puts
 //! it in a mailbox lands it, and a host fires a timer only once nothing is in
-//! transit ([`World::settled`]), as memory would already have delivered it.
+//! transit (`World::settled`), as memory would already have delivered it.
+//!
+//! ```text
+//!  link wakes ─carry()─▶ hand_over(from, to, leg) ─▶ … the leg's task hops … ─▶ take_carry(from, to, leg) ─▶ drop: landed
+//! ```
+//!
+//! [`Transit`] is the book of carries: it knows nothing of the world or of
+//! tonic, only which leg of which message is still on its way.
 
 use crate::actor::ActorId;
-use crate::world::{Transport, World};
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::Notify;
 
-/// Messages the gRPC transport carries right now (see the module doc).
+/// How many messages are in transit, and a bell that rings when the last lands.
 #[derive(Default)]
 pub(crate) struct InTransit {
-    pub(crate) count: std::sync::atomic::AtomicU64,
-    pub(crate) landed: tokio::sync::Notify,
+    count: AtomicU64,
+    landed: Notify,
 }
 
 /// One message in transit: from its link's wake at an instant until it lands in
@@ -42,66 +49,76 @@ pub(crate) enum Leg {
     Answer,
 }
 
-impl World {
+/// The messages in transit and the legs they wait on.
+pub(crate) struct Transit {
+    /// Only gRPC has messages in transit; memory delivers at once.
+    carries_messages: bool,
+    in_transit: Arc<InTransit>,
+    /// Keyed by (sender, receiver, leg), oldest first; the leg that lands one takes it.
+    waiting: Mutex<BTreeMap<(ActorId, ActorId, Leg), VecDeque<Carry>>>,
+}
+
+impl Transit {
+    /// The book for a world whose transport is gRPC (`carries_messages`) or memory.
+    pub(crate) fn new(carries_messages: bool) -> Transit {
+        Transit { carries_messages, in_transit: Arc::default(), waiting: Mutex::default() }
+    }
+
+    fn waiting(&self) -> MutexGuard<'_, BTreeMap<(ActorId, ActorId, Leg), VecDeque<Carry>>> {
+        // The world runs on one thread; a poisoned lock means a task panicked,
+        // which is already a bug being reported.
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// gRPC: a message is in transit from now until its [`Carry`] drops. Memory
     /// delivers at once and needs none.
     pub(crate) fn carry(&self) -> Option<Carry> {
-        if self.shared.transport != Transport::Grpc {
+        if !self.carries_messages {
             return None;
         }
-        self.shared.in_transit.count.fetch_add(1, Ordering::AcqRel);
-        Some(Carry(self.shared.in_transit.clone()))
+        self.in_transit.count.fetch_add(1, Ordering::AcqRel);
+        Some(Carry(self.in_transit.clone()))
     }
 
     /// Hand a message's carry to the leg that will land it.
     pub(crate) fn hand_over(&self, from: &ActorId, to: &ActorId, leg: Leg, carry: Option<Carry>) {
         if let Some(c) = carry {
-            self.state().carries.entry((from.clone(), to.clone(), leg)).or_default().push_back(c);
+            self.waiting().entry((from.clone(), to.clone(), leg)).or_default().push_back(c);
         }
     }
 
     /// The oldest carry waiting on `leg` from `from` to `to` (dropping it lands the message).
     pub(crate) fn take_carry(&self, from: &ActorId, to: &ActorId, leg: Leg) -> Option<Carry> {
-        let mut st = self.state();
+        let mut waiting = self.waiting();
         let key = (from.clone(), to.clone(), leg);
-        let q = st.carries.get_mut(&key)?;
+        let q = waiting.get_mut(&key)?;
         let c = q.pop_front();
         if q.is_empty() {
-            st.carries.remove(&key);
+            waiting.remove(&key);
         }
         c
     }
 
     /// Land every message still waiting on `leg` from `from` to `to` (the leg ended).
     pub(crate) fn land_all(&self, from: &ActorId, to: &ActorId, leg: Leg) {
-        let gone = self.state().carries.remove(&(from.clone(), to.clone(), leg));
+        let gone = self.waiting().remove(&(from.clone(), to.clone(), leg));
         drop(gone);
     }
 
-    /// Wait until no message is in transit (at once on the memory transport). A
-    /// host calls it before firing a timer. Should a carry never drop (a bug),
-    /// it waits no longer than the instant, and says so as an invariant violation.
-    pub(crate) async fn settled(&self, me: &ActorId) {
-        let t = &self.shared.in_transit;
-        if t.count.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        let give_up = self.now().after(Duration::from_micros(1));
-        loop {
-            let landed = t.landed.notified();
-            tokio::pin!(landed);
-            landed.as_mut().enable();
-            if t.count.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            tokio::select! { biased;
-                _ = landed => {}
-                _ = self.sleep_until(give_up) => {
-                    let n = t.count.load(Ordering::Acquire);
-                    self.violation(me, format!("{n} message(s) stayed in transit past their instant (a transport bug)"));
-                    return;
-                }
-            }
-        }
+    /// `id` exited: what was in transit to it will never land, and what it was
+    /// answering neither, so all of it lands (is lost) now.
+    pub(crate) fn forget(&self, id: &ActorId) {
+        self.waiting().retain(|(from, to, _), _| from != id && to != id);
+    }
+
+    /// How many messages are in transit now.
+    pub(crate) fn count(&self) -> u64 {
+        self.in_transit.count.load(Ordering::Acquire)
+    }
+
+    /// Rings when the last message in transit lands (enable the future before
+    /// checking [`Transit::count`] again, or a landing in between is missed).
+    pub(crate) fn landed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.in_transit.landed.notified()
     }
 }

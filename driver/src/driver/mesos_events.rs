@@ -27,21 +27,12 @@ use mesocosm_sim::Outbox;
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
 use mesocosm_sim::proto::sparkrpc::TaskState as SparkState;
-use mesocosm_sim::proto::v1::{
-    FrameworkId, FrameworkInfo, Offer, TaskState, TaskStatus, framework_info, offer, task_status,
-};
+use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, Offer, TaskState, TaskStatus, framework_info};
 use std::time::Duration;
 
-/// The first bound of libmesos's SUBSCRIBE retry backoff
-/// (`--registration_backoff_factor` of the scheduler driver, `src/sched/constants.hpp`).
-///
-/// Why deterministic: libmesos waits a random time in `[0, bound]` and
-/// doubles the bound after every attempt; cores draw no randomness, so
-/// mesocosm waits the bound itself: 2, 4, 8, 16, 32, 60, 60 … s.
-pub const REGISTRATION_BACKOFF_FACTOR: Duration = Duration::from_secs(2);
-
-/// The cap of the SUBSCRIBE retry backoff (`REGISTRATION_RETRY_INTERVAL_MAX`, 1 min).
-pub const REGISTRATION_RETRY_INTERVAL_MAX: Duration = Duration::from_secs(60);
+// libmesos's SUBSCRIBE retry backoff: the scheduler library's, the one copy
+// of libmesos behaviour every framework shares.
+pub use mesocosm_scheduler::{REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX};
 
 /// How many answered offer ids the driver remembers to recognise a duplicated OFFERS event.
 ///
@@ -118,23 +109,7 @@ impl SparkDriver {
             // An aborted driver delivers nothing to the scheduler any more.
             return;
         }
-        let launched = call
-            .accept
-            .iter()
-            .flat_map(|a| &a.operations)
-            .filter_map(|op| op.launch.as_ref().filter(|_| op.r#type() == offer::operation::Type::Launch));
-        let lost: Vec<TaskStatus> = launched
-            .flat_map(|l| &l.task_infos)
-            .map(|t| TaskStatus {
-                task_id: t.task_id.clone(),
-                state: TaskState::TaskLost as i32,
-                message: Some("Master disconnected".into()),
-                source: Some(task_status::Source::Master as i32),
-                reason: Some(task_status::Reason::MasterDisconnected as i32),
-                ..Default::default()
-            })
-            .collect();
-        for status in lost {
+        for status in mesocosm_scheduler::lost_with_unsent_call(&call) {
             out.note_with(|| {
                 format!("libmesos reports task {} TASK_LOST itself: Master disconnected", status.task_id.value)
             });

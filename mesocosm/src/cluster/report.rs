@@ -1,0 +1,354 @@
+//! Judging a run and reporting it.
+//!
+//! A run is judged on what it left behind: every framework's exit, the
+//! cores' per-step invariant violations, the message log (the cross-actor
+//! invariants of [`super::judge`]), the masters' histories, what each fault
+//! did, and the expectations. [`Report::render`] is the summary `mesocosm run`
+//! prints after the timeline.
+
+use super::RunError;
+use super::builder::ClusterBuilder;
+use super::expect::Expect;
+use super::framework::FrameworkReport;
+use super::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
+use super::run::{ClusterRef, lock};
+use mesocosm_master::{MasterEvent, MasterStats};
+use mesocosm_sim::faults::FaultReport;
+use mesocosm_sim::{ActorId, RunFailure, SimTime, Transport, World};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+/// A fault (by label) that did nothing, or part of it that did not happen.
+#[derive(Clone, Debug)]
+pub(crate) struct Idle {
+    pub label: String,
+    pub text: String,
+}
+
+/// A check that did not hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckFailure {
+    pub check: &'static str,
+    pub message: String,
+}
+
+/// The outcome of a run.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub scenario: String,
+    pub seed: u64,
+    pub transport: Transport,
+    pub ended_at: SimTime,
+    /// Every framework, by actor name.
+    pub frameworks: Vec<FrameworkReport>,
+    pub master: MasterStats,
+    pub messages: u64,
+    pub by_kind: BTreeMap<(&'static str, &'static str), u64>,
+    /// Checks that did not hold: per-step invariants, message invariants, implicit end checks.
+    pub checks: Vec<CheckFailure>,
+    /// Every `[[expect]]`, held or not.
+    pub expectations: Vec<Verdict>,
+    /// What each message fault, partition and slow rule did.
+    pub faults: Vec<FaultReport>,
+    /// `optional` faults that did nothing (a non-optional one is a failed check).
+    pub warnings: Vec<String>,
+    /// The masters' lifecycle history.
+    pub history: Vec<(SimTime, MasterEvent)>,
+    pub digest: Option<String>,
+    /// Why the run stopped early (a panic, a livelock, a transport refusal), if
+    /// it did; then nothing was judged.
+    pub failure: Option<RunFailure>,
+}
+
+impl Report {
+    /// The framework named `name`, if there is one.
+    pub fn framework(&self, name: &str) -> Option<&FrameworkReport> {
+        self.frameworks.iter().find(|f| f.name == name)
+    }
+
+    /// Whether the run passes: it ran to its end, and every check and every
+    /// expectation held.
+    pub fn passed(&self) -> bool {
+        self.failure.is_none() && self.checks.is_empty() && self.expectations.iter().all(|e| e.held)
+    }
+
+    /// The CLI's exit status for this run: 0 it passed; 1 a check or an
+    /// expectation failed, or the run stopped on a livelock or a transport
+    /// refusal; 3 an actor panicked (a bug in mesocosm, distinct from a verdict
+    /// on the cluster). Bad input (2) never gets as far as a report.
+    pub fn exit_code(&self) -> u8 {
+        match &self.failure {
+            Some(RunFailure::Panic { .. }) => 3,
+            Some(_) => 1,
+            None if self.passed() => 0,
+            None => 1,
+        }
+    }
+}
+
+/// Build the report: frameworks, checks (per-step invariants, message
+/// invariants, implicit end checks), expectations and what each fault did.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn judge_run(
+    b: &ClusterBuilder,
+    world: &World,
+    cluster: &ClusterRef,
+    log: &Arc<Mutex<Vec<Observed>>>,
+    did_nothing: &Arc<Mutex<Vec<Idle>>>,
+    transport: Transport,
+    ended_at: SimTime,
+    deadline: SimTime,
+) -> Result<Report, RunError> {
+    let c = lock(cluster);
+    let failure = world.failure();
+    let mut checks = Vec::new();
+    // A framework with an explicit `app` expectation is judged by it; the others must finish.
+    let expected_apps: BTreeSet<&str> = b
+        .expectations
+        .iter()
+        .filter_map(|e| match &e.expect {
+            Expect::App { app, .. } => Some(app.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut apps = Vec::new();
+    for (id, slot) in &c.frameworks {
+        let exit = world.exit_of(id).map(|e| (e.at, e.status));
+        let w = slot.framework.words();
+        // A run that stopped early is not judged: what did not happen yet says nothing.
+        if failure.is_none() && !expected_apps.contains(slot.name.as_str()) {
+            match exit {
+                None => checks.push(CheckFailure {
+                    check: w.check,
+                    message: format!("{} {} did not finish by {deadline} (the scenario's `until`)", w.noun, slot.name),
+                }),
+                Some((_, status)) if status != 0 => checks.push(CheckFailure {
+                    check: w.check,
+                    message: format!("{} {}'s {} exited with status {status}", w.noun, slot.name, w.process),
+                }),
+                _ => {}
+            }
+        }
+        apps.push(FrameworkReport::new(slot.name.clone(), id.clone(), slot.at, exit, slot.framework.as_ref()));
+    }
+    // Once every framework has exited, what may an agent still hold? Mesos retries
+    // an update (10 s, doubling to 10 min) until the framework acknowledges it
+    // or the agent learns the framework is gone, so pending updates are fine
+    // for a framework the leading master still holds: one disconnected within
+    // its failover_timeout, or one a new leader recovered from re-registering
+    // agents whose scheduler never came back (its failover_timeout does not
+    // survive a master failover, MESOS-4659). For a framework the master
+    // removed, the agent learns it from ShutdownFrameworkMessage, which the
+    // master sends once and never retries (`Master::removeFramework`); if that
+    // message was lost (a partition too short to make the agent re-register),
+    // the agent retries for ever, as in Mesos. But an agent that (re-)registers
+    // after the removal is told again (`Master::_reregisterSlave` shuts down
+    // completed frameworks), so it must not hold that framework's updates.
+    let mut pending = BTreeSet::new();
+    for (name, a) in &c.agents {
+        if world.is_alive(&ActorId::new(name)) && a.core.with(|a| a.unacknowledged_updates()) > 0 {
+            pending.insert(name.clone());
+        }
+    }
+    let leader = c.masters.last().filter(|_| world.is_alive(&c.master_cfg.me));
+    if let Some(leader) = leader
+        && failure.is_none()
+        && apps.iter().all(|a| a.exit.is_some())
+    {
+        let (held, removed, registered_at) = leader.with(|m| {
+            let held: BTreeSet<String> = m.frameworks_view().into_iter().map(|f| f.id).collect();
+            let mut removed: BTreeMap<String, SimTime> = BTreeMap::new();
+            let mut registered_at: BTreeMap<String, SimTime> = BTreeMap::new();
+            for (t, e) in m.history() {
+                match e {
+                    MasterEvent::FrameworkRemoved { framework_id, .. } => {
+                        removed.insert(framework_id.clone(), *t);
+                    }
+                    MasterEvent::AgentRegistered { hostname, .. } | MasterEvent::AgentReregistered { hostname, .. } => {
+                        registered_at.insert(hostname.clone(), *t);
+                    }
+                    _ => {}
+                }
+            }
+            (held, removed, registered_at)
+        });
+        // When the master last told each agent to shut each framework down. The
+        // master sends ShutdownFrameworkMessage for a completed framework once per
+        // (re-)registration (Master::_reregisterSlave); an agent that takes it in
+        // before its SlaveReregisteredMessage (a delayed reply) ignores it as
+        // Slave::shutdownFramework does ("the agent has not yet registered"), and
+        // nothing sends it again: Mesos promises no more than the master's part.
+        let mut told: BTreeMap<(String, String), SimTime> = BTreeMap::new();
+        for o in log.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            if let mesocosm_sim::Msg::ShutdownFramework(m) = &o.msg {
+                told.insert((o.to.to_string(), m.framework_id.value.clone()), o.t);
+            }
+        }
+        for name in &pending {
+            // An agent's hostname is its name.
+            let (by_framework, registered) =
+                c.agents[name].core.with(|a| (a.unacknowledged_by_framework(), a.is_registered()));
+            for (fid, n) in by_framework.iter().filter(|(fid, _)| !held.contains(*fid)) {
+                let why = match (registered, removed.get(fid), registered_at.get(name)) {
+                    (false, _, _) => "and was still not registered with the master at the end of the run".to_string(),
+                    (true, Some(r), Some(reg))
+                        if reg > r && told.get(&(name.clone(), fid.clone())).is_none_or(|t| t < reg) =>
+                    {
+                        format!(
+                            "which the master removed at {r}, before the agent (re-)registered at {reg}, and the master never told it to shut that framework down"
+                        )
+                    }
+                    _ => continue,
+                };
+                checks.push(CheckFailure {
+                    check: "status updates acknowledged",
+                    message: format!(
+                        "agent {name} still holds {n} unacknowledged status update(s) of framework {fid}, {why}"
+                    ),
+                });
+            }
+        }
+    }
+    for v in world.violations() {
+        checks.push(CheckFailure { check: "invariant", message: format!("at {}: {}: {}", v.at, v.actor, v.problem) });
+    }
+    let mut history: Vec<(SimTime, MasterEvent)> =
+        c.masters.iter().flat_map(|m| m.with(|m| m.history().to_vec())).collect();
+    history.sort_by_key(|(t, _)| *t);
+    let exits: Vec<(String, Option<(SimTime, i32)>)> = apps.iter().map(|a| (a.name.clone(), a.exit)).collect();
+    let messages = log.lock().unwrap_or_else(|p| p.into_inner());
+    let words: BTreeMap<String, super::Words> =
+        c.frameworks.values().map(|s| (s.name.clone(), s.framework.words())).collect();
+    let evidence = Evidence {
+        words: &words,
+        messages: &messages,
+        history: &history,
+        exits: &exits,
+        agent_deaths: &c.agent_deaths,
+        agents_pending: &pending,
+    };
+    let expectations: Vec<Verdict> = match failure {
+        Some(_) => Vec::new(),
+        None => {
+            for (t, name, problem) in check_message_invariants(&evidence) {
+                checks.push(CheckFailure { check: name, message: format!("at {t}: {problem}") });
+            }
+            b.expectations.iter().map(|e| evaluate(e, &evidence)).collect()
+        }
+    };
+    let mut idle = did_nothing.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let faults = world.fault_reports();
+    for f in &faults {
+        if f.applied == 0 {
+            idle.push(Idle {
+                label: f.label.clone(),
+                text: format!("fault {}: never matched anything; it did nothing", f.label),
+            });
+        }
+    }
+    // A fault that did nothing is a false green: the run did not test what the
+    // scenario says it tests. It fails the run unless the fault is `optional`
+    // (it may legitimately not fire), in which case it is only a warning.
+    let optional: BTreeSet<&str> = b.faults.iter().filter(|f| f.optional).map(|f| f.label.as_str()).collect();
+    let mut warnings = Vec::new();
+    // A run stopped by a failure (panic, livelock, transport refusal) is not
+    // judged: its faults may simply not have come due.
+    if failure.is_some() {
+        idle.clear();
+    }
+    for Idle { label, text } in idle {
+        if optional.contains(label.as_str()) {
+            warnings.push(format!("{text} (optional = true)"));
+        } else {
+            checks.push(CheckFailure {
+                check: "fault applied",
+                message: format!("{text} (mark it `optional = true` if it may legitimately not fire)"),
+            });
+        }
+    }
+    let (messages_n, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));
+    let master = c.masters.last().map(|m| m.with(|m| m.stats())).unwrap_or_default();
+    Ok(Report {
+        scenario: b.name.clone(),
+        seed: b.seed,
+        transport,
+        ended_at,
+        frameworks: apps,
+        master,
+        messages: messages_n,
+        by_kind,
+        checks,
+        expectations,
+        faults,
+        warnings,
+        history,
+        digest: digest?,
+        failure,
+    })
+}
+
+impl Report {
+    /// The summary printed after the timeline.
+    pub fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "summary: scenario {} (seed {}, transport {}), ended at {}",
+            self.scenario,
+            self.seed,
+            match self.transport {
+                Transport::Grpc => "grpc",
+                Transport::Memory => "memory",
+            },
+            self.ended_at
+        )?;
+        for f in &self.frameworks {
+            for line in &f.summary {
+                writeln!(out, "{line}")?;
+            }
+        }
+        let m = &self.master;
+        writeln!(
+            out,
+            "  offers: {} made, {} accepted, {} declined, {} rescinded; {} tasks launched; {} allocation cycles",
+            m.offers_made,
+            m.offers_accepted,
+            m.offers_declined,
+            m.offers_rescinded,
+            m.tasks_launched,
+            m.allocation_cycles
+        )?;
+        writeln!(out, "  messages: {}", self.messages)?;
+        for ((proto, kind), n) in &self.by_kind {
+            writeln!(out, "    {n:>7}  {kind:<26} {proto}")?;
+        }
+        if !self.faults.is_empty() {
+            writeln!(out, "  faults:")?;
+            for f in &self.faults {
+                writeln!(out, "    {:>7}  applied by {}", f.applied, f.label)?;
+            }
+        }
+        for w in &self.warnings {
+            writeln!(out, "warning: {w}")?;
+        }
+        for e in &self.expectations {
+            let mark = if e.held { "ok" } else { "FAILED" };
+            writeln!(out, "expect {mark}: {}: {} ({})", e.label, e.text, e.observed)?;
+        }
+        if let Some(f) = &self.failure {
+            writeln!(out, "run FAILED ({}): {f}", f.kind())?;
+            writeln!(out, "not judged: the run stopped at {}, before its end", f.at())?;
+        } else if self.checks.is_empty() {
+            writeln!(out, "checks: all hold")?;
+        } else {
+            for c in &self.checks {
+                writeln!(out, "check failed [{}]: {}", c.check, c.message)?;
+            }
+        }
+        if let Some(d) = &self.digest {
+            writeln!(out, "digest: {d}")?;
+        }
+        Ok(())
+    }
+}

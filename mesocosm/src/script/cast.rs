@@ -1,0 +1,119 @@
+//! The cast: the actors a scenario has, by the names faults, expectations
+//! and links use (`master`, `<agent>` or `agent:<agent>`, `driver:<app>`,
+//! `executor:<app>/<id>`, `scheduler:<framework>`; globs with `*`), and
+//! what role each plays (which connections it holds, whether it can restart).
+
+use std::time::Duration;
+
+use mesocosm_sim::faults::Pattern;
+use toml::Spanned;
+
+use crate::check::Checker;
+
+/// The actor names of a scenario, to resolve and check what faults name.
+pub(crate) struct Cast {
+    pub master: String,
+    pub agents: Vec<String>,
+    /// (driver name, submission time).
+    pub apps: Vec<(String, Duration)>,
+    /// `[[frameworks]]`: (name, start time); the scheduler is `scheduler:<name>`.
+    pub frameworks: Vec<(String, Duration)>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Role {
+    Master,
+    Agent,
+    /// A framework's scheduler: a Spark driver or a `scheduler:<name>`.
+    Driver,
+    Executor,
+}
+
+impl Cast {
+    /// Names a fault or expectation may match, with an executor sample per app
+    /// (executor ids are assigned at run time: `executor:<app>/0`, `/1`, …).
+    fn samples(&self) -> Vec<(String, Role)> {
+        let mut v = vec![(self.master.clone(), Role::Master)];
+        v.extend(self.agents.iter().map(|a| (a.clone(), Role::Agent)));
+        for (app, _) in &self.apps {
+            v.push((format!("driver:{app}"), Role::Driver));
+            v.push((format!("executor:{app}/0"), Role::Executor));
+        }
+        for (fw, _) in &self.frameworks {
+            v.push((format!("scheduler:{fw}"), Role::Driver));
+        }
+        v
+    }
+
+    /// Resolve a name or glob to a pattern over actor names, or say why it names nobody.
+    pub(crate) fn resolve(&self, name: &str) -> Result<(Pattern, Vec<Role>), String> {
+        // `agent:<name>` is how the issue tracker and Mesos logs say it; the actor is the hostname.
+        if let Some(rest) = name.strip_prefix("agent:") {
+            let glob = Pattern::new(rest);
+            let hits: Vec<&String> = self.agents.iter().filter(|a| glob.matches(a)).collect();
+            if hits.is_empty() {
+                return Err(format!("no agent is named `{rest}` (agents: {})", self.agents.join(", ")));
+            }
+            let alternatives = hits.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|");
+            return Ok((Pattern::new(alternatives), vec![Role::Agent]));
+        }
+        if name == "master" {
+            return Ok((Pattern::new(self.master.clone()), vec![Role::Master]));
+        }
+        if let Some(rest) = name.strip_prefix("executor:")
+            && !rest.contains('*')
+        {
+            let (app, id) = rest.split_once('/').unwrap_or((rest, ""));
+            if !self.apps.iter().any(|(a, _)| a == app) {
+                return Err(format!("no app is named `{app}` (apps: {})", self.app_names()));
+            }
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+                return Err(format!(
+                    "`{name}`: an executor is `executor:<app>/<id>` with Spark's numeric executor id, or a glob like `executor:{app}/*`"
+                ));
+            }
+            return Ok((Pattern::new(name), vec![Role::Executor]));
+        }
+        let p = Pattern::new(name);
+        let roles: Vec<Role> = self.samples().into_iter().filter(|(n, _)| p.matches(n)).map(|(_, r)| r).collect();
+        if roles.is_empty() {
+            return Err(format!(
+                "`{name}` names no actor; actors are {}, {}, driver:<app>, executor:<app>/<id> and scheduler:<framework> (apps: {}; frameworks: {})",
+                self.master,
+                if self.agents.is_empty() { "(no agents)".to_string() } else { self.agents.join(", ") },
+                self.app_names(),
+                self.framework_names()
+            ));
+        }
+        Ok((p, roles))
+    }
+
+    pub(super) fn framework_names(&self) -> String {
+        if self.frameworks.is_empty() {
+            "none".into()
+        } else {
+            self.frameworks.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", ")
+        }
+    }
+
+    pub(super) fn app_names(&self) -> String {
+        if self.apps.is_empty() {
+            "none".into()
+        } else {
+            self.apps.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", ")
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// The actor(s) a name or glob matches, or a diagnostic at it.
+    pub(crate) fn actor(&mut self, cast: &Cast, v: &Spanned<String>) -> Option<(Pattern, Vec<Role>)> {
+        match cast.resolve(v.get_ref()) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.error(v.span(), e);
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Links: one FIFO queue and task per ordered actor pair, and the connections they carry.
+//!
+//! [`World::send`] puts a message on the link `from → to`; the link's task
+//! delivers its queue in order, each item its link's latency after it was sent,
+//! as one libprocess TCP connection delivers a peer's messages in order. The
+//! latency is drawn once per link ([`Latency::of_link`](crate::latency::Latency::of_link)),
+//! unless a fault overrides it.
+//!
+//! A link carries three kinds of item ([`LinkItem`]): a message; the close of
+//! the sender's end of a *connection* (one opened by SUBSCRIBE, agent
+//! registration or RegisterExecutor, see [`Msg::opens_connection`]), which the
+//! receiver learns only after what was sent before it; and, on gRPC, a reply
+//! the network lost, which fails the asker's pending call in link order.
+//!
+//! On arrival, memory puts a message straight in the mailbox; gRPC hands it to
+//! the link's [`Peer`], its lazily dialled tonic connection.
+
+use super::{State, Transport, World};
+use crate::actor::ActorId;
+use crate::failure::RunFailure;
+use crate::grpc::Peer;
+use crate::mailbox::Delivery;
+use crate::msg::Msg;
+use crate::time::SimTime;
+use crate::transit::{Carry, Leg};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// What a link task carries.
+pub(super) enum LinkItem {
+    /// A message, and which incarnation of its sender sent it.
+    Msg(SimTime, Box<Msg>, u64),
+    /// The sender's end of its connection with the receiver closed: tell the receiver.
+    Close(SimTime),
+    /// A reply the network lost: the asker's pending gRPC call fails, in link order.
+    LostReply(SimTime),
+}
+
+impl LinkItem {
+    fn sent(&self) -> SimTime {
+        match self {
+            LinkItem::Msg(t, _, _) | LinkItem::Close(t) | LinkItem::LostReply(t) => *t,
+        }
+    }
+}
+
+impl World {
+    /// The latency of the link `from → to`: a fault's override, else the world's.
+    pub fn link_latency(&self, from: &ActorId, to: &ActorId) -> Duration {
+        let st = self.state();
+        self.latency_in(&st, from, to)
+    }
+
+    fn latency_in(&self, st: &State, from: &ActorId, to: &ActorId) -> Duration {
+        let latency = st.faults.link_latency(from, to).unwrap_or(self.shared.latency);
+        latency.of_link(self.shared.seed, from.as_str(), to.as_str())
+    }
+
+    /// Close `from`'s connection with `peer`: `peer` learns it once everything
+    /// `from` sent before has arrived.
+    pub fn disconnect(&self, from: &ActorId, peer: &ActorId) {
+        let now = self.now();
+        let mut st = self.state();
+        st.connections.remove(&(from.clone(), peer.clone()));
+        st.connections.remove(&(peer.clone(), from.clone()));
+        let link = self.link(&mut st, from, peer);
+        let _ = link.send(LinkItem::Close(now));
+    }
+
+    /// A network fault that breaks the open connection between `a` and `b`
+    /// (both learn it, each after what the other sent before). No-op if they
+    /// are not connected; returns whether they were.
+    pub fn break_connection(&self, a: &ActorId, b: &ActorId) -> bool {
+        let now = self.now();
+        let mut st = self.state();
+        let was = st.connections.remove(&(a.clone(), b.clone())).is_some()
+            | st.connections.remove(&(b.clone(), a.clone())).is_some();
+        if was {
+            let _ = self.link(&mut st, a, b).send(LinkItem::Close(now));
+            let _ = self.link(&mut st, b, a).send(LinkItem::Close(now));
+        }
+        was
+    }
+
+    pub(super) fn link(&self, st: &mut State, from: &ActorId, to: &ActorId) -> mpsc::UnboundedSender<LinkItem> {
+        if let Some(tx) = st.links.get(&(from.clone(), to.clone())) {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        st.links.insert((from.clone(), to.clone()), tx.clone());
+        let latency = self.latency_in(st, from, to);
+        // Not owned by `from`: like bytes already in a socket buffer, what a
+        // process sent before it exited still arrives.
+        tokio::spawn(link_task(self.clone(), from.clone(), to.clone(), latency, rx));
+        tx
+    }
+
+    /// Whether the incarnation of `id` that sent a message is gone: it exited,
+    /// and either nothing runs under its name or a restart runs there now.
+    fn sender_gone(&self, id: &ActorId, incarnation: u64) -> bool {
+        let exited = self.state().exits.contains_key(id);
+        exited && self.shared.mailboxes.is_past(id, incarnation)
+    }
+}
+
+/// One link's task: deliver its queue in order, each item `latency` after it was sent.
+async fn link_task(
+    world: World,
+    from: ActorId,
+    to: ActorId,
+    latency: Duration,
+    mut rx: mpsc::UnboundedReceiver<LinkItem>,
+) {
+    let mut peer = Peer::default();
+    // Items taken off the queue early (gRPC), each with its carry if it was due.
+    let mut ahead: VecDeque<(LinkItem, Option<Carry>)> = VecDeque::new();
+    loop {
+        let (item, carry) = match ahead.pop_front() {
+            Some(next) => next,
+            None => match rx.recv().await {
+                Some(item) => (item, None),
+                None => break,
+            },
+        };
+        let due = item.sent().after(latency);
+        if due > world.now() {
+            world.sleep_until(due).await;
+        }
+        let transit = &world.shared.mailboxes.transit;
+        let carry = carry.or_else(|| transit.carry());
+        if world.transport() == Transport::Grpc {
+            // Memory delivers everything due on this link now in one go: with
+            // gRPC it is all in transit from now, though the calls go one by one.
+            while let Ok(next) = rx.try_recv() {
+                ahead.push_back((next, None));
+            }
+            let now = world.now();
+            for (next, c) in ahead.iter_mut() {
+                if next.sent().after(latency) > now {
+                    break;
+                }
+                if c.is_none() {
+                    *c = transit.carry();
+                }
+            }
+        }
+        match item {
+            LinkItem::Msg(_, msg, incarnation) => {
+                if msg.opens_connection() && world.sender_gone(&from, incarnation) {
+                    // Why not deliver it: a message that opens a connection (an
+                    // HTTP SUBSCRIBE, a libprocess registration, Spark's
+                    // RegisterExecutor) travels on its sender's socket, which
+                    // closed when the sender exited. Delivered, it would leave the
+                    // receiver a subscriber nobody is behind (e.g. a framework
+                    // holding offers for ever); Mesos removes such a framework as
+                    // soon as the closed stream is noticed (`Master::exited`).
+                    world.event(
+                        &to,
+                        &format!(
+                            "{} from {from} arrives after its sender exited: the connection it opens is already \
+                             closed, so {to} never takes it",
+                            msg.kind()
+                        ),
+                    );
+                    continue;
+                }
+                if msg.opens_connection() {
+                    world.state().connections.insert((to.clone(), from.clone()), ());
+                }
+                match world.transport() {
+                    Transport::Memory => world.deliver(&to, Delivery::Message { from: from.clone(), msg }),
+                    // Boxed so a link task's future stays small: inlined, every
+                    // gRPC call's state machine would be copied into each spawn.
+                    Transport::Grpc => {
+                        let delivered = Box::pin(peer.deliver(&world.shared.net, &from, &to, msg, carry)).await;
+                        if let Err(refused) = delivered {
+                            world.fail(RunFailure::Transport {
+                                at: world.now(),
+                                from: from.clone(),
+                                to: to.clone(),
+                                kind: refused.kind.to_string(),
+                                status: refused.status,
+                            });
+                        }
+                    }
+                }
+            }
+            LinkItem::Close(_) => {
+                let stream = world.shared.net.take_stream(&from, &to);
+                match (world.transport(), stream) {
+                    // Dropping the stream's sender ends the subscriber's stream; its
+                    // reader then reports the disconnect (and lands the carry).
+                    (Transport::Grpc, Some(stream)) => {
+                        transit.hand_over(&from, &to, Leg::Event, carry);
+                        drop(stream)
+                    }
+                    _ => world.deliver(&to, Delivery::Disconnected { peer: from.clone() }),
+                }
+            }
+            LinkItem::LostReply(_) => {
+                // Dropping the waiting sender fails the asker's unary call.
+                world.shared.net.lose_reply(&from, &to);
+            }
+        }
+    }
+}
