@@ -95,6 +95,7 @@ td, th { border: 1px solid #ddd; padding: 2px 8px; text-align: left; vertical-al
 .seqscroll svg { display: block; } #seq-head { position: sticky; top: 0; background: #fff; z-index: 1; }
 #decoded { flex: 0 0 24em; position: sticky; top: 0; max-height: 80vh; overflow: auto; background: #f7f7f7; padding: .5em; white-space: pre-wrap; }
 svg text { font: 11px system-ui, sans-serif; }
+.row.fault text, .row.event text { paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .row.msg { cursor: pointer; } .row.msg:hover line { stroke-width: 3; } .row.picked line { stroke-width: 4; }
 .controls label { margin-right: 1em; } .controls input[type=number] { width: 6em; }
 .note { color: #555; font-style: italic; }
