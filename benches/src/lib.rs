@@ -8,7 +8,13 @@
 //! is offered again one allocation cycle later. This mirrors Mesos's own
 //! `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`, but end to end through
 //! the master's offer book and the scheduler API, over gRPC or in memory.
+//!
+//! [`DeclineOffers`] is the allocator alone in the shape of that Mesos
+//! benchmark (see [`decline`]).
 
+pub mod decline;
+
+pub use decline::DeclineOffers;
 use mesocosm_agent::{Agent, AgentConfig};
 use mesocosm_master::{Master, MasterConfig, MasterStats};
 use mesocosm_sim::proto::Resources;

@@ -346,3 +346,28 @@ fn gpu_agents_are_offered_only_to_gpu_capable_frameworks_unless_filter_gpu_resou
         }
     }
 }
+
+// ----- explanations ---------------------------------------------------------------------
+
+/// `--explain` says why each agent with free resources got no offer in a
+/// cycle: here, first no framework at all, then a refusal filter, with its end.
+#[test]
+fn each_idle_agent_is_explained_with_its_reason() {
+    let mut h = Harness::new(cfg());
+    h.add_agent("agent-1", 4.0, 8192.0);
+    let idle = |outs: &[Output<Timer>]| -> Vec<String> {
+        notes(outs).into_iter().filter(|n| n.starts_with("left idle")).collect()
+    };
+    // The cycle its registration triggers and the periodic one at 1 s.
+    let first = idle(&h.advance_to(secs(1)));
+    assert_eq!(first, ["left idle this cycle: agent-1 (no active framework)"; 2]);
+
+    let fid = h.subscribe("spark-pi");
+    h.settle();
+    h.advance_to(ms(1500));
+    h.msg("driver:spark-pi", decline(&fid, &[&offer_id(0)], Some(60.0)));
+    assert_eq!(
+        idle(&h.advance_to(secs(2))),
+        ["left idle this cycle: agent-1 (refused by spark-pi until 61.500000s)"]
+    );
+}

@@ -377,7 +377,7 @@ impl Model {
             let mut chosen = None;
             for key in sorted {
                 if self.filtered(&key.5, agent, &available) {
-                    passed.push(key.5.clone());
+                    passed.push(key.5.as_str().into());
                 } else {
                     chosen = Some(key);
                     break;

@@ -101,7 +101,7 @@ impl Resources {
     pub fn add_scalar(&mut self, name: &str, value: f64) {
         let v = milli(value);
         if v != 0 {
-            *self.scalars.entry(name.to_string()).or_insert(0) += v;
+            add_milli(&mut self.scalars, name, v);
         }
     }
 
@@ -172,7 +172,7 @@ impl Resources {
     /// `self += other`.
     pub fn add(&mut self, other: &Resources) {
         for (k, v) in &other.scalars {
-            *self.scalars.entry(k.clone()).or_insert(0) += v;
+            add_milli(&mut self.scalars, k, *v);
         }
         for (k, rs) in &other.ranges {
             self.add_ranges(k, rs.iter().copied());
@@ -232,6 +232,18 @@ impl Resources {
                 })
             })
             && other.sets.iter().all(|(k, theirs)| self.sets.get(k).is_some_and(|mine| mine.is_superset(theirs)))
+    }
+}
+
+/// `scalars[name] += v`. Why not `entry(name.to_string())`: the allocator adds
+/// to bags that already hold the name thousands of times per cycle, and the
+/// entry API would copy the name into a new `String` every time.
+fn add_milli(scalars: &mut BTreeMap<String, i64>, name: &str, v: i64) {
+    match scalars.get_mut(name) {
+        Some(mine) => *mine += v,
+        None => {
+            scalars.insert(name.to_string(), v);
+        }
     }
 }
 

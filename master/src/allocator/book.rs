@@ -5,7 +5,8 @@
 //! them. Every grant goes through `Allocator::track`, every release through
 //! `recover` or a removal, so the shares a sorter sees are always the books'.
 
-use super::{AgentId, Allocator, DEFAULT_WEIGHT, FrameworkId, RefusalFilter};
+use super::filters::AgentRefusals;
+use super::{AgentId, Allocator, DEFAULT_WEIGHT, FrameworkId, RefusalFilter, SharedId, SortClient};
 use mesocosm_proto::Resources;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,10 +27,33 @@ impl AgentSlot {
     pub fn available(&self) -> Resources {
         self.total.minus(&self.allocated)
     }
+
+    /// True if the agent has GPUs (`--filter_gpu_resources` looks).
+    pub(super) fn has_gpus(&self) -> bool {
+        self.total.scalar("gpus") > 0.0
+    }
 }
 
-#[derive(Clone, Debug, Default)]
+/// An agent with what only the allocator needs: its number and the refusal
+/// filters frameworks hold on it.
+#[derive(Debug)]
+pub(super) struct AgentEntry {
+    pub(super) slot: AgentSlot,
+    /// Its index in `Allocator::agent_at`: how filters name it.
+    pub(super) idx: u32,
+    /// The frameworks' refusal filters on this agent. Why here and not with
+    /// the framework: a cycle asks "is framework f filtered on this agent?"
+    /// for framework after framework while it visits one agent, so the
+    /// answers sit together.
+    pub(super) refusals: AgentRefusals,
+}
+
+#[derive(Clone, Debug)]
 pub(super) struct FrameworkSlot {
+    /// Its id, shared with the sorters' orders and the grants' `filtered`.
+    pub(super) id: SharedId,
+    /// Its index in `Allocator::framework_at`: how filters name it.
+    pub(super) idx: u32,
     /// The role it is allocated under.
     pub(super) role: String,
     /// Deactivated frameworks (disconnected, failing over) get nothing.
@@ -44,13 +68,29 @@ pub(super) struct FrameworkSlot {
     /// How many grants the framework has had; DRF's second tie-break. Like
     /// `DRFSorter`'s `allocation.count`, it only ever grows.
     pub(super) count: u64,
-    /// Refusal filters per agent.
-    pub(super) filters: BTreeMap<AgentId, Vec<RefusalFilter>>,
+    /// The agents (by idx) on which it has refusal filters; the filters
+    /// themselves are the agents' ([`AgentEntry::refusals`]).
+    pub(super) refused_agents: BTreeSet<u32>,
     /// FrameworkInfo has the GPU_RESOURCES capability.
     pub(super) gpu_resources: bool,
 }
 
 impl FrameworkSlot {
+    fn new(id: &str, idx: u32, role: &str) -> FrameworkSlot {
+        FrameworkSlot {
+            id: SharedId::from(id),
+            idx,
+            role: role.to_string(),
+            active: false,
+            suppressed: false,
+            allocations: BTreeMap::new(),
+            scalars: Resources::new(),
+            count: 0,
+            refused_agents: BTreeSet::new(),
+            gpu_resources: false,
+        }
+    }
+
     pub(super) fn eligible(&self) -> bool {
         self.active && !self.suppressed
     }
@@ -70,10 +110,16 @@ pub(super) struct RoleSlot {
 
 pub(super) fn scalars_of(r: &Resources) -> Resources {
     let mut s = Resources::new();
-    for (name, v) in r.scalars() {
-        s.add_scalar(name, v);
-    }
+    add_scalars(&mut s, r);
     s
+}
+
+/// `into += the scalars of r` (ranges and sets left out), without building
+/// the scalar bag first: a grant adds to a framework's and a role's sums.
+pub(super) fn add_scalars(into: &mut Resources, r: &Resources) {
+    for (name, v) in r.scalars() {
+        into.add_scalar(name, v);
+    }
 }
 
 impl Allocator {
@@ -86,14 +132,17 @@ impl Allocator {
             return;
         }
         self.cluster_total.add(&scalars_of(&total));
-        self.agents.insert(id.to_string(), AgentSlot { total, allocated: Resources::new(), deactivated: false });
+        let idx = u32::try_from(self.agent_at.len()).expect("fewer than 2^32 agents ever added");
+        self.agent_at.push(Some(id.to_string()));
+        let slot = AgentSlot { total, allocated: Resources::new(), deactivated: false };
+        self.agents.insert(id.to_string(), AgentEntry { slot, idx, refusals: AgentRefusals::default() });
     }
 
     /// Stop offering agent `id` (`deactivateSlave`): the master does this when
     /// the agent's connection breaks, until it re-registers.
     pub fn deactivate_agent(&mut self, id: &str) {
         if let Some(a) = self.agents.get_mut(id) {
-            a.deactivated = true;
+            a.slot.deactivated = true;
         }
     }
 
@@ -102,7 +151,7 @@ impl Allocator {
     /// agent's free resources wait for the next periodic cycle.
     pub fn activate_agent(&mut self, id: &str) {
         if let Some(a) = self.agents.get_mut(id) {
-            a.deactivated = false;
+            a.slot.deactivated = false;
         }
     }
 
@@ -120,8 +169,10 @@ impl Allocator {
     /// frameworks' and roles' shares drop by what they held there and the
     /// frameworks' filters for it go.
     pub fn remove_agent(&mut self, id: &str) {
-        let Some(slot) = self.agents.remove(id) else { return };
-        self.cluster_total.subtract(&scalars_of(&slot.total));
+        let Some(entry) = self.agents.remove(id) else { return };
+        self.agent_at[entry.idx as usize] = None;
+        self.cluster_total.subtract(&scalars_of(&entry.slot.total));
+        self.forget_refusals_on(entry.idx, entry.refusals);
         for fw in self.frameworks.values_mut() {
             if let Some(held) = fw.allocations.remove(id) {
                 let held = scalars_of(&held);
@@ -130,18 +181,17 @@ impl Allocator {
                     role.scalars.subtract(&held);
                 }
             }
-            fw.filters.remove(id);
         }
     }
 
     /// Agent `id`, if the allocator knows it.
     pub fn agent(&self, id: &str) -> Option<&AgentSlot> {
-        self.agents.get(id)
+        self.agents.get(id).map(|a| &a.slot)
     }
 
     /// Every agent, in id order.
     pub fn agents(&self) -> impl Iterator<Item = (&AgentId, &AgentSlot)> {
-        self.agents.iter()
+        self.agents.iter().map(|(id, a)| (id, &a.slot))
     }
 
     /// Every agent id, in id order (the candidate set of a full cycle).
@@ -163,8 +213,9 @@ impl Allocator {
         if self.frameworks.contains_key(id) {
             self.update_framework(id, role);
         } else {
-            self.frameworks
-                .insert(id.to_string(), FrameworkSlot { role: role.to_string(), ..FrameworkSlot::default() });
+            let idx = u32::try_from(self.framework_at.len()).expect("fewer than 2^32 frameworks ever added");
+            self.framework_at.push(Some(id.to_string()));
+            self.frameworks.insert(id.to_string(), FrameworkSlot::new(id, idx, role));
             self.roles.entry(role.to_string()).or_default().frameworks.insert(id.to_string());
         }
         if let Some(fw) = self.frameworks.get_mut(id) {
@@ -206,10 +257,12 @@ impl Allocator {
 
     /// Remove framework `id` and release everything it held (`removeFramework`).
     pub fn remove_framework(&mut self, id: &str) {
+        self.clear_refusals(id);
         let Some(fw) = self.frameworks.remove(id) else { return };
+        self.framework_at[fw.idx as usize] = None;
         for (agent, held) in &fw.allocations {
             if let Some(a) = self.agents.get_mut(agent) {
-                a.allocated.subtract(held);
+                a.slot.allocated.subtract(held);
             }
         }
         self.untrack_role(&fw.role, id, &fw.scalars);
@@ -234,8 +287,8 @@ impl Allocator {
     pub fn deactivate_framework(&mut self, id: &str) {
         if let Some(fw) = self.frameworks.get_mut(id) {
             fw.active = false;
-            fw.filters.clear();
         }
+        self.clear_refusals(id);
     }
 
     /// Record whether framework `id` has the GPU_RESOURCES capability (from
@@ -249,7 +302,7 @@ impl Allocator {
     /// `isCapableOfReceivingAgent`: false for an agent with GPUs and a
     /// framework without GPU_RESOURCES while `--filter_gpu_resources` is on.
     pub(super) fn capable_of_receiving(&self, framework: &str, agent: &str) -> bool {
-        let has_gpu = self.agents.get(agent).is_some_and(|a| a.total.scalar("gpus") > 0.0);
+        let has_gpu = self.agents.get(agent).is_some_and(|a| a.slot.has_gpus());
         !(self.cfg.filter_gpu_resources && has_gpu && !self.frameworks.get(framework).is_some_and(|f| f.gpu_resources))
     }
 
@@ -266,8 +319,8 @@ impl Allocator {
     pub fn revive(&mut self, id: &str) {
         if let Some(fw) = self.frameworks.get_mut(id) {
             fw.suppressed = false;
-            fw.filters.clear();
         }
+        self.clear_refusals(id);
     }
 
     /// True if framework `id` is suppressed.
@@ -290,9 +343,18 @@ impl Allocator {
         self.frameworks.get(id).map(|f| &f.allocations)
     }
 
-    /// Framework `id`'s refusal filters per agent.
-    pub fn filters(&self, id: &str) -> Option<&BTreeMap<AgentId, Vec<RefusalFilter>>> {
-        self.frameworks.get(id).map(|f| &f.filters)
+    /// Framework `id`'s refusal filters per agent (gathered from the agents,
+    /// where they are kept; for checks and reports).
+    pub fn filters(&self, id: &str) -> Option<BTreeMap<AgentId, Vec<RefusalFilter>>> {
+        let fw = self.frameworks.get(id)?;
+        let mut out = BTreeMap::new();
+        for &a in &fw.refused_agents {
+            let Some(agent) = self.agent_at[a as usize].as_ref() else { continue };
+            if let Some(fs) = self.agents[agent].refusals.of(fw.idx) {
+                out.insert(agent.clone(), fs.to_vec());
+            }
+        }
+        Some(out)
     }
 
     /// Framework `id`'s allocation count (grants so far).
@@ -326,20 +388,51 @@ impl Allocator {
         super::sorter::dominant_share(held, &self.cluster_total)
     }
 
+    /// Role `name` as its sorter sees it. The role must exist.
+    pub(super) fn role_client<'a>(&'a self, name: &'a str) -> SortClient<'a> {
+        let slot = &self.roles[name];
+        SortClient {
+            name,
+            weight: self.weight(name),
+            allocation: &slot.scalars,
+            cluster_total: &self.cluster_total,
+            allocation_count: slot.count,
+        }
+    }
+
+    /// Framework `id` as its role's sorter sees it (Mesos never weighs a
+    /// framework). The framework must exist.
+    pub(super) fn framework_client<'a>(&'a self, id: &'a str) -> SortClient<'a> {
+        let fw = &self.frameworks[id];
+        SortClient {
+            name: id,
+            weight: DEFAULT_WEIGHT,
+            allocation: &fw.scalars,
+            cluster_total: &self.cluster_total,
+            allocation_count: fw.count,
+        }
+    }
+
     /// Count `resources` of `agent` as allocated to `framework` and its role
     /// (`trackAllocatedResources`: the role sorter and the role's framework
     /// sorter each add the allocation and bump their count).
     pub(super) fn track(&mut self, framework: &str, agent: &str, resources: &Resources) {
         if let Some(a) = self.agents.get_mut(agent) {
-            a.allocated.add(resources);
+            a.slot.allocated.add(resources);
         }
         if let Some(fw) = self.frameworks.get_mut(framework) {
-            let scalars = scalars_of(resources);
-            fw.allocations.entry(agent.to_string()).or_default().add(resources);
-            fw.scalars.add(&scalars);
+            match fw.allocations.get_mut(agent) {
+                Some(held) => held.add(resources),
+                None => {
+                    let mut held = Resources::new();
+                    held.add(resources);
+                    fw.allocations.insert(agent.to_string(), held);
+                }
+            }
+            add_scalars(&mut fw.scalars, resources);
             fw.count += 1;
             if let Some(role) = self.roles.get_mut(&fw.role) {
-                role.scalars.add(&scalars);
+                add_scalars(&mut role.scalars, resources);
                 role.count += 1;
             }
         }

@@ -4,21 +4,30 @@
 //! so no stage 1): for each agent in a shuffled order, the role sorter's
 //! order, then the role's framework sorter's order, and the first framework
 //! nothing filters gets the agent's whole free resources.
+//!
+//! Two walks give that answer. With keyed sorters (DRF) the order is kept
+//! through the cycle in [`Standings`] and each agent walks it from the front
+//! ([`Allocator::choose_standing`]); with any other sorter both sorts are
+//! asked afresh for every agent ([`Allocator::choose`]), as Mesos does.
 
-use super::sorter::{self, SortClient};
-use super::{AgentId, Allocator, Cycle, DEFAULT_WEIGHT, FrameworkId, Grant, IdleReason};
+use super::sorter::{self, SortClient, SortKey};
+use super::standings::Standings;
+use super::{AgentId, Allocator, Cycle, DEFAULT_WEIGHT, FrameworkId, Grant, IdleReason, SharedId};
 use mesocosm_proto::Resources;
 use mesocosm_sim::SimTime;
 use rand::seq::SliceRandom;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The taker [`Allocator::choose`] found for one agent.
+/// The taker a walk found for one agent.
 struct Choice {
-    framework: FrameworkId,
+    framework: SharedId,
     role: String,
     role_why: String,
     why: String,
-    filtered: Vec<FrameworkId>,
+    filtered: Vec<SharedId>,
+    /// Where the framework and its role stood in the [`Standings`], if the
+    /// cycle keeps them.
+    keys: Option<(SortKey, SortKey)>,
 }
 
 impl Allocator {
@@ -31,20 +40,15 @@ impl Allocator {
     /// passed over, and the first remaining one gets the agent's whole
     /// available resources. Unknown candidates are ignored.
     pub fn allocate(&mut self, now: SimTime, candidates: &BTreeSet<AgentId>) -> Cycle {
-        // Expired filters are dropped here (Mesos expires each with a timer).
-        for fw in self.frameworks.values_mut() {
-            fw.filters.retain(|_, fs| {
-                fs.retain(|f| now < f.expires);
-                !fs.is_empty()
-            });
-        }
+        // Lapsed filters are dropped here (Mesos expires each with a timer).
+        self.expire_refusals(now);
         let mut idle = BTreeMap::new();
         let mut order = Vec::with_capacity(candidates.len());
         for id in candidates {
-            let Some(slot) = self.agents.get(id) else { continue };
-            if !slot.deactivated {
+            let Some(entry) = self.agents.get(id) else { continue };
+            if !entry.slot.deactivated {
                 order.push(id.clone());
-            } else if !slot.available().is_empty() {
+            } else if !entry.slot.available().is_empty() {
                 idle.insert(id.clone(), IdleReason::AgentDeactivated);
             }
         }
@@ -76,9 +80,10 @@ impl Allocator {
             Some(IdleReason::NoActiveFramework)
         };
 
+        let mut standings = self.standings(&eligible);
         let mut grants = Vec::new();
         for agent_id in &order {
-            let available = self.agents[agent_id].available();
+            let available = self.agents[agent_id].slot.available();
             if available.is_empty() {
                 continue;
             }
@@ -93,7 +98,11 @@ impl Allocator {
                 idle.insert(agent_id.clone(), IdleReason::BelowMinAllocatable);
                 continue;
             }
-            match self.choose(now, agent_id, &available, &eligible) {
+            let choice = match &standings {
+                Some(s) => self.choose_standing(now, agent_id, &available, s),
+                None => self.choose(now, agent_id, &available, &eligible),
+            };
+            match choice {
                 Err(filtered) => {
                     let why =
                         if filtered.is_empty() { IdleReason::GpuAgentFiltered } else { IdleReason::Filtered(filtered) };
@@ -104,8 +113,11 @@ impl Allocator {
                     let role_share = self.role_share(&choice.role);
                     // The grant counts at once, so the next agent's sorts see it.
                     self.track(&choice.framework, agent_id, &available);
+                    if let (Some(s), Some((role_key, fw_key))) = (&mut standings, choice.keys) {
+                        self.restand(s, &choice.role, role_key, &choice.framework, fw_key);
+                    }
                     grants.push(Grant {
-                        framework_id: choice.framework,
+                        framework_id: choice.framework.to_string(),
                         role: choice.role,
                         agent_id: agent_id.clone(),
                         resources: available,
@@ -122,6 +134,49 @@ impl Allocator {
         Cycle { order, grants, idle }
     }
 
+    /// Who gets `available` of `agent`, walking the kept [`Standings`]: roles
+    /// by key, each role's frameworks by key, the first that can receive the
+    /// agent and that no refusal filter stops. The same answer as
+    /// [`Allocator::choose`] with the same (keyed) sorters.
+    fn choose_standing(
+        &self,
+        now: SimTime,
+        agent: &str,
+        available: &Resources,
+        s: &Standings,
+    ) -> Result<Choice, Vec<SharedId>> {
+        let entry = &self.agents[agent];
+        // Why before the refusal filters: Mesos skips an incapable framework
+        // (`isCapableOfReceivingAgent`) before `isFiltered`.
+        let gpus_need_capability = self.cfg.filter_gpu_resources && entry.slot.has_gpus();
+        let mut filtered = Vec::new();
+        let mut seen = Vec::new();
+        for (role_key, role) in &s.roles {
+            let frameworks = &s.frameworks[role];
+            for ((fw_key, id), rung) in frameworks {
+                if gpus_need_capability && !rung.gpu_resources {
+                    continue;
+                }
+                if entry.refusals.stops(now, rung.idx, available, &mut seen) {
+                    filtered.push(id.clone());
+                    continue;
+                }
+                let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
+                let fw_order =
+                    self.framework_sorters[role].key_order().expect("standings only exist for keyed sorters");
+                return Ok(Choice {
+                    framework: id.clone(),
+                    role: role.clone(),
+                    role_why: role_order.explain_among(&self.role_client(role), s.roles.len()),
+                    why: fw_order.explain_among(&self.framework_client(id), frameworks.len()),
+                    filtered,
+                    keys: Some((*role_key, *fw_key)),
+                });
+            }
+        }
+        Err(filtered)
+    }
+
     /// Who gets `available` of `agent`: the first framework, in role-sorter
     /// then framework-sorter order, that can receive the agent and that no
     /// refusal filter stops. Both sorts run afresh for each agent, as
@@ -134,7 +189,9 @@ impl Allocator {
         agent: &str,
         available: &Resources,
         eligible: &BTreeMap<String, Vec<FrameworkId>>,
-    ) -> Result<Choice, Vec<FrameworkId>> {
+    ) -> Result<Choice, Vec<SharedId>> {
+        // Built field by field (not through `role_client`), so the sorters can
+        // be borrowed mutably beside the books.
         let total = &self.cluster_total;
         let role_clients: Vec<SortClient<'_>> = eligible
             .keys()
@@ -177,16 +234,18 @@ impl Allocator {
                 if !self.capable_of_receiving(fw, agent) {
                     continue;
                 }
+                let id = &self.frameworks[fw].id;
                 if self.is_filtered(now, fw, agent, available) {
-                    filtered.push(fw.to_string());
+                    filtered.push(id.clone());
                     continue;
                 }
                 return Ok(Choice {
-                    framework: fw.to_string(),
+                    framework: id.clone(),
                     role: role.to_string(),
                     role_why: self.role_sorter.explain(&role_clients[r], &role_clients),
                     why: sorter.explain(&fw_clients[f], &fw_clients),
                     filtered,
+                    keys: None,
                 });
             }
         }

@@ -1,7 +1,7 @@
 //! The DRF sorter: Mesos's default `--role_sorter` and `--framework_sorter`
 //! (`src/master/allocator/mesos/sorter/drf/sorter.cpp`).
 
-use super::sorter::{SortClient, Sorter};
+use super::sorter::{KeyOrder, SortClient, SortKey, Sorter};
 use rand::Rng;
 
 /// Dominant Resource Fairness: the client holding the smallest weighted
@@ -12,7 +12,8 @@ use rand::Rng;
 /// weight, then the allocation count (fewer grants first), then the client's
 /// name. It draws no randomness. Since the allocator sorts again before every
 /// agent, the next agent already sees the last grant: two equal frameworks
-/// alternate.
+/// alternate. The order is a [`KeyOrder`], so the allocator keeps it
+/// incrementally rather than calling `sort` before every agent.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DrfSorter;
 
@@ -22,21 +23,30 @@ impl Sorter for DrfSorter {
     }
 
     fn sort(&mut self, clients: &[SortClient<'_>], _rng: &mut dyn Rng) -> Vec<usize> {
-        let keys: Vec<f64> = clients.iter().map(SortClient::weighted_share).collect();
+        let keys: Vec<SortKey> = clients.iter().map(|c| self.key(c)).collect();
         let mut order: Vec<usize> = (0..clients.len()).collect();
-        order.sort_by(|&a, &b| {
-            keys[a]
-                .total_cmp(&keys[b])
-                .then(clients[a].allocation_count.cmp(&clients[b].allocation_count))
-                .then_with(|| clients[a].name.cmp(clients[b].name))
-        });
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then_with(|| clients[a].name.cmp(clients[b].name)));
         order
     }
 
     fn explain(&self, client: &SortClient<'_>, clients: &[SortClient<'_>]) -> String {
+        self.explain_among(client, clients.len())
+    }
+
+    fn key_order(&self) -> Option<&dyn KeyOrder> {
+        Some(self)
+    }
+}
+
+impl KeyOrder for DrfSorter {
+    fn key(&self, client: &SortClient<'_>) -> SortKey {
+        SortKey { value: client.weighted_share(), count: client.allocation_count }
+    }
+
+    fn explain_among(&self, client: &SortClient<'_>, clients: usize) -> String {
         let share = fmt_share(client.dominant_share());
         let weight = if client.weight == 1.0 { String::new() } else { format!(" ÷ weight {}", client.weight) };
-        format!("DRF share {share}{weight}, lowest of {}", clients.len())
+        format!("DRF share {share}{weight}, lowest of {clients}")
     }
 }
 

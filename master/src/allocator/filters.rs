@@ -5,11 +5,30 @@
 //! `RefusedOfferFilter` (`hierarchical.cpp` `recoverResources`) so the same
 //! resources are not offered to it again too soon. The checks here run before
 //! any sorter is asked, whichever sorter it is.
+//!
+//! # Where filters live, at Mesos scale
+//!
+//! In Mesos's `DeclineOffers` benchmark every framework refuses every offer
+//! for as long as it may, so filters pile up: 10,000 agents × 100 rounds is a
+//! million of them. Three choices keep that cheap:
+//!
+//! - a filter sits with its **agent**, under the framework's small number
+//!   ([`AgentRefusals`]): a cycle visiting an agent asks about framework after
+//!   framework on that one agent;
+//! - the refused resources are an `Arc` **shared** by the filters that
+//!   refused the same bag on the agent (a declined agent is offered and
+//!   refused the same free resources over and over), and a cycle checks
+//!   "are the free resources a subset of that bag?" once per bag per agent;
+//! - an **expiry index** (`Allocator::expiries`) orders all filters by when
+//!   they lapse, so a cycle drops the lapsed ones from its front and never
+//!   touches a filter still in force.
 
 use super::book::scalars_of;
 use super::{Allocator, DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS};
 use mesocosm_proto::Resources;
 use mesocosm_sim::SimTime;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// "Do not offer me these resources on this agent again until `expires`."
@@ -19,8 +38,9 @@ use std::time::Duration;
 /// gained resources since (a task finished) is offered again at once.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RefusalFilter {
-    /// The refused resources.
-    pub resources: Resources,
+    /// The refused resources (shared with the agent's other filters that
+    /// refused the same bag).
+    pub resources: Arc<Resources>,
     /// The first instant at which the filter no longer applies.
     pub expires: SimTime,
 }
@@ -29,6 +49,103 @@ impl RefusalFilter {
     /// True if this filter stops `available` from being offered at `now`.
     pub fn covers(&self, now: SimTime, available: &Resources) -> bool {
         now < self.expires && self.resources.contains(available)
+    }
+}
+
+/// One framework's refusal filters on one agent. Why not a `Vec`: nearly
+/// always there is one, and a `Vec` would put it in an allocation of its own,
+/// a sixth of what a filter costs at a million filters.
+#[derive(Debug)]
+enum Refusals {
+    One(RefusalFilter),
+    Many(Vec<RefusalFilter>),
+}
+
+impl Refusals {
+    fn as_slice(&self) -> &[RefusalFilter] {
+        match self {
+            Refusals::One(f) => std::slice::from_ref(f),
+            Refusals::Many(fs) => fs,
+        }
+    }
+
+    fn push(&mut self, f: RefusalFilter) {
+        match self {
+            Refusals::One(first) => *self = Refusals::Many(vec![first.clone(), f]),
+            Refusals::Many(fs) => fs.push(f),
+        }
+    }
+
+    /// Keep the filters still in force at `now`; false if none is left.
+    fn keep_in_force(&mut self, now: SimTime) -> bool {
+        match self {
+            Refusals::One(f) => now < f.expires,
+            Refusals::Many(fs) => {
+                fs.retain(|f| now < f.expires);
+                !fs.is_empty()
+            }
+        }
+    }
+}
+
+/// The refusal filters on one agent, by framework number (`FrameworkSlot::idx`).
+#[derive(Debug, Default)]
+pub(super) struct AgentRefusals {
+    by_framework: BTreeMap<u32, Refusals>,
+    /// The bag the last filter here refused, shared with the next filter
+    /// that refuses an equal one.
+    last: Option<Arc<Resources>>,
+}
+
+impl AgentRefusals {
+    /// Framework `fw`'s filters here.
+    pub(super) fn of(&self, fw: u32) -> Option<&[RefusalFilter]> {
+        self.by_framework.get(&fw).map(Refusals::as_slice)
+    }
+
+    /// True if one of framework `fw`'s filters here stops `available` at
+    /// `now`. `seen` remembers, for this `available`, which shared bags
+    /// contain it: pass the same (initially empty) list for every framework
+    /// asked about while visiting the agent.
+    pub(super) fn stops<'a>(
+        &'a self,
+        now: SimTime,
+        fw: u32,
+        available: &Resources,
+        seen: &mut Vec<(&'a Resources, bool)>,
+    ) -> bool {
+        let Some(filters) = self.by_framework.get(&fw) else { return false };
+        filters.as_slice().iter().any(|f| {
+            if now >= f.expires {
+                return false;
+            }
+            let bag: &Resources = &f.resources;
+            if let Some(&(_, contains)) = seen.iter().find(|(b, _)| std::ptr::eq(*b, bag)) {
+                return contains;
+            }
+            let contains = bag.contains(available);
+            seen.push((bag, contains));
+            contains
+        })
+    }
+
+    /// Add a filter of framework `fw` refusing `resources` until `expires`.
+    fn install(&mut self, fw: u32, resources: &Resources, expires: SimTime) {
+        let bag = match &self.last {
+            Some(last) if **last == *resources => Arc::clone(last),
+            _ => {
+                let bag = Arc::new(resources.clone());
+                self.last = Some(Arc::clone(&bag));
+                bag
+            }
+        };
+        let f = RefusalFilter { resources: bag, expires };
+        match self.by_framework.get_mut(&fw) {
+            Some(filters) => filters.push(f),
+            None => {
+                self.by_framework.insert(fw, Refusals::One(f));
+            }
+        }
     }
 }
 
@@ -70,7 +187,7 @@ impl Allocator {
         refuse_seconds: Option<f64>,
     ) -> Option<SimTime> {
         if let Some(a) = self.agents.get_mut(agent) {
-            a.allocated.subtract(resources);
+            a.slot.allocated.subtract(resources);
         }
         let fw = self.frameworks.get_mut(framework)?;
         if let Some(held) = fw.allocations.get_mut(agent) {
@@ -92,17 +209,66 @@ impl Allocator {
         let timeout = refuse_seconds.and_then(|s| self.refusal_timeout(s))?;
         let expires = now.after(timeout);
         let fw = self.frameworks.get_mut(framework)?;
-        fw.filters.entry(agent.to_string()).or_default().push(RefusalFilter { resources: resources.clone(), expires });
+        let entry = self.agents.get_mut(agent)?;
+        entry.refusals.install(fw.idx, resources, expires);
+        fw.refused_agents.insert(entry.idx);
+        self.expiries.insert((expires, fw.idx, entry.idx));
         Some(expires)
     }
 
     /// True if one of `framework`'s filters stops `available` on `agent` at `now`
     /// (`isFiltered`).
     pub fn is_filtered(&self, now: SimTime, framework: &str, agent: &str, available: &Resources) -> bool {
-        self.frameworks
-            .get(framework)
-            .and_then(|f| f.filters.get(agent))
-            .is_some_and(|fs| fs.iter().any(|f| f.covers(now, available)))
+        let (Some(fw), Some(entry)) = (self.frameworks.get(framework), self.agents.get(agent)) else { return false };
+        entry.refusals.of(fw.idx).is_some_and(|fs| fs.iter().any(|f| f.covers(now, available)))
+    }
+
+    /// Drop every filter that has lapsed by `now`: the front of the expiry
+    /// index, nothing else (Mesos expires each filter with its own timer).
+    pub(super) fn expire_refusals(&mut self, now: SimTime) {
+        while let Some(&(expires, fw, agent)) = self.expiries.first() {
+            if expires > now {
+                break;
+            }
+            self.expiries.pop_first();
+            let Some(entry) = self.agent_at[agent as usize].as_ref().and_then(|id| self.agents.get_mut(id)) else {
+                continue;
+            };
+            let Some(filters) = entry.refusals.by_framework.get_mut(&fw) else { continue };
+            if !filters.keep_in_force(now) {
+                entry.refusals.by_framework.remove(&fw);
+                if let Some(slot) = self.framework_at[fw as usize].as_ref().and_then(|id| self.frameworks.get_mut(id)) {
+                    slot.refused_agents.remove(&agent);
+                }
+            }
+        }
+    }
+
+    /// Drop all of framework `id`'s filters (REVIVE, deactivation, removal).
+    pub(super) fn clear_refusals(&mut self, id: &str) {
+        let Some(fw) = self.frameworks.get_mut(id) else { return };
+        for agent in std::mem::take(&mut fw.refused_agents) {
+            let Some(entry) = self.agent_at[agent as usize].as_ref().and_then(|a| self.agents.get_mut(a)) else {
+                continue;
+            };
+            let Some(filters) = entry.refusals.by_framework.remove(&fw.idx) else { continue };
+            for f in filters.as_slice() {
+                self.expiries.remove(&(f.expires, fw.idx, agent));
+            }
+        }
+    }
+
+    /// Unlink the filters of a removed agent (number `agent`) from the
+    /// frameworks and the expiry index.
+    pub(super) fn forget_refusals_on(&mut self, agent: u32, refusals: AgentRefusals) {
+        for (fw, filters) in refusals.by_framework {
+            for f in filters.as_slice() {
+                self.expiries.remove(&(f.expires, fw, agent));
+            }
+            if let Some(slot) = self.framework_at[fw as usize].as_ref().and_then(|id| self.frameworks.get_mut(id)) {
+                slot.refused_agents.remove(&agent);
+            }
+        }
     }
 
     /// True if `r` is worth offering (`allocatable` in hierarchical.cpp): it

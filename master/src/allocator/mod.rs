@@ -76,6 +76,19 @@
 //! agents were visited, who got what, and why every agent that still has free
 //! resources got no grant ([`IdleReason`]).
 //!
+//! # At Mesos scale
+//!
+//! Mesos's `DeclineOffers` benchmark (10,000 agents, thousands of frameworks,
+//! every offer refused for good) is the allocator's worst day: a million
+//! filters after a hundred rounds, and a sort of every framework before every
+//! agent. Two things keep a cycle's cost to the work it must do. A sorter
+//! whose order is a [`KeyOrder`] (DRF) is not asked to sort at all: the cycle
+//! keeps its order and moves only the framework just granted (`standings`),
+//! as Mesos's `DRFSorter` keeps a sorted tree. And refusal filters live with
+//! their agent, share the bag of resources they refused, and are indexed by
+//! expiry, so a cycle touches only the filters it must check or drop
+//! (`filters`). `benches/examples/decline_offers.rs` measures both.
+//!
 //! # Roles
 //!
 //! A framework is allocated under **one** role: `FrameworkInfo.roles[0]` for a
@@ -97,9 +110,12 @@
 //! inverse offers: nothing in mesocosm's scenarios uses them yet.
 
 use mesocosm_proto::Resources;
+use mesocosm_sim::SimTime;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod book;
@@ -108,20 +124,66 @@ mod drf;
 mod filters;
 mod random;
 mod sorter;
+mod standings;
 #[cfg(test)]
 mod tests;
 
 pub use book::AgentSlot;
-use book::{FrameworkSlot, RoleSlot};
+use book::{AgentEntry, FrameworkSlot, RoleSlot};
 pub use drf::DrfSorter;
 pub use filters::RefusalFilter;
 pub use random::RandomSorter;
-pub use sorter::{SortClient, Sorter, SorterChoice};
+pub use sorter::{KeyOrder, SortClient, SortKey, Sorter, SorterChoice};
 
 /// A framework id as the allocator sees it (`<master-id>-0000`).
 pub type FrameworkId = String;
 /// An agent id as the allocator sees it (`<master-id>-S0`).
 pub type AgentId = String;
+
+/// A framework id that many places hold at once (the frameworks a grant
+/// passed over, the sorters' orders): cloning it bumps a reference count
+/// instead of copying the string, which matters when a cycle at Mesos scale
+/// passes over a million filtered frameworks. It reads, prints and compares
+/// like the `str` it holds.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SharedId(Arc<str>);
+
+impl std::ops::Deref for SharedId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for SharedId {
+    fn from(s: &str) -> SharedId {
+        SharedId(Arc::from(s))
+    }
+}
+
+impl PartialEq<&str> for SharedId {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl PartialEq<str> for SharedId {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl fmt::Debug for SharedId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl fmt::Display for SharedId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The Mesos default for `Filters.refuse_seconds` (`include/mesos/v1/mesos.proto`).
 pub const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
@@ -203,7 +265,7 @@ pub struct Grant {
     /// How many frameworks were eligible (active, not suppressed) in the cycle.
     pub contenders: usize,
     /// Frameworks ahead of this one in sorter order that a refusal filter skipped.
-    pub filtered: Vec<FrameworkId>,
+    pub filtered: Vec<SharedId>,
     /// Why the role came first, in the role sorter's words ([`Sorter::explain`]).
     pub role_why: String,
     /// Why the framework came first in its role, in its framework sorter's words.
@@ -223,7 +285,7 @@ pub enum IdleReason {
     BelowMinAllocatable,
     /// A refusal filter of every eligible framework covers the free
     /// resources; the frameworks in the sorters' order they were tried.
-    Filtered(Vec<FrameworkId>),
+    Filtered(Vec<SharedId>),
     /// The agent has GPUs and no eligible framework has the GPU_RESOURCES
     /// capability (`--filter_gpu_resources`).
     GpuAgentFiltered,
@@ -247,9 +309,20 @@ pub struct Cycle {
 #[derive(Debug)]
 pub struct Allocator {
     cfg: AllocatorConfig,
-    agents: BTreeMap<AgentId, AgentSlot>,
+    agents: BTreeMap<AgentId, AgentEntry>,
     frameworks: BTreeMap<FrameworkId, FrameworkSlot>,
     roles: BTreeMap<String, RoleSlot>,
+    /// Agent ids by the small number each agent got when added (its `idx`),
+    /// `None` once removed. Numbers are not reused, so a filter's number
+    /// never names another agent.
+    agent_at: Vec<Option<AgentId>>,
+    /// Framework ids by `idx`, as `agent_at`.
+    framework_at: Vec<Option<FrameworkId>>,
+    /// Every refusal filter as `(expires, framework idx, agent idx)`, earliest
+    /// first. Why an index: Mesos gives each filter its own expiry timer; a
+    /// cycle here drops exactly the filters whose time has come, from the
+    /// front, and never looks at the ones still in force, however many.
+    expiries: BTreeSet<(SimTime, u32, u32)>,
     /// The scalar sum of every agent's total: DRF's denominator.
     cluster_total: Resources,
     /// Shuffles each cycle's agents. Why a seeded generator owned here: Mesos
@@ -288,6 +361,9 @@ impl Allocator {
             agents: BTreeMap::new(),
             frameworks: BTreeMap::new(),
             roles: BTreeMap::new(),
+            agent_at: Vec::new(),
+            framework_at: Vec::new(),
+            expiries: BTreeSet::new(),
             cluster_total: Resources::new(),
             rng,
             sort_rng,

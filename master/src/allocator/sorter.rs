@@ -112,6 +112,60 @@ pub trait Sorter: Send + fmt::Debug {
     /// master's allocation notes (`--explain`), e.g. `DRF share 0.25, lowest
     /// of 2`. Called for the client that was granted.
     fn explain(&self, client: &SortClient<'_>, clients: &[SortClient<'_>]) -> String;
+
+    /// `Some` if this sorter's order is a [`KeyOrder`]: every client has a key
+    /// of its own facts and the order is ascending key, then name. The
+    /// allocator then never calls [`Sorter::sort`] or [`Sorter::explain`]: it
+    /// keeps the clients ordered itself and, after a grant, moves only the
+    /// client whose allocation changed. The default, `None`, has `sort` called
+    /// before every agent, which any policy can live with.
+    fn key_order(&self) -> Option<&dyn KeyOrder> {
+        None
+    }
+}
+
+/// Where a client stands in a [`KeyOrder`]: by `value`, then by `count`
+/// (then, outside the key, by name). DRF's key is the weighted dominant share
+/// and the allocation count (`compareDRF` in `sorter/drf/sorter.hpp`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SortKey {
+    /// Compared first, by [`f64::total_cmp`].
+    pub value: f64,
+    /// Compared second.
+    pub count: u64,
+}
+
+impl Eq for SortKey {}
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.total_cmp(&other.value).then(self.count.cmp(&other.count))
+    }
+}
+
+/// A sorter whose order is fixed by each client alone: ascending
+/// [`SortKey`], ties broken by name, no randomness, no looking at the other
+/// clients. [`Sorter::sort`] must return exactly that order.
+///
+/// Why it exists: a cycle sorts once per agent, and at Mesos scale (10,000
+/// agents, thousands of frameworks) re-sorting every framework before every
+/// agent is most of a cycle. A grant changes one framework's key (and its
+/// role's), so the allocator keeps its clients in an ordered set and moves
+/// just that one, as Mesos's `DRFSorter` keeps its clients in a sorted tree
+/// and repositions one in `allocated()` (the "dirty" sort of Mesos 1.7.1).
+pub trait KeyOrder {
+    /// The client's key (its name breaks ties).
+    fn key(&self, client: &SortClient<'_>) -> SortKey;
+
+    /// [`Sorter::explain`] for the client that came first among `clients`
+    /// others sorted with it (the count includes it).
+    fn explain_among(&self, client: &SortClient<'_>, clients: usize) -> String;
 }
 
 type MakeSorter = dyn Fn() -> Box<dyn Sorter> + Send + Sync;

@@ -426,3 +426,116 @@ fn removing_agents_and_frameworks_releases_their_allocations() {
     a.remove_framework("f0");
     assert_eq!(a.agent("S0").unwrap().allocated, Resources::new());
 }
+
+/// DRF's order from a sorter that does not say it is keyed: the allocator
+/// sorts before every agent, the walk every non-keyed sorter takes.
+#[derive(Debug)]
+struct SortedEveryTime(DrfSorter);
+
+impl Sorter for SortedEveryTime {
+    fn name(&self) -> &str {
+        "drf, sorted every time"
+    }
+    fn sort(&mut self, clients: &[SortClient<'_>], rng: &mut dyn rand::Rng) -> Vec<usize> {
+        self.0.sort(clients, rng)
+    }
+    fn explain(&self, client: &SortClient<'_>, clients: &[SortClient<'_>]) -> String {
+        self.0.explain(client, clients)
+    }
+}
+
+#[test]
+fn kept_standings_grant_exactly_what_sorting_before_every_agent_grants() {
+    let unkeyed = SorterChoice::custom("drf-unkeyed", || Box::new(SortedEveryTime(DrfSorter)));
+    let cfg =
+        AllocatorConfig { weights: [("b".to_string(), 2.0)].into(), shuffle_seed: 11, ..AllocatorConfig::default() };
+    let mut keyed = Allocator::new(cfg.clone());
+    let mut sorted = Allocator::new(AllocatorConfig { role_sorter: unkeyed.clone(), framework_sorter: unkeyed, ..cfg });
+    let mut gpu = res(8.0, 8192.0);
+    gpu.add_scalar("gpus", 1.0);
+    // A small linear congruential stream picks the answers, the same for both.
+    let mut draw = 7u64;
+    let mut next = move |n: u64| {
+        draw = draw.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (draw >> 33) % n
+    };
+    let refuse = [0.0, 0.5, 3.0, 10.0, 1e9];
+    for a in [&mut keyed, &mut sorted] {
+        for i in 0..12 {
+            a.add_agent(&format!("S{i:02}"), if i % 5 == 0 { gpu.clone() } else { res(4.0 + i as f64, 4096.0) });
+        }
+        for (i, role) in ["a", "a", "b", "b", "b", "c", "*"].iter().enumerate() {
+            a.add_framework(&format!("f{i}"), role, true);
+            a.set_gpu_resources(&format!("f{i}"), i % 3 == 0);
+        }
+    }
+    let mut live_filters = 0;
+    for round in 1..=60u64 {
+        let now = t(round);
+        let (k, s) = (keyed.allocate(now, &keyed.agent_ids()), sorted.allocate(now, &sorted.agent_ids()));
+        assert_eq!(k, s, "cycle {round}");
+        for g in &k.grants {
+            let (pick, keep) = (next(refuse.len() as u64) as usize, next(3) == 0);
+            let mut back = g.resources.clone();
+            if keep {
+                back.subtract(&Resources::scalar_of("cpus", 1.0));
+            }
+            for a in [&mut keyed, &mut sorted] {
+                if a.recover(now, &g.framework_id, &g.agent_id, &back, Some(refuse[pick])).is_some() {
+                    live_filters += 1;
+                }
+            }
+        }
+        let fw = format!("f{}", next(7));
+        match round % 10 {
+            3 => [&mut keyed, &mut sorted].into_iter().for_each(|a| a.revive(&fw)),
+            5 => [&mut keyed, &mut sorted].into_iter().for_each(|a| a.suppress(&fw)),
+            8 => [&mut keyed, &mut sorted].into_iter().for_each(|a| a.deactivate_framework(&fw)),
+            9 => [&mut keyed, &mut sorted].into_iter().for_each(|a| {
+                a.activate_framework(&fw);
+                a.revive(&fw);
+            }),
+            _ => {}
+        }
+        if round % 17 == 0 {
+            let gone = format!("S{:02}", next(12));
+            for a in [&mut keyed, &mut sorted] {
+                a.remove_agent(&gone);
+                a.add_agent(&gone, res(6.0, 2048.0));
+            }
+        }
+    }
+    assert!(live_filters > 100, "the workload installs filters ({live_filters})");
+}
+
+#[test]
+fn the_expiry_index_holds_exactly_the_filters_in_force() {
+    let mut a = Allocator::new(AllocatorConfig::default());
+    for s in ["S0", "S1", "S2"] {
+        a.add_agent(s, res(4.0, 4096.0));
+    }
+    a.add_framework("f0", "*", true);
+    a.add_framework("f1", "*", true);
+    let bag = res(4.0, 4096.0);
+    for (fw, agent, secs) in [("f0", "S0", 10.0), ("f0", "S1", 100.0), ("f1", "S1", 10.0), ("f1", "S2", 1000.0)] {
+        a.recover(t(0), fw, agent, &bag, Some(secs));
+    }
+    let count = |a: &Allocator, fw: &str| a.filters(fw).unwrap().values().map(Vec::len).sum::<usize>();
+    assert_eq!((a.expiries.len(), count(&a, "f0"), count(&a, "f1")), (4, 2, 2));
+    // At 10 s the two 10 s filters lapse, and only they leave the index.
+    a.allocate(t(10), &BTreeSet::new());
+    assert_eq!((a.expiries.len(), count(&a, "f0"), count(&a, "f1")), (2, 1, 1));
+    assert_eq!(a.filters("f0").unwrap().keys().collect::<Vec<_>>(), ["S1"]);
+    // Two filters on S1 refusing the same bag share it.
+    a.recover(t(10), "f1", "S1", &bag, Some(50.0));
+    let (f0, f1) = (a.filters("f0").unwrap(), a.filters("f1").unwrap());
+    assert!(Arc::ptr_eq(&f0["S1"][0].resources, &f1["S1"][0].resources));
+    // Revive, agent removal and framework removal each take their filters out of the index.
+    a.revive("f0");
+    assert_eq!((a.expiries.len(), count(&a, "f0")), (2, 0));
+    a.remove_agent("S2");
+    assert_eq!((a.expiries.len(), count(&a, "f1")), (1, 1));
+    a.remove_framework("f1");
+    assert!(a.expiries.is_empty());
+    assert!(a.agents.values().all(|e| e.refusals.of(0).is_none() && e.refusals.of(1).is_none()));
+}

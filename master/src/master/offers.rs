@@ -2,7 +2,7 @@
 //! answer an offer (ACCEPT with its LAUNCH operations, DECLINE).
 
 use super::{Master, OfferEntry, Task, Timer, event, is_multi_role, master_status, update_event};
-use crate::allocator::{DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant};
+use crate::allocator::{DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant, IdleReason};
 use crate::validation::{self, OfferPlace, TaskContext};
 use mesocosm_proto::scheduler::event::Type as EventType;
 use mesocosm_proto::v1::TaskState;
@@ -19,6 +19,7 @@ impl Master {
         // One OFFERS event per framework per cycle (`Master::offer` is called
         // once per framework with all its agents).
         let mut per_fw: BTreeMap<String, Vec<v1::Offer>> = BTreeMap::new();
+        self.note_idle(&cycle.idle, out);
         for g in cycle.grants {
             self.note_grant(&g, out);
             let offer = self.make_offer(&g, out);
@@ -52,6 +53,54 @@ impl Master {
                 s.push_str(&format!("; passed over {} (refusal filter)", names.join(", ")));
             }
             s
+        });
+    }
+
+    /// `--explain`: why each candidate agent with free resources got no offer
+    /// this cycle, grouped by reason. Mesos's allocator decides the same things
+    /// silently in `__generateOffers` (`hierarchical.cpp`: inactive agent, no
+    /// framework wants it, `isFiltered`, `allocatable`); a learner watching a
+    /// cluster sit idle needs to see which it was.
+    fn note_idle(&self, idle: &BTreeMap<String, IdleReason>, out: &mut Outbox<Timer>) {
+        if idle.is_empty() {
+            return;
+        }
+        let now = out.now();
+        out.note_with(|| {
+            let mut filters = BTreeMap::new();
+            let mut by_reason: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for (agent, why) in idle {
+                let why = match why {
+                    IdleReason::AgentDeactivated => "deactivated".to_string(),
+                    IdleReason::NoActiveFramework => "no active framework".to_string(),
+                    IdleReason::Suppressed => "every framework has suppressed offers".to_string(),
+                    IdleReason::BelowMinAllocatable => "free resources below --min_allocatable_resources".to_string(),
+                    IdleReason::GpuAgentFiltered => {
+                        "GPUs, and no framework has GPU_RESOURCES (--filter_gpu_resources)".to_string()
+                    }
+                    IdleReason::Filtered(fws) => {
+                        let refused: Vec<String> = fws
+                            .iter()
+                            .map(|f| {
+                                let mine = filters.entry(f.to_string()).or_insert_with(|| self.alloc.filters(f));
+                                let until = mine
+                                    .as_ref()
+                                    .and_then(|m| m.get(agent))
+                                    .and_then(|fs| fs.iter().filter(|x| x.expires > now).map(|x| x.expires).max());
+                                match until {
+                                    Some(t) => format!("{} until {t}", self.fw_name(f)),
+                                    None => self.fw_name(f),
+                                }
+                            })
+                            .collect();
+                        format!("refused by {}", refused.join(", "))
+                    }
+                };
+                by_reason.entry(why).or_default().push(self.host(agent));
+            }
+            let parts: Vec<String> =
+                by_reason.into_iter().map(|(why, hosts)| format!("{} ({why})", few(&hosts))).collect();
+            format!("left idle this cycle: {}", parts.join("; "))
         });
     }
 
@@ -311,5 +360,14 @@ impl Master {
                 )
             });
         }
+    }
+}
+
+/// At most five names, then how many more: a 10,000-agent cycle stays one line.
+fn few(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match names.len() {
+        n if n <= SHOWN => names.join(", "),
+        n => format!("{} and {} more", names[..SHOWN].join(", "), n - SHOWN),
     }
 }

@@ -1,0 +1,87 @@
+//! The allocator alone, in the shape of Mesos's `DeclineOffers` benchmark.
+//!
+//! `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`
+//! (`src/tests/hierarchical_allocator_tests.cpp`) adds N agents of
+//! `cpus:24;mem:4096;disk:4096;ports:[31000-32000]`, charges
+//! `cpus:16;mem:2014;disk:1024` and 16 ports of each to the frameworks round
+//! robin, and then runs allocation rounds in which every framework declines
+//! every offer with `refuse_seconds = INT_MAX`. Filters pile up: after round
+//! `r` every agent carries `r + 1` filters, and a cycle has to pass over them to
+//! find a framework that has not refused the agent yet. Mesos's `/21` is
+//! 10,000 agents × 1,000 frameworks, `/22` is 10,000 × 3,000.
+//!
+//! [`DeclineOffers`] drives [`Allocator`] directly (no master, no messages), as
+//! the Mesos benchmark drives `HierarchicalAllocatorProcess`.
+
+use mesocosm_master::allocator::MAX_REFUSE_SECONDS;
+use mesocosm_master::{Allocator, AllocatorConfig, Cycle};
+use mesocosm_sim::SimTime;
+use mesocosm_sim::proto::Resources;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The workload: an allocator, its agents, and the virtual clock.
+pub struct DeclineOffers {
+    /// The allocator under test.
+    pub alloc: Allocator,
+    agents: BTreeSet<String>,
+    now: SimTime,
+    /// Refusal filters installed so far (none expire: `refuse_seconds` is capped at 365 days).
+    pub live_filters: u64,
+}
+
+impl DeclineOffers {
+    /// `agents` agents and `frameworks` frameworks, all in role `*`, with the
+    /// benchmark's resources already charged round robin.
+    pub fn new(agents: usize, frameworks: usize) -> DeclineOffers {
+        let mut alloc = Allocator::new(AllocatorConfig::default());
+        let framework_ids: Vec<String> = (0..frameworks).map(|f| format!("bench-{f:04}")).collect();
+        for id in &framework_ids {
+            alloc.add_framework(id, "*", true);
+        }
+        let mut total = Resources::scalar_of("cpus", 24.0);
+        total.add_scalar("mem", 4096.0);
+        total.add_scalar("disk", 4096.0);
+        total.add_range("ports", 31000, 32000);
+        let mut used = Resources::scalar_of("cpus", 16.0);
+        used.add_scalar("mem", 2014.0);
+        used.add_scalar("disk", 1024.0);
+        used.add_range("ports", 31000, 31015);
+        let mut ids = BTreeSet::new();
+        for a in 0..agents {
+            let id = format!("bench-S{a}");
+            alloc.add_agent(&id, total.clone());
+            if !framework_ids.is_empty() {
+                alloc.allocate_used(&framework_ids[a % frameworks], &id, &used);
+            }
+            ids.insert(id);
+        }
+        DeclineOffers { alloc, agents: ids, now: SimTime::ZERO, live_filters: 0 }
+    }
+
+    /// One round's allocation cycle over every agent, one allocation interval
+    /// after the last: the part the benchmark times.
+    pub fn cycle(&mut self) -> Cycle {
+        self.now = self.now.after(Duration::from_secs(1));
+        self.alloc.allocate(self.now, &self.agents)
+    }
+
+    /// Every framework declines what `cycle` offered it, refusing it for as
+    /// long as Mesos allows (`refuse_seconds = INT_MAX`, capped at 365 days).
+    pub fn decline(&mut self, cycle: &Cycle) {
+        for g in &cycle.grants {
+            let refuse = MAX_REFUSE_SECONDS * 2.0;
+            if self.alloc.recover(self.now, &g.framework_id, &g.agent_id, &g.resources, Some(refuse)).is_some() {
+                self.live_filters += 1;
+            }
+        }
+    }
+
+    /// `rounds` rounds of cycle and decline, untimed (to reach a later round).
+    pub fn advance(&mut self, rounds: usize) {
+        for _ in 0..rounds {
+            let c = self.cycle();
+            self.decline(&c);
+        }
+    }
+}
