@@ -135,6 +135,18 @@ fn the_spark_pi_report_leads_with_the_verdict_and_draws_every_message_offer_and_
     assert!(page.contains("<b>ACCEPT</b> at 0.009423s"), "the first offer is accepted");
     assert!(page.contains("<b>DECLINE</b> at 0.611764s: refuse_seconds=120"));
     assert!(page.contains("spark.cores.max=8 reached, refuse 120s"), "Spark's reason beside its DECLINE");
+    // Cycles that offered nothing say which agents stayed idle and why, a run of the same reason as one row.
+    assert!(
+        page.contains(
+            "<b>no offer</b> (5 cycles): left idle this cycle: agent-3 (refused by spark-pi until 120.611989s)"
+        ),
+        "the 1 s to 5 s cycles, while spark-pi's filters hold"
+    );
+    assert!(
+        page.contains(
+            "<b>no offer</b> (1 cycle): left idle this cycle: agent-2, agent-1, agent-3 (no active framework)"
+        )
+    );
 
     // The plots: cpus over time, and both executors on their agents.
     for series in ["registered", "offered", "used"] {

@@ -11,7 +11,9 @@
 //! allocation), gives one row per offer (agent, resources, framework), follows
 //! each offer id to its answer, and shows the notes the master wrote at that
 //! instant and the ones the framework wrote when it answered (Spark says why
-//! it declines: "spark.cores.max=8 reached, refuse 120s …").
+//! it declines: "spark.cores.max=8 reached, refuse 120s …"). A cycle that
+//! offered nothing is a row too, with the master's word on why each agent
+//! stayed idle ("refused by spark-pi until 120.6s", "no active framework").
 
 use super::esc;
 use crate::flow::Record;
@@ -111,14 +113,35 @@ fn cycles(records: &[Record], decoder: &Decoder) -> BTreeMap<u64, Vec<Offer>> {
 pub(super) fn section(page: &mut String, records: &[Record]) {
     let decoder = Decoder::new();
     let cycles = cycles(records, &decoder);
+    // Cycles that offered nothing: the master says which agents it left idle and
+    // why (filtered until T, suppressed, below min_allocatable, no active
+    // framework: the reasons `HierarchicalAllocatorProcess::__allocate` skips an
+    // agent). A run of cycles with the same reason is one row.
+    let mut idle: Vec<(u64, u64, usize, &str)> = Vec::new();
+    for r in records {
+        let Record::Said(s) = r else { continue };
+        let said = s.is_note() && s.actor.starts_with("master") && s.text.starts_with("left idle this cycle");
+        if !said || cycles.contains_key(&s.t) {
+            continue;
+        }
+        match idle.last_mut() {
+            Some((_, last, n, text)) if *text == s.text && cycles.range(*last..s.t).next().is_none() => {
+                *last = s.t;
+                *n += 1;
+            }
+            _ => idle.push((s.t, s.t, 1, &s.text)),
+        }
+    }
+    let mut idle = idle.into_iter().peekable();
     let _ = writeln!(page, "<section id=\"offers\">\n<h2>Offer cycles</h2>");
     let _ = writeln!(
         page,
         "<p class=\"note\">{} allocation instant(s) with offers. For each: the master's notes at that instant (whom \
-         DRF chose, and why), then every offer with the framework's answer.</p>",
+         DRF chose, and why), then every offer with the framework's answer. Cycles that offered nothing say \
+         which agents stayed idle and why.</p>",
         cycles.len()
     );
-    if cycles.is_empty() {
+    if cycles.is_empty() && idle.peek().is_none() {
         page.push_str("<p>The master made no offers in this run.</p>\n</section>\n");
         return;
     }
@@ -126,7 +149,19 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
         "<table id=\"offer-cycles\"><tr><th>at</th><th>framework</th><th>offer</th><th>agent</th>\
          <th>resources</th><th>answer</th><th>why (the framework's notes)</th></tr>\n",
     );
+    let idle_row = |page: &mut String, (first, last, n, text): (u64, u64, usize, &str)| {
+        let when = if n == 1 { secs(first) } else { format!("{}–{}", secs(first), secs(last)) };
+        let _ = writeln!(
+            page,
+            "<tr class=\"idle\"><td class=\"mono\">{when}</td><td colspan=\"6\"><b>no offer</b> ({n} cycle{}): {}</td></tr>",
+            if n == 1 { "" } else { "s" },
+            esc(text)
+        );
+    };
     for (t, offers) in &cycles {
+        while let Some(row) = idle.next_if(|(first, ..)| first < t) {
+            idle_row(page, row);
+        }
         let master: Vec<String> = records
             .iter()
             .filter_map(|r| match r {
@@ -159,6 +194,9 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
                 esc(&o.resources)
             );
         }
+    }
+    for row in idle {
+        idle_row(page, row);
     }
     page.push_str("</table>\n</section>\n");
 }
