@@ -1,6 +1,7 @@
 //! The flags that choose what a learner sees (`--only`, `--kinds`, `--from`,
 //! `--to`, `--hide`, `--layer`) and the pictures drawn from a trace
-//! (`--perfetto`, `--mermaid`), shared by `mesocosm run` and `mesocosm flow`.
+//! (`--perfetto`, `--mermaid`), shared by `mesocosm run` and `mesocosm flow`;
+//! and the HTML report of a run (`run --report`).
 
 use super::Stdout;
 use crate::flow::{self, Filter, LayerChoice, Record};
@@ -83,6 +84,55 @@ impl ViewArgs {
             write_file(p, flow::mermaid::export(&kept).as_bytes())?;
         }
         Ok(())
+    }
+}
+
+/// Write the run's HTML report (`run --report PATH`) into `file`, created at `path` before the run.
+pub(super) fn write_report(
+    path: &Path,
+    mut file: std::fs::File,
+    records: &[Record],
+    report: &crate::runner::Report,
+) -> Result<(), String> {
+    let page = flow::html::render(records, &outcome(report));
+    file.write_all(page.as_bytes()).map_err(|e| format!("cannot write report {}: {e}", path.display()))
+}
+
+/// The report in the page's words: the verdict, and the summary's lines as
+/// `Report::render` prints them (with Mesos tasks named apart from Spark's).
+fn outcome(report: &crate::runner::Report) -> flow::html::Outcome {
+    let transport = match report.transport {
+        mesocosm_sim::Transport::Grpc => "grpc",
+        mesocosm_sim::Transport::Memory => "memory",
+    };
+    let m = &report.master;
+    let mut summary: Vec<String> = report.frameworks.iter().flat_map(|f| f.summary.iter().cloned()).collect();
+    summary.push(format!(
+        "offers: {} made, {} accepted, {} declined, {} rescinded; {} Mesos tasks launched; {} allocation cycles",
+        m.offers_made, m.offers_accepted, m.offers_declined, m.offers_rescinded, m.tasks_launched, m.allocation_cycles
+    ));
+    summary.push(format!("messages: {}", report.messages));
+    summary.extend(report.faults.iter().map(|f| format!("fault {}: applied {} time(s)", f.label, f.applied)));
+    summary.extend(report.digest.iter().map(|d| format!("digest: {d}")));
+    flow::html::Outcome {
+        scenario: report.scenario.clone(),
+        run: format!("seed {}, transport {transport}, ended at {}", report.seed, report.ended_at),
+        ended_at: report.ended_at.micros(),
+        failure: report.failure.as_ref().map(|f| format!("{} at {}: {f}", f.kind(), f.at())),
+        expectations: report
+            .expectations
+            .iter()
+            .map(|e| flow::html::Judged {
+                label: e.label.clone(),
+                text: e.text.clone(),
+                held: e.held,
+                observed: e.observed.clone(),
+            })
+            .collect(),
+        checks: report.checks.iter().map(|c| (c.check.to_string(), c.message.clone())).collect(),
+        warnings: report.warnings.clone(),
+        summary,
+        by_kind: report.by_kind.iter().map(|((p, k), n)| (p.to_string(), k.to_string(), *n)).collect(),
     }
 }
 

@@ -73,6 +73,12 @@ struct RunArgs {
     /// in-memory delivery (same messages, no encoding; for measuring gRPC's cost).
     #[arg(long, value_enum, default_value_t = TransportArg::Grpc)]
     transport: TransportArg,
+    /// Write the run as one self-contained HTML page to PATH (no network needed to
+    /// open it): the verdict first, a sequence diagram with the noise folded away
+    /// (click an arrow for its decoded message), the offer cycles, and plots of the
+    /// cluster's cpus and executors. It draws the whole run; the page filters it.
+    #[arg(long, value_name = "PATH", conflicts_with = "check_determinism")]
+    report: Option<PathBuf>,
     #[command(flatten)]
     view: flow::ViewArgs,
 }
@@ -202,9 +208,22 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
         },
         None => None,
     };
+    // The report's file is created before the run, so a path that cannot be
+    // written is bad input found at once, not after a long run.
+    let report_file = match &args.report {
+        Some(p) => match std::fs::File::create(p) {
+            Ok(f) => Some((p, f)),
+            Err(e) => {
+                eprintln!("error: cannot write report {}: {e}", p.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     // A picture is drawn from the run's own trace, kept in memory as it is written.
+    let keep = args.view.draws() || report_file.is_some();
     let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
-    if args.view.draws() {
+    if keep {
         trace = Some(Box::new(flow::Keep { kept: kept.clone(), next: trace.take() }));
     }
     let timeline = (!args.quiet).then(|| Box::new(Stdout::default()) as Box<dyn Write + Send>);
@@ -225,11 +244,19 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.view.draws() {
+    if keep {
         let text = String::from_utf8_lossy(&kept.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
         let drawn = crate::flow::records::parse(&args.file, &text)
             .map_err(|d| format!("reading the run's own trace: {d}"))
-            .and_then(|records| args.view.draw(&records, &filter));
+            .and_then(|records| {
+                if args.view.draws() {
+                    args.view.draw(&records, &filter)?;
+                }
+                match report_file {
+                    Some((p, f)) => flow::write_report(p, f, &records, &report),
+                    None => Ok(()),
+                }
+            });
         if let Err(e) = drawn {
             eprintln!("error: {e}");
             return ExitCode::from(2);

@@ -19,6 +19,7 @@
 
 pub mod decode;
 pub mod filter;
+pub mod html;
 pub mod mermaid;
 pub mod perfetto;
 pub mod records;
