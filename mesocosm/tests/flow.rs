@@ -4,24 +4,14 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn library(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")).join(name)
-}
+mod common;
+
+use common::{library, mesocosm, text};
 
 fn out_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesocosm-flow-rs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn mesocosm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mesocosm")).args(args).output().expect("the mesocosm binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::out_dir("flow-rs")
 }
 
 /// The trace-event format's rules, checked on a run with a dropped message:

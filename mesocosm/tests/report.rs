@@ -8,22 +8,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn library(name: &str) -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")).join(name)
-}
+mod common;
+
+use common::{library, mesocosm, text};
 
 fn out_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesocosm-report-rs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn mesocosm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mesocosm")).args(args).output().expect("the mesocosm binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::out_dir("report-rs")
 }
 
 /// A run of a library scenario with `--report` and `--trace`: (the page, the

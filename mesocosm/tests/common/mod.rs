@@ -1,0 +1,29 @@
+//! What the tests that drive the real `mesocosm` binary share: where the
+//! scenario library is, a scratch directory per test binary, running the
+//! binary.
+#![allow(dead_code)] // each test binary uses its own part
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A file of the scenario library (`scenarios/`, beside this crate).
+pub fn library(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")).join(name)
+}
+
+/// A scratch directory for this test process, named after `what`.
+pub fn out_dir(what: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesocosm-{what}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+/// Run the `mesocosm` binary with `args`, to completion.
+pub fn mesocosm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mesocosm")).args(args).output().expect("the mesocosm binary runs")
+}
+
+/// Bytes a process wrote, as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
