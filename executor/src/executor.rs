@@ -328,7 +328,7 @@ impl Actor for SparkExecutor {
         match input {
             Input::Start => self.api.subscribe(out),
             Input::Message { from, msg } => match msg {
-                Msg::ExecutorEvent(ev) if from == self.cfg.agent => self.on_event(ev, out),
+                Msg::ExecutorEvent(ev) if from == self.cfg.agent => self.on_event(*ev, out),
                 other => self.on_driver_message(other, out),
             },
             Input::Timer(Timer::TaskDone { tid }) => {

@@ -356,7 +356,7 @@ impl Actor for MesosCommandExecutor {
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         match input {
             Input::Start => self.api.subscribe(out),
-            Input::Message { from, msg: Msg::ExecutorEvent(ev) } if from == self.cfg.agent => self.on_event(ev, out),
+            Input::Message { from, msg: Msg::ExecutorEvent(ev) } if from == self.cfg.agent => self.on_event(*ev, out),
             // A core notes what it does not expect and carries on.
             Input::Message { from, msg } => out.note_with(|| format!("unexpected {} from {from}; ignored", msg.kind())),
             Input::Timer(Timer::Wake(n)) => {

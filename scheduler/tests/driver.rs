@@ -57,7 +57,7 @@ fn at(s: u64) -> SimTime {
 }
 
 fn from_master<T>(e: Event) -> Input<DriverTimer<T>> {
-    Input::Message { from: ActorId::new("master"), msg: Msg::SchedulerEvent(e) }
+    Input::Message { from: ActorId::new("master"), msg: Msg::from(e) }
 }
 
 fn ev(kind: event::Type) -> Event {
@@ -102,7 +102,7 @@ fn calls<T>(out: &[Output<DriverTimer<T>>]) -> Vec<Call> {
     mesocosm_sim::sent_to(out, "master")
         .into_iter()
         .map(|m| match m {
-            Msg::SchedulerCall(c) => c,
+            Msg::SchedulerCall(c) => *c,
             other => panic!("not a call: {other:?}"),
         })
         .collect()

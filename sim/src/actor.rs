@@ -58,9 +58,8 @@ impl From<&str> for ActorId {
 }
 
 /// One thing that happens to a core.
-// Messages are moved, not copied, through the world's queues (which box them), so
-// the size of a message variant costs one move into the core.
-#[allow(clippy::large_enum_variant)]
+// Messages are moved, not copied, through the world's queues; `Msg` boxes its
+// large variants, so an input is small.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Input<T> {
     /// The actor process starts (once, first).
@@ -141,8 +140,9 @@ pub enum Output<T> {
     /// Deliver `Input::Timer(timer)` at `at`. Timers are never cancelled; a core
     /// ignores a timer that no longer applies (Mesos's timers work the same way).
     SetTimer { at: SimTime, timer: T },
-    /// Start a container process (agent → world).
-    Launch(Launch),
+    /// Start a container process (agent → world). Boxed: a `Launch` holds four
+    /// whole protobuf infos (~2 KB), and every other output would pay its size.
+    Launch(Box<Launch>),
     /// Close this actor's connections to `peer` (a master ending a subscription).
     Disconnect { peer: ActorId },
     /// Refuse the call being handled: its sender gets `Input::Refused` as the
@@ -197,7 +197,7 @@ impl<T> Outbox<T> {
 
     /// Ask the world to launch a container.
     pub fn launch(&mut self, launch: Launch) {
-        self.outputs.push(Output::Launch(launch));
+        self.outputs.push(Output::Launch(Box::new(launch)));
     }
 
     /// Close connections to `peer`.

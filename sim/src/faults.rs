@@ -518,7 +518,7 @@ mod tests {
     use crate::proto::sparkrpc;
 
     fn reg() -> Msg {
-        Msg::RegisterExecutor(sparkrpc::RegisterExecutor::default())
+        Msg::from(sparkrpc::RegisterExecutor::default())
     }
 
     #[test]

@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn decline_without_filters_reads_the_master_default() {
-        let m = Msg::SchedulerCall(scheduler::Call {
+        let m = Msg::from(scheduler::Call {
             r#type: Some(scheduler::call::Type::Decline as i32),
             decline: Some(scheduler::call::Decline { offer_ids: vec![], filters: None }),
             ..Default::default()
@@ -355,7 +355,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let m = Msg::RunTask(crate::proto::internal::RunTaskMessage { task, ..Default::default() });
+        let m = Msg::from(crate::proto::internal::RunTaskMessage { task, ..Default::default() });
         let f = |n: &str| m.field(n);
         assert_eq!(f("name").as_deref(), Some("pi 0"));
         assert_eq!(f("cpus").as_deref(), Some("4"));

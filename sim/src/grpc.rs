@@ -292,8 +292,8 @@ impl Peer {
             let sent = {
                 let books = net.books();
                 match (books.streams.get(&key), *msg) {
-                    (Some(StreamTx::Scheduler(tx)), Msg::SchedulerEvent(e)) => Some(tx.send(Ok(e)).is_ok()),
-                    (Some(StreamTx::Executor(tx)), Msg::ExecutorEvent(e)) => Some(tx.send(Ok(e)).is_ok()),
+                    (Some(StreamTx::Scheduler(tx)), Msg::SchedulerEvent(e)) => Some(tx.send(Ok(*e)).is_ok()),
+                    (Some(StreamTx::Executor(tx)), Msg::ExecutorEvent(e)) => Some(tx.send(Ok(*e)).is_ok()),
                     _ => None,
                 }
             };
@@ -358,32 +358,32 @@ impl Peer {
             Msg::SchedulerCall(c) if c.r#type() == scheduler::call::Type::Subscribe => {
                 let stream = SchedulerClient::new(ch)
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .subscribe(request(from, c))
+                    .subscribe(request(from, *c))
                     .await?
                     .into_inner();
-                self.read_stream(net, from, to, stream, Msg::SchedulerEvent);
+                self.read_stream(net, from, to, stream, Msg::from);
                 Ok(())
             }
             Msg::ExecutorCall(c) if c.r#type() == executor::call::Type::Subscribe => {
                 let stream = ExecutorClient::new(ch)
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .subscribe(request(from, c))
+                    .subscribe(request(from, *c))
                     .await?
                     .into_inner();
-                self.read_stream(net, from, to, stream, Msg::ExecutorEvent);
+                self.read_stream(net, from, to, stream, Msg::from);
                 Ok(())
             }
-            Msg::SchedulerCall(c) => oneway!(SchedulerClient, call, c),
-            Msg::ExecutorCall(c) => oneway!(ExecutorClient, call, c),
-            Msg::RegisterSlave(m) => oneway!(MasterClient, register_slave, m),
-            Msg::ReregisterSlave(m) => oneway!(MasterClient, reregister_slave, m),
+            Msg::SchedulerCall(c) => oneway!(SchedulerClient, call, *c),
+            Msg::ExecutorCall(c) => oneway!(ExecutorClient, call, *c),
+            Msg::RegisterSlave(m) => oneway!(MasterClient, register_slave, *m),
+            Msg::ReregisterSlave(m) => oneway!(MasterClient, reregister_slave, *m),
             Msg::UnregisterSlave(m) => oneway!(MasterClient, unregister_slave, m),
-            Msg::StatusUpdate(m) => oneway!(MasterClient, status_update, m),
+            Msg::StatusUpdate(m) => oneway!(MasterClient, status_update, *m),
             Msg::ExitedExecutor(m) => oneway!(MasterClient, exited_executor, m),
             Msg::PongSlave(m) => oneway!(MasterClient, pong_slave, m),
             Msg::SlaveRegistered(m) => oneway!(SlaveClient, slave_registered, m),
             Msg::SlaveReregistered(m) => oneway!(SlaveClient, slave_reregistered, m),
-            Msg::RunTask(m) => oneway!(SlaveClient, run_task, m),
+            Msg::RunTask(m) => oneway!(SlaveClient, run_task, *m),
             Msg::KillTask(m) => oneway!(SlaveClient, kill_task, m),
             Msg::StatusUpdateAck(m) => oneway!(SlaveClient, status_update_acknowledgement, m),
             Msg::PingSlave(m) => oneway!(SlaveClient, ping_slave, m),
@@ -391,7 +391,7 @@ impl Peer {
             Msg::ShutdownExecutor(m) => oneway!(SlaveClient, shutdown_executor, m),
             Msg::Shutdown(m) => oneway!(SlaveClient, shutdown, m),
             Msg::RetrieveSparkAppConfig(m) => ask!(retrieve_spark_app_config, m, SparkAppConfig),
-            Msg::RegisterExecutor(m) => ask!(register_executor, m, RegisterExecutorResponse),
+            Msg::RegisterExecutor(m) => ask!(register_executor, *m, RegisterExecutorResponse),
             Msg::Heartbeat(m) => ask!(heartbeat, m, HeartbeatResponse),
             Msg::LaunchedExecutor(m) => oneway!(CoarseGrainedSchedulerClient, launched_executor, m),
             Msg::SparkStatusUpdate(m) => oneway!(CoarseGrainedSchedulerClient, status_update, m),
@@ -502,7 +502,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
     type SubscribeStream = Stream<scheduler::Event>;
 
     async fn subscribe(&self, r: Request<scheduler::Call>) -> Result<Response<Self::SubscribeStream>, Status> {
-        self.subscribe_stream(r, StreamTx::Scheduler, Msg::SchedulerCall)
+        self.subscribe_stream(r, StreamTx::Scheduler, Msg::from)
     }
 
     /// Answered once the master's core has handled the call, as Mesos's
@@ -511,7 +511,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
     async fn call(&self, r: Request<scheduler::Call>) -> Result<Response<Accepted>, Status> {
         let from = sender(&r)?;
         let (answer, answered) = oneshot::channel();
-        let msg = Box::new(Msg::SchedulerCall(r.into_inner()));
+        let msg = Box::new(Msg::from(r.into_inner()));
         self.land(Delivery::Call { from: from.clone(), msg, answer }, &from);
         match answered.await {
             Ok(None) => Ok(Response::new(Accepted {})),
@@ -527,11 +527,11 @@ impl rpc::executor_server::Executor for Inbox {
     type SubscribeStream = Stream<executor::Event>;
 
     async fn subscribe(&self, r: Request<executor::Call>) -> Result<Response<Self::SubscribeStream>, Status> {
-        self.subscribe_stream(r, StreamTx::Executor, Msg::ExecutorCall)
+        self.subscribe_stream(r, StreamTx::Executor, Msg::from)
     }
 
     async fn call(&self, r: Request<executor::Call>) -> Result<Response<Accepted>, Status> {
-        self.oneway(r, Msg::ExecutorCall)
+        self.oneway(r, Msg::from)
     }
 }
 
@@ -540,16 +540,16 @@ type Reply = Result<Response<Accepted>, Status>;
 #[tonic::async_trait]
 impl rpc::master_server::Master for Inbox {
     async fn register_slave(&self, r: Request<internal::RegisterSlaveMessage>) -> Reply {
-        self.oneway(r, Msg::RegisterSlave)
+        self.oneway(r, Msg::from)
     }
     async fn reregister_slave(&self, r: Request<internal::ReregisterSlaveMessage>) -> Reply {
-        self.oneway(r, Msg::ReregisterSlave)
+        self.oneway(r, Msg::from)
     }
     async fn unregister_slave(&self, r: Request<internal::UnregisterSlaveMessage>) -> Reply {
         self.oneway(r, Msg::UnregisterSlave)
     }
     async fn status_update(&self, r: Request<internal::StatusUpdateMessage>) -> Reply {
-        self.oneway(r, Msg::StatusUpdate)
+        self.oneway(r, Msg::from)
     }
     async fn exited_executor(&self, r: Request<internal::ExitedExecutorMessage>) -> Reply {
         self.oneway(r, Msg::ExitedExecutor)
@@ -568,7 +568,7 @@ impl rpc::slave_server::Slave for Inbox {
         self.oneway(r, Msg::SlaveReregistered)
     }
     async fn run_task(&self, r: Request<internal::RunTaskMessage>) -> Reply {
-        self.oneway(r, Msg::RunTask)
+        self.oneway(r, Msg::from)
     }
     async fn kill_task(&self, r: Request<internal::KillTaskMessage>) -> Reply {
         self.oneway(r, Msg::KillTask)
@@ -606,7 +606,7 @@ impl CoarseGrainedScheduler for Inbox {
         &self,
         r: Request<sparkrpc::RegisterExecutor>,
     ) -> Result<Response<sparkrpc::RegisterExecutorResponse>, Status> {
-        self.ask(r, Msg::RegisterExecutor, |m| match m {
+        self.ask(r, Msg::from, |m| match m {
             Msg::RegisterExecutorResponse(c) => Some(c),
             _ => None,
         })

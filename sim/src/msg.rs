@@ -13,13 +13,38 @@ use crate::proto::{internal, sparkrpc};
 use prost::Message;
 use std::fmt::Write;
 
+/// The type a variant stores: the message itself, or a box of it for the
+/// variants marked `[boxed]`.
+macro_rules! stored {
+    ($ty:ty) => { $ty };
+    ($ty:ty, boxed) => { Box<$ty> };
+}
+
+/// Wrap a message into what its variant stores (see [`stored`]).
+macro_rules! store {
+    ($m:expr) => {
+        $m
+    };
+    ($m:expr, boxed) => {
+        Box::new($m)
+    };
+}
+
 macro_rules! messages {
-    ($( $(#[$doc:meta])* $variant:ident($ty:ty) = $name:literal, )*) => {
+    ($( $(#[$doc:meta])* $variant:ident($ty:ty) $([$boxed:ident])? = $name:literal, )*) => {
         /// One message between two actors.
-        #[allow(clippy::large_enum_variant)]
+        ///
+        /// Why some variants are boxed: a `Msg` moves through every outbox,
+        /// link queue, mailbox and core input, and an enum is as large as its
+        /// largest variant. Unboxed, `executor::Event` (a LAUNCH carries a whole
+        /// TaskInfo, FrameworkInfo and ExecutorInfo) made every message 2 KB,
+        /// so each small PING, ACK or Spark heartbeat was a 2 KB copy at every
+        /// hop. The variants over ~100 bytes live behind a box; `Msg::from`
+        /// (and [`Outbox::send`](crate::Outbox::send)) box them, so a core
+        /// builds messages exactly as before.
         #[derive(Clone, Debug, PartialEq)]
         pub enum Msg {
-            $( $(#[$doc])* $variant($ty), )*
+            $( $(#[$doc])* $variant(stored!($ty $(, $boxed)?)), )*
         }
 
         impl Msg {
@@ -36,13 +61,13 @@ macro_rules! messages {
             /// Decode bytes of the message named `proto_name` (as written in a trace).
             pub fn decode(proto_name: &str, bytes: &[u8]) -> Result<Msg, DecodeError> {
                 match proto_name {
-                    $( $name => <$ty>::decode(bytes).map(Msg::$variant).map_err(|e| DecodeError::Bytes(proto_name.to_string(), e)), )*
+                    $( $name => <$ty>::decode(bytes).map(Msg::from).map_err(|e| DecodeError::Bytes(proto_name.to_string(), e)), )*
                     other => Err(DecodeError::UnknownMessage(other.to_string())),
                 }
             }
         }
 
-        $( impl From<$ty> for Msg { fn from(m: $ty) -> Msg { Msg::$variant(m) } } )*
+        $( impl From<$ty> for Msg { fn from(m: $ty) -> Msg { Msg::$variant(store!(m $(, $boxed)?)) } } )*
     };
 }
 
@@ -68,21 +93,21 @@ impl std::error::Error for DecodeError {}
 
 messages! {
     /// Framework → master: the v1 scheduler API.
-    SchedulerCall(scheduler::Call) = "mesos.v1.scheduler.Call",
+    SchedulerCall(scheduler::Call) [boxed] = "mesos.v1.scheduler.Call",
     /// Master → framework, on the SUBSCRIBE stream.
-    SchedulerEvent(scheduler::Event) = "mesos.v1.scheduler.Event",
+    SchedulerEvent(scheduler::Event) [boxed] = "mesos.v1.scheduler.Event",
     /// Executor → agent: the v1 executor API.
-    ExecutorCall(executor::Call) = "mesos.v1.executor.Call",
+    ExecutorCall(executor::Call) [boxed] = "mesos.v1.executor.Call",
     /// Agent → executor, on the executor's SUBSCRIBE stream.
-    ExecutorEvent(executor::Event) = "mesos.v1.executor.Event",
-    RegisterSlave(internal::RegisterSlaveMessage) = "mesos.internal.RegisterSlaveMessage",
-    ReregisterSlave(internal::ReregisterSlaveMessage) = "mesos.internal.ReregisterSlaveMessage",
+    ExecutorEvent(executor::Event) [boxed] = "mesos.v1.executor.Event",
+    RegisterSlave(internal::RegisterSlaveMessage) [boxed] = "mesos.internal.RegisterSlaveMessage",
+    ReregisterSlave(internal::ReregisterSlaveMessage) [boxed] = "mesos.internal.ReregisterSlaveMessage",
     UnregisterSlave(internal::UnregisterSlaveMessage) = "mesos.internal.UnregisterSlaveMessage",
     SlaveRegistered(internal::SlaveRegisteredMessage) = "mesos.internal.SlaveRegisteredMessage",
     SlaveReregistered(internal::SlaveReregisteredMessage) = "mesos.internal.SlaveReregisteredMessage",
-    RunTask(internal::RunTaskMessage) = "mesos.internal.RunTaskMessage",
+    RunTask(internal::RunTaskMessage) [boxed] = "mesos.internal.RunTaskMessage",
     KillTask(internal::KillTaskMessage) = "mesos.internal.KillTaskMessage",
-    StatusUpdate(internal::StatusUpdateMessage) = "mesos.internal.StatusUpdateMessage",
+    StatusUpdate(internal::StatusUpdateMessage) [boxed] = "mesos.internal.StatusUpdateMessage",
     StatusUpdateAck(internal::StatusUpdateAcknowledgementMessage) = "mesos.internal.StatusUpdateAcknowledgementMessage",
     PingSlave(internal::PingSlaveMessage) = "mesos.internal.PingSlaveMessage",
     PongSlave(internal::PongSlaveMessage) = "mesos.internal.PongSlaveMessage",
@@ -94,7 +119,7 @@ messages! {
     RetrieveSparkAppConfig(sparkrpc::RetrieveSparkAppConfig) = "spark.scheduler.cluster.RetrieveSparkAppConfig",
     SparkAppConfig(sparkrpc::SparkAppConfig) = "spark.scheduler.cluster.SparkAppConfig",
     /// Executor → driver (ask; answered by RegisterExecutorResponse).
-    RegisterExecutor(sparkrpc::RegisterExecutor) = "spark.scheduler.cluster.RegisterExecutor",
+    RegisterExecutor(sparkrpc::RegisterExecutor) [boxed] = "spark.scheduler.cluster.RegisterExecutor",
     RegisterExecutorResponse(sparkrpc::RegisterExecutorResponse) = "spark.scheduler.cluster.RegisterExecutorResponse",
     LaunchedExecutor(sparkrpc::LaunchedExecutor) = "spark.scheduler.cluster.LaunchedExecutor",
     LaunchTask(sparkrpc::LaunchTask) = "spark.scheduler.cluster.LaunchTask",
@@ -425,4 +450,32 @@ pub fn short_id(id: &str) -> &str {
 
 fn hex8(b: &[u8]) -> String {
     b.iter().take(4).map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::actor::{Input, Output};
+    use std::mem::size_of;
+
+    /// Every message moves through outboxes, link queues, mailboxes and inputs:
+    /// an unboxed 2 KB variant made each of those moves a 2 KB copy. A new large
+    /// variant must be marked `[boxed]`.
+    #[test]
+    fn a_message_and_what_carries_it_stay_small_whatever_the_variant() {
+        assert!(size_of::<Msg>() <= 128, "size_of::<Msg>() = {}", size_of::<Msg>());
+        assert!(size_of::<Output<()>>() <= 160, "size_of::<Output<()>>() = {}", size_of::<Output<()>>());
+        assert!(size_of::<Input<()>>() <= 160, "size_of::<Input<()>>() = {}", size_of::<Input<()>>());
+    }
+
+    /// Boxing is invisible to cores: `From` boxes, and decoding gives the same message.
+    #[test]
+    fn boxed_variants_build_encode_and_decode_like_the_others() {
+        let call = scheduler::Call { r#type: Some(scheduler::call::Type::Decline as i32), ..Default::default() };
+        let m = Msg::from(call.clone());
+        assert!(matches!(&m, Msg::SchedulerCall(c) if **c == call));
+        assert_eq!(Msg::decode(m.proto_name(), &m.encode()).unwrap(), m);
+        let ping = Msg::from(internal::PingSlaveMessage { connected: true });
+        assert_eq!(Msg::decode(ping.proto_name(), &ping.encode()).unwrap(), ping);
+    }
 }

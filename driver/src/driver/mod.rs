@@ -465,9 +465,9 @@ impl SparkDriver {
         }
         match msg {
             // The v0 driver ignores scheduler messages not from the leading master.
-            Msg::SchedulerEvent(e) if from == self.cfg.master => self.on_event(e, out),
+            Msg::SchedulerEvent(e) if from == self.cfg.master => self.on_event(*e, out),
             Msg::RetrieveSparkAppConfig(m) => self.on_retrieve_spark_app_config(&from, m, out),
-            Msg::RegisterExecutor(m) => self.on_register_executor(&from, m, out),
+            Msg::RegisterExecutor(m) => self.on_register_executor(&from, *m, out),
             Msg::LaunchedExecutor(m) => self.on_launched_executor(m, out),
             Msg::SparkStatusUpdate(m) => self.on_spark_status_update(m, out),
             Msg::Heartbeat(m) => self.on_heartbeat(&from, m, out),
@@ -537,7 +537,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        d.step(SimTime(100_000), Input::Message { from: ActorId::new("master"), msg: Msg::SchedulerEvent(subscribed) });
+        d.step(SimTime(100_000), Input::Message { from: ActorId::new("master"), msg: Msg::from(subscribed) });
         assert!(d.connected);
         // libmesos handles the broken master connection (`exited` → connected =
         // false) before the launch Spark's resourceOffers dispatched to it.

@@ -73,7 +73,7 @@ pub fn exec_actor(id: &str) -> ActorId {
 }
 
 pub fn event_msg(e: Event) -> Input<DriverTimer> {
-    Input::Message { from: master(), msg: Msg::SchedulerEvent(e) }
+    Input::Message { from: master(), msg: Msg::from(e) }
 }
 
 pub fn subscribed() -> Input<DriverTimer> {
@@ -221,7 +221,7 @@ pub fn calls(outputs: &[Output<DriverTimer>]) -> Vec<Call> {
     outputs
         .iter()
         .filter_map(|o| match o {
-            Output::Send { to, msg: Msg::SchedulerCall(c) } if to.as_str() == "master" => Some(c.clone()),
+            Output::Send { to, msg: Msg::SchedulerCall(c) } if to.as_str() == "master" => Some((**c).clone()),
             _ => None,
         })
         .collect()

@@ -53,7 +53,7 @@ fn ack(uuid: Vec<u8>) -> Input<Timer> {
 }
 
 fn agent_says(ev: executor::Event) -> Input<Timer> {
-    Input::Message { from: ActorId::new(AGENT), msg: Msg::ExecutorEvent(ev) }
+    Input::Message { from: ActorId::new(AGENT), msg: Msg::from(ev) }
 }
 
 /// One step, after which the executor's invariants must hold.

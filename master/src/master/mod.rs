@@ -460,8 +460,8 @@ impl Master {
 
     fn on_message(&mut self, from: ActorId, msg: Msg, out: &mut Outbox<Timer>) {
         match msg {
-            Msg::RegisterSlave(m) => self.register_slave(from, m, out),
-            Msg::ReregisterSlave(m) => self.reregister_slave(from, m, out),
+            Msg::RegisterSlave(m) => self.register_slave(from, *m, out),
+            Msg::ReregisterSlave(m) => self.reregister_slave(from, *m, out),
             Msg::UnregisterSlave(m) => {
                 if let Some(aid) = self.agent_by_actor.get(&from).cloned()
                     && m.slave_id.value == aid
@@ -476,9 +476,9 @@ impl Master {
                     a.misses = 0;
                 }
             }
-            Msg::StatusUpdate(m) => self.status_update(from, m, out),
+            Msg::StatusUpdate(m) => self.status_update(from, *m, out),
             Msg::ExitedExecutor(m) => self.exited_executor(from, m, out),
-            Msg::SchedulerCall(c) => self.scheduler_call(from, c, out),
+            Msg::SchedulerCall(c) => self.scheduler_call(from, *c, out),
             other => out.note_with(|| format!("master ignores {} from {from}", other.kind())),
         }
     }

@@ -297,7 +297,7 @@ pub fn events_to(outs: &[Output<Timer>], actor: &str) -> Vec<scheduler::Event> {
     mesocosm_sim::sent_to(outs, actor)
         .into_iter()
         .filter_map(|m| match m {
-            Msg::SchedulerEvent(e) => Some(e),
+            Msg::SchedulerEvent(e) => Some(*e),
             _ => None,
         })
         .collect()
@@ -323,7 +323,7 @@ pub fn run_tasks_to(outs: &[Output<Timer>], actor: &str) -> Vec<internal::RunTas
     mesocosm_sim::sent_to(outs, actor)
         .into_iter()
         .filter_map(|m| match m {
-            Msg::RunTask(r) => Some(r),
+            Msg::RunTask(r) => Some(*r),
             _ => None,
         })
         .collect()

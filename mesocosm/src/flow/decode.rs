@@ -60,7 +60,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let b64 = base64::engine::general_purpose::STANDARD.encode(Msg::SchedulerCall(call).encode());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(Msg::from(call).encode());
         let v = Decoder::new().decode("mesos.v1.scheduler.Call", &b64).unwrap();
         assert_eq!(v["type"], "DECLINE");
         assert_eq!(v["frameworkId"]["value"], "f-0000");

@@ -88,7 +88,7 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
                             timers.insert((at, seq), timer);
                             seq += 1;
                         }
-                        Output::Launch(l) => world.launch(&me, l),
+                        Output::Launch(l) => world.launch(&me, *l),
                         Output::Disconnect { peer } => world.disconnect(&me, &peer),
                         Output::Refuse(r) => refusal = Some(r),
                         Output::Note(text) => world.note(&me, &text),
