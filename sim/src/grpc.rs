@@ -1,9 +1,16 @@
 //! The gRPC transport: every message is a real tonic call over an in-memory HTTP/2 pipe.
 //!
-//! Each actor runs one tonic server (all of mesocosm's services, routed by path)
-//! fed by an in-memory listener. A link dials its receiver once, lazily, and then
-//! reuses that HTTP/2 connection for every message: one connection per ordered
-//! actor pair, as libprocess keeps one socket per peer. The sender's name travels
+//! Every actor is served by one tonic router (all of mesocosm's services, routed
+//! by path), shared by the whole world: each accepted connection is an HTTP/2
+//! server connection (hyper) that tags its requests with the actor it was dialled
+//! to, as libprocess routes a request by the process id in its path. A link
+//! dials its receiver once, lazily, and then reuses that HTTP/2 connection for
+//! every message: one connection per ordered actor pair, as libprocess keeps one
+//! outgoing socket per peer. The client end is hyper's own HTTP/2 handle under
+//! tonic's generated clients, with no `Channel` in between: a `Channel` adds a
+//! request queue, a worker task and reconnect logic per connection (~12 KiB
+//! each, measured with heaptrack), and the link already queues, orders and
+//! redials. The sender's name travels
 //! in the `libprocess-from` metadata header, percent-encoded so that any name
 //! (non-ASCII, spaces, thousands of characters) fits an HTTP/2 header, as
 //! libprocess percent-encodes what it puts in a URL (`process::http::encode`).
@@ -53,11 +60,16 @@ use crate::proto::mesocosm::rpc::{
 };
 use crate::proto::{executor, internal, scheduler, sparkrpc};
 use crate::transit::{Carry, Leg, Transit};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
-use tonic::transport::{Channel, Endpoint, Server};
+use tonic::body::Body;
+use tonic::codegen::http;
+use tonic::service::Routes;
 use tonic::{Code, Request, Response, Status};
 
 const FROM: &str = "libprocess-from";
@@ -70,6 +82,38 @@ const MAX_MESSAGE: usize = 256 << 20;
 /// (`too_many_data_frames`) when a burst of small unary calls outruns the reader;
 /// a 16 MiB window keeps bursts of thousands of ACCEPT/DECLINE safe (measured).
 const WINDOW: u32 = 16 << 20;
+/// The in-memory pipe's buffer per direction; it grows only as far as a burst
+/// not yet read, so this bounds a burst rather than allocating.
+const PIPE: usize = 1 << 20;
+/// Where a request was dialled to: the actor whose mailbox it lands in.
+#[derive(Clone)]
+struct Receiver(ActorId);
+
+/// The client end of one HTTP/2 connection, as the tower service tonic's
+/// generated clients call through.
+#[derive(Clone)]
+struct Conn(hyper::client::conn::http2::SendRequest<Body>);
+
+type ConnFuture = Pin<Box<dyn Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>> + Send>>;
+
+impl tower::Service<http::Request<Body>> for Conn {
+    type Response = http::Response<hyper::body::Incoming>;
+    type Error = hyper::Error;
+    type Future = ConnFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> ConnFuture {
+        Box::pin(self.0.send_request(req))
+    }
+}
+
+/// The origin every request names (scheme and authority; the pipe is the route).
+fn origin() -> http::Uri {
+    http::Uri::from_static("http://mesocosm.sim")
+}
 
 /// The state only the gRPC transport has; cheap to clone.
 #[derive(Clone)]
@@ -80,8 +124,10 @@ pub(crate) struct Net {
 
 #[derive(Default)]
 struct Books {
-    /// Where dialers hand the far end of a new connection to an actor's server.
-    listeners: BTreeMap<ActorId, mpsc::UnboundedSender<tokio::io::DuplexStream>>,
+    /// The actors that accept connections (running ones).
+    listeners: BTreeSet<ActorId>,
+    /// The one router every actor's connections are served by, built on first use.
+    routes: Option<Routes>,
     /// Open event streams, keyed by (server, subscriber).
     streams: BTreeMap<(ActorId, ActorId), StreamTx>,
     /// Asks waiting for their reply, keyed by (asked, asker), oldest first.
@@ -120,30 +166,73 @@ impl Net {
         &self.mailboxes.transit
     }
 
-    /// Start `me`'s tonic server on an in-memory listener.
+    /// `me` accepts connections from now on.
     pub(crate) fn serve(&self, me: &ActorId) {
-        let (tx, rx) = mpsc::unbounded_channel::<tokio::io::DuplexStream>();
-        let inbox = Inbox { net: self.clone(), me: me.clone() };
-        let incoming = tokio_stream::StreamExt::map(UnboundedReceiverStream::new(rx), Ok::<_, std::io::Error>);
-        let server = Server::builder()
+        self.books().listeners.insert(me.clone());
+    }
+
+    /// The world's router: every service, each forwarding into the mailbox of
+    /// the actor its request was dialled to (see [`Receiver`]). One for all
+    /// actors: a router per actor cost ~3.5 KiB of axum state each (measured).
+    fn routes(&self) -> Routes {
+        let mut books = self.books();
+        books
+            .routes
+            .get_or_insert_with(|| {
+                let inbox = Inbox { net: self.clone() };
+                Routes::new(SchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(ExecutorServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(MasterServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(SlaveServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(
+                        CoarseGrainedSchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE),
+                    )
+                    .add_service(CoarseGrainedExecutorBackendServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
+            })
+            .clone()
+    }
+
+    /// Open an HTTP/2 connection to `to`'s server over an in-memory pipe, or
+    /// `None` if `to` accepts no connection (it exited, or never ran).
+    async fn dial(&self, to: &ActorId) -> Option<Conn> {
+        if !self.books().listeners.contains(to) {
+            return None;
+        }
+        let (near, far) = tokio::io::duplex(PIPE);
+        let exec = hyper_util::rt::TokioExecutor::new();
+        let routes = self.routes();
+        let receiver = Receiver(to.clone());
+        let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(receiver.clone());
+            let mut routes = routes.clone();
+            tower::Service::call(&mut routes, req)
+        });
+        let server = hyper::server::conn::http2::Builder::new(exec.clone())
             .initial_connection_window_size(WINDOW)
             .initial_stream_window_size(WINDOW)
-            .http2_max_header_list_size(MAX_HEADER_LIST)
-            .add_service(SchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-            .add_service(ExecutorServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-            .add_service(MasterServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-            .add_service(SlaveServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-            .add_service(CoarseGrainedSchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-            .add_service(CoarseGrainedExecutorBackendServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
-            .serve_with_incoming(incoming);
-        let name = me.clone();
-        let task = tokio::spawn(async move {
+            .max_header_list_size(MAX_HEADER_LIST)
+            .serve_connection(hyper_util::rt::TokioIo::new(far), service);
+        // Not owned by `to`: like tonic's own server, a connection outlives
+        // its process only until its client lets go; an exited actor's calls
+        // are answered by the books (`forget`), as before.
+        tokio::spawn(async move {
             if let Err(e) = server.await {
-                tracing::debug!(actor = %name, error = %e, "server ended");
+                tracing::debug!(error = %e, "server connection ended");
             }
         });
-        self.books().listeners.insert(me.clone(), tx);
-        self.mailboxes.own(me, task);
+        let (send, conn) = hyper::client::conn::http2::Builder::new(exec)
+            .initial_connection_window_size(WINDOW)
+            .initial_stream_window_size(WINDOW)
+            .max_header_list_size(MAX_HEADER_LIST)
+            .handshake(hyper_util::rt::TokioIo::new(near))
+            .await
+            .ok()?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "client connection ended");
+            }
+        });
+        Some(Conn(send))
     }
 
     /// `me` exited: its server takes no new connection (what is connected
@@ -219,38 +308,25 @@ pub(crate) fn decode_name(text: &str) -> Option<String> {
 /// The sending side of one link: its lazily dialled connection.
 #[derive(Default)]
 pub(crate) struct Peer {
-    channel: Option<Channel>,
-    /// The receiver's incarnation the channel was dialled to: a restarted
+    conn: Option<Conn>,
+    /// The receiver's incarnation the connection was dialled to: a restarted
     /// receiver is a new process, so the old connection is dead and is redialled.
     incarnation: u64,
 }
 
 impl Peer {
-    fn channel(&mut self, net: &Net, to: &ActorId) -> Channel {
+    /// The open connection to `to`, dialled now if there is none (or the old
+    /// one closed); `None` if `to` accepts no connection: the peer went away.
+    async fn conn(&mut self, net: &Net, to: &ActorId) -> Option<Conn> {
         let incarnation = net.mailboxes.incarnation(to);
-        if incarnation != self.incarnation {
+        if incarnation != self.incarnation || self.conn.as_ref().is_some_and(|c| c.0.is_closed()) {
             self.incarnation = incarnation;
-            self.channel = None;
+            self.conn = None;
         }
-        self.channel
-            .get_or_insert_with(|| {
-                let net = net.clone();
-                let to = to.clone();
-                let dial = tower::service_fn(move |_uri: tonic::transport::Uri| {
-                    let listener = net.books().listeners.get(&to).cloned();
-                    async move {
-                        let listener = listener.ok_or(std::io::ErrorKind::ConnectionRefused)?;
-                        let (near, far) = tokio::io::duplex(1 << 20);
-                        listener.send(far).map_err(|_| std::io::ErrorKind::ConnectionRefused)?;
-                        Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(near))
-                    }
-                });
-                Endpoint::from_static("http://mesocosm.sim")
-                    .initial_connection_window_size(WINDOW)
-                    .initial_stream_window_size(WINDOW)
-                    .connect_with_connector_lazy(dial)
-            })
-            .clone()
+        if self.conn.is_none() {
+            self.conn = net.dial(to).await;
+        }
+        self.conn.clone()
     }
 
     /// Carry `msg` from `from` to `to` as the right gRPC call. `carry` marks it in
@@ -306,12 +382,16 @@ impl Peer {
             }
             return Ok(());
         }
-        let ch = self.channel(net, to);
         let kind = msg.kind();
         // The receiver's server lands it; calls on a link go one at a time, so
         // whatever is left on this leg when the call returns is this call's.
         net.transit().hand_over(from, to, Leg::Call, carry);
-        let result = self.call(net, ch, from, to, *msg).await;
+        let result = match self.conn(net, to).await {
+            Some(ch) => self.call(net, ch, from, to, *msg).await,
+            // Nobody accepts connections under that name: refused, as a dial to
+            // a closed port.
+            None => Err(Status::unavailable("connection refused")),
+        };
         drop(net.transit().take_carry(from, to, Leg::Call));
         // Landed once the caller's core has the refusal (below), or never.
         let answer = net.transit().take_carry(to, from, Leg::Answer);
@@ -336,15 +416,19 @@ impl Peer {
         }
     }
 
-    async fn call(&mut self, net: &Net, ch: Channel, from: &ActorId, to: &ActorId, msg: Msg) -> Result<(), Status> {
+    async fn call(&mut self, net: &Net, ch: Conn, from: &ActorId, to: &ActorId, msg: Msg) -> Result<(), Status> {
         macro_rules! oneway {
             ($client:ident, $method:ident, $m:expr) => {
-                $client::new(ch).max_decoding_message_size(MAX_MESSAGE).$method(request(from, $m)).await.map(drop)
+                $client::with_origin(ch, origin())
+                    .max_decoding_message_size(MAX_MESSAGE)
+                    .$method(request(from, $m))
+                    .await
+                    .map(drop)
             };
         }
         macro_rules! ask {
             ($method:ident, $m:expr, $reply:ident) => {{
-                let r = CoarseGrainedSchedulerClient::new(ch).$method(request(from, $m)).await;
+                let r = CoarseGrainedSchedulerClient::with_origin(ch, origin()).$method(request(from, $m)).await;
                 // The reply's carry, handed over when its link woke.
                 let carry = net.transit().take_carry(to, from, Leg::Reply);
                 let r = r?;
@@ -356,7 +440,7 @@ impl Peer {
         }
         match msg {
             Msg::SchedulerCall(c) if c.r#type() == scheduler::call::Type::Subscribe => {
-                let stream = SchedulerClient::new(ch)
+                let stream = SchedulerClient::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
                     .subscribe(request(from, *c))
                     .await?
@@ -365,7 +449,7 @@ impl Peer {
                 Ok(())
             }
             Msg::ExecutorCall(c) if c.r#type() == executor::call::Type::Subscribe => {
-                let stream = ExecutorClient::new(ch)
+                let stream = ExecutorClient::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
                     .subscribe(request(from, *c))
                     .await?
@@ -435,11 +519,16 @@ impl Peer {
     }
 }
 
-/// One actor's server side: every service, all forwarding into the actor's mailbox.
+/// The server side of every actor: each service forwards a request into the
+/// mailbox of the actor its connection was dialled to.
 #[derive(Clone)]
 struct Inbox {
     net: Net,
-    me: ActorId,
+}
+
+/// The actor a request was dialled to.
+fn receiver<T>(r: &Request<T>) -> Result<ActorId, Status> {
+    r.extensions().get::<Receiver>().map(|r| r.0.clone()).ok_or_else(|| Status::internal("no receiver"))
 }
 
 fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
@@ -453,15 +542,15 @@ fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
 }
 
 impl Inbox {
-    /// Put a call's message in the mailbox, landing its carry.
-    fn land(&self, d: Delivery, from: &ActorId) {
-        self.net.mailboxes.deliver(&self.me, d);
-        drop(self.net.transit().take_carry(from, &self.me, Leg::Call));
+    /// Put a call's message in `me`'s mailbox, landing its carry.
+    fn land(&self, me: &ActorId, d: Delivery, from: &ActorId) {
+        self.net.mailboxes.deliver(me, d);
+        drop(self.net.transit().take_carry(from, me, Leg::Call));
     }
 
     fn oneway<T>(&self, r: Request<T>, wrap: fn(T) -> Msg) -> Result<Response<Accepted>, Status> {
-        let from = sender(&r)?;
-        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
+        let (from, me) = (sender(&r)?, receiver(&r)?);
+        self.land(&me, Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         Ok(Response::new(Accepted {}))
     }
 
@@ -473,10 +562,10 @@ impl Inbox {
         stream: fn(mpsc::UnboundedSender<Result<E, Status>>) -> StreamTx,
         wrap: fn(C) -> Msg,
     ) -> Result<Response<Stream<E>>, Status> {
-        let from = sender(&r)?;
+        let (from, me) = (sender(&r)?, receiver(&r)?);
         let (tx, rx) = mpsc::unbounded_channel();
-        self.net.books().streams.insert((self.me.clone(), from.clone()), stream(tx));
-        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
+        self.net.books().streams.insert((me.clone(), from.clone()), stream(tx));
+        self.land(&me, Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         Ok(Response::new(UnboundedReceiverStream::new(rx)))
     }
 
@@ -486,10 +575,10 @@ impl Inbox {
         wrap: fn(T) -> Msg,
         unwrap: fn(Msg) -> Option<R>,
     ) -> Result<Response<R>, Status> {
-        let from = sender(&r)?;
+        let (from, me) = (sender(&r)?, receiver(&r)?);
         let (tx, rx) = oneshot::channel();
-        self.net.books().asks.entry((self.me.clone(), from.clone())).or_default().push_back(tx);
-        self.land(Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
+        self.net.books().asks.entry((me.clone(), from.clone())).or_default().push_back(tx);
+        self.land(&me, Delivery::Message { from: from.clone(), msg: Box::new(wrap(r.into_inner())) }, &from);
         let reply = rx.await.map_err(|_| Status::unavailable("the endpoint exited before replying"))?;
         unwrap(reply).map(Response::new).ok_or_else(|| Status::internal("wrong reply type"))
     }
@@ -509,10 +598,10 @@ impl rpc::scheduler_server::Scheduler for Inbox {
     /// `/api/v1/scheduler` answers 202 Accepted or 403 Forbidden
     /// (`src/master/http.cpp`, `Master::Http::scheduler`).
     async fn call(&self, r: Request<scheduler::Call>) -> Result<Response<Accepted>, Status> {
-        let from = sender(&r)?;
+        let (from, me) = (sender(&r)?, receiver(&r)?);
         let (answer, answered) = oneshot::channel();
         let msg = Box::new(Msg::from(r.into_inner()));
-        self.land(Delivery::Call { from: from.clone(), msg, answer }, &from);
+        self.land(&me, Delivery::Call { from: from.clone(), msg, answer }, &from);
         match answered.await {
             Ok(None) => Ok(Response::new(Accepted {})),
             Ok(Some(Refusal::Forbidden(why))) => Err(Status::permission_denied(why)),
