@@ -321,3 +321,16 @@ impl<A: Actor> Actor for Shared<A> {
         self.with(|core| core.check_invariants())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What carries a message is as small as the message: a `Launch` (~2 KB
+    /// of protobuf infos) is boxed, and `Msg` boxes its own large variants.
+    #[test]
+    fn inputs_and_outputs_stay_small() {
+        assert!(size_of::<Output<()>>() <= 160, "size_of::<Output<()>>() = {}", size_of::<Output<()>>());
+        assert!(size_of::<Input<()>>() <= 160, "size_of::<Input<()>>() = {}", size_of::<Input<()>>());
+    }
+}
