@@ -35,6 +35,9 @@ impl DeclineOffers {
     /// benchmark's resources already charged round robin.
     pub fn new(agents: usize, frameworks: usize) -> DeclineOffers {
         let mut alloc = Allocator::new(AllocatorConfig::default());
+        // Nobody reads explanations here, as in a run without `--explain`
+        // (Mesos's benchmark formats none either).
+        alloc.set_explain(false);
         let framework_ids: Vec<String> = (0..frameworks).map(|f| format!("bench-{f:04}")).collect();
         for id in &framework_ids {
             alloc.add_framework(id, "*", true);

@@ -49,6 +49,7 @@ pub use spark::scheduler::cluster as sparkrpc;
 /// time, e.g. the `bytes` of a trace record.
 pub const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptors.bin"));
 
+mod named;
 pub mod resources;
 pub use resources::Resources;
 

@@ -8,6 +8,7 @@
 //! what mesocosm models so far.
 
 use crate::mesos::v1::{Resource, value};
+use crate::named::Named;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -15,9 +16,12 @@ use std::fmt;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Resources {
     /// Scalars in thousandths of a unit (Mesos's fixed-point precision).
-    scalars: BTreeMap<String, i64>,
-    /// Disjoint, sorted, inclusive ranges.
-    ranges: BTreeMap<String, Vec<(u64, u64)>>,
+    /// Why [`Named`] and not a string-keyed map: an agent's `cpus`, `mem`,
+    /// `disk` and `gpus` sit in slots, so copying and comparing a bag (the
+    /// allocator does it for every agent of every cycle) touches no string.
+    scalars: Named<i64>,
+    /// Disjoint, sorted, inclusive ranges (`ports` in a slot, as above).
+    ranges: Named<Vec<(u64, u64)>>,
     sets: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -68,17 +72,17 @@ impl Resources {
     /// As a protobuf list: scalars, then ranges, then sets, each sorted by name.
     pub fn to_protos(&self) -> Vec<Resource> {
         let mut out = Vec::new();
-        for (name, v) in &self.scalars {
+        for (name, v) in self.scalars.iter() {
             out.push(Resource {
-                name: name.clone(),
+                name: name.to_string(),
                 r#type: value::Type::Scalar as i32,
                 scalar: Some(value::Scalar { value: *v as f64 / 1000.0 }),
                 ..Default::default()
             });
         }
-        for (name, rs) in &self.ranges {
+        for (name, rs) in self.ranges.iter() {
             out.push(Resource {
-                name: name.clone(),
+                name: name.to_string(),
                 r#type: value::Type::Ranges as i32,
                 ranges: Some(value::Ranges {
                     range: rs.iter().map(|&(begin, end)| value::Range { begin, end }).collect(),
@@ -110,7 +114,7 @@ impl Resources {
     /// stays cheap.
     pub fn add_range(&mut self, name: &str, begin: u64, end: u64) {
         let (b, e) = (begin.min(end), begin.max(end));
-        let rs = self.ranges.entry(name.to_string()).or_default();
+        let rs = self.ranges.entry_or_default(name);
         // The ranges that overlap or touch [b, e] are exactly rs[lo..hi].
         let lo = rs.partition_point(|&(_, re)| re.saturating_add(1) < b);
         let hi = rs.partition_point(|&(rb, _)| rb <= e.saturating_add(1));
@@ -129,7 +133,7 @@ impl Resources {
         if new.peek().is_none() {
             return;
         }
-        let rs = self.ranges.entry(name.to_string()).or_default();
+        let rs = self.ranges.entry_or_default(name);
         rs.extend(new);
         rs.sort_unstable();
         let mut merged: Vec<(u64, u64)> = Vec::with_capacity(rs.len());
@@ -159,7 +163,7 @@ impl Resources {
 
     /// The scalar names and amounts, sorted by name.
     pub fn scalars(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.scalars.iter().map(|(k, v)| (k.as_str(), *v as f64 / 1000.0))
+        self.scalars.iter().map(|(k, v)| (k, *v as f64 / 1000.0))
     }
 
     /// True if there is nothing here.
@@ -171,10 +175,10 @@ impl Resources {
 
     /// `self += other`.
     pub fn add(&mut self, other: &Resources) {
-        for (k, v) in &other.scalars {
+        for (k, v) in other.scalars.iter() {
             add_milli(&mut self.scalars, k, *v);
         }
-        for (k, rs) in &other.ranges {
+        for (k, rs) in other.ranges.iter() {
             self.add_ranges(k, rs.iter().copied());
         }
         for (k, s) in &other.sets {
@@ -185,18 +189,18 @@ impl Resources {
     /// `self -= other`, clamping at empty (callers check [`Resources::contains`] first
     /// where going below zero would be a bug).
     pub fn subtract(&mut self, other: &Resources) {
-        for (k, v) in &other.scalars {
+        for (k, v) in other.scalars.iter() {
             if let Some(mine) = self.scalars.get_mut(k) {
                 *mine = (*mine - v).max(0);
             }
         }
-        self.scalars.retain(|_, v| *v > 0);
-        for (k, theirs) in &other.ranges {
+        self.scalars.retain(|v| *v > 0);
+        for (k, theirs) in other.ranges.iter() {
             if let Some(mine) = self.ranges.get_mut(k) {
                 *mine = subtract_ranges(mine, theirs);
             }
         }
-        self.ranges.retain(|_, r| !r.is_empty());
+        self.ranges.retain(|r| !r.is_empty());
         for (k, theirs) in &other.sets {
             if let Some(mine) = self.sets.get_mut(k) {
                 // One pass over the smaller side.
@@ -235,14 +239,12 @@ impl Resources {
     }
 }
 
-/// `scalars[name] += v`. Why not `entry(name.to_string())`: the allocator adds
-/// to bags that already hold the name thousands of times per cycle, and the
-/// entry API would copy the name into a new `String` every time.
-fn add_milli(scalars: &mut BTreeMap<String, i64>, name: &str, v: i64) {
+/// `scalars[name] += v`, inserting `v` if the name is absent.
+fn add_milli(scalars: &mut Named<i64>, name: &str, v: i64) {
     match scalars.get_mut(name) {
         Some(mine) => *mine += v,
         None => {
-            scalars.insert(name.to_string(), v);
+            scalars.insert(name, v);
         }
     }
 }
@@ -303,7 +305,7 @@ impl fmt::Display for Resources {
             let x = *v as f64 / 1000.0;
             if *v % 1000 == 0 { write!(f, "{k}:{}", v / 1000)? } else { write!(f, "{k}:{x}")? }
         }
-        for (k, rs) in &self.ranges {
+        for (k, rs) in self.ranges.iter() {
             sep(f)?;
             write!(f, "{k}:[")?;
             for (i, (b, e)) in rs.iter().enumerate() {

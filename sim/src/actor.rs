@@ -174,6 +174,12 @@ impl<T> Outbox<T> {
         self.notes = wanted;
     }
 
+    /// Whether anyone reads notes: a core that gathers text for its notes
+    /// ahead of time (the allocator's explanations) asks first.
+    pub fn notes_wanted(&self) -> bool {
+        self.notes
+    }
+
     /// The time of the step being handled.
     pub fn now(&self) -> SimTime {
         self.now

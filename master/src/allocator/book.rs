@@ -38,8 +38,10 @@ impl AgentSlot {
 /// filters frameworks hold on it.
 #[derive(Debug)]
 pub(super) struct AgentEntry {
+    /// Its id, for the grants and the idle reasons a cycle hands out.
+    pub(super) id: AgentId,
     pub(super) slot: AgentSlot,
-    /// Its index in `Allocator::agent_at`: how filters name it.
+    /// Its index in `Allocator::agents`: how filters and books name it.
     pub(super) idx: u32,
     /// The frameworks' refusal filters on this agent. Why here and not with
     /// the framework: a cycle asks "is framework f filtered on this agent?"
@@ -52,7 +54,7 @@ pub(super) struct AgentEntry {
 pub(super) struct FrameworkSlot {
     /// Its id, shared with the sorters' orders and the grants' `filtered`.
     pub(super) id: SharedId,
-    /// Its index in `Allocator::framework_at`: how filters name it.
+    /// Its index in `Allocator::frameworks`: how filters and books name it.
     pub(super) idx: u32,
     /// The role it is allocated under.
     pub(super) role: String,
@@ -60,8 +62,8 @@ pub(super) struct FrameworkSlot {
     pub(super) active: bool,
     /// SUPPRESS: the framework asked for no offers until REVIVE.
     pub(super) suppressed: bool,
-    /// What this framework holds on each agent (offered or used).
-    pub(super) allocations: BTreeMap<AgentId, Resources>,
+    /// What this framework holds on each agent (by agent idx; offered or used).
+    pub(super) allocations: BTreeMap<u32, Resources>,
     /// The scalar part of the sum of `allocations` (ranges such as ports are
     /// per agent and would wrongly merge across agents, and DRF ignores them).
     pub(super) scalars: Resources,
@@ -123,25 +125,75 @@ pub(super) fn add_scalars(into: &mut Resources, r: &Resources) {
 }
 
 impl Allocator {
+    // ----- the boundary: string ids to numbers ----------------------------------
+
+    /// Agent `id`'s number, if the allocator knows it.
+    pub(super) fn agent_idx(&self, id: &str) -> Option<u32> {
+        self.agent_index.get(id).copied()
+    }
+
+    /// The agent numbered `idx`, if it is still there.
+    pub(super) fn agent_at(&self, idx: u32) -> Option<&AgentEntry> {
+        self.agents.get(idx as usize).and_then(Option::as_ref)
+    }
+
+    pub(super) fn agent_at_mut(&mut self, idx: u32) -> Option<&mut AgentEntry> {
+        self.agents.get_mut(idx as usize).and_then(Option::as_mut)
+    }
+
+    fn agent_mut(&mut self, id: &str) -> Option<&mut AgentEntry> {
+        let idx = self.agent_idx(id)?;
+        self.agent_at_mut(idx)
+    }
+
+    /// Framework `id`'s number, if the allocator knows it.
+    pub(super) fn framework_idx(&self, id: &str) -> Option<u32> {
+        self.framework_index.get(id).copied()
+    }
+
+    /// The framework numbered `idx`, if it is still there.
+    pub(super) fn framework_at(&self, idx: u32) -> Option<&FrameworkSlot> {
+        self.frameworks.get(idx as usize).and_then(Option::as_ref)
+    }
+
+    pub(super) fn framework_at_mut(&mut self, idx: u32) -> Option<&mut FrameworkSlot> {
+        self.frameworks.get_mut(idx as usize).and_then(Option::as_mut)
+    }
+
+    pub(super) fn framework(&self, id: &str) -> Option<&FrameworkSlot> {
+        self.framework_at(self.framework_idx(id)?)
+    }
+
+    fn framework_mut(&mut self, id: &str) -> Option<&mut FrameworkSlot> {
+        let idx = self.framework_idx(id)?;
+        self.framework_at_mut(idx)
+    }
+
+    /// Every framework, in id order (the order a sorter's clients arrive in).
+    pub(super) fn frameworks_by_id(&self) -> impl Iterator<Item = &FrameworkSlot> {
+        self.framework_index.values().filter_map(|&idx| self.framework_at(idx))
+    }
+
     // ----- agents -------------------------------------------------------------
 
     /// Start offering `total` of agent `id` (`addSlave`). Adding an agent that is
     /// already there is a no-op.
     pub fn add_agent(&mut self, id: &str, total: Resources) {
-        if self.agents.contains_key(id) {
+        if self.agent_index.contains_key(id) {
             return;
         }
         self.cluster_total.add(&scalars_of(&total));
-        let idx = u32::try_from(self.agent_at.len()).expect("fewer than 2^32 agents ever added");
-        self.agent_at.push(Some(id.to_string()));
+        let idx = u32::try_from(self.agents.len()).expect("fewer than 2^32 agents ever added");
         let slot = AgentSlot { total, allocated: Resources::new(), deactivated: false };
-        self.agents.insert(id.to_string(), AgentEntry { slot, idx, refusals: AgentRefusals::default() });
+        let entry = AgentEntry { id: id.to_string(), slot, idx, refusals: AgentRefusals::default() };
+        self.agents.push(Some(entry));
+        self.agent_index.insert(id.to_string(), idx);
     }
 
     /// Stop offering agent `id` (`deactivateSlave`): the master does this when
     /// the agent's connection breaks, until it re-registers.
     pub fn deactivate_agent(&mut self, id: &str) {
-        if let Some(a) = self.agents.get_mut(id) {
+        if let Some(a) = self.agent_mut(id) {
             a.slot.deactivated = true;
         }
     }
@@ -150,7 +202,7 @@ impl Allocator {
     /// `HierarchicalAllocatorProcess::activateSlave` only flips the flag, so the
     /// agent's free resources wait for the next periodic cycle.
     pub fn activate_agent(&mut self, id: &str) {
-        if let Some(a) = self.agents.get_mut(id) {
+        if let Some(a) = self.agent_mut(id) {
             a.slot.deactivated = false;
         }
     }
@@ -160,8 +212,11 @@ impl Allocator {
     /// argument, which `trackAllocatedResources` charges to the framework's
     /// and its role's shares, allocation counts included). Add the framework first.
     pub fn allocate_used(&mut self, framework: &str, agent: &str, resources: &Resources) {
-        if !resources.is_empty() {
-            self.track(framework, agent, resources);
+        if resources.is_empty() {
+            return;
+        }
+        if let (Some(fw), Some(agent)) = (self.framework_idx(framework), self.agent_idx(agent)) {
+            self.track(fw, agent, resources);
         }
     }
 
@@ -169,12 +224,12 @@ impl Allocator {
     /// frameworks' and roles' shares drop by what they held there and the
     /// frameworks' filters for it go.
     pub fn remove_agent(&mut self, id: &str) {
-        let Some(entry) = self.agents.remove(id) else { return };
-        self.agent_at[entry.idx as usize] = None;
+        let Some(idx) = self.agent_index.remove(id) else { return };
+        let Some(entry) = self.agents[idx as usize].take() else { return };
         self.cluster_total.subtract(&scalars_of(&entry.slot.total));
         self.forget_refusals_on(entry.idx, entry.refusals);
-        for fw in self.frameworks.values_mut() {
-            if let Some(held) = fw.allocations.remove(id) {
+        for fw in self.frameworks.iter_mut().flatten() {
+            if let Some(held) = fw.allocations.remove(&idx) {
                 let held = scalars_of(&held);
                 fw.scalars.subtract(&held);
                 if let Some(role) = self.roles.get_mut(&fw.role) {
@@ -186,17 +241,17 @@ impl Allocator {
 
     /// Agent `id`, if the allocator knows it.
     pub fn agent(&self, id: &str) -> Option<&AgentSlot> {
-        self.agents.get(id).map(|a| &a.slot)
+        self.agent_at(self.agent_idx(id)?).map(|a| &a.slot)
     }
 
     /// Every agent, in id order.
     pub fn agents(&self) -> impl Iterator<Item = (&AgentId, &AgentSlot)> {
-        self.agents.iter().map(|(id, a)| (id, &a.slot))
+        self.agent_index.iter().filter_map(|(id, &idx)| Some((id, &self.agent_at(idx)?.slot)))
     }
 
     /// Every agent id, in id order (the candidate set of a full cycle).
     pub fn agent_ids(&self) -> BTreeSet<AgentId> {
-        self.agents.keys().cloned().collect()
+        self.agent_index.keys().cloned().collect()
     }
 
     /// The scalar sum of every agent's total.
@@ -210,15 +265,15 @@ impl Allocator {
     /// a framework that is already there sets its activity and moves it to
     /// `role` (see [`Allocator::update_framework`]).
     pub fn add_framework(&mut self, id: &str, role: &str, active: bool) {
-        if self.frameworks.contains_key(id) {
+        if self.framework_index.contains_key(id) {
             self.update_framework(id, role);
         } else {
-            let idx = u32::try_from(self.framework_at.len()).expect("fewer than 2^32 frameworks ever added");
-            self.framework_at.push(Some(id.to_string()));
-            self.frameworks.insert(id.to_string(), FrameworkSlot::new(id, idx, role));
+            let idx = u32::try_from(self.frameworks.len()).expect("fewer than 2^32 frameworks ever added");
+            self.frameworks.push(Some(FrameworkSlot::new(id, idx, role)));
+            self.framework_index.insert(id.to_string(), idx);
             self.roles.entry(role.to_string()).or_default().frameworks.insert(id.to_string());
         }
-        if let Some(fw) = self.frameworks.get_mut(id) {
+        if let Some(fw) = self.framework_mut(id) {
             fw.active = active;
         }
     }
@@ -230,7 +285,7 @@ impl Allocator {
     /// until it is recovered; mesocosm's Spark frameworks never change role, so
     /// the simpler move is kept.
     pub fn update_framework(&mut self, id: &str, role: &str) {
-        let Some(fw) = self.frameworks.get_mut(id) else { return };
+        let Some(fw) = self.framework_mut(id) else { return };
         if fw.role == role {
             return;
         }
@@ -258,10 +313,10 @@ impl Allocator {
     /// Remove framework `id` and release everything it held (`removeFramework`).
     pub fn remove_framework(&mut self, id: &str) {
         self.clear_refusals(id);
-        let Some(fw) = self.frameworks.remove(id) else { return };
-        self.framework_at[fw.idx as usize] = None;
-        for (agent, held) in &fw.allocations {
-            if let Some(a) = self.agents.get_mut(agent) {
+        let Some(idx) = self.framework_index.remove(id) else { return };
+        let Some(fw) = self.frameworks[idx as usize].take() else { return };
+        for (&agent, held) in &fw.allocations {
+            if let Some(a) = self.agent_at_mut(agent) {
                 a.slot.allocated.subtract(held);
             }
         }
@@ -270,12 +325,12 @@ impl Allocator {
 
     /// True if framework `id` is known.
     pub fn has_framework(&self, id: &str) -> bool {
-        self.frameworks.contains_key(id)
+        self.framework_index.contains_key(id)
     }
 
     /// Let framework `id` receive offers again (`activateFramework`).
     pub fn activate_framework(&mut self, id: &str) {
-        if let Some(fw) = self.frameworks.get_mut(id) {
+        if let Some(fw) = self.framework_mut(id) {
             fw.active = true;
         }
     }
@@ -285,7 +340,7 @@ impl Allocator {
     /// `framework.offerFilters`, so a framework that comes back (re-subscribes
     /// after a disconnection) is offered everything afresh.
     pub fn deactivate_framework(&mut self, id: &str) {
-        if let Some(fw) = self.frameworks.get_mut(id) {
+        if let Some(fw) = self.framework_mut(id) {
             fw.active = false;
         }
         self.clear_refusals(id);
@@ -294,22 +349,22 @@ impl Allocator {
     /// Record whether framework `id` has the GPU_RESOURCES capability (from
     /// its FrameworkInfo at `addFramework` / `updateFramework`).
     pub fn set_gpu_resources(&mut self, id: &str, capable: bool) {
-        if let Some(fw) = self.frameworks.get_mut(id) {
+        if let Some(fw) = self.framework_mut(id) {
             fw.gpu_resources = capable;
         }
     }
 
     /// `isCapableOfReceivingAgent`: false for an agent with GPUs and a
     /// framework without GPU_RESOURCES while `--filter_gpu_resources` is on.
-    pub(super) fn capable_of_receiving(&self, framework: &str, agent: &str) -> bool {
-        let has_gpu = self.agents.get(agent).is_some_and(|a| a.slot.has_gpus());
-        !(self.cfg.filter_gpu_resources && has_gpu && !self.frameworks.get(framework).is_some_and(|f| f.gpu_resources))
+    pub(super) fn capable_of_receiving(&self, framework: u32, agent: u32) -> bool {
+        let has_gpu = self.agent_at(agent).is_some_and(|a| a.slot.has_gpus());
+        !(self.cfg.filter_gpu_resources && has_gpu && !self.framework_at(framework).is_some_and(|f| f.gpu_resources))
     }
 
     /// SUPPRESS: no offers for framework `id` until [`Allocator::revive`]
     /// (`suppressOffers`; outstanding offers stay).
     pub fn suppress(&mut self, id: &str) {
-        if let Some(fw) = self.frameworks.get_mut(id) {
+        if let Some(fw) = self.framework_mut(id) {
             fw.suppressed = true;
         }
     }
@@ -317,7 +372,7 @@ impl Allocator {
     /// REVIVE: clear framework `id`'s refusal filters and unsuppress it
     /// (`reviveOffers`). The caller triggers an allocation of all agents.
     pub fn revive(&mut self, id: &str) {
-        if let Some(fw) = self.frameworks.get_mut(id) {
+        if let Some(fw) = self.framework_mut(id) {
             fw.suppressed = false;
         }
         self.clear_refusals(id);
@@ -325,12 +380,12 @@ impl Allocator {
 
     /// True if framework `id` is suppressed.
     pub fn is_suppressed(&self, id: &str) -> bool {
-        self.frameworks.get(id).is_some_and(|f| f.suppressed)
+        self.framework(id).is_some_and(|f| f.suppressed)
     }
 
     /// The role framework `id` is allocated under.
     pub fn role(&self, id: &str) -> Option<&str> {
-        self.frameworks.get(id).map(|f| f.role.as_str())
+        self.framework(id).map(|f| f.role.as_str())
     }
 
     /// Every role that has a framework, in name order.
@@ -339,19 +394,21 @@ impl Allocator {
     }
 
     /// What framework `id` holds on each agent.
-    pub fn allocation(&self, id: &str) -> Option<&BTreeMap<AgentId, Resources>> {
-        self.frameworks.get(id).map(|f| &f.allocations)
+    pub fn allocation(&self, id: &str) -> Option<BTreeMap<AgentId, Resources>> {
+        let fw = self.framework(id)?;
+        let on = |(&agent, held): (&u32, &Resources)| Some((self.agent_at(agent)?.id.clone(), held.clone()));
+        Some(fw.allocations.iter().filter_map(on).collect())
     }
 
     /// Framework `id`'s refusal filters per agent (gathered from the agents,
     /// where they are kept; for checks and reports).
     pub fn filters(&self, id: &str) -> Option<BTreeMap<AgentId, Vec<RefusalFilter>>> {
-        let fw = self.frameworks.get(id)?;
+        let fw = self.framework(id)?;
         let mut out = BTreeMap::new();
         for &a in &fw.refused_agents {
-            let Some(agent) = self.agent_at[a as usize].as_ref() else { continue };
-            if let Some(fs) = self.agents[agent].refusals.of(fw.idx) {
-                out.insert(agent.clone(), fs.to_vec());
+            let Some(agent) = self.agent_at(a) else { continue };
+            if let Some(fs) = agent.refusals.of(fw.idx) {
+                out.insert(agent.id.clone(), fs.to_vec());
             }
         }
         Some(out)
@@ -359,7 +416,7 @@ impl Allocator {
 
     /// Framework `id`'s allocation count (grants so far).
     pub fn allocation_count(&self, id: &str) -> u64 {
-        self.frameworks.get(id).map_or(0, |f| f.count)
+        self.framework(id).map_or(0, |f| f.count)
     }
 
     /// `role`'s allocation count (grants to its frameworks while it existed).
@@ -376,7 +433,7 @@ impl Allocator {
     /// holds of any scalar resource in the cluster (`DRFSorter::calculateShare`
     /// in the role's framework sorter, where every framework weighs 1.0).
     pub fn share(&self, id: &str) -> f64 {
-        self.frameworks.get(id).map_or(0.0, |fw| self.dominant_share(&fw.scalars))
+        self.framework(id).map_or(0.0, |fw| self.dominant_share(&fw.scalars))
     }
 
     /// `role`'s dominant share divided by its weight: its key in a DRF role sorter.
@@ -400,12 +457,11 @@ impl Allocator {
         }
     }
 
-    /// Framework `id` as its role's sorter sees it (Mesos never weighs a
+    /// Framework `fw` as its role's sorter sees it (Mesos never weighs a
     /// framework). The framework must exist.
-    pub(super) fn framework_client<'a>(&'a self, id: &'a str) -> SortClient<'a> {
-        let fw = &self.frameworks[id];
+    pub(super) fn framework_client<'a>(&'a self, fw: &'a FrameworkSlot) -> SortClient<'a> {
         SortClient {
-            name: id,
+            name: &fw.id,
             weight: DEFAULT_WEIGHT,
             allocation: &fw.scalars,
             cluster_total: &self.cluster_total,
@@ -413,28 +469,21 @@ impl Allocator {
         }
     }
 
-    /// Count `resources` of `agent` as allocated to `framework` and its role
-    /// (`trackAllocatedResources`: the role sorter and the role's framework
-    /// sorter each add the allocation and bump their count).
-    pub(super) fn track(&mut self, framework: &str, agent: &str, resources: &Resources) {
-        if let Some(a) = self.agents.get_mut(agent) {
+    /// Count `resources` of agent number `agent` as allocated to framework
+    /// number `framework` and its role (`trackAllocatedResources`: the role
+    /// sorter and the role's framework sorter each add the allocation and
+    /// bump their count).
+    pub(super) fn track(&mut self, framework: u32, agent: u32, resources: &Resources) {
+        if let Some(a) = self.agent_at_mut(agent) {
             a.slot.allocated.add(resources);
         }
-        if let Some(fw) = self.frameworks.get_mut(framework) {
-            match fw.allocations.get_mut(agent) {
-                Some(held) => held.add(resources),
-                None => {
-                    let mut held = Resources::new();
-                    held.add(resources);
-                    fw.allocations.insert(agent.to_string(), held);
-                }
-            }
-            add_scalars(&mut fw.scalars, resources);
-            fw.count += 1;
-            if let Some(role) = self.roles.get_mut(&fw.role) {
-                add_scalars(&mut role.scalars, resources);
-                role.count += 1;
-            }
+        let Some(fw) = self.frameworks.get_mut(framework as usize).and_then(Option::as_mut) else { return };
+        fw.allocations.entry(agent).or_default().add(resources);
+        add_scalars(&mut fw.scalars, resources);
+        fw.count += 1;
+        if let Some(role) = self.roles.get_mut(&fw.role) {
+            add_scalars(&mut role.scalars, resources);
+            role.count += 1;
         }
     }
 }

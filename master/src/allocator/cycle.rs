@@ -10,9 +10,9 @@
 //! ([`Allocator::choose_standing`]); with any other sorter both sorts are
 //! asked afresh for every agent ([`Allocator::choose`]), as Mesos does.
 
-use super::sorter::{self, SortClient, SortKey};
-use super::standings::Standings;
-use super::{AgentId, Allocator, Cycle, DEFAULT_WEIGHT, FrameworkId, Grant, IdleReason, SharedId};
+use super::sorter::{self, SortClient};
+use super::standings::{Stand, Standings};
+use super::{AgentId, Allocator, Cycle, DEFAULT_WEIGHT, Eligible, Grant, IdleReason, SharedId};
 use mesocosm_proto::Resources;
 use mesocosm_sim::SimTime;
 use rand::seq::SliceRandom;
@@ -20,14 +20,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The taker a walk found for one agent.
 struct Choice {
-    framework: SharedId,
-    role: String,
+    /// The framework's number.
+    framework: u32,
+    /// Its role's place in the cycle's [`Eligible`] list.
+    role: u32,
     role_why: String,
     why: String,
     filtered: Vec<SharedId>,
     /// Where the framework and its role stood in the [`Standings`], if the
     /// cycle keeps them.
-    keys: Option<(SortKey, SortKey)>,
+    stand: Option<Stand>,
 }
 
 impl Allocator {
@@ -43,11 +45,12 @@ impl Allocator {
         // Lapsed filters are dropped here (Mesos expires each with a timer).
         self.expire_refusals(now);
         let mut idle = BTreeMap::new();
-        let mut order = Vec::with_capacity(candidates.len());
+        // The string ids are looked up once, here; the cycle works on numbers.
+        let mut order: Vec<u32> = Vec::with_capacity(candidates.len());
         for id in candidates {
-            let Some(entry) = self.agents.get(id) else { continue };
+            let Some(entry) = self.agent_idx(id).and_then(|idx| self.agent_at(idx)) else { continue };
             if !entry.slot.deactivated {
-                order.push(id.clone());
+                order.push(entry.idx);
             } else if !entry.slot.available().is_empty() {
                 idle.insert(id.clone(), IdleReason::AgentDeactivated);
             }
@@ -60,21 +63,21 @@ impl Allocator {
 
         // Who the sorters see: only what can be offered to. `deactivateFramework`
         // and `suppressOffers` take a framework out of its role's sorter, and a
-        // role none of whose frameworks is left has nobody to offer to. Roles
-        // by name, frameworks by id: the order a sorter's clients arrive in.
-        let mut eligible: BTreeMap<String, Vec<FrameworkId>> = BTreeMap::new();
-        for (id, fw) in self.frameworks.iter().filter(|(_, f)| f.eligible()) {
-            eligible.entry(fw.role.clone()).or_default().push(id.clone());
+        // role none of whose frameworks is left has nobody to offer to.
+        let mut by_role: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+        for fw in self.frameworks_by_id().filter(|f| f.eligible()) {
+            by_role.entry(&fw.role).or_default().push(fw.idx);
         }
-        for role in eligible.keys() {
+        let eligible: Eligible = by_role.into_iter().map(|(role, fws)| (role.to_string(), fws)).collect();
+        for (role, _) in &eligible {
             if !self.framework_sorters.contains_key(role) {
                 self.framework_sorters.insert(role.clone(), self.cfg.framework_sorter.make());
             }
         }
-        let contenders: usize = eligible.values().map(Vec::len).sum();
+        let contenders: usize = eligible.iter().map(|(_, fws)| fws.len()).sum();
         let nobody = if contenders > 0 {
             None
-        } else if self.frameworks.values().any(|f| f.active) {
+        } else if self.frameworks.iter().flatten().any(|f| f.active) {
             Some(IdleReason::Suppressed)
         } else {
             Some(IdleReason::NoActiveFramework)
@@ -82,44 +85,48 @@ impl Allocator {
 
         let mut standings = self.standings(&eligible);
         let mut grants = Vec::new();
-        for agent_id in &order {
-            let available = self.agents[agent_id].slot.available();
+        for &agent in &order {
+            let entry = self.agent_at(agent).expect("a candidate is a known agent");
+            let available = entry.slot.available();
             if available.is_empty() {
                 continue;
             }
             if let Some(reason) = &nobody {
-                idle.insert(agent_id.clone(), reason.clone());
+                idle.insert(entry.id.clone(), reason.clone());
                 continue;
             }
             // Why per agent, before any framework: Mesos checks `allocatable`
             // for each framework in the loop, but without per-framework
             // `offer_filters` or quota the answer is the same for all of them.
             if !self.allocatable(&available) {
-                idle.insert(agent_id.clone(), IdleReason::BelowMinAllocatable);
+                idle.insert(entry.id.clone(), IdleReason::BelowMinAllocatable);
                 continue;
             }
             let choice = match &standings {
-                Some(s) => self.choose_standing(now, agent_id, &available, s),
-                None => self.choose(now, agent_id, &available, &eligible),
+                Some(s) => self.choose_standing(now, agent, &available, s, &eligible),
+                None => self.choose(now, agent, &available, &eligible),
             };
             match choice {
                 Err(filtered) => {
                     let why =
                         if filtered.is_empty() { IdleReason::GpuAgentFiltered } else { IdleReason::Filtered(filtered) };
-                    idle.insert(agent_id.clone(), why);
+                    idle.insert(self.agent_at(agent).expect("a candidate").id.clone(), why);
                 }
                 Ok(choice) => {
-                    let share = self.share(&choice.framework);
-                    let role_share = self.role_share(&choice.role);
+                    let role = &eligible[choice.role as usize].0;
+                    let fw = self.framework_at(choice.framework).expect("the chosen framework exists");
+                    let share = self.dominant_share(&fw.scalars);
+                    let framework_id = fw.id.to_string();
+                    let role_share = self.role_share(role);
                     // The grant counts at once, so the next agent's sorts see it.
-                    self.track(&choice.framework, agent_id, &available);
-                    if let (Some(s), Some((role_key, fw_key))) = (&mut standings, choice.keys) {
-                        self.restand(s, &choice.role, role_key, &choice.framework, fw_key);
+                    self.track(choice.framework, agent, &available);
+                    if let (Some(s), Some(stand)) = (&mut standings, choice.stand) {
+                        self.restand(s, &eligible, choice.role, stand);
                     }
                     grants.push(Grant {
-                        framework_id: choice.framework.to_string(),
-                        role: choice.role,
-                        agent_id: agent_id.clone(),
+                        framework_id,
+                        role: role.clone(),
+                        agent_id: self.agent_at(agent).expect("a candidate").id.clone(),
                         resources: available,
                         share,
                         role_share,
@@ -131,71 +138,84 @@ impl Allocator {
                 }
             }
         }
+        let order = order.iter().map(|&a| self.agent_at(a).expect("a candidate").id.clone()).collect();
         Cycle { order, grants, idle }
     }
 
-    /// Who gets `available` of `agent`, walking the kept [`Standings`]: roles
-    /// by key, each role's frameworks by key, the first that can receive the
-    /// agent and that no refusal filter stops. The same answer as
-    /// [`Allocator::choose`] with the same (keyed) sorters.
+    /// Who gets `available` of agent number `agent`, walking the kept
+    /// [`Standings`]: roles by key, each role's frameworks by key, the first
+    /// that can receive the agent and that no refusal filter stops. The same
+    /// answer as [`Allocator::choose`] with the same (keyed) sorters.
     fn choose_standing(
         &self,
         now: SimTime,
-        agent: &str,
+        agent: u32,
         available: &Resources,
         s: &Standings,
+        eligible: &Eligible,
     ) -> Result<Choice, Vec<SharedId>> {
-        let entry = &self.agents[agent];
+        let entry = self.agent_at(agent).expect("a candidate is a known agent");
         // Why before the refusal filters: Mesos skips an incapable framework
         // (`isCapableOfReceivingAgent`) before `isFiltered`.
         let gpus_need_capability = self.cfg.filter_gpu_resources && entry.slot.has_gpus();
         let mut filtered = Vec::new();
         let mut seen = Vec::new();
-        for (role_key, role) in &s.roles {
-            let frameworks = &s.frameworks[role];
-            for ((fw_key, id), rung) in frameworks {
+        for &(role_key, role) in &s.roles {
+            let frameworks = &s.frameworks[role as usize];
+            for &(fw_key, place) in frameworks {
+                let rung = s.rungs[role as usize][place as usize];
                 if gpus_need_capability && !rung.gpu_resources {
                     continue;
                 }
+                let fw = self.framework_at(rung.idx).expect("eligible frameworks exist");
                 if entry.refusals.stops(now, rung.idx, available, &mut seen) {
-                    filtered.push(id.clone());
+                    filtered.push(fw.id.clone());
                     continue;
                 }
-                let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
-                let fw_order =
-                    self.framework_sorters[role].key_order().expect("standings only exist for keyed sorters");
+                let (role_why, why) = if self.explain {
+                    let name = &eligible[role as usize].0;
+                    let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
+                    let fw_order =
+                        self.framework_sorters[name].key_order().expect("standings only exist for keyed sorters");
+                    (
+                        role_order.explain_among(&self.role_client(name), s.roles.len()),
+                        fw_order.explain_among(&self.framework_client(fw), frameworks.len()),
+                    )
+                } else {
+                    (String::new(), String::new())
+                };
                 return Ok(Choice {
-                    framework: id.clone(),
-                    role: role.clone(),
-                    role_why: role_order.explain_among(&self.role_client(role), s.roles.len()),
-                    why: fw_order.explain_among(&self.framework_client(id), frameworks.len()),
+                    framework: rung.idx,
+                    role,
+                    role_why,
+                    why,
                     filtered,
-                    keys: Some((*role_key, *fw_key)),
+                    stand: Some(Stand { role_key, fw_key, fw_place: place }),
                 });
             }
         }
         Err(filtered)
     }
 
-    /// Who gets `available` of `agent`: the first framework, in role-sorter
-    /// then framework-sorter order, that can receive the agent and that no
-    /// refusal filter stops. Both sorts run afresh for each agent, as
-    /// `__generateOffers` calls `sort()` inside its loop over agents. Without a
-    /// taker, the frameworks a filter passed over (empty: only GPU-incapable
-    /// frameworks were left).
+    /// Who gets `available` of agent number `agent`: the first framework, in
+    /// role-sorter then framework-sorter order, that can receive the agent
+    /// and that no refusal filter stops. Both sorts run afresh for each
+    /// agent, as `__generateOffers` calls `sort()` inside its loop over
+    /// agents. Without a taker, the frameworks a filter passed over (empty:
+    /// only GPU-incapable frameworks were left).
     fn choose(
         &mut self,
         now: SimTime,
-        agent: &str,
+        agent: u32,
         available: &Resources,
-        eligible: &BTreeMap<String, Vec<FrameworkId>>,
+        eligible: &Eligible,
     ) -> Result<Choice, Vec<SharedId>> {
         // Built field by field (not through `role_client`), so the sorters can
         // be borrowed mutably beside the books.
         let total = &self.cluster_total;
         let role_clients: Vec<SortClient<'_>> = eligible
-            .keys()
-            .map(|name| {
+            .iter()
+            .map(|(name, _)| {
                 let slot = &self.roles[name];
                 SortClient {
                     name,
@@ -210,13 +230,13 @@ impl Allocator {
         let role_order = sorter::checked_order(self.role_sorter.as_ref(), role_order, role_clients.len());
         let mut filtered = Vec::new();
         for r in role_order {
-            let role = role_clients[r].name;
-            let fw_clients: Vec<SortClient<'_>> = eligible[role]
+            let (role, fws) = &eligible[r];
+            let fw_clients: Vec<SortClient<'_>> = fws
                 .iter()
-                .map(|id| {
-                    let fw = &self.frameworks[id];
+                .map(|&idx| {
+                    let fw = self.frameworks[idx as usize].as_ref().expect("eligible frameworks exist");
                     SortClient {
-                        name: id,
+                        name: &fw.id,
                         weight: DEFAULT_WEIGHT,
                         allocation: &fw.scalars,
                         cluster_total: total,
@@ -228,25 +248,27 @@ impl Allocator {
             let fw_order = sorter.sort(&fw_clients, &mut self.sort_rng);
             let sorter = &self.framework_sorters[role];
             for f in sorter::checked_order(sorter.as_ref(), fw_order, fw_clients.len()) {
-                let fw = fw_clients[f].name;
+                let fw = fws[f];
                 // Why before the refusal filters: Mesos skips an incapable
                 // framework (`isCapableOfReceivingAgent`) before `isFiltered`.
                 if !self.capable_of_receiving(fw, agent) {
                     continue;
                 }
-                let id = &self.frameworks[fw].id;
-                if self.is_filtered(now, fw, agent, available) {
+                let id = &self.framework_at(fw).expect("eligible frameworks exist").id;
+                if self.is_filtered_at(now, fw, agent, available) {
                     filtered.push(id.clone());
                     continue;
                 }
-                return Ok(Choice {
-                    framework: id.clone(),
-                    role: role.to_string(),
-                    role_why: self.role_sorter.explain(&role_clients[r], &role_clients),
-                    why: sorter.explain(&fw_clients[f], &fw_clients),
-                    filtered,
-                    keys: None,
-                });
+                let (role_why, why) = if self.explain {
+                    (
+                        self.role_sorter.explain(&role_clients[r], &role_clients),
+                        sorter.explain(&fw_clients[f], &fw_clients),
+                    )
+                } else {
+                    (String::new(), String::new())
+                };
+                let role = u32::try_from(r).expect("fewer than 2^32 roles");
+                return Ok(Choice { framework: fw, role, role_why, why, filtered, stand: None });
             }
         }
         Err(filtered)

@@ -186,11 +186,14 @@ impl Allocator {
         resources: &Resources,
         refuse_seconds: Option<f64>,
     ) -> Option<SimTime> {
-        if let Some(a) = self.agents.get_mut(agent) {
+        let agent_idx = self.agent_idx(agent);
+        if let Some(a) = agent_idx.and_then(|idx| self.agent_at_mut(idx)) {
             a.slot.allocated.subtract(resources);
         }
-        let fw = self.frameworks.get_mut(framework)?;
-        if let Some(held) = fw.allocations.get_mut(agent) {
+        let fw_idx = self.framework_idx(framework)?;
+        // The field, not `framework_at_mut`: the roles are borrowed beside it.
+        let fw = self.frameworks.get_mut(fw_idx as usize).and_then(Option::as_mut)?;
+        if let Some(held) = agent_idx.and_then(|idx| fw.allocations.get_mut(&idx)) {
             held.subtract(resources);
             let released = scalars_of(resources);
             fw.scalars.subtract(&released);
@@ -198,29 +201,31 @@ impl Allocator {
                 role.scalars.subtract(&released);
             }
             if held.is_empty() {
-                fw.allocations.remove(agent);
+                fw.allocations.remove(&agent_idx?);
             }
         }
         // Why no filter for an agent that is gone: hierarchical.cpp skips the
         // filter when the framework or agent no longer exists.
-        if !self.agents.contains_key(agent) {
-            return None;
-        }
+        let agent_idx = agent_idx?;
         let timeout = refuse_seconds.and_then(|s| self.refusal_timeout(s))?;
         let expires = now.after(timeout);
-        let fw = self.frameworks.get_mut(framework)?;
-        let entry = self.agents.get_mut(agent)?;
-        entry.refusals.install(fw.idx, resources, expires);
-        fw.refused_agents.insert(entry.idx);
-        self.expiries.insert((expires, fw.idx, entry.idx));
+        self.agent_at_mut(agent_idx)?.refusals.install(fw_idx, resources, expires);
+        self.framework_at_mut(fw_idx)?.refused_agents.insert(agent_idx);
+        self.expiries.insert((expires, fw_idx, agent_idx));
         Some(expires)
     }
 
     /// True if one of `framework`'s filters stops `available` on `agent` at `now`
     /// (`isFiltered`).
     pub fn is_filtered(&self, now: SimTime, framework: &str, agent: &str, available: &Resources) -> bool {
-        let (Some(fw), Some(entry)) = (self.frameworks.get(framework), self.agents.get(agent)) else { return false };
-        entry.refusals.of(fw.idx).is_some_and(|fs| fs.iter().any(|f| f.covers(now, available)))
+        let (Some(fw), Some(entry)) = (self.framework_idx(framework), self.agent_idx(agent)) else { return false };
+        self.is_filtered_at(now, fw, entry, available)
+    }
+
+    /// [`Allocator::is_filtered`] by numbers.
+    pub(super) fn is_filtered_at(&self, now: SimTime, fw: u32, agent: u32, available: &Resources) -> bool {
+        let Some(entry) = self.agent_at(agent) else { return false };
+        entry.refusals.of(fw).is_some_and(|fs| fs.iter().any(|f| f.covers(now, available)))
     }
 
     /// Drop every filter that has lapsed by `now`: the front of the expiry
@@ -231,13 +236,11 @@ impl Allocator {
                 break;
             }
             self.expiries.pop_first();
-            let Some(entry) = self.agent_at[agent as usize].as_ref().and_then(|id| self.agents.get_mut(id)) else {
-                continue;
-            };
+            let Some(entry) = self.agent_at_mut(agent) else { continue };
             let Some(filters) = entry.refusals.by_framework.get_mut(&fw) else { continue };
             if !filters.keep_in_force(now) {
                 entry.refusals.by_framework.remove(&fw);
-                if let Some(slot) = self.framework_at[fw as usize].as_ref().and_then(|id| self.frameworks.get_mut(id)) {
+                if let Some(slot) = self.framework_at_mut(fw) {
                     slot.refused_agents.remove(&agent);
                 }
             }
@@ -246,14 +249,13 @@ impl Allocator {
 
     /// Drop all of framework `id`'s filters (REVIVE, deactivation, removal).
     pub(super) fn clear_refusals(&mut self, id: &str) {
-        let Some(fw) = self.frameworks.get_mut(id) else { return };
+        let Some(idx) = self.framework_idx(id) else { return };
+        let Some(fw) = self.framework_at_mut(idx) else { return };
         for agent in std::mem::take(&mut fw.refused_agents) {
-            let Some(entry) = self.agent_at[agent as usize].as_ref().and_then(|a| self.agents.get_mut(a)) else {
-                continue;
-            };
-            let Some(filters) = entry.refusals.by_framework.remove(&fw.idx) else { continue };
+            let Some(entry) = self.agent_at_mut(agent) else { continue };
+            let Some(filters) = entry.refusals.by_framework.remove(&idx) else { continue };
             for f in filters.as_slice() {
-                self.expiries.remove(&(f.expires, fw.idx, agent));
+                self.expiries.remove(&(f.expires, idx, agent));
             }
         }
     }
@@ -265,7 +267,7 @@ impl Allocator {
             for f in filters.as_slice() {
                 self.expiries.remove(&(f.expires, fw, agent));
             }
-            if let Some(slot) = self.framework_at[fw as usize].as_ref().and_then(|id| self.frameworks.get_mut(id)) {
+            if let Some(slot) = self.framework_at_mut(fw) {
                 slot.refused_agents.remove(&agent);
             }
         }

@@ -185,6 +185,11 @@ impl fmt::Display for SharedId {
     }
 }
 
+/// Who the sorters see in one cycle: each role that has an eligible (active,
+/// unsuppressed) framework, in name order, with those frameworks' numbers in
+/// id order: the order a sorter's clients arrive in.
+type Eligible = Vec<(String, Vec<u32>)>;
+
 /// The Mesos default for `Filters.refuse_seconds` (`include/mesos/v1/mesos.proto`).
 pub const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
 /// The cap on a refusal filter: 365 days (`hierarchical.cpp` `recoverResources`).
@@ -266,9 +271,11 @@ pub struct Grant {
     pub contenders: usize,
     /// Frameworks ahead of this one in sorter order that a refusal filter skipped.
     pub filtered: Vec<SharedId>,
-    /// Why the role came first, in the role sorter's words ([`Sorter::explain`]).
+    /// Why the role came first, in the role sorter's words ([`Sorter::explain`]);
+    /// empty while explanations are off ([`Allocator::set_explain`]).
     pub role_why: String,
-    /// Why the framework came first in its role, in its framework sorter's words.
+    /// Why the framework came first in its role, in its framework sorter's
+    /// words; empty while explanations are off.
     pub why: String,
 }
 
@@ -306,18 +313,26 @@ pub struct Cycle {
 }
 
 /// The hierarchical allocator. See the module docs.
+///
+/// Why integer ids inside: Mesos's allocator keys its books by `SlaveID` and
+/// `FrameworkID` strings (`hierarchical.hpp`), and at 10,000 agents those
+/// string-keyed lookups are a fifth of a cycle. Here each agent and framework
+/// gets a small number when it is added; the books are vectors indexed by
+/// it, and a string id is looked up once, where the master hands it in.
 #[derive(Debug)]
 pub struct Allocator {
     cfg: AllocatorConfig,
-    agents: BTreeMap<AgentId, AgentEntry>,
-    frameworks: BTreeMap<FrameworkId, FrameworkSlot>,
+    /// Agents by the small number each got when added (its `idx`), `None`
+    /// once removed. Numbers are not reused, so a filter's number never
+    /// names another agent.
+    agents: Vec<Option<AgentEntry>>,
+    /// Agent numbers by id: the boundary where the master's ids come in.
+    agent_index: BTreeMap<AgentId, u32>,
+    /// Frameworks by `idx`, as `agents`.
+    frameworks: Vec<Option<FrameworkSlot>>,
+    /// Framework numbers by id; also the id order sorters see clients in.
+    framework_index: BTreeMap<FrameworkId, u32>,
     roles: BTreeMap<String, RoleSlot>,
-    /// Agent ids by the small number each agent got when added (its `idx`),
-    /// `None` once removed. Numbers are not reused, so a filter's number
-    /// never names another agent.
-    agent_at: Vec<Option<AgentId>>,
-    /// Framework ids by `idx`, as `agent_at`.
-    framework_at: Vec<Option<FrameworkId>>,
     /// Every refusal filter as `(expires, framework idx, agent idx)`, earliest
     /// first. Why an index: Mesos gives each filter its own expiry timer; a
     /// cycle here drops exactly the filters whose time has come, from the
@@ -340,6 +355,11 @@ pub struct Allocator {
     /// ChaCha8 stream, so a sorter that draws (random) leaves the agent
     /// shuffle's draws exactly as they are with DRF.
     sort_rng: ChaCha8Rng,
+    /// Whether grants carry their sorters' explanations ([`Grant::why`],
+    /// [`Grant::role_why`]). Mesos explains nothing; the master asks for
+    /// them only while someone reads its notes, so a cycle nobody narrates
+    /// formats no text.
+    explain: bool,
 }
 
 impl Default for Allocator {
@@ -358,16 +378,24 @@ impl Allocator {
             role_sorter: cfg.role_sorter.make(),
             framework_sorters: BTreeMap::new(),
             cfg,
-            agents: BTreeMap::new(),
-            frameworks: BTreeMap::new(),
+            agents: Vec::new(),
+            agent_index: BTreeMap::new(),
+            frameworks: Vec::new(),
+            framework_index: BTreeMap::new(),
             roles: BTreeMap::new(),
-            agent_at: Vec::new(),
-            framework_at: Vec::new(),
             expiries: BTreeSet::new(),
             cluster_total: Resources::new(),
             rng,
             sort_rng,
+            explain: true,
         }
+    }
+
+    /// Build [`Grant::why`] and [`Grant::role_why`] (the default), or leave
+    /// them empty. The master turns them off while nobody reads its notes
+    /// (no `--explain`, no trace file): they are two `format!` per grant.
+    pub fn set_explain(&mut self, on: bool) {
+        self.explain = on;
     }
 
     /// The knobs.

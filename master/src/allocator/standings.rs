@@ -15,10 +15,15 @@
 //! each agent. Ascending key, then name, with the key of each client
 //! computed from its own books, is the order [`Sorter::sort`](super::Sorter::sort)
 //! returns for such a sorter, so the grants are the same grant for grant.
+//!
+//! The sets hold numbers, not names: a role's place in the cycle's
+//! [`Eligible`] list (name order) and a framework's place in its role's list
+//! (id order). Because those places follow name order, `(key, place)` sorts
+//! exactly as `(key, name)` would, and moving an entry copies no string.
 
 use super::sorter::{KeyOrder, SortKey};
-use super::{Allocator, FrameworkId, SharedId};
-use std::collections::{BTreeMap, BTreeSet};
+use super::{Allocator, Eligible};
+use std::collections::BTreeSet;
 
 /// A framework as the walk needs it, without looking it up by id.
 #[derive(Clone, Copy, Debug)]
@@ -33,49 +38,64 @@ pub(super) struct Rung {
 /// framework sorter's order, for one cycle.
 #[derive(Debug, Default)]
 pub(super) struct Standings {
-    pub(super) roles: BTreeSet<(SortKey, String)>,
-    pub(super) frameworks: BTreeMap<String, BTreeMap<(SortKey, SharedId), Rung>>,
+    /// `(key, place of the role in the cycle's Eligible list)`.
+    pub(super) roles: BTreeSet<(SortKey, u32)>,
+    /// For each role (by place), `(key, place of the framework in rungs)`.
+    pub(super) frameworks: Vec<BTreeSet<(SortKey, u32)>>,
+    /// For each role (by place), its eligible frameworks in id order.
+    pub(super) rungs: Vec<Vec<Rung>>,
+}
+
+/// Where the granted framework and its role stood, to move them after a grant.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Stand {
+    pub(super) role_key: SortKey,
+    pub(super) fw_key: SortKey,
+    /// The framework's place in its role's `rungs`.
+    pub(super) fw_place: u32,
 }
 
 impl Allocator {
     /// The role sorter and every eligible role's framework sorter as
     /// [`KeyOrder`]s, if they all are one.
-    fn key_orders(&self, roles: &BTreeMap<String, Vec<FrameworkId>>) -> Option<&dyn KeyOrder> {
+    fn key_orders(&self, eligible: &Eligible) -> Option<&dyn KeyOrder> {
         let role_order = self.role_sorter.key_order()?;
-        roles.keys().all(|r| self.framework_sorters[r].key_order().is_some()).then_some(role_order)
+        eligible.iter().all(|(r, _)| self.framework_sorters[r].key_order().is_some()).then_some(role_order)
     }
 
-    /// The standings of `eligible` (roles by name, each with its eligible
-    /// frameworks), if every sorter involved is keyed; `None` sends the cycle
-    /// down the path that calls `Sorter::sort` before every agent.
-    pub(super) fn standings(&self, eligible: &BTreeMap<String, Vec<FrameworkId>>) -> Option<Standings> {
+    /// The standings of `eligible`, if every sorter involved is keyed; `None`
+    /// sends the cycle down the path that calls `Sorter::sort` before every agent.
+    pub(super) fn standings(&self, eligible: &Eligible) -> Option<Standings> {
         let role_order = self.key_orders(eligible)?;
         let mut s = Standings::default();
-        for (role, ids) in eligible {
-            s.roles.insert((role_order.key(&self.role_client(role)), role.clone()));
+        for (place, (role, fws)) in (0u32..).zip(eligible) {
+            s.roles.insert((role_order.key(&self.role_client(role)), place));
             let order = self.framework_sorters[role].key_order()?;
-            let fws = ids
-                .iter()
-                .map(|id| {
-                    let fw = &self.frameworks[id];
-                    let rung = Rung { idx: fw.idx, gpu_resources: fw.gpu_resources };
-                    ((order.key(&self.framework_client(id)), fw.id.clone()), rung)
-                })
-                .collect();
-            s.frameworks.insert(role.clone(), fws);
+            let mut keyed = BTreeSet::new();
+            let mut rungs = Vec::with_capacity(fws.len());
+            for (f, &idx) in (0u32..).zip(fws) {
+                let fw = self.framework_at(idx).expect("eligible frameworks exist");
+                keyed.insert((order.key(&self.framework_client(fw)), f));
+                rungs.push(Rung { idx, gpu_resources: fw.gpu_resources });
+            }
+            s.frameworks.push(keyed);
+            s.rungs.push(rungs);
         }
         Some(s)
     }
 
-    /// Move framework `id` of `role` (granted just now) and its role to
-    /// where their new keys put them; `fw_key` and `role_key` are where they were.
-    pub(super) fn restand(&self, s: &mut Standings, role: &str, role_key: SortKey, id: &SharedId, fw_key: SortKey) {
+    /// Move the framework at `stand.fw_place` of the role at `role` (granted
+    /// just now) and the role to where their new keys put them.
+    pub(super) fn restand(&self, s: &mut Standings, eligible: &Eligible, role: u32, stand: Stand) {
+        let name = &eligible[role as usize].0;
         let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
-        let role_entry = s.roles.take(&(role_key, role.to_string())).expect("the granted role is in the standings");
-        s.roles.insert((role_order.key(&self.role_client(role)), role_entry.1));
-        let order = self.framework_sorters[role].key_order().expect("standings only exist for keyed sorters");
-        let fws = s.frameworks.get_mut(role).expect("the granted role is in the standings");
-        let rung = fws.remove(&(fw_key, id.clone())).expect("the granted framework is in the standings");
-        fws.insert((order.key(&self.framework_client(id)), id.clone()), rung);
+        assert!(s.roles.remove(&(stand.role_key, role)), "the granted role is in the standings");
+        s.roles.insert((role_order.key(&self.role_client(name)), role));
+        let order = self.framework_sorters[name].key_order().expect("standings only exist for keyed sorters");
+        let fws = &mut s.frameworks[role as usize];
+        assert!(fws.remove(&(stand.fw_key, stand.fw_place)), "the granted framework is in the standings");
+        let rung = s.rungs[role as usize][stand.fw_place as usize];
+        let fw = self.framework_at(rung.idx).expect("the granted framework exists");
+        fws.insert((order.key(&self.framework_client(fw)), stand.fw_place));
     }
 }

@@ -537,5 +537,5 @@ fn the_expiry_index_holds_exactly_the_filters_in_force() {
     assert_eq!((a.expiries.len(), count(&a, "f1")), (1, 1));
     a.remove_framework("f1");
     assert!(a.expiries.is_empty());
-    assert!(a.agents.values().all(|e| e.refusals.of(0).is_none() && e.refusals.of(1).is_none()));
+    assert!(a.agents.iter().flatten().all(|e| e.refusals.of(0).is_none() && e.refusals.of(1).is_none()));
 }

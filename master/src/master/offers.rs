@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, BTreeSet};
 impl Master {
     pub(super) fn run_cycle(&mut self, candidates: BTreeSet<String>, out: &mut Outbox<Timer>) {
         self.stats.allocation_cycles += 1;
+        // The grants' explanations feed only `note_grant`'s note: build them
+        // only when someone reads notes (Mesos's allocator explains nothing).
+        self.alloc.set_explain(out.notes_wanted());
         let cycle = self.alloc.allocate(out.now(), &candidates);
         // One OFFERS event per framework per cycle (`Master::offer` is called
         // once per framework with all its agents).
