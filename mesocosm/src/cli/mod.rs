@@ -81,8 +81,9 @@ struct RunArgs {
     transport: TransportArg,
     /// Write the run as one self-contained HTML page to PATH (no network needed to
     /// open it): the verdict first, a sequence diagram with the noise folded away
-    /// (click an arrow for its decoded message), the offer cycles, and plots of the
-    /// cluster's cpus and executors. It draws the whole run; the page filters it.
+    /// (click an arrow for its decoded message), the offer cycles, and plots (cpus
+    /// and memory, DRF shares, Spark tasks; executors per agent, Spark tasks per
+    /// executor). It draws the whole run; the page filters it.
     #[arg(long, value_name = "PATH", conflicts_with = "check_determinism")]
     report: Option<PathBuf>,
     #[command(flatten)]

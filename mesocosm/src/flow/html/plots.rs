@@ -14,7 +14,10 @@
 //!   agent's StatusUpdateMessage or the master's UPDATE to the framework,
 //!   whichever comes first (the master frees the resources of a task it marks
 //!   lost or unreachable itself);
-//! - *registered* is the resources of every agent that registered;
+//! - *registered* is the resources of every agent that registered, until the
+//!   master tells the frameworks it lost the agent (FAILURE naming the agent and
+//!   no executor: `Master::removeSlave` sends LostSlaveMessage, the v1 API's
+//!   FAILURE); a disconnected agent stays registered, and idle, until then;
 //! - *idle* is what is left: registered, neither offered nor used. A cluster
 //!   with idle cpus and a starving app is the picture `--explain`'s "left idle
 //!   this cycle" lines explain.
@@ -111,6 +114,8 @@ fn usage(records: &[Record], decoder: &Decoder) -> Usage {
     let mut open: BTreeMap<String, Res> = BTreeMap::new();
     let mut running: BTreeMap<(String, String), Res> = BTreeMap::new();
     let mut agents: BTreeMap<String, Res> = BTreeMap::new();
+    // An agent's actor, by the id the master gave it.
+    let mut agent_of: BTreeMap<String, String> = BTreeMap::new();
     // A framework actor's id, from SUBSCRIBED (the scheduler API's UPDATE does not name it).
     let mut framework_of: BTreeMap<String, String> = BTreeMap::new();
     for r in records {
@@ -128,6 +133,9 @@ fn usage(records: &[Record], decoder: &Decoder) -> Usage {
                 | "SUBSCRIBED"
                 | "RegisterSlaveMessage"
                 | "ReregisterSlaveMessage"
+                | "SlaveRegisteredMessage"
+                | "SlaveReregisteredMessage"
+                | "FAILURE"
         ) {
             continue;
         }
@@ -193,13 +201,23 @@ fn usage(records: &[Record], decoder: &Decoder) -> Usage {
             }
             (_, "RegisterSlaveMessage" | "ReregisterSlaveMessage") => {
                 agents.insert(m.from.clone(), Res::of(&v["slave"]["resources"]));
-                registered = agents.values().fold(Res::default(), |mut a, r| {
-                    a.add(*r);
-                    a
-                });
+            }
+            (_, "SlaveRegisteredMessage" | "SlaveReregisteredMessage") => {
+                if let Some(id) = v["slaveId"]["value"].as_str() {
+                    agent_of.insert(id.to_string(), m.to.clone());
+                }
+            }
+            ("mesos.v1.scheduler.Event", "FAILURE") if v["failure"]["executorId"].is_null() => {
+                if let Some(actor) = v["failure"]["agentId"]["value"].as_str().and_then(|id| agent_of.get(id)) {
+                    agents.remove(actor);
+                }
             }
             _ => {}
         }
+        registered = agents.values().fold(Res::default(), |mut a, r| {
+            a.add(*r);
+            a
+        });
         if before.0 != offered {
             s.offered.push((m.t, offered));
         }
