@@ -411,8 +411,9 @@ impl Program for CommandExecutorProgram {
 
     fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
         let cfg = CommandExecutorConfig::for_launch(launch.actor.clone(), agent.clone(), &launch);
-        world.event(
+        world.container_event(
             &launch.actor,
+            agent,
             &format!("container started on {} for task {}", launch.host, launch.task.task_id.value),
         );
         world.spawn(launch.actor, MesosCommandExecutor::new(cfg), Some(agent.clone()));

@@ -94,8 +94,9 @@ impl Program for SparkExecutorBackend {
             heartbeat_interval: heartbeat,
             ask_timeout: asks,
         });
-        world.event(
+        world.container_event(
             &launch.actor,
+            agent,
             &format!("container started on {} for task {}", launch.host, launch.task.task_id.value),
         );
         world.spawn(launch.actor.clone(), core, Some(agent.clone()));

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 pub use crate::cluster::builder::{attributes_proto as attributes, resources_proto};
-pub use crate::cluster::{CheckFailure, FrameworkReport, KILLED, LINGER, Report, RunError};
+pub use crate::cluster::{CheckFailure, FrameworkReport, KILLED, LINGER, Report, RunError, Show};
 pub use crate::spark::{ask_timeout, spark_settings};
 
 /// How to run a scenario.

@@ -1,7 +1,7 @@
 //! The run's contract with scripts: any actor name crosses either transport,
 //! exit statuses (a panicking actor is 3), and a closed stdout.
 
-use mesocosm::runner::{self, Report, RunOptions};
+use mesocosm::runner::{self, Report, RunOptions, Show};
 use mesocosm::scenario;
 use mesocosm_sim::{RunFailure, SimTime, Transport};
 use std::path::PathBuf;
@@ -103,6 +103,57 @@ fn report_with(failure: Option<RunFailure>) -> Report {
     r
 }
 
+fn render(r: &Report, show: Show) -> String {
+    let mut out = Vec::new();
+    r.render_with(&mut out, show).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The summary a learner reads: what ran (Mesos's tasks and Spark's named
+/// apart), then the verdict block last; the message table only with `--stats`,
+/// aligned; `--quiet` prints the verdict block alone.
+#[test]
+fn the_summary_names_both_kinds_of_task_and_ends_with_the_verdict() {
+    let r = report_with(None);
+    let plain = render(&r, Show::default());
+    let lines: Vec<&str> = plain.lines().collect();
+    assert!(
+        lines.contains(&"    2 executors launched as Mesos tasks; 100 Spark tasks finished, 0 attempts failed"),
+        "{plain}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("  master: 9 offers made, ") && l.contains("; 2 Mesos tasks launched;"))
+    );
+    let headline = lines.iter().position(|l| l.starts_with("── verdict: ")).expect("a verdict headline");
+    assert_eq!(lines[headline], "── verdict: PASSED (5 expectations held, every check holds) ──");
+    assert!(lines.iter().position(|l| l.starts_with("summary: ")).unwrap() < headline, "the summary comes first");
+    // Everything after the headline is the verdict: expectations, checks, digest.
+    assert!(
+        lines[headline + 1..]
+            .iter()
+            .all(|l| l.starts_with("expect ok: ") || *l == "checks: all hold" || l.starts_with("digest: ")),
+        "{plain}"
+    );
+    assert_eq!(lines[headline + 1..].iter().filter(|l| l.starts_with("expect ok: ")).count(), 5);
+    assert!(lines.last().unwrap().starts_with("digest: "));
+    assert!(!plain.contains("RunTaskMessage  "), "no message table without --stats: {plain}");
+
+    let stats = render(&r, Show { stats: true, verdict_only: false });
+    let table: Vec<&str> =
+        stats.lines().skip_while(|l| *l != "messages by kind:").skip(1).take_while(|l| !l.is_empty()).collect();
+    assert_eq!(table.len(), r.by_kind.len() + 2, "a header, a row per kind, the total: {stats}");
+    // Aligned: every row's protobuf name starts in the header's `protobuf` column.
+    let column = table[0].find("protobuf").unwrap();
+    for row in &table[1..table.len() - 1] {
+        let proto = row.split_whitespace().last().unwrap();
+        assert_eq!(row.find(proto), Some(column), "{row}");
+    }
+    assert!(stats.find("messages by kind:").unwrap() < stats.find("── verdict").unwrap());
+
+    let quiet = render(&r, Show { stats: false, verdict_only: true });
+    assert_eq!(quiet, lines[headline..].iter().map(|l| format!("{l}\n")).collect::<String>());
+}
+
 #[test]
 fn a_panic_exits_3_and_a_livelock_or_transport_refusal_exits_1_unjudged() {
     let panic = RunFailure::Panic {
@@ -124,6 +175,7 @@ fn a_panic_exits_3_and_a_livelock_or_transport_refusal_exits_1_unjudged() {
         "{out}"
     );
     assert!(out.contains("not judged: the run stopped at 12.000000s"), "{out}");
+    assert!(out.contains("── verdict: RUN FAILED (panic), not judged ──"), "{out}");
     assert!(!out.contains("checks: all hold"), "{out}");
     let livelock =
         RunFailure::Livelock { at: SimTime::from_secs(1), actor: "agent-1".into(), steps: 7, input: "timer X".into() };

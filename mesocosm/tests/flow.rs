@@ -78,6 +78,14 @@ fn the_perfetto_export_has_a_track_per_actor_flows_for_messages_and_the_fault() 
     assert_eq!(faults[0]["name"], "⚡ drop master driver:pi UPDATE");
     assert_eq!(faults[0]["tid"].as_u64(), Some(by_name["master"].1));
     assert_eq!(faults[0]["args"]["rule"], "dropped-status-update.toml:30");
+
+    // The master's DRF shares: a counter on the masters process per allocation cycle.
+    let shares = std::fs::read_to_string(&trace).unwrap().lines().filter(|l| l.contains(r#""type":"shares""#)).count();
+    let counters: Vec<&Value> = events.iter().filter(|e| e["ph"] == "C").collect();
+    assert!(shares > 0);
+    assert_eq!(counters.len(), shares);
+    assert!(counters.iter().all(|c| c["pid"] == 1 && c["name"] == "DRF dominant share"), "{counters:?}");
+    assert!(counters.iter().any(|c| c["args"]["pi"].is_f64()), "a share for framework pi: {counters:?}");
 }
 
 /// The filters shape the live timeline, and `mesocosm flow` prints the same
@@ -192,6 +200,19 @@ fn notes_and_events_are_in_the_trace_file_but_not_in_the_digest() {
     };
     assert!(has("note", "master", "allocate "), "the master's allocation narration");
     assert!(has("event", "executor:etl/0", "container started on agent-2"), "a container's start");
+    // A container's start and exit carry their agent as a field, not only in the text.
+    let on_agent = |text: &str| {
+        said.iter().any(|r| {
+            r["type"] == "event"
+                && r["actor"] == "executor:etl/0"
+                && r["agent"] == "agent-2"
+                && r["text"].as_str().is_some_and(|t| t.starts_with(text))
+        })
+    };
+    assert!(on_agent("container started on ") && on_agent("exited with status "), "{said:?}");
+    assert!(said.iter().filter(|r| r["actor"] == "master").all(|r| r.get("agent").is_none()), "only containers'");
+    // The master's DRF shares after each cycle, outside the digest like the notes.
+    assert!(said.iter().any(|r| r["type"] == "shares" && r["shares"][0]["framework"] == "etl"), "the shares");
     assert!(said.iter().all(|r| r.get("proto").is_none() && r["t"].is_u64()));
 }
 
@@ -227,4 +248,58 @@ fn every_message_of_a_run_decodes_by_its_name() {
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
     assert!(err.contains("bad-bytes.jsonl:1:") && err.contains("`bytes` is not a `mesos.v1.scheduler.Call`"), "{err}");
+}
+
+/// The Mermaid export renders with the Mermaid CLI (`mmdc`, npm's
+/// @mermaid-js/mermaid-cli) when it is on the PATH: a run with a fault, Mesos's
+/// layer, drawn to SVG with every participant in it. Without `mmdc` the test
+/// says SKIPPED past libtest's capture, so the skip shows in every run.
+#[test]
+fn the_mermaid_export_renders_with_the_mermaid_cli_when_installed() {
+    let mmdc =
+        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join("mmdc")).find(|f| f.is_file()));
+    let Some(mmdc) = mmdc else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: the Mermaid CLI check: mmdc is not on the PATH (npm install -g @mermaid-js/mermaid-cli)"
+        );
+        return;
+    };
+    let dir = out_dir();
+    let (mmd, svg, config) = (dir.join("cli.mmd"), dir.join("cli.svg"), dir.join("puppeteer.json"));
+    let file = library("agent-gone.toml");
+    let o = mesocosm(&[
+        "run",
+        file.to_str().unwrap(),
+        "--quiet",
+        "--layer",
+        "mesos",
+        "--hide",
+        "pings,heartbeats,acks",
+        "--to",
+        "20s",
+        "--mermaid",
+        mmd.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // mmdc drives a headless browser; point it at Debian's Chromium if there is one.
+    let browser = if std::path::Path::new("/usr/bin/chromium").exists() {
+        r#"{"executablePath":"/usr/bin/chromium","args":["--no-sandbox"]}"#
+    } else {
+        r#"{"args":["--no-sandbox"]}"#
+    };
+    std::fs::write(&config, browser).unwrap();
+    let r = std::process::Command::new(&mmdc)
+        .args(["-i", mmd.to_str().unwrap(), "-o", svg.to_str().unwrap(), "-p", config.to_str().unwrap()])
+        .output()
+        .expect("mmdc runs");
+    assert!(r.status.success(), "mmdc failed on {}: {}{}", mmd.display(), text(&r.stdout), text(&r.stderr));
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.contains("<svg"), "{}", &drawn[..drawn.len().min(200)]);
+    let source = std::fs::read_to_string(&mmd).unwrap();
+    for line in source.lines().filter(|l| l.trim_start().starts_with("participant ")) {
+        let name = line.split(" as ").nth(1).unwrap();
+        assert!(drawn.contains(name), "the SVG names {name}");
+    }
 }

@@ -18,10 +18,11 @@ fn out_dir() -> PathBuf {
 
 /// A run of a library scenario with `--report` and `--trace`: (the page, the
 /// trace's records, stdout).
-fn report(scenario: &str) -> (String, Vec<Value>, String) {
+/// `name` names the files, so tests running at once never share one.
+fn report(scenario: &str, name: &str) -> (String, Vec<Value>, String) {
     let dir = out_dir();
-    let html = dir.join(format!("{scenario}.html"));
-    let trace = dir.join(format!("{scenario}.jsonl"));
+    let html = dir.join(format!("{name}.html"));
+    let trace = dir.join(format!("{name}.jsonl"));
     let file = library(&format!("{scenario}.toml"));
     let o = mesocosm(&[
         "run",
@@ -33,6 +34,9 @@ fn report(scenario: &str) -> (String, Vec<Value>, String) {
         html.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // `--quiet` prints the verdict block alone.
+    assert!(text(&o.stdout).starts_with("── verdict: PASSED ("), "{}", text(&o.stdout));
+    assert!(!text(&o.stdout).contains("summary: "), "{}", text(&o.stdout));
     let records = std::fs::read_to_string(&trace).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     (std::fs::read_to_string(&html).unwrap(), records, text(&o.stdout))
 }
@@ -67,7 +71,7 @@ fn assert_self_contained(page: &str) {
 
 #[test]
 fn the_spark_pi_report_leads_with_the_verdict_and_draws_every_message_offer_and_executor() {
-    let (page, records, stdout) = report("spark-pi");
+    let (page, records, stdout) = report("spark-pi", "spark-pi");
     assert_self_contained(&page);
 
     // The sections, in the order a learner reads them.
@@ -114,10 +118,13 @@ fn the_spark_pi_report_leads_with_the_verdict_and_draws_every_message_offer_and_
     assert!(!page.contains("id=\"capped\""), "393 messages are under the cap");
 
     // An offer-cycle row per offer made, with the answers and the master's DRF narration.
-    let made: usize = stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("offers: ")?.split(' ').next()?.parse().ok())
-        .expect("the summary counts offers");
+    let summed = |prefix: &str, after: &str| -> usize {
+        page.split(&format!("<li>{prefix}"))
+            .nth(1)
+            .and_then(|l| l.split(after).next()?.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("the page's summary says {prefix}…{after}"))
+    };
+    let made = summed("master: ", " offers made");
     assert_eq!(count(&page, "<tr class=\"offer\">"), made);
     assert!(
         page.contains("allocate agent-2 [cpus:4;mem:8192;disk:20000;ports:[31000-32000]] to spark-pi (DRF share 0")
@@ -138,17 +145,60 @@ fn the_spark_pi_report_leads_with_the_verdict_and_draws_every_message_offer_and_
         )
     );
 
-    // The plots: cpus over time, and both executors on their agents.
-    for series in ["registered", "offered", "used"] {
-        assert!(page.contains(&format!("class=\"series\" data-series=\"{series}\"")), "no {series} series");
+    // The plots: cpus and memory over time, registered, offered, used and idle.
+    let plot = |id: &str| {
+        let p = page.split(&format!("<svg id=\"{id}\"")).nth(1).unwrap_or_else(|| panic!("no plot {id}"));
+        p.split("</svg>").next().unwrap().to_string()
+    };
+    for id in ["plot-cpus", "plot-mem"] {
+        for series in ["registered", "offered", "used", "idle"] {
+            assert!(plot(id).contains(&format!("class=\"series\" data-series=\"{series}\"")), "no {series} in {id}");
+        }
+    }
+    // The master's DRF shares: one structured record per allocation cycle, plotted per framework.
+    let shares: Vec<&Value> = records.iter().filter(|r| r["type"] == "shares").collect();
+    assert_eq!(shares.len(), summed("master: ", " allocation cycles"), "a shares record per cycle");
+    assert_eq!(shares[0]["shares"][0]["framework"], "spark-pi");
+    assert!(plot("plot-shares").contains("data-series=\"spark-pi\""));
+    assert!(plot("plot-shares").contains("<title>spark-pi share: 0 at the end</title>"), "removed at teardown");
+    // Spark's own tasks: running per app, and a bar per task attempt on its executor.
+    assert!(plot("plot-spark-running").contains("data-series=\"spark-pi\""));
+    let spark_tasks = summed("2 executors launched as Mesos tasks; ", " Spark tasks finished");
+    assert_eq!(spark_tasks, 100);
+    assert_eq!(count(&plot("plot-spark-tasks"), "<rect class=\"spark-task\""), spark_tasks);
+    assert_eq!(count(&plot("plot-spark-tasks"), "<g class=\"spark-executor\">"), 2);
+    assert!(page.contains("TID 0 of driver:spark-pi on executor:spark-pi/0: RUNNING at 0.013s, FINISHED at"));
+    // Both executors on their agents, read from the events' `agent` field.
+    for e in records.iter().filter(|r| r["type"] == "event" && r["actor"].as_str().unwrap().starts_with("executor:")) {
+        assert!(
+            e["agent"].as_str().is_some_and(|a| a.starts_with("agent-")),
+            "an executor's event names its agent: {e}"
+        );
     }
     assert_eq!(count(&page, "<g class=\"executor\">"), 2);
     assert!(page.contains("executor:spark-pi/0 on agent-2: started at 0.010s, exited with status 0 at 5.251s"));
 }
 
+/// `mesocosm report FILE -o PATH` is `run FILE --quiet --report PATH`: the same page, byte for byte.
+#[test]
+fn the_report_command_writes_the_same_page_as_run_report() {
+    let dir = out_dir();
+    let file = library("spark-pi.toml");
+    let (a, b) = (dir.join("cmd-report.html"), dir.join("cmd-run.html"));
+    let o = mesocosm(&["report", file.to_str().unwrap(), "--seed", "7", "-o", a.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let r = mesocosm(&["run", file.to_str().unwrap(), "--seed", "7", "--quiet", "--report", b.to_str().unwrap()]);
+    assert_eq!(text(&o.stdout), text(&r.stdout), "the verdict block, as --quiet prints it");
+    let page = std::fs::read_to_string(&a).unwrap();
+    assert!(page.contains("seed 7,"), "the seed is the one asked for");
+    assert_eq!(page, std::fs::read_to_string(&b).unwrap());
+    let bad = mesocosm(&["report", file.to_str().unwrap(), "-o", "/nonexistent/dir/x.html"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
 #[test]
 fn a_fault_is_marked_where_it_acted_and_the_killed_agents_executor_ends_there() {
-    let (page, records, _) = report("agent-gone");
+    let (page, records, _) = report("agent-gone", "agent-gone");
     assert_self_contained(&page);
     assert!(page.find("<section id=\"verdict\"").unwrap() < page.find("<svg").unwrap(), "the verdict comes first");
     let faults = records.iter().filter(|r| r.get("fault").is_some()).count();
@@ -169,6 +219,11 @@ fn a_fault_is_marked_where_it_acted_and_the_killed_agents_executor_ends_there() 
         "every message is an arrow"
     );
     assert!(page.contains("executor:etl/0 on agent-2: started at 0.425s, exited with status 0 at 15.000s"));
+    // Its Spark tasks end with it, not at the end of the run.
+    assert!(
+        page.contains("TID 58 of driver:etl on executor:etl/0: RUNNING at 14.145s, ended with its executor at 15.000s")
+    );
+    assert!(!page.contains("on executor:etl/0: RUNNING at 14.145s, still running"));
     assert!(page.contains("<td>agent-1</td>"), "agent-1 is offered too");
 }
 
@@ -210,7 +265,7 @@ fn the_report_renders_in_a_real_browser_without_console_errors() {
         );
         return;
     }
-    let (page, _, _) = report("spark-pi");
+    let (page, _, _) = report("spark-pi", "browser-run");
     let html = out_dir().join("browser-spark-pi.html");
     std::fs::write(&html, &page).unwrap();
     let url = format!("file://{}", html.display());
@@ -230,7 +285,9 @@ fn the_report_renders_in_a_real_browser_without_console_errors() {
     let rows = count(&page, "<g class=\"row ");
     let noise = count(&page, "style=\"display:none\"");
     assert_eq!(shown, rows - noise);
-    assert!(dom.contains("<svg id=\"plot-cpus\"") && dom.contains("<svg id=\"plot-executors\""));
+    for plot in ["plot-cpus", "plot-mem", "plot-shares", "plot-spark-running", "plot-executors", "plot-spark-tasks"] {
+        assert!(dom.contains(&format!("<svg id=\"{plot}\"")), "the browser drew {plot}");
+    }
     // The script's layout is the Rust one: every row where the page put it.
     let transforms = |html: &str| -> Vec<String> {
         html.split("<g class=\"row ")
@@ -249,6 +306,27 @@ fn the_report_renders_in_a_real_browser_without_console_errors() {
         .output()
         .expect("chromium runs");
     assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(std::fs::metadata(&target).is_ok_and(|m| m.len() > 10_000), "a screenshot at {}", target.display());
+    eprintln!("screenshot: {}", target.display());
+
+    // The plots sit below a long diagram: a second look at the same page with
+    // the verdict, the diagram and the offer cycles folded away.
+    let plots_only =
+        page.replacen("</head>", "<style>#verdict, #summary, #sequence, #offers { display: none; }</style></head>", 1);
+    let html = out_dir().join("browser-spark-pi-plots.html");
+    std::fs::write(&html, &plots_only).unwrap();
+    let target = target.with_file_name("report-spark-pi-plots.png");
+    let shot = format!("--screenshot={}", target.display());
+    let url = format!("file://{}", html.display());
+    let o = Command::new(chromium)
+        .args(common)
+        .args([shot.as_str(), "--window-size=1300,1700", &url])
+        .output()
+        .expect("chromium runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let logged = text(&o.stderr);
+    let logged: Vec<&str> = logged.lines().filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught")).collect();
+    assert!(logged.is_empty(), "the plots page logged: {logged:#?}");
     assert!(std::fs::metadata(&target).is_ok_and(|m| m.len() > 10_000), "a screenshot at {}", target.display());
     eprintln!("screenshot: {}", target.display());
 }

@@ -150,6 +150,10 @@ pub enum Output<T> {
     Refuse(Refusal),
     /// A line for the timeline that explains a decision (never part of the trace).
     Note(String),
+    /// The allocator's dominant share of each framework (by name) after an
+    /// allocation cycle: a structured record of the JSONL file for plots, kept
+    /// out of the digest like a note and asked for only when notes are read.
+    Shares(Vec<(String, f64)>),
     /// The actor's process exits with `status`.
     Exit { status: i32 },
 }
@@ -227,6 +231,14 @@ impl<T> Outbox<T> {
     pub fn note_with(&mut self, text: impl FnOnce() -> String) {
         if self.notes {
             self.outputs.push(Output::Note(text()));
+        }
+    }
+
+    /// Record each framework's dominant share (see [`Output::Shares`]),
+    /// computing them only if someone reads notes.
+    pub fn shares_with(&mut self, shares: impl FnOnce() -> Vec<(String, f64)>) {
+        if self.notes {
+            self.outputs.push(Output::Shares(shares()));
         }
     }
 

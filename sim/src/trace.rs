@@ -26,8 +26,11 @@
 //! happened to it: a core's note (`--explain`'s narration) as
 //! `{"t":…,"type":"note","actor":"master","text":"allocate agent-1 … to pi (…)"}`
 //! and a world event (a container started or exited, an actor restarted) as
-//! `{"t":…,"type":"event","actor":"executor:pi/0","text":"exited with status 0"}`.
-//! These are the only records with a `type` key, and they are **not** part of
+//! `{"t":…,"type":"event","actor":"executor:pi/0","agent":"agent-1","text":"exited with status 0"}`
+//! (`agent` only on a container's events: where it started, where it exited).
+//! The allocator's dominant share of each framework after a cycle is a third
+//! kind, `{"t":…,"type":"shares","actor":"master","shares":[{"framework":"pi","share":0.25}]}`,
+//! for the report's plot. These are the only records with a `type` key, and they are **not** part of
 //! the digest: the digest is SHA-256 over the message, fault and refusal records
 //! only, so rewording a note never changes a digest.
 
@@ -75,7 +78,25 @@ struct SaidRecord<'a> {
     t: u64,
     r#type: &'a str,
     actor: &'a str,
+    /// The agent a container event happened on (its start, its exit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    agent: Option<&'a str>,
     text: &'a str,
+}
+
+/// The allocator's dominant shares after a cycle (JSONL only, never digested).
+#[derive(Serialize)]
+struct SharesRecord<'a> {
+    t: u64,
+    r#type: &'static str,
+    actor: &'a str,
+    shares: Vec<Share<'a>>,
+}
+
+#[derive(Serialize)]
+struct Share<'a> {
+    framework: &'a str,
+    share: f64,
 }
 
 /// A call its receiver refused, in field order.
@@ -308,18 +329,31 @@ impl Trace {
     }
 
     /// Hold a note or a world event for the JSONL file only (see the module docs).
-    fn said(&mut self, t: SimTime, kind: &str, actor: &ActorId, text: &str) {
+    fn said(&mut self, t: SimTime, kind: &str, actor: &ActorId, agent: Option<&str>, text: &str) {
         if self.jsonl.is_none() {
             return;
         }
+        self.said_record(t, actor, &SaidRecord { t: t.micros(), r#type: kind, actor: actor.as_str(), agent, text });
+    }
+
+    /// Hold any record outside the digest for the JSONL file.
+    fn said_record(&mut self, t: SimTime, actor: &ActorId, record: &impl Serialize) {
         self.line.clear();
-        let _ = serde_json::to_writer(
-            &mut self.line,
-            &SaidRecord { t: t.micros(), r#type: kind, actor: actor.as_str(), text },
-        );
+        let _ = serde_json::to_writer(&mut self.line, record);
         self.line.push(b'\n');
         let bytes = self.line.clone();
         self.hold(t, actor.as_str(), Pending::Said(bytes));
+    }
+
+    /// Keep a core's dominant shares per framework in the JSONL file
+    /// (`{"t":…,"type":"shares","actor":"master","shares":[{"framework":"pi","share":0.25}]}`):
+    /// the report plots them; they are never printed nor digested.
+    pub fn shares(&mut self, t: SimTime, actor: &ActorId, shares: &[(String, f64)]) {
+        if self.jsonl.is_none() {
+            return;
+        }
+        let shares = shares.iter().map(|(framework, share)| Share { framework, share: *share }).collect();
+        self.said_record(t, actor, &SharesRecord { t: t.micros(), r#type: "shares", actor: actor.as_str(), shares });
     }
 
     /// Record that rule `rule` applied `action` (`drop`, `delay`, `kill`…) at `t`.
@@ -381,16 +415,17 @@ impl Trace {
 
     /// Print a core's note (only with `--explain`), and keep it in the JSONL file.
     pub fn note(&mut self, t: SimTime, actor: &ActorId, text: &str) {
-        self.said(t, "note", actor, text);
+        self.said(t, "note", actor, None, text);
         if self.timeline.as_ref().is_some_and(|tl| tl.explain && tl.shows(&Shown::Actor { t, actor: actor.as_str() })) {
             self.show(t, actor.as_str(), format!("{t:>14}  {actor}: {text}\n"));
         }
     }
 
     /// Print a world event (an actor started or exited) on the timeline, and
-    /// keep it in the JSONL file.
-    pub fn event(&mut self, t: SimTime, actor: &ActorId, text: &str) {
-        self.said(t, "event", actor, text);
+    /// keep it in the JSONL file; `agent` is the agent a container event
+    /// happened on, kept as the record's `agent` field.
+    pub fn event(&mut self, t: SimTime, actor: &ActorId, agent: Option<&str>, text: &str) {
+        self.said(t, "event", actor, agent, text);
         if self.timeline.as_ref().is_some_and(|tl| tl.shows(&Shown::Actor { t, actor: actor.as_str() })) {
             self.show(t, actor.as_str(), format!("{t:>14}  {actor}  {text}\n"));
         }

@@ -436,6 +436,12 @@ impl Allocator {
         self.framework(id).map_or(0.0, |fw| self.dominant_share(&fw.scalars))
     }
 
+    /// Every framework the allocator knows, by id, with its [`Allocator::share`]
+    /// (what it holds counts offered and launched alike, as in Mesos).
+    pub fn shares(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.frameworks.iter().map(|(id, fw)| (id.as_str(), self.dominant_share(&fw.scalars)))
+    }
+
     /// `role`'s dominant share divided by its weight: its key in a DRF role sorter.
     pub fn role_share(&self, role: &str) -> f64 {
         self.roles.get(role).map_or(0.0, |r| self.dominant_share(&r.scalars) / self.weight(role))

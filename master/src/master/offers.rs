@@ -33,6 +33,10 @@ impl Master {
             e.offers = Some(scheduler::event::Offers { offers });
             self.send_to_framework(&fid, e, out);
         }
+        // Each framework's dominant share once the cycle's grants count: the
+        // numbers DRF orders the next cycle by (`DRFSorter::calculateShare`),
+        // kept as a structured record for the report's plot of shares over time.
+        out.shares_with(|| self.alloc.shares().map(|(id, share)| (self.fw_name(id), share)).collect());
     }
 
     pub(super) fn note_grant(&self, g: &Grant, out: &mut Outbox<Timer>) {

@@ -278,9 +278,9 @@ pub fn status_update(
     }
 }
 
-/// Outputs other than notes, for exact comparisons.
+/// Outputs other than notes and the allocator's share records, for exact comparisons.
 pub fn actions(outs: &[Output<Timer>]) -> Vec<Output<Timer>> {
-    outs.iter().filter(|o| !matches!(o, Output::Note(_))).cloned().collect()
+    outs.iter().filter(|o| !matches!(o, Output::Note(_) | Output::Shares(_))).cloned().collect()
 }
 
 pub fn notes(outs: &[Output<Timer>]) -> Vec<String> {

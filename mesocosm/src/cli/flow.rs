@@ -87,7 +87,7 @@ impl ViewArgs {
     }
 }
 
-/// Write the run's HTML report (`run --report PATH`) into `file`, created at `path` before the run.
+/// Write the run's HTML report (`run --report PATH`, `report -o PATH`) into `file`, created at `path` before the run.
 pub(super) fn write_report(
     path: &Path,
     mut file: std::fs::File,
@@ -105,14 +105,8 @@ fn outcome(report: &crate::runner::Report) -> flow::html::Outcome {
         mesocosm_sim::Transport::Grpc => "grpc",
         mesocosm_sim::Transport::Memory => "memory",
     };
-    let m = &report.master;
-    let mut summary: Vec<String> = report.frameworks.iter().flat_map(|f| f.summary.iter().cloned()).collect();
-    summary.push(format!(
-        "offers: {} made, {} accepted, {} declined, {} rescinded; {} Mesos tasks launched; {} allocation cycles",
-        m.offers_made, m.offers_accepted, m.offers_declined, m.offers_rescinded, m.tasks_launched, m.allocation_cycles
-    ));
-    summary.push(format!("messages: {}", report.messages));
-    summary.extend(report.faults.iter().map(|f| format!("fault {}: applied {} time(s)", f.label, f.applied)));
+    // The first line names the scenario and the run, which the page says in its own words.
+    let mut summary: Vec<String> = report.summary_lines().into_iter().skip(1).collect();
     summary.extend(report.digest.iter().map(|d| format!("digest: {d}")));
     flow::html::Outcome {
         scenario: report.scenario.clone(),
@@ -161,6 +155,42 @@ impl Write for Keep {
     }
 }
 
+/// `mesocosm report FILE [--seed N] -o PATH`: the run of `run FILE --report
+/// PATH --quiet`, by the same code path, for a learner who wants the page.
+#[derive(clap::Args)]
+pub(super) struct ReportArgs {
+    /// The scenario file (TOML), e.g. scenarios/spark-pi.toml.
+    #[arg(value_hint = clap::ValueHint::FilePath)]
+    file: PathBuf,
+    /// The root seed of every random choice (overrides the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Where to write the page (one self-contained HTML file).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    output: PathBuf,
+    /// Also keep the JSON Lines trace at PATH.
+    #[arg(long, value_name = "PATH")]
+    trace: Option<PathBuf>,
+}
+
+impl ReportArgs {
+    /// The `run` this report is: quiet (the verdict block only), writing the page.
+    pub(super) fn into_run(self) -> super::RunArgs {
+        super::RunArgs {
+            file: self.file,
+            seed: self.seed,
+            trace: self.trace,
+            quiet: true,
+            stats: false,
+            explain: false,
+            check_determinism: false,
+            transport: super::TransportArg::Grpc,
+            report: Some(self.output),
+            view: ViewArgs::default(),
+        }
+    }
+}
+
 #[derive(clap::Args)]
 pub(super) struct FlowArgs {
     /// A JSON Lines trace written by `mesocosm run FILE --trace PATH`.
@@ -203,7 +233,13 @@ pub(super) fn flow(args: FlowArgs) -> ExitCode {
     }
     if !args.view.draws() {
         let mut out = Stdout::default();
-        let shown = |r: &&Record| filter.keeps(r) && (args.explain || !matches!(r, Record::Said(s) if s.is_note()));
+        // Shares are the report's numbers: the live timeline never prints
+        // them, so neither does this one (the two must stay identical).
+        let shown = |r: &&Record| {
+            filter.keeps(r)
+                && !matches!(r, Record::Shares(_))
+                && (args.explain || !matches!(r, Record::Said(s) if s.is_note()))
+        };
         for r in records.iter().filter(shown) {
             let _ = writeln!(out, "{}", flow::line(r));
         }

@@ -14,7 +14,7 @@
 mod flow;
 
 use crate::registry::Registry;
-use crate::runner::{self, Report, RunOptions};
+use crate::runner::{self, Report, RunOptions, Show};
 use crate::scenario;
 use clap::{Parser, Subcommand, ValueEnum};
 use mesocosm_sim::Transport;
@@ -40,6 +40,8 @@ enum Command {
     Flow(flow::FlowArgs),
     /// Print a saved trace with each message's bytes decoded as JSON (no protoc needed).
     Decode(flow::DecodeArgs),
+    /// Run a scenario file and write its self-contained HTML report (`run --report`).
+    Report(flow::ReportArgs),
 }
 
 #[derive(clap::Args)]
@@ -59,9 +61,13 @@ struct RunArgs {
     /// proto, kind, summary, base64 bytes).
     #[arg(long, value_name = "PATH")]
     trace: Option<PathBuf>,
-    /// Print only the summary, not the timeline.
+    /// Print only the verdict block (expectations, checks, digest): no
+    /// timeline, no summary.
     #[arg(long)]
     quiet: bool,
+    /// Also print the messages by kind, as a table, between the summary and the verdict.
+    #[arg(long, conflicts_with = "quiet")]
+    stats: bool,
     /// Also narrate each decision on the timeline (why an offer went to whom, why
     /// Spark declined it, …).
     #[arg(long, conflicts_with = "quiet")]
@@ -75,8 +81,9 @@ struct RunArgs {
     transport: TransportArg,
     /// Write the run as one self-contained HTML page to PATH (no network needed to
     /// open it): the verdict first, a sequence diagram with the noise folded away
-    /// (click an arrow for its decoded message), the offer cycles, and plots of the
-    /// cluster's cpus and executors. It draws the whole run; the page filters it.
+    /// (click an arrow for its decoded message), the offer cycles, and plots (cpus
+    /// and memory, DRF shares, Spark tasks; executors per agent, Spark tasks per
+    /// executor). It draws the whole run; the page filters it.
     #[arg(long, value_name = "PATH", conflicts_with = "check_determinism")]
     report: Option<PathBuf>,
     #[command(flatten)]
@@ -127,6 +134,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Run(args) => run(args, &registry),
         Command::Flow(args) => flow::flow(args),
         Command::Decode(args) => flow::decode(args),
+        Command::Report(args) => run(args.into_run(), &registry),
     }
 }
 
@@ -188,8 +196,9 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
         TransportArg::Grpc => Transport::Grpc,
         TransportArg::Memory => Transport::Memory,
     };
+    let show = Show { stats: args.stats, verdict_only: args.quiet };
     if args.check_determinism {
-        return check_determinism(&scenario, args.seed, transport, registry);
+        return check_determinism(&scenario, args.seed, transport, registry, show);
     }
     let filter = match args.view.filter() {
         Ok(f) => f,
@@ -262,12 +271,12 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    finish(&report)
+    finish(&report, show)
 }
 
-fn finish(report: &Report) -> ExitCode {
+fn finish(report: &Report, show: Show) -> ExitCode {
     let mut out = Stdout::default();
-    if let Err(e) = report.render(&mut out).and_then(|()| out.flush()) {
+    if let Err(e) = report.render_with(&mut out, show).and_then(|()| out.flush()) {
         eprintln!("error: writing the summary: {e}");
         return ExitCode::from(2);
     }
@@ -282,6 +291,7 @@ fn check_determinism(
     seed: Option<u64>,
     transport: Transport,
     registry: &Registry,
+    show: Show,
 ) -> ExitCode {
     let mut digests = Vec::new();
     for _ in 0..2 {
@@ -296,7 +306,7 @@ fn check_determinism(
     }
     let (a, report) = &digests[0];
     let b = &digests[1].0;
-    let code = finish(report);
+    let code = finish(report, show);
     say!("run 1 digest: {a}");
     say!("run 2 digest: {b}");
     if a != b {

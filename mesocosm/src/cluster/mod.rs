@@ -79,7 +79,7 @@ pub use builder::{AgentSetup, Cluster, ClusterBuilder, MasterSpec, Runtime};
 pub use expect::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
 pub use faults::{Fault, FaultSpec};
 pub use framework::{Framework, FrameworkCtx, FrameworkReport, Process, Words};
-pub use report::{CheckFailure, Report};
+pub use report::{CheckFailure, Report, Show};
 
 use std::time::Duration;
 

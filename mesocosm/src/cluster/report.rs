@@ -3,8 +3,22 @@
 //! A run is judged on what it left behind: every framework's exit, the
 //! cores' per-step invariant violations, the message log (the cross-actor
 //! invariants of [`super::judge`]), the masters' histories, what each fault
-//! did, and the expectations. [`Report::render`] is the summary `mesocosm run`
-//! prints after the timeline.
+//! did, and the expectations. [`Report::render`] is what `mesocosm run`
+//! prints after the timeline: the summary, then the verdict block, last, so a
+//! learner finds it where the output stops:
+//!
+//! ```text
+//! summary: scenario spark-pi (seed 42, transport grpc), ended at 6.347746s
+//!   app spark-pi: submitted 0.000000s, driver exited 5.347746s with status 0 (ran 5.348s)
+//!     2 executors launched as Mesos tasks; 100 Spark tasks finished, 0 attempts failed
+//!   master: 9 offers made, 2 accepted, 7 declined, 0 rescinded; 2 Mesos tasks launched; 11 allocation cycles
+//!   messages: 393 (by kind: --stats)
+//!
+//! ── verdict: PASSED (5 expectations held, every check holds) ──
+//! expect ok: scenarios/spark-pi.toml:42: exactly 2 RunTaskMessage (…)
+//! checks: all hold
+//! digest: 79db2bd6…
+//! ```
 
 use super::RunError;
 use super::builder::ClusterBuilder;
@@ -288,12 +302,47 @@ pub(crate) fn judge_run(
     })
 }
 
+/// What [`Report::render_with`] prints.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Show {
+    /// The messages-by-kind table (`mesocosm run --stats`).
+    pub stats: bool,
+    /// Only the verdict block (`mesocosm run --quiet`).
+    pub verdict_only: bool,
+}
+
 impl Report {
-    /// The summary printed after the timeline.
+    /// The summary and the verdict, as `mesocosm run` prints them after the
+    /// timeline (no message table).
     pub fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        writeln!(out)?;
-        writeln!(
-            out,
+        self.render_with(out, Show::default())
+    }
+
+    /// What the run did, then (with `stats`) the messages by kind, then the
+    /// verdict block. The verdict comes last, where the eye lands when the
+    /// output stops; its first line says PASSED or FAILED.
+    pub fn render_with(&self, out: &mut dyn Write, show: Show) -> std::io::Result<()> {
+        if !show.verdict_only {
+            writeln!(out)?;
+            for line in self.summary_lines() {
+                writeln!(out, "{line}")?;
+            }
+            if show.stats {
+                writeln!(out)?;
+                self.render_stats(out)?;
+            }
+            writeln!(out)?;
+        }
+        for line in self.verdict_lines() {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    }
+
+    /// The summary: the run, each framework (Mesos's tasks and Spark's named
+    /// apart), the master's offers, the message count and what each fault did.
+    pub fn summary_lines(&self) -> Vec<String> {
+        let mut lines = vec![format!(
             "summary: scenario {} (seed {}, transport {}), ended at {}",
             self.scenario,
             self.seed,
@@ -302,53 +351,79 @@ impl Report {
                 Transport::Memory => "memory",
             },
             self.ended_at
-        )?;
+        )];
         for f in &self.frameworks {
-            for line in &f.summary {
-                writeln!(out, "{line}")?;
-            }
+            lines.extend(f.summary.iter().cloned());
         }
         let m = &self.master;
-        writeln!(
-            out,
-            "  offers: {} made, {} accepted, {} declined, {} rescinded; {} tasks launched; {} allocation cycles",
+        lines.push(format!(
+            "  master: {} offers made, {} accepted, {} declined, {} rescinded; {} Mesos tasks launched; {} allocation cycles",
             m.offers_made,
             m.offers_accepted,
             m.offers_declined,
             m.offers_rescinded,
             m.tasks_launched,
             m.allocation_cycles
-        )?;
-        writeln!(out, "  messages: {}", self.messages)?;
+        ));
+        lines.push(format!("  messages: {} (by kind: --stats)", self.messages));
+        for f in &self.faults {
+            lines.push(format!("  fault {}: applied {} time(s)", f.label, f.applied));
+        }
+        lines
+    }
+
+    /// The messages by kind, one aligned table: count, kind, protobuf name.
+    pub fn render_stats(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let width = self.by_kind.keys().map(|(_, k)| k.len()).max().unwrap_or(4).max(4);
+        writeln!(out, "messages by kind:")?;
+        writeln!(out, "  {:>7}  {:<width$}  protobuf", "count", "kind")?;
         for ((proto, kind), n) in &self.by_kind {
-            writeln!(out, "    {n:>7}  {kind:<26} {proto}")?;
+            writeln!(out, "  {n:>7}  {kind:<width$}  {proto}")?;
         }
-        if !self.faults.is_empty() {
-            writeln!(out, "  faults:")?;
-            for f in &self.faults {
-                writeln!(out, "    {:>7}  applied by {}", f.applied, f.label)?;
-            }
-        }
-        for w in &self.warnings {
-            writeln!(out, "warning: {w}")?;
-        }
+        writeln!(out, "  {:>7}  (all)", self.messages)
+    }
+
+    /// The verdict block: a headline, every expectation, the warnings, the
+    /// checks, and the digest that names this exact run.
+    pub fn verdict_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let held = self.expectations.iter().filter(|e| e.held).count();
+        let expectations = match self.expectations.len() {
+            0 => "no expectations".to_string(),
+            1 if held == 1 => "1 expectation held".to_string(),
+            n if held == n => format!("{n} expectations held"),
+            n => format!("{} of {n} expectations FAILED", n - held),
+        };
+        let checks = match self.checks.len() {
+            0 => "every check holds".to_string(),
+            1 => "1 check FAILED".to_string(),
+            n => format!("{n} checks FAILED"),
+        };
+        lines.push(match &self.failure {
+            Some(f) => format!("── verdict: RUN FAILED ({}), not judged ──", f.kind()),
+            None if self.passed() => format!("── verdict: PASSED ({expectations}, {checks}) ──"),
+            None => format!("── verdict: FAILED ({expectations}, {checks}) ──"),
+        });
         for e in &self.expectations {
             let mark = if e.held { "ok" } else { "FAILED" };
-            writeln!(out, "expect {mark}: {}: {} ({})", e.label, e.text, e.observed)?;
+            lines.push(format!("expect {mark}: {}: {} ({})", e.label, e.text, e.observed));
+        }
+        for w in &self.warnings {
+            lines.push(format!("warning: {w}"));
         }
         if let Some(f) = &self.failure {
-            writeln!(out, "run FAILED ({}): {f}", f.kind())?;
-            writeln!(out, "not judged: the run stopped at {}, before its end", f.at())?;
+            lines.push(format!("run FAILED ({}): {f}", f.kind()));
+            lines.push(format!("not judged: the run stopped at {}, before its end", f.at()));
         } else if self.checks.is_empty() {
-            writeln!(out, "checks: all hold")?;
+            lines.push("checks: all hold".to_string());
         } else {
             for c in &self.checks {
-                writeln!(out, "check failed [{}]: {}", c.check, c.message)?;
+                lines.push(format!("check failed [{}]: {}", c.check, c.message));
             }
         }
         if let Some(d) = &self.digest {
-            writeln!(out, "digest: {d}")?;
+            lines.push(format!("digest: {d}"));
         }
-        Ok(())
+        lines
     }
 }

@@ -209,6 +209,7 @@ impl Filter {
             Record::Fault(f) => self.keeps_fault(f.t, f.from.as_deref(), f.to.as_deref(), f.kind.as_deref()),
             Record::Refusal(x) => self.keeps_refusal(x.t, &x.from, &x.to, &x.refused),
             Record::Said(x) => self.keeps_actor(x.t, &x.actor),
+            Record::Shares(x) => self.keeps_actor(x.t, &x.actor),
         }
     }
 

@@ -63,6 +63,8 @@ pub fn export(records: &[Record]) -> String {
                 let _ = writeln!(out, "    {}--x{}: {}", who(&x.from), who(&x.to), text(&label));
             }
             Record::Said(x) if x.is_note() => {}
+            // Numbers for the report's plot, not a step of the conversation.
+            Record::Shares(_) => {}
             Record::Said(x) => {
                 let label = format!("{} {}", seconds(x.t), x.text);
                 let _ = writeln!(out, "    Note right of {}: {}", who(&x.actor), text(&label));

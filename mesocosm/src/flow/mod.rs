@@ -71,6 +71,7 @@ pub fn cast(records: &[Record]) -> Vec<(String, Group)> {
             Record::Fault(f) => (f.from.as_deref(), f.to.as_deref(), "", ""),
             Record::Refusal(x) => (Some(x.from.as_str()), Some(x.to.as_str()), "", ""),
             Record::Said(x) => (Some(x.actor.as_str()), None, "", ""),
+            Record::Shares(_) => continue,
         };
         for name in [from, to].into_iter().flatten() {
             let n = first.len();
@@ -144,6 +145,10 @@ pub fn line(r: &Record) -> String {
         }
         Record::Said(x) if x.is_note() => format!("{}  {}: {}", seconds(x.t), x.actor, x.text),
         Record::Said(x) => format!("{}  {}  {}", seconds(x.t), x.actor, x.text),
+        Record::Shares(x) => {
+            let shares: Vec<String> = x.shares.iter().map(|s| format!("{} {}", s.framework, s.share)).collect();
+            format!("{}  {}: DRF shares after the cycle: {}", seconds(x.t), x.actor, shares.join(", "))
+        }
         Record::Refusal(x) => {
             format!("{}  {} ⇢ {}  refuses {}: {}: {}", seconds(x.t), x.from, x.to, x.refused, x.status, x.reason)
         }

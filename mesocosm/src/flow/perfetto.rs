@@ -73,6 +73,14 @@ pub fn export(records: &[Record]) -> Value {
                 let (p, t) = track(&x.actor);
                 events.push(json!({"ph": "i", "s": "t", "name": x.text, "cat": x.kind, "pid": p, "tid": t, "ts": x.t}));
             }
+            // A counter track on the master's process: Perfetto draws each
+            // framework's dominant share as a stepped line.
+            Record::Shares(x) => {
+                let (p, _) = track(&x.actor);
+                let args: serde_json::Map<String, serde_json::Value> =
+                    x.shares.iter().map(|s| (s.framework.clone(), json!(s.share))).collect();
+                events.push(json!({"ph": "C", "name": "DRF dominant share", "cat": "shares", "pid": p, "ts": x.t, "args": args}));
+            }
         }
     }
     json!({"traceEvents": events, "displayTimeUnit": "ms", "otherData": {"clock": "virtual microseconds", "producer": "mesocosm"}})

@@ -3,7 +3,9 @@
 //! The trace (`mesocosm run --trace PATH`) has four shapes of record, told
 //! apart by their keys (see `mesocosm_sim::trace`): a message has `proto`, a
 //! fault has `fault`, a refused call has `refused`, and what an actor said or
-//! what happened to it has `type` (`note` or `event`). Keys this reader does not
+//! what happened to it has `type` (`note` or `event`, with `agent` on a
+//! container's events; `shares` for the allocator's DRF shares after a cycle).
+//! Keys this reader does not
 //! know are ignored, so a trace that gains fields stays readable; a line that is
 //! not JSON, or has none of those keys, is an error at its line and column.
 
@@ -24,6 +26,26 @@ pub enum Record {
     /// A core's note (`type = "note"`, `--explain`'s narration) or a world
     /// event (`type = "event"`: a container started or exited).
     Said(Said),
+    /// The allocator's dominant share of each framework after a cycle
+    /// (`type = "shares"`).
+    Shares(Shares),
+}
+
+/// A shares record: what DRF orders the frameworks by, after one cycle.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Shares {
+    pub t: u64,
+    /// The master that allocated.
+    pub actor: String,
+    pub shares: Vec<Share>,
+}
+
+/// One framework's dominant share.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Share {
+    /// The framework's name (its FrameworkInfo.name).
+    pub framework: String,
+    pub share: f64,
 }
 
 /// A note or a world event record.
@@ -34,6 +56,9 @@ pub struct Said {
     #[serde(rename = "type")]
     pub kind: String,
     pub actor: String,
+    /// The agent a container event happened on (its start, its exit).
+    #[serde(default)]
+    pub agent: Option<String>,
     pub text: String,
 }
 
@@ -98,6 +123,7 @@ impl Record {
             Record::Fault(f) => f.t,
             Record::Refusal(r) => r.t,
             Record::Said(s) => s.t,
+            Record::Shares(s) => s.t,
         }
     }
 }
@@ -108,7 +134,7 @@ struct Keys {
     proto: Option<serde::de::IgnoredAny>,
     fault: Option<serde::de::IgnoredAny>,
     refused: Option<serde::de::IgnoredAny>,
-    r#type: Option<serde::de::IgnoredAny>,
+    r#type: Option<String>,
 }
 
 /// Parse a whole JSON Lines trace; `file` names it in errors. Empty lines are skipped.
@@ -138,11 +164,14 @@ pub(crate) fn parse_line(line: &str) -> Result<Record, (usize, String)> {
         (true, false, false, false) => serde_json::from_str(line).map(Record::Message).map_err(json_err),
         (false, true, false, false) => serde_json::from_str(line).map(Record::Fault).map_err(json_err),
         (false, false, true, false) => serde_json::from_str(line).map(Record::Refusal).map_err(json_err),
+        (false, false, false, true) if keys.r#type.as_deref() == Some("shares") => {
+            serde_json::from_str(line).map(Record::Shares).map_err(json_err)
+        }
         (false, false, false, true) => {
             let said: Said = serde_json::from_str(line).map_err(json_err)?;
             match said.kind.as_str() {
                 "note" | "event" => Ok(Record::Said(said)),
-                other => Err((1, format!("not a trace record: `type` is `{other}`, not `note` or `event`"))),
+                other => Err((1, format!("not a trace record: `type` is `{other}`, not `note`, `event` or `shares`"))),
             }
         }
         _ => Err((
@@ -167,20 +196,24 @@ mod tests {
         "\n",
         r#"{"t":4000,"from":"master","to":"driver:pi","refused":"DECLINE","status":"403 Forbidden","reason":"not subscribed","extra":"future"}"#,
         "\n",
-        r#"{"t":5000,"type":"event","actor":"executor:pi/0","text":"exited with status 0"}"#,
+        r#"{"t":5000,"type":"event","actor":"executor:pi/0","agent":"agent-1","text":"exited with status 0"}"#,
+        "\n",
+        r#"{"t":6000,"type":"shares","actor":"master","shares":[{"framework":"pi","share":0.25}]}"#,
         "\n",
     );
 
     #[test]
     fn each_shape_is_read_by_its_keys_and_unknown_keys_are_ignored() {
         let r = parse(Path::new("t.jsonl"), TRACE).unwrap();
-        assert_eq!(r.len(), 5);
+        assert_eq!(r.len(), 6);
         assert!(matches!(&r[0], Record::Message(m) if m.kind == "SUBSCRIBE" && m.t == 1000));
         assert!(matches!(&r[1], Record::Fault(f) if f.fault == "drop" && f.kind.as_deref() == Some("SUBSCRIBED")));
         assert!(matches!(&r[2], Record::Fault(f) if f.detail.as_deref() == Some("agent-2") && f.from.is_none()));
         assert!(matches!(&r[3], Record::Refusal(x) if x.refused == "DECLINE"));
-        assert!(matches!(&r[4], Record::Said(s) if !s.is_note() && s.actor == "executor:pi/0"));
-        assert_eq!(r.iter().map(Record::t).collect::<Vec<_>>(), [1000, 2000, 3000, 4000, 5000]);
+        assert!(matches!(&r[4], Record::Said(s) if !s.is_note() && s.actor == "executor:pi/0"
+            && s.agent.as_deref() == Some("agent-1")));
+        assert!(matches!(&r[5], Record::Shares(s) if s.shares[0].framework == "pi" && s.shares[0].share == 0.25));
+        assert_eq!(r.iter().map(Record::t).collect::<Vec<_>>(), [1000, 2000, 3000, 4000, 5000, 6000]);
     }
 
     #[test]

@@ -332,21 +332,26 @@ impl Framework for SparkApp {
 
     fn summary(&self, a: &FrameworkReport) -> Vec<String> {
         let r = self.report();
-        let mut lines = vec![match a.exit {
-            Some((at, status)) => format!(
-                "  app {}: submitted {}, driver exited {} with status {status}: ran {:.3}s, {} tasks finished, {} executors launched",
-                a.name,
-                a.started_at,
-                at,
-                at.since(a.started_at).as_secs_f64(),
-                r.tasks_finished,
-                r.executors_launched
+        // Two levels, two kinds of task: Mesos launched each executor as a
+        // Mesos task (through ACCEPT); Spark's driver then ran its own tasks
+        // on those executors, where Mesos never sees them.
+        let mut lines = vec![
+            match a.exit {
+                Some((at, status)) => format!(
+                    "  app {}: submitted {}, driver exited {at} with status {status} (ran {:.3}s)",
+                    a.name,
+                    a.started_at,
+                    at.since(a.started_at).as_secs_f64(),
+                ),
+                None => format!("  app {}: submitted {}, still running", a.name, a.started_at),
+            },
+            format!(
+                "    {} launched as Mesos tasks; {} finished, {} failed",
+                count(r.executors_launched, "executor"),
+                count(r.tasks_finished, "Spark task"),
+                count(r.task_failures, "attempt"),
             ),
-            None => format!(
-                "  app {}: submitted {}, still running: {} tasks finished, {} executors launched",
-                a.name, a.started_at, r.tasks_finished, r.executors_launched
-            ),
-        }];
+        ];
         // Spark's starvation warning, with why the app could not be placed.
         if let Some(why) = &r.starved {
             lines.push(format!("    never placed ({} warning(s)): {why}", r.starvation_warnings));
@@ -357,4 +362,9 @@ impl Framework for SparkApp {
     fn details(&self) -> Option<Arc<dyn Any + Send + Sync>> {
         Some(Arc::new(self.report()))
     }
+}
+
+/// `1 executor`, `2 executors`.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }

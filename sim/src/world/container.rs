@@ -46,7 +46,7 @@ pub fn command_not_found(world: &World, agent: &ActorId, launch: Launch, why: &s
         "container on {} for task {}: nothing runs {command:?} ({why}); sh: 1: {program}: not found, exit {COMMAND_NOT_FOUND}",
         launch.host, launch.task.task_id.value,
     );
-    world.event(&launch.actor, &text);
+    world.container_event(&launch.actor, agent, &text);
     world.spawn(launch.actor.clone(), CommandNotFound, Some(agent.clone()));
 }
 

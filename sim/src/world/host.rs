@@ -92,6 +92,7 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
                         Output::Disconnect { peer } => world.disconnect(&me, &peer),
                         Output::Refuse(r) => refusal = Some(r),
                         Output::Note(text) => world.note(&me, &text),
+                        Output::Shares(shares) => world.shares(&me, &shares),
                         Output::Exit { status } => exit = Some(status),
                     }
                 }

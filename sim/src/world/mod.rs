@@ -408,6 +408,7 @@ impl World {
             st.trace.event(
                 failure.at(),
                 &ActorId::new("world"),
+                None,
                 &format!("RUN FAILED ({}): {failure}", failure.kind()),
             );
             st.failure = Some(failure);
@@ -437,7 +438,7 @@ impl World {
     pub fn violation(&self, actor: &ActorId, problem: String) {
         let now = self.now();
         let mut st = self.state();
-        st.trace.event(now, actor, &format!("INVARIANT VIOLATED: {problem}"));
+        st.trace.event(now, actor, None, &format!("INVARIANT VIOLATED: {problem}"));
         tracing::error!(%actor, "invariant violated: {problem}");
         // The first few are what a reader needs; a broken invariant tends to stay broken.
         if st.violations.len() < 16 {
@@ -462,10 +463,23 @@ impl World {
         self.state().trace.note(now, actor, text);
     }
 
+    /// Record a core's dominant shares per framework (see [`crate::Output::Shares`]).
+    pub fn shares(&self, actor: &ActorId, shares: &[(String, f64)]) {
+        let now = self.now();
+        self.state().trace.shares(now, actor, shares);
+    }
+
     /// Record a world event on the timeline.
     pub fn event(&self, actor: &ActorId, text: &str) {
         let now = self.now();
-        self.state().trace.event(now, actor, text);
+        self.state().trace.event(now, actor, None, text);
+    }
+
+    /// Record a world event about a container `actor` on `agent`: the JSONL
+    /// record carries the agent as a field, so a reader needs no text parsing.
+    pub fn container_event(&self, actor: &ActorId, agent: &ActorId, text: &str) {
+        let now = self.now();
+        self.state().trace.event(now, actor, Some(agent.as_str()), text);
     }
 
     /// How and when `id` exited, if it has.
@@ -529,8 +543,10 @@ impl World {
             // What was in transit to it will never land; what it was answering neither.
             self.shared.mailboxes.transit.forget(id);
             st.exits.insert(id.clone(), Exit { at: now, actor: id.clone(), status });
-            st.trace.event(now, id, &format!("exited with status {status}"));
-            (st.parents.remove(id), self.shared.mailboxes.take_owned(id))
+            // A container's parent is the agent it runs on.
+            let parent = st.parents.remove(id);
+            st.trace.event(now, id, parent.as_ref().map(ActorId::as_str), &format!("exited with status {status}"));
+            (parent, self.shared.mailboxes.take_owned(id))
         };
         for t in owned {
             t.abort();

@@ -1,11 +1,14 @@
-//! A run as one self-contained HTML page: `mesocosm run FILE --report report.html`.
+//! A run as one self-contained HTML page: `mesocosm report FILE -o report.html`
+//! (or `mesocosm run FILE --report report.html`).
 //!
 //! ```text
 //!  [Record] + Outcome ──render──▶ <html>
 //!                                 ├─ verdict::section   expectations and checks, then the summary
 //!                                 ├─ sequence::section  SVG sequence diagram + decoded JSON per arrow
 //!                                 ├─ offers::section    the offer cycles: who was offered what, and the answers
-//!                                 └─ plots::section     cpus offered/used over time, executors per agent
+//!                                 └─ plots::section     cpus and mem offered/used/idle, DRF shares and
+//!                                                       Spark tasks running over time; gantt: executors
+//!                                                       per agent, Spark tasks on their executors
 //! ```
 //!
 //! The page needs nothing but a browser: no network, no CDN, no framework. The
@@ -20,6 +23,7 @@
 //! [`script_json`], which cannot close the block early. A scenario may name its
 //! actors anything; the page must still be the page we wrote.
 
+mod gantt;
 mod offers;
 mod plots;
 mod sequence;

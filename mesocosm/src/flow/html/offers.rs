@@ -240,13 +240,3 @@ pub(super) fn resources(list: &Value) -> String {
     }
     out.join(";")
 }
-
-/// The cpus among decoded `Resource`s.
-pub(super) fn cpus(list: &Value) -> f64 {
-    list.as_array()
-        .into_iter()
-        .flatten()
-        .filter(|r| r["name"] == "cpus")
-        .filter_map(|r| r["scalar"]["value"].as_f64())
-        .sum()
-}

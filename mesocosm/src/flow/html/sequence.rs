@@ -100,7 +100,8 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
     let mut prev: Option<u64> = None;
     let mut index = 0usize;
     for r in records {
-        if matches!(r, Record::Said(s) if s.is_note()) {
+        // Notes have their own section (the offer cycles), shares their plot.
+        if matches!(r, Record::Said(s) if s.is_note()) || matches!(r, Record::Shares(_)) {
             continue;
         }
         let noise = match r {
@@ -139,6 +140,7 @@ pub(super) fn section(page: &mut String, records: &[Record]) {
                     event(s, x(&s.actor))
                 );
             }
+            Record::Shares(_) => {}
             Record::Refusal(f) => {
                 let _ = writeln!(
                     body,

@@ -1,7 +1,7 @@
 //! The verdict, first: did the run hold what the scenario says, and then the numbers.
 //!
-//! The text summary prints the verdict last, under the message table; a learner
-//! opening a report wants the answer first. So this section leads with one
+//! The text summary prints the verdict last, where a terminal's output stops; a
+//! learner opening a report wants the answer first. So this section leads with one
 //! coloured line (passed / failed / stopped early), then every `[[expect]]`
 //! with what was observed, then the invariant checks, and only then the
 //! summary: each framework's lines, the master's offer counts, what each
