@@ -88,7 +88,7 @@ impl LiveCluster {
     fn start_framework(&mut self, world: &World, id: &ActorId) {
         let master = self.master_cfg.me.clone();
         let Some(slot) = self.frameworks.get_mut(id) else { return };
-        let ctx = FrameworkCtx::new(world, &slot.name, id, &master, slot.incarnation);
+        let ctx = FrameworkCtx::new(world, &slot.name, id, &master, slot.incarnation, &self.masters);
         let process = slot.framework.start(&ctx);
         slot.incarnation += 1;
         process.spawn(world, id.clone());
