@@ -201,6 +201,12 @@ impl Scripted {
         if self.spec.suppress && self.pending.is_empty() {
             self.suppress(out, "nothing is pending yet");
         }
+        // Reconcile on every (re-)subscription: a master failover or a
+        // scheduler failover may have changed any task's state unseen
+        // (docs/reconciliation.md asks frameworks to reconcile then).
+        if self.spec.reconcile.explicit_every.is_some() {
+            self.reconcile(true, out);
+        }
         self.finish_if_done(out);
     }
 
@@ -546,6 +552,11 @@ impl Actor for Scripted {
             // re-SUBSCRIBE with the FrameworkID after a backoff wait. The v1
             // scheduler library reports the disconnection and leaves the
             // re-SUBSCRIBE to the scheduler (src/scheduler/scheduler.cpp).
+            // Before SUBSCRIBED the retry timer is already running: a SUBSCRIBE
+            // that reached no master changes nothing (libmesos keeps retrying).
+            Input::Disconnected { peer } if peer == self.master && !self.subscribed => {
+                out.note("the connection broke before SUBSCRIBED: the SUBSCRIBE retries go on");
+            }
             Input::Disconnected { peer } if peer == self.master => {
                 self.subscribed = false;
                 self.attempt = 0;
