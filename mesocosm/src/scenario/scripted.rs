@@ -365,10 +365,8 @@ impl Checker<'_> {
         let duration = w.duration.as_ref().map_or(DurationDist::Fixed(Duration::from_secs(1)), |d| self.dist(d));
         let at = self.optional_duration(&w.at, "at", Duration::ZERO);
         let every = self.optional_duration(&w.every, "every", Duration::ZERO);
-        if times > 1 && every.is_zero() {
-            let span = w.every.as_ref().or(w.times.as_ref().map(|_| &w.resources)).map(Spanned::span);
-            let span = w.times.as_ref().map(Spanned::span).or(span).unwrap_or_default();
-            self.error(span, "several arrivals (`times`) need `every`, the time between them, more than 0");
+        if let Some(t) = w.times.as_ref().filter(|_| times > 1 && every.is_zero()) {
+            self.error(t.span(), "several arrivals (`times`) need `every`, the time between them, more than 0");
         }
         Some(WorkGroup { name, tasks, resources, duration, exit, fail_probability, at, every, times })
     }
