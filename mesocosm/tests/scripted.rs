@@ -148,7 +148,10 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "the same id for an unreachable task",
-        edit: ("[\"TASK_LOST\", \"TASK_FAILED\"], max = 2, task_id = \"new\"", "[\"TASK_UNREACHABLE\"], task_id = \"same\""),
+        edit: (
+            "[\"TASK_LOST\", \"TASK_FAILED\"], max = 2, task_id = \"new\"",
+            "[\"TASK_UNREACHABLE\"], task_id = \"same\"",
+        ),
         at: "\"same\"",
         says: "conflicts with retrying TASK_UNREACHABLE",
     },
@@ -200,12 +203,7 @@ const CASES: &[Case] = &[
         at: "\"later\"",
         says: "`teardown` is `when_done`, `never` or a time",
     },
-    Case {
-        name: "a bad resources string",
-        edit: ("cpus:1;mem:256", "cpus:one"),
-        at: "\"cpus:one\"",
-        says: "cpus",
-    },
+    Case { name: "a bad resources string", edit: ("cpus:1;mem:256", "cpus:one"), at: "\"cpus:one\"", says: "cpus" },
 ];
 
 /// 1-based (line, column) of the first occurrence of `needle` in `src`.
