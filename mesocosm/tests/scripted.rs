@@ -168,6 +168,12 @@ const CASES: &[Case] = &[
         says: "names this framework itself",
     },
     Case {
+        name: "failover_of a framework that starts later",
+        edit: ("at = \"1m\"", "at = \"0s\""),
+        at: "\"web\"\nfailover_timeout",
+        says: "`web` starts at 0s, not before this framework (0s)",
+    },
+    Case {
         name: "several roles without MULTI_ROLE",
         edit: ("roles = [\"web\"]", "roles = [\"web\", \"batch\"]"),
         at: "[\"web\", \"batch\"]",

@@ -44,8 +44,8 @@ impl Checker<'_> {
         until: Duration,
     ) -> Vec<FrameworkDecl> {
         let mut out: Vec<FrameworkDecl> = Vec::new();
-        // (failover_of as written, the instances of its table)
-        let mut failovers: Vec<(&Spanned<String>, Vec<String>)> = Vec::new();
+        // (failover_of as written, the instances of its table, their start)
+        let mut failovers: Vec<(&Spanned<String>, Vec<String>, Duration)> = Vec::new();
         for f in raw {
             let r = f.get_ref();
             let Some(kind_v) = &r.kind else {
@@ -60,7 +60,7 @@ impl Checker<'_> {
                 let spec: Arc<dyn FrameworkSpec> = Arc::new(spec);
                 let names = self.instances(r, count, &out);
                 if let Some(of) = &r.failover_of {
-                    failovers.push((of, names.clone()));
+                    failovers.push((of, names.clone(), at));
                 }
                 for name in names {
                     out.push(FrameworkDecl { kind: "scripted".into(), name, at, spec: spec.clone() });
@@ -112,11 +112,21 @@ impl Checker<'_> {
         }
         // `failover_of` names another framework of this file: its scheduler
         // holds the FrameworkID the failover instance subscribes with.
-        for (of, names) in failovers {
+        for (of, names, at) in failovers {
             let target = of.get_ref();
+            let target_at = out.iter().find(|d| d.name == *target).map(|d| d.at);
             if names.contains(target) {
                 self.error(of.span(), format!("`failover_of` names this framework itself (`{target}`)"));
-            } else if !out.iter().any(|d| d.name == *target) {
+            } else if let Some(t) = target_at.filter(|t| *t >= at) {
+                self.error(
+                    of.span(),
+                    format!(
+                        "`{target}` starts at {}, not before this framework ({}): there is no FrameworkID to take over yet",
+                        format_duration(t),
+                        format_duration(at)
+                    ),
+                );
+            } else if target_at.is_none() {
                 let known: Vec<&str> =
                     out.iter().filter(|d| !names.contains(&d.name)).map(|d| d.name.as_str()).collect();
                 let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };

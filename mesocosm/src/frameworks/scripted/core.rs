@@ -6,6 +6,7 @@
 //! from the seeded generator it was built with.
 
 use super::spec::{OfferPolicy, ScriptedSpec, Teardown};
+use mesocosm_sim::msg::short_id;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::framework_info::Capability;
 use mesocosm_sim::proto::mesos::v1::framework_info::capability::Type as CapabilityType;
@@ -167,7 +168,8 @@ impl Scripted {
             match &self.framework_id {
                 Some(id) => out.note(format!(
                     "subscribing with framework {}'s FrameworkID {}: a second scheduler instance takes over (failover)",
-                    of, id.value
+                    of,
+                    short_id(&id.value)
                 )),
                 None => out.note(format!("framework {of} has no FrameworkID yet: subscribing as a new framework")),
             }
@@ -259,10 +261,16 @@ impl Scripted {
             OfferPolicy::Ignore => out.note(format!(
                 "ignoring offer {} from {}: it stays outstanding until the master rescinds it \
                  (--offer_timeout) or the framework leaves",
-                o.id.value, o.hostname
+                short_id(&o.id.value),
+                o.hostname
             )),
             OfferPolicy::Launch { think, .. } if !think.is_zero() => {
-                out.note(format!("holding offer {} from {} for {:?} (think time)", o.id.value, o.hostname, think));
+                out.note(format!(
+                    "holding offer {} from {} for {:?} (think time)",
+                    short_id(&o.id.value),
+                    o.hostname,
+                    think
+                ));
                 self.held.insert(o.id.value.clone());
                 out.set_timer(*think, ScriptedTimer::Answer(Box::new(o)));
             }
@@ -296,7 +304,7 @@ impl Scripted {
         if launch.is_empty() {
             out.note(format!(
                 "DECLINE offer {} from {} with refuse_seconds = {refuse_seconds}: {}",
-                o.id.value,
+                short_id(&o.id.value),
                 o.hostname,
                 if self.pending.is_empty() { "nothing is pending" } else { "no pending task fits" }
             ));
@@ -306,7 +314,7 @@ impl Scripted {
         } else {
             out.note(format!(
                 "ACCEPT offer {} from {}: LAUNCH {} task(s) ({}), the rest refused for {refuse_seconds} s",
-                o.id.value,
+                short_id(&o.id.value),
                 o.hostname,
                 launch.len(),
                 launch.iter().map(|t| t.task_id.value.as_str()).collect::<Vec<_>>().join(", ")
@@ -498,13 +506,13 @@ impl Scripted {
                     if self.held.contains(&r.offer_id.value) {
                         out.note(format!(
                             "RESCIND of held offer {} not read (ignore_rescind): it will still ACCEPT it",
-                            r.offer_id.value
+                            short_id(&r.offer_id.value)
                         ));
                     }
                 } else if self.held.remove(&r.offer_id.value) {
                     // An offer is valid until rescinded; using it after would
                     // be refused (TASK_LOST, REASON_INVALID_OFFERS).
-                    out.note(format!("RESCIND: drops held offer {}", r.offer_id.value));
+                    out.note(format!("RESCIND: drops held offer {}", short_id(&r.offer_id.value)));
                 }
             }
             event::Type::Error => {
