@@ -257,3 +257,62 @@ fn the_cli_exits_2_with_file_line_col() {
     let (line, col) = position(&src, "\"wbe\"");
     assert!(err.contains(&format!("bad-failover.toml:{line}:{col}: `failover_of` names no framework")), "{err}");
 }
+
+/// A scheduler killed and restarted 2 s later with a failover_timeout is the
+/// same framework (its FrameworkID and tasks checkpointed): it re-subscribes,
+/// launches nothing twice, and the tasks it launched before finish under it.
+/// (With Mesos's default of 0 the master removes the framework at the kill and
+/// the restarted process starts the script over as a new framework.)
+#[test]
+fn a_restarted_scheduler_with_a_failover_timeout_continues_its_script() {
+    let src = r#"[scenario]
+name = "restart"
+seed = 9
+until = "2m"
+
+[[agents]]
+name = "agent"
+resources = "cpus:4;mem:4096"
+
+[[frameworks]]
+name = "web"
+failover_timeout = "1m"
+
+  [[frameworks.work]]
+  name = "job"
+  tasks = 2
+  resources = "cpus:1;mem:256"
+  duration = "30s"
+
+[[faults]]
+kill = "scheduler:web"
+at = "10s"
+restart_after = "2s"
+
+[[expect]]
+app = "web"
+finishes = true
+
+[[expect]]
+count = "RunTaskMessage"
+exactly = 2
+
+[[expect]]
+count = "SUBSCRIBE"
+from = "scheduler:web"
+after = "12s"
+exactly = 1
+
+[[expect]]
+never = "ShutdownFrameworkMessage"
+before = "30s"
+
+[[expect]]
+count = "TASK_FINISHED"
+to = "scheduler:web"
+exactly = 2
+"#;
+    let s = scenario::parse("restart.toml", src).expect("valid");
+    let r = runner::run(&s, RunOptions { transport: Transport::Memory, ..RunOptions::default() }).expect("run");
+    assert!(r.passed(), "{:?}", r.expectations);
+}

@@ -78,6 +78,17 @@ pub struct Scripted {
     next: Vec<(u32, u32)>,
     /// The offers it holds for the think time.
     held: BTreeSet<String>,
+    /// It continues a predecessor's checkpoint.
+    recovered: bool,
+}
+
+/// A scheduler's checkpoint (see [`Scripted::checkpoint`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    started: SimTime,
+    tasks: BTreeMap<String, TaskRec>,
+    pending: Vec<String>,
+    next: Vec<(u32, u32)>,
 }
 
 impl Scripted {
@@ -106,6 +117,7 @@ impl Scripted {
             pending: Vec::new(),
             next,
             held: BTreeSet::new(),
+            recovered: false,
         }
     }
 
@@ -162,7 +174,31 @@ impl Scripted {
         self.started.after(d)
     }
 
+    /// What a restarted scheduler recovers from its predecessor: the tasks
+    /// it launched or still had to launch, and its script's clock.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            started: self.started,
+            tasks: self.tasks.clone(),
+            pending: self.pending.clone(),
+            next: self.next.clone(),
+        }
+    }
+
+    /// Continue from `c` instead of starting the script over (see
+    /// [`super::ScriptedFramework`] for when).
+    pub fn recover(&mut self, c: Checkpoint) {
+        self.started = c.started;
+        self.tasks = c.tasks;
+        self.pending = c.pending;
+        self.next = c.next;
+        self.recovered = true;
+    }
+
     fn start(&mut self, out: &mut Outbox<ScriptedTimer>) {
+        if self.recovered {
+            return self.restart(out);
+        }
         self.started = out.now();
         if let Some(of) = &self.spec.failover_of {
             match &self.framework_id {
@@ -189,6 +225,39 @@ impl Scripted {
         }
         if let Teardown::At(t) = self.spec.teardown {
             out.set_timer_at(self.at(t), ScriptedTimer::Teardown);
+        }
+    }
+
+    /// A restarted scheduler that recovered its checkpoint: re-SUBSCRIBE with
+    /// its FrameworkID and set only the timers still ahead of the script.
+    fn restart(&mut self, out: &mut Outbox<ScriptedTimer>) {
+        let now = out.now();
+        out.note(format!(
+            "recovered {} task(s) ({} pending) from its checkpoint: re-subscribing as the same framework",
+            self.tasks.len(),
+            self.pending.len()
+        ));
+        self.subscribe(out);
+        for (g, w) in self.spec.work.iter().enumerate() {
+            let wave = self.next[g].1;
+            if wave < w.times {
+                let at = self.at(w.at + w.every * wave).max(now);
+                out.set_timer_at(at, ScriptedTimer::Arrive { group: g, wave });
+            }
+        }
+        for (i, (at, _)) in self.spec.kills.iter().enumerate() {
+            if self.at(*at) > now {
+                out.set_timer_at(self.at(*at), ScriptedTimer::Kill(i));
+            }
+        }
+        if let Some(e) = self.spec.reconcile.implicit_every {
+            out.set_timer(e, ScriptedTimer::ImplicitReconcile);
+        }
+        if let Some(e) = self.spec.reconcile.explicit_every {
+            out.set_timer(e, ScriptedTimer::ExplicitReconcile);
+        }
+        if let Teardown::At(t) = self.spec.teardown {
+            out.set_timer_at(self.at(t).max(now), ScriptedTimer::Teardown);
         }
     }
 

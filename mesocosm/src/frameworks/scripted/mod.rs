@@ -56,6 +56,12 @@
 //!  done / at a time ──TEARDOWN──▶ exit 0;  ERROR ──▶ exit (0 if "Framework failed over")
 //! ```
 //!
+//! A scheduler killed and restarted by a fault is, with a `failover_timeout`,
+//! the same framework: it re-subscribes with its FrameworkID and continues
+//! from its predecessor's checkpoint (its tasks, what was still pending, its
+//! script's clock). With Mesos's default of 0 the master removed the framework
+//! at the kill, and the new process starts its script over.
+//!
 //! Its tasks run `sleep <duration>; exit <status>` under Mesos's command
 //! executor (`src/launcher/executor.cpp`), whose exit status is the task's end.
 //!
@@ -68,37 +74,57 @@ pub mod spec;
 #[cfg(test)]
 mod tests;
 
-pub use self::core::{Scripted, ScriptedTimer};
+pub use self::core::{Checkpoint, Scripted, ScriptedTimer};
 pub use spec::{Backoff, InfoSpec, OfferPolicy, ReconcilePolicy, RetryPolicy, ScriptedSpec, Teardown, WorkGroup};
 
 use crate::cluster::plugin::FrameworkSpec;
 use crate::cluster::{Framework, FrameworkCtx, Process};
-use mesocosm_sim::ActorId;
+use mesocosm_sim::{ActorId, Shared};
 use std::sync::Arc;
 
 impl FrameworkSpec for ScriptedSpec {
     fn framework(&self, _name: &str) -> Box<dyn Framework> {
-        Box::new(ScriptedFramework(Arc::new(self.clone())))
+        Box::new(ScriptedFramework { spec: Arc::new(self.clone()), last: None })
     }
 }
 
 /// A scripted framework in a cluster: starts a [`Scripted`] core per incarnation.
-pub struct ScriptedFramework(pub Arc<ScriptedSpec>);
+pub struct ScriptedFramework {
+    spec: Arc<ScriptedSpec>,
+    /// The last incarnation's core, for its checkpoint.
+    last: Option<Shared<Scripted>>,
+}
+
+impl ScriptedFramework {
+    /// The framework `spec` describes.
+    pub fn new(spec: ScriptedSpec) -> ScriptedFramework {
+        ScriptedFramework { spec: Arc::new(spec), last: None }
+    }
+}
 
 impl Framework for ScriptedFramework {
     fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
-        let spec = self.0.clone();
-        // The FrameworkID it subscribes with: its predecessor's for a
-        // failover instance; its own previous one after a restart, but only
-        // with a failover_timeout, since with Mesos's default of 0 the master
-        // removed the framework the moment its scheduler went away
-        // ("Framework has been removed" would refuse the id).
-        let id = match (&spec.failover_of, ctx.incarnation) {
-            (Some(of), 0) => ctx.framework_id_of(&ActorId::new(format!("scheduler:{of}"))),
-            (_, n) if n > 0 && !spec.info.failover_timeout.is_zero() => ctx.framework_id_of(ctx.me),
+        let spec = self.spec.clone();
+        // Why only with a failover_timeout: with Mesos's default of 0 the
+        // master removed the framework the moment its scheduler went away
+        // ("Framework has been removed" would refuse the id), so a restarted
+        // scheduler is a new framework that starts its script over. With one,
+        // it is the same framework: like a scheduler that persists its
+        // FrameworkID and tasks (Marathon and Aurora, in ZooKeeper), it
+        // re-subscribes with the id and continues from its checkpoint.
+        let checkpointed = ctx.incarnation > 0 && !spec.info.failover_timeout.is_zero();
+        let id = match &spec.failover_of {
+            Some(of) if ctx.incarnation == 0 => ctx.framework_id_of(&ActorId::new(format!("scheduler:{of}"))),
+            _ if checkpointed => ctx.framework_id_of(ctx.me),
             _ => None,
         };
         let rng = ctx.rng_for(&format!("{}/incarnation-{}", ctx.me, ctx.incarnation));
-        Process::new(Scripted::new(ctx.name, ctx.master.clone(), spec, rng, id))
+        let mut core = Scripted::new(ctx.name, ctx.master.clone(), spec, rng, id);
+        if checkpointed && let Some(last) = &self.last {
+            core.recover(last.with(Scripted::checkpoint));
+        }
+        let core = Shared::new(core);
+        self.last = Some(core.clone());
+        Process::new(core)
     }
 }
