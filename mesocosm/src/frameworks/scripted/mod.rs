@@ -119,7 +119,10 @@ impl Framework for ScriptedFramework {
             _ => None,
         };
         let rng = ctx.rng_for(&format!("{}/incarnation-{}", ctx.me, ctx.incarnation));
-        let mut core = Scripted::new(ctx.name, ctx.master.clone(), spec, rng, id);
+        // A standby is another instance of the same framework: it subscribes
+        // with the same FrameworkInfo.name as the one it takes over.
+        let name = spec.failover_of.clone().unwrap_or_else(|| ctx.name.to_string());
+        let mut core = Scripted::new(&name, ctx.master.clone(), spec, rng, id);
         if checkpointed && let Some(last) = &self.last {
             core.recover(last.with(Scripted::checkpoint));
         }
