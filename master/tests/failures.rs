@@ -845,3 +845,41 @@ fn a_huge_ping_timeout_configuration_does_not_overflow() {
     let total = m.connection.as_ref().unwrap().total_ping_timeout_seconds.unwrap();
     assert_eq!(total, std::time::Duration::MAX.as_secs_f64());
 }
+
+/// `Master::reconcileTasks` after a failover: the new leader recovered agent
+/// ids from the registry; an explicit reconciliation of an unknown task on one
+/// that has not re-registered gets no answer (case 2), one on an agent nobody
+/// knows is TASK_UNKNOWN (case 6); after the agent re-registers the same
+/// question is TASK_GONE (case 3), and a recovered agent that never comes back
+/// is marked unreachable after agent_reregister_timeout (`recoveredSlavesTimeout`).
+#[test]
+fn a_new_leader_holds_reconciliation_of_recovered_agents_until_they_reregister() {
+    let recovered = agent_id(7);
+    let cfg = mesocosm_master::MasterConfig {
+        recovered_agents: [recovered.clone(), agent_id(8)].into_iter().collect(),
+        ..cfg()
+    };
+    let mut h = Harness::new(cfg);
+    let fid = h.subscribe_with("aware", subscribe_call("aware", true));
+    let reconcile = |task: &str, agent: &str| {
+        let mut c = call(&fid, scheduler::call::Type::Reconcile);
+        c.reconcile = Some(scheduler::call::Reconcile {
+            tasks: vec![scheduler::call::reconcile::Task {
+                task_id: v1::TaskId { value: task.into() },
+                agent_id: Some(v1::AgentId { value: agent.into() }),
+            }],
+        });
+        c
+    };
+    let states = |outs: &[Output<Timer>]| -> Vec<TaskState> {
+        updates_to(outs, "driver:aware").iter().map(|u| u.state()).collect()
+    };
+    assert!(states(&h.msg("driver:aware", reconcile("t1", &recovered))).is_empty(), "held: not re-registered yet");
+    assert_eq!(states(&h.msg("driver:aware", reconcile("t1", "nobody"))), [TaskState::TaskUnknown]);
+    h.msg("agent-7", reregister_slave("agent-7", &recovered, 4.0, 4096.0, vec![], vec![]));
+    assert_eq!(states(&h.msg("driver:aware", reconcile("t1", &recovered))), [TaskState::TaskGone]);
+    // agent 8 never comes back: unreachable once the timeout passes.
+    assert!(states(&h.msg("driver:aware", reconcile("t2", &agent_id(8)))).is_empty());
+    h.advance(std::time::Duration::from_secs(601));
+    assert_eq!(states(&h.msg("driver:aware", reconcile("t2", &agent_id(8)))), [TaskState::TaskUnreachable]);
+}

@@ -4,7 +4,7 @@ use crate::allocator::SorterChoice;
 use mesocosm_proto::Resources;
 use mesocosm_sim::ActorId;
 use mesocosm_sim::ids::{uuid_from, uuid_string};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// The master's flags.
@@ -50,6 +50,10 @@ pub struct MasterConfig {
     /// `--framework_sorter` (default `drf`): the policy that orders each
     /// role's frameworks.
     pub framework_sorter: SorterChoice,
+    /// The agent ids a new leader recovers from the registry (Mesos's
+    /// replicated log, `Registrar::recover` → `slaves.recovered`): agents it
+    /// knows were admitted but has not heard from yet. Empty for a first master.
+    pub recovered_agents: BTreeSet<String>,
 }
 
 impl Default for MasterConfig {
@@ -71,6 +75,7 @@ impl Default for MasterConfig {
             filter_gpu_resources: true,
             role_sorter: SorterChoice::drf(),
             framework_sorter: SorterChoice::drf(),
+            recovered_agents: BTreeSet::new(),
         }
     }
 }
@@ -92,4 +97,7 @@ pub enum Timer {
     ReregisterTimeout { agent: String, epoch: u64 },
     /// `offer_timeout` after `offer` was made.
     OfferTimeout { offer: String },
+    /// `agent_reregister_timeout` after a new leader recovered its agents
+    /// from the registry (`Master::recoveredSlavesTimeout`).
+    RecoveredTimeout,
 }

@@ -133,6 +133,9 @@ pub struct Master {
     /// Agents this master removed or marked unreachable (`slaves.removed`), so
     /// that a re-registration can say what the agent was.
     removed: TrackedSet<String>,
+    /// Agents recovered from the registry that have not re-registered yet
+    /// (`slaves.recovered`); no offer or task reads them.
+    recovered: BTreeSet<String>,
     next_agent: u64,
     /// The next SlaveObserver generation. Why master-wide: an agent removed
     /// and re-admitted under the same id must not take up a generation whose
@@ -219,6 +222,7 @@ impl Master {
             role_sorter: cfg.role_sorter.clone(),
             framework_sorter: cfg.framework_sorter.clone(),
         });
+        let recovered = cfg.recovered_agents.clone();
         Master {
             cfg,
             info,
@@ -228,6 +232,7 @@ impl Master {
             agent_by_actor: ActorIndex::new(),
             unreachable: TrackedSet::new(),
             removed: TrackedSet::new(),
+            recovered,
             next_agent: 0,
             next_epoch: 0,
             frameworks: Tracked::new(|f: &Framework| f.active),
@@ -381,6 +386,18 @@ impl Master {
     fn start(&mut self, out: &mut Outbox<Timer>) {
         // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
         out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
+        if !self.recovered.is_empty() {
+            // `Master::_recover`: the agents in the registry get
+            // agent_reregister_timeout to come back (`recoveredSlavesTimeout`).
+            out.set_timer(self.cfg.agent_reregister_timeout, Timer::RecoveredTimeout);
+            out.note_with(|| {
+                format!(
+                    "recovered {} agent(s) from the registry; each has {:?} to re-register",
+                    self.recovered.len(),
+                    self.cfg.agent_reregister_timeout
+                )
+            });
+        }
         out.note_with(|| {
             format!(
                 "master {} up at {}:{}; allocating every {:?}",
@@ -440,6 +457,17 @@ impl Master {
                 let Some(a) = self.agents.get(&agent) else { return };
                 if !a.connected && a.epoch == epoch {
                     self.remove_agent(&agent, Removal::ReregisterTimeout, out);
+                }
+            }
+            Timer::RecoveredTimeout => {
+                // `Master::recoveredSlavesTimeout`: a recovered agent that has
+                // not re-registered is marked unreachable (Mesos ≥ 1.2).
+                for aid in std::mem::take(&mut self.recovered) {
+                    out.note_with(|| {
+                        format!("recovered agent {} did not re-register in time: unreachable", short_id(&aid))
+                    });
+                    self.unreachable.insert(aid.clone());
+                    self.removed.insert(aid);
                 }
             }
             Timer::OfferTimeout { offer } => {

@@ -269,6 +269,8 @@ impl Master {
             // gone ("a new agent registered at the same address").
             self.remove_agent(&other, Removal::Replaced, out);
         }
+        // A recovered agent is back: reconciliations about it are answered again.
+        self.recovered.remove(aid);
         let was_removed = self.removed.remove(aid);
         let was = if self.unreachable.remove(aid) {
             AgentPrior::Unreachable

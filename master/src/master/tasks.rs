@@ -120,6 +120,20 @@ impl Master {
                     continue;
                 }
                 let agent = q.agent_id.as_ref().map(|a| a.value.as_str());
+                if let Some(a) = agent.filter(|a| self.recovered.contains(*a)) {
+                    // `Master::reconcileTasks` case 2: unknown task on an agent
+                    // recovered from the registry that has not re-registered:
+                    // no answer yet; the agent's re-registration (or its
+                    // recovered-agent timeout) will tell.
+                    out.note_with(|| {
+                        format!(
+                            "dropping the reconciliation of task {}: agent {} (recovered) has not re-registered",
+                            q.task_id.value,
+                            short_id(a)
+                        )
+                    });
+                    continue;
+                }
                 let state = match agent {
                     Some(a) if self.agents.contains_key(a) => TaskState::TaskGone,
                     Some(a) if self.unreachable.contains(a) => TaskState::TaskUnreachable,

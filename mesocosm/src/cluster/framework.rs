@@ -16,7 +16,9 @@
 //!   Framework::start(&FrameworkCtx) ──▶ Process ──▶ world.spawn(actor)
 //! ```
 
-use mesocosm_sim::{Actor, ActorId, SimTime, World};
+use mesocosm_master::Master;
+use mesocosm_sim::proto::mesos::v1::FrameworkId;
+use mesocosm_sim::{Actor, ActorId, Shared, SimTime, World};
 use rand_chacha::ChaCha8Rng;
 use std::any::Any;
 use std::sync::Arc;
@@ -33,6 +35,8 @@ pub struct FrameworkCtx<'a> {
     pub master: &'a ActorId,
     /// 0 for the first start, 1 after the first restart, …
     pub incarnation: u32,
+    /// Every master incarnation, oldest first.
+    masters: &'a [Shared<Master>],
 }
 
 impl<'a> FrameworkCtx<'a> {
@@ -42,8 +46,23 @@ impl<'a> FrameworkCtx<'a> {
         me: &'a ActorId,
         master: &'a ActorId,
         incarnation: u32,
+        masters: &'a [Shared<Master>],
     ) -> FrameworkCtx<'a> {
-        FrameworkCtx { world, name, me, master, incarnation }
+        FrameworkCtx { world, name, me, master, incarnation, masters }
+    }
+
+    /// The FrameworkID the master gave the scheduler `actor` (the newest
+    /// master that knows it), as the scheduler checkpointed it. Real
+    /// frameworks persist it (Marathon and Aurora in ZooKeeper) so that a
+    /// restarted or standby scheduler can SUBSCRIBE with it and fail over.
+    pub fn framework_id_of(&self, actor: &ActorId) -> Option<FrameworkId> {
+        self.masters
+            .iter()
+            .rev()
+            .find_map(|m| {
+                m.with(|m| m.frameworks_view().into_iter().find(|f| f.actor.as_ref() == Some(actor)).map(|f| f.id))
+            })
+            .map(|value| FrameworkId { value })
     }
 
     /// A random generator derived from the run's root seed and `label` only

@@ -88,7 +88,7 @@ impl LiveCluster {
     fn start_framework(&mut self, world: &World, id: &ActorId) {
         let master = self.master_cfg.me.clone();
         let Some(slot) = self.frameworks.get_mut(id) else { return };
-        let ctx = FrameworkCtx::new(world, &slot.name, id, &master, slot.incarnation);
+        let ctx = FrameworkCtx::new(world, &slot.name, id, &master, slot.incarnation, &self.masters);
         let process = slot.framework.start(&ctx);
         slot.incarnation += 1;
         process.spawn(world, id.clone());
@@ -99,8 +99,16 @@ impl LiveCluster {
     fn restart(&mut self, world: &World, id: &ActorId) -> Result<String, String> {
         if *id == self.master_cfg.me {
             let n = self.masters.len();
+            // What the registry holds: every agent the last leader had
+            // admitted (Mesos's replicated log survives the master process).
+            let recovered_agents = self
+                .masters
+                .last()
+                .map(|m| m.with(|m| m.agents_view().into_iter().map(|a| a.id).collect()))
+                .unwrap_or_default();
             // A new leader is a new process: its own id and its own shuffle draws.
             let cfg = MasterConfig {
+                recovered_agents,
                 id: master_id(self.seed, id.as_str(), n),
                 shuffle_seed: world.rng_for(&format!("master:{id}/incarnation-{n}/shuffle")).next_u64(),
                 ..self.master_cfg.clone()

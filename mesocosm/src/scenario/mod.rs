@@ -101,7 +101,8 @@
 //!   are in [`crate::script`]).
 //! - `master_agents.rs`: `[master]`, `[[agents]]`, `[network]`.
 //! - `spark_apps.rs`: `[[apps]]` into [`crate::spark::AppSpec`]s.
-//! - `frameworks.rs`: `[[frameworks]]`, read by the registered plugins.
+//! - `frameworks.rs`: `[[frameworks]]`, read by the registered plugins; `scripted.rs`: a
+//!   table without `kind`, a scripted framework.
 //! - the failure script, `[[faults]]` and `[[expect]]`: [`crate::script`];
 //!   the shared checker core: [`crate::check`].
 
@@ -121,6 +122,7 @@ use raw::RawFile;
 mod frameworks;
 mod master_agents;
 mod raw;
+mod scripted;
 mod spark_apps;
 
 pub use crate::check::{MAX_DURATION, scenario_duration};
@@ -363,7 +365,7 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
-        let frameworks = self.frameworks(&raw.frameworks, until);
+        let frameworks = self.frameworks(&raw.frameworks, &agents, until);
         let cast = Cast {
             master: master.name.clone(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),

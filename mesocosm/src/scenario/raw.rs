@@ -90,11 +90,76 @@ pub(super) struct RawApp {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFramework {
-    pub(super) kind: Spanned<String>,
+    /// A registered kind; without it the table is a scripted framework.
+    pub(super) kind: Option<Spanned<String>>,
     pub(super) name: Spanned<String>,
     pub(super) at: Option<Spanned<String>>,
     pub(super) count: Option<Spanned<i64>>,
     pub(super) config: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    // A scripted framework's keys (`frameworks::scripted`).
+    pub(super) user: Option<Spanned<String>>,
+    pub(super) roles: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) capabilities: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) checkpoint: Option<Spanned<bool>>,
+    pub(super) failover_timeout: Option<Spanned<String>>,
+    pub(super) principal: Option<Spanned<String>>,
+    pub(super) offers: Option<Spanned<String>>,
+    pub(super) think: Option<Spanned<String>>,
+    pub(super) max_tasks_per_offer: Option<Spanned<i64>>,
+    pub(super) refuse_seconds: Option<Spanned<f64>>,
+    pub(super) suppress: Option<Spanned<bool>>,
+    pub(super) ignore_rescind: Option<Spanned<bool>>,
+    pub(super) retry: Option<Spanned<RawRetry>>,
+    pub(super) reconcile: Option<Spanned<RawReconcile>>,
+    pub(super) kill: Option<Spanned<Vec<Spanned<RawKill>>>>,
+    pub(super) teardown: Option<Spanned<String>>,
+    pub(super) resubscribe: Option<Spanned<RawBackoff>>,
+    pub(super) failover_of: Option<Spanned<String>>,
+    pub(super) work: Option<Spanned<Vec<Spanned<RawWork>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWork {
+    pub(super) name: Option<Spanned<String>>,
+    pub(super) tasks: Option<Spanned<i64>>,
+    pub(super) resources: Spanned<String>,
+    pub(super) duration: Option<Spanned<RawDurOrTable>>,
+    pub(super) exit: Option<Spanned<i64>>,
+    pub(super) fail_probability: Option<Spanned<f64>>,
+    pub(super) at: Option<Spanned<String>>,
+    pub(super) every: Option<Spanned<String>>,
+    pub(super) times: Option<Spanned<i64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRetry {
+    pub(super) on: Spanned<Vec<Spanned<String>>>,
+    pub(super) max: Option<Spanned<i64>>,
+    pub(super) task_id: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReconcile {
+    pub(super) implicit: Option<Spanned<String>>,
+    pub(super) explicit: Option<Spanned<String>>,
+    pub(super) tasks: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKill {
+    pub(super) task: Spanned<String>,
+    pub(super) at: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBackoff {
+    pub(super) initial: Option<Spanned<String>>,
+    pub(super) max: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

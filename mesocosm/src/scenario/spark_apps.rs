@@ -172,7 +172,7 @@ impl Checker<'_> {
         jobs
     }
 
-    fn dist(&mut self, v: &Spanned<RawDurOrTable>) -> DurationDist {
+    pub(super) fn dist(&mut self, v: &Spanned<RawDurOrTable>) -> DurationDist {
         const KINDS: &str = "expected one of `uniform = [min, max]`, \
                              `normal = [mean, stddev]`, `exponential = mean`";
         let fallback = DurationDist::Fixed(Duration::ZERO);
