@@ -11,6 +11,7 @@ use super::RunError;
 use super::expect::{Expect, Expectation};
 use super::faults::{Fault, FaultSpec};
 use super::framework::{FnFramework, Framework, FrameworkCtx};
+use super::probe::Probe;
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec, parse_attributes, parse_resources};
 use mesocosm_executor::{Program, Programs};
 use mesocosm_master::SorterChoice;
@@ -82,6 +83,7 @@ impl Cluster {
             links: Vec::new(),
             until: Duration::from_secs(3600),
             keep_running: false,
+            probe: Probe::default(),
         }
     }
 }
@@ -167,6 +169,7 @@ pub struct ClusterBuilder {
     pub(crate) links: Vec<LinkLatency>,
     pub(crate) until: Duration,
     pub(crate) keep_running: bool,
+    pub(crate) probe: Probe,
 }
 
 impl ClusterBuilder {
@@ -304,6 +307,13 @@ impl ClusterBuilder {
     /// Run to `until` even after every framework has exited.
     pub fn keep_running(mut self, keep: bool) -> Self {
         self.keep_running = keep;
+        self
+    }
+
+    /// Watch the run from outside (a progress bar, allocation cycle times)
+    /// without changing it: see [`Probe`].
+    pub fn probe(mut self, probe: Probe) -> Self {
+        self.probe = probe;
         self
     }
 
