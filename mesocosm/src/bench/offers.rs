@@ -9,12 +9,13 @@
 //! `HierarchicalAllocator_BENCHMARK_Test.DeclineOffers`, but end to end through
 //! the master's offer book and the scheduler API, over gRPC or in memory.
 //!
-//! [`DeclineOffers`] is the allocator alone in the shape of that Mesos
-//! benchmark (see [`decline`]).
+//! It is a pure throughput row: the world runs without its per-step
+//! invariant checks and without a digest (the `spark` workload keeps both).
+//! The master runs inside [`TimedMaster`], so each allocation cycle's wall time
+//! is recorded; everything else of the run is unchanged by the timing.
 
-pub mod decline;
-
-pub use decline::DeclineOffers;
+use super::{OnProgress, Sample, SorterArg, progress_observer};
+use crate::cluster::probe::{CycleTimes, TimedMaster};
 use mesocosm_agent::{Agent, AgentConfig};
 use mesocosm_master::{Master, MasterConfig, MasterStats};
 use mesocosm_sim::proto::Resources;
@@ -83,15 +84,49 @@ impl Actor for Answerer {
     }
 }
 
-/// What one run measured.
+/// What one run counted.
 #[derive(Clone, Debug)]
 pub struct OfferRun {
     pub master: MasterStats,
     pub messages: u64,
 }
 
-/// Run the workload for `virtual_secs` of virtual time.
+/// Run the workload for `virtual_secs` of virtual time (DRF, unwatched).
 pub fn offer_run(agents: usize, frameworks: usize, transport: Transport, virtual_secs: u64) -> OfferRun {
+    offer_run_with(agents, frameworks, SorterArg::Drf, transport, Duration::from_secs(virtual_secs), None, None)
+}
+
+/// Run the workload once, timing its allocation cycles.
+pub fn run(
+    agents: usize,
+    frameworks: usize,
+    sorter: SorterArg,
+    transport: Transport,
+    duration: Duration,
+    progress: Option<&OnProgress>,
+) -> Sample {
+    let times = CycleTimes::default();
+    let run = offer_run_with(agents, frameworks, sorter, transport, duration, Some(times.clone()), progress.cloned());
+    Sample {
+        virtual_time: duration,
+        offers: run.master.offers_made,
+        messages: Some(run.messages),
+        cycles: times.times(),
+        ..Sample::default()
+    }
+}
+
+/// [`offer_run`] with every knob: the frameworks' sorter, the virtual
+/// duration, cycle timing and progress.
+pub fn offer_run_with(
+    agents: usize,
+    frameworks: usize,
+    sorter: SorterArg,
+    transport: Transport,
+    duration: Duration,
+    cycles: Option<CycleTimes>,
+    progress: Option<OnProgress>,
+) -> OfferRun {
     run_world(|| async move {
         let world = World::new(WorldConfig {
             seed: 1,
@@ -103,14 +138,22 @@ pub fn offer_run(agents: usize, frameworks: usize, transport: Transport, virtual
             check_invariants: false,
             max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         });
+        if let Some(o) = progress_observer(progress) {
+            world.observe(o);
+        }
         let master_id = ActorId::new("master");
         let master = Shared::new(Master::new(MasterConfig {
             me: master_id.clone(),
             id: "bench-master".into(),
             hostname: "master".into(),
+            role_sorter: sorter.choice(),
+            framework_sorter: sorter.choice(),
             ..MasterConfig::default()
         }));
-        world.spawn(master_id.clone(), master.clone(), None);
+        match cycles {
+            Some(t) => world.spawn(master_id.clone(), TimedMaster::new(master.clone(), t), None),
+            None => world.spawn(master_id.clone(), master.clone(), None),
+        }
         let mut res = Resources::scalar_of("cpus", 24.0);
         res.add_scalar("mem", 4096.0);
         res.add_scalar("disk", 4096.0);
@@ -134,7 +177,7 @@ pub fn offer_run(agents: usize, frameworks: usize, transport: Transport, virtual
             let me = ActorId::new(format!("framework-{f:04}"));
             world.spawn(me.clone(), Answerer { me, master: master_id.clone(), framework_id: None, answered: 0 }, None);
         }
-        world.sleep_until(SimTime(virtual_secs * 1_000_000)).await;
+        world.sleep_until(SimTime::from_duration(duration)).await;
         OfferRun { master: master.with(|m| m.stats()), messages: world.with_trace(|t| t.messages()) }
     })
 }

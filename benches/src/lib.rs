@@ -1,0 +1,12 @@
+//! The criterion benches (`cargo bench -p mesocosm-benches`) and the
+//! round-by-round examples. The workloads themselves live in
+//! [`mesocosm::bench`], where `mesocosm bench` runs them too, so the two
+//! measure the same code:
+//!
+//! - [`offer_run`]: offer churn, a real master and agents with minimal
+//!   frameworks that answer every offer at once, over gRPC or in memory;
+//! - [`DeclineOffers`]: the allocator alone, in the shape of Mesos's
+//!   `DeclineOffers` benchmark (`src/tests/hierarchical_allocator_tests.cpp`).
+
+pub use mesocosm::bench::offers::{Answerer, OfferRun, offer_run};
+pub use mesocosm::bench::{DeclineOffers, decline, measure};
