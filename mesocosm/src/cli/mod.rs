@@ -11,6 +11,7 @@
 //! A closed stdout (`mesocosm run … | head`) silences the rest of the output; the
 //! run still ends with its verdict, as Unix filters do.
 
+mod bench;
 mod flow;
 
 use crate::registry::Registry;
@@ -40,6 +41,9 @@ enum Command {
     Flow(flow::FlowArgs),
     /// Print a saved trace with each message's bytes decoded as JSON (no protoc needed).
     Decode(flow::DecodeArgs),
+    /// Measure a workload (offer churn, Spark apps, the allocator alone): offers/s,
+    /// allocation cycle percentiles, simulated ÷ wall speed, peak memory, beside Mesos's figures.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -127,6 +131,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Run(args) => run(args, &registry),
         Command::Flow(args) => flow::flow(args),
         Command::Decode(args) => flow::decode(args),
+        Command::Bench(args) => bench::bench(args),
     }
 }
 
