@@ -63,12 +63,16 @@ pub fn scenario_text(agents: usize, apps: usize, sorter: SorterArg, until: Durat
         );
     }
     // The scale files' victims (agent-17, agent-42, app-003), or the nearest
-    // that exist in a smaller cluster.
+    // that exist in a smaller cluster. The crash closes the agent's connection
+    // at once; it re-registers with its checkpointed id
+    // (ReregisterSlaveMessage, never a second RegisterSlaveMessage).
     let crashed = agents.min(17);
     let _ = writeln!(
         s,
         "[[faults]]\nkill = \"agent-{crashed}\"\nat = \"20s\"\nrestart_after = \"10s\"\n\n\
-         [[expect]]\ncount = \"ReregisterSlaveMessage\"\nfrom = \"agent-{crashed}\"\nafter = \"30s\"\nat_least = 1\n"
+         [[expect]]\nagent = \"agent-{crashed}\"\nmarked = \"disconnected\"\nafter = \"20s\"\nbefore = \"21s\"\n\n\
+         [[expect]]\ncount = \"ReregisterSlaveMessage\"\nfrom = \"agent-{crashed}\"\nafter = \"30s\"\nat_least = 1\n\n\
+         [[expect]]\ncount = \"RegisterSlaveMessage\"\nfrom = \"agent-{crashed}\"\nexactly = 1\n"
     );
     let cut = agents.min(42);
     if cut != crashed {
