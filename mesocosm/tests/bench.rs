@@ -118,6 +118,11 @@ fn the_spark_workload_is_checked_and_watching_it_does_not_change_its_digest() {
     for label in ["allocation cycle p99", "peak RSS", "messages", "simulated ÷ wall"] {
         assert!(row(&out, label).iter().all(|c| c != "—"), "{label}");
     }
+    // Without the per-step checks it is the same run: they only read state.
+    let unchecked =
+        bench(&["--workload", "spark", "--agents", "3", "--apps", "2", "--runs", "1", "--no-step-checks"], 0);
+    assert!(unchecked.contains("per-step checks OFF"), "{unchecked}");
+    assert!(unchecked.contains(&format!("digest {digest} ")), "{unchecked}");
     // The same scenario, run by `mesocosm run` with no probe: the same digest.
     let file = out_dir("bench").join(mesocosm::bench::spark::SCENARIO_PATH);
     std::fs::write(&file, scenario_text(3, 2, SorterArg::Drf, Duration::from_secs(60))).expect("write the scenario");

@@ -102,6 +102,7 @@ mod tests {
             transport: Transport::Grpc,
             duration: Duration::from_secs(10),
             runs: 1,
+            step_checks: true,
         }
     }
 

@@ -97,6 +97,9 @@ pub struct BenchConfig {
     /// Virtual time to run; for `decline`, one round per second (one allocation interval).
     pub duration: Duration,
     pub runs: usize,
+    /// `spark`: check every core's invariants after each step (the default;
+    /// off only to measure what the checks cost).
+    pub step_checks: bool,
 }
 
 /// The most agents a run may have: the scenario language's own bound.
@@ -258,7 +261,7 @@ pub fn run_once(config: &BenchConfig, base_rss: Option<u64>, progress: Option<&O
     let mut sample = match c.workload {
         Workload::Offers => offers::run(c.agents, c.frameworks, c.sorter, c.transport, c.duration, progress),
         Workload::Decline => decline::run(c.agents, c.frameworks, c.sorter, c.rounds(), progress),
-        Workload::Spark => spark::run(c.agents, c.apps, c.sorter, c.transport, c.duration, progress)?,
+        Workload::Spark => spark::run(c, progress)?,
     };
     sample.wall = start.elapsed();
     sample.cpu = cpu_start.and_then(|c| Some(measure::thread_cpu()?.saturating_sub(c)));

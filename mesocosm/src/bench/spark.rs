@@ -13,14 +13,15 @@
 //! The workload is written as scenario text and goes through the language,
 //! the runner and the public [`crate::cluster::ClusterBuilder`], with every
 //! per-step invariant check, the judge and every expectation on, and a
-//! digest: the target row of a realistic run. Only a [`Probe`] is added, which
+//! digest: the target row of a realistic run. `--no-step-checks` turns off
+//! only the per-step checks (`ClusterBuilder::step_checks`), to measure what
+//! they cost; the judge and the expectations still run. Only a [`Probe`] is added, which
 //! watches without changing the run (the digest is the same without it).
 
-use super::{OnProgress, Sample, SorterArg, progress_observer};
+use super::{BenchConfig, OnProgress, Sample, SorterArg, progress_observer};
 use crate::cluster::{CycleTimes, Probe, Runtime};
 use crate::registry::Registry;
 use crate::{runner, scenario};
-use mesocosm_sim::Transport;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -96,21 +97,19 @@ pub fn scenario_text(agents: usize, apps: usize, sorter: SorterArg, until: Durat
 /// Run the workload once through the cluster builder, timing its allocation
 /// cycles. `Err` is a scenario the language rejects (a bug here: the flags
 /// were checked before).
-pub fn run(
-    agents: usize,
-    apps: usize,
-    sorter: SorterArg,
-    transport: Transport,
-    until: Duration,
-    progress: Option<&OnProgress>,
-) -> Result<Sample, String> {
-    let text = scenario_text(agents, apps, sorter, until);
+pub fn run(config: &BenchConfig, progress: Option<&OnProgress>) -> Result<Sample, String> {
+    let until = config.duration;
+    let text = scenario_text(config.agents, config.apps, config.sorter, until);
     let registry = Registry::default();
     let scenario = scenario::parse_with(SCENARIO_PATH, &text, &registry).map_err(|d| d.to_string())?;
     let times = CycleTimes::default();
     let probe = Probe { observer: progress_observer(progress.cloned()), cycles: Some(times.clone()) };
     let builder = runner::cluster(&scenario, scenario.seed, &registry).map_err(|e| e.to_string())?;
-    let report = builder.probe(probe).run(Runtime { transport, ..Runtime::default() }).map_err(|e| e.to_string())?;
+    let report = builder
+        .probe(probe)
+        .step_checks(config.step_checks)
+        .run(Runtime { transport: config.transport, ..Runtime::default() })
+        .map_err(|e| e.to_string())?;
     let mut problems: Vec<String> = report
         .checks
         .iter()

@@ -48,6 +48,10 @@ pub(super) struct BenchArgs {
     /// Runs (1..=100); figures are min / median / max over them.
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// spark: turn off the per-step invariant checks, to measure what they cost
+    /// (the judge and the expectations still run).
+    #[arg(long)]
+    no_step_checks: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -87,6 +91,7 @@ impl BenchArgs {
             },
             duration: self.duration,
             runs: self.runs,
+            step_checks: !self.no_step_checks,
         }
     }
 }
@@ -241,7 +246,13 @@ fn shape(c: &BenchConfig) -> String {
             format!("{} transport, {} virtual", transport_name(c.transport), crate::units::format_duration(c.duration))
         }
     };
-    format!("{} agents, {who}, {} allocator, {how}, {} runs", c.agents, c.sorter.name(), c.runs)
+    let checks = match c.workload {
+        Workload::Spark if c.step_checks => ", every check on",
+        Workload::Spark => ", per-step checks OFF (judge and expectations on)",
+        Workload::Offers => ", no per-step checks",
+        Workload::Decline => "",
+    };
+    format!("{} agents, {who}, {} allocator, {how}, {} runs{checks}", c.agents, c.sorter.name(), c.runs)
 }
 
 /// The digest of every run, if they agree, or why not.
@@ -343,6 +354,7 @@ fn print_json(out: &mut Stdout, c: &BenchConfig, samples: &[Sample]) -> std::io:
         "allocator": c.sorter.name(),
         "transport": transport_name(c.transport),
         "duration_s": c.duration.as_secs_f64(),
+        "step_checks": c.workload == Workload::Spark && c.step_checks,
         "runs": runs,
         "summary": summary,
         "mesos": mesos,

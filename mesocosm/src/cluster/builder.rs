@@ -84,6 +84,7 @@ impl Cluster {
             until: Duration::from_secs(3600),
             keep_running: false,
             probe: Probe::default(),
+            step_checks: true,
         }
     }
 }
@@ -170,6 +171,7 @@ pub struct ClusterBuilder {
     pub(crate) until: Duration,
     pub(crate) keep_running: bool,
     pub(crate) probe: Probe,
+    pub(crate) step_checks: bool,
 }
 
 impl ClusterBuilder {
@@ -314,6 +316,16 @@ impl ClusterBuilder {
     /// without changing it: see [`Probe`].
     pub fn probe(mut self, probe: Probe) -> Self {
         self.probe = probe;
+        self
+    }
+
+    /// Check every core's invariants after each of its steps (on by default).
+    /// Off, the run is the same run (the checks only read state) and is still
+    /// judged: the cross-actor invariants over the message log and every
+    /// expectation; only a broken core invariant would go unseen. For
+    /// measuring what the checks cost, never for a verdict.
+    pub fn step_checks(mut self, on: bool) -> Self {
+        self.step_checks = on;
         self
     }
 

@@ -274,7 +274,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             latency: b.latency,
             trace,
             faults: world_faults(&b),
-            check_invariants: true,
+            check_invariants: b.step_checks,
             max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         });
         // The judge reads every message in send order.
