@@ -2,7 +2,8 @@
 //! 1,000 agents, over real gRPC and with the same messages delivered in memory.
 //! The ratio of the two is what the transport costs.
 //!
-//! `cargo bench -p mesocosm-benches` prints time per run; criterion's throughput
+//! The workload is `mesocosm::bench::offers` (`mesocosm bench --workload offers`).
+//! `cargo bench -p mesocosm-benches --bench offers` prints time per run; criterion's throughput
 //! line is offers per second of wall time.
 
 use criterion::{BenchmarkId, Criterion, Throughput};

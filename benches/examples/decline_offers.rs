@@ -4,31 +4,25 @@
 //! (min / median / max over the rounds, and a few single rounds), the live
 //! refusal filters, and the resident bytes per live filter.
 //!
-//! Memory is the process's resident set (`VmRSS` in `/proc/self/status`,
+//! CPU time and memory are read as `mesocosm bench` reads them
+//! (`mesocosm::bench::measure`). Memory is the process's resident set (`VmRSS`,
 //! Linux only): its growth since just before the first round, divided by the
 //! live filters. The grants of a round are recovered by its declines, so what
 //! stays is what the filters hold, malloc's overhead included. (A counting
 //! global allocator would need `unsafe`, which the workspace forbids.)
 
 use mesocosm_benches::DeclineOffers;
+use mesocosm_benches::measure::{self, thread_cpu};
 use std::time::{Duration, Instant};
 
-/// Nanoseconds this thread has run on a CPU (`/proc/thread-self/schedstat`,
-/// Linux only; 0 where it does not say). On a shared machine wall time counts
-/// the waits for a core too; this does not.
+/// This thread's CPU time in nanoseconds (0 where the system does not say).
 fn cpu_ns() -> u64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
-    stat.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0)
+    thread_cpu().map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// The resident set in bytes, or 0 where `/proc` does not say.
+/// The resident set in bytes (0 where the system does not say).
 fn rss() -> i64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok());
-    kb.unwrap_or(0) * 1024
+    measure::rss().unwrap_or(0) as i64
 }
 
 fn ms(d: Duration) -> f64 {

@@ -11,6 +11,7 @@
 //! A closed stdout (`mesocosm run … | head`) silences the rest of the output; the
 //! run still ends with its verdict, as Unix filters do.
 
+mod bench;
 mod flow;
 
 use crate::registry::Registry;
@@ -42,6 +43,9 @@ enum Command {
     Decode(flow::DecodeArgs),
     /// Run a scenario file and write its self-contained HTML report (`run --report`).
     Report(flow::ReportArgs),
+    /// Measure a workload (offer churn, Spark apps, the allocator alone): offers/s,
+    /// allocation cycle percentiles, simulated ÷ wall speed, peak memory, beside Mesos's figures.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -135,6 +139,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Flow(args) => flow::flow(args),
         Command::Decode(args) => flow::decode(args),
         Command::Report(args) => run(args.into_run(), &registry),
+        Command::Bench(args) => bench::bench(args),
     }
 }
 

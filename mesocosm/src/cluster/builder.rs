@@ -11,6 +11,7 @@ use super::RunError;
 use super::expect::{Expect, Expectation};
 use super::faults::{Fault, FaultSpec};
 use super::framework::{FnFramework, Framework, FrameworkCtx};
+use super::probe::Probe;
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec, parse_attributes, parse_resources};
 use mesocosm_executor::{Program, Programs};
 use mesocosm_master::SorterChoice;
@@ -82,6 +83,8 @@ impl Cluster {
             links: Vec::new(),
             until: Duration::from_secs(3600),
             keep_running: false,
+            probe: Probe::default(),
+            step_checks: true,
         }
     }
 }
@@ -167,6 +170,8 @@ pub struct ClusterBuilder {
     pub(crate) links: Vec<LinkLatency>,
     pub(crate) until: Duration,
     pub(crate) keep_running: bool,
+    pub(crate) probe: Probe,
+    pub(crate) step_checks: bool,
 }
 
 impl ClusterBuilder {
@@ -304,6 +309,23 @@ impl ClusterBuilder {
     /// Run to `until` even after every framework has exited.
     pub fn keep_running(mut self, keep: bool) -> Self {
         self.keep_running = keep;
+        self
+    }
+
+    /// Watch the run from outside (a progress bar, allocation cycle times)
+    /// without changing it: see [`Probe`].
+    pub fn probe(mut self, probe: Probe) -> Self {
+        self.probe = probe;
+        self
+    }
+
+    /// Check every core's invariants after each of its steps (on by default).
+    /// Off, the run is the same run (the checks only read state) and is still
+    /// judged: the cross-actor invariants over the message log and every
+    /// expectation; only a broken core invariant would go unseen. For
+    /// measuring what the checks cost, never for a verdict.
+    pub fn step_checks(mut self, on: bool) -> Self {
+        self.step_checks = on;
         self
     }
 

@@ -60,6 +60,7 @@
 //! - [`builder`]: [`ClusterBuilder`], what a cluster is made of ([`MasterSpec`], agents, frameworks).
 //! - [`framework`]: the [`Framework`] trait, [`FrameworkCtx`] and [`FrameworkReport`].
 //! - [`plugin`]: how a framework kind plugs into scenario files ([`plugin::FrameworkPlugin`]).
+//! - [`probe`]: watching a run without changing it ([`Probe`]: progress, allocation cycle times).
 //! - [`faults`]: [`Fault`] and [`FaultSpec`], the faults a run injects.
 //! - [`expect`]: [`Expect`] and [`Expectation`], what a run is expected to show.
 //! - `run`: the live cluster (kills, restarts, the stop rule) and the fault schedule.
@@ -72,6 +73,7 @@ pub mod faults;
 pub mod framework;
 pub mod judge;
 pub mod plugin;
+pub mod probe;
 pub mod report;
 mod run;
 
@@ -79,6 +81,7 @@ pub use builder::{AgentSetup, Cluster, ClusterBuilder, MasterSpec, Runtime};
 pub use expect::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
 pub use faults::{Fault, FaultSpec};
 pub use framework::{Framework, FrameworkCtx, FrameworkReport, Process, Words};
+pub use probe::{CycleTimes, Probe};
 pub use report::{CheckFailure, Report, Show};
 
 use std::time::Duration;

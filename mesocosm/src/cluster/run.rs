@@ -12,6 +12,7 @@ use super::builder::{ClusterBuilder, FrameworkEntry, Runtime};
 use super::faults::{Fault, FaultSpec};
 use super::framework::{Framework, FrameworkCtx};
 use super::judge::Observed;
+use super::probe::{CycleTimes, TimedMaster};
 use super::report::{Idle, judge_run};
 use super::{KILLED, LINGER, RunError};
 use mesocosm_agent::{Agent, AgentConfig};
@@ -39,6 +40,8 @@ pub(crate) struct LiveCluster {
     pub frameworks: BTreeMap<ActorId, FrameworkSlot>,
     /// Agents killed, and when (a killed agent's pending updates die with it).
     pub agent_deaths: Vec<(String, SimTime)>,
+    /// Where every master incarnation's allocation cycle times go, if they are timed.
+    pub cycle_times: Option<CycleTimes>,
 }
 
 pub(crate) struct AgentSlot {
@@ -58,6 +61,14 @@ pub(crate) type ClusterRef = Arc<Mutex<LiveCluster>>;
 
 pub(crate) fn lock(c: &ClusterRef) -> std::sync::MutexGuard<'_, LiveCluster> {
     c.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Spawn a master incarnation, timed when a [`CycleTimes`] asks for it.
+fn spawn_master(world: &World, id: &ActorId, core: &Shared<Master>, times: &Option<CycleTimes>) {
+    match times {
+        Some(t) => world.spawn(id.clone(), TimedMaster::new(core.clone(), t.clone()), None),
+        None => world.spawn(id.clone(), core.clone(), None),
+    }
 }
 
 /// A Mesos master's id is a fresh UUID per leader election; derive it from the
@@ -114,7 +125,7 @@ impl LiveCluster {
                 ..self.master_cfg.clone()
             };
             let core = Shared::new(Master::new(cfg));
-            world.spawn(id.clone(), core.clone(), None);
+            spawn_master(world, id, &core, &self.cycle_times);
             self.masters.push(core);
             return Ok(format!("{id} restarts as a new leader"));
         }
@@ -271,7 +282,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             latency: b.latency,
             trace,
             faults: world_faults(&b),
-            check_invariants: true,
+            check_invariants: b.step_checks,
             max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         });
         // The judge reads every message in send order.
@@ -285,6 +296,9 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
                 msg: msg.clone(),
             })
         }));
+        if let Some(o) = b.probe.observer.take() {
+            world.observe(o);
+        }
         let m = &b.master;
         let master_name = ActorId::new(&m.name);
         let master_cfg = MasterConfig {
@@ -305,7 +319,8 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             ..MasterConfig::default()
         };
         let master = Shared::new(Master::new(master_cfg.clone()));
-        world.spawn(master_name.clone(), master.clone(), None);
+        let cycle_times = b.probe.cycles.take();
+        spawn_master(&world, &master_name, &master, &cycle_times);
 
         let mut agents = BTreeMap::new();
         for a in &b.agents {
@@ -341,6 +356,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             agents,
             frameworks: slots,
             agent_deaths: Vec::new(),
+            cycle_times,
         }));
         // Start each framework at its time.
         for id in &framework_ids {

@@ -11,14 +11,19 @@
 //! 10,000 agents × 1,000 frameworks, `/22` is 10,000 × 3,000.
 //!
 //! [`DeclineOffers`] drives [`Allocator`] directly (no master, no messages), as
-//! the Mesos benchmark drives `HierarchicalAllocatorProcess`.
+//! the Mesos benchmark drives `HierarchicalAllocatorProcess`. [`run`] times
+//! each round's cycle (wall and CPU), as the Mesos test prints
+//! "round i allocate() took X to make N offers"; the decline after it is not
+//! timed, as Mesos's is not.
 
+use super::measure::thread_cpu;
+use super::{OnProgress, Sample, SorterArg, Status};
 use mesocosm_master::allocator::MAX_REFUSE_SECONDS;
 use mesocosm_master::{Allocator, AllocatorConfig, Cycle};
 use mesocosm_sim::SimTime;
 use mesocosm_sim::proto::Resources;
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The workload: an allocator, its agents, and the virtual clock.
 pub struct DeclineOffers {
@@ -34,7 +39,14 @@ impl DeclineOffers {
     /// `agents` agents and `frameworks` frameworks, all in role `*`, with the
     /// benchmark's resources already charged round robin.
     pub fn new(agents: usize, frameworks: usize) -> DeclineOffers {
-        let mut alloc = Allocator::new(AllocatorConfig::default());
+        DeclineOffers::with_sorter(agents, frameworks, SorterArg::Drf)
+    }
+
+    /// [`DeclineOffers::new`] with the frameworks ordered by `sorter`
+    /// (Mesos's `--framework_sorter`; the benchmark itself uses DRF).
+    pub fn with_sorter(agents: usize, frameworks: usize, sorter: SorterArg) -> DeclineOffers {
+        let config = AllocatorConfig { framework_sorter: sorter.choice(), ..AllocatorConfig::default() };
+        let mut alloc = Allocator::new(config);
         // Nobody reads explanations here, as in a run without `--explain`
         // (Mesos's benchmark formats none either).
         alloc.set_explain(false);
@@ -86,5 +98,42 @@ impl DeclineOffers {
             let c = self.cycle();
             self.decline(&c);
         }
+    }
+}
+
+/// Run `rounds` rounds, timing each cycle; one allocation interval (1 s) of
+/// virtual time per round.
+pub fn run(agents: usize, frameworks: usize, sorter: SorterArg, rounds: u64, progress: Option<&OnProgress>) -> Sample {
+    let start = Instant::now();
+    let mut w = DeclineOffers::with_sorter(agents, frameworks, sorter);
+    let setup = start.elapsed();
+    let (mut cycles, mut cycles_cpu, mut offers) = (Vec::new(), Vec::new(), 0u64);
+    let mut last_report = Instant::now();
+    for round in 0..rounds {
+        let (t0, c0) = (Instant::now(), thread_cpu());
+        let cycle = w.cycle();
+        let (took, c1) = (t0.elapsed(), thread_cpu());
+        cycles.push(took);
+        if let (Some(c0), Some(c1)) = (c0, c1) {
+            cycles_cpu.push(c1.saturating_sub(c0));
+        }
+        offers += cycle.grants.len() as u64;
+        w.decline(&cycle);
+        if let Some(p) = progress
+            && (last_report.elapsed() >= super::PROGRESS_EVERY || round + 1 == rounds)
+        {
+            last_report = Instant::now();
+            p(&Status { virtual_time: Duration::from_secs(round + 1), messages: 0, wall: start.elapsed() });
+        }
+    }
+    Sample {
+        setup: Some(setup),
+        virtual_time: Duration::from_secs(rounds),
+        offers,
+        messages: None,
+        cycles,
+        cycles_cpu,
+        live_filters: Some(w.live_filters),
+        ..Sample::default()
     }
 }
