@@ -8,6 +8,7 @@
 //!
 //! ```text
 //!  cli                                   the CLI: everything below
+//!  sweep ─▶ runner                       many seeds in parallel, sharded, merged
 //!  props ─▶ runner                       random cases; a scenario file → builder calls
 //!  scenario ─▶ script ─▶ check           the language (check: its checker core)
 //!  registry ─▶ frameworks                the named parts: framework kinds, sorters, programs
@@ -18,6 +19,8 @@
 //! ```
 //!
 //! - [`cli`]: the `mesocosm` CLI as a function, [`cli::main_with`] a registry; `main.rs` calls it.
+//! - [`sweep`]: one scenario over many seeds on worker threads, split into
+//!   shards (`--shard K/N`), its summary and its JSON Lines result file, merged.
 //! - `props` (feature `props`, on by default): proptest strategies for random
 //!   clusters, workloads and faults, and a harness that shrinks a failing case
 //!   into a scenario file.
@@ -55,6 +58,7 @@ pub mod scenario;
 pub mod script;
 pub mod spark;
 pub mod submit;
+pub mod sweep;
 pub mod units;
 
 /// The judge moved under the cluster; this keeps `mesocosm::judge` working.

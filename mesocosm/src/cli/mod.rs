@@ -12,6 +12,7 @@
 //! run still ends with its verdict, as Unix filters do.
 
 mod flow;
+mod sweep;
 
 use crate::registry::Registry;
 use crate::runner::{self, Report, RunOptions};
@@ -40,6 +41,10 @@ enum Command {
     Flow(flow::FlowArgs),
     /// Print a saved trace with each message's bytes decoded as JSON (no protoc needed).
     Decode(flow::DecodeArgs),
+    /// Run a scenario over many seeds in parallel (optionally one shard of them)
+    /// and summarise: how many passed, and each failure with its replay command.
+    /// `sweep merge` joins the result files of every shard.
+    Sweep(sweep::SweepArgs),
 }
 
 #[derive(clap::Args)]
@@ -89,6 +94,15 @@ enum TransportArg {
     Memory,
 }
 
+impl From<TransportArg> for Transport {
+    fn from(t: TransportArg) -> Transport {
+        match t {
+            TransportArg::Grpc => Transport::Grpc,
+            TransportArg::Memory => Transport::Memory,
+        }
+    }
+}
+
 fn init_logs() {
     struct SimTimer;
     impl tracing_subscriber::fmt::time::FormatTime for SimTimer {
@@ -127,6 +141,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Run(args) => run(args, &registry),
         Command::Flow(args) => flow::flow(args),
         Command::Decode(args) => flow::decode(args),
+        Command::Sweep(args) => sweep::sweep(args, &registry),
     }
 }
 
@@ -184,10 +199,7 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let transport = match args.transport {
-        TransportArg::Grpc => Transport::Grpc,
-        TransportArg::Memory => Transport::Memory,
-    };
+    let transport = args.transport.into();
     if args.check_determinism {
         return check_determinism(&scenario, args.seed, transport, registry);
     }

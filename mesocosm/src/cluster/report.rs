@@ -289,6 +289,20 @@ pub(crate) fn judge_run(
 }
 
 impl Report {
+    /// Why the run did not pass, as the first failing line of its summary
+    /// ([`Report::render`]) words it: a failed expectation, else the failure
+    /// that stopped the run, else a failed check; `None` if it passed. A sweep
+    /// prints this for each failing seed.
+    pub fn first_failure(&self) -> Option<String> {
+        if let Some(e) = self.expectations.iter().find(|e| !e.held) {
+            return Some(expect_line(e));
+        }
+        if let Some(f) = &self.failure {
+            return Some(failure_line(f));
+        }
+        self.checks.first().map(check_line)
+    }
+
     /// The summary printed after the timeline.
     pub fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out)?;
@@ -333,17 +347,16 @@ impl Report {
             writeln!(out, "warning: {w}")?;
         }
         for e in &self.expectations {
-            let mark = if e.held { "ok" } else { "FAILED" };
-            writeln!(out, "expect {mark}: {}: {} ({})", e.label, e.text, e.observed)?;
+            writeln!(out, "{}", expect_line(e))?;
         }
         if let Some(f) = &self.failure {
-            writeln!(out, "run FAILED ({}): {f}", f.kind())?;
+            writeln!(out, "{}", failure_line(f))?;
             writeln!(out, "not judged: the run stopped at {}, before its end", f.at())?;
         } else if self.checks.is_empty() {
             writeln!(out, "checks: all hold")?;
         } else {
             for c in &self.checks {
-                writeln!(out, "check failed [{}]: {}", c.check, c.message)?;
+                writeln!(out, "{}", check_line(c))?;
             }
         }
         if let Some(d) = &self.digest {
@@ -351,4 +364,17 @@ impl Report {
         }
         Ok(())
     }
+}
+
+fn expect_line(e: &Verdict) -> String {
+    let mark = if e.held { "ok" } else { "FAILED" };
+    format!("expect {mark}: {}: {} ({})", e.label, e.text, e.observed)
+}
+
+fn failure_line(f: &RunFailure) -> String {
+    format!("run FAILED ({}): {f}", f.kind())
+}
+
+fn check_line(c: &CheckFailure) -> String {
+    format!("check failed [{}]: {}", c.check, c.message)
 }
