@@ -135,7 +135,11 @@ pub(super) fn sweep(args: SweepArgs, registry: &Registry) -> ExitCode {
 }
 
 fn merge(args: MergeArgs) -> ExitCode {
-    match results::merge(&args.files) {
+    let inputs = args.files.into_iter().map(|p| match std::fs::File::open(&p) {
+        Ok(f) => Ok((p, std::io::BufReader::new(f))),
+        Err(e) => Err(format!("{}: cannot read: {e}", p.display())),
+    });
+    match results::merge(inputs) {
         Ok(m) => finish(&m.sweep, &m.results, &m.timing, "merge"),
         Err(e) => {
             eprintln!("error: sweep merge: {e}");

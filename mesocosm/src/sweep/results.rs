@@ -117,15 +117,14 @@ struct ShardFile {
     timing: Timing,
 }
 
-/// Read one result file. Errors name the file and line.
-fn read(path: &Path) -> Result<ShardFile, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+/// Read one result file (named `path` in errors, with the line).
+fn read(path: &Path, file: impl BufRead) -> Result<ShardFile, String> {
     let at = |n: usize| format!("{}:{n}", path.display());
     let mut header: Option<(Sweep, String)> = None;
     let mut results: Vec<SeedResult> = Vec::new();
     let mut expected: Vec<u64> = Vec::new();
     let mut end: Option<Timing> = None;
-    for (i, text) in std::io::BufReader::new(file).lines().enumerate() {
+    for (i, text) in file.lines().enumerate() {
         let n = i + 1;
         let text = text.map_err(|e| format!("{}: cannot read: {e}", at(n)))?;
         if end.is_some() {
@@ -210,44 +209,53 @@ pub struct Merged {
     pub timing: Timing,
 }
 
-/// Merge the result files of every shard of one sweep (any order) into the
-/// whole: the summary of `merged.sweep` and `merged.results` is the one a
-/// single unsharded sweep prints. The error says which file is wrong and why.
-pub fn merge(paths: &[PathBuf]) -> Result<Merged, String> {
-    let files: Vec<ShardFile> = paths.iter().map(|p| read(p)).collect::<Result<_, _>>()?;
-    let Some(first) = files.first() else {
-        return Err("no result files to merge".into());
-    };
-    // The same sweep: what every shard must agree on, and what each says.
-    for f in &files[1..] {
-        let (a, b) = (&first.sweep, &f.sweep);
+/// Merge the result files of every shard of one sweep (any order; each a
+/// path, for errors, and its contents) into the whole: the summary of
+/// `merged.sweep` and `merged.results` is the one a single unsharded sweep
+/// prints. The error says which file is wrong and why. The caller opens the
+/// files (this library reads only what it is handed), lazily if it likes:
+/// each is read to its end before the next is taken, so a merge of a
+/// thousand shards holds one open at a time.
+pub fn merge<R: BufRead>(inputs: impl IntoIterator<Item = Result<(PathBuf, R), String>>) -> Result<Merged, String> {
+    // Each file is checked against the first as soon as it is read, so a
+    // merge never holds more records than one sweep's range (MAX_SEEDS).
+    let mut by_index: BTreeMap<u64, ShardFile> = BTreeMap::new();
+    let mut first: Option<(PathBuf, Sweep, String)> = None;
+    for input in inputs {
+        let (path, reader) = input?;
+        let f = read(&path, reader)?;
+        let (first_path, a, version) =
+            first.get_or_insert_with(|| (f.path.clone(), f.sweep.clone(), f.mesocosm.clone()));
+        let b = &f.sweep;
+        // The same sweep: what every shard must agree on, and what each says.
         let differs = [
             ("scenario file (SHA-256 of its bytes)", a.sha256.clone(), b.sha256.clone()),
             ("seed range", a.seeds.to_string(), b.seeds.to_string()),
             ("number of shards", a.shard.count.to_string(), b.shard.count.to_string()),
             ("transport", transport_word(a.transport).to_string(), transport_word(b.transport).to_string()),
-            ("mesocosm version", first.mesocosm.clone(), f.mesocosm.clone()),
+            ("mesocosm version", version.clone(), f.mesocosm.clone()),
         ];
         if let Some((what, x, y)) = differs.into_iter().find(|(_, x, y)| x != y) {
             return Err(format!(
                 "{} and {} are shards of different sweeps: their {what} differ ({x} vs {y})",
-                first.path.display(),
+                first_path.display(),
                 f.path.display()
             ));
         }
-    }
-    let count = first.sweep.shard.count;
-    let mut by_index: BTreeMap<u64, &ShardFile> = BTreeMap::new();
-    for f in &files {
-        if let Some(other) = by_index.insert(f.sweep.shard.index, f) {
+        if let Some(other) = by_index.get(&b.shard.index) {
             return Err(format!(
                 "overlapping shards: {} and {} are both shard {}",
                 other.path.display(),
                 f.path.display(),
-                f.sweep.shard
+                b.shard
             ));
         }
+        by_index.insert(b.shard.index, f);
     }
+    let Some((_, whole, _)) = first else {
+        return Err("no result files to merge".into());
+    };
+    let count = whole.shard.count;
     let missing: Vec<String> =
         (0..count).filter(|k| !by_index.contains_key(k)).map(|k| format!("{k}/{count}")).collect();
     if !missing.is_empty() {
@@ -259,14 +267,14 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, String> {
     // The whole sweep's file is the lowest shard's (every shard hashed the same bytes).
     let lowest = by_index.values().next().expect("at least one shard");
     let sweep = Sweep { shard: Shard::WHOLE, ..lowest.sweep.clone() };
-    let mut results: Vec<SeedResult> = files.iter().flat_map(|f| f.results.iter().cloned()).collect();
-    results.sort_by_key(|r| r.seed);
-    let timing = files.iter().fold(Timing::default(), |t, f| Timing {
+    let timing = by_index.values().fold(Timing::default(), |t, f| Timing {
         runs: t.runs + f.timing.runs,
         wall: t.wall + f.timing.wall,
         run_time: t.run_time + f.timing.run_time,
         jobs: t.jobs + f.timing.jobs,
         shards: t.shards + 1,
     });
+    let mut results: Vec<SeedResult> = by_index.into_values().flat_map(|f| f.results).collect();
+    results.sort_by_key(|r| r.seed);
     Ok(Merged { sweep, results, timing })
 }
