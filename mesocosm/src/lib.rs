@@ -9,6 +9,7 @@
 //! ```text
 //!  cli                                   the CLI: everything below
 //!  bench                                 benchmarks: offer churn, Spark apps, the allocator alone
+//!  sweep ─▶ runner                       many seeds in parallel, sharded, merged
 //!  props ─▶ runner                       random cases; a scenario file → builder calls
 //!  scenario ─▶ script ─▶ check           the language (check: its checker core)
 //!  registry ─▶ frameworks                the named parts: framework kinds, sorters, programs
@@ -21,6 +22,8 @@
 //! - [`cli`]: the `mesocosm` CLI as a function, [`cli::main_with`] a registry; `main.rs` calls it.
 //! - [`bench`]: the workloads `mesocosm bench` and the criterion benches run,
 //!   and what they measure (time, allocation cycles, memory), beside Mesos's figures.
+//! - [`sweep`]: one scenario over many seeds on worker threads, split into
+//!   shards (`--shard K/N`), its summary and its JSON Lines result file, merged.
 //! - `props` (feature `props`, on by default): proptest strategies for random
 //!   clusters, workloads and faults, and a harness that shrinks a failing case
 //!   into a scenario file.
@@ -59,6 +62,7 @@ pub mod scenario;
 pub mod script;
 pub mod spark;
 pub mod submit;
+pub mod sweep;
 pub mod units;
 
 /// The judge moved under the cluster; this keeps `mesocosm::judge` working.

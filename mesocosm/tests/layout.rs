@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!  cli                                   the CLI: everything below
+//!  sweep ─▶ runner                       many seeds in parallel, sharded, merged
 //!  props ─▶ runner                       random cases; a scenario file → builder calls
 //!  scenario ─▶ script ─▶ check           the language (check: its checker core)
 //!  registry ─▶ frameworks                the named parts: framework kinds, sorters, programs

@@ -13,6 +13,7 @@
 
 mod bench;
 mod flow;
+mod sweep;
 
 use crate::registry::Registry;
 use crate::runner::{self, Report, RunOptions, Show};
@@ -46,6 +47,10 @@ enum Command {
     /// Measure a workload (offer churn, Spark apps, the allocator alone): offers/s,
     /// allocation cycle percentiles, simulated ÷ wall speed, peak memory, beside Mesos's figures.
     Bench(bench::BenchArgs),
+    /// Run a scenario over many seeds in parallel (optionally one shard of them)
+    /// and summarise: how many passed, and each failure with its replay command.
+    /// `sweep merge` joins the result files of every shard.
+    Sweep(sweep::SweepArgs),
 }
 
 #[derive(clap::Args)]
@@ -100,6 +105,15 @@ enum TransportArg {
     Memory,
 }
 
+impl From<TransportArg> for Transport {
+    fn from(t: TransportArg) -> Transport {
+        match t {
+            TransportArg::Grpc => Transport::Grpc,
+            TransportArg::Memory => Transport::Memory,
+        }
+    }
+}
+
 fn init_logs() {
     struct SimTimer;
     impl tracing_subscriber::fmt::time::FormatTime for SimTimer {
@@ -140,6 +154,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Decode(args) => flow::decode(args),
         Command::Report(args) => run(args.into_run(), &registry),
         Command::Bench(args) => bench::bench(args),
+        Command::Sweep(args) => sweep::sweep(args, &registry),
     }
 }
 
@@ -197,10 +212,7 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let transport = match args.transport {
-        TransportArg::Grpc => Transport::Grpc,
-        TransportArg::Memory => Transport::Memory,
-    };
+    let transport = args.transport.into();
     let show = Show { stats: args.stats, verdict_only: args.quiet };
     if args.check_determinism {
         return check_determinism(&scenario, args.seed, transport, registry, show);

@@ -312,6 +312,20 @@ pub struct Show {
 }
 
 impl Report {
+    /// Why the run did not pass, as the first failing line of its verdict
+    /// block words it: a failed expectation, else the failure that stopped
+    /// the run, else a failed check; `None` if it passed. A sweep prints this
+    /// for each failing seed.
+    pub fn first_failure(&self) -> Option<String> {
+        if let Some(e) = self.expectations.iter().find(|e| !e.held) {
+            return Some(expect_line(e));
+        }
+        if let Some(f) = &self.failure {
+            return Some(failure_line(f));
+        }
+        self.checks.first().map(check_line)
+    }
+
     /// The summary and the verdict, as `mesocosm run` prints them after the
     /// timeline (no message table).
     pub fn render(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -405,20 +419,19 @@ impl Report {
             None => format!("── verdict: FAILED ({expectations}, {checks}) ──"),
         });
         for e in &self.expectations {
-            let mark = if e.held { "ok" } else { "FAILED" };
-            lines.push(format!("expect {mark}: {}: {} ({})", e.label, e.text, e.observed));
+            lines.push(expect_line(e));
         }
         for w in &self.warnings {
             lines.push(format!("warning: {w}"));
         }
         if let Some(f) = &self.failure {
-            lines.push(format!("run FAILED ({}): {f}", f.kind()));
+            lines.push(failure_line(f));
             lines.push(format!("not judged: the run stopped at {}, before its end", f.at()));
         } else if self.checks.is_empty() {
             lines.push("checks: all hold".to_string());
         } else {
             for c in &self.checks {
-                lines.push(format!("check failed [{}]: {}", c.check, c.message));
+                lines.push(check_line(c));
             }
         }
         if let Some(d) = &self.digest {
@@ -426,4 +439,17 @@ impl Report {
         }
         lines
     }
+}
+
+fn expect_line(e: &Verdict) -> String {
+    let mark = if e.held { "ok" } else { "FAILED" };
+    format!("expect {mark}: {}: {} ({})", e.label, e.text, e.observed)
+}
+
+fn failure_line(f: &RunFailure) -> String {
+    format!("run FAILED ({}): {f}", f.kind())
+}
+
+fn check_line(c: &CheckFailure) -> String {
+    format!("check failed [{}]: {}", c.check, c.message)
 }

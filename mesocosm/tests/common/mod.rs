@@ -4,11 +4,16 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// A file of the scenario library (`scenarios/`, beside this crate).
 pub fn library(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios")).join(name)
+}
+
+/// A test fixture (`tests/data/`): scenarios written for a test, not the library.
+pub fn data(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data")).join(name)
 }
 
 /// A scratch directory for this test process, named after `what`.
@@ -21,6 +26,17 @@ pub fn out_dir(what: &str) -> PathBuf {
 /// Run the `mesocosm` binary with `args`, to completion.
 pub fn mesocosm(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mesocosm")).args(args).output().expect("the mesocosm binary runs")
+}
+
+/// Start the `mesocosm` binary with `args` without waiting for it (its output
+/// captured): several run side by side, as separate processes.
+pub fn spawn_mesocosm(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_mesocosm"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the mesocosm binary starts")
 }
 
 /// Bytes a process wrote, as text.
