@@ -8,6 +8,7 @@
 //!
 //! ```text
 //!  cli                                   the CLI: everything below
+//!  chaos                                 random fault schedules over a scenario file, shrunk
 //!  props ─▶ runner                       random cases; a scenario file → builder calls
 //!  scenario ─▶ script ─▶ check           the language (check: its checker core)
 //!  registry ─▶ frameworks                the named parts: framework kinds, sorters, programs
@@ -18,6 +19,8 @@
 //! ```
 //!
 //! - [`cli`]: the `mesocosm` CLI as a function, [`cli::main_with`] a registry; `main.rs` calls it.
+//! - `chaos` (feature `props`): `mesocosm chaos`, a scenario file under random
+//!   fault schedules drawn with the props strategies, a failure shrunk to a file.
 //! - `props` (feature `props`, on by default): proptest strategies for random
 //!   clusters, workloads and faults, and a harness that shrinks a failing case
 //!   into a scenario file.
@@ -40,6 +43,8 @@
 //! - [`mesos_syntax`]: the agent's `--resources` / `--attributes` syntax.
 //! - [`diag`]: diagnostics located at file, line and column.
 
+#[cfg(feature = "props")]
+pub mod chaos;
 pub mod check;
 pub mod cli;
 pub mod cluster;

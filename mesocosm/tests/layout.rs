@@ -3,6 +3,7 @@
 //!
 //! ```text
 //!  cli                                   the CLI: everything below
+//!  chaos                                 random fault schedules over a scenario file, shrunk
 //!  props ─▶ runner                       random cases; a scenario file → builder calls
 //!  scenario ─▶ script ─▶ check           the language (check: its checker core)
 //!  registry ─▶ frameworks                the named parts: framework kinds, sorters, programs
@@ -222,8 +223,9 @@ fn only_the_cli_the_loader_and_the_harness_touch_files() {
     // binary embeds: they write only to the writers they are handed
     // (`Runtime::trace`, `Runtime::timeline`). Files are read by the scenario
     // loader (`scenario::load`, spark-defaults through its reader), written by
-    // the CLI (`--trace`) and by the props harness (a failing case, saved).
-    let allowed = ["cli", "scenario", "props"];
+    // the CLI (`--trace`), by the props harness and by chaos (a failing
+    // case, saved; chaos also reads the scenario's text to extend it).
+    let allowed = ["cli", "scenario", "props", "chaos"];
     for file in rust_files(&src()) {
         let module = module_of(&file);
         if allowed.contains(&module.as_str()) {

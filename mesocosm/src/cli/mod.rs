@@ -11,6 +11,8 @@
 //! A closed stdout (`mesocosm run … | head`) silences the rest of the output; the
 //! run still ends with its verdict, as Unix filters do.
 
+#[cfg(feature = "props")]
+mod chaos;
 mod flow;
 
 use crate::registry::Registry;
@@ -40,6 +42,10 @@ enum Command {
     Flow(flow::FlowArgs),
     /// Print a saved trace with each message's bytes decoded as JSON (no protoc needed).
     Decode(flow::DecodeArgs),
+    /// Run a scenario under random fault schedules; shrink a failing one to a
+    /// minimal scenario file that replays it.
+    #[cfg(feature = "props")]
+    Chaos(chaos::ChaosArgs),
 }
 
 #[derive(clap::Args)]
@@ -127,6 +133,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Run(args) => run(args, &registry),
         Command::Flow(args) => flow::flow(args),
         Command::Decode(args) => flow::decode(args),
+        #[cfg(feature = "props")]
+        Command::Chaos(args) => chaos::chaos(args, &registry),
     }
 }
 

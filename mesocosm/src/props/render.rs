@@ -164,7 +164,7 @@ impl FaultGen {
                 writeln!(w, "kill = \"{}\"\nat = \"{at_s}s\"\nrestart_after = \"{restart_s}s\"", t.agent(agent))
             }
             FaultGen::KillMaster { at_s, restart_s } => {
-                writeln!(w, "kill = \"master\"\nat = \"{at_s}s\"\nrestart_after = \"{restart_s}s\"")
+                writeln!(w, "kill = \"{}\"\nat = \"{at_s}s\"\nrestart_after = \"{restart_s}s\"", t.master)
             }
             FaultGen::KillDriver { app, after_s, restart_s } => {
                 let f = t.framework(app);
@@ -184,15 +184,17 @@ impl FaultGen {
                 let list = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
                 writeln!(
                     w,
-                    "partition = [[{list}], [\"master\"]]\nat = \"{at_s}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}"
+                    "partition = [[{list}], [\"{}\"]]\nat = \"{at_s}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}",
+                    t.master
                 )
             }
             FaultGen::PartitionDriver { app, after_s, heal_s, one_way } => {
                 let f = t.framework(app);
                 writeln!(
                     w,
-                    "partition = [\"{}\", \"master\"]\nat = \"{}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}",
+                    "partition = [\"{}\", \"{}\"]\nat = \"{}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}",
                     f.scheduler,
+                    t.master,
                     f.start_s + after_s
                 )
             }
@@ -200,11 +202,11 @@ impl FaultGen {
                 let executor =
                     |ix, id| t.spark_app(ix).and_then(|f| f.spark_app.as_ref()).map(|a| format!("executor:{a}/{id}"));
                 let (a, b, at) = match link {
-                    LinkGen::MasterAgent(g) => ("master".to_string(), t.agent(g).to_string(), *at_s),
+                    LinkGen::MasterAgent(g) => (t.master.clone(), t.agent(g).to_string(), *at_s),
                     LinkGen::MasterDriver(ix) => {
                         let f = t.framework(ix);
                         // After it starts, so there is a connection to break.
-                        (f.scheduler.clone(), "master".to_string(), f.start_s + at_s)
+                        (f.scheduler.clone(), t.master.clone(), f.start_s + at_s)
                     }
                     LinkGen::DriverExecutor(ix, id) => (t.spark_app(ix)?.scheduler.clone(), executor(ix, id)?, *at_s),
                     LinkGen::AgentExecutor(g, ix, id) => (t.agent(g).to_string(), executor(ix, id)?, *at_s),
@@ -217,7 +219,7 @@ impl FaultGen {
                 let spark = info.from == Executor || info.to == Executor;
                 let side = |r: Role| -> Option<String> {
                     Some(match (r, scope) {
-                        (Master, _) => "master".to_string(),
+                        (Master, _) => t.master.clone(),
                         (Agent, Some(s)) => t.agent(s).to_string(),
                         (Agent, None) => t.every_agent.clone(),
                         (Driver, Some(s)) if spark => t.spark_app(s)?.scheduler.clone(),

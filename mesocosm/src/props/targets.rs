@@ -14,6 +14,8 @@ use mesocosm_sim::faults::Pattern;
 /// The actors a fault schedule is resolved against.
 #[derive(Clone, Debug)]
 pub struct Targets {
+    /// The master's actor name (`[master] name`, `master` by default).
+    pub master: String,
     /// Agent host names, in order (an agent index picks one of them).
     pub agents: Vec<String>,
     /// A glob matching every agent, for a message rule over all of them.
@@ -115,7 +117,7 @@ impl FaultGen {
             FaultGen::KillAgent { agent, at_s, restart_s } => {
                 Some((t.agent(agent).to_string(), *at_s, Some(at_s + restart_s)))
             }
-            FaultGen::KillMaster { at_s, restart_s } => Some(("master".into(), *at_s, Some(at_s + restart_s))),
+            FaultGen::KillMaster { at_s, restart_s } => Some((t.master.clone(), *at_s, Some(at_s + restart_s))),
             FaultGen::KillDriver { app, after_s, restart_s } => {
                 let f = t.framework(app);
                 let at = f.start_s + after_s;
@@ -167,6 +169,7 @@ impl Case {
     /// executors, each from its spark-submit.
     pub fn targets(&self) -> Targets {
         Targets {
+            master: "master".to_string(),
             agents: (0..self.agents.len()).map(|i| self.agent_name(i)).collect(),
             every_agent: "agent-*".to_string(),
             frameworks: (0..self.apps.len())
