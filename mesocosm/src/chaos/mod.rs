@@ -27,8 +27,9 @@
 //! **When.** Faults start while the healthy run is still busy (before the
 //! baseline's end, at least 10 s in), so they hit work rather than an idle
 //! cluster, and every fault is over (restarted, healed, its window closed,
-//! its last held message released) by `until` − [`CONVERGENCE`]. The last
-//! five minutes of the run belong to recovery alone; only then are the
+//! its last held message released) by `until` − the convergence window
+//! (`--converge`, [`CONVERGENCE`] = 5 min by default). That last part of the
+//! run belongs to recovery alone; only then are the
 //! invariants (checked at every step, as always) and the scenario's
 //! expectations judged.
 //!
@@ -68,7 +69,7 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The convergence window: the last part of the run, after every drawn
+/// The default convergence window (`--converge`): the last part of the run, after every drawn
 /// fault is over, in which the cluster must recover before it is judged.
 /// Five minutes covers the longest recovery timer on either side with room
 /// for the work to be redone: Spark's `spark.network.timeout` and
@@ -101,6 +102,8 @@ pub struct Config {
     pub out: PathBuf,
     /// Also draw the faults Mesos and Spark never recover from (`--all-faults`).
     pub all_faults: bool,
+    /// The convergence window (`--converge`, default [`CONVERGENCE`]).
+    pub converge: Duration,
 }
 
 /// Why chaos could not start.
@@ -161,16 +164,17 @@ impl<'r> Chaos<'r> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ChaosError::BadInput(format!("cannot read {}: {e}", path.display())))?;
         let until_s = u32::try_from(scenario.until.as_secs()).unwrap_or(u32::MAX);
-        let heal_by_s = until_s.saturating_sub(CONVERGENCE.as_secs() as u32);
+        let converge_s = u32::try_from(config.converge.as_secs()).unwrap_or(u32::MAX);
+        let heal_by_s = until_s.saturating_sub(converge_s);
         if heal_by_s < MIN_FAULT_TIME_S {
             return Err(ChaosError::BadInput(format!(
-                "{}: until = {}s leaves no room for faults: chaos keeps the last {}s for convergence and needs {}s \
-                 before them; set [scenario] until to at least {}s",
+                "{}: until = {}s leaves no room for faults: chaos keeps the last {}s (--converge) for convergence \
+                 and needs {}s before them; set [scenario] until to at least {}s, or a shorter --converge",
                 path.display(),
                 until_s,
-                CONVERGENCE.as_secs(),
+                converge_s,
                 MIN_FAULT_TIME_S,
-                CONVERGENCE.as_secs() as u32 + MIN_FAULT_TIME_S
+                converge_s.saturating_add(MIN_FAULT_TIME_S)
             )));
         }
         let baseline = run(&scenario, registry).map_err(ChaosError::BadInput)?;
@@ -191,6 +195,11 @@ impl<'r> Chaos<'r> {
     /// The cases this process runs: those of its shard.
     pub fn cases(&self) -> Vec<u64> {
         (0..self.config.cases).filter(|i| self.config.shard.has(*i)).collect()
+    }
+
+    /// The convergence window, seconds.
+    pub fn converge_s(&self) -> u64 {
+        self.config.converge.as_secs()
     }
 
     /// Every drawn fault is over by this second of the run.
@@ -274,7 +283,7 @@ impl<'r> Chaos<'r> {
              convergence window ----\n",
             faults.len(),
             self.heal_by_s,
-            CONVERGENCE.as_secs()
+            self.config.converge.as_secs()
         ));
         for f in faults {
             if let Some(keys) = f.to_toml(&self.targets) {

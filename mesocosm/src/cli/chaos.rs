@@ -42,6 +42,12 @@ pub(super) struct ChaosArgs {
     /// short agent partitions, a driver cut off from the master).
     #[arg(long)]
     all_faults: bool,
+    /// The convergence window: every drawn fault is over this long before the
+    /// scenario's `until`, so the cluster can recover before it is judged
+    /// (default 5m: Spark's 120 s network and ask timeouts, Mesos's 75 s agent
+    /// removal, with room to redo the work).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::units::parse_duration)]
+    converge: std::time::Duration,
 }
 
 /// `--faults`: `N` or `A..B`, inclusive, 1 ≤ A ≤ B ≤ 16.
@@ -71,6 +77,7 @@ pub(super) fn chaos(args: ChaosArgs, registry: &Registry) -> ExitCode {
         shard: args.shard,
         out: args.out.clone(),
         all_faults: args.all_faults,
+        converge: args.converge,
     };
     let chaos = match Chaos::new(&args.file, registry, config) {
         Ok(c) => c,
@@ -122,7 +129,7 @@ pub(super) fn chaos(args: ChaosArgs, registry: &Registry) -> ExitCode {
         args.faults.end(),
         chaos.last_start_s(),
         chaos.heal_by_s(),
-        crate::chaos::CONVERGENCE.as_secs()
+        chaos.converge_s()
     );
     let failed: Vec<&CaseRun> = runs.iter().filter(|r| r.failure.is_some()).collect();
     let _ = writeln!(out, "passed: {} of {}", runs.len() - failed.len(), runs.len());
