@@ -140,16 +140,21 @@ impl FaultGen {
     /// by `t`; `None` if `t` has nothing it could hit ([`Targets::fits`]).
     ///
     /// ```
-    /// use mesocosm::props::{FaultGen, FrameworkTarget, Targets};
+    /// use mesocosm::props::proptest::prelude::*;
     /// use mesocosm::props::proptest::sample::Index;
+    /// use mesocosm::props::proptest::strategy::ValueTree;
+    /// use mesocosm::props::proptest::test_runner::TestRunner;
+    /// use mesocosm::props::{FaultGen, FrameworkTarget, Targets};
     ///
+    /// // Any index picks the one framework there is.
+    /// let app: Index = any::<Index>().new_tree(&mut TestRunner::deterministic()).unwrap().current();
     /// let t = Targets {
     ///     agents: vec!["worker-a".into(), "worker-b".into()],
     ///     every_agent: "worker-*".into(),
     ///     frameworks: vec![FrameworkTarget { scheduler: "driver:etl".into(), spark_app: Some("etl".into()), start_s: 30 }],
     ///     deaths: Vec::new(),
     /// };
-    /// let kill = FaultGen::KillDriver { app: Index::from(0.0), after_s: 5, restart_s: 20 };
+    /// let kill = FaultGen::KillDriver { app, after_s: 5, restart_s: 20 };
     /// assert_eq!(kill.to_toml(&t).unwrap(), "kill = \"driver:etl\"\nat = \"35s\"\nrestart_after = \"20s\"\n");
     /// assert_eq!(kill.over_s(&t), 55);
     /// ```
