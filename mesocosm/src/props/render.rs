@@ -149,6 +149,7 @@ impl FaultGen {
     /// // Any index picks the one framework there is.
     /// let app: Index = any::<Index>().new_tree(&mut TestRunner::deterministic()).unwrap().current();
     /// let t = Targets {
+    ///     master: "master".into(),
     ///     agents: vec!["worker-a".into(), "worker-b".into()],
     ///     every_agent: "worker-*".into(),
     ///     frameworks: vec![FrameworkTarget { scheduler: "driver:etl".into(), spark_app: Some("etl".into()), start_s: 30 }],
