@@ -516,3 +516,16 @@ impl FaultGen {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_agent_partitions_are_unrecoverable_long_ones_and_kills_are_not() {
+        let partition = |heal_s| FaultGen::PartitionAgents { agents: Vec::new(), at_s: 10, heal_s, one_way: false };
+        assert!(partition(LONG_PARTITION_S - 1).unrecoverable(false).is_some());
+        assert_eq!(partition(LONG_PARTITION_S).unrecoverable(false), None);
+        assert_eq!(FaultGen::KillMaster { at_s: 10, restart_s: 5 }.unrecoverable(false), None);
+    }
+}
