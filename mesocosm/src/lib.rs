@@ -10,6 +10,7 @@
 //!  cli                                   the CLI: everything below
 //!  bench                                 benchmarks: offer churn, Spark apps, the allocator alone
 //!  sweep ─▶ runner                       many seeds in parallel, sharded, merged
+//!  chaos                                 random fault schedules over a scenario file, shrunk
 //!  props ─▶ runner                       random cases; a scenario file → builder calls
 //!  scenario ─▶ script ─▶ check           the language (check: its checker core)
 //!  registry ─▶ frameworks                the named parts: framework kinds, sorters, programs
@@ -24,6 +25,8 @@
 //!   and what they measure (time, allocation cycles, memory), beside Mesos's figures.
 //! - [`sweep`]: one scenario over many seeds on worker threads, split into
 //!   shards (`--shard K/N`), its summary and its JSON Lines result file, merged.
+//! - `chaos` (feature `props`): `mesocosm chaos`, a scenario file under random
+//!   fault schedules drawn with the props strategies, a failure shrunk to a file.
 //! - `props` (feature `props`, on by default): proptest strategies for random
 //!   clusters, workloads and faults, and a harness that shrinks a failing case
 //!   into a scenario file.
@@ -47,6 +50,8 @@
 //! - [`diag`]: diagnostics located at file, line and column.
 
 pub mod bench;
+#[cfg(feature = "props")]
+pub mod chaos;
 pub mod check;
 pub mod cli;
 pub mod cluster;

@@ -4,6 +4,7 @@
 //! ```text
 //!  cli                                   the CLI: everything below
 //!  sweep ─▶ runner                       many seeds in parallel, sharded, merged
+//!  chaos                                 random fault schedules over a scenario file, shrunk
 //!  props ─▶ runner                       random cases; a scenario file → builder calls
 //!  scenario ─▶ script ─▶ check           the language (check: its checker core)
 //!  registry ─▶ frameworks                the named parts: framework kinds, sorters, programs
@@ -223,9 +224,10 @@ fn only_the_cli_the_loader_and_the_harness_touch_files() {
     // binary embeds: they write only to the writers they are handed
     // (`Runtime::trace`, `Runtime::timeline`). Files are read by the scenario
     // loader (`scenario::load`, spark-defaults through its reader), written by
-    // the CLI (`--trace`) and by the props harness (a failing case, saved).
+    // the CLI (`--trace`), by the props harness and by chaos (a failing
+    // case, saved; chaos also reads the scenario's text to extend it).
     // The benchmarks read the process's own memory and CPU time in /proc.
-    let allowed = ["cli", "scenario", "props", "bench"];
+    let allowed = ["cli", "scenario", "props", "chaos", "bench"];
     for file in rust_files(&src()) {
         let module = module_of(&file);
         if allowed.contains(&module.as_str()) {

@@ -12,6 +12,8 @@
 //! run still ends with its verdict, as Unix filters do.
 
 mod bench;
+#[cfg(feature = "props")]
+mod chaos;
 mod flow;
 mod sweep;
 
@@ -51,6 +53,10 @@ enum Command {
     /// and summarise: how many passed, and each failure with its replay command.
     /// `sweep merge` joins the result files of every shard.
     Sweep(sweep::SweepArgs),
+    /// Run a scenario under random fault schedules; shrink a failing one to a
+    /// minimal scenario file that replays it.
+    #[cfg(feature = "props")]
+    Chaos(chaos::ChaosArgs),
 }
 
 #[derive(clap::Args)]
@@ -155,6 +161,8 @@ pub fn main_with(registry: Registry) -> ExitCode {
         Command::Report(args) => run(args.into_run(), &registry),
         Command::Bench(args) => bench::bench(args),
         Command::Sweep(args) => sweep::sweep(args, &registry),
+        #[cfg(feature = "props")]
+        Command::Chaos(args) => chaos::chaos(args, &registry),
     }
 }
 

@@ -80,7 +80,10 @@
 //! [`job`], [`app`], [`apps`]. Faults: [`kill_agent`], [`kill_master`],
 //! [`kill_driver`], [`kill_executor`], [`kill`], [`partition_agents`],
 //! [`partition_driver`], [`disconnect`], [`message`] (with [`action`] and
-//! [`pick`] over [`MESSAGE_KINDS`]), [`slow`], and [`fault`] for any of them.
+//! [`pick`] over [`MESSAGE_KINDS`]), [`slow`], and [`fault`] for any of them;
+//! each has an `_in` form drawing within a [`Window`] ([`fault_in`]), and a
+//! schedule is written against any cluster's [`Targets`] (`mesocosm chaos`
+//! draws its faults this way for a scenario file's own actors).
 //! Whole cases: [`case`] (any fault) and [`case_with`] (your fault strategy).
 //!
 //! This module is the `props` cargo feature, on by default; a program that
@@ -90,6 +93,7 @@ mod harness;
 mod model;
 mod render;
 mod strategies;
+mod targets;
 
 pub use harness::{DEFAULT_RNG_SEED, Failure, Harness, check, run_memory, summary};
 pub use model::{Loss, MESSAGE_KINDS, MessageKind, Model, Role};
@@ -97,10 +101,13 @@ pub use model::{Loss, MESSAGE_KINDS, MessageKind, Model, Role};
 pub use proptest;
 pub use render::UNTIL_MIN;
 pub use strategies::{
-    ActionGen, AgentGen, AppGen, Case, DurGen, FaultGen, JobGen, LinkGen, PickGen, StageGen, action, agent, agents,
-    app, apps, case, case_with, disconnect, duration, fault, job, kill, kill_agent, kill_driver, kill_executor,
-    kill_master, message, partition_agents, partition_driver, pick, slow, stage,
+    ActionGen, AgentGen, AppGen, Case, DurGen, FaultGen, JobGen, LinkGen, PickGen, StageGen, Window, action, agent,
+    agents, app, apps, case, case_with, disconnect, disconnect_in, duration, fault, fault_in, job, kill, kill_agent,
+    kill_agent_in, kill_driver, kill_driver_in, kill_executor, kill_executor_in, kill_master, kill_master_in, message,
+    message_in, partition_agents, partition_agents_in, partition_driver, partition_driver_in, pick, slow, slow_in,
+    stage,
 };
+pub use targets::{FrameworkTarget, Targets};
 
 /// Anything the harness can run: a value that renders to a scenario file.
 ///

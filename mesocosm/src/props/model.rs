@@ -477,3 +477,55 @@ impl Case {
         }
     }
 }
+
+impl FaultGen {
+    /// Why Mesos and Spark, working as designed, may never recover the work
+    /// this fault hits, if they may not (the [`Model`]'s reasons, fault by
+    /// fault): a dropped message whose [`Loss`] wedges, lost offers without
+    /// `--offer_timeout` (`offer_timeout`), a late SUBSCRIBED without it, an
+    /// agent partition too short to make the agent unreachable, a driver cut
+    /// off from the master, a scheduler connection broken under Spark's
+    /// default `spark.mesos.driver.failoverTimeout` of 0. `mesocosm chaos`
+    /// leaves these out unless asked (`--all-faults`): it looks for bugs and
+    /// wrong expectations, not for losses Mesos and Spark document.
+    pub fn unrecoverable(&self, offer_timeout: bool) -> Option<String> {
+        match self {
+            FaultGen::Message { action, kind, .. } => {
+                let info = Case::message_kind(kind);
+                match (action, info.loss) {
+                    (ActionGen::Drop, Wedges) => Some(format!("dropped {} messages are never replaced", info.kind)),
+                    (ActionGen::Drop, Offer) if !offer_timeout => {
+                        Some(format!("without --offer_timeout a dropped {} leaves its offer outstanding", info.kind))
+                    }
+                    (ActionGen::Delay(_) | ActionGen::Hold(_), _) if info.kind == "SUBSCRIBED" && !offer_timeout => {
+                        Some("OFFERS overtake a late SUBSCRIBED and are ignored".to_string())
+                    }
+                    _ => None,
+                }
+            }
+            FaultGen::PartitionAgents { heal_s, .. } if *heal_s < LONG_PARTITION_S => Some(format!(
+                "an agent partition of {heal_s}s can lose a RunTaskMessage without making the agent unreachable"
+            )),
+            FaultGen::PartitionDriver { .. } => {
+                Some("a driver cut off from the master loses OFFERS and ACCEPTs".into())
+            }
+            FaultGen::Disconnect { link: LinkGen::MasterDriver(_), .. } => {
+                Some("with failoverTimeout 0 the master removes a framework whose scheduler disconnects".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_agent_partitions_are_unrecoverable_long_ones_and_kills_are_not() {
+        let partition = |heal_s| FaultGen::PartitionAgents { agents: Vec::new(), at_s: 10, heal_s, one_way: false };
+        assert!(partition(LONG_PARTITION_S - 1).unrecoverable(false).is_some());
+        assert_eq!(partition(LONG_PARTITION_S).unrecoverable(false), None);
+        assert_eq!(FaultGen::KillMaster { at_s: 10, restart_s: 5 }.unrecoverable(false), None);
+    }
+}

@@ -9,6 +9,7 @@
 use super::model::Model;
 use super::model::Role::{self, Agent, Driver, Executor, Master};
 use super::strategies::{ActionGen, AgentGen, Case, DurGen, FaultGen, LinkGen, PickGen};
+use super::targets::Targets;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -117,11 +118,13 @@ impl Case {
                 }
             }
         }
+        let targets = self.targets();
         for f in &self.faults {
             // A random fault may find nothing to act on (an executor id never
             // launched, a partition no message crosses): not a failure here.
-            let _ = writeln!(w, "\n[[faults]]\noptional = true");
-            self.render_fault(w, f);
+            if let Some(keys) = f.to_toml(&targets) {
+                let _ = write!(w, "\n[[faults]]\noptional = true\n{keys}");
+            }
         }
         for (i, why) in model.may_fail.iter().enumerate() {
             if why.is_none() {
@@ -130,76 +133,107 @@ impl Case {
         }
         s
     }
+}
 
-    fn render_fault(&self, w: &mut String, f: &FaultGen) {
-        let _ = match f {
-            FaultGen::KillAgent { agent, at_s, restart_s } => writeln!(
-                w,
-                "kill = \"{}\"\nat = \"{at_s}s\"\nrestart_after = \"{restart_s}s\"",
-                self.agent_name(self.agent(agent))
-            ),
+impl FaultGen {
+    /// The fault's `[[faults]]` keys (without the header), its victims named
+    /// by `t`; `None` if `t` has nothing it could hit ([`Targets::fits`]).
+    ///
+    /// ```
+    /// use mesocosm::props::proptest::prelude::*;
+    /// use mesocosm::props::proptest::sample::Index;
+    /// use mesocosm::props::proptest::strategy::ValueTree;
+    /// use mesocosm::props::proptest::test_runner::TestRunner;
+    /// use mesocosm::props::{FaultGen, FrameworkTarget, Targets};
+    ///
+    /// // Any index picks the one framework there is.
+    /// let app: Index = any::<Index>().new_tree(&mut TestRunner::deterministic()).unwrap().current();
+    /// let t = Targets {
+    ///     master: "master".into(),
+    ///     agents: vec!["worker-a".into(), "worker-b".into()],
+    ///     every_agent: "worker-*".into(),
+    ///     frameworks: vec![FrameworkTarget { scheduler: "driver:etl".into(), spark_app: Some("etl".into()), start_s: 30 }],
+    ///     deaths: Vec::new(),
+    /// };
+    /// let kill = FaultGen::KillDriver { app, after_s: 5, restart_s: 20 };
+    /// assert_eq!(kill.to_toml(&t).unwrap(), "kill = \"driver:etl\"\nat = \"35s\"\nrestart_after = \"20s\"\n");
+    /// assert_eq!(kill.over_s(&t), 55);
+    /// ```
+    pub fn to_toml(&self, t: &Targets) -> Option<String> {
+        if !t.fits(self) {
+            return None;
+        }
+        let mut s = String::new();
+        let w = &mut s;
+        let _ = match self {
+            FaultGen::KillAgent { agent, at_s, restart_s } => {
+                writeln!(w, "kill = \"{}\"\nat = \"{at_s}s\"\nrestart_after = \"{restart_s}s\"", t.agent(agent))
+            }
             FaultGen::KillMaster { at_s, restart_s } => {
-                writeln!(w, "kill = \"master\"\nat = \"{at_s}s\"\nrestart_after = \"{restart_s}s\"")
+                writeln!(w, "kill = \"{}\"\nat = \"{at_s}s\"\nrestart_after = \"{restart_s}s\"", t.master)
             }
             FaultGen::KillDriver { app, after_s, restart_s } => {
-                let a = self.app(app);
+                let f = t.framework(app);
                 writeln!(
                     w,
-                    "kill = \"driver:{}\"\nat = \"{}s\"\nrestart_after = \"{restart_s}s\"",
-                    self.app_name(a),
-                    self.submit_s(a) + after_s
+                    "kill = \"{}\"\nat = \"{}s\"\nrestart_after = \"{restart_s}s\"",
+                    f.scheduler,
+                    f.start_s + after_s
                 )
             }
             FaultGen::KillExecutor { app, id, at_s } => {
-                writeln!(w, "kill = \"executor:{}/{id}\"\nat = \"{at_s}s\"", self.app_name(self.app(app)))
+                let app = t.spark_app(app)?.spark_app.as_ref()?;
+                writeln!(w, "kill = \"executor:{app}/{id}\"\nat = \"{at_s}s\"")
             }
             FaultGen::PartitionAgents { agents, at_s, heal_s, one_way } => {
-                let names: BTreeSet<String> = agents.iter().map(|g| self.agent_name(self.agent(g))).collect();
+                let names: BTreeSet<&str> = agents.iter().map(|g| t.agent(g)).collect();
                 let list = names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ");
                 writeln!(
                     w,
-                    "partition = [[{list}], [\"master\"]]\nat = \"{at_s}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}"
+                    "partition = [[{list}], [\"{}\"]]\nat = \"{at_s}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}",
+                    t.master
                 )
             }
             FaultGen::PartitionDriver { app, after_s, heal_s, one_way } => {
-                let a = self.app(app);
+                let f = t.framework(app);
                 writeln!(
                     w,
-                    "partition = [\"driver:{}\", \"master\"]\nat = \"{}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}",
-                    self.app_name(a),
-                    self.submit_s(a) + after_s
+                    "partition = [\"{}\", \"{}\"]\nat = \"{}s\"\nheal_after = \"{heal_s}s\"\none_way = {one_way}",
+                    f.scheduler,
+                    t.master,
+                    f.start_s + after_s
                 )
             }
             FaultGen::Disconnect { link, at_s } => {
+                let executor =
+                    |ix, id| t.spark_app(ix).and_then(|f| f.spark_app.as_ref()).map(|a| format!("executor:{a}/{id}"));
                 let (a, b, at) = match link {
-                    LinkGen::MasterAgent(g) => ("master".to_string(), self.agent_name(self.agent(g)), *at_s),
+                    LinkGen::MasterAgent(g) => (t.master.clone(), t.agent(g).to_string(), *at_s),
                     LinkGen::MasterDriver(ix) => {
-                        let a = self.app(ix);
-                        // After its spark-submit, so there is a connection to break.
-                        (format!("driver:{}", self.app_name(a)), "master".to_string(), self.submit_s(a) + at_s)
+                        let f = t.framework(ix);
+                        // After it starts, so there is a connection to break.
+                        (f.scheduler.clone(), t.master.clone(), f.start_s + at_s)
                     }
-                    LinkGen::DriverExecutor(ix, id) => {
-                        let a = self.app_name(self.app(ix));
-                        (format!("driver:{a}"), format!("executor:{a}/{id}"), *at_s)
-                    }
-                    LinkGen::AgentExecutor(g, ix, id) => (
-                        self.agent_name(self.agent(g)),
-                        format!("executor:{}/{id}", self.app_name(self.app(ix))),
-                        *at_s,
-                    ),
+                    LinkGen::DriverExecutor(ix, id) => (t.spark_app(ix)?.scheduler.clone(), executor(ix, id)?, *at_s),
+                    LinkGen::AgentExecutor(g, ix, id) => (t.agent(g).to_string(), executor(ix, id)?, *at_s),
                 };
                 writeln!(w, "disconnect = [\"{a}\", \"{b}\"]\nat = \"{at}s\"")
             }
             FaultGen::Message { action, kind, scope, pick, after_s, window_s } => {
                 let info = Case::message_kind(kind);
-                let side = |r: Role| match (r, scope) {
-                    (Master, _) => "master".to_string(),
-                    (Agent, Some(s)) => self.agent_name(self.agent(s)),
-                    (Agent, None) => "agent-*".to_string(),
-                    (Driver, Some(s)) => format!("driver:{}", self.app_name(self.app(s))),
-                    (Driver, None) => "driver:*".to_string(),
-                    (Executor, Some(s)) => format!("executor:{}/*", self.app_name(self.app(s))),
-                    (Executor, None) => "executor:*".to_string(),
+                // A rule that touches executors is scoped to one Spark app on both sides.
+                let spark = info.from == Executor || info.to == Executor;
+                let side = |r: Role| -> Option<String> {
+                    Some(match (r, scope) {
+                        (Master, _) => t.master.clone(),
+                        (Agent, Some(s)) => t.agent(s).to_string(),
+                        (Agent, None) => t.every_agent.clone(),
+                        (Driver, Some(s)) if spark => t.spark_app(s)?.scheduler.clone(),
+                        (Driver, Some(s)) => t.framework(s).scheduler.clone(),
+                        (Driver, None) => t.every_scheduler().to_string(),
+                        (Executor, Some(s)) => format!("executor:{}/*", t.spark_app(s)?.spark_app.as_ref()?),
+                        (Executor, None) => "executor:*".to_string(),
+                    })
                 };
                 let before = after_s + window_s;
                 let verb = match action {
@@ -212,8 +246,8 @@ impl Case {
                     w,
                     "{verb} = \"{}\"\nfrom = \"{}\"\nto = \"{}\"",
                     info.kind,
-                    side(info.from),
-                    side(info.to)
+                    side(info.from)?,
+                    side(info.to)?
                 );
                 let _ = match pick {
                     PickGen::Nth(n) => writeln!(w, "nth = {n}"),
@@ -230,12 +264,13 @@ impl Case {
             }
             FaultGen::Slow { app, think_ms, after_s, window_s } => writeln!(
                 w,
-                "slow = \"driver:{}\"\nthink = \"{}\"\nafter = \"{after_s}s\"\nbefore = \"{}s\"",
-                self.app_name(self.app(app)),
+                "slow = \"{}\"\nthink = \"{}\"\nafter = \"{after_s}s\"\nbefore = \"{}s\"",
+                t.framework(app).scheduler,
                 dur(*think_ms),
                 after_s + window_s
             ),
         };
+        Some(s)
     }
 }
 

@@ -250,29 +250,66 @@ pub fn apps() -> impl Strategy<Value = Vec<AppGen>> {
 // Faults
 // ---------------------------------------------------------------------------
 
+/// The times faults are drawn in: no fault starts later than
+/// `last_start_s` (seconds from the start of the run, or from its
+/// framework's start for driver faults), and none lasts longer than
+/// `longest_s`. Each family keeps its own bounds under these caps;
+/// [`Window::PROPS`] caps nothing (the cluster property test's schedules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub last_start_s: u32,
+    pub longest_s: u32,
+}
+
+impl Window {
+    /// No cap: every family's own bounds (every fault over by 8 min).
+    pub const PROPS: Window = Window { last_start_s: 240, longest_s: 240 };
+}
+
+/// `lo..=hi`, capped at `cap` but never empty (a value past the cap is then
+/// for the caller's filter to refuse).
+fn upto(lo: u32, hi: u32, cap: u32) -> RangeInclusive<u32> {
+    lo..=hi.min(cap).max(lo)
+}
+
 /// When a kill, partition or disconnect starts, seconds.
-fn at() -> RangeInclusive<u32> {
-    5..=240
+fn at(w: Window) -> RangeInclusive<u32> {
+    upto(5, 240, w.last_start_s)
 }
 
 /// How long a killed actor stays dead, seconds.
-fn back() -> RangeInclusive<u32> {
-    5..=180
+fn back(w: Window) -> RangeInclusive<u32> {
+    upto(5, 180, w.longest_s)
 }
 
 /// Kill an agent at 5–240 s; it restarts 5–180 s later.
 pub fn kill_agent() -> impl Strategy<Value = FaultGen> {
-    (any::<Index>(), at(), back()).prop_map(|(agent, at_s, restart_s)| FaultGen::KillAgent { agent, at_s, restart_s })
+    kill_agent_in(Window::PROPS)
+}
+
+/// [`kill_agent`] within `w`.
+pub fn kill_agent_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    (any::<Index>(), at(w), back(w)).prop_map(|(agent, at_s, restart_s)| FaultGen::KillAgent { agent, at_s, restart_s })
 }
 
 /// Kill the master at 5–240 s; it restarts 5–180 s later.
 pub fn kill_master() -> impl Strategy<Value = FaultGen> {
-    (at(), back()).prop_map(|(at_s, restart_s)| FaultGen::KillMaster { at_s, restart_s })
+    kill_master_in(Window::PROPS)
+}
+
+/// [`kill_master`] within `w`.
+pub fn kill_master_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    (at(w), back(w)).prop_map(|(at_s, restart_s)| FaultGen::KillMaster { at_s, restart_s })
 }
 
 /// Kill a driver 1–120 s after its spark-submit; it restarts 5–180 s later.
 pub fn kill_driver() -> impl Strategy<Value = FaultGen> {
-    (any::<Index>(), 1u32..=120, back()).prop_map(|(app, after_s, restart_s)| FaultGen::KillDriver {
+    kill_driver_in(Window::PROPS)
+}
+
+/// [`kill_driver`] within `w`.
+pub fn kill_driver_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    (any::<Index>(), upto(1, 120, w.last_start_s), back(w)).prop_map(|(app, after_s, restart_s)| FaultGen::KillDriver {
         app,
         after_s,
         restart_s,
@@ -281,25 +318,45 @@ pub fn kill_driver() -> impl Strategy<Value = FaultGen> {
 
 /// Kill executor 0–3 of an app at 5–240 s.
 pub fn kill_executor() -> impl Strategy<Value = FaultGen> {
-    (any::<Index>(), 0u8..=3, at()).prop_map(|(app, id, at_s)| FaultGen::KillExecutor { app, id, at_s })
+    kill_executor_in(Window::PROPS)
+}
+
+/// [`kill_executor`] within `w`.
+pub fn kill_executor_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    (any::<Index>(), 0u8..=3, at(w)).prop_map(|(app, id, at_s)| FaultGen::KillExecutor { app, id, at_s })
 }
 
 /// Cut 1–2 agents off from the master for 10–240 s, mostly long enough
 /// (≥ 120 s) for the master to mark them unreachable.
 pub fn partition_agents() -> impl Strategy<Value = FaultGen> {
-    let heal = prop_oneof![1 => 10u32..LONG_PARTITION_S, 3 => LONG_PARTITION_S..=240];
-    (proptest::collection::vec(any::<Index>(), 1..=2), at(), heal, any::<bool>())
+    partition_agents_in(Window::PROPS)
+}
+
+/// [`partition_agents`] within `w`.
+pub fn partition_agents_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    let heal = prop_oneof![1 => 10u32..LONG_PARTITION_S, 3 => upto(LONG_PARTITION_S, 240, w.longest_s)];
+    (proptest::collection::vec(any::<Index>(), 1..=2), at(w), heal, any::<bool>())
         .prop_map(|(agents, at_s, heal_s, one_way)| FaultGen::PartitionAgents { agents, at_s, heal_s, one_way })
 }
 
 /// Cut a driver off from the master 1–120 s after its spark-submit, for 5–180 s.
 pub fn partition_driver() -> impl Strategy<Value = FaultGen> {
-    (any::<Index>(), 1u32..=120, back(), any::<bool>())
+    partition_driver_in(Window::PROPS)
+}
+
+/// [`partition_driver`] within `w`.
+pub fn partition_driver_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    (any::<Index>(), upto(1, 120, w.last_start_s), back(w), any::<bool>())
         .prop_map(|(app, after_s, heal_s, one_way)| FaultGen::PartitionDriver { app, after_s, heal_s, one_way })
 }
 
 /// Break one connection of any kind at 5–240 s.
 pub fn disconnect() -> impl Strategy<Value = FaultGen> {
+    disconnect_in(Window::PROPS)
+}
+
+/// [`disconnect`] within `w`.
+pub fn disconnect_in(w: Window) -> impl Strategy<Value = FaultGen> {
     (
         prop_oneof![
             any::<Index>().prop_map(LinkGen::MasterAgent),
@@ -307,7 +364,7 @@ pub fn disconnect() -> impl Strategy<Value = FaultGen> {
             (any::<Index>(), 0u8..=3).prop_map(|(a, i)| LinkGen::DriverExecutor(a, i)),
             (any::<Index>(), any::<Index>(), 0u8..=3).prop_map(|(g, a, i)| LinkGen::AgentExecutor(g, a, i)),
         ],
-        at(),
+        at(w),
     )
         .prop_map(|(link, at_s)| FaultGen::Disconnect { link, at_s })
 }
@@ -337,19 +394,35 @@ pub fn pick() -> impl Strategy<Value = PickGen> {
 /// A [`FaultGen::Message`] over any of [`MESSAGE_KINDS`], in a window that
 /// opens within 200 s and lasts 1–120 s (a hold's at most 20 s).
 pub fn message() -> impl Strategy<Value = FaultGen> {
-    (action(), any::<Index>(), proptest::option::of(any::<Index>()), pick(), 0u32..=200, 1u32..=120).prop_map(
-        |(action, kind, scope, pick, after_s, window_s)| {
+    message_in(Window::PROPS)
+}
+
+/// [`message`] within `w`.
+pub fn message_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    (
+        action(),
+        any::<Index>(),
+        proptest::option::of(any::<Index>()),
+        pick(),
+        upto(0, 200, w.last_start_s),
+        upto(1, 120, w.longest_s),
+    )
+        .prop_map(|(action, kind, scope, pick, after_s, window_s)| {
             // A hold keeps what it picks until `window + hold` after the
             // window opens: at most 30 s, as a delay.
             let window_s = if let ActionGen::Hold(_) = action { window_s.min(20) } else { window_s };
             FaultGen::Message { action, kind, scope, pick, after_s, window_s }
-        },
-    )
+        })
 }
 
 /// A driver thinking 0.1–5 s per offer for 10–180 s, within 120 s of the start.
 pub fn slow() -> impl Strategy<Value = FaultGen> {
-    (any::<Index>(), 100u32..=5000, 0u32..=120, 10u32..=180)
+    slow_in(Window::PROPS)
+}
+
+/// [`slow`] within `w`.
+pub fn slow_in(w: Window) -> impl Strategy<Value = FaultGen> {
+    (any::<Index>(), 100u32..=5000, upto(0, 120, w.last_start_s), upto(10, 180, w.longest_s))
         .prop_map(|(app, think_ms, after_s, window_s)| FaultGen::Slow { app, think_ms, after_s, window_s })
 }
 
@@ -361,16 +434,22 @@ pub fn kill() -> impl Strategy<Value = FaultGen> {
 /// Any fault the generator knows, weighted so that message faults (the
 /// largest family) come most often. Every fault is over by 8 min.
 pub fn fault() -> impl Strategy<Value = FaultGen> {
+    fault_in(Window::PROPS)
+}
+
+/// [`fault`] within `w`: what `mesocosm chaos` draws from, with the
+/// scenario's own convergence window.
+pub fn fault_in(w: Window) -> impl Strategy<Value = FaultGen> {
     prop_oneof![
-        3 => kill_agent(),
-        2 => kill_master(),
-        2 => kill_driver(),
-        2 => kill_executor(),
-        2 => partition_agents(),
-        1 => partition_driver(),
-        2 => disconnect(),
-        6 => message(),
-        1 => slow(),
+        3 => kill_agent_in(w),
+        2 => kill_master_in(w),
+        2 => kill_driver_in(w),
+        2 => kill_executor_in(w),
+        2 => partition_agents_in(w),
+        1 => partition_driver_in(w),
+        2 => disconnect_in(w),
+        6 => message_in(w),
+        1 => slow_in(w),
     ]
 }
 
@@ -442,40 +521,10 @@ impl Case {
         self.apps[app].at_ms.div_ceil(1000)
     }
 
-    /// Every kill as (actor, from, until) in seconds; `None`: dead for good.
-    fn kills(&self) -> Vec<(String, u32, Option<u32>)> {
-        self.faults
-            .iter()
-            .filter_map(|f| match f {
-                FaultGen::KillAgent { agent, at_s, restart_s } => {
-                    Some((self.agent_name(self.agent(agent)), *at_s, Some(at_s + restart_s)))
-                }
-                FaultGen::KillMaster { at_s, restart_s } => Some(("master".into(), *at_s, Some(at_s + restart_s))),
-                FaultGen::KillDriver { app, after_s, restart_s } => {
-                    let a = self.app(app);
-                    let at = self.submit_s(a) + after_s;
-                    Some((format!("driver:{}", self.app_name(a)), at, Some(at + restart_s)))
-                }
-                FaultGen::KillExecutor { app, id, at_s } => {
-                    Some((format!("executor:{}/{id}", self.app_name(self.app(app))), *at_s, None))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Whether two kills of one actor overlap (the scenario checker rejects
     /// killing an actor that is already dead).
     pub fn kills_overlap(&self) -> bool {
-        let kills = self.kills();
-        // Dead from `from` to `until` (inclusive: a kill at the instant of a
-        // restart would race with it).
-        let dead_at = |t: u32, from: u32, until: Option<u32>| t >= from && until.is_none_or(|u| t <= u);
-        kills.iter().enumerate().any(|(i, (a, from, until))| {
-            kills[i + 1..]
-                .iter()
-                .any(|(b, from2, until2)| a == b && (dead_at(*from2, *from, *until) || dead_at(*from, *from2, *until2)))
-        })
+        self.targets().kills_overlap(&self.faults)
     }
 
     /// The kind a [`FaultGen::Message`]'s index picks.
