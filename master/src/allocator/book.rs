@@ -439,7 +439,10 @@ impl Allocator {
     /// Every framework the allocator knows, by id, with its [`Allocator::share`]
     /// (what it holds counts offered and launched alike, as in Mesos).
     pub fn shares(&self) -> impl Iterator<Item = (&str, f64)> {
-        self.frameworks.iter().map(|(id, fw)| (id.as_str(), self.dominant_share(&fw.scalars)))
+        // In id order, as the old id-keyed book gave them.
+        self.framework_index
+            .iter()
+            .filter_map(|(id, &idx)| self.framework_at(idx).map(|fw| (id.as_str(), self.dominant_share(&fw.scalars))))
     }
 
     /// `role`'s dominant share divided by its weight: its key in a DRF role sorter.

@@ -641,7 +641,7 @@ impl Actor for Scripted {
                 out.note(format!("the subscription broke: SUBSCRIBE again in {wait:?} (backoff)"));
                 out.set_timer(wait, ScriptedTimer::Subscribe(0));
             }
-            Input::Message { msg: Msg::SchedulerEvent(e), .. } => self.event(e, out),
+            Input::Message { msg: Msg::SchedulerEvent(e), .. } => self.event(*e, out),
             _ => {}
         }
     }

@@ -39,7 +39,7 @@ fn calls(outs: &[Output<ScriptedTimer>]) -> Vec<Call> {
     mesocosm_sim::sent_to(outs, MASTER)
         .into_iter()
         .filter_map(|m| match m {
-            Msg::SchedulerCall(c) => Some(c),
+            Msg::SchedulerCall(c) => Some(*c),
             _ => None,
         })
         .collect()
@@ -50,7 +50,7 @@ fn types(outs: &[Output<ScriptedTimer>]) -> Vec<&'static str> {
 }
 
 fn ev(e: Event) -> Input<ScriptedTimer> {
-    Input::Message { from: ActorId::new(MASTER), msg: Msg::SchedulerEvent(e) }
+    Input::Message { from: ActorId::new(MASTER), msg: Msg::from(e) }
 }
 
 fn subscribed() -> Input<ScriptedTimer> {
