@@ -117,6 +117,10 @@ fn the_printed_scenario_replays_through_the_cli() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout.lines().last(), Some(format!("digest: {digest}").as_str()), "{stdout}\n{text}");
-    assert_eq!(stdout, props::summary(&report), "the CLI prints the in-process run's summary");
+    // `--quiet` prints only the verdict block, which ends the full summary.
+    let summary = props::summary(&report);
+    let verdict: String = report.verdict_lines().iter().map(|l| format!("{l}\n")).collect();
+    assert!(summary.ends_with(&verdict), "{summary}");
+    assert_eq!(stdout, verdict, "the CLI prints the in-process run's verdict");
     std::fs::remove_dir_all(&dir).ok();
 }
