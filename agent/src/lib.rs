@@ -13,11 +13,16 @@
 //!   the executor API (SUBSCRIBE / UPDATE), kills and shutdowns (SHUTDOWN, then
 //!   destruction after a 5 s grace period); the glue to the status update
 //!   manager; and the invariants it keeps ([`Agent::check_invariants`]).
+//! - [`images`]: what a container needs before it starts, as pure data: the
+//!   fetcher's URIs (sizes, the fetcher cache, extracted credentials) and the
+//!   Docker image's layers (the agent's layer store, shared and forced pulls).
 //! - [`status_updates`]: the task status update manager (one ordered stream per
 //!   task, head forwarded, retried with backoff until acknowledged; paused while
 //!   the agent has no master).
 
 pub mod agent;
+pub mod images;
 pub mod status_updates;
 
 pub use agent::{Agent, AgentConfig, Timer};
+pub use images::{Catalog, ContainerConfig, Image, Layer, Link, StoreTotals, UriFile};

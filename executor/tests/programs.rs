@@ -182,6 +182,7 @@ fn run_for(programs: Option<Programs>, tasks: Vec<TaskInfo>, until: SimTime) -> 
             version: "1.11.0".into(),
             recovered_id: None,
             backoff_seed: 1,
+            containers: Default::default(),
         };
         world.spawn(ActorId::new("agent-1"), Agent::new(agent), None);
         let updates = Arc::new(Mutex::new(Vec::new()));

@@ -28,8 +28,8 @@
 //! The executor's status updates go through `status_updates`.
 
 use super::{
-    Agent, Connection, EXECUTOR_REGISTRATION_TIMEOUT, EXECUTOR_SHUTDOWN_GRACE_PERIOD, Executor, ExecutorState,
-    Framework, TaskRecord, Timer, lost_or_dropped,
+    Agent, Connection, EXECUTOR_SHUTDOWN_GRACE_PERIOD, Executor, ExecutorState, Framework, TaskRecord, Timer,
+    lost_or_dropped,
 };
 use mesocosm_sim::ids::{uuid_from, uuid_string};
 use mesocosm_sim::proto::mesos::v1::{
@@ -109,29 +109,24 @@ impl Agent {
             return;
         }
         let actor = ActorId::new(format!("executor:{}/{}", framework.name, info.executor_id.value));
-        out.note_with(|| {
-            format!(
-                "launch container for executor {} of {:?} (task {}) as {actor}",
-                info.executor_id.value, framework.name, task.task_id.value
-            )
-        });
-        out.launch(Launch {
+        let launch = Launch {
             actor: actor.clone(),
             host: self.cfg.me.as_str().to_string(),
             framework: framework.clone(),
             agent: self.info(),
             task: task.clone(),
             executor: info.clone(),
-        });
-        // The executor must subscribe within the registration timeout or its tasks fail.
+        };
+        // The executor must subscribe within the registration timeout or its
+        // tasks fail; the clock starts with the launch, before fetch and pull.
         out.set_timer(
-            EXECUTOR_REGISTRATION_TIMEOUT,
+            self.cfg.containers.executor_registration_timeout,
             Timer::ExecutorRegistration { framework: key.0.clone(), executor: key.1.clone() },
         );
         let mut tasks = BTreeMap::new();
         tasks.insert(task.task_id.value.clone(), record);
         self.executors.insert(
-            key,
+            key.clone(),
             Executor {
                 actor,
                 info,
@@ -140,8 +135,15 @@ impl Agent {
                 subscribed: false,
                 queued: vec![task],
                 tasks,
+                pending: None,
             },
         );
+        self.launch_container(&key, launch, out);
+    }
+
+    /// The ContainerID Mesos would give this executor's container (derived, not drawn).
+    pub(super) fn container_id(&self, key: &(String, String)) -> String {
+        uuid_string(&uuid_from(&[self.cfg.me.as_str().as_bytes(), b"container", key.0.as_bytes(), key.1.as_bytes()]))
     }
 
     fn executor_by_actor(&self, actor: &ActorId) -> Option<(String, String)> {
@@ -182,18 +184,15 @@ impl Agent {
         }
         ex.subscribed = true;
         ex.state = ExecutorState::Running;
-        let container = uuid_string(&uuid_from(&[
-            self.cfg.me.as_str().as_bytes(),
-            b"container",
-            key.0.as_bytes(),
-            key.1.as_bytes(),
-        ]));
+        let info = ex.info.clone();
+        let queued = std::mem::take(&mut ex.queued);
+        let container = self.container_id(&key);
         out.send(
             from,
             executor::Event {
                 r#type: Some(executor::event::Type::Subscribed as i32),
                 subscribed: Some(executor::event::Subscribed {
-                    executor_info: ex.info.clone(),
+                    executor_info: info,
                     framework_info,
                     agent_info: agent,
                     container_id: Some(ContainerId { value: container, parent: None }),
@@ -201,7 +200,7 @@ impl Agent {
                 ..Default::default()
             },
         );
-        for task in std::mem::take(&mut ex.queued) {
+        for task in queued {
             out.send(from, launch_event(task));
         }
     }
@@ -213,7 +212,13 @@ impl Agent {
             Some(ex) if ex.state == ExecutorState::Registering => ex.live_tasks(),
             _ => return,
         };
-        out.note_with(|| format!("executor {} did not subscribe within 1 min", key.1));
+        let message = self.registration_timeout_message();
+        out.note_with(|| format!("executor {}: {message}", key.1));
+        // Still fetching or pulling: the containerizer ends the container at
+        // once and its termination message joins the agent's.
+        if self.destroy_pending(&key, task_status::Reason::ExecutorRegistrationTimeout, Some(&message), out) {
+            return;
+        }
         for task in pending {
             self.agent_update(
                 &key.0,
@@ -221,7 +226,7 @@ impl Agent {
                 &task,
                 TaskState::TaskFailed,
                 task_status::Reason::ExecutorRegistrationTimeout,
-                "Executor did not register within 1mins",
+                &message,
                 out,
             );
         }
@@ -232,43 +237,9 @@ impl Agent {
     /// The containerizer reaped the executor's container (`Slave::executorTerminated`).
     pub(super) fn on_exited(&mut self, actor: &ActorId, status: i32, out: &mut Outbox<Timer>) {
         let Some(key) = self.executor_by_actor(actor) else { return };
-        let terminating = self.frameworks.get(&key.0).is_none_or(|f| f.terminating);
-        let Some(ex) = self.executors.get_mut(&key) else { return };
-        ex.state = ExecutorState::Terminated;
-        ex.queued.clear();
-        let live = ex.live_tasks();
         out.note_with(|| format!("executor {} exited with status {status}", key.1));
-        // Tasks the executor left non-terminal fail: the executor is gone. No updates
-        // for a terminating framework: it will never acknowledge them.
-        if !terminating {
-            for task in live {
-                self.agent_update(
-                    &key.0,
-                    Some(&key.1),
-                    &task,
-                    TaskState::TaskFailed,
-                    task_status::Reason::ExecutorTerminated,
-                    "Executor terminated",
-                    out,
-                );
-            }
-        }
-        if let Some(id) = self.id.clone() {
-            out.send(
-                &self.cfg.master,
-                internal::ExitedExecutorMessage {
-                    slave_id: id,
-                    framework_id: FrameworkId { value: key.0.clone() },
-                    executor_id: ExecutorId { value: key.1.clone() },
-                    status,
-                },
-            );
-        }
-        if terminating {
-            self.remove_executor(&key, out);
-        } else {
-            self.remove_executor_if_done(&key, out);
-        }
+        // Tasks the executor left non-terminal fail: the executor is gone.
+        self.executor_terminated(&key, status, task_status::Reason::ExecutorTerminated, "Executor terminated", out);
     }
 
     /// Remove a terminated executor whose tasks' updates are all acknowledged.
@@ -282,7 +253,7 @@ impl Agent {
 
     /// `removeExecutor`, then `removeFramework` once its last executor is gone
     /// (which drops the framework's remaining update streams).
-    fn remove_executor(&mut self, key: &(String, String), out: &mut Outbox<Timer>) {
+    pub(super) fn remove_executor(&mut self, key: &(String, String), out: &mut Outbox<Timer>) {
         let Some(ex) = self.executors.remove(key) else { return };
         // Its tasks' streams go with it: in the usual path they are all
         // acknowledged already; for a terminating framework nobody will
@@ -339,6 +310,13 @@ impl Agent {
     fn destroy(&mut self, key: &(String, String), why: &str, out: &mut Outbox<Timer>) {
         let Some(ex) = self.executors.get_mut(key) else { return };
         if ex.state == ExecutorState::Terminated {
+            return;
+        }
+        if Agent::is_launching(ex) {
+            // No process yet: the fetch or pull is cancelled and the container
+            // ends now (`DockerContainerizerProcess::destroy` in FETCHING/PULLING).
+            out.note_with(|| format!("destroying the container of executor {} ({why})", key.1));
+            self.destroy_pending(key, task_status::Reason::ExecutorTerminated, None, out);
             return;
         }
         ex.state = ExecutorState::Terminating;

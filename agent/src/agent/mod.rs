@@ -52,6 +52,7 @@
 //!   acknowledgements back.
 //! - `invariants`: [`Agent::check_invariants`].
 
+use crate::images::{ContainerConfig, Store, StoreTotals};
 use crate::status_updates::{StatusUpdateManager, StreamKey};
 use mesocosm_sim::ids::uuid_from;
 use mesocosm_sim::proto::mesos::v1::{
@@ -65,6 +66,7 @@ use std::time::Duration;
 
 mod containers;
 mod invariants;
+mod launch;
 mod registration;
 mod status_updates;
 
@@ -94,6 +96,9 @@ pub struct AgentConfig {
     /// Seeds the draws of the registration retry delays (Mesos draws each from
     /// `os::random()`; the world derives this from its root seed).
     pub backoff_seed: u64,
+    /// `--containerizers`, `--docker_config`, `--executor_registration_timeout`,
+    /// the registry and the fetcher's links, pre-pulled images.
+    pub containers: ContainerConfig,
 }
 
 /// The agent's timers.
@@ -111,6 +116,8 @@ pub enum Timer {
     PingTimeout { epoch: u64 },
     /// A shut-down executor must have exited by now (`--executor_shutdown_grace_period`).
     ShutdownGrace { framework: String, executor: String },
+    /// A container's fetch or pull is done (see `launch`).
+    ContainerStep { framework: String, executor: String },
 }
 
 /// The agent's `masterPingTimeout` from `MasterSlaveConnection.total_ping_timeout_seconds`:
@@ -130,7 +137,8 @@ pub fn master_ping_timeout(seconds: Option<f64>) -> Duration {
 /// `--registration_backoff_factor` (1 s).
 pub const REGISTRATION_BACKOFF_FACTOR: Duration = Duration::from_secs(1);
 
-/// `--executor_registration_timeout`.
+/// `--executor_registration_timeout`'s default (`EXECUTOR_REGISTRATION_TIMEOUT`,
+/// `src/slave/constants.hpp`).
 pub const EXECUTOR_REGISTRATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// `--executor_shutdown_grace_period`.
 pub const EXECUTOR_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
@@ -179,6 +187,9 @@ struct Executor {
     queued: Vec<TaskInfo>,
     /// Every task of this executor.
     tasks: BTreeMap<String, TaskRecord>,
+    /// The container's launch while it fetches or pulls; `None` once the
+    /// process started (or the launch ended).
+    pending: Option<launch::Pending>,
 }
 
 impl Executor {
@@ -215,6 +226,8 @@ pub struct Agent {
     counter: u64,
     /// Draws the registration retry delays, from `cfg.backoff_seed`.
     backoff_rng: ChaCha8Rng,
+    /// The docker layer store and the fetcher cache.
+    store: Store,
 }
 
 impl Agent {
@@ -222,6 +235,7 @@ impl Agent {
     /// re-register under its recovered id).
     pub fn new(cfg: AgentConfig) -> Agent {
         let cfg_seed = cfg.backoff_seed;
+        let store = Store::new(&cfg.containers);
         Agent {
             id: cfg.recovered_id.clone(),
             cfg,
@@ -235,6 +249,7 @@ impl Agent {
             started: SimTime::ZERO,
             counter: 0,
             backoff_rng: ChaCha8Rng::seed_from_u64(cfg_seed),
+            store,
         }
     }
 
@@ -257,6 +272,11 @@ impl Agent {
     /// Executors whose containers have not exited.
     pub fn executors(&self) -> usize {
         self.executors.values().filter(|e| e.state != ExecutorState::Terminated).count()
+    }
+
+    /// Bytes pulled and fetched, cache hits: what this agent's launches cost.
+    pub fn store_totals(&self) -> StoreTotals {
+        self.store.totals
     }
 
     /// Status updates not yet acknowledged by their framework.
@@ -318,6 +338,7 @@ impl Agent {
                 self.executor_registration_timeout((framework, executor), out)
             }
             Timer::ShutdownGrace { framework, executor } => self.shutdown_grace_elapsed((framework, executor), out),
+            Timer::ContainerStep { framework, executor } => self.advance_launch(&(framework, executor), out),
         }
     }
 
@@ -372,3 +393,6 @@ impl Actor for Agent {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_containers;

@@ -17,6 +17,7 @@ fn agent() -> Agent {
         version: "1.11.0".into(),
         recovered_id: None,
         backoff_seed: 0,
+        containers: Default::default(),
     });
     a.step(SimTime::ZERO, Input::Start);
     a.step(SimTime(300_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }));
@@ -97,6 +98,7 @@ fn registers_after_the_drawn_delay_and_retries_with_backoff() {
         version: "1.11.0".into(),
         recovered_id: None,
         backoff_seed: 0,
+        containers: Default::default(),
     });
     let out = a.step(SimTime::ZERO, Input::Start);
     assert_eq!(
@@ -269,6 +271,7 @@ fn cfg(recovered_id: Option<AgentId>) -> AgentConfig {
         version: "1.11.0".into(),
         recovered_id,
         backoff_seed: 0,
+        containers: Default::default(),
     }
 }
 

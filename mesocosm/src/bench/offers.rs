@@ -170,6 +170,7 @@ pub fn offer_run_with(
                 version: "1.11.0".into(),
                 recovered_id: None,
                 backoff_seed: 0,
+                containers: Default::default(),
             };
             world.spawn(id, Agent::new(cfg), None);
         }
