@@ -166,6 +166,8 @@ pub struct Pulled {
     /// Layers found in the store or shared with another launch's pull.
     pub layers_cached: u64,
     pub layers_shared: u64,
+    /// The layers this pull downloads itself (what a cancelled pull loses).
+    pub started: Vec<String>,
 }
 
 /// What one agent has on disk and on its links: the docker layer store, the
@@ -279,7 +281,15 @@ impl Store {
         sandbox_config: Option<&[String]>,
         cfg: &ContainerConfig,
     ) -> Pulled {
-        let mut p = Pulled { done: now, failed: None, steps: Vec::new(), bytes: 0, layers_cached: 0, layers_shared: 0 };
+        let mut p = Pulled {
+            done: now,
+            failed: None,
+            steps: Vec::new(),
+            bytes: 0,
+            layers_cached: 0,
+            layers_shared: 0,
+            started: Vec::new(),
+        };
         let Some(catalog) = &cfg.catalog else {
             p.steps.push(format!("image {image} taken as present (no [registry] declared)"));
             return p;
@@ -343,6 +353,7 @@ impl Store {
                     let end = start.after(link.transfer(l.bytes));
                     self.registry_free = end;
                     self.layers.insert(l.digest.clone(), end);
+                    p.started.push(l.digest.clone());
                     p.bytes += l.bytes;
                     p.done = p.done.max(end);
                     p.steps.push(format!("layer {}: pulled {} (done {end})", short(&l.digest), human_bytes(l.bytes)));
@@ -351,6 +362,26 @@ impl Store {
         }
         self.totals.pulled_bytes += p.bytes;
         p
+    }
+}
+
+impl Store {
+    /// A pull killed at `now` (the container was destroyed): the daemon drops
+    /// the layers it had not finished, so a later pull downloads them again;
+    /// finished layers stay in the store. The link is free from `now` on.
+    /// Returns the layers dropped.
+    pub fn cancel_pull(&mut self, now: SimTime, started: &[String]) -> usize {
+        let mut dropped = 0;
+        for d in started {
+            if self.layers.get(d).is_some_and(|t| *t > now) {
+                self.layers.remove(d);
+                dropped += 1;
+            }
+        }
+        if dropped > 0 {
+            self.registry_free = self.registry_free.min(now);
+        }
+        dropped
     }
 }
 

@@ -49,6 +49,8 @@ pub struct SparkExecutorBackend {
     drivers: BTreeMap<String, SparkDriverAddress>,
     /// Agents (by actor name) whose hosts have no Spark installed.
     without_spark: BTreeSet<String>,
+    /// Declared images and whether Spark is installed in each.
+    spark_in_image: BTreeMap<String, bool>,
 }
 
 impl SparkExecutorBackend {
@@ -56,7 +58,34 @@ impl SparkExecutorBackend {
     /// `without_spark` (agent actor names), where `spark-class` is missing
     /// unless the task fetched Spark itself.
     pub fn new(drivers: BTreeMap<String, SparkDriverAddress>, without_spark: BTreeSet<String>) -> SparkExecutorBackend {
-        SparkExecutorBackend { drivers, without_spark }
+        SparkExecutorBackend { drivers, without_spark, spark_in_image: BTreeMap::new() }
+    }
+
+    /// Which images have Spark installed: an executor in a container image
+    /// runs the image's `spark-class`, not the host's. An image not named here
+    /// is taken to have it (the seed's images are built with Spark).
+    pub fn with_images(mut self, spark_in_image: BTreeMap<String, bool>) -> SparkExecutorBackend {
+        self.spark_in_image = spark_in_image;
+        self
+    }
+
+    /// Whether the container's filesystem lacks Spark: the image's declaration
+    /// for a launch with an image, the host's otherwise.
+    fn lacks_spark(&self, agent: &ActorId, launch: &Launch) -> bool {
+        match container_image(launch) {
+            Some(image) => self.spark_in_image.get(&image) == Some(&false),
+            None => self.without_spark.contains(agent.as_str()),
+        }
+    }
+}
+
+/// The image a launch's container runs: Docker's, or a Mesos container's Docker image.
+fn container_image(launch: &Launch) -> Option<String> {
+    use mesocosm_sim::proto::mesos::v1::container_info::Type;
+    let c = launch.executor.container.as_ref().or(launch.task.container.as_ref())?;
+    match c.r#type() {
+        Type::Docker => c.docker.as_ref().map(|d| d.image.clone()),
+        Type::Mesos => c.mesos.as_ref()?.image.as_ref()?.docker.as_ref().map(|d| d.name.clone()),
     }
 }
 
@@ -73,9 +102,10 @@ impl Program for SparkExecutorBackend {
 
     fn start(&self, world: &World, agent: &ActorId, launch: Launch) {
         let command = task_command(&launch);
-        // The container runs the task's command: it needs Spark on the host
-        // unless it fetched Spark itself, and it can only reach a driver that exists.
-        let backend = spark_class_missing(&command, self.without_spark.contains(agent.as_str()))
+        // The container runs the task's command: it needs Spark on the host (in
+        // its image, for a container with one) unless it fetched Spark itself,
+        // and it can only reach a driver that exists.
+        let backend = spark_class_missing(&command, self.lacks_spark(agent, &launch))
             .map_or_else(|| parse_backend_command(&command), Err)
             .and_then(|args| match self.drivers.get(&args.driver_url) {
                 Some(d) => Ok((args, d.clone())),
@@ -153,5 +183,29 @@ mod tests {
         assert_eq!(spark_class_missing(c, true).as_deref(), Some("sh: 1: /opt/spark/./bin/spark-class: not found"));
         assert_eq!(spark_class_missing(c, false), None);
         assert_eq!(spark_class_missing(&format!("cd spark-3*;  {c}"), true), None);
+    }
+
+    #[test]
+    fn inside_an_image_the_image_decides_whether_spark_is_there() {
+        use mesocosm_sim::proto::mesos::v1::{ContainerInfo, container_info};
+        let docker = |image: &str| {
+            let mut l = launch_of("spark-class");
+            l.task.container = Some(ContainerInfo {
+                r#type: container_info::Type::Docker as i32,
+                docker: Some(container_info::DockerInfo { image: image.into(), ..Default::default() }),
+                ..Default::default()
+            });
+            l
+        };
+        let spark = SparkExecutorBackend::new(BTreeMap::new(), ["agent-1".to_string()].into())
+            .with_images([("bare:1".to_string(), false), ("spark:1".to_string(), true)].into());
+        let agent = ActorId::new("agent-1");
+        // The host has no Spark, but these containers run their image's.
+        assert!(!spark.lacks_spark(&agent, &docker("spark:1")));
+        assert!(!spark.lacks_spark(&agent, &docker("undeclared:1")));
+        assert!(spark.lacks_spark(&agent, &docker("bare:1")));
+        // No image: the host decides.
+        assert!(spark.lacks_spark(&agent, &launch_of("spark-class")));
+        assert!(!spark.lacks_spark(&ActorId::new("agent-2"), &launch_of("spark-class")));
     }
 }

@@ -102,11 +102,12 @@ pub fn cluster(scenario: &Scenario, seed: u64, registry: &Registry) -> Result<Cl
             name: a.name.clone(),
             resources: resources(&a.resources).map_err(RunError::Unsupported)?,
             attributes: attributes(&a.attributes),
+            containers: a.containers.clone(),
         });
     }
     let without_spark: BTreeSet<String> =
         scenario.agents.iter().filter(|a| !a.spark_installed).map(|a| a.name.clone()).collect();
-    b = SparkApps::add_to(b, &scenario.apps, without_spark)?;
+    b = SparkApps::add_to(b, &scenario.apps, without_spark, scenario.containers.spark_in_image.clone())?;
     // A registered framework's scheduler is `scheduler:<name>`, as for
     // frameworks added in Rust with `ClusterBuilder::framework`.
     for f in &scenario.frameworks {

@@ -31,8 +31,9 @@ use mesocosm_sim::{Launch, Outbox, SimTime};
 pub(super) enum Stage {
     /// The fetcher runs until `done`; it failed if `failed` names a URI.
     Fetching { done: SimTime, failed: Option<String>, sandbox_config: Option<Vec<String>> },
-    /// `docker pull` runs until `done`; `failed` is its complaint.
-    Pulling { done: SimTime, failed: Option<String> },
+    /// `docker pull` runs until `done`; `failed` is its complaint; `started`
+    /// the layers it downloads itself.
+    Pulling { done: SimTime, failed: Option<String>, started: Vec<String> },
 }
 
 impl Stage {
@@ -205,7 +206,7 @@ impl Agent {
                             if let Some(ex) = self.executors.get_mut(key)
                                 && let Some(pending) = ex.pending.as_mut()
                             {
-                                pending.stage = Stage::Pulling { done: p.done, failed: p.failed };
+                                pending.stage = Stage::Pulling { done: p.done, failed: p.failed, started: p.started };
                             }
                         }
                         None => self.start_container(key, out),
@@ -252,6 +253,12 @@ impl Agent {
     ) -> bool {
         let Some(p) = self.executors.get_mut(key).and_then(|e| e.pending.take()) else { return false };
         let why = p.stage.destroyed_while();
+        if let Stage::Pulling { started, .. } = &p.stage {
+            let dropped = self.store.cancel_pull(out.now(), started);
+            out.note_with(|| {
+                format!("docker pull for executor {} killed: {dropped} unfinished layer(s) dropped", key.1)
+            });
+        }
         let msg = match pending_message {
             Some(m) => format!("{m}; {why}"),
             None => why.to_string(),

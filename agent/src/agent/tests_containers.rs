@@ -287,6 +287,10 @@ fn a_pull_slower_than_the_registration_timeout_fails_the_executor() {
     );
     // The pull's own timer finds nothing left to start.
     assert!(!launched(&fire(&mut a, 151_400_000, "1")));
+    // The killed pull had finished no layer (the base needs until 100.2 s):
+    // the daemon dropped them all, so a second launch pulls everything again.
+    let out = run(&mut a, 61_000_000, docker_task("2", IMAGE, false, vec![]));
+    assert_eq!(step_at(&out), Some((61_000_000 + 151_400_000, "2".into())));
     // Raised to 5 min, the same pull starts the container in time.
     let mut b = agent_with(ContainerConfig {
         registry_link: slow,

@@ -95,6 +95,9 @@ pub struct AgentSetup {
     pub name: String,
     pub resources: Vec<Resource>,
     pub attributes: Vec<Attribute>,
+    /// `--containerizers`, `--docker_config`, `--executor_registration_timeout`,
+    /// the registry and fetcher links (default: nothing to pull or fetch).
+    pub containers: mesocosm_agent::ContainerConfig,
 }
 
 impl AgentSetup {
@@ -109,6 +112,7 @@ impl AgentSetup {
             name: name.to_string(),
             resources: resources_proto(&r).map_err(bad)?,
             attributes: attributes_proto(&a),
+            containers: Default::default(),
         })
     }
 }

@@ -336,7 +336,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
                 version: "1.11.0".into(),
                 recovered_id: None,
                 backoff_seed: world.rng_for(&format!("agent:{}/backoff", a.name)).next_u64(),
-                containers: Default::default(),
+                containers: a.containers.clone(),
             };
             let core = Shared::new(Agent::new(cfg.clone()));
             world.spawn(ActorId::new(&a.name), core.clone(), None);

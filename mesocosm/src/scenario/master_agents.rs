@@ -166,7 +166,12 @@ impl Checker<'_> {
 
     /// `[[agents]]`: each entry's resources and attributes parsed as
     /// `mesos-agent` does, `count` expanded, every host name unique.
-    pub(super) fn agents(&mut self, raw: &[Spanned<RawAgent>], master: &str) -> Vec<AgentSpec> {
+    pub(super) fn agents(
+        &mut self,
+        raw: &[Spanned<RawAgent>],
+        master: &str,
+        spec: &super::ContainersSpec,
+    ) -> Vec<AgentSpec> {
         let mut out = Vec::new();
         // Agent name → where it was first defined ("line 8", or
         // "line 8 (`agent` with `count`)"), for duplicate messages.
@@ -175,6 +180,7 @@ impl Checker<'_> {
         for agent in raw {
             let a = agent.get_ref();
             let mut ok = self.host_name(&a.name, "agent name");
+            let containers = self.agent_containers(a, spec);
             let count = match &a.count {
                 None => None,
                 Some(c) => match u64::try_from(*c.get_ref()) {
@@ -253,6 +259,7 @@ impl Checker<'_> {
                         resources_text: a.resources.get_ref().clone(),
                         attributes_text: a.attributes.as_ref().map(|s| s.get_ref().clone()).unwrap_or_default(),
                         spark_installed: a.spark_installed.unwrap_or(true),
+                        containers: containers.clone(),
                     });
                 }
             }

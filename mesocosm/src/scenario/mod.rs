@@ -33,7 +33,10 @@
 //! resources = "cpus:4;mem:8192;disk:20000;ports:[31000-32000]"   # required, Mesos --resources syntax
 //! attributes = "rack:r1;zone:us-east-1a"                          # optional, Mesos --attributes syntax
 //! spark_installed = true               # false: no Spark under spark.mesos.executor.home on this host,
-//!                                      # so an executor started from there fails (spark.executor.uri still works)
+//!                                      # so an executor started from there fails (spark.executor.uri still works;
+//!                                      # in a Docker image, the image's `spark` decides)
+//! # containerizers, docker_config, pre_pulled, executor_registration_timeout,
+//! # registry_bandwidth: see [registry] and [fetcher] in `containers.rs` / docs/containers.md
 //!
 //! [[apps]]
 //! submit = """spark-submit --master mesos://master:5050 \
@@ -100,6 +103,7 @@
 //! - `raw.rs`: pass 1, every `Raw*` shape serde reads (the script's own tables
 //!   are in [`crate::script`]).
 //! - `master_agents.rs`: `[master]`, `[[agents]]`, `[network]`.
+//! - `containers.rs`: `[registry]`, `[fetcher]` and the agents' containerizer keys.
 //! - `spark_apps.rs`: `[[apps]]` into [`crate::spark::AppSpec`]s.
 //! - `frameworks.rs`: `[[frameworks]]`, read by the registered plugins; `scripted.rs`: a
 //!   table without `kind`, a scripted framework.
@@ -117,8 +121,10 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::mesos_syntax::{AttributeSpec, ResourceSpec};
 use crate::registry::Registry;
 use crate::script::Cast;
+pub use containers::{ContainersSpec, FETCHER_SCHEMES, parse_bandwidth, parse_size};
 use raw::RawFile;
 
+mod containers;
 mod frameworks;
 mod master_agents;
 mod raw;
@@ -152,6 +158,8 @@ pub struct Scenario {
     pub master: MasterSpec,
     /// One entry per agent, after `count` expansion.
     pub agents: Vec<AgentSpec>,
+    /// `[registry]` and `[fetcher]`: images, layers and URIs.
+    pub containers: ContainersSpec,
     pub apps: Vec<AppSpec>,
     /// `[[frameworks]]`, one entry per instance after `count` expansion.
     pub frameworks: Vec<FrameworkDecl>,
@@ -186,6 +194,9 @@ pub struct AgentSpec {
     /// fails at once: the failure Spark's "is Spark installed on it?" log
     /// line is about.
     pub spark_installed: bool,
+    /// `--containerizers`, `--docker_config`, `--executor_registration_timeout`,
+    /// pre-pulled images and its links (with the scenario's catalog).
+    pub containers: mesocosm_agent::ContainerConfig,
 }
 
 // ---------------------------------------------------------------------------
@@ -352,7 +363,8 @@ impl Checker<'_> {
             None => Latency::DEFAULT,
         };
         let master = self.master(raw.master.as_ref());
-        let agents = self.agents(&raw.agents, &master.name);
+        let containers = self.containers(raw.registry.as_ref(), raw.fetcher.as_ref());
+        let agents = self.agents(&raw.agents, &master.name, &containers);
         if let Some(extra) = raw.apps.get(MAX_APPS) {
             self.error(extra.span(), format!("a scenario may have at most {MAX_APPS} apps; this is one more"));
         }
@@ -386,6 +398,7 @@ impl Checker<'_> {
             network,
             master,
             agents,
+            containers,
             apps,
             frameworks,
             faults,

@@ -20,6 +20,8 @@ pub(super) struct RawFile {
     pub(super) scenario: RawScenario,
     pub(super) network: Option<RawNetwork>,
     pub(super) master: Option<RawMaster>,
+    pub(super) registry: Option<super::containers::RawRegistry>,
+    pub(super) fetcher: Option<super::containers::RawFetcher>,
     #[serde(default)]
     pub(super) agents: Vec<Spanned<RawAgent>>,
     #[serde(default)]
@@ -72,6 +74,13 @@ pub(super) struct RawAgent {
     pub(super) resources: Spanned<String>,
     pub(super) attributes: Option<Spanned<String>>,
     pub(super) spark_installed: Option<bool>,
+    pub(super) containerizers: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) docker_config: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) pre_pulled: Vec<Spanned<String>>,
+    pub(super) executor_registration_timeout: Option<Spanned<String>>,
+    pub(super) registry_bandwidth: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

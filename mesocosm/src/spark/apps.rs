@@ -187,11 +187,13 @@ pub struct SparkApps;
 impl SparkApps {
     /// Add every app (a driver each, named `driver:<app>`, made unique as
     /// [`driver_names`] does) and the program that runs their executors.
-    /// `without_spark` are the hosts where `spark-class` is not installed.
+    /// `without_spark` are the hosts where `spark-class` is not installed;
+    /// `spark_in_image` says, for each declared image, whether Spark is in it.
     pub fn add_to(
         builder: ClusterBuilder,
         apps: &[AppSpec],
         without_spark: BTreeSet<String>,
+        spark_in_image: BTreeMap<String, bool>,
     ) -> Result<ClusterBuilder, RunError> {
         let master = ActorId::new(&builder.master_spec().name);
         let mut builder = builder;
@@ -240,7 +242,7 @@ impl SparkApps {
             let fw = SparkApp { cfg, jobs: app.jobs.clone(), sampled: false, core: None };
             builder = builder.add_framework(&name, driver, app.at, fw);
         }
-        Ok(builder.program(SparkExecutorBackend::new(address_book, without_spark)))
+        Ok(builder.program(SparkExecutorBackend::new(address_book, without_spark).with_images(spark_in_image)))
     }
 }
 
