@@ -26,6 +26,8 @@ use super::expect::Expect;
 use super::framework::FrameworkReport;
 use super::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
 use super::run::{ClusterRef, lock};
+use mesocosm_agent::StoreTotals;
+use mesocosm_agent::images::human_bytes;
 use mesocosm_master::{MasterEvent, MasterStats};
 use mesocosm_sim::faults::FaultReport;
 use mesocosm_sim::{ActorId, RunFailure, SimTime, Transport, World};
@@ -69,6 +71,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// The masters' lifecycle history.
     pub history: Vec<(SimTime, MasterEvent)>,
+    /// Per agent that pulled or fetched anything (its current incarnation):
+    /// bytes pulled and fetched, layer and fetcher cache hits.
+    pub containers: BTreeMap<String, StoreTotals>,
     pub digest: Option<String>,
     /// Why the run stopped early (a panic, a livelock, a transport refusal), if
     /// it did; then nothing was judged.
@@ -283,6 +288,12 @@ pub(crate) fn judge_run(
     }
     let (messages_n, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));
     let master = c.masters.last().map(|m| m.with(|m| m.stats())).unwrap_or_default();
+    let containers = c
+        .agents
+        .iter()
+        .map(|(name, a)| (name.clone(), a.core.with(|a| a.store_totals())))
+        .filter(|(_, t)| *t != StoreTotals::default())
+        .collect();
     Ok(Report {
         scenario: b.name.clone(),
         seed: b.seed,
@@ -297,6 +308,7 @@ pub(crate) fn judge_run(
         faults,
         warnings,
         history,
+        containers,
         digest: digest?,
         failure,
     })
@@ -379,6 +391,17 @@ impl Report {
             m.tasks_launched,
             m.allocation_cycles
         ));
+        for (agent, t) in &self.containers {
+            lines.push(format!(
+                "  {agent}: pulled {} ({} pull(s), {} layer(s) already there, {} shared), fetched {} ({} fetcher cache hit(s))",
+                human_bytes(t.pulled_bytes),
+                t.pulls,
+                t.layer_hits,
+                t.layers_shared,
+                human_bytes(t.fetched_bytes),
+                t.fetcher_cache_hits
+            ));
+        }
         lines.push(format!("  messages: {} (by kind: --stats)", self.messages));
         for f in &self.faults {
             lines.push(format!("  fault {}: applied {} time(s)", f.label, f.applied));
