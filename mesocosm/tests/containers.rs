@@ -1,0 +1,122 @@
+//! The scenario language's `[registry]`, `[fetcher]` and containerizer keys:
+//! what a valid file becomes, and each bad input at its line and column.
+
+use mesocosm::diag::Diagnostics;
+use mesocosm::scenario::{self, Scenario};
+
+const BASE: &str = r#"
+[scenario]
+name = "c"
+[registry]
+bandwidth = "50MB/s"
+latency = "10ms"
+  [[registry.layers]]
+  digest = "base"
+  size = "300MB"
+  [[registry.layers]]
+  digest = "app"
+  size = "20MB"
+  [[registry.images]]
+  name = "registry.example.com/team/app:1"
+  layers = ["base", "app"]
+  private = true
+  spark = false
+[fetcher]
+  [[fetcher.uris]]
+  uri = "file:///etc/docker.tar.gz"
+  size = "4kB"
+  docker_config = ["registry.example.com"]
+[[agents]]
+name = "a1"
+resources = "cpus:1;mem:1024"
+containerizers = "mesos"
+docker_config = ["registry.example.com"]
+pre_pulled = ["registry.example.com/team/app:1"]
+executor_registration_timeout = "5m"
+registry_bandwidth = "5MB/s"
+"#;
+
+fn parse(src: &str) -> Result<Scenario, Diagnostics> {
+    let mut read = |_: &std::path::Path| Err(std::io::Error::new(std::io::ErrorKind::NotFound, "none"));
+    scenario::parse_with_reader("scenarios/test.toml", src, &mut read)
+}
+
+/// The single diagnostic of `src`: (line, column, message).
+fn error(src: &str) -> (usize, usize, String) {
+    let d = parse(src).err().expect("expected a diagnostic");
+    let d = d.iter().next().expect("one diagnostic").clone();
+    (d.line, d.col, d.message)
+}
+
+fn position(src: &str, needle: &str) -> (usize, usize) {
+    let at = src.find(needle).expect("needle present");
+    let line = src[..at].matches('\n').count() + 1;
+    let col = src[..at].rsplit('\n').next().unwrap().chars().count() + 1;
+    (line, col)
+}
+
+#[test]
+fn a_registry_and_agent_flags_become_the_agents_container_config() {
+    let s = parse(BASE).unwrap_or_else(|d| panic!("{d}"));
+    let c = &s.agents[0].containers;
+    assert!(c.mesos && !c.docker);
+    assert_eq!(c.docker_config, ["registry.example.com"]);
+    assert_eq!(c.pre_pulled, ["registry.example.com/team/app:1"]);
+    assert_eq!(c.executor_registration_timeout, std::time::Duration::from_secs(300));
+    assert_eq!(c.registry_link.bandwidth, 5_000_000);
+    assert_eq!(c.registry_link.latency, std::time::Duration::from_millis(10));
+    let cat = c.catalog.as_ref().expect("a catalog");
+    let img = &cat.images["registry.example.com/team/app:1"];
+    assert_eq!((img.registry.as_str(), img.bytes(), img.private), ("registry.example.com", 320_000_000, true));
+    assert_eq!(cat.uris["file:///etc/docker.tar.gz"].docker_config_for, ["registry.example.com"]);
+    assert_eq!(s.containers.spark_in_image["registry.example.com/team/app:1"], false);
+}
+
+#[test]
+fn without_a_registry_nothing_is_pulled_and_both_containerizers_run() {
+    let src = "[scenario]\nname = \"c\"\n[[agents]]\nname = \"a1\"\nresources = \"cpus:1;mem:1024\"\n";
+    let s = parse(src).unwrap_or_else(|d| panic!("{d}"));
+    let c = &s.agents[0].containers;
+    assert!(c.catalog.is_none() && c.docker && c.mesos);
+    assert_eq!(c.executor_registration_timeout, std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn bad_container_input_is_an_error_at_its_value() {
+    let cases: [(&str, &str, &str, &str); 7] = [
+        ("layers = [\"base\", \"app\"]", "layers = [\"base\", \"nope\"]", "\"nope\"", "unknown layer \"nope\""),
+        ("size = \"300MB\"", "size = \"-300MB\"", "\"-300MB\"", "negative"),
+        ("bandwidth = \"50MB/s\"", "bandwidth = \"0MB/s\"", "\"0MB/s\"", "more than 0"),
+        (
+            "uri = \"file:///etc/docker.tar.gz\"",
+            "uri = \"gopher://x/docker.tar.gz\"",
+            "\"gopher",
+            "does not support the URI scheme \"gopher\"",
+        ),
+        (
+            "docker_config = [\"registry.example.com\"]\n[[agents]]",
+            "docker_config = [\"other.example.com\"]\n[[agents]]",
+            "\"other.example.com\"",
+            "no [[registry.images]] image comes from",
+        ),
+        (
+            "containerizers = \"mesos\"",
+            "containerizers = \"mesos,rkt\"",
+            "\"mesos,rkt\"",
+            "unknown containerizer \"rkt\"",
+        ),
+        (
+            "pre_pulled = [\"registry.example.com/team/app:1\"]",
+            "pre_pulled = [\"x:1\"]",
+            "\"x:1\"",
+            "not in [[registry.images]]",
+        ),
+    ];
+    for (good, bad, at, says) in cases {
+        let src = BASE.replacen(good, bad, 1);
+        assert_ne!(src, BASE, "{good} not found");
+        let (line, col, msg) = error(&src);
+        assert_eq!((line, col), position(&src, at), "{msg}");
+        assert!(msg.contains(says), "{msg:?} should say {says:?}");
+    }
+}
