@@ -43,7 +43,7 @@ fn parse(src: &str) -> Result<Scenario, Diagnostics> {
 
 /// The single diagnostic of `src`: (line, column, message).
 fn error(src: &str) -> (usize, usize, String) {
-    let d = parse(src).err().expect("expected a diagnostic");
+    let Err(d) = parse(src) else { panic!("expected a diagnostic") };
     let d = d.iter().next().expect("one diagnostic").clone();
     (d.line, d.col, d.message)
 }
@@ -69,7 +69,7 @@ fn a_registry_and_agent_flags_become_the_agents_container_config() {
     let img = &cat.images["registry.example.com/team/app:1"];
     assert_eq!((img.registry.as_str(), img.bytes(), img.private), ("registry.example.com", 320_000_000, true));
     assert_eq!(cat.uris["file:///etc/docker.tar.gz"].docker_config_for, ["registry.example.com"]);
-    assert_eq!(s.containers.spark_in_image["registry.example.com/team/app:1"], false);
+    assert!(!s.containers.spark_in_image["registry.example.com/team/app:1"]);
 }
 
 #[test]
