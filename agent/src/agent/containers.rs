@@ -6,8 +6,9 @@
 //! executor or a whole framework, and the container eventually exits.
 //!
 //! ```text
-//!   RunTask ─▶ new executor: launch container, REGISTERING (tasks queued),
-//!              executor registration timer (1 min)
+//!   RunTask ─▶ new executor: REGISTERING (tasks queued), executor
+//!              registration timer (--executor_registration_timeout, 1 min),
+//!              then the containerizer's launch: fetch, pull, start (`launch`)
 //!           ─▶ known executor: LAUNCH now (subscribed) or queue it
 //!   SUBSCRIBE ─▶ SUBSCRIBED + queued LAUNCHes, RUNNING
 //!              (SHUTDOWN instead for a terminating executor or framework)

@@ -47,6 +47,9 @@
 //! - `containers`: RunTask → container launch, the executor API's SUBSCRIBE, kills,
 //!   framework and executor shutdowns, destruction, exits, and the executor
 //!   registration and shutdown grace timers.
+//! - `launch`: the containerizer's launch of a new executor's container: which
+//!   containerizer, the fetcher, the image pull, then the start; launch
+//!   failures as Mesos reports them.
 //! - `status_updates`: the glue between the executors, the master and the
 //!   [`StatusUpdateManager`]: updates in, forwards and retries out,
 //!   acknowledgements back.
