@@ -315,3 +315,48 @@ fn an_agent_without_docker_fails_docker_tasks_as_an_unknown_container() {
         )
     );
 }
+
+#[test]
+fn a_docker_tar_gz_fetched_without_extract_brings_no_credentials() {
+    let mut a = agent_with(containers(true));
+    let packed = command_info::Uri { value: CREDS.into(), extract: Some(false), ..Default::default() };
+    run(&mut a, 0, docker_task("1", IMAGE, false, vec![packed]));
+    // The archive lands in the sandbox still packed: no .docker/config.json,
+    // so the pull goes anonymous and the registry answers 401.
+    let out = fire(&mut a, 100_100, "1");
+    assert_eq!(step_at(&out), Some((200_100, "1".into())));
+    let (_, reason, msg) = update_of(&fire(&mut a, 200_100, "1"));
+    assert_eq!(reason, task_status::Reason::ContainerLaunchFailed);
+    assert!(msg.ends_with("unauthorized: authentication required'"), "{msg}");
+}
+
+#[test]
+fn a_mesos_container_image_pulls_with_the_agents_docker_config_only() {
+    use mesocosm_sim::proto::mesos::v1::{Image as ImageInfo, image};
+    let mesos_task = |id: &str, uris| {
+        let mut t = docker_task(id, IMAGE, false, uris);
+        t.container = Some(ContainerInfo {
+            r#type: container_info::Type::Mesos as i32,
+            mesos: Some(container_info::MesosInfo {
+                image: Some(ImageInfo {
+                    r#type: image::Type::Docker as i32,
+                    docker: Some(image::Docker { name: IMAGE.into() }),
+                    // Spark sets `cached = !forcePullImage`.
+                    cached: Some(false),
+                }),
+            }),
+            ..Default::default()
+        });
+        t
+    };
+    // The sandbox's credentials are the docker CLI's; the provisioner does not read them.
+    let mut a = agent_with(containers(true));
+    run(&mut a, 0, mesos_task("1", vec![uri(CREDS, false)]));
+    let out = fire(&mut a, 100_100, "1");
+    assert_eq!(step_at(&out), Some((200_100, "1".into())));
+    assert_eq!(update_of(&fire(&mut a, 200_100, "1")).1, task_status::Reason::ContainerLaunchFailed);
+    // With --docker_config it pulls every layer (cached = false forces it).
+    let mut b = agent_with(ContainerConfig { docker_config: vec![REG.into()], ..containers(true) });
+    let out = run(&mut b, 0, mesos_task("1", vec![]));
+    assert_eq!(step_at(&out), Some((15_500_000, "1".into())));
+}
