@@ -61,6 +61,8 @@ pub struct Client {
     last_heard: SimTime,
     last_sent: SimTime,
     next_xid: i32,
+    /// The last zxid a reply carried: a server behind it refuses the session.
+    last_zxid: i64,
 }
 
 impl Client {
@@ -80,12 +82,18 @@ impl Client {
             last_heard: SimTime::ZERO,
             last_sent: SimTime::ZERO,
             next_xid: 1,
+            last_zxid: 0,
         }
     }
 
     /// How often the owner must call [`Client::on_tick`].
     pub fn tick(&self) -> Duration {
         self.timeout / 10
+    }
+
+    /// The session timeout asked.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// The session id (0 before the first connection).
@@ -123,6 +131,7 @@ impl Client {
     /// Forget an expired session, to start a new one.
     pub fn reset(&mut self) {
         self.session = 0;
+        self.last_zxid = 0;
         self.server = None;
         self.state = State::Idle;
     }
@@ -133,6 +142,7 @@ impl Client {
         let connect = ConnectRequest {
             time_out: self.timeout.as_millis() as i32,
             session_id: self.session,
+            last_zxid_seen: self.last_zxid,
             ..Default::default()
         };
         out.send(&server, ClientRequest { connect: Some(connect), ..Default::default() });
@@ -204,6 +214,9 @@ impl Client {
             return vec![ZkEvent::Connected { session: c.session_id }];
         }
         let Some(h) = reply.header else { return Vec::new() };
+        if h.xid != xid::NOTIFICATION {
+            self.last_zxid = self.last_zxid.max(h.zxid);
+        }
         match h.xid {
             xid::PING => Vec::new(),
             xid::NOTIFICATION => match &reply.event {

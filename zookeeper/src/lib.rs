@@ -21,7 +21,8 @@
 //!
 //! Layout: [`tree`] (the znode tree and sessions, and how a transaction
 //! changes them), [`server`] (one server's core: client port, ZAB broadcast,
-//! session expiry), [`client`] (a session, for an actor to embed). Every
+//! session expiry), [`client`] (a session, for an actor to embed), [`group`]
+//! (Mesos's contender and detector on top of a session). Every
 //! message is a real protobuf mirroring ZooKeeper's jute records
 //! (`proto/proto/zookeeper/zookeeper.proto`), carried by the world like any
 //! other, so partitions, drops and delays apply to it.
@@ -32,10 +33,12 @@
 //! ACLs, `setData`, multi-ops, snapshots and disk.
 
 pub mod client;
+pub mod group;
 pub mod server;
 pub mod tree;
 
 pub use client::{Client, ZkEvent};
+pub use group::{Group, GroupEvent};
 pub use mesocosm_proto::zk_codes as codes;
 pub use server::{Server, ServerConfig, ServerTimer};
 pub use tree::Tree;

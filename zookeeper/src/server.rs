@@ -287,6 +287,18 @@ impl Server {
             return;
         }
         if let Some(c) = &req.connect {
+            if c.last_zxid_seen > self.tree.last_zxid() {
+                // ZooKeeperServer.processConnectRequest: a client must never see
+                // the tree go back in time; it will try another server.
+                out.note(format!(
+                    "{} refuses {client}: it has seen zxid {:#x}, this server is at {:#x}",
+                    self.me,
+                    c.last_zxid_seen,
+                    self.tree.last_zxid()
+                ));
+                out.disconnect(&client);
+                return;
+            }
             if c.session_id == 0 {
                 let id = ((self.cfg.myid as i64) << 56) | self.next_session;
                 self.next_session += 1;

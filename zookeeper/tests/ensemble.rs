@@ -1,183 +1,18 @@
-//! The ensemble's cores wired together by a tiny deterministic network:
-//! messages land at once, in order, unless a link is cut; timers fire in time
-//! order. The tests assert the exact messages and what each client learns.
+//! The ensemble's servers and bare client sessions: the exact messages of a
+//! quorum write, a minority that cannot write, session expiry and watches.
 
+mod common;
+
+use common::{Net, id, secs};
 use mesocosm_proto::zk_codes::{create_mode, err, event};
-use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Output, SimTime};
-use mesocosm_zookeeper::{Client, Server, ServerConfig, ServerTimer, ZkEvent};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use mesocosm_sim::SimTime;
+use mesocosm_zookeeper::{Client, Server, ZkEvent};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-enum Delivery {
-    Msg(Msg),
-    Disconnected,
-}
-
-struct Net {
-    now: SimTime,
-    servers: BTreeMap<ActorId, Server>,
-    clients: BTreeMap<ActorId, Client>,
-    events: Vec<(SimTime, String, ZkEvent)>,
-    cut: BTreeSet<(ActorId, ActorId)>,
-    queue: VecDeque<(ActorId, ActorId, Delivery)>,
-    timers: BTreeMap<(SimTime, u64), ActorId>,
-    seq: u64,
-    /// Every message sent: (time, from, to, kind, summary).
-    log: Vec<(SimTime, String, String, &'static str, String)>,
-}
-
-fn id(s: &str) -> ActorId {
-    ActorId::new(s)
-}
-
-fn ensemble(n: usize) -> Vec<ActorId> {
-    (1..=n).map(|i| id(&format!("zookeeper-00{i}"))).collect()
-}
-
-impl Net {
-    fn new(n: usize) -> Net {
-        let mut net = Net {
-            now: SimTime::ZERO,
-            servers: BTreeMap::new(),
-            clients: BTreeMap::new(),
-            events: Vec::new(),
-            cut: BTreeSet::new(),
-            queue: VecDeque::new(),
-            timers: BTreeMap::new(),
-            seq: 0,
-            log: Vec::new(),
-        };
-        for (i, s) in ensemble(n).into_iter().enumerate() {
-            net.servers.insert(s.clone(), Server::new(ServerConfig::new(i + 1, ensemble(n))));
-            net.step_server(&s, Input::Start);
-        }
-        net.settle();
-        net
-    }
-
-    fn is_cut(&self, a: &ActorId, b: &ActorId) -> bool {
-        self.cut.contains(&(a.clone(), b.clone())) || self.cut.contains(&(b.clone(), a.clone()))
-    }
-
-    /// Cut `a` from each of `others` (messages between them are lost).
-    fn partition(&mut self, a: &str, others: &[&str]) {
-        for o in others {
-            self.cut.insert((id(a), id(o)));
-        }
-    }
-
-    fn heal(&mut self) {
-        self.cut.clear();
-    }
-
-    fn timer(&mut self, at: SimTime, who: &ActorId) {
-        self.seq += 1;
-        self.timers.insert((at, self.seq), who.clone());
-    }
-
-    fn carry<T>(&mut self, from: &ActorId, outputs: Vec<Output<T>>) {
-        for o in outputs {
-            match o {
-                Output::Send { to, msg } if !self.is_cut(from, &to) => {
-                    self.log.push((self.now, from.to_string(), to.to_string(), msg.kind(), msg.summary()));
-                    self.queue.push_back((from.clone(), to, Delivery::Msg(msg)));
-                }
-                Output::Disconnect { peer } => self.queue.push_back((from.clone(), peer, Delivery::Disconnected)),
-                Output::SetTimer { at, .. } => self.timer(at, from),
-                _ => {}
-            }
-        }
-    }
-
-    fn step_server(&mut self, s: &ActorId, input: Input<ServerTimer>) {
-        let mut out = Outbox::new(self.now);
-        self.servers.get_mut(s).unwrap().handle(input, &mut out);
-        self.servers[s].check_invariants().unwrap();
-        let outputs = out.take();
-        self.carry(s, outputs);
-    }
-
-    fn with_client(&mut self, c: &str, f: impl FnOnce(&mut Client, &mut Outbox<()>) -> Vec<ZkEvent>) {
-        self.step_client(c, f);
-        self.settle();
-    }
-
-    fn step_client(&mut self, c: &str, f: impl FnOnce(&mut Client, &mut Outbox<()>) -> Vec<ZkEvent>) {
-        let mut out = Outbox::new(self.now);
-        let events = f(self.clients.get_mut(&id(c)).unwrap(), &mut out);
-        for e in events {
-            self.events.push((self.now, c.to_string(), e));
-        }
-        let outputs = out.take();
-        self.carry(&id(c), outputs);
-    }
-
-    fn add_client(&mut self, c: &str, first: usize) {
-        let client = Client::new(ensemble(self.servers.len()), Duration::from_secs(10), first);
-        let tick = client.tick();
-        self.clients.insert(id(c), client);
-        self.timer(self.now.after(tick), &id(c));
-        self.with_client(c, |cl, out| {
-            cl.start(out);
-            Vec::new()
-        });
-    }
-
-    fn settle(&mut self) {
-        while let Some((from, to, d)) = self.queue.pop_front() {
-            if self.servers.contains_key(&to) {
-                let input = match d {
-                    Delivery::Msg(msg) => Input::Message { from, msg },
-                    Delivery::Disconnected => Input::Disconnected { peer: from },
-                };
-                self.step_server(&to, input);
-            } else if self.clients.contains_key(&to) {
-                let c = to.to_string();
-                self.step_client(&c, |cl, out| match d {
-                    Delivery::Msg(Msg::ZkReply(r)) => cl.on_reply(&from, *r, out),
-                    Delivery::Msg(_) => Vec::new(),
-                    Delivery::Disconnected => cl.on_disconnected(&from, out),
-                });
-            }
-        }
-    }
-
-    fn run_until(&mut self, t: SimTime) {
-        self.settle();
-        while let Some(entry) = self.timers.first_entry() {
-            if entry.key().0 > t {
-                break;
-            }
-            let ((at, _), who) = entry.remove_entry();
-            self.now = at;
-            if self.servers.contains_key(&who) {
-                self.step_server(&who, Input::Timer(ServerTimer::Tick));
-            } else {
-                let tick = self.clients[&who].tick();
-                self.timer(at.after(tick), &who);
-                self.with_client(who.as_str(), |cl, out| cl.on_tick(out));
-            }
-            self.settle();
-        }
-        self.now = t;
-    }
-
-    fn events_of(&self, c: &str) -> Vec<(SimTime, ZkEvent)> {
-        self.events.iter().filter(|(_, who, _)| who == c).map(|(t, _, e)| (*t, e.clone())).collect()
-    }
-
-    /// Messages between the named actors, as "from → to kind summary".
-    fn lines(&self, among: &[&str], since: usize) -> Vec<String> {
-        self.log[since..]
-            .iter()
-            .filter(|(_, f, to, ..)| among.contains(&f.as_str()) && among.contains(&to.as_str()))
-            .map(|(_, f, to, kind, summary)| format!("{f} → {to} {kind} {summary}"))
-            .collect()
-    }
-}
-
-fn secs(s: u64) -> SimTime {
-    SimTime::from_secs(s)
+fn session(net: &mut Net<Client>, name: &str, first: usize) {
+    let c = Client::new(common::ensemble(net.servers.len()), Duration::from_secs(10), first);
+    net.add_client(name, c, |c, out| c.start(out));
 }
 
 fn created(events: &[(SimTime, ZkEvent)]) -> Vec<(i32, String)> {
@@ -197,9 +32,9 @@ fn created(events: &[(SimTime, ZkEvent)]) -> Vec<(i32, String)> {
 /// the client is connected to answers.
 #[test]
 fn a_quorum_commits_a_write_and_every_server_applies_it() {
-    let mut net = Net::new(3);
+    let mut net: Net<Client> = Net::new(3);
     assert!(net.servers.values().all(Server::serving), "the leader's first ping makes every server serve");
-    net.add_client("master-1", 0);
+    session(&mut net, "master-1", 0);
     assert_eq!(net.events_of("master-1"), vec![(SimTime::ZERO, ZkEvent::Connected { session: 0x0100000000000001 })]);
     let t = net.log.len();
     net.with_client("master-1", |c, out| {
@@ -233,8 +68,8 @@ fn a_quorum_commits_a_write_and_every_server_applies_it() {
 /// and closes its clients' connections.
 #[test]
 fn a_minority_cannot_write() {
-    let mut net = Net::new(3);
-    net.add_client("master-1", 2);
+    let mut net: Net<Client> = Net::new(3);
+    session(&mut net, "master-1", 2);
     net.run_until(secs(1));
     net.partition("zookeeper-003", &["zookeeper-001", "zookeeper-002"]);
     net.with_client("master-1", |c, out| {
@@ -263,9 +98,9 @@ fn a_minority_cannot_write() {
 /// watch fires, once. The silent client, back, learns its session expired.
 #[test]
 fn an_ephemeral_node_goes_when_its_session_expires_and_the_watch_fires_once() {
-    let mut net = Net::new(3);
-    net.add_client("master-1", 0);
-    net.add_client("master-2", 1);
+    let mut net: Net<Client> = Net::new(3);
+    session(&mut net, "master-1", 0);
+    session(&mut net, "master-2", 1);
     net.with_client("master-1", |c, out| {
         c.create("/mesos", vec![], 0, out);
         Vec::new()
@@ -313,12 +148,41 @@ fn an_ephemeral_node_goes_when_its_session_expires_and_the_watch_fires_once() {
 /// An ensemble of one is its own quorum.
 #[test]
 fn a_single_server_commits_alone() {
-    let mut net = Net::new(1);
-    net.add_client("agent-1", 0);
+    let mut net: Net<Client> = Net::new(1);
+    session(&mut net, "agent-1", 0);
     net.with_client("agent-1", |c, out| {
         c.create("/mesos", vec![], 0, out);
         c.create("/mesos", vec![], 0, out);
         Vec::new()
     });
     assert_eq!(created(&net.events_of("agent-1")), vec![(err::OK, "/mesos".into()), (err::NODE_EXISTS, "".into())]);
+}
+
+/// A client never sees the tree go back: a follower that missed a write the
+/// client saw refuses its reconnection, and the client goes on to one that has it.
+#[test]
+fn a_server_behind_the_clients_last_zxid_refuses_it() {
+    let mut net: Net<Client> = Net::new(3);
+    session(&mut net, "master-1", 2);
+    net.run_until(secs(1));
+    net.partition("zookeeper-001", &["zookeeper-003"]);
+    net.with_client("master-1", |c, out| {
+        c.create("/mesos", vec![], 0, out);
+        Vec::new()
+    });
+    net.partition("master-1", &["zookeeper-003"]);
+    let t = net.log.len();
+    net.run_until(secs(11));
+    assert_eq!(
+        net.lines(&["master-1", "zookeeper-001", "zookeeper-002"], t),
+        vec![
+            "master-1 → zookeeper-001 ConnectRequest session=0x300000000000001 timeout=10000ms last_zxid=0x100000002",
+            "master-1 → zookeeper-002 ConnectRequest session=0x300000000000001 timeout=10000ms last_zxid=0x100000002",
+            "zookeeper-002 → master-1 ConnectResponse session=0x300000000000001 timeout=10000ms",
+        ]
+    );
+    let connected: Vec<_> =
+        net.events_of("master-1").into_iter().filter(|(_, e)| matches!(e, ZkEvent::Connected { .. })).collect();
+    assert_eq!(connected.len(), 2);
+    assert_eq!(net.clients[&id("master-1")].server(), Some(&id("zookeeper-002")));
 }
