@@ -4,8 +4,8 @@
 //! flavours in `src/master/contender/` and `src/master/detector/`).
 //!
 //! A [`Group`] owns one ZooKeeper [`Client`] session. Once connected it makes
-//! sure the group's path exists (persistent znodes, `/mesos`), and a
-//! *contender* joins: it creates an ephemeral, sequential `json.info_` node
+//! sure the group's path exists (a persistent znode, `/mesos`; contender or
+//! not, as `GroupProcess::connected` does), and a *contender* joins: it creates an ephemeral, sequential `json.info_` node
 //! holding its `MasterInfo` as JSON. Contender or not, it then lists the
 //! path's children with a watch; the member with the lowest sequence number is
 //! the leader, whose data it reads. Every change to the children fires the
@@ -69,6 +69,9 @@ pub struct Group {
     /// The leader's node name and data.
     leader: Option<(String, Vec<u8>)>,
     disconnected_since: Option<SimTime>,
+    /// Whether the group's path is known to exist (GroupProcess::connected
+    /// creates it, member or not, so a watcher's first list finds it).
+    path_made: bool,
 }
 
 /// The sequence number of a member node `json.info_0000000003`, if it is one.
@@ -88,6 +91,7 @@ impl Group {
             member: None,
             leader: None,
             disconnected_since: None,
+            path_made: false,
         }
     }
 
@@ -154,7 +158,7 @@ impl Group {
                 ZkEvent::Connected { .. } => {
                     self.disconnected_since = None;
                     self.pending.clear();
-                    if self.data.is_some() && self.member.is_none() {
+                    if !self.path_made || (self.data.is_some() && self.member.is_none()) {
                         self.send(Op::CreatePath, out);
                     } else {
                         // A reconnection: re-read with a watch (the watches were on the old server).
@@ -198,7 +202,10 @@ impl Group {
 
     fn answered<T>(&mut self, op: Op, e: i32, reply: ServerReply, out: &mut Outbox<T>) -> Vec<GroupEvent> {
         match op {
-            Op::CreatePath if e == err::OK || e == err::NODE_EXISTS => self.send(Op::Join, out),
+            Op::CreatePath if e == err::OK || e == err::NODE_EXISTS => {
+                self.path_made = true;
+                self.send(if self.data.is_some() { Op::Join } else { Op::List }, out)
+            }
             Op::Join if e == err::OK => {
                 let path = reply.create.map(|c| c.path).unwrap_or_default();
                 self.member = path.rsplit('/').next().map(str::to_string);
