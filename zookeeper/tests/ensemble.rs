@@ -186,3 +186,34 @@ fn a_server_behind_the_clients_last_zxid_refuses_it() {
     assert_eq!(connected.len(), 2);
     assert_eq!(net.clients[&id("master-1")].server(), Some(&id("zookeeper-002")));
 }
+
+/// A watch fires once: two changes after one getChildren give one event; a
+/// second getChildren with a watch arms it again.
+#[test]
+fn a_watch_fires_once_until_it_is_set_again() {
+    let mut net: Net<Client> = Net::new(3);
+    session(&mut net, "master-1", 0);
+    session(&mut net, "agent-1", 1);
+    let create = |net: &mut Net<Client>, path: &'static str| {
+        net.with_client("master-1", |c, out| {
+            c.create(path, vec![], 0, out);
+            Vec::new()
+        })
+    };
+    create(&mut net, "/mesos");
+    net.with_client("agent-1", |c, out| {
+        c.get_children("/mesos", true, out);
+        Vec::new()
+    });
+    create(&mut net, "/mesos/a");
+    create(&mut net, "/mesos/b");
+    net.with_client("agent-1", |c, out| {
+        c.get_children("/mesos", true, out);
+        Vec::new()
+    });
+    create(&mut net, "/mesos/c");
+    let watches: Vec<_> =
+        net.events_of("agent-1").into_iter().filter(|(_, e)| matches!(e, ZkEvent::Watch { .. })).collect();
+    let changed = ZkEvent::Watch { event: event::NODE_CHILDREN_CHANGED, path: "/mesos".into() };
+    assert_eq!(watches, vec![(SimTime::ZERO, changed.clone()), (SimTime::ZERO, changed)]);
+}
