@@ -2,7 +2,7 @@
 //!
 //! Module paths follow the protobuf packages, so generated code can refer to
 //! other packages: [`mesos::v1`], [`mesos::v1::scheduler`], [`mesos::v1::executor`],
-//! [`mesos::internal`], [`spark::scheduler::cluster`] and [`mesocosm::rpc`].
+//! [`mesos::internal`], [`spark::scheduler::cluster`], [`zookeeper`] and [`mesocosm::rpc`].
 
 #[allow(clippy::all, missing_docs)]
 pub mod mesos {
@@ -29,6 +29,12 @@ pub mod spark {
     }
 }
 
+/// Apache ZooKeeper's jute records (`zookeeper`), see `zookeeper/zookeeper.proto`.
+#[allow(clippy::all, missing_docs)]
+pub mod zookeeper {
+    tonic::include_proto!("zookeeper");
+}
+
 #[allow(clippy::all, missing_docs)]
 pub mod mesocosm {
     pub mod rpc {
@@ -51,6 +57,7 @@ pub const DESCRIPTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descrip
 
 mod named;
 pub mod resources;
+pub mod zk_codes;
 pub use resources::Resources;
 
 impl mesos::v1::TaskState {

@@ -40,6 +40,28 @@ const MESSAGE_KINDS: &[&str] = &[
     "RemoveExecutor",
     "Heartbeat",
     "HeartbeatResponse",
+    // ZooKeeper: client requests (their jute body's name; `ping` and
+    // `closeSession` are header-only), server replies, and ZAB's packets.
+    "ConnectRequest",
+    "CreateRequest",
+    "DeleteRequest",
+    "ExistsRequest",
+    "GetDataRequest",
+    "GetChildren2Request",
+    "ping",
+    "closeSession",
+    "ConnectResponse",
+    "CreateResponse",
+    "ExistsResponse",
+    "GetDataResponse",
+    "GetChildren2Response",
+    "WatcherEvent",
+    "ReplyHeader",
+    "REQUEST",
+    "PROPOSAL",
+    "ACK",
+    "COMMIT",
+    "PING",
 ];
 
 /// What a scenario can check of the TaskInfo in a RunTaskMessage: enough to

@@ -57,6 +57,8 @@ use crate::proto::mesocosm::rpc::{
     scheduler_server::SchedulerServer,
     slave_client::SlaveClient,
     slave_server::SlaveServer,
+    zoo_keeper_client::ZooKeeperClient,
+    zoo_keeper_server::ZooKeeperServer,
 };
 use crate::proto::{executor, internal, scheduler, sparkrpc};
 use crate::transit::{Carry, Leg, Transit};
@@ -187,7 +189,10 @@ impl Net {
                     .add_service(
                         CoarseGrainedSchedulerServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE),
                     )
-                    .add_service(CoarseGrainedExecutorBackendServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(
+                        CoarseGrainedExecutorBackendServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE),
+                    )
+                    .add_service(ZooKeeperServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
             })
             .clone()
     }
@@ -484,6 +489,9 @@ impl Peer {
             Msg::SparkKillTask(m) => oneway!(CoarseGrainedExecutorBackendClient, kill_task, m),
             Msg::StopExecutor(m) => oneway!(CoarseGrainedExecutorBackendClient, stop_executor, m),
             Msg::SparkShutdown(m) => oneway!(CoarseGrainedExecutorBackendClient, shutdown, m),
+            Msg::ZkRequest(m) => oneway!(ZooKeeperClient, request, *m),
+            Msg::ZkReply(m) => oneway!(ZooKeeperClient, reply, *m),
+            Msg::ZkQuorum(m) => oneway!(ZooKeeperClient, quorum, m),
             // Replies with no caller waiting, and events with no stream, never reach here.
             Msg::SchedulerEvent(_)
             | Msg::ExecutorEvent(_)
@@ -735,5 +743,18 @@ impl CoarseGrainedExecutorBackend for Inbox {
     }
     async fn shutdown(&self, r: Request<sparkrpc::Shutdown>) -> Reply {
         self.oneway(r, Msg::SparkShutdown)
+    }
+}
+
+#[tonic::async_trait]
+impl rpc::zoo_keeper_server::ZooKeeper for Inbox {
+    async fn request(&self, r: Request<crate::proto::zookeeper::ClientRequest>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn reply(&self, r: Request<crate::proto::zookeeper::ServerReply>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn quorum(&self, r: Request<crate::proto::zookeeper::QuorumPacket>) -> Reply {
+        self.oneway(r, Msg::ZkQuorum)
     }
 }

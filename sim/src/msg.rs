@@ -9,7 +9,8 @@
 
 use crate::proto::Resources;
 use crate::proto::mesos::v1::{self as v1, executor, scheduler};
-use crate::proto::{internal, sparkrpc};
+use crate::proto::zk_codes;
+use crate::proto::{internal, sparkrpc, zookeeper};
 use prost::Message;
 use std::fmt::Write;
 
@@ -131,6 +132,12 @@ messages! {
     /// Executor → driver's HeartbeatReceiver (ask; answered by HeartbeatResponse).
     Heartbeat(sparkrpc::Heartbeat) = "spark.scheduler.cluster.Heartbeat",
     HeartbeatResponse(sparkrpc::HeartbeatResponse) = "spark.scheduler.cluster.HeartbeatResponse",
+    /// ZooKeeper client → server: a request frame (header + body).
+    ZkRequest(zookeeper::ClientRequest) [boxed] = "zookeeper.ClientRequest",
+    /// ZooKeeper server → client: a reply frame, a ping's answer or a watch notification.
+    ZkReply(zookeeper::ServerReply) [boxed] = "zookeeper.ServerReply",
+    /// ZooKeeper server ↔ server: ZAB's quorum packets.
+    ZkQuorum(zookeeper::QuorumPacket) = "zookeeper.QuorumPacket",
 }
 
 impl Msg {
@@ -142,6 +149,9 @@ impl Msg {
             Msg::SchedulerEvent(e) => e.r#type().as_str_name(),
             Msg::ExecutorCall(c) => c.r#type().as_str_name(),
             Msg::ExecutorEvent(e) => e.r#type().as_str_name(),
+            Msg::ZkRequest(r) => zk_request_kind(r),
+            Msg::ZkReply(r) => zk_reply_kind(r),
+            Msg::ZkQuorum(p) => zk_codes::packet::name(p.r#type),
             other => {
                 let name = other.proto_name();
                 name.rsplit('.').next().unwrap_or(name)
@@ -177,6 +187,9 @@ impl Msg {
     pub fn opens_connection(&self) -> bool {
         self.is_subscribe()
             || matches!(self, Msg::RegisterSlave(_) | Msg::ReregisterSlave(_) | Msg::RegisterExecutor(_))
+            // A ZooKeeper client's TCP connection to its server: each side
+            // learns of its loss (ClientCnxn then tries the next server).
+            || matches!(self, Msg::ZkRequest(r) if r.connect.is_some())
     }
 
     /// True for the reply half of an ask.
@@ -419,9 +432,102 @@ impl Msg {
             Msg::RemoveExecutor(m) => write!(s, "executor {}: {}", m.executor_id, m.reason)?,
             Msg::Heartbeat(m) => write!(s, "executor {}", m.executor_id)?,
             Msg::HeartbeatResponse(m) => write!(s, "reregister_block_manager={}", m.reregister_block_manager)?,
+            Msg::ZkRequest(r) => zk_request_line(s, r)?,
+            Msg::ZkReply(r) => zk_reply_line(s, r)?,
+            Msg::ZkQuorum(p) => write!(s, "zxid={:#x} {} bytes", p.zxid, p.data.len())?,
         }
         Ok(())
     }
+}
+
+/// A ZooKeeper request's kind: its jute body record's name (`CreateRequest`),
+/// or `ping` / `closeSession` for the header-only requests.
+fn zk_request_kind(r: &zookeeper::ClientRequest) -> &'static str {
+    if r.connect.is_some() {
+        return "ConnectRequest";
+    }
+    match r.header.as_ref().map_or(zk_codes::op::ERROR, |h| h.r#type) {
+        zk_codes::op::CREATE => "CreateRequest",
+        zk_codes::op::DELETE => "DeleteRequest",
+        zk_codes::op::EXISTS => "ExistsRequest",
+        zk_codes::op::GET_DATA => "GetDataRequest",
+        zk_codes::op::GET_CHILDREN2 => "GetChildren2Request",
+        other => zk_codes::op::name(other),
+    }
+}
+
+/// A ZooKeeper reply's kind: its body record's name, `WatcherEvent` for a
+/// notification, `ping` for a ping's answer, `ReplyHeader` for a bare one.
+fn zk_reply_kind(r: &zookeeper::ServerReply) -> &'static str {
+    if r.connect.is_some() {
+        "ConnectResponse"
+    } else if r.event.is_some() {
+        "WatcherEvent"
+    } else if r.create.is_some() {
+        "CreateResponse"
+    } else if r.get_data.is_some() {
+        "GetDataResponse"
+    } else if r.get_children2.is_some() {
+        "GetChildren2Response"
+    } else if r.exists.is_some() {
+        "ExistsResponse"
+    } else if r.header.as_ref().is_some_and(|h| h.xid == zk_codes::xid::PING) {
+        "ping"
+    } else {
+        "ReplyHeader"
+    }
+}
+
+fn zk_request_line(s: &mut String, r: &zookeeper::ClientRequest) -> std::fmt::Result {
+    if let Some(c) = &r.connect {
+        return write!(s, "session={:#x} timeout={}ms last_zxid={:#x}", c.session_id, c.time_out, c.last_zxid_seen);
+    }
+    if let Some(h) = &r.header {
+        write!(s, "xid={}", h.xid)?;
+    }
+    if let Some(c) = &r.create {
+        write!(s, " {} flags={} {} bytes", c.path, c.flags, c.data.len())?;
+    }
+    if let Some(d) = &r.delete {
+        write!(s, " {}", d.path)?;
+    }
+    for (path, watch) in [
+        r.get_data.as_ref().map(|g| (&g.path, g.watch)),
+        r.get_children2.as_ref().map(|g| (&g.path, g.watch)),
+        r.exists.as_ref().map(|g| (&g.path, g.watch)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        write!(s, " {path}{}", if watch { " watch" } else { "" })?;
+    }
+    Ok(())
+}
+
+fn zk_reply_line(s: &mut String, r: &zookeeper::ServerReply) -> std::fmt::Result {
+    if let Some(c) = &r.connect {
+        return if c.time_out == 0 {
+            write!(s, "session={:#x} expired", c.session_id)
+        } else {
+            write!(s, "session={:#x} timeout={}ms", c.session_id, c.time_out)
+        };
+    }
+    if let Some(e) = &r.event {
+        return write!(s, "{} {}", zk_codes::event::name(e.r#type), e.path);
+    }
+    if let Some(h) = &r.header {
+        write!(s, "xid={} zxid={:#x} {}", h.xid, h.zxid, zk_codes::err::name(h.err))?;
+    }
+    if let Some(c) = &r.create {
+        write!(s, " {}", c.path)?;
+    }
+    if let Some(c) = &r.get_children2 {
+        write!(s, " [{}]", c.children.join(","))?;
+    }
+    if let Some(d) = &r.get_data {
+        write!(s, " {} bytes", d.data.len())?;
+    }
+    Ok(())
 }
 
 fn status_line(s: &mut String, st: &v1::TaskStatus) -> std::fmt::Result {

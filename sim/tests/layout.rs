@@ -290,7 +290,7 @@ fn manifest_dependencies(manifest: &str) -> BTreeSet<String> {
 #[test]
 fn the_cores_depend_on_neither_tokio_nor_tonic() {
     let workspace = crate_dir().parent().expect("sim sits in the workspace").to_path_buf();
-    for core in ["master", "agent", "driver", "executor", "scheduler"] {
+    for core in ["zookeeper", "master", "agent", "driver", "executor", "scheduler"] {
         let path = workspace.join(core).join("Cargo.toml");
         let manifest = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let deps = manifest_dependencies(&manifest);

@@ -1,0 +1,44 @@
+//! Apache ZooKeeper as Mesos uses it: an ensemble of servers holding one
+//! replicated, ordered tree of znodes, and client sessions that own ephemeral
+//! nodes and leave watches.
+//!
+//! Mesos's masters elect their leader through ZooKeeper, and its agents and
+//! frameworks find the leader there (`docs/high-availability.md`). What that
+//! needs from ZooKeeper, and so what this crate models:
+//!
+//! - **Quorum writes.** Every write goes through the leader, which proposes it
+//!   to the ensemble and commits it once a majority logged it (ZAB's broadcast
+//!   phase). A minority of servers cannot write, and after `syncLimit` ticks
+//!   without its quorum a server closes its clients' connections.
+//! - **Sessions** with a negotiated timeout (Mesos asks 10 s). A client pings
+//!   an idle connection and moves to another server when its own goes quiet;
+//!   the leader expires a session no server heard of for its timeout.
+//! - **Ephemeral and sequential nodes.** An ephemeral node lives as long as its
+//!   session; a sequential one gets its parent's child version as a ten-digit
+//!   suffix (`json.info_0000000003`), so the lowest suffix is the oldest member.
+//! - **Watches**, one-shot: set by a read, fired by the next change to that
+//!   node or its children, on the server the client is connected to.
+//!
+//! Layout: [`tree`] (the znode tree and sessions, and how a transaction
+//! changes them), [`server`] (one server's core: client port, ZAB broadcast,
+//! session expiry), [`client`] (a session, for an actor to embed), [`group`]
+//! (Mesos's contender and detector on top of a session). Every
+//! message is a real protobuf mirroring ZooKeeper's jute records
+//! (`proto/proto/zookeeper/zookeeper.proto`), carried by the world like any
+//! other, so partitions, drops and delays apply to it.
+//!
+//! Left out, each for a reason a Mesos cluster's behaviour does not show:
+//! leader election among the servers (the leader is the one Fast Leader
+//! Election picks in a fresh ensemble, the highest `myid`, and never changes),
+//! ACLs, `setData`, multi-ops, snapshots and disk.
+
+pub mod client;
+pub mod group;
+pub mod server;
+pub mod tree;
+
+pub use client::{Client, ZkEvent};
+pub use group::{Group, GroupEvent};
+pub use mesocosm_proto::zk_codes as codes;
+pub use server::{Server, ServerConfig, ServerTimer};
+pub use tree::Tree;

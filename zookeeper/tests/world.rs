@@ -1,0 +1,105 @@
+//! The ensemble and Mesos's group in the real world, on both transports: the
+//! ZooKeeper messages travel as gRPC calls (or straight into mailboxes), a
+//! world partition cuts them, and both transports give the same trace.
+
+use mesocosm_sim::faults::{Faults, Partition};
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime, Transport, World, WorldConfig, run_world};
+use mesocosm_zookeeper::{Client, Group, GroupEvent, Server, ServerConfig};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type Seen = Arc<Mutex<Vec<(SimTime, String, GroupEvent)>>>;
+
+/// A process whose only job is its group membership (a master's contender
+/// and detector, or an agent's detector); it records what it learns.
+struct Member {
+    name: String,
+    group: Group,
+    seen: Seen,
+}
+
+impl Actor for Member {
+    type Timer = ();
+    fn handle(&mut self, input: Input<()>, out: &mut Outbox<()>) {
+        let events = match input {
+            Input::Start => {
+                out.set_timer(self.group.tick(), ());
+                self.group.start(out);
+                Vec::new()
+            }
+            Input::Timer(()) => {
+                out.set_timer(self.group.tick(), ());
+                self.group.on_tick(out)
+            }
+            Input::Message { from, msg: Msg::ZkReply(r) } => self.group.on_reply(&from, *r, out),
+            Input::Disconnected { peer } => self.group.on_disconnected(&peer, out),
+            _ => Vec::new(),
+        };
+        let now = out.now();
+        self.seen.lock().unwrap().extend(events.into_iter().map(|e| (now, self.name.clone(), e)));
+    }
+}
+
+fn ensemble() -> Vec<ActorId> {
+    (1..=3).map(|i| ActorId::new(format!("zookeeper-00{i}"))).collect()
+}
+
+fn run(transport: Transport) -> (Vec<(SimTime, String, GroupEvent)>, String) {
+    run_world(|| async move {
+        let mut cfg = WorldConfig::new(1, transport);
+        cfg.trace.digest = true;
+        let zk: Vec<&str> = vec!["zookeeper-*"];
+        cfg.faults = Faults {
+            partitions: vec![Partition::between(["master-1"], zk).starting(SimTime::from_secs(1))],
+            ..Faults::default()
+        };
+        let w = World::new(cfg);
+        for (i, s) in ensemble().into_iter().enumerate() {
+            w.spawn(s, Server::new(ServerConfig::new(i + 1, ensemble())), None);
+        }
+        // The ensemble is up before Mesos starts (its leader serves once a
+        // quorum answered its first ping, about a millisecond in).
+        // The masters start 100 ms apart, so they join in name order.
+        let seen = Seen::default();
+        for (i, name) in ["master-1", "master-2", "master-3", "agent-1"].into_iter().enumerate() {
+            w.sleep_until(SimTime(100_000 * (i as u64 + 1))).await;
+            let data = name.starts_with("master").then(|| name.as_bytes().to_vec());
+            let client = Client::new(ensemble(), Duration::from_secs(10), i);
+            let member =
+                Member { name: name.to_string(), group: Group::new(client, "/mesos", data), seen: seen.clone() };
+            w.spawn(ActorId::new(name), member, None);
+        }
+        w.sleep_until(SimTime::from_secs(30)).await;
+        assert_eq!(w.failure(), None);
+        assert!(w.violations().is_empty(), "{:?}", w.violations());
+        let digest = w.with_trace(|t| t.finish()).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        (seen, format!("{digest:?}"))
+    })
+}
+
+/// master-1 leads, is cut off from ZooKeeper at 1 s, and master-2 takes over
+/// when the ensemble expires master-1's session; master-1 gives its candidacy
+/// up a session timeout after it noticed the silence.
+#[test]
+fn a_leader_cut_off_from_zookeeper_is_replaced_alike_on_both_transports() {
+    let (memory, digest_memory) = run(Transport::Memory);
+    let (grpc, digest_grpc) = run(Transport::Grpc);
+    assert_eq!(memory, grpc);
+    assert_eq!(digest_memory, digest_grpc);
+    let of = |who: &str| -> Vec<(SimTime, GroupEvent)> {
+        memory.iter().filter(|(_, n, _)| n == who).map(|(t, _, e)| (*t, e.clone())).collect()
+    };
+    let leader = |m: &str, elected| GroupEvent::Leader { data: Some(m.as_bytes().to_vec()), elected };
+    assert_eq!(of("master-1")[0].1, leader("master-1", true));
+    let m2 = of("master-2");
+    assert_eq!(m2[0].1, leader("master-1", false));
+    assert_eq!(m2[1].1, leader("master-2", true));
+    // The ZooKeeper leader's 14 s tick closes the session, plus the hops of the
+    // closeSession commit, the watch and the re-read (100 µs to 1 ms each).
+    assert!(m2[1].0 > SimTime::from_secs(14) && m2[1].0 < SimTime::from_secs(15), "{:?}", m2[1].0);
+    assert_eq!(of("agent-1").last().unwrap().1, leader("master-2", false));
+    let m1 = of("master-1");
+    assert_eq!(m1[1].1, GroupEvent::CandidacyLost { was_elected: true });
+    assert!(m1[1].0 >= SimTime::from_secs(17) && m1[1].0 < SimTime::from_secs(18), "{:?}", m1[1].0);
+}
