@@ -101,6 +101,8 @@
 //!   are in [`crate::script`]).
 //! - `master_agents.rs`: `[master]`, `[[agents]]`, `[network]`.
 //! - `spark_apps.rs`: `[[apps]]` into [`crate::spark::AppSpec`]s.
+//! - `marathon.rs`: `[marathon]` and its `[[marathon.apps]]`, JSON app
+//!   definitions read with errors at their line and column.
 //! - `frameworks.rs`: `[[frameworks]]`, read by the registered plugins; `scripted.rs`: a
 //!   table without `kind`, a scripted framework.
 //! - the failure script, `[[faults]]` and `[[expect]]`: [`crate::script`];
@@ -120,6 +122,7 @@ use crate::script::Cast;
 use raw::RawFile;
 
 mod frameworks;
+mod marathon;
 mod master_agents;
 mod raw;
 mod scripted;
@@ -365,7 +368,12 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
-        let frameworks = self.frameworks(&raw.frameworks, &agents, until);
+        let mut frameworks = self.frameworks(&raw.frameworks, &agents, until);
+        if let Some(m) = &raw.marathon
+            && let Some(decl) = self.marathon(m, until, &frameworks)
+        {
+            frameworks.push(decl);
+        }
         let cast = Cast {
             master: master.name.clone(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),

@@ -331,7 +331,7 @@ struct Defaults {
 // ---------------------------------------------------------------------------
 
 /// Maps byte offsets in a TOML string's *value* to byte offsets in the file.
-struct SubmitMapper {
+pub(super) struct SubmitMapper {
     /// The span of the whole string literal (quotes included).
     span: Range<usize>,
     /// `offsets[i]` is the file offset of value byte `i`; one extra entry for
@@ -341,7 +341,7 @@ struct SubmitMapper {
 }
 
 impl SubmitMapper {
-    fn new(src: &str, span: Range<usize>, value: &str) -> SubmitMapper {
+    pub(super) fn new(src: &str, span: Range<usize>, value: &str) -> SubmitMapper {
         let offsets = src.get(span.clone()).and_then(|raw| {
             let (decoded, map) = decode_toml_string(raw)?;
             (decoded == value).then(|| map.into_iter().map(|o| o + span.start).collect())
@@ -353,7 +353,7 @@ impl SubmitMapper {
         self.span.clone()
     }
 
-    fn map(&self, r: Range<usize>) -> Range<usize> {
+    pub(super) fn map(&self, r: Range<usize>) -> Range<usize> {
         let Some(offsets) = &self.offsets else {
             return self.whole();
         };
