@@ -57,6 +57,12 @@
 //!     # duration = { exponential = "1s" }            (mean)
 //!     parents = [0]                    # optional: stages (0-based) whose output this one reads;
 //!                                      # default: the stage before. `[]` starts a new branch of the DAG
+//!
+//! [marathon]                           # optional: Marathon (docs/marathon.md), actor scheduler:marathon
+//! at = "0s"                            # when it starts, default 0
+//! [[marathon.apps]]
+//! json = "marathon/web.json"           # a Marathon app definition (JSON), relative to this file, or
+//! # inline = '''{"id": "/web", "cmd": "sleep 600", "instances": 2}'''
 //! ```
 //!
 //! # How a file is read
