@@ -29,8 +29,9 @@
 //! failover timeout one week, checkpoint on, role `*`, capabilities
 //! PARTITION_AWARE, REGION_AWARE and MULTI_ROLE. A restarted Marathon
 //! subscribes with the FrameworkID it keeps in ZooKeeper (here: the one the
-//! master gave the last incarnation) and learns its tasks back by
-//! reconciliation; tasks it does not know it kills.
+//! master gave the last incarnation), reloads its instances and launch delays
+//! from ZooKeeper (here: a [`scheduler::Store`] the incarnations of one run
+//! share) and reconciles them; a task it does not know it kills.
 //!
 //! Where this lives: Marathon is a framework that ships with mesocosm, like
 //! `sleep-tasks` and the scripted one, and its errors need the scenario
@@ -49,7 +50,7 @@ use crate::cluster::{Framework, FrameworkCtx, Process};
 use app::AppDefinition;
 use mesocosm_scheduler::MesosSchedulerDriver;
 use mesocosm_sim::proto::v1::{FrameworkInfo, framework_info};
-use scheduler::Marathon;
+use scheduler::{Marathon, Store};
 use std::sync::Arc;
 
 /// The actor name and FrameworkInfo.name (`--framework_name` default).
@@ -82,16 +83,25 @@ pub struct MarathonSpec {
 }
 
 impl FrameworkSpec for MarathonSpec {
+    /// A new Marathon with an empty ZooKeeper: each run starts from nothing.
     fn framework(&self, _name: &str) -> Box<dyn Framework> {
-        Box::new(self.clone())
+        Box::new(MarathonFramework { apps: self.apps.clone(), store: Store::default() })
     }
 }
 
-impl Framework for MarathonSpec {
+/// One run's Marathon: its apps and its ZooKeeper state.
+#[derive(Debug)]
+pub struct MarathonFramework {
+    apps: Vec<Arc<AppDefinition>>,
+    store: Store,
+}
+
+impl Framework for MarathonFramework {
     fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
         // Marathon keeps its FrameworkID in ZooKeeper: a restart fails over to it.
         let id = ctx.framework_id_of(ctx.me);
-        let core = Marathon::new(self.apps.clone(), &format!("{}#{}", ctx.name, ctx.incarnation));
+        let core = Marathon::new(self.apps.clone(), &format!("{}#{}", ctx.name, ctx.incarnation))
+            .with_store(self.store.clone());
         Process::new(MesosSchedulerDriver::new(ctx.master.clone(), framework_info(), core).with_framework_id(id))
     }
 

@@ -25,7 +25,7 @@ use mesocosm_sim::SimTime;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::v1::{AgentId, FrameworkId, Offer, TaskId, TaskInfo, TaskState, TaskStatus, value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `--decline_offer_duration` default: 120 s (`OfferProcessorConfig.scala`).
@@ -91,6 +91,18 @@ pub struct Instance {
     pub state: InstanceState,
 }
 
+/// What Marathon keeps in ZooKeeper: its instances and the launch delays
+/// (`InstanceRepository`, and the rate limiter's state a new leader reloads).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Snapshot {
+    pub instances: Vec<Instance>,
+    pub delays: BTreeMap<usize, Delay>,
+    pub created: u64,
+}
+
+/// The stand-in for Marathon's ZooKeeper state, shared by the incarnations of one run.
+pub type Store = Arc<Mutex<Option<Snapshot>>>;
+
 /// The scheduler: the apps, their instances and delays.
 #[derive(Debug)]
 pub struct Marathon {
@@ -101,8 +113,10 @@ pub struct Marathon {
     created: u64,
     /// SUPPRESS was sent and no REVIVE since.
     suppressed: bool,
-    /// The framework id, as Marathon keeps it (for ids only).
+    /// Makes instance ids (with `created`).
     seed: String,
+    /// Where every change is written, as Marathon writes ZooKeeper.
+    store: Option<Store>,
 }
 
 impl Marathon {
@@ -116,6 +130,7 @@ impl Marathon {
             created: 0,
             suppressed: false,
             seed: seed.to_string(),
+            store: None,
         };
         for a in 0..m.apps.len() {
             for _ in 0..m.apps[a].instances {
@@ -123,6 +138,28 @@ impl Marathon {
             }
         }
         m
+    }
+
+    /// Keep state in `store`: start from what it holds (a restarted or newly
+    /// elected Marathon reads ZooKeeper), and write every change back.
+    pub fn with_store(mut self, store: Store) -> Marathon {
+        let saved = store.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(s) = saved {
+            self.instances = s.instances;
+            self.delays = s.delays;
+            self.created = s.created;
+        }
+        self.store = Some(store);
+        self.persist();
+        self
+    }
+
+    fn persist(&self) {
+        if let Some(store) = &self.store {
+            let snapshot =
+                Snapshot { instances: self.instances.clone(), delays: self.delays.clone(), created: self.created };
+            *store.lock().unwrap_or_else(|e| e.into_inner()) = Some(snapshot);
+        }
     }
 
     /// Every instance, in creation order.
@@ -375,6 +412,7 @@ impl Scheduler for Marathon {
         ctx.set_timer(RECONCILIATION_INTERVAL, MarathonTimer::Reconcile);
         self.suppressed = false;
         self.revive_or_suppress(ctx, false);
+        self.persist();
     }
 
     fn offers(&mut self, ctx: &mut Context<'_, MarathonTimer>, offers: Vec<Offer>) {
@@ -382,9 +420,36 @@ impl Scheduler for Marathon {
             self.answer(ctx, o);
         }
         self.revive_or_suppress(ctx, false);
+        self.persist();
     }
 
     fn update(&mut self, ctx: &mut Context<'_, MarathonTimer>, status: &TaskStatus) {
+        self.on_update(ctx, status);
+        self.persist();
+    }
+
+    fn timer(&mut self, ctx: &mut Context<'_, MarathonTimer>, timer: MarathonTimer) {
+        self.on_timer(ctx, timer);
+        self.persist();
+    }
+
+    fn check_invariants(&self) -> Result<(), String> {
+        for (a, app) in self.apps.iter().enumerate() {
+            let active = self
+                .instances
+                .iter()
+                .filter(|i| i.app == a && !matches!(i.state, InstanceState::Inactive { .. }))
+                .count();
+            if active != app.instances as usize {
+                return Err(format!("app {} has {active} active instances, not {}", app.id, app.instances));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Marathon {
+    fn on_update(&mut self, ctx: &mut Context<'_, MarathonTimer>, status: &TaskStatus) {
         let now = ctx.now();
         let state = status.state();
         let Some(i) = self.find_task(&status.task_id.value) else {
@@ -454,7 +519,7 @@ impl Scheduler for Marathon {
         }
     }
 
-    fn timer(&mut self, ctx: &mut Context<'_, MarathonTimer>, timer: MarathonTimer) {
+    fn on_timer(&mut self, ctx: &mut Context<'_, MarathonTimer>, timer: MarathonTimer) {
         let now = ctx.now();
         match timer {
             MarathonTimer::Reconcile => {
@@ -509,22 +574,6 @@ impl Scheduler for Marathon {
         }
     }
 
-    fn check_invariants(&self) -> Result<(), String> {
-        for (a, app) in self.apps.iter().enumerate() {
-            let active = self
-                .instances
-                .iter()
-                .filter(|i| i.app == a && !matches!(i.state, InstanceState::Inactive { .. }))
-                .count();
-            if active != app.instances as usize {
-                return Err(format!("app {} has {active} active instances, not {}", app.id, app.instances));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Marathon {
     /// Explicit reconciliation of every task it knows, then implicit.
     fn reconcile(&mut self, ctx: &mut Context<'_, MarathonTimer>) {
         let known: Vec<(TaskId, Option<AgentId>)> = self

@@ -437,3 +437,24 @@ fn bad_apps_are_refused_at_the_value_with_the_json_path() {
     let (m, _) = problem(r#"{"id": "/a"}"#);
     assert!(m.contains("needs a `cmd`"), "{m}");
 }
+
+#[test]
+fn a_restarted_marathon_reloads_its_instances_and_reconciles_them() {
+    let store = scheduler::Store::default();
+    let apps = vec![Arc::new(plain(1, ""))];
+    let mut d = MesosSchedulerDriver::new(
+        MASTER,
+        framework_info(),
+        Marathon::new(apps.clone(), "marathon#0").with_store(store.clone()),
+    );
+    subscribe(&mut d);
+    let task = launch_one(&mut d, 1.0);
+    // A new process with the same store: it knows the task, launches nothing new.
+    let mut d =
+        MesosSchedulerDriver::new(MASTER, framework_info(), Marathon::new(apps, "marathon#1").with_store(store));
+    let out = subscribe(&mut d);
+    assert_eq!(types(&out), ["RECONCILE", "RECONCILE", "SUPPRESS"]);
+    assert_eq!(calls(&out)[0].reconcile.as_ref().unwrap().tasks[0].task_id.value, task);
+    let out = d.step(at(3.0), update(&task, "agent-1", TaskState::TaskRunning));
+    assert!(types(&out).is_empty(), "its own task: no KILL");
+}
