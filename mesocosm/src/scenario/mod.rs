@@ -43,6 +43,10 @@
 //! at = "0s"                            # submission time, default 0
 //! host = "edge-1"                      # where spark-submit runs (the client-mode driver's host), default "edge"
 //! spark_defaults = "conf/spark-defaults.conf"   # optional, relative to this file
+//! in_task = false                      # true: not submitted here; a Mesos task whose command is a
+//!                                      # spark-submit naming this app (same spark.app.name) runs its
+//!                                      # driver on the task's agent (Marathon's cmd, the dispatcher's
+//!                                      # driver); `at` and `host` do not apply (spark::in_task)
 //! files = { "/etc/spark/principal" = "spark" }   # optional: files on `host` (path = contents), read by
 //!                                      # spark.mesos.principal.file / spark.mesos.secret.file
 //!

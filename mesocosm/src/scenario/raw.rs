@@ -82,6 +82,8 @@ pub(super) struct RawApp {
     pub(super) at: Option<Spanned<String>>,
     pub(super) host: Option<Spanned<String>>,
     pub(super) spark_defaults: Option<Spanned<String>>,
+    /// Not submitted by the scenario: what a task's spark-submit names.
+    pub(super) in_task: Option<Spanned<bool>>,
     #[serde(default)]
     pub(super) files: BTreeMap<String, String>,
     #[serde(default)]

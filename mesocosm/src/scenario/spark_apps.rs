@@ -46,6 +46,21 @@ impl Checker<'_> {
             None => "edge".to_string(),
         };
         let jobs = self.jobs(app, total_tasks);
+        let in_task = a.in_task.as_ref().is_some_and(|v| *v.get_ref());
+        if in_task {
+            // An in-task app is run by whatever launches its task, on that task's agent.
+            for (key, value) in [("at", &a.at), ("host", &a.host)] {
+                if let Some(v) = value {
+                    self.error(
+                        v.span(),
+                        format!(
+                            "`{key}` does not apply to an app with `in_task = true`: a Mesos task whose command \
+                             is its spark-submit runs it, when and where that task is placed"
+                        ),
+                    );
+                }
+            }
+        }
 
         let mapper = SubmitMapper::new(self.src, a.submit.span(), a.submit.get_ref());
         let (mut submit, spans) = match submit::parse_spark_submit_with_spans(a.submit.get_ref()) {
@@ -94,6 +109,7 @@ impl Checker<'_> {
             host,
             files: a.files.clone(),
             jobs,
+            in_task,
         })
     }
 
