@@ -16,6 +16,25 @@
 //!
 //! The command dies at SIGTERM unless it ignores it (`trap '' TERM`); then it
 //! runs on until the grace period ends and SIGKILL takes it.
+//!
+//! # A command that is a program of its own
+//!
+//! The simulated shell only sleeps and exits. A command that *does* something
+//! (a `spark-submit` whose driver runs in the task, as Marathon and Spark's
+//! MesosClusterDispatcher launch it) is a **process**: the [`Program`] that
+//! runs such tasks starts the executor with [`CommandExecutorConfig::process`]
+//! set, a [`Launch`] naming the process's actor (e.g. `driver:<app>`). At LAUNCH
+//! the executor sends TASK_STARTING and TASK_RUNNING as for any command, then
+//! forks that process (an `Output::Launch` the world's launcher starts as this
+//! executor's child); the process's exit status is the command's, and a kill
+//! or shutdown ends it with SIGTERM (exit 143: mesocosm's processes do not
+//! trap it), as `sh -c` forwards the signal to the command it runs.
+//!
+//! ```text
+//!  LAUNCH ─▶ TASK_STARTING, TASK_RUNNING, fork <process> (child of this executor)
+//!  <process> exits N ─▶ TASK_FINISHED | TASK_FAILED "Command exited with status N"
+//!  KILL | SHUTDOWN | agent gone ─▶ SIGTERM <process> ─▶ TASK_KILLED "Command terminated with signal Terminated"
+//! ```
 
 use crate::api::ExecutorApi;
 use crate::program::Program;
@@ -41,6 +60,8 @@ pub const DEFAULT_SHUTDOWN_GRACE_PERIOD: Duration = Duration::from_secs(5);
 pub const TERMINAL_ACK_TIMEOUT: Duration = Duration::from_secs(60);
 /// The status of a process killed by SIGKILL, as a shell reports it (128 + 9).
 pub const KILLED_STATUS: i32 = 137;
+/// The status of a process ended by SIGTERM, as a shell reports it (128 + 15).
+pub const TERMINATED_STATUS: i32 = 143;
 
 /// How the command executor was launched.
 #[derive(Clone, Debug)]
@@ -55,6 +76,10 @@ pub struct CommandExecutorConfig {
     pub task_killing_state: bool,
     /// `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`.
     pub shutdown_grace_period: Duration,
+    /// The command is a program of its own, forked at LAUNCH as this child
+    /// process (its `actor` is the process's name); `None`: the simulated shell
+    /// runs the command.
+    pub process: Option<Box<Launch>>,
 }
 
 impl CommandExecutorConfig {
@@ -72,7 +97,15 @@ impl CommandExecutorConfig {
                 .shutdown_grace_period
                 .as_ref()
                 .map_or(DEFAULT_SHUTDOWN_GRACE_PERIOD, |d| nanos(d.nanoseconds)),
+            process: None,
         }
+    }
+
+    /// The same executor, whose command runs as the child process `process`
+    /// instead of in the simulated shell.
+    pub fn with_process(mut self, process: Launch) -> CommandExecutorConfig {
+        self.process = Some(Box::new(process));
+        self
     }
 }
 
@@ -102,6 +135,8 @@ enum Process {
     NotLaunched,
     /// Running `shell`; `wake` numbers its current `sleep`.
     Running { shell: Box<Shell>, wake: u64 },
+    /// The command's own process runs as this child actor.
+    Child(ActorId),
     /// Reaped.
     Terminated,
 }
@@ -188,10 +223,21 @@ impl MesosCommandExecutor {
             Some(c) => Shell::parse(c.value.as_deref().unwrap_or_default()),
             None => Err("the task has no command".to_string()),
         };
-        self.task = Some(task);
+        self.task = Some(task.clone());
         // `launch`: TASK_STARTING, fork `sh -c <command>`, TASK_RUNNING.
         self.forward(id.clone(), TaskState::TaskStarting, None, out);
         self.forward(id, TaskState::TaskRunning, None, out);
+        if let Some(process) = &self.cfg.process {
+            // The command is a program of its own: fork it as a child process,
+            // with the TaskInfo the agent sent.
+            let mut launch = (**process).clone();
+            launch.task = task;
+            let child = launch.actor.clone();
+            out.note_with(|| format!("fork {child} for the command"));
+            out.launch(launch);
+            self.process = Process::Child(child);
+            return;
+        }
         match shell {
             Ok(shell) => {
                 self.process = Process::Running { shell: Box::new(shell), wake: 0 };
@@ -243,8 +289,12 @@ impl MesosCommandExecutor {
 
     /// `CommandExecutor::kill(taskId, gracePeriod)`.
     fn kill(&mut self, grace: Duration, out: &mut Outbox<Timer>) {
-        let Process::Running { shell, .. } = &self.process else { return };
-        let ignores_term = shell.ignores_term();
+        let ignores_term = match &self.process {
+            Process::Running { shell, .. } => shell.ignores_term(),
+            // A process of mesocosm's handles SIGTERM by exiting.
+            Process::Child(_) => false,
+            Process::NotLaunched | Process::Terminated => return,
+        };
         let now = out.now();
         if self.killed {
             // A second kill may only shorten the grace period (a retried KILL is a no-op).
@@ -266,6 +316,9 @@ impl MesosCommandExecutor {
         if ignores_term {
             out.note_with(|| format!("SIGTERM sent; the command ignores it, SIGKILL in {grace:?}"));
         } else {
+            if let Process::Child(child) = &self.process {
+                out.kill_child(child, TERMINATED_STATUS);
+            }
             self.reaped(Reap::Signaled("Terminated"), out);
         }
     }
@@ -344,7 +397,8 @@ impl Actor for MesosCommandExecutor {
     /// A running or killed command belongs to the launched task, and a kill
     /// always has its SIGKILL deadline.
     fn check_invariants(&self) -> Result<(), String> {
-        if self.task.is_none() && (self.killed || matches!(self.process, Process::Running { .. })) {
+        let running = matches!(self.process, Process::Running { .. } | Process::Child(_));
+        if self.task.is_none() && (self.killed || running) {
             return Err("a command runs or was killed with no task launched".into());
         }
         if self.killed != self.escalate_at.is_some() {
@@ -366,7 +420,7 @@ impl Actor for MesosCommandExecutor {
             }
             Input::Timer(Timer::Escalate) => {
                 let due = self.escalate_at.is_some_and(|at| at <= out.now());
-                if due && matches!(self.process, Process::Running { .. }) {
+                if due && matches!(self.process, Process::Running { .. } | Process::Child(_)) {
                     out.note("the command did not terminate within its grace period: SIGKILL");
                     self.reaped(Reap::Signaled("Killed"), out);
                 }
@@ -389,6 +443,10 @@ impl Actor for MesosCommandExecutor {
                 out.note("agent disconnected; the executor library injects SHUTDOWN");
                 self.disconnected = true;
                 self.shutdown(out);
+            }
+            Input::Exited { actor, status } if self.process == Process::Child(actor.clone()) => {
+                // The forked command exited by itself: its status is the command's.
+                self.reaped(Reap::Exited(status), out);
             }
             Input::Disconnected { .. } | Input::Exited { .. } | Input::Refused { .. } => {}
         }

@@ -6,6 +6,7 @@ use crate::executor::{DEFAULT_ASK_TIMEOUT, ExecutorConfig, SparkExecutor};
 use crate::program::Program;
 use mesocosm_sim::{ActorId, Launch, World};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// `spark.executor.heartbeatInterval`'s default (10 s), for a backend that
@@ -21,6 +22,32 @@ pub struct SparkDriverAddress {
     pub heartbeat_interval: Duration,
     /// The app's `spark.rpc.askTimeout`.
     pub ask_timeout: Duration,
+}
+
+/// The drivers' address book: where each driver URL executors are given
+/// (`spark://CoarseGrainedScheduler@<host>:<port>`) reaches. Shared, because a
+/// driver that runs inside a Mesos task gets its host only when its task is
+/// placed: its process writes its URL here as it starts, before any executor
+/// of it can be launched. Entries are keyed by URL, so a driver relaunched on
+/// another host is found at its new address.
+#[derive(Clone, Debug, Default)]
+pub struct DriverBook(Arc<Mutex<BTreeMap<String, SparkDriverAddress>>>);
+
+impl DriverBook {
+    /// A book holding `drivers`.
+    pub fn new(drivers: BTreeMap<String, SparkDriverAddress>) -> DriverBook {
+        DriverBook(Arc::new(Mutex::new(drivers)))
+    }
+
+    /// The driver listening at `url`, if any.
+    pub fn get(&self, url: &str) -> Option<SparkDriverAddress> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(url).cloned()
+    }
+
+    /// A driver starts listening at `url`.
+    pub fn insert(&self, url: String, address: SparkDriverAddress) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(url, address);
+    }
 }
 
 /// The program that runs Spark executors: Mesos's command executor forking
@@ -46,7 +73,7 @@ pub struct SparkDriverAddress {
 #[derive(Clone, Debug, Default)]
 pub struct SparkExecutorBackend {
     /// Drivers by the URL executors are given (`--driver-url`).
-    drivers: BTreeMap<String, SparkDriverAddress>,
+    drivers: DriverBook,
     /// Agents (by actor name) whose hosts have no Spark installed.
     without_spark: BTreeSet<String>,
     /// Declared images and whether Spark is installed in each.
@@ -58,7 +85,13 @@ impl SparkExecutorBackend {
     /// `without_spark` (agent actor names), where `spark-class` is missing
     /// unless the task fetched Spark itself.
     pub fn new(drivers: BTreeMap<String, SparkDriverAddress>, without_spark: BTreeSet<String>) -> SparkExecutorBackend {
-        SparkExecutorBackend { drivers, without_spark, spark_in_image: BTreeMap::new() }
+        SparkExecutorBackend { drivers: DriverBook::new(drivers), without_spark, spark_in_image: BTreeMap::new() }
+    }
+
+    /// A backend that reaches the drivers of `book`, which may grow while the
+    /// cluster runs (drivers inside Mesos tasks).
+    pub fn with_book(book: DriverBook, without_spark: BTreeSet<String>) -> SparkExecutorBackend {
+        SparkExecutorBackend { drivers: book, without_spark, spark_in_image: BTreeMap::new() }
     }
 
     /// Which images have Spark installed: an executor in a container image
@@ -108,7 +141,7 @@ impl Program for SparkExecutorBackend {
         let backend = spark_class_missing(&command, self.lacks_spark(agent, &launch))
             .map_or_else(|| parse_backend_command(&command), Err)
             .and_then(|args| match self.drivers.get(&args.driver_url) {
-                Some(d) => Ok((args, d.clone())),
+                Some(d) => Ok((args, d)),
                 None => Err(format!("no driver listens at {}", args.driver_url)),
             });
         let (heartbeat, asks) = match &backend {

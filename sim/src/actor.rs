@@ -145,6 +145,11 @@ pub enum Output<T> {
     Launch(Box<Launch>),
     /// Close this actor's connections to `peer` (a master ending a subscription).
     Disconnect { peer: ActorId },
+    /// Signal `child`, a process this actor started (an [`Output::Launch`] whose
+    /// parent it is), so that it ends with `status` (143 after SIGTERM, 137
+    /// after SIGKILL): a command executor killing its command's process. The
+    /// world ignores it for an actor that is not this one's child.
+    Kill { child: ActorId, status: i32 },
     /// Refuse the call being handled: its sender gets `Input::Refused` as the
     /// call's answer. Only a step that handles an `Input::Message` may refuse.
     Refuse(Refusal),
@@ -213,6 +218,11 @@ impl<T> Outbox<T> {
     /// Close connections to `peer`.
     pub fn disconnect(&mut self, peer: &ActorId) {
         self.outputs.push(Output::Disconnect { peer: peer.clone() });
+    }
+
+    /// End child process `child` with `status` (see [`Output::Kill`]).
+    pub fn kill_child(&mut self, child: &ActorId, status: i32) {
+        self.outputs.push(Output::Kill { child: child.clone(), status });
     }
 
     /// Refuse the call being handled (see [`Refusal`]).

@@ -13,6 +13,7 @@ fn executor(task_killing_state: bool) -> MesosCommandExecutor {
         framework_id: FrameworkId { value: "F-0000".into() },
         task_killing_state,
         shutdown_grace_period: DEFAULT_SHUTDOWN_GRACE_PERIOD,
+        process: None,
     })
 }
 
@@ -71,6 +72,10 @@ enum Out {
     At(u64, Timer),
     Note(String),
     Exit(i32),
+    /// A child process forked: its actor and the task it runs.
+    Fork(String, String),
+    /// A child process signalled to end with this status.
+    Signal(String, i32),
 }
 
 fn outs(outputs: &[Output<Timer>]) -> Vec<Out> {
@@ -89,6 +94,8 @@ fn outs(outputs: &[Output<Timer>]) -> Vec<Out> {
             Output::SetTimer { at, timer } => Out::At(at.0, timer.clone()),
             Output::Note(n) => Out::Note(n.clone()),
             Output::Exit { status } => Out::Exit(*status),
+            Output::Launch(l) => Out::Fork(l.actor.to_string(), l.task.task_id.value.clone()),
+            Output::Kill { child, status } => Out::Signal(child.to_string(), *status),
             other => panic!("unexpected output {other:?}"),
         })
         .collect()
@@ -314,4 +321,79 @@ fn a_command_without_a_shell_runs_its_arguments() {
     });
     let out = step(&mut e, SimTime(0), launch(t));
     assert_eq!(outs(&out)[2], At(1_500_000, Timer::Wake(1)));
+}
+
+/// An executor whose command is the process `driver:pi` (a spark-submit the
+/// Program recognised), launched on `agent-1`.
+fn forking_executor() -> MesosCommandExecutor {
+    let mut e = executor(false);
+    let process = Launch {
+        actor: ActorId::new("driver:pi"),
+        host: "agent-1".into(),
+        framework: Default::default(),
+        agent: Default::default(),
+        task: TaskInfo::default(),
+        executor: Default::default(),
+    };
+    e.cfg = e.cfg.clone().with_process(process);
+    e
+}
+
+const SPARK_SUBMIT: &str = "spark-submit --master mesos://master:5050 --name pi pi.jar";
+
+#[test]
+fn a_process_command_is_forked_after_running_and_its_exit_status_ends_the_task() {
+    let mut e = forking_executor();
+    assert_eq!(
+        outs(&step(&mut e, SimTime(0), launch(task("t1", SPARK_SUBMIT)))),
+        vec![
+            Update("t1", TaskStarting, None),
+            Update("t1", TaskRunning, None),
+            Note("fork driver:pi for the command".into()),
+            Fork("driver:pi".into(), "t1".into()),
+        ]
+    );
+    // Another actor's exit is not the command's.
+    assert_eq!(outs(&step(&mut e, SimTime(SECOND), Input::Exited { actor: ActorId::new("x"), status: 0 })), vec![]);
+    // spark-submit exits 101 when it cannot load the main class.
+    let out = step(&mut e, SimTime(2 * SECOND), Input::Exited { actor: ActorId::new("driver:pi"), status: 101 });
+    assert_eq!(
+        outs(&out),
+        vec![Update("t1", TaskFailed, Some("Command exited with status 101")), At(62 * SECOND, Timer::AckTimeout)]
+    );
+    assert_eq!(outs(&step(&mut e, SimTime(3 * SECOND), ack(last_uuid(&out)))), vec![Exit(0)]);
+}
+
+#[test]
+fn a_process_that_exits_0_finishes_the_task() {
+    let mut e = forking_executor();
+    step(&mut e, SimTime(0), launch(task("t1", SPARK_SUBMIT)));
+    let out = step(&mut e, SimTime(SECOND), Input::Exited { actor: ActorId::new("driver:pi"), status: 0 });
+    assert_eq!(outs(&out)[0], Update("t1", TaskFinished, Some("Command exited with status 0")));
+}
+
+#[test]
+fn killing_a_process_task_sends_sigterm_to_the_process_and_ends_killed() {
+    let mut e = forking_executor();
+    step(&mut e, SimTime(0), launch(task("t1", SPARK_SUBMIT)));
+    assert_eq!(
+        outs(&step(&mut e, SimTime(SECOND), kill(None))),
+        vec![
+            At(4 * SECOND, Timer::Escalate),
+            Signal("driver:pi".into(), 143),
+            Update("t1", TaskKilled, Some("Command terminated with signal Terminated")),
+            At(61 * SECOND, Timer::AckTimeout)
+        ]
+    );
+    // The process's exit that follows the signal changes nothing.
+    let exited = Input::Exited { actor: ActorId::new("driver:pi"), status: 143 };
+    assert_eq!(outs(&step(&mut e, SimTime(SECOND), exited)), vec![]);
+}
+
+#[test]
+fn losing_the_agent_ends_the_process_too() {
+    let mut e = forking_executor();
+    step(&mut e, SimTime(0), launch(task("t1", SPARK_SUBMIT)));
+    let out = outs(&step(&mut e, SimTime(SECOND), Input::Disconnected { peer: ActorId::new(AGENT) }));
+    assert!(out.contains(&Signal("driver:pi".into(), 143)), "{out:?}");
 }

@@ -46,6 +46,10 @@
 //! at = "0s"                            # submission time, default 0
 //! host = "edge-1"                      # where spark-submit runs (the client-mode driver's host), default "edge"
 //! spark_defaults = "conf/spark-defaults.conf"   # optional, relative to this file
+//! in_task = false                      # true: not submitted here; a Mesos task whose command is a
+//!                                      # spark-submit naming this app (same spark.app.name) runs its
+//!                                      # driver on the task's agent (Marathon's cmd, the dispatcher's
+//!                                      # driver); `at` and `host` do not apply (spark::in_task)
 //! files = { "/etc/spark/principal" = "spark" }   # optional: files on `host` (path = contents), read by
 //!                                      # spark.mesos.principal.file / spark.mesos.secret.file
 //!
@@ -60,6 +64,12 @@
 //!     # duration = { exponential = "1s" }            (mean)
 //!     parents = [0]                    # optional: stages (0-based) whose output this one reads;
 //!                                      # default: the stage before. `[]` starts a new branch of the DAG
+//!
+//! [marathon]                           # optional: Marathon (docs/marathon.md), actor scheduler:marathon
+//! at = "0s"                            # when it starts, default 0
+//! [[marathon.apps]]
+//! json = "marathon/web.json"           # a Marathon app definition (JSON), relative to this file, or
+//! # inline = '''{"id": "/web", "cmd": "sleep 600", "instances": 2}'''
 //! ```
 //!
 //! # How a file is read
@@ -105,6 +115,8 @@
 //! - `master_agents.rs`: `[master]`, `[[agents]]`, `[network]`.
 //! - `containers.rs`: `[registry]`, `[fetcher]` and the agents' containerizer keys.
 //! - `spark_apps.rs`: `[[apps]]` into [`crate::spark::AppSpec`]s.
+//! - `marathon.rs`: `[marathon]` and its `[[marathon.apps]]`, JSON app
+//!   definitions read with errors at their line and column.
 //! - `frameworks.rs`: `[[frameworks]]`, read by the registered plugins; `scripted.rs`: a
 //!   table without `kind`, a scripted framework.
 //! - the failure script, `[[faults]]` and `[[expect]]`: [`crate::script`];
@@ -126,6 +138,7 @@ use raw::RawFile;
 
 mod containers;
 mod frameworks;
+mod marathon;
 mod master_agents;
 mod raw;
 mod scripted;
@@ -377,7 +390,12 @@ impl Checker<'_> {
             .into_iter()
             .flatten()
             .collect();
-        let frameworks = self.frameworks(&raw.frameworks, &agents, until);
+        let mut frameworks = self.frameworks(&raw.frameworks, &agents, until);
+        if let Some(m) = &raw.marathon
+            && let Some(decl) = self.marathon(m, until, &frameworks)
+        {
+            frameworks.push(decl);
+        }
         let cast = Cast {
             master: master.name.clone(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),

@@ -28,6 +28,7 @@ pub(super) struct RawFile {
     pub(super) apps: Vec<Spanned<RawApp>>,
     #[serde(default)]
     pub(super) frameworks: Vec<Spanned<RawFramework>>,
+    pub(super) marathon: Option<Spanned<RawMarathon>>,
     #[serde(default)]
     pub(super) faults: Vec<Spanned<RawFault>>,
     #[serde(default)]
@@ -90,6 +91,8 @@ pub(super) struct RawApp {
     pub(super) at: Option<Spanned<String>>,
     pub(super) host: Option<Spanned<String>>,
     pub(super) spark_defaults: Option<Spanned<String>>,
+    /// Not submitted by the scenario: what a task's spark-submit names.
+    pub(super) in_task: Option<Spanned<bool>>,
     #[serde(default)]
     pub(super) files: BTreeMap<String, String>,
     #[serde(default)]
@@ -193,4 +196,21 @@ pub(super) struct RawLink {
     pub(super) from: Spanned<String>,
     pub(super) to: Spanned<String>,
     pub(super) latency: Spanned<RawDurOrTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMarathon {
+    pub(super) at: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) apps: Vec<Spanned<RawMarathonApp>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMarathonApp {
+    /// A `.json` file, relative to the scenario.
+    pub(super) json: Option<Spanned<String>>,
+    /// The app definition itself.
+    pub(super) inline: Option<Spanned<String>>,
 }

@@ -46,6 +46,21 @@ impl Checker<'_> {
             None => "edge".to_string(),
         };
         let jobs = self.jobs(app, total_tasks);
+        let in_task = a.in_task.as_ref().is_some_and(|v| *v.get_ref());
+        if in_task {
+            // An in-task app is run by whatever launches its task, on that task's agent.
+            for (key, value) in [("at", &a.at), ("host", &a.host)] {
+                if let Some(v) = value {
+                    self.error(
+                        v.span(),
+                        format!(
+                            "`{key}` does not apply to an app with `in_task = true`: a Mesos task whose command \
+                             is its spark-submit runs it, when and where that task is placed"
+                        ),
+                    );
+                }
+            }
+        }
 
         let mapper = SubmitMapper::new(self.src, a.submit.span(), a.submit.get_ref());
         let (mut submit, spans) = match submit::parse_spark_submit_with_spans(a.submit.get_ref()) {
@@ -94,6 +109,7 @@ impl Checker<'_> {
             host,
             files: a.files.clone(),
             jobs,
+            in_task,
         })
     }
 
@@ -331,7 +347,7 @@ struct Defaults {
 // ---------------------------------------------------------------------------
 
 /// Maps byte offsets in a TOML string's *value* to byte offsets in the file.
-struct SubmitMapper {
+pub(super) struct SubmitMapper {
     /// The span of the whole string literal (quotes included).
     span: Range<usize>,
     /// `offsets[i]` is the file offset of value byte `i`; one extra entry for
@@ -341,7 +357,7 @@ struct SubmitMapper {
 }
 
 impl SubmitMapper {
-    fn new(src: &str, span: Range<usize>, value: &str) -> SubmitMapper {
+    pub(super) fn new(src: &str, span: Range<usize>, value: &str) -> SubmitMapper {
         let offsets = src.get(span.clone()).and_then(|raw| {
             let (decoded, map) = decode_toml_string(raw)?;
             (decoded == value).then(|| map.into_iter().map(|o| o + span.start).collect())
@@ -353,7 +369,7 @@ impl SubmitMapper {
         self.span.clone()
     }
 
-    fn map(&self, r: Range<usize>) -> Range<usize> {
+    pub(super) fn map(&self, r: Range<usize>) -> Range<usize> {
         let Some(offsets) = &self.offsets else {
             return self.whole();
         };

@@ -9,15 +9,17 @@
 //!           (spark://CoarseGrainedScheduler@<host>:<port> → the driver's actor)
 //! ```
 //!
-//! This is the only module of the crate that names `SparkDriver`.
+//! This module and `in_task` (the driver as a Mesos task's process) are the
+//! only ones of the crate that name `SparkDriver`.
 
 use super::dist::DurationDist;
+use super::in_task::SparkSubmitProgram;
 use super::spec::{AppSpec, JobSpec, driver_names};
 use crate::cluster::{ClusterBuilder, Framework, FrameworkCtx, FrameworkReport, Process, RunError, Words};
 use crate::submit::{DeployMode, SparkConf};
 use mesocosm_driver::conf::TimeUnit;
 use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
-use mesocosm_executor::{SparkDriverAddress, SparkExecutorBackend};
+use mesocosm_executor::{DriverBook, SparkDriverAddress, SparkExecutorBackend};
 use mesocosm_sim::{ActorId, Shared};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -181,13 +183,52 @@ pub fn validate_app(app: &AppSpec) -> Result<(), RunError> {
 /// which its executors use.
 type AddressBook = BTreeMap<String, SparkDriverAddress>;
 
+/// The properties a driver sends its executors (`SparkAppConfig`): the
+/// `spark.*` conf, with the app's name and where the driver listens as the
+/// running SparkContext sets them.
+pub(super) fn driver_properties(conf: &SparkConf, name: &str, host: &str, port: u32) -> Vec<(String, String)> {
+    let mut properties: Vec<(String, String)> =
+        conf.iter().filter(|(k, _)| k.starts_with("spark.")).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    properties.retain(|(k, _)| k != "spark.app.name" && k != "spark.driver.host" && k != "spark.driver.port");
+    properties.push(("spark.app.name".into(), name.to_string()));
+    properties.push(("spark.driver.host".into(), host.to_string()));
+    properties.push(("spark.driver.port".into(), port.to_string()));
+    properties.sort();
+    properties
+}
+
+/// An app's jobs with their stages' durations seeded from the run's seed,
+/// one generator per (app, job, stage): `seed_for(label)` draws a seed for a
+/// label from the run's root seed.
+pub(super) fn workload(name: &str, jobs: &[JobSpec], seed_for: impl Fn(&str) -> u64) -> Vec<Job> {
+    jobs.iter()
+        .enumerate()
+        .map(|(ji, j)| Job {
+            name: j.name.clone(),
+            stages: j
+                .stages
+                .iter()
+                .enumerate()
+                .map(|(si, s)| {
+                    let seed = seed_for(&format!("workload:{name}/job {ji}/stage {si}"));
+                    let durations = Arc::new(DrawnDurations { dist: s.duration.clone(), seed });
+                    Stage::drawn(format!("stage {si} of {}", j.name), s.tasks, durations)
+                        .with_parents(s.parents.clone())
+                })
+                .collect(),
+        })
+        .collect()
+}
+
 /// Spark's `[[apps]]` as frameworks of a cluster.
 pub struct SparkApps;
 
 impl SparkApps {
-    /// Add every app (a driver each, named `driver:<app>`, made unique as
-    /// [`driver_names`] does) and the program that runs their executors.
-    /// `without_spark` are the hosts where `spark-class` is not installed;
+    /// Add every app the scenario submits (a driver each, named `driver:<app>`,
+    /// made unique as [`driver_names`] does), the program that runs a
+    /// spark-submit inside a Mesos task ([`SparkSubmitProgram`], which knows
+    /// the apps marked [`AppSpec::in_task`]), and the program that runs their
+    /// executors. `without_spark` are the hosts where Spark is not installed;
     /// `spark_in_image` says, for each declared image, whether Spark is in it.
     pub fn add_to(
         builder: ClusterBuilder,
@@ -198,6 +239,8 @@ impl SparkApps {
         let master = ActorId::new(&builder.master_spec().name);
         let mut builder = builder;
         let mut address_book = AddressBook::new();
+        let (in_task, submitted): (Vec<AppSpec>, Vec<AppSpec>) = apps.iter().cloned().partition(|a| a.in_task);
+        let apps = &submitted[..];
         for (i, (app, name)) in apps.iter().zip(driver_names(apps)).enumerate() {
             validate_app(app)?;
             let driver = ActorId::new(format!("driver:{name}"));
@@ -215,17 +258,7 @@ impl SparkApps {
                     ask_timeout: asks,
                 },
             );
-            let mut properties: Vec<(String, String)> = app
-                .conf
-                .iter()
-                .filter(|(k, _)| k.starts_with("spark."))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            properties.retain(|(k, _)| k != "spark.app.name" && k != "spark.driver.host" && k != "spark.driver.port");
-            properties.push(("spark.app.name".into(), name.clone()));
-            properties.push(("spark.driver.host".into(), app.host.clone()));
-            properties.push(("spark.driver.port".into(), port.to_string()));
-            properties.sort();
+            let properties = driver_properties(&app.conf, &name, &app.host, port);
             let cfg = DriverConfig {
                 me: driver.clone(),
                 master: master.clone(),
@@ -242,7 +275,12 @@ impl SparkApps {
             let fw = SparkApp { cfg, jobs: app.jobs.clone(), sampled: false, core: None };
             builder = builder.add_framework(&name, driver, app.at, fw);
         }
-        Ok(builder.program(SparkExecutorBackend::new(address_book, without_spark).with_images(spark_in_image)))
+        let book = DriverBook::new(address_book);
+        // Ports after the submitted drivers', so no two drivers share a URL.
+        let first_port = 7078 + apps.len() as u32;
+        let spark_submit =
+            SparkSubmitProgram::new(master, &in_task, apps, first_port, book.clone(), without_spark.clone())?;
+        Ok(builder.program(spark_submit).program(SparkExecutorBackend::with_book(book, without_spark).with_images(spark_in_image)))
     }
 }
 
@@ -259,28 +297,9 @@ struct SparkApp {
 }
 
 impl SparkApp {
-    /// The jobs with their stages' durations seeded from the run's seed, one
-    /// generator per (app, job, stage).
+    /// The jobs with their stages' durations seeded from the run's seed.
     fn workload(&self, ctx: &FrameworkCtx<'_>) -> Vec<Job> {
-        let name = &self.cfg.app_name;
-        self.jobs
-            .iter()
-            .enumerate()
-            .map(|(ji, j)| Job {
-                name: j.name.clone(),
-                stages: j
-                    .stages
-                    .iter()
-                    .enumerate()
-                    .map(|(si, s)| {
-                        let seed = ctx.rng_for(&format!("workload:{name}/job {ji}/stage {si}")).next_u64();
-                        let durations = Arc::new(DrawnDurations { dist: s.duration.clone(), seed });
-                        Stage::drawn(format!("stage {si} of {}", j.name), s.tasks, durations)
-                            .with_parents(s.parents.clone())
-                    })
-                    .collect(),
-            })
-            .collect()
+        workload(&self.cfg.app_name, &self.jobs, |label| ctx.rng_for(label).next_u64())
     }
 
     fn report(&self) -> DriverReport {

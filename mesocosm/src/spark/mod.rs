@@ -17,12 +17,16 @@
 //! - [`dist`]: [`DurationDist`], task durations drawn from the seed.
 //! - [`rules`]: the conf values the simulator reads, checked as Spark and Mesos do.
 //! - [`apps`]: [`SparkApps`], each app as a framework, with the executor launcher.
+//! - [`in_task`]: [`SparkSubmitProgram`], a spark-submit run as a Mesos task's
+//!   command: the driver as that task's process.
 
 pub mod apps;
 pub mod dist;
+pub mod in_task;
 pub mod rules;
 pub mod spec;
 
 pub use apps::{SparkApps, ask_timeout, spark_settings, validate_app};
 pub use dist::DurationDist;
+pub use in_task::SparkSubmitProgram;
 pub use spec::{AppSpec, JobSpec, StageSpec, driver_names};

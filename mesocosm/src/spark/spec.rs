@@ -27,6 +27,11 @@ pub struct AppSpec {
     /// credentials `spark.mesos.principal.file` names.
     pub files: BTreeMap<String, String>,
     pub jobs: Vec<JobSpec>,
+    /// The scenario does not submit this app: it is what a spark-submit run as
+    /// a Mesos task's command (a Marathon app's `cmd`, a cluster-mode driver
+    /// the dispatcher launches) names, matched by its `spark.app.name`
+    /// ([`super::SparkSubmitProgram`]); `at` and `host` do not apply.
+    pub in_task: bool,
 }
 
 /// A Spark job: stages run one after the other.

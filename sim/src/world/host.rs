@@ -90,6 +90,7 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
                         }
                         Output::Launch(l) => world.launch(&me, *l),
                         Output::Disconnect { peer } => world.disconnect(&me, &peer),
+                        Output::Kill { child, status } => world.kill_child(&me, &child, status),
                         Output::Refuse(r) => refusal = Some(r),
                         Output::Note(text) => world.note(&me, &text),
                         Output::Shares(shares) => world.shares(&me, &shares),

@@ -376,6 +376,20 @@ impl World {
         true
     }
 
+    /// `parent` ends its child process `child` with `status` ([`Output::Kill`]):
+    /// as [`World::kill`], but only for an actor whose parent `parent` is (a
+    /// command executor's forked command), so a core can signal nothing else.
+    ///
+    /// [`Output::Kill`]: crate::Output::Kill
+    pub fn kill_child(&self, parent: &ActorId, child: &ActorId, status: i32) {
+        let is_child = self.state().parents.get(child) == Some(parent);
+        if is_child && self.is_alive(child) {
+            self.exit(child, status);
+        } else {
+            self.note(parent, &format!("signal to {child} ignored: it is not a running child process"));
+        }
+    }
+
     /// Record a fault that the runner applied to actors (kill, restart,
     /// disconnect, partition start and heal) in the trace.
     pub fn record_fault(&self, action: &str, rule: &str, detail: &str) {
