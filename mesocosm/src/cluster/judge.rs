@@ -2,8 +2,9 @@
 //!
 //! Each core states its own invariants ([`mesocosm_sim::Actor::check_invariants`],
 //! checked by the world after every step). What no single core can see is checked
-//! here, on the log of every message handed to the network, in the order it was
-//! sent; a violation is reported with the time of the message that broke it:
+//! here, on every message handed to the network, in the order it was sent, as
+//! it is sent ([`Judge::observe`]); a violation is reported with the time of the
+//! message that broke it:
 //!
 //! - **task state transitions follow Mesos's rules**: on an agent's status update
 //!   stream a task never leaves a terminal state nor goes back from RUNNING to
@@ -26,28 +27,272 @@
 //!   agents), or the agent died, or the agent still holds it for retry when the
 //!   run ends.
 //!
-//! Expectations ([`Expectation`]) are then evaluated against the
-//! same log, the master's lifecycle history and the drivers' exits.
+//! Expectations ([`Expectation`]) are then evaluated against the same
+//! messages, the master's lifecycle history and the drivers' exits. The judge
+//! keeps no log: each `count` expectation keeps a running tally, and the
+//! invariants keep the task streams, the outstanding offers and the terminal
+//! updates, so its memory grows with tasks and live offers, not with messages.
 
 use super::expect::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
 use mesocosm_master::MasterEvent;
+use mesocosm_sim::faults::Pattern;
 use mesocosm_sim::proto::mesos::v1::TaskState;
 use mesocosm_sim::proto::mesos::v1::task_status::Source as TaskSource;
 use mesocosm_sim::{ActorId, Msg, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// One message as the network received it from its sender.
-#[derive(Clone, Debug)]
-pub struct Observed {
-    pub t: SimTime,
-    pub from: ActorId,
-    pub to: ActorId,
-    pub msg: Msg,
+/// The judge's running state. The network hands it every message as it
+/// receives it from its sender ([`Judge::observe`]), and it keeps only what the
+/// cross-actor invariants and the expectations ask about, instead of a log of
+/// every message: at 10,000 agents a run sends millions of messages, most of
+/// them offers and pings that no check reads once they have been seen.
+pub struct Judge {
+    streams: Streams,
+    /// One running count per expectation, in the builder's order (`None` for an
+    /// expectation that reads no messages).
+    tallies: Vec<Option<Tally>>,
+    /// When the master last told each agent to shut each framework down:
+    /// (agent, framework id) → time of the last ShutdownFrameworkMessage.
+    told: BTreeMap<(String, String), SimTime>,
+}
+
+impl Judge {
+    /// A judge for these expectations, before the first message.
+    pub fn new(expectations: &[Expectation]) -> Judge {
+        Judge {
+            streams: Streams::default(),
+            tallies: expectations.iter().map(Tally::for_expectation).collect(),
+            told: BTreeMap::new(),
+        }
+    }
+
+    /// Take in one message, in send order.
+    pub fn observe(&mut self, t: SimTime, from: &ActorId, to: &ActorId, msg: &Msg) {
+        self.streams.observe(t, from, to, msg);
+        for tally in self.tallies.iter_mut().flatten() {
+            tally.observe(t, from, to, msg);
+        }
+        if let Msg::ShutdownFramework(m) = msg {
+            self.told.insert((to.to_string(), m.framework_id.value.clone()), t);
+        }
+    }
+
+    /// When the master last sent agent `agent` a ShutdownFrameworkMessage for
+    /// framework `framework_id`.
+    pub fn last_told(&self, agent: &str, framework_id: &str) -> Option<SimTime> {
+        self.told.get(&(agent.to_string(), framework_id.to_string())).copied()
+    }
+
+    /// Every expectation's verdict, in the order they were given to [`Judge::new`].
+    pub fn verdicts(&self, expectations: &[Expectation], ev: &Evidence) -> Vec<Verdict> {
+        expectations.iter().zip(&self.tallies).map(|(e, tally)| evaluate(e, tally.as_ref(), ev)).collect()
+    }
+}
+
+/// The invariants' view of the message stream so far.
+#[derive(Default)]
+struct Streams {
+    /// The first violation of each invariant: name → (time, problem).
+    found: BTreeMap<&'static str, (SimTime, String)>,
+    // Task streams, one per launch: an agent's stream is (agent, framework,
+    // task) and starts afresh with each RunTaskMessage to that agent; the
+    // framework's is (framework, task, agent) and starts afresh with each ACCEPT
+    // that launches the task id there (the old launch's late updates, e.g. from
+    // an agent behind a healed partition, stay on the old agent's stream). Why per launch: Mesos lets a
+    // framework reuse the id of a task the master no longer knows (its terminal
+    // update acknowledged, or a new leader that never heard of it), and a
+    // restarted Spark driver numbers its executors from 0 again under the same
+    // FrameworkID (`MesosCoarseGrainedSchedulerBackend.newMesosTaskId`).
+    agent_view: BTreeMap<(String, String, String), TaskState>,
+    framework_view: BTreeMap<(String, String, String), TaskState>,
+    /// Outstanding offers: id → (framework, agent hostname). An offer leaves
+    /// when its framework accepts or declines it, or the master rescinds it: the
+    /// master removes it then (`Master::accept`, `Master::decline`,
+    /// `Master::rescindOffer` in src/master/master.cpp), so any later ACCEPT
+    /// naming it is invalid and launches nothing.
+    offers: BTreeMap<String, (String, String)>,
+    /// (framework, hostname) pairs where the framework accepted an offer made to it.
+    accepted: BTreeSet<(String, String)>,
+    /// Terminal updates sent by agents: uuid → (time, framework, task, agent).
+    terminal: BTreeMap<Vec<u8>, (SimTime, String, String, String)>,
+    delivered: BTreeSet<Vec<u8>>,
+}
+
+impl Streams {
+    fn report(&mut self, t: SimTime, name: &'static str, problem: impl FnOnce() -> String) {
+        self.found.entry(name).or_insert_with(|| (t, problem()));
+    }
+
+    fn observe(&mut self, t: SimTime, from: &ActorId, to: &ActorId, msg: &Msg) {
+        match msg {
+            Msg::StatusUpdate(m) => {
+                let st = &m.update.status;
+                let key = (from.to_string(), m.update.framework_id.value.clone(), st.task_id.value.clone());
+                let state = st.state();
+                if let Some(prev) = self.agent_view.get(&key)
+                    && let Some(p) = transition_problem(*prev, state, false)
+                {
+                    self.report(t, "task state transitions", || format!("task {} on {from}: {p}", key.2));
+                }
+                if state.is_terminal() {
+                    let uuid = m.update.uuid.clone().or_else(|| st.uuid.clone()).unwrap_or_default();
+                    self.terminal.entry(uuid).or_insert((t, key.1.clone(), key.2.clone(), from.to_string()));
+                }
+                self.agent_view.insert(key, state);
+            }
+            Msg::SchedulerEvent(e) => {
+                // Updates the master makes itself (validation errors, LOST for an
+                // unreachable agent or an invalid offer) are not part of the task's
+                // stream: Mesos sends them without consulting it, so a framework
+                // can see TASK_LOST for a task id that then reports RUNNING (a
+                // duplicated ACCEPT does that). The rule holds for what agents relay.
+                if let Some(u) = e.update.as_ref().filter(|u| u.status.source() != TaskSource::Master) {
+                    let st = &u.status;
+                    let agent = st.agent_id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
+                    let key = (to.to_string(), st.task_id.value.clone(), agent);
+                    let state = st.state();
+                    if let Some(prev) = self.framework_view.get(&key)
+                        && let Some(p) = transition_problem(*prev, state, true)
+                    {
+                        self.report(t, "task state transitions", || format!("{to} saw task {}: {p}", key.1));
+                    }
+                    self.framework_view.insert(key, state);
+                    if let Some(uuid) = &st.uuid {
+                        self.delivered.insert(uuid.clone());
+                    }
+                }
+                if let Some(of) = &e.offers {
+                    for offer in &of.offers {
+                        self.offers
+                            .insert(offer.id.value.clone(), (offer.framework_id.value.clone(), offer.hostname.clone()));
+                    }
+                }
+                if let Some(r) = &e.rescind {
+                    self.offers.remove(&r.offer_id.value);
+                }
+            }
+            Msg::SchedulerCall(c) => {
+                let Some(fid) = &c.framework_id else { return };
+                if let Some(a) = &c.accept {
+                    for id in &a.offer_ids {
+                        if self.offers.get(&id.value).is_some_and(|(owner, _)| *owner == fid.value)
+                            && let Some((owner, host)) = self.offers.remove(&id.value)
+                        {
+                            self.accepted.insert((owner, host));
+                        }
+                    }
+                    // Each task launched here starts a new stream in its framework's view.
+                    for t in a.operations.iter().filter_map(|op| op.launch.as_ref()).flat_map(|l| &l.task_infos) {
+                        self.framework_view.remove(&(
+                            from.to_string(),
+                            t.task_id.value.clone(),
+                            t.agent_id.value.clone(),
+                        ));
+                    }
+                }
+                if let Some(d) = &c.decline {
+                    // Only its own framework's DECLINE ends an offer here; any other
+                    // leaves it to be judged as before.
+                    for id in &d.offer_ids {
+                        if self.offers.get(&id.value).is_some_and(|(owner, _)| *owner == fid.value) {
+                            self.offers.remove(&id.value);
+                        }
+                    }
+                }
+            }
+            Msg::RunTask(m) => {
+                let fid = m.framework.id.as_ref().map(|f| f.value.clone()).unwrap_or_default();
+                // A launch starts the task's stream on that agent afresh.
+                self.agent_view.remove(&(to.to_string(), fid.clone(), m.task.task_id.value.clone()));
+                if !self.accepted.contains(&(fid.clone(), to.to_string())) {
+                    self.report(t, "only an offer's framework uses it", || {
+                        format!(
+                            "RunTaskMessage for task {} of framework {fid} went to {to} without that framework accepting an offer made to it there",
+                            m.task.task_id.value
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// An expectation's running count of the messages (or tasks) it matches.
+struct Tally {
+    what: String,
+    /// `what` names a task state: count tasks, not messages.
+    task_state: bool,
+    from: Option<Pattern>,
+    to: Option<Pattern>,
+    wheres: Vec<(String, String)>,
+    after: Option<SimTime>,
+    before: Option<SimTime>,
+    messages: u64,
+    /// For a task state: (framework, task id) of every task seen in it; a
+    /// retried or duplicated update counts once.
+    tasks: BTreeSet<(ActorId, String)>,
+    first_last: Option<(SimTime, SimTime)>,
+}
+
+impl Tally {
+    fn for_expectation(e: &Expectation) -> Option<Tally> {
+        let Expect::Count { what, from, to, wheres, .. } = &e.expect else { return None };
+        Some(Tally {
+            what: what.clone(),
+            task_state: is_task_state(what),
+            from: from.clone(),
+            to: to.clone(),
+            wheres: wheres.clone(),
+            after: e.after.map(SimTime::from_duration),
+            before: e.before.map(SimTime::from_duration),
+            messages: 0,
+            tasks: BTreeSet::new(),
+            first_last: None,
+        })
+    }
+
+    fn observe(&mut self, t: SimTime, from: &ActorId, to: &ActorId, msg: &Msg) {
+        // The cheap test first: most messages are of another kind.
+        let status = match self.task_state {
+            true => match msg {
+                Msg::SchedulerEvent(_) => match msg.task_status() {
+                    Some(st) if st.state().as_str_name() == self.what => Some(st),
+                    _ => return,
+                },
+                _ => return,
+            },
+            false if msg.kind() == self.what => None,
+            false => return,
+        };
+        let matches = self.after.is_none_or(|a| t >= a)
+            && self.before.is_none_or(|b| t <= b)
+            && self.from.as_ref().is_none_or(|p| p.matches(from.as_str()))
+            && self.to.as_ref().is_none_or(|p| p.matches(to.as_str()))
+            && self.wheres.iter().all(|(k, v)| field_matches(msg.field(k), v));
+        if !matches {
+            return;
+        }
+        self.first_last = Some(self.first_last.map_or((t, t), |(f, _)| (f, t)));
+        match status {
+            Some(st) => {
+                self.tasks.insert((to.clone(), st.task_id.value.clone()));
+            }
+            None => self.messages += 1,
+        }
+    }
+
+    /// How many matched: tasks for a task state, else messages.
+    fn n(&self) -> u64 {
+        match self.task_state {
+            true => self.tasks.len() as u64,
+            false => self.messages,
+        }
+    }
 }
 
 /// What a run left behind to be judged.
 pub struct Evidence<'a> {
-    pub messages: &'a [Observed],
     /// Every master incarnation's history, in time order.
     pub history: &'a [(SimTime, MasterEvent)],
     /// (app, exit time and status of its last driver incarnation).
@@ -71,112 +316,16 @@ pub struct Verdict {
     pub observed: String,
 }
 
-/// The cross-actor invariants over the message log: the first violation of each, as
-/// (time, invariant, problem).
-pub fn check_message_invariants(ev: &Evidence) -> Vec<(SimTime, &'static str, String)> {
-    let mut found: BTreeMap<&'static str, (SimTime, String)> = BTreeMap::new();
+/// The cross-actor invariants over the messages the judge saw: the first
+/// violation of each, as (time, invariant, problem).
+pub fn check_message_invariants(judge: &Judge, ev: &Evidence) -> Vec<(SimTime, &'static str, String)> {
+    let s = &judge.streams;
+    let mut found = s.found.clone();
     let mut report = |t: SimTime, name: &'static str, problem: String| {
         found.entry(name).or_insert((t, problem));
     };
-    // Task streams, one per launch: an agent's stream is (agent, framework,
-    // task) and starts afresh with each RunTaskMessage to that agent; the
-    // framework's is (framework, task, agent) and starts afresh with each ACCEPT
-    // that launches the task id there (the old launch's late updates, e.g. from
-    // an agent behind a healed partition, stay on the old agent's stream). Why per launch: Mesos lets a
-    // framework reuse the id of a task the master no longer knows (its terminal
-    // update acknowledged, or a new leader that never heard of it), and a
-    // restarted Spark driver numbers its executors from 0 again under the same
-    // FrameworkID (`MesosCoarseGrainedSchedulerBackend.newMesosTaskId`).
-    let mut agent_view: BTreeMap<(String, String, String), TaskState> = BTreeMap::new();
-    let mut framework_view: BTreeMap<(String, String, String), TaskState> = BTreeMap::new();
-    // Offers: id → (framework, agent hostname); accepted (framework, hostname) pairs.
-    let mut offers: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut accepted: BTreeSet<(String, String)> = BTreeSet::new();
-    // Terminal updates sent by agents: uuid → (time, framework, task, agent).
-    let mut terminal: BTreeMap<Vec<u8>, (SimTime, String, String, String)> = BTreeMap::new();
-    let mut delivered: BTreeSet<Vec<u8>> = BTreeSet::new();
-
-    for o in ev.messages {
-        match &o.msg {
-            Msg::StatusUpdate(m) => {
-                let st = &m.update.status;
-                let key = (o.from.to_string(), m.update.framework_id.value.clone(), st.task_id.value.clone());
-                let state = st.state();
-                if let Some(prev) = agent_view.get(&key)
-                    && let Some(p) = transition_problem(*prev, state, false)
-                {
-                    report(o.t, "task state transitions", format!("task {} on {}: {p}", key.2, o.from));
-                }
-                agent_view.insert(key.clone(), state);
-                if state.is_terminal() {
-                    let uuid = m.update.uuid.clone().or_else(|| st.uuid.clone()).unwrap_or_default();
-                    terminal.entry(uuid).or_insert((o.t, key.1, key.2, o.from.to_string()));
-                }
-            }
-            Msg::SchedulerEvent(e) => {
-                // Updates the master makes itself (validation errors, LOST for an
-                // unreachable agent or an invalid offer) are not part of the task's
-                // stream: Mesos sends them without consulting it, so a framework
-                // can see TASK_LOST for a task id that then reports RUNNING (a
-                // duplicated ACCEPT does that). The rule holds for what agents relay.
-                if let Some(u) = e.update.as_ref().filter(|u| u.status.source() != TaskSource::Master) {
-                    let st = &u.status;
-                    let agent = st.agent_id.as_ref().map(|a| a.value.clone()).unwrap_or_default();
-                    let key = (o.to.to_string(), st.task_id.value.clone(), agent);
-                    let state = st.state();
-                    if let Some(prev) = framework_view.get(&key)
-                        && let Some(p) = transition_problem(*prev, state, true)
-                    {
-                        report(o.t, "task state transitions", format!("{} saw task {}: {p}", o.to, key.1));
-                    }
-                    framework_view.insert(key, state);
-                    if let Some(uuid) = &st.uuid {
-                        delivered.insert(uuid.clone());
-                    }
-                }
-                if let Some(of) = &e.offers {
-                    for offer in &of.offers {
-                        offers
-                            .insert(offer.id.value.clone(), (offer.framework_id.value.clone(), offer.hostname.clone()));
-                    }
-                }
-            }
-            Msg::SchedulerCall(c) => {
-                if let (Some(a), Some(fid)) = (&c.accept, &c.framework_id) {
-                    for id in &a.offer_ids {
-                        if let Some((owner, host)) = offers.get(&id.value)
-                            && *owner == fid.value
-                        {
-                            accepted.insert((owner.clone(), host.clone()));
-                        }
-                    }
-                    // Each task launched here starts a new stream in its framework's view.
-                    for t in a.operations.iter().filter_map(|op| op.launch.as_ref()).flat_map(|l| &l.task_infos) {
-                        framework_view.remove(&(o.from.to_string(), t.task_id.value.clone(), t.agent_id.value.clone()));
-                    }
-                }
-            }
-            Msg::RunTask(m) => {
-                let fid = m.framework.id.as_ref().map(|f| f.value.clone()).unwrap_or_default();
-                // A launch starts the task's stream on that agent afresh.
-                agent_view.remove(&(o.to.to_string(), fid.clone(), m.task.task_id.value.clone()));
-                if !accepted.contains(&(fid.clone(), o.to.to_string())) {
-                    report(
-                        o.t,
-                        "only an offer's framework uses it",
-                        format!(
-                            "RunTaskMessage for task {} of framework {fid} went to {} without that framework accepting an offer made to it there",
-                            m.task.task_id.value, o.to
-                        ),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-
-    for (uuid, (t, fw, task, agent)) in &terminal {
-        if delivered.contains(uuid) {
+    for (uuid, (t, fw, task, agent)) in &s.terminal {
+        if s.delivered.contains(uuid) {
             continue;
         }
         // "While its framework is subscribed": a framework gone before the update
@@ -261,8 +410,9 @@ fn words<'a>(ev: &'a Evidence, name: &str) -> (&'a str, &'a str) {
     ev.words.get(name).map_or(("app", "driver"), |w| (w.noun, w.process))
 }
 
-/// Evaluate one expectation.
-pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
+/// Evaluate one expectation; `tally` is what the judge counted for it (a
+/// `count` expectation reads nothing else).
+fn evaluate(e: &Expectation, tally: Option<&Tally>, ev: &Evidence) -> Verdict {
     let (held, observed) = match &e.expect {
         Expect::App { app, outcome } => match ev.exits.iter().find(|(a, _)| a == app).and_then(|(_, x)| *x) {
             None => {
@@ -332,35 +482,8 @@ pub fn evaluate(e: &Expectation, ev: &Evidence) -> Verdict {
             };
             (held, seen)
         }
-        Expect::Count { what, from, to, wheres, at_least, at_most } => {
-            let mut first_last: Option<(SimTime, SimTime)> = None;
-            let matching = ev.messages.iter().filter(|o| {
-                in_window(o.t, e)
-                    && from.as_ref().is_none_or(|p| p.matches(o.from.as_str()))
-                    && to.as_ref().is_none_or(|p| p.matches(o.to.as_str()))
-            });
-            let n = if is_task_state(what) {
-                // Tasks, not messages: a retried or duplicated update counts once.
-                let tasks: BTreeSet<(ActorId, String)> = matching
-                    .filter(|o| matches!(o.msg, Msg::SchedulerEvent(_)))
-                    .filter_map(|o| o.msg.task_status().map(|st| (o, st)))
-                    .filter(|(_, st)| st.state().as_str_name() == what)
-                    .filter(|(o, _)| wheres.iter().all(|(k, v)| field_matches(o.msg.field(k), v)))
-                    .inspect(|(o, _)| {
-                        first_last = Some(first_last.map_or((o.t, o.t), |(f, _)| (f, o.t)));
-                    })
-                    .map(|(o, st)| (o.to.clone(), st.task_id.value.clone()))
-                    .collect();
-                tasks.len() as u64
-            } else {
-                matching
-                    .filter(|o| o.msg.kind() == what)
-                    .filter(|o| wheres.iter().all(|(k, v)| field_matches(o.msg.field(k), v)))
-                    .inspect(|o| {
-                        first_last = Some(first_last.map_or((o.t, o.t), |(f, _)| (f, o.t)));
-                    })
-                    .count() as u64
-            };
+        Expect::Count { what, at_least, at_most, .. } => {
+            let (n, first_last) = tally.map_or((0, None), |t| (t.n(), t.first_last));
             let held = at_least.is_none_or(|a| n >= a) && at_most.is_none_or(|b| n <= b);
             let unit = if is_task_state(what) { "task(s)" } else { "message(s)" };
             let seen = match first_last {

@@ -1,8 +1,8 @@
 //! Judging a run and reporting it.
 //!
 //! A run is judged on what it left behind: every framework's exit, the
-//! cores' per-step invariant violations, the message log (the cross-actor
-//! invariants of [`super::judge`]), the masters' histories, what each fault
+//! cores' per-step invariant violations, what the judge took in from every
+//! message (the cross-actor invariants of [`super::judge`]), the masters' histories, what each fault
 //! did, and the expectations. [`Report::render`] is what `mesocosm run`
 //! prints after the timeline: the summary, then the verdict block, last, so a
 //! learner finds it where the output stops:
@@ -24,7 +24,7 @@ use super::RunError;
 use super::builder::ClusterBuilder;
 use super::expect::Expect;
 use super::framework::FrameworkReport;
-use super::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
+use super::judge::{Evidence, Judge, Verdict, check_message_invariants};
 use super::run::{ClusterRef, lock};
 use mesocosm_agent::StoreTotals;
 use mesocosm_agent::images::human_bytes;
@@ -113,7 +113,7 @@ pub(crate) fn judge_run(
     b: &ClusterBuilder,
     world: &World,
     cluster: &ClusterRef,
-    log: &Arc<Mutex<Vec<Observed>>>,
+    judge: &Arc<Mutex<Judge>>,
     did_nothing: &Arc<Mutex<Vec<Idle>>>,
     transport: Transport,
     ended_at: SimTime,
@@ -198,12 +198,7 @@ pub(crate) fn judge_run(
         // before its SlaveReregisteredMessage (a delayed reply) ignores it as
         // Slave::shutdownFramework does ("the agent has not yet registered"), and
         // nothing sends it again: Mesos promises no more than the master's part.
-        let mut told: BTreeMap<(String, String), SimTime> = BTreeMap::new();
-        for o in log.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            if let mesocosm_sim::Msg::ShutdownFramework(m) = &o.msg {
-                told.insert((o.to.to_string(), m.framework_id.value.clone()), o.t);
-            }
-        }
+        let judge = judge.lock().unwrap_or_else(|p| p.into_inner());
         for name in &pending {
             // An agent's hostname is its name.
             let (by_framework, registered) =
@@ -211,9 +206,7 @@ pub(crate) fn judge_run(
             for (fid, n) in by_framework.iter().filter(|(fid, _)| !held.contains(*fid)) {
                 let why = match (registered, removed.get(fid), registered_at.get(name)) {
                     (false, _, _) => "and was still not registered with the master at the end of the run".to_string(),
-                    (true, Some(r), Some(reg))
-                        if reg > r && told.get(&(name.clone(), fid.clone())).is_none_or(|t| t < reg) =>
-                    {
+                    (true, Some(r), Some(reg)) if reg > r && judge.last_told(name, fid).is_none_or(|t| t < *reg) => {
                         format!(
                             "which the master removed at {r}, before the agent (re-)registered at {reg}, and the master never told it to shut that framework down"
                         )
@@ -236,12 +229,11 @@ pub(crate) fn judge_run(
         c.masters.iter().flat_map(|m| m.with(|m| m.history().to_vec())).collect();
     history.sort_by_key(|(t, _)| *t);
     let exits: Vec<(String, Option<(SimTime, i32)>)> = apps.iter().map(|a| (a.name.clone(), a.exit)).collect();
-    let messages = log.lock().unwrap_or_else(|p| p.into_inner());
+    let judge = judge.lock().unwrap_or_else(|p| p.into_inner());
     let words: BTreeMap<String, super::Words> =
         c.frameworks.values().map(|s| (s.name.clone(), s.framework.words())).collect();
     let evidence = Evidence {
         words: &words,
-        messages: &messages,
         history: &history,
         exits: &exits,
         agent_deaths: &c.agent_deaths,
@@ -250,10 +242,10 @@ pub(crate) fn judge_run(
     let expectations: Vec<Verdict> = match failure {
         Some(_) => Vec::new(),
         None => {
-            for (t, name, problem) in check_message_invariants(&evidence) {
+            for (t, name, problem) in check_message_invariants(&judge, &evidence) {
                 checks.push(CheckFailure { check: name, message: format!("at {t}: {problem}") });
             }
-            b.expectations.iter().map(|e| evaluate(e, &evidence)).collect()
+            judge.verdicts(&b.expectations, &evidence)
         }
     };
     let mut idle = did_nothing.lock().unwrap_or_else(|p| p.into_inner()).clone();

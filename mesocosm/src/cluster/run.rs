@@ -11,7 +11,7 @@
 use super::builder::{ClusterBuilder, FrameworkEntry, Runtime};
 use super::faults::{Fault, FaultSpec};
 use super::framework::{Framework, FrameworkCtx};
-use super::judge::Observed;
+use super::judge::Judge;
 use super::probe::{CycleTimes, TimedMaster};
 use super::report::{Idle, judge_run};
 use super::{KILLED, LINGER, RunError};
@@ -285,16 +285,11 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             check_invariants: b.step_checks,
             max_steps_per_instant: WorldConfig::MAX_STEPS_PER_INSTANT,
         });
-        // The judge reads every message in send order.
-        let log: Arc<Mutex<Vec<Observed>>> = Arc::default();
-        let sink = log.clone();
+        // The judge reads every message in send order, as it is sent.
+        let judge = Arc::new(Mutex::new(Judge::new(&b.expectations)));
+        let sink = judge.clone();
         world.observe(Box::new(move |t, from, to, msg| {
-            sink.lock().unwrap_or_else(|p| p.into_inner()).push(Observed {
-                t,
-                from: from.clone(),
-                to: to.clone(),
-                msg: msg.clone(),
-            })
+            sink.lock().unwrap_or_else(|p| p.into_inner()).observe(t, from, to, msg)
         }));
         if let Some(o) = b.probe.observer.take() {
             world.observe(o);
@@ -407,6 +402,6 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             }
         }
         let ended_at = world.now();
-        judge_run(&b, &world, &cluster, &log, &did_nothing, transport, ended_at, deadline)
+        judge_run(&b, &world, &cluster, &judge, &did_nothing, transport, ended_at, deadline)
     })
 }
