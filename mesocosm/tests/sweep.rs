@@ -3,7 +3,9 @@
 //! `-j` and when four shards run as separate processes and are merged; a
 //! fixture whose deadline only some seeds meet reports exactly those seeds,
 //! and each replay command reproduces its failure; bad flags and result files
-//! that are not one sweep's shards exit 2 saying why.
+//! that are not one sweep's shards exit 2 saying why; `--transports
+//! grpc,memory` passes where the traces agree and names the first differing
+//! record of a seed whose trace depends on the transport.
 //!
 //! Cost: a run over gRPC takes about 1 s of CPU in a debug build, over the
 //! in-memory transport about 0.1 s (the same trace: `tests/cli.rs` checks every
@@ -235,5 +237,127 @@ fn merge_refuses_files_that_are_not_every_shard_of_one_sweep() {
         assert_eq!(o.status.code(), Some(2), "{files:?}: {err}");
         assert!(err.contains(why), "{files:?} should say {why:?}: {err}");
         assert!(o.stdout.is_empty(), "{files:?} printed a summary");
+    }
+}
+
+/// `--transports grpc,memory`: every seed runs over both; where the traces
+/// agree the sweep passes, says what it compared, and its result file keeps it
+/// (a merge of shards that compared differently is refused).
+#[test]
+fn a_sweep_over_both_transports_passes_when_their_traces_agree() {
+    let dir = out_dir().join("transports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("both.jsonl");
+    let o = sweep(&library("spark-pi.toml"), &["--seeds", "1..2", "--transports", "grpc,memory", "--out", path(&out)]);
+    let summary = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{summary}{}", text(&o.stderr));
+    assert!(summary.contains("seeds 1..2, digests compared over grpc, memory\n"), "{summary}");
+    assert!(summary.contains("passed: 2 of 2 runs"), "{summary}");
+    let header: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&out).unwrap().lines().next().unwrap()).unwrap();
+    assert_eq!((header["transport"].as_str(), header["compared"][0].as_str()), (Some("grpc"), Some("memory")));
+    let merged = mesocosm(&["sweep", "merge", path(&out)]);
+    assert_eq!(text(&merged.stdout), summary, "{}", text(&merged.stderr));
+    // The same sweep without the comparison is not a shard of it.
+    let half = |k: &str, extra: &[&str], name: &str| {
+        let p = dir.join(name);
+        let mut args = vec!["--seeds", "1..2", "--shard", k, "--out", path(&p)];
+        args.extend_from_slice(extra);
+        let o = sweep(&library("spark-pi.toml"), &args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        p
+    };
+    let a = half("0/2", &["--transports", "grpc,memory"], "a.jsonl");
+    let b = half("1/2", &[], "b.jsonl");
+    let o = mesocosm(&["sweep", "merge", path(&a), path(&b)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("transports compared differ (memory vs none)"), "{}", text(&o.stderr));
+}
+
+/// A program whose behaviour depends on the transport (it writes a fault into
+/// the trace over gRPC only): the trace-level bug `--transports` exists to catch.
+struct TransportDependent(mesocosm_executor::Programs);
+
+impl mesocosm_executor::Program for TransportDependent {
+    fn name(&self) -> &str {
+        "transport-dependent"
+    }
+    fn runs(&self, launch: &mesocosm_sim::Launch) -> bool {
+        self.0.find(launch).is_some()
+    }
+    fn start(&self, world: &mesocosm_sim::World, agent: &mesocosm_sim::ActorId, launch: mesocosm_sim::Launch) {
+        if world.transport() == mesocosm_sim::Transport::Grpc {
+            world.record_fault("grpc-only", "transport-dependent", &format!("{} starts", launch.actor));
+        }
+        self.0.start(world, agent, launch);
+    }
+}
+
+/// A seed whose trace depends on the transport fails the sweep, which names
+/// the first record where the two traces part (the gRPC-only record) and each
+/// side's, while its own run passes.
+#[test]
+fn a_seed_whose_trace_depends_on_the_transport_fails_naming_the_first_differing_record() {
+    use mesocosm::sweep::shard::{SeedRange, Shard};
+    use mesocosm::sweep::{Status, Sweep};
+    use mesocosm_sim::Transport;
+    let mut registry = mesocosm::registry::Registry::default();
+    let stock = registry.programs().clone();
+    registry.register_program(TransportDependent(stock));
+    // Command tasks: their containers are the registry's programs' to run.
+    let src = r#"
+[scenario]
+name = "transport-dependent"
+until = "1m"
+
+[[agents]]
+name = "agent"
+count = 1
+resources = "cpus:2;mem:1024"
+
+[[frameworks]]
+kind = "sleep-tasks"
+name = "batch"
+[frameworks.config]
+tasks = 2
+cpus = 1
+mem = 128
+duration = "5s"
+"#;
+    let s = mesocosm::scenario::parse_with("transport-dependent.toml", src, &registry).expect("valid");
+    let seeds: SeedRange = "3..3".parse().unwrap();
+    let one = Sweep::new("transport-dependent.toml", src.as_bytes(), &s, seeds, Shard::WHOLE, Transport::Grpc);
+    let both = one.clone().comparing(vec![Transport::Memory]);
+    let jobs = std::num::NonZeroUsize::new(1).unwrap();
+    let (alone, _) = one.run(&s, &registry, jobs, |_| {}).expect("the sweep");
+    assert_eq!(alone[0].status, Status::Passed, "{:?}", alone[0].failure);
+    let (compared, _) = both.run(&s, &registry, jobs, |_| {}).expect("the sweep");
+    let r = &compared[0];
+    assert_eq!((r.seed, r.status), (3, Status::Failed), "{:?}", r.failure);
+    assert_eq!(r.digest, alone[0].digest, "the verdict and digest are gRPC's");
+    let why = r.failure.as_deref().unwrap_or_default();
+    assert!(why.starts_with("the trace differs between grpc and memory from record "), "{why}");
+    let (grpc, memory) = why.split_once("; memory: ").expect("both sides");
+    assert!(grpc.contains("grpc: {") && grpc.contains("\"fault\":\"grpc-only\""), "{why}");
+    assert!(memory.starts_with('{') && !memory.contains("grpc-only"), "{why}");
+    let mut summary = Vec::new();
+    mesocosm::sweep::summary(&both, &compared, &mut summary).unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(summary.contains("failed: 1 (seeds 3)") && summary.contains(why), "{summary}");
+}
+
+#[test]
+fn transports_listed_twice_or_beside_transport_exit_2() {
+    let file = library("spark-pi.toml");
+    for (flags, why) in [
+        (&["--seeds", "1..2", "--transports", "grpc,grpc"][..], "--transports: grpc is listed twice"),
+        (&["--seeds", "1..2", "--transports", "grpc,memory", "--transport", "memory"][..], "--transports"),
+        (&["--seeds", "1..2", "--transports", "grpc,tcp"][..], "tcp"),
+    ] {
+        let o = sweep(&file, flags);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(why), "{flags:?} should say {why:?}: {err}");
+        assert!(o.stdout.is_empty(), "{flags:?} ran something");
     }
 }

@@ -42,41 +42,57 @@ use std::fmt;
 use std::time::Duration;
 
 /// A set of actor names: an exact name, or a glob where `*` matches any run of
-/// characters (`executor:etl/*`, `agent-*`, `*`).
+/// characters (`executor:etl/*`, `agent-*`, `*`), or a list of exact names
+/// ([`Pattern::any_of`]: what `agent:<glob>` resolves to, the agents it names).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pattern(String);
+pub struct Pattern {
+    /// The glob, or the names joined with `|` (for display only).
+    text: String,
+    /// Exact names, when the pattern is a list; `None` for a glob.
+    names: Option<Vec<String>>,
+}
 
 impl Pattern {
     /// Every actor.
     pub fn any() -> Pattern {
-        Pattern("*".into())
+        Pattern::new("*")
     }
 
     /// The actors whose names match `glob`.
     pub fn new(glob: impl Into<String>) -> Pattern {
-        Pattern(glob.into())
+        Pattern { text: glob.into(), names: None }
     }
 
-    /// The glob as written.
+    /// Exactly the actors `names` names. Shown as the names joined with `|`;
+    /// never read as a glob, so a `*` or a `|` in a name is that character.
+    pub fn any_of(names: impl IntoIterator<Item = impl Into<String>>) -> Pattern {
+        let names: Vec<String> = names.into_iter().map(Into::into).collect();
+        Pattern { text: names.join("|"), names: Some(names) }
+    }
+
+    /// The glob as written (a list's names joined with `|`).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// Whether `name` matches.
     pub fn matches(&self, name: &str) -> bool {
-        glob_match(self.0.as_bytes(), name.as_bytes())
+        match &self.names {
+            Some(names) => names.iter().any(|n| n == name),
+            None => glob_match(self.text.as_bytes(), name.as_bytes()),
+        }
     }
 }
 
 impl fmt::Display for Pattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl<S: Into<String>> From<S> for Pattern {
     fn from(s: S) -> Pattern {
-        Pattern(s.into())
+        Pattern::new(s)
     }
 }
 

@@ -192,6 +192,14 @@ impl Msg {
             || matches!(self, Msg::ZkRequest(r) if r.connect.is_some())
     }
 
+    /// True for the request half of a Spark `ask` (its reply comes back on the
+    /// receiver's link, see [`Msg::is_reply`]); the sender does not wait for the
+    /// reply before its next message, as Spark's `RpcEndpointRef.ask` returns a
+    /// future at once.
+    pub fn is_ask(&self) -> bool {
+        matches!(self, Msg::RetrieveSparkAppConfig(_) | Msg::RegisterExecutor(_) | Msg::Heartbeat(_))
+    }
+
     /// True for the reply half of an ask.
     pub fn is_reply(&self) -> bool {
         matches!(self, Msg::SparkAppConfig(_) | Msg::RegisterExecutorResponse(_) | Msg::HeartbeatResponse(_))

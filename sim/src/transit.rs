@@ -17,7 +17,7 @@ use crate::actor::ActorId;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 /// How many messages are in transit, and a bell that rings when the last lands.
 #[derive(Default)]
@@ -28,12 +28,32 @@ pub(crate) struct InTransit {
 
 /// One message in transit: from its link's wake at an instant until it lands in
 /// its receiver's mailbox (or is lost), on the gRPC transport. Dropping it lands it.
-pub(crate) struct Carry(Arc<InTransit>);
+pub(crate) struct Carry {
+    in_transit: Arc<InTransit>,
+    /// Told when this one message lands (see [`Carry::watch`]).
+    watcher: Option<oneshot::Sender<()>>,
+}
+
+impl Carry {
+    /// A bell for this one message's landing: it rings when the carry drops,
+    /// wherever that happens (the leg that lands it, or the book forgetting an
+    /// exited actor's messages). A link uses it to go on with its next message
+    /// as soon as this one is in its receiver's mailbox, without waiting for
+    /// the rest of its call (an ask's reply).
+    pub(crate) fn watch(&mut self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.watcher = Some(tx);
+        rx
+    }
+}
 
 impl Drop for Carry {
     fn drop(&mut self) {
-        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.landed.notify_waiters();
+        if let Some(w) = self.watcher.take() {
+            let _ = w.send(());
+        }
+        if self.in_transit.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.in_transit.landed.notify_waiters();
         }
     }
 }
@@ -77,7 +97,7 @@ impl Transit {
             return None;
         }
         self.in_transit.count.fetch_add(1, Ordering::AcqRel);
-        Some(Carry(self.in_transit.clone()))
+        Some(Carry { in_transit: self.in_transit.clone(), watcher: None })
     }
 
     /// Hand a message's carry to the leg that will land it.

@@ -13,6 +13,7 @@ use crate::sweep::shard::{SeedRange, Shard};
 use crate::sweep::{self, SeedResult, Status, Sweep, Timing};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
+use mesocosm_sim::Transport;
 use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -51,6 +52,11 @@ pub(super) struct SweepArgs {
     /// How messages travel in each run (the replay commands say so too).
     #[arg(long, value_enum, default_value_t = TransportArg::Grpc)]
     transport: TransportArg,
+    /// Run every seed over each of these transports (comma-separated, e.g.
+    /// grpc,memory) and fail a seed whose trace differs between them, naming the
+    /// first record that differs. The first gives the verdicts and the replay commands.
+    #[arg(long, value_enum, value_name = "LIST", value_delimiter = ',', conflicts_with = "transport")]
+    transports: Vec<TransportArg>,
 }
 
 #[derive(Subcommand)]
@@ -91,8 +97,15 @@ pub(super) fn sweep(args: SweepArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let transport = args.transport.into();
-    let sweep = Sweep::new(&file.to_string_lossy(), &bytes, &scenario, seeds, args.shard, transport);
+    let (transport, compared) = match transports(args.transport, &args.transports) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let sweep =
+        Sweep::new(&file.to_string_lossy(), &bytes, &scenario, seeds, args.shard, transport).comparing(compared);
     // Created before the runs, so a path that cannot be written is found at once.
     let mut out = match &args.out {
         Some(p) => match std::fs::File::create(p) {
@@ -132,6 +145,24 @@ pub(super) fn sweep(args: SweepArgs, registry: &Registry) -> ExitCode {
         return ExitCode::from(2);
     }
     finish(&sweep, &results, &timing, "sweep")
+}
+
+/// The transport that gives the verdicts, and the others compared with it:
+/// `--transports` when given (each at most once), else `--transport` alone.
+fn transports(single: TransportArg, list: &[TransportArg]) -> Result<(Transport, Vec<Transport>), String> {
+    let Some((first, rest)) = list.split_first() else {
+        return Ok((single.into(), Vec::new()));
+    };
+    let mut seen: Vec<Transport> = vec![(*first).into()];
+    for t in rest {
+        let t: Transport = (*t).into();
+        if seen.contains(&t) {
+            return Err(format!("--transports: {} is listed twice", sweep::compare::transport_word(t)));
+        }
+        seen.push(t);
+    }
+    let first = seen.remove(0);
+    Ok((first, seen))
 }
 
 fn merge(args: MergeArgs) -> ExitCode {

@@ -54,8 +54,9 @@ impl Cast {
             if hits.is_empty() {
                 return Err(format!("no agent is named `{rest}` (agents: {})", self.agents.join(", ")));
             }
-            let alternatives = hits.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("|");
-            return Ok((Pattern::new(alternatives), vec![Role::Agent]));
+            // The agents it names, exactly: the glob itself could also match
+            // other actors (`agent:*` is every agent, not the master too).
+            return Ok((Pattern::any_of(hits), vec![Role::Agent]));
         }
         if name == "master" {
             return Ok((Pattern::new(self.master.clone()), vec![Role::Master]));
@@ -115,5 +116,35 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cast() -> Cast {
+        Cast {
+            master: "master".into(),
+            agents: vec!["agent-1".into(), "agent-2".into(), "gpu-1".into()],
+            apps: vec![("etl".into(), Duration::ZERO)],
+            frameworks: vec![],
+        }
+    }
+
+    /// `agent:<glob>` names every agent the glob matches and nothing else
+    /// (its agents used to be joined with `|`, which the glob matcher read as a
+    /// character, so a glob over two agents matched none).
+    #[test]
+    fn an_agent_glob_names_exactly_its_agents() {
+        let (p, roles) = cast().resolve("agent:agent-*").expect("two agents");
+        assert_eq!(roles, [Role::Agent]);
+        assert!(p.matches("agent-1") && p.matches("agent-2"), "{p}");
+        assert!(!p.matches("gpu-1") && !p.matches("master"), "{p}");
+        let (all, _) = cast().resolve("agent:*").expect("every agent");
+        assert!(["agent-1", "agent-2", "gpu-1"].iter().all(|a| all.matches(a)), "{all}");
+        assert!(!all.matches("master") && !all.matches("driver:etl"), "{all}");
+        let err = cast().resolve("agent:web-*").expect_err("no such agent");
+        assert!(err.contains("no agent is named `web-*`"), "{err}");
     }
 }

@@ -22,8 +22,11 @@
 //!   command that splits numbered items over machines).
 //! - [`pool`]: `-j N` worker threads, results in item order (reusable too).
 //! - [`results`]: the JSON Lines result file, written and merged.
+//! - [`compare`]: `--transports grpc,memory`, each seed over several
+//!   transports, a difference in their traces a failure naming its first record.
 //! - this file: running a sweep and its summary.
 
+pub mod compare;
 pub mod pool;
 pub mod results;
 pub mod shard;
@@ -50,7 +53,12 @@ pub struct Sweep {
     pub sha256: String,
     pub seeds: SeedRange,
     pub shard: Shard,
+    /// The transport whose run gives each seed's verdict and digest (and replays it).
     pub transport: Transport,
+    /// The other transports each seed also runs over (`--transports`): a seed
+    /// whose digest differs on one of them fails, naming the first record that
+    /// differs. Empty: one run per seed.
+    pub compared: Vec<Transport>,
 }
 
 /// How one seed's run ended.
@@ -104,6 +112,37 @@ impl SeedResult {
     }
 }
 
+impl SeedResult {
+    /// This seed's digest differs over `other`: it fails, and why says where
+    /// the traces part (the runs again, with their traces kept). That comes
+    /// before any other failure: a verdict that depends on the transport is
+    /// not a verdict on the cluster.
+    fn differs(
+        &mut self,
+        scenario: &Scenario,
+        registry: &Registry,
+        transport: Transport,
+        other: Transport,
+    ) -> Result<(), RunError> {
+        let why = match compare::explain(scenario, registry, self.seed, transport, other)? {
+            Some(difference) => difference.to_string(),
+            // The digests differed and the traces now agree: the runs are not
+            // even deterministic on one transport.
+            None => format!(
+                "the digest differs between {} and {}, and a second run of each gave the same traces: a run \
+                 that does not replay",
+                compare::transport_word(transport),
+                compare::transport_word(other)
+            ),
+        };
+        if self.status == Status::Passed {
+            self.status = Status::Failed;
+        }
+        self.failure = Some(why);
+        Ok(())
+    }
+}
+
 /// Wall-clock figures of a sweep (or the sum of a merge's shards): never in
 /// the summary, which must not depend on the machine.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -144,7 +183,15 @@ impl Sweep {
             seeds,
             shard,
             transport,
+            compared: Vec::new(),
         }
+    }
+
+    /// Also run every seed over `others` and fail a seed whose trace differs
+    /// there (see [`compare`]).
+    pub fn comparing(mut self, others: Vec<Transport>) -> Sweep {
+        self.compared = others;
+        self
     }
 
     /// This shard's seeds, in order.
@@ -181,7 +228,16 @@ impl Sweep {
                 let began = Instant::now();
                 let opts = RunOptions { seed: Some(seed), transport: self.transport, ..RunOptions::default() };
                 let report = runner::run_with(scenario, opts, registry)?;
-                Ok::<_, RunError>((SeedResult::of(seed, &report), began.elapsed()))
+                let mut result = SeedResult::of(seed, &report);
+                for &other in &self.compared {
+                    let opts = RunOptions { seed: Some(seed), transport: other, ..RunOptions::default() };
+                    let digest = runner::run_with(scenario, opts, registry)?.digest.unwrap_or_default();
+                    if digest != result.digest {
+                        result.differs(scenario, registry, self.transport, other)?;
+                        break;
+                    }
+                }
+                Ok::<_, RunError>((result, began.elapsed()))
             },
             |(r, _)| done(r),
         )?;
@@ -204,7 +260,16 @@ pub fn summary(sweep: &Sweep, results: &[SeedResult], out: &mut dyn Write) -> st
     } else {
         format!(", shard {} ({} of {} seeds)", sweep.shard, results.len(), sweep.seeds.len())
     };
-    writeln!(out, "sweep: {} ({}), seeds {}{shard}", sweep.file, sweep.name, sweep.seeds)?;
+    let transports = if sweep.compared.is_empty() {
+        String::new()
+    } else {
+        let all: Vec<&str> = std::iter::once(sweep.transport)
+            .chain(sweep.compared.iter().copied())
+            .map(compare::transport_word)
+            .collect();
+        format!(", digests compared over {}", all.join(", "))
+    };
+    writeln!(out, "sweep: {} ({}), seeds {}{shard}{transports}", sweep.file, sweep.name, sweep.seeds)?;
     let failed: Vec<&SeedResult> = results.iter().filter(|r| r.status != Status::Passed).collect();
     let passed = results.len() - failed.len();
     if failed.is_empty() {

@@ -4,6 +4,7 @@
 //! ```text
 //! {"record":"sweep","format":1,"mesocosm":"0.1.0","scenario":"scenarios/spark-pi.toml","name":"spark-pi",
 //!  "sha256":"…","seeds":"1..200","shard":"0/4","transport":"grpc"}             the header: what ran
+//!  (with `"compared":["memory"]` after `--transports grpc,memory`)
 //! {"record":"seed","seed":1,"verdict":"passed","digest":"…","failure":null,
 //!  "replay":"mesocosm run scenarios/spark-pi.toml --seed 1"}                   one per seed, by seed
 //! {"record":"end","runs":50,"wall_ms":2210,"run_ms":4380,"jobs":2}             the sweep finished
@@ -21,6 +22,7 @@
 //! shard given twice or missing, and a file that does not hold exactly its
 //! shard's seeds.
 
+use super::compare::{transport_of, transport_word};
 use super::shard::{SeedRange, Shard};
 use super::{SeedResult, Status, Sweep, Timing};
 use mesocosm_sim::Transport;
@@ -45,6 +47,9 @@ enum Record {
         seeds: String,
         shard: String,
         transport: String,
+        /// The other transports each seed ran over (`--transports`); absent when none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        compared: Vec<String>,
     },
     Seed {
         seed: u64,
@@ -66,13 +71,6 @@ fn line(out: &mut dyn Write, r: &Record) -> std::io::Result<()> {
     writeln!(out)
 }
 
-fn transport_word(t: Transport) -> &'static str {
-    match t {
-        Transport::Grpc => "grpc",
-        Transport::Memory => "memory",
-    }
-}
-
 /// Write a finished sweep's result file: header, one record per seed (sorted), end.
 pub fn write(out: &mut dyn Write, sweep: &Sweep, results: &[SeedResult], timing: &Timing) -> std::io::Result<()> {
     line(
@@ -86,6 +84,7 @@ pub fn write(out: &mut dyn Write, sweep: &Sweep, results: &[SeedResult], timing:
             seeds: sweep.seeds.to_string(),
             shard: sweep.shard.to_string(),
             transport: transport_word(sweep.transport).to_string(),
+            compared: sweep.compared.iter().map(|t| transport_word(*t).to_string()).collect(),
         },
     )?;
     for r in results {
@@ -106,6 +105,12 @@ pub fn write(out: &mut dyn Write, sweep: &Sweep, results: &[SeedResult], timing:
         &Record::End { runs: timing.runs, wall_ms: ms(timing.wall), run_ms: ms(timing.run_time), jobs: timing.jobs },
     )?;
     out.flush()
+}
+
+/// Transports as the header writes them, for a message.
+fn words(ts: &[Transport]) -> String {
+    let w: Vec<&str> = ts.iter().map(|t| transport_word(*t)).collect();
+    if w.is_empty() { "none".to_string() } else { w.join(",") }
 }
 
 /// One shard's file, read and checked on its own.
@@ -133,20 +138,19 @@ fn read(path: &Path, file: impl BufRead) -> Result<ShardFile, String> {
         let record: Record =
             serde_json::from_str(&text).map_err(|e| format!("{}: not a sweep result record: {e}", at(n)))?;
         match (record, &header) {
-            (Record::Sweep { format, mesocosm, scenario, name, sha256, seeds, shard, transport }, None) => {
+            (Record::Sweep { format, mesocosm, scenario, name, sha256, seeds, shard, transport, compared }, None) => {
                 if format != FORMAT {
                     return Err(format!("{}: result format {format}; this mesocosm reads format {FORMAT}", at(n)));
                 }
                 let seeds: SeedRange = seeds.parse().map_err(|e| format!("{}: seeds: {e}", at(n)))?;
                 let shard: Shard = shard.parse().map_err(|e| format!("{}: shard: {e}", at(n)))?;
-                let transport = match transport.as_str() {
-                    "grpc" => Transport::Grpc,
-                    "memory" => Transport::Memory,
-                    t => return Err(format!("{}: unknown transport `{t}`", at(n))),
-                };
+                let word = |t: &str| transport_of(t).ok_or_else(|| format!("{}: unknown transport `{t}`", at(n)));
+                let transport = word(&transport)?;
+                let compared = compared.iter().map(|t| word(t)).collect::<Result<Vec<Transport>, String>>()?;
                 // Bounded by MAX_SEEDS, which the range's parse checked.
                 expected = shard.indices(seeds.len()).map(|i| seeds.seed(i)).collect();
-                header = Some((Sweep { file: scenario, name, sha256, seeds, shard, transport }, mesocosm));
+                let sweep = Sweep { file: scenario, name, sha256, seeds, shard, transport, compared };
+                header = Some((sweep, mesocosm));
             }
             (Record::Sweep { .. }, Some(_)) => return Err(format!("{}: a second header", at(n))),
             (_, None) => return Err(format!("{}: the file does not start with a `sweep` header record", at(n))),
@@ -233,6 +237,7 @@ pub fn merge<R: BufRead>(inputs: impl IntoIterator<Item = Result<(PathBuf, R), S
             ("seed range", a.seeds.to_string(), b.seeds.to_string()),
             ("number of shards", a.shard.count.to_string(), b.shard.count.to_string()),
             ("transport", transport_word(a.transport).to_string(), transport_word(b.transport).to_string()),
+            ("transports compared", words(&a.compared), words(&b.compared)),
             ("mesocosm version", version.clone(), f.mesocosm.clone()),
         ];
         if let Some((what, x, y)) = differs.into_iter().find(|(_, x, y)| x != y) {

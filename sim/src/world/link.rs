@@ -18,7 +18,7 @@
 use super::{State, Transport, World};
 use crate::actor::ActorId;
 use crate::failure::RunFailure;
-use crate::grpc::Peer;
+use crate::grpc::{Peer, TransportRefusal};
 use crate::mailbox::Delivery;
 use crate::msg::Msg;
 use crate::time::SimTime;
@@ -94,6 +94,12 @@ impl World {
         // process sent before it exited still arrives.
         tokio::spawn(link_task(self.clone(), from.clone(), to.clone(), latency, rx));
         tx
+    }
+
+    /// The transport itself refused a message from `from` to `to`: the run fails naming it.
+    fn refused(&self, from: ActorId, to: ActorId, refused: TransportRefusal) {
+        let (kind, status) = (refused.kind.to_string(), refused.status);
+        self.fail(RunFailure::Transport { at: self.now(), from, to, kind, status });
     }
 
     /// Whether the incarnation of `id` that sent a message is gone: it exited,
@@ -173,15 +179,13 @@ async fn link_task(
                     // Boxed so a link task's future stays small: inlined, every
                     // gRPC call's state machine would be copied into each spawn.
                     Transport::Grpc => {
-                        let delivered = Box::pin(peer.deliver(&world.shared.net, &from, &to, msg, carry)).await;
+                        // An ask's reply comes back after the link moved on: a
+                        // refusal then fails the run from the ask's own task.
+                        let (w, f, t) = (world.clone(), from.clone(), to.clone());
+                        let late = move |refused| w.refused(f, t, refused);
+                        let delivered = Box::pin(peer.deliver(&world.shared.net, &from, &to, msg, carry, late)).await;
                         if let Err(refused) = delivered {
-                            world.fail(RunFailure::Transport {
-                                at: world.now(),
-                                from: from.clone(),
-                                to: to.clone(),
-                                kind: refused.kind.to_string(),
-                                status: refused.status,
-                            });
+                            world.refused(from.clone(), to.clone(), refused);
                         }
                     }
                 }

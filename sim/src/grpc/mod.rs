@@ -29,7 +29,9 @@
 //!   `PERMISSION_DENIED` (HTTP 403), which reaches the caller's core as
 //!   `Input::Refused`;
 //! - **asks** (Spark `ask`: RetrieveSparkAppConfig, RegisterExecutor, Heartbeat): a
-//!   unary call whose response is the reply the receiver's core sends back;
+//!   unary call whose response is the reply the receiver's core sends back,
+//!   made on a task of its own so that the link goes on once the request has
+//!   landed (`ask.rs`);
 //! - **subscriptions** (scheduler and executor SUBSCRIBE): a server stream on which
 //!   the receiver's later Events travel.
 //!
@@ -39,6 +41,10 @@
 //! asks that only gRPC has. The world owns a `Net` without looking inside; it
 //! tells it when an actor starts ([`Net::serve`]) or exits ([`Net::forget`]),
 //! and hands each link's messages to a [`Peer`].
+
+mod ask;
+
+use ask::{ask_apart, settle, wait_landed};
 
 use crate::actor::{ActorId, Refusal};
 use crate::mailbox::{Delivery, Mailboxes};
@@ -72,7 +78,7 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::body::Body;
 use tonic::codegen::http;
 use tonic::service::Routes;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
 const FROM: &str = "libprocess-from";
 /// Large enough for any actor name the scenario language accepts: hyper's
@@ -344,6 +350,7 @@ impl Peer {
         to: &ActorId,
         msg: Box<Msg>,
         carry: Option<Carry>,
+        late: impl FnOnce(TransportRefusal) + Send + 'static,
     ) -> Result<(), TransportRefusal> {
         // A reply to an ask completes the caller's pending unary call. None
         // waiting: the asker exited, or its call already failed (a lost reply),
@@ -353,10 +360,17 @@ impl Peer {
             let waiting = net.books().asks.get_mut(&(from.clone(), to.clone())).and_then(|q| q.pop_front());
             match waiting {
                 Some(w) => {
-                    // The asker's client lands it once its call returns.
+                    // The asker's client lands it once its call returns. This
+                    // link's next message waits for that, as memory puts the
+                    // reply in the asker's mailbox before it.
+                    let mut carry = carry;
+                    let landed = carry.as_mut().map(Carry::watch);
                     net.transit().hand_over(from, to, Leg::Reply, carry);
                     if w.send(*msg).is_err() {
                         drop(net.transit().take_carry(from, to, Leg::Reply));
+                    }
+                    if let Some(landed) = landed {
+                        wait_landed(landed).await;
                     }
                 }
                 None => tracing::debug!(%from, %to, kind = msg.kind(), "reply with no call waiting"),
@@ -390,35 +404,28 @@ impl Peer {
         let kind = msg.kind();
         // The receiver's server lands it; calls on a link go one at a time, so
         // whatever is left on this leg when the call returns is this call's.
+        let mut carry = carry;
+        let landed = if msg.is_ask() { carry.as_mut().map(Carry::watch) } else { None };
         net.transit().hand_over(from, to, Leg::Call, carry);
-        let result = match self.conn(net, to).await {
-            Some(ch) => self.call(net, ch, from, to, *msg).await,
+        let result = match (self.conn(net, to).await, landed) {
+            // An ask: the link goes on once the request is in the receiver's
+            // mailbox; the call waits for its reply on its own task. Waiting
+            // here would hold back the sender's next messages for the reply's
+            // round trip, which memory (and Spark, whose `ask` returns a future
+            // at once) does not do: the traces would differ.
+            (Some(ch), Some(landed)) => match ask_apart(net, ch, from, to, *msg, landed, late).await {
+                Some(result) => result,
+                None => return Ok(()),
+            },
+            (Some(ch), None) => self.call(net, ch, from, to, *msg).await,
             // Nobody accepts connections under that name: refused, as a dial to
             // a closed port.
-            None => Err(Status::unavailable("connection refused")),
+            (None, _) => Err(Status::unavailable("connection refused")),
         };
         drop(net.transit().take_carry(from, to, Leg::Call));
         // Landed once the caller's core has the refusal (below), or never.
         let answer = net.transit().take_carry(to, from, Leg::Answer);
-        match result {
-            Ok(()) => Ok(()),
-            // The receiver's core refused the call: its answer reaches the caller's core.
-            Err(status) if status.code() == Code::PermissionDenied => {
-                let refusal = Refusal::Forbidden(status.message().to_string());
-                net.mailboxes.deliver(from, Delivery::Refused { peer: to.clone(), kind, refusal });
-                drop(answer);
-                Ok(())
-            }
-            // The receiver is gone (killed, restarted, exited before answering)
-            // or a fault lost an ask's reply: lost as over a broken connection.
-            Err(status) if matches!(status.code(), Code::Unavailable | Code::Cancelled) => {
-                tracing::debug!(%from, %to, %status, "delivery failed: the peer went away");
-                Ok(())
-            }
-            Err(status) => {
-                Err(TransportRefusal { kind, status: format!("gRPC status {:?}: {}", status.code(), status.message()) })
-            }
-        }
+        settle(net, from, to, kind, result, answer)
     }
 
     async fn call(&mut self, net: &Net, ch: Conn, from: &ActorId, to: &ActorId, msg: Msg) -> Result<(), Status> {
@@ -430,18 +437,6 @@ impl Peer {
                     .await
                     .map(drop)
             };
-        }
-        macro_rules! ask {
-            ($method:ident, $m:expr, $reply:ident) => {{
-                let r = CoarseGrainedSchedulerClient::with_origin(ch, origin()).$method(request(from, $m)).await;
-                // The reply's carry, handed over when its link woke.
-                let carry = net.transit().take_carry(to, from, Leg::Reply);
-                let r = r?;
-                net.mailboxes
-                    .deliver(from, Delivery::Message { from: to.clone(), msg: Box::new(Msg::$reply(r.into_inner())) });
-                drop(carry);
-                Ok(())
-            }};
         }
         match msg {
             Msg::SchedulerCall(c) if c.r#type() == scheduler::call::Type::Subscribe => {
@@ -479,9 +474,10 @@ impl Peer {
             Msg::ShutdownFramework(m) => oneway!(SlaveClient, shutdown_framework, m),
             Msg::ShutdownExecutor(m) => oneway!(SlaveClient, shutdown_executor, m),
             Msg::Shutdown(m) => oneway!(SlaveClient, shutdown, m),
-            Msg::RetrieveSparkAppConfig(m) => ask!(retrieve_spark_app_config, m, SparkAppConfig),
-            Msg::RegisterExecutor(m) => ask!(register_executor, *m, RegisterExecutorResponse),
-            Msg::Heartbeat(m) => ask!(heartbeat, m, HeartbeatResponse),
+            // Asks travel through `ask_apart`; one here is a bug in `Msg::is_ask`.
+            Msg::RetrieveSparkAppConfig(_) | Msg::RegisterExecutor(_) | Msg::Heartbeat(_) => {
+                Err(Status::internal("an ask must travel on its own task"))
+            }
             Msg::LaunchedExecutor(m) => oneway!(CoarseGrainedSchedulerClient, launched_executor, m),
             Msg::SparkStatusUpdate(m) => oneway!(CoarseGrainedSchedulerClient, status_update, m),
             Msg::RemoveExecutor(m) => oneway!(CoarseGrainedSchedulerClient, remove_executor, m),
