@@ -123,6 +123,7 @@ use crate::registry::Registry;
 use crate::script::Cast;
 use raw::RawFile;
 
+mod dispatcher;
 mod frameworks;
 mod master_agents;
 mod raw;
@@ -157,6 +158,8 @@ pub struct Scenario {
     /// One entry per agent, after `count` expansion.
     pub agents: Vec<AgentSpec>,
     pub apps: Vec<AppSpec>,
+    /// `[dispatcher]`: Spark's MesosClusterDispatcher, for `--deploy-mode cluster` apps.
+    pub dispatcher: Option<crate::spark::dispatcher::DispatcherSpec>,
     /// `[[frameworks]]`, one entry per instance after `count` expansion.
     pub frameworks: Vec<FrameworkDecl>,
     /// `[[faults]]`, in file order.
@@ -361,21 +364,30 @@ impl Checker<'_> {
             self.error(extra.span(), format!("a scenario may have at most {MAX_APPS} apps; this is one more"));
         }
         let mut total_tasks = 0;
+        // The dispatcher's host first: cluster-mode apps must name it.
+        let dispatcher_host = raw
+            .dispatcher
+            .as_ref()
+            .map(|d| d.get_ref().host.as_ref().map_or_else(|| "dispatcher".to_string(), |h| h.get_ref().clone()));
         let apps: Vec<AppSpec> = raw
             .apps
             .iter()
-            .map(|app| self.app(app, &master.name, until, &mut total_tasks))
+            .map(|app| self.app(app, &master.name, dispatcher_host.as_deref(), until, &mut total_tasks))
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()
             .collect();
         let frameworks = self.frameworks(&raw.frameworks, &agents, until);
-        let cast = Cast {
+        let dispatcher = raw.dispatcher.as_ref().and_then(|d| self.dispatcher(d, &master.name, &apps, until));
+        let mut cast = Cast {
             master: master.name.clone(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),
             apps: driver_names(&apps).into_iter().zip(apps.iter().map(|a| a.at)).collect(),
             frameworks: frameworks.iter().map(|f| (f.name.clone(), f.at)).collect(),
         };
+        if let Some(d) = &dispatcher {
+            cast.frameworks.push((d.conf.host.clone(), d.at));
+        }
         let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
         let network = NetworkSpec { latency, links };
         let faults = self.faults(&raw.faults, &cast, until);
@@ -391,6 +403,7 @@ impl Checker<'_> {
             master,
             agents,
             apps,
+            dispatcher,
             frameworks,
             faults,
             expectations,

@@ -24,6 +24,7 @@ pub(super) struct RawFile {
     pub(super) agents: Vec<Spanned<RawAgent>>,
     #[serde(default)]
     pub(super) apps: Vec<Spanned<RawApp>>,
+    pub(super) dispatcher: Option<Spanned<RawDispatcher>>,
     #[serde(default)]
     pub(super) frameworks: Vec<Spanned<RawFramework>>,
     #[serde(default)]
@@ -186,4 +187,24 @@ pub(super) struct RawLink {
     pub(super) from: Spanned<String>,
     pub(super) to: Spanned<String>,
     pub(super) latency: Spanned<RawDurOrTable>,
+}
+
+/// `[dispatcher]`: Spark's MesosClusterDispatcher.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDispatcher {
+    pub(super) host: Option<Spanned<String>>,
+    pub(super) at: Option<Spanned<String>>,
+    pub(super) conf: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    pub(super) requests: Vec<Spanned<RawRequest>>,
+}
+
+/// `[[dispatcher.requests]]`: a REST request about a cluster-mode app.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRequest {
+    pub(super) kill: Option<Spanned<String>>,
+    pub(super) status: Option<Spanned<String>>,
+    pub(super) at: Spanned<String>,
 }

@@ -26,14 +26,17 @@
 //! - [`submission`]: the REST messages and the driver description built from one.
 //! - [`command`]: the driver's TaskInfo and command line, escaped as Spark escapes it.
 //! - [`core`]: [`ClusterScheduler`], the scheduler as a sans-IO [`mesocosm_scheduler::Scheduler`].
+//! - [`framework`]: the dispatcher as a cluster framework (`scheduler:<host>`), fed the scenario's requests.
 
 pub mod command;
 pub mod conf;
 pub mod core;
+pub mod framework;
 pub mod submission;
 
 pub use conf::DispatcherConf;
 pub use core::{Answer, ClusterScheduler, DispatcherTimer, Persisted, PersistenceEngine, Request};
+pub use framework::{DispatcherSpec, RequestSpec, add_dispatcher, create_request, is_cluster_mode};
 pub use submission::{
     CreateSubmissionRequest, CreateSubmissionResponse, KillSubmissionResponse, SubmissionStatusResponse,
 };
