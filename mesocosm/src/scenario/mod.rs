@@ -61,6 +61,15 @@
 //!     # duration = { exponential = "1s" }            (mean)
 //!     parents = [0]                    # optional: stages (0-based) whose output this one reads;
 //!                                      # default: the stage before. `[]` starts a new branch of the DAG
+//!
+//! [dispatcher]                         # optional: Spark's MesosClusterDispatcher (docs/cluster-mode.md),
+//! host = "dispatcher"                  # actor scheduler:<host>; `--deploy-mode cluster` apps must use
+//!                                      # --master mesos://<host>:7077 and are POSTed to it at their `at`
+//! at = "0s"                            # when it starts
+//! conf = { "spark.home" = "/opt/spark" }   # its spark.* keys (queues, retry wait, driverDefault.*…)
+//!   [[dispatcher.requests]]            # REST requests about a cluster-mode app's submission
+//!   kill = "etl"                       # or `status = "etl"`: the app by name
+//!   at = "2m"
 //! ```
 //!
 //! # How a file is read
