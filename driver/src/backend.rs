@@ -522,7 +522,7 @@ impl MesosBackend {
                 );
                 // Built in Spark's order: the labels throw before the container.
                 let labels = launch::mesos_labels(&s.task_labels)?;
-                let container = launch::build_container_info(cfg, &mut built[i].warnings)?;
+                let container = launch::build_container_info(&cfg.settings, &mut built[i].warnings)?;
                 let task = TaskInfo {
                     name: format!("{} {task_id}", cfg.app_name),
                     task_id: TaskId { value: task_id.clone() },

@@ -43,7 +43,7 @@
 //! malformed label) throws while the executor's task is built, inside
 //! `resourceOffers` (see `crate::backend`).
 
-use crate::config::{Containerizer, DriverConfig};
+use crate::config::{Containerizer, DriverConfig, SparkSettings};
 use mesocosm_sim::proto::v1::container_info::docker_info::PortMapping;
 use mesocosm_sim::proto::v1::{
     CommandInfo, ContainerInfo, Environment, Image, Label, Labels, NetworkInfo, Parameter, Resource, Volume,
@@ -52,7 +52,7 @@ use mesocosm_sim::proto::v1::{
 use std::collections::BTreeMap;
 
 /// Mesos scalars are fixed point with three decimals; mesocosm computes in thousandths.
-pub(crate) fn milli(v: f64) -> i64 {
+pub fn milli(v: f64) -> i64 {
     (v * 1000.0).round() as i64
 }
 
@@ -84,11 +84,7 @@ fn scalar_resource(name: &str, amount_milli: i64, role: &str) -> Resource {
 ///
 /// Returns `(left, used)`. Depleted scalars are dropped from `left`; other
 /// resources (ports, disk, …) are left untouched.
-pub(crate) fn partition_resources(
-    resources: &[Resource],
-    name: &str,
-    amount_milli: i64,
-) -> (Vec<Resource>, Vec<Resource>) {
+pub fn partition_resources(resources: &[Resource], name: &str, amount_milli: i64) -> (Vec<Resource>, Vec<Resource>) {
     let mut remain = amount_milli;
     let mut used = Vec::new();
     let mut left = Vec::new();
@@ -290,7 +286,7 @@ pub(crate) fn create_command(cfg: &DriverConfig, args: &CommandArgs<'_>) -> Comm
 /// then turns `\,` and `\:` into `,` and `:` (other backslashes stay). An
 /// empty string is no labels. A label without exactly one unescaped `:`
 /// throws `SparkException("Malformed label: …")` (Spark 3.x; 2.x skipped it).
-pub(crate) fn mesos_labels(s: &str) -> Result<Labels, String> {
+pub fn mesos_labels(s: &str) -> Result<Labels, String> {
     fn split_unescaped(s: &str, c: char) -> Vec<&str> {
         if s.is_empty() {
             return Vec::new();
@@ -431,8 +427,7 @@ fn parse_parameters(specs: &[String], warnings: &mut Vec<String>) -> Vec<Paramet
 ///
 /// Skipped entries are reported in `warnings`; `Err` is the exception Spark
 /// would throw (a non-numeric port, malformed network labels).
-pub(crate) fn build_container_info(cfg: &DriverConfig, warnings: &mut Vec<String>) -> Result<ContainerInfo, String> {
-    let s = &cfg.settings;
+pub fn build_container_info(s: &SparkSettings, warnings: &mut Vec<String>) -> Result<ContainerInfo, String> {
     let docker = s.docker_image.is_some() && s.containerizer == Containerizer::Docker;
     let mut info = ContainerInfo {
         r#type: if docker { container_info::Type::Docker } else { container_info::Type::Mesos } as i32,

@@ -142,4 +142,6 @@ pub use driver::{
     DriverReport, DriverTimer, RECENT_OFFERS_REMEMBERED, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX,
     STOP_POLL_INTERVAL, SparkDriver, mesos_to_task_state,
 };
+/// Shared with Spark's MesosClusterScheduler, which builds its driver tasks the same way.
+pub use launch::{build_container_info, mesos_labels, milli, partition_resources};
 pub use readiness::{BACKEND_READY_POLL, STARVATION_WARNING};

@@ -108,6 +108,9 @@ pub fn cluster(scenario: &Scenario, seed: u64, registry: &Registry) -> Result<Cl
     let without_spark: BTreeSet<String> =
         scenario.agents.iter().filter(|a| !a.spark_installed).map(|a| a.name.clone()).collect();
     b = SparkApps::add_to(b, &scenario.apps, without_spark, scenario.containers.spark_in_image.clone())?;
+    if let Some(d) = &scenario.dispatcher {
+        b = crate::spark::dispatcher::add_dispatcher(b, d, &scenario.apps)?;
+    }
     // A registered framework's scheduler is `scheduler:<name>`, as for
     // frameworks added in Rust with `ClusterBuilder::framework`.
     for f in &scenario.frameworks {

@@ -401,19 +401,20 @@ fn properties_file_replaces_spark_defaults() {
 
 #[test]
 fn deploy_mode_from_spark_defaults() {
-    // spark-defaults.conf can set the deploy mode; cluster mode (the
-    // MesosClusterDispatcher) is not simulated, so it is refused at its line.
+    // spark-defaults.conf can set the deploy mode; cluster mode submits to a
+    // MesosClusterDispatcher, so a --master naming the Mesos master (and a
+    // scenario without [dispatcher]) is refused at the --master word.
     let src = MINIMAL.replace("app.jar\"", "app.jar\"\nspark_defaults = \"d.conf\"");
     let mut read = files(&[("scenarios/d.conf", "spark.a 1\nspark.submit.deployMode cluster\n")]);
     let d = scenario::parse_with_reader("scenarios/test.toml", &src, &mut read).unwrap_err();
     assert_eq!(d.len(), 1, "{d}");
-    assert_eq!(d.0[0].file, Path::new("scenarios/d.conf"));
-    assert_eq!((d.0[0].line, d.0[0].col), (2, 1));
-    assert!(d.0[0].message.contains("MesosClusterDispatcher"), "{d}");
-    // On the command line it points at the word.
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "mesos://master:5050"), "{d}");
+    assert!(d.0[0].message.contains("names no dispatcher"), "{d}");
+    assert!(d.0[0].message.contains("declare one with [dispatcher]"), "{d}");
+    // On the command line too.
     let src = MINIMAL.replace("app.jar", "--deploy-mode cluster app.jar");
     let d = errors(&src);
-    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "cluster"), "{d}");
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "mesos://master:5050"), "{d}");
     // What spark-submit would set in cluster mode is still resolved as Spark does.
     let submit = submit::parse_spark_submit("spark-submit --master mesos://m:5050 app.jar").unwrap();
     let defaults: BTreeMap<String, String> = [("spark.submit.deployMode".to_string(), "cluster".to_string())].into();
@@ -958,4 +959,31 @@ fn bad_marathon_tables_are_refused_in_the_scenario() {
     assert!(parse_marathon(&unknown, SEED_APP).unwrap_err().iter().any(|x| x.message.contains("unknown field")));
     let none = MARATHON.replace("[[marathon.apps]]\njson = \"marathon/app.json\"\n", "");
     assert!(parse_marathon(&none, SEED_APP).unwrap_err().iter().any(|x| x.message.contains("at least one")));
+}
+
+#[test]
+fn cluster_mode_needs_a_dispatcher_its_requests_name_apps_and_its_conf_starts() {
+    let with =
+        |extra: &str, line: &str| MINIMAL.replace("spark-submit --master mesos://master:5050 app.jar", line) + extra;
+    let cluster = "spark-submit --deploy-mode cluster --master mesos://dispatcher:7077 --name pi --class Pi app.jar";
+    let ok = with("[dispatcher]\n", cluster);
+    let s = scenario::parse("scenarios/test.toml", &ok).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(s.dispatcher.as_ref().unwrap().conf.host, "dispatcher");
+    // A dispatcher URL naming another host.
+    let src = with("[dispatcher]\nhost = \"spark-dispatcher\"\n", cluster);
+    let d = errors(&src);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "mesos://dispatcher:7077"), "{d}");
+    assert!(d.0[0].message.contains("here mesos://spark-dispatcher:7077"), "{d}");
+    // A kill of a submission no app makes.
+    let src = with("[dispatcher]\n[[dispatcher.requests]]\nkill = \"nope\"\nat = \"5s\"\n", cluster);
+    let d = errors(&src);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "\"nope\""), "{d}");
+    assert!(d.0[0].message.contains("no cluster-mode app is named `nope`"), "{d}");
+    // Negative retry settings, a non-numeric queue weight: the dispatcher would not start.
+    let src = with("[dispatcher]\nconf = { \"spark.mesos.cluster.retry.wait.max\" = \"-1\" }\n", cluster);
+    let d = errors(&src);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "{ \"spark.mesos.cluster"), "{d}");
+    assert!(d.0[0].message.contains("must not be negative"), "{d}");
+    let src = with("[dispatcher]\nconf = { \"spark.mesos.dispatcher.queue.hi\" = \"high\" }\n", cluster);
+    assert!(errors(&src).0[0].message.contains("NumberFormatException"));
 }

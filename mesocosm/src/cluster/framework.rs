@@ -127,6 +127,12 @@ pub trait Framework: Send + 'static {
         Words::FRAMEWORK
     }
 
+    /// A service that runs until it is stopped (Spark's MesosClusterDispatcher,
+    /// Marathon): the run does not wait for it to exit, and it is not expected to.
+    fn daemon(&self) -> bool {
+        false
+    }
+
     /// The timeline event when the first incarnation starts.
     fn start_event(&self, name: &str) -> String {
         format!("framework {name} starts")
@@ -162,6 +168,9 @@ impl Framework for Box<dyn Framework> {
     }
     fn words(&self) -> Words {
         self.as_ref().words()
+    }
+    fn daemon(&self) -> bool {
+        self.as_ref().daemon()
     }
     fn start_event(&self, name: &str) -> String {
         self.as_ref().start_event(name)

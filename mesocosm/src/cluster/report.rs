@@ -136,7 +136,9 @@ pub(crate) fn judge_run(
         let exit = world.exit_of(id).map(|e| (e.at, e.status));
         let w = slot.framework.words();
         // A run that stopped early is not judged: what did not happen yet says nothing.
-        if failure.is_none() && !expected_apps.contains(slot.name.as_str()) {
+        // A daemon runs until stopped: only a failed exit of one is a failed check.
+        let daemon_running = slot.framework.daemon() && exit.is_none();
+        if failure.is_none() && !expected_apps.contains(slot.name.as_str()) && !daemon_running {
             match exit {
                 None => checks.push(CheckFailure {
                     check: w.check,

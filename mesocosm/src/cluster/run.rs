@@ -378,7 +378,16 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             true => SimTime::from_duration(b.until),
             false => last_fault_time(&b.faults).after(Duration::from_micros(1)),
         };
-        let done = |w: &World| w.now() >= faults_done && framework_ids.iter().all(|d| w.exit_of(d).is_some());
+        // A daemon (a service such as Spark's dispatcher) is not waited for.
+        let awaited: Vec<ActorId> = {
+            let c = lock(&cluster);
+            framework_ids.iter().filter(|id| !c.frameworks[*id].framework.daemon()).cloned().collect()
+        };
+        // With a daemon the run goes on to `until`, as with `keep_running`: what
+        // the service does (e.g. the drivers a dispatcher launches) is the point.
+        let faults_done =
+            if awaited.len() < framework_ids.len() { SimTime::from_duration(b.until) } else { faults_done };
+        let done = |w: &World| w.now() >= faults_done && awaited.iter().all(|d| w.exit_of(d).is_some());
         loop {
             if done(&world) {
                 // An agent still re-registering (after a master failover, a

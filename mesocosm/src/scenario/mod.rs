@@ -70,6 +70,14 @@
 //! [[marathon.apps]]
 //! json = "marathon/web.json"           # a Marathon app definition (JSON), relative to this file, or
 //! # inline = '''{"id": "/web", "cmd": "sleep 600", "instances": 2}'''
+//! [dispatcher]                         # optional: Spark's MesosClusterDispatcher (docs/cluster-mode.md),
+//! host = "dispatcher"                  # actor scheduler:<host>; `--deploy-mode cluster` apps must use
+//!                                      # --master mesos://<host>:7077 and are POSTed to it at their `at`
+//! at = "0s"                            # when it starts
+//! conf = { "spark.home" = "/opt/spark" }   # its spark.* keys (queues, retry wait, driverDefault.*…)
+//!   [[dispatcher.requests]]            # REST requests about a cluster-mode app's submission
+//!   kill = "etl"                       # or `status = "etl"`: the app by name
+//!   at = "2m"
 //! ```
 //!
 //! # How a file is read
@@ -137,6 +145,7 @@ pub use containers::{ContainersSpec, FETCHER_SCHEMES, parse_bandwidth, parse_siz
 use raw::RawFile;
 
 mod containers;
+mod dispatcher;
 mod frameworks;
 mod marathon;
 mod master_agents;
@@ -174,6 +183,8 @@ pub struct Scenario {
     /// `[registry]` and `[fetcher]`: images, layers and URIs.
     pub containers: ContainersSpec,
     pub apps: Vec<AppSpec>,
+    /// `[dispatcher]`: Spark's MesosClusterDispatcher, for `--deploy-mode cluster` apps.
+    pub dispatcher: Option<crate::spark::dispatcher::DispatcherSpec>,
     /// `[[frameworks]]`, one entry per instance after `count` expansion.
     pub frameworks: Vec<FrameworkDecl>,
     /// `[[faults]]`, in file order.
@@ -382,10 +393,15 @@ impl Checker<'_> {
             self.error(extra.span(), format!("a scenario may have at most {MAX_APPS} apps; this is one more"));
         }
         let mut total_tasks = 0;
+        // The dispatcher's host first: cluster-mode apps must name it.
+        let dispatcher_host = raw
+            .dispatcher
+            .as_ref()
+            .map(|d| d.get_ref().host.as_ref().map_or_else(|| "dispatcher".to_string(), |h| h.get_ref().clone()));
         let apps: Vec<AppSpec> = raw
             .apps
             .iter()
-            .map(|app| self.app(app, &master.name, until, &mut total_tasks))
+            .map(|app| self.app(app, &master.name, dispatcher_host.as_deref(), until, &mut total_tasks))
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()
@@ -396,12 +412,16 @@ impl Checker<'_> {
         {
             frameworks.push(decl);
         }
-        let cast = Cast {
+        let dispatcher = raw.dispatcher.as_ref().and_then(|d| self.dispatcher(d, &master.name, &apps, until));
+        let mut cast = Cast {
             master: master.name.clone(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),
             apps: driver_names(&apps).into_iter().zip(apps.iter().map(|a| a.at)).collect(),
             frameworks: frameworks.iter().map(|f| (f.name.clone(), f.at)).collect(),
         };
+        if let Some(d) = &dispatcher {
+            cast.frameworks.push((d.conf.host.clone(), d.at));
+        }
         let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
         let network = NetworkSpec { latency, links };
         let faults = self.faults(&raw.faults, &cast, until);
@@ -418,6 +438,7 @@ impl Checker<'_> {
             agents,
             containers,
             apps,
+            dispatcher,
             frameworks,
             faults,
             expectations,

@@ -26,6 +26,7 @@ pub(super) struct RawFile {
     pub(super) agents: Vec<Spanned<RawAgent>>,
     #[serde(default)]
     pub(super) apps: Vec<Spanned<RawApp>>,
+    pub(super) dispatcher: Option<Spanned<RawDispatcher>>,
     #[serde(default)]
     pub(super) frameworks: Vec<Spanned<RawFramework>>,
     pub(super) marathon: Option<Spanned<RawMarathon>>,
@@ -213,4 +214,24 @@ pub(super) struct RawMarathonApp {
     pub(super) json: Option<Spanned<String>>,
     /// The app definition itself.
     pub(super) inline: Option<Spanned<String>>,
+}
+
+/// `[dispatcher]`: Spark's MesosClusterDispatcher.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDispatcher {
+    pub(super) host: Option<Spanned<String>>,
+    pub(super) at: Option<Spanned<String>>,
+    pub(super) conf: Option<Spanned<BTreeMap<String, String>>>,
+    #[serde(default)]
+    pub(super) requests: Vec<Spanned<RawRequest>>,
+}
+
+/// `[[dispatcher.requests]]`: a REST request about a cluster-mode app.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRequest {
+    pub(super) kill: Option<Spanned<String>>,
+    pub(super) status: Option<Spanned<String>>,
+    pub(super) at: Spanned<String>,
 }

@@ -22,6 +22,7 @@ impl Checker<'_> {
         &mut self,
         app: &Spanned<RawApp>,
         master_name: &str,
+        dispatcher: Option<&str>,
         until: Duration,
         total_tasks: &mut u64,
     ) -> Option<AppSpec> {
@@ -70,7 +71,6 @@ impl Checker<'_> {
                 return None;
             }
         };
-        self.check_master(&submit.master, &spans, &mapper, master_name);
 
         // Spark 3.x reads `--properties-file` *instead of* spark-defaults.conf.
         let defaults = match (&submit.properties_file, &a.spark_defaults) {
@@ -93,6 +93,12 @@ impl Checker<'_> {
         let plain: BTreeMap<String, String> =
             defaults.entries.iter().map(|(k, (v, _))| (k.clone(), v.clone())).collect();
         let conf = SparkConf::resolve(&plain, &submit);
+        // Cluster mode (from the line or spark-defaults) submits to a dispatcher.
+        if conf.deploy_mode() == Ok(submit::DeployMode::Cluster) {
+            self.check_dispatcher_url(&submit.master, &spans, &mapper, dispatcher);
+        } else {
+            self.check_master(&submit.master, &spans, &mapper, master_name);
+        }
         self.check_conf(&conf, &spans, &mapper, &defaults);
         if let Ok(mode) = conf.deploy_mode() {
             submit.deploy_mode = mode;
@@ -268,6 +274,30 @@ impl Checker<'_> {
             ("normal", [mean, stddev]) => DurationDist::Normal { mean: *mean, stddev: *stddev },
             ("exponential", [mean]) => DurationDist::Exponential { mean: *mean },
             _ => fallback, // a bad duration was already reported
+        }
+    }
+
+    /// A cluster-mode `--master` must reach this scenario's dispatcher
+    /// (`mesos://<dispatcher host>:7077`): spark-submit POSTs the app there.
+    fn check_dispatcher_url(
+        &mut self,
+        url: &MasterUrl,
+        spans: &SubmitSpans,
+        mapper: &SubmitMapper,
+        dispatcher: Option<&str>,
+    ) {
+        let span = mapper.map(spans.master.clone());
+        let port = crate::spark::dispatcher::conf::DEFAULT_PORT;
+        match (url, dispatcher) {
+            (MasterUrl::Mesos { host, port: p }, Some(d)) if host == d && *p == port => {}
+            (_, Some(d)) => self.error(
+                span,
+                format!("`{url}` names no dispatcher: --deploy-mode cluster submits to the dispatcher, here mesos://{d}:{port}"),
+            ),
+            (_, None) => self.error(
+                span,
+                format!("`{url}` names no dispatcher: --deploy-mode cluster submits to a MesosClusterDispatcher; declare one with [dispatcher]"),
+            ),
         }
     }
 

@@ -167,12 +167,9 @@ pub fn ask_timeout(conf: &SparkConf) -> Result<Duration, String> {
 
 /// Check an app before anything starts (bad input: exit 2).
 pub fn validate_app(app: &AppSpec) -> Result<(), RunError> {
-    if app.conf.deploy_mode().map_err(RunError::Unsupported)? == DeployMode::Cluster {
-        return Err(RunError::Unsupported(format!(
-            "app {}: --deploy-mode cluster needs the MesosClusterDispatcher, which mesocosm does not simulate yet",
-            app.name
-        )));
-    }
+    // Cluster mode goes to a dispatcher ([`super::dispatcher`]); the scenario
+    // language checks that its --master names one.
+    app.conf.deploy_mode().map_err(RunError::Unsupported)?;
     spark_settings(&app.conf).map_err(|e| RunError::Unsupported(format!("app {}: {e}", app.name)))?;
     ask_timeout(&app.conf).map_err(|e| RunError::Unsupported(format!("app {}: {e}", app.name)))?;
     Ok(())
@@ -239,7 +236,9 @@ impl SparkApps {
         let master = ActorId::new(&builder.master_spec().name);
         let mut builder = builder;
         let mut address_book = AddressBook::new();
-        let (in_task, submitted): (Vec<AppSpec>, Vec<AppSpec>) = apps.iter().cloned().partition(|a| a.in_task);
+        // A cluster-mode app's driver runs in the task its dispatcher launches.
+        let (in_task, submitted): (Vec<AppSpec>, Vec<AppSpec>) =
+            apps.iter().cloned().partition(|a| a.in_task || a.conf.deploy_mode() == Ok(DeployMode::Cluster));
         let apps = &submitted[..];
         for (i, (app, name)) in apps.iter().zip(driver_names(apps)).enumerate() {
             validate_app(app)?;

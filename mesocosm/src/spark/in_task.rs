@@ -166,6 +166,9 @@ impl SparkSubmitProgram {
         // driver's framework id so) are JVM system properties, which SparkConf
         // loads over the defaults.
         let mut defaults = app.spec.conf.0.clone();
+        // A cluster-mode declaration's own submission keys are not the driver's.
+        defaults.remove("spark.submit.deployMode");
+        defaults.remove("spark.master");
         defaults.extend(system_properties(&launch.task));
         let conf = SparkConf::resolve(&defaults, &submit);
         let settings = match spark_settings(&conf).and_then(|s| Ok((s, ask_timeout(&conf)?))) {

@@ -21,6 +21,7 @@
 //!   command: the driver as that task's process.
 
 pub mod apps;
+pub mod dispatcher;
 pub mod dist;
 pub mod in_task;
 pub mod rules;
