@@ -279,7 +279,9 @@ impl SparkApps {
         let first_port = 7078 + apps.len() as u32;
         let spark_submit =
             SparkSubmitProgram::new(master, &in_task, apps, first_port, book.clone(), without_spark.clone())?;
-        Ok(builder.program(spark_submit).program(SparkExecutorBackend::with_book(book, without_spark).with_images(spark_in_image)))
+        Ok(builder
+            .program(spark_submit)
+            .program(SparkExecutorBackend::with_book(book, without_spark).with_images(spark_in_image)))
     }
 }
 
