@@ -120,3 +120,65 @@ fn bad_container_input_is_an_error_at_its_value() {
         assert!(msg.contains(says), "{msg:?} should say {says:?}");
     }
 }
+
+const OUTAGE: &str = include_str!("../../scenarios/docker-registry-outage.toml");
+
+fn run_outage(src: &str) -> mesocosm::runner::Report {
+    let s = parse(src).unwrap_or_else(|d| panic!("{d}"));
+    mesocosm::runner::run(&s, mesocosm::runner::RunOptions::default()).expect("the run")
+}
+
+#[test]
+fn a_registry_fault_is_checked_into_an_agent_window() {
+    use mesocosm::cluster::Fault;
+    use mesocosm_agent::RegistryEffect;
+    let s = parse(OUTAGE).unwrap_or_else(|d| panic!("{d}"));
+    let faults: Vec<&Fault> = s.faults.iter().map(|f| &f.fault).collect();
+    assert!(
+        matches!(
+            faults[..],
+            [
+                Fault::Registry { effect: RegistryEffect::Unreachable, until: None, .. },
+                Fault::Registry {
+                    effect: RegistryEffect::Slow { bandwidth_divided_by: 10, .. },
+                    until: Some(u),
+                    ..
+                },
+            ] if *u == std::time::Duration::from_secs(30)
+        ),
+        "{faults:?}"
+    );
+}
+
+#[test]
+fn a_registry_fault_that_no_pull_meets_fails_the_run() {
+    // Every pull on edge-1 happens in the first second; a window opening at
+    // 4 min meets none, which is a false green unless `optional = true`.
+    let src = OUTAGE.replacen("agents = \"edge-1\"\n", "agents = \"edge-1\"\nafter = \"4m\"\n", 1);
+    assert_ne!(src, OUTAGE);
+    let report = run_outage(&src);
+    assert!(
+        report.checks.iter().any(|c| c.check == "fault applied" && c.message.contains("test.toml:60")),
+        "{:?}",
+        report.checks
+    );
+    // The unreachable registry is what made the two launches fail.
+    assert!(report.expectations.iter().any(|e| !e.held), "without the outage edge-1's launches succeed");
+}
+
+#[test]
+fn bad_registry_faults_are_errors_at_their_value() {
+    let cases: [(&str, &str, &str, &str); 4] = [
+        ("registry = \"unreachable\"", "registry = \"flaky\"", "\"flaky\"", "\"unreachable\" or \"slow\""),
+        ("agents = \"edge-1\"", "agents = \"master\"", "\"master\"", "only agents pull images"),
+        ("bandwidth_divided_by = 10", "bandwidth_divided_by = -3", "-3\n", "1 or more"),
+        ("agents = \"edge-1\"", "agents = \"edge-1\"\nby = \"7s\"", "\"7s\"", "an unreachable one refuses"),
+    ];
+    for (good, bad, at, says) in cases {
+        let src = OUTAGE.replacen(good, bad, 1);
+        assert_ne!(src, OUTAGE, "{good} not found");
+        let (line, col, msg) = error(&src);
+        assert_eq!((line, col), position(&src, at), "{msg}");
+        assert!(msg.contains(says), "{msg:?} should say {says:?}");
+    }
+}

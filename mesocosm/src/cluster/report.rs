@@ -23,6 +23,7 @@
 use super::RunError;
 use super::builder::ClusterBuilder;
 use super::expect::Expect;
+use super::faults::Fault;
 use super::framework::FrameworkReport;
 use super::judge::{Evidence, Observed, Verdict, check_message_invariants, evaluate};
 use super::run::{ClusterRef, lock};
@@ -257,7 +258,17 @@ pub(crate) fn judge_run(
         }
     };
     let mut idle = did_nothing.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let faults = world.fault_reports();
+    let mut faults = world.fault_reports();
+    // Registry faults act in the agents' image stores, not on messages: each
+    // reports the pulls it changed, summed over the agents it names.
+    for spec in b.faults.iter().filter(|f| matches!(f.fault, Fault::Registry { .. })) {
+        let applied = c
+            .agents
+            .values()
+            .map(|a| a.core.with(|a| a.registry_fault_hits().get(&spec.label).copied().unwrap_or(0)))
+            .sum();
+        faults.push(FaultReport { label: spec.label.clone(), applied });
+    }
     for f in &faults {
         if f.applied == 0 {
             idle.push(Idle {
