@@ -83,7 +83,7 @@ fn without_a_registry_nothing_is_pulled_and_both_containerizers_run() {
 
 #[test]
 fn bad_container_input_is_an_error_at_its_value() {
-    let cases: [(&str, &str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str, &str); 6] = [
         ("layers = [\"base\", \"app\"]", "layers = [\"base\", \"nope\"]", "\"nope\"", "unknown layer \"nope\""),
         ("size = \"300MB\"", "size = \"-300MB\"", "\"-300MB\"", "negative"),
         ("bandwidth = \"50MB/s\"", "bandwidth = \"0MB/s\"", "\"0MB/s\"", "more than 0"),
@@ -92,12 +92,6 @@ fn bad_container_input_is_an_error_at_its_value() {
             "uri = \"gopher://x/docker.tar.gz\"",
             "\"gopher",
             "does not support the URI scheme \"gopher\"",
-        ),
-        (
-            "docker_config = [\"registry.example.com\"]\n[[agents]]",
-            "docker_config = [\"other.example.com\"]\n[[agents]]",
-            "\"other.example.com\"",
-            "no [[registry.images]] image comes from",
         ),
         (
             "containerizers = \"mesos\"",
@@ -119,6 +113,23 @@ fn bad_container_input_is_an_error_at_its_value() {
         assert_eq!((line, col), position(&src, at), "{msg}");
         assert!(msg.contains(says), "{msg:?} should say {says:?}");
     }
+}
+
+#[test]
+fn credentials_for_a_registry_no_image_uses_are_a_warning_at_their_value() {
+    let src = BASE.replacen(
+        "docker_config = [\"registry.example.com\"]\n[[agents]]",
+        "docker_config = [\"other.example.com\"]\n[[agents]]",
+        1,
+    );
+    assert_ne!(src, BASE);
+    let s = parse(&src).unwrap_or_else(|d| panic!("a warning does not stop the run: {d}"));
+    let [w] = &s.warnings[..] else { panic!("one warning: {:?}", s.warnings) };
+    assert_eq!((w.line, w.col), position(&src, "\"other.example.com\""));
+    assert!(w.message.contains("no [[registry.images]] image comes from"), "{}", w.message);
+    let shown = mesocosm::diag::Warning(w).to_string();
+    assert!(shown.starts_with(&format!("warning: scenarios/test.toml:{}:{}: ", w.line, w.col)), "{shown}");
+    assert!(parse(BASE).unwrap_or_else(|d| panic!("{d}")).warnings.is_empty());
 }
 
 const OUTAGE: &str = include_str!("../../scenarios/docker-registry-outage.toml");

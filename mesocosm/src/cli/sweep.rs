@@ -91,6 +91,9 @@ pub(super) fn sweep(args: SweepArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for w in &scenario.warnings {
+        eprintln!("{}", crate::diag::Warning(w));
+    }
     let transport = args.transport.into();
     let sweep = Sweep::new(&file.to_string_lossy(), &bytes, &scenario, seeds, args.shard, transport);
     // Created before the runs, so a path that cannot be written is found at once.

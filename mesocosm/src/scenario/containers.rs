@@ -217,8 +217,9 @@ impl Checker<'_> {
                 for r in &u.docker_config {
                     if reg.is_some() && !used.contains(r.get_ref()) {
                         // A credentials file for a registry no image comes from
-                        // is harmless to docker but almost always a typo.
-                        self.error(
+                        // is harmless to docker (it reads only the auths it
+                        // needs) but almost always a typo: warn, carry on.
+                        self.warning(
                             r.span(),
                             format!(
                                 "credentials for registry {:?}, which no [[registry.images]] image comes from (images come from: {})",
