@@ -193,3 +193,30 @@ fn bad_registry_faults_are_errors_at_their_value() {
         assert!(msg.contains(says), "{msg:?} should say {says:?}");
     }
 }
+
+const FETCHER_CACHE: &str = include_str!("../../scenarios/fetcher-cache.toml");
+
+#[test]
+fn a_containers_expectation_holds_on_the_stores_totals_and_fails_otherwise() {
+    let run = |src: &str| {
+        let s = parse(src).unwrap_or_else(|d| panic!("{d}"));
+        mesocosm::runner::run(&s, mesocosm::runner::RunOptions::default()).expect("the run")
+    };
+    let held = |r: &mesocosm::runner::Report| {
+        r.expectations.iter().find(|e| e.text.starts_with("agent-1 ")).map(|e| (e.held, e.observed.clone()))
+    };
+    let good = run(FETCHER_CACHE);
+    assert_eq!(held(&good).map(|h| h.0), Some(true), "{:?}", held(&good));
+    let wrong = FETCHER_CACHE.replacen("fetcher_cache_hits = 1", "fetcher_cache_hits = 2", 1);
+    assert_ne!(wrong, FETCHER_CACHE);
+    let (ok, observed) = held(&run(&wrong)).expect("the expectation");
+    assert!(!ok && observed.contains("1 fetcher cache hit(s)"), "{observed}");
+    let src = FETCHER_CACHE.replacen("pulled_bytes = \"0B\"", "pulled_bytes = \"lots\"", 1);
+    let (line, col, msg) = error(&src);
+    assert_eq!((line, col), position(&src, "\"lots\""));
+    assert!(msg.contains("bad `pulled_bytes`"), "{msg}");
+    let src = FETCHER_CACHE.replacen("containers = \"agent-1\"", "containers = \"master\"", 1);
+    let (line, col, msg) = error(&src);
+    assert_eq!((line, col), position(&src, "\"master\""));
+    assert!(msg.contains("names agents"), "{msg}");
+}

@@ -240,6 +240,8 @@ pub(crate) fn judge_run(
     let messages = log.lock().unwrap_or_else(|p| p.into_inner());
     let words: BTreeMap<String, super::Words> =
         c.frameworks.values().map(|s| (s.name.clone(), s.framework.words())).collect();
+    let stores: BTreeMap<String, StoreTotals> =
+        c.agents.iter().map(|(name, a)| (name.clone(), a.core.with(|a| a.store_totals()))).collect();
     let evidence = Evidence {
         words: &words,
         messages: &messages,
@@ -247,6 +249,7 @@ pub(crate) fn judge_run(
         exits: &exits,
         agent_deaths: &c.agent_deaths,
         agents_pending: &pending,
+        containers: &stores,
     };
     let expectations: Vec<Verdict> = match failure {
         Some(_) => Vec::new(),
@@ -299,12 +302,7 @@ pub(crate) fn judge_run(
     }
     let (messages_n, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));
     let master = c.masters.last().map(|m| m.with(|m| m.stats())).unwrap_or_default();
-    let containers = c
-        .agents
-        .iter()
-        .map(|(name, a)| (name.clone(), a.core.with(|a| a.store_totals())))
-        .filter(|(_, t)| *t != StoreTotals::default())
-        .collect();
+    let containers = stores.into_iter().filter(|(_, t)| *t != StoreTotals::default()).collect();
     Ok(Report {
         scenario: b.name.clone(),
         seed: b.seed,

@@ -159,6 +159,9 @@ pub(crate) struct RawExpect {
     to: Option<Spanned<String>>,
     #[serde(rename = "where")]
     wheres: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    containers: Option<Spanned<String>>,
+    pulled_bytes: Option<Spanned<String>>,
+    fetcher_cache_hits: Option<Spanned<i64>>,
     at_least: Option<Spanned<i64>>,
     at_most: Option<Spanned<i64>>,
     exactly: Option<Spanned<i64>>,
