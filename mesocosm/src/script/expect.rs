@@ -353,7 +353,7 @@ impl Checker<'_> {
         }
         let pulled_bytes = match &e.pulled_bytes {
             Some(b) => Some(
-                crate::scenario::parse_size(b.get_ref())
+                crate::units::parse_size(b.get_ref())
                     .map_err(|err| self.error(b.span(), format!("bad `pulled_bytes`: {err}")))
                     .ok()?,
             ),
