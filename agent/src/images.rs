@@ -114,6 +114,37 @@ pub struct ContainerConfig {
     pub pre_pulled: Vec<String>,
     /// `--executor_registration_timeout`.
     pub executor_registration_timeout: Duration,
+    /// Windows in which this agent's registry is slow or unreachable
+    /// (`[[faults]] registry = …`).
+    pub registry_faults: Vec<RegistryFault>,
+}
+
+/// A window in which the registry misbehaves for one agent's pulls.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RegistryFault {
+    /// How reports name it (its `[[faults]]` table's `file:line`).
+    pub label: String,
+    pub from: SimTime,
+    /// `None`: until the run stops.
+    pub until: Option<SimTime>,
+    pub effect: RegistryEffect,
+}
+
+/// What a [`RegistryFault`] does to the requests made inside its window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryEffect {
+    /// The registry host refuses connections: `docker pull` fails at its
+    /// first request (the `/v2/` ping), one round trip after it starts.
+    Unreachable,
+    /// A congested link: every request's round trip is `added_latency`
+    /// longer and bytes flow at the bandwidth divided by `bandwidth_divided_by`.
+    Slow { bandwidth_divided_by: u64, added_latency: Duration },
+}
+
+impl RegistryFault {
+    fn active(&self, t: SimTime) -> bool {
+        t >= self.from && self.until.is_none_or(|u| t < u)
+    }
 }
 
 impl Default for ContainerConfig {
@@ -127,6 +158,7 @@ impl Default for ContainerConfig {
             docker_config: Vec::new(),
             pre_pulled: Vec::new(),
             executor_registration_timeout: crate::agent::EXECUTOR_REGISTRATION_TIMEOUT,
+            registry_faults: Vec::new(),
         }
     }
 }
@@ -168,6 +200,8 @@ pub struct Pulled {
     pub layers_shared: u64,
     /// The layers this pull downloads itself (what a cancelled pull loses).
     pub started: Vec<String>,
+    /// The slow registry faults that changed this pull's link.
+    pub slowed_by: Vec<String>,
 }
 
 /// What one agent has on disk and on its links: the docker layer store, the
@@ -182,6 +216,9 @@ pub struct Store {
     /// a fair share; docker's three parallel downloads share the same bytes/s).
     registry_free: SimTime,
     pub totals: StoreTotals,
+    /// Registry fault label → the pulls it changed (a fault that changed
+    /// none is reported by the run as having done nothing).
+    pub registry_fault_hits: BTreeMap<String, u64>,
 }
 
 /// Counters for the summary and expectations.
@@ -289,27 +326,46 @@ impl Store {
             layers_cached: 0,
             layers_shared: 0,
             started: Vec::new(),
+            slowed_by: Vec::new(),
         };
         let Some(catalog) = &cfg.catalog else {
             p.steps.push(format!("image {image} taken as present (no [registry] declared)"));
             return p;
         };
         let cmd = format!("docker -H {DOCKER_HOST} pull {image}");
-        let link = cfg.registry_link;
-        let Some(img) = catalog.images.get(image) else {
+        let img = catalog.images.get(image);
+        if let Some(img) = img {
+            let present = img.layers.iter().all(|l| self.layers.get(&l.digest).is_some_and(|t| *t <= now));
+            if present && !force {
+                p.steps.push(format!("docker inspect {image}: already in the store, no pull"));
+                p.layers_cached = img.layers.len() as u64;
+                self.totals.layer_hits += p.layers_cached;
+                return p;
+            }
+        }
+        let link = self.registry_link_at(now, cfg, &mut p);
+        // The daemon's first request is the registry's `/v2/` ping; a refused
+        // connection ends the pull there. Go's dialer names the resolved
+        // address (`dial tcp 10.0.0.7:443`); the simulation has no addresses,
+        // so the message names the registry host and port instead.
+        let registry = img.map(|i| i.registry.clone()).unwrap_or_else(|| registry_of(image));
+        if let Some(f) = cfg.registry_faults.iter().find(|f| f.active(now) && f.effect == RegistryEffect::Unreachable) {
+            *self.registry_fault_hits.entry(f.label.clone()).or_default() += 1;
+            p.done = now.after(link.latency);
+            let host = if registry.contains(':') { registry.clone() } else { format!("{registry}:443") };
+            p.failed = Some(format!(
+                "Failed to run '{cmd}': exited with status 1; stderr='Error response from daemon: Get https://{registry}/v2/: dial tcp {host}: connect: connection refused'"
+            ));
+            p.steps.push(format!("registry {registry} unreachable (fault {}): connection refused", f.label));
+            return p;
+        }
+        let Some(img) = img else {
             p.done = now.after(link.latency);
             p.failed = Some(format!(
                 "Failed to run '{cmd}': exited with status 1; stderr='Error response from daemon: manifest for {image} not found'"
             ));
             return p;
         };
-        let present = img.layers.iter().all(|l| self.layers.get(&l.digest).is_some_and(|t| *t <= now));
-        if present && !force {
-            p.steps.push(format!("docker inspect {image}: already in the store, no pull"));
-            p.layers_cached = img.layers.len() as u64;
-            self.totals.layer_hits += p.layers_cached;
-            return p;
-        }
         let (creds, from) = match sandbox_config {
             Some(regs) => (regs.iter().any(|r| r == &img.registry), "the sandbox's .docker/config.json"),
             None => (cfg.docker_config.iter().any(|r| r == &img.registry), "--docker_config"),
@@ -350,7 +406,7 @@ impl Store {
                 }
                 None => {
                     let start = manifest_done.max(self.registry_free);
-                    let end = start.after(link.transfer(l.bytes));
+                    let end = start.after(self.registry_link_at(start, cfg, &mut p).transfer(l.bytes));
                     self.registry_free = end;
                     self.layers.insert(l.digest.clone(), end);
                     p.started.push(l.digest.clone());
@@ -361,7 +417,28 @@ impl Store {
             }
         }
         self.totals.pulled_bytes += p.bytes;
+        for label in std::mem::take(&mut p.slowed_by) {
+            *self.registry_fault_hits.entry(label).or_default() += 1;
+        }
         p
+    }
+
+    /// The agent's registry link as a request starting at `t` sees it: every
+    /// slow window open at `t` divides the bandwidth and adds its latency.
+    /// Each window that changed it is remembered on `p` (counted once per pull).
+    fn registry_link_at(&self, t: SimTime, cfg: &ContainerConfig, p: &mut Pulled) -> Link {
+        let mut link = cfg.registry_link;
+        for f in cfg.registry_faults.iter().filter(|f| f.active(t)) {
+            if let RegistryEffect::Slow { bandwidth_divided_by, added_latency } = f.effect {
+                link.bandwidth = (link.bandwidth / bandwidth_divided_by.max(1)).max(1);
+                link.latency += added_latency;
+                if !p.slowed_by.contains(&f.label) {
+                    p.slowed_by.push(f.label.clone());
+                    p.steps.push(format!("registry slowed by fault {}", f.label));
+                }
+            }
+        }
+        link
     }
 }
 

@@ -25,4 +25,4 @@ pub mod images;
 pub mod status_updates;
 
 pub use agent::{Agent, AgentConfig, Timer};
-pub use images::{Catalog, ContainerConfig, Image, Layer, Link, StoreTotals, UriFile};
+pub use images::{Catalog, ContainerConfig, Image, Layer, Link, RegistryEffect, RegistryFault, StoreTotals, UriFile};

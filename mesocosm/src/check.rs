@@ -59,6 +59,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) path: &'a Path,
     pub(crate) src: &'a str,
     pub(crate) diags: Diagnostics,
+    /// Problems that do not stop the run, shown on stderr before it.
+    pub(crate) warnings: Vec<Diagnostic>,
     pub(crate) read: &'a mut dyn FnMut(&Path) -> std::io::Result<String>,
     pub(crate) registry: &'a Registry,
 }
@@ -70,13 +72,19 @@ impl<'a> Checker<'a> {
         read: &'a mut dyn FnMut(&Path) -> std::io::Result<String>,
         registry: &'a Registry,
     ) -> Checker<'a> {
-        Checker { path, src, diags: Diagnostics::default(), read, registry }
+        Checker { path, src, diags: Diagnostics::default(), warnings: Vec::new(), read, registry }
     }
 }
 
 impl Checker<'_> {
     pub(crate) fn error(&mut self, span: Range<usize>, msg: impl Into<String>) {
         self.diags.push(Diagnostic::at_span(self.path, self.src, span, msg));
+    }
+
+    /// A problem at `span` that does not stop the run: the scenario carries it
+    /// and the CLI prints it as `warning: file:line:col: …`.
+    pub(crate) fn warning(&mut self, span: Range<usize>, msg: impl Into<String>) {
+        self.warnings.push(Diagnostic::at_span(self.path, self.src, span, msg));
     }
 
     /// A duration value, or a diagnostic at it (and `None`).

@@ -109,10 +109,27 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.render(f, "error")
+    }
+}
+
+/// A [`Diagnostic`] shown as a warning: the input is used as written, the
+/// run goes on (e.g. credentials for a registry no image comes from).
+pub struct Warning<'a>(pub &'a Diagnostic);
+
+impl fmt::Display for Warning<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.render(f, "warning")
+    }
+}
+
+impl Diagnostic {
+    /// `<word>: file:line:col: message`, then the line with carets under the span.
+    fn render(&self, f: &mut fmt::Formatter<'_>, word: &str) -> fmt::Result {
         if self.line == 0 {
-            return write!(f, "error: {}: {}", self.file.display(), self.message);
+            return write!(f, "{word}: {}: {}", self.file.display(), self.message);
         }
-        writeln!(f, "error: {}:{}:{}: {}", self.file.display(), self.line, self.col, self.message)?;
+        writeln!(f, "{word}: {}:{}:{}: {}", self.file.display(), self.line, self.col, self.message)?;
         let number = self.line.to_string();
         let gutter = " ".repeat(number.len());
         writeln!(f, "{gutter} |")?;

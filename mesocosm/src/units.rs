@@ -160,6 +160,33 @@ fn decimal(value: u128, unit: u128) -> String {
     format!("{whole}.{}", frac.trim_end_matches('0'))
 }
 
+/// Sizes: a non-negative number and a unit, decimal as docker prints them
+/// (`kB`, `MB`, `GB`) or binary (`KiB`, `MiB`, `GiB`); `B` for bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num.parse().map_err(|_| format!("{s:?} is not a size like \"300MB\""))?;
+    if v < 0.0 || !v.is_finite() {
+        return Err(format!("{s:?} is negative; a size is at least 0"));
+    }
+    let mult: f64 = match unit.trim() {
+        "B" | "" => 1.0,
+        "kB" | "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit {other:?} (B, kB, MB, GB, KiB, MiB, GiB)")),
+    };
+    let bytes = v * mult;
+    if bytes > 1e15 {
+        return Err(format!("{s:?} is more than 1 PB"));
+    }
+    Ok(bytes.round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,11 @@ mod common;
 
 use common::library;
 
-/// The seeds every library file runs at on both transports: two, beside its own.
-const SEEDS: [u64; 2] = [1, 2];
+/// The seeds every library file runs at on both transports, beside its own
+/// (which `tests/cli.rs` covers): one, so the whole test command stays well
+/// inside CI's 20 minutes on 2 cores; `mesocosm sweep --transports
+/// grpc,memory` is the tool for wider ranges.
+const SEEDS: [u64; 1] = [1];
 
 fn digest(s: &Scenario, seed: u64, transport: Transport) -> String {
     let opts = RunOptions { seed: Some(seed), transport, ..RunOptions::default() };

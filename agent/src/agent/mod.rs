@@ -282,6 +282,11 @@ impl Agent {
         self.store.totals
     }
 
+    /// Registry fault label → the pulls it changed on this agent.
+    pub fn registry_fault_hits(&self) -> &BTreeMap<String, u64> {
+        &self.store.registry_fault_hits
+    }
+
     /// Status updates not yet acknowledged by their framework.
     pub fn unacknowledged_updates(&self) -> usize {
         self.updates.unacknowledged()

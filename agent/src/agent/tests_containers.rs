@@ -360,3 +360,51 @@ fn a_mesos_container_image_pulls_with_the_agents_docker_config_only() {
     let out = run(&mut b, 0, mesos_task("1", vec![]));
     assert_eq!(step_at(&out), Some((15_500_000, "1".into())));
 }
+
+fn registry_fault(from: u64, until: u64, effect: crate::images::RegistryEffect) -> crate::images::RegistryFault {
+    crate::images::RegistryFault { label: "s.toml:9".into(), from: SimTime(from), until: Some(SimTime(until)), effect }
+}
+
+#[test]
+fn an_unreachable_registry_fails_the_pull_with_connection_refused_inside_its_window_only() {
+    let f = registry_fault(0, 10_000_000, crate::images::RegistryEffect::Unreachable);
+    let mut a = agent_with(ContainerConfig { registry_faults: vec![f], ..containers(false) });
+    let out = run(&mut a, 1_000_000, docker_task("1", IMAGE, false, vec![]));
+    // The `/v2/` ping is refused one round trip after the pull starts.
+    assert_eq!(step_at(&out), Some((1_100_000, "1".into())));
+    assert_eq!(
+        update_of(&fire(&mut a, 1_100_000, "1")),
+        (
+            TaskState::TaskFailed,
+            task_status::Reason::ContainerLaunchFailed,
+            "Failed to launch container: Failed to run 'docker -H unix:///var/run/docker.sock pull registry.example.com/spark:3.5.1': exited with status 1; stderr='Error response from daemon: Get https://registry.example.com/v2/: dial tcp registry.example.com:443: connect: connection refused'".into()
+        )
+    );
+    assert_eq!(a.registry_fault_hits().get("s.toml:9"), Some(&1));
+    // After the window the same pull works as a cold pull.
+    let out = run(&mut a, 10_000_000, docker_task("2", IMAGE, false, vec![]));
+    assert_eq!(step_at(&out), Some((10_000_000 + 15_500_000, "2".into())));
+    assert_eq!(a.registry_fault_hits().get("s.toml:9"), Some(&1));
+}
+
+#[test]
+fn a_slow_registry_divides_the_bandwidth_and_adds_latency_for_requests_in_its_window() {
+    let slow =
+        crate::images::RegistryEffect::Slow { bandwidth_divided_by: 2, added_latency: Duration::from_millis(400) };
+    // Slow until 12 s: the manifest (0.5 s) and the base (0.5 + 20 s) start
+    // inside it; spark (0.1 + 5 s) and app (0.1 + 0.1 s) start after it.
+    let mut a =
+        agent_with(ContainerConfig { registry_faults: vec![registry_fault(0, 12_000_000, slow)], ..containers(false) });
+    let out = run(&mut a, 0, docker_task("1", IMAGE, false, vec![]));
+    assert_eq!(step_at(&out), Some((500_000 + 20_500_000 + 5_100_000 + 200_000, "1".into())));
+    assert_eq!(a.registry_fault_hits().get("s.toml:9"), Some(&1));
+}
+
+#[test]
+fn a_registry_fault_does_not_touch_an_image_already_in_the_store() {
+    let f = registry_fault(0, 10_000_000, crate::images::RegistryEffect::Unreachable);
+    let mut a =
+        agent_with(ContainerConfig { registry_faults: vec![f], pre_pulled: vec![IMAGE.into()], ..containers(false) });
+    assert!(launched(&run(&mut a, 0, docker_task("1", IMAGE, false, vec![]))), "docker inspect is local");
+    assert!(a.registry_fault_hits().is_empty());
+}

@@ -220,6 +220,9 @@ fn run(args: RunArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for w in &scenario.warnings {
+        eprintln!("{}", crate::diag::Warning(w));
+    }
     let transport = args.transport.into();
     let show = Show { stats: args.stats, verdict_only: args.quiet };
     if args.check_determinism {

@@ -97,6 +97,9 @@ pub(super) fn sweep(args: SweepArgs, registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for w in &scenario.warnings {
+        eprintln!("{}", crate::diag::Warning(w));
+    }
     let (transport, compared) = match transports(args.transport, &args.transports) {
         Ok(t) => t,
         Err(e) => {

@@ -50,6 +50,10 @@ pub enum Expect {
         at_least: Option<u64>,
         at_most: Option<u64>,
     },
+    /// What the image stores of the agents matching `agents` did over the
+    /// whole run, summed (`None`: not checked): bytes `docker pull`
+    /// downloaded, and URIs served from the fetcher cache.
+    Containers { agents: Pattern, pulled_bytes: Option<u64>, fetcher_cache_hits: Option<u64> },
 }
 
 impl Expect {

@@ -7,12 +7,15 @@
 //!  Kill, Disconnect ──▶ the run's schedule (cluster/run.rs): a task per fault, at its time
 //!  Partition ─────────▶ both: the world's FaultBook cuts the link, the schedule logs start and heal
 //!  Message, Slow ─────▶ the world's FaultBook (mesocosm_sim::faults), decided per message at send time
+//!  Registry ──────────▶ the matching agents' image stores (ContainerConfig::registry_faults),
+//!                       decided per pull request; the schedule logs the window opening and closing
 //! ```
 //!
 //! The scenario language writes these from `[[faults]]` tables
 //! (`crate::script`); a Rust caller builds them directly. Either way a fault
 //! that never applied is reported, and fails the run unless it is `optional`.
 
+use mesocosm_agent::RegistryEffect;
 use mesocosm_sim::faults::{MessageFault, Partition, Pattern, Slow};
 use std::time::Duration;
 
@@ -42,6 +45,9 @@ pub enum Fault {
     Message(MessageFault),
     /// A slow scheduler.
     Slow(Slow),
+    /// The image registry, as the agents matching `agents` see it, slow or
+    /// unreachable from `from` until `until` (the run's end if `None`).
+    Registry { agents: Pattern, effect: RegistryEffect, from: Duration, until: Option<Duration> },
 }
 
 impl Fault {

@@ -34,6 +34,8 @@
 //! updates, so its memory grows with tasks and live offers, not with messages.
 
 use super::expect::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
+use mesocosm_agent::StoreTotals;
+use mesocosm_agent::images::human_bytes;
 use mesocosm_master::MasterEvent;
 use mesocosm_sim::faults::Pattern;
 use mesocosm_sim::proto::mesos::v1::TaskState;
@@ -304,6 +306,8 @@ pub struct Evidence<'a> {
     pub agent_deaths: &'a [(String, SimTime)],
     /// Agents alive at the end that still hold unacknowledged updates.
     pub agents_pending: &'a BTreeSet<String>,
+    /// Every agent's image store totals at the end of the run.
+    pub containers: &'a BTreeMap<String, StoreTotals>,
 }
 
 /// The result of one expectation.
@@ -450,6 +454,15 @@ fn evaluate(e: &Expectation, tally: Option<&Tally>, ev: &Evidence) -> Verdict {
                 removals.iter().map(|(t, r)| format!("removed at {t}: {r}")).collect::<Vec<_>>().join("; ")
             };
             (hit, seen)
+        }
+        Expect::Containers { agents, pulled_bytes, fetcher_cache_hits } => {
+            let matching: Vec<(&String, &StoreTotals)> =
+                ev.containers.iter().filter(|(a, _)| agents.matches(a)).collect();
+            let pulled: u64 = matching.iter().map(|(_, t)| t.pulled_bytes).sum();
+            let hits: u64 = matching.iter().map(|(_, t)| t.fetcher_cache_hits).sum();
+            let held = pulled_bytes.is_none_or(|b| b == pulled) && fetcher_cache_hits.is_none_or(|h| h == hits);
+            let names = matching.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", ");
+            (held, format!("{names}: pulled {} ({pulled} bytes), {hits} fetcher cache hit(s)", human_bytes(pulled)))
         }
         Expect::Agent { agent, marked, times } => {
             let marks: Vec<SimTime> = ev

@@ -23,6 +23,7 @@
 use super::RunError;
 use super::builder::ClusterBuilder;
 use super::expect::Expect;
+use super::faults::Fault;
 use super::framework::FrameworkReport;
 use super::judge::{Evidence, Judge, Verdict, check_message_invariants};
 use super::run::{ClusterRef, lock};
@@ -234,12 +235,15 @@ pub(crate) fn judge_run(
     let judge = judge.lock().unwrap_or_else(|p| p.into_inner());
     let words: BTreeMap<String, super::Words> =
         c.frameworks.values().map(|s| (s.name.clone(), s.framework.words())).collect();
+    let stores: BTreeMap<String, StoreTotals> =
+        c.agents.iter().map(|(name, a)| (name.clone(), a.core.with(|a| a.store_totals()))).collect();
     let evidence = Evidence {
         words: &words,
         history: &history,
         exits: &exits,
         agent_deaths: &c.agent_deaths,
         agents_pending: &pending,
+        containers: &stores,
     };
     let expectations: Vec<Verdict> = match failure {
         Some(_) => Vec::new(),
@@ -251,7 +255,17 @@ pub(crate) fn judge_run(
         }
     };
     let mut idle = did_nothing.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let faults = world.fault_reports();
+    let mut faults = world.fault_reports();
+    // Registry faults act in the agents' image stores, not on messages: each
+    // reports the pulls it changed, summed over the agents it names.
+    for spec in b.faults.iter().filter(|f| matches!(f.fault, Fault::Registry { .. })) {
+        let applied = c
+            .agents
+            .values()
+            .map(|a| a.core.with(|a| a.registry_fault_hits().get(&spec.label).copied().unwrap_or(0)))
+            .sum();
+        faults.push(FaultReport { label: spec.label.clone(), applied });
+    }
     for f in &faults {
         if f.applied == 0 {
             idle.push(Idle {
@@ -282,12 +296,7 @@ pub(crate) fn judge_run(
     }
     let (messages_n, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));
     let master = c.masters.last().map(|m| m.with(|m| m.stats())).unwrap_or_default();
-    let containers = c
-        .agents
-        .iter()
-        .map(|(name, a)| (name.clone(), a.core.with(|a| a.store_totals())))
-        .filter(|(_, t)| *t != StoreTotals::default())
-        .collect();
+    let containers = stores.into_iter().filter(|(_, t)| *t != StoreTotals::default()).collect();
     Ok(Report {
         scenario: b.name.clone(),
         seed: b.seed,

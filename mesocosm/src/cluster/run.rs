@@ -15,7 +15,7 @@ use super::judge::Judge;
 use super::probe::{CycleTimes, TimedMaster};
 use super::report::{Idle, judge_run};
 use super::{KILLED, LINGER, RunError};
-use mesocosm_agent::{Agent, AgentConfig};
+use mesocosm_agent::{Agent, AgentConfig, ContainerConfig, RegistryEffect, RegistryFault};
 use mesocosm_master::{Master, MasterConfig};
 use mesocosm_sim::faults::Faults;
 use mesocosm_sim::ids::{uuid_from, uuid_string};
@@ -229,6 +229,25 @@ fn schedule_faults(world: &World, faults: &[FaultSpec], cluster: &ClusterRef, di
             }
             // Applied by the world to each message.
             Fault::Message(_) | Fault::Slow(_) => {}
+            // Applied by the agents' image stores to each pull (`registry_faults_for`);
+            // the trace shows when the window opens and closes.
+            Fault::Registry { agents, effect, from, until } => {
+                let what = match effect {
+                    RegistryEffect::Unreachable => "unreachable".to_string(),
+                    RegistryEffect::Slow { bandwidth_divided_by, added_latency } => format!(
+                        "slow (bandwidth / {bandwidth_divided_by}, +{} per request)",
+                        crate::units::format_duration(added_latency)
+                    ),
+                };
+                tokio::spawn(async move {
+                    w.sleep_until(SimTime::from_duration(from)).await;
+                    w.record_fault("registry", &label, &format!("registry {what} for {}", agents.as_str()));
+                    if let Some(u) = until {
+                        w.sleep_until(SimTime::from_duration(u)).await;
+                        w.record_fault("heal", &label, &format!("registry back to normal for {}", agents.as_str()));
+                    }
+                });
+            }
         }
     }
 }
@@ -242,10 +261,29 @@ fn last_fault_time(faults: &[FaultSpec]) -> SimTime {
             Fault::Kill { at, restart_after, .. } => SimTime::from_duration(*at + restart_after.unwrap_or_default()),
             Fault::Disconnect { at, .. } => SimTime::from_duration(*at),
             Fault::Partition(p) => p.until.unwrap_or(p.from),
-            Fault::Message(_) | Fault::Slow(_) => SimTime::ZERO,
+            Fault::Message(_) | Fault::Slow(_) | Fault::Registry { .. } => SimTime::ZERO,
         })
         .max()
         .unwrap_or(SimTime::ZERO)
+}
+
+/// An agent's containerizer config with the registry faults that name it:
+/// each pull request it makes inside a window sees the fault.
+fn registry_faults_for(agent: &str, base: &ContainerConfig, faults: &[FaultSpec]) -> ContainerConfig {
+    let mut c = base.clone();
+    for spec in faults {
+        if let Fault::Registry { agents, effect, from, until } = &spec.fault
+            && agents.matches(agent)
+        {
+            c.registry_faults.push(RegistryFault {
+                label: spec.label.clone(),
+                from: SimTime::from_duration(*from),
+                until: until.map(SimTime::from_duration),
+                effect: *effect,
+            });
+        }
+    }
+    c
 }
 
 /// The world's share of the faults: message rules, partitions, slow
@@ -257,7 +295,7 @@ fn world_faults(b: &ClusterBuilder) -> Faults {
             Fault::Message(m) => f.messages.push(m.clone()),
             Fault::Partition(p) => f.partitions.push(p.clone()),
             Fault::Slow(sl) => f.slow.push(sl.clone()),
-            Fault::Kill { .. } | Fault::Disconnect { .. } => {}
+            Fault::Kill { .. } | Fault::Disconnect { .. } | Fault::Registry { .. } => {}
         }
     }
     f
@@ -331,7 +369,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
                 version: "1.11.0".into(),
                 recovered_id: None,
                 backoff_seed: world.rng_for(&format!("agent:{}/backoff", a.name)).next_u64(),
-                containers: a.containers.clone(),
+                containers: registry_faults_for(&a.name, &a.containers, &b.faults),
             };
             let core = Shared::new(Agent::new(cfg.clone()));
             world.spawn(ActorId::new(&a.name), core.clone(), None);

@@ -41,6 +41,7 @@ use toml::Spanned;
 
 use super::raw::RawAgent;
 use crate::check::Checker;
+pub use crate::units::parse_size;
 
 /// The schemes `mesos-fetcher` handles: local copies (`file`, or none), libcurl
 /// (`http`, `https`, `ftp`, `ftps`), and the Hadoop client for the rest of
@@ -102,33 +103,6 @@ pub struct ContainersSpec {
     pub fetch_link: Link,
     /// Each declared image: whether Spark is installed in it.
     pub spark_in_image: BTreeMap<String, bool>,
-}
-
-/// Sizes: a non-negative number and a unit, decimal as docker prints them
-/// (`kB`, `MB`, `GB`) or binary (`KiB`, `MiB`, `GiB`); `B` for bytes.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let v: f64 = num.parse().map_err(|_| format!("{s:?} is not a size like \"300MB\""))?;
-    if v < 0.0 || !v.is_finite() {
-        return Err(format!("{s:?} is negative; a size is at least 0"));
-    }
-    let mult: f64 = match unit.trim() {
-        "B" | "" => 1.0,
-        "kB" | "KB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        "GiB" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown size unit {other:?} (B, kB, MB, GB, KiB, MiB, GiB)")),
-    };
-    let bytes = v * mult;
-    if bytes > 1e15 {
-        return Err(format!("{s:?} is more than 1 PB"));
-    }
-    Ok(bytes.round() as u64)
 }
 
 /// A bandwidth: a size per second, more than 0 (`"50MB/s"`).
@@ -217,8 +191,9 @@ impl Checker<'_> {
                 for r in &u.docker_config {
                     if reg.is_some() && !used.contains(r.get_ref()) {
                         // A credentials file for a registry no image comes from
-                        // is harmless to docker but almost always a typo.
-                        self.error(
+                        // is harmless to docker (it reads only the auths it
+                        // needs) but almost always a typo: warn, carry on.
+                        self.warning(
                             r.span(),
                             format!(
                                 "credentials for registry {:?}, which no [[registry.images]] image comes from (images come from: {})",

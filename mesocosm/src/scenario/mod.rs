@@ -191,6 +191,9 @@ pub struct Scenario {
     pub faults: Vec<FaultSpec>,
     /// `[[expect]]`, in file order.
     pub expectations: Vec<Expectation>,
+    /// What the checker warned about (the file is used as written); the CLI
+    /// prints each on stderr before the run.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// The simulated network.
@@ -356,7 +359,8 @@ pub fn parse_with_registry(
     let path = path.as_ref();
     let raw: RawFile = toml::from_str(src).map_err(|e| Diagnostics::from(Diagnostic::from_toml(path, src, &e)))?;
     let mut cx = Checker::new(path, src, read, registry);
-    let scenario = cx.scenario(raw);
+    let mut scenario = cx.scenario(raw);
+    scenario.warnings = std::mem::take(&mut cx.warnings);
     // Report in reading order: the scenario file top to bottom, then any
     // spark-defaults files (a stable sort keeps same-place problems in order).
     let path = path.to_path_buf();
@@ -442,6 +446,7 @@ impl Checker<'_> {
             frameworks,
             faults,
             expectations,
+            warnings: Vec::new(),
         }
     }
 }

@@ -62,11 +62,12 @@ impl Checker<'_> {
             ("agent", e.agent.as_ref().map(Spanned::span)),
             ("count", e.count.as_ref().map(Spanned::span)),
             ("never", e.never.as_ref().map(Spanned::span)),
+            ("containers", e.containers.as_ref().map(Spanned::span)),
         ];
         let subject = self.exactly_one(
             &subjects,
             span.clone(),
-            "an expectation needs one subject: app, framework_removed, agent, count or never",
+            "an expectation needs one subject: app, framework_removed, agent, count, never or containers",
             |second| format!("an expectation has one subject, but this one also has `{second}`"),
         )?;
         let allowed: &[&str] = match subject {
@@ -74,6 +75,8 @@ impl Checker<'_> {
             "framework_removed" => &["reason", "after", "before"],
             "agent" => &["marked", "exactly", "after", "before"],
             "count" => &["from", "to", "where", "at_least", "at_most", "exactly", "after", "before"],
+            // Totals over the whole run: no window.
+            "containers" => &["pulled_bytes", "fetcher_cache_hits"],
             _ => &["from", "to", "where", "after", "before"],
         };
         let keys = [
@@ -90,6 +93,8 @@ impl Checker<'_> {
             ("exactly", e.exactly.as_ref().map(Spanned::span)),
             ("after", e.after.as_ref().map(Spanned::span)),
             ("before", e.before.as_ref().map(Spanned::span)),
+            ("pulled_bytes", e.pulled_bytes.as_ref().map(Spanned::span)),
+            ("fetcher_cache_hits", e.fetcher_cache_hits.as_ref().map(Spanned::span)),
         ];
         let mut ok = self.only_allowed(&keys, allowed, &format!("a `{subject}` expectation"));
         let after = self.opt_duration(&e.after, "after");
@@ -204,6 +209,7 @@ impl Checker<'_> {
                     format!("the master{how_often} marks {name} {}{window}", marked.word()),
                 )
             }
+            "containers" => self.containers_expectation(e, cast)?,
             _ => {
                 let v = if subject == "count" { e.count.as_ref()? } else { e.never.as_ref()? };
                 let what = v.get_ref().clone();
@@ -329,5 +335,52 @@ impl Checker<'_> {
             out.push((k.clone(), text));
         }
         Some(out)
+    }
+}
+
+impl Checker<'_> {
+    /// `containers = "<agent glob>"` with `pulled_bytes` (a size, "300MB")
+    /// and/or `fetcher_cache_hits`: the agents' image store totals at the end.
+    fn containers_expectation(&mut self, e: &RawExpect, cast: &Cast) -> Option<(Expect, String)> {
+        let v = e.containers.as_ref()?;
+        let (agents, roles) = self.actor(cast, v)?;
+        if roles.iter().any(|r| *r != super::cast::Role::Agent) {
+            self.error(
+                v.span(),
+                "`containers` names agents (a hostname or a glob like \"agent-*\"): their image stores",
+            );
+            return None;
+        }
+        let pulled_bytes = match &e.pulled_bytes {
+            Some(b) => Some(
+                crate::units::parse_size(b.get_ref())
+                    .map_err(|err| self.error(b.span(), format!("bad `pulled_bytes`: {err}")))
+                    .ok()?,
+            ),
+            None => None,
+        };
+        let fetcher_cache_hits = match &e.fetcher_cache_hits {
+            Some(h) => match u64::try_from(*h.get_ref()) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.error(h.span(), "`fetcher_cache_hits` must be 0 or more");
+                    return None;
+                }
+            },
+            None => None,
+        };
+        if pulled_bytes.is_none() && fetcher_cache_hits.is_none() {
+            self.error(v.span(), "say what the stores did: pulled_bytes = \"20MB\" and/or fetcher_cache_hits = 1");
+            return None;
+        }
+        let mut said = Vec::new();
+        if let Some(b) = pulled_bytes {
+            said.push(format!("pulled {}", mesocosm_agent::images::human_bytes(b)));
+        }
+        if let Some(h) = fetcher_cache_hits {
+            said.push(format!("{h} fetcher cache hit(s)"));
+        }
+        let text = format!("{} {}", v.get_ref(), said.join(" and "));
+        Some((Expect::Containers { agents, pulled_bytes, fetcher_cache_hits }, text))
     }
 }

@@ -121,6 +121,7 @@ pub(crate) struct RawFault {
     duplicate: Option<Spanned<String>>,
     hold: Option<Spanned<String>>,
     slow: Option<Spanned<String>>,
+    registry: Option<Spanned<String>>,
     at: Option<Spanned<String>>,
     restart_after: Option<Spanned<String>>,
     heal_after: Option<Spanned<String>>,
@@ -136,6 +137,8 @@ pub(crate) struct RawFault {
     by: Option<Spanned<String>>,
     until: Option<Spanned<String>>,
     think: Option<Spanned<String>>,
+    agents: Option<Spanned<String>>,
+    bandwidth_divided_by: Option<Spanned<i64>>,
     optional: Option<Spanned<bool>>,
 }
 
@@ -156,6 +159,9 @@ pub(crate) struct RawExpect {
     to: Option<Spanned<String>>,
     #[serde(rename = "where")]
     wheres: Option<Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+    containers: Option<Spanned<String>>,
+    pulled_bytes: Option<Spanned<String>>,
+    fetcher_cache_hits: Option<Spanned<i64>>,
     at_least: Option<Spanned<i64>>,
     at_most: Option<Spanned<i64>>,
     exactly: Option<Spanned<i64>>,

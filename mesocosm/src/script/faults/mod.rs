@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!  [[faults]] ──exactly one action──▶ KINDS[action] ──only its KEYS──▶ check(cx, table, FaultCx) ──▶ Fault
-//!              kill.rs · partition.rs · disconnect.rs · slow.rs · message.rs (drop, delay, duplicate, hold)
+//!              kill.rs · partition.rs · disconnect.rs · slow.rs · message.rs (drop, delay, duplicate, hold) · registry.rs
 //! ```
 //!
 //! What every kind shares is checked here first, in this order (the order of
@@ -29,6 +29,7 @@ mod disconnect;
 mod kill;
 mod message;
 mod partition;
+mod registry;
 mod slow;
 
 /// What a kind's `check` gets besides the table.
@@ -75,6 +76,7 @@ const KINDS: &[FaultKind] = &[
     FaultKind { action: "duplicate", written: |f| span(&f.duplicate), keys: message::KEYS, check: message::check },
     FaultKind { action: "hold", written: |f| span(&f.hold), keys: message::HOLD_KEYS, check: message::check },
     FaultKind { action: "slow", written: |f| span(&f.slow), keys: slow::KEYS, check: slow::check },
+    FaultKind { action: "registry", written: |f| span(&f.registry), keys: registry::KEYS, check: registry::check },
 ];
 
 /// Where an optional key was written.
@@ -84,7 +86,7 @@ fn span<T>(v: &Option<Spanned<T>>) -> Option<Range<usize>> {
 
 /// Every key a `[[faults]]` table may write besides the actions and
 /// `optional`, with where it was written; the order is the diagnostics' order.
-fn written_keys(f: &RawFault) -> [(&'static str, Option<Range<usize>>); 15] {
+fn written_keys(f: &RawFault) -> [(&'static str, Option<Range<usize>>); 17] {
     [
         ("at", f.at.as_ref().map(Spanned::span)),
         ("restart_after", f.restart_after.as_ref().map(Spanned::span)),
@@ -101,6 +103,8 @@ fn written_keys(f: &RawFault) -> [(&'static str, Option<Range<usize>>); 15] {
         ("by", f.by.as_ref().map(Spanned::span)),
         ("until", f.until.as_ref().map(Spanned::span)),
         ("think", f.think.as_ref().map(Spanned::span)),
+        ("agents", f.agents.as_ref().map(Spanned::span)),
+        ("bandwidth_divided_by", f.bandwidth_divided_by.as_ref().map(Spanned::span)),
     ]
 }
 
@@ -117,7 +121,7 @@ impl Checker<'_> {
                     Fault::Message(m) => m.label = label.clone(),
                     Fault::Partition(p) => p.label = label.clone(),
                     Fault::Slow(sl) => sl.label = label.clone(),
-                    Fault::Kill { .. } | Fault::Disconnect { .. } => {}
+                    Fault::Kill { .. } | Fault::Disconnect { .. } | Fault::Registry { .. } => {}
                 }
                 let optional = f.get_ref().optional.as_ref().is_some_and(|o| *o.get_ref());
                 out.push(FaultSpec { label, fault, optional });
