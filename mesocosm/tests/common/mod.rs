@@ -1,7 +1,9 @@
 //! What the tests that drive the real `mesocosm` binary share: where the
 //! scenario library is, a scratch directory per test binary, running the
-//! binary.
+//! binary; and (`lang`) what the scenario-language tests share.
 #![allow(dead_code)] // each test binary uses its own part
+
+pub mod lang;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
