@@ -76,5 +76,6 @@ pub use executor::{
 pub use mesos_command::{CommandExecutorConfig, CommandExecutorProgram, MesosCommandExecutor};
 pub use program::{Program, Programs};
 pub use spark_backend::{
-    DEFAULT_HEARTBEAT_INTERVAL, DriverBook, SparkDriverAddress, SparkExecutorBackend, spark_class_missing,
+    DEFAULT_HEARTBEAT_INTERVAL, DriverBook, SparkDriverAddress, SparkExecutorBackend, SparkInstalled,
+    spark_class_missing,
 };

@@ -75,9 +75,36 @@ pub struct SparkExecutorBackend {
     /// Drivers by the URL executors are given (`--driver-url`).
     drivers: DriverBook,
     /// Agents (by actor name) whose hosts have no Spark installed.
+    installed: SparkInstalled,
+}
+
+/// Where Spark is installed: the hosts that lack it, and for each declared
+/// image whether Spark is in it. A container with an image runs the image's
+/// Spark, one without runs the host's (so the image decides inside Docker,
+/// the host outside it). An image not named is taken to have Spark (the seed's
+/// images are built with it).
+#[derive(Clone, Debug, Default)]
+pub struct SparkInstalled {
+    /// Agents (by actor name) whose hosts have no Spark installed.
     without_spark: BTreeSet<String>,
     /// Declared images and whether Spark is installed in each.
-    spark_in_image: BTreeMap<String, bool>,
+    in_image: BTreeMap<String, bool>,
+}
+
+impl SparkInstalled {
+    /// Spark missing on the hosts of `without_spark`; `in_image` per image.
+    pub fn new(without_spark: BTreeSet<String>, in_image: BTreeMap<String, bool>) -> SparkInstalled {
+        SparkInstalled { without_spark, in_image }
+    }
+
+    /// Whether the container `launch` starts on `agent` lacks Spark: the
+    /// image's declaration for a launch with an image, the host's otherwise.
+    pub fn missing(&self, agent: &ActorId, launch: &Launch) -> bool {
+        match container_image(launch) {
+            Some(image) => self.in_image.get(&image) == Some(&false),
+            None => self.without_spark.contains(agent.as_str()),
+        }
+    }
 }
 
 impl SparkExecutorBackend {
@@ -85,30 +112,30 @@ impl SparkExecutorBackend {
     /// `without_spark` (agent actor names), where `spark-class` is missing
     /// unless the task fetched Spark itself.
     pub fn new(drivers: BTreeMap<String, SparkDriverAddress>, without_spark: BTreeSet<String>) -> SparkExecutorBackend {
-        SparkExecutorBackend { drivers: DriverBook::new(drivers), without_spark, spark_in_image: BTreeMap::new() }
+        SparkExecutorBackend {
+            drivers: DriverBook::new(drivers),
+            installed: SparkInstalled::new(without_spark, BTreeMap::new()),
+        }
     }
 
     /// A backend that reaches the drivers of `book`, which may grow while the
     /// cluster runs (drivers inside Mesos tasks).
     pub fn with_book(book: DriverBook, without_spark: BTreeSet<String>) -> SparkExecutorBackend {
-        SparkExecutorBackend { drivers: book, without_spark, spark_in_image: BTreeMap::new() }
+        SparkExecutorBackend { drivers: book, installed: SparkInstalled::new(without_spark, BTreeMap::new()) }
     }
 
     /// Which images have Spark installed: an executor in a container image
     /// runs the image's `spark-class`, not the host's. An image not named here
     /// is taken to have it (the seed's images are built with Spark).
     pub fn with_images(mut self, spark_in_image: BTreeMap<String, bool>) -> SparkExecutorBackend {
-        self.spark_in_image = spark_in_image;
+        self.installed.in_image = spark_in_image;
         self
     }
 
     /// Whether the container's filesystem lacks Spark: the image's declaration
     /// for a launch with an image, the host's otherwise.
     fn lacks_spark(&self, agent: &ActorId, launch: &Launch) -> bool {
-        match container_image(launch) {
-            Some(image) => self.spark_in_image.get(&image) == Some(&false),
-            None => self.without_spark.contains(agent.as_str()),
-        }
+        self.installed.missing(agent, launch)
     }
 }
 

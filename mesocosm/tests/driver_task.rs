@@ -8,7 +8,7 @@ use mesocosm::{runner, scenario};
 use mesocosm_scheduler::{Context, MesosSchedulerDriver, Scheduler, framework, offered, task};
 use mesocosm_sim::Transport;
 use mesocosm_sim::proto::Resources;
-use mesocosm_sim::proto::v1::{Offer, TaskState, TaskStatus};
+use mesocosm_sim::proto::v1::{ContainerInfo, Offer, TaskState, TaskStatus, container_info};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +19,8 @@ type Seen = Arc<Mutex<Vec<(TaskState, String, String)>>>;
 /// 1 cpu and 1 GiB, then stays until the task is terminal.
 struct Launcher {
     command: String,
+    /// A Docker image for the task's container (as Marathon's DOCKER apps), if any.
+    image: Option<String>,
     launched: bool,
     seen: Seen,
 }
@@ -32,7 +34,13 @@ impl Scheduler for Launcher {
         for o in offers {
             if !self.launched && offered(&o).contains(&need) {
                 self.launched = true;
-                ctx.accept(&o, vec![task("driver-task", &o, &need, &self.command)]);
+                let mut t = task("driver-task", &o, &need, &self.command);
+                t.container = self.image.as_ref().map(|image| ContainerInfo {
+                    r#type: container_info::Type::Docker as i32,
+                    docker: Some(container_info::DockerInfo { image: image.clone(), ..Default::default() }),
+                    ..Default::default()
+                });
+                ctx.accept(&o, vec![t]);
             } else {
                 ctx.decline(&o, Some(3600.0));
             }
@@ -90,13 +98,17 @@ struct Run {
 }
 
 fn run(extra: &str, command: &str) -> Run {
-    let text = format!("{CLUSTER}\n{extra}");
-    let s = scenario::parse("driver-task.toml", &text).unwrap_or_else(|d| panic!("{d}"));
+    run_text(&format!("{CLUSTER}\n{extra}"), command, None)
+}
+
+fn run_text(text: &str, command: &str, image: Option<&str>) -> Run {
+    let s = scenario::parse("driver-task.toml", text).unwrap_or_else(|d| panic!("{d}"));
     let seen = Seen::default();
-    let (seen2, command) = (seen.clone(), command.to_string());
+    let (seen2, command, image) = (seen.clone(), command.to_string(), image.map(str::to_string));
     let builder =
         runner::cluster(&s, s.seed, &Registry::default()).unwrap().framework("launcher", Duration::ZERO, move |ctx| {
-            let launcher = Launcher { command: command.clone(), launched: false, seen: seen2.clone() };
+            let launcher =
+                Launcher { command: command.clone(), image: image.clone(), launched: false, seen: seen2.clone() };
             MesosSchedulerDriver::new(ctx.master.as_str(), framework("launcher"), launcher)
         });
     let timeline = Buf::default();
@@ -191,4 +203,45 @@ fn an_in_task_app_takes_no_submission_time_or_host() {
     assert!(err.contains("driver-task.toml:15:6"), "{err}");
     assert!(err.contains("`at` does not apply to an app with `in_task = true`"), "{err}");
     assert!(err.contains("`host` does not apply"), "{err}");
+}
+
+/// Agents without Spark on the host, and a registry with two images: one
+/// built with Spark, one without.
+fn without_spark_on_hosts() -> String {
+    let images = r#"
+[registry]
+bandwidth = "1GB/s"
+  [[registry.layers]]
+  digest = "sha256:spark"
+  size = "10MB"
+  [[registry.images]]
+  name = "spark:3.5"
+  layers = ["sha256:spark"]
+  [[registry.images]]
+  name = "alpine:3"
+  layers = ["sha256:spark"]
+  spark = false
+"#;
+    // Its executors run in the image too, as the seed's Marathon app sets.
+    CLUSTER.replace("count = 2\n", "count = 2\nspark_installed = false\n").replace(
+        "--conf spark.cores.max=2",
+        "--conf spark.cores.max=2 --conf spark.mesos.executor.docker.image=spark:3.5",
+    ) + images
+}
+
+#[test]
+fn inside_an_image_the_image_decides_whether_spark_submit_is_there() {
+    // A host without Spark has no spark-submit outside a container...
+    let Run { seen, timeline, .. } = run_text(&without_spark_on_hosts(), PI, None);
+    assert_eq!(states(&seen).last(), Some(&TaskState::TaskFailed), "{timeline}");
+    assert!(timeline.contains("sh: 1: spark-submit: not found; exit 127"), "{timeline}");
+    // ...but a Docker image built with Spark has one (the seed's Marathon app)...
+    let Run { report, seen, timeline } = run_text(&without_spark_on_hosts(), PI, Some("spark:3.5"));
+    assert!(report.passed(), "{:#?}", report.checks);
+    assert_eq!(states(&seen).last(), Some(&TaskState::TaskFinished), "{timeline}");
+    assert!(timeline.contains("spark-submit: driver of pi starts on agent-"), "{timeline}");
+    // ...and an image declared without Spark has none, whatever the host has.
+    let Run { seen, timeline, .. } = run_text(&without_spark_on_hosts(), PI, Some("alpine:3"));
+    assert_eq!(states(&seen).last(), Some(&TaskState::TaskFailed), "{timeline}");
+    assert!(timeline.contains("sh: 1: spark-submit: not found; exit 127"), "{timeline}");
 }

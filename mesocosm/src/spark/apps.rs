@@ -19,7 +19,7 @@ use crate::cluster::{ClusterBuilder, Framework, FrameworkCtx, FrameworkReport, P
 use crate::submit::{DeployMode, SparkConf};
 use mesocosm_driver::conf::TimeUnit;
 use mesocosm_driver::{DriverConfig, DriverReport, Job, SparkDriver, SparkSettings, Stage, TaskDurations};
-use mesocosm_executor::{DriverBook, SparkDriverAddress, SparkExecutorBackend};
+use mesocosm_executor::{DriverBook, SparkDriverAddress, SparkExecutorBackend, SparkInstalled};
 use mesocosm_sim::{ActorId, Shared};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
@@ -275,10 +275,10 @@ impl SparkApps {
             builder = builder.add_framework(&name, driver, app.at, fw);
         }
         let book = DriverBook::new(address_book);
+        let installed = SparkInstalled::new(without_spark.clone(), spark_in_image.clone());
         // Ports after the submitted drivers', so no two drivers share a URL.
         let first_port = 7078 + apps.len() as u32;
-        let spark_submit =
-            SparkSubmitProgram::new(master, &in_task, apps, first_port, book.clone(), without_spark.clone())?;
+        let spark_submit = SparkSubmitProgram::new(master, &in_task, apps, first_port, book.clone(), installed)?;
         Ok(builder
             .program(spark_submit)
             .program(SparkExecutorBackend::with_book(book, without_spark).with_images(spark_in_image)))

@@ -46,11 +46,11 @@ use crate::cluster::RunError;
 use crate::submit::{DeployMode, SparkConf, parse_spark_submit};
 use mesocosm_driver::{DriverConfig, SparkDriver};
 use mesocosm_executor::program::Program;
-use mesocosm_executor::{CommandExecutorConfig, DriverBook, MesosCommandExecutor, SparkDriverAddress};
+use mesocosm_executor::{CommandExecutorConfig, DriverBook, MesosCommandExecutor, SparkDriverAddress, SparkInstalled};
 use mesocosm_sim::proto::mesos::v1::TaskInfo;
 use mesocosm_sim::{Actor, ActorId, Input, Launch, Outbox, World};
 use rand_chacha::rand_core::Rng;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 /// spark-submit's exit status when the main class cannot be loaded
@@ -73,8 +73,9 @@ pub struct SparkSubmitProgram {
     /// The apps a line may name, by `spark.app.name`.
     apps: BTreeMap<String, TaskApp>,
     book: DriverBook,
-    /// Agents (actor names) whose hosts have no Spark installed.
-    without_spark: BTreeSet<String>,
+    /// Where Spark is installed: a driver in a Docker image (Marathon's
+    /// container) runs the image's spark-submit, one without runs the host's.
+    installed: SparkInstalled,
     /// Driver names handed to containers whose process has not started yet,
     /// with the agent each runs on.
     pending: Arc<Mutex<BTreeMap<ActorId, ActorId>>>,
@@ -91,7 +92,7 @@ impl SparkSubmitProgram {
         submitted: &[AppSpec],
         first_port: u32,
         book: DriverBook,
-        without_spark: BTreeSet<String>,
+        installed: SparkInstalled,
     ) -> Result<SparkSubmitProgram, RunError> {
         let mut apps = BTreeMap::new();
         for (i, app) in in_task.iter().enumerate() {
@@ -109,7 +110,7 @@ impl SparkSubmitProgram {
                 )));
             }
         }
-        Ok(SparkSubmitProgram { master, apps, book, without_spark, pending: Arc::default() })
+        Ok(SparkSubmitProgram { master, apps, book, installed, pending: Arc::default() })
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<ActorId, ActorId>> {
@@ -140,9 +141,10 @@ impl SparkSubmitProgram {
         let Some(line) = submit_line(&command) else {
             return fail(1, "no spark-submit in the command".into());
         };
-        // A host without Spark has no `spark-submit`, unless the task fetched
-        // Spark and runs it from the sandbox (`cd spark-*; bin/spark-submit`).
-        if self.without_spark.contains(agent.as_str()) && !command.trim_start().starts_with("cd ") {
+        // A container without Spark (the host's, or its image's) has no
+        // `spark-submit`, unless the task fetched Spark and runs it from the
+        // sandbox (`cd spark-*; bin/spark-submit`).
+        if self.installed.missing(agent, &launch) && !command.trim_start().starts_with("cd ") {
             let word = line.split_whitespace().next().unwrap_or("spark-submit");
             return fail(127, format!("sh: 1: {word}: not found"));
         }
