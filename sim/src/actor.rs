@@ -316,6 +316,18 @@ pub fn sent_to<T>(outputs: &[Output<T>], to: &str) -> Vec<Msg> {
         .collect()
 }
 
+/// The scheduler Calls among the messages sent to `to` (a master), in order:
+/// what a scheduler core's tests assert.
+pub fn calls_to<T>(outputs: &[Output<T>], to: &str) -> Vec<crate::proto::scheduler::Call> {
+    sent_to(outputs, to)
+        .into_iter()
+        .filter_map(|m| match m {
+            Msg::SchedulerCall(c) => Some(*c),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A core the world runs while the runner can still look at it, for reports and
 /// invariant checks that read state without changing behaviour.
 pub struct Shared<A>(Arc<std::sync::Mutex<A>>);

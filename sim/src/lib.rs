@@ -47,7 +47,7 @@ pub mod trace;
 mod transit;
 pub mod world;
 
-pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal, Shared, sent_to};
+pub use actor::{Actor, ActorId, Input, Launch, Outbox, Output, Refusal, Shared, calls_to, sent_to};
 pub use failure::RunFailure;
 pub use latency::Latency;
 pub use mesocosm_proto as proto;

@@ -62,13 +62,7 @@ fn at(s: f64) -> SimTime {
 }
 
 fn calls(outs: &[Output<T>]) -> Vec<Call> {
-    mesocosm_sim::sent_to(outs, MASTER)
-        .into_iter()
-        .filter_map(|m| match m {
-            Msg::SchedulerCall(c) => Some(*c),
-            _ => None,
-        })
-        .collect()
+    mesocosm_sim::calls_to(outs, MASTER)
 }
 
 fn types(outs: &[Output<T>]) -> Vec<&'static str> {

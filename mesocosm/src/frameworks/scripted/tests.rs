@@ -36,13 +36,7 @@ fn core(spec: ScriptedSpec) -> Scripted {
 
 /// The Calls sent to the master among `outs`.
 fn calls(outs: &[Output<ScriptedTimer>]) -> Vec<Call> {
-    mesocosm_sim::sent_to(outs, MASTER)
-        .into_iter()
-        .filter_map(|m| match m {
-            Msg::SchedulerCall(c) => Some(*c),
-            _ => None,
-        })
-        .collect()
+    mesocosm_sim::calls_to(outs, MASTER)
 }
 
 fn types(outs: &[Output<ScriptedTimer>]) -> Vec<&'static str> {

@@ -94,13 +94,7 @@ fn timer(n: usize) -> In {
 }
 
 fn calls(out: &[Output<DriverTimer<DispatcherTimer>>]) -> Vec<Call> {
-    mesocosm_sim::sent_to(out, "master")
-        .into_iter()
-        .filter_map(|m| match m {
-            Msg::SchedulerCall(c) => Some(*c),
-            _ => None,
-        })
-        .collect()
+    mesocosm_sim::calls_to(out, "master")
 }
 
 fn kinds(out: &[Output<DriverTimer<DispatcherTimer>>]) -> Vec<&'static str> {
