@@ -159,3 +159,24 @@ fn cluster_mode_needs_a_dispatcher_its_requests_name_apps_and_its_conf_starts() 
     let src = with("[dispatcher]\nconf = { \"spark.mesos.dispatcher.queue.hi\" = \"high\" }\n", cluster);
     assert!(errors(&src).0[0].message.contains("NumberFormatException"));
 }
+
+/// Marathon never exits: like the dispatcher, it is a service the run does not
+/// wait for, so a scenario passes without stating that it keeps running.
+#[test]
+fn marathon_is_a_service_the_run_runs_beside_not_a_framework_it_waits_for() {
+    let src = r#"
+[scenario]
+name = "m"
+until = "30s"
+[[agents]]
+name = "a1"
+resources = "cpus:4;mem:4096;ports:[31000-31010]"
+[marathon]
+[[marathon.apps]]
+inline = '''{"id": "/web", "cmd": "sleep 600", "cpus": 1, "mem": 128}'''
+"#;
+    let s = scenario::parse("scenarios/test.toml", src).unwrap_or_else(|d| panic!("{d}"));
+    let r = mesocosm::runner::run(&s, mesocosm::runner::RunOptions::default()).expect("the run");
+    assert!(r.passed(), "{:#?}", r.checks);
+    assert!(r.checks.is_empty(), "{:#?}", r.checks);
+}

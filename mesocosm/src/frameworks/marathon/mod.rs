@@ -105,6 +105,12 @@ impl Framework for MarathonFramework {
         Process::new(MesosSchedulerDriver::new(ctx.master.clone(), framework_info(), core).with_framework_id(id))
     }
 
+    /// Marathon is a long-running service: the run does not wait for it to
+    /// exit, and only a failed exit of it fails a check.
+    fn daemon(&self) -> bool {
+        true
+    }
+
     fn restart_note(&self, me: &mesocosm_sim::ActorId) -> String {
         format!("{me} restarts; it fails over to its FrameworkID (kept in ZooKeeper) and reconciles its tasks")
     }
