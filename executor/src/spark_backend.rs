@@ -100,7 +100,7 @@ impl SparkInstalled {
     /// Whether the container `launch` starts on `agent` lacks Spark: the
     /// image's declaration for a launch with an image, the host's otherwise.
     pub fn missing(&self, agent: &ActorId, launch: &Launch) -> bool {
-        match container_image(launch) {
+        match launch.docker_image().map(|(image, _)| image) {
             Some(image) => self.in_image.get(&image) == Some(&false),
             None => self.without_spark.contains(agent.as_str()),
         }
@@ -136,16 +136,6 @@ impl SparkExecutorBackend {
     /// for a launch with an image, the host's otherwise.
     fn lacks_spark(&self, agent: &ActorId, launch: &Launch) -> bool {
         self.installed.missing(agent, launch)
-    }
-}
-
-/// The image a launch's container runs: Docker's, or a Mesos container's Docker image.
-fn container_image(launch: &Launch) -> Option<String> {
-    use mesocosm_sim::proto::mesos::v1::container_info::Type;
-    let c = launch.executor.container.as_ref().or(launch.task.container.as_ref())?;
-    match c.r#type() {
-        Type::Docker => c.docker.as_ref().map(|d| d.image.clone()),
-        Type::Mesos => c.mesos.as_ref()?.image.as_ref()?.docker.as_ref().map(|d| d.name.clone()),
     }
 }
 

@@ -132,6 +132,30 @@ pub struct Launch {
     pub executor: crate::proto::v1::ExecutorInfo,
 }
 
+impl Launch {
+    /// The Docker image the container runs, and whether to pull it even if
+    /// present: the executor's container, else the task's; DockerInfo's
+    /// `force_pull_image`, or a Mesos container's Docker image with
+    /// `cached = false` (Spark sets it to `!forcePullImage`). None for a
+    /// container without a Docker image.
+    pub fn docker_image(&self) -> Option<(String, bool)> {
+        use crate::proto::v1::{container_info, image};
+        let c = self.executor.container.as_ref().or(self.task.container.as_ref())?;
+        match c.r#type() {
+            container_info::Type::Docker => {
+                c.docker.as_ref().map(|d| (d.image.clone(), d.force_pull_image.unwrap_or(false)))
+            }
+            container_info::Type::Mesos => {
+                let img = c.mesos.as_ref()?.image.as_ref()?;
+                if img.r#type() != image::Type::Docker {
+                    return None;
+                }
+                img.docker.as_ref().map(|d| (d.name.clone(), !img.cached()))
+            }
+        }
+    }
+}
+
 /// One thing a core wants done.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Output<T> {

@@ -23,7 +23,7 @@ use super::{Agent, Executor, ExecutorState, Timer};
 use crate::images::{FetchItem, human_bytes, stout_duration};
 use mesocosm_sim::proto::internal;
 use mesocosm_sim::proto::mesos::v1::{ExecutorId, FrameworkId};
-use mesocosm_sim::proto::mesos::v1::{TaskState, container_info, image, task_status};
+use mesocosm_sim::proto::mesos::v1::{TaskState, container_info, task_status};
 use mesocosm_sim::{Launch, Outbox, SimTime};
 
 /// Where a container's launch is (`DockerContainerizerProcess::Container::State`).
@@ -57,25 +57,6 @@ impl Stage {
 pub(super) struct Pending {
     pub(super) stage: Stage,
     pub(super) launch: Launch,
-}
-
-/// The image a launch needs and whether to pull it even if present:
-/// DockerInfo's `force_pull_image`, or a Mesos container's image with
-/// `cached = false` (Spark sets it to `!forcePullImage`).
-fn image_of(launch: &Launch) -> Option<(String, bool)> {
-    let c = launch.executor.container.as_ref().or(launch.task.container.as_ref())?;
-    match c.r#type() {
-        container_info::Type::Docker => {
-            c.docker.as_ref().map(|d| (d.image.clone(), d.force_pull_image.unwrap_or(false)))
-        }
-        container_info::Type::Mesos => {
-            let img = c.mesos.as_ref()?.image.as_ref()?;
-            if img.r#type() != image::Type::Docker {
-                return None;
-            }
-            img.docker.as_ref().map(|d| (d.name.clone(), !img.cached()))
-        }
-    }
 }
 
 /// The URIs the fetcher gets: the command executor's task's, else the executor's.
@@ -178,7 +159,7 @@ impl Agent {
                 }
                 Stage::Fetching { sandbox_config, .. } => {
                     let launch = pending.launch.clone();
-                    match image_of(&launch) {
+                    match launch.docker_image() {
                         Some((image, force)) => {
                             // The Mesos containerizer's provisioner reads only
                             // --docker_config; the sandbox's file is the docker CLI's.
