@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // name at run time (`mesocosm decode`) without protoc.
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("descriptors.bin"), prost::Message::encode_to_vec(&fds))?;
-    tonic_prost_build::configure().build_transport(true).compile_fds(fds)?;
+    // Spark's REST maps as BTreeMap: mesocosm iterates nothing in hash order.
+    tonic_prost_build::configure().build_transport(true).btree_map(".spark.deploy.rest").compile_fds(fds)?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 //!
 //! Module paths follow the protobuf packages, so generated code can refer to
 //! other packages: [`mesos::v1`], [`mesos::v1::scheduler`], [`mesos::v1::executor`],
-//! [`mesos::internal`], [`spark::scheduler::cluster`], [`zookeeper`] and [`mesocosm::rpc`].
+//! [`mesos::internal`], [`spark::scheduler::cluster`], [`spark::deploy::rest`], [`zookeeper`] and [`mesocosm::rpc`].
 
 #[allow(clippy::all, missing_docs)]
 pub mod mesos {
@@ -27,6 +27,11 @@ pub mod spark {
             tonic::include_proto!("spark.scheduler.cluster");
         }
     }
+    pub mod deploy {
+        pub mod rest {
+            tonic::include_proto!("spark.deploy.rest");
+        }
+    }
 }
 
 /// Apache ZooKeeper's jute records (`zookeeper`), see `zookeeper/zookeeper.proto`.
@@ -47,6 +52,8 @@ pub use mesos::internal;
 pub use mesos::v1;
 pub use mesos::v1::executor;
 pub use mesos::v1::scheduler;
+/// Spark's REST submission protocol (`spark.deploy.rest`), see `spark/rest.proto`.
+pub use spark::deploy::rest as sparkrest;
 /// Spark's executor RPC messages (`spark.scheduler.cluster`).
 pub use spark::scheduler::cluster as sparkrpc;
 

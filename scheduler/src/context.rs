@@ -9,7 +9,7 @@
 use crate::driver::DriverTimer;
 use mesocosm_sim::proto::scheduler::{Call, call};
 use mesocosm_sim::proto::v1::{AgentId, Filters, FrameworkId, Offer, TaskId, TaskInfo, offer};
-use mesocosm_sim::{Outbox, SimTime};
+use mesocosm_sim::{ActorId, Msg, Outbox, SimTime};
 use std::time::Duration;
 
 /// How the framework's process ends, once the callback returns.
@@ -106,6 +106,14 @@ impl<'a, T> Context<'a, T> {
     /// Timers are never cancelled: ignore one that no longer applies.
     pub fn set_timer(&mut self, after: Duration, timer: T) {
         self.out.set_timer(after, DriverTimer::Scheduler(timer));
+    }
+
+    /// Send `msg` to `to` now, on the process's own connection to it, not
+    /// through the master: the answer of a service the framework also runs
+    /// (Spark's dispatcher answers REST requests on its port 7077). Unlike the
+    /// calls above it goes whether or not the framework is subscribed.
+    pub fn send(&mut self, to: &ActorId, msg: impl Into<Msg>) {
+        self.out.send(to, msg);
     }
 
     /// A line for the timeline explaining a decision.

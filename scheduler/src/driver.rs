@@ -313,6 +313,9 @@ impl<S: Scheduler> Actor for MesosSchedulerDriver<S> {
             (State::Aborted, _) => {}
             (_, Input::Timer(DriverTimer::Scheduler(t))) => self.callback(out, |s, ctx| s.timer(ctx, t)),
             (_, Input::Message { from, msg: Msg::SchedulerEvent(e) }) if from == self.master => self.on_event(*e, out),
+            (_, Input::Message { from, msg }) if from != self.master => {
+                self.callback(out, |s, ctx| s.message(ctx, &from, msg))
+            }
             (_, Input::Disconnected { peer }) if peer == self.master => self.on_disconnected(out),
             // The master's 403 to a call from an unsubscribed scheduler: the
             // call's answer, logged; the driver carries on re-subscribing.

@@ -76,6 +76,7 @@ pub use tasks::{framework, offered, resources, task};
 
 use mesocosm_sim::proto::scheduler::event;
 use mesocosm_sim::proto::v1::{FrameworkId, Offer, OfferId, TaskStatus};
+use mesocosm_sim::{ActorId, Msg};
 use std::fmt;
 
 /// A framework's scheduling logic: what to do with each event the master sends.
@@ -124,6 +125,14 @@ pub trait Scheduler: Send + 'static {
     fn error(&mut self, ctx: &mut Context<'_, Self::Timer>, message: &str) {
         ctx.note(format!("Mesos error: {message}"));
         ctx.exit(1);
+    }
+
+    /// A message from an actor other than the master: a request to a service
+    /// the framework's process also runs (Spark's MesosClusterDispatcher is a
+    /// REST server too). It arrives whether or not the framework is
+    /// subscribed; answer with [`Context::send`]. The default ignores it.
+    fn message(&mut self, ctx: &mut Context<'_, Self::Timer>, from: &ActorId, msg: Msg) {
+        let _ = (ctx, from, msg);
     }
 
     /// A timer set with [`Context::set_timer`] is due.

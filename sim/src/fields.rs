@@ -62,6 +62,14 @@ const MESSAGE_KINDS: &[&str] = &[
     "ACK",
     "COMMIT",
     "PING",
+    // Spark's REST submission protocol (spark-submit in cluster mode ↔ the dispatcher).
+    "CreateSubmissionRequest",
+    "CreateSubmissionResponse",
+    "KillSubmissionRequest",
+    "KillSubmissionResponse",
+    "SubmissionStatusRequest",
+    "SubmissionStatusResponse",
+    "ErrorResponse",
 ];
 
 /// What a scenario can check of the TaskInfo in a RunTaskMessage: enough to
@@ -131,6 +139,11 @@ pub fn field_names(kind: &str) -> &'static [&'static str] {
         "ReregisterSlaveMessage" => &["agent_id", "tasks"],
         "RegisterExecutor" => &["executor_id", "hostname", "cores"],
         "RegisterExecutorResponse" => &["success", "failure"],
+        "CreateSubmissionRequest" => &["appResource", "mainClass", "app_name"],
+        "CreateSubmissionResponse" | "KillSubmissionResponse" => &["submissionId", "success", "message"],
+        "KillSubmissionRequest" | "SubmissionStatusRequest" => &["submissionId"],
+        "SubmissionStatusResponse" => &["submissionId", "success", "driverState", "message"],
+        "ErrorResponse" => &["message"],
         _ => &[],
     }
 }
@@ -233,6 +246,35 @@ impl Msg {
                 "failure" => Some(m.failure.clone()),
                 _ => None,
             },
+            // The REST messages' fields by their JSON names; an unset Boolean reads as false.
+            Msg::CreateSubmissionRequest(r) => match name {
+                "appResource" => Some(r.app_resource.clone()),
+                "mainClass" => Some(r.main_class.clone()),
+                "app_name" => r.spark_properties.get("spark.app.name").cloned(),
+                _ => None,
+            },
+            Msg::CreateSubmissionResponse(r) => match name {
+                "submissionId" => r.submission_id.clone(),
+                "success" => Some(r.success.unwrap_or(false).to_string()),
+                "message" => r.message.clone(),
+                _ => None,
+            },
+            Msg::KillSubmissionResponse(r) => match name {
+                "submissionId" => Some(r.submission_id.clone()),
+                "success" => Some(r.success.unwrap_or(false).to_string()),
+                "message" => r.message.clone(),
+                _ => None,
+            },
+            Msg::KillSubmissionRequest(r) => (name == "submissionId").then(|| r.submission_id.clone()),
+            Msg::SubmissionStatusRequest(r) => (name == "submissionId").then(|| r.submission_id.clone()),
+            Msg::SubmissionStatusResponse(r) => match name {
+                "submissionId" => Some(r.submission_id.clone()),
+                "success" => Some(r.success.unwrap_or(false).to_string()),
+                "driverState" => r.driver_state.clone(),
+                "message" => r.message.clone(),
+                _ => None,
+            },
+            Msg::RestErrorResponse(r) => (name == "message").then(|| r.message.clone()),
             _ => None,
         }
     }

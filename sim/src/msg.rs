@@ -10,7 +10,7 @@
 use crate::proto::Resources;
 use crate::proto::mesos::v1::{self as v1, executor, scheduler};
 use crate::proto::zk_codes;
-use crate::proto::{internal, sparkrpc, zookeeper};
+use crate::proto::{internal, sparkrest, sparkrpc, zookeeper};
 use prost::Message;
 use std::fmt::Write;
 
@@ -138,6 +138,18 @@ messages! {
     ZkReply(zookeeper::ServerReply) [boxed] = "zookeeper.ServerReply",
     /// ZooKeeper server ↔ server: ZAB's quorum packets.
     ZkQuorum(zookeeper::QuorumPacket) = "zookeeper.QuorumPacket",
+    /// spark-submit → dispatcher: `POST /v1/submissions/create`.
+    CreateSubmissionRequest(sparkrest::CreateSubmissionRequest) [boxed] = "spark.deploy.rest.CreateSubmissionRequest",
+    /// Dispatcher → client: the create's answer.
+    CreateSubmissionResponse(sparkrest::CreateSubmissionResponse) = "spark.deploy.rest.CreateSubmissionResponse",
+    /// Client → dispatcher: `POST /v1/submissions/kill/<id>`.
+    KillSubmissionRequest(sparkrest::KillSubmissionRequest) = "spark.deploy.rest.KillSubmissionRequest",
+    KillSubmissionResponse(sparkrest::KillSubmissionResponse) = "spark.deploy.rest.KillSubmissionResponse",
+    /// Client → dispatcher: `GET /v1/submissions/status/<id>`.
+    SubmissionStatusRequest(sparkrest::SubmissionStatusRequest) = "spark.deploy.rest.SubmissionStatusRequest",
+    SubmissionStatusResponse(sparkrest::SubmissionStatusResponse) [boxed] = "spark.deploy.rest.SubmissionStatusResponse",
+    /// Dispatcher → client: a request it could not take (HTTP 400).
+    RestErrorResponse(sparkrest::ErrorResponse) = "spark.deploy.rest.ErrorResponse",
 }
 
 impl Msg {
@@ -443,9 +455,32 @@ impl Msg {
             Msg::ZkRequest(r) => zk_request_line(s, r)?,
             Msg::ZkReply(r) => zk_reply_line(s, r)?,
             Msg::ZkQuorum(p) => write!(s, "zxid={:#x} {} bytes", p.zxid, p.data.len())?,
+            Msg::CreateSubmissionRequest(r) => {
+                write!(s, "{} {} {} spark properties", r.main_class, r.app_resource, r.spark_properties.len())?
+            }
+            Msg::CreateSubmissionResponse(r) => {
+                rest_answer(s, r.success, r.submission_id.as_deref().unwrap_or(""), r.message.as_deref())?
+            }
+            Msg::KillSubmissionRequest(r) => s.push_str(&r.submission_id),
+            Msg::KillSubmissionResponse(r) => rest_answer(s, r.success, &r.submission_id, r.message.as_deref())?,
+            Msg::SubmissionStatusRequest(r) => s.push_str(&r.submission_id),
+            Msg::SubmissionStatusResponse(r) => {
+                let state = r.driver_state.as_deref().unwrap_or("");
+                rest_answer(s, r.success, &format!("{} {state}", r.submission_id), r.message.as_deref())?
+            }
+            Msg::RestErrorResponse(r) => write!(s, "{:?}", r.message)?,
         }
         Ok(())
     }
+}
+
+/// A REST response's line: `success=true <what> "<message>"`.
+fn rest_answer(s: &mut String, success: Option<bool>, what: &str, message: Option<&str>) -> std::fmt::Result {
+    write!(s, "success={} {what}", success.unwrap_or(false))?;
+    if let Some(m) = message {
+        write!(s, " {m:?}")?;
+    }
+    Ok(())
 }
 
 /// A ZooKeeper request's kind: its jute body record's name (`CreateRequest`),

@@ -63,6 +63,8 @@ use crate::proto::mesocosm::rpc::{
     scheduler_server::SchedulerServer,
     slave_client::SlaveClient,
     slave_server::SlaveServer,
+    spark_rest_client::SparkRestClient,
+    spark_rest_server::SparkRestServer,
     zoo_keeper_client::ZooKeeperClient,
     zoo_keeper_server::ZooKeeperServer,
 };
@@ -198,7 +200,8 @@ impl Net {
                     .add_service(
                         CoarseGrainedExecutorBackendServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE),
                     )
-                    .add_service(ZooKeeperServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(ZooKeeperServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(SparkRestServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
             })
             .clone()
     }
@@ -488,6 +491,13 @@ impl Peer {
             Msg::ZkRequest(m) => oneway!(ZooKeeperClient, request, *m),
             Msg::ZkReply(m) => oneway!(ZooKeeperClient, reply, *m),
             Msg::ZkQuorum(m) => oneway!(ZooKeeperClient, quorum, m),
+            Msg::CreateSubmissionRequest(m) => oneway!(SparkRestClient, create_submission, *m),
+            Msg::KillSubmissionRequest(m) => oneway!(SparkRestClient, kill_submission, m),
+            Msg::SubmissionStatusRequest(m) => oneway!(SparkRestClient, submission_status, m),
+            Msg::CreateSubmissionResponse(m) => oneway!(SparkRestClient, create_submission_response, m),
+            Msg::KillSubmissionResponse(m) => oneway!(SparkRestClient, kill_submission_response, m),
+            Msg::SubmissionStatusResponse(m) => oneway!(SparkRestClient, submission_status_response, *m),
+            Msg::RestErrorResponse(m) => oneway!(SparkRestClient, error_response, m),
             // Replies with no caller waiting, and events with no stream, never reach here.
             Msg::SchedulerEvent(_)
             | Msg::ExecutorEvent(_)
@@ -752,5 +762,30 @@ impl rpc::zoo_keeper_server::ZooKeeper for Inbox {
     }
     async fn quorum(&self, r: Request<crate::proto::zookeeper::QuorumPacket>) -> Reply {
         self.oneway(r, Msg::ZkQuorum)
+    }
+}
+
+#[tonic::async_trait]
+impl rpc::spark_rest_server::SparkRest for Inbox {
+    async fn create_submission(&self, r: Request<crate::proto::sparkrest::CreateSubmissionRequest>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn kill_submission(&self, r: Request<crate::proto::sparkrest::KillSubmissionRequest>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn submission_status(&self, r: Request<crate::proto::sparkrest::SubmissionStatusRequest>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn create_submission_response(&self, r: Request<crate::proto::sparkrest::CreateSubmissionResponse>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn kill_submission_response(&self, r: Request<crate::proto::sparkrest::KillSubmissionResponse>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn submission_status_response(&self, r: Request<crate::proto::sparkrest::SubmissionStatusResponse>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn error_response(&self, r: Request<crate::proto::sparkrest::ErrorResponse>) -> Reply {
+        self.oneway(r, Msg::from)
     }
 }

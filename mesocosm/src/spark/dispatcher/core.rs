@@ -1,18 +1,21 @@
 //! `MesosClusterScheduler` as a sans-IO [`Scheduler`]: the dispatcher's
-//! queues, its offer handling, supervision and recovery.
+//! queues, its offer handling, supervision and recovery, and its REST server
+//! (`MesosRestServer`): each request message is answered with its response
+//! message, sent back to the client that asked.
 
 use super::command::{self, submission_of, task_id};
 use super::conf::{DispatcherConf, FAILOVER_TIMEOUT};
 use super::submission::{
-    CreateSubmissionRequest, CreateSubmissionResponse, DriverDescription, KillSubmissionResponse, RetryState,
-    SubmissionStatusResponse, describe, driver_id,
+    CreateSubmissionRequest, CreateSubmissionResponse, DriverDescription, ErrorResponse, KillSubmissionResponse,
+    RetryState, SPARK_VERSION, SubmissionStatusResponse, create_response, describe, driver_id, error_response,
+    kill_response,
 };
 use mesocosm_driver::constraints;
 use mesocosm_scheduler::{Context, Scheduler};
-use mesocosm_sim::SimTime;
 use mesocosm_sim::proto::mesos::v1::{
     AgentId, FrameworkId, FrameworkInfo, Offer, Resource, TaskId, TaskInfo, TaskState, TaskStatus, task_status,
 };
+use mesocosm_sim::{ActorId, Msg, SimTime};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -43,29 +46,26 @@ pub struct Persisted {
 /// The in-memory persistence engine, shared by a dispatcher's incarnations.
 pub type PersistenceEngine = Arc<Mutex<Persisted>>;
 
-/// A REST request the scenario sends at a time.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Request {
-    Create(Box<CreateSubmissionRequest>),
-    /// Kill the submission of the `n`th create (0-based) of this dispatcher's script.
-    Kill(usize),
-    /// Ask for the status of the `n`th create's submission.
-    Status(usize),
-}
-
 /// A REST exchange, as the dispatcher answered it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Answer {
     Create(CreateSubmissionResponse),
     Kill(KillSubmissionResponse),
-    Status(SubmissionStatusResponse),
+    Status(Box<SubmissionStatusResponse>),
+    /// A request the server could not take (HTTP 400).
+    Error(ErrorResponse),
 }
 
-/// The dispatcher's timers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DispatcherTimer {
-    /// The `n`th scripted request is due.
-    Request(usize),
+impl Answer {
+    /// The message that carries it back to the client.
+    pub fn to_msg(&self) -> Msg {
+        match self {
+            Answer::Create(a) => Msg::from(a.clone()),
+            Answer::Kill(a) => Msg::from(a.clone()),
+            Answer::Status(a) => Msg::from((**a).clone()),
+            Answer::Error(a) => Msg::from(a.clone()),
+        }
+    }
 }
 
 /// Spark's MesosClusterScheduler.
@@ -84,19 +84,13 @@ pub struct ClusterScheduler {
     /// Registered with the master: requests are taken.
     ready: bool,
     next_driver_number: u64,
-    /// Scripted requests (time, request) not yet sent, and the submission id
-    /// each create got.
-    script: Vec<(SimTime, Request)>,
-    scheduled: bool,
-    created: BTreeMap<usize, String>,
-    /// Every request's answer, in order.
-    pub answers: Vec<(SimTime, Answer)>,
+    /// Every REST request's answer, in order, with the client it went to.
+    pub answers: Vec<(SimTime, ActorId, Answer)>,
 }
 
 impl ClusterScheduler {
-    /// A dispatcher starting at `now` (recovering what `store` holds), which
-    /// sends its `script`'s requests not yet due at their times.
-    pub fn new(conf: DispatcherConf, store: PersistenceEngine, script: Vec<(SimTime, Request)>) -> ClusterScheduler {
+    /// A dispatcher starting (recovering what `store` holds).
+    pub fn new(conf: DispatcherConf, store: PersistenceEngine) -> ClusterScheduler {
         let saved = store.lock().unwrap_or_else(|p| p.into_inner()).clone();
         // `recoverState`: launched drivers wait for reconciliation; a queued
         // driver that was launched already leaves the queue; finished ones are forgotten.
@@ -118,9 +112,6 @@ impl ClusterScheduler {
             pending_recover,
             ready: false,
             next_driver_number: 0,
-            script,
-            scheduled: false,
-            created: BTreeMap::new(),
             answers: Vec::new(),
         }
     }
@@ -171,8 +162,7 @@ impl ClusterScheduler {
 
     /// `submitDriver`.
     pub fn submit<T>(&mut self, req: &CreateSubmissionRequest, ctx: &mut Context<'_, T>) -> CreateSubmissionResponse {
-        let refuse =
-            |m: &str| CreateSubmissionResponse { submission_id: None, success: false, message: Some(m.into()) };
+        let refuse = |m: &str| create_response(false, None, Some(m));
         if !self.ready {
             return refuse("Scheduler is not ready to take requests");
         }
@@ -197,16 +187,12 @@ impl ClusterScheduler {
         self.persist();
         // `addDriverToQueue` → `revive()`: the dispatcher may have declined every agent for 120 s.
         ctx.revive();
-        CreateSubmissionResponse { submission_id: Some(id), success: true, message: None }
+        create_response(true, Some(id), None)
     }
 
     /// `killDriver`.
     pub fn kill<T>(&mut self, id: &str, ctx: &mut Context<'_, T>) -> KillSubmissionResponse {
-        let answer = |success: bool, message: &str| KillSubmissionResponse {
-            submission_id: id.to_string(),
-            success,
-            message: message.to_string(),
-        };
+        let answer = |success: bool, message: &str| kill_response(id, success, message);
         if !self.ready {
             return answer(false, "Scheduler is not ready to take requests");
         }
@@ -233,15 +219,20 @@ impl ClusterScheduler {
     /// `getDriverStatus`.
     pub fn status(&self, id: &str) -> SubmissionStatusResponse {
         let answer = |success: bool, state: &str, status: Option<&TaskStatus>| SubmissionStatusResponse {
+            action: "SubmissionStatusResponse".into(),
+            server_spark_version: SPARK_VERSION.into(),
             submission_id: id.to_string(),
-            success,
-            driver_state: state.to_string(),
+            success: Some(success),
+            driver_state: Some(state.to_string()),
             message: status.map(describe_status),
+            ..Default::default()
         };
         if !self.ready {
-            let mut a = answer(false, "", None);
-            a.message = Some("Scheduler is not ready to take requests".into());
-            return a;
+            return SubmissionStatusResponse {
+                driver_state: None,
+                message: Some("Scheduler is not ready to take requests".into()),
+                ..answer(false, "", None)
+            };
         }
         if self.queued.iter().any(|(_, d)| d.submission_id == id) {
             return answer(true, "QUEUED", None);
@@ -327,8 +318,32 @@ impl ClusterScheduler {
         self.finished.push(state);
     }
 
-    fn answer(&mut self, at: SimTime, a: Answer) {
-        self.answers.push((at, a));
+    /// `MesosRestServer`: a REST request's answer (the servlets' checks, then
+    /// the scheduler's), or `None` for a message that is not one.
+    pub fn serve<T>(&mut self, msg: Msg, ctx: &mut Context<'_, T>) -> Option<Answer> {
+        Some(match msg {
+            Msg::CreateSubmissionRequest(req) => {
+                // `buildDriverDescription`'s SubmitRestMissingFieldExceptions, which the
+                // servlet answers "Malformed request: …" with HTTP 400.
+                if req.app_resource.is_empty() {
+                    Answer::Error(error_response("Malformed request: Application jar is missing."))
+                } else if req.main_class.is_empty() {
+                    Answer::Error(error_response("Malformed request: Main class is missing."))
+                } else {
+                    Answer::Create(self.submit(&req, ctx))
+                }
+            }
+            // `parseSubmissionId`: the path's last segment; none is an ErrorResponse.
+            Msg::KillSubmissionRequest(r) if r.submission_id.is_empty() => {
+                Answer::Error(error_response("Submission ID is missing in kill request."))
+            }
+            Msg::KillSubmissionRequest(r) => Answer::Kill(self.kill(&r.submission_id, ctx)),
+            Msg::SubmissionStatusRequest(r) if r.submission_id.is_empty() => {
+                Answer::Error(error_response("Submission ID is missing in status request."))
+            }
+            Msg::SubmissionStatusRequest(r) => Answer::Status(Box::new(self.status(&r.submission_id))),
+            _ => return None,
+        })
     }
 }
 
@@ -348,11 +363,11 @@ fn is_finished(state: TaskState) -> bool {
 }
 
 impl Scheduler for ClusterScheduler {
-    type Timer = DispatcherTimer;
+    type Timer = ();
 
     /// `registered`: persist a new framework id, take requests, and reconcile
     /// the drivers recovered from the persistence engine.
-    fn subscribed(&mut self, ctx: &mut Context<'_, DispatcherTimer>, framework_id: &FrameworkId) {
+    fn subscribed(&mut self, ctx: &mut Context<'_, ()>, framework_id: &FrameworkId) {
         if self.framework_id.as_deref() != Some(&framework_id.value) {
             self.framework_id = Some(framework_id.value.clone());
             self.persist();
@@ -364,20 +379,11 @@ impl Scheduler for ClusterScheduler {
                 self.pending_recover.iter().map(|(t, a)| (TaskId { value: t.clone() }, Some(a.clone()))).collect();
             ctx.reconcile(tasks);
         }
-        if !self.scheduled {
-            self.scheduled = true;
-            let now = ctx.now();
-            for (i, (at, _)) in self.script.iter().enumerate() {
-                if *at >= now {
-                    ctx.set_timer(at.since(now), DispatcherTimer::Request(i));
-                }
-            }
-        }
     }
 
     /// `resourceOffers`: retries that are due first, then the queue; every
     /// unused offer declined for `spark.mesos.rejectOfferDuration`.
-    fn offers(&mut self, ctx: &mut Context<'_, DispatcherTimer>, offers: Vec<Offer>) {
+    fn offers(&mut self, ctx: &mut Context<'_, ()>, offers: Vec<Offer>) {
         let now = ctx.now();
         let mut book: Vec<(Offer, Vec<Resource>, Vec<TaskInfo>)> =
             offers.into_iter().map(|o| (o.clone(), o.resources.clone(), Vec::new())).collect();
@@ -411,7 +417,7 @@ impl Scheduler for ClusterScheduler {
     }
 
     /// `statusUpdate`: supervise, retire, or ignore an outdated status.
-    fn update(&mut self, ctx: &mut Context<'_, DispatcherTimer>, status: &TaskStatus) {
+    fn update(&mut self, ctx: &mut Context<'_, ()>, status: &TaskStatus) {
         let task = status.task_id.value.clone();
         let sub = submission_of(&task).to_string();
         let Some(state) = self.launched.get(&sub).cloned() else {
@@ -458,28 +464,17 @@ impl Scheduler for ClusterScheduler {
         }
     }
 
-    fn timer(&mut self, ctx: &mut Context<'_, DispatcherTimer>, timer: DispatcherTimer) {
-        let DispatcherTimer::Request(i) = timer;
-        let Some((_, request)) = self.script.get(i).cloned() else { return };
-        let now = ctx.now();
-        let created = |n: usize, s: &ClusterScheduler| s.created.get(&n).cloned().unwrap_or_default();
-        let answer = match request {
-            Request::Create(req) => {
-                let a = self.submit(&req, ctx);
-                if let Some(id) = &a.submission_id {
-                    let n = self.script[..i].iter().filter(|(_, r)| matches!(r, Request::Create(_))).count();
-                    self.created.insert(n, id.clone());
-                }
-                Answer::Create(a)
-            }
-            Request::Kill(n) => {
-                let id = created(n, self);
-                Answer::Kill(self.kill(&id, ctx))
-            }
-            Request::Status(n) => Answer::Status(self.status(&created(n, self))),
+    /// A REST request on port 7077: answered to its client at once, whether
+    /// or not the dispatcher is registered (before, Spark answers "Scheduler
+    /// is not ready to take requests").
+    fn message(&mut self, ctx: &mut Context<'_, ()>, from: &ActorId, msg: Msg) {
+        let kind = msg.kind();
+        let Some(answer) = self.serve(msg, ctx) else {
+            ctx.note(format!("{kind} from {from} is no REST request: ignored"));
+            return;
         };
-        ctx.note(format!("REST answer: {answer:?}"));
-        self.answer(now, answer);
+        ctx.send(from, answer.to_msg());
+        self.answers.push((ctx.now(), from.clone(), answer));
     }
 
     /// A submission is in one place only: queued, launched or waiting to retry.

@@ -1,23 +1,26 @@
 //! The dispatcher in a cluster: a framework (`scheduler:<host>`) that runs
-//! until stopped, fed the scenario's cluster-mode submissions and REST
-//! requests at their times, and restarted from its persistence engine.
+//! until stopped, restarted from its persistence engine, and the spark-submit
+//! processes that talk to its REST server ([`super::client`]): one per
+//! cluster-mode app at its time (`spark-submit:<app>`), one per scenario
+//! request (`spark-submit:kill:<app>`, `spark-submit:status:<app>`).
 
+use super::client::{Ask, Printed, RestClient, SubmissionBook};
 use super::conf::DispatcherConf;
-use super::core::{Answer, ClusterScheduler, PersistenceEngine, Request};
+use super::core::{Answer, ClusterScheduler, PersistenceEngine};
 use super::submission::CreateSubmissionRequest;
 use crate::cluster::{ClusterBuilder, Framework, FrameworkCtx, FrameworkReport, Process, RunError, Words};
 use crate::spark::AppSpec;
 use crate::submit::DeployMode;
 use mesocosm_scheduler::MesosSchedulerDriver;
-use mesocosm_sim::{ActorId, Shared, SimTime};
+use mesocosm_sim::{ActorId, Shared};
 use std::time::Duration;
 
 /// A REST request a scenario sends the dispatcher about one of its cluster-mode apps.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RequestSpec {
-    /// `POST /v1/submissions/kill/<id of the app's submission>`.
+    /// `spark-submit --kill <id of the app's submission>`: `POST /v1/submissions/kill/<id>`.
     Kill(String),
-    /// `GET /v1/submissions/status/<id>`.
+    /// `spark-submit --status <id>`: `GET /v1/submissions/status/<id>`.
     Status(String),
 }
 
@@ -38,46 +41,133 @@ pub fn is_cluster_mode(app: &AppSpec) -> bool {
 
 /// What `spark-submit --deploy-mode cluster` POSTs for `app`
 /// (`RestSubmissionClient.constructSubmitRequest`): every `spark.*` property.
+/// The client fills in `action` and `clientSparkVersion` as it sends it.
 pub fn create_request(app: &AppSpec) -> CreateSubmissionRequest {
     CreateSubmissionRequest {
         app_resource: app.submit.primary_resource.clone(),
         main_class: app.submit.class.clone().unwrap_or_default(),
         app_args: app.submit.app_args.clone(),
         spark_properties: app.conf.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        environment_variables: Default::default(),
+        ..Default::default()
     }
 }
 
-/// Add the dispatcher of `spec`, submitting the cluster-mode `apps` at their times.
+/// Add the dispatcher of `spec`, and a spark-submit for each cluster-mode
+/// app and each of the scenario's requests, at their times.
 pub fn add_dispatcher(
-    builder: ClusterBuilder,
+    mut builder: ClusterBuilder,
     spec: &DispatcherSpec,
     apps: &[AppSpec],
 ) -> Result<ClusterBuilder, RunError> {
+    let server = ActorId::new(format!("scheduler:{}", spec.conf.host));
+    let url = format!("mesos://{}:{}", spec.conf.host, spec.conf.port);
+    let book = SubmissionBook::default();
     let cluster: Vec<&AppSpec> = apps.iter().filter(|a| is_cluster_mode(a)).collect();
-    let mut script: Vec<(SimTime, Request)> =
-        cluster.iter().map(|a| (SimTime::from_duration(a.at), Request::Create(Box::new(create_request(a))))).collect();
-    for (at, r) in &spec.requests {
-        let (name, make): (&String, fn(usize) -> Request) = match r {
-            RequestSpec::Kill(n) => (n, Request::Kill),
-            RequestSpec::Status(n) => (n, Request::Status),
-        };
-        let i = cluster
-            .iter()
-            .position(|a| &a.name == name)
-            .ok_or_else(|| RunError::Unsupported(format!("dispatcher request: no cluster-mode app is named {name}")))?;
-        script.push((SimTime::from_duration(*at), make(i)));
+    for app in &cluster {
+        let actor = ActorId::new(format!("spark-submit:{}", app.name));
+        let ask = Submit::Create(Box::new(create_request(app)));
+        let client = SparkSubmit::new(&app.name, ask, &server, &url, &book);
+        builder = builder.add_framework(&actor.to_string(), actor, app.at, client);
     }
-    // The script's creates keep their order (Kill/Status name creates by index).
-    let fw = Dispatcher { spec: spec.clone(), script, store: PersistenceEngine::default(), core: None };
-    let actor = ActorId::new(format!("scheduler:{}", spec.conf.host));
-    Ok(builder.add_framework(&spec.conf.host, actor, spec.at, fw))
+    let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
+    for (at, r) in &spec.requests {
+        let (verb, name, ask) = match r {
+            RequestSpec::Kill(n) => ("kill", n, Submit::Kill),
+            RequestSpec::Status(n) => ("status", n, Submit::Status),
+        };
+        if !cluster.iter().any(|a| &a.name == name) {
+            return Err(RunError::Unsupported(format!("dispatcher request: no cluster-mode app is named {name}")));
+        }
+        let base = format!("spark-submit:{verb}:{name}");
+        let n = seen.entry(base.clone()).or_default();
+        *n += 1;
+        let actor = ActorId::new(if *n == 1 { base } else { format!("{base}:{n}") });
+        let client = SparkSubmit::new(name, ask, &server, &url, &book);
+        builder = builder.add_framework(&actor.to_string(), actor, *at, client);
+    }
+    let fw = Dispatcher { spec: spec.clone(), store: PersistenceEngine::default(), core: None };
+    Ok(builder.add_framework(&spec.conf.host, server, spec.at, fw))
+}
+
+/// What a scenario's spark-submit asks; a kill or status names the app whose
+/// submission id it reads, at its start, from what that app's spark-submit printed.
+#[derive(Clone, Debug)]
+enum Submit {
+    Create(Box<CreateSubmissionRequest>),
+    Kill,
+    Status,
+}
+
+/// One spark-submit run (a process that exits), talking to the dispatcher.
+struct SparkSubmit {
+    app: String,
+    submit: Submit,
+    server: ActorId,
+    url: String,
+    book: SubmissionBook,
+    printed: Printed,
+}
+
+impl SparkSubmit {
+    fn new(app: &str, submit: Submit, server: &ActorId, url: &str, book: &SubmissionBook) -> SparkSubmit {
+        SparkSubmit {
+            app: app.to_string(),
+            submit,
+            server: server.clone(),
+            url: url.to_string(),
+            book: book.clone(),
+            printed: Printed::default(),
+        }
+    }
+}
+
+impl Framework for SparkSubmit {
+    fn start(&mut self, _ctx: &FrameworkCtx<'_>) -> Process {
+        // The id a user would copy from the submitting spark-submit's output;
+        // none (it got no answer) leaves the URL's id empty, which the server
+        // answers with an ErrorResponse.
+        let id = || self.book.lock().unwrap_or_else(|p| p.into_inner()).get(&self.app).cloned().unwrap_or_default();
+        let ask = match &self.submit {
+            Submit::Create(req) => Ask::Create(req.clone()),
+            Submit::Kill => Ask::Kill(id()),
+            Submit::Status => Ask::Status(id()),
+        };
+        Process::new(RestClient::new(
+            &self.app,
+            ask,
+            self.server.clone(),
+            &self.url,
+            self.book.clone(),
+            self.printed.clone(),
+        ))
+    }
+
+    fn words(&self) -> Words {
+        Words { check: "spark-submit exits 0", noun: "spark-submit", process: "spark-submit" }
+    }
+
+    fn start_event(&self, name: &str) -> String {
+        let what = match self.submit {
+            Submit::Create(_) => "--deploy-mode cluster",
+            Submit::Kill => "--kill",
+            Submit::Status => "--status",
+        };
+        format!("{name} runs (spark-submit {what} --master {}) for {}", self.url, self.app)
+    }
+
+    fn summary(&self, report: &FrameworkReport) -> Vec<String> {
+        let exit =
+            report.exit.map_or_else(|| "still running".to_string(), |(at, s)| format!("exited {at} with status {s}"));
+        let mut lines = vec![format!("  spark-submit {}: started {}, {exit}", report.name, report.started_at)];
+        let printed = self.printed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        lines.extend(printed.into_iter().map(|l| format!("    {l}")));
+        lines
+    }
 }
 
 /// The dispatcher as a cluster framework.
 struct Dispatcher {
     spec: DispatcherSpec,
-    script: Vec<(SimTime, Request)>,
     /// Outlives each incarnation, as Spark's ZooKeeper state does.
     store: PersistenceEngine,
     core: Option<Shared<MesosSchedulerDriver<ClusterScheduler>>>,
@@ -85,7 +175,7 @@ struct Dispatcher {
 
 impl Framework for Dispatcher {
     fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
-        let core = ClusterScheduler::new(self.spec.conf.clone(), self.store.clone(), self.script.clone());
+        let core = ClusterScheduler::new(self.spec.conf.clone(), self.store.clone());
         let info = core.framework_info();
         let driver = Shared::new(MesosSchedulerDriver::new(ctx.master.clone(), info, core));
         self.core = Some(driver.clone());
@@ -111,17 +201,25 @@ impl Framework for Dispatcher {
     fn summary(&self, report: &FrameworkReport) -> Vec<String> {
         let mut lines = vec![format!("  dispatcher {}: started {}", report.name, report.started_at)];
         let answers = self.core.as_ref().map(|c| c.with(|d| d.scheduler().answers.clone())).unwrap_or_default();
-        for (at, a) in answers {
+        for (at, client, a) in answers {
             lines.push(match a {
                 Answer::Create(c) => format!(
-                    "    {at} create: {}",
+                    "    {at} create from {client}: {}",
                     c.submission_id.map_or_else(
                         || format!("refused: {}", c.message.unwrap_or_default()),
                         |id| format!("submitted {id}")
                     )
                 ),
-                Answer::Kill(k) => format!("    {at} kill {}: {} ({})", k.submission_id, k.success, k.message),
-                Answer::Status(s) => format!("    {at} status {}: {}", s.submission_id, s.driver_state),
+                Answer::Kill(k) => format!(
+                    "    {at} kill {}: {} ({})",
+                    k.submission_id,
+                    k.success.unwrap_or(false),
+                    k.message.unwrap_or_default()
+                ),
+                Answer::Status(s) => {
+                    format!("    {at} status {}: {}", s.submission_id, s.driver_state.unwrap_or_default())
+                }
+                Answer::Error(e) => format!("    {at} error to {client}: {}", e.message),
             });
         }
         lines

@@ -23,11 +23,14 @@
 //!
 //! # Layout
 //! - [`conf`]: the dispatcher's arguments and `spark.*` keys ([`DispatcherConf`]).
-//! - [`submission`]: the REST messages and the driver description built from one.
+//! - [`submission`]: the REST messages (`spark/rest.proto`) and the driver description built from one.
+//! - [`client`]: [`client::RestClient`], spark-submit's `RestSubmissionClient` as an actor.
 //! - [`command`]: the driver's TaskInfo and command line, escaped as Spark escapes it.
 //! - [`core`]: [`ClusterScheduler`], the scheduler as a sans-IO [`mesocosm_scheduler::Scheduler`].
-//! - [`framework`]: the dispatcher as a cluster framework (`scheduler:<host>`), fed the scenario's requests.
+//! - [`framework`]: the dispatcher as a cluster framework (`scheduler:<host>`), and the
+//!   spark-submit processes (`spark-submit:<app>`, `spark-submit:kill:<app>`…) that talk to it.
 
+pub mod client;
 pub mod command;
 pub mod conf;
 pub mod core;
@@ -35,10 +38,11 @@ pub mod framework;
 pub mod submission;
 
 pub use conf::DispatcherConf;
-pub use core::{Answer, ClusterScheduler, DispatcherTimer, Persisted, PersistenceEngine, Request};
+pub use core::{Answer, ClusterScheduler, Persisted, PersistenceEngine};
 pub use framework::{DispatcherSpec, RequestSpec, add_dispatcher, create_request, is_cluster_mode};
 pub use submission::{
-    CreateSubmissionRequest, CreateSubmissionResponse, KillSubmissionResponse, SubmissionStatusResponse,
+    CreateSubmissionRequest, CreateSubmissionResponse, ErrorResponse, KillSubmissionRequest, KillSubmissionResponse,
+    SubmissionStatusRequest, SubmissionStatusResponse,
 };
 
 #[cfg(test)]

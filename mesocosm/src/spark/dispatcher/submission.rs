@@ -1,53 +1,58 @@
 //! The REST submission protocol's messages, and the driver description the
 //! dispatcher builds from a submission (`MesosSubmitRequestServlet`).
 //!
-//! The fields are those of Spark's JSON messages (`deploy/rest/
-//! SubmitRestProtocolRequest.scala`, `SubmitRestProtocolResponse.scala`),
-//! spelled in Rust.
+//! The messages are the protobufs of `proto/proto/spark/rest.proto`, whose
+//! fields are those of Spark's JSON messages (`deploy/rest/
+//! SubmitRestProtocolRequest.scala`, `SubmitRestProtocolResponse.scala`);
+//! this module fills in what every response carries.
 
 use mesocosm_sim::SimTime;
 use mesocosm_sim::proto::mesos::v1::TaskStatus;
+pub use mesocosm_sim::proto::sparkrest::{
+    CreateSubmissionRequest, CreateSubmissionResponse, ErrorResponse, KillSubmissionRequest, KillSubmissionResponse,
+    SubmissionStatusRequest, SubmissionStatusResponse,
+};
 use std::collections::BTreeMap;
 
-/// `POST /v1/submissions/create`: what `spark-submit --deploy-mode cluster`
-/// sends (`RestSubmissionClient.constructSubmitRequest`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CreateSubmissionRequest {
-    /// The application jar.
-    pub app_resource: String,
-    pub main_class: String,
-    pub app_args: Vec<String>,
-    /// Every `spark.*` property of the submitting spark-submit.
-    pub spark_properties: BTreeMap<String, String>,
-    /// The client's `SPARK_*`/`MESOS_*` environment variables.
-    pub environment_variables: BTreeMap<String, String>,
+/// The Spark version both ends report (`clientSparkVersion`,
+/// `serverSparkVersion`): 3.5 is the last release line with Mesos support.
+pub const SPARK_VERSION: &str = "3.5.1";
+
+/// A response of the server's, `action` and `serverSparkVersion` filled in as
+/// every `SubmitRestProtocolResponse` has them.
+pub fn create_response(
+    success: bool,
+    submission_id: Option<String>,
+    message: Option<&str>,
+) -> CreateSubmissionResponse {
+    CreateSubmissionResponse {
+        action: "CreateSubmissionResponse".into(),
+        server_spark_version: SPARK_VERSION.into(),
+        submission_id,
+        success: Some(success),
+        message: message.map(str::to_string),
+    }
 }
 
-/// The answer to a create.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct CreateSubmissionResponse {
-    pub submission_id: Option<String>,
-    pub success: bool,
-    pub message: Option<String>,
+/// The server's answer to a kill.
+pub fn kill_response(id: &str, success: bool, message: &str) -> KillSubmissionResponse {
+    KillSubmissionResponse {
+        action: "KillSubmissionResponse".into(),
+        server_spark_version: SPARK_VERSION.into(),
+        submission_id: id.into(),
+        success: Some(success),
+        message: Some(message.into()),
+    }
 }
 
-/// The answer to `POST /v1/submissions/kill/<id>`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct KillSubmissionResponse {
-    pub submission_id: String,
-    pub success: bool,
-    pub message: String,
-}
-
-/// The answer to `GET /v1/submissions/status/<id>`.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SubmissionStatusResponse {
-    pub submission_id: String,
-    pub success: bool,
-    /// QUEUED, RUNNING, FINISHED, RETRYING or NOT_FOUND.
-    pub driver_state: String,
-    /// The last Mesos status of the driver's task, if any.
-    pub message: Option<String>,
+/// The server's answer to a request it cannot take (`handleError`, HTTP 400).
+pub fn error_response(message: &str) -> ErrorResponse {
+    ErrorResponse {
+        action: "ErrorResponse".into(),
+        server_spark_version: SPARK_VERSION.into(),
+        message: message.into(),
+        highest_protocol_version: None,
+    }
 }
 
 /// A supervised driver's relaunch state (`MesosClusterRetryState`).
@@ -120,6 +125,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// `buildDriverDescription`: a create request as the dispatcher keeps it.
 /// An error is the servlet's answer to a bad request (a malformed number).
+/// The request's `appResource` and `mainClass` are checked before (the
+/// servlet's ErrorResponse, see `core`).
 pub fn describe(req: &CreateSubmissionRequest, id: String, at: SimTime) -> Result<DriverDescription, String> {
     let p = &req.spark_properties;
     // `Utils.memoryStringToMb`: a size string, MiB when unitless.

@@ -1,8 +1,11 @@
 //! The dispatcher's scheduler, step by step: the exact calls it sends the
 //! master and the TaskInfos it launches, for each input.
 
-use super::core::{Answer, ClusterScheduler, DispatcherTimer, PersistenceEngine, Request};
-use super::{CreateSubmissionRequest, DispatcherConf};
+use super::core::{ClusterScheduler, PersistenceEngine};
+use super::submission::{SPARK_VERSION, create_response, error_response, kill_response};
+use super::{
+    CreateSubmissionRequest, DispatcherConf, KillSubmissionRequest, SubmissionStatusRequest, SubmissionStatusResponse,
+};
 use mesocosm_scheduler::{DriverTimer, MesosSchedulerDriver, Scheduler};
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{
@@ -13,7 +16,8 @@ use mesocosm_sim::{Actor, ActorId, Input, Msg, Output, SimTime};
 use std::collections::BTreeMap;
 
 type Driver = MesosSchedulerDriver<ClusterScheduler>;
-type In = Input<DriverTimer<DispatcherTimer>>;
+type In = Input<DriverTimer<()>>;
+type Out = Vec<Output<DriverTimer<()>>>;
 
 const FW: &str = "D-0000";
 
@@ -24,26 +28,47 @@ fn conf(extra: &[(&str, &str)]) -> DispatcherConf {
 }
 
 /// A create from `spark-submit --deploy-mode cluster … --class <class> <jar> <args>`.
-fn create(name: &str, props: &[(&str, &str)]) -> Request {
+fn create(name: &str, props: &[(&str, &str)]) -> Msg {
     let mut p: BTreeMap<String, String> = props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     p.insert("spark.app.name".into(), name.into());
     p.insert("spark.master".into(), "mesos://dispatcher:7077".into());
     p.insert("spark.submit.deployMode".into(), "cluster".into());
-    Request::Create(Box::new(CreateSubmissionRequest {
+    Msg::from(CreateSubmissionRequest {
+        action: "CreateSubmissionRequest".into(),
+        client_spark_version: SPARK_VERSION.into(),
         app_resource: "http://repo/pi.jar".into(),
         main_class: "org.apache.spark.examples.SparkPi".into(),
         app_args: vec!["100".into()],
         spark_properties: p,
         environment_variables: BTreeMap::new(),
-    }))
+    })
 }
 
-/// A dispatcher whose script sends `requests` at 1 s, 2 s, …, registered as `FW`.
-fn dispatcher(conf: DispatcherConf, store: &PersistenceEngine, requests: Vec<Request>) -> Driver {
-    let script = requests.into_iter().enumerate().map(|(i, r)| (SimTime::from_secs(i as u64 + 1), r)).collect();
-    let core = ClusterScheduler::new(conf, store.clone(), script);
+fn kill(id: &str) -> Msg {
+    Msg::from(KillSubmissionRequest { submission_id: id.into() })
+}
+
+fn status(id: &str) -> Msg {
+    Msg::from(SubmissionStatusRequest { submission_id: id.into() })
+}
+
+/// A dispatcher that will register as `FW`.
+fn dispatcher(conf: DispatcherConf, store: &PersistenceEngine) -> Driver {
+    let core = ClusterScheduler::new(conf, store.clone());
     let info = core.framework_info();
     MesosSchedulerDriver::new("master", info, core)
+}
+
+const CLIENT: &str = "spark-submit:pi";
+
+/// A REST request from spark-submit's client.
+fn rest(msg: Msg) -> In {
+    Input::Message { from: ActorId::new(CLIENT), msg }
+}
+
+/// The REST answers among `out`: what the client gets back.
+fn answers(out: &Out) -> Vec<Msg> {
+    mesocosm_sim::sent_to(out, CLIENT)
 }
 
 fn from_master(e: Event) -> In {
@@ -89,15 +114,11 @@ fn update(task: &str, state: TaskState, reason: Option<task_status::Reason>) -> 
     from_master(Event { update: Some(event::Update { status }), ..ev(event::Type::Update) })
 }
 
-fn timer(n: usize) -> In {
-    Input::Timer(DriverTimer::Scheduler(DispatcherTimer::Request(n)))
-}
-
-fn calls(out: &[Output<DriverTimer<DispatcherTimer>>]) -> Vec<Call> {
+fn calls(out: &[Output<DriverTimer<()>>]) -> Vec<Call> {
     mesocosm_sim::calls_to(out, "master")
 }
 
-fn kinds(out: &[Output<DriverTimer<DispatcherTimer>>]) -> Vec<&'static str> {
+fn kinds(out: &[Output<DriverTimer<()>>]) -> Vec<&'static str> {
     calls(out).iter().map(|c| c.r#type().as_str_name()).collect()
 }
 
@@ -106,21 +127,22 @@ fn launched(c: &Call) -> Vec<TaskInfo> {
     accept.operations.iter().flat_map(|o| o.launch.iter().flat_map(|l| l.task_infos.clone())).collect()
 }
 
-fn step(d: &mut Driver, secs: u64, input: In) -> Vec<Output<DriverTimer<DispatcherTimer>>> {
+fn step(d: &mut Driver, secs: u64, input: In) -> Out {
     let out = d.step(SimTime::from_secs(secs), input);
     d.scheduler().check_invariants().unwrap();
     out
 }
 
-/// Start, subscribe, and answer the script's first `n` requests.
-fn started(c: DispatcherConf, store: &PersistenceEngine, requests: Vec<Request>, n: usize) -> Driver {
-    let mut d = dispatcher(c, store, requests);
+/// Start, subscribe, and take `requests` at 1 s, 2 s, …; their answers, in order.
+fn started(c: DispatcherConf, store: &PersistenceEngine, requests: Vec<Msg>) -> (Driver, Vec<Msg>) {
+    let mut d = dispatcher(c, store);
     step(&mut d, 0, Input::Start);
     step(&mut d, 0, subscribed());
-    for i in 0..n {
-        step(&mut d, i as u64 + 1, timer(i));
+    let mut got = Vec::new();
+    for (i, r) in requests.into_iter().enumerate() {
+        got.extend(answers(&step(&mut d, i as u64 + 1, rest(r))));
     }
-    d
+    (d, got)
 }
 
 const ID1: &str = "driver-19700101000001-0001";
@@ -130,7 +152,7 @@ const ID3: &str = "driver-19700101000003-0003";
 #[test]
 fn registers_as_spark_cluster_with_checkpointing_and_the_longest_failover_timeout() {
     let store = PersistenceEngine::default();
-    let mut d = dispatcher(conf(&[("spark.mesos.role", "spark")]), &store, vec![]);
+    let mut d = dispatcher(conf(&[("spark.mesos.role", "spark")]), &store);
     let out = step(&mut d, 0, Input::Start);
     let sub = calls(&out)[0].subscribe.clone().unwrap().framework_info;
     assert_eq!(sub.name, "Spark Cluster");
@@ -146,15 +168,49 @@ fn registers_as_spark_cluster_with_checkpointing_and_the_longest_failover_timeou
 #[test]
 fn a_request_before_registration_is_refused_and_a_queued_driver_revives() {
     let store = PersistenceEngine::default();
-    let mut d = dispatcher(conf(&[]), &store, vec![create("pi", &[])]);
+    let mut d = dispatcher(conf(&[]), &store);
     step(&mut d, 0, Input::Start);
-    // Registered: the request goes at 1 s; the queue revives offers.
+    // Not registered yet: the REST server answers, the scheduler refuses.
+    let out = step(&mut d, 0, rest(create("pi", &[])));
+    assert_eq!(
+        answers(&out),
+        [Msg::from(create_response(false, None, Some("Scheduler is not ready to take requests")))]
+    );
+    let out = step(&mut d, 0, rest(status(ID1)));
+    let not_ready = SubmissionStatusResponse {
+        action: "SubmissionStatusResponse".into(),
+        server_spark_version: SPARK_VERSION.into(),
+        submission_id: ID1.into(),
+        success: Some(false),
+        message: Some("Scheduler is not ready to take requests".into()),
+        ..Default::default()
+    };
+    assert_eq!(answers(&out), [Msg::from(not_ready)]);
+    // Registered: the create at 1 s is queued, answered with its id, and revives offers.
     step(&mut d, 0, subscribed());
-    let out = step(&mut d, 1, timer(0));
+    let out = step(&mut d, 1, rest(create("pi", &[])));
     assert_eq!(kinds(&out), ["REVIVE"]);
     assert_eq!(d.scheduler().state()[0], [ID1]);
-    let Answer::Create(a) = &d.scheduler().answers[0].1 else { panic!() };
-    assert_eq!((a.success, a.submission_id.as_deref()), (true, Some(ID1)));
+    assert_eq!(answers(&out), [Msg::from(create_response(true, Some(ID1.into()), None))]);
+}
+
+#[test]
+fn a_malformed_request_is_answered_with_an_error_response() {
+    let store = PersistenceEngine::default();
+    let Msg::CreateSubmissionRequest(mut no_jar) = create("pi", &[]) else { unreachable!() };
+    no_jar.app_resource.clear();
+    let Msg::CreateSubmissionRequest(mut no_class) = create("pi", &[]) else { unreachable!() };
+    no_class.main_class.clear();
+    let reqs = vec![Msg::from(*no_jar), Msg::from(*no_class), kill(""), status("")];
+    let (d, got) = started(conf(&[]), &store, reqs);
+    let errors = [
+        "Malformed request: Application jar is missing.",
+        "Malformed request: Main class is missing.",
+        "Submission ID is missing in kill request.",
+        "Submission ID is missing in status request.",
+    ];
+    assert_eq!(got, errors.map(|e| Msg::from(error_response(e))));
+    assert!(d.scheduler().state()[0].is_empty(), "nothing was queued");
 }
 
 #[test]
@@ -170,11 +226,10 @@ fn the_driver_task_is_built_as_spark_builds_it() {
         ("spark.jars", "http://repo/pi.jar"),
         ("spark.driver.extraJavaOptions", "-Dconfig.file=/etc/app.conf -Dx=1"),
     ];
-    let mut d = started(
+    let (mut d, _) = started(
         conf(&[("spark.mesos.dispatcher.driverDefault.spark.eventLog.enabled", "true")]),
         &store,
         vec![create("pi", &props)],
-        1,
     );
     let out = step(&mut d, 2, offers(vec![offer("O1", "S1", 4.0, 8192.0)]));
     assert_eq!(kinds(&out), ["ACCEPT"]);
@@ -216,7 +271,7 @@ fn the_driver_task_is_built_as_spark_builds_it() {
 fn a_docker_image_runs_spark_submit_from_the_image_and_the_jar_from_the_sandbox() {
     let store = PersistenceEngine::default();
     let props = [("spark.mesos.executor.docker.image", "spark:3.5")];
-    let mut d = started(conf(&[]), &store, vec![create("pi", &props)], 1);
+    let (mut d, _) = started(conf(&[]), &store, vec![create("pi", &props)]);
     let out = step(&mut d, 2, offers(vec![offer("O1", "S1", 4.0, 8192.0)]));
     let t = &launched(&calls(&out)[0])[0];
     let value = t.command.clone().unwrap().value.unwrap();
@@ -230,7 +285,7 @@ fn a_docker_image_runs_spark_submit_from_the_image_and_the_jar_from_the_sandbox(
 fn an_executor_uri_runs_spark_submit_from_the_fetched_tarball() {
     let store = PersistenceEngine::default();
     let props = [("spark.executor.uri", "http://repo/spark-3.5.1-bin-hadoop3.tgz")];
-    let mut d = started(conf(&[]), &store, vec![create("pi", &props)], 1);
+    let (mut d, _) = started(conf(&[]), &store, vec![create("pi", &props)]);
     let out = step(&mut d, 2, offers(vec![offer("O1", "S1", 4.0, 8192.0)]));
     let t = &launched(&calls(&out)[0])[0];
     let cmd = t.command.clone().unwrap();
@@ -243,7 +298,7 @@ fn an_executor_uri_runs_spark_submit_from_the_fetched_tarball() {
 #[test]
 fn every_unused_offer_is_declined_for_the_reject_duration() {
     let store = PersistenceEngine::default();
-    let mut d = started(conf(&[]), &store, vec![], 0);
+    let (mut d, _) = started(conf(&[]), &store, vec![]);
     let out = step(&mut d, 2, offers(vec![offer("O1", "S1", 4.0, 8192.0)]));
     let c = &calls(&out)[0];
     assert_eq!(c.r#type(), call::Type::Decline);
@@ -255,7 +310,7 @@ fn drivers_take_the_first_offer_they_fit_in_queue_order_and_one_that_fits_nowher
     let store = PersistenceEngine::default();
     let big = [("spark.driver.memory", "16g")];
     let reqs = vec![create("a", &[]), create("huge", &big), create("c", &[])];
-    let mut d = started(conf(&[]), &store, reqs, 3);
+    let (mut d, _) = started(conf(&[]), &store, reqs);
     let out = step(&mut d, 4, offers(vec![offer("O1", "S1", 1.5, 2048.0), offer("O2", "S2", 4.0, 8192.0)]));
     // a on O1 (1 cpu, 1408 MiB); huge fits nowhere; c does not fit what O1 has left, so O2.
     let cs = calls(&out);
@@ -276,16 +331,17 @@ fn priority_queues_order_the_drivers_and_an_unknown_queue_is_refused() {
         create("third", &[("spark.mesos.dispatcher.queue", "urgent")]),
         create("fourth", &[("spark.mesos.dispatcher.queue", "nope")]),
     ];
-    let d = started(c, &store, reqs, 4);
+    let (d, got) = started(c, &store, reqs);
     assert_eq!(d.scheduler().state()[0], [ID3, ID2, ID1]);
-    let Answer::Create(a) = &d.scheduler().answers[3].1 else { panic!() };
-    assert!(!a.success && a.message.as_deref().unwrap().contains("key not found: nope"), "{a:?}");
+    let Msg::CreateSubmissionResponse(a) = &got[3] else { panic!("{got:?}") };
+    assert_eq!(a.success, Some(false));
+    assert!(a.message.as_deref().unwrap().contains("key not found: nope"), "{a:?}");
 }
 
 /// A supervised driver launched on S1 as ID1.
 fn supervised() -> Driver {
     let store = PersistenceEngine::default();
-    let mut d = started(conf(&[]), &store, vec![create("pi", &[("spark.driver.supervise", "true")])], 1);
+    let (mut d, _) = started(conf(&[]), &store, vec![create("pi", &[("spark.driver.supervise", "true")])]);
     step(&mut d, 2, offers(vec![offer("O1", "S1", 4.0, 8192.0)]));
     step(&mut d, 3, update(ID1, TaskState::TaskRunning, None));
     d
@@ -317,7 +373,7 @@ fn a_failed_supervised_driver_is_relaunched_with_a_doubling_wait_and_retry_task_
 fn the_wait_doubles_up_to_retry_wait_max() {
     let store = PersistenceEngine::default();
     let c = conf(&[("spark.mesos.cluster.retry.wait.max", "3")]);
-    let mut d = started(c, &store, vec![create("pi", &[("spark.driver.supervise", "true")])], 1);
+    let (mut d, _) = started(c, &store, vec![create("pi", &[("spark.driver.supervise", "true")])]);
     step(&mut d, 2, offers(vec![offer("O0", "S1", 4.0, 8192.0)]));
     let mut now = 3;
     for (n, wait) in [(1, 1), (2, 2), (3, 3), (4, 3)] {
@@ -335,45 +391,34 @@ fn the_wait_doubles_up_to_retry_wait_max() {
 #[test]
 fn a_killed_driver_is_not_relaunched_and_a_kill_of_a_finished_one_fails() {
     let store = PersistenceEngine::default();
-    let reqs = vec![
-        create("pi", &[("spark.driver.supervise", "true")]),
-        Request::Kill(0),
-        Request::Kill(0),
-        Request::Status(0),
-    ];
-    let mut d = dispatcher(conf(&[]), &store, reqs);
-    step(&mut d, 0, Input::Start);
-    step(&mut d, 0, subscribed());
-    step(&mut d, 1, timer(0));
+    let (mut d, _) = started(conf(&[]), &store, vec![create("pi", &[("spark.driver.supervise", "true")])]);
     step(&mut d, 1, offers(vec![offer("O1", "S1", 4.0, 8192.0)]));
-    let out = step(&mut d, 2, timer(1));
-    let kill = &calls(&out)[0];
-    assert_eq!(kill.r#type(), call::Type::Kill);
-    assert_eq!(kill.kill.as_ref().unwrap().task_id.value, ID1);
+    let out = step(&mut d, 2, rest(kill(ID1)));
+    let k = &calls(&out)[0];
+    assert_eq!(k.r#type(), call::Type::Kill);
+    assert_eq!(k.kill.as_ref().unwrap().task_id.value, ID1);
+    assert_eq!(answers(&out), [Msg::from(kill_response(ID1, true, "Killing running driver"))]);
     let out = step(&mut d, 3, update(ID1, TaskState::TaskKilled, None));
     assert!(!kinds(&out).contains(&"REVIVE"));
     assert_eq!(d.scheduler().state()[3], [ID1]);
-    step(&mut d, 3, timer(2));
-    step(&mut d, 4, timer(3));
-    let answers = &d.scheduler().answers;
-    let Answer::Kill(k) = &answers[1].1 else { panic!() };
-    assert_eq!((k.success, k.message.as_str()), (true, "Killing running driver"));
-    let Answer::Kill(k) = &answers[2].1 else { panic!() };
-    assert_eq!((k.success, k.message.as_str()), (false, "Driver already terminated"));
-    let Answer::Status(s) = &answers[3].1 else { panic!() };
-    assert_eq!(s.driver_state, "FINISHED");
+    let out = step(&mut d, 3, rest(kill(ID1)));
+    assert_eq!(answers(&out), [Msg::from(kill_response(ID1, false, "Driver already terminated"))]);
+    let out = step(&mut d, 4, rest(status(ID1)));
+    let Msg::SubmissionStatusResponse(s) = &answers(&out)[0] else { panic!("{out:?}") };
+    assert_eq!((s.success, s.driver_state.as_deref()), (Some(true), Some("FINISHED")));
+    let m = s.message.as_deref().unwrap();
+    assert_eq!(m, format!("task_id {{ value: \"{ID1}\" }} state: TASK_KILLED"));
 }
 
 #[test]
 fn a_kill_of_a_queued_driver_removes_it_and_an_unknown_one_is_not_found() {
     let store = PersistenceEngine::default();
-    let reqs = vec![create("pi", &[]), Request::Kill(0), Request::Kill(5)];
-    let d = started(conf(&[]), &store, reqs, 3);
-    let answers = &d.scheduler().answers;
-    let Answer::Kill(k) = &answers[1].1 else { panic!() };
-    assert_eq!(k.message, "Removed driver while it's still pending");
-    let Answer::Kill(k) = &answers[2].1 else { panic!() };
-    assert_eq!((k.success, k.message.as_str()), (false, "Cannot find driver"));
+    let reqs = vec![create("pi", &[]), kill(ID1), kill("driver-nope"), status("driver-nope")];
+    let (d, got) = started(conf(&[]), &store, reqs);
+    assert_eq!(got[1], Msg::from(kill_response(ID1, true, "Removed driver while it's still pending")));
+    assert_eq!(got[2], Msg::from(kill_response("driver-nope", false, "Cannot find driver")));
+    let Msg::SubmissionStatusResponse(s) = &got[3] else { panic!("{got:?}") };
+    assert_eq!((s.success, s.driver_state.as_deref(), s.message.as_deref()), (Some(false), Some("NOT_FOUND"), None));
     assert!(d.scheduler().state()[0].is_empty());
 }
 
@@ -395,11 +440,11 @@ fn an_outdated_status_of_an_older_attempt_does_not_relaunch_again() {
 #[test]
 fn a_restarted_dispatcher_recovers_its_drivers_and_reconciles_them() {
     let store = PersistenceEngine::default();
-    let mut d =
-        started(conf(&[]), &store, vec![create("pi", &[]), create("queued", &[("spark.driver.memory", "64g")])], 2);
+    let (mut d, _) =
+        started(conf(&[]), &store, vec![create("pi", &[]), create("queued", &[("spark.driver.memory", "64g")])]);
     step(&mut d, 3, offers(vec![offer("O1", "S1", 4.0, 8192.0)]));
     // The dispatcher's process dies; a new one starts from the same store.
-    let mut d2 = dispatcher(conf(&[]), &store, vec![]);
+    let mut d2 = dispatcher(conf(&[]), &store);
     let out = step(&mut d2, 10, Input::Start);
     let sub = calls(&out)[0].clone();
     assert_eq!(sub.framework_id.unwrap().value, FW, "it fails over as the same framework");
@@ -420,7 +465,7 @@ fn a_restarted_dispatcher_recovers_its_drivers_and_reconciles_them() {
 #[test]
 fn driver_constraints_pick_the_agent() {
     let store = PersistenceEngine::default();
-    let mut d = started(conf(&[]), &store, vec![create("pi", &[("spark.mesos.driver.constraints", "rack:r2")])], 1);
+    let (mut d, _) = started(conf(&[]), &store, vec![create("pi", &[("spark.mesos.driver.constraints", "rack:r2")])]);
     let mut o1 = offer("O1", "S1", 4.0, 8192.0);
     let mut o2 = offer("O2", "S2", 4.0, 8192.0);
     let attr = |v: &str| Attribute {
