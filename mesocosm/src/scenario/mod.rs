@@ -422,9 +422,11 @@ impl Checker<'_> {
             agents: agents.iter().map(|a| a.name.clone()).collect(),
             apps: driver_names(&apps).into_iter().zip(apps.iter().map(|a| a.at)).collect(),
             frameworks: frameworks.iter().map(|f| (f.name.clone(), f.at)).collect(),
+            clients: vec![],
         };
         if let Some(d) = &dispatcher {
             cast.frameworks.push((d.conf.host.clone(), d.at));
+            cast.clients = crate::spark::dispatcher::spark_submit_actors(d, &apps);
         }
         let links = raw.network.as_ref().map(|n| self.links(&n.links, &cast)).unwrap_or_default();
         let network = NetworkSpec { latency, links };

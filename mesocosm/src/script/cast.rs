@@ -1,6 +1,6 @@
 //! The cast: the actors a scenario has, by the names faults, expectations
 //! and links use (`master`, `<agent>` or `agent:<agent>`, `driver:<app>`,
-//! `executor:<app>/<id>`, `scheduler:<framework>`; globs with `*`), and
+//! `executor:<app>/<id>`, `scheduler:<framework>`, `spark-submit:…`; globs with `*`), and
 //! what role each plays (which connections it holds, whether it can restart).
 
 use std::time::Duration;
@@ -18,6 +18,9 @@ pub(crate) struct Cast {
     pub apps: Vec<(String, Duration)>,
     /// `[[frameworks]]`: (name, start time); the scheduler is `scheduler:<name>`.
     pub frameworks: Vec<(String, Duration)>,
+    /// Other processes by their actor names, with their start times: the
+    /// spark-submit clients of a dispatcher (`spark-submit:<app>`…).
+    pub clients: Vec<(String, Duration)>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -42,6 +45,8 @@ impl Cast {
         for (fw, _) in &self.frameworks {
             v.push((format!("scheduler:{fw}"), Role::Driver));
         }
+        // A client holds no connection a fault could cut but its own requests.
+        v.extend(self.clients.iter().map(|(c, _)| (c.clone(), Role::Driver)));
         v
     }
 
@@ -90,11 +95,8 @@ impl Cast {
     }
 
     pub(super) fn framework_names(&self) -> String {
-        if self.frameworks.is_empty() {
-            "none".into()
-        } else {
-            self.frameworks.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", ")
-        }
+        let names: Vec<&str> = self.frameworks.iter().chain(&self.clients).map(|(a, _)| a.as_str()).collect();
+        if names.is_empty() { "none".into() } else { names.join(", ") }
     }
 
     pub(super) fn app_names(&self) -> String {
@@ -129,6 +131,7 @@ mod tests {
             agents: vec!["agent-1".into(), "agent-2".into(), "gpu-1".into()],
             apps: vec![("etl".into(), Duration::ZERO)],
             frameworks: vec![],
+            clients: vec![],
         }
     }
 

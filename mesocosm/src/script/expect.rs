@@ -37,9 +37,9 @@ impl Checker<'_> {
 
     fn app_name(&mut self, cast: &Cast, v: &Spanned<String>) -> Option<String> {
         let name = v.get_ref();
-        if cast.apps.iter().chain(&cast.frameworks).any(|(a, _)| a == name) {
+        if cast.apps.iter().chain(&cast.frameworks).chain(&cast.clients).any(|(a, _)| a == name) {
             Some(name.clone())
-        } else if cast.frameworks.is_empty() {
+        } else if cast.frameworks.is_empty() && cast.clients.is_empty() {
             self.error(v.span(), format!("no app is named `{name}` (apps: {})", cast.app_names()));
             None
         } else {

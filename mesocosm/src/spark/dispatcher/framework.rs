@@ -13,6 +13,7 @@ use crate::spark::AppSpec;
 use crate::submit::DeployMode;
 use mesocosm_scheduler::MesosSchedulerDriver;
 use mesocosm_sim::{ActorId, Shared};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// A REST request a scenario sends the dispatcher about one of its cluster-mode apps.
@@ -52,6 +53,38 @@ pub fn create_request(app: &AppSpec) -> CreateSubmissionRequest {
     }
 }
 
+/// The spark-submit processes a scenario runs against its dispatcher: the
+/// actor name, when it runs, the app it is about, and what it asks. A
+/// cluster-mode app's is `spark-submit:<app>`; a request's is
+/// `spark-submit:kill:<app>` or `spark-submit:status:<app>` (`:2`, `:3`… for
+/// the next ones about the same app). Requests must name cluster-mode apps.
+fn spark_submits<'a>(spec: &DispatcherSpec, apps: &'a [AppSpec]) -> Vec<(String, Duration, &'a AppSpec, Submit)> {
+    let cluster: Vec<&AppSpec> = apps.iter().filter(|a| is_cluster_mode(a)).collect();
+    let mut out: Vec<(String, Duration, &AppSpec, Submit)> = cluster
+        .iter()
+        .map(|app| (format!("spark-submit:{}", app.name), app.at, *app, Submit::Create(Box::new(create_request(app)))))
+        .collect();
+    let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+    for (at, r) in &spec.requests {
+        let (verb, name, ask) = match r {
+            RequestSpec::Kill(n) => ("kill", n, Submit::Kill),
+            RequestSpec::Status(n) => ("status", n, Submit::Status),
+        };
+        let Some(app) = cluster.iter().find(|a| &a.name == name) else { continue };
+        let base = format!("spark-submit:{verb}:{name}");
+        let n = seen.entry(base.clone()).or_default();
+        *n += 1;
+        out.push((if *n == 1 { base } else { format!("{base}:{n}") }, *at, *app, ask));
+    }
+    out
+}
+
+/// The spark-submit actors of [`spark_submits`], by name and start time (for
+/// the scenario's cast, so faults and expectations can name them).
+pub fn spark_submit_actors(spec: &DispatcherSpec, apps: &[AppSpec]) -> Vec<(String, Duration)> {
+    spark_submits(spec, apps).into_iter().map(|(name, at, _, _)| (name, at)).collect()
+}
+
 /// Add the dispatcher of `spec`, and a spark-submit for each cluster-mode
 /// app and each of the scenario's requests, at their times.
 pub fn add_dispatcher(
@@ -62,28 +95,16 @@ pub fn add_dispatcher(
     let server = ActorId::new(format!("scheduler:{}", spec.conf.host));
     let url = format!("mesos://{}:{}", spec.conf.host, spec.conf.port);
     let book = SubmissionBook::default();
-    let cluster: Vec<&AppSpec> = apps.iter().filter(|a| is_cluster_mode(a)).collect();
-    for app in &cluster {
-        let actor = ActorId::new(format!("spark-submit:{}", app.name));
-        let ask = Submit::Create(Box::new(create_request(app)));
-        let client = SparkSubmit::new(&app.name, ask, &server, &url, &book);
-        builder = builder.add_framework(&actor.to_string(), actor, app.at, client);
-    }
-    let mut seen: std::collections::BTreeMap<String, u32> = Default::default();
-    for (at, r) in &spec.requests {
-        let (verb, name, ask) = match r {
-            RequestSpec::Kill(n) => ("kill", n, Submit::Kill),
-            RequestSpec::Status(n) => ("status", n, Submit::Status),
-        };
-        if !cluster.iter().any(|a| &a.name == name) {
+    let cluster: Vec<&String> = apps.iter().filter(|a| is_cluster_mode(a)).map(|a| &a.name).collect();
+    for (_, r) in &spec.requests {
+        let (RequestSpec::Kill(name) | RequestSpec::Status(name)) = r;
+        if !cluster.contains(&name) {
             return Err(RunError::Unsupported(format!("dispatcher request: no cluster-mode app is named {name}")));
         }
-        let base = format!("spark-submit:{verb}:{name}");
-        let n = seen.entry(base.clone()).or_default();
-        *n += 1;
-        let actor = ActorId::new(if *n == 1 { base } else { format!("{base}:{n}") });
-        let client = SparkSubmit::new(name, ask, &server, &url, &book);
-        builder = builder.add_framework(&actor.to_string(), actor, *at, client);
+    }
+    for (name, at, app, submit) in spark_submits(spec, apps) {
+        let client = SparkSubmit::new(&app.name, submit, &server, &url, &book);
+        builder = builder.add_framework(&name, ActorId::new(name.clone()), at, client);
     }
     let fw = Dispatcher { spec: spec.clone(), store: PersistenceEngine::default(), core: None };
     Ok(builder.add_framework(&spec.conf.host, server, spec.at, fw))

@@ -39,7 +39,9 @@ pub mod submission;
 
 pub use conf::DispatcherConf;
 pub use core::{Answer, ClusterScheduler, Persisted, PersistenceEngine};
-pub use framework::{DispatcherSpec, RequestSpec, add_dispatcher, create_request, is_cluster_mode};
+pub use framework::{
+    DispatcherSpec, RequestSpec, add_dispatcher, create_request, is_cluster_mode, spark_submit_actors,
+};
 pub use submission::{
     CreateSubmissionRequest, CreateSubmissionResponse, ErrorResponse, KillSubmissionRequest, KillSubmissionResponse,
     SubmissionStatusRequest, SubmissionStatusResponse,
