@@ -160,6 +160,28 @@ fn cluster_mode_needs_a_dispatcher_its_requests_name_apps_and_its_conf_starts() 
     assert!(errors(&src).0[0].message.contains("NumberFormatException"));
 }
 
+#[test]
+fn expectations_name_the_spark_submit_processes_and_the_rest_fields() {
+    let cluster = "spark-submit --deploy-mode cluster --master mesos://dispatcher:7077 --name pi --class Pi app.jar";
+    let base = MINIMAL.replace("spark-submit --master mesos://master:5050 app.jar", cluster)
+        + "[dispatcher]\n[[dispatcher.requests]]\nkill = \"pi\"\nat = \"5s\"\n";
+    let ok = base.clone()
+        + "[[expect]]\ncount = \"KillSubmissionResponse\"\nto = \"spark-submit:kill:pi\"\nwhere = { message = \"Cannot find driver\" }\nexactly = 0\n"
+        + "[[expect]]\napp = \"spark-submit:pi\"\nfinishes = true\n";
+    scenario::parse("scenarios/test.toml", &ok).unwrap_or_else(|d| panic!("{d}"));
+    // A client that does not run: the kill is about pi, not etl.
+    let src =
+        base.clone() + "[[expect]]\ncount = \"KillSubmissionResponse\"\nto = \"spark-submit:kill:etl\"\nexactly = 1\n";
+    let d = errors(&src);
+    assert_eq!((d.0[0].line, d.0[0].col), position(&src, "\"spark-submit:kill:etl\""), "{d}");
+    assert!(d.0[0].message.contains("spark-submit:kill:pi"), "the known ones are listed: {d}");
+    // A field the response does not have.
+    let src =
+        base + "[[expect]]\ncount = \"KillSubmissionResponse\"\nwhere = { driverState = \"RUNNING\" }\nexactly = 1\n";
+    let d = errors(&src);
+    assert_eq!(d.0[0].line, position(&src, "driverState").0, "{d}");
+}
+
 /// Marathon never exits: like the dispatcher, it is a service the run does not
 /// wait for, so a scenario passes without stating that it keeps running.
 #[test]
