@@ -66,13 +66,9 @@ fn the_seed_app_json_makes_the_marathon_framework() {
 #[test]
 fn bad_marathon_apps_are_refused_in_the_json_file_with_the_path() {
     let cases: [(&str, &str, &str, &str); 9] = [
-        // The seed as written: its cmd string spans lines, which JSON forbids.
-        (
-            "\"cmd\": \"spark-submit --master m",
-            "\"cmd\": \"spark-submit --master m\n  --class X\"",
-            "\n  --class",
-            "line break",
-        ),
+        // A line break inside a string other than `cmd`: JSON forbids it, and
+        // only the app's cmd is read leniently.
+        ("\"id\": \"/test-docker-spark\"", "\"id\": \"/test-docker-spark\n\"", "\n\"", "line break"),
         ("\"cpus\": 2,", "\"cpus\": 2, ]", "]", "field name"),
         (
             "\"disk\": 0,",
@@ -107,6 +103,33 @@ fn bad_marathon_apps_are_refused_in_the_json_file_with_the_path() {
             "{to}: wanted `{word}` at {want:?}:\n{d}"
         );
     }
+}
+
+/// The seed's cmd as written spans lines: read as one command line, with a
+/// warning at the first line break (file:line:col of the JSON file, or of the
+/// scenario for inline JSON).
+#[test]
+fn a_multi_line_cmd_runs_as_one_command_line_with_a_warning() {
+    let from = "\"cmd\": \"spark-submit --master mesos://master:5050 --class Main app.jar\"";
+    let to = "\"cmd\": \"spark-submit --master mesos://master:5050 \n            --class Main\n            app.jar\"";
+    assert!(SEED_APP.contains(from));
+    let app = SEED_APP.replacen(from, to, 1);
+    let s = parse_marathon(MARATHON, &app).unwrap_or_else(|d| panic!("{d}"));
+    let [w] = &s.warnings[..] else { panic!("one warning: {:?}", s.warnings) };
+    assert_eq!(w.file, Path::new("scenarios/marathon/app.json"));
+    assert_eq!((w.line, w.col), position(&app, "\n            --class"), "{w:?}");
+    assert!(w.message.contains("Marathon's JSON parser refuses") && w.message.contains("sh -c"), "{}", w.message);
+    let spec = format!("{:?}", s.frameworks[0].spec);
+    assert!(spec.contains("spark-submit --master mesos://master:5050  --class Main app.jar"), "{spec}");
+    // Inline, the warning is at the scenario's own line and column.
+    let inline = MARATHON
+        .replace("json = \"marathon/app.json\"", "inline = '''\n{\"id\": \"/a\", \"cmd\": \"sleep\n  1\"}\n'''");
+    let s = parse_marathon(&inline, SEED_APP).unwrap_or_else(|d| panic!("{d}"));
+    let [w] = &s.warnings[..] else { panic!("one warning: {:?}", s.warnings) };
+    assert_eq!(w.file, Path::new("scenarios/test.toml"));
+    assert_eq!((w.line, w.col), position(&inline, "\n  1"), "{w:?}");
+    // A one-line cmd gives no warning.
+    assert!(parse_marathon(MARATHON, SEED_APP).unwrap().warnings.is_empty());
 }
 
 #[test]

@@ -16,6 +16,12 @@ use super::spark_apps::SubmitMapper;
 use crate::check::Checker;
 use crate::diag::Diagnostic;
 use crate::frameworks::marathon::{MarathonSpec, NAME, app, json};
+
+/// The warning for a `cmd` whose string holds raw line breaks (the seed's app JSON).
+const CMD_LINES: &str = "the `cmd` string spans several lines: raw line breaks are not allowed inside a JSON \
+     string, and Marathon's JSON parser refuses this app; mesocosm reads each line break and the indentation \
+     after it as one space (one command line, as the author meant). Were the line breaks kept, `sh -c` would \
+     run each line as a command of its own";
 use crate::units::format_duration;
 
 /// The most apps one Marathon may run in a scenario.
@@ -87,6 +93,10 @@ impl Checker<'_> {
     }
 
     /// An app from a JSON file; problems at the file's own lines.
+    ///
+    /// A `cmd` written over several lines is read as one command line, with
+    /// a warning ([`CMD_LINES`]): the decision to run such a file as its
+    /// author meant it, not as Marathon would (it would refuse it).
     fn marathon_file(&mut self, file: &Spanned<String>) -> Option<(app::AppDefinition, std::ops::Range<usize>)> {
         let path = self.path.parent().unwrap_or(Path::new("")).join(file.get_ref());
         let text = match (self.read)(&path) {
@@ -100,12 +110,17 @@ impl Checker<'_> {
                 return None;
             }
         };
-        let problems = match json::parse(&text) {
+        let problems = match json::parse_app(&text) {
             Err(e) => vec![(e.at, format!("malformed JSON: {}", e.message))],
-            Ok(v) => match app::read_app(&v) {
-                Ok(def) => return Some((def, file.span())),
-                Err(p) => p,
-            },
+            Ok((v, cmd_break)) => {
+                if let Some(at) = cmd_break {
+                    self.warnings.push(Diagnostic::at_span(&path, &text, at, CMD_LINES));
+                }
+                match app::read_app(&v) {
+                    Ok(def) => return Some((def, file.span())),
+                    Err(p) => p,
+                }
+            }
         };
         for (span, msg) in problems {
             self.diags.push(Diagnostic::at_span(&path, &text, span, format!("Marathon app: {msg}")));
@@ -116,12 +131,17 @@ impl Checker<'_> {
     /// An app written inline; problems mapped back into the scenario file.
     fn marathon_inline(&mut self, text: &Spanned<String>) -> Option<(app::AppDefinition, std::ops::Range<usize>)> {
         let mapper = SubmitMapper::new(self.src, text.span(), text.get_ref());
-        let problems = match json::parse(text.get_ref()) {
+        let problems = match json::parse_app(text.get_ref()) {
             Err(e) => vec![(e.at, format!("malformed JSON: {}", e.message))],
-            Ok(v) => match app::read_app(&v) {
-                Ok(def) => return Some((def, text.span())),
-                Err(p) => p,
-            },
+            Ok((v, cmd_break)) => {
+                if let Some(at) = cmd_break {
+                    self.warning(mapper.map(at), CMD_LINES);
+                }
+                match app::read_app(&v) {
+                    Ok(def) => return Some((def, text.span())),
+                    Err(p) => p,
+                }
+            }
         };
         for (span, msg) in problems {
             self.error(mapper.map(span), format!("Marathon app: {msg}"));

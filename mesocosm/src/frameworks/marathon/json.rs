@@ -11,6 +11,13 @@
 //! string (Jackson: "Illegal unquoted character … has to be escaped using
 //! backslash"). A key written twice is refused too (Marathon's Play JSON
 //! would silently keep one; a duplicate in a hand-written file is a mistake).
+//!
+//! One exception, in [`parse_app`] only: an app's top-level `cmd` string may
+//! hold raw line breaks. Documents (the seed's among them) write a long
+//! spark-submit over several lines as if JSON allowed it; the author meant
+//! one command line, so each line break and the indentation after it read as
+//! one space, and the caller warns where it happened. A line break in any
+//! other string stays an error.
 
 use std::ops::Range;
 
@@ -70,25 +77,43 @@ pub struct SyntaxError {
 /// the recursion a hostile file can cause.
 pub const MAX_DEPTH: usize = 64;
 
-/// Reads `text` as one JSON document.
+/// Reads `text` as one JSON document, strictly.
 pub fn parse(text: &str) -> Result<Json, SyntaxError> {
-    let mut r = Reader { text, bytes: text.as_bytes(), pos: 0 };
-    r.skip_ws();
-    let v = r.value(0)?;
-    r.skip_ws();
-    if r.pos < r.bytes.len() {
-        return Err(r.error_here("unexpected text after the JSON document"));
-    }
-    Ok(v)
+    Reader::new(text, false).document().map(|(v, _)| v)
+}
+
+/// Reads an app definition: strict JSON, except that the top-level `cmd`
+/// string may span lines (see the module docs). Also returns the span of the
+/// first raw line break in `cmd`, if there was one, for the caller's warning.
+pub fn parse_app(text: &str) -> Result<(Json, Option<Range<usize>>), SyntaxError> {
+    Reader::new(text, true).document()
 }
 
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Whether the top-level `cmd` may hold raw line breaks.
+    relax_cmd: bool,
+    /// The first raw line break read inside `cmd`.
+    cmd_break: Option<Range<usize>>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(text: &'a str, relax_cmd: bool) -> Reader<'a> {
+        Reader { text, bytes: text.as_bytes(), pos: 0, relax_cmd, cmd_break: None }
+    }
+
+    fn document(mut self) -> Result<(Json, Option<Range<usize>>), SyntaxError> {
+        self.skip_ws();
+        let v = self.value(0)?;
+        self.skip_ws();
+        if self.pos < self.bytes.len() {
+            return Err(self.error_here("unexpected text after the JSON document"));
+        }
+        Ok((v, self.cmd_break))
+    }
+
     fn error(&self, at: Range<usize>, message: impl Into<String>) -> SyntaxError {
         SyntaxError { at, message: message.into() }
     }
@@ -114,7 +139,7 @@ impl Reader<'_> {
             None => return Err(self.error_here("the JSON ends where a value was expected")),
             Some(b'{') => self.object(depth)?,
             Some(b'[') => self.array(depth)?,
-            Some(b'"') => Value::String(self.string()?),
+            Some(b'"') => Value::String(self.string(false)?),
             Some(b't') => self.word("true", Value::Bool(true))?,
             Some(b'f') => self.word("false", Value::Bool(false))?,
             Some(b'n') => self.word("null", Value::Null)?,
@@ -181,7 +206,9 @@ impl Reader<'_> {
         Ok(Value::Number { value, integer })
     }
 
-    fn string(&mut self) -> Result<String, SyntaxError> {
+    /// A string; with `lines`, a raw line break and the spaces and tabs after
+    /// it read as one space.
+    fn string(&mut self, lines: bool) -> Result<String, SyntaxError> {
         let start = self.pos;
         self.pos += 1; // the opening quote
         let mut out = String::new();
@@ -197,6 +224,18 @@ impl Reader<'_> {
                 '\\' => {
                     self.pos += 1;
                     out.push(self.escape()?);
+                }
+                '\n' | '\r' if lines => {
+                    let at = self.pos;
+                    self.cmd_break.get_or_insert(at..at + 1);
+                    if self.text[self.pos..].starts_with("\r\n") {
+                        self.pos += 1;
+                    }
+                    self.pos += 1;
+                    while let Some(b' ' | b'\t') = self.bytes.get(self.pos) {
+                        self.pos += 1;
+                    }
+                    out.push(' ');
                 }
                 c if (c as u32) < 0x20 => {
                     return Err(self.error_here(format!(
@@ -287,7 +326,7 @@ impl Reader<'_> {
                 return Err(self.error_here("expected a field name in double quotes"));
             }
             let key_start = self.pos;
-            let key = self.string()?;
+            let key = self.string(false)?;
             let key_span = key_start..self.pos;
             if members.iter().any(|m| m.key == key) {
                 return Err(self.error(key_span, format!("the field `{key}` is written twice in this object")));
@@ -298,7 +337,14 @@ impl Reader<'_> {
             }
             self.pos += 1;
             self.skip_ws();
-            let value = self.value(depth + 1)?;
+            // The app's own `cmd` (a member of the top-level object) may span lines.
+            let value = if self.relax_cmd && depth == 0 && key == "cmd" && self.bytes.get(self.pos) == Some(&b'"') {
+                let start = self.pos;
+                let text = self.string(true)?;
+                Json { span: start..self.pos, value: Value::String(text) }
+            } else {
+                self.value(depth + 1)?
+            };
             members.push(Member { key, key_span, value });
             self.skip_ws();
             match self.bytes.get(self.pos) {
@@ -350,5 +396,31 @@ mod tests {
         assert!(err("\"open").message.contains("never closed"));
         assert!(err("{} x").message.contains("after the JSON"));
         assert!(err(&"[".repeat(100)).message.contains("nested"));
+    }
+
+    #[test]
+    fn an_apps_cmd_may_span_lines_read_as_one_command_line() {
+        let text = "{\"id\": \"/a\",\n \"cmd\": \"spark-submit --master m \n    --class X\r\n\t app.jar\"}";
+        let (v, at) = parse_app(text).unwrap();
+        let Value::Object(m) = &v.value else { panic!("an object") };
+        assert_eq!(m[1].value.value, Value::String("spark-submit --master m  --class X app.jar".into()));
+        assert_eq!(at, Some(46..47), "the first line break, for the warning");
+        assert_eq!(&text[46..47], "\n");
+        // Strict parsing refuses the same text; a one-line cmd reports no break.
+        assert!(parse(text).is_err());
+        assert_eq!(parse_app(r#"{"cmd": "sleep 1"}"#).unwrap().1, None);
+    }
+
+    #[test]
+    fn line_breaks_elsewhere_stay_errors() {
+        // Another field, a nested `cmd`, and a key.
+        let e = parse_app("{\"id\": \"/a\n\"}").unwrap_err();
+        assert!(e.message.contains("line break"), "{}", e.message);
+        let e = parse_app("{\"container\": {\"cmd\": \"a\nb\"}}").unwrap_err();
+        assert!(e.message.contains("line break"), "{}", e.message);
+        let e = parse_app("{\"cm\nd\": \"a\"}").unwrap_err();
+        assert!(e.message.contains("line break"), "{}", e.message);
+        // Other control characters stay errors inside cmd too.
+        assert!(parse_app("{\"cmd\": \"a\u{7}b\"}").is_err());
     }
 }

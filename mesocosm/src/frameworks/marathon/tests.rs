@@ -18,7 +18,7 @@ const MASTER: &str = "master";
 type T = DriverTimer<MarathonTimer>;
 type Driver = MesosSchedulerDriver<Marathon>;
 
-/// The seed's app JSON (its cmd on one line: JSON strings cannot hold raw line breaks).
+/// The seed's app JSON with its cmd on one line (the library file keeps the seed's line breaks).
 const SEED_APP: &str = r#"{
   "id": "/test-docker-spark",
   "cmd": "spark-submit --master mesos://master:5050 --class com.example.Stream app.jar",
