@@ -90,6 +90,11 @@ pub enum Input<T> {
 pub enum Refusal {
     /// HTTP 403 Forbidden; gRPC `PERMISSION_DENIED`.
     Forbidden(String),
+    /// No process listens where the request goes: the host resets the TCP
+    /// connection (`ECONNREFUSED`) before any HTTP is spoken. The world gives
+    /// it for a request that [`crate::Msg::needs_listener`] to an actor that
+    /// is not running.
+    ConnectionRefused(String),
 }
 
 impl Refusal {
@@ -97,13 +102,15 @@ impl Refusal {
     pub fn http_status(&self) -> &'static str {
         match self {
             Refusal::Forbidden(_) => "403 Forbidden",
+            // No HTTP status: the connection itself failed.
+            Refusal::ConnectionRefused(_) => "connection refused",
         }
     }
 
     /// The response body: why the call was refused.
     pub fn message(&self) -> &str {
         match self {
-            Refusal::Forbidden(m) => m,
+            Refusal::Forbidden(m) | Refusal::ConnectionRefused(m) => m,
         }
     }
 }

@@ -212,6 +212,18 @@ impl Msg {
         matches!(self, Msg::RetrieveSparkAppConfig(_) | Msg::RegisterExecutor(_) | Msg::Heartbeat(_))
     }
 
+    /// True for a request to a listening port that a stopped process cannot
+    /// take: Spark's REST submission requests (HTTP to the dispatcher's 7077).
+    /// Sent to an actor that is not running, the world refuses the connection
+    /// at once ([`crate::Refusal::ConnectionRefused`]) instead of letting it
+    /// vanish, as the dispatcher's host would answer a connect() with a reset.
+    pub fn needs_listener(&self) -> bool {
+        matches!(
+            self,
+            Msg::CreateSubmissionRequest(_) | Msg::KillSubmissionRequest(_) | Msg::SubmissionStatusRequest(_)
+        )
+    }
+
     /// True for the reply half of an ask.
     pub fn is_reply(&self) -> bool {
         matches!(self, Msg::SparkAppConfig(_) | Msg::RegisterExecutorResponse(_) | Msg::HeartbeatResponse(_))

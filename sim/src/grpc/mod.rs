@@ -619,6 +619,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
         match answered.await {
             Ok(None) => Ok(Response::new(Accepted {})),
             Ok(Some(Refusal::Forbidden(why))) => Err(Status::permission_denied(why)),
+            Ok(Some(Refusal::ConnectionRefused(why))) => Err(Status::unavailable(why)),
             // The receiver exited (or the run stopped) before handling the call.
             Err(_) => Err(Status::unavailable("the endpoint exited before answering")),
         }

@@ -16,7 +16,7 @@
 //! the link's [`Peer`], its lazily dialled tonic connection.
 
 use super::{State, Transport, World};
-use crate::actor::ActorId;
+use crate::actor::{ActorId, Refusal};
 use crate::failure::RunFailure;
 use crate::grpc::{Peer, TransportRefusal};
 use crate::mailbox::Delivery;
@@ -102,6 +102,18 @@ impl World {
         self.fail(RunFailure::Transport { at: self.now(), from, to, kind, status });
     }
 
+    /// `to` runs no process to take `msg`, a request to a listening port: its
+    /// host refuses the connection and the sender learns it as the request's
+    /// answer (`Input::Refused`), as a client's connect() fails with
+    /// ECONNREFUSED. Decided here, before either transport carries it, so
+    /// both give the same trace; the answer arrives as the request would have.
+    fn connection_refused(&self, from: &ActorId, to: &ActorId, msg: &Msg) {
+        let refusal = Refusal::ConnectionRefused(format!("{to} is not running"));
+        let now = self.now();
+        self.state().trace.refusal(now, to, from, msg.kind(), &refusal);
+        self.deliver(from, Delivery::Refused { peer: to.clone(), kind: msg.kind(), refusal });
+    }
+
     /// Whether the incarnation of `id` that sent a message is gone: it exited,
     /// and either nothing runs under its name or a restart runs there now.
     fn sender_gone(&self, id: &ActorId, incarnation: u64) -> bool {
@@ -153,6 +165,10 @@ async fn link_task(
         }
         match item {
             LinkItem::Msg(_, msg, incarnation) => {
+                if msg.needs_listener() && !world.shared.mailboxes.is_open(&to) {
+                    world.connection_refused(&from, &to, &msg);
+                    continue;
+                }
                 if msg.opens_connection() && world.sender_gone(&from, incarnation) {
                     // Why not deliver it: a message that opens a connection (an
                     // HTTP SUBSCRIBE, a libprocess registration, Spark's

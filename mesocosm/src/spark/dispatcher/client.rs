@@ -10,18 +10,20 @@
 //!                      "State of driver driver-… is now QUEUED.", then the create's response; exit 0
 //!             refused: nothing more is printed; exit 0 (upstream reports only a successful create)
 //!  kill / status: the request ──▶ its response, printed; exit 0
-//!  no response within 10 s: "Unable to connect to server"; exit 1
+//!  connection refused, or no response within 10 s: "Unable to connect to server"; exit 1
 //! ```
 //!
 //! Why 10 s: `readResponse` waits for the server's answer with
 //! `Await.result(…, 10.seconds)` and turns a timeout into
-//! `SubmitRestConnectionException("No response from server")`; with one
-//! master that is "all masters lost", so `createSubmission` (and kill, status)
-//! throws `SubmitRestConnectionException("Unable to connect to server")`,
-//! which ends spark-submit's JVM with status 1. A dispatcher whose process is
-//! down would refuse the TCP connection at once (`ConnectException`, the
-//! same exception); mesocosm's network drops a message to an actor that is
-//! not running, so the client learns it from the same 10 s wait.
+//! `SubmitRestConnectionException("No response from server")`; a refused
+//! connection (the dispatcher's process is down, its host resets the TCP
+//! connect) is a `ConnectException`, the same exception at once. With one
+//! master that is "all masters lost", so `createSubmission` (and kill,
+//! status) throws `SubmitRestConnectionException("Unable to connect to
+//! server")`, which ends spark-submit's JVM with status 1. mesocosm's world
+//! refuses a REST request to an actor that is not running
+//! ([`mesocosm_sim::Msg::needs_listener`]); a request or answer lost on the
+//! network is the 10 s wait.
 
 use super::submission::{
     CreateSubmissionRequest, CreateSubmissionResponse, KillSubmissionRequest, SPARK_VERSION, SubmissionStatusRequest,
@@ -222,6 +224,20 @@ impl RestClient {
         out.set_timer(STATUS_POLL_INTERVAL, ClientTimer::Poll);
     }
 
+    /// `handleConnectionException`: its one master is lost, so it throws and
+    /// spark-submit's JVM exits 1.
+    fn unreachable(&self, out: &mut Outbox<ClientTimer>, cause: &str) {
+        self.print(out, format!("Unable to connect to server {}.", self.master_url));
+        self.print(
+            out,
+            format!(
+                "Exception in thread \"main\" org.apache.spark.deploy.rest.SubmitRestConnectionException: \
+                 Unable to connect to server (caused by: {cause})"
+            ),
+        );
+        out.exit(1);
+    }
+
     fn print_state(&self, out: &mut Outbox<ClientTimer>, s: &SubmissionStatusResponse) {
         match &s.driver_state {
             Some(state) => self.print(out, format!("State of driver {} is now {state}.", s.submission_id)),
@@ -249,15 +265,14 @@ impl Actor for RestClient {
             Input::Message { from, msg } => {
                 out.note(format!("{} from {from} answers no request of this client: ignored", msg.kind()))
             }
+            // A dispatcher that is not running: its host refused the connection.
+            Input::Refused { peer, .. } if peer == self.server && self.waiting => {
+                self.waiting = false;
+                self.unreachable(out, "Connect Exception when connect to server");
+            }
             Input::Timer(ClientTimer::NoResponse(n)) if n == self.sent && self.waiting => {
-                self.print(out, format!("Unable to connect to server {}.", self.master_url));
-                self.print(
-                    out,
-                    "Exception in thread \"main\" org.apache.spark.deploy.rest.SubmitRestConnectionException: \
-                     Unable to connect to server (No response from server)"
-                        .to_string(),
-                );
-                out.exit(1);
+                self.waiting = false;
+                self.unreachable(out, "No response from server");
             }
             Input::Timer(ClientTimer::Poll) => {
                 self.polls += 1;
@@ -336,6 +351,24 @@ mod tests {
         let out = c.step(SimTime::from_secs(10), Input::Timer(ClientTimer::NoResponse(1)));
         assert_eq!(exit(&out), Some(1));
         assert_eq!(locked(&printed, |p| p[1].clone()), "Unable to connect to server mesos://dispatcher:7077.");
+    }
+
+    #[test]
+    fn a_refused_connection_is_unable_to_connect_at_once() {
+        let (mut c, printed) = client(Ask::Status("driver-1".into()));
+        c.step(SimTime(0), Input::Start);
+        let refused = Input::Refused {
+            peer: ActorId::new("scheduler:dispatcher"),
+            kind: "SubmissionStatusRequest",
+            refusal: mesocosm_sim::Refusal::ConnectionRefused("scheduler:dispatcher is not running".into()),
+        };
+        let out = c.step(SimTime(1), refused);
+        assert_eq!(exit(&out), Some(1));
+        let last = locked(&printed, |p| p.last().cloned().unwrap());
+        assert!(last.ends_with("Unable to connect to server (caused by: Connect Exception when connect to server)"));
+        // Its 10 s timer, due later, finds nothing to wait for.
+        let out = c.step(SimTime::from_secs(10), Input::Timer(ClientTimer::NoResponse(1)));
+        assert_eq!(exit(&out), None);
     }
 
     #[test]
