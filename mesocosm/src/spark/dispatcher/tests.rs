@@ -479,3 +479,20 @@ fn driver_constraints_pick_the_agent() {
     let out = step(&mut d, 2, offers(vec![o1, o2]));
     assert_eq!(kinds(&out), ["DECLINE", "ACCEPT"]);
 }
+
+#[test]
+fn max_drivers_counts_launched_drivers_and_refuses_beyond_them() {
+    // `isQueueFull`: launched drivers ≥ spark.mesos.maxDrivers. Queued ones
+    // do not count, so a second create is taken while the first only waits.
+    let store = PersistenceEngine::default();
+    let (mut d, got) =
+        started(conf(&[("spark.mesos.maxDrivers", "1")]), &store, vec![create("a", &[]), create("b", &[])]);
+    assert_eq!(got[1], Msg::from(create_response(true, Some(ID2.into()), None)));
+    // Only one fits the offer: a is launched, b stays queued.
+    step(&mut d, 3, offers(vec![offer("O1", "S1", 1.0, 2048.0)]));
+    assert_eq!(d.scheduler().state()[1], [ID1]);
+    let out = step(&mut d, 4, rest(create("c", &[])));
+    let full = create_response(false, None, Some("Already reached maximum submission size"));
+    assert_eq!(answers(&out), [Msg::from(full)]);
+    assert_eq!(d.scheduler().state()[0], [ID2], "nothing was queued");
+}
