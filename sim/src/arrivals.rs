@@ -71,11 +71,18 @@ impl Arrivals {
         self.book.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// `to` expects an item from `from`, due at `due`, until the returned [`Expected`] drops.
-    pub(crate) fn expect(self: &Arc<Self>, from: &ActorId, to: &ActorId, due: SimTime) -> Expected {
-        let entry = (due, from.clone(), self.next.fetch_add(1, Ordering::Relaxed));
-        self.book().entry(to.clone()).or_default().insert(entry.clone());
-        Expected { arrivals: self.clone(), to: to.clone(), entry }
+    /// `to` expects an item from `from`, due at `due`, from now until the
+    /// [`Expected`] that [`Arrivals::held`] makes of the returned number drops
+    /// (a link queues the number, 8 bytes, rather than the guard).
+    pub(crate) fn expect(&self, from: &ActorId, to: &ActorId, due: SimTime) -> u64 {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.book().entry(to.clone()).or_default().insert((due, from.clone(), n));
+        n
+    }
+
+    /// The guard of an arrival [`Arrivals::expect`] numbered `n`: it goes when this drops.
+    pub(crate) fn held(self: &Arc<Self>, from: &ActorId, to: &ActorId, due: SimTime, n: u64) -> Expected {
+        Expected { arrivals: self.clone(), to: to.clone(), entry: (due, from.clone(), n) }
     }
 
     /// Whether something due for `me` by `now` from a sender named before
@@ -103,7 +110,7 @@ mod tests {
     fn an_arrival_is_awaited_until_it_drops_and_only_by_its_due_instant() {
         let a = Arc::new(Arrivals::default());
         let (r, s1, s2) = (ActorId::new("r"), ActorId::new("agent-1"), ActorId::new("agent-2"));
-        let e = a.expect(&s1, &r, SimTime(10));
+        let e = a.held(&s1, &r, SimTime(10), a.expect(&s1, &r, SimTime(10)));
         assert!(!a.awaiting_before(&r, SimTime(9), None), "not due yet");
         assert!(a.awaiting_before(&r, SimTime(10), None));
         assert!(a.awaiting_before(&r, SimTime(10), Some(&s2)), "agent-1 goes before agent-2");

@@ -29,13 +29,16 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// What a link task carries. What reaches the receiver's mailbox is
-/// [`Expected`] by it from the moment it is queued until it lands or is lost.
+/// What a link task carries. What reaches the receiver's mailbox is expected
+/// by it from the moment it is queued until it lands or is lost: the item
+/// carries its number in [`Arrivals`] (8 bytes: a link's queue grows in blocks
+/// of 32 items, so the item's size is memory per link), and the link task
+/// makes it an [`Expected`] guard when it takes the item.
 pub(super) enum LinkItem {
-    /// A message, and which incarnation of its sender sent it.
-    Msg(SimTime, Box<Msg>, u64, Expected),
+    /// A message, which incarnation of its sender sent it, and its arrival's number.
+    Msg(SimTime, Box<Msg>, u64, u64),
     /// The sender's end of its connection with the receiver closed: tell the receiver.
-    Close(SimTime, Expected),
+    Close(SimTime, u64),
     /// A reply the network lost: the asker's pending gRPC call fails, in link order.
     LostReply(SimTime),
 }
@@ -59,8 +62,8 @@ pub(super) struct Link {
 }
 
 impl Link {
-    /// What the receiver expects of an item queued at `sent`: its arrival a latency later.
-    pub(super) fn expect(&self, sent: SimTime) -> Expected {
+    /// The receiver expects an item queued at `sent` a latency later; its number.
+    pub(super) fn expect(&self, sent: SimTime) -> u64 {
         self.arrivals.expect(&self.from, &self.to, sent.after(self.latency))
     }
 
@@ -70,7 +73,7 @@ impl Link {
     }
 
     /// Queue a message whose arrival was expected earlier (one a fault held back).
-    pub(super) fn msg_expected(&self, sent: SimTime, msg: Box<Msg>, incarnation: u64, expected: Expected) {
+    pub(super) fn msg_expected(&self, sent: SimTime, msg: Box<Msg>, incarnation: u64, expected: u64) {
         let _ = self.tx.send(LinkItem::Msg(sent, msg, incarnation, expected));
     }
 
@@ -207,7 +210,8 @@ async fn link_task(
         match item {
             // Memory: `expected` drops once the item is in the mailbox (or lost)
             // at the end of its arm; gRPC: the carry holds it until it lands.
-            LinkItem::Msg(_, msg, incarnation, expected) => {
+            LinkItem::Msg(sent, msg, incarnation, n) => {
+                let expected = world.shared.mailboxes.arrivals.held(&from, &to, sent.after(latency), n);
                 let _expected = hold(&mut carry, expected);
                 if msg.opens_connection() && world.sender_gone(&from, incarnation) {
                     // Why not deliver it: a message that opens a connection (an
@@ -246,7 +250,8 @@ async fn link_task(
                     }
                 }
             }
-            LinkItem::Close(_, expected) => {
+            LinkItem::Close(sent, n) => {
+                let expected = world.shared.mailboxes.arrivals.held(&from, &to, sent.after(latency), n);
                 let _expected = hold(&mut carry, expected);
                 let stream = world.shared.net.take_stream(&from, &to);
                 match (world.transport(), stream) {
