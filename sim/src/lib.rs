@@ -18,6 +18,8 @@
 //! - `mailbox`: every running actor's mailbox (what the network delivers, one at
 //!   a time), its incarnation and the tasks that die with it.
 //! - `transit`: messages in transit on gRPC, so both transports give one trace.
+//! - `arrivals`: what the network still owes each actor, so a host handles
+//!   what reaches it at one instant in the world's order (by sender name).
 //! - [`faults`]: what the network does to messages (drops, delays, duplicates,
 //!   partitions, slow frameworks, per-link latencies), decided at send time.
 //! - [`latency`]: [`Latency`], one value per link, drawn by name from the seed.
@@ -33,6 +35,7 @@
 //! - [`time`]: [`SimTime`], the virtual clock's instants.
 
 pub mod actor;
+mod arrivals;
 pub mod failure;
 pub mod faults;
 pub mod fields;

@@ -21,6 +21,7 @@
 //! ```
 
 use crate::actor::{ActorId, Input, Refusal};
+use crate::arrivals::Arrivals;
 use crate::msg::Msg;
 use crate::transit::Transit;
 use std::collections::BTreeMap;
@@ -60,6 +61,15 @@ pub(crate) enum Delivery {
 pub(crate) type Answer = Option<oneshot::Sender<Option<Refusal>>>;
 
 impl Delivery {
+    /// Whom it comes from: the sender, the peer that went away or refused, the child that exited.
+    pub(crate) fn from(&self) -> &ActorId {
+        match self {
+            Delivery::Message { from, .. } | Delivery::Call { from, .. } => from,
+            Delivery::Disconnected { peer } | Delivery::Refused { peer, .. } => peer,
+            Delivery::Exited { actor, .. } => actor,
+        }
+    }
+
     pub(crate) fn into_input<T>(self) -> (Input<T>, Answer) {
         match self {
             Delivery::Message { from, msg } => (Input::Message { from, msg: *msg }, None),
@@ -77,6 +87,8 @@ pub(crate) struct Mailboxes {
     books: Arc<Mutex<Books>>,
     /// The messages in transit towards these mailboxes (gRPC).
     pub(crate) transit: Arc<Transit>,
+    /// What each actor is still owed by the network (both transports).
+    pub(crate) arrivals: Arc<Arrivals>,
 }
 
 #[derive(Default)]
@@ -92,7 +104,7 @@ impl Mailboxes {
     /// No mailboxes yet, for a world whose transport does (`grpc`) or does not
     /// carry messages in transit.
     pub(crate) fn new(grpc: bool) -> Mailboxes {
-        Mailboxes { books: Arc::default(), transit: Arc::new(Transit::new(grpc)) }
+        Mailboxes { books: Arc::default(), transit: Arc::new(Transit::new(grpc)), arrivals: Arc::default() }
     }
 
     fn books(&self) -> MutexGuard<'_, Books> {

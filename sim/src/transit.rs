@@ -14,6 +14,7 @@
 //! tonic, only which leg of which message is still on its way.
 
 use crate::actor::ActorId;
+use crate::arrivals::Expected;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,6 +33,8 @@ pub(crate) struct Carry {
     in_transit: Arc<InTransit>,
     /// Told when this one message lands (see [`Carry::watch`]).
     watcher: Option<oneshot::Sender<()>>,
+    /// Its receiver's expectation of it, which goes when it lands (see `crate::arrivals`).
+    expected: Option<Expected>,
 }
 
 impl Carry {
@@ -45,10 +48,18 @@ impl Carry {
         self.watcher = Some(tx);
         rx
     }
+
+    /// The carry holds its message's [`Expected`] from now: the receiver stops
+    /// expecting it when it lands or is lost, as the carry drops.
+    pub(crate) fn hold(&mut self, expected: Option<Expected>) {
+        self.expected = expected;
+    }
 }
 
 impl Drop for Carry {
     fn drop(&mut self) {
+        // Landed (or lost): its receiver no longer expects it.
+        drop(self.expected.take());
         if let Some(w) = self.watcher.take() {
             let _ = w.send(());
         }
@@ -97,7 +108,7 @@ impl Transit {
             return None;
         }
         self.in_transit.count.fetch_add(1, Ordering::AcqRel);
-        Some(Carry { in_transit: self.in_transit.clone(), watcher: None })
+        Some(Carry { in_transit: self.in_transit.clone(), watcher: None, expected: None })
     }
 
     /// Hand a message's carry to the leg that will land it.

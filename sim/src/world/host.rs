@@ -9,6 +9,7 @@
 //! transports replay to the same trace.
 
 use super::World;
+use super::inbox::Inbox;
 use crate::actor::{Actor, ActorId, Input, Outbox, Output, Refusal};
 use crate::failure::{Handling, RunFailure};
 use crate::mailbox::{Answer, Delivery};
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TryRecvError;
 
 /// An actor's host: feed the core its inputs, carry out its outputs.
 ///
@@ -31,6 +33,7 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
     let mut out = Outbox::new(world.now());
     out.set_notes(world.notes_wanted());
     let mut input: Option<(Input<A::Timer>, Answer)> = Some((Input::Start, None));
+    let mut inbox = Inbox::default();
     // The livelock guard: how many inputs this actor handled at `instant`.
     let (mut instant, mut steps_at_instant) = (SimTime::ZERO, 0u64);
     loop {
@@ -47,7 +50,18 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
                 if let Some((rule, d)) = think {
                     world.record_fault("slow", &rule, &format!("{me} thinks {d:?} about {}", msg.summary()));
                     let until = world.now().after(d);
-                    world.sleep_until(until).await;
+                    // What lands meanwhile waits in the inbox, stamped with when it landed.
+                    let thinking = world.sleep_until(until);
+                    tokio::pin!(thinking);
+                    loop {
+                        tokio::select! { biased;
+                            _ = &mut thinking => break,
+                            d = rx.recv() => match d {
+                                Some(d) => inbox.land(world.now(), d),
+                                None => return,
+                            },
+                        }
+                    }
                 }
             }
             let now = world.now();
@@ -115,11 +129,27 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
                 return;
             }
         }
+        // Everything that landed goes to the inbox, which hands out the world's order.
+        loop {
+            match rx.try_recv() {
+                Ok(d) => inbox.land(world.now(), d),
+                Err(TryRecvError::Empty) => break,
+                // The world dropped our mailbox: we were killed.
+                Err(TryRecvError::Disconnected) => return,
+            }
+        }
+        if !inbox.is_empty() {
+            input = world.next_in(&me, &mut inbox, &mut rx).await.map(Delivery::into_input);
+            if input.is_none() && rx.is_closed() && rx.is_empty() {
+                return;
+            }
+            continue;
+        }
         let next = timers.first_key_value().map(|(k, _)| k.0);
         // Messages first: at equal instants, mailbox before timers, every run.
         tokio::select! { biased;
             d = rx.recv() => match d {
-                Some(d) => input = Some(d.into_input()),
+                Some(d) => inbox.land(world.now(), d),
                 // The world dropped our mailbox: we were killed.
                 None => return,
             },
@@ -129,7 +159,7 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
                 // (a call in it may be what a link in transit waits on).
                 tokio::select! { biased;
                     d = rx.recv() => match d {
-                        Some(d) => input = Some(d.into_input()),
+                        Some(d) => inbox.land(world.now(), d),
                         None => return,
                     },
                     _ = world.settled(&me) => {
@@ -179,27 +209,69 @@ impl World {
         }
     }
 
-    /// Wait until no message is in transit (at once on the memory transport). A
-    /// host calls it before firing a timer. Should a carry never drop (a bug),
+    /// The next delivery `me` handles, in the world's order (see [`Inbox`]):
+    /// at the current instant, once nothing due for `me` from a sender named
+    /// before it is still on its way. `None`: something landed (or was lost)
+    /// meanwhile, so look again. Should an expected arrival never land (a bug),
     /// it waits no longer than the instant, and says so as an invariant violation.
+    async fn next_in(
+        &self,
+        me: &ActorId,
+        inbox: &mut Inbox,
+        rx: &mut mpsc::UnboundedReceiver<Delivery>,
+    ) -> Option<Delivery> {
+        let arrivals = &self.shared.mailboxes.arrivals;
+        let changed = arrivals.changed();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let now = self.now();
+        if let Some(d) = inbox.next(arrivals, me, now) {
+            return Some(d);
+        }
+        let give_up = now.after(Duration::from_micros(1));
+        tokio::select! { biased;
+            d = rx.recv() => {
+                if let Some(d) = d {
+                    inbox.land(self.now(), d);
+                }
+                None
+            }
+            _ = changed => None,
+            _ = self.sleep_until(give_up) => {
+                self.violation(me, "a message due at its instant never landed (a transport bug)".to_string());
+                inbox.first()
+            }
+        }
+    }
+
+    /// Wait until no message is in transit (at once on the memory transport)
+    /// and nothing due for `me` by now is still on its way to it. A host calls
+    /// it before firing a timer. Should a carry never drop (a bug), it waits no
+    /// longer than the instant, and says so as an invariant violation.
     async fn settled(&self, me: &ActorId) {
         let t = &self.shared.mailboxes.transit;
-        if t.count() == 0 {
+        let arrivals = &self.shared.mailboxes.arrivals;
+        let now = self.now();
+        if t.count() == 0 && !arrivals.awaiting_before(me, now, None) {
             return;
         }
-        let give_up = self.now().after(Duration::from_micros(1));
+        let give_up = now.after(Duration::from_micros(1));
         loop {
             let landed = t.landed();
-            tokio::pin!(landed);
+            let changed = arrivals.changed();
+            tokio::pin!(landed, changed);
             landed.as_mut().enable();
-            if t.count() == 0 {
+            changed.as_mut().enable();
+            let owed = arrivals.awaiting_before(me, now, None);
+            if t.count() == 0 && !owed {
                 return;
             }
             tokio::select! { biased;
                 _ = landed => {}
+                _ = changed => {}
                 _ = self.sleep_until(give_up) => {
                     let n = t.count();
-                    self.violation(me, format!("{n} message(s) stayed in transit past their instant (a transport bug)"));
+                    self.violation(me, format!("{n} message(s) in transit past their instant, {me} owed one: {owed} (a transport bug)"));
                     return;
                 }
             }

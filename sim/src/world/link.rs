@@ -17,6 +17,7 @@
 
 use super::{State, Transport, World};
 use crate::actor::{ActorId, Refusal};
+use crate::arrivals::{Arrivals, Expected};
 use crate::failure::RunFailure;
 use crate::grpc::{Peer, TransportRefusal};
 use crate::mailbox::Delivery;
@@ -24,15 +25,20 @@ use crate::msg::Msg;
 use crate::time::SimTime;
 use crate::transit::{Carry, Leg};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// What a link task carries.
+/// What a link task carries. What reaches the receiver's mailbox is expected
+/// by it from the moment it is queued until it lands or is lost: the item
+/// carries its number in [`Arrivals`] (8 bytes: a link's queue grows in blocks
+/// of 32 items, so the item's size is memory per link), and the link task
+/// makes it an [`Expected`] guard when it takes the item.
 pub(super) enum LinkItem {
-    /// A message, and which incarnation of its sender sent it.
-    Msg(SimTime, Box<Msg>, u64),
+    /// A message, which incarnation of its sender sent it, and its arrival's number.
+    Msg(SimTime, Box<Msg>, u64, u64),
     /// The sender's end of its connection with the receiver closed: tell the receiver.
-    Close(SimTime),
+    Close(SimTime, u64),
     /// A reply the network lost: the asker's pending gRPC call fails, in link order.
     LostReply(SimTime),
 }
@@ -40,8 +46,45 @@ pub(super) enum LinkItem {
 impl LinkItem {
     fn sent(&self) -> SimTime {
         match self {
-            LinkItem::Msg(t, _, _) | LinkItem::Close(t) | LinkItem::LostReply(t) => *t,
+            LinkItem::Msg(t, _, _, _) | LinkItem::Close(t, _) | LinkItem::LostReply(t) => *t,
         }
+    }
+}
+
+/// The sending end of one link: its queue, and what its receiver must expect.
+#[derive(Clone)]
+pub(super) struct Link {
+    tx: mpsc::UnboundedSender<LinkItem>,
+    from: ActorId,
+    to: ActorId,
+    latency: Duration,
+    arrivals: Arc<Arrivals>,
+}
+
+impl Link {
+    /// The receiver expects an item queued at `sent` a latency later; its number.
+    pub(super) fn expect(&self, sent: SimTime) -> u64 {
+        self.arrivals.expect(&self.from, &self.to, sent.after(self.latency))
+    }
+
+    /// Queue a message sent at `sent` by `incarnation` of the sender.
+    pub(super) fn msg(&self, sent: SimTime, msg: Box<Msg>, incarnation: u64) {
+        self.msg_expected(sent, msg, incarnation, self.expect(sent));
+    }
+
+    /// Queue a message whose arrival was expected earlier (one a fault held back).
+    pub(super) fn msg_expected(&self, sent: SimTime, msg: Box<Msg>, incarnation: u64, expected: u64) {
+        let _ = self.tx.send(LinkItem::Msg(sent, msg, incarnation, expected));
+    }
+
+    /// Queue the close of the sender's end of its connection.
+    pub(super) fn close(&self, sent: SimTime) {
+        let _ = self.tx.send(LinkItem::Close(sent, self.expect(sent)));
+    }
+
+    /// Queue the loss of a reply (nothing reaches the receiver's mailbox).
+    pub(super) fn lost_reply(&self, sent: SimTime) {
+        let _ = self.tx.send(LinkItem::LostReply(sent));
     }
 }
 
@@ -64,8 +107,7 @@ impl World {
         let mut st = self.state();
         st.connections.remove(&(from.clone(), peer.clone()));
         st.connections.remove(&(peer.clone(), from.clone()));
-        let link = self.link(&mut st, from, peer);
-        let _ = link.send(LinkItem::Close(now));
+        self.link(&mut st, from, peer).close(now);
     }
 
     /// A network fault that breaks the open connection between `a` and `b`
@@ -77,23 +119,25 @@ impl World {
         let was = st.connections.remove(&(a.clone(), b.clone())).is_some()
             | st.connections.remove(&(b.clone(), a.clone())).is_some();
         if was {
-            let _ = self.link(&mut st, a, b).send(LinkItem::Close(now));
-            let _ = self.link(&mut st, b, a).send(LinkItem::Close(now));
+            self.link(&mut st, a, b).close(now);
+            self.link(&mut st, b, a).close(now);
         }
         was
     }
 
-    pub(super) fn link(&self, st: &mut State, from: &ActorId, to: &ActorId) -> mpsc::UnboundedSender<LinkItem> {
-        if let Some(tx) = st.links.get(&(from.clone(), to.clone())) {
-            return tx.clone();
+    pub(super) fn link(&self, st: &mut State, from: &ActorId, to: &ActorId) -> Link {
+        if let Some(link) = st.links.get(&(from.clone(), to.clone())) {
+            return link.clone();
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        st.links.insert((from.clone(), to.clone()), tx.clone());
         let latency = self.latency_in(st, from, to);
+        let arrivals = self.shared.mailboxes.arrivals.clone();
+        let link = Link { tx, from: from.clone(), to: to.clone(), latency, arrivals };
+        st.links.insert((from.clone(), to.clone()), link.clone());
         // Not owned by `from`: like bytes already in a socket buffer, what a
         // process sent before it exited still arrives.
         tokio::spawn(link_task(self.clone(), from.clone(), to.clone(), latency, rx));
-        tx
+        link
     }
 
     /// The transport itself refused a message from `from` to `to`: the run fails naming it.
@@ -122,6 +166,18 @@ impl World {
     }
 }
 
+/// gRPC: `carry` holds `expected` until the item lands; memory: it is handed back
+/// to drop when the item is in the mailbox.
+fn hold(carry: &mut Option<Carry>, expected: Expected) -> Option<Expected> {
+    match carry {
+        Some(c) => {
+            c.hold(Some(expected));
+            None
+        }
+        None => Some(expected),
+    }
+}
+
 /// One link's task: deliver its queue in order, each item `latency` after it was sent.
 async fn link_task(
     world: World,
@@ -146,7 +202,7 @@ async fn link_task(
             world.sleep_until(due).await;
         }
         let transit = &world.shared.mailboxes.transit;
-        let carry = carry.or_else(|| transit.carry());
+        let mut carry = carry.or_else(|| transit.carry());
         if world.transport() == Transport::Grpc {
             // Memory delivers everything due on this link now in one go: with
             // gRPC it is all in transit from now, though the calls go one by one.
@@ -164,7 +220,11 @@ async fn link_task(
             }
         }
         match item {
-            LinkItem::Msg(_, msg, incarnation) => {
+            // Memory: `expected` drops once the item is in the mailbox (or lost)
+            // at the end of its arm; gRPC: the carry holds it until it lands.
+            LinkItem::Msg(sent, msg, incarnation, n) => {
+                let expected = world.shared.mailboxes.arrivals.held(&from, &to, sent.after(latency), n);
+                let _expected = hold(&mut carry, expected);
                 if msg.needs_listener() && !world.shared.mailboxes.is_open(&to) {
                     world.connection_refused(&from, &to, &msg);
                     continue;
@@ -206,7 +266,9 @@ async fn link_task(
                     }
                 }
             }
-            LinkItem::Close(_) => {
+            LinkItem::Close(sent, n) => {
+                let expected = world.shared.mailboxes.arrivals.held(&from, &to, sent.after(latency), n);
+                let _expected = hold(&mut carry, expected);
                 let stream = world.shared.net.take_stream(&from, &to);
                 match (world.transport(), stream) {
                     // Dropping the stream's sender ends the subscriber's stream; its

@@ -28,6 +28,11 @@
 //!   mailbox, and a host fires a timer only when nothing is in transit
 //!   (`World::settled`, see `crate::transit`). Same scenario and seed, same
 //!   trace on both transports.
+//! - **One order at one instant.** What reaches an actor at one instant is
+//!   handled by sender name, each sender's in the order sent, whichever
+//!   transport landed it first: the receiver expects every item on a link until
+//!   it lands (`crate::arrivals`), and its host reads its inbox (`inbox`) in
+//!   that order.
 //! - The **host** (`host`) is the task that runs one actor's core.
 //! - A **container** ([`container`]) is what an agent launches: the world's
 //!   [`Launcher`] picks the program, or nothing runs it and it exits 127.
@@ -39,10 +44,11 @@
 //! the gRPC transport share; the transport's own state (servers, event streams,
 //! pending asks) is a `grpc::Net` the world holds without looking inside, and
 //! tells when an actor starts or exits. So the arrows point one way:
-//! world → grpc → mailbox → transit, world → faults → latency → seed.
+//! world → grpc → mailbox → transit → arrivals, world → faults → latency → seed.
 
 pub mod container;
 mod host;
+mod inbox;
 mod link;
 
 use crate::actor::{Actor, ActorId, Launch};
@@ -55,14 +61,13 @@ use crate::msg::Msg;
 use crate::seed::derive_seed;
 use crate::time::SimTime;
 use crate::trace::{FaultTarget, Trace, TraceConfig};
-use link::LinkItem;
+use link::Link;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// How messages travel between actors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,7 +147,7 @@ pub struct Exit {
 }
 
 struct State {
-    links: BTreeMap<(ActorId, ActorId), mpsc::UnboundedSender<LinkItem>>,
+    links: BTreeMap<(ActorId, ActorId), Link>,
     /// Open connections, keyed by (server, client) (see [`Msg::opens_connection`]):
     /// when one side goes away, the other is told.
     connections: BTreeMap<(ActorId, ActorId), ()>,
@@ -327,8 +332,7 @@ impl World {
         }
         let incarnation = self.shared.mailboxes.incarnation(from);
         if st.faults.is_empty() {
-            let link = self.link(&mut st, from, to);
-            let _ = link.send(LinkItem::Msg(now, Box::new(msg), incarnation));
+            self.link(&mut st, from, to).msg(now, Box::new(msg), incarnation);
             return;
         }
         let verdict = st.faults.on_send(now, from, to, &msg);
@@ -341,7 +345,7 @@ impl World {
             // A lost reply must still fail the asker's pending call, or its
             // link would wait for it forever (gRPC only: memory has no calls).
             if msg.is_reply() && self.transport() == Transport::Grpc {
-                let _ = link.send(LinkItem::LostReply(now));
+                link.lost_reply(now);
             }
             return;
         }
@@ -350,16 +354,19 @@ impl World {
         items.insert(0, msg);
         if verdict.delay.is_zero() {
             for m in items {
-                let _ = link.send(LinkItem::Msg(now, Box::new(m), incarnation));
+                link.msg(now, Box::new(m), incarnation);
             }
         } else {
             // Held back, then queued behind whatever the link carries by then.
             let release = now.after(verdict.delay);
             let world = self.clone();
+            // Expected from now, so no host at the instant they arrive can
+            // handle another sender's message before them.
+            let items: Vec<_> = items.into_iter().map(|m| (m, link.expect(release))).collect();
             tokio::spawn(async move {
                 world.sleep_until(release).await;
-                for m in items {
-                    let _ = link.send(LinkItem::Msg(release, Box::new(m), incarnation));
+                for (m, expected) in items {
+                    link.msg_expected(release, Box::new(m), incarnation, expected);
                 }
             });
         }
@@ -550,7 +557,7 @@ impl World {
                 .collect();
             st.connections.retain(|(server, client), _| server != id && client != id);
             for p in peers {
-                let _ = self.link(&mut st, id, &p).send(LinkItem::Close(now));
+                self.link(&mut st, id, &p).close(now);
             }
             st.links.retain(|(from, _), _| from != id);
             self.shared.net.forget(id);
