@@ -10,9 +10,16 @@
 //! live filters. The grants of a round are recovered by its declines, so what
 //! stays is what the filters hold, malloc's overhead included. (A counting
 //! global allocator would need `unsafe`, which the workspace forbids.)
+//!
+//! Last it prints a digest of every round's cycle (the visiting order, every
+//! grant with the frameworks it passed over, every idle agent and why), so a
+//! change to the allocator can be checked grant for grant against the code
+//! before it: the same digest, the same cycles. The digest is taken after the
+//! timer stops.
 
 use mesocosm_benches::DeclineOffers;
 use mesocosm_benches::measure::{self, thread_cpu};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
 /// This thread's CPU time in nanoseconds (0 where the system does not say).
@@ -40,11 +47,26 @@ fn main() {
     let base = rss();
     let mut times = Vec::with_capacity(rounds);
     let mut cpu_times = Vec::with_capacity(rounds);
+    // A fixed-key SipHash: the same cycles give the same digest in any build
+    // made by the same toolchain.
+    let mut grants_digest = DefaultHasher::new();
     for round in 0..rounds {
         let (start, cpu_start) = (Instant::now(), cpu_ns());
         let cycle = w.cycle();
         let (took, cpu) = (start.elapsed(), Duration::from_nanos(cpu_ns() - cpu_start));
         let offers = cycle.grants.len();
+        // Everything the cycle decided: the order, the grants (who, on which
+        // agent, what, who was passed over), the idle agents and why.
+        let h = &mut grants_digest;
+        cycle.order.hash(h);
+        for g in &cycle.grants {
+            (&g.framework_id, &g.role, &g.agent_id, g.resources.to_string()).hash(h);
+            (g.share.to_bits(), g.role_share.to_bits(), g.contenders).hash(h);
+            g.filtered.iter().for_each(|f| f.hash(h));
+        }
+        for (agent, why) in &cycle.idle {
+            (agent, format!("{why:?}")).hash(h);
+        }
         w.decline(&cycle);
         drop(cycle);
         times.push(took);
@@ -71,4 +93,5 @@ fn main() {
         );
     }
     println!("{} live filters, {per_filter:.0} B per filter (resident set growth)", w.live_filters);
+    println!("digest of every round's cycle: {:016x}", grants_digest.finish());
 }

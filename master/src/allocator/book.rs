@@ -48,6 +48,20 @@ pub(super) struct AgentEntry {
     /// for framework after framework while it visits one agent, so the
     /// answers sit together.
     pub(super) refusals: AgentRefusals,
+    /// What each framework holds here (offered or used), by framework idx.
+    /// Why with the agent and not with the framework: a grant and the
+    /// decline or launch that answers it touch one agent, which one or two
+    /// frameworks hold resources on, while a framework at Mesos scale holds
+    /// some on thousands; a short list here is cheaper to update than an
+    /// ordered map per framework (Mesos's `Slave` keeps its allocation too).
+    pub(super) held: Vec<(u32, Resources)>,
+}
+
+impl AgentEntry {
+    /// What framework `fw` holds here, if anything.
+    pub(super) fn held_by(&self, fw: u32) -> Option<&Resources> {
+        self.held.iter().find(|(f, _)| *f == fw).map(|(_, r)| r)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -62,9 +76,8 @@ pub(super) struct FrameworkSlot {
     pub(super) active: bool,
     /// SUPPRESS: the framework asked for no offers until REVIVE.
     pub(super) suppressed: bool,
-    /// What this framework holds on each agent (by agent idx; offered or used).
-    pub(super) allocations: BTreeMap<u32, Resources>,
-    /// The scalar part of the sum of `allocations` (ranges such as ports are
+    /// The scalar part of what it holds on every agent (the agents keep
+    /// what it holds on each, `AgentEntry::held`; ranges such as ports are
     /// per agent and would wrongly merge across agents, and DRF ignores them).
     pub(super) scalars: Resources,
     /// How many grants the framework has had; DRF's second tie-break. Like
@@ -85,7 +98,6 @@ impl FrameworkSlot {
             role: role.to_string(),
             active: false,
             suppressed: false,
-            allocations: BTreeMap::new(),
             scalars: Resources::new(),
             count: 0,
             refused_agents: BTreeSet::new(),
@@ -185,7 +197,7 @@ impl Allocator {
         self.cluster_total.add(&scalars_of(&total));
         let idx = u32::try_from(self.agents.len()).expect("fewer than 2^32 agents ever added");
         let slot = AgentSlot { total, allocated: Resources::new(), deactivated: false };
-        let entry = AgentEntry { id: id.to_string(), slot, idx, refusals: AgentRefusals::default() };
+        let entry = AgentEntry { id: id.to_string(), slot, idx, refusals: AgentRefusals::default(), held: Vec::new() };
         self.agents.push(Some(entry));
         self.agent_index.insert(id.to_string(), idx);
     }
@@ -228,13 +240,12 @@ impl Allocator {
         let Some(entry) = self.agents[idx as usize].take() else { return };
         self.cluster_total.subtract(&scalars_of(&entry.slot.total));
         self.forget_refusals_on(entry.idx, entry.refusals);
-        for fw in self.frameworks.iter_mut().flatten() {
-            if let Some(held) = fw.allocations.remove(&idx) {
-                let held = scalars_of(&held);
-                fw.scalars.subtract(&held);
-                if let Some(role) = self.roles.get_mut(&fw.role) {
-                    role.scalars.subtract(&held);
-                }
+        for (fw, held) in entry.held {
+            let Some(fw) = self.frameworks.get_mut(fw as usize).and_then(Option::as_mut) else { continue };
+            let held = scalars_of(&held);
+            fw.scalars.subtract(&held);
+            if let Some(role) = self.roles.get_mut(&fw.role) {
+                role.scalars.subtract(&held);
             }
         }
     }
@@ -315,9 +326,13 @@ impl Allocator {
         self.clear_refusals(id);
         let Some(idx) = self.framework_index.remove(id) else { return };
         let Some(fw) = self.frameworks[idx as usize].take() else { return };
-        for (&agent, held) in &fw.allocations {
-            if let Some(a) = self.agent_at_mut(agent) {
-                a.slot.allocated.subtract(held);
+        // Why every agent: the agents keep the holdings (see
+        // `AgentEntry::held`), and removing a framework is rare next to the
+        // grants and declines that update them.
+        for a in self.agents.iter_mut().flatten() {
+            if let Some(at) = a.held.iter().position(|(f, _)| *f == idx) {
+                let (_, held) = a.held.remove(at);
+                a.slot.allocated.subtract(&held);
             }
         }
         self.untrack_role(&fw.role, id, &fw.scalars);
@@ -395,9 +410,9 @@ impl Allocator {
 
     /// What framework `id` holds on each agent.
     pub fn allocation(&self, id: &str) -> Option<BTreeMap<AgentId, Resources>> {
-        let fw = self.framework(id)?;
-        let on = |(&agent, held): (&u32, &Resources)| Some((self.agent_at(agent)?.id.clone(), held.clone()));
-        Some(fw.allocations.iter().filter_map(on).collect())
+        let fw = self.framework(id)?.idx;
+        let on = |a: &AgentEntry| Some((a.id.clone(), a.held_by(fw)?.clone()));
+        Some(self.agents.iter().flatten().filter_map(on).collect())
     }
 
     /// Framework `id`'s refusal filters per agent (gathered from the agents,
@@ -483,11 +498,17 @@ impl Allocator {
     /// sorter and the role's framework sorter each add the allocation and
     /// bump their count).
     pub(super) fn track(&mut self, framework: u32, agent: u32, resources: &Resources) {
-        if let Some(a) = self.agent_at_mut(agent) {
+        let fw = self.frameworks.get_mut(framework as usize).and_then(Option::as_mut);
+        if let Some(a) = self.agents.get_mut(agent as usize).and_then(Option::as_mut) {
             a.slot.allocated.add(resources);
+            if fw.is_some() {
+                match a.held.iter_mut().find(|(f, _)| *f == framework) {
+                    Some((_, held)) => held.add(resources),
+                    None => a.held.push((framework, resources.clone())),
+                }
+            }
         }
-        let Some(fw) = self.frameworks.get_mut(framework as usize).and_then(Option::as_mut) else { return };
-        fw.allocations.entry(agent).or_default().add(resources);
+        let Some(fw) = fw else { return };
         add_scalars(&mut fw.scalars, resources);
         fw.count += 1;
         if let Some(role) = self.roles.get_mut(&fw.role) {

@@ -187,21 +187,26 @@ impl Allocator {
         refuse_seconds: Option<f64>,
     ) -> Option<SimTime> {
         let agent_idx = self.agent_idx(agent);
-        if let Some(a) = agent_idx.and_then(|idx| self.agent_at_mut(idx)) {
+        let fw_idx = self.framework_idx(framework);
+        // The fields, not `agent_at_mut`: the frameworks and roles are borrowed beside them.
+        let mut released = None;
+        if let Some(a) = agent_idx.and_then(|idx| self.agents.get_mut(idx as usize)).and_then(Option::as_mut) {
             a.slot.allocated.subtract(resources);
+            if let Some(at) = fw_idx.and_then(|fw| a.held.iter().position(|(f, _)| *f == fw)) {
+                let held = &mut a.held[at].1;
+                held.subtract(resources);
+                if held.is_empty() {
+                    a.held.remove(at);
+                }
+                released = Some(scalars_of(resources));
+            }
         }
-        let fw_idx = self.framework_idx(framework)?;
-        // The field, not `framework_at_mut`: the roles are borrowed beside it.
+        let fw_idx = fw_idx?;
         let fw = self.frameworks.get_mut(fw_idx as usize).and_then(Option::as_mut)?;
-        if let Some(held) = agent_idx.and_then(|idx| fw.allocations.get_mut(&idx)) {
-            held.subtract(resources);
-            let released = scalars_of(resources);
+        if let Some(released) = released {
             fw.scalars.subtract(&released);
             if let Some(role) = self.roles.get_mut(&fw.role) {
                 role.scalars.subtract(&released);
-            }
-            if held.is_empty() {
-                fw.allocations.remove(&agent_idx?);
             }
         }
         // Why no filter for an agent that is gone: hierarchical.cpp skips the

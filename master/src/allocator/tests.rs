@@ -539,3 +539,30 @@ fn the_expiry_index_holds_exactly_the_filters_in_force() {
     assert!(a.expiries.is_empty());
     assert!(a.agents.iter().flatten().all(|e| e.refusals.of(0).is_none() && e.refusals.of(1).is_none()));
 }
+
+#[test]
+fn allocate_all_is_allocate_over_every_agent_id() {
+    // Two allocators with the same books: one asked with every id, one with none.
+    let build = || {
+        let mut a = Allocator::default();
+        for s in 0..6 {
+            a.add_agent(&format!("S{s}"), res(4.0, 4096.0));
+        }
+        a.add_framework("f1", "*", true);
+        a.add_framework("f2", "*", true);
+        a.deactivate_agent("S3");
+        a
+    };
+    let (mut by_ids, mut all) = (build(), build());
+    for round in 0..4 {
+        let want = by_ids.allocate(t(round), &by_ids.agent_ids());
+        let got = all.allocate_all(t(round));
+        assert_eq!(got, want, "round {round}");
+        assert_eq!(got.idle.get("S3"), Some(&IdleReason::AgentDeactivated));
+        // Each framework declines half of what it got, so filters and frees differ by round.
+        for g in want.grants.iter().step_by(2) {
+            by_ids.recover(t(round), &g.framework_id, &g.agent_id, &g.resources, Some(2.0));
+            all.recover(t(round), &g.framework_id, &g.agent_id, &g.resources, Some(2.0));
+        }
+    }
+}

@@ -416,8 +416,7 @@ impl Master {
                 // is served by it too (the pending timer then finds nothing to do).
                 self.pending_all = false;
                 self.pending_agents.clear();
-                let all = self.alloc.agent_ids();
-                self.run_cycle(all, out);
+                self.run_cycle(None, out);
                 out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
             }
             Timer::TriggeredAllocation => {
@@ -429,7 +428,7 @@ impl Master {
                     std::mem::take(&mut self.pending_agents)
                 };
                 if !candidates.is_empty() {
-                    self.run_cycle(candidates, out);
+                    self.run_cycle(Some(candidates), out);
                 }
             }
             Timer::PingTimeout { agent, epoch } => self.ping_timeout(&agent, epoch, out),

@@ -13,12 +13,17 @@ use mesocosm_sim::{Outbox, SimTime};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl Master {
-    pub(super) fn run_cycle(&mut self, candidates: BTreeSet<String>, out: &mut Outbox<Timer>) {
+    /// One allocation cycle over `candidates`, or over every agent (`None`:
+    /// the periodic cycle, which looks no agent id up).
+    pub(super) fn run_cycle(&mut self, candidates: Option<BTreeSet<String>>, out: &mut Outbox<Timer>) {
         self.stats.allocation_cycles += 1;
         // The grants' explanations feed only `note_grant`'s note: build them
         // only when someone reads notes (Mesos's allocator explains nothing).
         self.alloc.set_explain(out.notes_wanted());
-        let cycle = self.alloc.allocate(out.now(), &candidates);
+        let cycle = match &candidates {
+            Some(c) => self.alloc.allocate(out.now(), c),
+            None => self.alloc.allocate_all(out.now()),
+        };
         // One OFFERS event per framework per cycle (`Master::offer` is called
         // once per framework with all its agents).
         let mut per_fw: BTreeMap<String, Vec<v1::Offer>> = BTreeMap::new();

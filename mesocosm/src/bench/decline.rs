@@ -22,14 +22,12 @@ use mesocosm_master::allocator::MAX_REFUSE_SECONDS;
 use mesocosm_master::{Allocator, AllocatorConfig, Cycle};
 use mesocosm_sim::SimTime;
 use mesocosm_sim::proto::Resources;
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// The workload: an allocator, its agents, and the virtual clock.
 pub struct DeclineOffers {
     /// The allocator under test.
     pub alloc: Allocator,
-    agents: BTreeSet<String>,
     now: SimTime,
     /// Refusal filters installed so far (none expire: `refuse_seconds` is capped at 365 days).
     pub live_filters: u64,
@@ -62,23 +60,23 @@ impl DeclineOffers {
         used.add_scalar("mem", 2014.0);
         used.add_scalar("disk", 1024.0);
         used.add_range("ports", 31000, 31015);
-        let mut ids = BTreeSet::new();
         for a in 0..agents {
             let id = format!("bench-S{a}");
             alloc.add_agent(&id, total.clone());
             if !framework_ids.is_empty() {
                 alloc.allocate_used(&framework_ids[a % frameworks], &id, &used);
             }
-            ids.insert(id);
         }
-        DeclineOffers { alloc, agents: ids, now: SimTime::ZERO, live_filters: 0 }
+        DeclineOffers { alloc, now: SimTime::ZERO, live_filters: 0 }
     }
 
     /// One round's allocation cycle over every agent, one allocation interval
-    /// after the last: the part the benchmark times.
+    /// after the last: the part the benchmark times. Every agent is a
+    /// candidate, as in the master's periodic cycle (Mesos's benchmark
+    /// advances the clock to the batch allocation over every agent).
     pub fn cycle(&mut self) -> Cycle {
         self.now = self.now.after(Duration::from_secs(1));
-        self.alloc.allocate(self.now, &self.agents)
+        self.alloc.allocate_all(self.now)
     }
 
     /// Every framework declines what `cycle` offered it, refusing it for as
