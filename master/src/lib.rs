@@ -55,6 +55,7 @@
 pub mod allocator;
 pub mod history;
 pub mod master;
+pub mod registry;
 mod validation;
 
 pub use allocator::{

@@ -62,6 +62,14 @@ const MESSAGE_KINDS: &[&str] = &[
     "ACK",
     "COMMIT",
     "PING",
+    // The masters' replicated log (upstream `src/messages/log.proto`).
+    "PromiseRequest",
+    "PromiseResponse",
+    "WriteRequest",
+    "WriteResponse",
+    "LearnedMessage",
+    "RecoverRequest",
+    "RecoverResponse",
 ];
 
 /// What a scenario can check of the TaskInfo in a RunTaskMessage: enough to

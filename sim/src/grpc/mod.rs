@@ -59,6 +59,8 @@ use crate::proto::mesocosm::rpc::{
     executor_server::ExecutorServer,
     master_client::MasterClient,
     master_server::MasterServer,
+    replicated_log_client::ReplicatedLogClient,
+    replicated_log_server::ReplicatedLogServer,
     scheduler_client::SchedulerClient,
     scheduler_server::SchedulerServer,
     slave_client::SlaveClient,
@@ -198,7 +200,8 @@ impl Net {
                     .add_service(
                         CoarseGrainedExecutorBackendServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE),
                     )
-                    .add_service(ZooKeeperServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(ZooKeeperServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(ReplicatedLogServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
             })
             .clone()
     }
@@ -488,6 +491,13 @@ impl Peer {
             Msg::ZkRequest(m) => oneway!(ZooKeeperClient, request, *m),
             Msg::ZkReply(m) => oneway!(ZooKeeperClient, reply, *m),
             Msg::ZkQuorum(m) => oneway!(ZooKeeperClient, quorum, m),
+            Msg::LogPromise(m) => oneway!(ReplicatedLogClient, promise, m),
+            Msg::LogPromised(m) => oneway!(ReplicatedLogClient, promised, *m),
+            Msg::LogWrite(m) => oneway!(ReplicatedLogClient, write, *m),
+            Msg::LogWritten(m) => oneway!(ReplicatedLogClient, written, m),
+            Msg::LogLearned(m) => oneway!(ReplicatedLogClient, learned, *m),
+            Msg::LogRecover(m) => oneway!(ReplicatedLogClient, recover, m),
+            Msg::LogRecovered(m) => oneway!(ReplicatedLogClient, recovered, m),
             // Replies with no caller waiting, and events with no stream, never reach here.
             Msg::SchedulerEvent(_)
             | Msg::ExecutorEvent(_)
@@ -752,5 +762,31 @@ impl rpc::zoo_keeper_server::ZooKeeper for Inbox {
     }
     async fn quorum(&self, r: Request<crate::proto::zookeeper::QuorumPacket>) -> Reply {
         self.oneway(r, Msg::ZkQuorum)
+    }
+}
+
+/// The replicated log's one-way messages (upstream `src/log/`).
+#[tonic::async_trait]
+impl rpc::replicated_log_server::ReplicatedLog for Inbox {
+    async fn promise(&self, r: Request<crate::proto::internal::log::PromiseRequest>) -> Reply {
+        self.oneway(r, Msg::LogPromise)
+    }
+    async fn promised(&self, r: Request<crate::proto::internal::log::PromiseResponse>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn write(&self, r: Request<crate::proto::internal::log::WriteRequest>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn written(&self, r: Request<crate::proto::internal::log::WriteResponse>) -> Reply {
+        self.oneway(r, Msg::LogWritten)
+    }
+    async fn learned(&self, r: Request<crate::proto::internal::log::LearnedMessage>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn recover(&self, r: Request<crate::proto::internal::log::RecoverRequest>) -> Reply {
+        self.oneway(r, Msg::LogRecover)
+    }
+    async fn recovered(&self, r: Request<crate::proto::internal::log::RecoverResponse>) -> Reply {
+        self.oneway(r, Msg::LogRecovered)
     }
 }
