@@ -107,6 +107,7 @@ mod frameworks;
 mod health;
 mod invariants;
 mod offers;
+mod registrar;
 mod registration;
 mod tasks;
 mod tracked;
@@ -116,6 +117,7 @@ use books::{Agent, Framework, OfferEntry, Removal, Task};
 pub use config::{MasterConfig, Timer};
 use events::{error_event, event, master_status, update_event};
 pub use invariants::FULL_RESCAN_EVERY;
+pub use registrar::{RegistryConfig, RemovalRate};
 use tracked::{ActorIndex, Tracked, TrackedSet};
 pub use views::{AgentView, FrameworkView, MasterStats, OfferView};
 
@@ -157,6 +159,8 @@ pub struct Master {
     /// Steps handled so far: every [`FULL_RESCAN_EVERY`]th step's check reads
     /// all the books, the others only what the step touched.
     steps: u64,
+    /// The registry, when there are several masters (`registrar`).
+    persisted: Option<Box<registrar::Persisted>>,
 }
 
 /// Whether `info` carries the PARTITION_AWARE capability.
@@ -223,6 +227,7 @@ impl Master {
             framework_sorter: cfg.framework_sorter.clone(),
         });
         let recovered = cfg.recovered_agents.clone();
+        let persisted = cfg.registry.as_ref().map(|r| Box::new(registrar::Persisted::new(cfg.me.clone(), r)));
         Master {
             cfg,
             info,
@@ -247,6 +252,7 @@ impl Master {
             stats: MasterStats::default(),
             history: Vec::new(),
             steps: 0,
+            persisted,
         }
     }
 
@@ -384,6 +390,15 @@ impl Master {
     // ----- the actor --------------------------------------------------------------
 
     fn start(&mut self, out: &mut Outbox<Timer>) {
+        // A master with a registry but not (yet) the leader only holds its
+        // log replica until it is elected.
+        if self.cfg.registry.as_ref().is_none_or(|r| r.leader_at_start) {
+            self.elected(out.now(), out);
+        }
+    }
+
+    /// This master became the leader (at Start for a standalone master).
+    pub fn elected(&mut self, _now: SimTime, out: &mut Outbox<Timer>) {
         // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
         out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
         if !self.recovered.is_empty() {
@@ -407,6 +422,8 @@ impl Master {
                 self.cfg.allocation_interval
             )
         });
+        // `Master::recover`: read the registry from the replicated log.
+        self.recover_registry(out);
     }
 
     fn on_timer(&mut self, t: Timer, out: &mut Outbox<Timer>) {
@@ -459,6 +476,9 @@ impl Master {
                     self.remove_agent(&agent, Removal::ReregisterTimeout, out);
                 }
             }
+            Timer::RecoveredTimeout if self.persisted.is_some() => self.recovered_slaves_timeout(out),
+            Timer::Registry(t) => self.registry_timer(t, out),
+            Timer::RecoveryRemoval => self.next_recovery_removal(out),
             Timer::RecoveredTimeout => {
                 // `Master::recoveredSlavesTimeout`: a recovered agent that has
                 // not re-registered is marked unreachable (Mesos ≥ 1.2).
@@ -488,6 +508,17 @@ impl Master {
 
     fn on_message(&mut self, from: ActorId, msg: Msg, out: &mut Outbox<Timer>) {
         match msg {
+            Msg::RegisterSlave(_) | Msg::ReregisterSlave(_) if self.registry_recovering() => {
+                // `Master::registerSlave`: "master is not yet recovered"; the agent retries.
+                out.note_with(|| format!("ignoring {} from {from}: the registry is not recovered yet", msg.kind()));
+            }
+            m @ (Msg::LogPromise(_)
+            | Msg::LogPromised(_)
+            | Msg::LogWrite(_)
+            | Msg::LogWritten(_)
+            | Msg::LogLearned(_)
+            | Msg::LogRecover(_)
+            | Msg::LogRecovered(_)) => self.registry_message(from, m, out),
             Msg::RegisterSlave(m) => self.register_slave(from, *m, out),
             Msg::ReregisterSlave(m) => self.reregister_slave(from, *m, out),
             Msg::UnregisterSlave(m) => {
