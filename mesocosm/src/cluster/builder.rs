@@ -14,7 +14,8 @@ use super::framework::{FnFramework, Framework, FrameworkCtx};
 use super::probe::Probe;
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec, parse_attributes, parse_resources};
 use mesocosm_executor::{Program, Programs};
-use mesocosm_master::SorterChoice;
+use mesocosm_master::registry::registrar::Timeouts;
+use mesocosm_master::{RemovalRate, SorterChoice};
 use mesocosm_sim::faults::LinkLatency;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
@@ -45,6 +46,13 @@ pub struct MasterSpec {
     pub role_sorter: SorterChoice,
     /// `--framework_sorter` (Mesos default `drf`): how it orders a role's frameworks.
     pub framework_sorter: SorterChoice,
+    /// `--recovery_agent_removal_limit` (Mesos default 100%), as a fraction.
+    pub recovery_agent_removal_limit: f64,
+    /// `--agent_removal_rate_limit` (Mesos default: none).
+    pub agent_removal_rate_limit: Option<RemovalRate>,
+    /// `--registry_fetch_timeout` and `--registry_store_timeout` (1 min, 20 s):
+    /// used when several masters hold the registry.
+    pub registry_timeouts: Timeouts,
 }
 
 impl Default for MasterSpec {
@@ -59,6 +67,9 @@ impl Default for MasterSpec {
             filter_gpu_resources: true,
             role_sorter: SorterChoice::drf(),
             framework_sorter: SorterChoice::drf(),
+            recovery_agent_removal_limit: 1.0,
+            agent_removal_rate_limit: None,
+            registry_timeouts: Timeouts::default(),
         }
     }
 }

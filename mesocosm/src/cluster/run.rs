@@ -346,6 +346,8 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             filter_gpu_resources: m.filter_gpu_resources,
             role_sorter: m.role_sorter.clone(),
             framework_sorter: m.framework_sorter.clone(),
+            recovery_agent_removal_limit: m.recovery_agent_removal_limit,
+            agent_removal_rate_limit: m.agent_removal_rate_limit,
             // The allocator's per-cycle agent shuffle (Mesos's std::random_shuffle),
             // drawn from the root seed.
             shuffle_seed: world.rng_for(&format!("master:{}/shuffle", m.name)).next_u64(),

@@ -26,6 +26,10 @@
 //! filter_gpu_resources = false         # --filter_gpu_resources (default true: GPU agents only to GPU_RESOURCES frameworks)
 //! role_sorter = "random"               # --role_sorter: drf (default) | random | a registered one
 //! framework_sorter = "drf"             # --framework_sorter: the same choices, for a role's frameworks
+//! recovery_agent_removal_limit = "100%" # --recovery_agent_removal_limit: beyond it a new leader aborts
+//! agent_removal_rate_limit = "1/20mins" # --agent_removal_rate_limit (default: no pacing)
+//! registry_fetch_timeout = "1mins"     # --registry_fetch_timeout (default 1 min)
+//! registry_store_timeout = "20secs"    # --registry_store_timeout (default 20 s)
 //!
 //! [[agents]]
 //! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
@@ -150,6 +154,7 @@ mod frameworks;
 mod marathon;
 mod master_agents;
 mod raw;
+mod registry_flags;
 mod scripted;
 mod spark_apps;
 

@@ -66,6 +66,10 @@ pub(super) struct RawMaster {
     pub(super) filter_gpu_resources: Option<bool>,
     pub(super) role_sorter: Option<Spanned<String>>,
     pub(super) framework_sorter: Option<Spanned<String>>,
+    pub(super) recovery_agent_removal_limit: Option<Spanned<String>>,
+    pub(super) agent_removal_rate_limit: Option<Spanned<String>>,
+    pub(super) registry_fetch_timeout: Option<Spanned<String>>,
+    pub(super) registry_store_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
