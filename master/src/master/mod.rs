@@ -62,11 +62,13 @@
 //!   every framework gets FAILURE{agent_id}. If it comes back, its tasks are
 //!   recovered whatever the framework (Mesos ≥ 1.5, MESOS-7215) and each
 //!   framework is sent their latest state (TASK_RUNNING after the TASK_LOST).
-//! - **Master failover** is a new `Master` with a new id: it knows nothing (no
-//!   registry is modelled; Mesos's holds only agents, never frameworks or
-//!   tasks), so it admits any re-registering agent with the tasks and executors
-//!   it reports, learns frameworks from them (`frameworks.recovered`), and takes
-//!   a SUBSCRIBE with an id it never issued as a re-subscription.
+//! - **Master failover** is a new `Master` with a new id. It knows the agents
+//!   its predecessor admitted (a single master is handed their ids; several
+//!   masters read them from the registry, `registrar`), never frameworks or
+//!   tasks (Mesos's registry holds neither), so it admits any re-registering
+//!   agent with the tasks and executors it reports, learns frameworks from
+//!   them (`frameworks.recovered`), and takes a SUBSCRIBE with an id it never
+//!   issued as a re-subscription.
 //!
 //! Every transition is recorded in [`Master::history`] as a [`MasterEvent`].
 //!
@@ -88,6 +90,8 @@
 //! - `invariants`: [`Master::check_invariants`] (all the books, or only what
 //!   a step touched) and, in tests, the corruptions that prove it notices.
 //! - `tracked`: the maps behind the books, which record what a step touched.
+//! - `registrar`: with several masters, what goes through the registry
+//!   (admission, readmission, the failover's recovery and removal limits).
 
 use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_ROLE};
 use crate::history::MasterEvent;
