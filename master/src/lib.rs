@@ -63,6 +63,7 @@ pub use allocator::{
 };
 pub use history::{AgentPrior, MasterEvent};
 pub use master::{
-    AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer, allocation_role, is_multi_role,
+    AgentView, FrameworkView, LOST_LEADERSHIP_EXIT, Master, MasterConfig, MasterStats, OfferView, Timer, ZkConfig,
+    allocation_role, is_multi_role,
 };
 pub use validation::{MAX_FAILOVER_TIMEOUT_SECS, failover_timeout};

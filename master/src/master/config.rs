@@ -54,6 +54,9 @@ pub struct MasterConfig {
     /// replicated log, `Registrar::recover` → `slaves.recovered`): agents it
     /// knows were admitted but has not heard from yet. Empty for a first master.
     pub recovered_agents: BTreeSet<String>,
+    /// `--zk` (with `--zk_session_timeout`): contend for leadership through
+    /// this ZooKeeper group; `None`, the only master, leading from its start.
+    pub zk: Option<super::ZkConfig>,
 }
 
 impl Default for MasterConfig {
@@ -76,6 +79,7 @@ impl Default for MasterConfig {
             role_sorter: SorterChoice::drf(),
             framework_sorter: SorterChoice::drf(),
             recovered_agents: BTreeSet::new(),
+            zk: None,
         }
     }
 }
@@ -100,4 +104,6 @@ pub enum Timer {
     /// `agent_reregister_timeout` after a new leader recovered its agents
     /// from the registry (`Master::recoveredSlavesTimeout`).
     RecoveredTimeout,
+    /// The ZooKeeper session's periodic check (a contender only).
+    ZooKeeper,
 }

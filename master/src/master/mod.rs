@@ -106,6 +106,7 @@ mod events;
 mod frameworks;
 mod health;
 mod invariants;
+mod leadership;
 mod offers;
 mod registration;
 mod tasks;
@@ -116,6 +117,8 @@ use books::{Agent, Framework, OfferEntry, Removal, Task};
 pub use config::{MasterConfig, Timer};
 use events::{error_event, event, master_status, update_event};
 pub use invariants::FULL_RESCAN_EVERY;
+pub use leadership::{LOST_LEADERSHIP_EXIT, ZkConfig};
+use leadership::{Leadership, LeadershipInput};
 use tracked::{ActorIndex, Tracked, TrackedSet};
 pub use views::{AgentView, FrameworkView, MasterStats, OfferView};
 
@@ -157,6 +160,8 @@ pub struct Master {
     /// Steps handled so far: every [`FULL_RESCAN_EVERY`]th step's check reads
     /// all the books, the others only what the step touched.
     steps: u64,
+    /// Standalone, or contending through ZooKeeper (`leadership`).
+    leadership: Leadership,
 }
 
 /// Whether `info` carries the PARTITION_AWARE capability.
@@ -223,6 +228,7 @@ impl Master {
             framework_sorter: cfg.framework_sorter.clone(),
         });
         let recovered = cfg.recovered_agents.clone();
+        let leadership = Leadership::new(cfg.zk.as_ref(), &info);
         Master {
             cfg,
             info,
@@ -247,6 +253,7 @@ impl Master {
             stats: MasterStats::default(),
             history: Vec::new(),
             steps: 0,
+            leadership,
         }
     }
 
@@ -383,32 +390,6 @@ impl Master {
 
     // ----- the actor --------------------------------------------------------------
 
-    fn start(&mut self, out: &mut Outbox<Timer>) {
-        // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
-        out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
-        if !self.recovered.is_empty() {
-            // `Master::_recover`: the agents in the registry get
-            // agent_reregister_timeout to come back (`recoveredSlavesTimeout`).
-            out.set_timer(self.cfg.agent_reregister_timeout, Timer::RecoveredTimeout);
-            out.note_with(|| {
-                format!(
-                    "recovered {} agent(s) from the registry; each has {:?} to re-register",
-                    self.recovered.len(),
-                    self.cfg.agent_reregister_timeout
-                )
-            });
-        }
-        out.note_with(|| {
-            format!(
-                "master {} up at {}:{}; allocating every {:?}",
-                short_id(&self.cfg.id),
-                self.cfg.hostname,
-                self.cfg.port,
-                self.cfg.allocation_interval
-            )
-        });
-    }
-
     fn on_timer(&mut self, t: Timer, out: &mut Outbox<Timer>) {
         match t {
             Timer::Allocation => {
@@ -470,6 +451,8 @@ impl Master {
                     self.removed.insert(aid);
                 }
             }
+            // Routed to the group in `handle`; a standalone master sets none.
+            Timer::ZooKeeper => {}
             Timer::OfferTimeout { offer } => {
                 // `--offer_timeout`: Master::offerTimeout rescinds the offer.
                 let Some(framework) = self.offers.get(&offer).map(|o| o.framework.clone()) else { return };
@@ -527,8 +510,22 @@ impl Actor for Master {
 
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         self.begin_step();
+        // Leadership first: ZooKeeper's traffic, and a backup's refusals.
+        let input = match input {
+            Input::Timer(Timer::ZooKeeper) => self.leadership_input(LeadershipInput::Tick, out).map(|_| input),
+            Input::Message { from, msg } => match self.leadership_input(LeadershipInput::Message { from, msg }, out) {
+                Some(LeadershipInput::Message { from, msg }) => Some(Input::Message { from, msg }),
+                _ => None,
+            },
+            Input::Disconnected { peer } => match self.leadership_input(LeadershipInput::Disconnected { peer }, out) {
+                Some(LeadershipInput::Disconnected { peer }) => Some(Input::Disconnected { peer }),
+                _ => None,
+            },
+            other => Some(other),
+        };
+        let Some(input) = input else { return };
         match input {
-            Input::Start => self.start(out),
+            Input::Start => self.start_leadership(out),
             Input::Message { from, msg } => self.on_message(from, msg, out),
             Input::Timer(t) => self.on_timer(t, out),
             Input::Disconnected { peer } => self.on_disconnected(peer, out),
