@@ -34,12 +34,14 @@
 //! ACLs, `setData`, multi-ops, snapshots and disk.
 
 pub mod client;
+pub mod config;
 pub mod group;
 pub mod master_info;
 pub mod server;
 pub mod tree;
 
 pub use client::{Client, ZkEvent};
+pub use config::{SESSION_TIMEOUT, ZkConfig, ZkUrl, parse_url};
 pub use group::{Group, GroupEvent};
 pub use mesocosm_proto::zk_codes as codes;
 pub use server::{Server, ServerConfig, ServerTimer};

@@ -27,25 +27,11 @@ use super::{Master, Timer};
 use mesocosm_proto::v1;
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::{ActorId, Msg, Outbox, Refusal, SimTime};
+pub use mesocosm_zookeeper::ZkConfig;
 use mesocosm_zookeeper::{Client, Group, GroupEvent, master_info};
-use std::time::Duration;
 
 /// `EXIT(EXIT_FAILURE)`: how a master that loses its leadership ends.
 pub const LOST_LEADERSHIP_EXIT: i32 = 1;
-
-/// `--zk` and `--zk_session_timeout`: where a master contends.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ZkConfig {
-    /// The ensemble's servers, from `zk://host1:2181,host2:2181/mesos`.
-    pub servers: Vec<ActorId>,
-    /// The group's znode (`/mesos`).
-    pub path: String,
-    /// `--zk_session_timeout` (10 s).
-    pub session_timeout: Duration,
-    /// Where the session starts in the connect string (ZooKeeper's client
-    /// shuffles it; the world draws this from the master's seed).
-    pub first: usize,
-}
 
 /// This master's leadership state.
 #[derive(Debug)]

@@ -370,6 +370,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
                 recovered_id: None,
                 backoff_seed: world.rng_for(&format!("agent:{}/backoff", a.name)).next_u64(),
                 containers: registry_faults_for(&a.name, &a.containers, &b.faults),
+                zk: None,
             };
             let core = Shared::new(Agent::new(cfg.clone()));
             world.spawn(ActorId::new(&a.name), core.clone(), None);
