@@ -270,6 +270,7 @@ impl SparkApps {
                 workload: Vec::new(),
                 framework_id: None,
                 host_files: app.files.clone(),
+                zk: None,
             };
             let fw = SparkApp { cfg, jobs: app.jobs.clone(), sampled: false, core: None };
             builder = builder.add_framework(&name, driver, app.at, fw);
