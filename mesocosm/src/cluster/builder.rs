@@ -45,6 +45,24 @@ pub struct MasterSpec {
     pub role_sorter: SorterChoice,
     /// `--framework_sorter` (Mesos default `drf`): how it orders a role's frameworks.
     pub framework_sorter: SorterChoice,
+    /// How many masters (default 1). More than one contend through ZooKeeper
+    /// and are named `<name>-1` … `<name>-<count>`.
+    pub count: u32,
+    /// `--quorum`: the replicated log's write quorum (default `count / 2 + 1`).
+    pub quorum: Option<u32>,
+    /// `--zk`: the masters contend in this group (None: one master, no election).
+    pub zk: Option<mesocosm_zookeeper::ZkUrl>,
+}
+
+impl MasterSpec {
+    /// The masters' actor and host names: `name` alone, or `name-1` … `name-N`.
+    pub fn names(&self) -> Vec<String> {
+        if self.count <= 1 {
+            vec![self.name.clone()]
+        } else {
+            (1..=self.count).map(|i| format!("{}-{i}", self.name)).collect()
+        }
+    }
 }
 
 impl Default for MasterSpec {
@@ -59,6 +77,9 @@ impl Default for MasterSpec {
             filter_gpu_resources: true,
             role_sorter: SorterChoice::drf(),
             framework_sorter: SorterChoice::drf(),
+            count: 1,
+            quorum: None,
+            zk: None,
         }
     }
 }
@@ -85,6 +106,7 @@ impl Cluster {
             keep_running: false,
             probe: Probe::default(),
             step_checks: true,
+            zookeeper: 0,
         }
     }
 }
@@ -176,6 +198,8 @@ pub struct ClusterBuilder {
     pub(crate) keep_running: bool,
     pub(crate) probe: Probe,
     pub(crate) step_checks: bool,
+    /// ZooKeeper servers `zookeeper-001` … (0: no ensemble).
+    pub(crate) zookeeper: u32,
 }
 
 impl ClusterBuilder {
@@ -194,6 +218,17 @@ impl ClusterBuilder {
     /// The master's flags so far.
     pub fn master_spec(&self) -> &MasterSpec {
         &self.master
+    }
+
+    /// A ZooKeeper ensemble of `servers` (`zookeeper-001` …), up from the start.
+    pub fn zookeeper(mut self, servers: u32) -> Self {
+        self.zookeeper = servers;
+        self
+    }
+
+    /// The ensemble's size (0: none).
+    pub fn zookeeper_servers(&self) -> u32 {
+        self.zookeeper
     }
 
     /// Add one agent.

@@ -96,7 +96,7 @@ mod expect;
 mod faults;
 
 pub use crate::cluster::{AgentMark, AppOutcome, Expect, Expectation, Fault, FaultSpec, is_task_state};
-pub(crate) use cast::Cast;
+pub(crate) use cast::{Cast, LEADER};
 
 // ---------------------------------------------------------------------------
 // The TOML shape
