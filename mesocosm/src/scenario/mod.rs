@@ -26,6 +26,11 @@
 //! filter_gpu_resources = false         # --filter_gpu_resources (default true: GPU agents only to GPU_RESOURCES frameworks)
 //! role_sorter = "random"               # --role_sorter: drf (default) | random | a registered one
 //! framework_sorter = "drf"             # --framework_sorter: the same choices, for a role's frameworks
+//! count = 3                            # several masters (master-1 …) electing a leader through ZooKeeper
+//! quorum = 2                           # --quorum, default count/2 + 1; zk = "zk://…/mesos" (--zk, inferred)
+//!
+//! [zookeeper]                          # optional: an ensemble zookeeper-001 … (docs/high-availability.md)
+//! servers = 3                          # 1 to 9; an even count warns
 //!
 //! [[agents]]
 //! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
