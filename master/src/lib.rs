@@ -66,7 +66,7 @@ pub use allocator::{
 };
 pub use history::{AgentPrior, MasterEvent};
 pub use master::{
-    AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, RegistryConfig, RemovalRate, Timer,
-    allocation_role, is_multi_role,
+    AgentView, FrameworkView, LOST_LEADERSHIP_EXIT, Master, MasterConfig, MasterStats, OfferView, RegistryConfig,
+    RemovalRate, Timer, ZkConfig, allocation_role, is_multi_role,
 };
 pub use validation::{MAX_FAILOVER_TIMEOUT_SECS, failover_timeout};

@@ -90,6 +90,13 @@ pub enum Input<T> {
 pub enum Refusal {
     /// HTTP 403 Forbidden; gRPC `PERMISSION_DENIED`.
     Forbidden(String),
+    /// HTTP 307 Temporary Redirect to `Location` (the leading master's
+    /// `//host:port/path`): a master that is not the leader redirects the
+    /// scheduler API (`Master::Http::redirect`); gRPC `FAILED_PRECONDITION`.
+    TemporaryRedirect(String),
+    /// HTTP 503 Service Unavailable: a non-leading master that knows no leader
+    /// answers "No leader elected"; gRPC `UNAVAILABLE` marked as the core's answer.
+    ServiceUnavailable(String),
 }
 
 impl Refusal {
@@ -97,13 +104,15 @@ impl Refusal {
     pub fn http_status(&self) -> &'static str {
         match self {
             Refusal::Forbidden(_) => "403 Forbidden",
+            Refusal::TemporaryRedirect(_) => "307 Temporary Redirect",
+            Refusal::ServiceUnavailable(_) => "503 Service Unavailable",
         }
     }
 
     /// The response body: why the call was refused.
     pub fn message(&self) -> &str {
         match self {
-            Refusal::Forbidden(m) => m,
+            Refusal::Forbidden(m) | Refusal::TemporaryRedirect(m) | Refusal::ServiceUnavailable(m) => m,
         }
     }
 }

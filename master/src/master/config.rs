@@ -64,6 +64,9 @@ pub struct MasterConfig {
     pub recovery_agent_removal_limit: f64,
     /// `--agent_removal_rate_limit` (none: no pacing).
     pub agent_removal_rate_limit: Option<super::RemovalRate>,
+    /// `--zk` (with `--zk_session_timeout`): contend for leadership through
+    /// this ZooKeeper group; `None`, the only master, leading from its start.
+    pub zk: Option<super::ZkConfig>,
 }
 
 impl Default for MasterConfig {
@@ -89,6 +92,7 @@ impl Default for MasterConfig {
             registry: None,
             recovery_agent_removal_limit: 1.0,
             agent_removal_rate_limit: None,
+            zk: None,
         }
     }
 }
@@ -117,4 +121,6 @@ pub enum Timer {
     Registry(crate::registry::Timer),
     /// The next `agent_removal_rate_limit` slot of a recovery's removals.
     RecoveryRemoval,
+    /// The ZooKeeper session's periodic check (a contender only).
+    ZooKeeper,
 }

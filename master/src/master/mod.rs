@@ -110,6 +110,7 @@ mod events;
 mod frameworks;
 mod health;
 mod invariants;
+mod leadership;
 mod offers;
 mod registrar;
 mod registration;
@@ -121,6 +122,8 @@ use books::{Agent, Framework, OfferEntry, Removal, Task};
 pub use config::{MasterConfig, Timer};
 use events::{error_event, event, master_status, update_event};
 pub use invariants::FULL_RESCAN_EVERY;
+pub use leadership::{LOST_LEADERSHIP_EXIT, ZkConfig};
+use leadership::{Leadership, LeadershipInput};
 pub use registrar::{RegistryConfig, RemovalRate};
 use tracked::{ActorIndex, Tracked, TrackedSet};
 pub use views::{AgentView, FrameworkView, MasterStats, OfferView};
@@ -165,6 +168,8 @@ pub struct Master {
     steps: u64,
     /// The registry, when there are several masters (`registrar`).
     persisted: Option<Box<registrar::Persisted>>,
+    /// Standalone, or contending through ZooKeeper (`leadership`).
+    leadership: Leadership,
 }
 
 /// Whether `info` carries the PARTITION_AWARE capability.
@@ -232,6 +237,7 @@ impl Master {
         });
         let recovered = cfg.recovered_agents.clone();
         let persisted = cfg.registry.as_ref().map(|r| Box::new(registrar::Persisted::new(cfg.me.clone(), r)));
+        let leadership = Leadership::new(cfg.zk.as_ref(), &info);
         Master {
             cfg,
             info,
@@ -257,6 +263,7 @@ impl Master {
             history: Vec::new(),
             steps: 0,
             persisted,
+            leadership,
         }
     }
 
@@ -393,43 +400,6 @@ impl Master {
 
     // ----- the actor --------------------------------------------------------------
 
-    fn start(&mut self, out: &mut Outbox<Timer>) {
-        // A master with a registry but not (yet) the leader only holds its
-        // log replica until it is elected.
-        if self.cfg.registry.as_ref().is_none_or(|r| r.leader_at_start) {
-            self.elected(out.now(), out);
-        }
-    }
-
-    /// This master became the leader (at Start for a standalone master).
-    pub fn elected(&mut self, _now: SimTime, out: &mut Outbox<Timer>) {
-        // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
-        out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
-        if !self.recovered.is_empty() {
-            // `Master::_recover`: the agents in the registry get
-            // agent_reregister_timeout to come back (`recoveredSlavesTimeout`).
-            out.set_timer(self.cfg.agent_reregister_timeout, Timer::RecoveredTimeout);
-            out.note_with(|| {
-                format!(
-                    "recovered {} agent(s) from the registry; each has {:?} to re-register",
-                    self.recovered.len(),
-                    self.cfg.agent_reregister_timeout
-                )
-            });
-        }
-        out.note_with(|| {
-            format!(
-                "master {} up at {}:{}; allocating every {:?}",
-                short_id(&self.cfg.id),
-                self.cfg.hostname,
-                self.cfg.port,
-                self.cfg.allocation_interval
-            )
-        });
-        // `Master::recover`: read the registry from the replicated log.
-        self.recover_registry(out);
-    }
-
     fn on_timer(&mut self, t: Timer, out: &mut Outbox<Timer>) {
         match t {
             Timer::Allocation => {
@@ -494,6 +464,8 @@ impl Master {
                     self.removed.insert(aid);
                 }
             }
+            // Routed to the group in `handle`; a standalone master sets none.
+            Timer::ZooKeeper => {}
             Timer::OfferTimeout { offer } => {
                 // `--offer_timeout`: Master::offerTimeout rescinds the offer.
                 let Some(framework) = self.offers.get(&offer).map(|o| o.framework.clone()) else { return };
@@ -562,8 +534,22 @@ impl Actor for Master {
 
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         self.begin_step();
+        // Leadership first: ZooKeeper's traffic, and a backup's refusals.
+        let input = match input {
+            Input::Timer(Timer::ZooKeeper) => self.leadership_input(LeadershipInput::Tick, out).map(|_| input),
+            Input::Message { from, msg } => match self.leadership_input(LeadershipInput::Message { from, msg }, out) {
+                Some(LeadershipInput::Message { from, msg }) => Some(Input::Message { from, msg }),
+                _ => None,
+            },
+            Input::Disconnected { peer } => match self.leadership_input(LeadershipInput::Disconnected { peer }, out) {
+                Some(LeadershipInput::Disconnected { peer }) => Some(Input::Disconnected { peer }),
+                _ => None,
+            },
+            other => Some(other),
+        };
+        let Some(input) = input else { return };
         match input {
-            Input::Start => self.start(out),
+            Input::Start => self.start_leadership(out),
             Input::Message { from, msg } => self.on_message(from, msg, out),
             Input::Timer(t) => self.on_timer(t, out),
             Input::Disconnected { peer } => self.on_disconnected(peer, out),

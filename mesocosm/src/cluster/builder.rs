@@ -53,6 +53,24 @@ pub struct MasterSpec {
     /// `--registry_fetch_timeout` and `--registry_store_timeout` (1 min, 20 s):
     /// used when several masters hold the registry.
     pub registry_timeouts: Timeouts,
+    /// How many masters (default 1). More than one contend through ZooKeeper
+    /// and are named `<name>-1` … `<name>-<count>`.
+    pub count: u32,
+    /// `--quorum`: the replicated log's write quorum (default `count / 2 + 1`).
+    pub quorum: Option<u32>,
+    /// `--zk`: the masters contend in this group (None: one master, no election).
+    pub zk: Option<mesocosm_zookeeper::ZkUrl>,
+}
+
+impl MasterSpec {
+    /// The masters' actor and host names: `name` alone, or `name-1` … `name-N`.
+    pub fn names(&self) -> Vec<String> {
+        if self.count <= 1 {
+            vec![self.name.clone()]
+        } else {
+            (1..=self.count).map(|i| format!("{}-{i}", self.name)).collect()
+        }
+    }
 }
 
 impl Default for MasterSpec {
@@ -70,6 +88,9 @@ impl Default for MasterSpec {
             recovery_agent_removal_limit: 1.0,
             agent_removal_rate_limit: None,
             registry_timeouts: Timeouts::default(),
+            count: 1,
+            quorum: None,
+            zk: None,
         }
     }
 }
@@ -96,6 +117,7 @@ impl Cluster {
             keep_running: false,
             probe: Probe::default(),
             step_checks: true,
+            zookeeper: 0,
         }
     }
 }
@@ -187,6 +209,8 @@ pub struct ClusterBuilder {
     pub(crate) keep_running: bool,
     pub(crate) probe: Probe,
     pub(crate) step_checks: bool,
+    /// ZooKeeper servers `zookeeper-001` … (0: no ensemble).
+    pub(crate) zookeeper: u32,
 }
 
 impl ClusterBuilder {
@@ -205,6 +229,17 @@ impl ClusterBuilder {
     /// The master's flags so far.
     pub fn master_spec(&self) -> &MasterSpec {
         &self.master
+    }
+
+    /// A ZooKeeper ensemble of `servers` (`zookeeper-001` …), up from the start.
+    pub fn zookeeper(mut self, servers: u32) -> Self {
+        self.zookeeper = servers;
+        self
+    }
+
+    /// The ensemble's size (0: none).
+    pub fn zookeeper_servers(&self) -> u32 {
+        self.zookeeper
     }
 
     /// Add one agent.

@@ -71,6 +71,7 @@ pub mod builder;
 pub mod expect;
 pub mod faults;
 pub mod framework;
+mod ha;
 pub mod judge;
 pub mod plugin;
 pub mod probe;

@@ -46,7 +46,7 @@ mod ask;
 
 use ask::{ask_apart, settle, wait_landed};
 
-use crate::actor::{ActorId, Refusal};
+use crate::actor::ActorId;
 use crate::mailbox::{Delivery, Mailboxes};
 use crate::msg::Msg;
 use crate::proto::mesocosm::rpc::{
@@ -618,7 +618,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
         self.land(&me, Delivery::Call { from: from.clone(), msg, answer }, &from);
         match answered.await {
             Ok(None) => Ok(Response::new(Accepted {})),
-            Ok(Some(Refusal::Forbidden(why))) => Err(Status::permission_denied(why)),
+            Ok(Some(refusal)) => Err(ask::refusal_status(&refusal)),
             // The receiver exited (or the run stopped) before handling the call.
             Err(_) => Err(Status::unavailable("the endpoint exited before answering")),
         }
