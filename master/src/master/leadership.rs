@@ -92,7 +92,7 @@ impl Master {
 
     /// Became the leader: what a leading master runs. A standalone master
     /// runs it at Start; a contender when its group elects it.
-    pub(super) fn elected(&mut self, _now: SimTime, out: &mut Outbox<Timer>) {
+    pub fn elected(&mut self, _now: SimTime, out: &mut Outbox<Timer>) {
         // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
         out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
         if !self.recovered.is_empty() {
