@@ -8,6 +8,12 @@ use std::time::Duration;
 /// Mesos's `--zk_session_timeout` default (`ZOOKEEPER_SESSION_TIMEOUT`, 10 s).
 pub const SESSION_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// ZooKeeper server `i` (1-based) of a scenario's ensemble: `zookeeper-001`,
+/// as the seed names its hosts.
+pub fn server_host(i: u32) -> String {
+    format!("zookeeper-{i:03}")
+}
+
 /// A group to contend in or watch.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ZkConfig {

@@ -41,7 +41,7 @@ pub mod server;
 pub mod tree;
 
 pub use client::{Client, ZkEvent};
-pub use config::{SESSION_TIMEOUT, ZkConfig, ZkUrl, parse_url};
+pub use config::{SESSION_TIMEOUT, ZkConfig, ZkUrl, parse_url, server_host};
 pub use group::{Group, GroupEvent};
 pub use mesocosm_proto::zk_codes as codes;
 pub use server::{Server, ServerConfig, ServerTimer};

@@ -9,16 +9,18 @@
 //! ```
 
 use super::run::{LiveCluster, master_id, spawn_master};
-use crate::script::LEADER;
 use mesocosm_master::{Master, MasterConfig};
 use mesocosm_sim::{ActorId, Shared, World};
 use mesocosm_zookeeper::{SESSION_TIMEOUT, Server, ServerConfig, ZkConfig, ZkUrl};
 use rand_chacha::rand_core::Rng;
 
+/// The name that stands for the leading master when a fault fires.
+pub const LEADER: &str = "leader";
+
 /// Spawn an ensemble of `servers` (`zookeeper-001` …), as ZooKeeper's sample
 /// `zoo.cfg` configures it (tickTime 2 s, syncLimit 5).
 pub(crate) fn spawn_ensemble(world: &World, servers: u32) {
-    let ensemble: Vec<ActorId> = (1..=servers).map(|i| ActorId::new(crate::scenario::zookeeper_host(i))).collect();
+    let ensemble: Vec<ActorId> = (1..=servers).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
     for (i, s) in ensemble.iter().enumerate() {
         world.spawn(s.clone(), Server::new(ServerConfig::new(i + 1, ensemble.clone())), None);
     }

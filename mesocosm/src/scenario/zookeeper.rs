@@ -23,9 +23,7 @@ pub const MAX_ZOOKEEPER_SERVERS: i64 = 9;
 pub const MAX_MASTERS: i64 = 9;
 
 /// ZooKeeper server `i` (1-based), as the seed names its hosts.
-pub fn zookeeper_host(i: u32) -> String {
-    format!("zookeeper-{i:03}")
-}
+pub use mesocosm_zookeeper::server_host as zookeeper_host;
 
 /// The `zk://` URL of an ensemble of `servers`, path `/mesos`.
 pub fn ensemble_url(servers: u32) -> String {

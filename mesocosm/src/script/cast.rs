@@ -11,8 +11,7 @@ use toml::Spanned;
 use crate::check::Checker;
 
 /// The actor names of a scenario, to resolve and check what faults name.
-/// The name that stands for the leading master when a fault fires.
-pub const LEADER: &str = "leader";
+pub use crate::cluster::LEADER;
 
 pub(crate) struct Cast {
     pub master: String,

@@ -97,7 +97,7 @@ mod expect;
 mod faults;
 
 pub use crate::cluster::{AgentMark, AppOutcome, Expect, Expectation, Fault, FaultSpec, is_task_state};
-pub(crate) use cast::{Cast, LEADER};
+pub(crate) use cast::Cast;
 
 // ---------------------------------------------------------------------------
 // The TOML shape
