@@ -66,6 +66,9 @@ pub struct DriverConfig {
     /// Files on the host that runs spark-submit (path → contents), which the
     /// driver reads there: `spark.mesos.principal.file`, `spark.mesos.secret.file`.
     pub host_files: BTreeMap<String, String>,
+    /// `--master mesos://zk://…`: detect the leading master through this
+    /// ZooKeeper group (then `master` is not used).
+    pub zk: Option<mesocosm_zookeeper::ZkConfig>,
 }
 
 impl DriverConfig {
@@ -84,6 +87,7 @@ impl DriverConfig {
             workload,
             framework_id: None,
             host_files: BTreeMap::new(),
+            zk: None,
         }
     }
 

@@ -183,6 +183,7 @@ fn run_for(programs: Option<Programs>, tasks: Vec<TaskInfo>, until: SimTime) -> 
             recovered_id: None,
             backoff_seed: 1,
             containers: Default::default(),
+            zk: None,
         };
         world.spawn(ActorId::new("agent-1"), Agent::new(agent), None);
         let updates = Arc::new(Mutex::new(Vec::new()));

@@ -76,6 +76,9 @@ pub enum MasterEvent {
     /// The framework is gone (`Master::removeFramework`): "teardown", or
     /// "failover timeout expired (failover_timeout=0s)".
     FrameworkRemoved { framework_id: String, name: String, reason: String },
+    /// The master exited (`EXIT(EXIT_FAILURE)`): its registry failed, or the
+    /// recovery's agent removal limit was exceeded.
+    Aborted { reason: String },
 }
 
 impl fmt::Display for MasterEvent {
@@ -114,6 +117,7 @@ impl fmt::Display for MasterEvent {
             MasterEvent::FrameworkRemoved { framework_id, name, reason } => {
                 write!(f, "framework {name} ({}) removed: {reason}", short_id(framework_id))
             }
+            MasterEvent::Aborted { reason } => write!(f, "master aborted: {reason}"),
         }
     }
 }

@@ -43,18 +43,21 @@
 //!   another stream of the same seed, not from its own `std::mt19937`.
 //! - A framework is allocated under one role (its first); roles are flat (no
 //!   `a/b` hierarchy); no quota, reservations or revocable resources.
-//! - No registry is modelled: a restarted master is a new `Master` that knows
-//!   nothing and rebuilds its state from re-registering agents and
-//!   re-subscribing frameworks (see [`master`]'s "Failures").
+//! - A single master has no registry: a restarted master is a new `Master`
+//!   that knows only its predecessor's agent ids and rebuilds its state from
+//!   re-registering agents and re-subscribing frameworks (see [`master`]'s
+//!   "Failures"). Several masters share one in a replicated log ([`registry`]).
 //! - Tasks a known agent no longer reports are answered by the master itself
 //!   (TASK_LOST/TASK_DROPPED, REASON_RECONCILIATION) instead of through
 //!   `SlaveReregisteredMessage.reconciliations` and the agent.
-//! - No `--agent_removal_rate_limit`, no `recovery_agent_removal_limit`, no
-//!   unreachable-agent GC (`registry_max_agent_age`).
+//! - `--agent_removal_rate_limit` and `recovery_agent_removal_limit` apply
+//!   only to a new leader's recovery (with a registry); no unreachable-agent
+//!   GC (`registry_max_agent_age`).
 
 pub mod allocator;
 pub mod history;
 pub mod master;
+pub mod registry;
 mod validation;
 
 pub use allocator::{
@@ -63,6 +66,7 @@ pub use allocator::{
 };
 pub use history::{AgentPrior, MasterEvent};
 pub use master::{
-    AgentView, FrameworkView, Master, MasterConfig, MasterStats, OfferView, Timer, allocation_role, is_multi_role,
+    AgentView, FrameworkView, LOST_LEADERSHIP_EXIT, Master, MasterConfig, MasterStats, OfferView, RegistryConfig,
+    RemovalRate, Timer, ZkConfig, allocation_role, is_multi_role,
 };
 pub use validation::{MAX_FAILOVER_TIMEOUT_SECS, failover_timeout};

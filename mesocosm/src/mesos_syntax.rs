@@ -503,6 +503,65 @@ impl fmt::Display for AttributeSpec {
     }
 }
 
+/// Parses the master's `--recovery_agent_removal_limit`, e.g. `100%`, into
+/// a fraction. Mesos requires the `%` and a number in [0, 100]
+/// (`Master::initialize`).
+pub fn parse_percentage(s: &str) -> Result<f64, String> {
+    let Some(number) = s.trim().strip_suffix('%') else {
+        return Err(format!("`{s}` is missing '%' (write e.g. `100%`)"));
+    };
+    let v: f64 = number.trim().parse().map_err(|_| format!("`{number}` is not a number"))?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(format!("`{s}` must be within [0%-100%]"));
+    }
+    Ok(v / 100.0)
+}
+
+/// A duration as Mesos writes it on the command line (`Duration::parse`):
+/// a number and one of `ns`, `us`, `ms`, `secs`, `mins`, `hrs`, `days`,
+/// `weeks`; mesocosm's own short units (`20m`, `30s`) are accepted too.
+pub fn parse_mesos_duration(s: &str) -> Result<std::time::Duration, String> {
+    const UNITS: &[(&str, f64)] = &[
+        ("ns", 1e-9),
+        ("us", 1e-6),
+        ("ms", 1e-3),
+        ("secs", 1.0),
+        ("mins", 60.0),
+        ("hrs", 3600.0),
+        ("days", 86400.0),
+        ("weeks", 604800.0),
+    ];
+    let t = s.trim();
+    for (unit, secs) in UNITS {
+        if let Some(n) = t.strip_suffix(unit)
+            && let Ok(v) = n.parse::<f64>()
+        {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("`{s}` is not a duration ≥ 0"));
+            }
+            return crate::units::parse_duration(&format!("{}us", (v * secs * 1e6).round()));
+        }
+    }
+    crate::units::parse_duration(t)
+}
+
+/// Parses the master's `--agent_removal_rate_limit`, `<agents>/<duration>`
+/// (e.g. `1/20mins`), into (permits, per duration), as Mesos's
+/// `Master::initialize` does.
+pub fn parse_rate_limit(s: &str) -> Result<(u32, std::time::Duration), String> {
+    let format = "format is <number of agents>/<duration>, e.g. `1/20mins`";
+    let Some((n, d)) = s.split_once('/') else { return Err(format!("`{s}`: {format}")) };
+    let permits: u32 = n.trim().parse().map_err(|_| format!("`{s}`: {format}"))?;
+    if permits == 0 {
+        return Err(format!("`{s}`: the number of agents must be at least 1"));
+    }
+    let per = parse_mesos_duration(d)?;
+    if per.is_zero() {
+        return Err(format!("`{s}`: the duration must be more than 0"));
+    }
+    Ok((permits, per))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,5 +689,20 @@ mod tests {
             let err = parse_weights(input).unwrap_err();
             assert!(err.contains(want), "{input}: {err}");
         }
+    }
+
+    #[test]
+    fn removal_limits_parse_as_mesos_flags() {
+        assert_eq!(parse_percentage("100%"), Ok(1.0));
+        assert_eq!(parse_percentage("50%"), Ok(0.5));
+        assert!(parse_percentage("50").unwrap_err().contains("missing '%'"));
+        assert!(parse_percentage("150%").unwrap_err().contains("[0%-100%]"));
+        assert_eq!(parse_rate_limit("1/20mins"), Ok((1, std::time::Duration::from_secs(1200))));
+        assert_eq!(parse_rate_limit("2/3hrs"), Ok((2, std::time::Duration::from_secs(3 * 3600))));
+        assert_eq!(parse_rate_limit("1/30s"), Ok((1, std::time::Duration::from_secs(30))));
+        assert!(parse_rate_limit("20mins").unwrap_err().contains("format is"));
+        assert!(parse_rate_limit("0/1mins").unwrap_err().contains("at least 1"));
+        assert!(parse_rate_limit("1/0secs").unwrap_err().contains("more than 0"));
+        assert_eq!(parse_mesos_duration("20secs"), Ok(std::time::Duration::from_secs(20)));
     }
 }

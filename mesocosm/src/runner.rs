@@ -93,6 +93,7 @@ pub fn cluster(scenario: &Scenario, seed: u64, registry: &Registry) -> Result<Cl
         .programs(programs)
         .name(&scenario.name)
         .master(scenario.master.clone())
+        .zookeeper(scenario.zookeeper)
         .latency(scenario.network.latency)
         .links(scenario.network.links.clone())
         .until(scenario.until)

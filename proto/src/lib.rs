@@ -17,6 +17,14 @@ pub mod mesos {
     }
     pub mod internal {
         tonic::include_proto!("mesos.internal");
+        /// The replicated log's messages (`mesos.internal.log`).
+        pub mod log {
+            tonic::include_proto!("mesos.internal.log");
+        }
+        /// The `State` abstraction's records (`mesos.internal.state`).
+        pub mod state {
+            tonic::include_proto!("mesos.internal.state");
+        }
     }
 }
 

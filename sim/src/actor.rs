@@ -95,6 +95,13 @@ pub enum Refusal {
     /// it for a request that [`crate::Msg::needs_listener`] to an actor that
     /// is not running.
     ConnectionRefused(String),
+    /// HTTP 307 Temporary Redirect to `Location` (the leading master's
+    /// `//host:port/path`): a master that is not the leader redirects the
+    /// scheduler API (`Master::Http::redirect`); gRPC `FAILED_PRECONDITION`.
+    TemporaryRedirect(String),
+    /// HTTP 503 Service Unavailable: a non-leading master that knows no leader
+    /// answers "No leader elected"; gRPC `UNAVAILABLE` marked as the core's answer.
+    ServiceUnavailable(String),
 }
 
 impl Refusal {
@@ -104,13 +111,18 @@ impl Refusal {
             Refusal::Forbidden(_) => "403 Forbidden",
             // No HTTP status: the connection itself failed.
             Refusal::ConnectionRefused(_) => "connection refused",
+            Refusal::TemporaryRedirect(_) => "307 Temporary Redirect",
+            Refusal::ServiceUnavailable(_) => "503 Service Unavailable",
         }
     }
 
     /// The response body: why the call was refused.
     pub fn message(&self) -> &str {
         match self {
-            Refusal::Forbidden(m) | Refusal::ConnectionRefused(m) => m,
+            Refusal::Forbidden(m)
+            | Refusal::ConnectionRefused(m)
+            | Refusal::TemporaryRedirect(m)
+            | Refusal::ServiceUnavailable(m) => m,
         }
     }
 }

@@ -70,6 +70,14 @@ const MESSAGE_KINDS: &[&str] = &[
     "SubmissionStatusRequest",
     "SubmissionStatusResponse",
     "ErrorResponse",
+    // The masters' replicated log (upstream `src/messages/log.proto`).
+    "PromiseRequest",
+    "PromiseResponse",
+    "WriteRequest",
+    "WriteResponse",
+    "LearnedMessage",
+    "RecoverRequest",
+    "RecoverResponse",
 ];
 
 /// What a scenario can check of the TaskInfo in a RunTaskMessage: enough to

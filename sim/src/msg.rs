@@ -8,6 +8,7 @@
 //! four, so anything the timeline shows can be decoded with standard protobuf tools.
 
 use crate::proto::Resources;
+use crate::proto::internal::log;
 use crate::proto::mesos::v1::{self as v1, executor, scheduler};
 use crate::proto::zk_codes;
 use crate::proto::{internal, sparkrest, sparkrpc, zookeeper};
@@ -150,6 +151,20 @@ messages! {
     SubmissionStatusResponse(sparkrest::SubmissionStatusResponse) [boxed] = "spark.deploy.rest.SubmissionStatusResponse",
     /// Dispatcher → client: a request it could not take (HTTP 400).
     RestErrorResponse(sparkrest::ErrorResponse) = "spark.deploy.rest.ErrorResponse",
+    /// Replicated log, coordinator → replica: promise (implicit, or for one position).
+    LogPromise(log::PromiseRequest) = "mesos.internal.log.PromiseRequest",
+    /// Replicated log, replica → coordinator.
+    LogPromised(log::PromiseResponse) [boxed] = "mesos.internal.log.PromiseResponse",
+    /// Replicated log, coordinator → replica: write an action at a position.
+    LogWrite(log::WriteRequest) [boxed] = "mesos.internal.log.WriteRequest",
+    /// Replicated log, replica → coordinator.
+    LogWritten(log::WriteResponse) = "mesos.internal.log.WriteResponse",
+    /// Replicated log, coordinator → every replica: an action is chosen.
+    LogLearned(log::LearnedMessage) [boxed] = "mesos.internal.log.LearnedMessage",
+    /// Replicated log, replica → replicas: which positions do you hold?
+    LogRecover(log::RecoverRequest) = "mesos.internal.log.RecoverRequest",
+    /// Replicated log, replica → the replica that asked.
+    LogRecovered(log::RecoverResponse) = "mesos.internal.log.RecoverResponse",
 }
 
 impl Msg {
@@ -481,6 +496,30 @@ impl Msg {
                 rest_answer(s, r.success, &format!("{} {state}", r.submission_id), r.message.as_deref())?
             }
             Msg::RestErrorResponse(r) => write!(s, "{:?}", r.message)?,
+            Msg::LogPromise(m) => match m.position {
+                Some(p) => write!(s, "proposal={} position={p}", m.proposal)?,
+                None => write!(s, "proposal={} (implicit)", m.proposal)?,
+            },
+            Msg::LogPromised(m) => {
+                write!(s, "{} proposal={}", m.r#type().as_str_name(), m.proposal)?;
+                if let Some(p) = m.position {
+                    write!(s, " position={p}")?;
+                }
+                if let Some(a) = &m.action {
+                    write!(s, " action@{}", a.position)?;
+                }
+            }
+            Msg::LogWrite(m) => {
+                write!(s, "{} proposal={} position={}", m.r#type().as_str_name(), m.proposal, m.position)?
+            }
+            Msg::LogWritten(m) => {
+                write!(s, "{} proposal={} position={}", m.r#type().as_str_name(), m.proposal, m.position)?
+            }
+            Msg::LogLearned(m) => write!(s, "position={}", m.action.position)?,
+            Msg::LogRecover(_) => {}
+            Msg::LogRecovered(m) => {
+                write!(s, "{} begin={} end={}", m.status().as_str_name(), m.begin.unwrap_or(0), m.end.unwrap_or(0))?
+            }
         }
         Ok(())
     }

@@ -22,7 +22,8 @@
 //! Layout: [`tree`] (the znode tree and sessions, and how a transaction
 //! changes them), [`server`] (one server's core: client port, ZAB broadcast,
 //! session expiry), [`client`] (a session, for an actor to embed), [`group`]
-//! (Mesos's contender and detector on top of a session). Every
+//! (Mesos's contender and detector on top of a session), [`master_info`]
+//! (the member data: a `MasterInfo` as JSON). Every
 //! message is a real protobuf mirroring ZooKeeper's jute records
 //! (`proto/proto/zookeeper/zookeeper.proto`), carried by the world like any
 //! other, so partitions, drops and delays apply to it.
@@ -33,11 +34,14 @@
 //! ACLs, `setData`, multi-ops, snapshots and disk.
 
 pub mod client;
+pub mod config;
 pub mod group;
+pub mod master_info;
 pub mod server;
 pub mod tree;
 
 pub use client::{Client, ZkEvent};
+pub use config::{SESSION_TIMEOUT, ZkConfig, ZkUrl, parse_url, server_host};
 pub use group::{Group, GroupEvent};
 pub use mesocosm_proto::zk_codes as codes;
 pub use server::{Server, ServerConfig, ServerTimer};

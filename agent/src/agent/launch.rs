@@ -281,14 +281,14 @@ impl Agent {
             }
         }
         if let Some(id) = self.id.clone() {
-            out.send(
-                &self.cfg.master,
+            self.send_to_master(
                 internal::ExitedExecutorMessage {
                     slave_id: id,
                     framework_id: FrameworkId { value: key.0.clone() },
                     executor_id: ExecutorId { value: key.1.clone() },
                     status,
                 },
+                out,
             );
         }
         if terminating {

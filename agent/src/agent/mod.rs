@@ -68,6 +68,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 mod containers;
+mod detection;
 mod invariants;
 mod launch;
 mod registration;
@@ -102,6 +103,9 @@ pub struct AgentConfig {
     /// `--containerizers`, `--docker_config`, `--executor_registration_timeout`,
     /// the registry and the fetcher's links, pre-pulled images.
     pub containers: ContainerConfig,
+    /// `--master=zk://…`: detect the leading master through this ZooKeeper
+    /// group (then `master` is not used); `None`, `master` is the master.
+    pub zk: Option<mesocosm_zookeeper::ZkConfig>,
 }
 
 /// The agent's timers.
@@ -121,6 +125,8 @@ pub enum Timer {
     ShutdownGrace { framework: String, executor: String },
     /// A container's fetch or pull is done (see `launch`).
     ContainerStep { framework: String, executor: String },
+    /// The ZooKeeper detector's periodic check (`detection`).
+    ZooKeeper,
 }
 
 /// The agent's `masterPingTimeout` from `MasterSlaveConnection.total_ping_timeout_seconds`:
@@ -231,6 +237,9 @@ pub struct Agent {
     backoff_rng: ChaCha8Rng,
     /// The docker layer store and the fetcher cache.
     store: Store,
+    /// The master it registers with: fixed, or the leader its detector found.
+    master: Option<ActorId>,
+    detector: detection::Detector,
 }
 
 impl Agent {
@@ -239,6 +248,9 @@ impl Agent {
     pub fn new(cfg: AgentConfig) -> Agent {
         let cfg_seed = cfg.backoff_seed;
         let store = Store::new(&cfg.containers);
+        let detector = detection::Detector::new(cfg.zk.as_ref());
+        // With a detector, no master is known until it finds the leader.
+        let master = cfg.zk.is_none().then(|| cfg.master.clone());
         Agent {
             id: cfg.recovered_id.clone(),
             cfg,
@@ -253,6 +265,8 @@ impl Agent {
             counter: 0,
             backoff_rng: ChaCha8Rng::seed_from_u64(cfg_seed),
             store,
+            master,
+            detector,
         }
     }
 
@@ -347,10 +361,12 @@ impl Agent {
             }
             Timer::ShutdownGrace { framework, executor } => self.shutdown_grace_elapsed((framework, executor), out),
             Timer::ContainerStep { framework, executor } => self.advance_launch(&(framework, executor), out),
+            Timer::ZooKeeper => self.detection_tick(out),
         }
     }
 
     fn on_message(&mut self, from: ActorId, msg: Msg, out: &mut Outbox<Timer>) {
+        let Some((from, msg)) = self.detection_input(from, msg, out) else { return };
         match msg {
             Msg::SlaveRegistered(m) => self.on_slave_registered(&from, m, out),
             Msg::SlaveReregistered(m) => self.on_slave_reregistered(&from, m, out),
@@ -387,7 +403,11 @@ impl Actor for Agent {
             Input::Message { from, msg } => self.on_message(from, msg, out),
             Input::Timer(timer) => self.on_timer(timer, out),
             Input::Exited { actor, status } => self.on_exited(&actor, status, out),
-            Input::Disconnected { peer } => self.on_disconnected(&peer, out),
+            Input::Disconnected { peer } => {
+                if !self.detection_disconnected(&peer, out) {
+                    self.on_disconnected(&peer, out)
+                }
+            }
             // The agent makes no call that is answered with a refusal.
             Input::Refused { .. } => {}
         }

@@ -43,12 +43,16 @@ impl Agent {
             // recovered: only the id, under which the agent re-registers.
             out.note_with(|| format!("recovered agent id {}; will re-register", id.value));
         }
-        self.start_registration(out);
+        self.start_detection(out);
+        // With a detector, registration starts once it finds the leader.
+        if self.master.is_some() {
+            self.start_registration(out);
+        }
     }
 
     /// Start a registration attempt after the registration delay (`Slave::detected`
     /// waits a random [0, registration_backoff_factor] before `doReliableRegistration`).
-    fn start_registration(&mut self, out: &mut Outbox<Timer>) {
+    pub(super) fn start_registration(&mut self, out: &mut Outbox<Timer>) {
         self.register_epoch += 1;
         // `Slave::detected` calls doReliableRegistration with a maximum backoff of
         // twice registration_backoff_factor (1 s).
@@ -84,9 +88,9 @@ impl Agent {
                 checkpointed_resources: vec![],
                 agent_capabilities: vec![],
             };
-            out.send(&self.cfg.master, msg);
+            self.send_to_master(msg, out);
         } else {
-            out.send(&self.cfg.master, self.reregistration());
+            self.send_to_master(self.reregistration(), out);
         }
     }
 
@@ -150,7 +154,7 @@ impl Agent {
         out: &mut Outbox<Timer>,
     ) {
         self.on_registered(from, m.slave_id, m.connection, true, out);
-        if from == &self.cfg.master && self.connection == Connection::Running {
+        if self.master.as_ref() == Some(from) && self.connection == Connection::Running {
             self.reconcile(&m.reconciliations, out);
         }
     }
@@ -165,7 +169,7 @@ impl Agent {
         reregistered: bool,
         out: &mut Outbox<Timer>,
     ) {
-        if from != &self.cfg.master {
+        if self.master.as_ref() != Some(from) {
             out.note_with(|| format!("ignored registration reply from {from}: not the master"));
             return;
         }
@@ -260,7 +264,7 @@ impl Agent {
     /// and the agent re-registers. The closed connection stands for that
     /// detection here.
     pub(super) fn on_disconnected(&mut self, peer: &ActorId, out: &mut Outbox<Timer>) {
-        if peer == &self.cfg.master {
+        if self.master.as_ref() == Some(peer) {
             self.master_lost("connection closed", out);
         }
         // An executor's closed API stream changes nothing: its container's
@@ -269,7 +273,7 @@ impl Agent {
 
     /// The master is gone (socket closed, pings stopped, or it says we are
     /// disconnected): pause status updates and re-register.
-    fn master_lost(&mut self, why: &str, out: &mut Outbox<Timer>) {
+    pub(super) fn master_lost(&mut self, why: &str, out: &mut Outbox<Timer>) {
         if self.connection == Connection::Disconnected {
             // Already (re-)registering: that attempt's retries continue.
             return;

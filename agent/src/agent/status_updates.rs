@@ -116,7 +116,7 @@ impl Agent {
         let Action::Forward { update, retry_after, generation } = action;
         let stream = (update.framework_id.value.clone(), update.status.task_id.value.clone());
         let uuid = update.uuid.clone().unwrap_or_default();
-        out.send(&self.cfg.master, internal::StatusUpdateMessage { update, pid: None });
+        self.send_to_master(internal::StatusUpdateMessage { update, pid: None }, out);
         out.set_timer(retry_after, Timer::RetryStatusUpdate { stream, uuid, generation });
     }
 

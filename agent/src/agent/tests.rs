@@ -18,6 +18,7 @@ fn agent() -> Agent {
         recovered_id: None,
         backoff_seed: 0,
         containers: Default::default(),
+        zk: None,
     });
     a.step(SimTime::ZERO, Input::Start);
     a.step(SimTime(300_000), Input::Timer(Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }));
@@ -99,6 +100,7 @@ fn registers_after_the_drawn_delay_and_retries_with_backoff() {
         recovered_id: None,
         backoff_seed: 0,
         containers: Default::default(),
+        zk: None,
     });
     let out = a.step(SimTime::ZERO, Input::Start);
     assert_eq!(
@@ -272,6 +274,7 @@ fn cfg(recovered_id: Option<AgentId>) -> AgentConfig {
         recovered_id,
         backoff_seed: 0,
         containers: Default::default(),
+        zk: None,
     }
 }
 

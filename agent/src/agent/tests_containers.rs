@@ -60,6 +60,7 @@ fn agent_with(c: ContainerConfig) -> Agent {
         recovered_id: None,
         backoff_seed: 0,
         containers: c,
+        zk: None,
     });
     a.step(SimTime::ZERO, Input::Start);
     a.step(SimTime::ZERO, Input::Timer(Timer::Register { backoff: Duration::from_secs(2), epoch: 1 }));

@@ -97,8 +97,11 @@ impl SparkDriver {
     /// nothing to acknowledge) through the scheduler's `statusUpdate`, so that
     /// the framework does not wait for tasks the master never heard of.
     pub(super) fn send_call(&mut self, call: Call, out: &mut Outbox<DriverTimer>) {
-        if self.connected && !self.mesos_aborted {
-            out.send(&self.cfg.master, call);
+        if self.connected
+            && !self.mesos_aborted
+            && let Some(m) = &self.master
+        {
+            out.send(m, call);
             return;
         }
         out.note_with(|| {
@@ -133,6 +136,8 @@ impl SparkDriver {
         if self.connected || self.mesos_aborted {
             return;
         }
+        // No master detected yet: detection starts the registration.
+        let Some(master) = self.master.clone() else { return };
         let framework_info = self.framework_info();
         let subscribe = Call {
             framework_id: framework_info.id.clone(),
@@ -140,7 +145,7 @@ impl SparkDriver {
             subscribe: Some(call::Subscribe { framework_info, suppressed_roles: Vec::new() }),
             ..Default::default()
         };
-        out.send(&self.cfg.master, subscribe);
+        out.send(&master, subscribe);
         let mut bound = self.registration_backoff.min(REGISTRATION_RETRY_INTERVAL_MAX);
         let failover = self.cfg.settings.failover_timeout;
         if failover > 0.0

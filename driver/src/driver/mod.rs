@@ -27,6 +27,7 @@
 //! The phases the driver goes through are drawn in [`crate::phase`].
 
 mod backend_ready;
+mod detection;
 mod dynamic_allocation;
 mod executor_rpc;
 mod mesos_events;
@@ -80,6 +81,8 @@ pub enum DriverTimer {
     /// `spark.network.timeoutInterval` (60 s) from the start: expire the
     /// executors silent longer than the heartbeat timeout.
     ExpireDeadHosts,
+    /// The ZooKeeper master detector's periodic check (`detection`).
+    ZooKeeper,
 }
 
 /// What a driver did, for scenario expectations and the report.
@@ -163,6 +166,9 @@ pub struct SparkDriver {
     principal: Option<String>,
     /// Why libmesos aborted, if an exception in `resourceOffers` made it.
     mesos_abort_reason: Option<String>,
+    /// The master libmesos talks to: fixed, or the leader it detected.
+    master: Option<ActorId>,
+    detector: detection::Detector,
 }
 
 impl SparkDriver {
@@ -186,6 +192,8 @@ impl SparkDriver {
             cfg.settings.task_max_failures,
             cfg.settings.shuffle_service_enabled,
         );
+        let master = cfg.zk.is_none().then(|| cfg.master.clone());
+        let detector = detection::Detector::new(cfg.zk.as_ref());
         SparkDriver {
             cfg,
             startup_error,
@@ -208,6 +216,9 @@ impl SparkDriver {
             backend_waiting: false,
             received_task: false,
             mesos_abort_reason: None,
+            // With a detector, no master is known until it finds the leader.
+            master,
+            detector,
         }
     }
 
@@ -262,6 +273,7 @@ impl SparkDriver {
         // libmesos registers as soon as it has detected the master, then keeps
         // retrying until SUBSCRIBED (`detected` → `doReliableRegistration`).
         self.registration_backoff = REGISTRATION_BACKOFF_FACTOR;
+        self.start_detection(out);
         self.do_reliable_registration(out);
     }
 
@@ -396,7 +408,9 @@ impl Actor for SparkDriver {
             Input::Timer(DriverTimer::AllocationSchedule) => self.on_allocation_timer(out),
             Input::Timer(DriverTimer::ExpireDeadHosts) => self.expire_dead_hosts(out),
             Input::Timer(DriverTimer::ReliableRegistration { round }) => self.on_registration_timer(round, out),
-            Input::Disconnected { peer } if peer == self.cfg.master => self.on_master_disconnected(out),
+            Input::Timer(DriverTimer::ZooKeeper) => self.detection_tick(out),
+            Input::Disconnected { peer } if self.detection_disconnected(&peer, out) => {}
+            Input::Disconnected { peer } if self.master.as_ref() == Some(&peer) => self.on_master_disconnected(out),
             Input::Disconnected { peer } => self.on_executor_disconnected(&peer, out),
             Input::Exited { .. } => {}
             // A call the master refused (HTTP 403 on the scheduler API). Not an
@@ -463,9 +477,10 @@ impl SparkDriver {
         if self.phase == Phase::Created {
             return;
         }
+        // The v0 driver ignores scheduler messages not from the leading master.
+        let Some((from, msg)) = self.detection_message(from, msg, out) else { return };
         match msg {
-            // The v0 driver ignores scheduler messages not from the leading master.
-            Msg::SchedulerEvent(e) if from == self.cfg.master => self.on_event(*e, out),
+            Msg::SchedulerEvent(e) => self.on_event(*e, out),
             Msg::RetrieveSparkAppConfig(m) => self.on_retrieve_spark_app_config(&from, m, out),
             Msg::RegisterExecutor(m) => self.on_register_executor(&from, *m, out),
             Msg::LaunchedExecutor(m) => self.on_launched_executor(m, out),

@@ -49,6 +49,7 @@ pub fn config(settings: SparkSettings, workload: Vec<Job>) -> DriverConfig {
         workload,
         framework_id: None,
         host_files: Default::default(),
+        zk: None,
     }
 }
 

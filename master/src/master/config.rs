@@ -54,6 +54,19 @@ pub struct MasterConfig {
     /// replicated log, `Registrar::recover` → `slaves.recovered`): agents it
     /// knows were admitted but has not heard from yet. Empty for a first master.
     pub recovered_agents: BTreeSet<String>,
+    /// The replicated log this master holds when there are several masters
+    /// (`--registry=replicated_log`); `None` for a single master, whose
+    /// successor is handed `recovered_agents` instead.
+    pub registry: Option<super::RegistryConfig>,
+    /// `--recovery_agent_removal_limit` (100%) as a fraction: the most of the
+    /// registry's agents a new leader may mark unreachable after
+    /// agent_reregister_timeout; beyond it the master aborts.
+    pub recovery_agent_removal_limit: f64,
+    /// `--agent_removal_rate_limit` (none: no pacing).
+    pub agent_removal_rate_limit: Option<super::RemovalRate>,
+    /// `--zk` (with `--zk_session_timeout`): contend for leadership through
+    /// this ZooKeeper group; `None`, the only master, leading from its start.
+    pub zk: Option<super::ZkConfig>,
 }
 
 impl Default for MasterConfig {
@@ -76,6 +89,10 @@ impl Default for MasterConfig {
             role_sorter: SorterChoice::drf(),
             framework_sorter: SorterChoice::drf(),
             recovered_agents: BTreeSet::new(),
+            registry: None,
+            recovery_agent_removal_limit: 1.0,
+            agent_removal_rate_limit: None,
+            zk: None,
         }
     }
 }
@@ -100,4 +117,10 @@ pub enum Timer {
     /// `agent_reregister_timeout` after a new leader recovered its agents
     /// from the registry (`Master::recoveredSlavesTimeout`).
     RecoveredTimeout,
+    /// The registry's timers (disk writes, fetch and store timeouts).
+    Registry(crate::registry::Timer),
+    /// The next `agent_removal_rate_limit` slot of a recovery's removals.
+    RecoveryRemoval,
+    /// The ZooKeeper session's periodic check (a contender only).
+    ZooKeeper,
 }

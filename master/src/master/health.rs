@@ -127,6 +127,7 @@ impl Master {
             self.agent_by_actor.remove(&agent.actor);
         }
         let host = agent.info.hostname.clone();
+        self.persist_removal(&agent.info, removal.unreachable(), out);
         let why = match removal {
             Removal::Unreachable => "health check timed out".to_string(),
             Removal::ReregisterTimeout => format!(

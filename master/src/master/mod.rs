@@ -62,11 +62,13 @@
 //!   every framework gets FAILURE{agent_id}. If it comes back, its tasks are
 //!   recovered whatever the framework (Mesos ≥ 1.5, MESOS-7215) and each
 //!   framework is sent their latest state (TASK_RUNNING after the TASK_LOST).
-//! - **Master failover** is a new `Master` with a new id: it knows nothing (no
-//!   registry is modelled; Mesos's holds only agents, never frameworks or
-//!   tasks), so it admits any re-registering agent with the tasks and executors
-//!   it reports, learns frameworks from them (`frameworks.recovered`), and takes
-//!   a SUBSCRIBE with an id it never issued as a re-subscription.
+//! - **Master failover** is a new `Master` with a new id. It knows the agents
+//!   its predecessor admitted (a single master is handed their ids; several
+//!   masters read them from the registry, `registrar`), never frameworks or
+//!   tasks (Mesos's registry holds neither), so it admits any re-registering
+//!   agent with the tasks and executors it reports, learns frameworks from
+//!   them (`frameworks.recovered`), and takes a SUBSCRIBE with an id it never
+//!   issued as a re-subscription.
 //!
 //! Every transition is recorded in [`Master::history`] as a [`MasterEvent`].
 //!
@@ -88,6 +90,8 @@
 //! - `invariants`: [`Master::check_invariants`] (all the books, or only what
 //!   a step touched) and, in tests, the corruptions that prove it notices.
 //! - `tracked`: the maps behind the books, which record what a step touched.
+//! - `registrar`: with several masters, what goes through the registry
+//!   (admission, readmission, the failover's recovery and removal limits).
 
 use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_ROLE};
 use crate::history::MasterEvent;
@@ -106,7 +110,9 @@ mod events;
 mod frameworks;
 mod health;
 mod invariants;
+mod leadership;
 mod offers;
+mod registrar;
 mod registration;
 mod tasks;
 mod tracked;
@@ -116,6 +122,9 @@ use books::{Agent, Framework, OfferEntry, Removal, Task};
 pub use config::{MasterConfig, Timer};
 use events::{error_event, event, master_status, update_event};
 pub use invariants::FULL_RESCAN_EVERY;
+pub use leadership::{LOST_LEADERSHIP_EXIT, ZkConfig};
+use leadership::{Leadership, LeadershipInput};
+pub use registrar::{RegistryConfig, RemovalRate};
 use tracked::{ActorIndex, Tracked, TrackedSet};
 pub use views::{AgentView, FrameworkView, MasterStats, OfferView};
 
@@ -157,6 +166,10 @@ pub struct Master {
     /// Steps handled so far: every [`FULL_RESCAN_EVERY`]th step's check reads
     /// all the books, the others only what the step touched.
     steps: u64,
+    /// The registry, when there are several masters (`registrar`).
+    persisted: Option<Box<registrar::Persisted>>,
+    /// Standalone, or contending through ZooKeeper (`leadership`).
+    leadership: Leadership,
 }
 
 /// Whether `info` carries the PARTITION_AWARE capability.
@@ -223,6 +236,8 @@ impl Master {
             framework_sorter: cfg.framework_sorter.clone(),
         });
         let recovered = cfg.recovered_agents.clone();
+        let persisted = cfg.registry.as_ref().map(|r| Box::new(registrar::Persisted::new(cfg.me.clone(), r)));
+        let leadership = Leadership::new(cfg.zk.as_ref(), &info);
         Master {
             cfg,
             info,
@@ -247,6 +262,8 @@ impl Master {
             stats: MasterStats::default(),
             history: Vec::new(),
             steps: 0,
+            persisted,
+            leadership,
         }
     }
 
@@ -383,32 +400,6 @@ impl Master {
 
     // ----- the actor --------------------------------------------------------------
 
-    fn start(&mut self, out: &mut Outbox<Timer>) {
-        // `HierarchicalAllocatorProcess::initialize` starts the periodic loop.
-        out.set_timer(self.cfg.allocation_interval, Timer::Allocation);
-        if !self.recovered.is_empty() {
-            // `Master::_recover`: the agents in the registry get
-            // agent_reregister_timeout to come back (`recoveredSlavesTimeout`).
-            out.set_timer(self.cfg.agent_reregister_timeout, Timer::RecoveredTimeout);
-            out.note_with(|| {
-                format!(
-                    "recovered {} agent(s) from the registry; each has {:?} to re-register",
-                    self.recovered.len(),
-                    self.cfg.agent_reregister_timeout
-                )
-            });
-        }
-        out.note_with(|| {
-            format!(
-                "master {} up at {}:{}; allocating every {:?}",
-                short_id(&self.cfg.id),
-                self.cfg.hostname,
-                self.cfg.port,
-                self.cfg.allocation_interval
-            )
-        });
-    }
-
     fn on_timer(&mut self, t: Timer, out: &mut Outbox<Timer>) {
         match t {
             Timer::Allocation => {
@@ -458,6 +449,9 @@ impl Master {
                     self.remove_agent(&agent, Removal::ReregisterTimeout, out);
                 }
             }
+            Timer::RecoveredTimeout if self.persisted.is_some() => self.recovered_slaves_timeout(out),
+            Timer::Registry(t) => self.registry_timer(t, out),
+            Timer::RecoveryRemoval => self.next_recovery_removal(out),
             Timer::RecoveredTimeout => {
                 // `Master::recoveredSlavesTimeout`: a recovered agent that has
                 // not re-registered is marked unreachable (Mesos ≥ 1.2).
@@ -469,6 +463,8 @@ impl Master {
                     self.removed.insert(aid);
                 }
             }
+            // Routed to the group in `handle`; a standalone master sets none.
+            Timer::ZooKeeper => {}
             Timer::OfferTimeout { offer } => {
                 // `--offer_timeout`: Master::offerTimeout rescinds the offer.
                 let Some(framework) = self.offers.get(&offer).map(|o| o.framework.clone()) else { return };
@@ -487,6 +483,17 @@ impl Master {
 
     fn on_message(&mut self, from: ActorId, msg: Msg, out: &mut Outbox<Timer>) {
         match msg {
+            Msg::RegisterSlave(_) | Msg::ReregisterSlave(_) if self.registry_recovering() => {
+                // `Master::registerSlave`: "master is not yet recovered"; the agent retries.
+                out.note_with(|| format!("ignoring {} from {from}: the registry is not recovered yet", msg.kind()));
+            }
+            m @ (Msg::LogPromise(_)
+            | Msg::LogPromised(_)
+            | Msg::LogWrite(_)
+            | Msg::LogWritten(_)
+            | Msg::LogLearned(_)
+            | Msg::LogRecover(_)
+            | Msg::LogRecovered(_)) => self.registry_message(from, m, out),
             Msg::RegisterSlave(m) => self.register_slave(from, *m, out),
             Msg::ReregisterSlave(m) => self.reregister_slave(from, *m, out),
             Msg::UnregisterSlave(m) => {
@@ -526,8 +533,22 @@ impl Actor for Master {
 
     fn handle(&mut self, input: Input<Timer>, out: &mut Outbox<Timer>) {
         self.begin_step();
+        // Leadership first: ZooKeeper's traffic, and a backup's refusals.
+        let input = match input {
+            Input::Timer(Timer::ZooKeeper) => self.leadership_input(LeadershipInput::Tick, out).map(|_| input),
+            Input::Message { from, msg } => match self.leadership_input(LeadershipInput::Message { from, msg }, out) {
+                Some(LeadershipInput::Message { from, msg }) => Some(Input::Message { from, msg }),
+                _ => None,
+            },
+            Input::Disconnected { peer } => match self.leadership_input(LeadershipInput::Disconnected { peer }, out) {
+                Some(LeadershipInput::Disconnected { peer }) => Some(Input::Disconnected { peer }),
+                _ => None,
+            },
+            other => Some(other),
+        };
+        let Some(input) = input else { return };
         match input {
-            Input::Start => self.start(out),
+            Input::Start => self.start_leadership(out),
             Input::Message { from, msg } => self.on_message(from, msg, out),
             Input::Timer(t) => self.on_timer(t, out),
             Input::Disconnected { peer } => self.on_disconnected(peer, out),

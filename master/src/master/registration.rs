@@ -44,10 +44,22 @@ impl Master {
             // the new one.
             self.remove_agent(&aid, Removal::Replaced, out);
         }
+        if self.registering(&from, out) {
+            return;
+        }
         let aid = format!("{}-S{}", self.cfg.id, self.next_agent);
         self.next_agent += 1;
         let mut info = m.slave;
         info.id = Some(v1::AgentId { value: aid.clone() });
+        // With a registry, the agent is answered once AdmitSlave is stored.
+        if self.admitting(&from, &info, out) {
+            return;
+        }
+        self.admitted(from, aid, info, out);
+    }
+
+    /// `Master::_registerSlave`: the agent is admitted; reply, observe, offer.
+    pub(super) fn admitted(&mut self, from: ActorId, aid: String, info: v1::AgentInfo, out: &mut Outbox<Timer>) {
         let total = Resources::from_protos(&info.resources);
         out.send(&from, self.slave_registered(&aid));
         out.note_with(|| format!("agent {} registered as {} with [{total}]", info.hostname, short_id(&aid)));
@@ -96,7 +108,11 @@ impl Master {
                 out.send(&from, internal::ShutdownMessage { message: Some(message) });
             }
             Some(_) => self.reregister_known(from, &aid, m, out),
-            None => self.readmit(from, &aid, m, out),
+            None => {
+                if !self.readmitting(&from, &aid, &m, out) {
+                    self.readmit(from, &aid, m, out);
+                }
+            }
         }
     }
 

@@ -171,6 +171,7 @@ pub fn offer_run_with(
                 recovered_id: None,
                 backoff_seed: 0,
                 containers: Default::default(),
+                zk: None,
             };
             world.spawn(id, Agent::new(cfg), None);
         }

@@ -14,7 +14,8 @@ use super::framework::{FnFramework, Framework, FrameworkCtx};
 use super::probe::Probe;
 use crate::mesos_syntax::{AttrValue, AttributeSpec, ResourceSpec, ValueSpec, parse_attributes, parse_resources};
 use mesocosm_executor::{Program, Programs};
-use mesocosm_master::SorterChoice;
+use mesocosm_master::registry::registrar::Timeouts;
+use mesocosm_master::{RemovalRate, SorterChoice};
 use mesocosm_sim::faults::LinkLatency;
 use mesocosm_sim::proto::Resources;
 use mesocosm_sim::proto::mesos::v1::{Attribute, Resource, value};
@@ -45,6 +46,31 @@ pub struct MasterSpec {
     pub role_sorter: SorterChoice,
     /// `--framework_sorter` (Mesos default `drf`): how it orders a role's frameworks.
     pub framework_sorter: SorterChoice,
+    /// `--recovery_agent_removal_limit` (Mesos default 100%), as a fraction.
+    pub recovery_agent_removal_limit: f64,
+    /// `--agent_removal_rate_limit` (Mesos default: none).
+    pub agent_removal_rate_limit: Option<RemovalRate>,
+    /// `--registry_fetch_timeout` and `--registry_store_timeout` (1 min, 20 s):
+    /// used when several masters hold the registry.
+    pub registry_timeouts: Timeouts,
+    /// How many masters (default 1). More than one contend through ZooKeeper
+    /// and are named `<name>-1` … `<name>-<count>`.
+    pub count: u32,
+    /// `--quorum`: the replicated log's write quorum (default `count / 2 + 1`).
+    pub quorum: Option<u32>,
+    /// `--zk`: the masters contend in this group (None: one master, no election).
+    pub zk: Option<mesocosm_zookeeper::ZkUrl>,
+}
+
+impl MasterSpec {
+    /// The masters' actor and host names: `name` alone, or `name-1` … `name-N`.
+    pub fn names(&self) -> Vec<String> {
+        if self.count <= 1 {
+            vec![self.name.clone()]
+        } else {
+            (1..=self.count).map(|i| format!("{}-{i}", self.name)).collect()
+        }
+    }
 }
 
 impl Default for MasterSpec {
@@ -59,6 +85,12 @@ impl Default for MasterSpec {
             filter_gpu_resources: true,
             role_sorter: SorterChoice::drf(),
             framework_sorter: SorterChoice::drf(),
+            recovery_agent_removal_limit: 1.0,
+            agent_removal_rate_limit: None,
+            registry_timeouts: Timeouts::default(),
+            count: 1,
+            quorum: None,
+            zk: None,
         }
     }
 }
@@ -85,6 +117,7 @@ impl Cluster {
             keep_running: false,
             probe: Probe::default(),
             step_checks: true,
+            zookeeper: 0,
         }
     }
 }
@@ -176,6 +209,8 @@ pub struct ClusterBuilder {
     pub(crate) keep_running: bool,
     pub(crate) probe: Probe,
     pub(crate) step_checks: bool,
+    /// ZooKeeper servers `zookeeper-001` … (0: no ensemble).
+    pub(crate) zookeeper: u32,
 }
 
 impl ClusterBuilder {
@@ -194,6 +229,17 @@ impl ClusterBuilder {
     /// The master's flags so far.
     pub fn master_spec(&self) -> &MasterSpec {
         &self.master
+    }
+
+    /// A ZooKeeper ensemble of `servers` (`zookeeper-001` …), up from the start.
+    pub fn zookeeper(mut self, servers: u32) -> Self {
+        self.zookeeper = servers;
+        self
+    }
+
+    /// The ensemble's size (0: none).
+    pub fn zookeeper_servers(&self) -> u32 {
+        self.zookeeper
     }
 
     /// Add one agent.

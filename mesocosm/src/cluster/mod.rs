@@ -71,6 +71,7 @@ pub mod builder;
 pub mod expect;
 pub mod faults;
 pub mod framework;
+mod ha;
 pub mod judge;
 pub mod plugin;
 pub mod probe;
@@ -81,6 +82,7 @@ pub use builder::{AgentSetup, Cluster, ClusterBuilder, MasterSpec, Runtime};
 pub use expect::{AgentMark, AppOutcome, Expect, Expectation, is_task_state};
 pub use faults::{Fault, FaultSpec};
 pub use framework::{Framework, FrameworkCtx, FrameworkReport, Process, Words};
+pub use ha::LEADER;
 pub use probe::{CycleTimes, Probe};
 pub use report::{CheckFailure, Report, Show};
 

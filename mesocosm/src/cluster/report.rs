@@ -173,7 +173,7 @@ pub(crate) fn judge_run(
             pending.insert(name.clone());
         }
     }
-    let leader = c.masters.last().filter(|_| world.is_alive(&c.master_cfg.me));
+    let leader = c.leader(world);
     if let Some(leader) = leader
         && failure.is_none()
         && apps.iter().all(|a| a.exit.is_some())
@@ -295,7 +295,7 @@ pub(crate) fn judge_run(
         }
     }
     let (messages_n, by_kind, digest) = world.with_trace(|t| (t.messages(), t.counts().clone(), t.finish()));
-    let master = c.masters.last().map(|m| m.with(|m| m.stats())).unwrap_or_default();
+    let master = c.leader(world).or(c.masters.last()).map(|m| m.with(|m| m.stats())).unwrap_or_default();
     let containers = stores.into_iter().filter(|(_, t)| *t != StoreTotals::default()).collect();
     Ok(Report {
         scenario: b.name.clone(),

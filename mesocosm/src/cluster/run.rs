@@ -16,7 +16,8 @@ use super::probe::{CycleTimes, TimedMaster};
 use super::report::{Idle, judge_run};
 use super::{KILLED, LINGER, RunError};
 use mesocosm_agent::{Agent, AgentConfig, ContainerConfig, RegistryEffect, RegistryFault};
-use mesocosm_master::{Master, MasterConfig};
+use mesocosm_master::registry::replica::Disk;
+use mesocosm_master::{Master, MasterConfig, RegistryConfig};
 use mesocosm_sim::faults::Faults;
 use mesocosm_sim::ids::{uuid_from, uuid_string};
 use mesocosm_sim::trace::TraceConfig;
@@ -42,6 +43,8 @@ pub(crate) struct LiveCluster {
     pub agent_deaths: Vec<(String, SimTime)>,
     /// Where every master incarnation's allocation cycle times go, if they are timed.
     pub cycle_times: Option<CycleTimes>,
+    /// With several masters: each one's flags (a kill's restart contends again).
+    pub contenders: BTreeMap<ActorId, MasterConfig>,
 }
 
 pub(crate) struct AgentSlot {
@@ -64,7 +67,7 @@ pub(crate) fn lock(c: &ClusterRef) -> std::sync::MutexGuard<'_, LiveCluster> {
 }
 
 /// Spawn a master incarnation, timed when a [`CycleTimes`] asks for it.
-fn spawn_master(world: &World, id: &ActorId, core: &Shared<Master>, times: &Option<CycleTimes>) {
+pub(crate) fn spawn_master(world: &World, id: &ActorId, core: &Shared<Master>, times: &Option<CycleTimes>) {
     match times {
         Some(t) => world.spawn(id.clone(), TimedMaster::new(core.clone(), t.clone()), None),
         None => world.spawn(id.clone(), core.clone(), None),
@@ -73,7 +76,7 @@ fn spawn_master(world: &World, id: &ActorId, core: &Shared<Master>, times: &Opti
 
 /// A Mesos master's id is a fresh UUID per leader election; derive it from the
 /// seed, the name and the incarnation.
-fn master_id(seed: u64, name: &str, incarnation: usize) -> String {
+pub(crate) fn master_id(seed: u64, name: &str, incarnation: usize) -> String {
     let (seed, n) = (seed.to_le_bytes(), (incarnation as u64).to_le_bytes());
     let mut parts: Vec<&[u8]> = vec![b"master", &seed, name.as_bytes()];
     if incarnation > 0 {
@@ -88,7 +91,7 @@ impl LiveCluster {
     /// (agent registration backoff, then the 10 s status update retry), so a
     /// run that stops now stops too early to judge them.
     fn agents_reregistering(&self, world: &World) -> bool {
-        world.is_alive(&self.master_cfg.me)
+        self.leader(world).is_some()
             && self.agents.iter().any(|(name, a)| {
                 world.is_alive(&ActorId::new(name))
                     && a.core.with(|a| a.unacknowledged_updates() > 0 && !a.is_registered())
@@ -108,6 +111,9 @@ impl LiveCluster {
     /// Start a new incarnation of `id` (after a kill): the master as a new leader,
     /// an agent with the id it checkpointed, a framework as its factory says.
     fn restart(&mut self, world: &World, id: &ActorId) -> Result<String, String> {
+        if let Some(what) = self.restart_contender(world, id) {
+            return Ok(what);
+        }
         if *id == self.master_cfg.me {
             let n = self.masters.len();
             // What the registry holds: every agent the last leader had
@@ -175,7 +181,11 @@ fn schedule_faults(world: &World, faults: &[FaultSpec], cluster: &ClusterRef, di
                 tokio::spawn(async move {
                     let at = SimTime::from_duration(at);
                     w.sleep_until(at).await;
-                    let victims: Vec<ActorId> = w.running().into_iter().filter(|a| actor.matches(a.as_str())).collect();
+                    let leader = lock(&cluster).resolve_leader(&w, actor.as_str());
+                    let victims: Vec<ActorId> = match leader {
+                        Some(l) => l,
+                        None => w.running().into_iter().filter(|a| actor.matches(a.as_str())).collect(),
+                    };
                     if victims.is_empty() {
                         warn(format!("fault {label}: kill {actor} at {at} found nothing running; it did nothing"));
                         return;
@@ -332,12 +342,17 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
         if let Some(o) = b.probe.observer.take() {
             world.observe(o);
         }
+        if b.zookeeper > 0 {
+            super::ha::spawn_ensemble(&world, b.zookeeper);
+        }
         let m = &b.master;
-        let master_name = ActorId::new(&m.name);
+        let names = m.names();
+        let master_name = ActorId::new(&names[0]);
         let master_cfg = MasterConfig {
             me: master_name.clone(),
-            id: master_id(seed, &m.name, 0),
-            hostname: m.name.clone(),
+            id: master_id(seed, &names[0], 0),
+            hostname: names[0].clone(),
+            zk: m.zk.as_ref().map(|u| super::ha::session(&world, u, &format!("master:{}", names[0]))),
             allocation_interval: m.allocation_interval,
             agent_ping_timeout: m.agent_ping_timeout,
             max_agent_ping_timeouts: m.max_agent_ping_timeouts,
@@ -346,14 +361,48 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             filter_gpu_resources: m.filter_gpu_resources,
             role_sorter: m.role_sorter.clone(),
             framework_sorter: m.framework_sorter.clone(),
+            recovery_agent_removal_limit: m.recovery_agent_removal_limit,
+            agent_removal_rate_limit: m.agent_removal_rate_limit,
             // The allocator's per-cycle agent shuffle (Mesos's std::random_shuffle),
             // drawn from the root seed.
-            shuffle_seed: world.rng_for(&format!("master:{}/shuffle", m.name)).next_u64(),
+            shuffle_seed: world.rng_for(&format!("master:{}/shuffle", names[0])).next_u64(),
+            // Several masters hold the registry in a replicated log, each its
+            // own replica; ZooKeeper's election decides who writes.
+            registry: (names.len() > 1).then(|| RegistryConfig {
+                replicas: names.iter().map(ActorId::new).collect(),
+                quorum: m.quorum.map_or(names.len() / 2 + 1, |q| q as usize),
+                disk: Disk::new(),
+                timeouts: m.registry_timeouts,
+                leader_at_start: false,
+            }),
             ..MasterConfig::default()
         };
         let master = Shared::new(Master::new(master_cfg.clone()));
         let cycle_times = b.probe.cycles.take();
         spawn_master(&world, &master_name, &master, &cycle_times);
+        // The other masters: the same flags, their own names, ids and sessions.
+        let mut masters = vec![master];
+        let mut contenders = BTreeMap::new();
+        if names.len() > 1 {
+            contenders.insert(master_name.clone(), master_cfg.clone());
+        }
+        for name in names.iter().skip(1) {
+            let me = ActorId::new(name);
+            let cfg = MasterConfig {
+                me: me.clone(),
+                id: master_id(seed, name, 0),
+                hostname: name.clone(),
+                zk: m.zk.as_ref().map(|u| super::ha::session(&world, u, &format!("master:{name}"))),
+                shuffle_seed: world.rng_for(&format!("master:{name}/shuffle")).next_u64(),
+                // Its own replica (its `--work_dir`), kept across its restarts.
+                registry: master_cfg.registry.clone().map(|r| RegistryConfig { disk: Disk::new(), ..r }),
+                ..master_cfg.clone()
+            };
+            let core = Shared::new(Master::new(cfg.clone()));
+            spawn_master(&world, &me, &core, &cycle_times);
+            masters.push(core);
+            contenders.insert(me, cfg);
+        }
 
         let mut agents = BTreeMap::new();
         for a in &b.agents {
@@ -370,6 +419,8 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
                 recovered_id: None,
                 backoff_seed: world.rng_for(&format!("agent:{}/backoff", a.name)).next_u64(),
                 containers: registry_faults_for(&a.name, &a.containers, &b.faults),
+                // `--master=zk://…` when the masters contend in ZooKeeper.
+                zk: m.zk.as_ref().map(|u| super::ha::session(&world, u, &format!("agent:{}", a.name))),
             };
             let core = Shared::new(Agent::new(cfg.clone()));
             world.spawn(ActorId::new(&a.name), core.clone(), None);
@@ -386,7 +437,8 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
         let cluster: ClusterRef = Arc::new(Mutex::new(LiveCluster {
             seed,
             master_cfg,
-            masters: vec![master],
+            masters,
+            contenders,
             agents,
             frameworks: slots,
             agent_deaths: Vec::new(),

@@ -144,6 +144,7 @@ impl Checker<'_> {
         if let Some(v) = raw.filter_gpu_resources {
             m.filter_gpu_resources = v;
         }
+        self.registry_flags(raw, &mut m);
         for (key, v, slot) in [
             ("role_sorter", &raw.role_sorter, &mut m.role_sorter),
             ("framework_sorter", &raw.framework_sorter, &mut m.framework_sorter),

@@ -26,6 +26,15 @@
 //! filter_gpu_resources = false         # --filter_gpu_resources (default true: GPU agents only to GPU_RESOURCES frameworks)
 //! role_sorter = "random"               # --role_sorter: drf (default) | random | a registered one
 //! framework_sorter = "drf"             # --framework_sorter: the same choices, for a role's frameworks
+//! recovery_agent_removal_limit = "100%" # --recovery_agent_removal_limit: beyond it a new leader aborts
+//! agent_removal_rate_limit = "1/20mins" # --agent_removal_rate_limit (default: no pacing)
+//! registry_fetch_timeout = "1mins"     # --registry_fetch_timeout (default 1 min)
+//! registry_store_timeout = "20secs"    # --registry_store_timeout (default 20 s)
+//! count = 3                            # several masters (master-1 …) electing a leader through ZooKeeper
+//! quorum = 2                           # --quorum, default count/2 + 1; zk = "zk://…/mesos" (--zk, inferred)
+//!
+//! [zookeeper]                          # optional: an ensemble zookeeper-001 … (docs/high-availability.md)
+//! servers = 3                          # 1 to 9; an even count warns
 //!
 //! [[agents]]
 //! name = "agent"                       # hostname; with `count`, a prefix: agent-1 … agent-N
@@ -150,13 +159,16 @@ mod frameworks;
 mod marathon;
 mod master_agents;
 mod raw;
+mod registry_flags;
 mod scripted;
 mod spark_apps;
+mod zookeeper;
 
 pub use crate::check::{MAX_DURATION, scenario_duration};
 pub use crate::cluster::{Expectation, FaultSpec, MasterSpec};
 pub use crate::spark::{AppSpec, DurationDist, JobSpec, StageSpec, driver_names};
 pub use frameworks::FrameworkDecl;
+pub use zookeeper::{ensemble_url, zookeeper_host};
 
 // ---------------------------------------------------------------------------
 // The validated scenario
@@ -178,6 +190,8 @@ pub struct Scenario {
     pub keep_running: bool,
     pub network: NetworkSpec,
     pub master: MasterSpec,
+    /// `[zookeeper] servers`: the ensemble's size (0: no ZooKeeper).
+    pub zookeeper: u32,
     /// One entry per agent, after `count` expansion.
     pub agents: Vec<AgentSpec>,
     /// `[registry]` and `[fetcher]`: images, layers and URIs.
@@ -390,13 +404,16 @@ impl Checker<'_> {
             Some(l) => self.latency(l),
             None => Latency::DEFAULT,
         };
-        let master = self.master(raw.master.as_ref());
+        let zookeeper = self.zookeeper(raw.zookeeper.as_ref());
+        let mut master = self.master(raw.master.as_ref());
+        self.master_ha(raw.master.as_ref(), zookeeper, &mut master);
         let containers = self.containers(raw.registry.as_ref(), raw.fetcher.as_ref());
         let agents = self.agents(&raw.agents, &master.name, &containers);
         if let Some(extra) = raw.apps.get(MAX_APPS) {
             self.error(extra.span(), format!("a scenario may have at most {MAX_APPS} apps; this is one more"));
         }
         let mut total_tasks = 0;
+        let master_names = master.names();
         // The dispatcher's host first: cluster-mode apps must name it.
         let dispatcher_host = raw
             .dispatcher
@@ -405,7 +422,7 @@ impl Checker<'_> {
         let apps: Vec<AppSpec> = raw
             .apps
             .iter()
-            .map(|app| self.app(app, &master.name, dispatcher_host.as_deref(), until, &mut total_tasks))
+            .map(|app| self.app(app, &master_names, dispatcher_host.as_deref(), until, &mut total_tasks))
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()
@@ -419,6 +436,8 @@ impl Checker<'_> {
         let dispatcher = raw.dispatcher.as_ref().and_then(|d| self.dispatcher(d, &master.name, &apps, until));
         let mut cast = Cast {
             master: master.name.clone(),
+            masters: if master.count > 1 { master.names() } else { Vec::new() },
+            zookeeper: (1..=zookeeper).map(zookeeper_host).collect(),
             agents: agents.iter().map(|a| a.name.clone()).collect(),
             apps: driver_names(&apps).into_iter().zip(apps.iter().map(|a| a.at)).collect(),
             frameworks: frameworks.iter().map(|f| (f.name.clone(), f.at)).collect(),
@@ -441,6 +460,7 @@ impl Checker<'_> {
             keep_running: s.keep_running.unwrap_or(false),
             network,
             master,
+            zookeeper,
             agents,
             containers,
             apps,

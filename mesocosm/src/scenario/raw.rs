@@ -20,6 +20,7 @@ pub(super) struct RawFile {
     pub(super) scenario: RawScenario,
     pub(super) network: Option<RawNetwork>,
     pub(super) master: Option<RawMaster>,
+    pub(super) zookeeper: Option<Spanned<RawZooKeeper>>,
     pub(super) registry: Option<super::containers::RawRegistry>,
     pub(super) fetcher: Option<super::containers::RawFetcher>,
     #[serde(default)]
@@ -66,6 +67,19 @@ pub(super) struct RawMaster {
     pub(super) filter_gpu_resources: Option<bool>,
     pub(super) role_sorter: Option<Spanned<String>>,
     pub(super) framework_sorter: Option<Spanned<String>>,
+    pub(super) recovery_agent_removal_limit: Option<Spanned<String>>,
+    pub(super) agent_removal_rate_limit: Option<Spanned<String>>,
+    pub(super) registry_fetch_timeout: Option<Spanned<String>>,
+    pub(super) registry_store_timeout: Option<Spanned<String>>,
+    pub(super) count: Option<Spanned<i64>>,
+    pub(super) quorum: Option<Spanned<i64>>,
+    pub(super) zk: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawZooKeeper {
+    pub(super) servers: Spanned<i64>,
 }
 
 #[derive(Deserialize)]

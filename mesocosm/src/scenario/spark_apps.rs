@@ -21,7 +21,7 @@ impl Checker<'_> {
     pub(super) fn app(
         &mut self,
         app: &Spanned<RawApp>,
-        master_name: &str,
+        masters: &[String],
         dispatcher: Option<&str>,
         until: Duration,
         total_tasks: &mut u64,
@@ -97,7 +97,7 @@ impl Checker<'_> {
         if conf.deploy_mode() == Ok(submit::DeployMode::Cluster) {
             self.check_dispatcher_url(&submit.master, &spans, &mapper, dispatcher);
         } else {
-            self.check_master(&submit.master, &spans, &mapper, master_name);
+            self.check_master(&submit.master, &spans, &mapper, masters);
         }
         self.check_conf(&conf, &spans, &mapper, &defaults);
         if let Ok(mode) = conf.deploy_mode() {
@@ -301,24 +301,42 @@ impl Checker<'_> {
         }
     }
 
-    /// `--master` must reach this scenario's master.
-    fn check_master(&mut self, url: &MasterUrl, spans: &SubmitSpans, mapper: &SubmitMapper, master_name: &str) {
+    /// `--master` must reach this scenario's master (`masters` has one
+    /// name), or, with several masters, go through ZooKeeper.
+    fn check_master(&mut self, url: &MasterUrl, spans: &SubmitSpans, mapper: &SubmitMapper, masters: &[String]) {
         // `mesos://zk://…` is always fine: ZooKeeper leader detection
-        // resolves to whichever master currently leads, i.e. ours.
+        // resolves to whichever master currently leads (the scenario checks
+        // the ensemble's hosts against [zookeeper] when it has one).
         let MasterUrl::Mesos { host, port } = url else {
             return;
         };
         let span = mapper.map(spans.master.clone());
-        if host != master_name {
+        if let [master_name] = masters {
+            if host != master_name {
+                self.error(
+                    span.clone(),
+                    format!(
+                        "`{url}` names host `{host}`, but this scenario's only Mesos master is `{master_name}` \
+                         (set by [master] name); use mesos://{master_name}:{} or mesos://zk://…/mesos",
+                        submit::DEFAULT_MESOS_PORT
+                    ),
+                );
+                return;
+            }
+        } else {
+            // Why: libmesos would talk to that one master only, and a backup
+            // answers the scheduler API with a redirect the v0 driver does not follow.
             self.error(
                 span.clone(),
                 format!(
-                    "`{url}` names host `{host}`, but this scenario's only Mesos master is `{master_name}` \
-                     (set by [master] name); use mesos://{master_name}:{} or mesos://zk://…/mesos",
-                    submit::DEFAULT_MESOS_PORT
+                    "`{url}` names one master, but this scenario runs {} ({}) electing a leader; use mesos://zk://…/mesos",
+                    masters.len(),
+                    masters.join(", ")
                 ),
             );
-        } else if *port != submit::DEFAULT_MESOS_PORT {
+            return;
+        }
+        if *port != submit::DEFAULT_MESOS_PORT {
             self.error(
                 span,
                 format!(

@@ -11,8 +11,15 @@ use toml::Spanned;
 use crate::check::Checker;
 
 /// The actor names of a scenario, to resolve and check what faults name.
+pub use crate::cluster::LEADER;
+
 pub(crate) struct Cast {
     pub master: String,
+    /// With `[master] count > 1`: every master's name (`master-1` …); `leader`
+    /// then names whichever leads when a fault fires.
+    pub masters: Vec<String>,
+    /// The ZooKeeper servers (`zookeeper-001` …).
+    pub zookeeper: Vec<String>,
     pub agents: Vec<String>,
     /// (driver name, submission time).
     pub apps: Vec<(String, Duration)>,
@@ -30,6 +37,8 @@ pub(crate) enum Role {
     /// A framework's scheduler: a Spark driver or a `scheduler:<name>`.
     Driver,
     Executor,
+    /// A ZooKeeper server.
+    ZooKeeper,
 }
 
 impl Cast {
@@ -37,6 +46,8 @@ impl Cast {
     /// (executor ids are assigned at run time: `executor:<app>/0`, `/1`, …).
     fn samples(&self) -> Vec<(String, Role)> {
         let mut v = vec![(self.master.clone(), Role::Master)];
+        v.extend(self.masters.iter().map(|m| (m.clone(), Role::Master)));
+        v.extend(self.zookeeper.iter().map(|z| (z.clone(), Role::ZooKeeper)));
         v.extend(self.agents.iter().map(|a| (a.clone(), Role::Agent)));
         for (app, _) in &self.apps {
             v.push((format!("driver:{app}"), Role::Driver));
@@ -63,8 +74,24 @@ impl Cast {
             // other actors (`agent:*` is every agent, not the master too).
             return Ok((Pattern::any_of(hits), vec![Role::Agent]));
         }
-        if name == "master" {
+        if name == "master" && self.masters.is_empty() {
             return Ok((Pattern::new(self.master.clone()), vec![Role::Master]));
+        }
+        if name == "master" {
+            return Err(format!(
+                "`master` is ambiguous with {} masters: name one ({}) or `{LEADER}`, whichever leads when the fault fires",
+                self.masters.len(),
+                self.masters.join(", ")
+            ));
+        }
+        if name == LEADER {
+            if self.masters.is_empty() {
+                return Err(format!(
+                    "`{LEADER}` needs several masters ([master] count > 1); the one master is `master`"
+                ));
+            }
+            // Resolved when the fault fires: whichever master leads then.
+            return Ok((Pattern::new(LEADER), vec![Role::Master]));
         }
         if let Some(rest) = name.strip_prefix("executor:")
             && !rest.contains('*')
@@ -132,6 +159,8 @@ mod tests {
             apps: vec![("etl".into(), Duration::ZERO)],
             frameworks: vec![],
             clients: vec![],
+            masters: vec![],
+            zookeeper: vec![],
         }
     }
 

@@ -6,6 +6,7 @@
 //! ```toml
 //! [[faults]]                       # crash an actor; optionally start it again
 //! kill = "agent-2"                 # master | <agent> | agent:<agent> | driver:<app> | executor:<app>/<id>; globs with *
+//!                                  # with [master] count > 1: master-<n> | leader (whoever leads then) | zookeeper-00<n>
 //! at = "30s"
 //! restart_after = "2m"             # agents keep their id and re-register; drivers re-subscribe with their framework id
 //!

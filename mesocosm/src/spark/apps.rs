@@ -28,6 +28,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// libmesos's ZooKeeper detector for `--master mesos://zk://…`, when the
+/// cluster runs an ensemble (without one, mesocosm's single master stands for
+/// whichever master ZooKeeper would name, as before). Its session starts at
+/// the first server of the connect string.
+fn zk_session(builder: &ClusterBuilder, url: &crate::submit::MasterUrl) -> Option<mesocosm_zookeeper::ZkConfig> {
+    let crate::submit::MasterUrl::MesosZk { servers, path } = url else { return None };
+    (builder.zookeeper_servers() > 0).then(|| mesocosm_zookeeper::ZkConfig {
+        servers: servers.iter().map(|(h, _)| ActorId::new(h)).collect(),
+        path: path.clone(),
+        session_timeout: mesocosm_zookeeper::SESSION_TIMEOUT,
+        first: 0,
+    })
+}
+
 /// The typed Spark settings the driver needs, from the effective conf.
 pub fn spark_settings(conf: &SparkConf) -> Result<SparkSettings, String> {
     let d = SparkSettings::default();
@@ -270,6 +284,7 @@ impl SparkApps {
                 workload: Vec::new(),
                 framework_id: None,
                 host_files: app.files.clone(),
+                zk: zk_session(&builder, &app.submit.master),
             };
             let fw = SparkApp { cfg, jobs: app.jobs.clone(), sampled: false, core: None };
             builder = builder.add_framework(&name, driver, app.at, fw);

@@ -203,6 +203,7 @@ impl SparkSubmitProgram {
             workload: workload(&name, &app.spec.jobs, |label| world.rng_for(label).next_u64()),
             framework_id: None,
             host_files: app.spec.files.clone(),
+            zk: None,
         };
         world.container_event(
             &launch.actor,

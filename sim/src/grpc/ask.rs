@@ -37,15 +37,16 @@ pub(super) fn settle(
     result: Result<(), Status>,
     answer: Option<Carry>,
 ) -> Result<(), TransportRefusal> {
+    // The receiver's core refused the call: its answer reaches the caller's core.
+    if let Err(status) = &result
+        && let Some(refusal) = status_refusal(status)
+    {
+        net.mailboxes.deliver(from, Delivery::Refused { peer: to.clone(), kind, refusal });
+        drop(answer);
+        return Ok(());
+    }
     match result {
         Ok(()) => Ok(()),
-        // The receiver's core refused the call: its answer reaches the caller's core.
-        Err(status) if status.code() == Code::PermissionDenied => {
-            let refusal = Refusal::Forbidden(status.message().to_string());
-            net.mailboxes.deliver(from, Delivery::Refused { peer: to.clone(), kind, refusal });
-            drop(answer);
-            Ok(())
-        }
         // The receiver is gone (killed, restarted, exited before answering)
         // or a fault lost an ask's reply: lost as over a broken connection.
         Err(status) if matches!(status.code(), Code::Unavailable | Code::Cancelled) => {
@@ -124,5 +125,39 @@ pub(super) async fn wait_landed(landed: oneshot::Receiver<()>) {
     tokio::select! { biased;
         _ = landed => {}
         _ = tokio::time::sleep(std::time::Duration::from_millis(1)) => {}
+    }
+}
+
+/// The gRPC status that carries a core's refusal of a call: the HTTP status
+/// rides in the [`REFUSAL`] header, so a 503 is not mistaken for a peer that
+/// went away (also `UNAVAILABLE`).
+pub(super) fn refusal_status(refusal: &Refusal) -> Status {
+    let why = refusal.message().to_string();
+    let mut status = match refusal {
+        Refusal::Forbidden(_) => Status::permission_denied(why),
+        Refusal::TemporaryRedirect(_) => Status::failed_precondition(why),
+        Refusal::ServiceUnavailable(_) => Status::unavailable(why),
+        // Decided by the world before either transport carries the request
+        // (`world::link`), so no core answers with it; mapped for completeness.
+        Refusal::ConnectionRefused(_) => Status::unavailable(why),
+    };
+    let code = refusal.http_status().split(' ').next().unwrap_or_default();
+    if let Ok(v) = code.parse() {
+        status.metadata_mut().insert(REFUSAL, v);
+    }
+    status
+}
+
+/// The metadata header naming the HTTP status of a core's refusal.
+pub(super) const REFUSAL: &str = "mesos-refusal";
+
+/// The core's refusal a status carries, if it carries one.
+pub(super) fn status_refusal(status: &Status) -> Option<Refusal> {
+    let why = status.message().to_string();
+    match status.metadata().get(REFUSAL)?.to_str().ok()? {
+        "403" => Some(Refusal::Forbidden(why)),
+        "307" => Some(Refusal::TemporaryRedirect(why)),
+        "503" => Some(Refusal::ServiceUnavailable(why)),
+        _ => None,
     }
 }

@@ -46,7 +46,7 @@ mod ask;
 
 use ask::{ask_apart, settle, wait_landed};
 
-use crate::actor::{ActorId, Refusal};
+use crate::actor::ActorId;
 use crate::mailbox::{Delivery, Mailboxes};
 use crate::msg::Msg;
 use crate::proto::mesocosm::rpc::{
@@ -59,6 +59,8 @@ use crate::proto::mesocosm::rpc::{
     executor_server::ExecutorServer,
     master_client::MasterClient,
     master_server::MasterServer,
+    replicated_log_client::ReplicatedLogClient,
+    replicated_log_server::ReplicatedLogServer,
     scheduler_client::SchedulerClient,
     scheduler_server::SchedulerServer,
     slave_client::SlaveClient,
@@ -201,7 +203,8 @@ impl Net {
                         CoarseGrainedExecutorBackendServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE),
                     )
                     .add_service(ZooKeeperServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
-                    .add_service(SparkRestServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(SparkRestServer::new(inbox.clone()).max_decoding_message_size(MAX_MESSAGE))
+                    .add_service(ReplicatedLogServer::new(inbox).max_decoding_message_size(MAX_MESSAGE))
             })
             .clone()
     }
@@ -498,6 +501,13 @@ impl Peer {
             Msg::KillSubmissionResponse(m) => oneway!(SparkRestClient, kill_submission_response, m),
             Msg::SubmissionStatusResponse(m) => oneway!(SparkRestClient, submission_status_response, *m),
             Msg::RestErrorResponse(m) => oneway!(SparkRestClient, error_response, m),
+            Msg::LogPromise(m) => oneway!(ReplicatedLogClient, promise, m),
+            Msg::LogPromised(m) => oneway!(ReplicatedLogClient, promised, *m),
+            Msg::LogWrite(m) => oneway!(ReplicatedLogClient, write, *m),
+            Msg::LogWritten(m) => oneway!(ReplicatedLogClient, written, m),
+            Msg::LogLearned(m) => oneway!(ReplicatedLogClient, learned, *m),
+            Msg::LogRecover(m) => oneway!(ReplicatedLogClient, recover, m),
+            Msg::LogRecovered(m) => oneway!(ReplicatedLogClient, recovered, m),
             // Replies with no caller waiting, and events with no stream, never reach here.
             Msg::SchedulerEvent(_)
             | Msg::ExecutorEvent(_)
@@ -618,8 +628,7 @@ impl rpc::scheduler_server::Scheduler for Inbox {
         self.land(&me, Delivery::Call { from: from.clone(), msg, answer }, &from);
         match answered.await {
             Ok(None) => Ok(Response::new(Accepted {})),
-            Ok(Some(Refusal::Forbidden(why))) => Err(Status::permission_denied(why)),
-            Ok(Some(Refusal::ConnectionRefused(why))) => Err(Status::unavailable(why)),
+            Ok(Some(refusal)) => Err(ask::refusal_status(&refusal)),
             // The receiver exited (or the run stopped) before handling the call.
             Err(_) => Err(Status::unavailable("the endpoint exited before answering")),
         }
@@ -788,5 +797,31 @@ impl rpc::spark_rest_server::SparkRest for Inbox {
     }
     async fn error_response(&self, r: Request<crate::proto::sparkrest::ErrorResponse>) -> Reply {
         self.oneway(r, Msg::from)
+    }
+}
+
+/// The replicated log's one-way messages (upstream `src/log/`).
+#[tonic::async_trait]
+impl rpc::replicated_log_server::ReplicatedLog for Inbox {
+    async fn promise(&self, r: Request<crate::proto::internal::log::PromiseRequest>) -> Reply {
+        self.oneway(r, Msg::LogPromise)
+    }
+    async fn promised(&self, r: Request<crate::proto::internal::log::PromiseResponse>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn write(&self, r: Request<crate::proto::internal::log::WriteRequest>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn written(&self, r: Request<crate::proto::internal::log::WriteResponse>) -> Reply {
+        self.oneway(r, Msg::LogWritten)
+    }
+    async fn learned(&self, r: Request<crate::proto::internal::log::LearnedMessage>) -> Reply {
+        self.oneway(r, Msg::from)
+    }
+    async fn recover(&self, r: Request<crate::proto::internal::log::RecoverRequest>) -> Reply {
+        self.oneway(r, Msg::LogRecover)
+    }
+    async fn recovered(&self, r: Request<crate::proto::internal::log::RecoverResponse>) -> Reply {
+        self.oneway(r, Msg::LogRecovered)
     }
 }

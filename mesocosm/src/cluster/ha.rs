@@ -1,0 +1,76 @@
+//! High availability in the live cluster: the ZooKeeper ensemble, the
+//! masters that contend through it, the ZooKeeper sessions that agents and
+//! drivers detect the leader with, and which master leads right now.
+//!
+//! ```text
+//!   t=0  zookeeper-001 … (ZooKeeper's leader is the highest myid)
+//!        master-1 … master-N, each a contender (json.info_N); lowest N leads
+//!        agents, drivers: detectors (no node of their own)
+//! ```
+
+use super::run::{LiveCluster, master_id, spawn_master};
+use mesocosm_master::{Master, MasterConfig};
+use mesocosm_sim::{ActorId, Shared, World};
+use mesocosm_zookeeper::{SESSION_TIMEOUT, Server, ServerConfig, ZkConfig, ZkUrl};
+use rand_chacha::rand_core::Rng;
+
+/// The name that stands for the leading master when a fault fires.
+pub const LEADER: &str = "leader";
+
+/// Spawn an ensemble of `servers` (`zookeeper-001` …), as ZooKeeper's sample
+/// `zoo.cfg` configures it (tickTime 2 s, syncLimit 5).
+pub(crate) fn spawn_ensemble(world: &World, servers: u32) {
+    let ensemble: Vec<ActorId> = (1..=servers).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
+    for (i, s) in ensemble.iter().enumerate() {
+        world.spawn(s.clone(), Server::new(ServerConfig::new(i + 1, ensemble.clone())), None);
+    }
+}
+
+/// The session a process opens to the group at `url` with Mesos's 10 s
+/// timeout. ZooKeeper's client shuffles the connect string; where this one
+/// starts is drawn from the world's seed under `label`.
+pub(crate) fn session(world: &World, url: &ZkUrl, label: &str) -> ZkConfig {
+    let servers: Vec<ActorId> = url.hosts.iter().map(ActorId::new).collect();
+    let first = (world.rng_for(&format!("{label}/zk")).next_u64() % servers.len().max(1) as u64) as usize;
+    ZkConfig { servers, path: url.path.clone(), session_timeout: SESSION_TIMEOUT, first }
+}
+
+impl LiveCluster {
+    /// The master leading now: a live one that believes it leads (with one
+    /// master, the current incarnation if it is alive). Two may believe it
+    /// for a few seconds (a deposed leader that has not noticed yet); the
+    /// newest wins, as detectors follow the newest election.
+    pub(crate) fn leader(&self, world: &World) -> Option<&Shared<Master>> {
+        if self.contenders.is_empty() {
+            return self.masters.last().filter(|_| world.is_alive(&self.master_cfg.me));
+        }
+        self.masters.iter().rev().find(|m| m.with(|m| m.is_leader() && world.is_alive(&m.config().me)))
+    }
+
+    /// The leading master's actor, if one leads.
+    pub(crate) fn leader_actor(&self, world: &World) -> Option<ActorId> {
+        self.leader(world).map(|m| m.with(|m| m.config().me.clone()))
+    }
+
+    /// Resolve a kill's victims: `leader` is whoever leads at that moment.
+    pub(crate) fn resolve_leader(&self, world: &World, pattern: &str) -> Option<Vec<ActorId>> {
+        (pattern == LEADER).then(|| self.leader_actor(world).into_iter().collect())
+    }
+
+    /// Restart contender `id` after a kill: a new process with a new id that
+    /// contends again. What it recovers once elected is the registry's job,
+    /// not a hand-over from its predecessor.
+    pub(crate) fn restart_contender(&mut self, world: &World, id: &ActorId) -> Option<String> {
+        let cfg = self.contenders.get(id)?.clone();
+        let n = self.masters.len();
+        let cfg = MasterConfig {
+            id: master_id(self.seed, id.as_str(), n),
+            shuffle_seed: world.rng_for(&format!("master:{id}/incarnation-{n}/shuffle")).next_u64(),
+            ..cfg
+        };
+        let core = Shared::new(Master::new(cfg));
+        spawn_master(world, id, &core, &self.cycle_times);
+        self.masters.push(core);
+        Some(format!("{id} restarts and contends for leadership again"))
+    }
+}

@@ -1,0 +1,99 @@
+//! The scenario language's high-availability keys: `[zookeeper] servers`,
+//! `[master] count`, `quorum` and `zk`, and `leader` in faults; every bad
+//! value refused at its line and column, warnings where Mesos and ZooKeeper
+//! start anyway.
+
+mod common;
+
+use common::lang::{MINIMAL, errors, parse, position};
+
+const ZK_URL: &str = "mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-003:2181/mesos";
+
+/// MINIMAL with `[zookeeper]` and `[master]` tables, submitting through ZooKeeper.
+fn ha(zookeeper: &str, master: &str) -> String {
+    MINIMAL.replace("mesos://master:5050", ZK_URL).replace("[[agents]]", &format!("{zookeeper}\n{master}\n[[agents]]"))
+}
+
+#[track_caller]
+fn refused_at(src: &str, needle: &str, message: &str) {
+    let d = errors(src);
+    let want = position(src, needle);
+    assert!(d.iter().any(|x| (x.line, x.col) == want && x.message == message), "wanted `{message}` at {want:?}:\n{d}");
+}
+
+#[test]
+fn three_masters_and_three_servers_name_their_hosts_and_infer_the_zk_url() {
+    let s = parse(&ha("[zookeeper]\nservers = 3", "[master]\ncount = 3")).unwrap();
+    assert_eq!(s.zookeeper, 3);
+    assert_eq!(s.master.names(), ["master-1", "master-2", "master-3"]);
+    let zk = s.master.zk.unwrap();
+    assert_eq!(zk.hosts, ["zookeeper-001", "zookeeper-002", "zookeeper-003"]);
+    assert_eq!(zk.path, "/mesos");
+    assert!(s.warnings.is_empty());
+    // One master keeps its name, and contends alone when there is an ensemble.
+    let one = parse(&ha("[zookeeper]\nservers = 1", "")).unwrap();
+    assert_eq!(one.master.names(), ["master"]);
+    assert_eq!(one.master.zk.unwrap().hosts, ["zookeeper-001"]);
+}
+
+#[test]
+fn bad_ha_values_are_refused_at_their_place() {
+    let z3 = "[zookeeper]\nservers = 3";
+    refused_at(&ha(z3, "[master]\ncount = 0"), "0", "`count = 0`: a Mesos cluster needs at least one master");
+    refused_at(&ha(z3, "[master]\ncount = 3\nquorum = 4"), "4", "`quorum = 4` must be 1 to the 3 master(s)");
+    refused_at(
+        &ha("", "[master]\ncount = 3"),
+        "3",
+        "3 masters need ZooKeeper to elect a leader (Mesos requires --zk with several masters); add [zookeeper] servers = 3",
+    );
+    refused_at(
+        &ha(z3, "[master]\ncount = 3\nzk = \"zk://zookeeper-004:2181/mesos\""),
+        "\"zk://zookeeper-004",
+        "`zk` names ZooKeeper server `zookeeper-004`, but the ensemble is zookeeper-001, zookeeper-002, zookeeper-003",
+    );
+    refused_at(
+        &ha(z3, "[master]\nzk = \"http://x\""),
+        "\"http://x\"",
+        "bad `zk` URL: \"http://x\" does not start with zk://",
+    );
+    refused_at(&ha("[zookeeper]\nservers = 0", ""), "0", "`servers` must be 1 to 9");
+    // A direct mesos://host URL cannot follow a leader among several masters.
+    let direct = ha(z3, "[master]\ncount = 3").replace(ZK_URL, "mesos://master-1:5050");
+    refused_at(
+        &direct,
+        "mesos://master-1:5050",
+        "`mesos://master-1:5050` names one master, but this scenario runs 3 (master-1, master-2, master-3) electing a leader; use mesos://zk://…/mesos",
+    );
+}
+
+#[test]
+fn an_even_ensemble_and_a_minority_quorum_warn_but_run() {
+    let s = parse(&ha("[zookeeper]\nservers = 4", "[master]\ncount = 3")).unwrap();
+    assert_eq!(
+        s.warnings[0].message,
+        "an ensemble of 4 servers tolerates no more failures than one of 3: ZooKeeper recommends an odd number of servers"
+    );
+    let s = parse(&ha("[zookeeper]\nservers = 3", "[master]\ncount = 4\nquorum = 2")).unwrap();
+    assert_eq!(
+        s.warnings[0].message,
+        "`quorum = 2` is not a majority of 4 masters; Mesos requires quorum > masters/2 so that two leaders cannot both write the registry"
+    );
+    assert_eq!(s.master.quorum, Some(2));
+}
+
+#[test]
+fn leader_names_whoever_leads_and_master_is_ambiguous_with_several() {
+    let fault = |who: &str| format!("[[faults]]\nkill = \"{who}\"\nat = \"10s\"\n");
+    let base = ha("[zookeeper]\nservers = 3", "[master]\ncount = 3");
+    assert!(parse(&format!("{base}{}", fault("leader"))).is_ok());
+    assert!(parse(&format!("{base}{}", fault("master-2"))).is_ok());
+    assert!(parse(&format!("{base}{}", fault("zookeeper-003"))).is_ok());
+    let src = format!("{base}{}", fault("master"));
+    refused_at(
+        &src,
+        "\"master\"\nat",
+        "`master` is ambiguous with 3 masters: name one (master-1, master-2, master-3) or `leader`, whichever leads when the fault fires",
+    );
+    let one = format!("{MINIMAL}{}", fault("leader"));
+    refused_at(&one, "\"leader\"", "`leader` needs several masters ([master] count > 1); the one master is `master`");
+}
