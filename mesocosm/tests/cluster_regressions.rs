@@ -351,6 +351,12 @@ exactly = 2
 /// TASK_LOST, REASON_RECONCILIATION, from its own status update manager for a
 /// framework it does not know (`Slave::reregistered`). That pending update
 /// breaks no agent invariant; Spark, told its executor is lost, asks again.
+///
+/// The partition lasts 70 s so that the agent's 75 s ping timeout (last ping
+/// heard at 30.1 s) surely fires inside it: with 50 s, the timeout and the next
+/// ping landed at the same instant, and only a tie decided whether the agent
+/// re-registered. The world now hands an actor its messages before its timers
+/// at one instant, so that ping won and the agent never re-registered.
 #[test]
 fn a_task_lost_in_a_partition_is_reconciled_through_the_agent() {
     let text = r#"
@@ -374,7 +380,7 @@ submit = "spark-submit --master mesos://master:5050 --name app-1 --class org.exa
 [[faults]]
 partition = [["agent-1"], ["master"]]
 at = "41s"
-heal_after = "50s"
+heal_after = "70s"
 
 [[expect]]
 count = "UPDATE"
