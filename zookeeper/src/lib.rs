@@ -23,7 +23,8 @@
 //! changes them), [`server`] (one server's core: client port, ZAB broadcast,
 //! session expiry), [`client`] (a session, for an actor to embed), [`group`]
 //! (Mesos's contender and detector on top of a session), [`master_info`]
-//! (the member data: a `MasterInfo` as JSON). Every
+//! (the member data: a `MasterInfo` as JSON), [`detector`] (the master
+//! detector agents and schedulers embed: standalone or through a group). Every
 //! message is a real protobuf mirroring ZooKeeper's jute records
 //! (`proto/proto/zookeeper/zookeeper.proto`), carried by the world like any
 //! other, so partitions, drops and delays apply to it.
@@ -35,6 +36,7 @@
 
 pub mod client;
 pub mod config;
+pub mod detector;
 pub mod group;
 pub mod master_info;
 pub mod server;
@@ -42,6 +44,7 @@ pub mod tree;
 
 pub use client::{Client, ZkEvent};
 pub use config::{SESSION_TIMEOUT, ZkConfig, ZkUrl, parse_url, server_host};
+pub use detector::MasterDetector;
 pub use group::{Group, GroupEvent};
 pub use mesocosm_proto::zk_codes as codes;
 pub use server::{Server, ServerConfig, ServerTimer};

@@ -18,28 +18,6 @@
 
 use super::{Agent, Connection, Timer};
 use mesocosm_sim::{ActorId, Msg, Outbox};
-use mesocosm_zookeeper::{Client, Group, GroupEvent, ZkConfig, master_info};
-
-/// An agent's view of the leading master.
-#[derive(Debug)]
-pub(super) enum Detector {
-    /// `--master=host:port`: always this master.
-    Fixed,
-    /// `--master=zk://…`: whoever the group says leads.
-    ZooKeeper(Box<Group>),
-}
-
-impl Detector {
-    pub(super) fn new(zk: Option<&ZkConfig>) -> Detector {
-        match zk {
-            None => Detector::Fixed,
-            Some(zk) => {
-                let client = Client::new(zk.servers.clone(), zk.session_timeout, zk.first);
-                Detector::ZooKeeper(Box::new(Group::new(client, &zk.path, None)))
-            }
-        }
-    }
-}
 
 /// The messages only a master sends an agent.
 fn from_master_only(msg: &Msg) -> bool {
@@ -72,10 +50,7 @@ impl Agent {
 
     /// Start the detector (a ZooKeeper session), if there is one.
     pub(super) fn start_detection(&mut self, out: &mut Outbox<Timer>) {
-        if let Detector::ZooKeeper(group) = &mut self.detector {
-            out.set_timer(group.tick(), Timer::ZooKeeper);
-            group.start(out);
-        }
+        self.detector.start(Timer::ZooKeeper, out);
     }
 
     /// Inputs that belong to detection: ZooKeeper's traffic, and master
@@ -87,11 +62,13 @@ impl Agent {
         msg: Msg,
         out: &mut Outbox<Timer>,
     ) -> Option<(ActorId, Msg)> {
-        if let (Detector::ZooKeeper(group), Msg::ZkReply(r)) = (&mut self.detector, &msg) {
-            let events = group.on_reply(&from, (**r).clone(), out);
-            self.group_events(events, out);
-            return None;
-        }
+        let msg = match self.detector.on_message(&from, msg, out) {
+            Ok(leaders) => {
+                leaders.into_iter().for_each(|l| self.detected(l, out));
+                return None;
+            }
+            Err(msg) => msg,
+        };
         if from_master_only(&msg) && self.master.as_ref() != Some(&from) {
             out.note_with(|| {
                 let expected = self.master.as_ref().map_or("none".to_string(), ToString::to_string);
@@ -104,37 +81,15 @@ impl Agent {
 
     /// The detector's periodic check.
     pub(super) fn detection_tick(&mut self, out: &mut Outbox<Timer>) {
-        if let Detector::ZooKeeper(group) = &mut self.detector {
-            out.set_timer(group.tick(), Timer::ZooKeeper);
-            let events = group.on_tick(out);
-            self.group_events(events, out);
-        }
+        let leaders = self.detector.on_tick(Timer::ZooKeeper, out);
+        leaders.into_iter().for_each(|l| self.detected(l, out));
     }
 
     /// A broken connection to a ZooKeeper server; `false` if `peer` is not one.
     pub(super) fn detection_disconnected(&mut self, peer: &ActorId, out: &mut Outbox<Timer>) -> bool {
-        let Detector::ZooKeeper(group) = &mut self.detector else { return false };
-        if group.client().server() != Some(peer) {
-            return false;
-        }
-        let events = group.on_disconnected(peer, out);
-        self.group_events(events, out);
+        let Some(leaders) = self.detector.on_disconnected(peer, out) else { return false };
+        leaders.into_iter().for_each(|l| self.detected(l, out));
         true
-    }
-
-    fn group_events(&mut self, events: Vec<GroupEvent>, out: &mut Outbox<Timer>) {
-        for e in events {
-            let GroupEvent::Leader { data, .. } = e else { continue };
-            let leader = match data.as_deref().map(master_info::decode) {
-                Some(Ok(info)) => info.hostname.map(ActorId::new),
-                Some(Err(why)) => {
-                    out.note(format!("the leader's group data is not a MasterInfo ({why})"));
-                    None
-                }
-                None => None,
-            };
-            self.detected(leader, out);
-        }
     }
 
     /// `Slave::detected`: a new leader (or none).

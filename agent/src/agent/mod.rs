@@ -239,7 +239,7 @@ pub struct Agent {
     store: Store,
     /// The master it registers with: fixed, or the leader its detector found.
     master: Option<ActorId>,
-    detector: detection::Detector,
+    detector: mesocosm_zookeeper::MasterDetector,
 }
 
 impl Agent {
@@ -248,7 +248,7 @@ impl Agent {
     pub fn new(cfg: AgentConfig) -> Agent {
         let cfg_seed = cfg.backoff_seed;
         let store = Store::new(&cfg.containers);
-        let detector = detection::Detector::new(cfg.zk.as_ref());
+        let detector = mesocosm_zookeeper::MasterDetector::new(cfg.zk.as_ref());
         // With a detector, no master is known until it finds the leader.
         let master = cfg.zk.is_none().then(|| cfg.master.clone());
         Agent {

@@ -14,28 +14,6 @@
 use super::{DriverTimer, SparkDriver};
 use mesocosm_scheduler::REGISTRATION_BACKOFF_FACTOR;
 use mesocosm_sim::{ActorId, Msg, Outbox};
-use mesocosm_zookeeper::{Client, Group, GroupEvent, ZkConfig, master_info};
-
-/// Where the driver's master comes from.
-#[derive(Debug)]
-pub(super) enum Detector {
-    /// `mesos://host:port`.
-    Fixed,
-    /// `mesos://zk://…`.
-    ZooKeeper(Box<Group>),
-}
-
-impl Detector {
-    pub(super) fn new(zk: Option<&ZkConfig>) -> Detector {
-        match zk {
-            None => Detector::Fixed,
-            Some(zk) => {
-                let client = Client::new(zk.servers.clone(), zk.session_timeout, zk.first);
-                Detector::ZooKeeper(Box::new(Group::new(client, &zk.path, None)))
-            }
-        }
-    }
-}
 
 impl SparkDriver {
     /// The master libmesos talks to: the fixed one, or the detected leader.
@@ -45,18 +23,12 @@ impl SparkDriver {
 
     /// Start the detector's session, if there is one.
     pub(super) fn start_detection(&mut self, out: &mut Outbox<DriverTimer>) {
-        if let Detector::ZooKeeper(group) = &mut self.detector {
-            out.set_timer(group.tick(), DriverTimer::ZooKeeper);
-            group.start(out);
-        }
+        self.detector.start(DriverTimer::ZooKeeper, out);
     }
 
     pub(super) fn detection_tick(&mut self, out: &mut Outbox<DriverTimer>) {
-        if let Detector::ZooKeeper(group) = &mut self.detector {
-            out.set_timer(group.tick(), DriverTimer::ZooKeeper);
-            let events = group.on_tick(out);
-            self.group_events(events, out);
-        }
+        let leaders = self.detector.on_tick(DriverTimer::ZooKeeper, out);
+        leaders.into_iter().for_each(|l| self.detected(l, out));
     }
 
     /// A ZooKeeper reply; `Some` gives the message back if it is not one.
@@ -66,11 +38,13 @@ impl SparkDriver {
         msg: Msg,
         out: &mut Outbox<DriverTimer>,
     ) -> Option<(ActorId, Msg)> {
-        if let (Detector::ZooKeeper(group), Msg::ZkReply(r)) = (&mut self.detector, &msg) {
-            let events = group.on_reply(&from, (**r).clone(), out);
-            self.group_events(events, out);
-            return None;
-        }
+        let msg = match self.detector.on_message(&from, msg, out) {
+            Ok(leaders) => {
+                leaders.into_iter().for_each(|l| self.detected(l, out));
+                return None;
+            }
+            Err(msg) => msg,
+        };
         if let Msg::SchedulerEvent(e) = &msg
             && self.master.as_ref() != Some(&from)
         {
@@ -86,28 +60,9 @@ impl SparkDriver {
 
     /// A broken connection to a ZooKeeper server; `false` if `peer` is not one.
     pub(super) fn detection_disconnected(&mut self, peer: &ActorId, out: &mut Outbox<DriverTimer>) -> bool {
-        let Detector::ZooKeeper(group) = &mut self.detector else { return false };
-        if group.client().server() != Some(peer) {
-            return false;
-        }
-        let events = group.on_disconnected(peer, out);
-        self.group_events(events, out);
+        let Some(leaders) = self.detector.on_disconnected(peer, out) else { return false };
+        leaders.into_iter().for_each(|l| self.detected(l, out));
         true
-    }
-
-    fn group_events(&mut self, events: Vec<GroupEvent>, out: &mut Outbox<DriverTimer>) {
-        for e in events {
-            let GroupEvent::Leader { data, .. } = e else { continue };
-            let leader = match data.as_deref().map(master_info::decode) {
-                Some(Ok(info)) => info.hostname.map(ActorId::new),
-                Some(Err(why)) => {
-                    out.note(format!("the leader's group data is not a MasterInfo ({why})"));
-                    None
-                }
-                None => None,
-            };
-            self.detected(leader, out);
-        }
     }
 
     /// `SchedulerProcess::detected`.

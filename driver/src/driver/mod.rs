@@ -168,7 +168,7 @@ pub struct SparkDriver {
     mesos_abort_reason: Option<String>,
     /// The master libmesos talks to: fixed, or the leader it detected.
     master: Option<ActorId>,
-    detector: detection::Detector,
+    detector: mesocosm_zookeeper::MasterDetector,
 }
 
 impl SparkDriver {
@@ -193,7 +193,7 @@ impl SparkDriver {
             cfg.settings.shuffle_service_enabled,
         );
         let master = cfg.zk.is_none().then(|| cfg.master.clone());
-        let detector = detection::Detector::new(cfg.zk.as_ref());
+        let detector = mesocosm_zookeeper::MasterDetector::new(cfg.zk.as_ref());
         SparkDriver {
             cfg,
             startup_error,
