@@ -31,7 +31,8 @@ fn three_masters_and_three_servers_name_their_hosts_and_infer_the_zk_url() {
     assert_eq!(zk.path, "/mesos");
     assert!(s.warnings.is_empty());
     // One master keeps its name, and contends alone when there is an ensemble.
-    let one = parse(&ha("[zookeeper]\nservers = 1", "")).unwrap();
+    let one =
+        parse(&ha("[zookeeper]\nservers = 1", "").replace(ZK_URL, "mesos://zk://zookeeper-001:2181/mesos")).unwrap();
     assert_eq!(one.master.names(), ["master"]);
     assert_eq!(one.master.zk.unwrap().hosts, ["zookeeper-001"]);
 }
@@ -96,4 +97,27 @@ fn leader_names_whoever_leads_and_master_is_ambiguous_with_several() {
     );
     let one = format!("{MINIMAL}{}", fault("leader"));
     refused_at(&one, "\"leader\"", "`leader` needs several masters ([master] count > 1); the one master is `master`");
+}
+
+#[test]
+fn a_spark_zk_url_is_checked_against_the_ensemble_or_warned_about_without_one() {
+    // With an ensemble, every server the URL names must be one of it.
+    let src = ha("[zookeeper]\nservers = 3", "[master]\ncount = 3")
+        .replace("zookeeper-003:2181/mesos", "zookeeper-007:2181/mesos");
+    refused_at(
+        &src,
+        "mesos://zk://",
+        "`mesos://zk://zookeeper-001:2181,zookeeper-002:2181,zookeeper-007:2181/mesos` names ZooKeeper server \
+         `zookeeper-007`, but the ensemble is zookeeper-001, zookeeper-002, zookeeper-003",
+    );
+    // Without one, the seed's URL still runs, and the user is told nothing detects a leader.
+    let s = parse(&ha("", "")).unwrap();
+    let [w] = &s.warnings[..] else { panic!("one warning: {:?}", s.warnings) };
+    assert_eq!((w.line, w.col), position(&ha("", ""), "mesos://zk://"));
+    assert!(
+        w.message.contains("declares no [zookeeper]: the driver talks to the one master `master` directly"),
+        "{}",
+        w.message
+    );
+    assert!(parse(&ha("[zookeeper]\nservers = 3", "")).unwrap().warnings.is_empty());
 }

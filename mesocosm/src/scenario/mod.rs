@@ -414,6 +414,7 @@ impl Checker<'_> {
         }
         let mut total_tasks = 0;
         let master_names = master.names();
+        let zookeeper_hosts: Vec<String> = (1..=zookeeper).map(zookeeper_host).collect();
         // The dispatcher's host first: cluster-mode apps must name it.
         let dispatcher_host = raw
             .dispatcher
@@ -422,7 +423,9 @@ impl Checker<'_> {
         let apps: Vec<AppSpec> = raw
             .apps
             .iter()
-            .map(|app| self.app(app, &master_names, dispatcher_host.as_deref(), until, &mut total_tasks))
+            .map(|app| {
+                self.app(app, &master_names, &zookeeper_hosts, dispatcher_host.as_deref(), until, &mut total_tasks)
+            })
             .collect::<Vec<_>>()
             .into_iter()
             .flatten()

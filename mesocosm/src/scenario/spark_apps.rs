@@ -22,6 +22,7 @@ impl Checker<'_> {
         &mut self,
         app: &Spanned<RawApp>,
         masters: &[String],
+        zookeeper: &[String],
         dispatcher: Option<&str>,
         until: Duration,
         total_tasks: &mut u64,
@@ -97,7 +98,7 @@ impl Checker<'_> {
         if conf.deploy_mode() == Ok(submit::DeployMode::Cluster) {
             self.check_dispatcher_url(&submit.master, &spans, &mapper, dispatcher);
         } else {
-            self.check_master(&submit.master, &spans, &mapper, masters);
+            self.check_master(&submit.master, &spans, &mapper, masters, zookeeper);
         }
         self.check_conf(&conf, &spans, &mapper, &defaults);
         if let Ok(mode) = conf.deploy_mode() {
@@ -302,15 +303,44 @@ impl Checker<'_> {
     }
 
     /// `--master` must reach this scenario's master (`masters` has one
-    /// name), or, with several masters, go through ZooKeeper.
-    fn check_master(&mut self, url: &MasterUrl, spans: &SubmitSpans, mapper: &SubmitMapper, masters: &[String]) {
-        // `mesos://zk://…` is always fine: ZooKeeper leader detection
-        // resolves to whichever master currently leads (the scenario checks
-        // the ensemble's hosts against [zookeeper] when it has one).
-        let MasterUrl::Mesos { host, port } = url else {
-            return;
-        };
+    /// name), or, with several masters, go through ZooKeeper (`zookeeper`:
+    /// the declared ensemble's hosts).
+    fn check_master(
+        &mut self,
+        url: &MasterUrl,
+        spans: &SubmitSpans,
+        mapper: &SubmitMapper,
+        masters: &[String],
+        zookeeper: &[String],
+    ) {
         let span = mapper.map(spans.master.clone());
+        let (host, port) = match url {
+            MasterUrl::Mesos { host, port } => (host, port),
+            MasterUrl::MesosZk { servers, .. } => {
+                if zookeeper.is_empty() {
+                    // Why a warning, not an error: the seed's line names its
+                    // ensemble, and a scenario about something else should run
+                    // it as written; but nothing detects anything, so say so.
+                    self.warning(
+                        span,
+                        format!(
+                            "`{url}` names a ZooKeeper ensemble, but this scenario declares no [zookeeper]: the \
+                             driver talks to the one master `{}` directly, as if ZooKeeper always named it leader \
+                             (declare [zookeeper] servers = 3 to simulate leader detection)",
+                            masters.first().map_or("master", String::as_str)
+                        ),
+                    );
+                } else if let Some((h, _)) = servers.iter().find(|(h, _)| !zookeeper.contains(h)) {
+                    // Why an error: libmesos would retry a server that does not
+                    // exist for ever and the driver would never find a master.
+                    self.error(
+                        span,
+                        format!("`{url}` names ZooKeeper server `{h}`, but the ensemble is {}", zookeeper.join(", ")),
+                    );
+                }
+                return;
+            }
+        };
         if let [master_name] = masters {
             if host != master_name {
                 self.error(
