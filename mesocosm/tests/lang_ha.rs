@@ -121,3 +121,17 @@ fn a_spark_zk_url_is_checked_against_the_ensemble_or_warned_about_without_one() 
     );
     assert!(parse(&ha("[zookeeper]\nservers = 3", "")).unwrap().warnings.is_empty());
 }
+
+#[test]
+fn a_name_that_matches_nobody_lists_the_masters_and_servers_there_are() {
+    let base = ha("[zookeeper]\nservers = 3", "[master]\ncount = 3");
+    let src = format!("{base}[[faults]]\nkill = \"master-4\"\nat = \"10s\"\n");
+    let d = errors(&src);
+    assert!(
+        d.iter().any(|x| x.message.starts_with(
+            "`master-4` names no actor; actors are master-1, master-2, master-3 (or `leader`), \
+             zookeeper-001, zookeeper-002, zookeeper-003, "
+        )),
+        "{d}"
+    );
+}

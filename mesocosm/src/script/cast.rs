@@ -110,9 +110,16 @@ impl Cast {
         let p = Pattern::new(name);
         let roles: Vec<Role> = self.samples().into_iter().filter(|(n, _)| p.matches(n)).map(|(_, r)| r).collect();
         if roles.is_empty() {
+            // With several masters, name them (and `leader`), not the single
+            // master's `master`, and the ZooKeeper servers a fault may target.
+            let masters = if self.masters.is_empty() {
+                self.master.clone()
+            } else {
+                format!("{} (or `{LEADER}`)", self.masters.join(", "))
+            };
+            let servers: String = self.zookeeper.iter().map(|z| format!("{z}, ")).collect();
             return Err(format!(
-                "`{name}` names no actor; actors are {}, {}, driver:<app>, executor:<app>/<id> and scheduler:<framework> (apps: {}; frameworks: {})",
-                self.master,
+                "`{name}` names no actor; actors are {masters}, {servers}{}, driver:<app>, executor:<app>/<id> and scheduler:<framework> (apps: {}; frameworks: {})",
                 if self.agents.is_empty() { "(no agents)".to_string() } else { self.agents.join(", ") },
                 self.app_names(),
                 self.framework_names()
