@@ -2,6 +2,9 @@
 //! whose command is a spark-submit line (as Marathon and the dispatcher do),
 //! and the task's process is the app's real client-mode driver.
 
+mod common;
+
+use common::Buffer;
 use mesocosm::cluster::{Report, Runtime};
 use mesocosm::registry::Registry;
 use mesocosm::{runner, scenario};
@@ -77,20 +80,6 @@ in_task = true
     duration = "1s"
 "#;
 
-/// A timeline written into memory.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 struct Run {
     report: Report,
     seen: Vec<(TaskState, String, String)>,
@@ -111,12 +100,12 @@ fn run_text(text: &str, command: &str, image: Option<&str>) -> Run {
                 Launcher { command: command.clone(), image: image.clone(), launched: false, seen: seen2.clone() };
             MesosSchedulerDriver::new(ctx.master.as_str(), framework("launcher"), launcher)
         });
-    let timeline = Buf::default();
+    let timeline = Buffer::default();
     let runtime =
         Runtime { transport: Transport::Memory, timeline: Some(Box::new(timeline.clone())), ..Runtime::default() };
     let report = builder.run(runtime).unwrap();
     let seen = seen.lock().unwrap().clone();
-    let timeline = String::from_utf8(timeline.0.lock().unwrap().clone()).unwrap();
+    let timeline = timeline.text();
     Run { report, seen, timeline }
 }
 

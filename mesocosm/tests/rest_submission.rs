@@ -3,11 +3,13 @@
 //! their own whose requests and the dispatcher's responses are messages in
 //! the trace, under the network's faults like any other.
 
+mod common;
+
+use common::Buffer;
 use mesocosm::cluster::{Report, Runtime};
 use mesocosm::registry::Registry;
 use mesocosm::{runner, scenario};
 use mesocosm_sim::Transport;
-use std::sync::{Arc, Mutex};
 
 const CLUSTER: &str = r#"
 [scenario]
@@ -32,26 +34,12 @@ at = "1s"
     duration = "1s"
 "#;
 
-/// A timeline written into memory.
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn run(extra: &str, transport: Transport) -> (Report, String) {
     let s = scenario::parse("rest.toml", &format!("{CLUSTER}\n{extra}")).unwrap_or_else(|d| panic!("{d}"));
-    let timeline = Buf::default();
+    let timeline = Buffer::default();
     let runtime = Runtime { transport, timeline: Some(Box::new(timeline.clone())), ..Runtime::default() };
     let report = runner::cluster(&s, s.seed, &Registry::default()).unwrap().run(runtime).unwrap();
-    let text = String::from_utf8(timeline.0.lock().unwrap().clone()).unwrap();
+    let text = timeline.text();
     (report, text)
 }
 

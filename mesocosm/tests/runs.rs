@@ -1,13 +1,14 @@
 //! Whole runs of the scenario library: replay, the seed's message flow, the CLI contract.
 
+mod common;
+
 use base64::Engine;
+use common::Buffer;
 use mesocosm::runner::{self, RunOptions};
 use mesocosm::scenario;
 use mesocosm_sim::{Msg, Transport};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 fn library() -> Vec<PathBuf> {
     let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios"));
@@ -21,26 +22,12 @@ fn library() -> Vec<PathBuf> {
     files
 }
 
-/// A writer the test can read back after the run.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 fn run_with_trace(file: &Path, transport: Transport) -> (runner::Report, Vec<serde_json::Value>) {
     let s = scenario::load(file).unwrap_or_else(|d| panic!("{d}"));
     let buf = Buffer::default();
     let opts = RunOptions { transport, trace: Some(Box::new(buf.clone())), ..RunOptions::default() };
     let report = runner::run(&s, opts).expect("the run");
-    let text = String::from_utf8(buf.0.lock().unwrap().clone()).expect("utf-8 trace");
+    let text = buf.text();
     let records: Vec<serde_json::Value> =
         text.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
     // The notes, lifecycle events and the master's shares (`type` = note |
