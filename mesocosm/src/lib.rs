@@ -21,7 +21,7 @@
 //! ```
 //!
 //! - [`cli`]: the `mesocosm` CLI as a function, [`cli::main_with`] a registry; `main.rs` calls it.
-//! - [`bench`]: the workloads `mesocosm bench` and the criterion benches run,
+//! - [`bench`](mod@bench): the workloads `mesocosm bench` and the criterion benches run,
 //!   and what they measure (time, allocation cycles, memory), beside Mesos's figures.
 //! - [`sweep`]: one scenario over many seeds on worker threads, split into
 //!   shards (`--shard K/N`), its summary and its JSON Lines result file, merged.
