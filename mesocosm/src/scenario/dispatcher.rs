@@ -15,7 +15,7 @@ impl Checker<'_> {
     pub(super) fn dispatcher(
         &mut self,
         raw: &Spanned<RawDispatcher>,
-        master_name: &str,
+        master_url: &str,
         apps: &[AppSpec],
         until: Duration,
     ) -> Option<DispatcherSpec> {
@@ -30,7 +30,7 @@ impl Checker<'_> {
         let empty = BTreeMap::new();
         let conf_map: &BTreeMap<String, String> = d.conf.as_ref().map_or(&empty, |c| c.get_ref());
         let conf_span = d.conf.as_ref().map_or(raw.span(), |c| c.span());
-        let conf = match DispatcherConf::new(&host, &format!("mesos://{master_name}:5050"), conf_map) {
+        let conf = match DispatcherConf::new(&host, master_url, conf_map) {
             Ok(c) => Some(c),
             Err(e) => {
                 // What the dispatcher dies of at start.

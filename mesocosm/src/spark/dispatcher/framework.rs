@@ -198,7 +198,7 @@ impl Framework for Dispatcher {
     fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
         let core = ClusterScheduler::new(self.spec.conf.clone(), self.store.clone());
         let info = core.framework_info();
-        let driver = Shared::new(MesosSchedulerDriver::new(ctx.master.clone(), info, core));
+        let driver = Shared::new(MesosSchedulerDriver::new(ctx.master_url(), info, core));
         self.core = Some(driver.clone());
         Process::new(driver)
     }
