@@ -442,7 +442,10 @@ impl Checker<'_> {
             Some(zk) => format!("mesos://{}", zookeeper::zk_url_string(zk)),
             None => format!("mesos://{}:5050", master.name),
         };
-        let dispatcher = raw.dispatcher.as_ref().and_then(|d| self.dispatcher(d, &dispatcher_master, &apps, until));
+        let dispatcher = raw.dispatcher.as_ref().and_then(|d| {
+            let masters = (&master_names[..], &zookeeper_hosts[..]);
+            self.dispatcher(d, &dispatcher_master, masters, &apps, until)
+        });
         let mut cast = Cast {
             master: master.name.clone(),
             masters: if master.count > 1 { master.names() } else { Vec::new() },
