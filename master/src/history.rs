@@ -28,6 +28,10 @@ pub enum AgentPrior {
     Removed,
     /// Never known to this master: the master failed over since it registered.
     Unknown,
+    /// In the registry this master recovered when it was elected, and not yet
+    /// back: the failover case `Master::_reregisterSlave` re-admits as
+    /// "Re-admitting recovered agent".
+    Recovered,
 }
 
 impl fmt::Display for AgentPrior {
@@ -38,6 +42,7 @@ impl fmt::Display for AgentPrior {
             AgentPrior::Unreachable => "unreachable",
             AgentPrior::Removed => "removed",
             AgentPrior::Unknown => "unknown to this master",
+            AgentPrior::Recovered => "recovered from the registry",
         })
     }
 }

@@ -6,11 +6,11 @@
 
 mod common;
 
-use common::{call, register_slave, reregister_slave, subscribe_call, updates_to};
+use common::{call, register_slave, reported_task, reregister_slave, resources, subscribe_call, updates_to};
 use mesocosm_master::history::MasterEvent;
 use mesocosm_master::registry::registrar::Timeouts;
 use mesocosm_master::registry::replica::Disk;
-use mesocosm_master::{Master, MasterConfig, RegistryConfig, RemovalRate, Timer};
+use mesocosm_master::{AgentPrior, Master, MasterConfig, RegistryConfig, RemovalRate, Timer};
 use mesocosm_proto::v1::TaskState;
 use mesocosm_proto::{scheduler, v1};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Output, SimTime};
@@ -311,4 +311,37 @@ fn a_leader_cut_off_from_the_other_masters_aborts_when_its_store_times_out() {
     assert_eq!(exit, Some((at_ms(21_000), "master-1".to_string())));
     let Some((_, MasterEvent::Aborted { reason })) = c.masters["master-1"].history().last() else { panic!() };
     assert_eq!(reason, "Failed to update registry: Failed to perform store within 20secs");
+}
+
+#[test]
+fn a_recovered_agent_is_re_admitted_as_recovered_and_its_tasks_get_no_update() {
+    let mut c = cluster_with_three_agents(1.0, None);
+    let fid = failover(&mut c);
+    // agent-2 comes back after the failover with a running task of the
+    // framework, which has already re-subscribed.
+    let t2 = reported_task(&fid, &agent(2), "t2", TaskState::TaskRunning, &resources(1.0, 1024.0));
+    c.msg("agent-2", "master-2", reregister_slave("agent-2", &agent(2), 4.0, 4096.0, vec![t2], vec![]));
+    let back: Vec<_> = c.sent_to("agent-2").into_iter().map(|(at, m)| (at, m.kind())).collect();
+    assert_eq!(back.last(), Some(&(at_ms(11_000), "SlaveReregisteredMessage")));
+    // Both are what the registry recovered, not agents unknown to the master
+    // (`Master::_reregisterSlave`: "Re-admitting recovered agent").
+    let readmitted: Vec<_> = c.masters["master-2"]
+        .history()
+        .iter()
+        .filter_map(|(_, e)| match e {
+            MasterEvent::AgentReregistered { hostname, was, .. } => Some((hostname.clone(), *was)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        readmitted,
+        [("agent-1".to_string(), AgentPrior::Recovered), ("agent-2".to_string(), AgentPrior::Recovered)]
+    );
+    assert_eq!(AgentPrior::Recovered.to_string(), "recovered from the registry");
+    // `__reregisterSlave` sends "Unknown agent reregistered" updates only for
+    // an agent that was not in the registry: the framework hears nothing…
+    assert_eq!(states(&c), []);
+    // …and learns the task's state by reconciling: the master knows it.
+    c.msg("driver:spark", "master-2", reconcile(&fid, "t2", &agent(2)));
+    assert_eq!(states(&c), [TaskState::TaskRunning]);
 }

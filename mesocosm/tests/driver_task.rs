@@ -98,7 +98,7 @@ fn run_text(text: &str, command: &str, image: Option<&str>) -> Run {
         runner::cluster(&s, s.seed, &Registry::default()).unwrap().framework("launcher", Duration::ZERO, move |ctx| {
             let launcher =
                 Launcher { command: command.clone(), image: image.clone(), launched: false, seen: seen2.clone() };
-            MesosSchedulerDriver::new(ctx.master.as_str(), framework("launcher"), launcher)
+            MesosSchedulerDriver::new(ctx.master_url(), framework("launcher"), launcher)
         });
     let timeline = Buffer::default();
     let runtime =

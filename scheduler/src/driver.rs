@@ -21,9 +21,24 @@
 //!   without (a reconciliation answer, libmesos's own TASK_LOST) needs none.
 //! - HEARTBEAT events are consumed here; a broken connection reaches the driver
 //!   as `Input::Disconnected`.
+//!
+//! # Finding the master
+//!
+//! The driver is given libmesos's `--master` as a [`MasterUrl`]: a fixed
+//! master, or `zk://…/mesos`, where it embeds the master detector
+//! ([`Detection`]) and follows the leader as `SchedulerProcess::detected` does:
+//!
+//! ```text
+//!   new leader ──▶ connected: disconnected(); then SUBSCRIBE at once (with the
+//!                  FrameworkID once it has one: the framework fails over to the
+//!                  new master), retried with the backoff above
+//!   no leader ───▶ connected: disconnected(); no SUBSCRIBE until one is detected
+//!   an event from a master that is not the leader ──▶ ignored, with a note
+//! ```
 
 use crate::Scheduler;
 use crate::context::{Context, Exit};
+use crate::detection::{Detection, MasterUrl};
 use mesocosm_sim::proto::scheduler::{Call, Event, call, event};
 use mesocosm_sim::proto::v1::{FrameworkId, FrameworkInfo, TaskState, TaskStatus, offer, task_status};
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox};
@@ -73,6 +88,8 @@ pub enum DriverTimer<T> {
     Registration { round: u32 },
     /// A timer the scheduler set.
     Scheduler(T),
+    /// The ZooKeeper master detector's periodic check.
+    ZooKeeper,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,7 +102,8 @@ enum State {
     Exited,
 }
 
-/// A [`Scheduler`] speaking the v1 scheduler API to `master`.
+/// A [`Scheduler`] speaking the v1 scheduler API to the master its
+/// [`MasterUrl`] names (or to the leader detected through it).
 ///
 /// Give it to the cluster as the framework's actor. On a restart the cluster
 /// builds a new one; pass the old framework id with
@@ -94,7 +112,8 @@ enum State {
 #[derive(Debug)]
 pub struct MesosSchedulerDriver<S> {
     scheduler: S,
-    master: ActorId,
+    /// The fixed master, or the detector and the leader it names.
+    detection: Detection,
     info: FrameworkInfo,
     state: State,
     /// Bumped at every (re-)registration and disconnection, so stale retry timers are ignored.
@@ -103,11 +122,13 @@ pub struct MesosSchedulerDriver<S> {
 }
 
 impl<S: Scheduler> MesosSchedulerDriver<S> {
-    /// A driver that will register `info` with `master` and run `scheduler`.
-    pub fn new(master: impl Into<ActorId>, info: FrameworkInfo, scheduler: S) -> Self {
+    /// A driver that will register `info` with the master at `master` (a
+    /// master's actor, or a ZooKeeper group to detect the leader in) and run
+    /// `scheduler`.
+    pub fn new(master: impl Into<MasterUrl>, info: FrameworkInfo, scheduler: S) -> Self {
         MesosSchedulerDriver {
             scheduler,
-            master: master.into(),
+            detection: Detection::new(master.into()),
             info,
             state: State::Created,
             round: 0,
@@ -131,6 +152,11 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
         self.info.id.as_ref()
     }
 
+    /// The master the driver talks to: the fixed one, or the detected leader.
+    pub fn master(&self) -> Option<&ActorId> {
+        self.detection.master()
+    }
+
     /// Whether the framework is subscribed right now.
     pub fn connected(&self) -> bool {
         self.state == State::Connected
@@ -143,13 +169,16 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
     /// one minute and at a tenth of a positive `failover_timeout`, so a
     /// failing-over framework tries several times before the master gives up on it.
     fn subscribe(&mut self, out: &mut Outbox<DriverTimer<S::Timer>>) {
+        // `doReliableRegistration` returns while no master is detected; the
+        // next detection starts it again.
+        let Some(master) = self.detection.master().cloned() else { return };
         let c = Call {
             framework_id: self.info.id.clone(),
             r#type: Some(call::Type::Subscribe as i32),
             subscribe: Some(call::Subscribe { framework_info: self.info.clone(), suppressed_roles: Vec::new() }),
             ..Default::default()
         };
-        out.send(&self.master, c);
+        out.send(&master, c);
         let mut bound = self.backoff.min(REGISTRATION_RETRY_INTERVAL_MAX);
         if let Some(tenth) = self.info.failover_timeout.filter(|f| *f > 0.0).map(|f| f / 10.0)
             && let Ok(tenth) = Duration::try_from_secs_f64(tenth)
@@ -187,8 +216,10 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
 
     /// Send `c`, or drop it while not connected (see the module docs).
     fn send(&mut self, c: Call, lost: &mut VecDeque<TaskStatus>, out: &mut Outbox<DriverTimer<S::Timer>>) {
-        if self.state == State::Connected {
-            return out.send(&self.master, c);
+        if self.state == State::Connected
+            && let Some(m) = self.detection.master()
+        {
+            return out.send(m, c);
         }
         out.note_with(|| format!("{} not sent: the framework is not subscribed", c.r#type().as_str_name()));
         if self.state == State::Aborted {
@@ -198,13 +229,16 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
     }
 
     fn exit(&mut self, exit: Exit, out: &mut Outbox<DriverTimer<S::Timer>>) {
-        if exit.teardown && self.state == State::Connected {
+        if exit.teardown
+            && self.state == State::Connected
+            && let Some(m) = self.detection.master().cloned()
+        {
             let teardown = Call {
                 framework_id: self.info.id.clone(),
                 r#type: Some(call::Type::Teardown as i32),
                 ..Default::default()
             };
-            out.send(&self.master, teardown);
+            out.send(&m, teardown);
         }
         self.state = State::Exited;
         out.exit(exit.status);
@@ -218,14 +252,16 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
     /// agent keeps the update, and TEARDOWN makes it moot.
     fn update(&mut self, status: TaskStatus, out: &mut Outbox<DriverTimer<S::Timer>>) {
         self.callback(out, |s, ctx| s.update(ctx, &status));
-        if let (Some(uuid), Some(agent_id), State::Connected) = (status.uuid, status.agent_id, self.state) {
+        if let (Some(uuid), Some(agent_id), State::Connected, Some(m)) =
+            (status.uuid, status.agent_id, self.state, self.detection.master().cloned())
+        {
             let ack = Call {
                 framework_id: self.info.id.clone(),
                 r#type: Some(call::Type::Acknowledge as i32),
                 acknowledge: Some(call::Acknowledge { agent_id, task_id: status.task_id, uuid }),
                 ..Default::default()
             };
-            out.send(&self.master, ack);
+            out.send(&m, ack);
         }
     }
 
@@ -285,10 +321,67 @@ impl<S: Scheduler> MesosSchedulerDriver<S> {
         self.round += 1;
         self.backoff = REGISTRATION_BACKOFF_FACTOR;
         // Why 2 s before SUBSCRIBE again: libmesos re-registers once its master
-        // detector reports a leader; mesocosm has no detector and models that
-        // delay as one registration_backoff_factor.
+        // detector reports a leader; a fixed master's detector reports nothing,
+        // and mesocosm models that delay as one registration_backoff_factor.
+        // With ZooKeeper, a new leader is also SUBSCRIBEd to when detected.
         out.set_timer(REGISTRATION_BACKOFF_FACTOR, DriverTimer::Registration { round: self.round });
         self.callback(out, |s, ctx| s.disconnected(ctx));
+    }
+}
+
+impl<S: Scheduler> MesosSchedulerDriver<S> {
+    /// `SchedulerProcess::detected`: the leader changed to `leader` (or none).
+    fn detected(&mut self, leader: Option<ActorId>, out: &mut Outbox<DriverTimer<S::Timer>>) {
+        // An aborted or exited driver keeps its detector but acts on nothing.
+        if !matches!(self.state, State::Registering | State::Connected) {
+            return;
+        }
+        let was_connected = self.state == State::Connected;
+        self.state = State::Registering;
+        self.round += 1;
+        self.backoff = REGISTRATION_BACKOFF_FACTOR;
+        if was_connected {
+            // "In any case, we will reconnect (possibly immediately), so we must
+            // notify schedulers of the disconnection."
+            self.callback(out, |s, ctx| s.disconnected(ctx));
+            if self.state != State::Registering {
+                return;
+            }
+        }
+        match leader {
+            Some(m) => {
+                out.note_with(|| format!("New master detected at master@{m}:5050"));
+                // Why at once: libmesos's `detected` calls doReliableRegistration
+                // straight away (no initial delay, unlike an agent's); the
+                // backoff applies between retries.
+                self.subscribe(out);
+            }
+            None => out.note("No master detected: the driver waits for one before SUBSCRIBE"),
+        }
+    }
+
+    /// Detection's own inputs: ZooKeeper's traffic, and scheduler events from
+    /// a master that is not the leader. Gives any other input back.
+    fn detection_input(
+        &mut self,
+        input: Input<DriverTimer<S::Timer>>,
+        out: &mut Outbox<DriverTimer<S::Timer>>,
+    ) -> Option<Input<DriverTimer<S::Timer>>> {
+        let changes = match input {
+            Input::Timer(DriverTimer::ZooKeeper) => self.detection.on_tick(DriverTimer::ZooKeeper, out),
+            Input::Message { from, msg } => match self.detection.on_message(&from, msg, out) {
+                Ok(changes) => changes,
+                Err(Msg::SchedulerEvent(e)) if !self.detection.accepts(&from, &e, out) => vec![],
+                Err(msg) => return Some(Input::Message { from, msg }),
+            },
+            Input::Disconnected { peer } => match self.detection.on_disconnected(&peer, out) {
+                Some(changes) => changes,
+                None => return Some(Input::Disconnected { peer }),
+            },
+            other => return Some(other),
+        };
+        changes.into_iter().for_each(|l| self.detected(l, out));
+        None
     }
 }
 
@@ -296,10 +389,16 @@ impl<S: Scheduler> Actor for MesosSchedulerDriver<S> {
     type Timer = DriverTimer<S::Timer>;
 
     fn handle(&mut self, input: Input<Self::Timer>, out: &mut Outbox<Self::Timer>) {
+        if self.state == State::Exited {
+            return;
+        }
+        let Some(input) = self.detection_input(input, out) else { return };
         match (self.state, input) {
             (State::Exited, _) => {}
             (State::Created, Input::Start) => {
                 self.state = State::Registering;
+                // A ZooKeeper detector's session; it names the leader later.
+                self.detection.start(DriverTimer::ZooKeeper, out);
                 self.subscribe(out);
             }
             (State::Created, _) => {}
@@ -312,11 +411,12 @@ impl<S: Scheduler> Actor for MesosSchedulerDriver<S> {
             // was told in `error`; it exits or waits for its process to be killed).
             (State::Aborted, _) => {}
             (_, Input::Timer(DriverTimer::Scheduler(t))) => self.callback(out, |s, ctx| s.timer(ctx, t)),
-            (_, Input::Message { from, msg: Msg::SchedulerEvent(e) }) if from == self.master => self.on_event(*e, out),
-            (_, Input::Message { from, msg }) if from != self.master => {
+            // Only the master's events get here (see `detection_input`).
+            (_, Input::Message { msg: Msg::SchedulerEvent(e), .. }) => self.on_event(*e, out),
+            (_, Input::Message { from, msg }) if !self.detection.is_master(&from) => {
                 self.callback(out, |s, ctx| s.message(ctx, &from, msg))
             }
-            (_, Input::Disconnected { peer }) if peer == self.master => self.on_disconnected(out),
+            (_, Input::Disconnected { peer }) if self.detection.is_master(&peer) => self.on_disconnected(out),
             // The master's 403 to a call from an unsubscribed scheduler: the
             // call's answer, logged; the driver carries on re-subscribing.
             (_, Input::Refused { kind, refusal, .. }) => out.note_with(|| format!("{kind} refused: {refusal}")),

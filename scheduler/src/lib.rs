@@ -60,14 +60,18 @@
 //! - [`Scheduler`]: the callbacks (this file).
 //! - [`Context`]: what a callback may do (`context.rs`).
 //! - [`MesosSchedulerDriver`]: the connection to the master, as an actor (`driver.rs`).
+//! - [`MasterUrl`], [`Detection`]: which master to talk to, fixed or detected
+//!   through ZooKeeper; Spark's driver shares it (`detection.rs`).
 //! - [`task`], [`offered`], [`framework`], [`resources`]: building FrameworkInfos and
 //!   TaskInfos from offers (`tasks.rs`).
 
 mod context;
+mod detection;
 mod driver;
 mod tasks;
 
 pub use context::Context;
+pub use detection::{Detection, MasterUrl};
 pub use driver::{
     DriverTimer, MesosSchedulerDriver, REGISTRATION_BACKOFF_FACTOR, REGISTRATION_RETRY_INTERVAL_MAX,
     lost_with_unsent_call,

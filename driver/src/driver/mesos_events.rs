@@ -99,7 +99,7 @@ impl SparkDriver {
     pub(super) fn send_call(&mut self, call: Call, out: &mut Outbox<DriverTimer>) {
         if self.connected
             && !self.mesos_aborted
-            && let Some(m) = &self.master
+            && let Some(m) = self.detection.master()
         {
             out.send(m, call);
             return;
@@ -137,7 +137,7 @@ impl SparkDriver {
             return;
         }
         // No master detected yet: detection starts the registration.
-        let Some(master) = self.master.clone() else { return };
+        let Some(master) = self.detection.master().cloned() else { return };
         let framework_info = self.framework_info();
         let subscribe = Call {
             framework_id: framework_info.id.clone(),

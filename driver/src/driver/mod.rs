@@ -44,6 +44,7 @@ use crate::endpoint::{ExecutorTable, heartbeat_expiry};
 use crate::phase::Phase;
 use crate::readiness::Readiness;
 use crate::scheduler::TaskScheduler;
+use mesocosm_scheduler::{Detection, MasterUrl};
 use mesocosm_sim::proto::scheduler::call;
 use mesocosm_sim::proto::v1::FrameworkId;
 use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, SimTime};
@@ -167,8 +168,7 @@ pub struct SparkDriver {
     /// Why libmesos aborted, if an exception in `resourceOffers` made it.
     mesos_abort_reason: Option<String>,
     /// The master libmesos talks to: fixed, or the leader it detected.
-    master: Option<ActorId>,
-    detector: mesocosm_zookeeper::MasterDetector,
+    detection: Detection,
 }
 
 impl SparkDriver {
@@ -192,8 +192,10 @@ impl SparkDriver {
             cfg.settings.task_max_failures,
             cfg.settings.shuffle_service_enabled,
         );
-        let master = cfg.zk.is_none().then(|| cfg.master.clone());
-        let detector = mesocosm_zookeeper::MasterDetector::new(cfg.zk.as_ref());
+        let detection = Detection::new(match &cfg.zk {
+            Some(zk) => MasterUrl::ZooKeeper(zk.clone()),
+            None => MasterUrl::Standalone(cfg.master.clone()),
+        });
         SparkDriver {
             cfg,
             startup_error,
@@ -217,8 +219,7 @@ impl SparkDriver {
             received_task: false,
             mesos_abort_reason: None,
             // With a detector, no master is known until it finds the leader.
-            master,
-            detector,
+            detection,
         }
     }
 
@@ -410,7 +411,7 @@ impl Actor for SparkDriver {
             Input::Timer(DriverTimer::ReliableRegistration { round }) => self.on_registration_timer(round, out),
             Input::Timer(DriverTimer::ZooKeeper) => self.detection_tick(out),
             Input::Disconnected { peer } if self.detection_disconnected(&peer, out) => {}
-            Input::Disconnected { peer } if self.master.as_ref() == Some(&peer) => self.on_master_disconnected(out),
+            Input::Disconnected { peer } if self.detection.is_master(&peer) => self.on_master_disconnected(out),
             Input::Disconnected { peer } => self.on_executor_disconnected(&peer, out),
             Input::Exited { .. } => {}
             // A call the master refused (HTTP 403 on the scheduler API). Not an

@@ -42,6 +42,6 @@ impl Framework for Spec {
     /// A restarted scheduler is a new process that registers as a new framework.
     fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
         let scheduler = OfferHolder::new(self.tasks, self.seconds, self.fixed);
-        Process::new(MesosSchedulerDriver::new(ctx.master.clone(), framework(ctx.name), scheduler))
+        Process::new(MesosSchedulerDriver::new(ctx.master_url(), framework(ctx.name), scheduler))
     }
 }

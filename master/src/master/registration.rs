@@ -286,12 +286,17 @@ impl Master {
             self.remove_agent(&other, Removal::Replaced, out);
         }
         // A recovered agent is back: reconciliations about it are answered again.
-        self.recovered.remove(aid);
+        let was_recovered = self.recovered.remove(aid);
         let was_removed = self.removed.remove(aid);
         let was = if self.unreachable.remove(aid) {
             AgentPrior::Unreachable
         } else if was_removed {
             AgentPrior::Removed
+        } else if was_recovered && self.persisted.is_some() {
+            // Gated on the registry: only a master that recovered one knows
+            // the agent as admitted (a single master's in-place restart
+            // keeps its older model, which re-admits it as unknown).
+            AgentPrior::Recovered
         } else {
             AgentPrior::Unknown
         };
@@ -318,6 +323,13 @@ impl Master {
         };
         for t in &tasks {
             self.adopt_task(aid, t);
+            // Why no update for a recovered agent's tasks: `__reregisterSlave`
+            // sends "… agent reregistered" updates only for an agent that was
+            // not in the registry; after a failover the frameworks re-subscribe
+            // and learn their tasks' states by reconciliation.
+            if was == AgentPrior::Recovered {
+                continue;
+            }
             let state = TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging);
             let mut status =
                 master_status(now, &t.task_id, Some(aid), state, Reason::AgentReregistered, message.into());
@@ -354,6 +366,19 @@ impl Master {
         }
         self.record(now, MasterEvent::AgentReregistered { agent_id: aid.to_string(), hostname: hostname.clone(), was });
         out.note_with(|| {
+            if was == AgentPrior::Recovered {
+                // Upstream's words (`Master::_reregisterSlave`).
+                return format!(
+                    "Re-admitting recovered agent {aid} at {from}({hostname}) with {} task(s), recovered \
+                     (no updates: its frameworks reconcile){}",
+                    tasks.len(),
+                    if shut_down.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; shutting down {} completed framework(s) on it", shut_down.len())
+                    }
+                );
+            }
             format!(
                 "agent {hostname} re-registered as {} (it was {was}) with {} task(s), recovered and their latest \
                  state sent to their frameworks{}",

@@ -17,8 +17,10 @@
 //! ```
 
 use mesocosm_master::Master;
+use mesocosm_scheduler::MasterUrl;
 use mesocosm_sim::proto::mesos::v1::FrameworkId;
 use mesocosm_sim::{Actor, ActorId, Shared, SimTime, World};
+use mesocosm_zookeeper::ZkConfig;
 use rand_chacha::ChaCha8Rng;
 use std::any::Any;
 use std::sync::Arc;
@@ -31,12 +33,15 @@ pub struct FrameworkCtx<'a> {
     /// The scheduler's actor name (`scheduler:<name>` for frameworks added
     /// with [`super::ClusterBuilder::framework`], `driver:<app>` for Spark).
     pub me: &'a ActorId,
-    /// The master's actor name: where to send SUBSCRIBE.
+    /// The master's actor name: where to send SUBSCRIBE when there is one
+    /// master (with several, the first; use [`FrameworkCtx::master_url`]).
     pub master: &'a ActorId,
     /// 0 for the first start, 1 after the first restart, …
     pub incarnation: u32,
     /// Every master incarnation, oldest first.
     masters: &'a [Shared<Master>],
+    /// The masters' ZooKeeper group, when they contend in one.
+    zk: Option<&'a ZkConfig>,
 }
 
 impl<'a> FrameworkCtx<'a> {
@@ -47,8 +52,21 @@ impl<'a> FrameworkCtx<'a> {
         master: &'a ActorId,
         incarnation: u32,
         masters: &'a [Shared<Master>],
+        zk: Option<&'a ZkConfig>,
     ) -> FrameworkCtx<'a> {
-        FrameworkCtx { world, name, me, master, incarnation, masters }
+        FrameworkCtx { world, name, me, master, incarnation, masters, zk }
+    }
+
+    /// The scheduler's `--master`, as an operator would give it: the master's
+    /// address, or, when the masters elect a leader through ZooKeeper,
+    /// `zk://…/mesos` (a session of the scheduler's own, so it follows the
+    /// leader as libmesos's detector does). Give it to
+    /// [`mesocosm_scheduler::MesosSchedulerDriver::new`].
+    pub fn master_url(&self) -> MasterUrl {
+        match self.zk {
+            None => MasterUrl::Standalone(self.master.clone()),
+            Some(zk) => MasterUrl::ZooKeeper(super::ha::framework_session(self.world, zk, self.me)),
+        }
     }
 
     /// The FrameworkID the master gave the scheduler `actor` (the newest

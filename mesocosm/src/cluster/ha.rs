@@ -35,6 +35,14 @@ pub(crate) fn session(world: &World, url: &ZkUrl, label: &str) -> ZkConfig {
     ZkConfig { servers, path: url.path.clone(), session_timeout: SESSION_TIMEOUT, first }
 }
 
+/// A framework's own session to the masters' group (`--master zk://…`): the
+/// same servers and path as `group`, its start in the connect string drawn
+/// under the framework's actor name.
+pub(crate) fn framework_session(world: &World, group: &ZkConfig, me: &ActorId) -> ZkConfig {
+    let first = (world.rng_for(&format!("scheduler:{me}/zk")).next_u64() % group.servers.len().max(1) as u64) as usize;
+    ZkConfig { first, ..group.clone() }
+}
+
 impl LiveCluster {
     /// The master leading now: a live one that believes it leads (with one
     /// master, the current incarnation if it is alive). Two may believe it

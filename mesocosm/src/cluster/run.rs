@@ -102,7 +102,8 @@ impl LiveCluster {
     fn start_framework(&mut self, world: &World, id: &ActorId) {
         let master = self.master_cfg.me.clone();
         let Some(slot) = self.frameworks.get_mut(id) else { return };
-        let ctx = FrameworkCtx::new(world, &slot.name, id, &master, slot.incarnation, &self.masters);
+        let zk = self.master_cfg.zk.as_ref();
+        let ctx = FrameworkCtx::new(world, &slot.name, id, &master, slot.incarnation, &self.masters, zk);
         let process = slot.framework.start(&ctx);
         slot.incarnation += 1;
         process.spawn(world, id.clone());

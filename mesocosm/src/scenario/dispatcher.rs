@@ -1,5 +1,7 @@
-//! Checking `[dispatcher]`: Spark's MesosClusterDispatcher, its conf (as the
-//! dispatcher checks it at start) and the REST requests the scenario sends it.
+//! Checking `[dispatcher]`: Spark's MesosClusterDispatcher, its `--master`
+//! (`master`, default the master or, with `[zookeeper]`, the ensemble's
+//! `mesos://zk://…/mesos`), its conf (as the dispatcher checks it at start)
+//! and the REST requests the scenario sends it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,12 +12,14 @@ use super::raw::RawDispatcher;
 use crate::check::Checker;
 use crate::spark::AppSpec;
 use crate::spark::dispatcher::{DispatcherConf, DispatcherSpec, RequestSpec, is_cluster_mode};
+use crate::submit::MasterUrl;
 
 impl Checker<'_> {
     pub(super) fn dispatcher(
         &mut self,
         raw: &Spanned<RawDispatcher>,
-        master_name: &str,
+        master_url: &str,
+        (masters, zookeeper): (&[String], &[String]),
         apps: &[AppSpec],
         until: Duration,
     ) -> Option<DispatcherSpec> {
@@ -30,7 +34,22 @@ impl Checker<'_> {
         let empty = BTreeMap::new();
         let conf_map: &BTreeMap<String, String> = d.conf.as_ref().map_or(&empty, |c| c.get_ref());
         let conf_span = d.conf.as_ref().map_or(raw.span(), |c| c.span());
-        let conf = match DispatcherConf::new(&host, &format!("mesos://{master_name}:5050"), conf_map) {
+        // `--master`, checked as a driver's is: it must reach this scenario's
+        // master, or go through its ZooKeeper ensemble.
+        let master_url = match &d.master {
+            None => master_url.to_string(),
+            Some(m) => match MasterUrl::parse(m.get_ref()) {
+                Ok(url) => {
+                    self.check_master(&url, m.span(), masters, zookeeper, "dispatcher");
+                    m.get_ref().clone()
+                }
+                Err(e) => {
+                    self.error(m.span(), format!("the dispatcher's `master`: {e}"));
+                    master_url.to_string()
+                }
+            },
+        };
+        let conf = match DispatcherConf::new(&host, &master_url, conf_map) {
             Ok(c) => Some(c),
             Err(e) => {
                 // What the dispatcher dies of at start.

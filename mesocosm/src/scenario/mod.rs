@@ -436,7 +436,16 @@ impl Checker<'_> {
         {
             frameworks.push(decl);
         }
-        let dispatcher = raw.dispatcher.as_ref().and_then(|d| self.dispatcher(d, &master.name, &apps, until));
+        // The dispatcher's `--master`: the ensemble's URL when the masters
+        // contend in ZooKeeper (it passes it on to the drivers it launches).
+        let dispatcher_master = match &master.zk {
+            Some(zk) => format!("mesos://{}", zookeeper::zk_url_string(zk)),
+            None => format!("mesos://{}:5050", master.name),
+        };
+        let dispatcher = raw.dispatcher.as_ref().and_then(|d| {
+            let masters = (&master_names[..], &zookeeper_hosts[..]);
+            self.dispatcher(d, &dispatcher_master, masters, &apps, until)
+        });
         let mut cast = Cast {
             master: master.name.clone(),
             masters: if master.count > 1 { master.names() } else { Vec::new() },

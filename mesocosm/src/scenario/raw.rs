@@ -235,6 +235,8 @@ pub(super) struct RawMarathonApp {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDispatcher {
     pub(super) host: Option<Spanned<String>>,
+    /// Its `--master` (default: the master, or the ensemble's `mesos://zk://…`).
+    pub(super) master: Option<Spanned<String>>,
     pub(super) at: Option<Spanned<String>>,
     pub(super) conf: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]

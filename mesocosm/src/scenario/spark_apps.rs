@@ -98,7 +98,7 @@ impl Checker<'_> {
         if conf.deploy_mode() == Ok(submit::DeployMode::Cluster) {
             self.check_dispatcher_url(&submit.master, &spans, &mapper, dispatcher);
         } else {
-            self.check_master(&submit.master, &spans, &mapper, masters, zookeeper);
+            self.check_master(&submit.master, mapper.map(spans.master.clone()), masters, zookeeper, "driver");
         }
         self.check_conf(&conf, &spans, &mapper, &defaults);
         if let Ok(mode) = conf.deploy_mode() {
@@ -305,15 +305,15 @@ impl Checker<'_> {
     /// `--master` must reach this scenario's master (`masters` has one
     /// name), or, with several masters, go through ZooKeeper (`zookeeper`:
     /// the declared ensemble's hosts).
-    fn check_master(
+    /// `who` is the framework the URL is given to ("driver", "dispatcher").
+    pub(super) fn check_master(
         &mut self,
         url: &MasterUrl,
-        spans: &SubmitSpans,
-        mapper: &SubmitMapper,
+        span: std::ops::Range<usize>,
         masters: &[String],
         zookeeper: &[String],
+        who: &str,
     ) {
-        let span = mapper.map(spans.master.clone());
         let (host, port) = match url {
             MasterUrl::Mesos { host, port } => (host, port),
             MasterUrl::MesosZk { servers, .. } => {
@@ -325,7 +325,7 @@ impl Checker<'_> {
                         span,
                         format!(
                             "`{url}` names a ZooKeeper ensemble, but this scenario declares no [zookeeper]: the \
-                             driver talks to the one master `{}` directly, as if ZooKeeper always named it leader \
+                             {who} talks to the one master `{}` directly, as if ZooKeeper always named it leader \
                              (declare [zookeeper] servers = 3 to simulate leader detection)",
                             masters.first().map_or("master", String::as_str)
                         ),

@@ -25,6 +25,12 @@ pub const MAX_MASTERS: i64 = 9;
 /// ZooKeeper server `i` (1-based), as the seed names its hosts.
 pub use mesocosm_zookeeper::server_host as zookeeper_host;
 
+/// `url` written back as a `zk://host:2181,…/path` URL (ZooKeeper's client port).
+pub(super) fn zk_url_string(url: &mesocosm_zookeeper::ZkUrl) -> String {
+    let hosts: Vec<String> = url.hosts.iter().map(|h| format!("{h}:2181")).collect();
+    format!("zk://{}{}", hosts.join(","), url.path)
+}
+
 /// The `zk://` URL of an ensemble of `servers`, path `/mesos`.
 pub fn ensemble_url(servers: u32) -> String {
     let hosts: Vec<String> = (1..=servers).map(|i| format!("{}:2181", zookeeper_host(i))).collect();

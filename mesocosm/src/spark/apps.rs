@@ -29,12 +29,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// libmesos's ZooKeeper detector for `--master mesos://zk://…`, when the
-/// cluster runs an ensemble (without one, mesocosm's single master stands for
-/// whichever master ZooKeeper would name, as before). Its session starts at
-/// the first server of the connect string.
-fn zk_session(builder: &ClusterBuilder, url: &crate::submit::MasterUrl) -> Option<mesocosm_zookeeper::ZkConfig> {
+/// cluster runs an ensemble (`ensemble`; without one, mesocosm's single master
+/// stands for whichever master ZooKeeper would name, as before). Its session
+/// starts at the first server of the connect string.
+pub(super) fn zk_session(ensemble: bool, url: &crate::submit::MasterUrl) -> Option<mesocosm_zookeeper::ZkConfig> {
     let crate::submit::MasterUrl::MesosZk { servers, path } = url else { return None };
-    (builder.zookeeper_servers() > 0).then(|| mesocosm_zookeeper::ZkConfig {
+    ensemble.then(|| mesocosm_zookeeper::ZkConfig {
         servers: servers.iter().map(|(h, _)| ActorId::new(h)).collect(),
         path: path.clone(),
         session_timeout: mesocosm_zookeeper::SESSION_TIMEOUT,
@@ -284,7 +284,7 @@ impl SparkApps {
                 workload: Vec::new(),
                 framework_id: None,
                 host_files: app.files.clone(),
-                zk: zk_session(&builder, &app.submit.master),
+                zk: zk_session(builder.zookeeper_servers() > 0, &app.submit.master),
             };
             let fw = SparkApp { cfg, jobs: app.jobs.clone(), sampled: false, core: None };
             builder = builder.add_framework(&name, driver, app.at, fw);
@@ -293,7 +293,8 @@ impl SparkApps {
         let installed = SparkInstalled::new(without_spark.clone(), spark_in_image.clone());
         // Ports after the submitted drivers', so no two drivers share a URL.
         let first_port = 7078 + apps.len() as u32;
-        let spark_submit = SparkSubmitProgram::new(master, &in_task, apps, first_port, book.clone(), installed)?;
+        let spark_submit = SparkSubmitProgram::new(master, &in_task, apps, first_port, book.clone(), installed)?
+            .with_ensemble(builder.zookeeper_servers() > 0);
         Ok(builder
             .program(spark_submit)
             .program(SparkExecutorBackend::with_book(book, without_spark).with_images(spark_in_image)))

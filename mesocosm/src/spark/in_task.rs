@@ -79,6 +79,9 @@ pub struct SparkSubmitProgram {
     /// Driver names handed to containers whose process has not started yet,
     /// with the agent each runs on.
     pending: Arc<Mutex<BTreeMap<ActorId, ActorId>>>,
+    /// Whether the cluster runs a ZooKeeper ensemble: a line's
+    /// `--master mesos://zk://…` then detects the leader through it.
+    ensemble: bool,
 }
 
 impl SparkSubmitProgram {
@@ -110,7 +113,13 @@ impl SparkSubmitProgram {
                 )));
             }
         }
-        Ok(SparkSubmitProgram { master, apps, book, installed, pending: Arc::default() })
+        Ok(SparkSubmitProgram { master, apps, book, installed, pending: Arc::default(), ensemble: false })
+    }
+
+    /// Whether the cluster runs a ZooKeeper ensemble (see `ensemble`).
+    pub fn with_ensemble(mut self, ensemble: bool) -> SparkSubmitProgram {
+        self.ensemble = ensemble;
+        self
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, BTreeMap<ActorId, ActorId>> {
@@ -203,7 +212,9 @@ impl SparkSubmitProgram {
             workload: workload(&name, &app.spec.jobs, |label| world.rng_for(label).next_u64()),
             framework_id: None,
             host_files: app.spec.files.clone(),
-            zk: None,
+            // The line's own `--master`: the dispatcher passes on its
+            // `mesos://zk://…`, so a driver it launches follows the leader.
+            zk: super::apps::zk_session(self.ensemble, &submit.master),
         };
         world.container_event(
             &launch.actor,

@@ -102,7 +102,7 @@ impl Framework for MarathonFramework {
         let id = ctx.framework_id_of(ctx.me);
         let core = Marathon::new(self.apps.clone(), &format!("{}#{}", ctx.name, ctx.incarnation))
             .with_store(self.store.clone());
-        Process::new(MesosSchedulerDriver::new(ctx.master.clone(), framework_info(), core).with_framework_id(id))
+        Process::new(MesosSchedulerDriver::new(ctx.master_url(), framework_info(), core).with_framework_id(id))
     }
 
     /// Marathon is a long-running service: the run does not wait for it to

@@ -11,7 +11,7 @@ use super::submission::CreateSubmissionRequest;
 use crate::cluster::{ClusterBuilder, Framework, FrameworkCtx, FrameworkReport, Process, RunError, Words};
 use crate::spark::AppSpec;
 use crate::submit::DeployMode;
-use mesocosm_scheduler::MesosSchedulerDriver;
+use mesocosm_scheduler::{MasterUrl, MesosSchedulerDriver};
 use mesocosm_sim::{ActorId, Shared};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -198,7 +198,13 @@ impl Framework for Dispatcher {
     fn start(&mut self, ctx: &FrameworkCtx<'_>) -> Process {
         let core = ClusterScheduler::new(self.spec.conf.clone(), self.store.clone());
         let info = core.framework_info();
-        let driver = Shared::new(MesosSchedulerDriver::new(ctx.master.clone(), info, core));
+        // Its `--master`: through ZooKeeper (`zk://…`, the detector follows
+        // the leader), else the one master.
+        let master = match self.spec.conf.master.starts_with("zk://") {
+            true => ctx.master_url(),
+            false => MasterUrl::Standalone(ctx.master.clone()),
+        };
+        let driver = Shared::new(MesosSchedulerDriver::new(master, info, core));
         self.core = Some(driver.clone());
         Process::new(driver)
     }
