@@ -14,6 +14,8 @@ use mesocosm::runner::{self, RunOptions};
 use mesocosm::scenario::{self, Scenario};
 use mesocosm_sim::Transport;
 use std::time::Duration;
+// Linked for its global allocator, the `mesocosm` CLI's (benches/src/lib.rs).
+use mesocosm_benches as _;
 
 fn library(file: &str) -> Scenario {
     let path = format!("{}/../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));

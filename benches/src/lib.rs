@@ -8,5 +8,11 @@
 //! - [`DeclineOffers`]: the allocator alone, in the shape of Mesos's
 //!   `DeclineOffers` benchmark (`src/tests/hierarchical_allocator_tests.cpp`).
 
+/// The same global allocator as the `mesocosm` CLI's (its `src/main.rs` says
+/// why), so a criterion bench, an example and `mesocosm bench` measure the same
+/// program. Every bench and example links this library.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use mesocosm::bench::offers::{Answerer, OfferRun, offer_run};
 pub use mesocosm::bench::{DeclineOffers, decline, measure};
