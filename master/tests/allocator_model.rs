@@ -391,9 +391,9 @@ impl Model {
             self.frameworks.get_mut(&fw).unwrap().count += 1;
             *self.role_counts.get_mut(&role).unwrap() += 1;
             grants.push(Grant {
-                framework_id: fw,
-                role,
-                agent_id: agent.clone(),
+                framework_id: fw.into(),
+                role: role.into(),
+                agent_id: agent.as_str().into(),
                 resources: available,
                 share,
                 role_share,
@@ -405,7 +405,7 @@ impl Model {
                 why: String::new(),
             });
         }
-        Ok(Cycle { order: order.to_vec(), grants, idle })
+        Ok(Cycle { order: order.iter().map(|a| a.as_str().into()).collect(), grants, idle })
     }
 }
 
@@ -441,7 +441,8 @@ impl Run {
     fn run_cycle(&mut self, candidates: BTreeSet<AgentId>) -> Check {
         let now = self.model.now;
         let got = self.real.allocate(now, &candidates);
-        let want = self.model.cycle(&candidates, &got.order)?;
+        let order: Vec<AgentId> = got.order.iter().map(|a| a.to_string()).collect();
+        let want = self.model.cycle(&candidates, &order)?;
         for (i, (g, w)) in got.grants.iter().zip(&want.grants).enumerate() {
             let g = Grant { role_why: String::new(), why: String::new(), ..g.clone() };
             prop_assert_eq!(&g, w, "grant {} of the cycle at {}", i, now);

@@ -55,7 +55,7 @@ fn drf_always_offers_the_smaller_share_first_and_random_does_not() {
             let mut a = big_and_small(choice, seed);
             let c = a.allocate(t(1), &one("S3"));
             assert_eq!(c.grants.len(), 1, "{name}, seed {seed}: S3 is offered to someone");
-            *winners.entry(name).or_default().entry(c.grants[0].framework_id.clone()).or_default() += 1;
+            *winners.entry(name).or_default().entry(c.grants[0].framework_id.to_string()).or_default() += 1;
         }
     }
     // DRF (`compareDRF`): `small` (share 0) sorts before `big` (share 0.75)
@@ -128,8 +128,8 @@ fn a_random_role_sorter_takes_weights_as_probabilities_not_shares() {
     let mut drf = BTreeMap::<String, usize>::new();
     let mut random = BTreeMap::<String, usize>::new();
     for seed in 0..400 {
-        *drf.entry(first(SorterChoice::drf(), seed).role).or_default() += 1;
-        *random.entry(first(SorterChoice::random(), seed).role).or_default() += 1;
+        *drf.entry(first(SorterChoice::drf(), seed).role.to_string()).or_default() += 1;
+        *random.entry(first(SorterChoice::random(), seed).role.to_string()).or_default() += 1;
     }
     // DRF: a's 0.75 ÷ 3 = 0.25 is above b's 0, so b always goes first.
     assert_eq!(drf, [("b".to_string(), 400)].into());

@@ -38,8 +38,9 @@ impl AgentSlot {
 /// filters frameworks hold on it.
 #[derive(Debug)]
 pub(super) struct AgentEntry {
-    /// Its id, for the grants and the idle reasons a cycle hands out.
-    pub(super) id: AgentId,
+    /// Its id, for the grants and the idle reasons a cycle hands out
+    /// (shared: every cycle names every agent in its order).
+    pub(super) id: SharedId,
     pub(super) slot: AgentSlot,
     /// Its index in `Allocator::agents`: how filters and books name it.
     pub(super) idx: u32,
@@ -197,7 +198,8 @@ impl Allocator {
         self.cluster_total.add(&scalars_of(&total));
         let idx = u32::try_from(self.agents.len()).expect("fewer than 2^32 agents ever added");
         let slot = AgentSlot { total, allocated: Resources::new(), deactivated: false };
-        let entry = AgentEntry { id: id.to_string(), slot, idx, refusals: AgentRefusals::default(), held: Vec::new() };
+        let entry =
+            AgentEntry { id: SharedId::from(id), slot, idx, refusals: AgentRefusals::default(), held: Vec::new() };
         self.agents.push(Some(entry));
         self.agent_index.insert(id.to_string(), idx);
     }
@@ -411,7 +413,7 @@ impl Allocator {
     /// What framework `id` holds on each agent.
     pub fn allocation(&self, id: &str) -> Option<BTreeMap<AgentId, Resources>> {
         let fw = self.framework(id)?.idx;
-        let on = |a: &AgentEntry| Some((a.id.clone(), a.held_by(fw)?.clone()));
+        let on = |a: &AgentEntry| Some((a.id.to_string(), a.held_by(fw)?.clone()));
         Some(self.agents.iter().flatten().filter_map(on).collect())
     }
 
@@ -423,7 +425,7 @@ impl Allocator {
         for &a in &fw.refused_agents {
             let Some(agent) = self.agent_at(a) else { continue };
             if let Some(fs) = agent.refusals.of(fw.idx) {
-                out.insert(agent.id.clone(), fs.to_vec());
+                out.insert(agent.id.to_string(), fs.to_vec());
             }
         }
         Some(out)

@@ -10,6 +10,7 @@
 //! ([`Allocator::choose_standing`]); with any other sorter both sorts are
 //! asked afresh for every agent ([`Allocator::choose`]), as Mesos does.
 
+use super::filters::Seen;
 use super::sorter::{self, SortClient};
 use super::standings::{Stand, Standings};
 use super::{AgentId, Allocator, Cycle, DEFAULT_WEIGHT, Eligible, Grant, IdleReason, SharedId};
@@ -70,7 +71,7 @@ impl Allocator {
             if !entry.slot.deactivated {
                 order.push(entry.idx);
             } else if !entry.slot.available().is_empty() {
-                idle.insert(entry.id.clone(), IdleReason::AgentDeactivated);
+                idle.insert(entry.id.to_string(), IdleReason::AgentDeactivated);
             }
         }
         // Why shuffle: `__generateOffers` visits the candidates in
@@ -86,10 +87,10 @@ impl Allocator {
         for fw in self.frameworks_by_id().filter(|f| f.eligible()) {
             by_role.entry(&fw.role).or_default().push(fw.idx);
         }
-        let eligible: Eligible = by_role.into_iter().map(|(role, fws)| (role.to_string(), fws)).collect();
+        let eligible: Eligible = by_role.into_iter().map(|(role, fws)| (SharedId::from(role), fws)).collect();
         for (role, _) in &eligible {
-            if !self.framework_sorters.contains_key(role) {
-                self.framework_sorters.insert(role.clone(), self.cfg.framework_sorter.make());
+            if !self.framework_sorters.contains_key(role.as_str()) {
+                self.framework_sorters.insert(role.to_string(), self.cfg.framework_sorter.make());
             }
         }
         let contenders: usize = eligible.iter().map(|(_, fws)| fws.len()).sum();
@@ -102,7 +103,11 @@ impl Allocator {
         };
 
         let mut standings = self.standings(&eligible);
-        let mut grants = Vec::new();
+        // Why reserved: at most one grant per agent, and a grant is a few
+        // hundred bytes, so growing by doubling copied megabytes per cycle
+        // at 10,000 agents.
+        let mut grants = Vec::with_capacity(order.len());
+        let mut seen = Seen::default();
         for &agent in &order {
             let entry = self.agent_at(agent).expect("a candidate is a known agent");
             let available = entry.slot.available();
@@ -110,32 +115,32 @@ impl Allocator {
                 continue;
             }
             if let Some(reason) = &nobody {
-                idle.insert(entry.id.clone(), reason.clone());
+                idle.insert(entry.id.to_string(), reason.clone());
                 continue;
             }
             // Why per agent, before any framework: Mesos checks `allocatable`
             // for each framework in the loop, but without per-framework
             // `offer_filters` or quota the answer is the same for all of them.
             if !self.allocatable(&available) {
-                idle.insert(entry.id.clone(), IdleReason::BelowMinAllocatable);
+                idle.insert(entry.id.to_string(), IdleReason::BelowMinAllocatable);
                 continue;
             }
             let choice = match &standings {
-                Some(s) => self.choose_standing(now, agent, &available, s, &eligible),
+                Some(s) => self.choose_standing(now, agent, &available, s, &eligible, &mut seen),
                 None => self.choose(now, agent, &available, &eligible),
             };
             match choice {
                 Err(filtered) => {
                     let why =
                         if filtered.is_empty() { IdleReason::GpuAgentFiltered } else { IdleReason::Filtered(filtered) };
-                    idle.insert(self.agent_at(agent).expect("a candidate").id.clone(), why);
+                    idle.insert(self.agent_at(agent).expect("a candidate").id.to_string(), why);
                 }
                 Ok(choice) => {
                     let role = &eligible[choice.role as usize].0;
                     let fw = self.framework_at(choice.framework).expect("the chosen framework exists");
                     let share = self.dominant_share(&fw.scalars);
-                    let framework_id = String::from(&*fw.id);
-                    let role_share = self.role_share(role);
+                    let framework_id = fw.id.clone();
+                    let role_share = self.role_share(role.as_str());
                     // The grant counts at once, so the next agent's sorts see it.
                     self.track(choice.framework, agent, &available);
                     if let (Some(s), Some(stand)) = (&mut standings, choice.stand) {
@@ -171,13 +176,14 @@ impl Allocator {
         available: &Resources,
         s: &Standings,
         eligible: &Eligible,
+        seen: &mut Seen,
     ) -> Result<Choice, Vec<SharedId>> {
         let entry = self.agent_at(agent).expect("a candidate is a known agent");
         // Why before the refusal filters: Mesos skips an incapable framework
         // (`isCapableOfReceivingAgent`) before `isFiltered`.
         let gpus_need_capability = self.cfg.filter_gpu_resources && entry.slot.has_gpus();
         let mut filtered = Vec::new();
-        let mut seen = Vec::new();
+        seen.clear();
         for &(role_key, role) in &s.roles {
             let frameworks = &s.frameworks[role as usize];
             for &(fw_key, place) in frameworks {
@@ -185,19 +191,22 @@ impl Allocator {
                 if gpus_need_capability && !rung.gpu_resources {
                     continue;
                 }
-                let fw = self.framework_at(rung.idx).expect("eligible frameworks exist");
-                if entry.refusals.stops(now, rung.idx, available, &mut seen) {
-                    filtered.push(fw.id.clone());
+                // The framework's books are reached only for the one that is
+                // filtered or chosen: the walk itself needs just its number.
+                let fw = || self.framework_at(rung.idx).expect("eligible frameworks exist");
+                if entry.refusals.stops(now, rung.idx, available, seen) {
+                    filtered.push(fw().id.clone());
                     continue;
                 }
                 let (role_why, why) = if self.explain {
                     let name = &eligible[role as usize].0;
                     let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
-                    let fw_order =
-                        self.framework_sorters[name].key_order().expect("standings only exist for keyed sorters");
+                    let fw_order = self.framework_sorters[name.as_str()]
+                        .key_order()
+                        .expect("standings only exist for keyed sorters");
                     (
                         role_order.explain_among(&self.role_client(name), s.roles.len()),
-                        fw_order.explain_among(&self.framework_client(fw), frameworks.len()),
+                        fw_order.explain_among(&self.framework_client(fw()), frameworks.len()),
                     )
                 } else {
                     (String::new(), String::new())
@@ -234,10 +243,10 @@ impl Allocator {
         let role_clients: Vec<SortClient<'_>> = eligible
             .iter()
             .map(|(name, _)| {
-                let slot = &self.roles[name];
+                let slot = &self.roles[name.as_str()];
                 SortClient {
                     name,
-                    weight: self.cfg.weights.get(name).copied().unwrap_or(DEFAULT_WEIGHT),
+                    weight: self.cfg.weights.get(name.as_str()).copied().unwrap_or(DEFAULT_WEIGHT),
                     allocation: &slot.scalars,
                     cluster_total: total,
                     allocation_count: slot.count,
@@ -262,9 +271,10 @@ impl Allocator {
                     }
                 })
                 .collect();
-            let sorter = self.framework_sorters.get_mut(role).expect("a framework sorter for every eligible role");
+            let sorter =
+                self.framework_sorters.get_mut(role.as_str()).expect("a framework sorter for every eligible role");
             let fw_order = sorter.sort(&fw_clients, &mut self.sort_rng);
-            let sorter = &self.framework_sorters[role];
+            let sorter = &self.framework_sorters[role.as_str()];
             for f in sorter::checked_order(sorter.as_ref(), fw_order, fw_clients.len()) {
                 let fw = fws[f];
                 // Why before the refusal filters: Mesos skips an incapable

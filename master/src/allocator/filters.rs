@@ -88,6 +88,21 @@ impl Refusals {
     }
 }
 
+/// Which shared refused bags contain the free resources of the agent being
+/// visited (see [`AgentRefusals::stops`]). The bags are named by address and
+/// never read through it. Why one list for the whole cycle, cleared per
+/// agent: it is asked for every agent, and a fresh one would be an
+/// allocation per agent per cycle.
+#[derive(Debug, Default)]
+pub(super) struct Seen(Vec<(*const Resources, bool)>);
+
+impl Seen {
+    /// Forget the last agent's answers.
+    pub(super) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// The refusal filters on one agent, by framework number (`FrameworkSlot::idx`).
 #[derive(Debug, Default)]
 pub(super) struct AgentRefusals {
@@ -105,26 +120,20 @@ impl AgentRefusals {
 
     /// True if one of framework `fw`'s filters here stops `available` at
     /// `now`. `seen` remembers, for this `available`, which shared bags
-    /// contain it: pass the same (initially empty) list for every framework
-    /// asked about while visiting the agent.
-    pub(super) fn stops<'a>(
-        &'a self,
-        now: SimTime,
-        fw: u32,
-        available: &Resources,
-        seen: &mut Vec<(&'a Resources, bool)>,
-    ) -> bool {
+    /// contain it: clear it before the agent, then pass it for every
+    /// framework asked about while visiting the agent.
+    pub(super) fn stops(&self, now: SimTime, fw: u32, available: &Resources, seen: &mut Seen) -> bool {
         let Some(filters) = self.by_framework.get(&fw) else { return false };
         filters.as_slice().iter().any(|f| {
             if now >= f.expires {
                 return false;
             }
             let bag: &Resources = &f.resources;
-            if let Some(&(_, contains)) = seen.iter().find(|(b, _)| std::ptr::eq(*b, bag)) {
+            if let Some(&(_, contains)) = seen.0.iter().find(|(b, _)| std::ptr::eq(*b, bag)) {
                 return contains;
             }
             let contains = bag.contains(available);
-            seen.push((bag, contains));
+            seen.0.push((bag, contains));
             contains
         })
     }

@@ -87,7 +87,10 @@
 //! as Mesos's `DRFSorter` keeps a sorted tree. And refusal filters live with
 //! their agent, share the bag of resources they refused, and are indexed by
 //! expiry, so a cycle touches only the filters it must check or drop
-//! (`filters`). `benches/examples/decline_offers.rs` measures both.
+//! (`filters`). What a cycle hands out names its agents, frameworks and
+//! roles by [`SharedId`], so a cycle copies no id string, and it allocates
+//! its grants once and its filter-check scratch once, not per agent.
+//! `benches/examples/decline_offers.rs` measures all of it.
 //!
 //! # Roles
 //!
@@ -140,13 +143,45 @@ pub type FrameworkId = String;
 /// An agent id as the allocator sees it (`<master-id>-S0`).
 pub type AgentId = String;
 
-/// A framework id that many places hold at once (the frameworks a grant
-/// passed over, the sorters' orders): cloning it bumps a reference count
-/// instead of copying the string, which matters when a cycle at Mesos scale
-/// passes over a million filtered frameworks. It reads, prints and compares
-/// like the `str` it holds.
+/// An agent, framework or role id that many places hold at once (a cycle's
+/// visiting order, its grants, the frameworks a grant passed over): cloning
+/// it bumps a reference count instead of copying the string. Why: a cycle at
+/// Mesos scale names 10,000 agents twice and passes over a million filtered
+/// frameworks, and copying those strings was a tenth of a `DeclineOffers`
+/// cycle. It reads, prints, hashes and compares like the `str` it holds.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SharedId(Arc<str>);
+
+impl SharedId {
+    /// The id as a `str`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SharedId {
+    fn from(s: String) -> SharedId {
+        SharedId(Arc::from(s))
+    }
+}
+
+impl PartialEq<String> for SharedId {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<SharedId> for String {
+    fn eq(&self, other: &SharedId) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<SharedId> for &str {
+    fn eq(&self, other: &SharedId) -> bool {
+        *self == other.as_str()
+    }
+}
 
 impl std::ops::Deref for SharedId {
     type Target = str;
@@ -187,8 +222,9 @@ impl fmt::Display for SharedId {
 
 /// Who the sorters see in one cycle: each role that has an eligible (active,
 /// unsuppressed) framework, in name order, with those frameworks' numbers in
-/// id order: the order a sorter's clients arrive in.
-type Eligible = Vec<(String, Vec<u32>)>;
+/// id order: the order a sorter's clients arrive in. The role's name is
+/// shared, as every grant to the role names it.
+type Eligible = Vec<(SharedId, Vec<u32>)>;
 
 /// The Mesos default for `Filters.refuse_seconds` (`include/mesos/v1/mesos.proto`).
 pub const DEFAULT_REFUSE_SECONDS: f64 = 5.0;
@@ -254,11 +290,11 @@ impl Default for AllocatorConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grant {
     /// Who gets the offer.
-    pub framework_id: FrameworkId,
+    pub framework_id: SharedId,
     /// The role the resources are allocated to (the framework's role).
-    pub role: String,
+    pub role: SharedId,
     /// Whose resources.
-    pub agent_id: AgentId,
+    pub agent_id: SharedId,
     /// The agent's whole available resources at that moment.
     pub resources: Resources,
     /// The framework's dominant share just before the grant (DRF's key in
@@ -303,7 +339,7 @@ pub enum IdleReason {
 pub struct Cycle {
     /// The activated candidate agents in the order the cycle visited them
     /// (the seeded shuffle of their ids).
-    pub order: Vec<AgentId>,
+    pub order: Vec<SharedId>,
     /// The grants, in the order they were made.
     pub grants: Vec<Grant>,
     /// Every candidate agent that ends the cycle with free resources and no

@@ -60,7 +60,7 @@ impl Allocator {
     /// [`KeyOrder`]s, if they all are one.
     fn key_orders(&self, eligible: &Eligible) -> Option<&dyn KeyOrder> {
         let role_order = self.role_sorter.key_order()?;
-        eligible.iter().all(|(r, _)| self.framework_sorters[r].key_order().is_some()).then_some(role_order)
+        eligible.iter().all(|(r, _)| self.framework_sorters[r.as_str()].key_order().is_some()).then_some(role_order)
     }
 
     /// The standings of `eligible`, if every sorter involved is keyed; `None`
@@ -70,7 +70,7 @@ impl Allocator {
         let mut s = Standings::default();
         for (place, (role, fws)) in (0u32..).zip(eligible) {
             s.roles.insert((role_order.key(&self.role_client(role)), place));
-            let order = self.framework_sorters[role].key_order()?;
+            let order = self.framework_sorters[role.as_str()].key_order()?;
             let mut keyed = BTreeSet::new();
             let mut rungs = Vec::with_capacity(fws.len());
             for (f, &idx) in (0u32..).zip(fws) {
@@ -91,7 +91,7 @@ impl Allocator {
         let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
         assert!(s.roles.remove(&(stand.role_key, role)), "the granted role is in the standings");
         s.roles.insert((role_order.key(&self.role_client(name)), role));
-        let order = self.framework_sorters[name].key_order().expect("standings only exist for keyed sorters");
+        let order = self.framework_sorters[name.as_str()].key_order().expect("standings only exist for keyed sorters");
         let fws = &mut s.frameworks[role as usize];
         assert!(fws.remove(&(stand.fw_key, stand.fw_place)), "the granted framework is in the standings");
         let rung = s.rungs[role as usize][stand.fw_place as usize];

@@ -2,7 +2,7 @@
 //! answer an offer (ACCEPT with its LAUNCH operations, DECLINE).
 
 use super::{Master, OfferEntry, Task, Timer, event, is_multi_role, master_status, update_event};
-use crate::allocator::{DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant, IdleReason};
+use crate::allocator::{DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant, IdleReason, SharedId};
 use crate::validation::{self, OfferPlace, TaskContext};
 use mesocosm_proto::scheduler::event::Type as EventType;
 use mesocosm_proto::v1::TaskState;
@@ -26,7 +26,7 @@ impl Master {
         };
         // One OFFERS event per framework per cycle (`Master::offer` is called
         // once per framework with all its agents).
-        let mut per_fw: BTreeMap<String, Vec<v1::Offer>> = BTreeMap::new();
+        let mut per_fw: BTreeMap<SharedId, Vec<v1::Offer>> = BTreeMap::new();
         self.note_idle(&cycle.idle, out);
         for g in cycle.grants {
             self.note_grant(&g, out);
@@ -119,11 +119,11 @@ impl Master {
     pub(super) fn make_offer(&mut self, g: &Grant, out: &mut Outbox<Timer>) -> v1::Offer {
         let oid = format!("{}-O{}", self.cfg.id, self.next_offer);
         self.next_offer += 1;
-        let agent = self.agents.get_mut(&g.agent_id).expect("the allocator only grants registered agents");
+        let agent = self.agents.get_mut(g.agent_id.as_str()).expect("the allocator only grants registered agents");
         let executor_ids = agent
             .executors
             .keys()
-            .filter(|(f, _)| *f == g.framework_id)
+            .filter(|(f, _)| f.as_str() == g.framework_id.as_str())
             .map(|(_, e)| v1::ExecutorId { value: e.clone() })
             .collect();
         // Why only for MULTI_ROLE frameworks: `Master::offer` sets the
@@ -131,16 +131,16 @@ impl Master {
         // offer and every resource for a framework without MULTI_ROLE
         // (MESOS-8237: such schedulers compare whole `Resource`s and do not
         // know the field).
-        let multi_role = self.frameworks.get(&g.framework_id).is_some_and(|f| is_multi_role(&f.info));
-        let allocation_info = multi_role.then(|| v1::resource::AllocationInfo { role: Some(g.role.clone()) });
+        let multi_role = self.frameworks.get(g.framework_id.as_str()).is_some_and(|f| is_multi_role(&f.info));
+        let allocation_info = multi_role.then(|| v1::resource::AllocationInfo { role: Some(g.role.to_string()) });
         let mut resources = g.resources.to_protos();
         for r in &mut resources {
             r.allocation_info.clone_from(&allocation_info);
         }
         let offer = v1::Offer {
             id: v1::OfferId { value: oid.clone() },
-            framework_id: v1::FrameworkId { value: g.framework_id.clone() },
-            agent_id: v1::AgentId { value: g.agent_id.clone() },
+            framework_id: v1::FrameworkId { value: g.framework_id.to_string() },
+            agent_id: v1::AgentId { value: g.agent_id.to_string() },
             hostname: agent.info.hostname.clone(),
             resources,
             attributes: agent.info.attributes.clone(),
@@ -150,15 +150,15 @@ impl Master {
         };
         agent.offers.insert(oid.clone());
         agent.offered.add(&g.resources);
-        if let Some(fw) = self.frameworks.get_mut(&g.framework_id) {
+        if let Some(fw) = self.frameworks.get_mut(g.framework_id.as_str()) {
             fw.offers.insert(oid.clone());
         }
         self.offers.insert(
             oid.clone(),
             Box::new(OfferEntry {
                 offer: offer.clone(),
-                framework: g.framework_id.clone(),
-                agent: g.agent_id.clone(),
+                framework: g.framework_id.to_string(),
+                agent: g.agent_id.to_string(),
                 resources: g.resources.clone(),
             }),
         );
