@@ -24,6 +24,7 @@
 //! contends as a fresh backup. Here a fault's `restart_after` is the supervisor.
 
 use super::{Master, Timer};
+use crate::history::MasterEvent;
 use mesocosm_proto::v1;
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::{ActorId, Msg, Outbox, Refusal, SimTime};
@@ -198,6 +199,7 @@ impl Master {
                     out.note("Re-elected as the leading master");
                 } else {
                     out.note("Elected as the leading master!");
+                    self.leadership_changed(MasterEvent::Elected { master: self.cfg.me.to_string() }, out);
                     self.elected(out.now(), out);
                 }
             }
@@ -220,8 +222,7 @@ impl Master {
                 }
                 if was_leading {
                     *leading = false;
-                    out.note("Conceded leadership to another master... committing suicide!");
-                    out.exit(LOST_LEADERSHIP_EXIT);
+                    self.lose_leadership("Conceded leadership to another master... committing suicide!", out);
                 }
             }
             GroupEvent::Leader { data: None, .. } => {
@@ -229,21 +230,43 @@ impl Master {
                 out.note("No master was elected.");
                 if was_leading {
                     *leading = false;
-                    out.note("Lost leadership after indecisive election... committing suicide!");
-                    out.exit(LOST_LEADERSHIP_EXIT);
+                    self.lose_leadership("Lost leadership after indecisive election... committing suicide!", out);
                 }
             }
             GroupEvent::CandidacyLost { was_elected } => {
                 if was_elected || was_leading {
                     *leading = false;
-                    out.note("Lost candidacy as a leader... committing suicide!");
-                    out.exit(LOST_LEADERSHIP_EXIT);
+                    self.lose_leadership("Lost candidacy as a leader... committing suicide!", out);
                 } else {
                     // The group starts a new session and joins again by itself.
                     out.note("Lost candidacy as a follower... Contend again");
                 }
             }
         }
+    }
+}
+
+impl Master {
+    /// Record a leadership transition in the history and put it on the
+    /// timeline ("master-3  elected leader"), so a run's report can say who
+    /// led when and how long each failover took.
+    fn leadership_changed(&mut self, event: MasterEvent, out: &mut Outbox<Timer>) {
+        let line = match &event {
+            MasterEvent::Elected { .. } => "elected leader".to_string(),
+            MasterEvent::LeadershipLost { reason, .. } => format!("stops leading: {reason}"),
+            other => other.to_string(),
+        };
+        out.event(line);
+        self.record(out.now(), event);
+    }
+
+    /// A leader that stopped leading exits, as upstream's `EXIT(EXIT_FAILURE)`
+    /// after "committing suicide!" (see the module docs for why).
+    fn lose_leadership(&mut self, reason: &str, out: &mut Outbox<Timer>) {
+        out.note(reason);
+        let event = MasterEvent::LeadershipLost { master: self.cfg.me.to_string(), reason: reason.to_string() };
+        self.leadership_changed(event, out);
+        out.exit(LOST_LEADERSHIP_EXIT);
     }
 }
 

@@ -308,6 +308,10 @@ pub struct Evidence<'a> {
     pub agents_pending: &'a BTreeSet<String>,
     /// Every agent's image store totals at the end of the run.
     pub containers: &'a BTreeMap<String, StoreTotals>,
+    /// Who led when (several masters only).
+    pub leaderships: &'a super::leadership::Leaderships,
+    /// When the run ended.
+    pub ended_at: SimTime,
 }
 
 /// The result of one expectation.

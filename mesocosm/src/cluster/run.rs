@@ -41,6 +41,8 @@ pub(crate) struct LiveCluster {
     pub frameworks: BTreeMap<ActorId, FrameworkSlot>,
     /// Agents killed, and when (a killed agent's pending updates die with it).
     pub agent_deaths: Vec<(String, SimTime)>,
+    /// Contending masters killed, and when (a killed leader's period ends there).
+    pub master_deaths: Vec<(String, SimTime)>,
     /// Where every master incarnation's allocation cycle times go, if they are timed.
     pub cycle_times: Option<CycleTimes>,
     /// With several masters: each one's flags (a kill's restart contends again).
@@ -194,6 +196,9 @@ fn schedule_faults(world: &World, faults: &[FaultSpec], cluster: &ClusterRef, di
                         let mut c = lock(&cluster);
                         if c.agents.contains_key(v.as_str()) {
                             c.agent_deaths.push((v.to_string(), at));
+                        }
+                        if c.contenders.contains_key(v) {
+                            c.master_deaths.push((v.to_string(), at));
                         }
                         drop(c);
                         w.kill(v, KILLED);
@@ -442,6 +447,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             agents,
             frameworks: slots,
             agent_deaths: Vec::new(),
+            master_deaths: Vec::new(),
             cycle_times,
         }));
         // Start each framework at its time.
