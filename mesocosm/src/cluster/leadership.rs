@@ -23,6 +23,7 @@
 //! A standalone master records none of this: single-master runs have no
 //! leadership periods and their reports do not change.
 
+use super::judge::Evidence;
 use mesocosm_master::MasterEvent;
 use mesocosm_sim::SimTime;
 use std::fmt;
@@ -204,6 +205,67 @@ impl Leaderships {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// `leader = …`: `(held, what happened instead)`. Without `at`, `master`
+/// must be elected at an instant `in_window` accepts; with it, lead then.
+pub(crate) fn judge_leader(
+    master: Option<&str>,
+    at: Option<Duration>,
+    in_window: impl Fn(SimTime) -> bool,
+    ev: &Evidence,
+) -> (bool, String) {
+    let l = ev.leaderships;
+    let leaders = format!("leaders: {}", l.describe());
+    match (master, at) {
+        (Some(m), None) => {
+            let elected: Vec<SimTime> = l.periods.iter().filter(|p| p.master == m).map(|p| p.from).collect();
+            let held = elected.iter().any(|t| in_window(*t));
+            let seen = match &elected[..] {
+                [] => format!("{m} was never elected"),
+                ts => format!(
+                    "{m} was elected at {}",
+                    ts.iter().map(|t| secs(t.since(SimTime::ZERO))).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            (held, format!("{seen}; {leaders}"))
+        }
+        (_, Some(at)) => {
+            let t = SimTime::from_duration(at);
+            let now = l.leader_at(t);
+            let seen = match now {
+                Some(n) => format!("{n} led at {}", secs(at)),
+                None => format!("no master led at {}", secs(at)),
+            };
+            (now == master, format!("{seen}; {leaders}"))
+        }
+        // The checker refuses `leader = "none"` without `at`.
+        (None, None) => (false, leaders),
+    }
+}
+
+/// `failover_at_most = …`: `(held, what happened)`. Every failover whose
+/// election `in_window` accepts took at most `at_most`; one that never
+/// finished (no election after the last leader stopped, by the end of the
+/// run) fails it, and so does a run with no failover at all: the bound was
+/// never put to the test.
+pub(crate) fn judge_failovers(at_most: Duration, in_window: impl Fn(SimTime) -> bool, ev: &Evidence) -> (bool, String) {
+    let l = ev.leaderships;
+    let failovers: Vec<Failover> = l.failovers().into_iter().filter(|f| in_window(f.elected)).collect();
+    let unfinished = l.leaderless_since().filter(|(_, t)| in_window(*t));
+    let mut seen: Vec<String> = failovers.iter().map(|f| f.to_string()).collect();
+    if let Some((m, t)) = unfinished {
+        seen.push(format!(
+            "{m} stopped leading at {} and no master was elected by the end at {}",
+            secs(t.since(SimTime::ZERO)),
+            secs(ev.ended_at.since(SimTime::ZERO))
+        ));
+    }
+    if seen.is_empty() {
+        return (false, format!("no failover happened; leaders: {}", l.describe()));
+    }
+    let held = unfinished.is_none() && failovers.iter().all(|f| f.took() <= at_most);
+    (held, seen.join("; "))
 }
 
 /// Seconds, to the millisecond, with at least one decimal: "12.0 s", "42.004 s".

@@ -94,6 +94,7 @@ use crate::check::Checker;
 
 mod cast;
 mod expect;
+mod expect_leader;
 mod faults;
 
 pub use crate::cluster::{AgentMark, AppOutcome, Expect, Expectation, Fault, FaultSpec, is_task_state};
@@ -168,6 +169,9 @@ pub(crate) struct RawExpect {
     exactly: Option<Spanned<i64>>,
     after: Option<Spanned<String>>,
     before: Option<Spanned<String>>,
+    leader: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    failover_at_most: Option<Spanned<String>>,
 }
 
 impl Checker<'_> {
