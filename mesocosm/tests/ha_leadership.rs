@@ -55,3 +55,24 @@ fn a_failover_bound_with_no_failover_in_its_window_fails() {
         (false, "no failover happened; leaders: master-2 0.012–30.0 s (killed), master-3 from 42.004 s".to_string())
     );
 }
+
+#[test]
+fn an_expired_leader_session_elects_a_backup_at_once_and_the_old_leader_exits() {
+    let r = run_with("ha-session-expired.toml", "");
+    assert!(r.passed(), "{:#?}", r.expectations);
+    let summary = r.summary_lines();
+    assert!(
+        summary.contains(&"  leaders: master-2 0.012–31.002 s (exited), master-3 from 30.005 s".to_string()),
+        "{summary:#?}"
+    );
+    let applied: Vec<u64> = r.faults.iter().map(|f| f.applied).collect();
+    assert_eq!(applied, [1, 1], "{:?}", r.faults);
+}
+
+#[test]
+fn expiring_the_session_of_a_dead_master_did_nothing_and_fails_the_run() {
+    let r = run_with("ha-leader-killed.toml", "\n[[faults]]\nexpire_session = \"master-2\"\nat = \"35s\"\n");
+    let fault = r.checks.iter().find(|c| c.check == "fault applied").expect("a fault-applied check");
+    assert!(fault.message.starts_with("fault ha-leader-killed.toml:"), "{}", fault.message);
+    assert!(fault.message.contains("never matched anything; it did nothing"), "{}", fault.message);
+}

@@ -195,3 +195,19 @@ fn bad_leader_and_failover_expectations_are_refused_at_their_place() {
     let one = format!("{MINIMAL}\n[[expect]]\nfailover_at_most = \"15s\"\n");
     refused_at(&one, "\"15s\"", &format!("`failover_at_most` {why}"));
 }
+
+#[test]
+fn expire_session_names_one_zookeeper_client() {
+    let ok = parse(&ha_expect("[[faults]]\nexpire_session = \"master-2\"\nat = \"30s\"\n")).unwrap();
+    assert_eq!(ok.faults.len(), 1);
+    let src = ha_expect("[[faults]]\nexpire_session = \"zookeeper-001\"\nat = \"30s\"\n");
+    refused_at(
+        &src,
+        "\"zookeeper-001\"\nat",
+        "zookeeper-001 holds no ZooKeeper session (its clients are the masters, the agents and the drivers)",
+    );
+    let src = ha_expect("[[faults]]\nexpire_session = \"master-*\"\nat = \"30s\"\n");
+    refused_at(&src, "\"master-*\"", "`master-*`: expire_session names one ZooKeeper client, not a glob");
+    let src = format!("{MINIMAL}\n[[faults]]\nexpire_session = \"master\"\nat = \"30s\"\n");
+    refused_at(&src, "\"master\"\nat", "`expire_session` needs ZooKeeper: add [zookeeper] servers = 3");
+}

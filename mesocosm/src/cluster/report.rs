@@ -276,6 +276,11 @@ pub(crate) fn judge_run(
             .sum();
         faults.push(FaultReport { label: spec.label.clone(), applied });
     }
+    // `expire_session` faults act in the ZooKeeper servers: each reports
+    // whether a server held the client's session when it came due.
+    for (label, applied) in super::ha::expiries_applied(&c.zk_servers, &b.faults) {
+        faults.push(FaultReport { label, applied });
+    }
     for f in &faults {
         if f.applied == 0 {
             idle.push(Idle {

@@ -124,6 +124,7 @@ pub(crate) struct RawFault {
     hold: Option<Spanned<String>>,
     slow: Option<Spanned<String>>,
     registry: Option<Spanned<String>>,
+    expire_session: Option<Spanned<String>>,
     at: Option<Spanned<String>>,
     restart_after: Option<Spanned<String>>,
     heal_after: Option<Spanned<String>>,
