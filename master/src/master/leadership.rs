@@ -161,7 +161,10 @@ impl Master {
             other => return Some(other),
         };
         for e in events {
-            self.group_event(e, out);
+            // A master that exits reads nothing more (its process is gone).
+            if self.group_event(e, out) {
+                break;
+            }
         }
         None
     }
@@ -186,9 +189,10 @@ impl Master {
         out.note_with(|| format!("Dropping '{}' message from {from} since not elected yet", msg.kind()));
     }
 
-    /// What the group said, as `Master::detected` and `Master::lostCandidacy` act on it.
-    fn group_event(&mut self, e: GroupEvent, out: &mut Outbox<Timer>) {
-        let Leadership::Contender { leading, leader, .. } = &mut self.leadership else { return };
+    /// What the group said, as `Master::detected` and `Master::lostCandidacy`
+    /// act on it; true when the master exits.
+    fn group_event(&mut self, e: GroupEvent, out: &mut Outbox<Timer>) -> bool {
+        let Leadership::Contender { leading, leader, .. } = &mut self.leadership else { return false };
         let was_leading = *leading;
         match e {
             GroupEvent::Leader { data: Some(_), elected: true } => {
@@ -223,6 +227,7 @@ impl Master {
                 if was_leading {
                     *leading = false;
                     self.lose_leadership("Conceded leadership to another master... committing suicide!", out);
+                    return true;
                 }
             }
             GroupEvent::Leader { data: None, .. } => {
@@ -231,18 +236,21 @@ impl Master {
                 if was_leading {
                     *leading = false;
                     self.lose_leadership("Lost leadership after indecisive election... committing suicide!", out);
+                    return true;
                 }
             }
             GroupEvent::CandidacyLost { was_elected } => {
                 if was_elected || was_leading {
                     *leading = false;
                     self.lose_leadership("Lost candidacy as a leader... committing suicide!", out);
+                    return true;
                 } else {
                     // The group starts a new session and joins again by itself.
                     out.note("Lost candidacy as a follower... Contend again");
                 }
             }
         }
+        false
     }
 }
 
