@@ -165,3 +165,51 @@ fn an_agent_registers_with_the_detected_leader_ignores_others_and_follows_a_new_
     // It has an id now: it re-registers, with master-2.
     assert!(matches!(&quiet(&outs)[0], Output::Send { to, msg: Msg::ReregisterSlave(_) } if to.as_str() == "master-2"));
 }
+
+/// The agent's own ZooKeeper session ends (cut off from the ensemble for a
+/// whole session timeout, `GroupProcess::timedout`): its detector reports no
+/// leader instead of the master it last saw (`GroupProcess::expired` empties
+/// the group's memberships), so the agent stops talking to a master it can no
+/// longer vouch for, and opens a new session to find the leader again.
+#[test]
+fn an_agent_whose_session_expires_detects_no_leader_and_starts_a_new_session() {
+    let mut a = Agent::new(cfg());
+    let t0 = SimTime::ZERO;
+    a.step(t0, Input::Start);
+    let connected = ServerReply {
+        connect: Some(ConnectResponse { time_out: 10_000, session_id: 9, ..Default::default() }),
+        ..Default::default()
+    };
+    a.step(t0, Input::Message { from: ActorId::new(ZK1), msg: Msg::ZkReply(Box::new(connected)) });
+    a.step(t0, zk(1, err::NODE_EXISTS, ServerReply::default()));
+    a.step(t0, children(2, &["json.info_0000000000"]));
+    a.step(t0, data(3, info("master-1")));
+    assert_eq!(a.detected_master(), Some(&ActorId::new("master-1")));
+    // The connection breaks at 1 s; nobody answers for a session timeout.
+    a.step(SimTime::from_secs(1), Input::Disconnected { peer: ActorId::new(ZK1) });
+    for s in 2..11 {
+        a.step(SimTime::from_secs(s), Input::Timer(Timer::ZooKeeper));
+        assert_eq!(a.detected_master(), Some(&ActorId::new("master-1")), "at {s}s");
+    }
+    let outs = a.step(SimTime::from_secs(11), Input::Timer(Timer::ZooKeeper));
+    assert_eq!(a.detected_master(), None);
+    assert_eq!(
+        notes(&outs),
+        [
+            "ZooKeeper session 0x9 treated as expired: disconnected for the 10s session timeout (Group::timedout)",
+            "Lost leading master; waiting for a new one to be detected",
+        ]
+    );
+    let new_session = ClientRequest {
+        connect: Some(ConnectRequest { time_out: 10_000, ..Default::default() }),
+        ..Default::default()
+    };
+    assert_eq!(
+        quiet(&outs),
+        [
+            Output::SetTimer { at: SimTime::from_secs(12), timer: Timer::ZooKeeper },
+            Output::Disconnect { peer: ActorId::new(ZK1) },
+            Output::Send { to: ActorId::new(ZK1), msg: new_session.into() },
+        ]
+    );
+}

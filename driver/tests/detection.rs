@@ -128,3 +128,48 @@ fn a_driver_subscribes_to_the_detected_leader_and_again_to_a_new_one() {
     assert!(d.connected());
     assert_eq!(notes(&outs)[0], format!("re-registered with Mesos as framework {}", fid()));
 }
+
+/// The driver's own ZooKeeper session ends (no server answered for a whole
+/// session timeout, `GroupProcess::timedout`): its detector reports no leader
+/// instead of the master it last saw (`GroupProcess::expired` empties the
+/// memberships), so libmesos calls `disconnected()` and waits for a leader on
+/// a new session rather than SUBSCRIBing to a master nobody vouches for.
+#[test]
+fn a_driver_whose_session_expires_detects_no_leader() {
+    let mut cfg = config(settings(), one_stage(2));
+    cfg.zk = Some(ZkConfig {
+        servers: vec![ActorId::new(ZK1)],
+        path: "/mesos".into(),
+        session_timeout: Duration::from_secs(10),
+        first: 0,
+    });
+    let mut d = SparkDriver::new(cfg);
+    d.step(SimTime::ZERO, Input::Start);
+    let connected = ServerReply {
+        connect: Some(ConnectResponse { time_out: 10_000, session_id: 5, ..Default::default() }),
+        ..Default::default()
+    };
+    d.step(SimTime::ZERO, Input::Message { from: ActorId::new(ZK1), msg: Msg::ZkReply(Box::new(connected)) });
+    d.step(SimTime::ZERO, zk(1, err::NODE_EXISTS, ServerReply::default()));
+    d.step(SimTime::ZERO, children(2, &["json.info_0000000000"]));
+    d.step(SimTime::ZERO, leader_data(3, "master-1"));
+    d.step(at(2.0), Input::Timer(DriverTimer::ReliableRegistration { round: 1 }));
+    d.step(at(2.1), subscribed_from("master-1"));
+    assert!(d.connected());
+    d.step(at(3.0), Input::Disconnected { peer: ActorId::new(ZK1) });
+    for s in 4..13 {
+        d.step(at(s as f64), Input::Timer(DriverTimer::ZooKeeper));
+        assert_eq!(d.master(), Some(&ActorId::new("master-1")), "at {s}s");
+    }
+    let outs = d.step(at(13.0), Input::Timer(DriverTimer::ZooKeeper));
+    assert_eq!(d.master(), None);
+    assert!(!d.connected());
+    assert_eq!(
+        notes(&outs),
+        [
+            "ZooKeeper session 0x5 treated as expired: disconnected for the 10s session timeout (Group::timedout)",
+            "libmesos lost its master: Spark's disconnected() only logs; executors keep running tasks",
+            "No master detected: libmesos waits for one before SUBSCRIBE",
+        ]
+    );
+}

@@ -84,6 +84,14 @@ pub enum MasterEvent {
     /// The master exited (`EXIT(EXIT_FAILURE)`): its registry failed, or the
     /// recovery's agent removal limit was exceeded.
     Aborted { reason: String },
+    /// A contending master's group elected it (`Master::detected` with itself
+    /// as the leader); `master` is its actor name. A standalone master, which
+    /// leads from its start, records nothing.
+    Elected { master: String },
+    /// A leading master stopped leading and exits (`Master::lostCandidacy`,
+    /// or `Master::detected` naming another leader or none); `reason` is
+    /// upstream's log line.
+    LeadershipLost { master: String, reason: String },
 }
 
 impl fmt::Display for MasterEvent {
@@ -123,6 +131,8 @@ impl fmt::Display for MasterEvent {
                 write!(f, "framework {name} ({}) removed: {reason}", short_id(framework_id))
             }
             MasterEvent::Aborted { reason } => write!(f, "master aborted: {reason}"),
+            MasterEvent::Elected { master } => write!(f, "{master} elected leader"),
+            MasterEvent::LeadershipLost { master, reason } => write!(f, "{master} stops leading: {reason}"),
         }
     }
 }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use mesocosm_master::{LOST_LEADERSHIP_EXIT, Master, MasterConfig, Timer, ZkConfig};
+use mesocosm_master::{LOST_LEADERSHIP_EXIT, Master, MasterConfig, MasterEvent, Timer, ZkConfig};
 use mesocosm_proto::zk_codes::{create_mode, err, op};
 use mesocosm_proto::zookeeper::{
     ClientRequest, ConnectRequest, ConnectResponse, CreateRequest, CreateResponse, GetChildren2Request,
@@ -109,10 +109,13 @@ fn the_lowest_member_is_elected_and_runs_what_a_leader_runs() {
     assert!(!m.is_leader());
     let data = master_info::encode(m.master_info());
     let outs = m.step(SimTime::ZERO, data_reply(data));
-    // What a standalone master does at Start: the periodic allocation loop.
-    assert_eq!(actions(&outs), [timer(secs(1), Timer::Allocation)]);
+    // The timeline's line, then what a standalone master does at Start: the
+    // periodic allocation loop.
+    assert_eq!(actions(&outs), [Output::Event("elected leader".into()), timer(secs(1), Timer::Allocation)]);
     assert_eq!(notes(&outs)[0], "Elected as the leading master!");
     assert!(m.is_leader());
+    // The history says who was elected, for the report's leadership periods.
+    assert_eq!(m.history(), [(SimTime::ZERO, MasterEvent::Elected { master: "master-1".into() })]);
     // A leader serves the scheduler API.
     let outs = m.step(secs(1), subscribe_from("driver:spark-pi"));
     assert_eq!(events_to(&outs, "driver:spark-pi")[0].r#type(), scheduler::event::Type::Subscribed);
@@ -164,7 +167,13 @@ fn a_leader_cut_off_from_zookeeper_for_a_session_timeout_exits() {
     // session as expired, and a leader that lost its candidacy commits suicide.
     let outs = m.step(secs(12), Input::Timer(Timer::ZooKeeper));
     assert!(outs.contains(&Output::Exit { status: LOST_LEADERSHIP_EXIT }), "{outs:?}");
-    assert_eq!(notes(&outs).last().map(String::as_str), Some("Lost candidacy as a leader... committing suicide!"));
+    let why = "Lost candidacy as a leader... committing suicide!";
+    assert_eq!(notes(&outs).last().map(String::as_str), Some(why));
+    assert!(outs.contains(&Output::Event(format!("stops leading: {why}"))), "{outs:?}");
+    assert_eq!(
+        m.history().last(),
+        Some(&(secs(12), MasterEvent::LeadershipLost { master: "master-1".into(), reason: why.into() }))
+    );
 }
 
 #[test]

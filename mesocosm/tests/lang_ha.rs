@@ -135,3 +135,79 @@ fn a_name_that_matches_nobody_lists_the_masters_and_servers_there_are() {
         "{d}"
     );
 }
+
+/// Three masters and three servers, with `expect` appended as `[[expect]]` tables.
+fn ha_expect(expect: &str) -> String {
+    format!("{}\n{expect}", ha("[zookeeper]\nservers = 3", "[master]\ncount = 3"))
+}
+
+#[test]
+fn leader_and_failover_expectations_read_as_they_are_worded() {
+    let s = parse(&ha_expect(
+        "[[expect]]\nleader = \"master-3\"\nafter = \"40s\"\nbefore = \"45s\"\n\
+         [[expect]]\nleader = \"master-2\"\nat = \"29s\"\n\
+         [[expect]]\nleader = \"none\"\nat = \"50s\"\n\
+         [[expect]]\nleader = \"master-1\"\n\
+         [[expect]]\nfailover_at_most = \"15s\"\n\
+         [[expect]]\nfailover_at_most = \"1m\"\nafter = \"30s\"\n",
+    ))
+    .unwrap();
+    let texts: Vec<&str> = s.expectations.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "master-3 is elected leader between 40s and 45s",
+            "master-2 leads at 29s",
+            "no master leads at 50s",
+            "master-1 is elected leader",
+            "every failover takes at most 15s",
+            "every failover takes at most 1m after 30s",
+        ]
+    );
+}
+
+#[test]
+fn bad_leader_and_failover_expectations_are_refused_at_their_place() {
+    let src = ha_expect("[[expect]]\nleader = \"master-4\"\n");
+    refused_at(
+        &src,
+        "\"master-4\"",
+        "no master is named `master-4` (masters: master-1, master-2, master-3; or \"none\")",
+    );
+    let src = ha_expect("[[expect]]\nleader = \"none\"\nafter = \"5s\"\n");
+    refused_at(&src, "\"none\"", "say when no master leads: at = \"50s\"");
+    let src = ha_expect("[[expect]]\nleader = \"master-1\"\nat = \"5s\"\nbefore = \"9s\"\n");
+    refused_at(&src, "\"9s\"", "`at` is one instant; `after`/`before` make a window: use one or the other");
+    let src = ha_expect("[[expect]]\nleader = \"master-1\"\nat = \"2h\"\n");
+    refused_at(&src, "\"2h\"", "`at = 2h` is after the run stops at 1h (`until`)");
+    let src = ha_expect("[[expect]]\nfailover_at_most = \"soon\"\n");
+    assert!(
+        errors(&src).iter().any(|d| d.message.starts_with("bad duration for `failover_at_most`")),
+        "{}",
+        errors(&src)
+    );
+    let src = ha_expect("[[expect]]\ncount = \"SUBSCRIBED\"\nat_least = 1\nat = \"5s\"\n");
+    assert!(errors(&src).iter().any(|d| d.message.contains("`at`")), "{}", errors(&src));
+    // One master: nobody to elect or fail over to.
+    let one = format!("{MINIMAL}\n[[expect]]\nleader = \"master\"\n");
+    let why = "needs several masters ([master] count > 1 with [zookeeper]): a single master leads from its start and has nobody to fail over to";
+    refused_at(&one, "\"master\"\n", &format!("`leader` {why}"));
+    let one = format!("{MINIMAL}\n[[expect]]\nfailover_at_most = \"15s\"\n");
+    refused_at(&one, "\"15s\"", &format!("`failover_at_most` {why}"));
+}
+
+#[test]
+fn expire_session_names_one_zookeeper_client() {
+    let ok = parse(&ha_expect("[[faults]]\nexpire_session = \"master-2\"\nat = \"30s\"\n")).unwrap();
+    assert_eq!(ok.faults.len(), 1);
+    let src = ha_expect("[[faults]]\nexpire_session = \"zookeeper-001\"\nat = \"30s\"\n");
+    refused_at(
+        &src,
+        "\"zookeeper-001\"\nat",
+        "zookeeper-001 holds no ZooKeeper session (its clients are the masters, the agents and the drivers)",
+    );
+    let src = ha_expect("[[faults]]\nexpire_session = \"master-*\"\nat = \"30s\"\n");
+    refused_at(&src, "\"master-*\"", "`master-*`: expire_session names one ZooKeeper client, not a glob");
+    let src = format!("{MINIMAL}\n[[faults]]\nexpire_session = \"master\"\nat = \"30s\"\n");
+    refused_at(&src, "\"master\"\nat", "`expire_session` needs ZooKeeper: add [zookeeper] servers = 3");
+}

@@ -202,6 +202,10 @@ pub enum Output<T> {
     /// allocation cycle: a structured record of the JSONL file for plots, kept
     /// out of the digest like a note and asked for only when notes are read.
     Shares(Vec<(String, f64)>),
+    /// A world event about this actor for the timeline ("elected leader"):
+    /// printed like an actor starting or exiting, kept in the JSONL file,
+    /// never part of the digest (what happened is in the messages).
+    Event(String),
     /// The actor's process exits with `status`.
     Exit { status: i32 },
 }
@@ -293,6 +297,11 @@ impl<T> Outbox<T> {
         if self.notes {
             self.outputs.push(Output::Shares(shares()));
         }
+    }
+
+    /// Put a world event about this actor on the timeline (see [`Output::Event`]).
+    pub fn event(&mut self, text: impl Into<String>) {
+        self.outputs.push(Output::Event(text.into()));
     }
 
     /// Exit the process.

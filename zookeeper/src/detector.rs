@@ -10,6 +10,10 @@
 //! Agents (`Slave::detected`) and schedulers (`SchedulerProcess::detected`)
 //! react to a detection differently, so this type only says *who* leads now:
 //! each call returns the leaders detected, in order, `None` meaning "no leader".
+//! A detector whose own session ends (expired by the ensemble, or given up
+//! after a session timeout without a connection) reports `None` and starts a
+//! new session, which detects the leader again once it lists the group
+//! (`GroupProcess::expired` empties the memberships before reconnecting).
 
 use crate::{Client, Group, GroupEvent, ZkConfig, master_info};
 use mesocosm_sim::{ActorId, Msg, Outbox};

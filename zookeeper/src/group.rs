@@ -238,8 +238,16 @@ impl Group {
 
     /// The session is gone: a contender lost its candidacy; everyone starts a
     /// new session (a master that was leading exits instead, on the event).
+    ///
+    /// Why "no leader" too: from the group's own view every membership went
+    /// with the session, so `GroupProcess::expired` empties its memberships
+    /// and updates the watches before it makes a new session, and the
+    /// detectors watching it report no leader (an agent stops talking to a
+    /// master it can no longer vouch for) until the new session lists the
+    /// group again and finds the leader, the same or another.
     fn expired<T>(&mut self, out: &mut Outbox<T>) -> Vec<GroupEvent> {
         let was_elected = self.elected();
+        let had_leader = self.leader.take().is_some();
         let was_member = self.member.take().is_some();
         self.disconnected_since = None;
         self.pending.clear();
@@ -248,6 +256,13 @@ impl Group {
         }
         self.client.reset();
         self.client.start(out);
-        if self.data.is_some() && was_member { vec![GroupEvent::CandidacyLost { was_elected }] } else { Vec::new() }
+        let mut events = Vec::new();
+        if self.data.is_some() && was_member {
+            events.push(GroupEvent::CandidacyLost { was_elected });
+        }
+        if had_leader {
+            events.push(GroupEvent::Leader { data: None, elected: false });
+        }
+        events
     }
 }

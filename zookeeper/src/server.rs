@@ -53,13 +53,17 @@ pub struct ServerConfig {
     pub tick: Duration,
     /// `syncLimit`: ticks without hearing its quorum before a server stops serving.
     pub sync_limit: u32,
+    /// Sessions a fault expires (`expire_session`): at each instant, the
+    /// server holding that client's connection has the leader close its
+    /// session (see [`Server::expire_by_fault`]).
+    pub expire: Vec<(SimTime, ActorId)>,
 }
 
 impl ServerConfig {
     /// Server `myid` of `ensemble` with ZooKeeper's sample `zoo.cfg`
     /// (`tickTime=2000`, `syncLimit=5`).
     pub fn new(myid: usize, ensemble: Vec<ActorId>) -> ServerConfig {
-        ServerConfig { myid, ensemble, tick: Duration::from_secs(2), sync_limit: 5 }
+        ServerConfig { myid, ensemble, tick: Duration::from_secs(2), sync_limit: 5, expire: Vec::new() }
     }
 
     /// The leader: the highest `myid`, as Fast Leader Election elects when all
@@ -81,10 +85,12 @@ impl ServerConfig {
     }
 }
 
-/// The server's one timer: the tick.
+/// The server's timers: the tick, and a fault's session expiry (the index
+/// into [`ServerConfig::expire`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerTimer {
     Tick,
+    Expire(usize),
 }
 
 /// Whom to answer when a write commits: the client that asked, on this server.
@@ -138,6 +144,8 @@ pub struct Server {
     watches: BTreeMap<(WatchKind, String), BTreeSet<ActorId>>,
     awaiting: BTreeMap<(i64, i32), Awaiting>,
     next_session: i64,
+    /// The [`ServerConfig::expire`] entries this server applied.
+    expired_by_fault: Vec<usize>,
 }
 
 impl Server {
@@ -166,6 +174,7 @@ impl Server {
             watches: BTreeMap::new(),
             awaiting: BTreeMap::new(),
             next_session: 1,
+            expired_by_fault: Vec::new(),
         }
     }
 
@@ -588,6 +597,33 @@ impl Server {
     }
 }
 
+impl Server {
+    /// A fault's `expire_session`: if this server holds the client's
+    /// connection, the session is closed now through the leader, the
+    /// closeSession transaction the leader proposes when a session's timeout
+    /// passes (`SessionTrackerImpl` → `PrepRequestProcessor`): its ephemeral
+    /// nodes are deleted, their watches fire, and the server holding the
+    /// connection closes it. The client learns SESSION_EXPIRED when it
+    /// reconnects with the old id (`ZooKeeperServer.reopenSession`). A server
+    /// not serving (no quorum) commits nothing, so it does nothing.
+    fn expire_by_fault(&mut self, i: usize, out: &mut Outbox<ServerTimer>) {
+        let Some((_, client)) = self.cfg.expire.get(i) else { return };
+        let Some(session) = self.clients.get(client).copied().filter(|s| *s != 0) else { return };
+        if !self.serving {
+            out.note(format!("cannot expire {client}'s session {session:#x}: this server is not serving"));
+            return;
+        }
+        out.note(format!("session {session:#x} of {client} expires (a fault): closed as when its timeout passes"));
+        self.expired_by_fault.push(i);
+        self.write(session, 0, op::CLOSE_SESSION, &ClientRequest::default(), 0, out);
+    }
+
+    /// The [`ServerConfig::expire`] entries this server applied, by index.
+    pub fn expired_by_fault(&self) -> &[usize] {
+        &self.expired_by_fault
+    }
+}
+
 /// ZooKeeper's `ExpiryQueue.roundToNextInterval`: sessions expire on tick boundaries.
 fn round_up(at: SimTime, tick: Duration) -> SimTime {
     let t = tick.as_micros() as u64;
@@ -601,6 +637,9 @@ impl Actor for Server {
         match input {
             Input::Start => {
                 out.set_timer(self.cfg.tick, ServerTimer::Tick);
+                for (i, (at, _)) in self.cfg.expire.iter().enumerate() {
+                    out.set_timer(at.since(out.now()), ServerTimer::Expire(i));
+                }
                 match &self.role {
                     // The leader pings at once, so it serves as soon as a quorum answers.
                     Role::Leading(_) if self.cfg.ensemble.len() == 1 => self.set_serving(true, out),
@@ -613,6 +652,7 @@ impl Actor for Server {
                 }
             }
             Input::Timer(ServerTimer::Tick) => self.on_tick(out),
+            Input::Timer(ServerTimer::Expire(i)) => self.expire_by_fault(i, out),
             Input::Message { from, msg: Msg::ZkRequest(r) } => self.on_client(from, *r, out),
             Input::Message { from, msg: Msg::ZkQuorum(p) } => self.on_packet(from, p, out),
             Input::Message { from, msg } => out.note(format!("{} ignores {} from {from}", self.me, msg.kind())),

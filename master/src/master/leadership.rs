@@ -24,6 +24,7 @@
 //! contends as a fresh backup. Here a fault's `restart_after` is the supervisor.
 
 use super::{Master, Timer};
+use crate::history::MasterEvent;
 use mesocosm_proto::v1;
 use mesocosm_sim::msg::short_id;
 use mesocosm_sim::{ActorId, Msg, Outbox, Refusal, SimTime};
@@ -160,7 +161,10 @@ impl Master {
             other => return Some(other),
         };
         for e in events {
-            self.group_event(e, out);
+            // A master that exits reads nothing more (its process is gone).
+            if self.group_event(e, out) {
+                break;
+            }
         }
         None
     }
@@ -185,9 +189,10 @@ impl Master {
         out.note_with(|| format!("Dropping '{}' message from {from} since not elected yet", msg.kind()));
     }
 
-    /// What the group said, as `Master::detected` and `Master::lostCandidacy` act on it.
-    fn group_event(&mut self, e: GroupEvent, out: &mut Outbox<Timer>) {
-        let Leadership::Contender { leading, leader, .. } = &mut self.leadership else { return };
+    /// What the group said, as `Master::detected` and `Master::lostCandidacy`
+    /// act on it; true when the master exits.
+    fn group_event(&mut self, e: GroupEvent, out: &mut Outbox<Timer>) -> bool {
+        let Leadership::Contender { leading, leader, .. } = &mut self.leadership else { return false };
         let was_leading = *leading;
         match e {
             GroupEvent::Leader { data: Some(_), elected: true } => {
@@ -198,6 +203,7 @@ impl Master {
                     out.note("Re-elected as the leading master");
                 } else {
                     out.note("Elected as the leading master!");
+                    self.leadership_changed(MasterEvent::Elected { master: self.cfg.me.to_string() }, out);
                     self.elected(out.now(), out);
                 }
             }
@@ -220,8 +226,8 @@ impl Master {
                 }
                 if was_leading {
                     *leading = false;
-                    out.note("Conceded leadership to another master... committing suicide!");
-                    out.exit(LOST_LEADERSHIP_EXIT);
+                    self.lose_leadership("Conceded leadership to another master... committing suicide!", out);
+                    return true;
                 }
             }
             GroupEvent::Leader { data: None, .. } => {
@@ -229,21 +235,46 @@ impl Master {
                 out.note("No master was elected.");
                 if was_leading {
                     *leading = false;
-                    out.note("Lost leadership after indecisive election... committing suicide!");
-                    out.exit(LOST_LEADERSHIP_EXIT);
+                    self.lose_leadership("Lost leadership after indecisive election... committing suicide!", out);
+                    return true;
                 }
             }
             GroupEvent::CandidacyLost { was_elected } => {
                 if was_elected || was_leading {
                     *leading = false;
-                    out.note("Lost candidacy as a leader... committing suicide!");
-                    out.exit(LOST_LEADERSHIP_EXIT);
+                    self.lose_leadership("Lost candidacy as a leader... committing suicide!", out);
+                    return true;
                 } else {
                     // The group starts a new session and joins again by itself.
                     out.note("Lost candidacy as a follower... Contend again");
                 }
             }
         }
+        false
+    }
+}
+
+impl Master {
+    /// Record a leadership transition in the history and put it on the
+    /// timeline ("master-3  elected leader"), so a run's report can say who
+    /// led when and how long each failover took.
+    fn leadership_changed(&mut self, event: MasterEvent, out: &mut Outbox<Timer>) {
+        let line = match &event {
+            MasterEvent::Elected { .. } => "elected leader".to_string(),
+            MasterEvent::LeadershipLost { reason, .. } => format!("stops leading: {reason}"),
+            other => other.to_string(),
+        };
+        out.event(line);
+        self.record(out.now(), event);
+    }
+
+    /// A leader that stopped leading exits, as upstream's `EXIT(EXIT_FAILURE)`
+    /// after "committing suicide!" (see the module docs for why).
+    fn lose_leadership(&mut self, reason: &str, out: &mut Outbox<Timer>) {
+        out.note(reason);
+        let event = MasterEvent::LeadershipLost { master: self.cfg.me.to_string(), reason: reason.to_string() };
+        self.leadership_changed(event, out);
+        out.exit(LOST_LEADERSHIP_EXIT);
     }
 }
 

@@ -314,7 +314,7 @@ impl ClusterBuilder {
             Fault::Message(m) => m.label = label.to_string(),
             Fault::Partition(p) => p.label = label.to_string(),
             Fault::Slow(s) => s.label = label.to_string(),
-            Fault::Kill { .. } | Fault::Disconnect { .. } | Fault::Registry { .. } => {}
+            Fault::Kill { .. } | Fault::Disconnect { .. } | Fault::Registry { .. } | Fault::ExpireSession { .. } => {}
         }
         self.fault_spec(FaultSpec { label: label.to_string(), fault, optional: false })
     }

@@ -54,6 +54,13 @@ pub enum Expect {
     /// whole run, summed (`None`: not checked): bytes `docker pull`
     /// downloaded, and URIs served from the fetcher cache.
     Containers { agents: Pattern, pulled_bytes: Option<u64>, fetcher_cache_hits: Option<u64> },
+    /// With several masters: `master` (`None`: no master) leads at instant
+    /// `at`; without `at`, `master` is elected within the window.
+    Leader { master: Option<String>, at: Option<Duration> },
+    /// Every failover whose election falls in the window (the whole run
+    /// without one) takes at most `at_most`, from the moment the previous
+    /// leader stopped leading to the next election; at least one must happen.
+    Failover { at_most: Duration },
 }
 
 impl Expect {

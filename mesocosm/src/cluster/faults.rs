@@ -9,6 +9,8 @@
 //!  Message, Slow ─────▶ the world's FaultBook (mesocosm_sim::faults), decided per message at send time
 //!  Registry ──────────▶ the matching agents' image stores (ContainerConfig::registry_faults),
 //!                       decided per pull request; the schedule logs the window opening and closing
+//!  ExpireSession ─────▶ the ZooKeeper servers (ServerConfig::expire), at its time; the schedule
+//!                       logs it
 //! ```
 //!
 //! The scenario language writes these from `[[faults]]` tables
@@ -48,6 +50,9 @@ pub enum Fault {
     /// The image registry, as the agents matching `agents` see it, slow or
     /// unreachable from `from` until `until` (the run's end if `None`).
     Registry { agents: Pattern, effect: RegistryEffect, from: Duration, until: Option<Duration> },
+    /// ZooKeeper expires `client`'s session at `at` (the ensemble's servers
+    /// apply it: `mesocosm_zookeeper::ServerConfig::expire`).
+    ExpireSession { client: String, at: Duration },
 }
 
 impl Fault {

@@ -8,9 +8,10 @@
 //!        agents, drivers: detectors (no node of their own)
 //! ```
 
+use super::faults::{Fault, FaultSpec};
 use super::run::{LiveCluster, master_id, spawn_master};
 use mesocosm_master::{Master, MasterConfig};
-use mesocosm_sim::{ActorId, Shared, World};
+use mesocosm_sim::{ActorId, Shared, SimTime, World};
 use mesocosm_zookeeper::{SESSION_TIMEOUT, Server, ServerConfig, ZkConfig, ZkUrl};
 use rand_chacha::rand_core::Rng;
 
@@ -18,12 +19,41 @@ use rand_chacha::rand_core::Rng;
 pub const LEADER: &str = "leader";
 
 /// Spawn an ensemble of `servers` (`zookeeper-001` …), as ZooKeeper's sample
-/// `zoo.cfg` configures it (tickTime 2 s, syncLimit 5).
-pub(crate) fn spawn_ensemble(world: &World, servers: u32) {
+/// `zoo.cfg` configures it (tickTime 2 s, syncLimit 5), each told the
+/// sessions the `expire_session` faults expire; the servers, to read back
+/// which expiries applied.
+pub(crate) fn spawn_ensemble(world: &World, servers: u32, faults: &[FaultSpec]) -> Vec<Shared<Server>> {
     let ensemble: Vec<ActorId> = (1..=servers).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
+    let expire: Vec<(SimTime, ActorId)> = faults
+        .iter()
+        .filter_map(|f| match &f.fault {
+            Fault::ExpireSession { client, at } => Some((SimTime::from_duration(*at), ActorId::new(client))),
+            _ => None,
+        })
+        .collect();
+    let mut cores = Vec::new();
     for (i, s) in ensemble.iter().enumerate() {
-        world.spawn(s.clone(), Server::new(ServerConfig::new(i + 1, ensemble.clone())), None);
+        let cfg = ServerConfig { expire: expire.clone(), ..ServerConfig::new(i + 1, ensemble.clone()) };
+        let core = Shared::new(Server::new(cfg));
+        world.spawn(s.clone(), core.clone(), None);
+        cores.push(core);
     }
+    cores
+}
+
+/// How many times each `expire_session` fault (by label) closed a session.
+pub(crate) fn expiries_applied(servers: &[Shared<Server>], faults: &[FaultSpec]) -> Vec<(String, u64)> {
+    let expiring = faults.iter().filter(|f| matches!(f.fault, Fault::ExpireSession { .. }));
+    expiring
+        .enumerate()
+        .map(|(i, f)| {
+            let n = servers
+                .iter()
+                .map(|s| s.with(|s| s.expired_by_fault().iter().filter(|j| **j == i).count()))
+                .sum::<usize>();
+            (f.label.clone(), n as u64)
+        })
+        .collect()
 }
 
 /// The session a process opens to the group at `url` with Mesos's 10 s

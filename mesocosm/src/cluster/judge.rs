@@ -308,6 +308,10 @@ pub struct Evidence<'a> {
     pub agents_pending: &'a BTreeSet<String>,
     /// Every agent's image store totals at the end of the run.
     pub containers: &'a BTreeMap<String, StoreTotals>,
+    /// Who led when (several masters only).
+    pub leaderships: &'a super::leadership::Leaderships,
+    /// When the run ended.
+    pub ended_at: SimTime,
 }
 
 /// The result of one expectation.
@@ -495,6 +499,10 @@ fn evaluate(e: &Expectation, tally: Option<&Tally>, ev: &Evidence) -> Verdict {
             };
             (held, seen)
         }
+        Expect::Leader { master, at } => {
+            super::leadership::judge_leader(master.as_deref(), *at, |t| in_window(t, e), ev)
+        }
+        Expect::Failover { at_most } => super::leadership::judge_failovers(*at_most, |t| in_window(t, e), ev),
         Expect::Count { what, at_least, at_most, .. } => {
             let (n, first_last) = tally.map_or((0, None), |t| (t.n(), t.first_last));
             let held = at_least.is_none_or(|a| n >= a) && at_most.is_none_or(|b| n <= b);

@@ -73,6 +73,7 @@ pub mod faults;
 pub mod framework;
 mod ha;
 pub mod judge;
+pub mod leadership;
 pub mod plugin;
 pub mod probe;
 pub mod report;

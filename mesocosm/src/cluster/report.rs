@@ -26,6 +26,7 @@ use super::expect::Expect;
 use super::faults::Fault;
 use super::framework::FrameworkReport;
 use super::judge::{Evidence, Judge, Verdict, check_message_invariants};
+use super::leadership::{Leaderships, secs};
 use super::run::{ClusterRef, lock};
 use mesocosm_agent::StoreTotals;
 use mesocosm_agent::images::human_bytes;
@@ -72,6 +73,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// The masters' lifecycle history.
     pub history: Vec<(SimTime, MasterEvent)>,
+    /// Who led when, with several masters (empty with one).
+    pub leaderships: Leaderships,
     /// Per agent that pulled or fetched anything (its current incarnation):
     /// bytes pulled and fetched, layer and fetcher cache hits.
     pub containers: BTreeMap<String, StoreTotals>,
@@ -231,6 +234,11 @@ pub(crate) fn judge_run(
     let mut history: Vec<(SimTime, MasterEvent)> =
         c.masters.iter().flat_map(|m| m.with(|m| m.history().to_vec())).collect();
     history.sort_by_key(|(t, _)| *t);
+    let leaderships = {
+        let histories: Vec<(String, Vec<(SimTime, MasterEvent)>)> =
+            c.masters.iter().map(|m| m.with(|m| (m.config().me.to_string(), m.history().to_vec()))).collect();
+        Leaderships::build(histories.iter().map(|(n, h)| (n.clone(), &h[..])), &c.master_deaths)
+    };
     let exits: Vec<(String, Option<(SimTime, i32)>)> = apps.iter().map(|a| (a.name.clone(), a.exit)).collect();
     let judge = judge.lock().unwrap_or_else(|p| p.into_inner());
     let words: BTreeMap<String, super::Words> =
@@ -242,6 +250,8 @@ pub(crate) fn judge_run(
         history: &history,
         exits: &exits,
         agent_deaths: &c.agent_deaths,
+        leaderships: &leaderships,
+        ended_at,
         agents_pending: &pending,
         containers: &stores,
     };
@@ -265,6 +275,11 @@ pub(crate) fn judge_run(
             .map(|a| a.core.with(|a| a.registry_fault_hits().get(&spec.label).copied().unwrap_or(0)))
             .sum();
         faults.push(FaultReport { label: spec.label.clone(), applied });
+    }
+    // `expire_session` faults act in the ZooKeeper servers: each reports
+    // whether a server held the client's session when it came due.
+    for (label, applied) in super::ha::expiries_applied(&c.zk_servers, &b.faults) {
+        faults.push(FaultReport { label, applied });
     }
     for f in &faults {
         if f.applied == 0 {
@@ -311,6 +326,7 @@ pub(crate) fn judge_run(
         faults,
         warnings,
         history,
+        leaderships,
         containers,
         digest: digest?,
         failure,
@@ -404,6 +420,18 @@ impl Report {
                 human_bytes(t.fetched_bytes),
                 t.fetcher_cache_hits
             ));
+        }
+        if !self.leaderships.is_empty() {
+            lines.push(format!("  leaders: {}", self.leaderships.describe()));
+            for f in self.leaderships.failovers() {
+                lines.push(format!("  failover: {f}"));
+            }
+            if let Some((m, t)) = self.leaderships.leaderless_since() {
+                lines.push(format!(
+                    "  failover: none after {m} stopped leading at {}; no leader at the end",
+                    secs(t.since(SimTime::ZERO))
+                ));
+            }
         }
         lines.push(format!("  messages: {} (by kind: --stats)", self.messages));
         for f in &self.faults {

@@ -41,6 +41,10 @@ pub(crate) struct LiveCluster {
     pub frameworks: BTreeMap<ActorId, FrameworkSlot>,
     /// Agents killed, and when (a killed agent's pending updates die with it).
     pub agent_deaths: Vec<(String, SimTime)>,
+    /// Contending masters killed, and when (a killed leader's period ends there).
+    pub master_deaths: Vec<(String, SimTime)>,
+    /// The ZooKeeper servers (to read back what `expire_session` did).
+    pub zk_servers: Vec<Shared<mesocosm_zookeeper::Server>>,
     /// Where every master incarnation's allocation cycle times go, if they are timed.
     pub cycle_times: Option<CycleTimes>,
     /// With several masters: each one's flags (a kill's restart contends again).
@@ -196,6 +200,9 @@ fn schedule_faults(world: &World, faults: &[FaultSpec], cluster: &ClusterRef, di
                         if c.agents.contains_key(v.as_str()) {
                             c.agent_deaths.push((v.to_string(), at));
                         }
+                        if c.contenders.contains_key(v) {
+                            c.master_deaths.push((v.to_string(), at));
+                        }
                         drop(c);
                         w.kill(v, KILLED);
                         w.record_fault("kill", &label, &format!("{v} crashes (exit {KILLED}, as after SIGKILL)"));
@@ -238,6 +245,14 @@ fn schedule_faults(world: &World, faults: &[FaultSpec], cluster: &ClusterRef, di
                     }
                 });
             }
+            // Applied by the ZooKeeper servers (ServerConfig::expire); the
+            // trace shows when, and the report whether a session was there.
+            Fault::ExpireSession { client, at } => {
+                tokio::spawn(async move {
+                    w.sleep_until(SimTime::from_duration(at)).await;
+                    w.record_fault("expire", &label, &format!("ZooKeeper expires the session of {client}"));
+                });
+            }
             // Applied by the world to each message.
             Fault::Message(_) | Fault::Slow(_) => {}
             // Applied by the agents' image stores to each pull (`registry_faults_for`);
@@ -270,7 +285,7 @@ fn last_fault_time(faults: &[FaultSpec]) -> SimTime {
         .iter()
         .map(|f| match &f.fault {
             Fault::Kill { at, restart_after, .. } => SimTime::from_duration(*at + restart_after.unwrap_or_default()),
-            Fault::Disconnect { at, .. } => SimTime::from_duration(*at),
+            Fault::Disconnect { at, .. } | Fault::ExpireSession { at, .. } => SimTime::from_duration(*at),
             Fault::Partition(p) => p.until.unwrap_or(p.from),
             Fault::Message(_) | Fault::Slow(_) | Fault::Registry { .. } => SimTime::ZERO,
         })
@@ -306,7 +321,7 @@ fn world_faults(b: &ClusterBuilder) -> Faults {
             Fault::Message(m) => f.messages.push(m.clone()),
             Fault::Partition(p) => f.partitions.push(p.clone()),
             Fault::Slow(sl) => f.slow.push(sl.clone()),
-            Fault::Kill { .. } | Fault::Disconnect { .. } | Fault::Registry { .. } => {}
+            Fault::Kill { .. } | Fault::Disconnect { .. } | Fault::Registry { .. } | Fault::ExpireSession { .. } => {}
         }
     }
     f
@@ -343,9 +358,8 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
         if let Some(o) = b.probe.observer.take() {
             world.observe(o);
         }
-        if b.zookeeper > 0 {
-            super::ha::spawn_ensemble(&world, b.zookeeper);
-        }
+        let zk_servers =
+            if b.zookeeper > 0 { super::ha::spawn_ensemble(&world, b.zookeeper, &b.faults) } else { Vec::new() };
         let m = &b.master;
         let names = m.names();
         let master_name = ActorId::new(&names[0]);
@@ -443,6 +457,8 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             agents,
             frameworks: slots,
             agent_deaths: Vec::new(),
+            master_deaths: Vec::new(),
+            zk_servers,
             cycle_times,
         }));
         // Start each framework at its time.

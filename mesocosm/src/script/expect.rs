@@ -1,5 +1,6 @@
 //! Checking `[[expect]]`: one table, one subject key (`app`,
-//! `framework_removed`, `agent`, `count`, `never`), the keys that subject
+//! `framework_removed`, `agent`, `count`, `never`, `containers`, and
+//! `leader` / `failover_at_most` in `expect_leader.rs`), the keys that subject
 //! takes, and a window; each becomes a located, worded
 //! [`Expectation`](crate::cluster::Expectation) the judge evaluates.
 
@@ -63,11 +64,13 @@ impl Checker<'_> {
             ("count", e.count.as_ref().map(Spanned::span)),
             ("never", e.never.as_ref().map(Spanned::span)),
             ("containers", e.containers.as_ref().map(Spanned::span)),
+            ("leader", e.leader.as_ref().map(Spanned::span)),
+            ("failover_at_most", e.failover_at_most.as_ref().map(Spanned::span)),
         ];
         let subject = self.exactly_one(
             &subjects,
             span.clone(),
-            "an expectation needs one subject: app, framework_removed, agent, count, never or containers",
+            "an expectation needs one subject: app, framework_removed, agent, count, never, containers, leader or failover_at_most",
             |second| format!("an expectation has one subject, but this one also has `{second}`"),
         )?;
         let allowed: &[&str] = match subject {
@@ -77,6 +80,8 @@ impl Checker<'_> {
             "count" => &["from", "to", "where", "at_least", "at_most", "exactly", "after", "before"],
             // Totals over the whole run: no window.
             "containers" => &["pulled_bytes", "fetcher_cache_hits"],
+            "leader" => &["at", "after", "before"],
+            "failover_at_most" => &["after", "before"],
             _ => &["from", "to", "where", "after", "before"],
         };
         let keys = [
@@ -93,6 +98,7 @@ impl Checker<'_> {
             ("exactly", e.exactly.as_ref().map(Spanned::span)),
             ("after", e.after.as_ref().map(Spanned::span)),
             ("before", e.before.as_ref().map(Spanned::span)),
+            ("at", e.at.as_ref().map(Spanned::span)),
             ("pulled_bytes", e.pulled_bytes.as_ref().map(Spanned::span)),
             ("fetcher_cache_hits", e.fetcher_cache_hits.as_ref().map(Spanned::span)),
         ];
@@ -210,6 +216,8 @@ impl Checker<'_> {
                 )
             }
             "containers" => self.containers_expectation(e, cast)?,
+            "leader" => self.leader_expectation(e, cast, until, &window)?,
+            "failover_at_most" => self.failover_expectation(e.failover_at_most.as_ref()?, cast, &window)?,
             _ => {
                 let v = if subject == "count" { e.count.as_ref()? } else { e.never.as_ref()? };
                 let what = v.get_ref().clone();

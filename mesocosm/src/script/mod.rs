@@ -94,6 +94,7 @@ use crate::check::Checker;
 
 mod cast;
 mod expect;
+mod expect_leader;
 mod faults;
 
 pub use crate::cluster::{AgentMark, AppOutcome, Expect, Expectation, Fault, FaultSpec, is_task_state};
@@ -123,6 +124,7 @@ pub(crate) struct RawFault {
     hold: Option<Spanned<String>>,
     slow: Option<Spanned<String>>,
     registry: Option<Spanned<String>>,
+    expire_session: Option<Spanned<String>>,
     at: Option<Spanned<String>>,
     restart_after: Option<Spanned<String>>,
     heal_after: Option<Spanned<String>>,
@@ -168,6 +170,9 @@ pub(crate) struct RawExpect {
     exactly: Option<Spanned<i64>>,
     after: Option<Spanned<String>>,
     before: Option<Spanned<String>>,
+    leader: Option<Spanned<String>>,
+    at: Option<Spanned<String>>,
+    failover_at_most: Option<Spanned<String>>,
 }
 
 impl Checker<'_> {

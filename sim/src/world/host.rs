@@ -108,6 +108,7 @@ pub(super) async fn host<A: Actor>(world: World, me: ActorId, mut core: A, mut r
                         Output::Refuse(r) => refusal = Some(r),
                         Output::Note(text) => world.note(&me, &text),
                         Output::Shares(shares) => world.shares(&me, &shares),
+                        Output::Event(text) => world.event(&me, &text),
                         Output::Exit { status } => exit = Some(status),
                     }
                 }

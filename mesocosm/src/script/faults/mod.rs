@@ -7,7 +7,7 @@
 //!
 //! ```text
 //!  [[faults]] ──exactly one action──▶ KINDS[action] ──only its KEYS──▶ check(cx, table, FaultCx) ──▶ Fault
-//!              kill.rs · partition.rs · disconnect.rs · slow.rs · message.rs (drop, delay, duplicate, hold) · registry.rs
+//!              kill.rs · partition.rs · disconnect.rs · slow.rs · message.rs (drop, delay, duplicate, hold) · registry.rs · expire.rs
 //! ```
 //!
 //! What every kind shares is checked here first, in this order (the order of
@@ -26,6 +26,7 @@ use crate::cluster::{Fault, FaultSpec};
 use crate::units::format_duration;
 
 mod disconnect;
+mod expire;
 mod kill;
 mod message;
 mod partition;
@@ -77,6 +78,12 @@ const KINDS: &[FaultKind] = &[
     FaultKind { action: "hold", written: |f| span(&f.hold), keys: message::HOLD_KEYS, check: message::check },
     FaultKind { action: "slow", written: |f| span(&f.slow), keys: slow::KEYS, check: slow::check },
     FaultKind { action: "registry", written: |f| span(&f.registry), keys: registry::KEYS, check: registry::check },
+    FaultKind {
+        action: "expire_session",
+        written: |f| span(&f.expire_session),
+        keys: expire::KEYS,
+        check: expire::check,
+    },
 ];
 
 /// Where an optional key was written.
@@ -121,7 +128,10 @@ impl Checker<'_> {
                     Fault::Message(m) => m.label = label.clone(),
                     Fault::Partition(p) => p.label = label.clone(),
                     Fault::Slow(sl) => sl.label = label.clone(),
-                    Fault::Kill { .. } | Fault::Disconnect { .. } | Fault::Registry { .. } => {}
+                    Fault::Kill { .. }
+                    | Fault::Disconnect { .. }
+                    | Fault::Registry { .. }
+                    | Fault::ExpireSession { .. } => {}
                 }
                 let optional = f.get_ref().optional.as_ref().is_some_and(|o| *o.get_ref());
                 out.push(FaultSpec { label, fault, optional });
