@@ -222,8 +222,10 @@ impl Msg {
             // A learner's TCP connection to its leader's quorum port (2888),
             // which Learner.connectToLeader opens and FOLLOWERINFO starts: a
             // follower whose leader's process dies sees the socket close and
-            // goes LOOKING at once, without waiting syncLimit.
-            || matches!(self, Msg::ZkQuorum(p) if p.r#type == zk_codes::packet::FOLLOWERINFO)
+            // goes LOOKING at once, without waiting syncLimit. In an ensemble
+            // already running when the simulation starts, the connections
+            // exist before any FOLLOWERINFO: the pings they carry stand for them.
+            || matches!(self, Msg::ZkQuorum(p) if matches!(p.r#type, zk_codes::packet::FOLLOWERINFO | zk_codes::packet::PING))
     }
 
     /// True for the request half of a Spark `ask` (its reply comes back on the

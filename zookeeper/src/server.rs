@@ -283,10 +283,7 @@ impl Server {
                 }
             }
         } else {
-            out.note(format!(
-                "{} stops serving: no quorum heard for syncLimit {} ticks; its clients' connections close",
-                self.me, self.cfg.sync_limit
-            ));
+            out.note(format!("{} stops serving: it is not in a quorum; its clients' connections close", self.me));
             for c in std::mem::take(&mut self.clients).into_keys() {
                 out.disconnect(&c);
             }
@@ -576,6 +573,11 @@ impl Server {
                 let data = SessionTouches { touches }.encode_to_vec();
                 let applied = self.tree.last_zxid();
                 self.send_packet(&from, packet::PING, applied, data, out);
+                // Synced: serving already, except in an ensemble that was
+                // running at the start (Server::running), until this first ping.
+                if matches!(&self.role, Role::Following(f) if f.phase == Phase::Broadcast) {
+                    self.set_serving(true, out);
+                }
             }
             (Role::Following(f), packet::PROPOSAL) => {
                 f.heard = Some(now);
@@ -602,6 +604,13 @@ impl Server {
                     }
                 }
                 self.resync(&from, p.zxid, out);
+                // Established: serving already, except in an ensemble that was
+                // running at the start (Server::running), until a quorum answers.
+                let Role::Leading(l) = &self.role else { return };
+                let heard = l.heard.values().filter(|t| now.since(**t) <= self.sync_window()).count();
+                if l.established && 1 + heard >= self.cfg.quorum() {
+                    self.set_serving(true, out);
+                }
             }
             (Role::Leading(l), packet::ACK) => {
                 l.heard.insert(from.clone(), now);

@@ -18,11 +18,13 @@ use rand_chacha::rand_core::Rng;
 pub const LEADER: &str = "leader";
 
 /// Spawn an ensemble of `servers` (`zookeeper-001` …), as ZooKeeper's sample
-/// `zoo.cfg` configures it (tickTime 2 s, syncLimit 5).
+/// `zoo.cfg` configures it (tickTime 2 s, initLimit 10, syncLimit 5). It was
+/// up before Mesos starts, as operators run it: its start-up election is
+/// over (the highest myid leads epoch 1); a lost leader makes it elect again.
 pub(crate) fn spawn_ensemble(world: &World, servers: u32) {
     let ensemble: Vec<ActorId> = (1..=servers).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
     for (i, s) in ensemble.iter().enumerate() {
-        world.spawn(s.clone(), Server::new(ServerConfig::new(i + 1, ensemble.clone())), None);
+        world.spawn(s.clone(), Server::running(ServerConfig::new(i + 1, ensemble.clone())), None);
     }
 }
 
@@ -36,6 +38,17 @@ pub(crate) fn session(world: &World, url: &ZkUrl, label: &str) -> ZkConfig {
 }
 
 impl LiveCluster {
+    /// Restart ZooKeeper server `id` after a kill: it comes back empty (its
+    /// disk is not modelled), goes LOOKING, learns the leader from the
+    /// servers' answers to its vote and is synced by the leader's DIFF.
+    pub(crate) fn restart_zookeeper(&self, world: &World, id: &ActorId) -> Option<String> {
+        let ensemble: Vec<ActorId> =
+            (1..=self.zookeeper).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
+        let myid = ensemble.iter().position(|s| s == id)? + 1;
+        world.spawn(id.clone(), Server::new(ServerConfig::new(myid, ensemble)), None);
+        Some(format!("{id} restarts and looks for the ensemble's leader"))
+    }
+
     /// The master leading now: a live one that believes it leads (with one
     /// master, the current incarnation if it is alive). Two may believe it
     /// for a few seconds (a deposed leader that has not noticed yet); the

@@ -37,6 +37,42 @@ use crate::election::{Next, notification};
 use mesocosm_proto::zk_codes::server_state::{FOLLOWING, LEADING, LOOKING};
 use mesocosm_proto::zookeeper::Notification;
 
+impl Leading {
+    /// A leader just elected: no epoch yet, no learner.
+    fn new(prep: Tree, since: SimTime) -> Leading {
+        Leading {
+            prep,
+            proposals: BTreeMap::new(),
+            next_counter: 1,
+            heard: BTreeMap::new(),
+            deadlines: BTreeMap::new(),
+            epoch: 0,
+            since,
+            infos: BTreeMap::new(),
+            epoch_acks: BTreeMap::new(),
+            synced: BTreeSet::new(),
+            newleader_acks: BTreeSet::new(),
+            forwarding: BTreeSet::new(),
+            established: false,
+        }
+    }
+}
+
+impl Following {
+    /// A follower that just decided for `leader` and connects to it.
+    fn new(leader: ActorId, since: SimTime) -> Following {
+        Following {
+            leader,
+            phase: Phase::Discovery,
+            since,
+            tries: 1,
+            heard: Some(since),
+            committed: 0,
+            touches: BTreeMap::new(),
+        }
+    }
+}
+
 /// `leaderConnectDelayDuringRetryMs`: a learner's wait between tries to connect to its leader.
 const CONNECT_RETRY: Duration = Duration::from_millis(100);
 
@@ -64,9 +100,52 @@ impl Server {
         }
     }
 
-    /// Input::Start: a one-server ensemble runs standalone (no election, as
-    /// ZooKeeper does without a quorum); any other starts LOOKING.
+    /// Server `cfg.myid` of an ensemble that was up before the simulation
+    /// starts, as operators start ZooKeeper before Mesos: what its start-up
+    /// election left (every log empty, so the highest `myid` leads epoch 1,
+    /// every follower synced). At Input::Start the leader pings its followers;
+    /// each serves once it hears the other side (a follower its leader, the
+    /// leader a quorum).
+    pub fn running(cfg: ServerConfig) -> Server {
+        let mut s = Server::new(cfg);
+        let n = s.cfg.ensemble.len();
+        let leader = Vote { leader: n as u64, zxid: 0, peer_epoch: 1 };
+        (s.accepted_epoch, s.current_epoch, s.logicalclock, s.vote) = (1, 1, 1, Some((leader, 1)));
+        let start = SimTime::ZERO;
+        s.role = if s.cfg.myid == n {
+            Role::Leading(Box::new(Leading {
+                epoch: 1,
+                established: true,
+                forwarding: s.peers().cloned().collect(),
+                ..Leading::new(s.tree.clone(), start)
+            }))
+        } else {
+            let leader = s.cfg.ensemble[n - 1].clone();
+            Role::Following(Following { phase: Phase::Broadcast, heard: None, ..Following::new(leader, start) })
+        };
+        s
+    }
+
+    /// Input::Start: a running ensemble's leader pings; a one-server ensemble
+    /// runs standalone (no election, as ZooKeeper does without a quorum); any
+    /// other starts LOOKING.
     pub(super) fn start(&mut self, out: &mut Outbox<ServerTimer>) {
+        if let Role::Leading(l) = &self.role
+            && l.established
+        {
+            for f in self.followers() {
+                self.send_packet(&f, packet::PING, 0, Vec::new(), out);
+            }
+            if self.cfg.ensemble.len() == 1 {
+                self.set_serving(true, out);
+            }
+            return;
+        }
+        if let Role::Following(f) = &self.role
+            && f.phase == Phase::Broadcast
+        {
+            return;
+        }
         if self.cfg.ensemble.len() == 1 {
             self.logicalclock = 1;
             self.decide(self.own_vote(), out);
@@ -189,36 +268,14 @@ impl Server {
         let now = out.now();
         if v.leader == self.cfg.myid as u64 {
             out.note(format!("{} is LEADING: a quorum voted for it in election epoch {}", self.me, self.logicalclock));
-            self.role = Role::Leading(Box::new(Leading {
-                prep: self.tree.clone(),
-                proposals: BTreeMap::new(),
-                next_counter: 1,
-                heard: BTreeMap::new(),
-                deadlines: BTreeMap::new(),
-                epoch: 0,
-                since: now,
-                infos: BTreeMap::new(),
-                epoch_acks: BTreeMap::new(),
-                synced: BTreeSet::new(),
-                newleader_acks: BTreeSet::new(),
-                forwarding: BTreeSet::new(),
-                established: false,
-            }));
+            self.role = Role::Leading(Box::new(Leading::new(self.tree.clone(), now)));
             self.lead_progress(out);
         } else {
             let leader = self.cfg.ensemble[v.leader as usize - 1].clone();
             out.note(format!("{} is FOLLOWING {leader} (election epoch {})", self.me, self.logicalclock));
             let accepted = self.accepted_epoch << 32;
             self.send_packet(&leader, packet::FOLLOWERINFO, accepted, Vec::new(), out);
-            self.role = Role::Following(Following {
-                leader,
-                phase: Phase::Discovery,
-                since: now,
-                tries: 1,
-                heard: Some(now),
-                committed: 0,
-                touches: BTreeMap::new(),
-            });
+            self.role = Role::Following(Following::new(leader, now));
         }
     }
 
@@ -261,7 +318,8 @@ impl Server {
             l.epoch = epoch;
             self.accepted_epoch = epoch;
             let learners: Vec<ActorId> = l.infos.keys().cloned().collect();
-            out.note(format!("{me} proposes epoch {epoch} (zxids from {:#x}) to {learners:?}", epoch << 32));
+            let names: Vec<&str> = learners.iter().map(ActorId::as_str).collect();
+            out.note(format!("{me} proposes epoch {epoch} (zxids from {:#x}) to {}", epoch << 32, names.join(", ")));
             for f in &learners {
                 self.send_packet(f, packet::LEADERINFO, epoch << 32, Vec::new(), out);
             }
