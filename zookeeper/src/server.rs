@@ -17,8 +17,9 @@
 //! sample `zoo.cfg`); a follower answers with the sessions its clients touched
 //! and the last zxid it applied, and the leader re-sends what it missed. A
 //! server that has not heard its quorum for `syncLimit` ticks (5) stops
-//! serving: it closes its clients' connections, which then try another
-//! server. So a minority can neither write nor, after `syncLimit` ticks, read.
+//! serving and goes LOOKING: it closes its clients' connections, which then
+//! try another server. So a minority can neither write nor, after `syncLimit`
+//! ticks, read.
 //!
 //! Sessions live in the tree (created and closed by transactions) but only the
 //! leader expires them: a session none of whose servers reported it for its

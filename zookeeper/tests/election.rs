@@ -6,7 +6,7 @@ mod common;
 use common::{ELECTED, Net, id, secs};
 use mesocosm_proto::zk_codes::create_mode;
 use mesocosm_sim::SimTime;
-use mesocosm_zookeeper::{Client, ZkEvent};
+use mesocosm_zookeeper::{Client, Server, ServerConfig, ZkEvent};
 use std::time::Duration;
 
 const ALL: [&str; 3] = ["zookeeper-001", "zookeeper-002", "zookeeper-003"];
@@ -206,4 +206,15 @@ fn two_of_three_lost_no_leader_until_they_return_then_the_newest_history_leads()
     net.run_until(secs(61));
     assert_eq!(states(&net), [("LEADING", true, 2), ("FOLLOWING", true, 2), ("FOLLOWING", true, 2)]);
     let _ = ELECTED;
+}
+
+/// The ensemble a cluster starts with ([`Server::running`]) is what a fresh
+/// one's start-up election leaves: the highest myid leads epoch 1.
+#[test]
+fn a_running_ensemble_is_what_its_start_up_election_leaves() {
+    let elected: Net<Client> = Net::elected(3);
+    let running: Vec<Server> = (1..=3).map(|i| Server::running(ServerConfig::new(i, common::ensemble(3)))).collect();
+    for (a, b) in elected.servers.values().zip(&running) {
+        assert_eq!((a.state(), a.epoch(), a.leader()), (b.state(), b.epoch(), b.leader()));
+    }
 }

@@ -3,7 +3,7 @@
 //! drivers detect the leader with, and which master leads right now.
 //!
 //! ```text
-//!   t=0  zookeeper-001 … (ZooKeeper's leader is the highest myid)
+//!   t=0  zookeeper-001 … (running: the highest myid leads; a lost leader is re-elected)
 //!        master-1 … master-N, each a contender (json.info_N); lowest N leads
 //!        agents, drivers: detectors (no node of their own)
 //! ```
