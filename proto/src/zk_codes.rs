@@ -110,6 +110,20 @@ pub mod packet {
     pub const ACK: i32 = 3;
     pub const COMMIT: i32 = 4;
     pub const PING: i32 = 5;
+    /// Leader → learner: the new epoch's history is sent; ACK it to take the epoch.
+    pub const NEWLEADER: i32 = 10;
+    /// Learner → leader, first on a new connection: its accepted epoch.
+    pub const FOLLOWERINFO: i32 = 11;
+    /// Leader → learner: synced; start serving.
+    pub const UPTODATE: i32 = 12;
+    /// Leader → learner: the PROPOSAL/COMMIT pairs that follow are what it misses.
+    pub const DIFF: i32 = 13;
+    /// Leader → learner: drop every logged transaction after this zxid.
+    pub const TRUNC: i32 = 14;
+    /// Leader → learner: the new epoch (the zxid's high 32 bits).
+    pub const LEADERINFO: i32 = 17;
+    /// Learner → leader: it accepted the epoch; here is its last logged zxid.
+    pub const ACKEPOCH: i32 = 18;
 
     /// The type's name as `Leader.getPacketType` spells it.
     pub fn name(code: i32) -> &'static str {
@@ -119,6 +133,30 @@ pub mod packet {
             ACK => "ACK",
             COMMIT => "COMMIT",
             PING => "PING",
+            NEWLEADER => "NEWLEADER",
+            FOLLOWERINFO => "FOLLOWERINFO",
+            UPTODATE => "UPTODATE",
+            DIFF => "DIFF",
+            TRUNC => "TRUNC",
+            LEADERINFO => "LEADERINFO",
+            ACKEPOCH => "ACKEPOCH",
+            _ => "UNKNOWN",
+        }
+    }
+}
+
+/// `QuorumPeer.ServerState`: a Fast Leader Election notification's `state`.
+pub mod server_state {
+    pub const LOOKING: i32 = 0;
+    pub const FOLLOWING: i32 = 1;
+    pub const LEADING: i32 = 2;
+
+    /// The state's name as `ServerState` spells it.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            LOOKING => "LOOKING",
+            FOLLOWING => "FOLLOWING",
+            LEADING => "LEADING",
             _ => "UNKNOWN",
         }
     }

@@ -62,6 +62,15 @@ const MESSAGE_KINDS: &[&str] = &[
     "ACK",
     "COMMIT",
     "PING",
+    "NEWLEADER",
+    "FOLLOWERINFO",
+    "UPTODATE",
+    "DIFF",
+    "TRUNC",
+    "LEADERINFO",
+    "ACKEPOCH",
+    // Fast Leader Election's vote, on the election port.
+    "Notification",
     // Spark's REST submission protocol (spark-submit in cluster mode ↔ the dispatcher).
     "CreateSubmissionRequest",
     "CreateSubmissionResponse",

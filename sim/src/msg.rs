@@ -139,6 +139,8 @@ messages! {
     ZkReply(zookeeper::ServerReply) [boxed] = "zookeeper.ServerReply",
     /// ZooKeeper server ↔ server: ZAB's quorum packets.
     ZkQuorum(zookeeper::QuorumPacket) = "zookeeper.QuorumPacket",
+    /// ZooKeeper server ↔ server: a Fast Leader Election notification (a vote).
+    ZkVote(zookeeper::Notification) = "zookeeper.Notification",
     /// spark-submit → dispatcher: `POST /v1/submissions/create`.
     CreateSubmissionRequest(sparkrest::CreateSubmissionRequest) [boxed] = "spark.deploy.rest.CreateSubmissionRequest",
     /// Dispatcher → client: the create's answer.
@@ -217,6 +219,13 @@ impl Msg {
             // A ZooKeeper client's TCP connection to its server: each side
             // learns of its loss (ClientCnxn then tries the next server).
             || matches!(self, Msg::ZkRequest(r) if r.connect.is_some())
+            // A learner's TCP connection to its leader's quorum port (2888),
+            // which Learner.connectToLeader opens and FOLLOWERINFO starts: a
+            // follower whose leader's process dies sees the socket close and
+            // goes LOOKING at once, without waiting syncLimit. In an ensemble
+            // already running when the simulation starts, the connections
+            // exist before any FOLLOWERINFO: the pings they carry stand for them.
+            || matches!(self, Msg::ZkQuorum(p) if matches!(p.r#type, zk_codes::packet::FOLLOWERINFO | zk_codes::packet::PING))
     }
 
     /// True for the request half of a Spark `ask` (its reply comes back on the
@@ -237,6 +246,8 @@ impl Msg {
             self,
             Msg::CreateSubmissionRequest(_) | Msg::KillSubmissionRequest(_) | Msg::SubmissionStatusRequest(_)
         )
+            // A ZooKeeper learner's connect() to its leader's quorum port (2888).
+            || matches!(self, Msg::ZkQuorum(p) if p.r#type == zk_codes::packet::FOLLOWERINFO)
     }
 
     /// True for the reply half of an ask.
@@ -482,6 +493,16 @@ impl Msg {
             Msg::ZkRequest(r) => zk_request_line(s, r)?,
             Msg::ZkReply(r) => zk_reply_line(s, r)?,
             Msg::ZkQuorum(p) => write!(s, "zxid={:#x} {} bytes", p.zxid, p.data.len())?,
+            Msg::ZkVote(n) => write!(
+                s,
+                "{} sid={} votes leader={} zxid={:#x} peerEpoch={} electionEpoch={}",
+                zk_codes::server_state::name(n.state),
+                n.sid,
+                n.leader,
+                n.zxid,
+                n.peer_epoch,
+                n.election_epoch
+            )?,
             Msg::CreateSubmissionRequest(r) => {
                 write!(s, "{} {} {} spark properties", r.main_class, r.app_resource, r.spark_properties.len())?
             }

@@ -17,19 +17,23 @@
 //! sample `zoo.cfg`); a follower answers with the sessions its clients touched
 //! and the last zxid it applied, and the leader re-sends what it missed. A
 //! server that has not heard its quorum for `syncLimit` ticks (5) stops
-//! serving: it closes its clients' connections, which then try another
-//! server. So a minority can neither write nor, after `syncLimit` ticks, read.
+//! serving and goes LOOKING: it closes its clients' connections, which then
+//! try another server. So a minority can neither write nor, after `syncLimit`
+//! ticks, read.
 //!
 //! Sessions live in the tree (created and closed by transactions) but only the
 //! leader expires them: a session none of whose servers reported it for its
 //! timeout is closed by a `closeSession` transaction that deletes its
 //! ephemeral nodes, whose watches then fire on every server.
 //!
-//! Left out: leader election. The leader is the server Fast Leader Election
-//! picks in a fresh ensemble, where every zxid is equal: the highest `myid`.
-//! While it is down the ensemble has no leader and serves nobody, as a real
-//! one would until an election (200 ms–seconds) completes; see the crate docs.
+//! Who leads is not fixed: a server starts LOOKING, and so does one that
+//! loses its leader or its quorum. Fast Leader Election ([`crate::election`])
+//! picks the leader, and the new leader syncs the others before anyone serves
+//! (`peer`: discovery, DIFF/TRUNC, NEWLEADER, UPTODATE).
 
+mod peer;
+
+use crate::election::{Election, Vote};
 use crate::tree::{Tree, WatchKind};
 use mesocosm_proto::zk_codes::{err, op, packet, state, xid};
 use mesocosm_proto::zookeeper::{
@@ -57,19 +61,15 @@ pub struct ServerConfig {
     /// server holding that client's connection has the leader close its
     /// session (see [`Server::expire_by_fault`]).
     pub expire: Vec<(SimTime, ActorId)>,
+    /// `initLimit`: ticks a new leader and its followers have to sync.
+    pub init_limit: u32,
 }
 
 impl ServerConfig {
     /// Server `myid` of `ensemble` with ZooKeeper's sample `zoo.cfg`
-    /// (`tickTime=2000`, `syncLimit=5`).
+    /// (`tickTime=2000`, `initLimit=10`, `syncLimit=5`).
     pub fn new(myid: usize, ensemble: Vec<ActorId>) -> ServerConfig {
-        ServerConfig { myid, ensemble, tick: Duration::from_secs(2), sync_limit: 5, expire: Vec::new() }
-    }
-
-    /// The leader: the highest `myid`, as Fast Leader Election elects when all
-    /// servers start with the same (empty) log.
-    pub fn leader(&self) -> &ActorId {
-        &self.ensemble[self.ensemble.len() - 1]
+        ServerConfig { myid, ensemble, tick: Duration::from_secs(2), sync_limit: 5, init_limit: 10, expire: Vec::new() }
     }
 
     /// A majority of the ensemble.
@@ -85,12 +85,16 @@ impl ServerConfig {
     }
 }
 
-/// The server's timers: the tick, and a fault's session expiry (the index
-/// into [`ServerConfig::expire`]).
+/// The server's timers: the tick, a fault's session expiry (the index into
+/// [`ServerConfig::expire`]), Fast Leader Election's wait for the next
+/// notification, and a follower's next try to connect to its leader
+/// (numbered: only the latest of each counts).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerTimer {
     Tick,
     Expire(usize),
+    Election(u64),
+    Connect(u64),
 }
 
 /// Whom to answer when a write commits: the client that asked, on this server.
@@ -104,32 +108,62 @@ enum Awaiting {
 struct Leading {
     /// The tree with every proposal applied, committed or not (outstanding changes).
     prep: Tree,
-    /// Every committed transaction, for followers that missed some.
-    log: Vec<TxnRecord>,
     /// Proposals awaiting a quorum, by zxid, with who acknowledged them.
     proposals: BTreeMap<i64, (TxnRecord, BTreeSet<ActorId>)>,
     next_counter: i64,
     heard: BTreeMap<ActorId, SimTime>,
     /// When each session expires unless touched, rounded up to a tick (ExpiryQueue).
     deadlines: BTreeMap<i64, SimTime>,
+    /// The new epoch, once a quorum's FOLLOWERINFO fixed it (0 before).
+    epoch: i64,
+    /// When this server started leading (for `initLimit`).
+    since: SimTime,
+    /// Learners' accepted epochs (FOLLOWERINFO), their last zxids (ACKEPOCH),
+    /// those synced (sent NEWLEADER), those that acknowledged NEWLEADER.
+    infos: BTreeMap<ActorId, i64>,
+    epoch_acks: BTreeMap<ActorId, i64>,
+    synced: BTreeSet<ActorId>,
+    newleader_acks: BTreeSet<ActorId>,
+    /// Followers in the broadcast phase: they get proposals, commits and pings.
+    forwarding: BTreeSet<ActorId>,
+    /// A quorum acknowledged NEWLEADER: the leader serves.
+    established: bool,
 }
 
-#[derive(Debug, Default)]
+/// Where a follower is in joining its leader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Sent FOLLOWERINFO, waiting for LEADERINFO.
+    Discovery,
+    /// Acknowledged the epoch, being synced.
+    Synchronization,
+    /// Got UPTODATE: serving.
+    Broadcast,
+}
+
+#[derive(Debug)]
 struct Following {
+    leader: ActorId,
+    phase: Phase,
+    since: SimTime,
+    /// Connection attempts to the leader so far (`connectToLeader` makes 5).
+    tries: u32,
     heard: Option<SimTime>,
-    logged: BTreeMap<i64, TxnRecord>,
     committed: i64,
     touches: BTreeMap<i64, i32>,
 }
 
 #[derive(Debug)]
 enum Role {
+    Looking(Box<Election>),
     Leading(Box<Leading>),
     Following(Following),
 }
 
-/// The ZAB epoch of every zxid: one leader, never re-elected (see the module docs).
-const EPOCH: i64 = 1 << 32;
+/// The epoch part of a zxid (its high 32 bits).
+fn epoch_of(zxid: i64) -> i64 {
+    zxid >> 32
+}
 
 /// One ZooKeeper server's core.
 #[derive(Debug)]
@@ -146,24 +180,27 @@ pub struct Server {
     next_session: i64,
     /// The [`ServerConfig::expire`] entries this server applied.
     expired_by_fault: Vec<usize>,
+    /// Every committed transaction in zxid order (the txn log; the tree is its fold).
+    history: Vec<TxnRecord>,
+    /// Proposals logged but not yet committed, by zxid.
+    logged: BTreeMap<i64, TxnRecord>,
+    /// The last epoch this server agreed to (LEADERINFO) and the one it joined (NEWLEADER).
+    accepted_epoch: i64,
+    current_epoch: i64,
+    /// The last election epoch, and the vote that election ended with.
+    logicalclock: i64,
+    vote: Option<(Vote, i64)>,
+    /// The number of the only election timer that counts.
+    election_timer: u64,
 }
 
 impl Server {
     /// Server `cfg.myid`.
     pub fn new(cfg: ServerConfig) -> Server {
         let me = cfg.ensemble[cfg.myid - 1].clone();
-        let role = if &me == cfg.leader() {
-            Role::Leading(Box::new(Leading {
-                prep: Tree::new(),
-                log: Vec::new(),
-                proposals: BTreeMap::new(),
-                next_counter: 1,
-                heard: BTreeMap::new(),
-                deadlines: BTreeMap::new(),
-            }))
-        } else {
-            Role::Following(Following::default())
-        };
+        // Not started yet: LOOKING, with no vote sent (Input::Start starts the election).
+        let own = Vote { leader: cfg.myid as u64, zxid: 0, peer_epoch: 0 };
+        let role = Role::Looking(Box::new(Election::start(own, cfg.ensemble.len(), 0)));
         Server {
             cfg,
             me,
@@ -175,6 +212,13 @@ impl Server {
             awaiting: BTreeMap::new(),
             next_session: 1,
             expired_by_fault: Vec::new(),
+            history: Vec::new(),
+            logged: BTreeMap::new(),
+            accepted_epoch: 0,
+            current_epoch: 0,
+            logicalclock: 0,
+            vote: None,
+            election_timer: 0,
         }
     }
 
@@ -197,7 +241,16 @@ impl Server {
         self.cfg.tick * self.cfg.sync_limit
     }
 
-    fn followers(&self) -> impl Iterator<Item = &ActorId> {
+    /// The followers a leader broadcasts to (those in the broadcast phase).
+    fn followers(&self) -> Vec<ActorId> {
+        match &self.role {
+            Role::Leading(l) => l.forwarding.iter().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Every other server of the ensemble.
+    fn peers(&self) -> impl Iterator<Item = &ActorId> {
         self.cfg.ensemble.iter().filter(move |s| **s != self.me)
     }
 
@@ -207,19 +260,17 @@ impl Server {
 
     fn on_tick(&mut self, out: &mut Outbox<ServerTimer>) {
         out.set_timer(self.cfg.tick, ServerTimer::Tick);
-        let now = out.now();
-        let window = self.sync_window();
-        let in_touch = match &self.role {
-            Role::Leading(l) => {
-                let committed = self.tree.last_zxid();
-                for f in self.followers() {
-                    self.send_packet(f, packet::PING, committed, Vec::new(), out);
-                }
-                1 + l.heard.values().filter(|t| now.since(**t) <= window).count() >= self.cfg.quorum()
+        if !self.check_peers(out) {
+            return;
+        }
+        if let Role::Leading(l) = &self.role
+            && l.established
+        {
+            let committed = self.tree.last_zxid();
+            for f in self.followers() {
+                self.send_packet(&f, packet::PING, committed, Vec::new(), out);
             }
-            Role::Following(f) => f.heard.is_some_and(|t| now.since(t) <= window),
-        };
-        self.set_serving(in_touch, out);
+        }
         if self.serving {
             self.expire_sessions(out);
         }
@@ -242,10 +293,7 @@ impl Server {
                 }
             }
         } else {
-            out.note(format!(
-                "{} stops serving: no quorum heard for syncLimit {} ticks; its clients' connections close",
-                self.me, self.cfg.sync_limit
-            ));
+            out.note(format!("{} stops serving: it is not in a quorum; its clients' connections close", self.me));
             for c in std::mem::take(&mut self.clients).into_keys() {
                 out.disconnect(&c);
             }
@@ -278,6 +326,7 @@ impl Server {
             Role::Following(f) => {
                 f.touches.insert(session, ms);
             }
+            Role::Looking(_) => {}
         }
     }
 
@@ -309,7 +358,13 @@ impl Server {
                 return;
             }
             if c.session_id == 0 {
-                let id = ((self.cfg.myid as i64) << 56) | self.next_session;
+                // A restarted server must not reuse an id its last run handed out
+                // (upstream seeds the counter from the clock).
+                let mut id = ((self.cfg.myid as i64) << 56) | self.next_session;
+                while self.tree.has_session(id) {
+                    self.next_session += 1;
+                    id = ((self.cfg.myid as i64) << 56) | self.next_session;
+                }
                 self.next_session += 1;
                 self.clients.insert(client.clone(), id);
                 self.awaiting.insert((id, 0), Awaiting::Connect { client });
@@ -381,14 +436,15 @@ impl Server {
     fn write(&mut self, session: i64, cxid: i32, ty: i32, req: &ClientRequest, ms: i32, out: &mut Outbox<ServerTimer>) {
         match &self.role {
             Role::Leading(_) => self.propose(session, cxid, ty, req, ms, out),
-            Role::Following(_) => {
+            Role::Following(f) => {
                 let mut body = req.clone();
                 if let Some(c) = &mut body.connect {
                     c.time_out = ms;
                 }
                 let data = LearnerRequest { session_id: session, cxid, r#type: ty, request: body.encode_to_vec() };
-                self.send_packet(self.cfg.leader(), packet::REQUEST, 0, data.encode_to_vec(), out);
+                self.send_packet(&f.leader, packet::REQUEST, 0, data.encode_to_vec(), out);
             }
+            Role::Looking(_) => {}
         }
     }
 
@@ -405,7 +461,7 @@ impl Server {
     ) {
         let me = self.me.clone();
         let Role::Leading(l) = &mut self.role else { return };
-        let zxid = EPOCH | l.next_counter;
+        let zxid = (l.epoch << 32) | l.next_counter;
         l.next_counter += 1;
         let mut txn = TxnRecord::default();
         let mut ty = ty;
@@ -432,7 +488,7 @@ impl Server {
         l.proposals.insert(zxid, (txn.clone(), BTreeSet::from([me])));
         let data = txn.encode_to_vec();
         for f in self.followers() {
-            self.send_packet(f, packet::PROPOSAL, zxid, data.clone(), out);
+            self.send_packet(&f, packet::PROPOSAL, zxid, data.clone(), out);
         }
         self.try_commit(out);
     }
@@ -447,9 +503,8 @@ impl Server {
                 return;
             }
             let (zxid, (txn, _)) = entry.remove_entry();
-            l.log.push(txn.clone());
             for f in self.followers() {
-                self.send_packet(f, packet::COMMIT, zxid, Vec::new(), out);
+                self.send_packet(&f, packet::COMMIT, zxid, Vec::new(), out);
             }
             self.commit(&txn, out);
         }
@@ -458,6 +513,7 @@ impl Server {
     /// Apply a committed transaction: fire this server's watches, answer the
     /// client that asked for it here, close an ended session's connection.
     fn commit(&mut self, txn: &TxnRecord, out: &mut Outbox<ServerTimer>) {
+        self.history.push(txn.clone());
         for t in self.tree.apply(txn) {
             let Some(watchers) = self.watches.remove(&(t.kind, t.path.clone())) else { continue };
             for w in watchers {
@@ -501,6 +557,23 @@ impl Server {
     fn on_packet(&mut self, from: ActorId, p: QuorumPacket, out: &mut Outbox<ServerTimer>) {
         let now = out.now();
         match (&mut self.role, p.r#type) {
+            (Role::Leading(_), packet::FOLLOWERINFO | packet::ACKEPOCH) => self.on_learner(from, p, out),
+            (_, packet::FOLLOWERINFO) => {
+                // Only a leader listens on the quorum port: the connection is refused.
+                out.note(format!("{} refuses {from}'s connection: it does not lead", self.me));
+                out.disconnect(&from);
+            }
+            (Role::Leading(_), packet::ACK) if p.zxid & 0xffff_ffff == 0 => self.on_learner(from, p, out),
+            (
+                Role::Following(f),
+                packet::LEADERINFO | packet::DIFF | packet::TRUNC | packet::NEWLEADER | packet::UPTODATE,
+            ) if f.leader == from => self.on_sync(p, out),
+            (Role::Following(f), _) if f.leader != from => out.note(format!(
+                "{} ignores a {} from {from}: it follows {}",
+                self.me,
+                packet::name(p.r#type),
+                f.leader
+            )),
             (Role::Following(f), packet::PING) => {
                 f.heard = Some(now);
                 let touches = std::mem::take(&mut f.touches)
@@ -510,15 +583,23 @@ impl Server {
                 let data = SessionTouches { touches }.encode_to_vec();
                 let applied = self.tree.last_zxid();
                 self.send_packet(&from, packet::PING, applied, data, out);
-                self.set_serving(true, out);
+                // Synced: serving already, except in an ensemble that was
+                // running at the start (Server::running), until this first ping.
+                if matches!(&self.role, Role::Following(f) if f.phase == Phase::Broadcast) {
+                    self.set_serving(true, out);
+                }
             }
             (Role::Following(f), packet::PROPOSAL) => {
                 f.heard = Some(now);
                 let Ok(txn) = TxnRecord::decode(p.data.as_slice()) else { return };
                 if p.zxid > self.tree.last_zxid() {
-                    f.logged.insert(p.zxid, txn);
+                    self.logged.insert(p.zxid, txn);
                 }
-                self.send_packet(&from, packet::ACK, p.zxid, Vec::new(), out);
+                // The history a sync replays from older epochs is not acknowledged
+                // one by one: NEWLEADER's ACK covers it.
+                if epoch_of(p.zxid) == self.current_epoch {
+                    self.send_packet(&from, packet::ACK, p.zxid, Vec::new(), out);
+                }
             }
             (Role::Following(f), packet::COMMIT) => {
                 f.heard = Some(now);
@@ -533,9 +614,13 @@ impl Server {
                     }
                 }
                 self.resync(&from, p.zxid, out);
+                // Established: serving already, except in an ensemble that was
+                // running at the start (Server::running), until a quorum answers.
                 let Role::Leading(l) = &self.role else { return };
                 let heard = l.heard.values().filter(|t| now.since(**t) <= self.sync_window()).count();
-                self.set_serving(1 + heard >= self.cfg.quorum(), out);
+                if l.established && 1 + heard >= self.cfg.quorum() {
+                    self.set_serving(true, out);
+                }
             }
             (Role::Leading(l), packet::ACK) => {
                 l.heard.insert(from.clone(), now);
@@ -562,12 +647,12 @@ impl Server {
     fn resync(&mut self, follower: &ActorId, applied: i64, out: &mut Outbox<ServerTimer>) {
         let Role::Leading(l) = &self.role else { return };
         let committed = self.tree.last_zxid();
-        let proposed = EPOCH | (l.next_counter - 1);
-        if applied >= proposed {
+        let proposed = (l.epoch << 32) | (l.next_counter - 1);
+        if applied >= proposed.max(committed) {
             return;
         }
-        let missing: Vec<TxnRecord> = l
-            .log
+        let missing: Vec<TxnRecord> = self
+            .history
             .iter()
             .chain(l.proposals.values().map(|(t, _)| t))
             .filter(|t| t.header.as_ref().is_some_and(|h| h.zxid > applied))
@@ -584,14 +669,28 @@ impl Server {
 
     /// A follower applies its logged proposals up to the last commit, in zxid order, with no gap.
     fn apply_logged(&mut self, out: &mut Outbox<ServerTimer>) {
-        loop {
-            let next = if self.tree.last_zxid() == 0 { EPOCH | 1 } else { self.tree.last_zxid() + 1 };
-            let Role::Following(f) = &mut self.role else { return };
-            if next > f.committed {
+        let Role::Following(f) = &self.role else { return };
+        let committed = f.committed;
+        self.apply_logged_upto(committed, out);
+    }
+
+    /// Apply logged proposals up to `upto`, while each follows the last
+    /// applied one with no gap (the next counter, or the first of a later epoch).
+    fn apply_logged_upto(&mut self, upto: i64, out: &mut Outbox<ServerTimer>) {
+        while let Some((&z, _)) = self.logged.first_key_value() {
+            let last = self.tree.last_zxid();
+            if z > upto {
                 return;
             }
-            let Some(txn) = f.logged.remove(&next) else { return };
-            f.logged.retain(|z, _| *z > next);
+            if z <= last {
+                self.logged.remove(&z);
+                continue;
+            }
+            let next = z == last + 1 || (epoch_of(z) > epoch_of(last) && z & 0xffff_ffff == 1);
+            if !next {
+                return;
+            }
+            let Some(txn) = self.logged.remove(&z) else { return };
             self.commit(&txn, out);
         }
     }
@@ -640,22 +739,17 @@ impl Actor for Server {
                 for (i, (at, _)) in self.cfg.expire.iter().enumerate() {
                     out.set_timer(at.since(out.now()), ServerTimer::Expire(i));
                 }
-                match &self.role {
-                    // The leader pings at once, so it serves as soon as a quorum answers.
-                    Role::Leading(_) if self.cfg.ensemble.len() == 1 => self.set_serving(true, out),
-                    Role::Leading(_) => {
-                        for f in self.followers() {
-                            self.send_packet(f, packet::PING, 0, Vec::new(), out);
-                        }
-                    }
-                    Role::Following(_) => {}
-                }
+                self.start(out);
             }
             Input::Timer(ServerTimer::Tick) => self.on_tick(out),
             Input::Timer(ServerTimer::Expire(i)) => self.expire_by_fault(i, out),
+            Input::Timer(ServerTimer::Election(n)) => self.on_election_timer(n, out),
+            Input::Timer(ServerTimer::Connect(n)) => self.on_connect_timer(n, out),
             Input::Message { from, msg: Msg::ZkRequest(r) } => self.on_client(from, *r, out),
             Input::Message { from, msg: Msg::ZkQuorum(p) } => self.on_packet(from, p, out),
+            Input::Message { from, msg: Msg::ZkVote(n) } => self.on_vote(from, n, out),
             Input::Message { from, msg } => out.note(format!("{} ignores {} from {from}", self.me, msg.kind())),
+            Input::Disconnected { peer } if self.cfg.ensemble.contains(&peer) => self.peer_gone(&peer, out),
             Input::Disconnected { peer } => {
                 if self.clients.remove(&peer).is_some() {
                     for set in self.watches.values_mut() {
@@ -664,6 +758,8 @@ impl Actor for Server {
                     self.watches.retain(|_, s| !s.is_empty());
                 }
             }
+            // A learner's connection to a leader whose process is gone.
+            Input::Refused { peer, .. } if self.cfg.ensemble.contains(&peer) => self.peer_gone(&peer, out),
             Input::Exited { .. } | Input::Refused { .. } => {}
         }
     }
@@ -676,14 +772,9 @@ impl Actor for Server {
                 }
             }
         }
-        if let Role::Leading(l) = &self.role
-            && l.log.len() as i64 != self.tree.last_zxid() & 0xffff_ffff
-        {
-            return Err(format!(
-                "the leader's log holds {} txns but its tree is at {:#x}",
-                l.log.len(),
-                self.tree.last_zxid()
-            ));
+        let logged = self.history.last().and_then(|t| t.header.as_ref()).map_or(0, |h| h.zxid);
+        if logged != self.tree.last_zxid() {
+            return Err(format!("the txn log ends at {logged:#x} but the tree is at {:#x}", self.tree.last_zxid()));
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Net, id, secs};
+use common::{ELECTED, Net, id, secs};
 use mesocosm_proto::zk_codes::{create_mode, err, event};
 use mesocosm_sim::SimTime;
 use mesocosm_zookeeper::{Client, Server, ZkEvent};
@@ -32,10 +32,10 @@ fn created(events: &[(SimTime, ZkEvent)]) -> Vec<(i32, String)> {
 /// the client is connected to answers.
 #[test]
 fn a_quorum_commits_a_write_and_every_server_applies_it() {
-    let mut net: Net<Client> = Net::new(3);
-    assert!(net.servers.values().all(Server::serving), "the leader's first ping makes every server serve");
+    let mut net: Net<Client> = Net::elected(3);
+    assert!(net.servers.values().all(Server::serving), "every server serves once elected and synced");
     session(&mut net, "master-1", 0);
-    assert_eq!(net.events_of("master-1"), vec![(SimTime::ZERO, ZkEvent::Connected { session: 0x0100000000000001 })]);
+    assert_eq!(net.events_of("master-1"), vec![(ELECTED, ZkEvent::Connected { session: 0x0100000000000001 })]);
     let t = net.log.len();
     net.with_client("master-1", |c, out| {
         c.create("/mesos", vec![], 0, out);
@@ -47,8 +47,8 @@ fn a_quorum_commits_a_write_and_every_server_applies_it() {
         vec![
             "master-1 → zookeeper-001 CreateRequest xid=1 /mesos flags=0 0 bytes",
             "zookeeper-001 → zookeeper-003 REQUEST zxid=0x0 32 bytes",
-            "zookeeper-003 → zookeeper-001 PROPOSAL zxid=0x100000002 34 bytes",
-            "zookeeper-003 → zookeeper-002 PROPOSAL zxid=0x100000002 34 bytes",
+            "zookeeper-003 → zookeeper-001 PROPOSAL zxid=0x100000002 37 bytes",
+            "zookeeper-003 → zookeeper-002 PROPOSAL zxid=0x100000002 37 bytes",
             "zookeeper-001 → zookeeper-003 ACK zxid=0x100000002 0 bytes",
             "zookeeper-002 → zookeeper-003 ACK zxid=0x100000002 0 bytes",
             // The first ACK made a quorum with the leader's own; the second is late.
@@ -64,11 +64,14 @@ fn a_quorum_commits_a_write_and_every_server_applies_it() {
 }
 
 /// A leader cut off from both followers cannot commit: the create is never
-/// answered, and after syncLimit (5 ticks of 2 s) every server stops serving
-/// and closes its clients' connections.
+/// answered. After syncLimit (5 ticks of 2 s) without each other, all three go
+/// LOOKING and close their clients' connections; the two that still hear each
+/// other are a quorum and elect zookeeper-002 (epoch 2), while the cut-off old
+/// leader keeps voting for itself. Healed, it joins the new leader, which
+/// truncates the proposal no quorum took: `/mesos` never existed.
 #[test]
-fn a_minority_cannot_write() {
-    let mut net: Net<Client> = Net::new(3);
+fn a_minority_cannot_write_and_its_lost_proposal_is_truncated() {
+    let mut net: Net<Client> = Net::elected(3);
     session(&mut net, "master-1", 2);
     net.run_until(secs(1));
     net.partition("zookeeper-003", &["zookeeper-001", "zookeeper-002"]);
@@ -79,18 +82,30 @@ fn a_minority_cannot_write() {
     });
     net.run_until(secs(30));
     assert!(created(&net.events_of("master-1")).is_empty(), "no answer without a quorum");
-    for s in net.servers.values() {
-        assert!(s.tree().get("/mesos").is_none());
-        assert!(!s.serving(), "no server hears a quorum");
-    }
+    let state = |net: &Net<Client>, s: &str| {
+        let s = &net.servers[&id(s)];
+        (s.state(), s.serving(), s.epoch())
+    };
+    assert_eq!(state(&net, "zookeeper-003"), ("LOOKING", false, 1));
+    assert_eq!(state(&net, "zookeeper-002"), ("LEADING", true, 2));
+    assert_eq!(state(&net, "zookeeper-001"), ("FOLLOWING", true, 2));
     let events = net.events_of("master-1");
     assert_eq!(events[1].1, ZkEvent::Disconnected);
-    // The leader last heard its followers at 0 s; its tick at 12 s is the first past the 10 s syncLimit.
+    // The leader last heard its followers at 0.3 s (their UPTODATE); its tick
+    // at 12 s is the first past the 10 s syncLimit.
     assert_eq!(events[1].0, secs(12));
-    // The quorum comes back: the leader commits what it had proposed.
+    // Healed: the old leader's next vote (its resends back off from 200 ms:
+    // 12.2, 12.6, 13.4, 15, 18.2, 24.6, 37.4 s) is answered by both, and it
+    // follows zookeeper-002, which truncates its lost proposal 0x100000002.
     net.heal();
+    let t = net.log.len();
     net.run_until(secs(60));
-    assert!(net.servers.values().all(|s| s.serving() && s.tree().get("/mesos").is_some()));
+    let lines = net.lines(&["zookeeper-002", "zookeeper-003"], t);
+    assert!(lines.contains(&"zookeeper-002 → zookeeper-003 TRUNC zxid=0x100000001 0 bytes".to_string()), "{lines:#?}");
+    assert_eq!(state(&net, "zookeeper-003"), ("FOLLOWING", true, 2));
+    for s in net.servers.values() {
+        assert!(s.tree().get("/mesos").is_none(), "{}", s.state());
+    }
 }
 
 /// A client that goes silent loses its session after the timeout: the leader
@@ -98,7 +113,7 @@ fn a_minority_cannot_write() {
 /// watch fires, once. The silent client, back, learns its session expired.
 #[test]
 fn an_ephemeral_node_goes_when_its_session_expires_and_the_watch_fires_once() {
-    let mut net: Net<Client> = Net::new(3);
+    let mut net: Net<Client> = Net::elected(3);
     session(&mut net, "master-1", 0);
     session(&mut net, "master-2", 1);
     net.with_client("master-1", |c, out| {
@@ -148,7 +163,7 @@ fn an_ephemeral_node_goes_when_its_session_expires_and_the_watch_fires_once() {
 /// An ensemble of one is its own quorum.
 #[test]
 fn a_single_server_commits_alone() {
-    let mut net: Net<Client> = Net::new(1);
+    let mut net: Net<Client> = Net::elected(1);
     session(&mut net, "agent-1", 0);
     net.with_client("agent-1", |c, out| {
         c.create("/mesos", vec![], 0, out);
@@ -162,7 +177,7 @@ fn a_single_server_commits_alone() {
 /// client saw refuses its reconnection, and the client goes on to one that has it.
 #[test]
 fn a_server_behind_the_clients_last_zxid_refuses_it() {
-    let mut net: Net<Client> = Net::new(3);
+    let mut net: Net<Client> = Net::elected(3);
     session(&mut net, "master-1", 2);
     net.run_until(secs(1));
     net.partition("zookeeper-001", &["zookeeper-003"]);
@@ -191,7 +206,7 @@ fn a_server_behind_the_clients_last_zxid_refuses_it() {
 /// second getChildren with a watch arms it again.
 #[test]
 fn a_watch_fires_once_until_it_is_set_again() {
-    let mut net: Net<Client> = Net::new(3);
+    let mut net: Net<Client> = Net::elected(3);
     session(&mut net, "master-1", 0);
     session(&mut net, "agent-1", 1);
     let create = |net: &mut Net<Client>, path: &'static str| {
@@ -215,5 +230,5 @@ fn a_watch_fires_once_until_it_is_set_again() {
     let watches: Vec<_> =
         net.events_of("agent-1").into_iter().filter(|(_, e)| matches!(e, ZkEvent::Watch { .. })).collect();
     let changed = ZkEvent::Watch { event: event::NODE_CHILDREN_CHANGED, path: "/mesos".into() };
-    assert_eq!(watches, vec![(SimTime::ZERO, changed.clone()), (SimTime::ZERO, changed)]);
+    assert_eq!(watches, vec![(ELECTED, changed.clone()), (ELECTED, changed)]);
 }

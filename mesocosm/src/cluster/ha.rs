@@ -3,7 +3,7 @@
 //! drivers detect the leader with, and which master leads right now.
 //!
 //! ```text
-//!   t=0  zookeeper-001 … (ZooKeeper's leader is the highest myid)
+//!   t=0  zookeeper-001 … (running: the highest myid leads; a lost leader is re-elected)
 //!        master-1 … master-N, each a contender (json.info_N); lowest N leads
 //!        agents, drivers: detectors (no node of their own)
 //! ```
@@ -19,9 +19,11 @@ use rand_chacha::rand_core::Rng;
 pub const LEADER: &str = "leader";
 
 /// Spawn an ensemble of `servers` (`zookeeper-001` …), as ZooKeeper's sample
-/// `zoo.cfg` configures it (tickTime 2 s, syncLimit 5), each told the
-/// sessions the `expire_session` faults expire; the servers, to read back
-/// which expiries applied.
+/// `zoo.cfg` configures it (tickTime 2 s, initLimit 10, syncLimit 5), each
+/// told the sessions the `expire_session` faults expire. It was up before
+/// Mesos starts, as operators run it: its start-up election is over (the
+/// highest myid leads epoch 1); a lost leader makes it elect again. Returns
+/// the servers, to read back which expiries applied.
 pub(crate) fn spawn_ensemble(world: &World, servers: u32, faults: &[FaultSpec]) -> Vec<Shared<Server>> {
     let ensemble: Vec<ActorId> = (1..=servers).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
     let expire: Vec<(SimTime, ActorId)> = faults
@@ -34,7 +36,7 @@ pub(crate) fn spawn_ensemble(world: &World, servers: u32, faults: &[FaultSpec]) 
     let mut cores = Vec::new();
     for (i, s) in ensemble.iter().enumerate() {
         let cfg = ServerConfig { expire: expire.clone(), ..ServerConfig::new(i + 1, ensemble.clone()) };
-        let core = Shared::new(Server::new(cfg));
+        let core = Shared::new(Server::running(cfg));
         world.spawn(s.clone(), core.clone(), None);
         cores.push(core);
     }
@@ -74,6 +76,17 @@ pub(crate) fn framework_session(world: &World, group: &ZkConfig, me: &ActorId) -
 }
 
 impl LiveCluster {
+    /// Restart ZooKeeper server `id` after a kill: it comes back empty (its
+    /// disk is not modelled), goes LOOKING, learns the leader from the
+    /// servers' answers to its vote and is synced by the leader's DIFF.
+    pub(crate) fn restart_zookeeper(&self, world: &World, id: &ActorId) -> Option<String> {
+        let ensemble: Vec<ActorId> =
+            (1..=self.zookeeper).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
+        let myid = ensemble.iter().position(|s| s == id)? + 1;
+        world.spawn(id.clone(), Server::new(ServerConfig::new(myid, ensemble)), None);
+        Some(format!("{id} restarts and looks for the ensemble's leader"))
+    }
+
     /// The master leading now: a live one that believes it leads (with one
     /// master, the current incarnation if it is alive). Two may believe it
     /// for a few seconds (a deposed leader that has not noticed yet); the

@@ -49,6 +49,8 @@ pub(crate) struct LiveCluster {
     pub cycle_times: Option<CycleTimes>,
     /// With several masters: each one's flags (a kill's restart contends again).
     pub contenders: BTreeMap<ActorId, MasterConfig>,
+    /// ZooKeeper servers in the ensemble (0: none).
+    pub zookeeper: u32,
 }
 
 pub(crate) struct AgentSlot {
@@ -117,6 +119,9 @@ impl LiveCluster {
     /// an agent with the id it checkpointed, a framework as its factory says.
     fn restart(&mut self, world: &World, id: &ActorId) -> Result<String, String> {
         if let Some(what) = self.restart_contender(world, id) {
+            return Ok(what);
+        }
+        if let Some(what) = self.restart_zookeeper(world, id) {
             return Ok(what);
         }
         if *id == self.master_cfg.me {
@@ -460,6 +465,7 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             master_deaths: Vec::new(),
             zk_servers,
             cycle_times,
+            zookeeper: b.zookeeper,
         }));
         // Start each framework at its time.
         for id in &framework_ids {

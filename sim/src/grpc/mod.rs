@@ -494,6 +494,7 @@ impl Peer {
             Msg::ZkRequest(m) => oneway!(ZooKeeperClient, request, *m),
             Msg::ZkReply(m) => oneway!(ZooKeeperClient, reply, *m),
             Msg::ZkQuorum(m) => oneway!(ZooKeeperClient, quorum, m),
+            Msg::ZkVote(m) => oneway!(ZooKeeperClient, election, m),
             Msg::CreateSubmissionRequest(m) => oneway!(SparkRestClient, create_submission, *m),
             Msg::KillSubmissionRequest(m) => oneway!(SparkRestClient, kill_submission, m),
             Msg::SubmissionStatusRequest(m) => oneway!(SparkRestClient, submission_status, m),
@@ -772,6 +773,9 @@ impl rpc::zoo_keeper_server::ZooKeeper for Inbox {
     }
     async fn quorum(&self, r: Request<crate::proto::zookeeper::QuorumPacket>) -> Reply {
         self.oneway(r, Msg::ZkQuorum)
+    }
+    async fn election(&self, r: Request<crate::proto::zookeeper::Notification>) -> Reply {
+        self.oneway(r, Msg::ZkVote)
     }
 }
 

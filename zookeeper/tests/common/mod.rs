@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use mesocosm_proto::zookeeper::ServerReply;
-use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Output, SimTime};
+use mesocosm_sim::{Actor, ActorId, Input, Msg, Outbox, Output, Refusal, SimTime};
 use mesocosm_zookeeper::{Client, Group, GroupEvent, Server, ServerConfig, ServerTimer, ZkEvent};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
@@ -62,8 +62,11 @@ pub struct Net<C: Peer> {
     pub events: Vec<(SimTime, String, C::Event)>,
     cut: BTreeSet<(ActorId, ActorId)>,
     queue: VecDeque<(ActorId, ActorId, Delivery)>,
-    timers: BTreeMap<(SimTime, u64), ActorId>,
+    /// Pending timers: whose, which server timer (none for a client's tick), which incarnation.
+    timers: BTreeMap<(SimTime, u64), (ActorId, Option<ServerTimer>, u32)>,
     seq: u64,
+    /// Each server's incarnation: a restarted server does not get its old timers.
+    incarnations: BTreeMap<ActorId, u32>,
     /// Every message sent: (time, from, to, kind, summary).
     pub log: Vec<(SimTime, String, String, &'static str, String)>,
 }
@@ -87,14 +90,47 @@ impl<C: Peer> Net<C> {
             queue: VecDeque::new(),
             timers: BTreeMap::new(),
             seq: 0,
+            incarnations: BTreeMap::new(),
             log: Vec::new(),
         };
-        for (i, s) in ensemble(n).into_iter().enumerate() {
-            net.servers.insert(s.clone(), Server::new(ServerConfig::new(i + 1, ensemble(n))));
-            net.step_server(&s, Input::Start);
+        for i in 1..=n {
+            net.start_server(i, n);
         }
         net.settle();
         net
+    }
+
+    /// A fresh ensemble that has elected its leader and synced ([`ELECTED`]).
+    pub fn elected(n: usize) -> Net<C> {
+        let mut net = Net::new(n);
+        net.run_until(ELECTED);
+        net
+    }
+
+    fn start_server(&mut self, myid: usize, n: usize) {
+        let s = ensemble(n)[myid - 1].clone();
+        *self.incarnations.entry(s.clone()).or_default() += 1;
+        self.servers.insert(s.clone(), Server::new(ServerConfig::new(myid, ensemble(n))));
+        self.step_server(&s, Input::Start);
+    }
+
+    /// Kill server `s`: the other servers and the clients learn that its
+    /// connections closed; what is sent to it is lost.
+    pub fn kill(&mut self, s: &str) {
+        self.servers.remove(&id(s));
+        let others: Vec<ActorId> = self.servers.keys().chain(self.clients.keys()).cloned().collect();
+        for o in others {
+            self.queue.push_back((id(s), o, Delivery::Disconnected));
+        }
+        self.settle();
+    }
+
+    /// Start server `s` again, empty (its disk is not modelled).
+    pub fn restart(&mut self, s: &str) {
+        let n = self.incarnations.len();
+        let myid = ensemble(n).iter().position(|x| x.as_str() == s).unwrap() + 1;
+        self.start_server(myid, n);
+        self.settle();
     }
 
     fn is_cut(&self, a: &ActorId, b: &ActorId) -> bool {
@@ -114,11 +150,20 @@ impl<C: Peer> Net<C> {
 
     fn timer(&mut self, at: SimTime, who: &ActorId) {
         self.seq += 1;
-        self.timers.insert((at, self.seq), who.clone());
+        self.timers.insert((at, self.seq), (who.clone(), None, 0));
     }
 
-    fn carry<T>(&mut self, from: &ActorId, outputs: Vec<Output<T>>) {
+    fn carry<T: Copy + 'static>(&mut self, from: &ActorId, outputs: Vec<Output<T>>) {
         for o in outputs {
+            // A server's timer keeps its kind (a tick or an election wait).
+            if let Output::SetTimer { at, timer } = &o
+                && let Some(t) = (timer as &dyn std::any::Any).downcast_ref::<ServerTimer>()
+            {
+                self.seq += 1;
+                let inc = self.incarnations.get(from).copied().unwrap_or(0);
+                self.timers.insert((*at, self.seq), (from.clone(), Some(*t), inc));
+                continue;
+            }
             match o {
                 Output::Send { to, msg } if !self.is_cut(from, &to) => {
                     self.log.push((self.now, from.to_string(), to.to_string(), msg.kind(), msg.summary()));
@@ -180,6 +225,13 @@ impl<C: Peer> Net<C> {
                     Delivery::Msg(_) => Vec::new(),
                     Delivery::Disconnected => cl.on_disconnected(&from, out),
                 });
+            } else if let Delivery::Msg(msg) = d
+                && msg.needs_listener()
+                && self.servers.contains_key(&from)
+            {
+                // A dead server's port refuses a connection.
+                let refusal = Refusal::ConnectionRefused(format!("{to} is not running"));
+                self.step_server(&from, Input::Refused { peer: to, kind: msg.kind(), refusal });
             }
         }
     }
@@ -190,11 +242,13 @@ impl<C: Peer> Net<C> {
             if entry.key().0 > t {
                 break;
             }
-            let ((at, _), who) = entry.remove_entry();
+            let ((at, _), (who, timer, inc)) = entry.remove_entry();
             self.now = at;
-            if self.servers.contains_key(&who) {
-                self.step_server(&who, Input::Timer(ServerTimer::Tick));
-            } else {
+            if let Some(t) = timer {
+                if self.servers.contains_key(&who) && self.incarnations.get(&who) == Some(&inc) {
+                    self.step_server(&who, Input::Timer(t));
+                }
+            } else if self.clients.contains_key(&who) {
                 let tick = self.clients[&who].tick();
                 self.timer(at.after(tick), &who);
                 self.with_client(who.as_str(), |cl, out| cl.on_tick(out));
@@ -217,6 +271,11 @@ impl<C: Peer> Net<C> {
             .collect()
     }
 }
+
+/// When a fresh ensemble serves: the first votes at 0 decide `finalizeWait`
+/// (200 ms) later; the followers' timers fire first here, so the leader
+/// refuses their first connection and their retry 100 ms later syncs.
+pub const ELECTED: SimTime = SimTime(300_000);
 
 pub fn secs(s: u64) -> SimTime {
     SimTime::from_secs(s)
