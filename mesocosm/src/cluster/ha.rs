@@ -18,6 +18,11 @@ use rand_chacha::rand_core::Rng;
 /// The name that stands for the leading master when a fault fires.
 pub const LEADER: &str = "leader";
 
+/// The ensemble's servers, `server.1` first (`zookeeper-001` …).
+fn ensemble(servers: u32) -> Vec<ActorId> {
+    (1..=servers).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect()
+}
+
 /// Spawn an ensemble of `servers` (`zookeeper-001` …), as ZooKeeper's sample
 /// `zoo.cfg` configures it (tickTime 2 s, initLimit 10, syncLimit 5), each
 /// told the sessions the `expire_session` faults expire. It was up before
@@ -25,7 +30,7 @@ pub const LEADER: &str = "leader";
 /// highest myid leads epoch 1); a lost leader makes it elect again. Returns
 /// the servers, to read back which expiries applied.
 pub(crate) fn spawn_ensemble(world: &World, servers: u32, faults: &[FaultSpec]) -> Vec<Shared<Server>> {
-    let ensemble: Vec<ActorId> = (1..=servers).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
+    let ensemble = ensemble(servers);
     let expire: Vec<(SimTime, ActorId)> = faults
         .iter()
         .filter_map(|f| match &f.fault {
@@ -80,8 +85,7 @@ impl LiveCluster {
     /// disk is not modelled), goes LOOKING, learns the leader from the
     /// servers' answers to its vote and is synced by the leader's DIFF.
     pub(crate) fn restart_zookeeper(&self, world: &World, id: &ActorId) -> Option<String> {
-        let ensemble: Vec<ActorId> =
-            (1..=self.zookeeper).map(|i| ActorId::new(mesocosm_zookeeper::server_host(i))).collect();
+        let ensemble = ensemble(self.zk_servers.len() as u32);
         let myid = ensemble.iter().position(|s| s == id)? + 1;
         world.spawn(id.clone(), Server::new(ServerConfig::new(myid, ensemble)), None);
         Some(format!("{id} restarts and looks for the ensemble's leader"))

@@ -43,14 +43,13 @@ pub(crate) struct LiveCluster {
     pub agent_deaths: Vec<(String, SimTime)>,
     /// Contending masters killed, and when (a killed leader's period ends there).
     pub master_deaths: Vec<(String, SimTime)>,
-    /// The ZooKeeper servers (to read back what `expire_session` did).
+    /// The ZooKeeper servers as spawned, `server.1` first (empty: no ensemble),
+    /// to read back what `expire_session` did.
     pub zk_servers: Vec<Shared<mesocosm_zookeeper::Server>>,
     /// Where every master incarnation's allocation cycle times go, if they are timed.
     pub cycle_times: Option<CycleTimes>,
     /// With several masters: each one's flags (a kill's restart contends again).
     pub contenders: BTreeMap<ActorId, MasterConfig>,
-    /// ZooKeeper servers in the ensemble (0: none).
-    pub zookeeper: u32,
 }
 
 pub(crate) struct AgentSlot {
@@ -465,7 +464,6 @@ pub(crate) fn run(mut b: ClusterBuilder, mut rt: Runtime) -> Result<super::Repor
             master_deaths: Vec::new(),
             zk_servers,
             cycle_times,
-            zookeeper: b.zookeeper,
         }));
         // Start each framework at its time.
         for id in &framework_ids {
