@@ -33,10 +33,19 @@ use tokio::sync::Notify;
 /// One expected arrival: due when, from whom, and a unique number.
 type Entry = (SimTime, ActorId, u64);
 
+/// What one receiver is owed, by due instant, then by (sender, number).
+///
+/// Grouped by instant so that "is anything due by now from a sender named
+/// before X still on its way" reads only the first (smallest) sender of each
+/// due instant, not every entry: at 10,000 agents the master is owed thousands
+/// of messages at one instant, and a scan of them per handled message was 20%
+/// of a run (measured with perf, session 25).
+type Owed = BTreeMap<SimTime, BTreeSet<(ActorId, u64)>>;
+
 /// What each actor is still owed by the network, by receiver.
 #[derive(Default)]
 pub(crate) struct Arrivals {
-    book: Mutex<BTreeMap<ActorId, BTreeSet<Entry>>>,
+    book: Mutex<BTreeMap<ActorId, Owed>>,
     next: AtomicU64,
     /// Rings when an entry goes (a message landed or was lost).
     changed: Notify,
@@ -53,8 +62,14 @@ impl Drop for Expected {
     fn drop(&mut self) {
         {
             let mut book = self.arrivals.book();
+            let (due, from, n) = &self.entry;
             if let Some(owed) = book.get_mut(&self.to) {
-                owed.remove(&self.entry);
+                if let Some(at) = owed.get_mut(due) {
+                    at.remove(&(from.clone(), *n));
+                    if at.is_empty() {
+                        owed.remove(due);
+                    }
+                }
                 if owed.is_empty() {
                     book.remove(&self.to);
                 }
@@ -65,7 +80,7 @@ impl Drop for Expected {
 }
 
 impl Arrivals {
-    fn book(&self) -> MutexGuard<'_, BTreeMap<ActorId, BTreeSet<Entry>>> {
+    fn book(&self) -> MutexGuard<'_, BTreeMap<ActorId, Owed>> {
         // The world runs on one thread; a poisoned lock means a task panicked,
         // which is already a bug being reported.
         self.book.lock().unwrap_or_else(|p| p.into_inner())
@@ -76,7 +91,7 @@ impl Arrivals {
     /// (a link queues the number, 8 bytes, rather than the guard).
     pub(crate) fn expect(&self, from: &ActorId, to: &ActorId, due: SimTime) -> u64 {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        self.book().entry(to.clone()).or_default().insert((due, from.clone(), n));
+        self.book().entry(to.clone()).or_default().entry(due).or_default().insert((from.clone(), n));
         n
     }
 
@@ -87,12 +102,13 @@ impl Arrivals {
 
     /// Whether something due for `me` by `now` from a sender named before
     /// `from` (any sender, with `None`) has yet to land. Entries due later than
-    /// `now` are not looked at; the few due earlier (held behind a call on
-    /// their link) are passed over one by one.
+    /// `now` are not looked at; of each instant due by `now` (the current one,
+    /// and the few earlier ones held behind a call on their link) only the
+    /// sender named first is: if it is not named before `from`, none is.
     pub(crate) fn awaiting_before(&self, me: &ActorId, now: SimTime, from: Option<&ActorId>) -> bool {
         let book = self.book();
         let Some(owed) = book.get(me) else { return false };
-        owed.iter().take_while(|(due, _, _)| *due <= now).any(|(_, sender, _)| from.is_none_or(|f| sender < f))
+        owed.range(..=now).filter_map(|(_, at)| at.first()).any(|(sender, _)| from.is_none_or(|f| sender < f))
     }
 
     /// Rings when any expected item lands or is lost (create it before checking
@@ -118,5 +134,28 @@ mod tests {
         assert!(!a.awaiting_before(&s1, SimTime(10), None), "only its receiver waits");
         drop(e);
         assert!(!a.awaiting_before(&r, SimTime(10), None), "landed");
+    }
+
+    #[test]
+    fn each_due_instant_is_judged_by_its_first_sender() {
+        let a = Arc::new(Arrivals::default());
+        let r = ActorId::new("master");
+        let id = |n: u32| ActorId::new(format!("agent-{n}"));
+        let hold = |s: &ActorId, due: u64| a.held(s, &r, SimTime(due), a.expect(s, &r, SimTime(due)));
+        // One held behind a call since an earlier instant, several at this one, one due later.
+        let earlier = hold(&id(7), 5);
+        let two = hold(&id(2), 10);
+        let five = hold(&id(5), 10);
+        let _later = hold(&id(1), 11);
+        assert!(a.awaiting_before(&r, SimTime(10), Some(&id(3))), "agent-2 is due before agent-3");
+        assert!(!a.awaiting_before(&r, SimTime(10), Some(&id(2))), "nothing named before agent-2 is due");
+        drop(two);
+        assert!(!a.awaiting_before(&r, SimTime(10), Some(&id(3))), "agent-5 and agent-7 come after agent-3");
+        assert!(a.awaiting_before(&r, SimTime(10), Some(&id(6))), "agent-5 at this instant");
+        drop(five);
+        assert!(a.awaiting_before(&r, SimTime(10), Some(&id(8))), "agent-7, held since an earlier instant");
+        drop(earlier);
+        assert!(!a.awaiting_before(&r, SimTime(10), None), "agent-1 is due only later");
+        assert!(a.awaiting_before(&r, SimTime(11), None));
     }
 }
