@@ -158,6 +158,23 @@ fn a_change_the_books_did_not_record_is_caught_by_the_full_rescan() {
     }
 }
 
+/// The rescan's period is the fixed floor for small books and grows with
+/// them in powers of two, so a larger period's rescans fall on steps a
+/// smaller one also rescanned.
+#[test]
+fn the_rescan_period_grows_with_the_books_in_powers_of_two() {
+    use super::{FULL_RESCAN_EVERY, rescan_period_for};
+    assert_eq!(healthy().rescan_period(), FULL_RESCAN_EVERY, "a small cluster: the floor");
+    assert_eq!(rescan_period_for(0), FULL_RESCAN_EVERY);
+    assert_eq!(rescan_period_for(1024), 1024);
+    assert_eq!(rescan_period_for(1025), 2048);
+    assert_eq!(rescan_period_for(10_100), 16_384, "10,000 agents, 100 frameworks");
+    for n in [1usize, 999, 5000, 70_000, 1_000_000] {
+        let (p, q) = (rescan_period_for(n), rescan_period_for(n * 2));
+        assert!(p >= n as u64 && q.is_multiple_of(p), "{n}: {p}, {q}");
+    }
+}
+
 /// A real step's records are enough: after the steps of the healthy setup
 /// and of a decline, the touched check and the full check agree at each step.
 #[test]

@@ -21,7 +21,8 @@
 //! step for every pong and status update, and a full check per step made the
 //! run quadratic: ~95% of a 2,000-agent run was spent re-reading unchanged
 //! books. So the per-step check reads what the step touched, and reads
-//! everything every [`FULL_RESCAN_EVERY`] steps and on every step of a debug
+//! everything every [`Master::rescan_period`] steps (at least
+//! [`FULL_RESCAN_EVERY`], more as the books grow) and on every step of a debug
 //! build, where it also reports a violation the touched scope missed as a
 //! bug in the bookkeeping: a checker that trusts its own records must not be
 //! the reason a broken promise goes unseen.
@@ -116,11 +117,16 @@ impl std::fmt::Display for Piece<'_> {
     }
 }
 
-/// Every this-many steps the per-step check reads all the books, whatever
-/// the step touched, so a change the records missed is found within that
-/// many steps. Why 1024: at 10,000 agents a full check costs about as much as
-/// a few hundred touched-scope checks, so the rescan adds well under 1%.
+/// Every this-many steps at least the per-step check reads all the books,
+/// whatever the step touched, so a change the records missed is found within
+/// that many steps; larger books are read every [`Master::rescan_period`]
+/// steps, which grows with them.
 pub const FULL_RESCAN_EVERY: u64 = 1024;
+
+/// [`Master::rescan_period`] for books of `entries` agents, offers and frameworks.
+fn rescan_period_for(entries: usize) -> u64 {
+    FULL_RESCAN_EVERY.max((entries as u64).next_power_of_two())
+}
 
 impl Master {
     /// Start a step: count it, and forget what the last one touched.
@@ -153,7 +159,7 @@ impl Master {
     ///
     /// The cost is linear in agents + offers + tasks (each lookup a map
     /// probe); the world's per-step check ([`Master::check_step`]) runs it
-    /// only every [`FULL_RESCAN_EVERY`] steps in a release build.
+    /// only every [`Master::rescan_period`] steps in a release build.
     pub fn check_invariants(&self) -> Result<(), String> {
         for (aid, agent) in &self.agents {
             self.check_agent(aid, agent)?;
@@ -234,7 +240,7 @@ impl Master {
     }
 
     /// The per-step check the world runs after step number `step`: the
-    /// touched scope, and everything on every [`FULL_RESCAN_EVERY`]th step.
+    /// touched scope, and everything on every [`Master::rescan_period`]th step.
     /// With `debug` (a debug build) everything on every step, and a
     /// violation the touched scope missed is reported as the bookkeeping bug
     /// it is.
@@ -245,7 +251,20 @@ impl Master {
                 format!("{e} (missed by the check of what the step touched: the books did not record a change)")
             });
         }
-        if step.is_multiple_of(FULL_RESCAN_EVERY) { self.check_invariants() } else { self.check_touched() }
+        if step.is_multiple_of(self.rescan_period()) { self.check_invariants() } else { self.check_touched() }
+    }
+
+    /// How many steps apart a release build reads all the books: at least
+    /// [`FULL_RESCAN_EVERY`], and at least the number of agents, offers and
+    /// frameworks (rounded up to a power of two), so that the rescan costs
+    /// about one entry's check per step however large the cluster. Why: a full
+    /// check is linear in the books, and with a fixed 1,024 it was 15% of a
+    /// 10,000-agent, 100-framework run (perf, session 25), where a step's own
+    /// touched check was 6%. A power of two, so that a period that doubles as
+    /// the books grow still divides the steps its smaller one did: a rescan is
+    /// never skipped by a change of period, only spaced further.
+    pub fn rescan_period(&self) -> u64 {
+        rescan_period_for(self.agents.len() + self.offers.len() + self.frameworks.len())
     }
 
     /// The agents the current step touched, by any of the books keyed by

@@ -163,8 +163,8 @@ pub struct Master {
     pending_armed: bool,
     stats: MasterStats,
     history: Vec<(SimTime, MasterEvent)>,
-    /// Steps handled so far: every [`FULL_RESCAN_EVERY`]th step's check reads
-    /// all the books, the others only what the step touched.
+    /// Steps handled so far: every [`Master::rescan_period`]th step's check
+    /// reads all the books, the others only what the step touched.
     steps: u64,
     /// The registry, when there are several masters (`registrar`).
     persisted: Option<Box<registrar::Persisted>>,
@@ -558,7 +558,7 @@ impl Actor for Master {
     }
 
     /// The world's per-step check: what this step touched, and everything
-    /// every [`FULL_RESCAN_EVERY`] steps and on every step of a debug build
+    /// every [`Master::rescan_period`] steps and on every step of a debug build
     /// (see [`Master::check_step`]).
     fn check_invariants(&self) -> Result<(), String> {
         self.check_step(self.steps, cfg!(debug_assertions))
