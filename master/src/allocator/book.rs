@@ -5,7 +5,7 @@
 //! them. Every grant goes through `Allocator::track`, every release through
 //! `recover` or a removal, so the shares a sorter sees are always the books'.
 
-use super::filters::AgentRefusals;
+use super::filters::{AgentBits, AgentRefusals};
 use super::{AgentId, Allocator, DEFAULT_WEIGHT, FrameworkId, RefusalFilter, SharedId, SortClient};
 use mesocosm_proto::Resources;
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,9 +84,10 @@ pub(super) struct FrameworkSlot {
     /// How many grants the framework has had; DRF's second tie-break. Like
     /// `DRFSorter`'s `allocation.count`, it only ever grows.
     pub(super) count: u64,
-    /// The agents (by idx) on which it has refusal filters; the filters
-    /// themselves are the agents' ([`AgentEntry::refusals`]).
-    pub(super) refused_agents: BTreeSet<u32>,
+    /// The agents (by idx) on which it has refusal filters, as bits (the
+    /// cycle tests them before the agent's filters, see [`AgentBits`]); the
+    /// filters themselves are the agents' ([`AgentEntry::refusals`]).
+    pub(super) refused_agents: AgentBits,
     /// FrameworkInfo has the GPU_RESOURCES capability.
     pub(super) gpu_resources: bool,
 }
@@ -101,7 +102,7 @@ impl FrameworkSlot {
             suppressed: false,
             scalars: Resources::new(),
             count: 0,
-            refused_agents: BTreeSet::new(),
+            refused_agents: AgentBits::default(),
             gpu_resources: false,
         }
     }
@@ -422,7 +423,7 @@ impl Allocator {
     pub fn filters(&self, id: &str) -> Option<BTreeMap<AgentId, Vec<RefusalFilter>>> {
         let fw = self.framework(id)?;
         let mut out = BTreeMap::new();
-        for &a in &fw.refused_agents {
+        for a in fw.refused_agents.iter() {
             let Some(agent) = self.agent_at(a) else { continue };
             if let Some(fs) = agent.refusals.of(fw.idx) {
                 out.insert(agent.id.to_string(), fs.to_vec());

@@ -191,11 +191,12 @@ impl Allocator {
                 if gpus_need_capability && !rung.gpu_resources {
                     continue;
                 }
-                // The framework's books are reached only for the one that is
-                // filtered or chosen: the walk itself needs just its number.
-                let fw = || self.framework_at(rung.idx).expect("eligible frameworks exist");
-                if entry.refusals.stops(now, rung.idx, available, seen) {
-                    filtered.push(fw().id.clone());
+                let fw = self.framework_at(rung.idx).expect("eligible frameworks exist");
+                // Why the framework's bits before the agent's filters: nearly
+                // always the framework has none here, and its bits are in the
+                // cache while the agent's filters are not (see `AgentBits`).
+                if fw.refused_agents.contains(agent) && entry.refusals.stops(now, rung.idx, available, seen) {
+                    filtered.push(fw.id.clone());
                     continue;
                 }
                 let (role_why, why) = if self.explain {
@@ -206,7 +207,7 @@ impl Allocator {
                         .expect("standings only exist for keyed sorters");
                     (
                         role_order.explain_among(&self.role_client(name), s.roles.len()),
-                        fw_order.explain_among(&self.framework_client(fw()), frameworks.len()),
+                        fw_order.explain_among(&self.framework_client(fw), frameworks.len()),
                     )
                 } else {
                     (String::new(), String::new())
