@@ -56,6 +56,13 @@ pub(super) struct AgentEntry {
     /// some on thousands; a short list here is cheaper to update than an
     /// ordered map per framework (Mesos's `Slave` keeps its allocation too).
     pub(super) held: Vec<(u32, Resources)>,
+    /// `slot.available()`, kept up to date: `total − allocated`, computed
+    /// again whenever `allocated` changes, as Mesos's `Slave::updateAvailable`
+    /// does (`hierarchical.hpp`). Why kept: a cycle visits every agent, and
+    /// a grant hands out the whole bag, so it is moved into the grant instead
+    /// of computed (a clone and a range subtraction) for every agent of every
+    /// cycle; what the grant leaves behind is the empty bag `total − total`.
+    pub(super) free: Resources,
 }
 
 impl AgentEntry {
@@ -199,8 +206,9 @@ impl Allocator {
         self.cluster_total.add(&scalars_of(&total));
         let idx = u32::try_from(self.agents.len()).expect("fewer than 2^32 agents ever added");
         let slot = AgentSlot { total, allocated: Resources::new(), deactivated: false };
-        let entry =
-            AgentEntry { id: SharedId::from(id), slot, idx, refusals: AgentRefusals::default(), held: Vec::new() };
+        let free = slot.available();
+        let shared = SharedId::from(id);
+        let entry = AgentEntry { id: shared, slot, idx, refusals: AgentRefusals::default(), held: Vec::new(), free };
         self.agents.push(Some(entry));
         self.agent_index.insert(id.to_string(), idx);
     }
@@ -336,6 +344,7 @@ impl Allocator {
             if let Some(at) = a.held.iter().position(|(f, _)| *f == idx) {
                 let (_, held) = a.held.remove(at);
                 a.slot.allocated.subtract(&held);
+                a.free = a.slot.available();
             }
         }
         self.untrack_role(&fw.role, id, &fw.scalars);
@@ -501,6 +510,16 @@ impl Allocator {
     /// sorter and the role's framework sorter each add the allocation and
     /// bump their count).
     pub(super) fn track(&mut self, framework: u32, agent: u32, resources: &Resources) {
+        self.charge(framework, agent, resources);
+        if let Some(a) = self.agent_at_mut(agent) {
+            a.free = a.slot.available();
+        }
+    }
+
+    /// [`Allocator::track`] but for the agent's free bag, which the caller
+    /// has already brought up to date: a cycle's grant takes the whole bag
+    /// and leaves it empty.
+    pub(super) fn charge(&mut self, framework: u32, agent: u32, resources: &Resources) {
         let fw = self.frameworks.get_mut(framework as usize).and_then(Option::as_mut);
         if let Some(a) = self.agents.get_mut(agent as usize).and_then(Option::as_mut) {
             a.slot.allocated.add(resources);

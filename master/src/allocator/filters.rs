@@ -10,11 +10,16 @@
 //!
 //! In Mesos's `DeclineOffers` benchmark every framework refuses every offer
 //! for as long as it may, so filters pile up: 10,000 agents × 100 rounds is a
-//! million of them. Three choices keep that cheap:
+//! million of them. Four choices keep that cheap:
 //!
 //! - a filter sits with its **agent**, under the framework's small number
 //!   ([`AgentRefusals`]): a cycle visiting an agent asks about framework after
 //!   framework on that one agent;
+//! - each framework also keeps **one bit per agent** it has filters on
+//!   ([`AgentBits`]), and the cycle tests that bit first: the frameworks a
+//!   cycle asks about are the few at the front of the DRF order, their bits
+//!   stay in the cache, and nearly every answer is "no filter here", given
+//!   without reaching the agent's filters at all;
 //! - the refused resources are an `Arc` **shared** by the filters that
 //!   refused the same bag on the agent (a declined agent is offered and
 //!   refused the same free resources over and over), and a cycle checks
@@ -260,6 +265,7 @@ impl Allocator {
         let mut released = None;
         if let Some(a) = agent_idx.and_then(|idx| self.agents.get_mut(idx as usize)).and_then(Option::as_mut) {
             a.slot.allocated.subtract(resources);
+            a.free = a.slot.available();
             if let Some(at) = fw_idx.and_then(|fw| a.held.iter().position(|(f, _)| *f == fw)) {
                 let held = &mut a.held[at].1;
                 held.subtract(resources);
