@@ -1,8 +1,9 @@
 //! Mesos's `DeclineOffers` allocator benchmark, round by round:
 //! `cargo run --release -p mesocosm-benches --example decline_offers -- 10000 1000 100`
-//! (agents, frameworks, rounds). Prints the wall time of each round's cycle
-//! (min / median / max over the rounds, and a few single rounds), the live
-//! refusal filters, and the resident bytes per live filter.
+//! (agents, frameworks, rounds; add `--every-round` to print each round).
+//! Prints the wall time of each round's cycle (min / median / max over the
+//! rounds, and a few single rounds), the live refusal filters, and the
+//! resident bytes per live filter.
 //!
 //! CPU time and memory are read as `mesocosm bench` reads them
 //! (`mesocosm::bench::measure`). Memory is the process's resident set (`VmRSS`,
@@ -10,6 +11,15 @@
 //! live filters. The grants of a round are recovered by its declines, so what
 //! stays is what the filters hold, malloc's overhead included. (A counting
 //! global allocator would need `unsafe`, which the workspace forbids.)
+//!
+//! `--every-round` prints one line per round, after the last: its CPU and
+//! wall time and the minor page faults the thread took during the cycle
+//! (`minflt` of `/proc/thread-self/stat`, Linux only). Why the faults: a
+//! round that is slow in every run at the same place is a real cost, and the
+//! first touch of freshly mapped memory (a growing vector or map, an arena the
+//! allocator just took from the kernel) is charged to the thread as system
+//! time; a slow round with no more faults than its neighbours is the other
+//! core's load or the cache.
 //!
 //! Last it prints a digest of every round's cycle (the visiting order, every
 //! grant with the frameworks it passed over, every idle agent and why), so a
@@ -20,7 +30,10 @@
 use mesocosm_benches::DeclineOffers;
 use mesocosm_benches::measure::{self, thread_cpu};
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+const USAGE: &str = "usage: decline_offers [agents [frameworks [rounds]]] [--every-round]";
 
 /// This thread's CPU time in nanoseconds (0 where the system does not say).
 fn cpu_ns() -> u64 {
@@ -32,28 +45,79 @@ fn rss() -> i64 {
     measure::rss().unwrap_or(0) as i64
 }
 
+/// The minor page faults this thread has taken (0 where the system does not
+/// say): field 10 of `/proc/thread-self/stat`, counted after the command
+/// name's closing parenthesis (the name may hold spaces).
+fn minor_faults() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/thread-self/stat") else { return 0 };
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0 };
+    rest.split_whitespace().nth(7).and_then(|f| f.parse().ok()).unwrap_or(0)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("agents frameworks rounds"));
-    let agents = args.next().unwrap_or(10_000);
-    let frameworks = args.next().unwrap_or(1_000);
-    let rounds = args.next().unwrap_or(100);
+/// The command line: up to three numbers and the one flag.
+struct Args {
+    agents: usize,
+    frameworks: usize,
+    rounds: usize,
+    every_round: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut numbers = Vec::new();
+    let mut every_round = false;
+    for arg in std::env::args().skip(1) {
+        if arg == "--every-round" {
+            every_round = true;
+        } else if arg.starts_with('-') {
+            return Err(format!("unknown flag `{arg}`"));
+        } else {
+            numbers.push(arg.parse::<usize>().map_err(|e| format!("`{arg}` is not a count: {e}"))?);
+        }
+    }
+    if numbers.len() > 3 {
+        return Err(format!("{} numbers given, at most 3 taken", numbers.len()));
+    }
+    let at = |i: usize, default| numbers.get(i).copied().unwrap_or(default);
+    let args = Args { agents: at(0, 10_000), frameworks: at(1, 1_000), rounds: at(2, 100), every_round };
+    if args.rounds == 0 {
+        return Err("rounds must be at least 1".to_string());
+    }
+    Ok(args)
+}
+
+/// One round as measured.
+struct Round {
+    wall: Duration,
+    cpu: Duration,
+    faults: u64,
+}
+
+fn main() -> ExitCode {
+    let Args { agents, frameworks, rounds, every_round } = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("decline_offers: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
     let setup = Instant::now();
     let mut w = DeclineOffers::new(agents, frameworks);
     println!("DeclineOffers {agents} agents x {frameworks} frameworks: setup {:.1} ms", ms(setup.elapsed()));
     let base = rss();
-    let mut times = Vec::with_capacity(rounds);
-    let mut cpu_times = Vec::with_capacity(rounds);
+    let mut measured: Vec<Round> = Vec::with_capacity(rounds);
     // A fixed-key SipHash: the same cycles give the same digest in any build
     // made by the same toolchain.
     let mut grants_digest = DefaultHasher::new();
     for round in 0..rounds {
+        let faults_before = minor_faults();
         let (start, cpu_start) = (Instant::now(), cpu_ns());
         let cycle = w.cycle();
         let (took, cpu) = (start.elapsed(), Duration::from_nanos(cpu_ns() - cpu_start));
+        let faults = minor_faults().saturating_sub(faults_before);
         let offers = cycle.grants.len();
         // Everything the cycle decided: the order, the grants (who, on which
         // agent, what, who was passed over), the idle agents and why.
@@ -69,10 +133,9 @@ fn main() {
         }
         w.decline(&cycle);
         drop(cycle);
-        times.push(took);
-        cpu_times.push(cpu);
+        measured.push(Round { wall: took, cpu, faults });
         let per_filter = (rss() - base) as f64 / w.live_filters.max(1) as f64;
-        if round < 3 || round % 10 == 9 || round + 1 == rounds {
+        if !every_round && (round < 3 || round % 10 == 9 || round + 1 == rounds) {
             println!(
                 "round {round:>3}: cycle {:>8.2} ms ({:>7.2} ms on CPU), {offers} offers; {} live filters, {per_filter:.0} B each",
                 ms(took),
@@ -81,8 +144,17 @@ fn main() {
             );
         }
     }
+    if every_round {
+        println!("round   cpu_ms  wall_ms  minor_faults");
+        for (round, r) in measured.iter().enumerate() {
+            println!("{round:>5} {:>8.2} {:>8.2} {:>13}", ms(r.cpu), ms(r.wall), r.faults);
+        }
+    }
     let per_filter = (rss() - base) as f64 / w.live_filters.max(1) as f64;
-    for (what, mut ts) in [("wall", times), ("on CPU", cpu_times)] {
+    let walls = measured.iter().map(|r| r.wall).collect();
+    let cpus = measured.iter().map(|r| r.cpu).collect();
+    for (what, mut ts) in [("wall", walls), ("on CPU", cpus)] {
+        let ts: &mut Vec<Duration> = &mut ts;
         ts.sort();
         println!(
             "rounds 0..={} ({what}): min {:.2} ms, median {:.2} ms, max {:.2} ms",
@@ -92,6 +164,9 @@ fn main() {
             ms(ts[ts.len() - 1]),
         );
     }
+    let faults: u64 = measured.iter().map(|r| r.faults).sum();
+    println!("minor page faults during the cycles: {faults}");
     println!("{} live filters, {per_filter:.0} B per filter (resident set growth)", w.live_filters);
     println!("digest of every round's cycle: {:016x}", grants_digest.finish());
+    ExitCode::SUCCESS
 }

@@ -5,7 +5,7 @@
 //! them. Every grant goes through `Allocator::track`, every release through
 //! `recover` or a removal, so the shares a sorter sees are always the books'.
 
-use super::filters::AgentRefusals;
+use super::filters::{AgentBits, AgentRefusals};
 use super::{AgentId, Allocator, DEFAULT_WEIGHT, FrameworkId, RefusalFilter, SharedId, SortClient};
 use mesocosm_proto::Resources;
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,6 +56,13 @@ pub(super) struct AgentEntry {
     /// some on thousands; a short list here is cheaper to update than an
     /// ordered map per framework (Mesos's `Slave` keeps its allocation too).
     pub(super) held: Vec<(u32, Resources)>,
+    /// `slot.available()`, kept up to date: `total − allocated`, computed
+    /// again whenever `allocated` changes, as Mesos's `Slave::updateAvailable`
+    /// does (`hierarchical.hpp`). Why kept: a cycle visits every agent, and
+    /// a grant hands out the whole bag, so it is moved into the grant instead
+    /// of computed (a clone and a range subtraction) for every agent of every
+    /// cycle; what the grant leaves behind is the empty bag `total − total`.
+    pub(super) free: Resources,
 }
 
 impl AgentEntry {
@@ -84,9 +91,10 @@ pub(super) struct FrameworkSlot {
     /// How many grants the framework has had; DRF's second tie-break. Like
     /// `DRFSorter`'s `allocation.count`, it only ever grows.
     pub(super) count: u64,
-    /// The agents (by idx) on which it has refusal filters; the filters
-    /// themselves are the agents' ([`AgentEntry::refusals`]).
-    pub(super) refused_agents: BTreeSet<u32>,
+    /// The agents (by idx) on which it has refusal filters, as bits (the
+    /// cycle tests them before the agent's filters, see [`AgentBits`]); the
+    /// filters themselves are the agents' ([`AgentEntry::refusals`]).
+    pub(super) refused_agents: AgentBits,
     /// FrameworkInfo has the GPU_RESOURCES capability.
     pub(super) gpu_resources: bool,
 }
@@ -101,7 +109,7 @@ impl FrameworkSlot {
             suppressed: false,
             scalars: Resources::new(),
             count: 0,
-            refused_agents: BTreeSet::new(),
+            refused_agents: AgentBits::default(),
             gpu_resources: false,
         }
     }
@@ -198,8 +206,9 @@ impl Allocator {
         self.cluster_total.add(&scalars_of(&total));
         let idx = u32::try_from(self.agents.len()).expect("fewer than 2^32 agents ever added");
         let slot = AgentSlot { total, allocated: Resources::new(), deactivated: false };
-        let entry =
-            AgentEntry { id: SharedId::from(id), slot, idx, refusals: AgentRefusals::default(), held: Vec::new() };
+        let free = slot.available();
+        let shared = SharedId::from(id);
+        let entry = AgentEntry { id: shared, slot, idx, refusals: AgentRefusals::default(), held: Vec::new(), free };
         self.agents.push(Some(entry));
         self.agent_index.insert(id.to_string(), idx);
     }
@@ -335,6 +344,7 @@ impl Allocator {
             if let Some(at) = a.held.iter().position(|(f, _)| *f == idx) {
                 let (_, held) = a.held.remove(at);
                 a.slot.allocated.subtract(&held);
+                a.free = a.slot.available();
             }
         }
         self.untrack_role(&fw.role, id, &fw.scalars);
@@ -422,7 +432,7 @@ impl Allocator {
     pub fn filters(&self, id: &str) -> Option<BTreeMap<AgentId, Vec<RefusalFilter>>> {
         let fw = self.framework(id)?;
         let mut out = BTreeMap::new();
-        for &a in &fw.refused_agents {
+        for a in fw.refused_agents.iter() {
             let Some(agent) = self.agent_at(a) else { continue };
             if let Some(fs) = agent.refusals.of(fw.idx) {
                 out.insert(agent.id.to_string(), fs.to_vec());
@@ -500,6 +510,16 @@ impl Allocator {
     /// sorter and the role's framework sorter each add the allocation and
     /// bump their count).
     pub(super) fn track(&mut self, framework: u32, agent: u32, resources: &Resources) {
+        self.charge(framework, agent, resources);
+        if let Some(a) = self.agent_at_mut(agent) {
+            a.free = a.slot.available();
+        }
+    }
+
+    /// [`Allocator::track`] but for the agent's free bag, which the caller
+    /// has already brought up to date: a cycle's grant takes the whole bag
+    /// and leaves it empty.
+    pub(super) fn charge(&mut self, framework: u32, agent: u32, resources: &Resources) {
         let fw = self.frameworks.get_mut(framework as usize).and_then(Option::as_mut);
         if let Some(a) = self.agents.get_mut(agent as usize).and_then(Option::as_mut) {
             a.slot.allocated.add(resources);

@@ -70,7 +70,7 @@ impl Allocator {
             let Some(entry) = self.agent_at(idx) else { continue };
             if !entry.slot.deactivated {
                 order.push(entry.idx);
-            } else if !entry.slot.available().is_empty() {
+            } else if !entry.free.is_empty() {
                 idle.insert(entry.id.to_string(), IdleReason::AgentDeactivated);
             }
         }
@@ -110,7 +110,8 @@ impl Allocator {
         let mut seen = Seen::default();
         for &agent in &order {
             let entry = self.agent_at(agent).expect("a candidate is a known agent");
-            let available = entry.slot.available();
+            debug_assert_eq!(entry.free, entry.slot.available(), "the free bag is kept up to date");
+            let available = &entry.free;
             if available.is_empty() {
                 continue;
             }
@@ -121,13 +122,17 @@ impl Allocator {
             // Why per agent, before any framework: Mesos checks `allocatable`
             // for each framework in the loop, but without per-framework
             // `offer_filters` or quota the answer is the same for all of them.
-            if !self.allocatable(&available) {
+            if !self.allocatable(available) {
                 idle.insert(entry.id.to_string(), IdleReason::BelowMinAllocatable);
                 continue;
             }
             let choice = match &standings {
-                Some(s) => self.choose_standing(now, agent, &available, s, &eligible, &mut seen),
-                None => self.choose(now, agent, &available, &eligible),
+                Some(s) => self.choose_standing(now, agent, available, s, &eligible, &mut seen),
+                // The sorters are asked (mutably) beside the books: a copy.
+                None => {
+                    let available = available.clone();
+                    self.choose(now, agent, &available, &eligible)
+                }
             };
             match choice {
                 Err(filtered) => {
@@ -141,8 +146,11 @@ impl Allocator {
                     let share = self.dominant_share(&fw.scalars);
                     let framework_id = fw.id.clone();
                     let role_share = self.role_share(role.as_str());
-                    // The grant counts at once, so the next agent's sorts see it.
-                    self.track(choice.framework, agent, &available);
+                    // The grant takes the whole free bag, leaving it empty,
+                    // and counts at once, so the next agent's sorts see it.
+                    let available =
+                        std::mem::take(&mut self.agent_at_mut(agent).expect("a candidate is a known agent").free);
+                    self.charge(choice.framework, agent, &available);
                     if let (Some(s), Some(stand)) = (&mut standings, choice.stand) {
                         self.restand(s, &eligible, choice.role, stand);
                     }
@@ -191,11 +199,12 @@ impl Allocator {
                 if gpus_need_capability && !rung.gpu_resources {
                     continue;
                 }
-                // The framework's books are reached only for the one that is
-                // filtered or chosen: the walk itself needs just its number.
-                let fw = || self.framework_at(rung.idx).expect("eligible frameworks exist");
-                if entry.refusals.stops(now, rung.idx, available, seen) {
-                    filtered.push(fw().id.clone());
+                let fw = self.framework_at(rung.idx).expect("eligible frameworks exist");
+                // Why the framework's bits before the agent's filters: nearly
+                // always the framework has none here, and its bits are in the
+                // cache while the agent's filters are not (see `AgentBits`).
+                if fw.refused_agents.contains(agent) && entry.refusals.stops(now, rung.idx, available, seen) {
+                    filtered.push(fw.id.clone());
                     continue;
                 }
                 let (role_why, why) = if self.explain {
@@ -206,7 +215,7 @@ impl Allocator {
                         .expect("standings only exist for keyed sorters");
                     (
                         role_order.explain_among(&self.role_client(name), s.roles.len()),
-                        fw_order.explain_among(&self.framework_client(fw()), frameworks.len()),
+                        fw_order.explain_among(&self.framework_client(fw), frameworks.len()),
                     )
                 } else {
                     (String::new(), String::new())

@@ -87,9 +87,13 @@
 //! as Mesos's `DRFSorter` keeps a sorted tree. And refusal filters live with
 //! their agent, share the bag of resources they refused, and are indexed by
 //! expiry, so a cycle touches only the filters it must check or drop
-//! (`filters`). What a cycle hands out names its agents, frameworks and
-//! roles by [`SharedId`], so a cycle copies no id string, and it allocates
-//! its grants once and its filter-check scratch once, not per agent.
+//! (`filters`); each framework's bit per refused agent answers the common
+//! question, "has this framework no filter here?", from the cache. What a
+//! cycle hands out names its agents, frameworks and roles by [`SharedId`], so
+//! a cycle copies no id string, and it allocates its grants once and its
+//! filter-check scratch once, not per agent. Each agent keeps its free bag
+//! up to date (`total − allocated`, recomputed when `allocated` changes), and
+//! a grant takes that bag whole, so a cycle computes no free bag.
 //! `benches/examples/decline_offers.rs` measures all of it.
 //!
 //! # Roles
