@@ -6,14 +6,27 @@
 //! to, as libprocess routes a request by the process id in its path. A link
 //! dials its receiver once, lazily, and then reuses that HTTP/2 connection for
 //! every message: one connection per ordered actor pair, as libprocess keeps one
-//! outgoing socket per peer. The client end is hyper's own HTTP/2 handle under
-//! tonic's generated clients, with no `Channel` in between: a `Channel` adds a
-//! request queue, a worker task and reconnect logic per connection (~12 KiB
-//! each, measured with heaptrack), and the link already queues, orders and
+//! outgoing socket per peer. The client end is h2's own request handle under
+//! tonic's generated clients ([`Conn`]), with neither a `Channel` nor hyper's
+//! client in between: a `Channel` adds a request queue, a worker task and
+//! reconnect logic per connection (~12 KiB each, measured with heaptrack), and
+//! hyper's client another request queue (~8.5 KiB), a second task per
+//! connection and a task per call; the link already queues, orders and
 //! redials. The sender's name travels
 //! in the `libprocess-from` metadata header, percent-encoded so that any name
 //! (non-ASCII, spaces, thousands of characters) fits an HTTP/2 header, as
 //! libprocess percent-encodes what it puts in a URL (`process::http::encode`).
+//! A connection is dialled by one sender, so its client end encodes the name
+//! once ([`Conn`]) and its server end decodes it once ([`Known`]): every later
+//! request on it carries the same bytes.
+//!
+//! What a connection costs: each end holds h2's write buffer (16 KiB, allocated
+//! up front), tokio-util's read buffer (8 KiB), an HPACK decoder buffer (4 KiB)
+//! and a stream store, none of which a builder setting changes; an agent has
+//! four ends (its link to the master and the master's to it), ~130 KB of its
+//! heap. HTTP/2 lets only a connection's client open streams, so a connection
+//! cannot carry unary calls both ways; `docs/benchmarks.md` ("Session 25")
+//! has the measurements.
 //!
 //! A status other than "the peer went away" (`UNAVAILABLE`, `CANCELLED`: the
 //! receiver was killed, restarted or exited before answering, which the memory
@@ -75,11 +88,13 @@ use crate::transit::{Carry, Leg, Transit};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::body::Body;
+use tonic::codegen::Bytes;
 use tonic::codegen::http;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -101,25 +116,167 @@ const PIPE: usize = 1 << 20;
 #[derive(Clone)]
 struct Receiver(ActorId);
 
-/// The client end of one HTTP/2 connection, as the tower service tonic's
-/// generated clients call through.
+/// The sender a request's `libprocess-from` header names, decoded by its
+/// connection (see [`Known`]).
 #[derive(Clone)]
-struct Conn(hyper::client::conn::http2::SendRequest<Body>);
+struct Sender(ActorId);
 
-type ConnFuture = Pin<Box<dyn Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>> + Send>>;
+/// The sender a connection's first request named, and the header value that
+/// named it. A connection is dialled by one link, so every later request
+/// carries the same bytes: comparing them is all it takes to know the sender,
+/// instead of percent-decoding the name again for every message. A request
+/// naming anyone else is decoded in full (see [`sender`]).
+#[derive(Default)]
+struct Known(std::sync::OnceLock<(http::HeaderValue, ActorId)>);
+
+impl Known {
+    fn sender(&self, headers: &http::HeaderMap) -> Option<ActorId> {
+        let value = headers.get(FROM)?;
+        if let Some((known, id)) = self.0.get() {
+            return (known == value).then(|| id.clone());
+        }
+        let id = ActorId::new(decode_name(value.to_str().ok()?)?);
+        Some(self.0.get_or_init(|| (value.clone(), id)).1.clone())
+    }
+}
+
+/// The client end of one HTTP/2 connection, as the tower service tonic's
+/// generated clients call through: h2's own request handle, with no hyper
+/// client in between. hyper's client adds, per connection, a request queue
+/// (a tokio mpsc block of 32 envelopes), a second task and a drop-watching
+/// channel, and per call a spawned task that pipes the request body; a unary
+/// request's body is one DATA frame that h2 buffers at once (see [`send_body`]).
+///
+/// A connection is dialled by one link, so it names its sender itself: every
+/// request it sends carries the `libprocess-from` header built once at dial
+/// time (percent-encoding a name and checking it as a header value per
+/// message was measurable), as libprocess names the sending process on every
+/// message it writes to its socket.
+#[derive(Clone)]
+struct Conn {
+    send: h2::client::SendRequest<Bytes>,
+    from: Option<http::HeaderValue>,
+}
+
+type ConnFuture = Pin<Box<dyn Future<Output = Result<http::Response<Incoming>, Status>> + Send>>;
 
 impl tower::Service<http::Request<Body>> for Conn {
-    type Response = http::Response<hyper::body::Incoming>;
-    type Error = hyper::Error;
+    type Response = http::Response<Incoming>;
+    type Error = Status;
     type Future = ConnFuture;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
-        self.0.poll_ready(cx)
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        self.send.poll_ready(cx).map_err(broken)
     }
 
     fn call(&mut self, req: http::Request<Body>) -> ConnFuture {
-        Box::pin(self.0.send_request(req))
+        let (mut parts, body) = req.into_parts();
+        if let Some(from) = &self.from {
+            parts.headers.insert(FROM, from.clone());
+        }
+        // HEADERS now, on the handle `poll_ready` readied (h2 keeps a stream
+        // waiting for a concurrency slot in it); DATA and the response below.
+        let sent = self.send.send_request(http::Request::from_parts(parts, ()), false);
+        Box::pin(async move {
+            let (response, stream) = sent.map_err(broken)?;
+            send_body(body, stream).await?;
+            Ok(response.await.map_err(broken)?.map(Incoming::new))
+        })
     }
+}
+
+/// A request body into its stream: every frame is handed to h2 at once, which
+/// queues DATA beyond the peer's window and sends it as the window opens (a
+/// message is already whole in memory, so waiting for capacity here would only
+/// add a round trip); the stream ends with the body.
+async fn send_body(body: Body, mut stream: h2::SendStream<Bytes>) -> Result<(), Status> {
+    let mut body = std::pin::pin!(body);
+    while let Some(frame) = std::future::poll_fn(|cx| hyper::body::Body::poll_frame(body.as_mut(), cx)).await {
+        match frame?.into_data() {
+            Ok(data) => stream.send_data(data, false).map_err(broken)?,
+            Err(frame) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    return stream.send_trailers(trailers).map_err(broken);
+                }
+            }
+        }
+    }
+    stream.send_data(Bytes::new(), true).map_err(broken)
+}
+
+/// An HTTP/2 failure as the gRPC status hyper's client would have surfaced:
+/// a refused or cancelled stream, or a connection that broke or went away
+/// (the peer's end closed), is the peer going away (`UNAVAILABLE`,
+/// `CANCELLED`); a protocol error stays an error the run fails with.
+fn broken(e: h2::Error) -> Status {
+    let why = format!("h2: {e}");
+    match e.reason() {
+        Some(h2::Reason::CANCEL) => Status::cancelled(why),
+        Some(h2::Reason::REFUSED_STREAM) => Status::unavailable(why),
+        Some(h2::Reason::ENHANCE_YOUR_CALM) => Status::resource_exhausted(why),
+        _ if e.is_io() || e.is_go_away() => Status::unavailable(why),
+        _ => Status::internal(why),
+    }
+}
+
+/// A response body read from its h2 stream, handing the bytes read back to
+/// the flow-control window (as hyper's `Incoming` does).
+struct Incoming {
+    recv: h2::RecvStream,
+    data_done: bool,
+    done: bool,
+}
+
+impl Incoming {
+    fn new(recv: h2::RecvStream) -> Incoming {
+        Incoming { recv, data_done: false, done: false }
+    }
+}
+
+impl hyper::body::Body for Incoming {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Status>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        if !self.data_done {
+            match std::task::ready!(self.recv.poll_data(cx)) {
+                Some(Ok(data)) => {
+                    // Read: the peer may send as much again.
+                    let _ = self.recv.flow_control().release_capacity(data.len());
+                    return Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Poll::Ready(Some(Err(broken(e))));
+                }
+                None => self.data_done = true,
+            }
+        }
+        let trailers = std::task::ready!(self.recv.poll_trailers(cx));
+        self.done = true;
+        match trailers {
+            Ok(Some(trailers)) => Poll::Ready(Some(Ok(hyper::body::Frame::trailers(trailers)))),
+            Ok(None) => Poll::Ready(None),
+            Err(e) => Poll::Ready(Some(Err(broken(e)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.recv.is_end_stream()
+    }
+}
+
+/// A dialled connection: its client end, and whether its connection task
+/// has ended (the server end closed), so that the link dials again.
+struct Dialled {
+    conn: Conn,
+    ended: Arc<AtomicBool>,
 }
 
 /// The origin every request names (scheme and authority; the pipe is the route).
@@ -209,9 +366,10 @@ impl Net {
             .clone()
     }
 
-    /// Open an HTTP/2 connection to `to`'s server over an in-memory pipe, or
-    /// `None` if `to` accepts no connection (it exited, or never ran).
-    async fn dial(&self, to: &ActorId) -> Option<Conn> {
+    /// Open an HTTP/2 connection from `from` to `to`'s server over an
+    /// in-memory pipe, or `None` if `to` accepts no connection (it exited, or
+    /// never ran).
+    async fn dial(&self, from: &ActorId, to: &ActorId) -> Option<Dialled> {
         if !self.books().listeners.contains(to) {
             return None;
         }
@@ -219,12 +377,16 @@ impl Net {
         let exec = hyper_util::rt::TokioExecutor::new();
         let routes = self.routes();
         let receiver = Receiver(to.clone());
+        let known = Known::default();
         let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+            if let Some(from) = known.sender(req.headers()) {
+                req.extensions_mut().insert(Sender(from));
+            }
             req.extensions_mut().insert(receiver.clone());
             let mut routes = routes.clone();
             tower::Service::call(&mut routes, req)
         });
-        let server = hyper::server::conn::http2::Builder::new(exec.clone())
+        let server = hyper::server::conn::http2::Builder::new(exec)
             .initial_connection_window_size(WINDOW)
             .initial_stream_window_size(WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
@@ -237,19 +399,26 @@ impl Net {
                 tracing::debug!(error = %e, "server connection ended");
             }
         });
-        let (send, conn) = hyper::client::conn::http2::Builder::new(exec)
+        let (send, conn) = h2::client::Builder::new()
+            .initial_window_size(WINDOW)
             .initial_connection_window_size(WINDOW)
-            .initial_stream_window_size(WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
-            .handshake(hyper_util::rt::TokioIo::new(near))
+            // What hyper's client asked of h2: a client takes no pushed streams.
+            .enable_push(false)
+            .handshake::<_, Bytes>(near)
             .await
             .ok()?;
+        let ended = Arc::new(AtomicBool::new(false));
+        let mark = ended.clone();
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "client connection ended");
             }
+            mark.store(true, Ordering::Relaxed);
         });
-        Some(Conn(send))
+        // Percent-encoded text is visible ASCII, which every header value accepts.
+        let from = http::HeaderValue::from_str(&encode_name(from.as_str())).ok();
+        Some(Dialled { conn: Conn { send, from }, ended })
     }
 
     /// `me` exited: its server takes no new connection (what is connected
@@ -279,15 +448,6 @@ impl Net {
         let waiting = self.books().asks.get_mut(&(asked.clone(), asker.clone())).and_then(|q| q.pop_front());
         drop(waiting);
     }
-}
-
-fn request<T>(from: &ActorId, m: T) -> Request<T> {
-    let mut r = Request::new(m);
-    // Percent-encoded text is visible ASCII, which every header value accepts.
-    if let Ok(v) = encode_name(from.as_str()).parse() {
-        r.metadata_mut().insert(FROM, v);
-    }
-    r
 }
 
 /// `name` as visible ASCII: every byte outside `!`..=`~`, and `%` itself,
@@ -325,7 +485,7 @@ pub(crate) fn decode_name(text: &str) -> Option<String> {
 /// The sending side of one link: its lazily dialled connection.
 #[derive(Default)]
 pub(crate) struct Peer {
-    conn: Option<Conn>,
+    conn: Option<Dialled>,
     /// The receiver's incarnation the connection was dialled to: a restarted
     /// receiver is a new process, so the old connection is dead and is redialled.
     incarnation: u64,
@@ -334,16 +494,16 @@ pub(crate) struct Peer {
 impl Peer {
     /// The open connection to `to`, dialled now if there is none (or the old
     /// one closed); `None` if `to` accepts no connection: the peer went away.
-    async fn conn(&mut self, net: &Net, to: &ActorId) -> Option<Conn> {
+    async fn conn(&mut self, net: &Net, from: &ActorId, to: &ActorId) -> Option<Conn> {
         let incarnation = net.mailboxes.incarnation(to);
-        if incarnation != self.incarnation || self.conn.as_ref().is_some_and(|c| c.0.is_closed()) {
+        if incarnation != self.incarnation || self.conn.as_ref().is_some_and(|c| c.ended.load(Ordering::Relaxed)) {
             self.incarnation = incarnation;
             self.conn = None;
         }
         if self.conn.is_none() {
-            self.conn = net.dial(to).await;
+            self.conn = net.dial(from, to).await;
         }
-        self.conn.clone()
+        self.conn.as_ref().map(|c| c.conn.clone())
     }
 
     /// Carry `msg` from `from` to `to` as the right gRPC call. `carry` marks it in
@@ -413,7 +573,7 @@ impl Peer {
         let mut carry = carry;
         let landed = if msg.is_ask() { carry.as_mut().map(Carry::watch) } else { None };
         net.transit().hand_over(from, to, Leg::Call, carry);
-        let result = match (self.conn(net, to).await, landed) {
+        let result = match (self.conn(net, from, to).await, landed) {
             // An ask: the link goes on once the request is in the receiver's
             // mailbox; the call waits for its reply on its own task. Waiting
             // here would hold back the sender's next messages for the reply's
@@ -439,7 +599,7 @@ impl Peer {
             ($client:ident, $method:ident, $m:expr) => {
                 $client::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .$method(request(from, $m))
+                    .$method(Request::new($m))
                     .await
                     .map(drop)
             };
@@ -448,7 +608,7 @@ impl Peer {
             Msg::SchedulerCall(c) if c.r#type() == scheduler::call::Type::Subscribe => {
                 let stream = SchedulerClient::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .subscribe(request(from, *c))
+                    .subscribe(Request::new(*c))
                     .await?
                     .into_inner();
                 self.read_stream(net, from, to, stream, Msg::from);
@@ -457,7 +617,7 @@ impl Peer {
             Msg::ExecutorCall(c) if c.r#type() == executor::call::Type::Subscribe => {
                 let stream = ExecutorClient::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .subscribe(request(from, *c))
+                    .subscribe(Request::new(*c))
                     .await?
                     .into_inner();
                 self.read_stream(net, from, to, stream, Msg::from);
@@ -556,7 +716,12 @@ fn receiver<T>(r: &Request<T>) -> Result<ActorId, Status> {
     r.extensions().get::<Receiver>().map(|r| r.0.clone()).ok_or_else(|| Status::internal("no receiver"))
 }
 
+/// The actor a request's `libprocess-from` header names: known to its
+/// connection already, or decoded here (and refused if missing or malformed).
 fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
+    if let Some(Sender(from)) = r.extensions().get::<Sender>() {
+        return Ok(from.clone());
+    }
     let value = r.metadata().get(FROM).ok_or_else(|| Status::invalid_argument("missing libprocess-from header"))?;
     value
         .to_str()
