@@ -17,7 +17,7 @@
 //! (an executor's StatusUpdate after its Heartbeat) back for the reply's round
 //! trip on gRPC but not in memory, so the two transports gave different traces.
 
-use super::{Conn, Net, TransportRefusal, origin, request};
+use super::{Conn, Net, TransportRefusal, origin};
 use crate::actor::{ActorId, Refusal};
 use crate::mailbox::Delivery;
 use crate::msg::Msg;
@@ -101,7 +101,7 @@ pub(super) async fn ask_apart(
 async fn ask(net: &Net, ch: Conn, from: &ActorId, to: &ActorId, msg: Msg) -> Result<(), Status> {
     macro_rules! ask {
         ($method:ident, $m:expr, $reply:ident) => {{
-            let r = CoarseGrainedSchedulerClient::with_origin(ch, origin()).$method(request(from, $m)).await;
+            let r = CoarseGrainedSchedulerClient::with_origin(ch, origin()).$method(tonic::Request::new($m)).await;
             let carry = net.transit().take_carry(to, from, Leg::Reply);
             let r = r?;
             net.mailboxes

@@ -6,14 +6,27 @@
 //! to, as libprocess routes a request by the process id in its path. A link
 //! dials its receiver once, lazily, and then reuses that HTTP/2 connection for
 //! every message: one connection per ordered actor pair, as libprocess keeps one
-//! outgoing socket per peer. The client end is hyper's own HTTP/2 handle under
-//! tonic's generated clients, with no `Channel` in between: a `Channel` adds a
-//! request queue, a worker task and reconnect logic per connection (~12 KiB
-//! each, measured with heaptrack), and the link already queues, orders and
+//! outgoing socket per peer. The client end is h2's own request handle under
+//! tonic's generated clients ([`Conn`]), with neither a `Channel` nor hyper's
+//! client in between: a `Channel` adds a request queue, a worker task and
+//! reconnect logic per connection (~12 KiB each, measured with heaptrack), and
+//! hyper's client another request queue (~8.5 KiB), a second task per
+//! connection and a task per call; the link already queues, orders and
 //! redials. The sender's name travels
 //! in the `libprocess-from` metadata header, percent-encoded so that any name
 //! (non-ASCII, spaces, thousands of characters) fits an HTTP/2 header, as
 //! libprocess percent-encodes what it puts in a URL (`process::http::encode`).
+//! A connection is dialled by one sender, so its client end encodes the name
+//! once ([`Conn`]) and its server end decodes it once ([`Known`]): every later
+//! request on it carries the same bytes.
+//!
+//! What a connection costs: each end holds h2's write buffer (16 KiB, allocated
+//! up front), tokio-util's read buffer (8 KiB), an HPACK decoder buffer (4 KiB)
+//! and a stream store, none of which a builder setting changes; an agent has
+//! four ends (its link to the master and the master's to it), ~130 KB of its
+//! heap. HTTP/2 lets only a connection's client open streams, so a connection
+//! cannot carry unary calls both ways; `docs/benchmarks.md` ("Session 25")
+//! has the measurements.
 //!
 //! A status other than "the peer went away" (`UNAVAILABLE`, `CANCELLED`: the
 //! receiver was killed, restarted or exited before answering, which the memory
@@ -43,8 +56,10 @@
 //! and hands each link's messages to a [`Peer`].
 
 mod ask;
+mod client;
 
 use ask::{ask_apart, settle, wait_landed};
+use client::Conn;
 
 use crate::actor::ActorId;
 use crate::mailbox::{Delivery, Mailboxes};
@@ -73,13 +88,11 @@ use crate::proto::mesocosm::rpc::{
 use crate::proto::{executor, internal, scheduler, sparkrpc};
 use crate::transit::{Carry, Leg, Transit};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::future::Future;
-use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::UnboundedReceiverStream;
-use tonic::body::Body;
+use tonic::codegen::Bytes;
 use tonic::codegen::http;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
@@ -101,25 +114,35 @@ const PIPE: usize = 1 << 20;
 #[derive(Clone)]
 struct Receiver(ActorId);
 
-/// The client end of one HTTP/2 connection, as the tower service tonic's
-/// generated clients call through.
+/// The sender a request's `libprocess-from` header names, decoded by its
+/// connection (see [`Known`]).
 #[derive(Clone)]
-struct Conn(hyper::client::conn::http2::SendRequest<Body>);
+struct Sender(ActorId);
 
-type ConnFuture = Pin<Box<dyn Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>> + Send>>;
+/// The sender a connection's first request named, and the header value that
+/// named it. A connection is dialled by one link, so every later request
+/// carries the same bytes: comparing them is all it takes to know the sender,
+/// instead of percent-decoding the name again for every message. A request
+/// naming anyone else is decoded in full (see [`sender`]).
+#[derive(Default)]
+struct Known(std::sync::OnceLock<(http::HeaderValue, ActorId)>);
 
-impl tower::Service<http::Request<Body>> for Conn {
-    type Response = http::Response<hyper::body::Incoming>;
-    type Error = hyper::Error;
-    type Future = ConnFuture;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
-        self.0.poll_ready(cx)
+impl Known {
+    fn sender(&self, headers: &http::HeaderMap) -> Option<ActorId> {
+        let value = headers.get(FROM)?;
+        if let Some((known, id)) = self.0.get() {
+            return (known == value).then(|| id.clone());
+        }
+        let id = ActorId::new(decode_name(value.to_str().ok()?)?);
+        Some(self.0.get_or_init(|| (value.clone(), id)).1.clone())
     }
+}
 
-    fn call(&mut self, req: http::Request<Body>) -> ConnFuture {
-        Box::pin(self.0.send_request(req))
-    }
+/// A dialled connection: its client end, and whether its connection task
+/// has ended (the server end closed), so that the link dials again.
+struct Dialled {
+    conn: Conn,
+    ended: Arc<AtomicBool>,
 }
 
 /// The origin every request names (scheme and authority; the pipe is the route).
@@ -209,9 +232,10 @@ impl Net {
             .clone()
     }
 
-    /// Open an HTTP/2 connection to `to`'s server over an in-memory pipe, or
-    /// `None` if `to` accepts no connection (it exited, or never ran).
-    async fn dial(&self, to: &ActorId) -> Option<Conn> {
+    /// Open an HTTP/2 connection from `from` to `to`'s server over an
+    /// in-memory pipe, or `None` if `to` accepts no connection (it exited, or
+    /// never ran).
+    async fn dial(&self, from: &ActorId, to: &ActorId) -> Option<Dialled> {
         if !self.books().listeners.contains(to) {
             return None;
         }
@@ -219,12 +243,16 @@ impl Net {
         let exec = hyper_util::rt::TokioExecutor::new();
         let routes = self.routes();
         let receiver = Receiver(to.clone());
+        let known = Known::default();
         let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+            if let Some(from) = known.sender(req.headers()) {
+                req.extensions_mut().insert(Sender(from));
+            }
             req.extensions_mut().insert(receiver.clone());
             let mut routes = routes.clone();
             tower::Service::call(&mut routes, req)
         });
-        let server = hyper::server::conn::http2::Builder::new(exec.clone())
+        let server = hyper::server::conn::http2::Builder::new(exec)
             .initial_connection_window_size(WINDOW)
             .initial_stream_window_size(WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
@@ -237,19 +265,26 @@ impl Net {
                 tracing::debug!(error = %e, "server connection ended");
             }
         });
-        let (send, conn) = hyper::client::conn::http2::Builder::new(exec)
+        let (send, conn) = h2::client::Builder::new()
+            .initial_window_size(WINDOW)
             .initial_connection_window_size(WINDOW)
-            .initial_stream_window_size(WINDOW)
             .max_header_list_size(MAX_HEADER_LIST)
-            .handshake(hyper_util::rt::TokioIo::new(near))
+            // What hyper's client asked of h2: a client takes no pushed streams.
+            .enable_push(false)
+            .handshake::<_, Bytes>(near)
             .await
             .ok()?;
+        let ended = Arc::new(AtomicBool::new(false));
+        let mark = ended.clone();
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "client connection ended");
             }
+            mark.store(true, Ordering::Relaxed);
         });
-        Some(Conn(send))
+        // Percent-encoded text is visible ASCII, which every header value accepts.
+        let from = http::HeaderValue::from_str(&encode_name(from.as_str())).ok();
+        Some(Dialled { conn: Conn { send, from }, ended })
     }
 
     /// `me` exited: its server takes no new connection (what is connected
@@ -279,15 +314,6 @@ impl Net {
         let waiting = self.books().asks.get_mut(&(asked.clone(), asker.clone())).and_then(|q| q.pop_front());
         drop(waiting);
     }
-}
-
-fn request<T>(from: &ActorId, m: T) -> Request<T> {
-    let mut r = Request::new(m);
-    // Percent-encoded text is visible ASCII, which every header value accepts.
-    if let Ok(v) = encode_name(from.as_str()).parse() {
-        r.metadata_mut().insert(FROM, v);
-    }
-    r
 }
 
 /// `name` as visible ASCII: every byte outside `!`..=`~`, and `%` itself,
@@ -325,7 +351,7 @@ pub(crate) fn decode_name(text: &str) -> Option<String> {
 /// The sending side of one link: its lazily dialled connection.
 #[derive(Default)]
 pub(crate) struct Peer {
-    conn: Option<Conn>,
+    conn: Option<Dialled>,
     /// The receiver's incarnation the connection was dialled to: a restarted
     /// receiver is a new process, so the old connection is dead and is redialled.
     incarnation: u64,
@@ -334,16 +360,16 @@ pub(crate) struct Peer {
 impl Peer {
     /// The open connection to `to`, dialled now if there is none (or the old
     /// one closed); `None` if `to` accepts no connection: the peer went away.
-    async fn conn(&mut self, net: &Net, to: &ActorId) -> Option<Conn> {
+    async fn conn(&mut self, net: &Net, from: &ActorId, to: &ActorId) -> Option<Conn> {
         let incarnation = net.mailboxes.incarnation(to);
-        if incarnation != self.incarnation || self.conn.as_ref().is_some_and(|c| c.0.is_closed()) {
+        if incarnation != self.incarnation || self.conn.as_ref().is_some_and(|c| c.ended.load(Ordering::Relaxed)) {
             self.incarnation = incarnation;
             self.conn = None;
         }
         if self.conn.is_none() {
-            self.conn = net.dial(to).await;
+            self.conn = net.dial(from, to).await;
         }
-        self.conn.clone()
+        self.conn.as_ref().map(|c| c.conn.clone())
     }
 
     /// Carry `msg` from `from` to `to` as the right gRPC call. `carry` marks it in
@@ -413,7 +439,7 @@ impl Peer {
         let mut carry = carry;
         let landed = if msg.is_ask() { carry.as_mut().map(Carry::watch) } else { None };
         net.transit().hand_over(from, to, Leg::Call, carry);
-        let result = match (self.conn(net, to).await, landed) {
+        let result = match (self.conn(net, from, to).await, landed) {
             // An ask: the link goes on once the request is in the receiver's
             // mailbox; the call waits for its reply on its own task. Waiting
             // here would hold back the sender's next messages for the reply's
@@ -439,7 +465,7 @@ impl Peer {
             ($client:ident, $method:ident, $m:expr) => {
                 $client::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .$method(request(from, $m))
+                    .$method(Request::new($m))
                     .await
                     .map(drop)
             };
@@ -448,7 +474,7 @@ impl Peer {
             Msg::SchedulerCall(c) if c.r#type() == scheduler::call::Type::Subscribe => {
                 let stream = SchedulerClient::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .subscribe(request(from, *c))
+                    .subscribe(Request::new(*c))
                     .await?
                     .into_inner();
                 self.read_stream(net, from, to, stream, Msg::from);
@@ -457,7 +483,7 @@ impl Peer {
             Msg::ExecutorCall(c) if c.r#type() == executor::call::Type::Subscribe => {
                 let stream = ExecutorClient::with_origin(ch, origin())
                     .max_decoding_message_size(MAX_MESSAGE)
-                    .subscribe(request(from, *c))
+                    .subscribe(Request::new(*c))
                     .await?
                     .into_inner();
                 self.read_stream(net, from, to, stream, Msg::from);
@@ -556,7 +582,12 @@ fn receiver<T>(r: &Request<T>) -> Result<ActorId, Status> {
     r.extensions().get::<Receiver>().map(|r| r.0.clone()).ok_or_else(|| Status::internal("no receiver"))
 }
 
+/// The actor a request's `libprocess-from` header names: known to its
+/// connection already, or decoded here (and refused if missing or malformed).
 fn sender<T>(r: &Request<T>) -> Result<ActorId, Status> {
+    if let Some(Sender(from)) = r.extensions().get::<Sender>() {
+        return Ok(from.clone());
+    }
     let value = r.metadata().get(FROM).ok_or_else(|| Status::invalid_argument("missing libprocess-from header"))?;
     value
         .to_str()
