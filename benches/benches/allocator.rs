@@ -10,7 +10,7 @@
 //! round to round (one more per agent each round, over the warm-up and the
 //! samples). Mesos prints "round i allocate() took X to make N offers".
 //!
-//! `cargo bench -p mesocosm-benches --bench allocator`; the round-by-round view
+//! `cargo bench --workspace --bench allocator`; the round-by-round view
 //! is the `decline_offers` example, and `mesocosm bench --workload decline`.
 
 use criterion::{BenchmarkId, Criterion};

@@ -3,7 +3,7 @@
 //! The ratio of the two is what the transport costs.
 //!
 //! The workload is `mesocosm::bench::offers` (`mesocosm bench --workload offers`).
-//! `cargo bench -p mesocosm-benches --bench offers` prints time per run; criterion's throughput
+//! `cargo bench --workspace --bench offers` prints time per run; criterion's throughput
 //! line is offers per second of wall time.
 
 use criterion::{BenchmarkId, Criterion, Throughput};

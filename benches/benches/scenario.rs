@@ -4,7 +4,7 @@
 //! digest on, over real gRPC and in memory.
 //!
 //! The target is ≤ 10 ms per small run, so property tests can run ≥
-//! 10,000 cases per minute per core. `cargo bench -p mesocosm-benches --bench
+//! 10,000 cases per minute per core. `cargo bench --workspace --bench
 //! scenario` prints time per run; `setup` is a world with the same actors
 //! started and stopped at once (servers, mailboxes, the first connections),
 //! so the rest of a run is its messages and checks.

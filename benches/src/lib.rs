@@ -1,4 +1,4 @@
-//! The criterion benches (`cargo bench -p mesocosm-benches`) and the
+//! The criterion benches (`cargo bench --workspace --bench <name>`) and the
 //! round-by-round examples. The workloads themselves live in
 //! [`mesocosm::bench`], where `mesocosm bench` runs them too, so the two
 //! measure the same code:
