@@ -30,8 +30,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
-/// One expected arrival: due when, from whom, and a unique number.
-type Entry = (SimTime, ActorId, u64);
+/// One expected arrival at its due instant: from whom, and a unique number.
+type Entry = (ActorId, u64);
 
 /// What one receiver is owed, by due instant, then by (sender, number).
 ///
@@ -40,7 +40,7 @@ type Entry = (SimTime, ActorId, u64);
 /// due instant, not every entry: at 10,000 agents the master is owed thousands
 /// of messages at one instant, and a scan of them per handled message was 20%
 /// of a run (measured with perf, session 25).
-type Owed = BTreeMap<SimTime, BTreeSet<(ActorId, u64)>>;
+type Owed = BTreeMap<SimTime, BTreeSet<Entry>>;
 
 /// What each actor is still owed by the network, by receiver.
 #[derive(Default)]
@@ -55,6 +55,7 @@ pub(crate) struct Arrivals {
 pub(crate) struct Expected {
     arrivals: Arc<Arrivals>,
     to: ActorId,
+    due: SimTime,
     entry: Entry,
 }
 
@@ -62,12 +63,11 @@ impl Drop for Expected {
     fn drop(&mut self) {
         {
             let mut book = self.arrivals.book();
-            let (due, from, n) = &self.entry;
             if let Some(owed) = book.get_mut(&self.to) {
-                if let Some(at) = owed.get_mut(due) {
-                    at.remove(&(from.clone(), *n));
+                if let Some(at) = owed.get_mut(&self.due) {
+                    at.remove(&self.entry);
                     if at.is_empty() {
-                        owed.remove(due);
+                        owed.remove(&self.due);
                     }
                 }
                 if owed.is_empty() {
@@ -97,7 +97,7 @@ impl Arrivals {
 
     /// The guard of an arrival [`Arrivals::expect`] numbered `n`: it goes when this drops.
     pub(crate) fn held(self: &Arc<Self>, from: &ActorId, to: &ActorId, due: SimTime, n: u64) -> Expected {
-        Expected { arrivals: self.clone(), to: to.clone(), entry: (due, from.clone(), n) }
+        Expected { arrivals: self.clone(), to: to.clone(), due, entry: (from.clone(), n) }
     }
 
     /// Whether something due for `me` by `now` from a sender named before
