@@ -2,7 +2,7 @@
 //! re-subscription, disconnection and failover, and framework removal.
 
 use super::{
-    Framework, MAX_COMPLETED_FRAMEWORKS, Master, Timer, allocation_role, error_event, event, failover_reason,
+    Framework, MAX_COMPLETED_FRAMEWORKS, Master, OfferNo, Timer, allocation_role, error_event, event, failover_reason,
     has_capability, is_partition_aware,
 };
 use crate::history::MasterEvent;
@@ -179,7 +179,7 @@ impl Master {
                 // The epoch makes the old stream's heartbeats and a pending
                 // failover timeout stale.
                 fw.epoch += 1;
-                let offers: Vec<String> = fw.offers.iter().cloned().collect();
+                let offers: Vec<OfferNo> = fw.offers.iter().copied().collect();
                 if let Some(old) = old.filter(|o| *o != from) {
                     if self.framework_by_actor.get(&old) == Some(&fid) {
                         self.framework_by_actor.remove(&old);
@@ -194,7 +194,7 @@ impl Master {
                 // `_failoverFramework`: the offers are removed without RESCIND
                 // and recovered without a filter, to be re-offered at once.
                 for oid in offers {
-                    if let Some(o) = self.take_offer(&oid) {
+                    if let Some(o) = self.take_offer(oid) {
                         self.alloc.recover(now, &fid, &o.agent, &o.resources, None);
                         self.stats.offers_rescinded += 1;
                     }
@@ -240,7 +240,7 @@ impl Master {
         // Validated at SUBSCRIBE; a framework only recovered from an agent's
         // report never subscribed to this master and so never disconnects.
         let timeout = failover_timeout(&fw.info).unwrap_or(Duration::ZERO);
-        let offers: Vec<String> = fw.offers.iter().cloned().collect();
+        let offers: Vec<OfferNo> = fw.offers.iter().copied().collect();
         let name = fw.info.name.clone();
         if let Some(actor) = &fw.actor
             && self.framework_by_actor.get(actor).map(String::as_str) == Some(fid)
@@ -252,7 +252,7 @@ impl Master {
         // Deactivation rescinds the offers; a disconnected scheduler has no
         // stream for RESCIND, so they are just recovered (no filter).
         for oid in offers {
-            if let Some(o) = self.take_offer(&oid) {
+            if let Some(o) = self.take_offer(oid) {
                 self.alloc.recover(now, fid, &o.agent, &o.resources, None);
                 self.stats.offers_rescinded += 1;
             }

@@ -2,7 +2,7 @@
 //! (unreachable or gone), and exited executors (`Master::disconnect`,
 //! `SlaveObserver`, `markUnreachable`, `removeSlave` in `src/master/master.cpp`).
 
-use super::{Master, Removal, Timer, event, master_status, update_event};
+use super::{Master, OfferNo, Removal, Timer, event, master_status, update_event};
 use crate::history::MasterEvent;
 use mesocosm_proto::scheduler::event::Type as EventType;
 use mesocosm_proto::v1::TaskState;
@@ -28,7 +28,7 @@ impl Master {
         let hostname = agent.info.hostname.clone();
         let tasks: Vec<(String, String)> = agent.tasks.iter().cloned().collect();
         let executors: Vec<(String, String)> = agent.executors.keys().cloned().collect();
-        let offers: Vec<String> = agent.offers.iter().cloned().collect();
+        let offers: Vec<OfferNo> = agent.offers.iter().copied().collect();
         self.record(now, MasterEvent::AgentDisconnected { agent_id: aid.to_string(), hostname: hostname.clone() });
         // `removeFramework(Slave*, Framework*)` for every framework whose
         // FrameworkInfo.checkpoint is false (Spark leaves it unset, and
@@ -68,7 +68,7 @@ impl Master {
         // `deactivate(Slave*)`: no more offers of it, and the outstanding ones rescinded.
         self.alloc.deactivate_agent(aid);
         for oid in offers {
-            self.rescind(&oid, out);
+            self.rescind(oid, out);
         }
         out.set_timer(self.cfg.agent_reregister_timeout, Timer::ReregisterTimeout { agent: aid.to_string(), epoch });
         out.note_with(|| {
@@ -179,7 +179,7 @@ impl Master {
         }
         // Offers on the agent are rescinded (the allocator already forgot the agent).
         for oid in std::mem::take(&mut agent.offers) {
-            self.rescind(&oid, out);
+            self.rescind(oid, out);
         }
         // LostSlaveMessage → FAILURE{agent_id} to every connected framework.
         for fw in self.frameworks.values().filter(|f| f.active) {

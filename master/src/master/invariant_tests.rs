@@ -193,7 +193,7 @@ fn the_touched_check_agrees_with_the_full_check_on_real_steps() {
     assert_eq!(m.check_touched(), Ok(()));
     assert!(m.offers_view().is_empty(), "declined");
     // The step touched the declined offer, its agent and its framework.
-    assert!(m.offers.touched().keys().any(|o| o == &format!("{ID}-O1")));
+    assert!(m.offers.touched().keys().any(|o| *o == super::OfferNo(1)));
     assert_eq!(m.agents.touched().keys().count(), 1);
     assert_eq!(m.frameworks.touched().keys().collect::<Vec<_>>(), [&format!("{ID}-0001")]);
 }

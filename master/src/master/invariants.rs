@@ -27,7 +27,7 @@
 //! bug in the bookkeeping: a checker that trusts its own records must not be
 //! the reason a broken promise goes unseen.
 
-use super::books::{Agent, Framework, OfferEntry};
+use super::books::{Agent, Framework, OfferEntry, OfferNo};
 use super::{Master, state_name};
 use mesocosm_proto::Resources;
 use mesocosm_proto::v1::TaskState;
@@ -78,18 +78,16 @@ impl Master {
             }
             Corruption::DuplicateOffer => {
                 let first = self.offers.values().next().expect("an offer");
-                let mut dup = OfferEntry {
-                    offer: first.offer.clone(),
+                let dup = OfferEntry {
                     framework: first.framework.clone(),
                     agent: first.agent.clone(),
                     resources: first.resources.clone(),
                 };
-                let oid = format!("{}-O9", self.cfg.id);
-                dup.offer.id.value = oid.clone();
+                let oid = OfferNo(9);
                 let a = self.agents.get_mut(&dup.agent).expect("its agent");
-                a.offers.insert(oid.clone());
+                a.offers.insert(oid);
                 a.offered.add(&dup.resources);
-                self.frameworks.get_mut(&dup.framework).expect("its framework").offers.insert(oid.clone());
+                self.frameworks.get_mut(&dup.framework).expect("its framework").offers.insert(oid);
                 self.offers.insert(oid, Box::new(dup));
             }
         }
@@ -102,7 +100,8 @@ mod invariant_tests;
 
 /// One thing holding an agent's resources, as an over-commitment names it.
 enum Piece<'a> {
-    Offer(&'a str),
+    /// An offer of the master whose id is given.
+    Offer(&'a str, OfferNo),
     Task(&'a str),
     Executor(&'a str),
 }
@@ -110,7 +109,7 @@ enum Piece<'a> {
 impl std::fmt::Display for Piece<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Piece::Offer(oid) => write!(f, "offer {}", short_id(oid)),
+            Piece::Offer(master, n) => write!(f, "offer {}", short_id(&n.id(master))),
             Piece::Task(tid) => write!(f, "task {tid}"),
             Piece::Executor(eid) => write!(f, "executor {eid}"),
         }
@@ -165,7 +164,7 @@ impl Master {
             self.check_agent(aid, agent)?;
         }
         for (oid, o) in &self.offers {
-            self.check_offer(oid, o)?;
+            self.check_offer(*oid, o)?;
         }
         for (fid, fw) in &self.frameworks {
             self.check_framework(fid, fw, None)?;
@@ -201,7 +200,7 @@ impl Master {
         // when the step changed that flag. Why not always: a framework may
         // hold an offer of every agent, and Spark declines them one call at
         // a time, each call touching the framework.
-        let mut offers: Vec<&String> = self.offers.touched().keys().collect();
+        let mut offers: Vec<OfferNo> = self.offers.touched().keys().copied().collect();
         for &aid in &agents {
             let agent = &self.agents[aid.as_str()];
             self.check_agent(aid, agent)?;
@@ -216,9 +215,9 @@ impl Master {
         }
         offers.sort();
         offers.dedup();
-        let mut gone: Vec<&String> = Vec::new();
+        let mut gone: Vec<OfferNo> = Vec::new();
         for oid in offers {
-            match self.offers.get(oid.as_str()) {
+            match self.offers.get(&oid) {
                 Some(o) => self.check_offer(oid, o)?,
                 None => gone.push(oid),
             }
@@ -305,11 +304,14 @@ impl Master {
         // for every agent a step touches, and a name is an allocation.
         let mut pieces: Vec<(Piece, &Resources)> = Vec::new();
         for oid in &agent.offers {
-            let o = self.offers.get(oid).ok_or_else(|| format!("{host}: offer {oid} is not in the offers book"))?;
+            let o = self
+                .offers
+                .get(oid)
+                .ok_or_else(|| format!("{host}: offer {} is not in the offers book", self.offer_id(*oid)))?;
             if o.agent != *aid {
-                return Err(format!("offer {oid} is listed on {host} but is for agent {}", o.agent));
+                return Err(format!("offer {} is listed on {host} but is for agent {}", self.offer_id(*oid), o.agent));
             }
-            pieces.push((Piece::Offer(oid), &o.resources));
+            pieces.push((Piece::Offer(&self.cfg.id, *oid), &o.resources));
         }
         for (fid, tid) in &agent.tasks {
             let t = self
@@ -335,7 +337,7 @@ impl Master {
                 return Err(format!("{host} over-committed: {what} [{r}] does not fit in the free [{free}]"));
             }
             acc.add(r);
-            if let Piece::Offer(_) = what {
+            if let Piece::Offer(..) = what {
                 offered.add(r);
             }
         }
@@ -367,23 +369,23 @@ impl Master {
 
     /// Promise 2 about outstanding offer `oid`: its framework is active and
     /// lists it, its agent is registered, connected and lists it.
-    fn check_offer(&self, oid: &String, o: &OfferEntry) -> Result<(), String> {
-        let fw = self.frameworks.get(&o.framework).ok_or_else(|| format!("offer {oid} is for an unknown framework"))?;
+    fn check_offer(&self, n: OfferNo, o: &OfferEntry) -> Result<(), String> {
+        // The id, spelled out only for a message: most checks pass.
+        let oid = || self.offer_id(n);
+        let fw =
+            self.frameworks.get(&o.framework).ok_or_else(|| format!("offer {} is for an unknown framework", oid()))?;
         if !fw.active {
-            return Err(format!("offer {oid} is outstanding to inactive framework {}", o.framework));
+            return Err(format!("offer {} is outstanding to inactive framework {}", oid(), o.framework));
         }
-        if !fw.offers.contains(oid) {
-            return Err(format!("offer {oid} is not in framework {}'s offers", o.framework));
+        if !fw.offers.contains(&n) {
+            return Err(format!("offer {} is not in framework {}'s offers", oid(), o.framework));
         }
-        if o.offer.framework_id.value != o.framework {
-            return Err(format!("offer {oid} names framework {}", o.offer.framework_id.value));
-        }
-        let agent = self.agents.get(&o.agent).filter(|a| a.offers.contains(oid)).ok_or_else(|| {
+        let agent = self.agents.get(&o.agent).filter(|a| a.offers.contains(&n)).ok_or_else(|| {
             let state = if self.unreachable.contains(&o.agent) { "unreachable" } else { "removed or unknown" };
-            format!("offer {oid} is on agent {} which is {state} or does not list it", o.agent)
+            format!("offer {} is on agent {} which is {state} or does not list it", oid(), o.agent)
         })?;
         if !agent.connected {
-            return Err(format!("offer {oid} is outstanding on disconnected agent {}", agent.info.hostname));
+            return Err(format!("offer {} is outstanding on disconnected agent {}", oid(), agent.info.hostname));
         }
         Ok(())
     }
@@ -392,7 +394,7 @@ impl Master {
     /// offers and sit on agents that list them, the offers it lists are
     /// outstanding (all of them, or with `gone` only those among the offers
     /// a step removed from the book), and an active one is subscribed.
-    fn check_framework(&self, fid: &String, fw: &Framework, gone: Option<&[&String]>) -> Result<(), String> {
+    fn check_framework(&self, fid: &String, fw: &Framework, gone: Option<&[OfferNo]>) -> Result<(), String> {
         for (tid, t) in &fw.tasks {
             if let Some((oid, offered_to)) = &t.launched_from
                 && offered_to != fid
@@ -416,13 +418,13 @@ impl Master {
                 }
             }
         }
-        let listed: Box<dyn Iterator<Item = &String>> = match gone {
+        let listed: Box<dyn Iterator<Item = &OfferNo>> = match gone {
             None => Box::new(fw.offers.iter()),
-            Some(gone) => Box::new(gone.iter().copied().filter(|oid| fw.offers.contains(*oid))),
+            Some(gone) => Box::new(gone.iter().filter(|oid| fw.offers.contains(*oid))),
         };
         for oid in listed {
             if !self.offers.contains_key(oid) {
-                return Err(format!("framework {fid} lists offer {oid}, which is not outstanding"));
+                return Err(format!("framework {fid} lists offer {}, which is not outstanding", self.offer_id(*oid)));
             }
         }
         if fw.active && fw.actor.as_ref().and_then(|a| self.framework_by_actor.get(a)) != Some(fid) {

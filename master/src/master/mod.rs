@@ -118,7 +118,7 @@ mod tasks;
 mod tracked;
 mod views;
 
-use books::{Agent, Framework, OfferEntry, Removal, Task};
+use books::{Agent, Framework, OfferEntry, OfferNo, Removal, Task};
 pub use config::{MasterConfig, Timer};
 use events::{error_event, event, master_status, update_event};
 pub use invariants::FULL_RESCAN_EVERY;
@@ -156,7 +156,7 @@ pub struct Master {
     next_framework: u64,
     /// Boxed: a BTreeMap moves its values when nodes split and shift, and an
     /// entry holds a whole `Offer`.
-    offers: Tracked<String, Box<OfferEntry>>,
+    offers: Tracked<OfferNo, Box<OfferEntry>>,
     next_offer: u64,
     pending_all: bool,
     pending_agents: BTreeSet<String>,
@@ -336,12 +336,12 @@ impl Master {
 
     /// `Master::rescindOffer`: RESCIND to the offer's framework, the resources
     /// back to the allocator without a filter.
-    fn rescind(&mut self, oid: &str, out: &mut Outbox<Timer>) {
+    fn rescind(&mut self, oid: OfferNo, out: &mut Outbox<Timer>) {
         let Some(o) = self.take_offer(oid) else { return };
         self.alloc.recover(out.now(), &o.framework, &o.agent, &o.resources, None);
         self.stats.offers_rescinded += 1;
         let mut e = event(EventType::Rescind);
-        e.rescind = Some(scheduler::event::Rescind { offer_id: o.offer.id.clone() });
+        e.rescind = Some(scheduler::event::Rescind { offer_id: v1::OfferId { value: oid.id(&self.cfg.id) } });
         self.send_to_framework(&o.framework, e, out);
     }
 
@@ -368,16 +368,26 @@ impl Master {
     }
 
     /// Remove an offer from the books (not from the allocator).
-    fn take_offer(&mut self, oid: &str) -> Option<Box<OfferEntry>> {
-        let o = self.offers.remove(oid)?;
+    fn take_offer(&mut self, oid: OfferNo) -> Option<Box<OfferEntry>> {
+        let o = self.offers.remove(&oid)?;
         if let Some(a) = self.agents.get_mut(&o.agent) {
-            a.offers.remove(oid);
+            a.offers.remove(&oid);
             a.offered.subtract(&o.resources);
         }
         if let Some(f) = self.frameworks.get_mut(&o.framework) {
-            f.offers.remove(oid);
+            f.offers.remove(&oid);
         }
         Some(o)
+    }
+
+    /// The id this master gave offer number `n`.
+    fn offer_id(&self, n: OfferNo) -> String {
+        n.id(&self.cfg.id)
+    }
+
+    /// The number of an offer id a framework sent, if this master made it.
+    fn offer_no(&self, oid: &str) -> Option<OfferNo> {
+        OfferNo::parse(&self.cfg.id, oid)
     }
 
     /// Ask for an allocation soon: of `agent`, or of every agent if `None`.
@@ -467,8 +477,9 @@ impl Master {
             Timer::ZooKeeper => {}
             Timer::OfferTimeout { offer } => {
                 // `--offer_timeout`: Master::offerTimeout rescinds the offer.
-                let Some(framework) = self.offers.get(&offer).map(|o| o.framework.clone()) else { return };
-                self.rescind(&offer, out);
+                let Some(n) = self.offer_no(&offer) else { return };
+                let Some(framework) = self.offers.get(&n).map(|o| o.framework.clone()) else { return };
+                self.rescind(n, out);
                 out.note_with(|| {
                     format!(
                         "offer {} to {} timed out after {:?}; rescinded",

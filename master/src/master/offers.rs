@@ -1,7 +1,7 @@
 //! Offers: the allocation cycle turned into OFFERS events, and the calls that
 //! answer an offer (ACCEPT with its LAUNCH operations, DECLINE).
 
-use super::{Master, OfferEntry, Task, Timer, event, is_multi_role, master_status, update_event};
+use super::{Master, OfferEntry, OfferNo, Task, Timer, event, is_multi_role, master_status, update_event};
 use crate::allocator::{DEFAULT_REFUSE_SECONDS, DEFAULT_ROLE, Grant, IdleReason, SharedId};
 use crate::validation::{self, OfferPlace, TaskContext};
 use mesocosm_proto::scheduler::event::Type as EventType;
@@ -117,7 +117,8 @@ impl Master {
     }
 
     pub(super) fn make_offer(&mut self, g: &Grant, out: &mut Outbox<Timer>) -> v1::Offer {
-        let oid = format!("{}-O{}", self.cfg.id, self.next_offer);
+        let n = OfferNo(self.next_offer);
+        let oid = n.id(&self.cfg.id);
         self.next_offer += 1;
         let agent = self.agents.get_mut(g.agent_id.as_str()).expect("the allocator only grants registered agents");
         let executor_ids = agent
@@ -148,15 +149,14 @@ impl Master {
             allocation_info,
             ..Default::default()
         };
-        agent.offers.insert(oid.clone());
+        agent.offers.insert(n);
         agent.offered.add(&g.resources);
         if let Some(fw) = self.frameworks.get_mut(g.framework_id.as_str()) {
-            fw.offers.insert(oid.clone());
+            fw.offers.insert(n);
         }
         self.offers.insert(
-            oid.clone(),
+            n,
             Box::new(OfferEntry {
-                offer: offer.clone(),
                 framework: g.framework_id.to_string(),
                 agent: g.agent_id.to_string(),
                 resources: g.resources.clone(),
@@ -173,20 +173,24 @@ impl Master {
         let now = out.now();
         let check = validation::offers(
             &accept.offer_ids,
-            |id| self.offers.get(id).map(|o| OfferPlace { framework: &o.framework, agent: &o.agent }),
+            |id| {
+                self.offer_no(id)
+                    .and_then(|n| self.offers.get(&n))
+                    .map(|o| OfferPlace { framework: &o.framework, agent: &o.agent })
+            },
             fid,
         );
         if let Err(error) = check {
             // The framework's own offers named in the call are recovered without
             // a filter; every LAUNCH fails (`Master::accept`).
-            let mine: BTreeSet<String> = accept
+            let mine: BTreeSet<OfferNo> = accept
                 .offer_ids
                 .iter()
-                .filter(|o| self.offers.get(&o.value).is_some_and(|e| e.framework == fid))
-                .map(|o| o.value.clone())
+                .filter_map(|o| self.offer_no(&o.value))
+                .filter(|n| self.offers.get(n).is_some_and(|e| e.framework == fid))
                 .collect();
             for oid in mine {
-                if let Some(o) = self.take_offer(&oid) {
+                if let Some(o) = self.take_offer(oid) {
                     self.alloc.recover(now, fid, &o.agent, &o.resources, None);
                 }
             }
@@ -218,7 +222,7 @@ impl Master {
         // task for the invariant "only an offer's framework uses it".
         let mut origin = None;
         for oid in &accept.offer_ids {
-            if let Some(o) = self.take_offer(&oid.value) {
+            if let Some(o) = self.offer_no(&oid.value).and_then(|n| self.take_offer(n)) {
                 offered.add(&o.resources);
                 origin.get_or_insert_with(|| (oid.value.clone(), o.framework.clone()));
                 agent_id = o.agent;
@@ -344,7 +348,8 @@ impl Master {
         // A DECLINE always has a filter: an absent one means Filters() = 5 s.
         let refuse = d.filters.as_ref().map_or(DEFAULT_REFUSE_SECONDS, |f| f.refuse_seconds());
         for oid in &d.offer_ids {
-            if self.offers.get(&oid.value).is_none_or(|o| o.framework != fid) {
+            let n = self.offer_no(&oid.value);
+            if n.and_then(|n| self.offers.get(&n)).is_none_or(|o| o.framework != fid) {
                 out.note_with(|| {
                     format!(
                         "{} declined offer {}, which is no longer valid; ignored",
@@ -354,7 +359,7 @@ impl Master {
                 });
                 continue;
             }
-            let Some(o) = self.take_offer(&oid.value) else { continue };
+            let Some(o) = n.and_then(|n| self.take_offer(n)) else { continue };
             self.stats.offers_declined += 1;
             let until = self.alloc.recover(now, fid, &o.agent, &o.resources, Some(refuse));
             // Why no cycle here: recoverResources does not trigger allocation
