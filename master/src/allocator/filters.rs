@@ -265,7 +265,12 @@ impl Allocator {
         let mut released = None;
         if let Some(a) = agent_idx.and_then(|idx| self.agents.get_mut(idx as usize)).and_then(Option::as_mut) {
             a.slot.allocated.subtract(resources);
-            a.free = a.slot.available();
+            // Why add rather than recompute `available()`: what comes back was
+            // allocated here, so the free bag grows by exactly it (Mesos's
+            // `Slave::updateAvailable` keeps `available` the same way); a
+            // recompute cloned the agent's total on every DECLINE. Debug builds
+            // check the kept bag against a recompute every cycle.
+            a.free.add(resources);
             if let Some(at) = fw_idx.and_then(|fw| a.held.iter().position(|(f, _)| *f == fw)) {
                 let held = &mut a.held[at].1;
                 held.subtract(resources);
