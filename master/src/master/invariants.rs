@@ -329,13 +329,17 @@ impl Master {
         for ((_, eid), r) in &agent.executors {
             pieces.push((Piece::Executor(eid), r));
         }
+        // What the pieces so far leave free, taken down piece by piece: each
+        // must fit in it. Why one running bag: a fresh `total - acc` per piece
+        // cloned the total for every piece of every agent a step touched.
+        let mut free = agent.total.clone();
         let mut acc = Resources::new();
         let mut offered = Resources::new();
         for (what, r) in &pieces {
-            let free = agent.total.minus(&acc);
             if !free.contains(r) {
                 return Err(format!("{host} over-committed: {what} [{r}] does not fit in the free [{free}]"));
             }
+            free.subtract(r);
             acc.add(r);
             if let Piece::Offer(..) = what {
                 offered.add(r);
