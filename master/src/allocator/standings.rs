@@ -88,16 +88,9 @@ impl Allocator {
     /// just now) and the role to where their new keys put them.
     pub(super) fn restand(&self, s: &mut Standings, eligible: &Eligible, role: u32, stand: Stand) {
         let name = &eligible[role as usize].0;
-        // Why only with a rival: a lone role comes first whatever its key, so
-        // re-keying it (a dominant share and two set operations per grant, on
-        // every grant of a cycle with one role, as `DeclineOffers` and most
-        // runs have) would change no order. Its stored key goes stale; only
-        // this move reads it, and a second role cannot join mid-cycle.
-        if s.roles.len() > 1 {
-            let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
-            assert!(s.roles.remove(&(stand.role_key, role)), "the granted role is in the standings");
-            s.roles.insert((role_order.key(&self.role_client(name)), role));
-        }
+        let role_order = self.role_sorter.key_order().expect("standings only exist for keyed sorters");
+        assert!(s.roles.remove(&(stand.role_key, role)), "the granted role is in the standings");
+        s.roles.insert((role_order.key(&self.role_client(name)), role));
         let order = self.framework_sorters[name.as_str()].key_order().expect("standings only exist for keyed sorters");
         let fws = &mut s.frameworks[role as usize];
         assert!(fws.remove(&(stand.fw_key, stand.fw_place)), "the granted framework is in the standings");
