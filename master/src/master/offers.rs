@@ -37,6 +37,10 @@ impl Master {
             let offer = self.make_offer(&g, out);
             per_fw.entry(g.framework_id).or_default().push(offer);
         }
+        // Why the idle map goes now: a map keeps no capacity to reuse, and at
+        // 10,000 agents it can name every agent with the frameworks that
+        // refused it, memory nothing reads until the next cycle.
+        cycle.idle.clear();
         self.last_cycle = cycle;
         for (fid, offers) in per_fw {
             let mut e = event(EventType::Offers);
