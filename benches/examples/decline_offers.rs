@@ -131,8 +131,7 @@ fn main() -> ExitCode {
         for (agent, why) in &cycle.idle {
             (agent, format!("{why:?}")).hash(h);
         }
-        w.decline(&cycle);
-        drop(cycle);
+        w.decline();
         measured.push(Round { wall: took, cpu, faults });
         let per_filter = (rss() - base) as f64 / w.live_filters.max(1) as f64;
         if !every_round && (round < 3 || round % 10 == 9 || round + 1 == rounds) {

@@ -43,9 +43,9 @@ impl Allocator {
     /// passed over, and the first remaining one gets the agent's whole
     /// available resources. Unknown candidates are ignored.
     pub fn allocate(&mut self, now: SimTime, candidates: &BTreeSet<AgentId>) -> Cycle {
-        // The string ids are looked up once, here; the cycle works on numbers.
-        let known: Vec<u32> = candidates.iter().filter_map(|id| self.agent_idx(id)).collect();
-        self.allocate_agents(now, &known)
+        let mut cycle = Cycle::default();
+        self.allocate_into(now, candidates, &mut cycle);
+        cycle
     }
 
     /// [`Allocator::allocate`] over every agent: the periodic cycle
@@ -55,25 +55,54 @@ impl Allocator {
     /// master cloned every id into the set first), while the agents' numbers
     /// are already at hand, in id order.
     pub fn allocate_all(&mut self, now: SimTime) -> Cycle {
-        let all: Vec<u32> = self.agent_index.values().copied().collect();
-        self.allocate_agents(now, &all)
+        let mut cycle = Cycle::default();
+        self.allocate_all_into(now, &mut cycle);
+        cycle
     }
 
-    /// The cycle over the agents numbered `candidates`, given in id order
-    /// (the order the shuffle starts from).
-    fn allocate_agents(&mut self, now: SimTime, candidates: &[u32]) -> Cycle {
+    /// [`Allocator::allocate`], written into `cycle`, whose lists are
+    /// emptied first and keep their capacity. Why: at 10,000 agents a
+    /// cycle's grant list is a 4 MB block, which the memory allocator hands
+    /// back to the kernel between some cycles and maps afresh (a thousand
+    /// page faults, the slow rounds of `DeclineOffers`); a caller that hands
+    /// the same `Cycle` back every time, as the master does once it has
+    /// turned the grants into offers, writes into memory already mapped.
+    pub fn allocate_into(&mut self, now: SimTime, candidates: &BTreeSet<AgentId>, cycle: &mut Cycle) {
+        // The string ids are looked up once, here; the cycle works on numbers.
+        let mut visit = std::mem::take(&mut self.visit);
+        visit.clear();
+        visit.extend(candidates.iter().filter_map(|id| self.agent_idx(id)));
+        self.allocate_agents(now, visit, cycle);
+    }
+
+    /// [`Allocator::allocate_all`], written into `cycle` as
+    /// [`Allocator::allocate_into`] writes.
+    pub fn allocate_all_into(&mut self, now: SimTime, cycle: &mut Cycle) {
+        let mut visit = std::mem::take(&mut self.visit);
+        visit.clear();
+        visit.extend(self.agent_index.values().copied());
+        self.allocate_agents(now, visit, cycle);
+    }
+
+    /// The cycle over the agents numbered `order`, given in id order (the
+    /// order the shuffle starts from), into `cycle`. `order` becomes the
+    /// visiting order, and is kept for the next cycle (`Allocator::visit`).
+    fn allocate_agents(&mut self, now: SimTime, mut order: Vec<u32>, cycle: &mut Cycle) {
         // Lapsed filters are dropped here (Mesos expires each with a timer).
         self.expire_refusals(now);
-        let mut idle = BTreeMap::new();
-        let mut order: Vec<u32> = Vec::with_capacity(candidates.len());
-        for &idx in candidates {
-            let Some(entry) = self.agent_at(idx) else { continue };
-            if !entry.slot.deactivated {
-                order.push(entry.idx);
-            } else if !entry.free.is_empty() {
+        // Why clear and not a new `Cycle`: the lists keep their capacity
+        // (see `allocate_into`); the grants a caller left here are dropped.
+        cycle.order.clear();
+        cycle.grants.clear();
+        cycle.idle.clear();
+        let Cycle { order: visited, grants, idle } = cycle;
+        order.retain(|&idx| {
+            let Some(entry) = self.agent_at(idx) else { return false };
+            if entry.slot.deactivated && !entry.free.is_empty() {
                 idle.insert(entry.id.to_string(), IdleReason::AgentDeactivated);
             }
-        }
+            !entry.slot.deactivated
+        });
         // Why shuffle: `__generateOffers` visits the candidates in
         // `std::random_shuffle` order so no agent is always offered first; a
         // seeded ChaCha8 shuffle of the id-sorted candidates mirrors it and a
@@ -105,8 +134,8 @@ impl Allocator {
         let mut standings = self.standings(&eligible);
         // Why reserved: at most one grant per agent, and a grant is a few
         // hundred bytes, so growing by doubling copied megabytes per cycle
-        // at 10,000 agents.
-        let mut grants = Vec::with_capacity(order.len());
+        // at 10,000 agents. A list handed back already has the room.
+        grants.reserve(order.len());
         let mut seen = Seen::default();
         for &agent in &order {
             let entry = self.agent_at(agent).expect("a candidate is a known agent");
@@ -169,8 +198,8 @@ impl Allocator {
                 }
             }
         }
-        let order = order.iter().map(|&a| self.agent_at(a).expect("a candidate").id.clone()).collect();
-        Cycle { order, grants, idle }
+        visited.extend(order.iter().map(|&a| self.agent_at(a).expect("a candidate").id.clone()));
+        self.visit = order;
     }
 
     /// Who gets `available` of agent number `agent`, walking the kept

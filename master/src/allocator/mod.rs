@@ -91,7 +91,9 @@
 //! question, "has this framework no filter here?", from the cache. What a
 //! cycle hands out names its agents, frameworks and roles by [`SharedId`], so
 //! a cycle copies no id string, and it allocates its grants once and its
-//! filter-check scratch once, not per agent. Each agent keeps its free bag
+//! filter-check scratch once, not per agent; a caller that hands its last
+//! [`Cycle`] back ([`Allocator::allocate_all_into`]) has the grant list
+//! refilled in place, not mapped afresh. Each agent keeps its free bag
 //! up to date (`total − allocated`, recomputed when `allocated` changes), and
 //! a grant takes that bag whole, so a cycle computes no free bag.
 //! `benches/examples/decline_offers.rs` measures all of it.
@@ -400,6 +402,10 @@ pub struct Allocator {
     /// them only while someone reads its notes, so a cycle nobody narrates
     /// formats no text.
     explain: bool,
+    /// The last cycle's visiting order, by agent number: the next cycle
+    /// refills it rather than allocating its own (see
+    /// [`Allocator::allocate_into`]). Nothing reads it between cycles.
+    visit: Vec<u32>,
 }
 
 impl Default for Allocator {
@@ -428,6 +434,7 @@ impl Allocator {
             rng,
             sort_rng,
             explain: true,
+            visit: Vec::new(),
         }
     }
 

@@ -566,3 +566,48 @@ fn allocate_all_is_allocate_over_every_agent_id() {
         }
     }
 }
+
+#[test]
+fn a_cycle_handed_back_is_refilled_exactly_as_a_new_one_in_the_same_memory() {
+    // Four allocators with the same books: two make a new `Cycle` every
+    // round, two write every round over the one they got last time (stale
+    // grants, order and idle agents included).
+    let build = || {
+        let mut a = Allocator::default();
+        for s in 0..6 {
+            a.add_agent(&format!("S{s}"), res(4.0, 4096.0));
+        }
+        a.add_framework("f1", "*", true);
+        a.add_framework("f2", "*", true);
+        a.deactivate_agent("S3");
+        a
+    };
+    let (mut fresh, mut into, mut fresh_all, mut all_into) = (build(), build(), build(), build());
+    let (mut kept, mut kept_all) = (Cycle::default(), Cycle::default());
+    let mut lists = None;
+    for round in 0..5 {
+        // Fewer candidates in odd rounds, so a stale longer list would show.
+        let candidates = if round % 2 == 1 { set(&["S0", "S3", "S5"]) } else { fresh.agent_ids() };
+        let want = fresh.allocate(t(round), &candidates);
+        into.allocate_into(t(round), &candidates, &mut kept);
+        assert_eq!(kept, want, "round {round}");
+        assert_eq!(kept.idle.get("S3"), Some(&IdleReason::AgentDeactivated), "round {round}");
+        let want_all = fresh_all.allocate_all(t(round));
+        all_into.allocate_all_into(t(round), &mut kept_all);
+        assert_eq!(kept_all, want_all, "round {round}");
+        // From the second round on, the lists are the ones round 0 allocated.
+        let now = (kept.grants.as_ptr(), kept.order.as_ptr());
+        match lists {
+            None => lists = Some(now),
+            Some(first) => assert_eq!(now, first, "round {round} refilled its lists in place"),
+        }
+        // Each framework declines what it got, so the next round has free agents.
+        let declines =
+            [(&mut fresh, &want), (&mut into, &want), (&mut fresh_all, &want_all), (&mut all_into, &want_all)];
+        for (a, c) in declines {
+            for g in &c.grants {
+                a.recover(t(round), &g.framework_id, &g.agent_id, &g.resources, Some(0.5));
+            }
+        }
+    }
+}

@@ -93,7 +93,7 @@
 //! - `registrar`: with several masters, what goes through the registry
 //!   (admission, readmission, the failover's recovery and removal limits).
 
-use crate::allocator::{Allocator, AllocatorConfig, DEFAULT_ROLE};
+use crate::allocator::{Allocator, AllocatorConfig, Cycle, DEFAULT_ROLE};
 use crate::history::MasterEvent;
 use mesocosm_proto::{scheduler, v1};
 use mesocosm_sim::msg::short_id;
@@ -161,6 +161,9 @@ pub struct Master {
     pending_all: bool,
     pending_agents: BTreeSet<String>,
     pending_armed: bool,
+    /// The last allocation cycle, its grants already turned into offers:
+    /// kept only so the next cycle refills its lists (`run_cycle`).
+    last_cycle: Cycle,
     stats: MasterStats,
     history: Vec<(SimTime, MasterEvent)>,
     /// Steps handled so far: every [`Master::rescan_period`]th step's check
@@ -259,6 +262,7 @@ impl Master {
             pending_all: false,
             pending_agents: BTreeSet::new(),
             pending_armed: false,
+            last_cycle: Cycle::default(),
             stats: MasterStats::default(),
             history: Vec::new(),
             steps: 0,

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 pub struct DeclineOffers {
     /// The allocator under test.
     pub alloc: Allocator,
+    /// The last round's cycle, which the next round's refills (see
+    /// [`Allocator::allocate_all_into`]).
+    last: Cycle,
     now: SimTime,
     /// Refusal filters installed so far (none expire: `refuse_seconds` is capped at 365 days).
     pub live_filters: u64,
@@ -67,22 +70,26 @@ impl DeclineOffers {
                 alloc.allocate_used(&framework_ids[a % frameworks], &id, &used);
             }
         }
-        DeclineOffers { alloc, now: SimTime::ZERO, live_filters: 0 }
+        DeclineOffers { alloc, last: Cycle::default(), now: SimTime::ZERO, live_filters: 0 }
     }
 
     /// One round's allocation cycle over every agent, one allocation interval
     /// after the last: the part the benchmark times. Every agent is a
     /// candidate, as in the master's periodic cycle (Mesos's benchmark
-    /// advances the clock to the batch allocation over every agent).
-    pub fn cycle(&mut self) -> Cycle {
+    /// advances the clock to the batch allocation over every agent). The
+    /// cycle is written over the last round's, as the master writes each
+    /// cycle over its last, so its lists are not allocated afresh.
+    pub fn cycle(&mut self) -> &Cycle {
         self.now = self.now.after(Duration::from_secs(1));
-        self.alloc.allocate_all(self.now)
+        self.alloc.allocate_all_into(self.now, &mut self.last);
+        &self.last
     }
 
-    /// Every framework declines what `cycle` offered it, refusing it for as
-    /// long as Mesos allows (`refuse_seconds = INT_MAX`, capped at 365 days).
-    pub fn decline(&mut self, cycle: &Cycle) {
-        for g in &cycle.grants {
+    /// Every framework declines what the last [`DeclineOffers::cycle`]
+    /// offered it, refusing it for as long as Mesos allows
+    /// (`refuse_seconds = INT_MAX`, capped at 365 days).
+    pub fn decline(&mut self) {
+        for g in &self.last.grants {
             let refuse = MAX_REFUSE_SECONDS * 2.0;
             if self.alloc.recover(self.now, &g.framework_id, &g.agent_id, &g.resources, Some(refuse)).is_some() {
                 self.live_filters += 1;
@@ -93,8 +100,8 @@ impl DeclineOffers {
     /// `rounds` rounds of cycle and decline, untimed (to reach a later round).
     pub fn advance(&mut self, rounds: usize) {
         for _ in 0..rounds {
-            let c = self.cycle();
-            self.decline(&c);
+            self.cycle();
+            self.decline();
         }
     }
 }
@@ -116,7 +123,7 @@ pub fn run(agents: usize, frameworks: usize, sorter: SorterArg, rounds: u64, pro
             cycles_cpu.push(c1.saturating_sub(c0));
         }
         offers += cycle.grants.len() as u64;
-        w.decline(&cycle);
+        w.decline();
         if let Some(p) = progress
             && (last_report.elapsed() >= super::PROGRESS_EVERY || round + 1 == rounds)
         {
