@@ -262,3 +262,31 @@ fn pipe(send: &mut h2::SendStream<Bytes>, body: &mut Body, cx: &mut Context<'_>)
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grpc::encode_name;
+
+    fn from(name: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(FROM, http::HeaderValue::from_str(&encode_name(name)).expect("encoded names are ASCII"));
+        headers
+    }
+
+    /// The first request's sender is decoded and kept; the same bytes again
+    /// name the same sender, and other bytes are left to the router (whose
+    /// `sender` decodes them in full), so a stray name is never mistaken for
+    /// the connection's.
+    #[test]
+    fn a_connection_decodes_its_sender_once_and_leaves_strangers_to_the_router() {
+        let mut known = Known::default();
+        assert_eq!(known.sender(&http::HeaderMap::new()), None, "no header, no sender");
+        assert_eq!(known.sender(&from("agent 7/é")), Some(ActorId::new("agent 7/é")));
+        assert_eq!(known.sender(&from("agent 7/é")), Some(ActorId::new("agent 7/é")));
+        assert_eq!(known.sender(&from("master")), None);
+        let mut malformed = http::HeaderMap::new();
+        malformed.insert(FROM, http::HeaderValue::from_static("bad%zz"));
+        assert_eq!(Known::default().sender(&malformed), None, "a malformed name is not kept");
+    }
+}
