@@ -237,7 +237,7 @@ fn the_checker_sees_uses_and_circles() {
 }
 
 /// The crates that make the gRPC transport (tonic and its HTTP/2 plumbing).
-const GRPC_CRATES: [&str; 5] = ["tonic", "tower", "hyper", "hyper_util", "tokio_stream"];
+const GRPC_CRATES: [&str; 4] = ["tonic", "tower", "http_body", "tokio_stream"];
 
 /// Which of [`GRPC_CRATES`] `text`'s code names (comments skipped).
 fn grpc_crates_named(text: &str) -> Vec<&'static str> {

@@ -3,6 +3,7 @@
 //! body is read from h2's stream ([`Incoming`]).
 
 use super::FROM;
+use super::body::{Incoming, broken};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -62,7 +63,7 @@ impl tower::Service<http::Request<Body>> for Conn {
 /// add a round trip); the stream ends with the body.
 async fn send_body(body: Body, mut stream: h2::SendStream<Bytes>) -> Result<(), Status> {
     let mut body = std::pin::pin!(body);
-    while let Some(frame) = std::future::poll_fn(|cx| hyper::body::Body::poll_frame(body.as_mut(), cx)).await {
+    while let Some(frame) = std::future::poll_fn(|cx| http_body::Body::poll_frame(body.as_mut(), cx)).await {
         match frame?.into_data() {
             Ok(data) => stream.send_data(data, false).map_err(broken)?,
             Err(frame) => {
@@ -73,72 +74,4 @@ async fn send_body(body: Body, mut stream: h2::SendStream<Bytes>) -> Result<(), 
         }
     }
     stream.send_data(Bytes::new(), true).map_err(broken)
-}
-
-/// An HTTP/2 failure as the gRPC status hyper's client would have surfaced:
-/// a refused or cancelled stream, or a connection that broke or went away
-/// (the peer's end closed), is the peer going away (`UNAVAILABLE`,
-/// `CANCELLED`); a protocol error stays an error the run fails with.
-fn broken(e: h2::Error) -> Status {
-    let why = format!("h2: {e}");
-    match e.reason() {
-        Some(h2::Reason::CANCEL) => Status::cancelled(why),
-        Some(h2::Reason::REFUSED_STREAM) => Status::unavailable(why),
-        Some(h2::Reason::ENHANCE_YOUR_CALM) => Status::resource_exhausted(why),
-        _ if e.is_io() || e.is_go_away() => Status::unavailable(why),
-        _ => Status::internal(why),
-    }
-}
-
-/// A response body read from its h2 stream, handing the bytes read back to
-/// the flow-control window (as hyper's `Incoming` does).
-pub(super) struct Incoming {
-    recv: h2::RecvStream,
-    data_done: bool,
-    done: bool,
-}
-
-impl Incoming {
-    fn new(recv: h2::RecvStream) -> Incoming {
-        Incoming { recv, data_done: false, done: false }
-    }
-}
-
-impl hyper::body::Body for Incoming {
-    type Data = Bytes;
-    type Error = Status;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, Status>>> {
-        if self.done {
-            return Poll::Ready(None);
-        }
-        if !self.data_done {
-            match std::task::ready!(self.recv.poll_data(cx)) {
-                Some(Ok(data)) => {
-                    // Read: the peer may send as much again.
-                    let _ = self.recv.flow_control().release_capacity(data.len());
-                    return Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
-                }
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Poll::Ready(Some(Err(broken(e))));
-                }
-                None => self.data_done = true,
-            }
-        }
-        let trailers = std::task::ready!(self.recv.poll_trailers(cx));
-        self.done = true;
-        match trailers {
-            Ok(Some(trailers)) => Poll::Ready(Some(Ok(hyper::body::Frame::trailers(trailers)))),
-            Ok(None) => Poll::Ready(None),
-            Err(e) => Poll::Ready(Some(Err(broken(e)))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.done || self.recv.is_end_stream()
-    }
 }

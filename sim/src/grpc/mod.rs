@@ -1,9 +1,10 @@
 //! The gRPC transport: every message is a real tonic call over an in-memory HTTP/2 pipe.
 //!
 //! Every actor is served by one tonic router (all of mesocosm's services, routed
-//! by path), shared by the whole world: each accepted connection is an HTTP/2
-//! server connection (hyper) that tags its requests with the actor it was dialled
-//! to, as libprocess routes a request by the process id in its path. A link
+//! by path), shared by the whole world: each connection's server end is h2's
+//! own server connection on one task ([`server`]), which tags its requests with
+//! the actor it was dialled to, as libprocess routes a request by the process id
+//! in its path, and answers them without a task per request. A link
 //! dials its receiver once, lazily, and then reuses that HTTP/2 connection for
 //! every message: one connection per ordered actor pair, as libprocess keeps one
 //! outgoing socket per peer. The client end is h2's own request handle under
@@ -17,7 +18,7 @@
 //! (non-ASCII, spaces, thousands of characters) fits an HTTP/2 header, as
 //! libprocess percent-encodes what it puts in a URL (`process::http::encode`).
 //! A connection is dialled by one sender, so its client end encodes the name
-//! once ([`Conn`]) and its server end decodes it once ([`Known`]): every later
+//! once ([`Conn`]) and its server end decodes it once ([`server`]): every later
 //! request on it carries the same bytes.
 //!
 //! What a connection costs: each end holds h2's write buffer (16 KiB, allocated
@@ -56,10 +57,13 @@
 //! and hands each link's messages to a [`Peer`].
 
 mod ask;
+mod body;
 mod client;
+mod server;
 
 use ask::{ask_apart, settle, wait_landed};
 use client::Conn;
+use server::{Receiver, Sender};
 
 use crate::actor::ActorId;
 use crate::mailbox::{Delivery, Mailboxes};
@@ -99,7 +103,7 @@ use tonic::{Request, Response, Status};
 
 const FROM: &str = "libprocess-from";
 /// Large enough for any actor name the scenario language accepts: hyper's
-/// default (16 KiB) would refuse a long name's header.
+/// default (16 KiB, the value it gave h2) would refuse a long name's header.
 const MAX_HEADER_LIST: u32 = 4 << 20;
 /// Large enough for an OFFERS event to a framework at 10,000 agents.
 const MAX_MESSAGE: usize = 256 << 20;
@@ -110,34 +114,6 @@ const WINDOW: u32 = 16 << 20;
 /// The in-memory pipe's buffer per direction; it grows only as far as a burst
 /// not yet read, so this bounds a burst rather than allocating.
 const PIPE: usize = 1 << 20;
-/// Where a request was dialled to: the actor whose mailbox it lands in.
-#[derive(Clone)]
-struct Receiver(ActorId);
-
-/// The sender a request's `libprocess-from` header names, decoded by its
-/// connection (see [`Known`]).
-#[derive(Clone)]
-struct Sender(ActorId);
-
-/// The sender a connection's first request named, and the header value that
-/// named it. A connection is dialled by one link, so every later request
-/// carries the same bytes: comparing them is all it takes to know the sender,
-/// instead of percent-decoding the name again for every message. A request
-/// naming anyone else is decoded in full (see [`sender`]).
-#[derive(Default)]
-struct Known(std::sync::OnceLock<(http::HeaderValue, ActorId)>);
-
-impl Known {
-    fn sender(&self, headers: &http::HeaderMap) -> Option<ActorId> {
-        let value = headers.get(FROM)?;
-        if let Some((known, id)) = self.0.get() {
-            return (known == value).then(|| id.clone());
-        }
-        let id = ActorId::new(decode_name(value.to_str().ok()?)?);
-        Some(self.0.get_or_init(|| (value.clone(), id)).1.clone())
-    }
-}
-
 /// A dialled connection: its client end, and whether its connection task
 /// has ended (the server end closed), so that the link dials again.
 struct Dialled {
@@ -240,31 +216,10 @@ impl Net {
             return None;
         }
         let (near, far) = tokio::io::duplex(PIPE);
-        let exec = hyper_util::rt::TokioExecutor::new();
-        let routes = self.routes();
-        let receiver = Receiver(to.clone());
-        let known = Known::default();
-        let service = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-            if let Some(from) = known.sender(req.headers()) {
-                req.extensions_mut().insert(Sender(from));
-            }
-            req.extensions_mut().insert(receiver.clone());
-            let mut routes = routes.clone();
-            tower::Service::call(&mut routes, req)
-        });
-        let server = hyper::server::conn::http2::Builder::new(exec)
-            .initial_connection_window_size(WINDOW)
-            .initial_stream_window_size(WINDOW)
-            .max_header_list_size(MAX_HEADER_LIST)
-            .serve_connection(hyper_util::rt::TokioIo::new(far), service);
         // Not owned by `to`: like tonic's own server, a connection outlives
         // its process only until its client lets go; an exited actor's calls
         // are answered by the books (`forget`), as before.
-        tokio::spawn(async move {
-            if let Err(e) = server.await {
-                tracing::debug!(error = %e, "server connection ended");
-            }
-        });
+        tokio::spawn(server::serve(far, self.routes(), to.clone()));
         let (send, conn) = h2::client::Builder::new()
             .initial_window_size(WINDOW)
             .initial_connection_window_size(WINDOW)
