@@ -94,8 +94,9 @@
 //! filter-check scratch once, not per agent; a caller that hands its last
 //! [`Cycle`] back ([`Allocator::allocate_all_into`]) has the grant list
 //! refilled in place, not mapped afresh. Each agent keeps its free bag
-//! up to date (`total − allocated`, recomputed when `allocated` changes), and
-//! a grant takes that bag whole, so a cycle computes no free bag.
+//! up to date (`total − allocated`: recomputed when a grant takes from it,
+//! grown by what a recovery gives back), and a grant takes that bag whole,
+//! so a cycle computes no free bag.
 //! `benches/examples/decline_offers.rs` measures all of it.
 //!
 //! # Roles

@@ -540,19 +540,23 @@ fn the_expiry_index_holds_exactly_the_filters_in_force() {
     assert!(a.agents.iter().flatten().all(|e| e.refusals.of(0).is_none() && e.refusals.of(1).is_none()));
 }
 
+/// Six agents (S3 deactivated) and two frameworks: books on which a cycle
+/// grants, idles an agent and, after declines, filters.
+fn six_agents_two_frameworks_s3_deactivated() -> Allocator {
+    let mut a = Allocator::default();
+    for s in 0..6 {
+        a.add_agent(&format!("S{s}"), res(4.0, 4096.0));
+    }
+    a.add_framework("f1", "*", true);
+    a.add_framework("f2", "*", true);
+    a.deactivate_agent("S3");
+    a
+}
+
 #[test]
 fn allocate_all_is_allocate_over_every_agent_id() {
     // Two allocators with the same books: one asked with every id, one with none.
-    let build = || {
-        let mut a = Allocator::default();
-        for s in 0..6 {
-            a.add_agent(&format!("S{s}"), res(4.0, 4096.0));
-        }
-        a.add_framework("f1", "*", true);
-        a.add_framework("f2", "*", true);
-        a.deactivate_agent("S3");
-        a
-    };
+    let build = six_agents_two_frameworks_s3_deactivated;
     let (mut by_ids, mut all) = (build(), build());
     for round in 0..4 {
         let want = by_ids.allocate(t(round), &by_ids.agent_ids());
@@ -572,16 +576,7 @@ fn a_cycle_handed_back_is_refilled_exactly_as_a_new_one_in_the_same_memory() {
     // Four allocators with the same books: two make a new `Cycle` every
     // round, two write every round over the one they got last time (stale
     // grants, order and idle agents included).
-    let build = || {
-        let mut a = Allocator::default();
-        for s in 0..6 {
-            a.add_agent(&format!("S{s}"), res(4.0, 4096.0));
-        }
-        a.add_framework("f1", "*", true);
-        a.add_framework("f2", "*", true);
-        a.deactivate_agent("S3");
-        a
-    };
+    let build = six_agents_two_frameworks_s3_deactivated;
     let (mut fresh, mut into, mut fresh_all, mut all_into) = (build(), build(), build(), build());
     let (mut kept, mut kept_all) = (Cycle::default(), Cycle::default());
     let mut lists = None;
