@@ -96,7 +96,7 @@ impl Master {
         self.offers
             .iter()
             .map(|(id, o)| OfferView {
-                id: id.id(&self.cfg.id),
+                id: self.offer_id(*id),
                 framework_id: o.framework.clone(),
                 agent_id: o.agent.clone(),
                 resources: o.resources.clone(),
